@@ -1,0 +1,16 @@
+// `npm run bench`: runs every benchmark script in bench/ (or those named as arguments) one after another.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+
+const wanted = process.argv.slice(2);
+const scripts = readdirSync(new URL('.', import.meta.url))
+  .filter((file) => file.endsWith('.ts') && file !== 'run.ts' && !file.startsWith('helpers.'))
+  .filter((file) => wanted.length === 0 || wanted.some((name) => file.includes(name)))
+  .sort();
+let failed = 0;
+for (const script of scripts) {
+  console.log(`\n=== bench/${script} ===`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', `bench/${script}`], { stdio: 'inherit' });
+  if (result.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);

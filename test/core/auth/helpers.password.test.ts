@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hashPassword, isPasswordHash, verifyPassword } from '../../../ts/core/helpers.password.js';
+
+test('password: hash has the scrypt$N$r$p$salt$hash form and verifies', async () => {
+  const hash = await hashPassword('correct horse');
+  assert.match(hash, /^scrypt\$32768\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  assert.equal(isPasswordHash(hash), true);
+  assert.equal(await verifyPassword('correct horse', hash), true);
+  assert.equal(await verifyPassword('correct horsE', hash), false);
+  assert.equal(await verifyPassword('', hash), false);
+});
+
+test('password: random salt, so equal passwords hash differently', async () => {
+  const params = { N: 1024, r: 8, p: 1 };
+  const [a, b] = await Promise.all([hashPassword('same', params), hashPassword('same', params)]);
+  assert.notEqual(a, b);
+  assert.equal(await verifyPassword('same', a), true);
+  assert.equal(await verifyPassword('same', b), true);
+});
+
+test('password: unicode is normalised before hashing', async () => {
+  const hash = await hashPassword('caf\u00e9', { N: 1024, r: 8, p: 1 });
+  assert.equal(await verifyPassword('cafe\u0301', hash), true);
+});
+
+test('password: malformed or hostile hashes never match and are not hashes', async () => {
+  const good = await hashPassword('pw', { N: 1024, r: 8, p: 1 });
+  const [, , , , salt, key] = good.split('$');
+  const bad = [
+    '',
+    'plain',
+    `bcrypt$1024$8$1$${salt}$${key}`,
+    `scrypt$1000$8$1$${salt}$${key}`, // N not a power of two
+    `scrypt$${2 ** 24}$8$1$${salt}$${key}`, // absurd memory
+    `scrypt$1024$8$1$${salt}`,
+    `scrypt$1024$8$1$${salt}$not+base64url`,
+    `scrypt$1024$8$1$$${key}`,
+  ];
+  for (const hash of bad) {
+    assert.equal(isPasswordHash(hash), false, hash);
+    assert.equal(await verifyPassword('pw', hash), false, hash);
+  }
+});

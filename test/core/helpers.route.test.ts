@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compilePattern, matchPattern } from '../../ts/core/helpers.route.js';
+import { RegistryError } from '../../ts/core/classes.registryerror.js';
+
+test('route: one-segment params decode after matching', () => {
+  const pattern = compilePattern('/:name');
+  assert.deepEqual(matchPattern(pattern, '/@scope%2fpkg'), { name: '@scope/pkg' });
+  assert.equal(matchPattern(pattern, '/a/b'), null);
+});
+
+test('route: multi-segment params take several segments', () => {
+  const pattern = compilePattern('/v2/:name+/manifests/:reference');
+  assert.deepEqual(matchPattern(pattern, '/v2/a/b/c/manifests/latest'), { name: 'a/b/c', reference: 'latest' });
+  assert.equal(matchPattern(pattern, '/v2/manifests/latest'), null);
+});
+
+test('route: literal characters are not regex', () => {
+  const pattern = compilePattern('/-/v1/search');
+  assert.ok(matchPattern(pattern, '/-/v1/search'));
+  assert.equal(matchPattern(pattern, '/-/v1Xsearch'), null);
+  const dotted = compilePattern('/:file.tgz');
+  assert.deepEqual(matchPattern(dotted, '/pkg-1.0.0.tgz'), { file: 'pkg-1.0.0' });
+  assert.equal(matchPattern(dotted, '/pkg-1.0.0xtgz'), null);
+});
+
+test('route: params inside a segment', () => {
+  const pattern = compilePattern('/@:scope/:pkg');
+  assert.deepEqual(matchPattern(pattern, '/@acme/tool'), { scope: 'acme', pkg: 'tool' });
+});
+
+test('route: malformed percent-encoding is an invalid request', () => {
+  assert.throws(() => matchPattern(compilePattern('/:name'), '/%E0%A4%A'), (error: unknown) => {
+    return error instanceof RegistryError && error.status === 400;
+  });
+});

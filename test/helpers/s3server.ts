@@ -1,0 +1,100 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as fsp from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Socket } from 'node:net';
+import type { IS3StorageConfig } from '../../ts/core/interfaces.core.js';
+
+export interface IS3TestServer {
+  descriptor: Omit<IS3StorageConfig, 'bucketName'>;
+  /** Stops this server's child process (by its PID only) and removes its data directory. */
+  stop(): Promise<void>;
+}
+
+// Runs in the child (CommonJS): start s3rver on a port the OS picks, report it on stdout, and exit
+// when stdin closes, so the server never outlives the test process even if stop() is never called.
+const CHILD_SCRIPT = `
+const S3rver = require(process.argv[1]);
+const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[2] });
+server.run().then(
+  (address) => process.stdout.write(JSON.stringify({ port: address.port }) + '\\n'),
+  (error) => { console.error(error); process.exit(1); },
+);
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+`;
+
+const STARTUP_TIMEOUT_MS = 20_000;
+
+function waitForPort(child: ChildProcessWithoutNullStreams): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    const onExit = (code: number | null, signal: string | null) => fail(`exited with ${code ?? signal}`);
+    const onError = (error: Error) => fail(error.message);
+    const settle = () => {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      child.off('error', onError);
+    };
+    const fail = (reason: string) => {
+      settle();
+      reject(new Error(`s3rver did not start: ${reason}\n${stderr}`));
+    };
+    const timer = setTimeout(() => fail('timed out'), STARTUP_TIMEOUT_MS);
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', onExit);
+    child.on('error', onError);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const line = stdout.split('\n')[0];
+      if (stdout.includes('\n') && line) {
+        settle();
+        resolve((JSON.parse(line) as { port: number }).port);
+      }
+    });
+  });
+}
+
+/** Starts s3rver in a child process on 127.0.0.1 with a fresh temporary data directory. */
+export async function startS3Server(): Promise<IS3TestServer> {
+  const directory = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-s3rver-'));
+  const s3rverMain = createRequire(import.meta.url).resolve('s3rver');
+  // The legacy provider is needed by s3rver's continuation tokens (listings over 1000 keys).
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT, s3rverMain, directory], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let port: number;
+  try {
+    port = await waitForPort(child);
+  } catch (error) {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    await fsp.rm(directory, { recursive: true, force: true });
+    throw error;
+  }
+  // A forgotten stop() must not keep the test process alive; the child exits with our stdin anyway.
+  child.unref();
+  for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as Socket).unref();
+
+  return {
+    descriptor: {
+      endpoint: '127.0.0.1',
+      port,
+      useSsl: false,
+      accessKey: 'S3RVER',
+      accessSecret: 'S3RVER',
+      region: 'us-east-1',
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        process.kill(child.pid, 'SIGTERM');
+        const killTimer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(killTimer);
+      }
+      await fsp.rm(directory, { recursive: true, force: true });
+    },
+  };
+}

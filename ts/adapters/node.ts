@@ -1,0 +1,52 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { SmartRegistry } from '../classes.smartregistry.js';
+import { webToNode } from '../core/helpers.stream.js';
+import type { TRequestBody } from '../core/interfaces.core.js';
+import { queryToRecord, splitRequestTarget } from './helpers.adapter.js';
+
+type TNext = (error?: unknown) => void;
+type TExpressRequest = IncomingMessage & { body?: unknown; rawBody?: Uint8Array; _body?: boolean };
+
+/**
+ * A node:http request listener that is also Express/Connect middleware: the raw request stream goes
+ * in, the response body is piped out with backpressure, a client abort ends the work.
+ */
+export function createNodeHandler(registry: SmartRegistry) {
+  return async function smartRegistryHandler(req: TExpressRequest, res: ServerResponse, next?: TNext) {
+    try {
+      const { path, search } = splitRequestTarget(req.url ?? '/');
+      const response = await registry.handleRequest({
+        method: req.method ?? 'GET',
+        path,
+        headers: req.headers,
+        query: queryToRecord(search),
+        body: requestBody(req),
+        rawBody: req.rawBody,
+      });
+      const body = response.body;
+      const sendBody = body && req.method !== 'HEAD' && response.status !== 204 && response.status !== 304;
+      if (!sendBody) void body?.cancel().catch(() => undefined);
+      res.writeHead(response.status, response.headers);
+      if (sendBody) {
+        // pipeline destroys the source when the client goes away mid-download.
+        await pipeline(webToNode(body), res).catch(() => undefined);
+      } else {
+        res.end();
+      }
+    } catch (error) {
+      if (next) return next(error);
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: 'internal server error' }));
+    } finally {
+      // A request refused before its body was read: drain it so the connection can be reused.
+      if (!req.readableEnded && !req.destroyed) req.resume();
+    }
+  };
+}
+
+/** A body an Express/Connect parser already read, else the raw request stream. */
+function requestBody(req: TExpressRequest): TRequestBody {
+  const parsed = req._body === true || (req.body !== undefined && req.readableEnded);
+  return parsed ? (req.body as TRequestBody) : req;
+}

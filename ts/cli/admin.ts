@@ -1,0 +1,77 @@
+/**
+ * The `admin` user of `smartregistry serve`. The auth provider only creates run-time users when
+ * sign-up is on, which serve leaves off; so the admin is a configured user whose scrypt hash is kept
+ * in the storage object `admin.json` (for filesystem storage: `<data-dir>/admin.json`). Deleting
+ * that object resets the admin on the next start.
+ */
+import * as crypto from 'node:crypto';
+import { RegistryError } from '../core/classes.registryerror.js';
+import { streamToBuffer } from '../core/helpers.stream.js';
+import { hashPassword, isPasswordHash } from '../core/helpers.password.js';
+import { FULL_ACCESS_SCOPE } from '../core/helpers.scope.js';
+import type { IStorageConfig, IUserConfig } from '../core/interfaces.core.js';
+import { createStorageBackend } from '../core/storage/index.js';
+import type { IStorageBackend } from '../core/storage/interfaces.storage.js';
+
+export const ADMIN_USER = 'admin';
+export const ADMIN_RECORD_KEY = 'admin.json';
+
+interface IAdminRecord {
+  username: string;
+  passwordHash: string;
+  createdAt: string;
+}
+
+export interface IAdminBootstrap {
+  /** The admin as `auth.users` wants it. */
+  users: Record<string, IUserConfig>;
+  /** Set only when this start created the admin: the one time its password is known. */
+  createdPassword?: string;
+}
+
+async function readRecord(backend: IStorageBackend): Promise<IAdminRecord | null> {
+  const result = await backend.get(ADMIN_RECORD_KEY);
+  if (!result) return null;
+  const text = (await streamToBuffer(result.stream, 64 * 1024)).toString('utf8');
+  let record: Partial<IAdminRecord>;
+  try {
+    record = JSON.parse(text) as Partial<IAdminRecord>;
+  } catch {
+    throw new Error(`${ADMIN_RECORD_KEY} in storage is not JSON; delete it to create a new admin`);
+  }
+  if (record.username !== ADMIN_USER || typeof record.passwordHash !== 'string' || !isPasswordHash(record.passwordHash)) {
+    throw new Error(`${ADMIN_RECORD_KEY} in storage holds no usable admin; delete it to create a new admin`);
+  }
+  return record as IAdminRecord;
+}
+
+const usersOf = (record: IAdminRecord): Record<string, IUserConfig> => ({
+  [ADMIN_USER]: { passwordHash: record.passwordHash, scopes: [FULL_ACCESS_SCOPE] },
+});
+
+/**
+ * Load the admin, or create it with a random password. Creation is create-only, so two instances
+ * starting on one bucket at once end up with one admin (and only the winner knows the password).
+ */
+export async function loadOrCreateAdmin(storage: IStorageConfig, options: { create: boolean }): Promise<IAdminBootstrap | null> {
+  const backend = createStorageBackend(storage);
+  await backend.init();
+  try {
+    const existing = await readRecord(backend);
+    if (existing) return { users: usersOf(existing) };
+    if (!options.create) return null;
+    const password = crypto.randomBytes(18).toString('base64url');
+    const record: IAdminRecord = { username: ADMIN_USER, passwordHash: await hashPassword(password), createdAt: new Date().toISOString() };
+    try {
+      await backend.put(ADMIN_RECORD_KEY, Buffer.from(JSON.stringify(record)), { ifNoneMatch: '*' });
+    } catch (error) {
+      if (!(error instanceof RegistryError && error.kind === 'precondition-failed')) throw error;
+      const winner = await readRecord(backend);
+      if (!winner) throw error;
+      return { users: usersOf(winner) };
+    }
+    return { users: usersOf(record), createdPassword: password };
+  } finally {
+    await backend.destroy();
+  }
+}

@@ -1,0 +1,167 @@
+import { parseArgs } from 'node:util';
+import { REGISTRY_PROTOCOLS, type TRegistryProtocol } from '../core/interfaces.core.js';
+
+/** Everything `smartregistry serve` and `smartregistry token` are configured by. */
+export interface ICliOptions {
+  command: 'serve' | 'token' | 'help';
+  /** `token <protocol>` */
+  protocol?: TRegistryProtocol;
+  host: string;
+  port: number;
+  dataDir: string;
+  registryUrl?: string;
+  anonymousRead: boolean;
+  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  adminPassword?: string;
+  s3?: {
+    endpoint: string;
+    port?: number;
+    bucketName: string;
+    accessKey: string;
+    accessSecret: string;
+    region?: string;
+    useSsl: boolean;
+  };
+}
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 4873;
+
+export const HELP_TEXT = `smartregistry — OCI, npm, Maven, Cargo, Composer, PyPI and RubyGems in one registry
+
+Usage:
+  smartregistry serve [options]          start the registry server
+  smartregistry token <protocol> [options]
+                                         create a new token for the admin user
+                                         (protocol: ${REGISTRY_PROTOCOLS.join(', ')})
+  smartregistry --help                   show this help
+
+Options (each also read from the environment variable shown):
+  --host <host>           address to listen on (SMARTREGISTRY_HOST, default ${DEFAULT_HOST})
+  --port <port>           port to listen on, 0 picks a free one (SMARTREGISTRY_PORT, default ${DEFAULT_PORT})
+  --data-dir <dir>        filesystem storage directory (SMARTREGISTRY_DATA_DIR, default ./.smartregistry)
+  --registry-url <url>    public URL when behind a proxy, e.g. https://registry.example.com
+                          (SMARTREGISTRY_REGISTRY_URL); each protocol is served at <url>/<protocol>
+  --anonymous-read        allow reads without a token (SMARTREGISTRY_ANONYMOUS_READ=true)
+  --log-level <level>     silent, error, warn, info or debug (SMARTREGISTRY_LOG_LEVEL, default error)
+  --password <password>   admin password, for \`token\` (SMARTREGISTRY_ADMIN_PASSWORD)
+
+S3 storage (used instead of --data-dir when an endpoint is given):
+  --s3-endpoint <host>    SMARTREGISTRY_S3_ENDPOINT, e.g. s3.example.com
+  --s3-port <port>        SMARTREGISTRY_S3_PORT
+  --s3-bucket <name>      SMARTREGISTRY_S3_BUCKET
+  --s3-access-key <key>   SMARTREGISTRY_S3_ACCESS_KEY
+  --s3-secret-key <key>   SMARTREGISTRY_S3_SECRET_KEY
+  --s3-region <region>    SMARTREGISTRY_S3_REGION
+  --s3-use-ssl            SMARTREGISTRY_S3_USE_SSL=true (default false)
+
+On first start an \`admin\` user is created; its password and one token per protocol are printed
+once. Output lines are machine-readable: \`admin <user> <password>\`, \`token <protocol> <token>\`,
+\`url <client> <url>\`, and finally \`ready <url>\`.
+`;
+
+/** Raised for bad command lines; the message is shown with a hint to --help. */
+export class CliUsageError extends Error {}
+
+const LOG_LEVELS = ['silent', 'error', 'warn', 'info', 'debug'] as const;
+
+const truthy = (value: string | undefined) => value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
+
+function parsePort(value: string, what: string): number {
+  if (!/^[0-9]{1,5}$/.test(value) || Number(value) > 65535) throw new CliUsageError(`${what} must be a port number, not '${value}'`);
+  return Number(value);
+}
+
+export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ICliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        host: { type: 'string' },
+        port: { type: 'string', short: 'p' },
+        'data-dir': { type: 'string' },
+        'registry-url': { type: 'string' },
+        'anonymous-read': { type: 'boolean' },
+        'log-level': { type: 'string' },
+        password: { type: 'string' },
+        's3-endpoint': { type: 'string' },
+        's3-port': { type: 'string' },
+        's3-bucket': { type: 'string' },
+        's3-access-key': { type: 'string' },
+        's3-secret-key': { type: 'string' },
+        's3-region': { type: 'string' },
+        's3-use-ssl': { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new CliUsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+
+  const options: ICliOptions = {
+    command: 'help',
+    host: values.host ?? env.SMARTREGISTRY_HOST ?? DEFAULT_HOST,
+    port: parsePort(values.port ?? env.SMARTREGISTRY_PORT ?? String(DEFAULT_PORT), '--port'),
+    dataDir: values['data-dir'] ?? env.SMARTREGISTRY_DATA_DIR ?? '.smartregistry',
+    registryUrl: values['registry-url'] ?? env.SMARTREGISTRY_REGISTRY_URL,
+    anonymousRead: values['anonymous-read'] ?? truthy(env.SMARTREGISTRY_ANONYMOUS_READ),
+    logLevel: 'error',
+    adminPassword: values.password ?? env.SMARTREGISTRY_ADMIN_PASSWORD,
+  };
+
+  const logLevel = values['log-level'] ?? env.SMARTREGISTRY_LOG_LEVEL ?? 'error';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new CliUsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  options.logLevel = logLevel as ICliOptions['logLevel'];
+
+  if (options.registryUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(options.registryUrl);
+    } catch {
+      throw new CliUsageError(`--registry-url must be an absolute URL, not '${options.registryUrl}'`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliUsageError('--registry-url must be http or https');
+    options.registryUrl = url.href.replace(/\/+$/, '');
+  }
+
+  const endpoint = values['s3-endpoint'] ?? env.SMARTREGISTRY_S3_ENDPOINT;
+  if (endpoint) {
+    const s3Port = values['s3-port'] ?? env.SMARTREGISTRY_S3_PORT;
+    const bucketName = values['s3-bucket'] ?? env.SMARTREGISTRY_S3_BUCKET;
+    const accessKey = values['s3-access-key'] ?? env.SMARTREGISTRY_S3_ACCESS_KEY;
+    const accessSecret = values['s3-secret-key'] ?? env.SMARTREGISTRY_S3_SECRET_KEY;
+    if (!bucketName || !accessKey || !accessSecret) {
+      throw new CliUsageError('S3 storage needs --s3-bucket, --s3-access-key and --s3-secret-key (or their environment variables)');
+    }
+    options.s3 = {
+      endpoint,
+      port: s3Port ? parsePort(s3Port, '--s3-port') : undefined,
+      bucketName,
+      accessKey,
+      accessSecret,
+      region: values['s3-region'] ?? env.SMARTREGISTRY_S3_REGION,
+      useSsl: values['s3-use-ssl'] ?? truthy(env.SMARTREGISTRY_S3_USE_SSL),
+    };
+  }
+
+  if (values.help || command === undefined || command === 'help') return options;
+  if (command === 'serve') {
+    if (rest.length > 0) throw new CliUsageError(`serve takes no arguments, got '${rest.join(' ')}'`);
+    return { ...options, command: 'serve' };
+  }
+  if (command === 'token') {
+    const protocol = rest[0] as TRegistryProtocol | undefined;
+    if (!protocol || !REGISTRY_PROTOCOLS.includes(protocol) || rest.length > 1) {
+      throw new CliUsageError(`token needs one protocol: ${REGISTRY_PROTOCOLS.join(', ')}`);
+    }
+    return { ...options, command: 'token', protocol };
+  }
+  throw new CliUsageError(`unknown command '${command}'`);
+}

@@ -1,0 +1,244 @@
+import { RegistryError, isRegistryError } from './classes.registryerror.js';
+import { RequestBody, type IResolvedLimits } from './classes.requestbody.js';
+import type { RegistryStorage, IStorageOperationContext } from './classes.registrystorage.js';
+import type { AuthManager } from './classes.authmanager.js';
+import type { Logger } from './classes.logger.js';
+import { assertSafeRequestPath } from './helpers.path.js';
+import { compilePattern, matchPattern, type ICompiledPattern } from './helpers.route.js';
+import { normalizeResponse, jsonResponse, type IHandlerResponse } from './helpers.response.js';
+import type { IAuthToken } from './interfaces.auth.js';
+import type { IAuthConfig, IProtocolConfig, IRequestContext, IResponse, TRegistryProtocol } from './interfaces.core.js';
+import type { IUpstreamProvider } from '../upstream/interfaces.upstream.js';
+
+/** Everything a protocol handler is built from. */
+export interface IProtocolDependencies {
+  protocol: TRegistryProtocol;
+  config: IProtocolConfig;
+  authConfig: IAuthConfig;
+  storage: RegistryStorage;
+  auth: AuthManager;
+  logger: Logger;
+  limits: IResolvedLimits;
+  upstreamProvider?: IUpstreamProvider;
+}
+
+/** One request as a route handler sees it. */
+export interface IRouteRequest {
+  ctx: IRequestContext;
+  /** Upper-case; HEAD requests served by a GET route keep 'HEAD' here. */
+  method: string;
+  /** Path below the protocol's basePath, still encoded, starting with `/`. */
+  path: string;
+  /** Decoded route parameters. */
+  params: Record<string, string>;
+  /** First value of each query parameter. */
+  query: Record<string, string>;
+  /** Lower-case header names, multiple values joined with ', '. */
+  headers: Record<string, string>;
+  /** Set once the route's permission was checked (null: anonymous). */
+  token: IAuthToken | null;
+  body: RequestBody;
+  /** Public URL of this protocol, without trailing slash (registryUrl, or Host + basePath). */
+  baseUrl: string;
+  /** Public URL of the host, without basePath. */
+  hostUrl: string;
+  /** Storage context for hooks: protocol and actor. */
+  storageContext: IStorageOperationContext;
+}
+
+export type TRoutePermission =
+  /** Anyone, no token looked at. */
+  | 'public'
+  /** A valid token (or none when anonymous reads are allowed and `anonymousAllowed` says so). */
+  | 'authenticated'
+  /** A scope check: `{protocol}:{type}:{name}` and an action. */
+  | ((req: IRouteRequest) => { resource: string; action: string });
+
+export interface IRoute {
+  method: string | string[];
+  pattern: string;
+  permission: TRoutePermission;
+  handler: (req: IRouteRequest) => Promise<IHandlerResponse>;
+}
+
+interface ICompiledRoute extends IRoute {
+  methods: string[];
+  compiled: ICompiledPattern;
+}
+
+const READ_ACTIONS = new Set(['read', 'pull']);
+
+/**
+ * What every protocol handler shares: its route table, path safety, authentication and
+ * authorization, request/response normalisation and rendering typed errors in its own shape.
+ */
+export abstract class BaseRegistry {
+  readonly protocol: TRegistryProtocol;
+  protected readonly config: IProtocolConfig;
+  protected readonly storage: RegistryStorage;
+  protected readonly auth: AuthManager;
+  protected readonly logger: Logger;
+  protected readonly deps: IProtocolDependencies;
+  private compiledRoutes?: ICompiledRoute[];
+
+  constructor(deps: IProtocolDependencies) {
+    this.deps = deps;
+    this.protocol = deps.protocol;
+    this.config = deps.config;
+    this.storage = deps.storage;
+    this.auth = deps.auth;
+    this.logger = deps.logger;
+  }
+
+  /** The protocol's whole surface: method + pattern → handler + permission. */
+  protected abstract routes(): IRoute[];
+
+  async init(): Promise<void> {}
+  async destroy(): Promise<void> {}
+
+  get basePath(): string {
+    return this.config.basePath;
+  }
+
+  /** Paths at the host root this protocol also answers (OCI's `/v2`). */
+  rootPaths(): string[] {
+    return [];
+  }
+
+  /** Does this protocol define `%2f` inside a path segment? */
+  protected allowsEncodedSlash(): boolean {
+    return false;
+  }
+
+  protected get anonymousRead(): boolean {
+    return this.config.anonymousRead ?? this.deps.authConfig.anonymousRead ?? false;
+  }
+
+  /** Render a typed error in this protocol's shape. Default: `{ error }` JSON. */
+  protected renderError(error: RegistryError, _req?: IRouteRequest): IHandlerResponse {
+    const headers = { ...error.headers };
+    if (error.status === 401) Object.assign(headers, this.challengeHeaders(_req), error.headers);
+    return jsonResponse(error.status, { error: error.message }, headers);
+  }
+
+  /** Headers sent with a 401 so the client knows how to authenticate. */
+  protected challengeHeaders(_req?: IRouteRequest): Record<string, string> {
+    return { 'WWW-Authenticate': `Basic realm="smartregistry ${this.protocol}"` };
+  }
+
+  /**
+   * Handle a request whose path is relative to this protocol (basePath already removed).
+   * Never throws: typed errors are rendered, anything else becomes a RegistryError upstream.
+   */
+  async handleRequest(ctx: IRequestContext, relativePath: string, mount: string): Promise<IResponse> {
+    let routeRequest: IRouteRequest | undefined;
+    try {
+      assertSafeRequestPath(relativePath, { allowEncodedSlash: this.allowsEncodedSlash() });
+      const method = ctx.method.toUpperCase();
+      const { route, params } = this.findRoute(method, relativePath);
+      routeRequest = this.buildRouteRequest(ctx, method, relativePath, params, mount);
+      await this.checkPermission(route.permission, routeRequest);
+      return normalizeResponse(await route.handler(routeRequest));
+    } catch (error) {
+      if (!isRegistryError(error)) throw error;
+      routeRequest?.body.discard();
+      return normalizeResponse(this.renderError(error, routeRequest));
+    }
+  }
+
+  private getCompiledRoutes(): ICompiledRoute[] {
+    this.compiledRoutes ??= this.routes().map((route) => ({
+      ...route,
+      methods: (Array.isArray(route.method) ? route.method : [route.method]).map((m) => m.toUpperCase()),
+      compiled: compilePattern(route.pattern),
+    }));
+    return this.compiledRoutes;
+  }
+
+  private findRoute(method: string, path: string): { route: ICompiledRoute; params: Record<string, string> } {
+    // HEAD falls back to the GET route; the orchestrator drops the body.
+    for (const wanted of method === 'HEAD' ? ['HEAD', 'GET'] : [method]) {
+      const hit = this.findExplicit(wanted, path);
+      if (hit) return hit;
+    }
+    const allowed = new Set<string>();
+    for (const route of this.getCompiledRoutes()) {
+      if (matchPattern(route.compiled, path)) route.methods.forEach((m) => allowed.add(m));
+    }
+    if (allowed.size === 0) throw RegistryError.notFound(`no ${this.protocol} endpoint at ${path}`);
+    if (allowed.has('GET')) allowed.add('HEAD');
+    throw new RegistryError('method-not-allowed', `method ${method} is not allowed here`, {
+      headers: { Allow: [...allowed].sort().join(', ') },
+    });
+  }
+
+  private findExplicit(method: string, path: string): { route: ICompiledRoute; params: Record<string, string> } | null {
+    for (const route of this.getCompiledRoutes()) {
+      if (!route.methods.includes(method)) continue;
+      const params = matchPattern(route.compiled, path);
+      if (params) return { route, params };
+    }
+    return null;
+  }
+
+  private buildRouteRequest(
+    ctx: IRequestContext,
+    method: string,
+    path: string,
+    params: Record<string, string>,
+    mount: string,
+  ): IRouteRequest {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(ctx.headers ?? {})) {
+      if (value === undefined) continue;
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    }
+    const query: Record<string, string> = {};
+    for (const [name, value] of Object.entries(ctx.query ?? {})) {
+      if (value === undefined) continue;
+      query[name] = Array.isArray(value) ? String(value[0] ?? '') : String(value);
+    }
+    const hostUrl = this.hostUrl(headers);
+    const baseUrl = this.config.registryUrl ? this.config.registryUrl.replace(/\/+$/, '') : `${hostUrl}${mount}`;
+    return {
+      ctx,
+      method,
+      path,
+      params,
+      query,
+      headers,
+      token: null,
+      body: new RequestBody(ctx, this.deps.limits),
+      baseUrl,
+      hostUrl,
+      storageContext: { protocol: this.protocol, actor: ctx.actor },
+    };
+  }
+
+  private hostUrl(headers: Record<string, string>): string {
+    if (this.config.registryUrl) return new URL(this.config.registryUrl).origin;
+    const proto = (headers['x-forwarded-proto'] ?? 'http').split(',')[0].trim();
+    const host = (headers['x-forwarded-host'] ?? headers.host ?? 'localhost').split(',')[0].trim();
+    return `${proto}://${host}`;
+  }
+
+  private async checkPermission(permission: TRoutePermission, req: IRouteRequest): Promise<void> {
+    if (permission === 'public') return;
+    req.token = await this.auth.authenticateRequest(req.ctx.headers, this.protocol);
+    if (req.token && req.ctx.actor === undefined) {
+      req.storageContext = { ...req.storageContext, actor: { userId: req.token.userId, tokenId: req.token.tokenId } };
+    }
+    if (permission === 'authenticated') {
+      if (!req.token) throw RegistryError.unauthorized('authentication required');
+      return;
+    }
+    const { resource, action } = permission(req);
+    if (!req.token) {
+      if (this.anonymousRead && READ_ACTIONS.has(action)) return;
+      throw RegistryError.unauthorized('authentication required');
+    }
+    if (!(await this.auth.authorize(req.token, resource, action))) {
+      throw RegistryError.denied(`token does not grant ${action} on ${resource}`);
+    }
+  }
+}

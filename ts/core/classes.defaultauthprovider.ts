@@ -1,0 +1,369 @@
+/**
+ * The built-in auth provider: users from configuration (kept only as scrypt hashes) plus users
+ * created at run time when sign-up is allowed; opaque UUID tokens stored hashed; HS256 JWTs for OCI.
+ * There is no built-in user.
+ */
+import * as crypto from 'node:crypto';
+import { RegistryError } from './classes.registryerror.js';
+import { CORE_CONTEXT, type RegistryStorage } from './classes.registrystorage.js';
+import { MemoryTokenStore, StorageTokenStore, TtlCache, type ITokenRecord, type ITokenStore } from './classes.tokenstore.js';
+import { looksLikeJwt, nowSeconds, signJwt, verifyJwt } from './helpers.jwt.js';
+import { hashPassword, isPasswordHash, verifyPassword } from './helpers.password.js';
+import { FULL_ACCESS_SCOPE, isReadAction, isValidScope, scopesCoverProtocol, scopesGrant } from './helpers.scope.js';
+import type { IAuthProvider, IAuthToken, ICredentials, ITokenInfo, ITokenOptions } from './interfaces.auth.js';
+import { REGISTRY_PROTOCOLS, type IAuthConfig, type TRegistryProtocol } from './interfaces.core.js';
+import { authPaths } from './storage.paths.js';
+
+interface IUserRecord {
+  username: string;
+  /** Absent for a configured user without a password: it can hold tokens but not log in. */
+  passwordHash?: string;
+  scopes: string[];
+  email?: string;
+  createdAt: string;
+}
+
+interface IOciJwtPayload {
+  sub: string;
+  protocol: TRegistryProtocol;
+  scopes: string[];
+  userScopes: string[];
+  readonly?: boolean;
+  iat: number;
+  nbf: number;
+  exp: number;
+  jti: string;
+}
+
+// Letters, digits and a few separators; never `:` (Basic auth splits on it) nor a `.`/`..` key segment.
+const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+const TOKEN_ID_PATTERN = /^[0-9a-f]{64}$/;
+const JTI_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+/** Anything longer is not a token we issued; refusing it early avoids hashing junk. */
+const MAX_TOKEN_LENGTH = 8192;
+const DEFAULT_OCI_TOKEN_SECONDS = 3600;
+/**
+ * Successful password checks are remembered this long, so clients that send Basic credentials on
+ * every request (maven, pip, composer) do not pay a scrypt per file. Failures are never cached.
+ */
+const LOGIN_CACHE_MS = 30_000;
+
+export const isValidUsername = (name: string) => typeof name === 'string' && USERNAME_PATTERN.test(name);
+
+const isProtocol = (value: unknown): value is TRegistryProtocol =>
+  typeof value === 'string' && (REGISTRY_PROTOCOLS as readonly string[]).includes(value);
+
+const isStringArray = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string');
+
+const isPreconditionFailed = (error: unknown) => error instanceof RegistryError && error.kind === 'precondition-failed';
+
+export class DefaultAuthProvider implements IAuthProvider {
+  private readonly tokenStore: ITokenStore;
+  private readonly configUsers = new Map<string, IUserRecord>();
+  /** Run-time users when tokenStore is 'memory'; otherwise they live in storage. */
+  private readonly memoryUsers = new Map<string, IUserRecord>();
+  private readonly loginCache = new TtlCache<string>(LOGIN_CACHE_MS, 1000);
+  /** Keys the login cache, so it holds no password-derived value anyone else could recompute. */
+  private readonly loginCacheKey = crypto.randomBytes(32);
+  private jwtSecret = '';
+  /** Verified against for unknown users, so an unknown name costs the same time as a wrong password. */
+  private dummyHash = '';
+  private initPromise?: Promise<void>;
+
+  constructor(
+    private readonly config: IAuthConfig,
+    private readonly storage: RegistryStorage,
+  ) {
+    this.tokenStore = this.usesStorage ? new StorageTokenStore(storage) : new MemoryTokenStore();
+  }
+
+  /** Nothing that must be shared between instances lives in memory unless asked for. */
+  private get usesStorage(): boolean {
+    return (this.config.tokenStore ?? 'storage') === 'storage';
+  }
+
+  /** Idempotent; every method calls it, so forgetting `init()` cannot leave users unhashed. */
+  init(): Promise<void> {
+    this.initPromise ??= this.doInit();
+    return this.initPromise;
+  }
+
+  private async doInit() {
+    const [, dummyHash, jwtSecret] = await Promise.all([
+      this.loadConfigUsers(),
+      hashPassword(crypto.randomUUID()),
+      this.loadJwtSecret(),
+    ]);
+    this.dummyHash = dummyHash;
+    this.jwtSecret = jwtSecret;
+  }
+
+  private async loadConfigUsers() {
+    const users = Object.entries(this.config.users ?? {});
+    await Promise.all(
+      users.map(async ([username, user]) => {
+        if (!isValidUsername(username)) {
+          throw new Error(`auth.users: invalid user name ${JSON.stringify(username)} (letters, digits, . _ @ + -)`);
+        }
+        const scopes = user.scopes ?? [FULL_ACCESS_SCOPE];
+        const badScope = scopes.find((scope) => !isValidScope(scope));
+        if (badScope !== undefined) {
+          throw new Error(`auth.users.${username}: invalid scope ${JSON.stringify(badScope)} (expected protocol:type:name:action)`);
+        }
+        if (user.passwordHash !== undefined && !isPasswordHash(user.passwordHash)) {
+          throw new Error(`auth.users.${username}: passwordHash is not a scrypt$N$r$p$salt$hash string`);
+        }
+        const passwordHash = user.passwordHash ?? (user.password !== undefined ? await hashPassword(user.password) : undefined);
+        this.configUsers.set(username, { username, passwordHash, scopes: [...scopes], createdAt: new Date().toISOString() });
+      }),
+    );
+  }
+
+  /** Configured secret; else one secret shared through storage; else one per process. */
+  private async loadJwtSecret(): Promise<string> {
+    if (this.config.jwtSecret !== undefined) {
+      if (typeof this.config.jwtSecret !== 'string' || this.config.jwtSecret.length === 0) {
+        throw new Error('auth.jwtSecret must be a non-empty string (leave it out to have one generated)');
+      }
+      return this.config.jwtSecret;
+    }
+    if (!this.usesStorage) return crypto.randomBytes(32).toString('base64url');
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const existing = await this.storage.getJson<{ secret?: unknown }>(authPaths.jwtSecret());
+      if (existing && typeof existing.value.secret === 'string' && existing.value.secret.length >= 16) {
+        return existing.value.secret;
+      }
+      if (existing) throw new Error(`${authPaths.jwtSecret()} in storage holds no usable secret`);
+      const secret = crypto.randomBytes(32).toString('base64url');
+      try {
+        // Create-only: when two instances start at once, one wins and the other reads its secret.
+        await this.storage.putJson(authPaths.jwtSecret(), { secret, createdAt: new Date().toISOString() }, CORE_CONTEXT, {
+          ifNoneMatch: '*',
+        });
+        return secret;
+      } catch (error) {
+        if (!isPreconditionFailed(error)) throw error;
+      }
+    }
+    throw new Error('could not load or create the shared JWT secret');
+  }
+
+  async destroy() {
+    this.loginCache.clear();
+  }
+
+  // ---- users -----------------------------------------------------------------------------
+
+  private async findUser(username: string): Promise<IUserRecord | null> {
+    if (!isValidUsername(username)) return null;
+    const configured = this.configUsers.get(username);
+    if (configured) return configured;
+    if (!this.usesStorage) return this.memoryUsers.get(username) ?? null;
+    const document = await this.storage.getJson<IUserRecord>(authPaths.user(username));
+    return document ? document.value : null;
+  }
+
+  async authenticate(credentials: ICredentials): Promise<string | null> {
+    await this.init();
+    const { username, password } = credentials ?? ({} as ICredentials);
+    if (typeof username !== 'string' || typeof password !== 'string') return null;
+    const cacheKey = crypto.createHmac('sha256', this.loginCacheKey).update(`${username}\u0000${password}`).digest('hex');
+    const cached = this.loginCache.get(cacheKey);
+    if (cached) return cached.value;
+
+    const user = await this.findUser(username);
+    // Always run one scrypt, whether or not the user exists or has a password.
+    const matches = await verifyPassword(password, user?.passwordHash ?? this.dummyHash);
+    if (!user?.passwordHash || !matches) return null;
+    this.loginCache.set(cacheKey, user.username);
+    return user.username;
+  }
+
+  async getUserScopes(userId: string): Promise<string[] | null> {
+    await this.init();
+    const user = await this.findUser(userId);
+    return user ? [...user.scopes] : null;
+  }
+
+  async createUser(username: string, password: string, email?: string): Promise<boolean> {
+    await this.init();
+    if (!this.config.allowSignup) return false;
+    if (!isValidUsername(username)) {
+      throw RegistryError.invalid('invalid user name: use 1-128 letters, digits, . _ @ + - (starting with a letter or digit)');
+    }
+    if (typeof password !== 'string' || password.length === 0) throw RegistryError.invalid('a password is required');
+    if (this.configUsers.has(username)) return false;
+    const record: IUserRecord = {
+      username,
+      passwordHash: await hashPassword(password),
+      scopes: [FULL_ACCESS_SCOPE],
+      createdAt: new Date().toISOString(),
+      ...(typeof email === 'string' && email ? { email } : {}),
+    };
+    if (!this.usesStorage) {
+      if (this.memoryUsers.has(username)) return false;
+      this.memoryUsers.set(username, record);
+      return true;
+    }
+    try {
+      await this.storage.putJson(authPaths.user(username), record, CORE_CONTEXT, { ifNoneMatch: '*' });
+      return true;
+    } catch (error) {
+      if (isPreconditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  // ---- tokens ----------------------------------------------------------------------------
+
+  async createToken(userId: string, protocol: TRegistryProtocol, options: ITokenOptions = {}): Promise<string> {
+    await this.init();
+    if (!isProtocol(protocol)) throw RegistryError.invalid(`unknown protocol ${JSON.stringify(protocol)}`);
+    const user = await this.findUser(userId);
+    if (!user) throw RegistryError.invalid(`unknown user ${JSON.stringify(userId)}: configure it in auth.users or create it first`);
+    const scopes = options.scopes ? [...options.scopes] : [`${protocol}:*:*:*`];
+    const badScope = scopes.find((scope) => !isValidScope(scope));
+    if (badScope !== undefined) throw RegistryError.invalid(`invalid scope ${JSON.stringify(badScope)} (expected protocol:type:name:action)`);
+    const { expiresIn } = options;
+    if (expiresIn !== undefined && !(Number.isFinite(expiresIn) && expiresIn > 0)) {
+      throw RegistryError.invalid('expiresIn must be a positive number of seconds');
+    }
+    const readonly = options.readonly === true;
+
+    if (protocol === 'oci') {
+      const iat = nowSeconds();
+      const payload: IOciJwtPayload = {
+        sub: user.username,
+        protocol,
+        scopes,
+        userScopes: [...user.scopes],
+        ...(readonly ? { readonly } : {}),
+        iat,
+        nbf: iat,
+        exp: iat + Math.ceil(expiresIn ?? this.config.ociTokens?.expiresIn ?? DEFAULT_OCI_TOKEN_SECONDS),
+        jti: crypto.randomUUID(),
+      };
+      return signJwt({ ...payload }, this.jwtSecret);
+    }
+
+    const token = crypto.randomUUID();
+    const createdAt = new Date();
+    const record: ITokenRecord = {
+      tokenId: authPaths.hashToken(token),
+      userId: user.username,
+      protocol,
+      scopes,
+      userScopes: [...user.scopes],
+      readonly,
+      createdAt: createdAt.toISOString(),
+      ...(expiresIn !== undefined ? { expiresAt: new Date(createdAt.getTime() + expiresIn * 1000).toISOString() } : {}),
+      ...(options.name ? { name: options.name } : {}),
+    };
+    await this.tokenStore.save(record);
+    return token;
+  }
+
+  async validateToken(token: string, protocol?: TRegistryProtocol): Promise<IAuthToken | null> {
+    await this.init();
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
+    const authToken = looksLikeJwt(token) ? await this.validateJwt(token) : await this.validateStoredToken(token);
+    if (!authToken) return null;
+    // A token made for one protocol is refused by the others, unless its scopes reach there explicitly.
+    if (protocol && protocol !== authToken.type && !scopesCoverProtocol(authToken.scopes, protocol)) return null;
+    return authToken;
+  }
+
+  private async validateJwt(token: string): Promise<IAuthToken | null> {
+    const result = verifyJwt(token, this.jwtSecret);
+    if (!result.ok) return null;
+    const payload = result.payload as Partial<IOciJwtPayload>;
+    if (typeof payload.sub !== 'string' || !isProtocol(payload.protocol) || !isStringArray(payload.scopes)) return null;
+    if (!isStringArray(payload.userScopes) || typeof payload.jti !== 'string' || !JTI_PATTERN.test(payload.jti)) return null;
+    if (await this.tokenStore.isJwtRevoked(payload.jti)) return null;
+    return {
+      type: payload.protocol,
+      userId: payload.sub,
+      scopes: payload.scopes,
+      userScopes: payload.userScopes,
+      readonly: payload.readonly === true,
+      tokenId: authPaths.hashToken(token),
+      expiresAt: new Date((payload.exp as number) * 1000),
+      metadata: { jti: payload.jti },
+    };
+  }
+
+  private async validateStoredToken(token: string): Promise<IAuthToken | null> {
+    const tokenId = authPaths.hashToken(token);
+    const record = await this.tokenStore.get(tokenId);
+    if (!record) return null;
+    if (record.expiresAt && new Date(record.expiresAt).getTime() <= Date.now()) {
+      // Expired records are useless; removing them is housekeeping and must not fail the request.
+      await this.tokenStore.delete(tokenId).catch(() => undefined);
+      return null;
+    }
+    return {
+      type: record.protocol,
+      userId: record.userId,
+      scopes: record.scopes,
+      ...(record.userScopes ? { userScopes: record.userScopes } : {}),
+      readonly: record.readonly,
+      tokenId,
+      ...(record.expiresAt ? { expiresAt: new Date(record.expiresAt) } : {}),
+      ...(record.name ? { metadata: { name: record.name } } : {}),
+    };
+  }
+
+  async authorize(token: IAuthToken | null, resource: string, action: string): Promise<boolean> {
+    // Anonymous access is decided by the caller from configuration, never here.
+    if (!token || typeof action !== 'string' || action === '') return false;
+    if (token.expiresAt && token.expiresAt.getTime() <= Date.now()) return false;
+    if (token.readonly && !isReadAction(action)) return false;
+    if (!scopesGrant(token.scopes ?? [], resource, action)) return false;
+    return token.userScopes === undefined || scopesGrant(token.userScopes, resource, action);
+  }
+
+  async revokeToken(token: string): Promise<void> {
+    await this.init();
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return;
+    if (looksLikeJwt(token)) {
+      // JWTs are not stored; remember the jti until the token would have expired. Invalid or
+      // already expired tokens need no revocation.
+      const result = verifyJwt(token, this.jwtSecret);
+      if (!result.ok || typeof result.payload.jti !== 'string' || !JTI_PATTERN.test(result.payload.jti)) return;
+      await this.tokenStore.revokeJwt(result.payload.jti, new Date((result.payload.exp as number) * 1000));
+      return;
+    }
+    await this.tokenStore.delete(authPaths.hashToken(token));
+  }
+
+  async listUserTokens(userId: string): Promise<ITokenInfo[]> {
+    await this.init();
+    if (!isValidUsername(userId)) return [];
+    const now = Date.now();
+    const records = await this.tokenStore.listByUser(userId);
+    return records
+      .filter((record) => !record.expiresAt || new Date(record.expiresAt).getTime() > now)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .map(({ tokenId, userId: owner, protocol, scopes, readonly, createdAt, expiresAt, name }) => ({
+        tokenId,
+        userId: owner,
+        protocol,
+        scopes,
+        readonly,
+        createdAt,
+        ...(expiresAt ? { expiresAt } : {}),
+        ...(name ? { name } : {}),
+      }));
+  }
+
+  async revokeTokenById(userId: string, tokenId: string): Promise<boolean> {
+    await this.init();
+    if (typeof tokenId !== 'string' || !TOKEN_ID_PATTERN.test(tokenId)) return false;
+    const record = await this.tokenStore.get(tokenId);
+    // Only the owner revokes by id: knowing someone else's token id must not be enough.
+    if (!record || record.userId !== userId) return false;
+    await this.tokenStore.delete(tokenId);
+    return true;
+  }
+}

@@ -1,0 +1,231 @@
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RegistryError } from './classes.registryerror.js';
+import { streamToBuffer } from './helpers.stream.js';
+import type { Logger } from './classes.logger.js';
+import type {
+  IRequestActor,
+  IStorageHookContext,
+  IStorageHookResult,
+  IStorageHooks,
+  TRegistryProtocol,
+} from './interfaces.core.js';
+import type {
+  IByteRange,
+  IGetResult,
+  IListOptions,
+  IListResult,
+  IObjectInfo,
+  IPutOptions,
+  IPutResult,
+  IStorageBackend,
+} from './storage/interfaces.storage.js';
+
+/** Who a storage operation is for: drives the hooks. Protocol 'core' (auth records) runs no hooks. */
+export interface IStorageOperationContext {
+  protocol: TRegistryProtocol | 'core';
+  actor?: IRequestActor;
+  metadata?: IStorageHookContext['metadata'];
+}
+
+export const CORE_CONTEXT: IStorageOperationContext = { protocol: 'core' };
+
+export interface IJsonDocument<T> {
+  value: T;
+  etag: string;
+}
+
+/** Returned by an `updateJson` mutator to leave the document as it is. */
+export const UNCHANGED = Symbol('unchanged');
+/** Returned by an `updateJson` mutator to delete the document. */
+export const DELETE = Symbol('delete');
+
+export type TJsonMutator<T> = (current: T | null) => T | typeof UNCHANGED | typeof DELETE | Promise<T | typeof UNCHANGED | typeof DELETE>;
+
+const MAX_UPDATE_ATTEMPTS = 12;
+/** JSON documents are metadata: refuse to buffer anything larger. */
+const MAX_JSON_DOCUMENT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Storage as protocols see it: a backend plus the storage hooks, JSON documents and the atomic
+ * read-modify-write helper. Nothing outside core/storage talks to a backend directly.
+ */
+export class RegistryStorage {
+  constructor(
+    private readonly backend: IStorageBackend,
+    private readonly hooks: IStorageHooks = {},
+    private readonly logger?: Logger,
+  ) {}
+
+  async init() {
+    await this.backend.init();
+  }
+
+  async destroy() {
+    await this.backend.destroy();
+  }
+
+  getBackend(): IStorageBackend {
+    return this.backend;
+  }
+
+  // ---- objects ---------------------------------------------------------------------------
+
+  async getObject(key: string, ctx: IStorageOperationContext, range?: IByteRange): Promise<IGetResult | null> {
+    const result = await this.backend.get(key, range);
+    if (result) await this.runAfterHook('afterGet', 'get', key, ctx, { size: result.info.size });
+    return result;
+  }
+
+  async putObject(
+    key: string,
+    body: Readable | Uint8Array,
+    ctx: IStorageOperationContext,
+    options: IPutOptions = {},
+  ): Promise<IPutResult> {
+    await this.runBeforeHook('beforePut', 'put', key, ctx);
+    const result = await this.backend.put(key, body, options);
+    await this.runAfterHook('afterPut', 'put', key, ctx, { size: result.size, digest: `sha256:${result.digests.sha256}` });
+    return result;
+  }
+
+  async deleteObject(key: string, ctx: IStorageOperationContext): Promise<void> {
+    await this.runBeforeHook('beforeDelete', 'delete', key, ctx);
+    await this.backend.delete(key);
+    await this.runAfterHook('afterDelete', 'delete', key, ctx);
+  }
+
+  async copyObject(sourceKey: string, targetKey: string, ctx: IStorageOperationContext): Promise<void> {
+    await this.runBeforeHook('beforePut', 'put', targetKey, ctx);
+    await this.backend.copy(sourceKey, targetKey);
+    await this.runAfterHook('afterPut', 'put', targetKey, ctx);
+  }
+
+  stat(key: string): Promise<IObjectInfo | null> {
+    return this.backend.stat(key);
+  }
+
+  list(prefix: string, options?: IListOptions): Promise<IListResult> {
+    return this.backend.list(prefix, options);
+  }
+
+  /** Every object under a prefix, page by page. */
+  async *listAll(prefix: string): AsyncGenerator<IObjectInfo> {
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.backend.list(prefix, { continuationToken });
+      yield* page.objects;
+      continuationToken = page.nextToken;
+    } while (continuationToken);
+  }
+
+  // ---- small documents -------------------------------------------------------------------
+
+  async getBytes(key: string): Promise<{ bytes: Buffer; etag: string } | null> {
+    const result = await this.backend.get(key);
+    if (!result) return null;
+    const bytes = await streamToBuffer(result.stream, MAX_JSON_DOCUMENT_BYTES);
+    return { bytes, etag: result.info.etag };
+  }
+
+  async getJson<T>(key: string): Promise<IJsonDocument<T> | null> {
+    const document = await this.getBytes(key);
+    if (!document) return null;
+    return { value: JSON.parse(document.bytes.toString('utf8')) as T, etag: document.etag };
+  }
+
+  async putJson<T>(
+    key: string,
+    value: T,
+    ctx: IStorageOperationContext,
+    conditions: Pick<IPutOptions, 'ifMatch' | 'ifNoneMatch'> = {},
+  ): Promise<string> {
+    const bytes = Buffer.from(JSON.stringify(value), 'utf8');
+    const result = await this.putObject(key, bytes, ctx, conditions);
+    return result.etag;
+  }
+
+  /**
+   * Atomic read-modify-write: read the document with its etag, apply `mutate`, write only if nobody
+   * wrote in between, otherwise retry with the fresh document. Two instances publishing at once
+   * both land. Returns the value now stored (null when deleted or absent).
+   */
+  async updateJson<T>(key: string, ctx: IStorageOperationContext, mutate: TJsonMutator<T>): Promise<T | null> {
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const current = await this.getJson<T>(key);
+      const next = await mutate(current ? current.value : null);
+      if (next === UNCHANGED) return current ? current.value : null;
+      if (next === DELETE) {
+        if (current) await this.deleteObject(key, ctx);
+        return null;
+      }
+      try {
+        await this.putJson(key, next, ctx, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
+        return next;
+      } catch (error) {
+        if (!(error instanceof RegistryError && error.kind === 'precondition-failed')) throw error;
+        // Someone else wrote first: back off a little, with jitter, and try again on fresh data.
+        await sleep(Math.random() * 5 * (attempt + 1));
+      }
+    }
+    throw RegistryError.conflict(`too many concurrent updates of ${key}, try again`);
+  }
+
+  // ---- hooks -----------------------------------------------------------------------------
+
+  private hookContext(
+    operation: IStorageHookContext['operation'],
+    key: string,
+    ctx: IStorageOperationContext,
+    extra?: IStorageHookContext['metadata'],
+  ): IStorageHookContext {
+    return {
+      protocol: ctx.protocol,
+      operation,
+      key,
+      metadata: extra ? { ...ctx.metadata, ...extra } : ctx.metadata,
+      actor: ctx.actor,
+      timestamp: new Date(),
+    };
+  }
+
+  private async runBeforeHook(
+    name: 'beforePut' | 'beforeDelete',
+    operation: IStorageHookContext['operation'],
+    key: string,
+    ctx: IStorageOperationContext,
+  ) {
+    const hook = this.hooks[name];
+    if (!hook || ctx.protocol === 'core') return;
+    let result: IStorageHookResult | void;
+    try {
+      result = await hook.call(this.hooks, this.hookContext(operation, key, ctx));
+    } catch (error) {
+      this.logger?.error(`storage hook ${name} failed for ${key}`, error);
+      throw new RegistryError('upstream', `storage hook ${name} failed: ${(error as Error)?.message ?? error}`, {
+        status: 500,
+      });
+    }
+    if (!result || result.allowed) return;
+    const reason = result.reason || `${operation} refused by storage policy`;
+    const isQuota = result.code ? result.code === 'quota' : /quota/i.test(reason);
+    throw isQuota ? RegistryError.tooLarge(reason) : RegistryError.denied(reason);
+  }
+
+  private async runAfterHook(
+    name: 'afterPut' | 'afterGet' | 'afterDelete',
+    operation: IStorageHookContext['operation'],
+    key: string,
+    ctx: IStorageOperationContext,
+    extra?: IStorageHookContext['metadata'],
+  ) {
+    const hook = this.hooks[name];
+    if (!hook || ctx.protocol === 'core') return;
+    try {
+      await hook.call(this.hooks, this.hookContext(operation, key, ctx, extra));
+    } catch (error) {
+      // The operation itself succeeded; an audit hook failing must not undo or fail it.
+      this.logger?.error(`storage hook ${name} failed for ${key}`, error);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { REGISTRY_PROTOCOLS, type IRegistryConfig, type TRegistryProtocol } from './interfaces.core.js';
+import type { IResolvedLimits } from './classes.requestbody.js';
+
+const KNOWN_KEYS = new Set<string>([
+  'storage',
+  'auth',
+  'authProvider',
+  'storageHooks',
+  'upstreamProvider',
+  'limits',
+  'logging',
+  ...REGISTRY_PROTOCOLS,
+]);
+
+export const DEFAULT_LIMITS: IResolvedLimits = {
+  maxArtifactBytes: 8 * 1024 ** 3,
+  maxMetadataBytes: 64 * 1024 ** 2,
+};
+
+/** `/npm/` → `/npm`, `npm` → `/npm`, `/` and `` → `` (the host root). */
+export function normalizeBasePath(basePath: string): string {
+  const trimmed = basePath.trim().replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}
+
+const isSegmentPrefix = (prefix: string, path: string) => path === prefix || path.startsWith(`${prefix}/`);
+
+/** Throws an Error that says exactly what is wrong with the configuration. */
+export function validateRegistryConfig(config: IRegistryConfig): void {
+  if (!config || typeof config !== 'object') throw new Error('smartregistry: configuration object is required');
+  for (const key of Object.keys(config)) {
+    if (!KNOWN_KEYS.has(key)) {
+      throw new Error(
+        `smartregistry: unknown configuration key or protocol '${key}' (protocols: ${REGISTRY_PROTOCOLS.join(', ')})`,
+      );
+    }
+  }
+  if (!config.storage) throw new Error('smartregistry: `storage` is missing (an S3 descriptor with bucketName, or { type: "filesystem", path })');
+  if ('type' in config.storage && config.storage.type === 'filesystem') {
+    if (!config.storage.path) throw new Error('smartregistry: filesystem storage needs `path`');
+  } else {
+    const s3 = config.storage as { endpoint?: string; bucketName?: string; accessKey?: string; accessSecret?: string };
+    for (const field of ['endpoint', 'bucketName', 'accessKey', 'accessSecret'] as const) {
+      if (!s3[field]) throw new Error(`smartregistry: S3 storage needs \`${field}\``);
+    }
+  }
+  if (!config.auth) throw new Error('smartregistry: `auth` is missing (at least `{ tokenStore: "memory" }`)');
+  if (config.auth.tokenStore && !['memory', 'storage'].includes(config.auth.tokenStore)) {
+    throw new Error(`smartregistry: auth.tokenStore must be 'memory' or 'storage', not '${config.auth.tokenStore}'`);
+  }
+
+  const mounted: { protocol: TRegistryProtocol; basePath: string }[] = [];
+  for (const protocol of REGISTRY_PROTOCOLS) {
+    const protocolConfig = config[protocol];
+    if (!protocolConfig?.enabled) continue;
+    if (typeof protocolConfig.basePath !== 'string') {
+      throw new Error(`smartregistry: ${protocol}.basePath must be a string such as '/${protocol}'`);
+    }
+    const basePath = normalizeBasePath(protocolConfig.basePath);
+    if (/[?#%\\\s]/.test(basePath) || basePath.split('/').some((s) => s === '..' || s === '.')) {
+      throw new Error(`smartregistry: ${protocol}.basePath '${protocolConfig.basePath}' is not a plain path`);
+    }
+    for (const other of mounted) {
+      if (other.basePath === basePath) {
+        throw new Error(`smartregistry: ${protocol} and ${other.protocol} share the basePath '${basePath || '/'}'`);
+      }
+      // A protocol at the host root is a catch-all; nested non-root mounts would shadow each other.
+      if (basePath !== '' && other.basePath !== '' && (isSegmentPrefix(basePath, other.basePath) || isSegmentPrefix(other.basePath, basePath))) {
+        throw new Error(
+          `smartregistry: basePaths of ${protocol} ('${basePath}') and ${other.protocol} ('${other.basePath}') overlap`,
+        );
+      }
+    }
+    mounted.push({ protocol, basePath });
+  }
+  for (const [name, limit] of Object.entries(config.limits ?? {})) {
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
+      throw new Error(`smartregistry: limits.${name} must be a positive integer of bytes`);
+    }
+  }
+}

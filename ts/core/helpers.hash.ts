@@ -1,0 +1,60 @@
+import * as crypto from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { RegistryError } from './classes.registryerror.js';
+import type { IPutDigests, THashAlgorithm } from './storage/interfaces.storage.js';
+
+export const sha256Hex = (data: Uint8Array | string) => crypto.createHash('sha256').update(data).digest('hex');
+
+export interface IHashingOptions {
+  hashes?: THashAlgorithm[];
+  maxBytes?: number;
+  /** Runs in flush, before the stream ends: an error here fails the pipeline before anything commits. */
+  verify?: (result: IPutDigests) => void | Promise<void>;
+}
+
+/**
+ * A pass-through that computes every digest a protocol needs in one pass, enforces a size limit
+ * and runs a verification before signalling the end of the data.
+ */
+export class HashingTransform extends Transform {
+  private readonly hashers: Map<THashAlgorithm, crypto.Hash>;
+  private bytes = 0;
+  private finalResult?: IPutDigests;
+
+  constructor(private readonly options: IHashingOptions = {}) {
+    super();
+    const algorithms = new Set<THashAlgorithm>(['sha256', ...(options.hashes ?? [])]);
+    this.hashers = new Map([...algorithms].map((algorithm) => [algorithm, crypto.createHash(algorithm)]));
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.options.maxBytes !== undefined && this.bytes > this.options.maxBytes) {
+      callback(RegistryError.tooLarge(`body exceeds the limit of ${this.options.maxBytes} bytes`));
+      return;
+    }
+    for (const hasher of this.hashers.values()) hasher.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const digests = {} as IPutDigests['digests'];
+    for (const [algorithm, hasher] of this.hashers) digests[algorithm] = hasher.digest('hex');
+    const result: IPutDigests = { size: this.bytes, digests };
+    Promise.resolve()
+      .then(() => this.options.verify?.(result))
+      .then(
+        () => {
+          this.finalResult = result;
+          callback();
+        },
+        (error) => callback(error),
+      );
+  }
+
+  /** Available once the stream has ended successfully. */
+  get result(): IPutDigests {
+    if (!this.finalResult) throw new Error('HashingTransform has not finished');
+    return this.finalResult;
+  }
+}

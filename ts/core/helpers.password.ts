@@ -1,0 +1,80 @@
+/**
+ * Password hashing with scrypt (memory-hard, in node:crypto). Encoded as
+ * `scrypt$N$r$p$salt$hash` with base64url salt and hash, so the parameters travel with the hash
+ * and can be raised later without breaking existing users.
+ */
+import * as crypto from 'node:crypto';
+
+export interface IScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+/** N=2^15, r=8: 32 MiB and tens of milliseconds per hash: costly to brute-force, affordable per login. */
+export const DEFAULT_SCRYPT_PARAMS: IScryptParams = { N: 32768, r: 8, p: 1 };
+
+const SALT_BYTES = 16;
+const KEY_BYTES = 32;
+// Refuse parameters (from a configured or stored hash) that would take absurd memory or time.
+const MAX_N = 2 ** 20;
+const MAX_R = 32;
+const MAX_P = 16;
+const MAX_MEMORY_BYTES = 512 * 1024 * 1024;
+
+function scrypt(password: string, salt: Buffer, keyLength: number, params: IScryptParams): Promise<Buffer> {
+  const memory = 128 * params.N * params.r * params.p;
+  return new Promise((resolve, reject) => {
+    crypto.scrypt(
+      password.normalize('NFC'),
+      salt,
+      keyLength,
+      { N: params.N, r: params.r, p: params.p, maxmem: Math.max(memory * 2, 32 * 1024 * 1024) },
+      (error, key) => (error ? reject(error) : resolve(key)),
+    );
+  });
+}
+
+export async function hashPassword(password: string, params: IScryptParams = DEFAULT_SCRYPT_PARAMS): Promise<string> {
+  if (typeof password !== 'string') throw new TypeError('password must be a string');
+  const salt = crypto.randomBytes(SALT_BYTES);
+  const key = await scrypt(password, salt, KEY_BYTES, params);
+  return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+interface IDecodedHash {
+  params: IScryptParams;
+  salt: Buffer;
+  key: Buffer;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+function decodeHash(encoded: string): IDecodedHash | null {
+  if (typeof encoded !== 'string') return null;
+  const parts = encoded.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
+  const [N, r, p] = parts.slice(1, 4).map((part) => (/^[0-9]{1,8}$/.test(part) ? Number(part) : NaN));
+  if (!Number.isInteger(N) || N < 2 || N > MAX_N || (N & (N - 1)) !== 0) return null;
+  if (!Number.isInteger(r) || r < 1 || r > MAX_R || !Number.isInteger(p) || p < 1 || p > MAX_P) return null;
+  if (128 * N * r * p > MAX_MEMORY_BYTES) return null;
+  if (!BASE64URL.test(parts[4]) || !BASE64URL.test(parts[5])) return null;
+  const salt = Buffer.from(parts[4], 'base64url');
+  const key = Buffer.from(parts[5], 'base64url');
+  if (salt.length < 8 || key.length < 16 || key.length > 64) return null;
+  return { params: { N, r, p }, salt, key };
+}
+
+/** Is this a hash `verifyPassword` can check? Used to validate configured `passwordHash` values. */
+export function isPasswordHash(encoded: string): boolean {
+  return decodeHash(encoded) !== null;
+}
+
+/** Constant-time check of a password against an encoded hash. A malformed hash never matches. */
+export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
+  if (typeof password !== 'string') return false;
+  const decoded = decodeHash(encoded);
+  if (!decoded) return false;
+  const key = await scrypt(password, decoded.salt, decoded.key.length, decoded.params);
+  return crypto.timingSafeEqual(key, decoded.key);
+}

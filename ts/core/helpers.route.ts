@@ -1,0 +1,45 @@
+import { RegistryError } from './classes.registryerror.js';
+
+/**
+ * A compiled route pattern. `:name` captures one path segment, `:name+` one or more segments
+ * (OCI repository names such as `a/b/c`). Matching runs on the still-encoded path; captured values
+ * are percent-decoded afterwards, so `@scope%2fname` arrives as `@scope/name`.
+ */
+export interface ICompiledPattern {
+  regex: RegExp;
+  paramNames: string[];
+}
+
+const PARAM = /:([A-Za-z_][A-Za-z0-9_]*)(\+)?/g;
+
+export function compilePattern(pattern: string): ICompiledPattern {
+  const paramNames: string[] = [];
+  let regex = '';
+  let last = 0;
+  for (const match of pattern.matchAll(PARAM)) {
+    regex += escapeRegex(pattern.slice(last, match.index));
+    paramNames.push(match[1]);
+    regex += match[2] ? '(.+)' : '([^/]+)';
+    last = match.index! + match[0].length;
+  }
+  regex += escapeRegex(pattern.slice(last));
+  return { regex: new RegExp(`^${regex}$`), paramNames };
+}
+
+export function matchPattern(compiled: ICompiledPattern, path: string): Record<string, string> | null {
+  const match = compiled.regex.exec(path);
+  if (!match) return null;
+  const params: Record<string, string> = {};
+  compiled.paramNames.forEach((name, index) => {
+    try {
+      params[name] = decodeURIComponent(match[index + 1]);
+    } catch {
+      throw RegistryError.invalid(`malformed percent-encoding in ${name}`);
+    }
+  });
+  return params;
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

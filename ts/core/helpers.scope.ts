@@ -1,0 +1,116 @@
+/**
+ * Scope grammar: `{protocol}:{type}:{name}:{action}`, e.g. `npm:package:@scope/name:write`,
+ * `oci:repository:library/nginx:pull`, `cargo:*:*:*`. A resource is the same without the action:
+ * `{protocol}:{type}:{name}`.
+ *
+ * Names contain `/` and `@` but never `:`, so protocol and type are split off the front, the action
+ * off the back, and the name is what remains. `*` in any part matches anything; a `*` inside a
+ * part is a glob that also crosses `/` (`@company/*` matches `@company/a`, `library/*` matches
+ * `library/a/b`). A bare `*` scope is shorthand for `*:*:*:*`.
+ */
+
+export interface IParsedScope {
+  protocol: string;
+  type: string;
+  name: string;
+  action: string;
+}
+
+export interface IParsedResource {
+  protocol: string;
+  type: string;
+  name: string;
+}
+
+export const FULL_ACCESS_SCOPE = '*:*:*:*';
+
+export function parseScope(scope: string): IParsedScope | null {
+  if (typeof scope !== 'string') return null;
+  if (scope === '*') return { protocol: '*', type: '*', name: '*', action: '*' };
+  const parts = scope.split(':');
+  if (parts.length < 4 || parts.some((part) => part === '')) return null;
+  return {
+    protocol: parts[0],
+    type: parts[1],
+    name: parts.slice(2, -1).join(':'),
+    action: parts[parts.length - 1],
+  };
+}
+
+export function isValidScope(scope: string): boolean {
+  return parseScope(scope) !== null;
+}
+
+export function parseResource(resource: string): IParsedResource | null {
+  if (typeof resource !== 'string') return null;
+  const parts = resource.split(':');
+  if (parts.length < 3 || parts.some((part) => part === '')) return null;
+  return { protocol: parts[0], type: parts[1], name: parts.slice(2).join(':') };
+}
+
+export function formatScope(scope: IParsedScope): string {
+  return `${scope.protocol}:${scope.type}:${scope.name}:${scope.action}`;
+}
+
+const READ_ACTIONS = new Set(['read', 'pull']);
+const WRITE_ACTIONS = new Set(['write', 'push']);
+
+export function isReadAction(action: string): boolean {
+  return READ_ACTIONS.has(action);
+}
+
+/** Does a granted action (from a scope) permit the requested one? */
+export function actionGrants(granted: string, requested: string): boolean {
+  if (granted === '*') return true;
+  // Writing implies reading: a publisher must be able to read what it publishes.
+  if (WRITE_ACTIONS.has(granted)) return WRITE_ACTIONS.has(requested) || READ_ACTIONS.has(requested);
+  if (READ_ACTIONS.has(granted)) return READ_ACTIONS.has(requested);
+  // `delete` and anything else (e.g. `yank`) only grant themselves.
+  return granted === requested;
+}
+
+const globCache = new Map<string, RegExp>();
+const GLOB_CACHE_LIMIT = 1000;
+
+/** `*` matches any run of characters (including `/`); everything else is literal. */
+export function partMatches(pattern: string, value: string): boolean {
+  if (pattern === '*') return true;
+  if (!pattern.includes('*')) return pattern === value;
+  let regex = globCache.get(pattern);
+  if (!regex) {
+    const source = pattern
+      .split('*')
+      .map((literal) => literal.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
+    regex = new RegExp(`^${source}$`, 's');
+    if (globCache.size >= GLOB_CACHE_LIMIT) globCache.clear();
+    globCache.set(pattern, regex);
+  }
+  return regex.test(value);
+}
+
+/** Does `scope` permit `action` on `resource` (`{protocol}:{type}:{name}`)? Malformed input grants nothing. */
+export function scopeGrants(scope: string, resource: string, action: string): boolean {
+  const parsedScope = parseScope(scope);
+  const parsedResource = parseResource(resource);
+  if (!parsedScope || !parsedResource || !action) return false;
+  return (
+    partMatches(parsedScope.protocol, parsedResource.protocol) &&
+    partMatches(parsedScope.type, parsedResource.type) &&
+    partMatches(parsedScope.name, parsedResource.name) &&
+    actionGrants(parsedScope.action, action)
+  );
+}
+
+/** Does any of `scopes` permit `action` on `resource`? */
+export function scopesGrant(scopes: readonly string[], resource: string, action: string): boolean {
+  return scopes.some((scope) => scopeGrants(scope, resource, action));
+}
+
+/** Does any scope reach into `protocol` at all (used to accept a token on another protocol)? */
+export function scopesCoverProtocol(scopes: readonly string[], protocol: string): boolean {
+  return scopes.some((scope) => {
+    const parsed = parseScope(scope);
+    return parsed !== null && partMatches(parsed.protocol, protocol);
+  });
+}

@@ -1,0 +1,116 @@
+import { Readable } from 'node:stream';
+import { RegistryError } from './classes.registryerror.js';
+
+/** Marks a Web stream made from a Node stream, so Node adapters can pipe the source directly. */
+const NODE_SOURCE = Symbol.for('smartregistry.nodeSource');
+
+type TTaggedWebStream = ReadableStream<Uint8Array> & { [NODE_SOURCE]?: Readable };
+
+export const isWebReadableStream = (value: unknown): value is ReadableStream<Uint8Array> =>
+  typeof value === 'object' && value !== null && typeof (value as ReadableStream).getReader === 'function';
+
+export const isNodeReadable = (value: unknown): value is Readable =>
+  value instanceof Readable ||
+  (typeof value === 'object' && value !== null && typeof (value as Readable).pipe === 'function' &&
+    typeof (value as Readable).on === 'function');
+
+/**
+ * Node stream → Web stream, remembering the source for `webToNode`. The source is not touched until
+ * the Web stream is read (highWaterMark 0), so a Node adapter can still pipe the source itself.
+ */
+export function nodeToWeb(readable: Readable): ReadableStream<Uint8Array> {
+  let iterator: AsyncIterator<unknown> | undefined;
+  const web: TTaggedWebStream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        iterator ??= readable[Symbol.asyncIterator]();
+        try {
+          const { value, done } = await iterator.next();
+          if (done) controller.close();
+          else controller.enqueue(typeof value === 'string' ? Buffer.from(value) : (value as Uint8Array));
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      cancel() {
+        readable.destroy();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  web[NODE_SOURCE] = readable;
+  return web;
+}
+
+/** Web stream → Node stream; a stream made by `nodeToWeb` and not yet read gives back its source. */
+export function webToNode(web: ReadableStream<Uint8Array>): Readable {
+  const source = (web as TTaggedWebStream)[NODE_SOURCE];
+  if (source && !web.locked && !source.destroyed && !source.readableDidRead) return source;
+  return Readable.fromWeb(web as import('node:stream/web').ReadableStream<Uint8Array>);
+}
+
+/** Any body-like value → bytes. Objects (not streams or bytes) become JSON. */
+function valueToBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return Buffer.from(JSON.stringify(data), 'utf8');
+}
+
+/** Wrap any data (bytes, string, object as JSON, Node or Web stream) as a Web ReadableStream. */
+export function toReadableStream(data: unknown): ReadableStream<Uint8Array> {
+  if (isWebReadableStream(data)) return data;
+  if (isNodeReadable(data)) return nodeToWeb(data);
+  const bytes = valueToBytes(data);
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+/** Any stream (or bytes) → Node Readable. */
+export function toNodeReadable(data: unknown): Readable {
+  if (isNodeReadable(data)) return data;
+  if (isWebReadableStream(data)) return webToNode(data);
+  return Readable.from([Buffer.from(valueToBytes(data))]);
+}
+
+/**
+ * Read a stream whole. With `maxBytes`, stops reading and throws a too-large RegistryError as soon
+ * as the limit is passed.
+ */
+export async function streamToBuffer(
+  stream: ReadableStream<Uint8Array> | Readable | Uint8Array | string | undefined | null,
+  maxBytes?: number,
+): Promise<Buffer> {
+  if (stream === undefined || stream === null) return Buffer.alloc(0);
+  if (typeof stream === 'string') return Buffer.from(stream, 'utf8');
+  if (stream instanceof Uint8Array) return Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength);
+  const readable = toNodeReadable(stream);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of readable) {
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+      total += buffer.length;
+      if (maxBytes !== undefined && total > maxBytes) {
+        throw RegistryError.tooLarge(`body exceeds the limit of ${maxBytes} bytes`);
+      }
+      chunks.push(buffer);
+    }
+  } finally {
+    if (!readable.readableEnded) readable.destroy();
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+}
+
+/** Read a stream whole and parse it as JSON. */
+export async function streamToJson<T = any>(
+  stream: ReadableStream<Uint8Array> | Readable | Uint8Array | string | undefined | null,
+  maxBytes?: number,
+): Promise<T> {
+  const buffer = await streamToBuffer(stream, maxBytes);
+  return JSON.parse(buffer.toString('utf8')) as T;
+}

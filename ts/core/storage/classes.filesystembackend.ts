@@ -1,0 +1,395 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { RegistryError } from '../classes.registryerror.js';
+import { HashingTransform, sha256Hex } from '../helpers.hash.js';
+import { assertValidKey, assertValidPrefix, compareKeys } from './helpers.key.js';
+import type {
+  IByteRange,
+  IGetResult,
+  IListOptions,
+  IListResult,
+  IObjectInfo,
+  IPutDigests,
+  IPutOptions,
+  IPutResult,
+  IStorageBackend,
+} from './interfaces.storage.js';
+
+// 64 KiB chunks halve read throughput on large blobs.
+const STREAM_CHUNK_BYTES = 1024 * 1024;
+const TEMP_DIR = '.tmp';
+const LOCKS_DIR = '.locks';
+/** A lock is held for a stat and a rename; one this old belongs to a process that died. */
+const STALE_LOCK_MS = 30_000;
+const LOCK_WAIT_MS = 60_000;
+/** A temp file nobody has written to for this long was left by a crashed process. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+const DEFAULT_LIST_LIMIT = 1000;
+const MAX_FILE_NAME_BYTES = 255;
+
+const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
+const isMissing = (error: unknown) => errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const removeQuietly = (file: string) => fsp.rm(file, { force: true }).catch(() => undefined);
+
+/** Cheap to compute on every stat and different after every write (a write is a new inode renamed in place). */
+const toEtag = (stats: fs.BigIntStats) =>
+  `"${stats.ino.toString(16)}-${stats.size.toString(16)}-${stats.mtimeNs.toString(16)}"`;
+
+const toInfo = (key: string, stats: fs.BigIntStats): IObjectInfo => ({
+  key,
+  size: Number(stats.size),
+  etag: toEtag(stats),
+  lastModified: stats.mtime,
+});
+
+const toReadable = (body: Readable | Uint8Array): Readable =>
+  body instanceof Uint8Array ? Readable.from([body], { objectMode: false }) : body;
+
+async function statFile(file: string): Promise<fs.BigIntStats | null> {
+  try {
+    const stats = await fsp.stat(file, { bigint: true });
+    return stats.isFile() ? stats : null;
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw error;
+  }
+}
+
+/** Validates a range against the object size; `end` is inclusive and clamped like S3 does. */
+function resolveRange(range: IByteRange | undefined, size: number): { start: number; end: number } | undefined {
+  if (!range) return undefined;
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
+    throw RegistryError.invalid(`invalid byte range ${start}-${end ?? ''}`);
+  }
+  if (start >= size) {
+    throw new RegistryError('range-not-satisfiable', `range starts at ${start} but the object has ${size} bytes`, {
+      headers: { 'content-range': `bytes */${size}` },
+    });
+  }
+  return { start, end: Math.min(end ?? size - 1, size - 1) };
+}
+
+const conflict = (key: string, cause: unknown) =>
+  RegistryError.conflict(`storage key ${JSON.stringify(key)} collides with an existing key (a file cannot also be a directory)`, {
+    cause,
+  });
+
+/**
+ * Objects as plain files below a root directory. Writes go to `<root>/.tmp` first and are renamed into
+ * place, so readers and crashes never see half an object; every rename happens under a per-key lock file
+ * in `<root>/.locks`, which makes conditional puts atomic across processes sharing the directory.
+ *
+ * Limitation of a file tree: a key cannot also be a "directory" of other keys (`a/b` and `a/b/c`);
+ * such a put fails with a conflict error.
+ */
+export class FilesystemBackend implements IStorageBackend {
+  private readonly root: string;
+  private readonly tempDir: string;
+  private readonly locksDir: string;
+
+  constructor(rootPath: string) {
+    this.root = path.resolve(rootPath);
+    this.tempDir = path.join(this.root, TEMP_DIR);
+    this.locksDir = path.join(this.root, LOCKS_DIR);
+  }
+
+  async init(): Promise<void> {
+    await fsp.mkdir(this.tempDir, { recursive: true });
+    await fsp.mkdir(this.locksDir, { recursive: true });
+    await this.removeStaleTempFiles();
+  }
+
+  async destroy(): Promise<void> {}
+
+  async get(key: string, range?: IByteRange): Promise<IGetResult | null> {
+    const file = this.objectPath(key);
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(file, 'r');
+    } catch (error) {
+      if (isMissing(error) || errorCode(error) === 'EISDIR') return null;
+      throw error;
+    }
+    try {
+      // Stat the open file, not the path: a concurrent overwrite renames a new inode in, ours stays intact.
+      const stats = await handle.stat({ bigint: true });
+      if (!stats.isFile()) {
+        await handle.close();
+        return null;
+      }
+      const info = toInfo(key, stats);
+      const bounds = resolveRange(range, info.size);
+      const stream = handle.createReadStream({ ...bounds, highWaterMark: STREAM_CHUNK_BYTES });
+      const length = bounds ? bounds.end - bounds.start + 1 : info.size;
+      return { info, stream, length };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async put(key: string, body: Readable | Uint8Array, options: IPutOptions = {}): Promise<IPutResult> {
+    const target = this.objectPath(key);
+    // Size limit and verification run while streaming to the temp file, before any lock is taken.
+    const temp = await this.writeTempFile(toReadable(body), options);
+    try {
+      await this.withKeyLock(key, async () => {
+        await this.checkPrecondition(key, target, options);
+        await this.renameIntoPlace(key, temp.file, target);
+      });
+    } catch (error) {
+      await removeQuietly(temp.file);
+      throw error;
+    }
+    // rename keeps the inode and mtime, so the temp file's etag is the object's.
+    return { ...temp.digests, etag: toEtag(temp.stats) };
+  }
+
+  async stat(key: string): Promise<IObjectInfo | null> {
+    const stats = await statFile(this.objectPath(key));
+    return stats ? toInfo(key, stats) : null;
+  }
+
+  async delete(key: string): Promise<void> {
+    const target = this.objectPath(key);
+    await this.withKeyLock(key, async () => {
+      try {
+        await fsp.unlink(target);
+      } catch (error) {
+        // A missing key, or a "key" that is only a directory of other keys: nothing to delete.
+        if (isMissing(error) || errorCode(error) === 'EISDIR' || errorCode(error) === 'EPERM') return;
+        throw error;
+      }
+    });
+    await this.removeEmptyParents(path.dirname(target));
+  }
+
+  async copy(sourceKey: string, targetKey: string): Promise<void> {
+    const source = this.objectPath(sourceKey);
+    const target = this.objectPath(targetKey);
+    const tempFile = this.newTempPath();
+    try {
+      try {
+        // copyFile reads one consistent version even if the source is replaced meanwhile (and reflinks where it can).
+        await fsp.copyFile(source, tempFile, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE);
+      } catch (error) {
+        if (isMissing(error) || errorCode(error) === 'EISDIR') {
+          throw RegistryError.notFound(`storage key ${JSON.stringify(sourceKey)} does not exist`);
+        }
+        throw error;
+      }
+      const handle = await fsp.open(tempFile, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await this.withKeyLock(targetKey, () => this.renameIntoPlace(targetKey, tempFile, target));
+    } catch (error) {
+      await removeQuietly(tempFile);
+      throw error;
+    }
+  }
+
+  async list(prefix: string, options: IListOptions = {}): Promise<IListResult> {
+    assertValidPrefix(prefix);
+    const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw RegistryError.invalid(`invalid list limit ${limit}`);
+    // `npm/pa` lists the directory `npm/` and keeps the entries whose name starts with `pa`.
+    const cut = prefix.lastIndexOf('/') + 1;
+    const objects: IObjectInfo[] = [];
+    for await (const key of this.walk(prefix.slice(0, cut), prefix.slice(cut), options.continuationToken)) {
+      const stats = await statFile(this.objectPath(key));
+      if (!stats) continue; // deleted since the directory was read
+      if (objects.length === limit) return { objects, nextToken: objects[limit - 1]!.key };
+      objects.push(toInfo(key, stats));
+    }
+    return { objects };
+  }
+
+  /** Keys below the directory `dirKey` (empty or ending in `/`), in byte order, after `after`. */
+  private async *walk(dirKey: string, namePrefix: string, after: string | undefined): AsyncGenerator<string> {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fsp.readdir(path.join(this.root, ...dirKey.split('/').filter(Boolean)), { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw error;
+    }
+    // Sorting directories as `name/` puts `a-c` before `a/b`, the order of the full keys.
+    const children = entries
+      .filter((entry) => entry.isFile() || entry.isDirectory())
+      .filter((entry) => entry.name.startsWith(namePrefix))
+      .filter((entry) => dirKey !== '' || (entry.name !== TEMP_DIR && entry.name !== LOCKS_DIR))
+      .map((entry) => ({ key: dirKey + entry.name + (entry.isDirectory() ? '/' : ''), isDirectory: entry.isDirectory() }))
+      .sort((a, b) => compareKeys(a.key, b.key));
+    for (const child of children) {
+      if (child.isDirectory) {
+        // Every key below starts with `child.key`; skip the subtree when all of it sorts before the token.
+        const wholeSubtreeListed =
+          after !== undefined && compareKeys(child.key, after) < 0 && !after.startsWith(child.key);
+        if (!wholeSubtreeListed) yield* this.walk(child.key, '', after);
+      } else if (after === undefined || compareKeys(child.key, after) > 0) {
+        yield child.key;
+      }
+    }
+  }
+
+  private objectPath(key: string): string {
+    assertValidKey(key);
+    const segments = key.split('/');
+    if (segments[0] === TEMP_DIR || segments[0] === LOCKS_DIR) {
+      throw RegistryError.invalid(`storage key ${JSON.stringify(key)} uses a name reserved by the filesystem backend`);
+    }
+    if (segments.some((segment) => Buffer.byteLength(segment, 'utf8') > MAX_FILE_NAME_BYTES)) {
+      throw RegistryError.invalid(`storage key ${JSON.stringify(key)} has a segment longer than ${MAX_FILE_NAME_BYTES} bytes`);
+    }
+    const file = path.join(this.root, ...segments);
+    // assertValidKey already rules out escapes; this guards against a future change to it.
+    if (!file.startsWith(this.root + path.sep)) throw RegistryError.invalid(`storage key ${JSON.stringify(key)} escapes the root`);
+    return file;
+  }
+
+  private newTempPath(): string {
+    return path.join(this.tempDir, `${process.pid}-${crypto.randomUUID()}`);
+  }
+
+  /** Streams the body into a fresh, fsynced temp file; the temp file is gone again if anything fails. */
+  private async writeTempFile(
+    source: Readable,
+    options: IPutOptions,
+  ): Promise<{ file: string; digests: IPutDigests; stats: fs.BigIntStats }> {
+    const file = this.newTempPath();
+    const handle = await fsp.open(file, 'wx', 0o644);
+    try {
+      const hasher = new HashingTransform(options);
+      const sink = handle.createWriteStream({ autoClose: false, highWaterMark: STREAM_CHUNK_BYTES });
+      await pipeline(source, hasher, sink);
+      await handle.sync();
+      const stats = await handle.stat({ bigint: true });
+      await handle.close();
+      return { file, digests: hasher.result, stats };
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await removeQuietly(file);
+      throw error;
+    }
+  }
+
+  private async checkPrecondition(key: string, target: string, options: IPutOptions): Promise<void> {
+    if (options.ifMatch === undefined && options.ifNoneMatch === undefined) return;
+    const current = await statFile(target);
+    if (options.ifNoneMatch === '*' && current) {
+      throw new RegistryError('precondition-failed', `storage key ${JSON.stringify(key)} already exists`);
+    }
+    if (options.ifMatch !== undefined && (!current || toEtag(current) !== options.ifMatch)) {
+      throw new RegistryError(
+        'precondition-failed',
+        `storage key ${JSON.stringify(key)} ${current ? 'has changed' : 'does not exist'} (expected etag ${options.ifMatch})`,
+      );
+    }
+  }
+
+  private async renameIntoPlace(key: string, tempFile: string, target: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fsp.mkdir(path.dirname(target), { recursive: true });
+        await fsp.rename(tempFile, target);
+        return;
+      } catch (error) {
+        const code = errorCode(error);
+        // A concurrent delete may remove the freshly made parent directory between mkdir and rename.
+        if (code === 'ENOENT' && attempt < 5) continue;
+        if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY') throw conflict(key, error);
+        throw error;
+      }
+    }
+  }
+
+  /** Removes the directories a delete left empty, up to (not including) the root. */
+  private async removeEmptyParents(dir: string): Promise<void> {
+    while (dir.startsWith(this.root + path.sep)) {
+      try {
+        await fsp.rmdir(dir);
+      } catch {
+        return; // not empty (or already gone): parents are not empty either
+      }
+      dir = path.dirname(dir);
+    }
+  }
+
+  private async withKeyLock<T>(key: string, action: () => Promise<T>): Promise<T> {
+    const lockFile = path.join(this.locksDir, sha256Hex(key));
+    const inode = await this.acquireLock(lockFile, key);
+    try {
+      return await action();
+    } finally {
+      await this.releaseLock(lockFile, inode);
+    }
+  }
+
+  /** Creates the lock file exclusively (O_EXCL works across processes); returns its inode. */
+  private async acquireLock(lockFile: string, key: string): Promise<bigint> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    let delayMs = 1;
+    for (;;) {
+      try {
+        const handle = await fsp.open(lockFile, 'wx');
+        try {
+          await handle.writeFile(`${process.pid}\n`); // for whoever has to debug a stuck lock
+          return (await handle.stat({ bigint: true })).ino;
+        } finally {
+          await handle.close();
+        }
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') {
+          await fsp.mkdir(this.locksDir, { recursive: true });
+          continue;
+        }
+        if (errorCode(error) !== 'EEXIST') throw error;
+      }
+      await this.breakStaleLock(lockFile);
+      if (Date.now() > deadline) {
+        throw RegistryError.conflict(`timed out waiting for the storage lock of ${JSON.stringify(key)}`);
+      }
+      await sleep(delayMs + Math.random() * delayMs);
+      delayMs = Math.min(delayMs * 2, 50);
+    }
+  }
+
+  private async breakStaleLock(lockFile: string): Promise<void> {
+    const stats = await fsp.stat(lockFile, { bigint: true }).catch(() => null);
+    if (!stats || Date.now() - Number(stats.mtimeMs) < STALE_LOCK_MS) return;
+    // Move it aside first: if another process replaced it with a fresh lock meanwhile, we can tell and put it back.
+    const aside = `${lockFile}.stale-${crypto.randomUUID()}`;
+    try {
+      await fsp.rename(lockFile, aside);
+    } catch {
+      return; // someone else broke it
+    }
+    const moved = await fsp.stat(aside, { bigint: true }).catch(() => null);
+    if (moved && moved.ino !== stats.ino) await fsp.link(aside, lockFile).catch(() => undefined);
+    await removeQuietly(aside);
+  }
+
+  private async releaseLock(lockFile: string, inode: bigint): Promise<void> {
+    // Only remove our own lock: if ours was broken as stale, the file now belongs to someone else.
+    const stats = await fsp.stat(lockFile, { bigint: true }).catch(() => null);
+    if (stats?.ino === inode) await removeQuietly(lockFile);
+  }
+
+  private async removeStaleTempFiles(): Promise<void> {
+    const now = Date.now();
+    for (const name of await fsp.readdir(this.tempDir)) {
+      const file = path.join(this.tempDir, name);
+      const stats = await fsp.stat(file).catch(() => null);
+      if (stats && now - stats.mtimeMs > STALE_TEMP_MS) await removeQuietly(file);
+    }
+  }
+}

@@ -1,0 +1,315 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pipeline as pipelineWithCallback } from 'node:stream';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { SmartBucket } from '@push.rocks/smartbucket';
+import { RegistryError } from '../classes.registryerror.js';
+import { HashingTransform } from '../helpers.hash.js';
+import type { IS3StorageConfig } from '../interfaces.core.js';
+import { assertValidKey, assertValidPrefix } from './helpers.key.js';
+import type {
+  IByteRange,
+  IGetResult,
+  IListOptions,
+  IListResult,
+  IObjectInfo,
+  IPutDigests,
+  IPutOptions,
+  IPutResult,
+  IStorageBackend,
+} from './interfaces.storage.js';
+
+const PART_BYTES = 8 * 1024 * 1024;
+const PARALLEL_PARTS = 4;
+/** In-memory bodies up to this size go up in one PutObject; larger ones in parallel parts. */
+const SINGLE_PUT_MAX_BYTES = 64 * 1024 * 1024;
+const MAX_LIST_PAGE = 1000;
+
+interface IS3ErrorShape {
+  name?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+const httpStatus = (error: unknown) => (error as IS3ErrorShape | undefined)?.$metadata?.httpStatusCode;
+const errorName = (error: unknown) => (error as IS3ErrorShape | undefined)?.name;
+/** 404 for the object; a missing bucket is a configuration fault, not a missing object. */
+const isMissingObject = (error: unknown) => httpStatus(error) === 404 && errorName(error) !== 'NoSuchBucket';
+
+const toReadable = (body: Readable | Uint8Array): Readable =>
+  body instanceof Uint8Array ? Readable.from([body], { objectMode: false }) : body;
+
+/** `http(s)://host[:port]` from the descriptor, with the same precedence as smartbucket (endpoint scheme wins). */
+function endpointUrl(config: IS3StorageConfig): string {
+  const endpoint = config.endpoint.trim();
+  const scheme = config.useSsl === false ? 'http' : 'https';
+  const url = new URL(/^https?:\/\//i.test(endpoint) ? endpoint : `${scheme}://${endpoint.replace(/\/.*$/, '')}`);
+  if (config.port !== undefined && config.port !== '') url.port = String(config.port);
+  return url.origin;
+}
+
+/**
+ * CopySource is a URL path: encode each segment, but keep the sub-delimiters S3 accepts raw (`@` of npm
+ * scopes, `:`, `=` ...) because some S3-compatible servers only run decodeURI on it. `+` stays encoded:
+ * S3 would read a raw one as a space.
+ */
+const encodeCopySource = (bucket: string, key: string) =>
+  `${bucket}/${key
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/%(40|3A|3D|2C|3B|24|26)/g, (escaped) => decodeURIComponent(escaped)))
+    .join('/')}`;
+
+function rangeHeader(range: IByteRange | undefined): string | undefined {
+  if (!range) return undefined;
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
+    throw RegistryError.invalid(`invalid byte range ${start}-${end ?? ''}`);
+  }
+  return `bytes=${start}-${end ?? ''}`;
+}
+
+/** Total object size from `Content-Range: bytes 0-9/1234`. */
+const sizeFromContentRange = (contentRange: string | undefined) => {
+  const total = contentRange?.match(/\/(\d+)$/)?.[1];
+  return total === undefined ? undefined : Number(total);
+};
+
+/**
+ * Objects in one S3 bucket. smartbucket connects and creates the bucket; everything else goes through the
+ * AWS SDK directly, because smartbucket has no streaming multipart, conditional or ranged operations.
+ */
+export class S3Backend implements IStorageBackend {
+  private readonly bucket: string;
+  private readonly client: S3Client;
+  private readonly smartBucket: SmartBucket;
+
+  constructor(config: IS3StorageConfig) {
+    this.bucket = config.bucketName;
+    this.smartBucket = new SmartBucket(config);
+    // Our own client: smartbucket's has the SDK's default checksum settings, with which a streaming put of
+    // unknown length fails (`x-amz-decoded-content-length` undefined).
+    this.client = new S3Client({
+      endpoint: endpointUrl(config),
+      region: config.region || 'us-east-1',
+      credentials: { accessKeyId: config.accessKey, secretAccessKey: config.accessSecret },
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  }
+
+  async init(): Promise<void> {
+    if (await this.bucketExists()) return;
+    try {
+      await this.smartBucket.createBucket(this.bucket);
+    } catch (error) {
+      // Another instance may have created it at the same moment.
+      if (!(await this.bucketExists())) throw error;
+    }
+  }
+
+  async destroy(): Promise<void> {
+    this.client.destroy();
+    this.smartBucket.storageClient.destroy();
+  }
+
+  async get(key: string, range?: IByteRange): Promise<IGetResult | null> {
+    assertValidKey(key);
+    const Range = rangeHeader(range);
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range }));
+      // In Node the SDK's body is the http.IncomingMessage.
+      const stream = response.Body as Readable;
+      const length = response.ContentLength ?? 0;
+      if (Range && response.$metadata.httpStatusCode !== 206) {
+        stream.destroy();
+        throw new Error(`S3 server ignored the range ${Range} for ${key}`);
+      }
+      const info: IObjectInfo = {
+        key,
+        size: sizeFromContentRange(response.ContentRange) ?? length,
+        etag: response.ETag ?? '',
+        lastModified: response.LastModified ?? new Date(0),
+      };
+      return { info, stream, length };
+    } catch (error) {
+      if (isMissingObject(error)) return null;
+      if (httpStatus(error) === 416) {
+        const size = (await this.stat(key))?.size;
+        throw new RegistryError('range-not-satisfiable', `range starts at ${range?.start} but the object has ${size} bytes`, {
+          headers: size === undefined ? {} : { 'content-range': `bytes */${size}` },
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async put(key: string, body: Readable | Uint8Array, options: IPutOptions = {}): Promise<IPutResult> {
+    assertValidKey(key);
+    const conditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
+    // Conditions only exist on PutObject: conditional writes are for metadata documents, which we buffer.
+    if (conditional || (body instanceof Uint8Array && body.byteLength <= SINGLE_PUT_MAX_BYTES)) {
+      const { bytes, digests } = await this.bufferBody(body, options);
+      return this.putBytes(key, bytes, digests, options);
+    }
+    return this.putStream(key, body, options);
+  }
+
+  async stat(key: string): Promise<IObjectInfo | null> {
+    assertValidKey(key);
+    try {
+      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return {
+        key,
+        size: response.ContentLength ?? 0,
+        etag: response.ETag ?? '',
+        lastModified: response.LastModified ?? new Date(0),
+      };
+    } catch (error) {
+      if (isMissingObject(error)) return null;
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  async list(prefix: string, options: IListOptions = {}): Promise<IListResult> {
+    assertValidPrefix(prefix);
+    const limit = options.limit ?? MAX_LIST_PAGE;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw RegistryError.invalid(`invalid list limit ${limit}`);
+    const response = await this.client.send(
+      new ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: prefix === '' ? undefined : prefix,
+        MaxKeys: Math.min(limit, MAX_LIST_PAGE),
+        ContinuationToken: options.continuationToken,
+      }),
+    );
+    const objects = (response.Contents ?? []).map(
+      (object): IObjectInfo => ({
+        key: object.Key ?? '',
+        size: object.Size ?? 0,
+        etag: object.ETag ?? '',
+        lastModified: object.LastModified ?? new Date(0),
+      }),
+    );
+    return response.IsTruncated && response.NextContinuationToken
+      ? { objects, nextToken: response.NextContinuationToken }
+      : { objects };
+  }
+
+  async copy(sourceKey: string, targetKey: string): Promise<void> {
+    assertValidKey(sourceKey);
+    assertValidKey(targetKey);
+    try {
+      await this.client.send(
+        new CopyObjectCommand({ Bucket: this.bucket, Key: targetKey, CopySource: encodeCopySource(this.bucket, sourceKey) }),
+      );
+    } catch (error) {
+      if (isMissingObject(error)) {
+        throw RegistryError.notFound(`storage key ${JSON.stringify(sourceKey)} does not exist`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  private async bucketExists(): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return true;
+    } catch (error) {
+      if (httpStatus(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  /** Reads the whole body through the hasher, so size limit and verification run before any request. */
+  private async bufferBody(body: Readable | Uint8Array, options: IPutOptions) {
+    const hasher = new HashingTransform(options);
+    const chunks: Buffer[] = [];
+    const collect = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        if (!(body instanceof Uint8Array)) chunks.push(chunk);
+        callback();
+      },
+    });
+    await pipeline(toReadable(body), hasher, collect);
+    const bytes = body instanceof Uint8Array ? body : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    return { bytes, digests: hasher.result };
+  }
+
+  private async putBytes(key: string, bytes: Uint8Array, digests: IPutDigests, options: IPutOptions): Promise<IPutResult> {
+    try {
+      const response = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: bytes,
+          ContentLength: bytes.byteLength,
+          IfMatch: options.ifMatch,
+          IfNoneMatch: options.ifNoneMatch,
+        }),
+      );
+      return { ...digests, etag: response.ETag ?? (await this.currentEtag(key)) };
+    } catch (error) {
+      const status = httpStatus(error);
+      const failedCondition =
+        status === 412 ||
+        (status === 409 && errorName(error) === 'ConditionalRequestConflict') ||
+        // S3 answers If-Match on a missing object with 404.
+        (status === 404 && options.ifMatch !== undefined && errorName(error) !== 'NoSuchBucket');
+      if (failedCondition) {
+        throw new RegistryError('precondition-failed', `storage key ${JSON.stringify(key)} was changed by someone else`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Streams of unknown length go up as a multipart upload. The body runs through the hasher into the
+   * upload; a size-limit or verify failure errors the hasher before its end, so the upload is never
+   * completed and nothing becomes visible.
+   */
+  private async putStream(key: string, body: Readable | Uint8Array, options: IPutOptions): Promise<IPutResult> {
+    const hasher = new HashingTransform(options);
+    let bodyError: unknown;
+    hasher.on('error', (error) => {
+      bodyError ??= error;
+    });
+    // Errors travel both ways: a failing body destroys the hasher (and the upload reading it), and the
+    // other way round, so a client connection is not left hanging.
+    pipelineWithCallback(toReadable(body), hasher, () => undefined);
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: hasher },
+      partSize: PART_BYTES,
+      queueSize: PARALLEL_PARTS,
+    });
+    try {
+      const response = await upload.done();
+      return { ...hasher.result, etag: response.ETag ?? (await this.currentEtag(key)) };
+    } catch (error) {
+      hasher.destroy(error instanceof Error ? error : new Error(String(error)));
+      // Report why the body failed (too large, verify), not a follow-up error such as a failed abort.
+      throw bodyError ?? error;
+    }
+  }
+
+  private async currentEtag(key: string): Promise<string> {
+    return (await this.stat(key))?.etag ?? '';
+  }
+}

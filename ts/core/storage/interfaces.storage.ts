@@ -1,0 +1,80 @@
+import type { Readable } from 'node:stream';
+
+export type THashAlgorithm = 'sha256' | 'sha1' | 'md5' | 'sha512';
+
+export interface IObjectInfo {
+  key: string;
+  size: number;
+  /** Opaque version tag; changes with every write. Used for conditional puts. */
+  etag: string;
+  lastModified: Date;
+}
+
+export interface IByteRange {
+  start: number;
+  /** Inclusive; absent means to the end. */
+  end?: number;
+}
+
+export interface IGetResult {
+  info: IObjectInfo;
+  /** The requested bytes (all, or the range). */
+  stream: Readable;
+  /** Bytes in `stream`. */
+  length: number;
+}
+
+export interface IPutDigests {
+  size: number;
+  /** Hex digests, at least sha256. */
+  digests: Partial<Record<THashAlgorithm, string>> & { sha256: string };
+}
+
+export interface IPutOptions {
+  /** Extra digests to compute in the same pass (sha256 is always computed). */
+  hashes?: THashAlgorithm[];
+  /** Abort with a too-large RegistryError once more bytes than this arrive; nothing is stored. */
+  maxBytes?: number;
+  /**
+   * Runs after the last byte, before the object becomes visible. Throwing rejects the put and
+   * nothing is stored (used for digest verification).
+   */
+  verify?: (result: IPutDigests) => void | Promise<void>;
+  /** Write only if the current object has this etag (precondition-failed otherwise). */
+  ifMatch?: string;
+  /** '*' : write only if no object exists at the key. */
+  ifNoneMatch?: '*';
+}
+
+export interface IPutResult extends IPutDigests {
+  etag: string;
+}
+
+export interface IListOptions {
+  /** Page size. Default 1000. */
+  limit?: number;
+  /** Continue after this token (from a previous page's `nextToken`). */
+  continuationToken?: string;
+}
+
+export interface IListResult {
+  objects: IObjectInfo[];
+  /** Present when more objects follow. */
+  nextToken?: string;
+}
+
+/**
+ * The one interface every storage backend implements. Keys are `/`-separated, never start with `/`,
+ * contain no `..` segment, no backslash and no NUL. Listing returns keys in byte order.
+ */
+export interface IStorageBackend {
+  init(): Promise<void>;
+  get(key: string, range?: IByteRange): Promise<IGetResult | null>;
+  put(key: string, body: Readable | Uint8Array, options?: IPutOptions): Promise<IPutResult>;
+  stat(key: string): Promise<IObjectInfo | null>;
+  /** Deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  list(prefix: string, options?: IListOptions): Promise<IListResult>;
+  copy(sourceKey: string, targetKey: string): Promise<void>;
+  destroy(): Promise<void>;
+}

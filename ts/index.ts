@@ -1,0 +1,18 @@
+export { SmartRegistry, type ISmartRegistryOptions } from './classes.smartregistry.js';
+export { createNodeHandler } from './adapters/node.js';
+export { handleFetchRequest } from './adapters/fetch.js';
+
+export * from './core/interfaces.core.js';
+export * from './core/interfaces.auth.js';
+export { AuthManager } from './core/classes.authmanager.js';
+export { DefaultAuthProvider } from './core/classes.defaultauthprovider.js';
+export { RegistryStorage, UNCHANGED, DELETE, type IStorageOperationContext } from './core/classes.registrystorage.js';
+export { BaseRegistry, type IRoute, type IRouteRequest, type IProtocolDependencies } from './core/classes.baseregistry.js';
+export { RegistryError, type TRegistryErrorKind } from './core/classes.registryerror.js';
+export type { IStorageBackend, IObjectInfo, IPutOptions, IPutResult, IGetResult } from './core/storage/interfaces.storage.js';
+export { FilesystemBackend } from './core/storage/classes.filesystembackend.js';
+export { S3Backend } from './core/storage/classes.s3backend.js';
+export { streamToBuffer, streamToJson, toReadableStream } from './core/helpers.stream.js';
+
+export * from './upstream/interfaces.upstream.js';
+export { StaticUpstreamProvider } from './upstream/classes.staticupstreamprovider.js';

@@ -6,6 +6,8 @@ export * from './core/interfaces.core.js';
 export * from './core/interfaces.auth.js';
 export { AuthManager } from './core/classes.authmanager.js';
 export { DefaultAuthProvider } from './core/classes.defaultauthprovider.js';
+export { hashPassword } from './core/helpers.password.js';
+export { scopeGrants, parseScope } from './core/helpers.scope.js';
 export { RegistryStorage, UNCHANGED, DELETE, type IStorageOperationContext } from './core/classes.registrystorage.js';
 export { BaseRegistry, type IRoute, type IRouteRequest, type IProtocolDependencies } from './core/classes.baseregistry.js';
 export { RegistryError, type TRegistryErrorKind } from './core/classes.registryerror.js';

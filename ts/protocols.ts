@@ -1,5 +1,7 @@
 import type { BaseRegistry, IProtocolDependencies } from './core/classes.baseregistry.js';
 import type { TRegistryProtocol } from './core/interfaces.core.js';
+import { OciRegistry } from './oci/classes.ociregistry.js';
+import { NpmRegistry } from './npm/classes.npmregistry.js';
 
 export type TProtocolFactory = (deps: IProtocolDependencies) => BaseRegistry;
 
@@ -7,4 +9,7 @@ export type TProtocolFactory = (deps: IProtocolDependencies) => BaseRegistry;
  * The protocol implementations SmartRegistry mounts. A protocol enabled in the configuration but
  * missing here answers 404 until it is implemented.
  */
-export const DEFAULT_PROTOCOL_FACTORIES: Partial<Record<TRegistryProtocol, TProtocolFactory>> = {};
+export const DEFAULT_PROTOCOL_FACTORIES: Partial<Record<TRegistryProtocol, TProtocolFactory>> = {
+  oci: (deps) => new OciRegistry(deps),
+  npm: (deps) => new NpmRegistry(deps),
+};

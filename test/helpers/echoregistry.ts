@@ -3,7 +3,13 @@
  * storage hooks without any real protocol.
  */
 import * as crypto from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import { SmartRegistry } from '../../ts/classes.smartregistry.js';
+import type { IRegistryConfig, TRegistryProtocol } from '../../ts/core/interfaces.core.js';
+import type { TProtocolFactory } from '../../ts/protocols.js';
 import { BaseRegistry, type IRoute, type IProtocolDependencies } from '../../ts/core/classes.baseregistry.js';
 import { RegistryError } from '../../ts/core/classes.registryerror.js';
 
@@ -31,6 +37,32 @@ export function patternStream(size: number, chunkSize = 256 * 1024): Readable & 
   return stream;
 }
 
+/**
+ * The same bytes as a pull-based Web stream (built by hand: Node 20's `Readable.toWeb` throws an
+ * uncaught ERR_INVALID_STATE when its stream is cancelled while data is buffered).
+ */
+export function patternWebStream(size: number, chunkSize = 256 * 1024): ReadableStream<Uint8Array> & { pulled: number; cancelled: boolean } {
+  let offset = 0;
+  const web = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (offset >= size) return controller.close();
+        const length = Math.min(chunkSize, size - offset);
+        controller.enqueue(patternChunk(offset, length));
+        offset += length;
+        web.pulled = offset;
+      },
+      cancel() {
+        web.cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  ) as ReadableStream<Uint8Array> & { pulled: number; cancelled: boolean };
+  web.pulled = 0;
+  web.cancelled = false;
+  return web;
+}
+
 export function patternSha256(size: number, chunkSize = 1024 * 1024): string {
   const hash = crypto.createHash('sha256');
   for (let offset = 0; offset < size; offset += chunkSize) hash.update(patternChunk(offset, Math.min(chunkSize, size - offset)));
@@ -54,6 +86,12 @@ export class EchoRegistry extends BaseRegistry {
 
   protected routes(): IRoute[] {
     return [
+      {
+        method: 'GET',
+        pattern: '/v2/:rest+',
+        permission: 'public',
+        handler: async (req) => ({ status: 200, body: { protocol: this.protocol, path: req.path, baseUrl: req.baseUrl } }),
+      },
       {
         method: 'GET',
         pattern: '/info/:rest+',
@@ -155,4 +193,53 @@ export class EchoRegistry extends BaseRegistry {
       },
     ];
   }
+}
+
+export interface IEchoSetup {
+  registry: SmartRegistry;
+  dataDir: string;
+  /** The EchoRegistry instance mounted for a protocol. */
+  echo(protocol: TRegistryProtocol): EchoRegistry;
+  /** Objects in storage, as `key size` lines, for before/after comparisons. */
+  listStorage(): Promise<string[]>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A SmartRegistry on a temp filesystem directory with EchoRegistry mounted for each protocol in
+ * `mounts` (protocol → basePath); `rootPaths` gives a protocol host-root paths (OCI's `/v2`).
+ */
+export async function createEchoRegistry(
+  mounts: Partial<Record<TRegistryProtocol, string>> = { npm: '/npm' },
+  extra: Partial<IRegistryConfig> = {},
+  rootPaths: Partial<Record<TRegistryProtocol, string[]>> = {},
+): Promise<IEchoSetup> {
+  const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-echo-'));
+  const config: IRegistryConfig = {
+    storage: { type: 'filesystem', path: dataDir },
+    auth: { tokenStore: 'memory' },
+    logging: { level: 'silent' },
+    ...extra,
+  };
+  const protocolFactories: Partial<Record<TRegistryProtocol, TProtocolFactory>> = {};
+  for (const [protocol, basePath] of Object.entries(mounts) as [TRegistryProtocol, string][]) {
+    config[protocol] = { enabled: true, basePath };
+    protocolFactories[protocol] = (deps) => new EchoRegistry(deps, rootPaths[protocol]);
+  }
+  const registry = new SmartRegistry(config, { protocolFactories });
+  await registry.init();
+  return {
+    registry,
+    dataDir,
+    echo: (protocol) => registry.getRegistry(protocol) as EchoRegistry,
+    async listStorage() {
+      const lines: string[] = [];
+      for await (const object of registry.getStorage().listAll('')) lines.push(`${object.key} ${object.size}`);
+      return lines.sort();
+    },
+    async cleanup() {
+      await registry.destroy();
+      await fsp.rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -10,6 +10,26 @@
  *     revoked-jwt/{jti}.json              revoked OCI JWTs until they expire (pruned on revoke)
  *   uploads/{uuid}/...                    short-lived upload state (sessions, chunks)
  *   oci/  npm/  maven/  cargo/  composer/  pypi/  rubygems/   each protocol's own tree, below
+ *
+ *   oci/
+ *     blobs/{algorithm}/{hex}.json        blob record, written once: size and the data parts holding its bytes
+ *     blob-data/{uploadId}/{partId}       blob bytes as uploaded (one part per PATCH/PUT body), never rewritten
+ *     repositories/{name}/                one tree per repository (name components never start with `_`)
+ *       _layers/{algorithm}/{hex}         link: this repository may serve that blob
+ *       _manifests/{algorithm}/{hex}.json manifest record: the exact pushed bytes, media type, subject
+ *       _tags/{tag}                       { digest } of the manifest the tag points at
+ *       _referrers/{algorithm}/{subjectHex}/{algorithm}-{hex}   descriptor of a manifest with that subject
+ *     catalog/{encodeURIComponent(name)}  marker: the repository exists (listed by /v2/_catalog)
+ *     uploads/{uuid}.json                 upload session: repository, parts received so far, timestamps
+ *
+ *   npm/
+ *     packages/{name}/                    one tree per package; {name} is `foo` or `@scope/foo`
+ *       packument.json                    full document, ready to serve; tarball URLs stored as "\u0000/{path}"
+ *                                         and prefixed with the base URL on serve; the truth (updateJson)
+ *       abbreviated.json                  install ("corgi") document derived from packument.json, ready to serve
+ *       tarballs/{name}-{version}.tgz     the tarballs ({name} without scope)
+ *     search/shard-{00..7f}.json          search index: 128 shards by sha1(name), { name: entry }
+ *     login/{sha256(loginId)}.json        pending `npm login` web sessions (minutes)
  */
 import { sha256Hex } from './helpers.hash.js';
 
@@ -24,4 +44,39 @@ export const authPaths = {
   revokedJwtPrefix: () => 'auth/revoked-jwt/',
   revokedJwt: (jti: string) => `auth/revoked-jwt/${encodeURIComponent(jti)}.json`,
   hashToken: (token: string) => sha256Hex(token),
+};
+
+const ociRepository = (name: string) => `oci/repositories/${name}`;
+
+/** OCI: names and tags are checked against the spec's grammar, digests parsed, before they get here. */
+export const ociPaths = {
+  blobRecord: (algorithm: string, hex: string) => `oci/blobs/${algorithm}/${hex}.json`,
+  blobDataPrefix: (uploadId: string) => `oci/blob-data/${uploadId}/`,
+  blobData: (uploadId: string, partId: string) => `oci/blob-data/${uploadId}/${partId}`,
+  layerLink: (name: string, algorithm: string, hex: string) => `${ociRepository(name)}/_layers/${algorithm}/${hex}`,
+  manifest: (name: string, algorithm: string, hex: string) => `${ociRepository(name)}/_manifests/${algorithm}/${hex}.json`,
+  tagsPrefix: (name: string) => `${ociRepository(name)}/_tags/`,
+  tag: (name: string, tag: string) => `${ociRepository(name)}/_tags/${tag}`,
+  referrersPrefix: (name: string, algorithm: string, subjectHex: string) =>
+    `${ociRepository(name)}/_referrers/${algorithm}/${subjectHex}/`,
+  referrer: (name: string, algorithm: string, subjectHex: string, referrerAlgorithm: string, referrerHex: string) =>
+    `${ociRepository(name)}/_referrers/${algorithm}/${subjectHex}/${referrerAlgorithm}-${referrerHex}`,
+  catalogPrefix: () => 'oci/catalog/',
+  catalogEntry: (name: string) => `oci/catalog/${encodeURIComponent(name)}`,
+  /** Inverse of catalogEntry's last segment. */
+  catalogName: (key: string) => decodeURIComponent(key.slice('oci/catalog/'.length)),
+  uploadsPrefix: () => 'oci/uploads/',
+  upload: (uuid: string) => `oci/uploads/${uuid}.json`,
+};
+
+/** npm: package names pass npm's name rules (helpers.npm.ts) before they get here. */
+export const npmPaths = {
+  packagePrefix: (name: string) => `npm/packages/${name}/`,
+  packument: (name: string) => `npm/packages/${name}/packument.json`,
+  abbreviated: (name: string) => `npm/packages/${name}/abbreviated.json`,
+  tarballsPrefix: (name: string) => `npm/packages/${name}/tarballs/`,
+  tarball: (name: string, file: string) => `npm/packages/${name}/tarballs/${file}`,
+  packagesPrefix: () => 'npm/packages/',
+  searchShard: (shard: number) => `npm/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
+  loginSession: (loginIdHash: string) => `npm/login/${loginIdHash}.json`,
 };

@@ -1,4 +1,5 @@
-// Shared set-up for the auth tests: a RegistryStorage on a FilesystemBackend in a temp dir.
+// Shared set-up for the auth tests: a RegistryStorage on a FilesystemBackend in a temp dir, and a
+// way to read back everything it holds (to prove what is, and is not, stored at rest).
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -7,8 +8,7 @@ import { FilesystemBackend } from '../../../ts/core/storage/classes.filesystemba
 
 export interface ITempStorage {
   storage: RegistryStorage;
-  dir: string;
-  /** Every stored file's bytes, as text: to prove what is (not) at rest. */
+  /** Every stored object, as text. */
   readAll(): Promise<Map<string, string>>;
   cleanup(): Promise<void>;
 }
@@ -19,13 +19,11 @@ export async function createTempStorage(): Promise<ITempStorage> {
   await storage.init();
   return {
     storage,
-    dir,
     async readAll() {
       const files = new Map<string, string>();
-      for (const entry of await fsp.readdir(dir, { recursive: true, withFileTypes: true })) {
-        if (!entry.isFile()) continue;
-        const file = path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
-        files.set(path.relative(dir, file), await fsp.readFile(file, 'utf8'));
+      for await (const object of storage.listAll('')) {
+        const document = await storage.getBytes(object.key);
+        if (document) files.set(object.key, document.bytes.toString('utf8'));
       }
       return files;
     },

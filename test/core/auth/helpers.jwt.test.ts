@@ -69,7 +69,7 @@ test('jwt: expiry and not-before, with clock skew', () => {
   const noExp = signJwt({ sub: 'a' }, secret);
   assert.equal(verifyJwt(noExp, secret, { now }).ok, false);
   assert.equal(verifyJwt(noExp, secret, { now, requireExp: false }).ok, true);
-  const badExp = signJwt({ sub: 'a', exp: 'tomorrow' }, secret);
+  const badExp = signJwt({ sub: 'a', exp: 'tomorrow' as unknown as number }, secret);
   assert.equal(verifyJwt(badExp, secret, { now }).ok, false);
 });
 

@@ -28,6 +28,8 @@ const STALE_LOCK_MS = 30_000;
 const LOCK_WAIT_MS = 60_000;
 /** A temp file nobody has written to for this long was left by a crashed process. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
+/** Larger than the rounding error of a seconds-as-double timestamp (~0.25 µs today). */
+const MTIME_STEP_SECONDS = 10e-6;
 const DEFAULT_LIST_LIMIT = 1000;
 const MAX_FILE_NAME_BYTES = 255;
 
@@ -36,7 +38,7 @@ const isMissing = (error: unknown) => errorCode(error) === 'ENOENT' || errorCode
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const removeQuietly = (file: string) => fsp.rm(file, { force: true }).catch(() => undefined);
 
-/** Cheap to compute on every stat and different after every write (a write is a new inode renamed in place). */
+/** Cheap to compute on every stat; `commit` makes sure it changes with every write. */
 const toEtag = (stats: fs.BigIntStats) =>
   `"${stats.ino.toString(16)}-${stats.size.toString(16)}-${stats.mtimeNs.toString(16)}"`;
 
@@ -73,6 +75,18 @@ function resolveRange(range: IByteRange | undefined, size: number): { start: num
     });
   }
   return { start, end: Math.min(end ?? size - 1, size - 1) };
+}
+
+function assertPrecondition(key: string, current: fs.BigIntStats | null, options: IPutOptions): void {
+  if (options.ifNoneMatch === '*' && current) {
+    throw new RegistryError('precondition-failed', `storage key ${JSON.stringify(key)} already exists`);
+  }
+  if (options.ifMatch !== undefined && (!current || toEtag(current) !== options.ifMatch)) {
+    throw new RegistryError(
+      'precondition-failed',
+      `storage key ${JSON.stringify(key)} ${current ? 'has changed' : 'does not exist'} (expected etag ${options.ifMatch})`,
+    );
+  }
 }
 
 const conflict = (key: string, cause: unknown) =>
@@ -139,16 +153,12 @@ export class FilesystemBackend implements IStorageBackend {
     // Size limit and verification run while streaming to the temp file, before any lock is taken.
     const temp = await this.writeTempFile(toReadable(body), options);
     try {
-      await this.withKeyLock(key, async () => {
-        await this.checkPrecondition(key, target, options);
-        await this.renameIntoPlace(key, temp.file, target);
-      });
+      const etag = await this.withKeyLock(key, () => this.commit(key, temp.file, target, options));
+      return { ...temp.digests, etag };
     } catch (error) {
       await removeQuietly(temp.file);
       throw error;
     }
-    // rename keeps the inode and mtime, so the temp file's etag is the object's.
-    return { ...temp.digests, etag: toEtag(temp.stats) };
   }
 
   async stat(key: string): Promise<IObjectInfo | null> {
@@ -163,7 +173,7 @@ export class FilesystemBackend implements IStorageBackend {
         await fsp.unlink(target);
       } catch (error) {
         // A missing key, or a "key" that is only a directory of other keys: nothing to delete.
-        if (isMissing(error) || errorCode(error) === 'EISDIR' || errorCode(error) === 'EPERM') return;
+        if (isMissing(error) || errorCode(error) === 'EISDIR') return;
         throw error;
       }
     });
@@ -190,7 +200,7 @@ export class FilesystemBackend implements IStorageBackend {
       } finally {
         await handle.close();
       }
-      await this.withKeyLock(targetKey, () => this.renameIntoPlace(targetKey, tempFile, target));
+      await this.withKeyLock(targetKey, () => this.commit(targetKey, tempFile, target, {}));
     } catch (error) {
       await removeQuietly(tempFile);
       throw error;
@@ -264,36 +274,33 @@ export class FilesystemBackend implements IStorageBackend {
   private async writeTempFile(
     source: Readable,
     options: IPutOptions,
-  ): Promise<{ file: string; digests: IPutDigests; stats: fs.BigIntStats }> {
+  ): Promise<{ file: string; digests: IPutDigests }> {
     const file = this.newTempPath();
+    // Opened before streaming (not lazily by the write stream), so the cleanup below never races the open.
     const handle = await fsp.open(file, 'wx', 0o644);
     try {
       const hasher = new HashingTransform(options);
-      const sink = handle.createWriteStream({ autoClose: false, highWaterMark: STREAM_CHUNK_BYTES });
+      // `flush` fsyncs before close: the data is on disk before the rename makes it visible.
+      const sink = fs.createWriteStream(file, { fd: handle, flush: true, highWaterMark: STREAM_CHUNK_BYTES });
       await pipeline(source, hasher, sink);
-      await handle.sync();
-      const stats = await handle.stat({ bigint: true });
-      await handle.close();
-      return { file, digests: hasher.result, stats };
+      return { file, digests: hasher.result };
     } catch (error) {
-      await handle.close().catch(() => undefined);
       await removeQuietly(file);
       throw error;
     }
   }
 
-  private async checkPrecondition(key: string, target: string, options: IPutOptions): Promise<void> {
-    if (options.ifMatch === undefined && options.ifNoneMatch === undefined) return;
+  private async commit(key: string, tempFile: string, target: string, options: IPutOptions): Promise<string> {
     const current = await statFile(target);
-    if (options.ifNoneMatch === '*' && current) {
-      throw new RegistryError('precondition-failed', `storage key ${JSON.stringify(key)} already exists`);
-    }
-    if (options.ifMatch !== undefined && (!current || toEtag(current) !== options.ifMatch)) {
-      throw new RegistryError(
-        'precondition-failed',
-        `storage key ${JSON.stringify(key)} ${current ? 'has changed' : 'does not exist'} (expected etag ${options.ifMatch})`,
-      );
-    }
+    assertPrecondition(key, current, options);
+    // Every version of a key gets a strictly later mtime than the one it replaces, so an etag (inode, size,
+    // mtime) cannot come back even if the filesystem reuses an inode within one coarse clock tick.
+    const mtime = Math.max(Date.now() / 1000, current ? Number(current.mtimeNs) / 1e9 + MTIME_STEP_SECONDS : 0);
+    await fsp.utimes(tempFile, mtime, mtime);
+    // rename keeps inode and mtime, so the temp file's etag is the object's.
+    const stats = await fsp.stat(tempFile, { bigint: true });
+    await this.renameIntoPlace(key, tempFile, target);
+    return toEtag(stats);
   }
 
   private async renameIntoPlace(key: string, tempFile: string, target: string): Promise<void> {

@@ -76,11 +76,11 @@ function rangeHeader(range: IByteRange | undefined): string | undefined {
   return `bytes=${start}-${end ?? ''}`;
 }
 
-/** Total object size from `Content-Range: bytes 0-9/1234`. */
-const sizeFromContentRange = (contentRange: string | undefined) => {
-  const total = contentRange?.match(/\/(\d+)$/)?.[1];
-  return total === undefined ? undefined : Number(total);
-};
+/** `Content-Range: bytes 0-9/1234` → its numbers. */
+function parseContentRange(contentRange: string | undefined) {
+  const match = contentRange?.match(/^bytes (\d+)-(\d+)\/(\d+)$/);
+  return match ? { start: Number(match[1]), end: Number(match[2]), size: Number(match[3]) } : undefined;
+}
 
 /**
  * Objects in one S3 bucket. smartbucket connects and creates the bucket; everything else goes through the
@@ -129,13 +129,19 @@ export class S3Backend implements IStorageBackend {
       // In Node the SDK's body is the http.IncomingMessage.
       const stream = response.Body as Readable;
       const length = response.ContentLength ?? 0;
-      if (Range && response.$metadata.httpStatusCode !== 206) {
-        stream.destroy();
-        throw new Error(`S3 server ignored the range ${Range} for ${key}`);
+      const served = parseContentRange(response.ContentRange);
+      if (range) {
+        // Wrong bytes would be worse than an error: check that the server honoured the range exactly.
+        const honoured =
+          served && served.start === range.start && served.end === Math.min(range.end ?? Infinity, served.size - 1);
+        if (!honoured) {
+          stream.destroy();
+          throw new Error(`S3 server answered ${Range} for ${key} with ${response.ContentRange ?? 'the whole object'}`);
+        }
       }
       const info: IObjectInfo = {
         key,
-        size: sizeFromContentRange(response.ContentRange) ?? length,
+        size: served?.size ?? length,
         etag: response.ETag ?? '',
         lastModified: response.LastModified ?? new Date(0),
       };

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 
-export type THashAlgorithm = 'sha256' | 'sha1' | 'md5' | 'sha512';
+export type THashAlgorithm = 'sha256' | 'sha1' | 'md5' | 'sha384' | 'sha512';
 
 export interface IObjectInfo {
   key: string;
@@ -10,6 +10,10 @@ export interface IObjectInfo {
   lastModified: Date;
 }
 
+/**
+ * `start` at or past the end of the object → RegistryError 'range-not-satisfiable' (its headers carry the
+ * `content-range` with the object size); `end` before `start` → 'invalid'; `end` past the end is clamped.
+ */
 export interface IByteRange {
   start: number;
   /** Inclusive; absent means to the end. */
@@ -40,7 +44,10 @@ export interface IPutOptions {
    * nothing is stored (used for digest verification).
    */
   verify?: (result: IPutDigests) => void | Promise<void>;
-  /** Write only if the current object has this etag (precondition-failed otherwise). */
+  /**
+   * Write only if the current object has this etag (precondition-failed otherwise, also when it is missing).
+   * Conditional puts are meant for metadata documents: the S3 backend buffers their body (bounded by maxBytes).
+   */
   ifMatch?: string;
   /** '*' : write only if no object exists at the key. */
   ifNoneMatch?: '*';
@@ -51,9 +58,9 @@ export interface IPutResult extends IPutDigests {
 }
 
 export interface IListOptions {
-  /** Page size. Default 1000. */
+  /** Page size. Default and S3's maximum 1000: a page may hold fewer objects and still have a `nextToken`. */
   limit?: number;
-  /** Continue after this token (from a previous page's `nextToken`). */
+  /** Continue after this token (from a previous page's `nextToken`; opaque and backend-specific). */
   continuationToken?: string;
 }
 
@@ -75,6 +82,7 @@ export interface IStorageBackend {
   /** Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
   list(prefix: string, options?: IListOptions): Promise<IListResult>;
+  /** Missing source → RegistryError 'not-found'. */
   copy(sourceKey: string, targetKey: string): Promise<void>;
   destroy(): Promise<void>;
 }

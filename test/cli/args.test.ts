@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { CliUsageError, parseCliArgs } from '../../ts/cli/args.js';
+import { buildRegistryConfig, clientUrls } from '../../ts/cli/config.js';
+import { REGISTRY_PROTOCOLS } from '../../ts/core/interfaces.core.js';
+
+test('cli args: defaults are 127.0.0.1:4873, ./.smartregistry, errors-only logging', () => {
+  const options = parseCliArgs(['serve'], {});
+  assert.equal(options.command, 'serve');
+  assert.equal(options.host, '127.0.0.1');
+  assert.equal(options.port, 4873);
+  assert.equal(options.dataDir, '.smartregistry');
+  assert.equal(options.anonymousRead, false);
+  assert.equal(options.logLevel, 'error');
+  assert.equal(options.s3, undefined);
+  assert.deepEqual(buildRegistryConfig(options).storage, { type: 'filesystem', path: path.resolve('.smartregistry') });
+});
+
+test('cli args: flags win over environment variables', () => {
+  const env = { SMARTREGISTRY_PORT: '5000', SMARTREGISTRY_HOST: '127.0.0.2', SMARTREGISTRY_ANONYMOUS_READ: 'true' };
+  assert.equal(parseCliArgs(['serve'], env).port, 5000);
+  assert.equal(parseCliArgs(['serve'], env).host, '127.0.0.2');
+  assert.equal(parseCliArgs(['serve'], env).anonymousRead, true);
+  assert.equal(parseCliArgs(['serve', '--port', '0'], env).port, 0);
+  assert.equal(parseCliArgs(['serve', '--anonymous-read'], {}).anonymousRead, true);
+});
+
+test('cli args: S3 from flags or environment becomes the storage descriptor', () => {
+  const fromEnv = parseCliArgs(['serve'], {
+    SMARTREGISTRY_S3_ENDPOINT: 's3.example.com',
+    SMARTREGISTRY_S3_PORT: '9000',
+    SMARTREGISTRY_S3_BUCKET: 'registry',
+    SMARTREGISTRY_S3_ACCESS_KEY: 'key',
+    SMARTREGISTRY_S3_SECRET_KEY: 'secret',
+    SMARTREGISTRY_S3_REGION: 'eu-central-1',
+    SMARTREGISTRY_S3_USE_SSL: 'true',
+  });
+  assert.deepEqual(buildRegistryConfig(fromEnv).storage, {
+    type: 's3',
+    endpoint: 's3.example.com',
+    port: 9000,
+    bucketName: 'registry',
+    accessKey: 'key',
+    accessSecret: 'secret',
+    region: 'eu-central-1',
+    useSsl: true,
+  });
+  const fromFlags = parseCliArgs(['serve', '--s3-endpoint', 'localhost', '--s3-bucket', 'b', '--s3-access-key', 'k', '--s3-secret-key', 's'], {});
+  assert.equal(fromFlags.s3?.useSsl, false);
+  assert.throws(() => parseCliArgs(['serve', '--s3-endpoint', 'localhost'], {}), /S3 storage needs --s3-bucket/);
+});
+
+test('cli args: all seven protocols at /<protocol>, tokens in storage, sign-up off', () => {
+  const config = buildRegistryConfig(parseCliArgs(['serve', '--registry-url', 'https://registry.example.com/'], {}));
+  for (const protocol of REGISTRY_PROTOCOLS) {
+    assert.deepEqual(config[protocol], { enabled: true, basePath: `/${protocol}`, registryUrl: `https://registry.example.com/${protocol}` });
+  }
+  assert.equal(config.auth.tokenStore, 'storage');
+  assert.equal(config.auth.allowSignup, false);
+  assert.equal(config.auth.jwtSecret, undefined);
+});
+
+test('cli args: bad input is a usage error', () => {
+  for (const argv of [['serve', '--port', '70000'], ['serve', '--registry-url', 'not a url'], ['serve', 'extra'], ['token'], ['token', 'docker'], ['serve', '--log-level', 'loud']]) {
+    assert.throws(() => parseCliArgs(argv, {}), CliUsageError, argv.join(' '));
+  }
+  assert.equal(parseCliArgs([], {}).command, 'help');
+  assert.equal(parseCliArgs(['serve', '--help'], {}).command, 'help');
+  assert.equal(parseCliArgs(['token', 'pypi', '--password', 'pw'], {}).protocol, 'pypi');
+});
+
+test('cli client URLs: IPv6 hosts and proxies', () => {
+  assert.deepEqual(Object.fromEntries(clientUrls('http://[::1]:4873')).oci, '[::1]:4873');
+  assert.equal(Object.fromEntries(clientUrls('https://registry.example.com')).pypi, 'https://registry.example.com/pypi/simple/');
+});

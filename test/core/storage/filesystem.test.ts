@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { RegistryError } from '../../../ts/core/classes.registryerror.js';
+import { FilesystemBackend } from '../../../ts/core/storage/classes.filesystembackend.js';
+import { sha256Hex } from '../../../ts/core/helpers.hash.js';
+import { runBackendSuite } from './backend.suite.js';
+
+const makeRoot = () => fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-fs-'));
+
+runBackendSuite(
+  'filesystem',
+  async () => {
+    const root = await makeRoot();
+    return { backend: new FilesystemBackend(root), cleanup: () => fsp.rm(root, { recursive: true, force: true }) };
+  },
+  { requireConditionalWrites: true },
+);
+
+const isKind = (kind: RegistryError['kind']) => (error: unknown) =>
+  error instanceof RegistryError && error.kind === kind;
+
+// Runs in a separate process: increments a counter document through conditional puts, with retry.
+const COUNTER_PROCESS = `
+const [root, key, times, backendUrl] = process.argv.slice(1);
+const { FilesystemBackend } = await import(backendUrl);
+const backend = new FilesystemBackend(root);
+await backend.init();
+for (let done = 0; done < Number(times); ) {
+  const current = await backend.get(key);
+  let count = 0;
+  if (current) {
+    const chunks = [];
+    for await (const chunk of current.stream) chunks.push(chunk);
+    count = JSON.parse(Buffer.concat(chunks).toString()).count;
+  }
+  try {
+    await backend.put(key, Buffer.from(JSON.stringify({ count: count + 1 })), current ? { ifMatch: current.info.etag } : { ifNoneMatch: '*' });
+    done++;
+  } catch (error) {
+    if (error.kind !== 'precondition-failed') throw error;
+  }
+}
+`;
+
+function runCounterProcess(root: string, key: string, times: number): Promise<void> {
+  const backendUrl = pathToFileURL(path.resolve('ts/core/storage/classes.filesystembackend.ts')).href;
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', COUNTER_PROCESS, root, key, String(times), backendUrl],
+    { stdio: ['ignore', 'inherit', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`counter process exited with ${code}\n${stderr}`))));
+  });
+}
+
+describe('filesystem backend specifics', () => {
+  let root: string;
+  let backend: FilesystemBackend;
+
+  before(async () => {
+    root = await makeRoot();
+    backend = new FilesystemBackend(root);
+    await backend.init();
+  });
+
+  after(() => fsp.rm(root, { recursive: true, force: true }));
+
+  it('leaves no temp file behind after failed puts', async () => {
+    const failing = () =>
+      Readable.from(
+        (async function* () {
+          yield Buffer.alloc(1000);
+          throw new Error('client went away');
+        })(),
+        { objectMode: false },
+      );
+    // Repeated: an early failure once raced the temp file's open and left it behind.
+    for (let round = 0; round < 20; round++) await assert.rejects(backend.put('tmp/a', failing()));
+    await assert.rejects(backend.put('tmp/b', Buffer.alloc(2000), { maxBytes: 1000 }), isKind('too-large'));
+    await assert.rejects(backend.put('tmp/c', Buffer.alloc(10), { verify: () => Promise.reject(new Error('no')) }));
+    await backend.put('tmp/d', Buffer.from('x'));
+    await assert.rejects(backend.put('tmp/d', Buffer.from('y'), { ifNoneMatch: '*' }), isKind('precondition-failed'));
+    await assert.rejects(backend.copy('tmp/missing', 'tmp/e'), isKind('not-found'));
+    assert.deepEqual(await fsp.readdir(path.join(root, '.tmp')), []);
+    assert.deepEqual(await fsp.readdir(path.join(root, '.locks')), [], 'locks are released');
+  });
+
+  it('keeps its own directories out of keys and listings', async () => {
+    await assert.rejects(backend.put('.tmp/x', Buffer.from('x')), isKind('invalid'));
+    await assert.rejects(backend.get('.locks/x'), isKind('invalid'));
+    await backend.put('visible', Buffer.from('x'));
+    const keys = (await backend.list('')).objects.map((object) => object.key);
+    assert.ok(keys.includes('visible'));
+    assert.ok(!keys.some((key) => key.startsWith('.tmp') || key.startsWith('.locks')));
+  });
+
+  it('removes directories a delete leaves empty, up to the root only', async () => {
+    await backend.put('prune/a/b/c/object', Buffer.from('x'));
+    await backend.put('prune/keep', Buffer.from('x'));
+    await backend.delete('prune/a/b/c/object');
+    await assert.rejects(fsp.stat(path.join(root, 'prune', 'a')), { code: 'ENOENT' });
+    assert.ok((await fsp.stat(path.join(root, 'prune'))).isDirectory());
+    await backend.delete('prune/keep');
+    await assert.rejects(fsp.stat(path.join(root, 'prune')), { code: 'ENOENT' });
+    assert.ok((await fsp.stat(root)).isDirectory(), 'the root stays');
+  });
+
+  it('refuses a key that is also a directory of other keys with a conflict', async () => {
+    await backend.put('nest/a/b', Buffer.from('x'));
+    await assert.rejects(backend.put('nest/a', Buffer.from('y')), isKind('conflict'));
+    await assert.rejects(backend.put('nest/a/b/c', Buffer.from('z')), isKind('conflict'));
+    assert.equal((await backend.list('nest/')).objects.length, 1);
+  });
+
+  it('breaks a stale lock left by a crashed process', async () => {
+    const lockFile = path.join(root, '.locks', sha256Hex('stale/doc'));
+    await fsp.writeFile(lockFile, '99999\n');
+    const longAgo = new Date(Date.now() - 120_000);
+    await fsp.utimes(lockFile, longAgo, longAgo);
+    const started = Date.now();
+    await backend.put('stale/doc', Buffer.from('x'), { ifNoneMatch: '*' });
+    assert.ok(Date.now() - started < 5_000);
+  });
+
+  it('removes temp files abandoned for over an hour on init', async () => {
+    const abandoned = path.join(root, '.tmp', 'crashed-upload');
+    const recent = path.join(root, '.tmp', 'upload-in-progress');
+    await fsp.writeFile(abandoned, 'half');
+    await fsp.writeFile(recent, 'half');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await fsp.utimes(abandoned, twoHoursAgo, twoHoursAgo);
+    await new FilesystemBackend(root).init();
+    assert.deepEqual(await fsp.readdir(path.join(root, '.tmp')), ['upload-in-progress']);
+    await fsp.rm(recent);
+  });
+
+  it('etags change on every write, also when the size stays the same', async () => {
+    const etags = new Set<string>();
+    for (let index = 0; index < 50; index++) etags.add((await backend.put('etag/doc', Buffer.from(`v${index % 10}`))).etag);
+    assert.equal(etags.size, 50);
+  });
+
+  it('conditional writes are atomic across processes sharing the directory', async () => {
+    const processes = 3;
+    const incrementsEach = 15;
+    await Promise.all(Array.from({ length: processes }, () => runCounterProcess(root, 'multi/counter', incrementsEach)));
+    const result = await backend.get('multi/counter');
+    assert.ok(result);
+    const chunks: Buffer[] = [];
+    for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+    assert.equal((JSON.parse(Buffer.concat(chunks).toString()) as { count: number }).count, processes * incrementsEach);
+  });
+});

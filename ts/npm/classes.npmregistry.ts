@@ -1,0 +1,558 @@
+import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { RegistryError } from '../core/classes.registryerror.js';
+import { assertSafeName } from '../core/helpers.path.js';
+import { jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import { NpmDocumentCache } from './classes.npmdocumentcache.js';
+import { NpmLoginFlow } from './classes.npmloginflow.js';
+import { NpmPackageStore, type IPublishVersion } from './classes.npmpackagestore.js';
+import { NpmSearchIndex } from './classes.npmsearchindex.js';
+import {
+  containsNul,
+  decodeBase64Strict,
+  distTagError,
+  etagMatches,
+  isPlainObject,
+  prepareVersionManifest,
+  resolveVersionSpec,
+  scopeOf,
+  tarballFileName,
+  validatePackageName,
+  versionError,
+  versionFromTarballFile,
+  wantsAbbreviated,
+} from './helpers.npm.js';
+import type { INpmPublishBody, INpmRegistryOptions, INpmSearchEntry } from './interfaces.npm.js';
+
+const DEFAULT_DOCUMENT_CACHE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_SEARCH_REVALIDATE_MS = 1000;
+const DEFAULT_LOGIN_SESSION_SECONDS = 600;
+/** V8 cannot hold a longer string; a publish body is parsed as one. */
+const MAX_PUBLISH_BODY_BYTES = 500 * 1024 * 1024;
+const MAX_SEARCH_SIZE = 250;
+const TOKEN_ID = /^[0-9a-f]{64}$/;
+
+const ABBREVIATED_TYPE = 'application/vnd.npm.install-v1+json; charset=utf-8';
+const FULL_TYPE = 'application/json; charset=utf-8';
+
+/** An empty `npm audit` report: no advisories, so installs and audits succeed. */
+const EMPTY_AUDIT_REPORT = {
+  actions: [],
+  advisories: {},
+  muted: [],
+  metadata: {
+    vulnerabilities: { info: 0, low: 0, moderate: 0, high: 0, critical: 0 },
+    dependencies: 0,
+    devDependencies: 0,
+    optionalDependencies: 0,
+    totalDependencies: 0,
+  },
+};
+
+const intParam = (value: string | undefined, fallback: number) => {
+  const parsed = Number.parseInt(value ?? '', 10);
+  return Number.isFinite(parsed) ? parsed : fallback;
+};
+
+/**
+ * The npm registry protocol: what the npm CLI, pnpm and yarn talk to. Routes are below; formats are
+ * in helpers.npm.ts; storage of packages in classes.npmpackagestore.ts; search and login in their
+ * own classes.
+ */
+export class NpmRegistry extends BaseRegistry {
+  private readonly cache: NpmDocumentCache;
+  private readonly search: NpmSearchIndex;
+  private readonly packages: NpmPackageStore;
+  private readonly login: NpmLoginFlow;
+
+  constructor(deps: IProtocolDependencies, options: INpmRegistryOptions = {}) {
+    super(deps);
+    this.cache = new NpmDocumentCache(deps.storage, options.documentCacheBytes ?? DEFAULT_DOCUMENT_CACHE_BYTES);
+    this.search = new NpmSearchIndex(deps.storage, options.searchRevalidateMs ?? DEFAULT_SEARCH_REVALIDATE_MS);
+    this.packages = new NpmPackageStore(deps.storage, this.cache, this.search, deps.logger);
+    this.login = new NpmLoginFlow(
+      deps.storage,
+      deps.auth,
+      deps.authConfig.allowSignup === true,
+      options.loginSessionSeconds ?? DEFAULT_LOGIN_SESSION_SECONDS,
+    );
+  }
+
+  /** The search index, for rebuilds and bulk loads. */
+  getSearchIndex(): NpmSearchIndex {
+    return this.search;
+  }
+
+  protected override allowsEncodedSlash(): boolean {
+    return true;
+  }
+
+  // ---- the route table -----------------------------------------------------------------------
+
+  protected routes(): IRoute[] {
+    const read = this.packagePermission('read');
+    const write = this.packagePermission('write');
+    const readAny = () => ({ resource: 'npm:package:*', action: 'read' });
+    const scoped = (handler: (req: IRouteRequest, name: string) => Promise<IHandlerResponse>) => (req: IRouteRequest) =>
+      handler(req, this.packageName(req));
+    return [
+      // Registry services, all below `/-/` (no package name starts with `-/`).
+      { method: 'GET', pattern: '/-/ping', permission: 'public', handler: (req) => this.ping(req) },
+      { method: 'GET', pattern: '/-/whoami', permission: 'authenticated', handler: async (req) => jsonResponse(200, { username: req.token!.userId }) },
+      { method: 'POST', pattern: '/-/v1/login', permission: 'public', handler: (req) => this.loginStart(req) },
+      { method: 'GET', pattern: '/-/v1/login/cli/:loginId', permission: 'public', handler: (req) => this.login.page(req.params.loginId) },
+      { method: 'POST', pattern: '/-/v1/login/cli/:loginId', permission: 'public', handler: async (req) => this.login.submit(req.params.loginId, await req.body.buffer(64 * 1024)) },
+      { method: 'GET', pattern: '/-/v1/done/:loginId', permission: 'public', handler: (req) => this.login.done(req.params.loginId, req.query.secret ?? '') },
+      { method: 'PUT', pattern: '/-/user/:couchId', permission: 'public', handler: (req) => this.couchLogin(req) },
+      { method: 'GET', pattern: '/-/user/:couchId', permission: 'authenticated', handler: (req) => this.couchUser(req) },
+      { method: 'GET', pattern: '/-/npm/v1/tokens', permission: 'authenticated', handler: (req) => this.listTokens(req) },
+      { method: 'POST', pattern: '/-/npm/v1/tokens', permission: 'authenticated', handler: (req) => this.createToken(req) },
+      { method: 'DELETE', pattern: '/-/npm/v1/tokens/token/:key', permission: 'authenticated', handler: (req) => this.deleteToken(req) },
+      { method: 'GET', pattern: '/-/v1/search', permission: readAny, handler: (req) => this.searchPackages(req) },
+      { method: 'POST', pattern: '/-/npm/v1/security/advisories/bulk', permission: 'public', handler: (req) => this.audit(req, {}) },
+      { method: 'POST', pattern: '/-/npm/v1/security/audits/quick', permission: 'public', handler: (req) => this.audit(req, EMPTY_AUDIT_REPORT) },
+      { method: 'POST', pattern: '/-/npm/v1/security/audits', permission: 'public', handler: (req) => this.audit(req, EMPTY_AUDIT_REPORT) },
+
+      // dist-tags (`npm dist-tag`), for `name`, `@scope%2fname` and `@scope/name`.
+      ...['/-/package/:name/dist-tags', '/-/package/:scope/:name/dist-tags'].flatMap((base): IRoute[] => [
+        { method: 'GET', pattern: base, permission: read, handler: scoped((req, name) => this.getDistTags(req, name)) },
+        { method: 'PUT', pattern: `${base}/:tag`, permission: write, handler: scoped((req, name) => this.putDistTag(req, name)) },
+        { method: 'DELETE', pattern: `${base}/:tag`, permission: write, handler: scoped((req, name) => this.deleteDistTag(req, name)) },
+      ]),
+
+      // Tarballs; the CLI's unpublish deletes them with `/-rev/{rev}` appended.
+      { method: 'GET', pattern: '/:name/-/:file', permission: read, handler: scoped((req, name) => this.getTarball(req, name)) },
+      { method: 'GET', pattern: '/:scope/:name/-/:file', permission: read, handler: scoped((req, name) => this.getTarball(req, name)) },
+      { method: 'GET', pattern: '/:scope/:name/-/:fileScope/:file', permission: read, handler: scoped((req, name) => this.getTarball(req, name)) },
+      { method: 'DELETE', pattern: '/:name/-/:file/-rev/:rev', permission: write, handler: scoped((req, name) => this.deleteTarball(req, name)) },
+      { method: 'DELETE', pattern: '/:scope/:name/-/:file/-rev/:rev', permission: write, handler: scoped((req, name) => this.deleteTarball(req, name)) },
+
+      // Revision-checked changes: unpublish of versions (PUT) and of the whole package (DELETE).
+      { method: 'PUT', pattern: '/:name/-rev/:rev', permission: write, handler: scoped((req, name) => this.unpublishVersions(req, name)) },
+      { method: 'PUT', pattern: '/:scope/:name/-rev/:rev', permission: write, handler: scoped((req, name) => this.unpublishVersions(req, name)) },
+      { method: 'DELETE', pattern: '/:name/-rev/:rev', permission: write, handler: scoped((req, name) => this.deletePackage(req, name)) },
+      { method: 'DELETE', pattern: '/:scope/:name/-rev/:rev', permission: write, handler: scoped((req, name) => this.deletePackage(req, name)) },
+
+      // Documents: GET packument (or one version), PUT publish / deprecate, DELETE the package.
+      { method: 'GET', pattern: '/:name', permission: read, handler: scoped((req, name) => this.getPackument(req, name)) },
+      { method: 'PUT', pattern: '/:name', permission: write, handler: scoped((req, name) => this.putPackage(req, name)) },
+      { method: 'DELETE', pattern: '/:name', permission: write, handler: scoped((req, name) => this.deletePackage(req, name)) },
+      { method: 'GET', pattern: '/:scope/:name', permission: read, handler: scoped((req, name) => this.getPackumentOrVersion(req, name)) },
+      { method: 'PUT', pattern: '/:scope/:name', permission: write, handler: scoped((req, name) => this.putPackage(req, name)) },
+      { method: 'DELETE', pattern: '/:scope/:name', permission: write, handler: scoped((req, name) => this.deletePackage(req, name)) },
+      { method: 'GET', pattern: '/:scope/:name/:version', permission: read, handler: scoped((req, name) => this.getVersion(req, name, req.params.version)) },
+    ];
+  }
+
+  private packagePermission(action: 'read' | 'write') {
+    return (req: IRouteRequest) => ({ resource: `npm:package:${this.packageName(req)}`, action });
+  }
+
+  /**
+   * The package a request is about. `:scope/:name` is `@scope/name` when the first segment is a
+   * scope; otherwise (GET `/{name}/{version}`) the first segment is the package and the second a
+   * version or tag. Names are checked against npm's rules before they reach storage.
+   */
+  private packageName(req: IRouteRequest): string {
+    const { scope, name } = req.params;
+    let packageName: string;
+    if (scope === undefined) packageName = name;
+    else if (this.isScopeSegment(scope)) packageName = `${scope}/${name}`;
+    else if (req.method === 'GET' || req.method === 'HEAD') {
+      if (req.params.version !== undefined || req.params.file !== undefined) throw RegistryError.notFound(`no npm endpoint at ${req.path}`);
+      packageName = scope;
+    } else {
+      throw RegistryError.notFound(`no npm endpoint at ${req.path}`);
+    }
+    const validation = validatePackageName(packageName);
+    if (!validation.validForOld) {
+      throw RegistryError.invalid(`invalid package name ${JSON.stringify(packageName)}: ${validation.errors.join('; ')}`);
+    }
+    assertSafeName(packageName, 'package name');
+    return packageName;
+  }
+
+  private isScopeSegment(segment: string) {
+    return segment.startsWith('@') && !segment.includes('/');
+  }
+
+  // ---- errors --------------------------------------------------------------------------------
+
+  /**
+   * npm's `{ error }` body. 401s carry `WWW-Authenticate`: `Bearer` makes the CLI say the token is
+   * invalid and suggest `npm login`, `Basic` that the password is wrong. Neither mentions `otp`,
+   * which would make the CLI prompt for a one-time password.
+   */
+  protected override renderError(error: RegistryError, req?: IRouteRequest): IHandlerResponse {
+    const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
+    if (error.status === 401) Object.assign(headers, this.challengeHeaders(req));
+    Object.assign(headers, error.headers);
+    const message = error.status >= 500 && error.kind !== 'upstream' ? 'internal server error' : error.message;
+    return jsonResponse(error.status, { error: message }, headers);
+  }
+
+  protected override challengeHeaders(req?: IRouteRequest): Record<string, string> {
+    const scheme = (req?.headers.authorization ?? '').trim().split(/\s+/)[0]?.toLowerCase();
+    return { 'WWW-Authenticate': `${scheme === 'basic' ? 'Basic' : 'Bearer'} realm="smartregistry npm"` };
+  }
+
+  /** For public endpoints: a token, if sent, must still be valid (401 otherwise). */
+  private async optionalAuth(req: IRouteRequest) {
+    req.token = await this.auth.authenticateRequest(req.ctx.headers, 'npm');
+  }
+
+  // ---- documents -----------------------------------------------------------------------------
+
+  private async getPackument(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
+    const abbreviated = wantsAbbreviated(req.headers.accept);
+    const document = await this.packages.getDocument(name, req.baseUrl, abbreviated);
+    if (!document) throw RegistryError.notFound(`package ${name} not found`);
+    const headers: Record<string, string> = {
+      ETag: document.etag,
+      'Last-Modified': document.lastModified.toUTCString(),
+      'Cache-Control': 'no-cache',
+      Vary: 'Accept',
+    };
+    if (etagMatches(req.headers['if-none-match'], document.etag)) return { status: 304, headers };
+    headers['Content-Type'] = abbreviated ? ABBREVIATED_TYPE : FULL_TYPE;
+    headers['Content-Length'] = String(document.bytes.length);
+    return { status: 200, headers, body: document.bytes };
+  }
+
+  private getPackumentOrVersion(req: IRouteRequest, name: string) {
+    return this.isScopeSegment(req.params.scope) ? this.getPackument(req, name) : this.getVersion(req, name, req.params.name);
+  }
+
+  /** `GET /{name}/{version|tag|range}`: one version manifest. */
+  private async getVersion(req: IRouteRequest, name: string, spec: string): Promise<IHandlerResponse> {
+    const doc = await this.packages.getParsed(name, req.baseUrl);
+    if (!doc) throw RegistryError.notFound(`package ${name} not found`);
+    const version = resolveVersionSpec(doc, spec);
+    if (!version) throw RegistryError.notFound(`version ${spec} of ${name} not found`);
+    return jsonResponse(200, doc.versions[version], { 'Cache-Control': 'no-cache' });
+  }
+
+  /** `PUT /{name}`: a publish when attachments come with it, otherwise a metadata change (deprecate). */
+  private async putPackage(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
+    const limits = req.body.limits;
+    const maxBody = Math.min(MAX_PUBLISH_BODY_BYTES, limits.maxMetadataBytes + Math.ceil(limits.maxArtifactBytes / 3) * 4);
+    const body = await req.body.json<INpmPublishBody>(maxBody);
+    if (!isPlainObject(body)) throw RegistryError.invalid('the body must be a package document (JSON object)');
+    for (const field of ['name', '_id'] as const) {
+      if (body[field] !== undefined && body[field] !== name) {
+        throw RegistryError.invalid(`package ${field} in the body (${JSON.stringify(body[field])}) does not match the URL (${name})`);
+      }
+    }
+    const versions = body.versions;
+    if (!isPlainObject(versions) || Object.keys(versions).length === 0) throw RegistryError.invalid('the document has no versions');
+    const attachments = isPlainObject(body._attachments) ? body._attachments : {};
+    if (Object.keys(attachments).length === 0) return this.updateMetadata(req, name, versions);
+    return this.publish(req, name, body, versions, attachments);
+  }
+
+  private async publish(
+    req: IRouteRequest,
+    name: string,
+    body: INpmPublishBody,
+    versions: Record<string, unknown>,
+    attachments: Record<string, unknown>,
+  ): Promise<IHandlerResponse> {
+    const validation = validatePackageName(name);
+    if (!validation.validForNew && !(await this.packages.exists(name))) {
+      throw RegistryError.invalid(`invalid package name ${JSON.stringify(name)}: ${validation.warnings.join('; ')}`);
+    }
+    const limit = req.body.limits.maxArtifactBytes;
+    const publisher = { name: req.token!.userId };
+
+    // Attachments name their version: `{name}-{version}.tgz` (scoped: with or without the scope).
+    const tarballs = new Map<string, unknown>();
+    for (const [file, attachment] of Object.entries(attachments)) {
+      if (file.endsWith('.sigstore')) continue; // provenance bundles are not kept
+      const scope = scopeOf(name);
+      const version = versionFromTarballFile(name, scope && file.startsWith(`${scope}/`) ? file.slice(scope.length + 1) : file);
+      if (!version || !Object.hasOwn(versions, version)) {
+        const expected = Object.keys(versions).map((v) => `${name}-${v}.tgz`).join(', ');
+        throw RegistryError.invalid(`attachment ${JSON.stringify(file)} does not match a version in the document (expected ${expected})`);
+      }
+      tarballs.set(version, attachment);
+    }
+    const existing = [...Object.keys(versions)].some((v) => !tarballs.has(v))
+      ? await this.packages.getParsed(name, req.baseUrl)
+      : null;
+
+    const planned: IPublishVersion[] = [];
+    for (const [version, raw] of Object.entries(versions)) {
+      const attachment = tarballs.get(version);
+      if (attachment === undefined) {
+        // Clients retrying a publish send the versions already published along: those are skipped.
+        if (existing && Object.hasOwn(existing.versions, version)) continue;
+        throw RegistryError.invalid(`version ${version} has no tarball in _attachments`);
+      }
+      const prepared = prepareVersionManifest(raw, name, version, publisher);
+      if ('error' in prepared) throw RegistryError.invalid(prepared.error);
+      planned.push({ manifest: prepared.manifest, tarball: this.decodeAttachment(name, version, attachment, limit) });
+    }
+
+    const tags: Record<string, string> = {};
+    const requestedTags = body['dist-tags'] ?? {};
+    if (!isPlainObject(requestedTags)) throw RegistryError.invalid('dist-tags must be an object');
+    for (const [tag, version] of Object.entries(requestedTags)) {
+      const problem = distTagError(tag);
+      if (problem) throw RegistryError.invalid(problem);
+      if (typeof version !== 'string' || !planned.some((p) => p.manifest.version === version)) {
+        throw RegistryError.invalid(`dist-tag ${tag} points at ${JSON.stringify(version)}, which is not being published`);
+      }
+      tags[tag] = version;
+    }
+    const first = versions[planned[0].manifest.version] as Record<string, unknown>;
+    const readme = typeof body.readme === 'string' ? body.readme : typeof first.readme === 'string' ? first.readme : undefined;
+    const readmeFilename = typeof first.readmeFilename === 'string' ? first.readmeFilename : undefined;
+    if (containsNul(readme) || containsNul(readmeFilename)) throw RegistryError.invalid('readme contains a NUL character');
+
+    const doc = await this.packages.publish(name, { versions: planned, tags, publisher, readme, readmeFilename }, req.storageContext);
+    return jsonResponse(201, { ok: true, id: name, rev: doc._rev, success: true });
+  }
+
+  /** base64 → bytes, with the checks npm's own registry makes: valid base64, declared length, size limit. */
+  private decodeAttachment(name: string, version: string, attachment: unknown, limit: number): Buffer {
+    const label = `attachment ${tarballFileName(name, version)}`;
+    if (!isPlainObject(attachment) || typeof attachment.data !== 'string') throw RegistryError.invalid(`${label} has no data`);
+    const { data, length } = attachment;
+    // Cheap size check before decoding: base64 is 4 characters per 3 bytes.
+    if (Math.floor(data.length / 4) * 3 - 2 > limit) {
+      throw RegistryError.tooLarge(`${label} is larger than the limit of ${limit} bytes`);
+    }
+    const bytes = decodeBase64Strict(data);
+    if (!bytes) throw RegistryError.invalid(`${label}: data is not valid base64`);
+    if (bytes.length > limit) throw RegistryError.tooLarge(`${label} of ${bytes.length} bytes exceeds the limit of ${limit} bytes`);
+    if (length !== undefined && length !== bytes.length) {
+      throw RegistryError.invalid(`${label}: length says ${JSON.stringify(length)} but the data has ${bytes.length} bytes`);
+    }
+    if (bytes.length === 0) throw RegistryError.invalid(`${label} is empty`);
+    return bytes;
+  }
+
+  /** `npm deprecate` / undeprecate: the whole document comes back; only `deprecated` may change. */
+  private async updateMetadata(req: IRouteRequest, name: string, versions: Record<string, unknown>): Promise<IHandlerResponse> {
+    const current = await this.packages.getParsed(name, req.baseUrl);
+    const unknown = Object.keys(versions).filter((version) => !current || !Object.hasOwn(current.versions, version));
+    if (unknown.length) {
+      throw RegistryError.invalid(`missing _attachments: version ${unknown.join(', ')} of ${name} has no tarball`);
+    }
+    for (const [version, manifest] of Object.entries(versions)) {
+      if (isPlainObject(manifest) && containsNul(manifest.deprecated)) throw RegistryError.invalid(`deprecation message of ${version} contains a NUL character`);
+    }
+    const { doc } = await this.packages.updateDeprecations(name, versions, req.storageContext);
+    return jsonResponse(200, { ok: true, id: name, rev: doc._rev });
+  }
+
+  private async unpublishVersions(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
+    const body = await req.body.json<INpmPublishBody>();
+    if (!isPlainObject(body) || !isPlainObject(body.versions)) throw RegistryError.invalid('the body must be the package document');
+    if (isPlainObject(body._attachments) && Object.keys(body._attachments).length > 0) {
+      throw RegistryError.invalid('publishing through /-rev/ is not supported: PUT /{name}');
+    }
+    const { doc, removed } = await this.packages.unpublishVersions(name, req.params.rev, body.versions, req.storageContext);
+    return jsonResponse(200, { ok: true, id: name, rev: doc?._rev, removed });
+  }
+
+  private async deletePackage(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
+    await this.packages.deletePackage(name, req.params.rev, req.storageContext);
+    return jsonResponse(200, { ok: true, id: name });
+  }
+
+  // ---- tarballs ------------------------------------------------------------------------------
+
+  private async getTarball(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
+    const { file, fileScope } = req.params;
+    if (fileScope !== undefined && fileScope !== scopeOf(name)) throw RegistryError.notFound(`no tarball ${fileScope}/${file} in ${name}`);
+    const version = versionFromTarballFile(name, file);
+    if (!version) throw RegistryError.notFound(`${file} is not a tarball of ${name}`);
+    const stored = tarballFileName(name, version);
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (req.method === 'HEAD' || ifNoneMatch) {
+      const info = await this.packages.statTarball(name, stored);
+      if (!info) throw RegistryError.notFound(`tarball ${file} of ${name} not found`);
+      const headers = { ETag: info.etag, 'Content-Type': 'application/octet-stream', 'Content-Length': String(info.size) };
+      if (etagMatches(ifNoneMatch, info.etag)) return { status: 304, headers: { ETag: info.etag } };
+      if (req.method === 'HEAD') return { status: 200, headers };
+    }
+    const result = await this.packages.getTarball(name, stored, req.storageContext);
+    if (!result) throw RegistryError.notFound(`tarball ${file} of ${name} not found`);
+    return {
+      status: 200,
+      headers: {
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': String(result.length),
+        ETag: result.info.etag,
+        'Last-Modified': result.info.lastModified.toUTCString(),
+      },
+      body: result.stream,
+    };
+  }
+
+  private async deleteTarball(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
+    await this.packages.deleteTarball(name, req.params.file, req.storageContext);
+    return jsonResponse(200, { ok: true });
+  }
+
+  // ---- dist-tags -----------------------------------------------------------------------------
+
+  private async getDistTags(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
+    const doc = await this.packages.getParsed(name, req.baseUrl);
+    if (!doc) throw RegistryError.notFound(`package ${name} not found`);
+    return jsonResponse(200, doc['dist-tags'], { 'Cache-Control': 'no-cache' });
+  }
+
+  private async putDistTag(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
+    const tag = req.params.tag;
+    const problem = distTagError(tag);
+    if (problem) throw RegistryError.invalid(problem);
+    const version = await req.body.json<unknown>(64 * 1024);
+    if (typeof version !== 'string') throw RegistryError.invalid('the body must be a JSON string: the version to tag');
+    const badVersion = versionError(version);
+    if (badVersion) throw RegistryError.invalid(badVersion);
+    const doc = await this.packages.setDistTag(name, tag, version, req.storageContext);
+    return jsonResponse(201, { ok: true, id: name, rev: doc._rev, 'dist-tags': doc['dist-tags'] });
+  }
+
+  private async deleteDistTag(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
+    const tag = req.params.tag;
+    if (tag === 'latest') throw RegistryError.invalid('the latest tag cannot be removed; point it at another version instead');
+    const doc = await this.packages.removeDistTag(name, tag, req.storageContext);
+    return jsonResponse(200, { ok: true, id: name, rev: doc._rev, 'dist-tags': doc['dist-tags'] });
+  }
+
+  // ---- search --------------------------------------------------------------------------------
+
+  private async searchPackages(req: IRouteRequest): Promise<IHandlerResponse> {
+    const text = (req.query.text ?? '').slice(0, 256);
+    const size = Math.min(MAX_SEARCH_SIZE, Math.max(1, intParam(req.query.size, 20)));
+    const from = Math.max(0, intParam(req.query.from, 0));
+    const result = await this.search.search(text, size, from);
+    const objects = result.entries.map((entry, index) => this.searchObject(entry, from + index));
+    return jsonResponse(200, { objects, total: result.total, time: new Date().toUTCString() });
+  }
+
+  private searchObject(entry: INpmSearchEntry, rank: number) {
+    return {
+      package: {
+        name: entry.name,
+        scope: scopeOf(entry.name)?.slice(1) ?? 'unscoped',
+        version: entry.version,
+        description: entry.description ?? '',
+        keywords: entry.keywords ?? [],
+        date: entry.date,
+        links: {},
+        publisher: { username: entry.publisher ?? entry.maintainers[0] ?? '' },
+        maintainers: entry.maintainers.map((username) => ({ username, email: '' })),
+      },
+      ...(entry.deprecated ? { flags: { deprecated: true } } : {}),
+      score: { final: 1, detail: { quality: 1, popularity: 1, maintenance: 1 } },
+      searchScore: 1 / (rank + 1),
+    };
+  }
+
+  // ---- users, login, tokens ------------------------------------------------------------------
+
+  private async ping(req: IRouteRequest): Promise<IHandlerResponse> {
+    await this.optionalAuth(req);
+    return jsonResponse(200, {});
+  }
+
+  private async audit(req: IRouteRequest, answer: object): Promise<IHandlerResponse> {
+    await this.optionalAuth(req);
+    req.body.discard();
+    return jsonResponse(200, answer);
+  }
+
+  private async loginStart(req: IRouteRequest): Promise<IHandlerResponse> {
+    const body = req.body.isEmpty ? {} : await req.body.json<unknown>(64 * 1024).catch(() => ({}));
+    const create = isPlainObject(body) && body.create === true;
+    return this.login.start(req.baseUrl, create);
+  }
+
+  /** `org.couchdb.user:{name}` (the colon may arrive encoded). */
+  private couchName(req: IRouteRequest): string {
+    const id = req.params.couchId;
+    const prefix = 'org.couchdb.user:';
+    if (!id.startsWith(prefix) || id.length === prefix.length) throw RegistryError.notFound(`no npm endpoint at ${req.path}`);
+    return id.slice(prefix.length);
+  }
+
+  private async couchLogin(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.couchName(req);
+    return this.login.couchLogin(name, await req.body.json<unknown>(64 * 1024));
+  }
+
+  private async couchUser(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.couchName(req);
+    if (name !== req.token!.userId) throw RegistryError.notFound(`user ${name} not found`);
+    return jsonResponse(200, { _id: `org.couchdb.user:${name}`, name, type: 'user', roles: [] });
+  }
+
+  private async listTokens(req: IRouteRequest): Promise<IHandlerResponse> {
+    const tokens = (await this.auth.listUserTokens(req.token!.userId)).filter((token) => token.protocol === 'npm');
+    const objects = tokens.map((token) => ({
+      // The token itself is never stored, so no prefix of it can be shown; `key` identifies it.
+      token: '',
+      key: token.tokenId,
+      name: token.name ?? null,
+      readonly: token.readonly,
+      cidr_whitelist: null,
+      created: token.createdAt,
+      updated: token.createdAt,
+      ...(token.expiresAt ? { expires: token.expiresAt } : {}),
+    }));
+    return jsonResponse(200, { objects, total: objects.length, urls: {} });
+  }
+
+  private async createToken(req: IRouteRequest): Promise<IHandlerResponse> {
+    const body = await req.body.json<Record<string, unknown>>(64 * 1024);
+    if (!isPlainObject(body)) throw RegistryError.invalid('the body must be a JSON object');
+    const userId = req.token!.userId;
+    if (typeof body.password !== 'string' || !(await this.auth.authenticate({ username: userId, password: body.password }))) {
+      throw RegistryError.unauthorized('incorrect password', { headers: { 'WWW-Authenticate': 'Basic realm="smartregistry npm"' } });
+    }
+    if (Array.isArray(body.cidr_whitelist) && body.cidr_whitelist.length > 0) {
+      throw RegistryError.invalid('CIDR-restricted tokens are not supported by this registry');
+    }
+    const readonly = body.readonly === true;
+    const name = typeof body.name === 'string' && body.name ? body.name.slice(0, 128) : undefined;
+    const expiresDays = typeof body.expires === 'number' && body.expires > 0 ? body.expires : undefined;
+    const token = await this.auth.createNpmToken(userId, readonly, {
+      ...(name ? { name } : {}),
+      ...(expiresDays ? { expiresIn: expiresDays * 86400 } : {}),
+    });
+    const key = (await this.auth.validateToken(token, 'npm'))?.tokenId ?? '';
+    const created = new Date().toISOString();
+    return jsonResponse(201, {
+      token,
+      key,
+      name: name ?? null,
+      readonly,
+      cidr_whitelist: [],
+      created,
+      updated: created,
+      ...(expiresDays ? { expires: new Date(Date.now() + expiresDays * 86400_000).toISOString() } : {}),
+    });
+  }
+
+  /** Revoke by key (the token's sha256, as listed) or by the token itself; only one's own tokens. */
+  private async deleteToken(req: IRouteRequest): Promise<IHandlerResponse> {
+    const userId = req.token!.userId;
+    const key = req.params.key;
+    let revoked = false;
+    if (TOKEN_ID.test(key)) {
+      revoked = await this.auth.revokeTokenById(userId, key);
+    } else {
+      const token = await this.auth.validateToken(key, 'npm');
+      if (token && token.userId === userId) {
+        await this.auth.revokeToken(key);
+        revoked = true;
+      }
+    }
+    if (!revoked) throw RegistryError.notFound('no such token');
+    return { status: 204, headers: {} };
+  }
+}
+

@@ -1,0 +1,205 @@
+import * as crypto from 'node:crypto';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { RegistryError } from '../core/classes.registryerror.js';
+import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
+import { ociPaths } from '../core/storage.paths.js';
+import type { IBlobPart, IBlobRecord, ILayerLink, IParsedDigest, TDigestAlgorithm } from './interfaces.oci.js';
+
+/** Blob records are immutable once written; this many stay in memory. */
+const RECORD_CACHE_ENTRIES = 10_000;
+const READ_HIGH_WATER_MARK = 1024 * 1024;
+
+export interface IOpenedBlob {
+  record: IBlobRecord;
+  stream: Readable;
+  /** Bytes in `stream`. */
+  length: number;
+}
+
+export interface IStoredPart extends IBlobPart {
+  /** Hex digest of the part in the algorithm asked for. */
+  hex: string;
+}
+
+const isPreconditionFailed = (error: unknown) => error instanceof RegistryError && error.kind === 'precondition-failed';
+
+/** A pass-through that feeds every byte into a hash (used for the running digest of an upload). */
+export class HashTap extends Transform {
+  constructor(readonly hash: crypto.Hash) {
+    super({ highWaterMark: READ_HIGH_WATER_MARK });
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+}
+
+/**
+ * Content-addressed blobs, stored once for the whole registry, and the per-repository links that
+ * decide which repository may serve which blob.
+ *
+ * A blob is a record (`oci/blobs/{alg}/{hex}.json`) naming the immutable data parts that hold its
+ * bytes in order. Uploads write their bodies straight into parts and, once the digest is verified,
+ * write the record: a chunked upload is never copied or reassembled, and a record is never rewritten.
+ */
+export class OciBlobStore {
+  private readonly records = new Map<string, IBlobRecord>();
+
+  constructor(private readonly storage: RegistryStorage) {}
+
+  // ---- records -------------------------------------------------------------------------------
+
+  async getRecord(digest: IParsedDigest): Promise<IBlobRecord | null> {
+    const cached = this.records.get(digest.digest);
+    if (cached) return cached;
+    const document = await this.storage.getJson<IBlobRecord>(ociPaths.blobRecord(digest.algorithm, digest.hex));
+    if (!document) return null;
+    this.remember(digest.digest, document.value);
+    return document.value;
+  }
+
+  private remember(digest: string, record: IBlobRecord) {
+    if (this.records.size >= RECORD_CACHE_ENTRIES) this.records.delete(this.records.keys().next().value as string);
+    this.records.set(digest, record);
+  }
+
+  /**
+   * Make `parts` the content of `digest`. When the blob exists already (the same bytes were uploaded
+   * before, or by a concurrent upload that won), the parts are surplus and deleted.
+   */
+  async commit(digest: IParsedDigest, size: number, parts: IBlobPart[], ctx: IStorageOperationContext): Promise<IBlobRecord> {
+    const existing = await this.getRecord(digest);
+    if (existing) {
+      await this.deleteParts(parts, ctx);
+      return existing;
+    }
+    const record: IBlobRecord = {
+      digest: digest.digest,
+      size,
+      parts: parts.filter((part) => part.size > 0).map(({ key, size: partSize }) => ({ key, size: partSize })),
+      createdAt: new Date().toISOString(),
+    };
+    try {
+      await this.storage.putJson(ociPaths.blobRecord(digest.algorithm, digest.hex), record, ctx, { ifNoneMatch: '*' });
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+      await this.deleteParts(parts, ctx);
+      const winner = await this.getRecord(digest);
+      if (!winner) throw error;
+      return winner;
+    }
+    this.remember(digest.digest, record);
+    return record;
+  }
+
+  // ---- parts ---------------------------------------------------------------------------------
+
+  /**
+   * Stream a body into a new data part, hashing it in `algorithm` on the way (sha256 comes from the
+   * backend's own pass). `tap`, when given, sees every byte too (the upload's running digest).
+   */
+  async putPart(
+    key: string,
+    body: Readable,
+    ctx: IStorageOperationContext,
+    options: { maxBytes: number; algorithm?: TDigestAlgorithm; tap?: HashTap },
+  ): Promise<IStoredPart> {
+    const algorithm = options.algorithm ?? 'sha256';
+    const source = options.tap ? body.pipe(options.tap) : body;
+    if (options.tap) body.once('error', (error) => options.tap!.destroy(error));
+    const result = await this.storage.putObject(key, source, ctx, {
+      maxBytes: options.maxBytes,
+      ...(algorithm === 'sha256' ? {} : { hashes: [algorithm] }),
+    });
+    const hex = result.digests[algorithm];
+    if (!hex) throw new Error(`storage backend did not return a ${algorithm} digest`);
+    return { key, size: result.size, hex };
+  }
+
+  async deleteParts(parts: readonly IBlobPart[], ctx: IStorageOperationContext): Promise<void> {
+    await Promise.all(parts.map((part) => this.storage.deleteObject(part.key, ctx)));
+  }
+
+  /** Digest of the concatenated parts (an upload continued on another instance has no running hash). */
+  async hashParts(parts: readonly IBlobPart[], algorithm: TDigestAlgorithm, ctx: IStorageOperationContext): Promise<string> {
+    const hash = crypto.createHash(algorithm);
+    await this.hashPartsInto(parts, hash, ctx);
+    return hash.digest('hex');
+  }
+
+  /** Feed the concatenated parts into `hash`. */
+  async hashPartsInto(parts: readonly IBlobPart[], hash: crypto.Hash, ctx: IStorageOperationContext): Promise<void> {
+    const total = parts.reduce((sum, part) => sum + part.size, 0);
+    if (total === 0) return;
+    await pipeline(
+      this.readParts(parts, 0, total - 1, ctx),
+      new Writable({
+        highWaterMark: READ_HIGH_WATER_MARK,
+        write(chunk: Buffer, _encoding, callback) {
+          hash.update(chunk);
+          callback();
+        },
+      }),
+    );
+  }
+
+  /** Bytes `start..end` (inclusive) of the concatenation of `parts`, opened part by part as the reader gets there. */
+  readParts(parts: readonly IBlobPart[], start: number, end: number, ctx: IStorageOperationContext): Readable {
+    const storage = this.storage;
+    async function* chunks() {
+      let offset = 0;
+      for (const part of parts) {
+        const partStart = offset;
+        const partEnd = offset + part.size - 1;
+        offset += part.size;
+        if (part.size === 0 || partEnd < start || partStart > end) continue;
+        const from = Math.max(start, partStart) - partStart;
+        const to = Math.min(end, partEnd) - partStart;
+        const opened = await storage.getObject(part.key, ctx, from === 0 && to === part.size - 1 ? undefined : { start: from, end: to });
+        if (!opened) throw new Error(`blob data ${part.key} is missing from storage`);
+        yield* opened.stream;
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false, highWaterMark: READ_HIGH_WATER_MARK });
+  }
+
+  /** A blob's bytes (or a range of them). Single-part blobs stream straight from storage. */
+  async open(record: IBlobRecord, range: { start: number; end: number } | undefined, ctx: IStorageOperationContext): Promise<IOpenedBlob> {
+    const start = range?.start ?? 0;
+    const end = range?.end ?? record.size - 1;
+    const length = record.size === 0 ? 0 : end - start + 1;
+    if (length === 0) return { record, stream: Readable.from([], { objectMode: false }), length };
+    if (record.parts.length === 1) {
+      const opened = await this.storage.getObject(record.parts[0].key, ctx, range);
+      if (!opened) throw new Error(`blob data ${record.parts[0].key} of ${record.digest} is missing from storage`);
+      return { record, stream: opened.stream, length: opened.length };
+    }
+    return { record, stream: this.readParts(record.parts, start, end, ctx), length };
+  }
+
+  // ---- repository links ----------------------------------------------------------------------
+
+  async isLinked(name: string, digest: IParsedDigest): Promise<boolean> {
+    return (await this.storage.stat(ociPaths.layerLink(name, digest.algorithm, digest.hex))) !== null;
+  }
+
+  async link(name: string, digest: IParsedDigest, size: number, ctx: IStorageOperationContext): Promise<void> {
+    const link: ILayerLink = { digest: digest.digest, size, linkedAt: new Date().toISOString() };
+    await this.storage.putJson(ociPaths.layerLink(name, digest.algorithm, digest.hex), link, ctx);
+  }
+
+  /** False when the repository had no such link. The blob's bytes stay: other repositories may link them. */
+  async unlink(name: string, digest: IParsedDigest, ctx: IStorageOperationContext): Promise<boolean> {
+    const key = ociPaths.layerLink(name, digest.algorithm, digest.hex);
+    if (!(await this.storage.stat(key))) return false;
+    await this.storage.deleteObject(key, ctx);
+    return true;
+  }
+
+  /** The linked blob's record, or null when the repository does not serve it. */
+  async getLinked(name: string, digest: IParsedDigest): Promise<IBlobRecord | null> {
+    const [linked, record] = await Promise.all([this.isLinked(name, digest), this.getRecord(digest)]);
+    return linked ? record : null;
+  }
+}

@@ -1,0 +1,246 @@
+import { RegistryError } from '../core/classes.registryerror.js';
+import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
+import { ociPaths } from '../core/storage.paths.js';
+import { compareAscii, parseDigest } from './helpers.oci.js';
+import type { IManifestRecord, IOciDescriptor, IParsedDigest, ITagRecord } from './interfaces.oci.js';
+
+/** A manifest as served: the exact bytes and how to label them. */
+export interface IStoredManifest {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+  subject?: string;
+}
+
+interface ICached<T> {
+  etag: string;
+  value: T;
+}
+
+const MANIFEST_CACHE_ENTRIES = 2000;
+const MANIFEST_CACHE_BYTES = 64 * 1024 * 1024;
+const TAG_CACHE_ENTRIES = 10_000;
+/** Referrer and tag documents read at once when listing. */
+const READ_CONCURRENCY = 16;
+
+/** A Map that forgets its oldest entries past a count (and a byte budget when sizes are given). */
+class BoundedCache<T> {
+  private readonly entries = new Map<string, { value: T; bytes: number }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
+  ) {}
+
+  get(key: string): T | undefined {
+    return this.entries.get(key)?.value;
+  }
+
+  set(key: string, value: T, bytes = 0) {
+    this.delete(key);
+    if (bytes > this.maxBytes) return;
+    this.entries.set(key, { value, bytes });
+    this.bytes += bytes;
+    while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
+      this.delete(this.entries.keys().next().value as string);
+    }
+  }
+
+  delete(key: string) {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.bytes -= entry.bytes;
+    this.entries.delete(key);
+  }
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Manifests, tags, referrers and the repository catalog. Documents that are read on every pull
+ * (manifest records, tags) are cached in memory and validated against the stored object's etag
+ * with a stat, so another instance's writes are seen at once and nothing is parsed twice.
+ */
+export class OciManifestStore {
+  private readonly manifests = new BoundedCache<ICached<IStoredManifest>>(MANIFEST_CACHE_ENTRIES, MANIFEST_CACHE_BYTES);
+  private readonly tags = new BoundedCache<ICached<string>>(TAG_CACHE_ENTRIES);
+  /** Repositories known to have a catalog entry (entries are never removed). */
+  private readonly knownRepositories = new BoundedCache<true>(TAG_CACHE_ENTRIES);
+
+  constructor(private readonly storage: RegistryStorage) {}
+
+  // ---- manifests -----------------------------------------------------------------------------
+
+  async getManifest(name: string, digest: IParsedDigest): Promise<IStoredManifest | null> {
+    const key = ociPaths.manifest(name, digest.algorithm, digest.hex);
+    const info = await this.storage.stat(key);
+    if (!info) {
+      this.manifests.delete(key);
+      return null;
+    }
+    const cached = this.manifests.get(key);
+    if (cached && cached.etag === info.etag) return cached.value;
+    const document = await this.storage.getJson<IManifestRecord>(key);
+    if (!document) return null;
+    const record = document.value;
+    const manifest: IStoredManifest = {
+      digest: record.digest,
+      mediaType: record.mediaType,
+      bytes: Buffer.from(record.data, 'base64'),
+      ...(record.subject ? { subject: record.subject } : {}),
+    };
+    this.manifests.set(key, { etag: document.etag, value: manifest }, manifest.bytes.length + 256);
+    return manifest;
+  }
+
+  async hasManifest(name: string, digest: IParsedDigest): Promise<boolean> {
+    return (await this.storage.stat(ociPaths.manifest(name, digest.algorithm, digest.hex))) !== null;
+  }
+
+  async putManifest(
+    name: string,
+    digest: IParsedDigest,
+    mediaType: string,
+    bytes: Buffer,
+    subject: { digest: IParsedDigest; descriptor: IOciDescriptor } | undefined,
+    ctx: IStorageOperationContext,
+  ): Promise<void> {
+    const record: IManifestRecord = {
+      digest: digest.digest,
+      mediaType,
+      size: bytes.length,
+      data: bytes.toString('base64'),
+      ...(subject ? { subject: subject.digest.digest } : {}),
+      createdAt: new Date().toISOString(),
+    };
+    if (subject) {
+      // The referrer entry first: a manifest that is visible is always listed by its subject.
+      const { digest: subjectDigest, descriptor } = subject;
+      await this.storage.putJson(
+        ociPaths.referrer(name, subjectDigest.algorithm, subjectDigest.hex, digest.algorithm, digest.hex),
+        descriptor,
+        ctx,
+      );
+    }
+    await this.storage.putJson(ociPaths.manifest(name, digest.algorithm, digest.hex), record, ctx);
+  }
+
+  /** Removes the manifest, every tag pointing at it and its referrer entry. False when it did not exist. */
+  async deleteManifest(name: string, digest: IParsedDigest, ctx: IStorageOperationContext): Promise<boolean> {
+    const key = ociPaths.manifest(name, digest.algorithm, digest.hex);
+    const document = await this.storage.getJson<IManifestRecord>(key);
+    if (!document) return false;
+    const tagged = await this.tagsPointingAt(name, digest.digest);
+    await Promise.all(tagged.map((tag) => this.deleteTag(name, tag, ctx)));
+    await this.storage.deleteObject(key, ctx);
+    this.manifests.delete(key);
+    const subject = parseDigest(document.value.subject);
+    if (subject) {
+      await this.storage.deleteObject(ociPaths.referrer(name, subject.algorithm, subject.hex, digest.algorithm, digest.hex), ctx);
+    }
+    return true;
+  }
+
+  // ---- tags ----------------------------------------------------------------------------------
+
+  /** The digest a tag points at, or null. */
+  async resolveTag(name: string, tag: string): Promise<string | null> {
+    const key = ociPaths.tag(name, tag);
+    const info = await this.storage.stat(key);
+    if (!info) {
+      this.tags.delete(key);
+      return null;
+    }
+    const cached = this.tags.get(key);
+    if (cached && cached.etag === info.etag) return cached.value;
+    const document = await this.storage.getJson<ITagRecord>(key);
+    if (!document) return null;
+    this.tags.set(key, { etag: document.etag, value: document.value.digest });
+    return document.value.digest;
+  }
+
+  async setTag(name: string, tag: string, digest: string, ctx: IStorageOperationContext): Promise<void> {
+    const record: ITagRecord = { digest, updatedAt: new Date().toISOString() };
+    await this.storage.putJson(ociPaths.tag(name, tag), record, ctx);
+  }
+
+  /** False when the tag did not exist. */
+  async deleteTag(name: string, tag: string, ctx: IStorageOperationContext): Promise<boolean> {
+    const key = ociPaths.tag(name, tag);
+    this.tags.delete(key);
+    if (!(await this.storage.stat(key))) return false;
+    await this.storage.deleteObject(key, ctx);
+    return true;
+  }
+
+  /** All tags of a repository in byte order (Go's sort.Strings, as the spec asks). */
+  async listTags(name: string): Promise<string[]> {
+    const prefix = ociPaths.tagsPrefix(name);
+    const tags: string[] = [];
+    for await (const info of this.storage.listAll(prefix)) {
+      const tag = info.key.slice(prefix.length);
+      if (tag && !tag.includes('/')) tags.push(tag);
+    }
+    return tags.sort(compareAscii);
+  }
+
+  private async tagsPointingAt(name: string, digest: string): Promise<string[]> {
+    const tags = await this.listTags(name);
+    const targets = await mapLimited(tags, READ_CONCURRENCY, (tag) => this.resolveTag(name, tag));
+    return tags.filter((_, index) => targets[index] === digest);
+  }
+
+  // ---- referrers -----------------------------------------------------------------------------
+
+  /** Descriptors of the repository's manifests whose subject is `subject`, ordered by digest. */
+  async listReferrers(name: string, subject: IParsedDigest): Promise<IOciDescriptor[]> {
+    const keys: string[] = [];
+    for await (const info of this.storage.listAll(ociPaths.referrersPrefix(name, subject.algorithm, subject.hex))) keys.push(info.key);
+    const documents = await mapLimited(keys, READ_CONCURRENCY, (key) =>
+      this.storage.getJson<IOciDescriptor>(key).catch((error: unknown) => {
+        if (error instanceof RegistryError) throw error;
+        return null; // a malformed entry is skipped rather than failing the listing
+      }),
+    );
+    return documents.filter((document): document is NonNullable<typeof document> => document !== null).map((document) => document.value);
+  }
+
+  // ---- catalog -------------------------------------------------------------------------------
+
+  async repositoryExists(name: string): Promise<boolean> {
+    if (this.knownRepositories.get(name)) return true;
+    const exists = (await this.storage.stat(ociPaths.catalogEntry(name))) !== null;
+    if (exists) this.knownRepositories.set(name, true);
+    return exists;
+  }
+
+  /** Record that the repository exists (on its first blob or manifest). */
+  async ensureRepository(name: string, ctx: IStorageOperationContext): Promise<void> {
+    if (await this.repositoryExists(name)) return;
+    try {
+      await this.storage.putJson(ociPaths.catalogEntry(name), { name, createdAt: new Date().toISOString() }, ctx, { ifNoneMatch: '*' });
+    } catch (error) {
+      if (!(error instanceof RegistryError && error.kind === 'precondition-failed')) throw error;
+    }
+    this.knownRepositories.set(name, true);
+  }
+
+  /** Every repository name in byte order. */
+  async listRepositories(): Promise<string[]> {
+    const names: string[] = [];
+    for await (const info of this.storage.listAll(ociPaths.catalogPrefix())) names.push(ociPaths.catalogName(info.key));
+    return names.sort(compareAscii);
+  }
+}

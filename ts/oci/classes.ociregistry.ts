@@ -1,0 +1,541 @@
+import * as crypto from 'node:crypto';
+import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { RegistryError } from '../core/classes.registryerror.js';
+import { jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import type { IRequestContext, IResponse } from '../core/interfaces.core.js';
+import { ociPaths } from '../core/storage.paths.js';
+import { OciBlobStore } from './classes.ociblobstore.js';
+import { OciManifestStore } from './classes.ocimanifeststore.js';
+import { ANONYMOUS_TOKEN, OciTokenService } from './classes.ocitokenservice.js';
+import { OciUploads } from './classes.ociuploads.js';
+import {
+  MEDIA_TYPE,
+  defaultErrorCode,
+  isValidName,
+  isValidTag,
+  looksLikeDigest,
+  nextPageLink,
+  ociError,
+  ociErrorDocument,
+  paginate,
+  parseContentRange,
+  parseDigest,
+  parseManifest,
+  parsePageRequest,
+  parseRangeHeader,
+  referencedBlobs,
+  referrerDescriptor,
+  requireDigest,
+  uploadRangeHeader,
+} from './helpers.oci.js';
+import type { IParsedDigest, IReferrersIndex } from './interfaces.oci.js';
+
+/** The spec asks registries to accept manifests of at least 4 MiB; larger ones are refused (413). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** Upload sessions untouched this long are removed with their data. */
+export const UPLOAD_SESSION_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+const CLEANUP_INTERVAL_MS = 60 * 60 * 1000;
+/** Longest page of tags or repositories one response carries (more follow through `Link`). */
+const MAX_PAGE = 10_000;
+const API_VERSION_HEADERS = { 'Docker-Distribution-API-Version': 'registry/2.0' };
+const ANONYMOUS_AUTHORIZATION = new RegExp(`^\\s*bearer\\s+${ANONYMOUS_TOKEN}\\s*$`, 'i');
+
+type TAction = 'pull' | 'push' | 'delete';
+
+/**
+ * OCI Distribution Specification v1.1: pull, push, content discovery and content management, with
+ * the Docker token flow. Answers `/v2/...` below its basePath and, through `rootPaths()`, on the host
+ * root where container clients always look.
+ */
+export class OciRegistry extends BaseRegistry {
+  readonly blobs: OciBlobStore;
+  readonly manifests: OciManifestStore;
+  readonly uploads: OciUploads;
+  readonly tokens: OciTokenService;
+  /** Requests that came with the anonymous token: no credentials, but they went through the token flow. */
+  private readonly anonymousContexts = new WeakSet<IRequestContext>();
+  private cleanupTimer?: NodeJS.Timeout;
+  private cleanupRun?: Promise<unknown>;
+
+  constructor(deps: IProtocolDependencies) {
+    super(deps);
+    this.blobs = new OciBlobStore(this.storage);
+    this.manifests = new OciManifestStore(this.storage);
+    this.uploads = new OciUploads(this.storage, this.blobs, this.logger);
+    this.tokens = new OciTokenService(this.auth, deps.authConfig, () => this.anonymousRead);
+  }
+
+  override rootPaths(): string[] {
+    return ['/v2'];
+  }
+
+  override async init(): Promise<void> {
+    this.cleanupRun = this.runCleanup();
+    this.cleanupTimer = setInterval(() => {
+      this.cleanupRun = this.runCleanup();
+    }, CLEANUP_INTERVAL_MS);
+    this.cleanupTimer.unref();
+  }
+
+  override async destroy(): Promise<void> {
+    clearInterval(this.cleanupTimer);
+    await this.cleanupRun;
+  }
+
+  /** Remove upload sessions (and their data) nobody touched for `maxAgeMs`. Returns how many. */
+  cleanupUploads(maxAgeMs = UPLOAD_SESSION_MAX_AGE_MS): Promise<number> {
+    return this.uploads.cleanup(maxAgeMs, { protocol: 'oci' });
+  }
+
+  private runCleanup(): Promise<unknown> {
+    return this.cleanupUploads().then(
+      (removed) => removed > 0 && this.logger.info(`oci: removed ${removed} abandoned upload session(s)`),
+      (error) => this.logger.warn(`oci: upload session cleanup failed: ${(error as Error)?.message ?? error}`),
+    );
+  }
+
+  // ---- the route table -----------------------------------------------------------------------
+
+  protected routes(): IRoute[] {
+    const pull = this.repositoryPermission('pull');
+    const push = this.repositoryPermission('push');
+    const remove = this.repositoryPermission('delete');
+    return [
+      { method: 'GET', pattern: '/v2/', permission: 'public', handler: (req) => this.versionCheck(req) },
+      { method: 'GET', pattern: '/v2', permission: 'public', handler: (req) => this.versionCheck(req) },
+      { method: ['GET', 'POST'], pattern: '/v2/token', permission: 'public', handler: (req) => this.tokens.issue(req) },
+      { method: 'GET', pattern: '/v2/_catalog', permission: 'public', handler: (req) => this.catalog(req) },
+      { method: 'GET', pattern: '/v2/:name+/tags/list', permission: pull, handler: (req) => this.listTags(req) },
+      { method: 'GET', pattern: '/v2/:name+/referrers/:digest', permission: pull, handler: (req) => this.listReferrers(req) },
+      { method: 'GET', pattern: '/v2/:name+/manifests/:reference', permission: pull, handler: (req) => this.getManifest(req) },
+      { method: 'PUT', pattern: '/v2/:name+/manifests/:reference', permission: push, handler: (req) => this.putManifest(req) },
+      { method: 'DELETE', pattern: '/v2/:name+/manifests/:reference', permission: remove, handler: (req) => this.deleteManifest(req) },
+      { method: 'POST', pattern: '/v2/:name+/blobs/uploads/', permission: push, handler: (req) => this.startUpload(req) },
+      { method: 'POST', pattern: '/v2/:name+/blobs/uploads', permission: push, handler: (req) => this.startUpload(req) },
+      { method: 'GET', pattern: '/v2/:name+/blobs/uploads/:uuid', permission: push, handler: (req) => this.uploadStatus(req) },
+      { method: 'PATCH', pattern: '/v2/:name+/blobs/uploads/:uuid', permission: push, handler: (req) => this.patchUpload(req) },
+      { method: 'PUT', pattern: '/v2/:name+/blobs/uploads/:uuid', permission: push, handler: (req) => this.finishUpload(req) },
+      { method: 'DELETE', pattern: '/v2/:name+/blobs/uploads/:uuid', permission: push, handler: (req) => this.cancelUpload(req) },
+      { method: 'GET', pattern: '/v2/:name+/blobs/:digest', permission: pull, handler: (req) => this.getBlob(req) },
+      { method: 'DELETE', pattern: '/v2/:name+/blobs/:digest', permission: remove, handler: (req) => this.deleteBlob(req) },
+    ];
+  }
+
+  /** Scope check on the repository in the path; its name is checked against the spec's grammar first. */
+  private repositoryPermission(action: TAction) {
+    return (req: IRouteRequest) => ({ resource: `oci:repository:${this.nameOf(req)}`, action });
+  }
+
+  private nameOf(req: IRouteRequest): string {
+    const name = req.params.name;
+    if (!isValidName(name)) throw ociError.nameInvalid(name);
+    return name;
+  }
+
+  // ---- request and response plumbing ---------------------------------------------------------
+
+  override async handleRequest(ctx: IRequestContext, relativePath: string, mount: string): Promise<IResponse> {
+    // The description's examples omit `/v2` below the basePath (`/oci/library/nginx/manifests/latest`).
+    let path = relativePath;
+    if (path !== '/v2' && !path.startsWith('/v2/')) path = path === '/' ? '/v2/' : `/v2${path}`;
+    let context = ctx;
+    const authorizationKey = Object.keys(ctx.headers ?? {}).find((key) => key.toLowerCase() === 'authorization');
+    if (authorizationKey !== undefined) {
+      const value = ctx.headers[authorizationKey];
+      if (typeof value === 'string' && ANONYMOUS_AUTHORIZATION.test(value)) {
+        const headers = { ...ctx.headers };
+        delete headers[authorizationKey];
+        context = { ...ctx, headers };
+        this.anonymousContexts.add(context);
+      }
+    }
+    const response = await super.handleRequest(context, path, mount);
+    Object.assign(response.headers, API_VERSION_HEADERS);
+    return response;
+  }
+
+  protected override renderError(error: RegistryError, req?: IRouteRequest): IHandlerResponse {
+    const headers: Record<string, string> = {};
+    if (error.status === 401) Object.assign(headers, this.challengeHeaders(req));
+    Object.assign(headers, error.headers);
+    const code = error.code ?? defaultErrorCode(error);
+    const message = error.status >= 500 && !error.code ? 'internal error' : error.message;
+    return jsonResponse(error.status, ociErrorDocument(code, message, error.detail), headers);
+  }
+
+  protected override challengeHeaders(req?: IRouteRequest): Record<string, string> {
+    return { 'WWW-Authenticate': this.tokens.challenge(req, req ? this.challengeScope(req) : undefined) };
+  }
+
+  /** The scope a client should ask the token endpoint for to repeat this request. */
+  private challengeScope(req: IRouteRequest): string | undefined {
+    if (req.path === '/v2/_catalog') return 'registry:catalog:*';
+    const name = req.params.name;
+    if (!name || !isValidName(name)) return undefined;
+    if (req.path.includes('/blobs/uploads')) return `repository:${name}:pull,push`;
+    switch (req.method) {
+      case 'GET':
+      case 'HEAD':
+        return `repository:${name}:pull`;
+      case 'DELETE':
+        return `repository:${name}:delete`;
+      default:
+        return `repository:${name}:pull,push`;
+    }
+  }
+
+  /** Path prefix of this registry's `/v2` as the client reached it ('' on the host root). */
+  private prefix(req: IRouteRequest): string {
+    let pathname: string;
+    try {
+      pathname = new URL(req.baseUrl).pathname;
+    } catch {
+      pathname = '';
+    }
+    return pathname.replace(/\/+$/, '');
+  }
+
+  private blobLocation(req: IRouteRequest, name: string, digest: string): string {
+    return `${this.prefix(req)}/v2/${name}/blobs/${digest}`;
+  }
+
+  private uploadLocation(req: IRouteRequest, name: string, uuid: string): string {
+    return `${this.prefix(req)}/v2/${name}/blobs/uploads/${uuid}`;
+  }
+
+  private emptyResponse(status: number, headers: Record<string, string>): IHandlerResponse {
+    return { status, headers: { ...headers, 'Content-Length': '0' } };
+  }
+
+  private get maxBlobBytes(): number {
+    return this.deps.limits.maxArtifactBytes;
+  }
+
+  private get maxManifestBytes(): number {
+    return Math.min(this.deps.limits.maxMetadataBytes, MAX_MANIFEST_BYTES);
+  }
+
+  // ---- base ------------------------------------------------------------------------------------
+
+  /** `GET /v2/`: 200 for any valid credentials (or the anonymous token when anonymous reads are on), else the challenge. */
+  private async versionCheck(req: IRouteRequest): Promise<IHandlerResponse> {
+    const token = await this.auth.authenticateRequest(req.ctx.headers, 'oci');
+    if (!token && !(this.anonymousRead && this.anonymousContexts.has(req.ctx))) {
+      throw RegistryError.unauthorized('authentication required', { code: 'UNAUTHORIZED' });
+    }
+    return jsonResponse(200, {});
+  }
+
+  // ---- content discovery -----------------------------------------------------------------------
+
+  private async catalog(req: IRouteRequest): Promise<IHandlerResponse> {
+    const token = await this.auth.authenticateRequest(req.ctx.headers, 'oci');
+    if (!token && !this.anonymousRead) throw RegistryError.unauthorized('authentication required', { code: 'UNAUTHORIZED' });
+    const page = parsePageRequest(req.query);
+    let names = await this.manifests.listRepositories();
+    if (token) {
+      const visible = await Promise.all(names.map((name) => this.auth.authorize(token, `oci:repository:${name}`, 'pull')));
+      names = names.filter((_, index) => visible[index]);
+    }
+    const { items, next } = paginate(names, page, MAX_PAGE);
+    const headers: Record<string, string> = {};
+    if (next !== undefined) headers.Link = nextPageLink(`${this.prefix(req)}/v2/_catalog`, page.n ?? items.length, next);
+    return jsonResponse(200, { repositories: items }, headers);
+  }
+
+  private async listTags(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.nameOf(req);
+    const page = parsePageRequest(req.query);
+    if (!(await this.manifests.repositoryExists(name))) throw ociError.nameUnknown(name);
+    const { items, next } = paginate(await this.manifests.listTags(name), page, MAX_PAGE);
+    const headers: Record<string, string> = {};
+    if (next !== undefined) headers.Link = nextPageLink(`${this.prefix(req)}/v2/${name}/tags/list`, page.n ?? items.length, next);
+    return jsonResponse(200, { name, tags: items }, headers);
+  }
+
+  /** Referrers API (1.1): never 404 — an unknown subject simply has no referrers. */
+  private async listReferrers(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.nameOf(req);
+    const subject = requireDigest(req.params.digest);
+    const artifactType = req.query.artifactType;
+    let manifests = await this.manifests.listReferrers(name, subject);
+    const headers: Record<string, string> = { 'Content-Type': MEDIA_TYPE.ociIndex };
+    if (artifactType) {
+      manifests = manifests.filter((descriptor) => descriptor.artifactType === artifactType);
+      headers['OCI-Filters-Applied'] = 'artifactType';
+    }
+    const index: IReferrersIndex = { schemaVersion: 2, mediaType: MEDIA_TYPE.ociIndex, manifests };
+    return jsonResponse(200, index, headers);
+  }
+
+  // ---- manifests -------------------------------------------------------------------------------
+
+  /** A tag or a digest; null for a tag that does not exist. */
+  private async resolveReference(name: string, reference: string, forWrite: boolean): Promise<{ digest: IParsedDigest | null; tag?: string }> {
+    if (looksLikeDigest(reference)) return { digest: requireDigest(reference, 'reference') };
+    if (!isValidTag(reference)) {
+      if (forWrite) throw ociError.manifestInvalid(`tag ${JSON.stringify(reference)} is not valid: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+      throw ociError.manifestUnknown(reference);
+    }
+    const digest = await this.manifests.resolveTag(name, reference);
+    return { digest: digest ? parseDigest(digest) : null, tag: reference };
+  }
+
+  private async manifestMissing(name: string, reference: string): Promise<RegistryError> {
+    return (await this.manifests.repositoryExists(name)) ? ociError.manifestUnknown(reference) : ociError.nameUnknown(name);
+  }
+
+  private async getManifest(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.nameOf(req);
+    const reference = req.params.reference;
+    const { digest } = await this.resolveReference(name, reference, false);
+    const manifest = digest ? await this.manifests.getManifest(name, digest) : null;
+    if (!manifest) throw await this.manifestMissing(name, reference);
+    const headers: Record<string, string> = {
+      'Content-Type': manifest.mediaType,
+      'Content-Length': String(manifest.bytes.length),
+      'Docker-Content-Digest': manifest.digest,
+      ETag: `"${manifest.digest}"`,
+    };
+    if (req.headers['if-none-match'] === headers.ETag) return { status: 304, headers: { ETag: headers.ETag, 'Docker-Content-Digest': manifest.digest } };
+    return { status: 200, headers, body: req.method === 'HEAD' ? undefined : manifest.bytes };
+  }
+
+  private async putManifest(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.nameOf(req);
+    const reference = req.params.reference;
+    const target = looksLikeDigest(reference) ? requireDigest(reference, 'reference') : undefined;
+    if (!target && !isValidTag(reference)) {
+      throw ociError.manifestInvalid(`tag ${JSON.stringify(reference)} is not valid: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+    }
+    const bytes = await req.body.buffer(this.maxManifestBytes);
+    const declared = req.body.contentLength;
+    if (declared !== undefined && declared !== bytes.length) {
+      throw ociError.sizeInvalid(`Content-Length says ${declared} bytes but the manifest has ${bytes.length}`);
+    }
+    const parsed = parseManifest(bytes, req.headers['content-type']);
+    const algorithm = target?.algorithm ?? 'sha256';
+    const hex = crypto.createHash(algorithm).update(bytes).digest('hex');
+    if (target && target.hex !== hex) {
+      throw ociError.digestInvalid(`the manifest has digest ${algorithm}:${hex}, not ${target.digest}`, {
+        expected: target.digest,
+        actual: `${algorithm}:${hex}`,
+      });
+    }
+    const digest: IParsedDigest = { algorithm, hex, digest: `${algorithm}:${hex}` };
+    await this.checkReferences(name, parsed);
+
+    const subjectDigest = parsed.subject ? parseDigest(parsed.subject.digest) : null;
+    const ctx = req.storageContext;
+    await this.manifests.putManifest(
+      name,
+      digest,
+      parsed.mediaType,
+      bytes,
+      subjectDigest ? { digest: subjectDigest, descriptor: referrerDescriptor(parsed, digest.digest, bytes.length) } : undefined,
+      ctx,
+    );
+    if (!target) await this.manifests.setTag(name, reference, digest.digest, ctx);
+    await this.manifests.ensureRepository(name, ctx);
+    const headers: Record<string, string> = {
+      Location: `${this.prefix(req)}/v2/${name}/manifests/${digest.digest}`,
+      'Docker-Content-Digest': digest.digest,
+    };
+    if (subjectDigest) headers['OCI-Subject'] = subjectDigest.digest;
+    return this.emptyResponse(201, headers);
+  }
+
+  /** Everything a manifest points at (except its subject) must be in the repository already. */
+  private async checkReferences(name: string, parsed: ReturnType<typeof parseManifest>): Promise<void> {
+    const checks =
+      parsed.kind === 'image'
+        ? referencedBlobs(parsed).map(async (descriptor) => {
+            const digest = parseDigest(descriptor.digest)!;
+            return (await this.blobs.isLinked(name, digest)) ? null : descriptor.digest;
+          })
+        : parsed.manifests.map(async (descriptor) => {
+            const digest = parseDigest(descriptor.digest)!;
+            const known = (await this.manifests.hasManifest(name, digest)) || (await this.blobs.isLinked(name, digest));
+            return known ? null : descriptor.digest;
+          });
+    const missing = [...new Set((await Promise.all(checks)).filter((digest): digest is string => digest !== null))];
+    if (missing.length > 0) throw ociError.manifestBlobUnknown(missing);
+  }
+
+  private async deleteManifest(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.nameOf(req);
+    const reference = req.params.reference;
+    const ctx = req.storageContext;
+    if (looksLikeDigest(reference)) {
+      const digest = requireDigest(reference, 'reference');
+      if (!(await this.manifests.deleteManifest(name, digest, ctx))) throw await this.manifestMissing(name, reference);
+    } else {
+      if (!isValidTag(reference) || !(await this.manifests.deleteTag(name, reference, ctx))) throw await this.manifestMissing(name, reference);
+    }
+    return this.emptyResponse(202, {});
+  }
+
+  // ---- blobs -----------------------------------------------------------------------------------
+
+  private async getBlob(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.nameOf(req);
+    const digest = requireDigest(req.params.digest);
+    const record = await this.blobs.getLinked(name, digest);
+    if (!record) throw ociError.blobUnknown(digest.digest);
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/octet-stream',
+      'Docker-Content-Digest': record.digest,
+      'Accept-Ranges': 'bytes',
+      ETag: `"${record.digest}"`,
+      'Cache-Control': 'max-age=31536000',
+    };
+    const range = parseRangeHeader(req.headers.range, record.size);
+    if (range.kind === 'unsatisfiable') {
+      throw new RegistryError('range-not-satisfiable', `range ${req.headers.range} is outside the blob's ${record.size} bytes`, {
+        code: 'BLOB_UNKNOWN',
+        headers: { 'Content-Range': `bytes */${record.size}` },
+      });
+    }
+    const ranged = range.kind === 'range' && !(range.start === 0 && range.end === record.size - 1) ? range : undefined;
+    const status = ranged ? 206 : 200;
+    if (ranged) headers['Content-Range'] = `bytes ${ranged.start}-${ranged.end}/${record.size}`;
+    if (req.method === 'HEAD') {
+      headers['Content-Length'] = String(ranged ? ranged.end - ranged.start + 1 : record.size);
+      return { status, headers };
+    }
+    const opened = await this.blobs.open(record, ranged, req.storageContext);
+    headers['Content-Length'] = String(opened.length);
+    return { status, headers, body: opened.stream };
+  }
+
+  private async deleteBlob(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.nameOf(req);
+    const digest = requireDigest(req.params.digest);
+    if (!(await this.blobs.unlink(name, digest, req.storageContext))) throw ociError.blobUnknown(digest.digest);
+    return this.emptyResponse(202, {});
+  }
+
+  /** Make a stored blob part of a repository. */
+  private async linkBlob(req: IRouteRequest, name: string, digest: IParsedDigest, size: number): Promise<IHandlerResponse> {
+    await this.blobs.link(name, digest, size, req.storageContext);
+    await this.manifests.ensureRepository(name, req.storageContext);
+    return this.emptyResponse(201, { Location: this.blobLocation(req, name, digest.digest), 'Docker-Content-Digest': digest.digest });
+  }
+
+  // ---- uploads ---------------------------------------------------------------------------------
+
+  /** POST: cross-repository mount, single-request monolithic upload (`?digest=`), or a new session. */
+  private async startUpload(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.nameOf(req);
+    const ctx = req.storageContext;
+    if (req.query.mount !== undefined) {
+      const mounted = await this.tryMount(req, name);
+      if (mounted) return mounted;
+    } else if (req.query.digest !== undefined) {
+      const digest = requireDigest(req.query.digest);
+      const uploadId = crypto.randomUUID();
+      const part = await this.storePart(req, ociPaths.blobData(uploadId, `${'0'.repeat(16)}-${crypto.randomBytes(4).toString('hex')}`), digest);
+      if (part.hex !== digest.hex) {
+        await this.blobs.deleteParts([part], ctx);
+        throw ociError.digestInvalid(`the uploaded content has digest ${digest.algorithm}:${part.hex}, not ${digest.digest}`, {
+          expected: digest.digest,
+          actual: `${digest.algorithm}:${part.hex}`,
+        });
+      }
+      const record = await this.blobs.commit(digest, part.size, [part], ctx);
+      return this.linkBlob(req, name, digest, record.size);
+    }
+    req.body.discard();
+    const session = await this.uploads.create(name, ctx);
+    return this.emptyResponse(202, {
+      Location: this.uploadLocation(req, name, session.uuid),
+      'Docker-Upload-UUID': session.uuid,
+      Range: uploadRangeHeader(0),
+    });
+  }
+
+  /** The whole request body as one data part, hashed in the digest's algorithm. */
+  private async storePart(req: IRouteRequest, key: string, digest: IParsedDigest) {
+    const body = req.body.stream(this.maxBlobBytes);
+    const part = await this.blobs.putPart(key, body, req.storageContext, { maxBytes: this.maxBlobBytes, algorithm: digest.algorithm });
+    const declared = req.body.contentLength;
+    if (declared !== undefined && declared !== part.size) {
+      await this.blobs.deleteParts([part], req.storageContext);
+      throw ociError.sizeInvalid(`Content-Length says ${declared} bytes but the body had ${part.size}`);
+    }
+    return part;
+  }
+
+  /** 201 when the blob is linked in `from` and the caller may pull there; otherwise null (→ a normal session). */
+  private async tryMount(req: IRouteRequest, name: string): Promise<IHandlerResponse | null> {
+    const digest = requireDigest(req.query.mount, 'mount');
+    const from = req.query.from;
+    if (!from || !isValidName(from)) return null;
+    const mayPull = req.token ? await this.auth.authorize(req.token, `oci:repository:${from}`, 'pull') : this.anonymousRead;
+    if (!mayPull) return null;
+    const record = await this.blobs.getLinked(from, digest);
+    if (!record) return null;
+    req.body.discard();
+    return this.linkBlob(req, name, digest, record.size);
+  }
+
+  private async uploadStatus(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.nameOf(req);
+    const session = await this.uploads.require(name, req.params.uuid);
+    return this.emptyResponse(204, {
+      Location: this.uploadLocation(req, name, session.uuid),
+      'Docker-Upload-UUID': session.uuid,
+      Range: uploadRangeHeader(session.size),
+    });
+  }
+
+  private async patchUpload(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.nameOf(req);
+    const session = await this.uploads.require(name, req.params.uuid);
+    const updated = await this.appendBody(req, name, session);
+    return this.emptyResponse(202, {
+      Location: this.uploadLocation(req, name, updated.uuid),
+      'Docker-Upload-UUID': updated.uuid,
+      Range: uploadRangeHeader(updated.size),
+    });
+  }
+
+  private async appendBody(req: IRouteRequest, name: string, session: Awaited<ReturnType<OciUploads['require']>>) {
+    const location = this.uploadLocation(req, name, session.uuid);
+    const header = req.headers['content-range'];
+    const range = header === undefined ? undefined : parseContentRange(header);
+    if (range === null) throw ociError.blobUploadInvalid(`Content-Range ${JSON.stringify(header)} is not <start>-<end>`);
+    if (range && range.start !== session.size) {
+      throw this.uploads.rangeError(session, `chunk starts at ${range.start} but the upload has ${session.size} bytes: chunks must be uploaded in order, without gaps or overlaps`, location);
+    }
+    const declared = req.body.contentLength;
+    if (range && declared !== undefined && declared !== range.end - range.start + 1) {
+      throw ociError.sizeInvalid(`Content-Range ${header} announces ${range.end - range.start + 1} bytes but Content-Length is ${declared}`);
+    }
+    const remaining = this.maxBlobBytes - session.size;
+    if (declared !== undefined && declared > remaining) {
+      throw ociError.sizeInvalid(`the blob would exceed the limit of ${this.maxBlobBytes} bytes`, 413);
+    }
+    const body = req.body.stream(Number.MAX_SAFE_INTEGER);
+    return this.uploads.append(session, body, req.storageContext, { range, maxTotalBytes: this.maxBlobBytes, location });
+  }
+
+  /** PUT ?digest=: the optional last chunk, then digest verification; the blob becomes part of the repository. */
+  private async finishUpload(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.nameOf(req);
+    const digest = requireDigest(req.query.digest);
+    let session = await this.uploads.require(name, req.params.uuid);
+    if (!req.body.isEmpty) session = await this.appendBody(req, name, session);
+    else req.body.discard();
+    const record = await this.uploads.complete(session, digest, req.storageContext);
+    return this.linkBlob(req, name, digest, record.size);
+  }
+
+  private async cancelUpload(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.nameOf(req);
+    const session = await this.uploads.require(name, req.params.uuid);
+    req.body.discard();
+    await this.uploads.cancel(session, req.storageContext);
+    return this.emptyResponse(204, {});
+  }
+}

@@ -1,0 +1,264 @@
+import * as crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { RegistryError } from '../core/classes.registryerror.js';
+import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
+import type { Logger } from '../core/classes.logger.js';
+import { ociPaths } from '../core/storage.paths.js';
+import { HashTap, type OciBlobStore } from './classes.ociblobstore.js';
+import { ociError, uploadRangeHeader, type IInclusiveRange } from './helpers.oci.js';
+import type { IBlobRecord, IParsedDigest, IUploadSession } from './interfaces.oci.js';
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const EMPTY_SHA256 = crypto.createHash('sha256').digest('hex');
+/** A closing PUT that claimed a session this long ago and never finished died with its instance. */
+const STALE_COMPLETION_MS = 15 * 60 * 1000;
+/** Running digests kept in memory (one per upload in progress on this instance). */
+const MAX_LIVE_HASHES = 1000;
+
+/** Thrown inside an updateJson mutator when the session moved on; turned into a 416 outside. */
+class SessionMoved extends Error {
+  constructor(readonly current: IUploadSession | null) {
+    super('upload session changed');
+  }
+}
+
+/**
+ * Blob upload sessions, kept in storage so that any instance on the same bucket can continue one.
+ * Every PATCH body (and a closing PUT's body) becomes its own immutable data part; the session
+ * document lists them. Closing verifies the digest and turns the parts into the blob as they are:
+ * nothing is copied, nothing is gathered in memory.
+ *
+ * The digest is known without reading the data again in the usual cases: a single part carries its
+ * own sha256 from the storage pass, and chunks that arrive one after another at this instance feed a
+ * running hash. Otherwise (another instance took part, sha512) the parts are read once to hash them.
+ */
+export class OciUploads {
+  private readonly live = new Map<string, { offset: number; hash: crypto.Hash }>();
+
+  constructor(
+    private readonly storage: RegistryStorage,
+    private readonly blobs: OciBlobStore,
+    private readonly logger: Logger,
+  ) {}
+
+  static isValidUuid(uuid: string): boolean {
+    return UUID_PATTERN.test(uuid);
+  }
+
+  async create(name: string, ctx: IStorageOperationContext): Promise<IUploadSession> {
+    const now = new Date().toISOString();
+    const session: IUploadSession = { uuid: crypto.randomUUID(), name, size: 0, parts: [], createdAt: now, updatedAt: now };
+    await this.storage.putJson(ociPaths.upload(session.uuid), session, ctx, { ifNoneMatch: '*' });
+    return session;
+  }
+
+  /** The session of `name` with this id, or BLOB_UPLOAD_UNKNOWN (also for another repository's session). */
+  async require(name: string, uuid: string): Promise<IUploadSession> {
+    if (!OciUploads.isValidUuid(uuid)) throw ociError.blobUploadUnknown(uuid);
+    const document = await this.storage.getJson<IUploadSession>(ociPaths.upload(uuid));
+    if (!document || document.value.name !== name) throw ociError.blobUploadUnknown(uuid);
+    return document.value;
+  }
+
+  /** 416 with the offset the client should continue from. */
+  rangeError(session: IUploadSession, message: string, location: string): RegistryError {
+    return new RegistryError('range-not-satisfiable', message, {
+      code: 'BLOB_UPLOAD_INVALID',
+      detail: { expectedStart: session.size },
+      headers: { Range: uploadRangeHeader(session.size), Location: location, 'Docker-Upload-UUID': session.uuid },
+    });
+  }
+
+  /**
+   * Append one body to the session. With a Content-Range it must start where the session ends
+   * (416 otherwise) and be exactly as long as it says (SIZE_INVALID otherwise).
+   */
+  async append(
+    session: IUploadSession,
+    body: Readable,
+    ctx: IStorageOperationContext,
+    options: { range?: IInclusiveRange; maxTotalBytes: number; location: string },
+  ): Promise<IUploadSession> {
+    const { range } = options;
+    if (session.completing) throw ociError.blobUploadInvalid(`upload ${session.uuid} is being completed`);
+    if (range && range.start !== session.size) {
+      throw this.rangeError(session, `chunk starts at ${range.start} but the upload has ${session.size} bytes: chunks must be uploaded in order, without gaps or overlaps`, options.location);
+    }
+    if (range && range.end + 1 > options.maxTotalBytes) {
+      throw ociError.sizeInvalid(`the blob would exceed the limit of ${options.maxTotalBytes} bytes`, 413);
+    }
+    const tap = await this.runningHashFor(session, ctx);
+    const partId = `${String(session.size).padStart(16, '0')}-${crypto.randomBytes(4).toString('hex')}`;
+    const key = ociPaths.blobData(session.uuid, partId);
+    let stored;
+    try {
+      stored = await this.blobs.putPart(key, body, ctx, { maxBytes: options.maxTotalBytes - session.size, tap });
+    } catch (error) {
+      if (error instanceof RegistryError && error.kind === 'too-large') {
+        throw ociError.sizeInvalid(`the blob exceeds the limit of ${options.maxTotalBytes} bytes`, 413);
+      }
+      throw error;
+    }
+    if (range && stored.size !== range.end - range.start + 1) {
+      await this.blobs.deleteParts([stored], ctx);
+      throw ociError.sizeInvalid(`Content-Range ${range.start}-${range.end} announces ${range.end - range.start + 1} bytes but the body had ${stored.size}`);
+    }
+    if (stored.size === 0) {
+      await this.blobs.deleteParts([stored], ctx);
+      return session;
+    }
+
+    let updated: IUploadSession | null;
+    try {
+      updated = await this.storage.updateJson<IUploadSession>(ociPaths.upload(session.uuid), ctx, (current) => {
+        if (!current || current.size !== session.size || current.completing) throw new SessionMoved(current);
+        return {
+          ...current,
+          size: current.size + stored.size,
+          parts: [...current.parts, { key, size: stored.size, sha256: stored.hex }],
+          updatedAt: new Date().toISOString(),
+        };
+      });
+    } catch (error) {
+      await this.blobs.deleteParts([stored], ctx);
+      this.live.delete(session.uuid);
+      if (error instanceof SessionMoved) {
+        if (!error.current) throw ociError.blobUploadUnknown(session.uuid);
+        throw this.rangeError(error.current, 'another request appended to this upload at the same time', options.location);
+      }
+      throw error;
+    }
+    if (!updated) throw ociError.blobUploadUnknown(session.uuid);
+    if (tap) this.rememberHash(session.uuid, updated.size, tap.hash);
+    return updated;
+  }
+
+  /**
+   * A tap that continues the upload's running sha256, when one can be had cheaply: this instance
+   * received every byte so far, or there is a single part to read again. A first part needs none
+   * (its own sha256 is the blob's if it stays the only one).
+   */
+  private async runningHashFor(session: IUploadSession, ctx: IStorageOperationContext): Promise<HashTap | undefined> {
+    const live = this.live.get(session.uuid);
+    if (live && live.offset === session.size) return new HashTap(live.hash.copy());
+    this.live.delete(session.uuid);
+    if (session.parts.length !== 1) return undefined;
+    const hash = crypto.createHash('sha256');
+    await this.blobs.hashPartsInto(session.parts, hash, ctx);
+    return new HashTap(hash);
+  }
+
+  private rememberHash(uuid: string, offset: number, hash: crypto.Hash) {
+    this.live.delete(uuid);
+    if (this.live.size >= MAX_LIVE_HASHES) this.live.delete(this.live.keys().next().value as string);
+    this.live.set(uuid, { offset, hash });
+  }
+
+  /**
+   * Close the session: verify the digest of everything received and make it the blob. A wrong digest
+   * discards the upload (DIGEST_INVALID) and leaves storage as it was before it started.
+   */
+  async complete(session: IUploadSession, digest: IParsedDigest, ctx: IStorageOperationContext): Promise<IBlobRecord> {
+    const key = ociPaths.upload(session.uuid);
+    const claimed = await this.storage.updateJson<IUploadSession>(key, ctx, (current) => {
+      if (!current) throw ociError.blobUploadUnknown(session.uuid);
+      if (current.completing && Date.now() - Date.parse(current.completing.at) < STALE_COMPLETION_MS) {
+        throw ociError.blobUploadInvalid(`upload ${session.uuid} is already being completed`);
+      }
+      return { ...current, completing: { digest: digest.digest, at: new Date().toISOString() } };
+    });
+    if (!claimed) throw ociError.blobUploadUnknown(session.uuid);
+    const live = this.live.get(session.uuid);
+    this.live.delete(session.uuid);
+
+    let record: IBlobRecord;
+    try {
+      let hex: string;
+      if (digest.algorithm === 'sha256' && claimed.parts.length === 0) hex = EMPTY_SHA256;
+      else if (digest.algorithm === 'sha256' && claimed.parts.length === 1) hex = claimed.parts[0].sha256;
+      else if (digest.algorithm === 'sha256' && live && live.offset === claimed.size) hex = live.hash.digest('hex');
+      else hex = await this.blobs.hashParts(claimed.parts, digest.algorithm, ctx);
+      if (hex !== digest.hex) {
+        await this.discard(claimed, ctx);
+        throw ociError.digestInvalid(`the uploaded content has digest ${digest.algorithm}:${hex}, not ${digest.digest}`, {
+          expected: digest.digest,
+          actual: `${digest.algorithm}:${hex}`,
+        });
+      }
+      record = await this.blobs.commit(digest, claimed.size, claimed.parts, ctx);
+    } catch (error) {
+      if (!(error instanceof RegistryError && error.code === 'DIGEST_INVALID')) {
+        // Release the claim so the client can retry the PUT.
+        await this.storage
+          .updateJson<IUploadSession>(key, ctx, (current) => {
+            if (!current) return UNCHANGED;
+            const { completing: _released, ...rest } = current;
+            return rest;
+          })
+          .catch(() => undefined);
+      }
+      throw error;
+    }
+    await this.storage.deleteObject(key, ctx);
+    return record;
+  }
+
+  /** Cancel: the session and every byte it received are removed. */
+  async cancel(session: IUploadSession, ctx: IStorageOperationContext): Promise<void> {
+    await this.discard(session, ctx);
+  }
+
+  private async discard(session: IUploadSession, ctx: IStorageOperationContext): Promise<void> {
+    this.live.delete(session.uuid);
+    // The document first: appends that finish afterwards find no session and remove their own part.
+    await this.storage.deleteObject(ociPaths.upload(session.uuid), ctx);
+    await this.deleteDataOf(session.uuid, ctx);
+  }
+
+  private async deleteDataOf(uuid: string, ctx: IStorageOperationContext): Promise<void> {
+    const keys: string[] = [];
+    for await (const info of this.storage.listAll(ociPaths.blobDataPrefix(uuid))) keys.push(info.key);
+    await Promise.all(keys.map((dataKey) => this.storage.deleteObject(dataKey, ctx)));
+  }
+
+  /**
+   * Remove sessions nobody touched for `maxAgeMs`, with their data. A session whose completion
+   * already produced the blob only loses its document: its parts are the blob now.
+   */
+  async cleanup(maxAgeMs: number, ctx: IStorageOperationContext): Promise<number> {
+    const cutoff = Date.now() - maxAgeMs;
+    const stale: string[] = [];
+    for await (const info of this.storage.listAll(ociPaths.uploadsPrefix())) {
+      if (info.lastModified.getTime() < cutoff && info.key.endsWith('.json')) stale.push(info.key);
+    }
+    let removed = 0;
+    for (const key of stale) {
+      try {
+        const document = await this.storage.getJson<IUploadSession>(key);
+        if (!document) continue;
+        const session = document.value;
+        if (!OciUploads.isValidUuid(session.uuid) || ociPaths.upload(session.uuid) !== key) {
+          this.logger.warn(`oci: ignoring malformed upload session document ${key}`);
+          continue;
+        }
+        if (Date.parse(session.updatedAt) >= cutoff) continue;
+        this.live.delete(session.uuid);
+        await this.storage.deleteObject(key, ctx);
+        if (!(await this.partsBelongToBlob(session))) await this.deleteDataOf(session.uuid, ctx);
+        removed++;
+      } catch (error) {
+        this.logger.warn(`oci: could not clean up upload session ${key}: ${(error as Error).message}`);
+      }
+    }
+    return removed;
+  }
+
+  private async partsBelongToBlob(session: IUploadSession): Promise<boolean> {
+    if (!session.completing) return false;
+    const [algorithm, hex] = session.completing.digest.split(':');
+    if (algorithm !== 'sha256' && algorithm !== 'sha512') return false;
+    const record = await this.blobs.getRecord({ algorithm, hex, digest: session.completing.digest });
+    const prefix = ociPaths.blobDataPrefix(session.uuid);
+    return !!record && record.parts.some((part) => part.key.startsWith(prefix));
+  }
+}

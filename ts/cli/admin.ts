@@ -11,10 +11,11 @@ import { hashPassword, isPasswordHash } from '../core/helpers.password.js';
 import { FULL_ACCESS_SCOPE } from '../core/helpers.scope.js';
 import type { IStorageConfig, IUserConfig } from '../core/interfaces.core.js';
 import { createStorageBackend } from '../core/storage/index.js';
+import { authPaths } from '../core/storage.paths.js';
 import type { IStorageBackend } from '../core/storage/interfaces.storage.js';
 
 export const ADMIN_USER = 'admin';
-export const ADMIN_RECORD_KEY = 'admin.json';
+const ADMIN_RECORD_KEY = authPaths.serveAdmin();
 
 interface IAdminRecord {
   username: string;

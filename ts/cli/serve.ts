@@ -3,7 +3,7 @@ import { REGISTRY_PROTOCOLS } from '../core/interfaces.core.js';
 import { ADMIN_USER, loadOrCreateAdmin } from './admin.js';
 import type { ICliOptions } from './args.js';
 import { buildRegistryConfig, clientUrls, storageConfigOf } from './config.js';
-import { listen, urlHost } from './server.js';
+import { listen, urlHost, type IRunningServer } from './server.js';
 import { createProtocolToken } from './tokens.js';
 
 /** Where output goes; lines without `#` are machine-readable `<kind> <name> <value>`. */
@@ -16,14 +16,14 @@ function describeStorage(options: ICliOptions): string {
   return storage.type === 'filesystem' ? `filesystem ${storage.path}` : `s3 ${storage.endpoint} bucket ${storage.bucketName}`;
 }
 
-/** Start the registry and the HTTP server; resolves once it is listening. */
 export interface IServeHooks {
   /** Called with the stop function once listening, before `ready` is printed (install signal handlers here). */
   beforeReady?(stop: () => Promise<void>): void;
 }
 
+/** Start the registry and the HTTP server; resolves once it is listening. */
 export async function serve(options: ICliOptions, write: TWriteLine, hooks: IServeHooks = {}): Promise<{ stop(): Promise<void> }> {
-  write(`# smartregistry serving oci, npm, maven, cargo, composer, pypi, rubygems from ${describeStorage(options)}`);
+  write(`# smartregistry serving ${REGISTRY_PROTOCOLS.join(', ')} from ${describeStorage(options)}`);
   const admin = await loadOrCreateAdmin(storageConfigOf(options), { create: true });
   if (!admin) throw new Error('could not create the admin user');
   if (admin.createdPassword) {
@@ -34,7 +34,7 @@ export async function serve(options: ICliOptions, write: TWriteLine, hooks: ISer
 
   const registry = new SmartRegistry(buildRegistryConfig(options, admin.users));
   await registry.init();
-  let server;
+  let server: IRunningServer;
   try {
     if (admin.createdPassword) {
       for (const protocol of REGISTRY_PROTOCOLS) {

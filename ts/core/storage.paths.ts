@@ -2,6 +2,7 @@
  * The storage layout, written down once. Protocols ask this file for keys; they never build key
  * strings themselves. Name segments are validated before they reach here (see helpers.path.ts).
  *
+ *   admin.json                            the `smartregistry serve` admin (scrypt hash)
  *   auth/
  *     jwt-secret.json                     shared HS256 secret when none is configured
  *     users/{username}.json               users created at run time (scrypt hash, scopes)
@@ -36,6 +37,8 @@ import { sha256Hex } from './helpers.hash.js';
 const encodeUserId = (userId: string) => encodeURIComponent(userId);
 
 export const authPaths = {
+  /** The admin of `smartregistry serve` (a scrypt hash), at the root so it is easy to find and reset. */
+  serveAdmin: () => 'admin.json',
   jwtSecret: () => 'auth/jwt-secret.json',
   user: (username: string) => `auth/users/${encodeUserId(username)}.json`,
   token: (tokenHash: string) => `auth/tokens/${tokenHash}.json`,

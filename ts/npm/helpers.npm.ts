@@ -114,8 +114,8 @@ export const sortVersions = (versions: string[]) => [...versions].sort(semver.co
 export function distTagError(tag: unknown): string | null {
   if (typeof tag !== 'string' || tag.length === 0) return 'tag must be a non-empty string';
   if (tag.length > 128) return 'tag is longer than 128 characters';
-  if (!isUrlSafe(tag)) return `tag ${JSON.stringify(tag)} may only contain URL-friendly characters`;
   if (semver.validRange(tag) !== null) return `tag name must not be a valid SemVer range: ${tag}`;
+  if (!isUrlSafe(tag)) return `tag ${JSON.stringify(tag)} may only contain URL-friendly characters`;
   return null;
 }
 

@@ -1,0 +1,401 @@
+// The OCI benchmark (issue "OCI Distribution v1.1 registry"): through `smartregistry serve`, on the
+// filesystem backend and on S3 (s3rver), measure
+//   - 1 GiB blob push, monolithic (POST + PUT) and in 8 chunks (POST + 8 PATCH + PUT), MB/s and the
+//     server's CPU-seconds per GiB,
+//   - 1 GiB blob pull, MB/s,
+//   - manifest GET req/s at 32 connections, as a ratio to a bare node:http hello server measured in
+//     the same run with the same load generator,
+//   - the server's peak RSS (sampled while moving the data, and VmHWM over its whole life).
+// Run: node --import tsx bench/oci.ts            (BENCH_OCI_MIB=1024, BENCH_OCI_S3_MIB=1024, BENCH_OCI_SECONDS=5)
+//      node --import tsx bench/oci.ts fs         (one backend only: fs or s3)
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { launchServe } from '../test/helpers/serve.js';
+import { startS3Server } from '../test/helpers/s3server.js';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const BLOB_BYTES = Number(process.env.BENCH_OCI_MIB ?? 1024) * MiB;
+const S3_BLOB_BYTES = Number(process.env.BENCH_OCI_S3_MIB ?? 1024) * MiB;
+const LOAD_SECONDS = Number(process.env.BENCH_OCI_SECONDS ?? 5);
+const CONNECTIONS = 32;
+const CHUNKS = 8;
+/** Blob content: one random block repeated (hashing does not care, generating 1 GiB would). */
+const BLOCK_BYTES = 16 * MiB;
+const TARGETS = { pushMBs: 300, pullMBs: 600, manifestRatio: 0.2, peakRssMiB: 120 };
+const CLOCK_TICKS = 100;
+
+const mb = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
+const fmt = (value: number, digits = 1) => value.toFixed(digits);
+
+// ---- process figures from /proc --------------------------------------------------------------
+
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : 0;
+}
+
+/** Samples a process's RSS while something runs. */
+function rssSampler(pid: number) {
+  let peak = statusKiB(pid, 'VmRSS');
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, statusKiB(pid, 'VmRSS'));
+    } catch {
+      /* process gone */
+    }
+  }, 50);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peak / 1024;
+    },
+  };
+}
+
+// ---- blob content ------------------------------------------------------------------------------
+
+interface IBlob {
+  block: Buffer;
+  size: number;
+  digest: string;
+}
+
+function makeBlob(size: number): IBlob {
+  const block = crypto.randomBytes(Math.min(BLOCK_BYTES, size));
+  const hash = crypto.createHash('sha256');
+  for (let offset = 0; offset < size; offset += block.length) hash.update(block.subarray(0, Math.min(block.length, size - offset)));
+  return { block, size, digest: `sha256:${hash.digest('hex')}` };
+}
+
+/** Write bytes [start, end) of the blob into a request, honouring backpressure. */
+async function writeRange(req: http.ClientRequest, blob: IBlob, start: number, end: number) {
+  let offset = start;
+  while (offset < end) {
+    const inBlock = offset % blob.block.length;
+    const length = Math.min(blob.block.length - inBlock, end - offset);
+    const ok = req.write(blob.block.subarray(inBlock, inBlock + length));
+    offset += length;
+    if (!ok) await new Promise((resolve) => req.once('drain', resolve));
+  }
+}
+
+// ---- a small HTTP client -----------------------------------------------------------------------
+
+interface IReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+
+function request(
+  base: URL,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: { blob: IBlob; start: number; end: number } | Buffer,
+  discardBody = false,
+): Promise<IReply & { bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(path, base);
+    const length = body === undefined ? 0 : Buffer.isBuffer(body) ? body.length : body.end - body.start;
+    const req = http.request(
+      { host: target.hostname, port: target.port, method, path: target.pathname + target.search, agent, headers: { ...headers, 'content-length': String(length) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (!discardBody) chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), bytes }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (body === undefined) return void req.end();
+    if (Buffer.isBuffer(body)) return void req.end(body);
+    writeRange(req, body.blob, body.start, body.end).then(() => req.end(), reject);
+  });
+}
+
+function expect(reply: IReply, status: number, what: string) {
+  if (reply.status !== status) throw new Error(`${what}: expected ${status}, got ${reply.status} ${reply.body.toString().slice(0, 300)}`);
+}
+
+// ---- load generator ----------------------------------------------------------------------------
+
+/**
+ * `connections` keep-alive connections, each sending the next GET as soon as the previous response is
+ * complete. Parses just enough HTTP/1.1 (status, Content-Length) to stay cheap.
+ */
+async function load(port: number, path: string, headers: Record<string, string>, seconds: number): Promise<{ rps: number; errors: number }> {
+  const head = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${Object.entries(headers)
+    .map(([key, value]) => `${key}: ${value}\r\n`)
+    .join('')}\r\n`;
+  const requestBytes = Buffer.from(head);
+  let counting = false;
+  let stop = false;
+  let count = 0;
+  let errors = 0;
+  const sockets: net.Socket[] = [];
+  const finished: Promise<void>[] = [];
+  for (let i = 0; i < CONNECTIONS; i++) {
+    finished.push(
+      new Promise<void>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.setNoDelay(true);
+        sockets.push(socket);
+        let buffer = Buffer.alloc(0);
+        let needed = -1;
+        let status = 0;
+        socket.on('connect', () => socket.write(requestBytes));
+        socket.on('data', (chunk: Buffer) => {
+          buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
+          for (;;) {
+            if (needed < 0) {
+              const end = buffer.indexOf('\r\n\r\n');
+              if (end < 0) return;
+              const text = buffer.subarray(0, end).toString('latin1');
+              status = Number(text.slice(9, 12));
+              const match = /\r\ncontent-length:\s*(\d+)/i.exec(text);
+              needed = end + 4 + (match ? Number(match[1]) : 0);
+            }
+            if (buffer.length < needed) return;
+            buffer = buffer.subarray(needed);
+            needed = -1;
+            if (counting) {
+              if (status === 200) count++;
+              else errors++;
+            }
+            if (stop) {
+              socket.end();
+              return;
+            }
+            socket.write(requestBytes);
+          }
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', () => {
+          errors++;
+          resolve();
+        });
+      }),
+    );
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  counting = true;
+  const started = process.hrtime.bigint();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  counting = false;
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  stop = true;
+  await Promise.race([Promise.all(finished), new Promise((resolve) => setTimeout(resolve, 2000))]);
+  for (const socket of sockets) socket.destroy();
+  return { rps: count / elapsed, errors };
+}
+
+/** A bare node:http hello server in its own process (like the registry). */
+async function startHello(): Promise<{ port: number; child: ChildProcess }> {
+  const script = `
+    const http = require('node:http');
+    const server = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5' }); res.end('hello'); });
+    server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
+    process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+    child.once('exit', () => reject(new Error('hello server exited')));
+  });
+  return { port, child };
+}
+
+async function stopChild(child: ChildProcess) {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(child.pid, 'SIGTERM');
+  await exited;
+}
+
+// ---- one backend -------------------------------------------------------------------------------
+
+interface IResult {
+  backend: string;
+  blobMiB: number;
+  pushMonoMBs: number;
+  pushMonoCpuPerGiB: number;
+  pushChunkedMBs: number;
+  pushChunkedCpuPerGiB: number;
+  pullMBs: number;
+  manifestRps: number;
+  manifestErrors: number;
+  helloRps: number;
+  rssDuringMiB: number;
+  hwmMiB: number;
+}
+
+async function runBackend(backend: string, size: number, serveArgs: string[]): Promise<IResult> {
+  console.log(`\n[${backend}] starting smartregistry serve, preparing two ${size / MiB} MiB blobs`);
+  const server = await launchServe({ args: serveArgs });
+  const pid = server.child.pid!;
+  const base = new URL(server.url);
+  try {
+    const basicAuth = `Basic ${Buffer.from(`admin:${server.adminPassword}`).toString('base64')}`;
+    // Two scopes in one parameter (space-separated): repeated `scope` parameters need an adapter that keeps them all.
+    const scope = encodeURIComponent('repository:bench/blobs:pull,push repository:bench/app:pull,push');
+    const token = await request(base, 'GET', `/v2/token?service=bench&scope=${scope}`, { authorization: basicAuth });
+    expect(token, 200, 'token');
+    const auth = { authorization: `Bearer ${JSON.parse(token.body.toString()).token}` };
+    const blobs = [makeBlob(size), makeBlob(size)];
+    const baselineMiB = statusKiB(pid, 'VmRSS') / 1024;
+    console.log(`[${backend}] server RSS after start-up: ${fmt(baselineMiB)} MiB`);
+    let rss = rssSampler(pid);
+    const phasePeaks: string[] = [];
+
+    // Monolithic: POST opens a session, one PUT carries the whole blob and the digest.
+    let cpu = cpuSeconds(pid);
+    let started = process.hrtime.bigint();
+    let reply = await request(base, 'POST', '/v2/bench/blobs/blobs/uploads/', auth);
+    expect(reply, 202, 'POST upload');
+    reply = await request(base, 'PUT', `${reply.headers.location}?digest=${blobs[0].digest}`, { ...auth, 'content-type': 'application/octet-stream' }, { blob: blobs[0], start: 0, end: size });
+    expect(reply, 201, 'PUT monolithic');
+    let seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const pushMonoMBs = mb(size, seconds);
+    const pushMonoCpuPerGiB = ((cpuSeconds(pid) - cpu) * GiB) / size;
+    console.log(`[${backend}] push monolithic: ${fmt(pushMonoMBs)} MB/s (${fmt(seconds, 2)} s, server ${fmt(pushMonoCpuPerGiB, 2)} CPU-s/GiB)`);
+    let peak = rss.stop();
+    phasePeaks.push(`push monolithic ${fmt(peak)}`);
+    rss = rssSampler(pid);
+
+    // Chunked: POST, 8 PATCH with Content-Range, PUT with the digest and no body.
+    cpu = cpuSeconds(pid);
+    started = process.hrtime.bigint();
+    reply = await request(base, 'POST', '/v2/bench/blobs/blobs/uploads/', auth);
+    expect(reply, 202, 'POST upload');
+    let location = reply.headers.location!;
+    const chunk = size / CHUNKS;
+    for (let i = 0; i < CHUNKS; i++) {
+      const start = i * chunk;
+      const end = i === CHUNKS - 1 ? size : start + chunk;
+      reply = await request(base, 'PATCH', location, { ...auth, 'content-type': 'application/octet-stream', 'content-range': `${start}-${end - 1}` }, { blob: blobs[1], start, end });
+      expect(reply, 202, `PATCH ${i}`);
+      location = reply.headers.location!;
+    }
+    reply = await request(base, 'PUT', `${location}?digest=${blobs[1].digest}`, auth);
+    expect(reply, 201, 'PUT chunked');
+    seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const pushChunkedMBs = mb(size, seconds);
+    const pushChunkedCpuPerGiB = ((cpuSeconds(pid) - cpu) * GiB) / size;
+    console.log(`[${backend}] push in ${CHUNKS} chunks: ${fmt(pushChunkedMBs)} MB/s (${fmt(seconds, 2)} s, server ${fmt(pushChunkedCpuPerGiB, 2)} CPU-s/GiB)`);
+    peak = Math.max(peak, rss.stop());
+    phasePeaks.push(`push chunked ${fmt(rss.stop())}`);
+    rss = rssSampler(pid);
+
+    // Pull both (one single-part, one eight-part blob), report the mean.
+    let pullSeconds = 0;
+    for (const blob of blobs) {
+      started = process.hrtime.bigint();
+      reply = await request(base, 'GET', `/v2/bench/blobs/blobs/${blob.digest}`, auth, undefined, true);
+      expect(reply, 200, 'GET blob');
+      if ((reply as IReply & { bytes: number }).bytes !== size) throw new Error(`pulled ${(reply as IReply & { bytes: number }).bytes} bytes, expected ${size}`);
+      pullSeconds += Number(process.hrtime.bigint() - started) / 1e9;
+    }
+    const pullMBs = mb(size * blobs.length, pullSeconds);
+    phasePeaks.push(`pull ${fmt(rss.stop())}`);
+    const rssDuringMiB = Math.max(peak, rss.stop());
+    console.log(`[${backend}] pull: ${fmt(pullMBs)} MB/s; server peak RSS while moving the blobs ${fmt(rssDuringMiB)} MiB (${phasePeaks.join(', ')} MiB)`);
+
+    // A small image to GET: config + one layer + manifest, tagged.
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+    const configDigest = `sha256:${crypto.createHash('sha256').update(config).digest('hex')}`;
+    expect(await request(base, 'POST', `/v2/bench/app/blobs/uploads/?digest=${configDigest}`, auth, config), 201, 'config');
+    const layer = crypto.randomBytes(1024);
+    const layerDigest = `sha256:${crypto.createHash('sha256').update(layer).digest('hex')}`;
+    expect(await request(base, 'POST', `/v2/bench/app/blobs/uploads/?digest=${layerDigest}`, auth, layer), 201, 'layer');
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layer.length }],
+      }),
+    );
+    expect(await request(base, 'PUT', '/v2/bench/app/manifests/latest', { ...auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, manifest), 201, 'manifest');
+
+    const accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json';
+    const manifestLoad = await load(Number(base.port), '/v2/bench/app/manifests/latest', { ...auth, accept }, LOAD_SECONDS);
+    const hello = await startHello();
+    let helloLoad;
+    try {
+      helloLoad = await load(hello.port, '/', {}, LOAD_SECONDS);
+    } finally {
+      await stopChild(hello.child);
+    }
+    const hwmMiB = statusKiB(pid, 'VmHWM') / 1024;
+    console.log(
+      `[${backend}] manifest GET: ${fmt(manifestLoad.rps, 0)} req/s at ${CONNECTIONS} connections (${manifestLoad.errors} errors); hello: ${fmt(helloLoad.rps, 0)} req/s; ratio ${fmt(manifestLoad.rps / helloLoad.rps, 3)}`,
+    );
+    console.log(`[${backend}] server VmHWM (peak RSS over its whole life): ${fmt(hwmMiB)} MiB`);
+    return {
+      backend,
+      blobMiB: size / MiB,
+      pushMonoMBs,
+      pushMonoCpuPerGiB,
+      pushChunkedMBs,
+      pushChunkedCpuPerGiB,
+      pullMBs,
+      manifestRps: manifestLoad.rps,
+      manifestErrors: manifestLoad.errors,
+      helloRps: helloLoad.rps,
+      rssDuringMiB,
+      hwmMiB,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+function report(results: IResult[]) {
+  const mark = (ok: boolean) => (ok ? 'ok  ' : 'MISS');
+  console.log('\nOCI benchmark (2-core reference: distribution 2.8 push ~114/110 MB/s, pull ~464 MB/s, 0.038x hello, 27-48 MiB)');
+  for (const r of results) {
+    const ratio = r.manifestRps / r.helloRps;
+    console.log(`\n  ${r.backend} (${r.blobMiB} MiB blobs)`);
+    console.log(`    ${mark(r.pushMonoMBs >= TARGETS.pushMBs)} push monolithic   ${fmt(r.pushMonoMBs).padStart(8)} MB/s   target >= ${TARGETS.pushMBs}   (${fmt(r.pushMonoCpuPerGiB, 2)} CPU-s/GiB)`);
+    console.log(`    ${mark(r.pushChunkedMBs >= TARGETS.pushMBs)} push 8 chunks     ${fmt(r.pushChunkedMBs).padStart(8)} MB/s   target >= ${TARGETS.pushMBs}   (${fmt(r.pushChunkedCpuPerGiB, 2)} CPU-s/GiB)`);
+    console.log(`    ${mark(r.pullMBs >= TARGETS.pullMBs)} pull              ${fmt(r.pullMBs).padStart(8)} MB/s   target >= ${TARGETS.pullMBs}`);
+    console.log(`    ${mark(ratio >= TARGETS.manifestRatio)} manifest GET      ${fmt(r.manifestRps, 0).padStart(8)} req/s  = ${fmt(ratio, 3)}x hello (${fmt(r.helloRps, 0)} req/s), target >= ${TARGETS.manifestRatio}x`);
+    console.log(`    ${mark(r.rssDuringMiB <= TARGETS.peakRssMiB)} peak RSS moving   ${fmt(r.rssDuringMiB).padStart(8)} MiB    target <= ${TARGETS.peakRssMiB} (VmHWM over the whole run ${fmt(r.hwmMiB)} MiB)`);
+  }
+}
+
+const only = process.argv[2];
+const results: IResult[] = [];
+if (!only || only === 'fs') results.push(await runBackend('filesystem', BLOB_BYTES, []));
+if (!only || only === 's3') {
+  const s3 = await startS3Server();
+  try {
+    const { endpoint, port, accessKey, accessSecret, region } = s3.descriptor;
+    results.push(
+      await runBackend('s3 (s3rver)', S3_BLOB_BYTES, [
+        '--s3-endpoint', endpoint, '--s3-port', String(port), '--s3-bucket', 'oci-bench',
+        '--s3-access-key', accessKey, '--s3-secret-key', accessSecret, '--s3-region', region ?? 'us-east-1',
+      ]),
+    );
+  } finally {
+    await s3.stop();
+  }
+}
+agent.destroy();
+report(results);

@@ -1,0 +1,164 @@
+/**
+ * Fixtures for the npm tests, generated on the fly: real gzipped tarballs and publish documents
+ * shaped like the ones `npm publish` sends.
+ */
+import * as crypto from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import tar from 'tar-stream';
+import { SmartRegistry, type ISmartRegistryOptions } from '../../ts/classes.smartregistry.js';
+import { streamToBuffer } from '../../ts/core/helpers.stream.js';
+import type { IProtocolConfig, IRegistryConfig, IRequestContext, IResponse } from '../../ts/core/interfaces.core.js';
+
+export interface IReadResponse {
+  status: number;
+  headers: Record<string, string>;
+  bytes: Buffer;
+  text: string;
+  json: any;
+}
+
+/** A response with its body read. */
+export async function readResponse(response: IResponse): Promise<IReadResponse> {
+  const bytes = await streamToBuffer(response.body);
+  const text = bytes.toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers)) headers[name.toLowerCase()] = value;
+  return { status: response.status, headers, bytes, text, json };
+}
+
+/** A gzipped tarball with `package/package.json` (and a little content), as `npm pack` makes. */
+export async function makeTarball(manifest: Record<string, unknown>, extraBytes = 0): Promise<Buffer> {
+  const pack = tar.pack();
+  pack.entry({ name: 'package/package.json' }, JSON.stringify(manifest, null, 2));
+  pack.entry({ name: 'package/index.js' }, `module.exports = ${JSON.stringify(`${manifest.name}@${manifest.version}`)};\n`);
+  if (extraBytes > 0) pack.entry({ name: 'package/data.bin' }, crypto.randomBytes(extraBytes));
+  pack.finalize();
+  return zlib.gzipSync(await streamToBuffer(pack));
+}
+
+export interface IPublishOptions {
+  tag?: string;
+  manifest?: Record<string, unknown>;
+  tarball?: Buffer;
+  registry?: string;
+}
+
+/** The document `npm publish` PUTs to `/{name}`. */
+export async function publishBody(name: string, version: string, options: IPublishOptions = {}) {
+  const manifest = { name, version, description: `${name} test package`, main: 'index.js', ...options.manifest };
+  const tarball = options.tarball ?? (await makeTarball(manifest));
+  const bare = name.startsWith('@') ? name.split('/')[1] : name;
+  const registry = options.registry ?? 'http://ignored.example.com/npm/';
+  const versionManifest = {
+    ...manifest,
+    _id: `${name}@${version}`,
+    dist: {
+      integrity: `sha512-${crypto.createHash('sha512').update(tarball).digest('base64')}`,
+      shasum: crypto.createHash('sha1').update(tarball).digest('hex'),
+      tarball: `${registry}${name}/-/${bare}-${version}.tgz`,
+    },
+  };
+  return {
+    tarball,
+    body: {
+      _id: name,
+      name,
+      description: manifest.description,
+      'dist-tags': { [options.tag ?? 'latest']: version },
+      versions: { [version]: versionManifest } as Record<string, any>,
+      access: null,
+      _attachments: {
+        [`${name}-${version}.tgz`]: { content_type: 'application/octet-stream', data: tarball.toString('base64'), length: tarball.length },
+      } as Record<string, any>,
+    },
+  };
+}
+
+export const escapeName = (name: string) => name.replace('/', '%2f');
+
+export interface INpmTestRegistry {
+  registry: SmartRegistry;
+  dir: string;
+  /** A token of alice (user with full access), bob (limited), and alice's read-only token. */
+  tokens: { alice: string; bob: string; readonly: string };
+  request(method: string, path: string, options?: Partial<IRequestContext> & { token?: string | null; body?: unknown }): Promise<IReadResponse>;
+  /** Every key in storage, sorted. */
+  keys(): Promise<string[]>;
+  publish(name: string, version: string, options?: IPublishOptions & { token?: string }): Promise<IReadResponse>;
+  close(): Promise<void>;
+}
+
+export interface INpmTestOptions {
+  npm?: Partial<IProtocolConfig>;
+  auth?: Partial<IRegistryConfig['auth']>;
+  dir?: string;
+  registryOptions?: ISmartRegistryOptions;
+}
+
+/** A SmartRegistry with filesystem storage in a temp directory and npm at /npm. */
+export async function createNpmRegistry(options: INpmTestOptions = {}): Promise<INpmTestRegistry> {
+  const dir = options.dir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-npm-')));
+  const registry = new SmartRegistry(
+    {
+      storage: { type: 'filesystem', path: dir },
+      auth: {
+        tokenStore: 'memory',
+        users: {
+          alice: { password: 'alice-password' },
+          bob: { password: 'bob-password', scopes: ['npm:package:bob-*:write'] },
+        },
+        ...options.auth,
+      },
+      logging: { level: 'silent' },
+      npm: { enabled: true, basePath: '/npm', ...options.npm },
+    },
+    options.registryOptions,
+  );
+  await registry.init();
+  const auth = registry.getAuthManager();
+  const tokens = {
+    alice: await auth.createNpmToken('alice', false),
+    bob: await auth.createNpmToken('bob', false),
+    readonly: await auth.createNpmToken('alice', true),
+  };
+  const request: INpmTestRegistry['request'] = async (method, requestPath, extra = {}) => {
+    const { token = tokens.alice, headers = {}, ...rest } = extra;
+    const [pathOnly, search] = requestPath.split('?');
+    const query: Record<string, string> = {};
+    for (const [key, value] of new URLSearchParams(search ?? '')) query[key] = value;
+    const allHeaders: Record<string, string | string[] | undefined> = { host: 'registry.example.com', ...headers };
+    if (token) allHeaders.authorization = `Bearer ${token}`;
+    let body = rest.body;
+    if (body !== undefined && !(body instanceof Uint8Array) && typeof body !== 'string') body = Buffer.from(JSON.stringify(body));
+    return readResponse(await registry.handleRequest({ method, path: pathOnly, query, ...rest, headers: allHeaders, body: body as any }));
+  };
+  const keys = async () => {
+    const all: string[] = [];
+    for await (const object of registry.getStorage().listAll('')) all.push(object.key);
+    return all.sort();
+  };
+  return {
+    registry,
+    dir,
+    tokens,
+    request,
+    keys,
+    async publish(name, version, publishOptions = {}) {
+      const { body } = await publishBody(name, version, publishOptions);
+      return request('PUT', `/npm/${escapeName(name)}`, { body, token: publishOptions.token });
+    },
+    async close() {
+      await registry.destroy();
+      if (!options.dir) await fsp.rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,213 @@
+/** The Docker token flow, challenges, anonymous access, routing on the host root and under the basePath, hooks. */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createOciFixture, header, sha256, type IOciFixture } from './oci.fixtures.js';
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+function decodeJwt(token: string): any {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+}
+
+describe('oci auth: challenge and token endpoint', () => {
+  let f: IOciFixture;
+  before(async () => {
+    f = await createOciFixture();
+    await f.pushImage('auth/app', 'v1');
+  });
+  after(() => f.cleanup());
+
+  it('an anonymous GET /v2/ gets 401 and a Bearer challenge pointing at the token endpoint on the host root', async () => {
+    const res = await f.call('GET', '/v2/', { as: null });
+    assert.equal(res.status, 401);
+    assert.equal(res.code, 'UNAUTHORIZED');
+    assert.equal(header(res.headers, 'docker-distribution-api-version'), 'registry/2.0');
+    assert.equal(header(res.headers, 'www-authenticate'), 'Bearer realm="http://registry.example.com/v2/token",service="registry.example.com"');
+  });
+
+  it('under the basePath the realm is the basePath token endpoint', async () => {
+    const res = await f.call('GET', '/oci/v2/', { as: null });
+    assert.equal(header(res.headers, 'www-authenticate'), 'Bearer realm="http://registry.example.com/oci/v2/token",service="registry.example.com"');
+  });
+
+  it('a 401 on a repository names the scope the client should ask for', async () => {
+    let res = await f.call('GET', '/v2/auth/app/manifests/v1', { as: null });
+    assert.equal(res.status, 401);
+    assert.match(header(res.headers, 'www-authenticate')!, /scope="repository:auth\/app:pull"$/);
+    res = await f.call('HEAD', '/v2/auth/app/manifests/v1', { as: null });
+    assert.equal(res.status, 401);
+    assert.equal(res.body.length, 0);
+    assert.match(header(res.headers, 'www-authenticate')!, /scope="repository:auth\/app:pull"/);
+    res = await f.call('POST', '/v2/auth/app/blobs/uploads/', { as: null });
+    assert.match(header(res.headers, 'www-authenticate')!, /scope="repository:auth\/app:pull,push"/);
+    res = await f.call('DELETE', `/v2/auth/app/manifests/${sha256('x')}`, { as: null });
+    assert.match(header(res.headers, 'www-authenticate')!, /scope="repository:auth\/app:delete"/);
+  });
+
+  it('the token endpoint issues a JWT with the requested scopes the user holds', async () => {
+    const res = await f.call('GET', '/v2/token?service=registry.example.com&scope=repository:auth/app:pull,push');
+    assert.equal(res.status, 200);
+    assert.ok(res.json.token);
+    assert.equal(res.json.access_token, res.json.token);
+    assert.equal(res.json.expires_in, 3600);
+    assert.ok(!Number.isNaN(Date.parse(res.json.issued_at)));
+    assert.deepEqual(decodeJwt(res.json.token).scopes.sort(), ['oci:repository:auth/app:pull', 'oci:repository:auth/app:push']);
+
+    const token = res.json.token;
+    assert.equal((await f.call('GET', '/v2/', { as: bearer(token) })).status, 200);
+    assert.equal((await f.call('GET', '/v2/auth/app/manifests/v1', { as: bearer(token) })).status, 200);
+    const digest = await f.pushBlob('auth/app', 'pushed with a bearer token', bearer(token));
+    assert.equal((await f.call('GET', `/v2/auth/app/blobs/${digest}`, { as: bearer(token) })).status, 200);
+    // The token is for auth/app only.
+    const other = await f.call('GET', '/v2/auth/other/tags/list', { as: bearer(token) });
+    assert.equal(other.status, 403);
+    assert.equal(other.code, 'DENIED');
+  });
+
+  it('repeated scope parameters (cross-repository mount) are all granted', async () => {
+    const res = await f.call('GET', '/v2/token', { query: { scope: ['repository:auth/target:pull,push', 'repository:auth/app:pull'] } });
+    assert.deepEqual(decodeJwt(res.json.token).scopes.sort(), ['oci:repository:auth/app:pull', 'oci:repository:auth/target:pull', 'oci:repository:auth/target:push']);
+    const layer = (await f.call('GET', '/v2/auth/app/manifests/v1')).json.layers[0].digest;
+    const mount = await f.call('POST', `/v2/auth/target/blobs/uploads/?mount=${layer}&from=auth/app`, { as: bearer(res.json.token) });
+    assert.equal(mount.status, 201);
+  });
+
+  it('only what the user may do is granted: a reader asking for push gets pull', async () => {
+    const res = await f.call('GET', '/v2/token?scope=repository:auth/app:pull,push,delete', { as: 'reader' });
+    assert.equal(res.status, 200);
+    assert.deepEqual(decodeJwt(res.json.token).scopes, ['oci:repository:auth/app:pull']);
+    const push = await f.call('POST', '/v2/auth/app/blobs/uploads/', { as: bearer(res.json.token) });
+    assert.equal(push.status, 403);
+    assert.equal(push.code, 'DENIED');
+    const star = await f.call('GET', '/v2/token?scope=repository:auth/app:*', { as: 'admin' });
+    assert.deepEqual(decodeJwt(star.json.token).scopes.sort(), ['oci:repository:auth/app:delete', 'oci:repository:auth/app:pull', 'oci:repository:auth/app:push']);
+  });
+
+  it('wrong credentials get 401 with a Basic challenge; no credentials get 401 when anonymous reads are off', async () => {
+    let res = await f.call('GET', '/v2/token?scope=repository:auth/app:pull', { as: { authorization: `Basic ${Buffer.from('admin:wrong').toString('base64')}` } });
+    assert.equal(res.status, 401);
+    assert.equal(res.code, 'UNAUTHORIZED');
+    assert.equal(header(res.headers, 'www-authenticate'), 'Basic realm="smartregistry"');
+    res = await f.call('GET', '/v2/token?scope=repository:auth/app:pull', { as: null });
+    assert.equal(res.status, 401);
+    res = await f.call('GET', '/v2/auth/app/manifests/v1', { as: { authorization: 'Bearer not-a-token' } });
+    assert.equal(res.status, 401);
+    res = await f.call('GET', '/v2/auth/app/manifests/v1', { as: { authorization: 'Bearer smartregistry-anonymous' } });
+    assert.equal(res.status, 401, 'the anonymous token is worth nothing when anonymous reads are off');
+  });
+
+  it('a user name with a token as password works at the token endpoint and on API calls', async () => {
+    const auth = f.registry.getAuthManager();
+    const token = await auth.createOciToken('admin', ['oci:repository:auth/*:pull'], 600);
+    const asBasic = { authorization: `Basic ${Buffer.from(`admin:${token}`).toString('base64')}` };
+    const res = await f.call('GET', '/v2/token?scope=repository:auth/app:pull,push', { as: asBasic });
+    assert.equal(res.status, 200);
+    assert.deepEqual(decodeJwt(res.json.token).scopes, ['oci:repository:auth/app:pull']);
+    assert.equal((await f.call('GET', '/v2/auth/app/manifests/v1', { as: asBasic })).status, 200);
+  });
+
+  it('the OAuth2 password grant (POST, as containerd does) issues the same token', async () => {
+    const form = new URLSearchParams({ grant_type: 'password', username: 'admin', password: 'admin-password', service: 'x', scope: 'repository:auth/app:pull', client_id: 'test' });
+    let res = await f.call('POST', '/v2/token', { as: null, body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(decodeJwt(res.json.access_token).scopes, ['oci:repository:auth/app:pull']);
+    res = await f.call('POST', '/v2/token', { as: null, body: new URLSearchParams({ grant_type: 'password', username: 'admin', password: 'no' }).toString() });
+    assert.equal(res.status, 401);
+    res = await f.call('POST', '/v2/token', { as: null, body: 'grant_type=refresh_token&refresh_token=x' });
+    assert.equal(res.status, 400);
+  });
+
+  it('the token endpoint also answers under the basePath', async () => {
+    const res = await f.call('GET', '/oci/v2/token?scope=repository:auth/app:pull');
+    assert.equal(res.status, 200);
+  });
+
+  it('unknown endpoints and methods answer in the OCI error shape', async () => {
+    let res = await f.call('GET', '/v2/auth/app/unknown/thing');
+    assert.equal(res.status, 404);
+    assert.ok(Array.isArray(res.json.errors));
+    res = await f.call('PATCH', '/v2/auth/app/manifests/v1');
+    assert.equal(res.status, 405);
+    assert.equal(res.code, 'UNSUPPORTED');
+    res = await f.call('GET', '/v2/auth/app/manifests/..%2f..%2fetc');
+    assert.equal(res.status, 400);
+  });
+});
+
+describe('oci auth: configured realm, registryUrl, anonymous reads', () => {
+  it('auth.ociTokens.realm and service are used as configured', async () => {
+    const f = await createOciFixture({ ociTokens: { enabled: true, realm: 'https://auth.example.com/token', service: 'my-registry' } });
+    try {
+      const res = await f.call('GET', '/v2/auth/app/manifests/v1', { as: null });
+      assert.equal(header(res.headers, 'www-authenticate'), 'Bearer realm="https://auth.example.com/token",service="my-registry",scope="repository:auth/app:pull"');
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  it('registryUrl sets the realm and the Location paths', async () => {
+    const f = await createOciFixture({ registryUrl: 'https://registry.example.com/containers', basePath: '/containers' });
+    try {
+      let res = await f.call('GET', '/v2/', { as: null });
+      assert.equal(header(res.headers, 'www-authenticate'), 'Bearer realm="https://registry.example.com/containers/v2/token",service="registry.example.com"');
+      res = await f.call('POST', '/v2/url/app/blobs/uploads/');
+      assert.match(header(res.headers, 'location')!, /^\/containers\/v2\/url\/app\/blobs\/uploads\//);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  it('with anonymous reads the token endpoint hands out the anonymous token: pull works, push does not', async () => {
+    const f = await createOciFixture({ anonymousRead: true });
+    try {
+      await f.pushImage('anon/app', 'v1');
+      const token = await f.call('GET', '/v2/token?scope=repository:anon/app:pull,push', { as: null });
+      assert.equal(token.status, 200);
+      const anonymous = bearer(token.json.token);
+      assert.equal((await f.call('GET', '/v2/', { as: anonymous })).status, 200);
+      assert.equal((await f.call('GET', '/v2/anon/app/manifests/v1', { as: anonymous })).status, 200);
+      assert.equal((await f.call('GET', '/v2/anon/app/manifests/v1', { as: null })).status, 200, 'no token at all: anonymous read');
+      const push = await f.call('POST', '/v2/anon/app/blobs/uploads/', { as: anonymous });
+      assert.equal(push.status, 401);
+      assert.match(header(push.headers, 'www-authenticate')!, /scope="repository:anon\/app:pull,push"/);
+      assert.equal((await f.call('GET', '/v2/', { as: null })).status, 401, 'a bare GET /v2/ still gets the challenge');
+      assert.deepEqual((await f.call('GET', '/v2/_catalog', { as: null })).json.repositories, ['anon/app']);
+    } finally {
+      await f.cleanup();
+    }
+  });
+});
+
+describe('oci storage hooks', () => {
+  it('a beforePut refusal fails the push with DENIED, a quota with 413, and an audit hook sees the actor', async () => {
+    const seen: string[] = [];
+    let mode: 'allow' | 'deny' | 'quota' = 'allow';
+    const f = await createOciFixture({
+      hooks: {
+        beforePut(ctx) {
+          if (ctx.key.startsWith('oci/blob-data/') && mode === 'deny') return { allowed: false, reason: 'blocked by policy' };
+          if (ctx.key.startsWith('oci/blob-data/') && mode === 'quota') return { allowed: false, reason: 'quota exceeded' };
+          return { allowed: true };
+        },
+        afterPut(ctx) {
+          if (ctx.key.startsWith('oci/repositories/')) seen.push(`${ctx.actor?.userId}:${ctx.key}`);
+        },
+      },
+    });
+    try {
+      mode = 'deny';
+      let res = await f.call('POST', `/v2/hooks/app/blobs/uploads/?digest=${sha256('x')}`, { body: Buffer.from('x') });
+      assert.equal(res.status, 403);
+      assert.equal(res.code, 'DENIED');
+      assert.match(res.json.errors[0].message, /blocked by policy/);
+      mode = 'quota';
+      res = await f.call('POST', `/v2/hooks/app/blobs/uploads/?digest=${sha256('x')}`, { body: Buffer.from('x') });
+      assert.equal(res.status, 413);
+      mode = 'allow';
+      await f.pushBlob('hooks/app', 'x');
+      assert.ok(seen.some((entry) => entry.startsWith('admin:oci/repositories/hooks/app/_layers/')), seen.join('\n'));
+    } finally {
+      await f.cleanup();
+    }
+  });
+});

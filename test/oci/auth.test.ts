@@ -106,6 +106,21 @@ describe('oci auth: challenge and token endpoint', () => {
     assert.equal((await f.call('GET', '/v2/auth/app/manifests/v1', { as: asBasic })).status, 200);
   });
 
+  it('a catalog token reaches no further than the credentials it was exchanged for', async () => {
+    await f.pushImage('alice/one', 'v1');
+    let res = await f.call('GET', '/v2/token?scope=registry:catalog:*', { as: 'alice' });
+    assert.deepEqual(decodeJwt(res.json.token).scopes, ['oci:repository:alice/*:pull']);
+    let catalog = await f.call('GET', '/v2/_catalog', { as: bearer(res.json.token) });
+    assert.deepEqual(catalog.json.repositories, ['alice/one']);
+    // A token limited to one repository, exchanged at the token endpoint, lists only that one.
+    const narrow = await f.registry.getAuthManager().createOciToken('admin', ['oci:repository:auth/app:pull'], 600);
+    res = await f.call('GET', '/v2/token?scope=registry:catalog:*', { as: { authorization: `Basic ${Buffer.from(`admin:${narrow}`).toString('base64')}` } });
+    assert.deepEqual(decodeJwt(res.json.token).scopes, ['oci:repository:auth/app:pull']);
+    assert.ok(res.json.expires_in <= 600, 'and lives no longer than it');
+    catalog = await f.call('GET', '/v2/_catalog', { as: bearer(res.json.token) });
+    assert.deepEqual(catalog.json.repositories, ['auth/app']);
+  });
+
   it('the OAuth2 password grant (POST, as containerd does) issues the same token', async () => {
     const form = new URLSearchParams({ grant_type: 'password', username: 'admin', password: 'admin-password', service: 'x', scope: 'repository:auth/app:pull', client_id: 'test' });
     let res = await f.call('POST', '/v2/token', { as: null, body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });

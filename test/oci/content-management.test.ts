@@ -89,9 +89,13 @@ describe('oci conformance: content management', () => {
 
   it('deleting needs the delete action: push alone is not enough', async () => {
     const image = await f.pushImage('cm/guarded', 'v1');
-    const res = await f.call('DELETE', `/v2/cm/guarded/manifests/${image.digest}`, { as: 'reader' });
+    const res = await f.call('DELETE', `/v2/cm/guarded/manifests/${image.digest}`, { as: 'pusher' });
     assert.equal(res.status, 403);
     assert.equal(res.code, 'DENIED');
+    assert.equal((await f.call('DELETE', `/v2/cm/guarded/blobs/${image.layers[0]}`, { as: 'pusher' })).status, 403);
+    assert.equal((await f.call('DELETE', '/v2/cm/guarded/manifests/v1', { as: 'reader' })).status, 403);
+    // push implies pull
+    assert.equal((await f.call('GET', '/v2/cm/guarded/manifests/v1', { as: 'pusher' })).status, 200);
     assert.equal(header(res.headers, 'docker-distribution-api-version'), 'registry/2.0');
     assert.equal((await f.call('GET', '/v2/cm/guarded/manifests/v1')).status, 200);
   });

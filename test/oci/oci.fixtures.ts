@@ -11,7 +11,7 @@ import { streamToBuffer } from '../../ts/core/helpers.stream.js';
 import type { IRegistryConfig, IRequestContext, IStorageConfig, TRequestBody } from '../../ts/core/interfaces.core.js';
 import type { OciRegistry } from '../../ts/oci/classes.ociregistry.js';
 
-export const PASSWORDS = { admin: 'admin-password', reader: 'reader-password', alice: 'alice-password' } as const;
+export const PASSWORDS = { admin: 'admin-password', reader: 'reader-password', pusher: 'pusher-password', alice: 'alice-password' } as const;
 
 export const basic = (user: keyof typeof PASSWORDS, password: string = PASSWORDS[user]) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -75,6 +75,7 @@ export async function createOciFixture(options: IFixtureOptions = {}): Promise<I
       users: {
         admin: { password: PASSWORDS.admin },
         reader: { password: PASSWORDS.reader, scopes: ['oci:repository:*:pull'] },
+        pusher: { password: PASSWORDS.pusher, scopes: ['oci:repository:*:push'] },
         alice: { password: PASSWORDS.alice, scopes: ['oci:repository:alice/*:*'] },
       },
       ...(options.ociTokens ? { ociTokens: options.ociTokens } : {}),

@@ -3,6 +3,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { createOciFixture, header, listFiles, sha256, sha512, type IOciFixture } from './oci.fixtures.js';
+import { CACHE_FRESH_MS } from '../../ts/oci/classes.ocimanifeststore.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -109,6 +110,20 @@ describe('oci conformance: push (blobs)', () => {
     const res = await f.call('PUT', `${location}?digest=${sha256(whole)}`);
     assert.equal(res.status, 201);
     assert.ok((await f.call('GET', `/v2/push/app/blobs/${sha256(whole)}`)).body.equals(whole));
+  });
+
+  it('an empty blob: stored without data, served with length 0', async () => {
+    const before = (await listFiles(f.dataDir)).filter((file) => file.startsWith('oci/blob-data/'));
+    let res = await f.call('POST', `/v2/push/empty/blobs/uploads/?digest=${sha256('')}`, { body: Buffer.alloc(0) });
+    assert.equal(res.status, 201);
+    const location = await start('push/empty');
+    res = await f.call('PUT', `${location}?digest=${sha256('')}`);
+    assert.equal(res.status, 201);
+    res = await f.call('GET', `/v2/push/empty/blobs/${sha256('')}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.length, 0);
+    assert.equal(header(res.headers, 'content-length'), '0');
+    assert.deepEqual((await listFiles(f.dataDir)).filter((file) => file.startsWith('oci/blob-data/')), before);
   });
 
   it('sha512 digests, monolithic and chunked', async () => {
@@ -403,6 +418,25 @@ describe('oci conformance: push (manifests)', () => {
     });
     assert.equal(res.status, 201);
     assert.equal(header(res.headers, 'oci-subject'), subject);
+  });
+
+  it('a tag moved or deleted by another instance on the same storage is seen within the cache window', async () => {
+    const second = await createOciFixture({ dataDir: f.dataDir });
+    try {
+      const first = Buffer.from(JSON.stringify({ ...manifest(), annotations: { n: '1' } }));
+      const moved = Buffer.from(JSON.stringify({ ...manifest(), annotations: { n: '2' } }));
+      await f.pushManifest('push/m', 'shared', first, OCI_MANIFEST);
+      assert.equal(header((await second.call('GET', '/v2/push/m/manifests/shared')).headers, 'docker-content-digest'), sha256(first));
+      await f.pushManifest('push/m', 'shared', moved, OCI_MANIFEST);
+      assert.equal(header((await f.call('GET', '/v2/push/m/manifests/shared')).headers, 'docker-content-digest'), sha256(moved), 'own writes at once');
+      await new Promise((resolve) => setTimeout(resolve, CACHE_FRESH_MS + 50));
+      assert.equal(header((await second.call('GET', '/v2/push/m/manifests/shared')).headers, 'docker-content-digest'), sha256(moved));
+      assert.equal((await f.call('DELETE', '/v2/push/m/manifests/shared')).status, 202);
+      await new Promise((resolve) => setTimeout(resolve, CACHE_FRESH_MS + 50));
+      assert.equal((await second.call('GET', '/v2/push/m/manifests/shared')).status, 404);
+    } finally {
+      await second.cleanup();
+    }
   });
 
   it('a Content-Length that does not match the manifest is SIZE_INVALID', async () => {

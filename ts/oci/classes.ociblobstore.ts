@@ -24,7 +24,7 @@ export interface IStoredPart extends IBlobPart {
 
 const isPreconditionFailed = (error: unknown) => error instanceof RegistryError && error.kind === 'precondition-failed';
 
-/** A pass-through that feeds every byte into a hash (used for the running digest of an upload). */
+/** A pass-through that feeds every byte into a hash (an upload's running digest). */
 export class HashTap extends Transform {
   constructor(readonly hash: crypto.Hash) {
     super({ highWaterMark: READ_HIGH_WATER_MARK });
@@ -74,6 +74,8 @@ export class OciBlobStore {
       await this.deleteParts(parts, ctx);
       return existing;
     }
+    // Empty parts hold nothing worth keeping (an empty blob has no parts at all).
+    await this.deleteParts(parts.filter((part) => part.size === 0), ctx);
     const record: IBlobRecord = {
       digest: digest.digest,
       size,
@@ -103,7 +105,7 @@ export class OciBlobStore {
     key: string,
     body: Readable,
     ctx: IStorageOperationContext,
-    options: { maxBytes: number; algorithm?: TDigestAlgorithm; tap?: HashTap },
+    options: { maxBytes: number; algorithm?: TDigestAlgorithm; tap?: Transform },
   ): Promise<IStoredPart> {
     const algorithm = options.algorithm ?? 'sha256';
     const source = options.tap ? body.pipe(options.tap) : body;

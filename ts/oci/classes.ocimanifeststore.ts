@@ -15,8 +15,16 @@ export interface IStoredManifest {
 interface ICached<T> {
   etag: string;
   value: T;
+  /** When storage last confirmed this etag (ms). */
+  checkedAt: number;
 }
 
+/**
+ * How long a cached tag or manifest, once confirmed against storage, is served without asking again.
+ * Writes and deletes through this instance update the cache at once; another instance's change to
+ * the same tag is seen after at most this long.
+ */
+export const CACHE_FRESH_MS = 1000;
 const MANIFEST_CACHE_ENTRIES = 2000;
 const MANIFEST_CACHE_BYTES = 64 * 1024 * 1024;
 const TAG_CACHE_ENTRIES = 10_000;
@@ -69,9 +77,10 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 }
 
 /**
- * Manifests, tags, referrers and the repository catalog. Documents that are read on every pull
- * (manifest records, tags) are cached in memory and validated against the stored object's etag
- * with a stat, so another instance's writes are seen at once and nothing is parsed twice.
+ * Manifests, tags, referrers and the repository catalog. Documents read on every pull (manifest
+ * records, tags) are cached in memory and revalidated against the stored object's etag with a stat
+ * (at most every CACHE_FRESH_MS), so nothing is read and parsed twice and another instance's writes
+ * are seen within that window; this instance's own writes are seen at once.
  */
 export class OciManifestStore {
   private readonly manifests = new BoundedCache<ICached<IStoredManifest>>(MANIFEST_CACHE_ENTRIES, MANIFEST_CACHE_BYTES);
@@ -85,13 +94,8 @@ export class OciManifestStore {
 
   async getManifest(name: string, digest: IParsedDigest): Promise<IStoredManifest | null> {
     const key = ociPaths.manifest(name, digest.algorithm, digest.hex);
-    const info = await this.storage.stat(key);
-    if (!info) {
-      this.manifests.delete(key);
-      return null;
-    }
-    const cached = this.manifests.get(key);
-    if (cached && cached.etag === info.etag) return cached.value;
+    const cached = await this.revalidate(this.manifests, key);
+    if (cached !== undefined) return cached;
     const document = await this.storage.getJson<IManifestRecord>(key);
     if (!document) return null;
     const record = document.value;
@@ -101,8 +105,28 @@ export class OciManifestStore {
       bytes: Buffer.from(record.data, 'base64'),
       ...(record.subject ? { subject: record.subject } : {}),
     };
-    this.manifests.set(key, { etag: document.etag, value: manifest }, manifest.bytes.length + 256);
+    this.manifests.set(key, { etag: document.etag, value: manifest, checkedAt: Date.now() }, manifest.bytes.length + 256);
     return manifest;
+  }
+
+  /**
+   * A cached value that is still current: fresh, or confirmed by a stat now. Undefined when it must
+   * be read (absent from the cache or changed); null when the object no longer exists.
+   */
+  private async revalidate<T>(cache: BoundedCache<ICached<T>>, key: string): Promise<T | null | undefined> {
+    const cached = cache.get(key);
+    const now = Date.now();
+    if (cached && now - cached.checkedAt < CACHE_FRESH_MS) return cached.value;
+    const info = await this.storage.stat(key);
+    if (!info) {
+      cache.delete(key);
+      return null;
+    }
+    if (cached && cached.etag === info.etag) {
+      cached.checkedAt = now;
+      return cached.value;
+    }
+    return undefined;
   }
 
   async hasManifest(name: string, digest: IParsedDigest): Promise<boolean> {
@@ -134,7 +158,9 @@ export class OciManifestStore {
         ctx,
       );
     }
-    await this.storage.putJson(ociPaths.manifest(name, digest.algorithm, digest.hex), record, ctx);
+    const key = ociPaths.manifest(name, digest.algorithm, digest.hex);
+    this.manifests.delete(key);
+    await this.storage.putJson(key, record, ctx);
   }
 
   /** Removes the manifest, every tag pointing at it and its referrer entry. False when it did not exist. */
@@ -158,22 +184,20 @@ export class OciManifestStore {
   /** The digest a tag points at, or null. */
   async resolveTag(name: string, tag: string): Promise<string | null> {
     const key = ociPaths.tag(name, tag);
-    const info = await this.storage.stat(key);
-    if (!info) {
-      this.tags.delete(key);
-      return null;
-    }
-    const cached = this.tags.get(key);
-    if (cached && cached.etag === info.etag) return cached.value;
+    const cached = await this.revalidate(this.tags, key);
+    if (cached !== undefined) return cached;
     const document = await this.storage.getJson<ITagRecord>(key);
     if (!document) return null;
-    this.tags.set(key, { etag: document.etag, value: document.value.digest });
+    this.tags.set(key, { etag: document.etag, value: document.value.digest, checkedAt: Date.now() });
     return document.value.digest;
   }
 
   async setTag(name: string, tag: string, digest: string, ctx: IStorageOperationContext): Promise<void> {
+    const key = ociPaths.tag(name, tag);
     const record: ITagRecord = { digest, updatedAt: new Date().toISOString() };
-    await this.storage.putJson(ociPaths.tag(name, tag), record, ctx);
+    this.tags.delete(key);
+    const etag = await this.storage.putJson(key, record, ctx);
+    this.tags.set(key, { etag, value: digest, checkedAt: Date.now() });
   }
 
   /** False when the tag did not exist. */
@@ -198,7 +222,8 @@ export class OciManifestStore {
 
   private async tagsPointingAt(name: string, digest: string): Promise<string[]> {
     const tags = await this.listTags(name);
-    const targets = await mapLimited(tags, READ_CONCURRENCY, (tag) => this.resolveTag(name, tag));
+    // Straight from storage, not the cache: a delete must see tags another instance just moved.
+    const targets = await mapLimited(tags, READ_CONCURRENCY, async (tag) => (await this.storage.getJson<ITagRecord>(ociPaths.tag(name, tag)))?.value.digest);
     return tags.filter((_, index) => targets[index] === digest);
   }
 

@@ -4,6 +4,7 @@ import { RegistryError } from '../core/classes.registryerror.js';
 import type { IHandlerResponse } from '../core/helpers.response.js';
 import type { IAuthToken } from '../core/interfaces.auth.js';
 import type { IAuthConfig } from '../core/interfaces.core.js';
+import { actionGrants, parseScope, partMatches } from '../core/helpers.scope.js';
 import { bearerChallenge, expandActions, isValidName, parseRequestedScopes } from './helpers.oci.js';
 
 /**
@@ -97,8 +98,8 @@ export class OciTokenService {
     const granted: string[] = [];
     for (const scope of requested) {
       if (scope.type === 'registry' && scope.name === 'catalog') {
-        // Listing the catalog shows the repositories the user may pull.
-        granted.push('oci:repository:*:pull');
+        // The catalog lists what the token may pull: carry over exactly the pull reach of the credentials.
+        granted.push(...this.pullReach(token));
         continue;
       }
       if (scope.type !== 'repository' || !isValidName(scope.name)) continue;
@@ -106,15 +107,29 @@ export class OciTokenService {
         if (await this.auth.authorize(token, `oci:repository:${scope.name}`, action)) granted.push(`oci:repository:${scope.name}:${action}`);
       }
     }
-    const jwt = await this.auth.createOciToken(token.userId, [...new Set(granted)], this.expiresIn);
-    return this.respond(jwt);
+    // Never outlive the credentials the token was exchanged for.
+    const remaining = token.expiresAt ? Math.floor((token.expiresAt.getTime() - Date.now()) / 1000) : Number.POSITIVE_INFINITY;
+    const expiresIn = Math.max(1, Math.min(this.expiresIn, remaining));
+    const jwt = await this.auth.createOciToken(token.userId, [...new Set(granted)], expiresIn);
+    return this.respond(jwt, expiresIn);
   }
 
-  private respond(token: string): IHandlerResponse {
+  /** `oci:repository:<pattern>:pull` for every scope of the credentials that reaches OCI repositories with pull. */
+  private pullReach(token: IAuthToken): string[] {
+    const reach: string[] = [];
+    for (const scope of token.scopes ?? []) {
+      const parsed = parseScope(scope);
+      if (!parsed || !partMatches(parsed.protocol, 'oci') || !partMatches(parsed.type, 'repository')) continue;
+      if (actionGrants(parsed.action, 'pull')) reach.push(`oci:repository:${parsed.name}:pull`);
+    }
+    return reach;
+  }
+
+  private respond(token: string, expiresIn = this.expiresIn): IHandlerResponse {
     const body: ITokenResponse = {
       token,
       access_token: token,
-      expires_in: this.expiresIn,
+      expires_in: expiresIn,
       issued_at: new Date().toISOString(),
     };
     return { status: 200, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }, body };

@@ -7,6 +7,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { SmartRegistry, type ISmartRegistryOptions } from '../../ts/classes.smartregistry.js';
 import { streamToBuffer } from '../../ts/core/helpers.stream.js';
@@ -42,7 +43,7 @@ export async function makeTarball(manifest: Record<string, unknown>, extraBytes 
   pack.entry({ name: 'package/index.js' }, `module.exports = ${JSON.stringify(`${manifest.name}@${manifest.version}`)};\n`);
   if (extraBytes > 0) pack.entry({ name: 'package/data.bin' }, crypto.randomBytes(extraBytes));
   pack.finalize();
-  return zlib.gzipSync(await streamToBuffer(pack));
+  return zlib.gzipSync(await streamToBuffer(pack as unknown as Readable));
 }
 
 export interface IPublishOptions {
@@ -90,7 +91,7 @@ export interface INpmTestRegistry {
   dir: string;
   /** A token of alice (user with full access), bob (limited), and alice's read-only token. */
   tokens: { alice: string; bob: string; readonly: string };
-  request(method: string, path: string, options?: Partial<IRequestContext> & { token?: string | null; body?: unknown }): Promise<IReadResponse>;
+  request(method: string, path: string, options?: Omit<Partial<IRequestContext>, 'body'> & { token?: string | null; body?: unknown }): Promise<IReadResponse>;
   /** Every key in storage, sorted. */
   keys(): Promise<string[]>;
   publish(name: string, version: string, options?: IPublishOptions & { token?: string }): Promise<IReadResponse>;
@@ -98,6 +99,8 @@ export interface INpmTestRegistry {
 }
 
 export interface INpmTestOptions {
+  /** Default: filesystem storage in a temp directory. */
+  storage?: IRegistryConfig['storage'];
   npm?: Partial<IProtocolConfig>;
   auth?: Partial<IRegistryConfig['auth']>;
   dir?: string;
@@ -109,7 +112,7 @@ export async function createNpmRegistry(options: INpmTestOptions = {}): Promise<
   const dir = options.dir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-npm-')));
   const registry = new SmartRegistry(
     {
-      storage: { type: 'filesystem', path: dir },
+      storage: options.storage ?? { type: 'filesystem', path: dir },
       auth: {
         tokenStore: 'memory',
         users: {
@@ -118,7 +121,7 @@ export async function createNpmRegistry(options: INpmTestOptions = {}): Promise<
         },
         ...options.auth,
       },
-      logging: { level: 'silent' },
+      logging: { level: (process.env.NPM_TEST_LOG as 'error') ?? 'silent' },
       npm: { enabled: true, basePath: '/npm', ...options.npm },
     },
     options.registryOptions,

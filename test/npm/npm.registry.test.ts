@@ -23,7 +23,7 @@ describe('npm: publish and read', () => {
     const doc = res.json;
     assert.equal(doc.name, 'alpha');
     assert.equal(doc._id, 'alpha');
-    assert.match(doc._rev, /^1-[0-9a-f]+$/);
+    assert.match(doc._rev, /^\d+-[0-9a-f]{32}$/);
     assert.deepEqual(doc['dist-tags'], { latest: '1.0.0' });
     assert.equal(doc.description, 'alpha test package');
     assert.deepEqual(doc.keywords, ['first', 'greek']);
@@ -41,8 +41,8 @@ describe('npm: publish and read', () => {
     const res = await r.request('GET', '/npm/alpha', { headers: { accept: CORGI } });
     assert.equal(res.status, 200);
     assert.match(res.headers['content-type'], /^application\/vnd\.npm\.install-v1\+json/);
-    assert.equal(res.headers.vary, 'Accept');
-    assert.deepEqual(Object.keys(res.json).sort(), ['dist-tags', 'modified', 'name', 'versions']);
+    assert.equal(res.headers.vary, 'Accept, Accept-Encoding');
+    assert.deepEqual(Object.keys(res.json).sort(), ['_rev', 'dist-tags', 'modified', 'name', 'versions']);
     const version = res.json.versions['1.0.0'];
     assert.equal(version.dist.tarball, 'http://registry.example.com/npm/alpha/-/alpha-1.0.0.tgz');
     assert.equal(version.description, undefined, 'descriptions are not part of the abbreviated document');
@@ -62,6 +62,25 @@ describe('npm: publish and read', () => {
     assert.notEqual(full.headers.etag, corgi.headers.etag);
     const stale = await r.request('GET', '/npm/alpha', { headers: { 'if-none-match': '"something-else"' } });
     assert.equal(stale.status, 200);
+  });
+
+  it('sends documents gzip-compressed when asked (as npm does), with a weak ETag', async () => {
+    const dependencies = Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`dependency-${i}`, `^${i}.0.0`]));
+    await r.publish('zipped', '1.0.0', { manifest: { description: 'x'.repeat(2000), dependencies } });
+    for (const accept of [undefined, CORGI]) {
+      const plain = await r.request('GET', '/npm/zipped', { headers: accept ? { accept } : {} });
+      const zipped = await r.request('GET', '/npm/zipped', { headers: { ...(accept ? { accept } : {}), 'accept-encoding': 'gzip,deflate' } });
+      assert.equal(zipped.status, 200);
+      assert.equal(zipped.headers['content-encoding'], 'gzip');
+      assert.equal(Number(zipped.headers['content-length']), zipped.bytes.length);
+      assert.ok(zipped.bytes.length < plain.bytes.length);
+      assert.deepEqual(zlib.gunzipSync(zipped.bytes), plain.bytes);
+      assert.equal(zipped.headers.etag, `W/${plain.headers.etag}`);
+      const again = await r.request('GET', '/npm/zipped', { headers: { ...(accept ? { accept } : {}), 'accept-encoding': 'gzip', 'if-none-match': zipped.headers.etag } });
+      assert.equal(again.status, 304);
+    }
+    const refused = await r.request('GET', '/npm/zipped', { headers: { 'accept-encoding': 'gzip;q=0, identity' } });
+    assert.equal(refused.headers['content-encoding'], undefined);
   });
 
   it('streams the tarball, answers HEAD, and 404s unknown files', async () => {
@@ -289,7 +308,7 @@ describe('npm: bad input stores nothing', () => {
 
   it('missing _attachments', async () => {
     const { body } = await publishBody('fresh', '1.0.0');
-    delete body._attachments;
+    delete (body as { _attachments?: unknown })._attachments;
     await expectRefused('missing attachments, new package', '/npm/fresh', body, 400, /missing _attachments/);
     const { body: newVersion } = await publishBody('existing', '2.0.0');
     newVersion._attachments = {};

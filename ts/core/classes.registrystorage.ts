@@ -1,6 +1,13 @@
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RegistryError } from './classes.registryerror.js';
+import {
+  DELETE,
+  DocumentUpdater,
+  UNCHANGED,
+  type IDocumentUpdateOptions,
+  type IDocumentUpdateResult,
+  type TDocumentMutator,
+} from './classes.documentupdater.js';
 import { streamToBuffer } from './helpers.stream.js';
 import type { Logger } from './classes.logger.js';
 import type {
@@ -35,14 +42,8 @@ export interface IJsonDocument<T> {
   etag: string;
 }
 
-/** Returned by an `updateJson` mutator to leave the document as it is. */
-export const UNCHANGED = Symbol('unchanged');
-/** Returned by an `updateJson` mutator to delete the document. */
-export const DELETE = Symbol('delete');
+export { DELETE, UNCHANGED, SerializedDocument, type TDocumentMutator } from './classes.documentupdater.js';
 
-export type TJsonMutator<T> = (current: T | null) => T | typeof UNCHANGED | typeof DELETE | Promise<T | typeof UNCHANGED | typeof DELETE>;
-
-const MAX_UPDATE_ATTEMPTS = 12;
 /** JSON documents are metadata: refuse to buffer anything larger. */
 const MAX_JSON_DOCUMENT_BYTES = 256 * 1024 * 1024;
 
@@ -51,6 +52,8 @@ const MAX_JSON_DOCUMENT_BYTES = 256 * 1024 * 1024;
  * read-modify-write helper. Nothing outside core/storage talks to a backend directly.
  */
 export class RegistryStorage {
+  private readonly documents = new DocumentUpdater(this);
+
   constructor(
     private readonly backend: IStorageBackend,
     private readonly hooks: IStorageHooks = {},
@@ -150,25 +153,23 @@ export class RegistryStorage {
    * wrote in between, otherwise retry with the fresh document. Two instances publishing at once
    * both land. Returns the value now stored (null when deleted or absent).
    */
-  async updateJson<T>(key: string, ctx: IStorageOperationContext, mutate: TJsonMutator<T>): Promise<T | null> {
-    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const current = await this.getJson<T>(key);
-      const next = await mutate(current ? current.value : null);
-      if (next === UNCHANGED) return current ? current.value : null;
-      if (next === DELETE) {
-        if (current) await this.deleteObject(key, ctx);
-        return null;
-      }
-      try {
-        await this.putJson(key, next, ctx, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
-        return next;
-      } catch (error) {
-        if (!(error instanceof RegistryError && error.kind === 'precondition-failed')) throw error;
-        // Someone else wrote first: back off a little, with jitter, and try again on fresh data.
-        await sleep(Math.random() * 5 * (attempt + 1));
-      }
-    }
-    throw RegistryError.conflict(`too many concurrent updates of ${key}, try again`);
+  async updateJson<T>(key: string, ctx: IStorageOperationContext, mutate: TDocumentMutator<T>): Promise<T | null> {
+    return (await this.documents.update(key, ctx, mutate)).value;
+  }
+
+  /** `updateJson` with the written etag, pre-serialised bytes, and work that runs before or alongside the write. */
+  updateDocument<T>(
+    key: string,
+    ctx: IStorageOperationContext,
+    mutate: TDocumentMutator<T>,
+    options?: IDocumentUpdateOptions<T>,
+  ): Promise<IDocumentUpdateResult<T>> {
+    return this.documents.update(key, ctx, mutate, options);
+  }
+
+  /** Forget the remembered state of a document changed by other means than `updateDocument`. */
+  forgetDocument(key: string): void {
+    this.documents.forget(key);
   }
 
   // ---- hooks -----------------------------------------------------------------------------

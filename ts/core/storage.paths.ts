@@ -26,7 +26,7 @@
  *   npm/
  *     packages/{name}/                    one tree per package; {name} is `foo` or `@scope/foo`
  *       packument.json                    full document, ready to serve; tarball URLs stored as "\u0000/{path}"
- *                                         and prefixed with the base URL on serve; the truth (updateJson)
+ *                                         and prefixed with the base URL on serve; the truth (conditional writes)
  *       abbreviated.json                  install ("corgi") document derived from packument.json, ready to serve
  *       tarballs/{name}-{version}.tgz     the tarballs ({name} without scope)
  *     search/shard-{00..7f}.json          search index: 128 shards by sha1(name), { name: entry }

@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
 import type { RegistryStorage } from '../core/classes.registrystorage.js';
 import { spliceBaseUrl } from './helpers.npm.js';
 import type { INpmPackument } from './interfaces.npm.js';
@@ -9,9 +11,15 @@ export interface IServedDocument {
   lastModified: Date;
 }
 
+const gzip = promisify(zlib.gzip);
+
 interface ICacheEntry extends IServedDocument {
   key: string;
   baseUrl: string;
+  /** The bytes gzip-compressed, made on the first request that accepts gzip. */
+  gzipped?: Promise<Buffer>;
+  /** Bytes of the compressed copy, once it is counted in the cache's size. */
+  gzipSize?: number;
   /** The stored document parsed, made on first need (version and dist-tag reads), never per request. */
   parsed?: unknown;
 }
@@ -46,6 +54,28 @@ export class NpmDocumentCache {
     if (!entry) return null;
     entry.parsed ??= JSON.parse(entry.bytes.toString('utf8'));
     return { etag: entry.etag, value: entry.parsed as T };
+  }
+
+  /**
+   * The document gzip-compressed (npm sends `Accept-Encoding: gzip,deflate`): compressed once per
+   * stored version of the document, off the event loop, and kept with it.
+   */
+  compressed(document: IServedDocument): Promise<Buffer> {
+    const entry = document as ICacheEntry;
+    if (entry.gzipped) return entry.gzipped;
+    const compressing = gzip(document.bytes);
+    if (entry.key !== undefined && this.entries.get(`${entry.baseUrl}\n${entry.key}`) === entry) {
+      entry.gzipped = compressing;
+      void compressing.then(
+        (bytes) => {
+          if (this.entries.get(`${entry.baseUrl}\n${entry.key}`) !== entry) return;
+          entry.gzipSize = bytes.length;
+          this.bytes += bytes.length;
+        },
+        () => (entry.gzipped = undefined),
+      );
+    }
+    return compressing;
   }
 
   /** Forget a document (after this instance changed it; other instances notice by etag). */
@@ -94,10 +124,9 @@ export class NpmDocumentCache {
     if (entry.bytes.length <= this.maxBytes / 4) {
       this.entries.set(cacheKey, entry);
       this.bytes += entry.bytes.length;
-      for (const [oldest, old] of this.entries) {
+      for (const [oldest] of this.entries) {
         if (this.bytes <= this.maxBytes) break;
-        this.entries.delete(oldest);
-        this.bytes -= old.bytes.length;
+        this.drop(oldest);
       }
     }
     return entry;
@@ -107,6 +136,7 @@ export class NpmDocumentCache {
     const old = this.entries.get(cacheKey);
     if (!old) return;
     this.entries.delete(cacheKey);
-    this.bytes -= old.bytes.length;
+    this.bytes -= old.bytes.length + (old.gzipSize ?? 0);
+    old.gzipSize = undefined;
   }
 }

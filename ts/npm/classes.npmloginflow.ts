@@ -166,7 +166,6 @@ export class NpmLoginFlow {
     if (typeof password !== 'string' || password === '') throw RegistryError.invalid('a password is required');
 
     let userId = await this.auth.authenticate({ username: name, password });
-    let status = 201;
     if (!userId && this.allowSignup) {
       const email = typeof doc.email === 'string' ? doc.email : undefined;
       if (await this.auth.createUser(name, password, email)) userId = await this.auth.authenticate({ username: name, password });
@@ -178,7 +177,7 @@ export class NpmLoginFlow {
       );
     }
     const token = await this.auth.createNpmToken(userId, false, { name: 'npm login (legacy)' });
-    return jsonResponse(status, { ok: true, id: `org.couchdb.user:${userId}`, rev: '_we_dont_use_revs_any_more', token });
+    return jsonResponse(201, { ok: true, id: `org.couchdb.user:${userId}`, rev: '_we_dont_use_revs_any_more', token });
   }
 
   private key(loginId: string) {

@@ -1,9 +1,9 @@
 import * as crypto from 'node:crypto';
 import { RegistryError } from '../core/classes.registryerror.js';
-import { DELETE, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
+import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage, type TDocumentMutator } from '../core/classes.registrystorage.js';
 import type { Logger } from '../core/classes.logger.js';
 import { npmPaths } from '../core/storage.paths.js';
-import type { IGetResult, THashAlgorithm } from '../core/storage/interfaces.storage.js';
+import type { IGetResult } from '../core/storage/interfaces.storage.js';
 import type { NpmDocumentCache, IServedDocument } from './classes.npmdocumentcache.js';
 import type { NpmSearchIndex } from './classes.npmsearchindex.js';
 import {
@@ -14,12 +14,15 @@ import {
   newPackument,
   nextRevision,
   removeVersions,
+  revisionNumber,
   sriFromHex,
   tarballFileName,
-  toAbbreviated,
+  serializeAbbreviated,
+  serializePackument,
   toSearchEntry,
   validatePackageName,
   versionFromTarballFile,
+  type TIntegrityAlgorithm,
 } from './helpers.npm.js';
 import type { INpmPackument, INpmPerson, INpmVersionManifest } from './interfaces.npm.js';
 
@@ -37,31 +40,58 @@ export interface IPublishPlan {
   readmeFilename?: string;
 }
 
+/** What a change leaves: read from the new document when it was made (the document itself is not kept). */
+export interface IChangeSummary {
+  rev: string | null;
+  distTags: Record<string, string>;
+}
+
+/** `_rev` of a stored abbreviated document: it is the first field, so the first bytes suffice. */
+function readRevision(bytes: Buffer): { _rev?: string } {
+  const match = /^\{"_rev":"([^"]*)"/.exec(bytes.subarray(0, 256).toString('utf8'));
+  if (match) return { _rev: match[1] };
+  const parsed = JSON.parse(bytes.toString('utf8')) as { _rev?: unknown };
+  return typeof parsed._rev === 'string' ? { _rev: parsed._rev } : {};
+}
+
 /** A tarball left by a publish that never reached the packument is taken over after this long. */
 const ORPHAN_TARBALL_MS = 60_000;
 const DERIVED_SYNC_ATTEMPTS = 8;
-const REV_PROBE_BYTES = 1024;
 
 const isPreconditionFailed = (error: unknown) => error instanceof RegistryError && error.kind === 'precondition-failed';
 const now = () => new Date().toISOString();
 const revisionSuffix = () => crypto.randomBytes(16).toString('hex');
+const summarize = (doc: INpmPackument | null): IChangeSummary => ({ rev: doc?._rev ?? null, distTags: { ...(doc?.['dist-tags'] ?? {}) } });
 
 export const cannotPublishOver = (version: string) =>
   RegistryError.denied(`You cannot publish over the previously published versions: ${version}.`);
 
+/** Digests of a tarball, hex, for the algorithms an integrity string may name. */
+function digestTarball(tarball: Buffer, extra: TIntegrityAlgorithm[]): Partial<Record<TIntegrityAlgorithm, string>> {
+  const digests: Partial<Record<TIntegrityAlgorithm, string>> = {};
+  for (const algorithm of new Set<TIntegrityAlgorithm>(['sha1', 'sha512', ...extra])) {
+    digests[algorithm] = crypto.createHash(algorithm).update(tarball).digest('hex');
+  }
+  return digests;
+}
+
 /**
- * A package's documents and tarballs in storage. `packument.json` is the truth and is only changed
- * through `updateJson` (conditional write, retried), so concurrent publishes from any number of
- * instances all land. `abbreviated.json` and the search entry are derived from it after every change
- * and re-derived until they match the packument's current revision (see `syncDerived`).
+ * A package's documents and tarballs in storage. `packument.json` is the truth; it is only changed by
+ * conditional writes that are retried on conflict (RegistryStorage.updateDocument), so concurrent publishes from
+ * any number of instances all land. `abbreviated.json` and the search entry are derived from each new
+ * packument and written alongside it; afterwards the packument's etag is checked, and if another
+ * writer got in between, they are derived again from the current packument, so the last writer always
+ * leaves matching documents.
  */
 export class NpmPackageStore {
+
   constructor(
     private readonly storage: RegistryStorage,
     private readonly cache: NpmDocumentCache,
     private readonly search: NpmSearchIndex,
     private readonly logger: Logger,
-  ) {}
+  ) {
+  }
 
   async exists(name: string): Promise<boolean> {
     return (await this.storage.stat(npmPaths.packument(name))) !== null;
@@ -73,9 +103,8 @@ export class NpmPackageStore {
     const document = await this.cache.get(npmPaths.abbreviated(name), baseUrl);
     if (document) return document;
     // A package whose abbreviated document is missing (a writer died before deriving it) heals here.
-    const full = await this.storage.getJson<INpmPackument>(npmPaths.packument(name));
-    if (!full) return null;
-    await this.syncDerived(name, full.value, { protocol: 'npm' });
+    if (!(await this.exists(name))) return null;
+    await this.syncDerived(name, null, { protocol: 'npm' });
     return this.cache.get(npmPaths.abbreviated(name), baseUrl);
   }
 
@@ -96,74 +125,80 @@ export class NpmPackageStore {
   // ---- publish -------------------------------------------------------------------------------
 
   /**
-   * Store the tarballs (verified against the manifests' shasum/integrity while being written), then
-   * add the versions to the packument. Anything this request stored is removed again if a later
-   * step fails, so a refused publish leaves nothing behind.
+   * Check the tarballs against the manifests' shasum/integrity, store them, and add the versions to
+   * the packument (read and changed while the tarballs are written; written once they are stored).
+   * Anything this request stored is removed again if a later step fails: a refused publish leaves
+   * nothing behind.
    */
-  async publish(name: string, plan: IPublishPlan, ctx: IStorageOperationContext): Promise<INpmPackument> {
+  async publish(name: string, plan: IPublishPlan, ctx: IStorageOperationContext): Promise<IChangeSummary> {
+    for (const { manifest, tarball } of plan.versions) {
+      const digests = digestTarball(tarball, integrityAlgorithms(manifest.dist.integrity));
+      const problem = checkDeclaredDigests(manifest.dist, digests);
+      if (problem) throw RegistryError.invalid(`${name}@${manifest.version}: ${problem}`);
+      manifest.dist.shasum = digests.sha1!;
+      manifest.dist.integrity = sriFromHex('sha512', digests.sha512!);
+    }
     const created: string[] = [];
-    let updated: INpmPackument | null;
+    // Settled, not raced: on a failure every upload has finished, so `created` is complete for the clean-up.
+    const stored = Promise.allSettled(plan.versions.map((version) => this.storeTarball(name, version, ctx, created))).then((results) => {
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
+    stored.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+    let summary: IChangeSummary;
     try {
-      for (const version of plan.versions) {
-        await this.storeTarball(name, version, ctx, created);
-      }
-      updated = await this.storage.updateJson<INpmPackument>(npmPaths.packument(name), ctx, (current) => {
-        if (!current) {
-          const validation = validatePackageName(name);
-          if (!validation.validForNew) {
-            throw RegistryError.invalid(`invalid package name ${JSON.stringify(name)}: ${[...validation.errors, ...validation.warnings].join('; ')}`);
+      summary = await this.change(
+        name,
+        ctx,
+        (current) => {
+          if (!current) {
+            const validation = validatePackageName(name);
+            if (!validation.validForNew) {
+              throw RegistryError.invalid(`invalid package name ${JSON.stringify(name)}: ${[...validation.errors, ...validation.warnings].join('; ')}`);
+            }
           }
-        }
-        const doc = current ?? newPackument(name, now());
-        for (const { manifest } of plan.versions) {
-          if (Object.hasOwn(doc.versions, manifest.version)) throw cannotPublishOver(manifest.version);
-        }
-        addVersions(
-          doc,
-          plan.versions.map((v) => v.manifest),
-          plan.tags,
-          { publisher: plan.publisher, now: now(), readme: plan.readme, readmeFilename: plan.readmeFilename },
-        );
-        doc._rev = nextRevision(doc._rev, revisionSuffix());
-        return doc;
-      });
+          const doc = current ?? newPackument(name, now());
+          for (const { manifest } of plan.versions) {
+            if (Object.hasOwn(doc.versions, manifest.version)) throw cannotPublishOver(manifest.version);
+          }
+          addVersions(
+            doc,
+            plan.versions.map((v) => ({ ...v.manifest, dist: { ...v.manifest.dist } })),
+            plan.tags,
+            { publisher: plan.publisher, now: now(), readme: plan.readme, readmeFilename: plan.readmeFilename },
+          );
+          doc._rev = nextRevision(doc._rev, revisionSuffix());
+          return doc;
+        },
+        stored,
+      );
     } catch (error) {
+      await stored.catch(() => undefined);
       await Promise.all(created.map((key) => this.storage.deleteObject(key, ctx).catch(() => undefined)));
       throw error;
     }
-    await this.syncDerived(name, updated, ctx);
-    return updated!;
+    return summary;
   }
 
   private async storeTarball(name: string, version: IPublishVersion, ctx: IStorageOperationContext, created: string[]) {
     const { manifest, tarball } = version;
     const key = npmPaths.tarball(name, tarballFileName(name, manifest.version));
-    const declared = integrityAlgorithms(manifest.dist.integrity);
-    const hashes: THashAlgorithm[] = ['sha1', 'sha512'];
-    if (declared.includes('sha256')) hashes.push('sha256');
-    // sha384 is not one of storage's streaming digests; it is rare enough to compute separately.
-    const sha384 = declared.includes('sha384') ? crypto.createHash('sha384').update(tarball).digest('hex') : undefined;
     const tarballCtx: IStorageOperationContext = {
       ...ctx,
       metadata: { ...ctx.metadata, packageName: name, version: manifest.version, size: tarball.length, contentType: 'application/octet-stream' },
     };
-    const options = {
-      hashes,
-      verify: (result: { digests: Partial<Record<THashAlgorithm, string>> }) => {
-        const problem = checkDeclaredDigests(manifest.dist, { ...result.digests, sha384 });
-        if (problem) throw RegistryError.invalid(`${name}@${manifest.version}: ${problem}`);
-      },
-    };
-    let digests: Partial<Record<THashAlgorithm, string>>;
     try {
-      digests = (await this.storage.putObject(key, tarball, tarballCtx, { ...options, ifNoneMatch: '*' })).digests;
+      // The condition is what guards against races; looking first also keeps a backend that cannot
+      // enforce conditions (some S3 look-alikes) from overwriting a published tarball.
+      if (await this.storage.stat(key)) {
+        throw new RegistryError('precondition-failed', `${key} exists`);
+      }
+      await this.storage.putObject(key, tarball, tarballCtx, { ifNoneMatch: '*' });
       created.push(key);
     } catch (error) {
       if (!isPreconditionFailed(error)) throw error;
-      digests = await this.takeOverExistingTarball(name, manifest.version, key, tarball, tarballCtx, options, created);
+      await this.takeOverExistingTarball(name, manifest.version, key, tarball, tarballCtx, created);
     }
-    manifest.dist.shasum = digests.sha1!;
-    manifest.dist.integrity = sriFromHex('sha512', digests.sha512!);
   }
 
   /**
@@ -177,40 +212,31 @@ export class NpmPackageStore {
     key: string,
     tarball: Buffer,
     ctx: IStorageOperationContext,
-    options: { hashes: THashAlgorithm[]; verify: (result: { digests: Partial<Record<THashAlgorithm, string>> }) => void },
     created: string[],
-  ): Promise<Partial<Record<THashAlgorithm, string>>> {
+  ): Promise<void> {
     const current = await this.storage.getJson<INpmPackument>(npmPaths.packument(name));
     if (current && Object.hasOwn(current.value.versions, version)) throw cannotPublishOver(version);
-    const digests: Partial<Record<THashAlgorithm, string>> = {};
-    for (const algorithm of options.hashes) digests[algorithm] = crypto.createHash(algorithm).update(tarball).digest('hex');
-    options.verify({ digests });
     const existing = await this.storage.getBytes(key);
-    if (existing && crypto.createHash('sha512').update(existing.bytes).digest('hex') === digests.sha512) return digests;
+    if (existing && existing.bytes.equals(tarball)) return;
     const info = await this.storage.stat(key);
     if (info && Date.now() - info.lastModified.getTime() < ORPHAN_TARBALL_MS) {
       throw RegistryError.conflict(`another publish of ${name}@${version} is in progress; try again in a minute`);
     }
-    const result = await this.storage.putObject(key, tarball, ctx, { ...options, ...(info ? { ifMatch: info.etag } : { ifNoneMatch: '*' }) });
+    await this.storage.putObject(key, tarball, ctx, info ? { ifMatch: info.etag } : { ifNoneMatch: '*' });
     created.push(key);
-    return result.digests;
   }
 
   // ---- changes to existing packages ----------------------------------------------------------
 
   /** `npm deprecate`: the client PUTs the whole document back; only `deprecated` is taken from it. */
   async updateDeprecations(name: string, clientVersions: Record<string, unknown>, ctx: IStorageOperationContext) {
-    let changed: string[] = [];
-    const updated = await this.storage.updateJson<INpmPackument>(npmPaths.packument(name), ctx, (current) => {
+    return this.change(name, ctx, (current) => {
       if (!current) throw RegistryError.notFound(`package ${name} not found`);
-      changed = applyDeprecations(current, clientVersions);
-      if (changed.length === 0) return current;
+      if (applyDeprecations(current, clientVersions).length === 0) return UNCHANGED;
       current.time.modified = now();
       current._rev = nextRevision(current._rev, revisionSuffix());
       return current;
     });
-    if (changed.length) await this.syncDerived(name, updated, ctx);
-    return { doc: updated!, changed };
   }
 
   /**
@@ -220,7 +246,7 @@ export class NpmPackageStore {
    */
   async unpublishVersions(name: string, rev: string, clientVersions: Record<string, unknown>, ctx: IStorageOperationContext) {
     let removed: string[] = [];
-    const updated = await this.storage.updateJson<INpmPackument>(npmPaths.packument(name), ctx, (current) => {
+    const summary = await this.change(name, ctx, (current) => {
       if (!current) throw RegistryError.notFound(`package ${name} not found`);
       if (current._rev !== rev) throw RegistryError.conflict(`document update conflict: revision ${rev} is not current (${current._rev})`);
       applyDeprecations(current, clientVersions);
@@ -233,18 +259,17 @@ export class NpmPackageStore {
       current._rev = nextRevision(current._rev, revisionSuffix());
       return current;
     });
-    if (!updated) {
+    if (summary.rev === null) {
       await this.deleteFiles(name, ctx);
     } else {
       await Promise.all(removed.map((version) => this.storage.deleteObject(npmPaths.tarball(name, tarballFileName(name, version)), ctx)));
     }
-    await this.syncDerived(name, updated, ctx);
-    return { doc: updated, removed };
+    return { ...summary, removed };
   }
 
   /** Remove a whole package. With `rev`, only if it is the current revision. */
   async deletePackage(name: string, rev: string | undefined, ctx: IStorageOperationContext): Promise<void> {
-    await this.storage.updateJson<INpmPackument>(npmPaths.packument(name), ctx, (current) => {
+    await this.change(name, ctx, (current) => {
       if (!current) throw RegistryError.notFound(`package ${name} not found`);
       if (rev !== undefined && current._rev !== rev) {
         throw RegistryError.conflict(`document update conflict: revision ${rev} is not current (${current._rev})`);
@@ -252,7 +277,6 @@ export class NpmPackageStore {
       return DELETE;
     });
     await this.deleteFiles(name, ctx);
-    await this.syncDerived(name, null, ctx);
   }
 
   /**
@@ -269,21 +293,20 @@ export class NpmPackageStore {
     await this.storage.deleteObject(npmPaths.tarball(name, tarballFileName(name, version)), ctx);
   }
 
-  async setDistTag(name: string, tag: string, version: string, ctx: IStorageOperationContext): Promise<INpmPackument> {
-    const updated = await this.storage.updateJson<INpmPackument>(npmPaths.packument(name), ctx, (current) => {
+  async setDistTag(name: string, tag: string, version: string, ctx: IStorageOperationContext): Promise<IChangeSummary> {
+    return this.change(name, ctx, (current) => {
       if (!current) throw RegistryError.notFound(`package ${name} not found`);
       if (!Object.hasOwn(current.versions, version)) throw RegistryError.notFound(`version ${version} of ${name} not found`);
+      if (current['dist-tags'][tag] === version) return UNCHANGED;
       current['dist-tags'][tag] = version;
       current.time.modified = now();
       current._rev = nextRevision(current._rev, revisionSuffix());
       return current;
     });
-    await this.syncDerived(name, updated, ctx);
-    return updated!;
   }
 
-  async removeDistTag(name: string, tag: string, ctx: IStorageOperationContext): Promise<INpmPackument> {
-    const updated = await this.storage.updateJson<INpmPackument>(npmPaths.packument(name), ctx, (current) => {
+  async removeDistTag(name: string, tag: string, ctx: IStorageOperationContext): Promise<IChangeSummary> {
+    return this.change(name, ctx, (current) => {
       if (!current) throw RegistryError.notFound(`package ${name} not found`);
       if (!Object.hasOwn(current['dist-tags'], tag)) throw RegistryError.notFound(`${tag} is not a dist-tag on ${name}`);
       delete current['dist-tags'][tag];
@@ -291,56 +314,101 @@ export class NpmPackageStore {
       current._rev = nextRevision(current._rev, revisionSuffix());
       return current;
     });
-    await this.syncDerived(name, updated, ctx);
-    return updated!;
   }
 
-  // ---- derived documents ---------------------------------------------------------------------
+  // ---- one change, with its derived documents -------------------------------------------------
 
   /**
-   * Write the abbreviated document and the search entry for `doc` (null: the package is gone), then
-   * check that the packument is still at that revision; if another writer changed it meanwhile, derive
-   * again from the current one. The last writer always leaves derived documents that match.
+   * Change the packument; the abbreviated document and the search entry are written alongside the
+   * packument's own write, then checked against its etag (see the class comment).
    */
-  private async syncDerived(name: string, doc: INpmPackument | null, ctx: IStorageOperationContext): Promise<void> {
+  private async change(
+    name: string,
+    ctx: IStorageOperationContext,
+    mutate: TDocumentMutator<INpmPackument>,
+    before?: Promise<unknown>,
+  ): Promise<IChangeSummary> {
+    let summary: IChangeSummary = summarize(null);
+    let deletedRev = 0;
+    let derivedWritten = false;
+    try {
+      const result = await this.storage.updateDocument<INpmPackument>(
+        npmPaths.packument(name),
+        ctx,
+        (current) => {
+          const next = mutate(current);
+          if (next === DELETE) deletedRev = revisionNumber(current?._rev);
+          if (next === DELETE || next === UNCHANGED) {
+            summary = summarize(next === DELETE ? null : current);
+            return next;
+          }
+          const doc = next as INpmPackument;
+          summary = summarize(doc);
+          return new SerializedDocument(doc, Buffer.from(serializePackument(doc), 'utf8'));
+        },
+        {
+          before,
+          alongside: (next) => {
+            derivedWritten = true;
+            return this.writeDerived(name, next, ctx, deletedRev);
+          },
+        },
+      );
+      if (result.changed) await this.syncDerived(name, result.alongsideFailed ? undefined : result.etag, ctx);
+      return summary;
+    } catch (error) {
+      // Derived documents written for an attempt that did not land are put right from storage.
+      if (derivedWritten) await this.syncDerived(name, undefined, ctx).catch((e) => this.logger.warn(`npm: resync of ${name} failed`, e));
+      throw error;
+    }
+  }
+
+  /**
+   * Write the abbreviated document and the search entry of `doc` (null: the package is gone, its last
+   * revision was `deletedRev`). Both are ordered by revision: a write derived from an older revision
+   * never replaces one derived from a newer, whatever order concurrent writes land in.
+   */
+  private writeDerived(name: string, doc: INpmPackument | null, ctx: IStorageOperationContext, deletedRev: number, force = false): Promise<unknown> {
+    // Computed now, synchronously: `doc` may be changed in place by a later update.
+    const rev = force ? Number.MAX_SAFE_INTEGER : doc ? revisionNumber(doc._rev) : deletedRev;
+    const abbreviated = doc ? new SerializedDocument({ _rev: doc._rev }, Buffer.from(serializeAbbreviated(doc), 'utf8')) : null;
+    const entry = doc ? toSearchEntry(doc) : null;
+    return Promise.all([
+      this.storage.updateDocument<{ _rev?: string }>(
+        npmPaths.abbreviated(name),
+        ctx,
+        (current) => (current && revisionNumber(current._rev) > rev ? UNCHANGED : (abbreviated ?? DELETE)),
+        { parse: readRevision },
+      ),
+      entry ? this.search.upsert(entry, ctx, force) : this.search.remove(name, ctx, rev),
+    ]);
+  }
+
+  /**
+   * Make the derived documents match the stored packument. `writtenEtag` is the etag of the packument
+   * they were just derived from (null: deleted; undefined: unknown, derive now).
+   */
+  private async syncDerived(name: string, writtenEtag: string | null | undefined, ctx: IStorageOperationContext): Promise<void> {
+    let expected = writtenEtag;
     for (let attempt = 0; attempt < DERIVED_SYNC_ATTEMPTS; attempt++) {
-      await Promise.all([this.writeAbbreviated(name, doc, ctx), this.writeSearchEntry(name, doc, ctx)]);
-      const currentRev = await this.currentRevision(name);
-      if (currentRev === (doc?._rev ?? null)) return;
-      doc = (await this.storage.getJson<INpmPackument>(npmPaths.packument(name)))?.value ?? null;
+      if (expected !== undefined) {
+        const info = await this.storage.stat(npmPaths.packument(name));
+        if ((info?.etag ?? null) === expected) return;
+      }
+      const stored = await this.storage.getBytes(npmPaths.packument(name));
+      const doc = stored ? (JSON.parse(stored.bytes.toString('utf8')) as INpmPackument) : null;
+      // Forced: this is the current packument, whatever revision the derived documents claim.
+      await this.writeDerived(name, doc, ctx, Number.MAX_SAFE_INTEGER, true);
+      expected = stored?.etag ?? null;
     }
     this.logger.warn(`npm: derived documents of ${name} did not settle after ${DERIVED_SYNC_ATTEMPTS} attempts`);
-  }
-
-  private async writeAbbreviated(name: string, doc: INpmPackument | null, ctx: IStorageOperationContext) {
-    const key = npmPaths.abbreviated(name);
-    if (!doc) {
-      await this.storage.deleteObject(key, ctx);
-    } else {
-      await this.storage.putObject(key, Buffer.from(JSON.stringify(toAbbreviated(doc)), 'utf8'), ctx);
-    }
-  }
-
-  private async writeSearchEntry(name: string, doc: INpmPackument | null, ctx: IStorageOperationContext) {
-    const entry = doc ? toSearchEntry(doc) : null;
-    if (entry) await this.search.upsert(entry, ctx);
-    else await this.search.remove(name, ctx);
-  }
-
-  /** `_rev` of the stored packument (it is the second field, so the first bytes suffice); null when absent. */
-  private async currentRevision(name: string): Promise<string | null> {
-    const stored = await this.storage.getBytes(npmPaths.packument(name));
-    if (!stored) return null;
-    const head = stored.bytes.subarray(0, REV_PROBE_BYTES).toString('utf8');
-    const match = /"_rev":"([^"]*)"/.exec(head);
-    if (match) return match[1];
-    return (JSON.parse(stored.bytes.toString('utf8')) as INpmPackument)._rev;
   }
 
   private async deleteFiles(name: string, ctx: IStorageOperationContext) {
     const keys: string[] = [];
     for await (const object of this.storage.listAll(npmPaths.tarballsPrefix(name))) keys.push(object.key);
     await Promise.all(keys.map((key) => this.storage.deleteObject(key, ctx)));
+    this.storage.forgetDocument(npmPaths.packument(name));
     this.cache.invalidate(npmPaths.packument(name));
     this.cache.invalidate(npmPaths.abbreviated(name));
   }

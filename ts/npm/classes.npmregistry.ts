@@ -7,6 +7,7 @@ import { NpmLoginFlow } from './classes.npmloginflow.js';
 import { NpmPackageStore, type IPublishVersion } from './classes.npmpackagestore.js';
 import { NpmSearchIndex } from './classes.npmsearchindex.js';
 import {
+  acceptsGzip,
   containsNul,
   decodeBase64Strict,
   distTagError,
@@ -20,6 +21,7 @@ import {
   versionError,
   versionFromTarballFile,
   wantsAbbreviated,
+  weakEtag,
 } from './helpers.npm.js';
 import type { INpmPublishBody, INpmRegistryOptions, INpmSearchEntry } from './interfaces.npm.js';
 
@@ -29,6 +31,9 @@ const DEFAULT_LOGIN_SESSION_SECONDS = 600;
 /** V8 cannot hold a longer string; a publish body is parsed as one. */
 const MAX_PUBLISH_BODY_BYTES = 500 * 1024 * 1024;
 const MAX_SEARCH_SIZE = 250;
+const MAX_SEARCH_FROM = 10_000;
+/** Smaller documents are sent as they are. */
+const MIN_GZIP_BYTES = 1024;
 const TOKEN_ID = /^[0-9a-f]{64}$/;
 
 const ABBREVIATED_TYPE = 'application/vnd.npm.install-v1+json; charset=utf-8';
@@ -206,16 +211,20 @@ export class NpmRegistry extends BaseRegistry {
     const abbreviated = wantsAbbreviated(req.headers.accept);
     const document = await this.packages.getDocument(name, req.baseUrl, abbreviated);
     if (!document) throw RegistryError.notFound(`package ${name} not found`);
+    // npm asks for gzip; the compressed copy is made once per stored version of the document.
+    const gzip = document.bytes.length >= MIN_GZIP_BYTES && acceptsGzip(req.headers['accept-encoding']);
     const headers: Record<string, string> = {
-      ETag: document.etag,
+      ETag: gzip ? weakEtag(document.etag) : document.etag,
       'Last-Modified': document.lastModified.toUTCString(),
       'Cache-Control': 'no-cache',
-      Vary: 'Accept',
+      Vary: 'Accept, Accept-Encoding',
     };
     if (etagMatches(req.headers['if-none-match'], document.etag)) return { status: 304, headers };
     headers['Content-Type'] = abbreviated ? ABBREVIATED_TYPE : FULL_TYPE;
-    headers['Content-Length'] = String(document.bytes.length);
-    return { status: 200, headers, body: document.bytes };
+    const body = gzip ? await this.cache.compressed(document) : document.bytes;
+    if (gzip) headers['Content-Encoding'] = 'gzip';
+    headers['Content-Length'] = String(body.length);
+    return { status: 200, headers, body };
   }
 
   private getPackumentOrVersion(req: IRouteRequest, name: string) {
@@ -308,8 +317,8 @@ export class NpmRegistry extends BaseRegistry {
     const readmeFilename = typeof first.readmeFilename === 'string' ? first.readmeFilename : undefined;
     if (containsNul(readme) || containsNul(readmeFilename)) throw RegistryError.invalid('readme contains a NUL character');
 
-    const doc = await this.packages.publish(name, { versions: planned, tags, publisher, readme, readmeFilename }, req.storageContext);
-    return jsonResponse(201, { ok: true, id: name, rev: doc._rev, success: true });
+    const { rev } = await this.packages.publish(name, { versions: planned, tags, publisher, readme, readmeFilename }, req.storageContext);
+    return jsonResponse(201, { ok: true, id: name, rev, success: true });
   }
 
   /** base64 → bytes, with the checks npm's own registry makes: valid base64, declared length, size limit. */
@@ -341,8 +350,8 @@ export class NpmRegistry extends BaseRegistry {
     for (const [version, manifest] of Object.entries(versions)) {
       if (isPlainObject(manifest) && containsNul(manifest.deprecated)) throw RegistryError.invalid(`deprecation message of ${version} contains a NUL character`);
     }
-    const { doc } = await this.packages.updateDeprecations(name, versions, req.storageContext);
-    return jsonResponse(200, { ok: true, id: name, rev: doc._rev });
+    const { rev } = await this.packages.updateDeprecations(name, versions, req.storageContext);
+    return jsonResponse(200, { ok: true, id: name, rev });
   }
 
   private async unpublishVersions(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
@@ -351,8 +360,8 @@ export class NpmRegistry extends BaseRegistry {
     if (isPlainObject(body._attachments) && Object.keys(body._attachments).length > 0) {
       throw RegistryError.invalid('publishing through /-rev/ is not supported: PUT /{name}');
     }
-    const { doc, removed } = await this.packages.unpublishVersions(name, req.params.rev, body.versions, req.storageContext);
-    return jsonResponse(200, { ok: true, id: name, rev: doc?._rev, removed });
+    const { rev, removed } = await this.packages.unpublishVersions(name, req.params.rev, body.versions, req.storageContext);
+    return jsonResponse(200, { ok: true, id: name, rev, removed });
   }
 
   private async deletePackage(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
@@ -411,15 +420,15 @@ export class NpmRegistry extends BaseRegistry {
     if (typeof version !== 'string') throw RegistryError.invalid('the body must be a JSON string: the version to tag');
     const badVersion = versionError(version);
     if (badVersion) throw RegistryError.invalid(badVersion);
-    const doc = await this.packages.setDistTag(name, tag, version, req.storageContext);
-    return jsonResponse(201, { ok: true, id: name, rev: doc._rev, 'dist-tags': doc['dist-tags'] });
+    const { rev, distTags } = await this.packages.setDistTag(name, tag, version, req.storageContext);
+    return jsonResponse(201, { ok: true, id: name, rev, 'dist-tags': distTags });
   }
 
   private async deleteDistTag(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
     const tag = req.params.tag;
     if (tag === 'latest') throw RegistryError.invalid('the latest tag cannot be removed; point it at another version instead');
-    const doc = await this.packages.removeDistTag(name, tag, req.storageContext);
-    return jsonResponse(200, { ok: true, id: name, rev: doc._rev, 'dist-tags': doc['dist-tags'] });
+    const { rev, distTags } = await this.packages.removeDistTag(name, tag, req.storageContext);
+    return jsonResponse(200, { ok: true, id: name, rev, 'dist-tags': distTags });
   }
 
   // ---- search --------------------------------------------------------------------------------
@@ -427,7 +436,7 @@ export class NpmRegistry extends BaseRegistry {
   private async searchPackages(req: IRouteRequest): Promise<IHandlerResponse> {
     const text = (req.query.text ?? '').slice(0, 256);
     const size = Math.min(MAX_SEARCH_SIZE, Math.max(1, intParam(req.query.size, 20)));
-    const from = Math.max(0, intParam(req.query.from, 0));
+    const from = Math.min(MAX_SEARCH_FROM, Math.max(0, intParam(req.query.from, 0)));
     const result = await this.search.search(text, size, from);
     const objects = result.entries.map((entry, index) => this.searchObject(entry, from + index));
     return jsonResponse(200, { objects, total: result.total, time: new Date().toUTCString() });

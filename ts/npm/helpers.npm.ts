@@ -280,6 +280,21 @@ export function wantsAbbreviated(accept: string | undefined): boolean {
   return false;
 }
 
+/** Does `Accept-Encoding` allow gzip (`gzip,deflate` from npm; `gzip;q=0` refuses it)? */
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  if (!acceptEncoding) return false;
+  for (const part of acceptEncoding.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding.trim() !== 'gzip' && coding.trim() !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (!q || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
+}
+
+/** Weak form of an etag, for a compressed representation of the same document. */
+export const weakEtag = (etag: string) => (etag.startsWith('W/') ? etag : `W/${etag}`);
+
 /** Does an `If-None-Match` header match this etag (weak comparison, lists and `*` allowed)? */
 export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
   if (!ifNoneMatch) return false;
@@ -335,10 +350,19 @@ export function newPackument(name: string, now: string): INpmPackument {
   };
 }
 
-/** `{n}-{suffix}` → `{n+1}-{newSuffix}`. */
-export function nextRevision(current: string | undefined, suffix: string): string {
-  const n = Number.parseInt((current ?? '0').split('-')[0], 10);
-  return `${Number.isFinite(n) ? n + 1 : 1}-${suffix}`;
+/** The number of a `{n}-{suffix}` revision (0 when there is none). */
+export function revisionNumber(rev: unknown): number {
+  const n = typeof rev === 'string' ? Number.parseInt(rev.split('-')[0], 10) : Number.NaN;
+  return Number.isSafeInteger(n) ? n : 0;
+}
+
+/**
+ * The revision after `current`: `{n}-{suffix}` with n = max(previous + 1, now in ms). Revisions only
+ * grow, also across a package's deletion and re-creation, so documents derived from a packument can
+ * be ordered by them whatever order their writes land in.
+ */
+export function nextRevision(current: string | undefined, suffix: string, nowMs = Date.now()): string {
+  return `${Math.max(revisionNumber(current) + 1, nowMs)}-${suffix}`;
 }
 
 /**
@@ -433,8 +457,9 @@ export function applyDeprecations(doc: INpmPackument, clientVersions: Record<str
     if (!stored || !isPlainObject(clientManifest)) continue;
     const wanted = typeof clientManifest.deprecated === 'string' && clientManifest.deprecated !== '' ? clientManifest.deprecated : undefined;
     if (wanted === stored.deprecated) continue;
-    if (wanted === undefined) delete stored.deprecated;
-    else stored.deprecated = wanted;
+    // Manifests are never changed in place: a new object (serialisation caches key on identity).
+    const { deprecated: _old, ...rest } = stored;
+    doc.versions[version] = wanted === undefined ? (rest as INpmVersionManifest) : { ...rest, deprecated: wanted };
     changed.push(version);
   }
   return changed;
@@ -458,22 +483,67 @@ export function normalizeKeywords(value: unknown): string[] {
   return [];
 }
 
-/** The abbreviated document for installers: per version only what dependency resolution needs. */
+/** One version as the abbreviated document has it: only what dependency resolution needs. */
+export function abbreviateVersion(manifest: INpmVersionManifest): Record<string, unknown> {
+  const short: Record<string, unknown> = {};
+  for (const field of ABBREVIATED_FIELDS) {
+    if (manifest[field] !== undefined) short[field] = manifest[field];
+  }
+  const scripts = manifest.scripts;
+  if (isPlainObject(scripts) && INSTALL_SCRIPTS.some((script) => typeof scripts[script] === 'string')) {
+    short.hasInstallScript = true;
+  }
+  return short;
+}
+
+/** The abbreviated document for installers. */
 export function toAbbreviated(doc: INpmPackument): INpmAbbreviatedPackument {
   const versions: Record<string, Record<string, unknown>> = {};
-  for (const [version, manifest] of Object.entries(doc.versions)) {
-    const short: Record<string, unknown> = {};
-    for (const field of ABBREVIATED_FIELDS) {
-      if (manifest[field] !== undefined) short[field] = manifest[field];
-    }
-    const scripts = manifest.scripts;
-    if (isPlainObject(scripts) && INSTALL_SCRIPTS.some((script) => typeof scripts[script] === 'string')) {
-      short.hasInstallScript = true;
-    }
-    versions[version] = short;
-  }
-  return { name: doc.name, modified: doc.time.modified, 'dist-tags': doc['dist-tags'], versions };
+  for (const [version, manifest] of Object.entries(doc.versions)) versions[version] = abbreviateVersion(manifest);
+  return { _rev: doc._rev, name: doc.name, modified: doc.time.modified, 'dist-tags': doc['dist-tags'], versions };
 }
+
+// Version manifests are never changed in place once stored (see applyDeprecations), so their JSON
+// can be remembered by object identity: a publish then serialises only the new version.
+const manifestJson = new WeakMap<object, string>();
+const abbreviatedJson = new WeakMap<object, string>();
+
+function versionsJson(versions: Record<string, INpmVersionManifest>, cache: WeakMap<object, string>, project?: (m: INpmVersionManifest) => unknown) {
+  const parts: string[] = [];
+  for (const [version, manifest] of Object.entries(versions)) {
+    let json = cache.get(manifest);
+    if (json === undefined) {
+      json = JSON.stringify(project ? project(manifest) : manifest);
+      cache.set(manifest, json);
+    }
+    parts.push(`${JSON.stringify(version)}:${json}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** `JSON.stringify(object)`, with `versions` given as ready JSON. */
+function objectJson(object: Record<string, unknown>, versions: string): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(object)) {
+    if (key === 'versions') {
+      parts.push(`"versions":${versions}`);
+      continue;
+    }
+    const json = JSON.stringify(value);
+    if (json !== undefined) parts.push(`${JSON.stringify(key)}:${json}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** Exactly `JSON.stringify(doc)`, without serialising unchanged versions again. */
+export const serializePackument = (doc: INpmPackument): string => objectJson(doc, versionsJson(doc.versions, manifestJson));
+
+/** Exactly `JSON.stringify(toAbbreviated(doc))`, without abbreviating unchanged versions again. */
+export const serializeAbbreviated = (doc: INpmPackument): string =>
+  objectJson(
+    { _rev: doc._rev, name: doc.name, modified: doc.time.modified, 'dist-tags': doc['dist-tags'], versions: undefined },
+    versionsJson(doc.versions, abbreviatedJson, abbreviateVersion),
+  );
 
 /** What the search index keeps for a package. */
 export function toSearchEntry(doc: INpmPackument): INpmSearchEntry | null {
@@ -482,6 +552,7 @@ export function toSearchEntry(doc: INpmPackument): INpmSearchEntry | null {
   if (!latest) return null;
   const entry: INpmSearchEntry = {
     name: doc.name,
+    rev: revisionNumber(doc._rev),
     version: latest.version,
     date: doc.time[latest.version] ?? doc.time.modified,
     maintainers: (doc.maintainers ?? []).map((m) => m.name).filter((n): n is string => typeof n === 'string'),
@@ -497,26 +568,19 @@ export function toSearchEntry(doc: INpmPackument): INpmSearchEntry | null {
 
 // ---- search ranking --------------------------------------------------------------------------
 
-/** Lower is better: 0 exact name, 1 name prefix, 2 every term in the name, 3 matched elsewhere. */
+/** Lower is better: 0 exact name, 1 name prefix, 2 every query word in the name, 3 matched elsewhere. */
 export type TSearchTier = 0 | 1 | 2 | 3;
 
 /** Query text → lower-case terms (empty terms dropped). */
 export const searchTerms = (text: string) => text.toLowerCase().split(/\s+/).filter(Boolean);
 
 /**
- * Rank one package for a query; null when it does not match. `name` and `text` are lower-case;
- * `text` is the package's searchable text (name, description, keywords, maintainers).
+ * Rank a package that matched a query. `query` is the whole lower-case query, `terms` its words;
+ * `name` is the package's lower-case name and `bare` the same without its scope.
  */
-export function rankSearchMatch(query: string, terms: string[], name: string, text: string): TSearchTier | null {
-  if (terms.length === 0) return 3;
-  const bare = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
+export function rankSearchMatch(query: string, terms: string[], name: string, bare: string): TSearchTier {
   if (name === query || bare === query) return 0;
   if (name.startsWith(query) || bare.startsWith(query)) return 1;
-  let inName = true;
-  for (const term of terms) {
-    if (name.includes(term)) continue;
-    inName = false;
-    if (!text.includes(term)) return null;
-  }
-  return inName ? 2 : 3;
+  for (const term of terms) if (!name.includes(term)) return 3;
+  return 2;
 }

@@ -61,6 +61,8 @@ export interface INpmPackument {
 
 /** The abbreviated ("corgi") document for `Accept: application/vnd.npm.install-v1+json`. */
 export interface INpmAbbreviatedPackument {
+  /** Revision of the packument it was derived from: orders concurrent writes of derived documents. */
+  _rev: string;
   name: string;
   modified: string;
   'dist-tags': Record<string, string>;
@@ -90,6 +92,8 @@ export interface INpmAttachment {
 /** One package in the search index: what `GET /-/v1/search` answers with. */
 export interface INpmSearchEntry {
   name: string;
+  /** Revision number of the packument it was derived from (an older one never replaces a newer). */
+  rev?: number;
   version: string;
   description?: string;
   keywords?: string[];

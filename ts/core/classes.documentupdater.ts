@@ -1,0 +1,158 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RegistryError } from './classes.registryerror.js';
+import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
+
+/** Returned by a mutator to leave the document as it is. */
+export const UNCHANGED = Symbol('unchanged');
+/** Returned by a mutator to delete the document. */
+export const DELETE = Symbol('delete');
+
+const MAX_ATTEMPTS = 12;
+/** Bytes of documents whose last written state is remembered (by etag) to skip reading them back. */
+const MAX_KNOWN_BYTES = 64 * 1024 * 1024;
+
+/** A new document given as its bytes, with the (smaller) value to hand to the next mutator. */
+export class SerializedDocument<T> {
+  constructor(
+    readonly value: T,
+    readonly bytes: Buffer,
+  ) {}
+}
+
+type TMutation<T> = T | SerializedDocument<T> | typeof UNCHANGED | typeof DELETE;
+export type TDocumentMutator<T> = (current: T | null) => TMutation<T> | Promise<TMutation<T>>;
+
+export interface IDocumentUpdateOptions<T> {
+  /**
+   * Work that must be finished before the document is written (a tarball upload). It runs while the
+   * current document is read and changed; if it fails, nothing is written.
+   */
+  before?: Promise<unknown>;
+  /**
+   * Writes derived from the new value, started together with the document's own write (the
+   * abbreviated document, the search entry). On a retry they are started again with the new value.
+   */
+  alongside?: (next: T | null) => Promise<unknown>;
+  /** Reads a stored document; default JSON.parse. Whatever it returns is what mutators get. */
+  parse?: (bytes: Buffer) => T;
+}
+
+export interface IDocumentUpdateResult<T> {
+  value: T | null;
+  /** Etag of the document as this update left it (null: deleted or absent). */
+  etag: string | null;
+  changed: boolean;
+  /** The document was written but a derived write failed: derive again. */
+  alongsideFailed?: boolean;
+}
+
+const isPreconditionFailed = (error: unknown) => error instanceof RegistryError && error.kind === 'precondition-failed';
+
+/**
+ * The one read-modify-write of JSON documents (behind `RegistryStorage.updateJson` and
+ * `updateDocument`): read with etag, change, write only if nobody wrote in between, retry otherwise,
+ * so two instances updating at once both land. On top of that, for hot documents such as packuments:
+ *
+ * - the etag of the written document is returned, so derived documents can be checked against it
+ *   with a `stat` instead of reading the document back;
+ * - the state this instance last wrote is remembered: when a `stat` shows the stored etag is still
+ *   that one, the document is not read and parsed again (storage stays the truth: any other
+ *   writer changes the etag);
+ * - derived writes run alongside the document's write, and the document is read and changed while
+ *   the tarball is still being stored.
+ *
+ * The mutator must not keep references to the value: the object it is given may be the remembered
+ * one and is changed in place.
+ */
+export class DocumentUpdater {
+  private readonly known = new Map<string, { etag: string; value: unknown; size: number }>();
+  private knownBytes = 0;
+
+  constructor(private readonly storage: RegistryStorage) {}
+
+  async update<T>(
+    key: string,
+    ctx: IStorageOperationContext,
+    mutate: TDocumentMutator<T>,
+    options: IDocumentUpdateOptions<T> = {},
+  ): Promise<IDocumentUpdateResult<T>> {
+    let before = options.before;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.read<T>(key, attempt === 0, options.parse);
+      let next: TMutation<T>;
+      try {
+        next = await mutate(current ? current.value : null);
+      } catch (error) {
+        await before?.catch(() => undefined);
+        throw error;
+      }
+      if (before) {
+        await before;
+        before = undefined;
+      }
+      if (next === UNCHANGED) {
+        if (current) this.remember(key, current.etag, current.value, current.size);
+        return { value: current ? current.value : null, etag: current ? current.etag : null, changed: false };
+      }
+      if (next === DELETE) {
+        if (!current) return { value: null, etag: null, changed: false };
+        const [removed, derived] = await Promise.allSettled([this.storage.deleteObject(key, ctx), options.alongside?.(null)]);
+        if (removed.status === 'rejected') throw removed.reason;
+        return { value: null, etag: null, changed: true, alongsideFailed: derived.status === 'rejected' };
+      }
+      const value = next instanceof SerializedDocument ? next.value : next;
+      const bytes = next instanceof SerializedDocument ? next.bytes : Buffer.from(JSON.stringify(next), 'utf8');
+      // Both settle before anything else happens: a retry must never race this attempt's derived writes.
+      const [put, derived] = await Promise.allSettled([
+        this.storage.putObject(key, bytes, ctx, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' }),
+        options.alongside?.(value),
+      ]);
+      if (put.status === 'fulfilled') {
+        this.remember(key, put.value.etag, value, bytes.length);
+        return { value, etag: put.value.etag, changed: true, alongsideFailed: derived.status === 'rejected' };
+      }
+      if (!isPreconditionFailed(put.reason)) throw put.reason;
+      // Someone else wrote first: back off a little, with jitter, and try again on fresh data.
+      await sleep(Math.random() * 5 * (attempt + 1));
+    }
+    throw RegistryError.conflict(`too many concurrent updates of ${key}, try again`);
+  }
+
+  /** Forget what this instance knows about a document (after changing it some other way). */
+  forget(key: string): void {
+    this.take(key);
+  }
+
+  private async read<T>(key: string, mayUseKnown: boolean, parse?: (bytes: Buffer) => T): Promise<{ value: T; etag: string; size: number } | null> {
+    // Taken out while it is changed; remembered again only once a write succeeded.
+    const known = this.take(key);
+    if (known && mayUseKnown) {
+      const info = await this.storage.stat(key);
+      if (info?.etag === known.etag) return { value: known.value as T, etag: known.etag, size: known.size };
+    }
+    const stored = await this.storage.getBytes(key);
+    if (!stored) return null;
+    const value = parse ? parse(stored.bytes) : (JSON.parse(stored.bytes.toString('utf8')) as T);
+    return { value, etag: stored.etag, size: stored.bytes.length };
+  }
+
+  private take(key: string) {
+    const known = this.known.get(key);
+    if (known) {
+      this.known.delete(key);
+      this.knownBytes -= known.size;
+    }
+    return known;
+  }
+
+  private remember(key: string, etag: string, value: unknown, size: number) {
+    this.take(key);
+    if (size > MAX_KNOWN_BYTES / 8) return;
+    this.known.set(key, { etag, value, size });
+    this.knownBytes += size;
+    for (const [oldest] of this.known) {
+      if (this.knownBytes <= MAX_KNOWN_BYTES) break;
+      this.take(oldest);
+    }
+  }
+}

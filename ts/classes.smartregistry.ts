@@ -4,7 +4,7 @@ import type { BaseRegistry } from './core/classes.baseregistry.js';
 import { Logger } from './core/classes.logger.js';
 import { RegistryStorage } from './core/classes.registrystorage.js';
 import { DEFAULT_LIMITS, normalizeBasePath, validateRegistryConfig } from './core/helpers.config.js';
-import { jsonResponse, normalizeResponse } from './core/helpers.response.js';
+import { discardResponseBody, jsonResponse, normalizeResponse, takeResponseBody } from './core/helpers.response.js';
 import { REGISTRY_PROTOCOLS, type IRegistryConfig, type IRequestContext, type IResponse, type TRegistryProtocol } from './core/interfaces.core.js';
 import { createStorageBackend } from './core/storage/index.js';
 import { handleFetchRequest } from './adapters/fetch.js';
@@ -43,7 +43,7 @@ export class SmartRegistry {
 
   async init(): Promise<void> {
     if (this.initialized) return;
-    const storage = new RegistryStorage(createStorageBackend(this.config.storage), this.config.storageHooks, this.logger);
+    const storage = new RegistryStorage(await createStorageBackend(this.config.storage), this.config.storageHooks, this.logger);
     await storage.init();
     const auth = new AuthManager(this.config.auth, storage, this.config.authProvider);
     await auth.init();
@@ -92,9 +92,12 @@ export class SmartRegistry {
       this.logger.error(`unhandled error ${errorId} on ${ctx?.method} ${ctx?.path}`, error);
       response = normalizeResponse(jsonResponse(500, { error: 'internal server error', errorId }));
     }
-    if (ctx?.method?.toUpperCase() === 'HEAD' && response.body) {
-      void response.body.cancel().catch(() => undefined);
-      response = { status: response.status, headers: response.headers };
+    if (ctx?.method?.toUpperCase() === 'HEAD') {
+      const body = takeResponseBody(response);
+      if (body !== undefined) {
+        discardResponseBody(body);
+        response = { status: response.status, headers: response.headers };
+      }
     }
     return response;
   }

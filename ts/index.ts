@@ -13,7 +13,10 @@ export { BaseRegistry, type IRoute, type IRouteRequest, type IProtocolDependenci
 export { RegistryError, type TRegistryErrorKind } from './core/classes.registryerror.js';
 export type { IStorageBackend, IObjectInfo, IPutOptions, IPutResult, IGetResult } from './core/storage/interfaces.storage.js';
 export { FilesystemBackend } from './core/storage/classes.filesystembackend.js';
-export { S3Backend } from './core/storage/classes.s3backend.js';
+// The S3 backend's class is exported as a type only: importing it loads the AWS SDK, which a
+// registry on the filesystem never needs. `createStorageBackend(s3Config)` makes one on demand.
+export type { S3Backend } from './core/storage/classes.s3backend.js';
+export { createStorageBackend } from './core/storage/index.js';
 export { streamToBuffer, streamToJson, toReadableStream } from './core/helpers.stream.js';
 
 export * from './upstream/interfaces.upstream.js';

@@ -1,4 +1,6 @@
 import type { SmartRegistry } from '../classes.smartregistry.js';
+import { discardResponseBody, takeResponseBody } from '../core/helpers.response.js';
+import { isWebReadableStream, nodeToWeb } from '../core/helpers.stream.js';
 import { queryToRecord, splitRequestTarget } from './helpers.adapter.js';
 
 /** Web `Request` → SmartRegistry → Web `Response`, streaming both ways. */
@@ -17,7 +19,13 @@ export async function handleFetchRequest(registry: SmartRegistry, request: Reque
     query: queryToRecord(url.searchParams),
     body: request.body ?? undefined,
   });
-  const hasBody = response.body && request.method !== 'HEAD' && response.status !== 204 && response.status !== 304;
-  if (!hasBody) void response.body?.cancel().catch(() => undefined);
-  return new Response(hasBody ? response.body : null, { status: response.status, headers: response.headers });
+  const body = takeResponseBody(response);
+  const hasBody = body !== undefined && request.method !== 'HEAD' && response.status !== 204 && response.status !== 304;
+  if (!hasBody) {
+    discardResponseBody(body);
+    return new Response(null, { status: response.status, headers: response.headers });
+  }
+  // Bytes go in as they are; a Node stream becomes a pull-based Web stream only here.
+  const webBody = body instanceof Uint8Array ? (body as Uint8Array<ArrayBuffer>) : isWebReadableStream(body) ? body : nodeToWeb(body);
+  return new Response(webBody, { status: response.status, headers: response.headers });
 }

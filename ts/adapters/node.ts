@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { SmartRegistry } from '../classes.smartregistry.js';
-import { webToNode } from '../core/helpers.stream.js';
+import { discardResponseBody, takeResponseBody } from '../core/helpers.response.js';
+import { isWebReadableStream, webToNode } from '../core/helpers.stream.js';
 import type { TRequestBody } from '../core/interfaces.core.js';
 import { queryToRecord, splitRequestTarget } from './helpers.adapter.js';
 
@@ -24,15 +25,18 @@ export function createNodeHandler(registry: SmartRegistry) {
         body: requestBody(req),
         rawBody: req.rawBody,
       });
-      const body = response.body;
-      const sendBody = body && req.method !== 'HEAD' && response.status !== 204 && response.status !== 304;
-      if (!sendBody) void body?.cancel().catch(() => undefined);
+      // Bytes, a Node stream or a Web stream: a byte body is never wrapped in a stream at all.
+      const body = takeResponseBody(response);
+      const sendBody = body !== undefined && req.method !== 'HEAD' && response.status !== 204 && response.status !== 304;
+      if (!sendBody) discardResponseBody(body);
       res.writeHead(response.status, response.headers);
-      if (sendBody) {
-        // pipeline destroys the source when the client goes away mid-download.
-        await pipeline(webToNode(body), res).catch(() => undefined);
-      } else {
+      if (!sendBody) {
         res.end();
+      } else if (body instanceof Uint8Array) {
+        res.end(body);
+      } else {
+        // pipeline destroys the source when the client goes away mid-download.
+        await pipeline(isWebReadableStream(body) ? webToNode(body) : body, res).catch(() => undefined);
       }
     } catch (error) {
       if (next) return next(error);

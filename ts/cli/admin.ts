@@ -55,7 +55,7 @@ const usersOf = (record: IAdminRecord): Record<string, IUserConfig> => ({
  * starting on one bucket at once end up with one admin (and only the winner knows the password).
  */
 export async function loadOrCreateAdmin(storage: IStorageConfig, options: { create: boolean }): Promise<IAdminBootstrap | null> {
-  const backend = createStorageBackend(storage);
+  const backend = await createStorageBackend(storage);
   await backend.init();
   try {
     const existing = await readRecord(backend);

@@ -23,6 +23,13 @@ interface IUserRecord {
   createdAt: string;
 }
 
+/** A verified JWT: what `validateJwt` answers, before the revocation check. */
+interface IVerifiedJwt {
+  jti: string;
+  exp: number;
+  token: IAuthToken;
+}
+
 interface IOciJwtPayload {
   sub: string;
   protocol: TRegistryProtocol;
@@ -47,6 +54,14 @@ const DEFAULT_OCI_TOKEN_SECONDS = 3600;
  * every request (maven, pip, composer) do not pay a scrypt per file. Failures are never cached.
  */
 const LOGIN_CACHE_MS = 30_000;
+/**
+ * Verified JWTs remembered by their text, so a client sending the same bearer token on every request
+ * costs one HMAC and one JSON parse per token rather than per request. Bounded: the oldest entry goes
+ * when it is full. Revocation is still asked on every use (the token store caches that briefly).
+ */
+const JWT_CACHE_ENTRIES = 1000;
+/** The clock skew `verifyJwt` tolerates by default; a cached token expires at the same moment. */
+const JWT_CLOCK_SKEW_SECONDS = 30;
 
 export const isValidUsername = (name: string) => typeof name === 'string' && USERNAME_PATTERN.test(name);
 
@@ -66,6 +81,7 @@ export class DefaultAuthProvider implements IAuthProvider {
   private readonly loginCache = new TtlCache<string>(LOGIN_CACHE_MS, 1000);
   /** Keys the login cache, so it holds no password-derived value anyone else could recompute. */
   private readonly loginCacheKey = crypto.randomBytes(32);
+  private readonly verifiedJwts = new Map<string, IVerifiedJwt>();
   private jwtSecret = '';
   /** Verified against for unknown users, so an unknown name costs the same time as a wrong password. */
   private dummyHash = '';
@@ -151,6 +167,7 @@ export class DefaultAuthProvider implements IAuthProvider {
 
   async destroy() {
     this.loginCache.clear();
+    this.verifiedJwts.clear();
   }
 
   // ---- users -----------------------------------------------------------------------------
@@ -275,22 +292,52 @@ export class DefaultAuthProvider implements IAuthProvider {
   }
 
   private async validateJwt(token: string): Promise<IAuthToken | null> {
-    const result = verifyJwt(token, this.jwtSecret);
+    const verified = this.verifyJwtCached(token);
+    if (!verified) return null;
+    if (await this.tokenStore.isJwtRevoked(verified.jti)) return null;
+    // A fresh object per request, as before the cache: callers may keep or change it.
+    const { token: cached } = verified;
+    return {
+      ...cached,
+      scopes: [...cached.scopes],
+      ...(cached.userScopes ? { userScopes: [...cached.userScopes] } : {}),
+      ...(cached.expiresAt ? { expiresAt: new Date(cached.expiresAt.getTime()) } : {}),
+      metadata: { jti: verified.jti },
+    };
+  }
+
+  /** Signature, claims and shape of a JWT, from the cache while the token has not expired. */
+  private verifyJwtCached(token: string): IVerifiedJwt | null {
+    const cached = this.verifiedJwts.get(token);
+    if (cached) {
+      if (nowSeconds() - JWT_CLOCK_SKEW_SECONDS < cached.exp) return cached;
+      this.verifiedJwts.delete(token);
+      return null;
+    }
+    const result = verifyJwt(token, this.jwtSecret, { clockSkewSeconds: JWT_CLOCK_SKEW_SECONDS });
     if (!result.ok) return null;
     const payload = result.payload as Partial<IOciJwtPayload>;
     if (typeof payload.sub !== 'string' || !isProtocol(payload.protocol) || !isStringArray(payload.scopes)) return null;
     if (!isStringArray(payload.userScopes) || typeof payload.jti !== 'string' || !JTI_PATTERN.test(payload.jti)) return null;
-    if (await this.tokenStore.isJwtRevoked(payload.jti)) return null;
-    return {
-      type: payload.protocol,
-      userId: payload.sub,
-      scopes: payload.scopes,
-      userScopes: payload.userScopes,
-      readonly: payload.readonly === true,
-      tokenId: authPaths.hashToken(token),
-      expiresAt: new Date((payload.exp as number) * 1000),
-      metadata: { jti: payload.jti },
+    const exp = payload.exp as number;
+    const verified: IVerifiedJwt = {
+      jti: payload.jti,
+      exp,
+      token: {
+        type: payload.protocol,
+        userId: payload.sub,
+        scopes: payload.scopes,
+        userScopes: payload.userScopes,
+        readonly: payload.readonly === true,
+        tokenId: authPaths.hashToken(token),
+        expiresAt: new Date(exp * 1000),
+        metadata: { jti: payload.jti },
+      },
     };
+    // Map keeps insertion order: when full, the oldest entry makes room.
+    if (this.verifiedJwts.size >= JWT_CACHE_ENTRIES) this.verifiedJwts.delete(this.verifiedJwts.keys().next().value as string);
+    this.verifiedJwts.set(token, verified);
+    return verified;
   }
 
   private async validateStoredToken(token: string): Promise<IAuthToken | null> {
@@ -329,7 +376,8 @@ export class DefaultAuthProvider implements IAuthProvider {
     if (looksLikeJwt(token)) {
       // JWTs are not stored; remember the jti until the token would have expired. Invalid or
       // already expired tokens need no revocation.
-      const result = verifyJwt(token, this.jwtSecret);
+      this.verifiedJwts.delete(token);
+      const result = verifyJwt(token, this.jwtSecret, { clockSkewSeconds: JWT_CLOCK_SKEW_SECONDS });
       if (!result.ok || typeof result.payload.jti !== 'string' || !JTI_PATTERN.test(result.payload.jti)) return;
       await this.tokenStore.revokeJwt(result.payload.jti, new Date((result.payload.exp as number) * 1000));
       return;

@@ -3,8 +3,16 @@ import { RegistryError } from './classes.registryerror.js';
 
 /** Marks a Web stream made from a Node stream, so Node adapters can pipe the source directly. */
 const NODE_SOURCE = Symbol.for('smartregistry.nodeSource');
+/** Marks a Web stream made from bytes, so adapters can send them in one write instead of streaming. */
+const BYTES_SOURCE = Symbol.for('smartregistry.bytesSource');
 
-type TTaggedWebStream = ReadableStream<Uint8Array> & { [NODE_SOURCE]?: Readable };
+interface IBytesSource {
+  bytes: Uint8Array;
+  /** Set once the Web stream was pulled or cancelled, or its bytes were taken: then they are spent. */
+  spent: boolean;
+}
+
+type TTaggedWebStream = ReadableStream<Uint8Array> & { [NODE_SOURCE]?: Readable; [BYTES_SOURCE]?: IBytesSource };
 
 export const isWebReadableStream = (value: unknown): value is ReadableStream<Uint8Array> =>
   typeof value === 'object' && value !== null && typeof (value as ReadableStream).getReader === 'function';
@@ -46,7 +54,44 @@ export function nodeToWeb(readable: Readable): ReadableStream<Uint8Array> {
 export function webToNode(web: ReadableStream<Uint8Array>): Readable {
   const source = (web as TTaggedWebStream)[NODE_SOURCE];
   if (source && !web.locked && !source.destroyed && !source.readableDidRead) return source;
+  const bytes = takeUnreadBytes(web);
+  if (bytes) return Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)], { objectMode: false });
   return Readable.fromWeb(web as import('node:stream/web').ReadableStream<Uint8Array>);
+}
+
+/**
+ * Bytes → Web stream, remembering them for `takeUnreadBytes`. Nothing is queued until the stream is
+ * read (highWaterMark 0), so an adapter that takes the bytes leaves no half-read stream behind.
+ */
+export function bytesToWeb(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  const source: IBytesSource = { bytes, spent: false };
+  const web: TTaggedWebStream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        source.spent = true;
+        if (bytes.byteLength > 0) controller.enqueue(bytes);
+        controller.close();
+      },
+      cancel() {
+        source.spent = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  web[BYTES_SOURCE] = source;
+  return web;
+}
+
+/**
+ * The bytes behind a stream made by `bytesToWeb` that nobody has read, locked or cancelled; the
+ * stream counts as read afterwards (it is cancelled). Undefined for any other stream.
+ */
+export function takeUnreadBytes(web: ReadableStream<Uint8Array>): Uint8Array | undefined {
+  const source = (web as TTaggedWebStream)[BYTES_SOURCE];
+  if (!source || source.spent || web.locked) return undefined;
+  source.spent = true;
+  void web.cancel().catch(() => undefined);
+  return source.bytes;
 }
 
 /** Any body-like value → bytes. Objects (not streams or bytes) become JSON. */
@@ -61,13 +106,7 @@ function valueToBytes(data: unknown): Uint8Array {
 export function toReadableStream(data: unknown): ReadableStream<Uint8Array> {
   if (isWebReadableStream(data)) return data;
   if (isNodeReadable(data)) return nodeToWeb(data);
-  const bytes = valueToBytes(data);
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (bytes.byteLength > 0) controller.enqueue(bytes);
-      controller.close();
-    },
-  });
+  return bytesToWeb(valueToBytes(data));
 }
 
 /** Any stream (or bytes) → Node Readable. */
@@ -88,6 +127,15 @@ export async function streamToBuffer(
   if (stream === undefined || stream === null) return Buffer.alloc(0);
   if (typeof stream === 'string') return Buffer.from(stream, 'utf8');
   if (stream instanceof Uint8Array) return Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength);
+  // A stream made from bytes: the same limit, without streaming them.
+  const bytes = isWebReadableStream(stream) ? takeUnreadBytes(stream) : undefined;
+  if (bytes) {
+    if (maxBytes !== undefined && bytes.byteLength > maxBytes) {
+      throw RegistryError.tooLarge(`body exceeds the limit of ${maxBytes} bytes`);
+    }
+    // A copy, as reading the stream gives: the caller may change it without touching the source.
+    return Buffer.from(bytes);
+  }
   const readable = toNodeReadable(stream);
   const chunks: Buffer[] = [];
   let total = 0;

@@ -24,8 +24,9 @@ export interface ITokenResponse {
   scope?: string;
 }
 
-const firstValues = (value: string | string[] | undefined): string[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
+/** Every value of a query parameter, as a new array (callers append form values to it). */
+const allValues = (value: string | string[] | undefined): string[] =>
+  value === undefined ? [] : Array.isArray(value) ? [...value] : [value];
 
 /**
  * The registry's own token endpoint (`GET /v2/token`, Docker's token authentication flow, and the
@@ -66,7 +67,7 @@ export class OciTokenService {
 
   /** GET (Basic credentials or none) and POST (OAuth2 password grant form). */
   async issue(req: IRouteRequest): Promise<IHandlerResponse> {
-    const scopeValues = firstValues(req.ctx.query.scope as string | string[] | undefined);
+    const scopeValues = allValues(req.ctx.query.scope as string | string[] | undefined);
     let headers: Record<string, string | string[] | undefined> = req.ctx.headers;
     if (req.method === 'POST') {
       const form = await this.readForm(req);

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DefaultAuthProvider } from '../../../ts/core/classes.defaultauthprovider.js';
 import { RegistryError } from '../../../ts/core/classes.registryerror.js';
 import { hashPassword } from '../../../ts/core/helpers.password.js';
-import { looksLikeJwt } from '../../../ts/core/helpers.jwt.js';
+import { looksLikeJwt, signJwt } from '../../../ts/core/helpers.jwt.js';
 import type { IAuthConfig } from '../../../ts/core/interfaces.core.js';
 import { createTempStorage, type ITempStorage } from './fixtures.js';
 
@@ -186,6 +186,63 @@ for (const tokenStore of ['memory', 'storage'] as const) {
 
       await provider.revokeToken(jwt);
       assert.equal(await provider.validateToken(jwt), null);
+    });
+
+    test('oci token: verified once and cached, yet expiry, revocation and forgeries still count', async () => {
+      const cache = (target: DefaultAuthProvider) => (target as unknown as { verifiedJwts: Map<string, unknown> }).verifiedJwts;
+      const jwt = await provider.createToken('alice', 'oci', { scopes: ['oci:repository:cached/app:pull'] });
+      const first = await provider.validateToken(jwt, 'oci');
+      assert.ok(first);
+      assert.ok(cache(provider).has(jwt), 'the verified token is cached');
+      // Every answer is a fresh object: a caller changing one does not change the next.
+      first.scopes.push('*:*:*:*');
+      first.userScopes?.push('*:*:*:*');
+      const second = await provider.validateToken(jwt, 'oci');
+      assert.ok(second && second !== first);
+      assert.deepEqual(second.scopes, ['oci:repository:cached/app:pull']);
+      assert.deepEqual(second.userScopes, ['*:*:*:*']);
+      assert.equal(second.tokenId, sha256(jwt));
+      assert.equal(await provider.validateToken(jwt, 'npm'), null, 'the protocol check still applies to a cached token');
+      // A forged signature is never served from the cache of the genuine token.
+      const [h, p] = jwt.split('.');
+      assert.equal(await provider.validateToken(`${h}.${p}.${'A'.repeat(43)}`), null);
+
+      // Revocation is immediate on this instance, and seen by an instance that has it cached.
+      const sibling = new DefaultAuthProvider(config, temp.storage);
+      if (tokenStore === 'storage') assert.ok(await sibling.validateToken(jwt, 'oci'), 'valid on a second instance sharing storage');
+      await provider.revokeToken(jwt);
+      assert.ok(!cache(provider).has(jwt), 'dropped from the cache on revoke');
+      assert.equal(await provider.validateToken(jwt, 'oci'), null);
+      assert.equal(await provider.validateToken(jwt, 'oci'), null, 'still revoked on the next request');
+      if (tokenStore === 'storage') {
+        const fresh = new DefaultAuthProvider(config, temp.storage);
+        assert.equal(await fresh.validateToken(jwt, 'oci'), null, 'revocation is shared through storage');
+      }
+    });
+
+    test('oci token: a cached token stops working when it expires', async () => {
+      const secret = 'cache-expiry-test-secret';
+      const shortLived = new DefaultAuthProvider({ tokenStore, jwtSecret: secret, users: { u: {} } }, temp.storage);
+      await shortLived.init();
+      // `exp` 28 s ago: inside the 30 s clock skew for one to two more seconds.
+      const now = Math.floor(Date.now() / 1000);
+      const jwt = signJwt(
+        { sub: 'u', protocol: 'oci', scopes: ['oci:*:*:*'], userScopes: ['*:*:*:*'], iat: now - 60, nbf: now - 60, exp: now - 28, jti: crypto.randomUUID() },
+        secret,
+      );
+      assert.ok(await shortLived.validateToken(jwt, 'oci'));
+      await sleep((now + 2) * 1000 - Date.now() + 50);
+      assert.equal(await shortLived.validateToken(jwt, 'oci'), null);
+    });
+
+    test('oci token: the cache stays bounded', async () => {
+      const bounded = new DefaultAuthProvider({ tokenStore, jwtSecret: 'bounded-cache-secret', users: { u: {} } }, temp.storage);
+      const now = Math.floor(Date.now() / 1000);
+      for (let i = 0; i < 1100; i++) {
+        const jwt = signJwt({ sub: 'u', protocol: 'oci', scopes: [], userScopes: [], iat: now, nbf: now, exp: now + 60, jti: `bounded-${i}` }, 'bounded-cache-secret');
+        assert.ok(await bounded.validateToken(jwt));
+      }
+      assert.ok((bounded as unknown as { verifiedJwts: Map<string, unknown> }).verifiedJwts.size <= 1000);
     });
 
     test('createToken refuses unknown users, bad scopes and bad expiry', async () => {

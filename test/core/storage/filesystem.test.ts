@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -93,6 +94,43 @@ describe('filesystem backend specifics', () => {
     await assert.rejects(backend.copy('tmp/missing', 'tmp/e'), isKind('not-found'));
     assert.deepEqual(await fsp.readdir(path.join(root, '.tmp')), []);
     assert.deepEqual(await fsp.readdir(path.join(root, '.locks')), [], 'locks are released');
+  });
+
+  it('streams a put larger than its sync step intact and closes every file it opened', async () => {
+    const openFiles = async () => (await fsp.readdir('/proc/self/fd').catch(() => [])).length;
+    const before = await openFiles();
+    const block = Buffer.alloc(1024 * 1024, 7);
+    block.write('sync', 12345);
+    const blocks = 80; // 80 MiB: two intermediate syncs and the final one
+    const body = () =>
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < blocks; i++) yield block;
+        })(),
+        { objectMode: false },
+      );
+    const expected = crypto.createHash('sha256');
+    for (let i = 0; i < blocks; i++) expected.update(block);
+    const result = await backend.put('big/blob', body());
+    assert.equal(result.size, blocks * block.length);
+    assert.equal(result.digests.sha256, expected.digest('hex'));
+    assert.equal((await fsp.stat(path.join(root, 'big', 'blob'))).size, blocks * block.length);
+    // A body that fails after the first sync step leaves neither a temp file nor an open handle behind.
+    const failing = Readable.from(
+      (function* () {
+        for (let i = 0; i < 40; i++) yield block;
+        throw new Error('client went away');
+      })(),
+      { objectMode: false },
+    );
+    await assert.rejects(backend.put('big/failed', failing), /client went away/);
+    assert.deepEqual(await fsp.readdir(path.join(root, '.tmp')), []);
+    assert.equal(await backend.stat('big/failed'), null);
+    if (process.platform === 'linux') {
+      // Closing a destroyed stream's handle may finish just after the put has failed.
+      for (let wait = 0; wait < 50 && (await openFiles()) !== before; wait++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(await openFiles(), before, 'no file handle stays open');
+    }
   });
 
   it('keeps its own directories out of keys and listings', async () => {

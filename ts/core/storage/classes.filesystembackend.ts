@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../classes.registryerror.js';
 import { HashingTransform, sha256Hex } from '../helpers.hash.js';
@@ -32,6 +32,11 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
 const MTIME_STEP_SECONDS = 10e-6;
 const DEFAULT_LIST_LIMIT = 1000;
 const MAX_FILE_NAME_BYTES = 255;
+/**
+ * A large put is flushed to disk every this many bytes while it streams, so the kernel writes back as
+ * the data arrives instead of in one long fsync at the end (1 GiB in one final fsync stalls the push).
+ */
+const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 
 const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
 const isMissing = (error: unknown) => errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR';
@@ -51,6 +56,73 @@ const toInfo = (key: string, stats: fs.BigIntStats): IObjectInfo => ({
 
 const toReadable = (body: Readable | Uint8Array): Readable =>
   body instanceof Uint8Array ? Readable.from([body], { objectMode: false }) : body;
+
+/**
+ * Writes a stream to an open file: an `fdatasync` is started after every `syncEveryBytes` (at most one
+ * at a time, overlapping the writes that follow), and a full `fsync` runs before the file is closed.
+ * The handle is closed when the stream finishes or is destroyed.
+ */
+class SyncingFileSink extends Writable {
+  private unsynced = 0;
+  private pendingSync?: Promise<void>;
+  private handleClosed?: Promise<void>;
+
+  constructor(
+    private readonly handle: fsp.FileHandle,
+    private readonly syncEveryBytes: number,
+  ) {
+    super({ highWaterMark: STREAM_CHUNK_BYTES });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writeAll([chunk]).then(() => callback(), callback);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.writeAll(chunks.map(({ chunk }) => chunk)).then(() => callback(), callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    (async () => {
+      await this.pendingSync;
+      await this.handle.sync();
+      await this.close();
+    })().then(() => callback(), callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // A failed background sync is reported by the next write or by `_final`; here only close.
+    this.pendingSync?.catch(() => undefined);
+    this.close().then(
+      () => callback(error),
+      (closeError) => callback(error ?? closeError),
+    );
+  }
+
+  private close(): Promise<void> {
+    this.handleClosed ??= this.handle.close();
+    return this.handleClosed;
+  }
+
+  private async writeAll(buffers: Buffer[]): Promise<void> {
+    const pending = buffers.filter((buffer) => buffer.length > 0);
+    while (pending.length > 0) {
+      // writev may write less than asked (it seldom does on regular files): continue after what it wrote.
+      let { bytesWritten } = await this.handle.writev(pending);
+      if (bytesWritten === 0) throw new Error('the file system accepted no bytes');
+      this.unsynced += bytesWritten;
+      while (pending.length > 0 && bytesWritten >= pending[0]!.length) bytesWritten -= pending.shift()!.length;
+      if (pending.length > 0 && bytesWritten > 0) pending[0] = pending[0]!.subarray(bytesWritten);
+    }
+    if (this.unsynced >= this.syncEveryBytes) {
+      // One sync in flight at a time: waiting for the previous one bounds the dirty data to about two steps.
+      await this.pendingSync;
+      this.unsynced = 0;
+      this.pendingSync = this.handle.datasync();
+      this.pendingSync.catch(() => undefined);
+    }
+  }
+}
 
 async function statFile(file: string): Promise<fs.BigIntStats | null> {
   try {
@@ -280,9 +352,8 @@ export class FilesystemBackend implements IStorageBackend {
     const handle = await fsp.open(file, 'wx', 0o644);
     try {
       const hasher = new HashingTransform(options);
-      // `flush` fsyncs before close: the data is on disk before the rename makes it visible.
-      const sink = fs.createWriteStream(file, { fd: handle, flush: true, highWaterMark: STREAM_CHUNK_BYTES });
-      await pipeline(source, hasher, sink);
+      // The sink fsyncs before close: the data is on disk before the rename makes it visible.
+      await pipeline(source, hasher, new SyncingFileSink(handle, SYNC_EVERY_BYTES));
       return { file, digests: hasher.result };
     } catch (error) {
       await removeQuietly(file);

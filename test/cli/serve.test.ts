@@ -166,7 +166,7 @@ describe('smartregistry serve options', () => {
       const second = await launchServe({ args, env });
       try {
         assert.equal(second.adminPassword, '', 'the admin from the bucket is reused');
-        const token = await cli(['token', 'npm', ...args, '--password', first.adminPassword], env);
+        const token = await cli(['token', 'npm', ...args, `--password=${first.adminPassword}`], env);
         assert.equal(token.code, 0, token.stderr);
         assert.match(token.stdout, /^token npm [0-9a-f-]{36}\n$/);
       } finally {

@@ -61,7 +61,8 @@ export async function loadOrCreateAdmin(storage: IStorageConfig, options: { crea
     const existing = await readRecord(backend);
     if (existing) return { users: usersOf(existing) };
     if (!options.create) return null;
-    const password = crypto.randomBytes(18).toString('base64url');
+    // Letters and digits only: a password starting with `-` would read as a flag on the command line.
+    const password = crypto.randomBytes(32).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 24);
     const record: IAdminRecord = { username: ADMIN_USER, passwordHash: await hashPassword(password), createdAt: new Date().toISOString() };
     try {
       await backend.put(ADMIN_RECORD_KEY, Buffer.from(JSON.stringify(record)), { ifNoneMatch: '*' });

@@ -3,7 +3,7 @@ import { AuthManager } from './core/classes.authmanager.js';
 import type { BaseRegistry } from './core/classes.baseregistry.js';
 import { Logger } from './core/classes.logger.js';
 import { RegistryStorage } from './core/classes.registrystorage.js';
-import { DEFAULT_LIMITS, normalizeBasePath, validateRegistryConfig } from './core/helpers.config.js';
+import { normalizeBasePath, resolveLimits, validateRegistryConfig } from './core/helpers.config.js';
 import { discardResponseBody, jsonResponse, normalizeResponse, takeResponseBody } from './core/helpers.response.js';
 import { REGISTRY_PROTOCOLS, type IRegistryConfig, type IRequestContext, type IResponse, type TRegistryProtocol } from './core/interfaces.core.js';
 import { createStorageBackend } from './core/storage/index.js';
@@ -33,6 +33,7 @@ export class SmartRegistry {
   private readonly handlers = new Map<TRegistryProtocol, BaseRegistry>();
   private mounts: IMount[] = [];
   private initialized = false;
+  private initRun?: Promise<void>;
 
   constructor(config: IRegistryConfig, options: ISmartRegistryOptions = {}) {
     validateRegistryConfig(config);
@@ -41,15 +42,22 @@ export class SmartRegistry {
     this.logger = new Logger(config.logging);
   }
 
-  async init(): Promise<void> {
-    if (this.initialized) return;
+  /** Safe to call more than once, also concurrently; a failed init releases what it opened. */
+  init(): Promise<void> {
+    this.initRun ??= this.initOnce().catch(async (error) => {
+      await this.destroy().catch(() => undefined);
+      throw error;
+    });
+    return this.initRun;
+  }
+
+  private async initOnce(): Promise<void> {
     const storage = new RegistryStorage(await createStorageBackend(this.config.storage), this.config.storageHooks, this.logger);
+    this.storage = storage;
     await storage.init();
     const auth = new AuthManager(this.config.auth, storage, this.config.authProvider);
-    await auth.init();
-    this.storage = storage;
     this.authManager = auth;
-    const limits = { ...DEFAULT_LIMITS, ...this.config.limits };
+    await auth.init();
 
     for (const protocol of REGISTRY_PROTOCOLS) {
       const protocolConfig = this.config[protocol];
@@ -67,7 +75,7 @@ export class SmartRegistry {
         storage,
         auth,
         logger: this.logger,
-        limits: { ...limits, ...protocolConfig.limits },
+        limits: resolveLimits(this.config.limits, protocolConfig.limits),
         upstreamProvider: this.config.upstreamProvider,
       });
       await handler.init();
@@ -145,6 +153,9 @@ export class SmartRegistry {
     this.mounts = [];
     await this.authManager?.destroy();
     await this.storage?.destroy();
+    this.authManager = undefined;
+    this.storage = undefined;
     this.initialized = false;
+    this.initRun = undefined;
   }
 }

@@ -121,8 +121,8 @@ describe('npm helpers: tarballs, URLs, integrity', () => {
     assert.equal(served.versions['1.0.0'].dist.tarball, 'https://registry.example.com/npm/@s/p/-/p-1.0.0.tgz');
     assert.equal(served.versions['1.1.0'].dist.tarball, 'https://registry.example.com/npm/@s/p/-/p-1.1.0.tgz');
     assert.equal(served.readme, doc.readme);
-    const quoted = JSON.parse(spliceBaseUrl(stored, 'http://h/"odd"').toString());
-    assert.equal(quoted.versions['1.0.0'].dist.tarball, 'http://h/"odd"/@s/p/-/p-1.0.0.tgz');
+    const quoted = JSON.parse(spliceBaseUrl(stored, 'http://registry.example.com/"odd"').toString());
+    assert.equal(quoted.versions['1.0.0'].dist.tarball, 'http://registry.example.com/"odd"/@s/p/-/p-1.0.0.tgz');
     const none = Buffer.from('{"a":1}');
     assert.equal(spliceBaseUrl(none, 'x'), none);
   });

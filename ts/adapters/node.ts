@@ -15,6 +15,7 @@ type TExpressRequest = IncomingMessage & { body?: unknown; rawBody?: Uint8Array;
  */
 export function createNodeHandler(registry: SmartRegistry) {
   return async function smartRegistryHandler(req: TExpressRequest, res: ServerResponse, next?: TNext) {
+    let body: ReturnType<typeof takeResponseBody>;
     try {
       const { path, search } = splitRequestTarget(req.url ?? '/');
       const response = await registry.handleRequest({
@@ -26,19 +27,22 @@ export function createNodeHandler(registry: SmartRegistry) {
         rawBody: req.rawBody,
       });
       // Bytes, a Node stream or a Web stream: a byte body is never wrapped in a stream at all.
-      const body = takeResponseBody(response);
-      const sendBody = body !== undefined && req.method !== 'HEAD' && response.status !== 204 && response.status !== 304;
-      if (!sendBody) discardResponseBody(body);
+      const taken = takeResponseBody(response);
+      body = taken;
+      const sendBody = taken !== undefined && req.method !== 'HEAD' && response.status !== 204 && response.status !== 304;
+      if (!sendBody) discardResponseBody(taken);
       res.writeHead(response.status, response.headers);
-      if (!sendBody) {
+      if (!sendBody || taken === undefined) {
         res.end();
-      } else if (body instanceof Uint8Array) {
-        res.end(body);
+      } else if (taken instanceof Uint8Array) {
+        res.end(taken);
       } else {
         // pipeline destroys the source when the client goes away mid-download.
-        await pipeline(isWebReadableStream(body) ? webToNode(body) : body, res).catch(() => undefined);
+        await pipeline(isWebReadableStream(taken) ? webToNode(taken) : taken, res).catch(() => undefined);
       }
     } catch (error) {
+      // writeHead can throw (an invalid header value): release the file handle or socket behind the body.
+      discardResponseBody(body);
       if (next) return next(error);
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ error: 'internal server error' }));

@@ -5,7 +5,7 @@
  * that object resets the admin on the next start.
  */
 import * as crypto from 'node:crypto';
-import { RegistryError } from '../core/classes.registryerror.js';
+import { isPreconditionFailed } from '../core/classes.registryerror.js';
 import { streamToBuffer } from '../core/helpers.stream.js';
 import { hashPassword, isPasswordHash } from '../core/helpers.password.js';
 import { FULL_ACCESS_SCOPE } from '../core/helpers.scope.js';
@@ -67,7 +67,7 @@ export async function loadOrCreateAdmin(storage: IStorageConfig, options: { crea
     try {
       await backend.put(ADMIN_RECORD_KEY, Buffer.from(JSON.stringify(record)), { ifNoneMatch: '*' });
     } catch (error) {
-      if (!(error instanceof RegistryError && error.kind === 'precondition-failed')) throw error;
+      if (!isPreconditionFailed(error)) throw error;
       const winner = await readRecord(backend);
       if (!winner) throw error;
       return { users: usersOf(winner) };

@@ -4,6 +4,7 @@ import type { RegistryStorage, IStorageOperationContext } from './classes.regist
 import type { AuthManager } from './classes.authmanager.js';
 import type { Logger } from './classes.logger.js';
 import { assertSafeRequestPath } from './helpers.path.js';
+import { isReadAction } from './helpers.scope.js';
 import { compilePattern, matchPattern, type ICompiledPattern } from './helpers.route.js';
 import { normalizeResponse, jsonResponse, type IHandlerResponse } from './helpers.response.js';
 import type { IAuthToken } from './interfaces.auth.js';
@@ -49,7 +50,7 @@ export interface IRouteRequest {
 export type TRoutePermission =
   /** Anyone, no token looked at. */
   | 'public'
-  /** A valid token (or none when anonymous reads are allowed and `anonymousAllowed` says so). */
+  /** A valid token. */
   | 'authenticated'
   /** A scope check: `{protocol}:{type}:{name}` and an action. */
   | ((req: IRouteRequest) => { resource: string; action: string });
@@ -65,8 +66,6 @@ interface ICompiledRoute extends IRoute {
   methods: string[];
   compiled: ICompiledPattern;
 }
-
-const READ_ACTIONS = new Set(['read', 'pull']);
 
 /**
  * What every protocol handler shares: its route table, path safety, authentication and
@@ -115,9 +114,9 @@ export abstract class BaseRegistry {
   }
 
   /** Render a typed error in this protocol's shape. Default: `{ error }` JSON. */
-  protected renderError(error: RegistryError, _req?: IRouteRequest): IHandlerResponse {
-    const headers = { ...error.headers };
-    if (error.status === 401) Object.assign(headers, this.challengeHeaders(_req), error.headers);
+  protected renderError(error: RegistryError, req?: IRouteRequest): IHandlerResponse {
+    // The error's own headers win over the default challenge.
+    const headers = error.status === 401 ? { ...this.challengeHeaders(req), ...error.headers } : { ...error.headers };
     return jsonResponse(error.status, { error: error.message }, headers);
   }
 
@@ -128,7 +127,8 @@ export abstract class BaseRegistry {
 
   /**
    * Handle a request whose path is relative to this protocol (basePath already removed).
-   * Never throws: typed errors are rendered, anything else becomes a RegistryError upstream.
+   * Typed errors are rendered in this protocol's shape; anything else is rethrown to the
+   * orchestrator, which answers 500 with an error id.
    */
   async handleRequest(ctx: IRequestContext, relativePath: string, mount: string): Promise<IResponse> {
     let routeRequest: IRouteRequest | undefined;
@@ -140,8 +140,8 @@ export abstract class BaseRegistry {
       await this.checkPermission(route.permission, routeRequest);
       return normalizeResponse(await route.handler(routeRequest));
     } catch (error) {
-      if (!isRegistryError(error)) throw error;
       routeRequest?.body.discard();
+      if (!isRegistryError(error)) throw error;
       return normalizeResponse(this.renderError(error, routeRequest));
     }
   }
@@ -208,7 +208,7 @@ export abstract class BaseRegistry {
       query,
       headers,
       token: null,
-      body: new RequestBody(ctx, this.deps.limits),
+      body: new RequestBody(ctx, this.deps.limits, headers['content-length']),
       baseUrl,
       hostUrl,
       storageContext: { protocol: this.protocol, actor: ctx.actor },
@@ -224,7 +224,7 @@ export abstract class BaseRegistry {
 
   private async checkPermission(permission: TRoutePermission, req: IRouteRequest): Promise<void> {
     if (permission === 'public') return;
-    req.token = await this.auth.authenticateRequest(req.ctx.headers, this.protocol);
+    req.token = await this.auth.authenticateRequest(req.headers, this.protocol);
     if (req.token && req.ctx.actor === undefined) {
       req.storageContext = { ...req.storageContext, actor: { userId: req.token.userId, tokenId: req.token.tokenId } };
     }
@@ -234,11 +234,12 @@ export abstract class BaseRegistry {
     }
     const { resource, action } = permission(req);
     if (!req.token) {
-      if (this.anonymousRead && READ_ACTIONS.has(action)) return;
+      if (this.anonymousRead && isReadAction(action)) return;
       throw RegistryError.unauthorized('authentication required');
     }
     if (!(await this.auth.authorize(req.token, resource, action))) {
-      throw RegistryError.denied(`token does not grant ${action} on ${resource}`);
+      // A code of its own, so token-flow protocols (OCI) can ask the client for a wider token.
+      throw RegistryError.denied(`token does not grant ${action} on ${resource}`, { code: 'INSUFFICIENT_SCOPE' });
     }
   }
 }

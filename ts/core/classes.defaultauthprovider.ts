@@ -4,7 +4,7 @@
  * There is no built-in user.
  */
 import * as crypto from 'node:crypto';
-import { RegistryError } from './classes.registryerror.js';
+import { RegistryError, isPreconditionFailed } from './classes.registryerror.js';
 import { CORE_CONTEXT, type RegistryStorage } from './classes.registrystorage.js';
 import { MemoryTokenStore, StorageTokenStore, TtlCache, type ITokenRecord, type ITokenStore } from './classes.tokenstore.js';
 import { looksLikeJwt, nowSeconds, signJwt, verifyJwt } from './helpers.jwt.js';
@@ -54,6 +54,7 @@ const DEFAULT_OCI_TOKEN_SECONDS = 3600;
  * every request (maven, pip, composer) do not pay a scrypt per file. Failures are never cached.
  */
 const LOGIN_CACHE_MS = 30_000;
+const USER_CACHE_MS = 5_000;
 /**
  * Verified JWTs remembered by their text, so a client sending the same bearer token on every request
  * costs one HMAC and one JSON parse per token rather than per request. Bounded: the oldest entry goes
@@ -71,7 +72,6 @@ const isProtocol = (value: unknown): value is TRegistryProtocol =>
 const isStringArray = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
 
-const isPreconditionFailed = (error: unknown) => error instanceof RegistryError && error.kind === 'precondition-failed';
 
 export class DefaultAuthProvider implements IAuthProvider {
   private readonly tokenStore: ITokenStore;
@@ -79,6 +79,8 @@ export class DefaultAuthProvider implements IAuthProvider {
   /** Run-time users when tokenStore is 'memory'; otherwise they live in storage. */
   private readonly memoryUsers = new Map<string, IUserRecord>();
   private readonly loginCache = new TtlCache<string>(LOGIN_CACHE_MS, 1000);
+  /** Run-time users looked up by token validation; short-lived so removals and scope changes take effect. */
+  private readonly userCache = new TtlCache<IUserRecord | null>(USER_CACHE_MS, 10_000);
   /** Keys the login cache, so it holds no password-derived value anyone else could recompute. */
   private readonly loginCacheKey = crypto.randomBytes(32);
   private readonly verifiedJwts = new Map<string, IVerifiedJwt>();
@@ -172,6 +174,20 @@ export class DefaultAuthProvider implements IAuthProvider {
 
   // ---- users -----------------------------------------------------------------------------
 
+  /** `auth.<protocol>Tokens.enabled: false` turns a protocol's tokens off. */
+  private tokensEnabled(protocol: TRegistryProtocol): boolean {
+    const setting = (this.config as Record<string, { enabled?: boolean } | undefined>)[`${protocol}Tokens`];
+    return setting?.enabled !== false;
+  }
+
+  private async findUserCached(username: string): Promise<IUserRecord | null> {
+    const cached = this.userCache.get(username);
+    if (cached) return cached.value;
+    const user = await this.findUser(username);
+    this.userCache.set(username, user);
+    return user;
+  }
+
   private async findUser(username: string): Promise<IUserRecord | null> {
     if (!isValidUsername(username)) return null;
     const configured = this.configUsers.get(username);
@@ -218,6 +234,8 @@ export class DefaultAuthProvider implements IAuthProvider {
       createdAt: new Date().toISOString(),
       ...(typeof email === 'string' && email ? { email } : {}),
     };
+    // A lookup made before the user existed must not hide it.
+    this.userCache.delete(username);
     if (!this.usesStorage) {
       if (this.memoryUsers.has(username)) return false;
       this.memoryUsers.set(username, record);
@@ -225,6 +243,7 @@ export class DefaultAuthProvider implements IAuthProvider {
     }
     try {
       await this.storage.putJson(authPaths.user(username), record, CORE_CONTEXT, { ifNoneMatch: '*' });
+      this.userCache.delete(username);
       return true;
     } catch (error) {
       if (isPreconditionFailed(error)) return false;
@@ -237,6 +256,7 @@ export class DefaultAuthProvider implements IAuthProvider {
   async createToken(userId: string, protocol: TRegistryProtocol, options: ITokenOptions = {}): Promise<string> {
     await this.init();
     if (!isProtocol(protocol)) throw RegistryError.invalid(`unknown protocol ${JSON.stringify(protocol)}`);
+    if (!this.tokensEnabled(protocol)) throw RegistryError.denied(`${protocol} tokens are disabled in auth.${protocol}Tokens`);
     const user = await this.findUser(userId);
     if (!user) throw RegistryError.invalid(`unknown user ${JSON.stringify(userId)}: configure it in auth.users or create it first`);
     const scopes = options.scopes ? [...options.scopes] : [`${protocol}:*:*:*`];
@@ -285,7 +305,12 @@ export class DefaultAuthProvider implements IAuthProvider {
     await this.init();
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
     const authToken = looksLikeJwt(token) ? await this.validateJwt(token) : await this.validateStoredToken(token);
-    if (!authToken) return null;
+    if (!authToken || !this.tokensEnabled(authToken.type)) return null;
+    // A token acts for its user as the user is now: a removed user's tokens stop working, and
+    // narrowed scopes apply at once.
+    const user = await this.findUserCached(authToken.userId);
+    if (!user) return null;
+    authToken.userScopes = [...user.scopes];
     // A token made for one protocol is refused by the others, unless its scopes reach there explicitly.
     if (protocol && protocol !== authToken.type && !scopesCoverProtocol(authToken.scopes, protocol)) return null;
     return authToken;

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RegistryError } from './classes.registryerror.js';
+import { RegistryError, isPreconditionFailed } from './classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
 
 /** Returned by a mutator to leave the document as it is. */
@@ -46,7 +46,6 @@ export interface IDocumentUpdateResult<T> {
   alongsideFailed?: boolean;
 }
 
-const isPreconditionFailed = (error: unknown) => error instanceof RegistryError && error.kind === 'precondition-failed';
 
 /**
  * The one read-modify-write of JSON documents (behind `RegistryStorage.updateJson` and
@@ -77,45 +76,51 @@ export class DocumentUpdater {
     options: IDocumentUpdateOptions<T> = {},
   ): Promise<IDocumentUpdateResult<T>> {
     let before = options.before;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const current = await this.read<T>(key, attempt === 0, options.parse);
-      let next: TMutation<T>;
-      try {
-        next = await mutate(current ? current.value : null);
-      } catch (error) {
-        await before?.catch(() => undefined);
-        throw error;
+    try {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const current = await this.read<T>(key, attempt === 0, options.parse);
+        const next = await mutate(current ? current.value : null);
+        if (before) {
+          await before;
+          before = undefined;
+        }
+        if (next === UNCHANGED) {
+          if (current) this.remember(key, current.etag, current.value, current.size);
+          return { value: current ? current.value : null, etag: current ? current.etag : null, changed: false };
+        }
+        if (next === DELETE) {
+          if (!current) return { value: null, etag: null, changed: false };
+          const [removed, derived] = await Promise.allSettled([
+            this.storage.deleteObject(key, ctx, { ifMatch: current.etag }),
+            options.alongside?.(null),
+          ]);
+          if (removed.status === 'fulfilled') {
+            return { value: null, etag: null, changed: true, alongsideFailed: derived.status === 'rejected' };
+          }
+          if (!isPreconditionFailed(removed.reason)) throw removed.reason;
+        } else {
+          const value = next instanceof SerializedDocument ? next.value : next;
+          const bytes = next instanceof SerializedDocument ? next.bytes : Buffer.from(JSON.stringify(next), 'utf8');
+          // Both settle before anything else happens: a retry must never race this attempt's derived writes.
+          const [put, derived] = await Promise.allSettled([
+            this.storage.putObject(key, bytes, ctx, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' }),
+            options.alongside?.(value),
+          ]);
+          if (put.status === 'fulfilled') {
+            this.remember(key, put.value.etag, value, bytes.length);
+            return { value, etag: put.value.etag, changed: true, alongsideFailed: derived.status === 'rejected' };
+          }
+          if (!isPreconditionFailed(put.reason)) throw put.reason;
+        }
+        // Someone else wrote first: back off a little, with jitter, and try again on fresh data.
+        await sleep(Math.random() * 5 * (attempt + 1));
       }
-      if (before) {
-        await before;
-        before = undefined;
-      }
-      if (next === UNCHANGED) {
-        if (current) this.remember(key, current.etag, current.value, current.size);
-        return { value: current ? current.value : null, etag: current ? current.etag : null, changed: false };
-      }
-      if (next === DELETE) {
-        if (!current) return { value: null, etag: null, changed: false };
-        const [removed, derived] = await Promise.allSettled([this.storage.deleteObject(key, ctx), options.alongside?.(null)]);
-        if (removed.status === 'rejected') throw removed.reason;
-        return { value: null, etag: null, changed: true, alongsideFailed: derived.status === 'rejected' };
-      }
-      const value = next instanceof SerializedDocument ? next.value : next;
-      const bytes = next instanceof SerializedDocument ? next.bytes : Buffer.from(JSON.stringify(next), 'utf8');
-      // Both settle before anything else happens: a retry must never race this attempt's derived writes.
-      const [put, derived] = await Promise.allSettled([
-        this.storage.putObject(key, bytes, ctx, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' }),
-        options.alongside?.(value),
-      ]);
-      if (put.status === 'fulfilled') {
-        this.remember(key, put.value.etag, value, bytes.length);
-        return { value, etag: put.value.etag, changed: true, alongsideFailed: derived.status === 'rejected' };
-      }
-      if (!isPreconditionFailed(put.reason)) throw put.reason;
-      // Someone else wrote first: back off a little, with jitter, and try again on fresh data.
-      await sleep(Math.random() * 5 * (attempt + 1));
+      throw RegistryError.conflict(`too many concurrent updates of ${key}, try again`);
+    } catch (error) {
+      // A failed read or mutation must not leave the work it was given (a tarball upload) unobserved.
+      await before?.catch(() => undefined);
+      throw error;
     }
-    throw RegistryError.conflict(`too many concurrent updates of ${key}, try again`);
   }
 
   /** Forget what this instance knows about a document (after changing it some other way). */
@@ -147,6 +152,8 @@ export class DocumentUpdater {
 
   private remember(key: string, etag: string, value: unknown, size: number) {
     this.take(key);
+    // Without an etag from the write there is nothing safe to compare later reads against.
+    if (!etag) return;
     if (size > MAX_KNOWN_BYTES / 8) return;
     this.known.set(key, { etag, value, size });
     this.knownBytes += size;

@@ -78,4 +78,8 @@ export class RegistryError extends Error {
   }
 }
 
-export const isRegistryError = (value: unknown): value is RegistryError => value instanceof RegistryError;
+export const isRegistryError = (value: unknown, kind?: TRegistryErrorKind): value is RegistryError =>
+  value instanceof RegistryError && (kind === undefined || value.kind === kind);
+
+/** A conditional write lost to another writer: read again and retry. */
+export const isPreconditionFailed = (value: unknown): value is RegistryError => isRegistryError(value, 'precondition-failed');

@@ -19,6 +19,7 @@ import type {
 } from './interfaces.core.js';
 import type {
   IByteRange,
+  IDeleteOptions,
   IGetResult,
   IListOptions,
   IListResult,
@@ -92,16 +93,10 @@ export class RegistryStorage {
     return result;
   }
 
-  async deleteObject(key: string, ctx: IStorageOperationContext): Promise<void> {
+  async deleteObject(key: string, ctx: IStorageOperationContext, conditions?: IDeleteOptions): Promise<void> {
     await this.runBeforeHook('beforeDelete', 'delete', key, ctx);
-    await this.backend.delete(key);
+    await this.backend.delete(key, conditions);
     await this.runAfterHook('afterDelete', 'delete', key, ctx);
-  }
-
-  async copyObject(sourceKey: string, targetKey: string, ctx: IStorageOperationContext): Promise<void> {
-    await this.runBeforeHook('beforePut', 'put', targetKey, ctx);
-    await this.backend.copy(sourceKey, targetKey);
-    await this.runAfterHook('afterPut', 'put', targetKey, ctx);
   }
 
   stat(key: string): Promise<IObjectInfo | null> {

@@ -11,7 +11,8 @@ export interface IResolvedLimits {
 /**
  * One view of a request body whatever the bridge handed us (parsed object, string, bytes, Web or
  * Node stream): as a stream for artifacts, as bytes or JSON for metadata. Limits are enforced from
- * Content-Length before reading, and while reading when the length is unknown.
+ * Content-Length before reading; `buffer()` also counts while reading, and a streamed artifact is
+ * counted by the storage put it goes into (`maxBytes`).
  */
 export class RequestBody {
   private consumed = false;
@@ -19,12 +20,13 @@ export class RequestBody {
   constructor(
     private readonly ctx: IRequestContext,
     readonly limits: IResolvedLimits,
+    /** The Content-Length header, if any (header names come in any case; the caller found it). */
+    private readonly declaredLength?: string,
   ) {}
 
   /** Declared length, when the client sent one. */
   get contentLength(): number | undefined {
-    const header = this.ctx.headers['content-length'];
-    const value = Array.isArray(header) ? header[0] : header;
+    const value = this.declaredLength;
     if (value === undefined || value === '') return undefined;
     const length = Number(value);
     return Number.isSafeInteger(length) && length >= 0 ? length : undefined;

@@ -1,4 +1,4 @@
-import { REGISTRY_PROTOCOLS, type IRegistryConfig, type TRegistryProtocol } from './interfaces.core.js';
+import { REGISTRY_PROTOCOLS, type IBodyLimits, type IRegistryConfig, type TRegistryProtocol } from './interfaces.core.js';
 import type { IResolvedLimits } from './classes.requestbody.js';
 
 const KNOWN_KEYS = new Set<string>([
@@ -16,6 +16,18 @@ export const DEFAULT_LIMITS: IResolvedLimits = {
   maxArtifactBytes: 8 * 1024 ** 3,
   maxMetadataBytes: 64 * 1024 ** 2,
 };
+
+/** The limits in force: defaults, then the registry's, then the protocol's (unset values do not count). */
+export function resolveLimits(...layers: (IBodyLimits | undefined)[]): IResolvedLimits {
+  const resolved = { ...DEFAULT_LIMITS };
+  for (const layer of layers) {
+    for (const name of ['maxArtifactBytes', 'maxMetadataBytes'] as const) {
+      const limit = layer?.[name];
+      if (limit !== undefined) resolved[name] = limit;
+    }
+  }
+  return resolved;
+}
 
 /** `/npm/` → `/npm`, `npm` → `/npm`, `/` and `` → `` (the host root). */
 export function normalizeBasePath(basePath: string): string {
@@ -74,9 +86,14 @@ export function validateRegistryConfig(config: IRegistryConfig): void {
     }
     mounted.push({ protocol, basePath });
   }
-  for (const [name, limit] of Object.entries(config.limits ?? {})) {
+  assertLimits('limits', config.limits);
+  for (const protocol of REGISTRY_PROTOCOLS) assertLimits(`${protocol}.limits`, config[protocol]?.limits);
+}
+
+function assertLimits(where: string, limits: IBodyLimits | undefined): void {
+  for (const [name, limit] of Object.entries(limits ?? {})) {
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
-      throw new Error(`smartregistry: limits.${name} must be a positive integer of bytes`);
+      throw new Error(`smartregistry: ${where}.${name} must be a positive integer of bytes`);
     }
   }
 }

@@ -475,6 +475,15 @@ export function runBackendSuite(
         assert.equal(await backend.stat('cond/absent'), null);
       });
 
+      conditionalTest('delete with ifMatch removes only the version it names', async () => {
+        const first = await backend.put('cond/gone', Buffer.from('one'));
+        const second = await backend.put('cond/gone', Buffer.from('two'));
+        await assert.rejects(backend.delete('cond/gone', { ifMatch: first.etag }), isKind('precondition-failed'));
+        assert.equal((await getBytes(backend, 'cond/gone'))?.toString(), 'two');
+        await backend.delete('cond/gone', { ifMatch: second.etag });
+        assert.equal(await backend.stat('cond/gone'), null);
+      });
+
       conditionalTest('ifMatch also guards a streamed body', async () => {
         const first = await backend.put('cond/stream', Buffer.from('a'));
         await backend.put('cond/stream', chunked(bytesFrom('cs', 200_000), 10_000), { ifMatch: first.etag });

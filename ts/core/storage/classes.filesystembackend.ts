@@ -9,6 +9,7 @@ import { HashingTransform, sha256Hex } from '../helpers.hash.js';
 import { assertValidKey, assertValidPrefix, compareKeys } from './helpers.key.js';
 import type {
   IByteRange,
+  IDeleteOptions,
   IGetResult,
   IListOptions,
   IListResult,
@@ -149,7 +150,7 @@ function resolveRange(range: IByteRange | undefined, size: number): { start: num
   return { start, end: Math.min(end ?? size - 1, size - 1) };
 }
 
-function assertPrecondition(key: string, current: fs.BigIntStats | null, options: IPutOptions): void {
+function assertPrecondition(key: string, current: fs.BigIntStats | null, options: Pick<IPutOptions, 'ifMatch' | 'ifNoneMatch'>): void {
   if (options.ifNoneMatch === '*' && current) {
     throw new RegistryError('precondition-failed', `storage key ${JSON.stringify(key)} already exists`);
   }
@@ -238,9 +239,10 @@ export class FilesystemBackend implements IStorageBackend {
     return stats ? toInfo(key, stats) : null;
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, options: IDeleteOptions = {}): Promise<void> {
     const target = this.objectPath(key);
     await this.withKeyLock(key, async () => {
+      if (options.ifMatch !== undefined) assertPrecondition(key, await statFile(target), options);
       try {
         await fsp.unlink(target);
       } catch (error) {

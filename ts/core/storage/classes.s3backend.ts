@@ -19,6 +19,7 @@ import type { IS3StorageConfig } from '../interfaces.core.js';
 import { assertValidKey, assertValidPrefix } from './helpers.key.js';
 import type {
   IByteRange,
+  IDeleteOptions,
   IGetResult,
   IListOptions,
   IListResult,
@@ -43,6 +44,16 @@ const httpStatus = (error: unknown) => (error as IS3ErrorShape | undefined)?.$me
 const errorName = (error: unknown) => (error as IS3ErrorShape | undefined)?.name;
 /** 404 for the object; a missing bucket is a configuration fault, not a missing object. */
 const isMissingObject = (error: unknown) => httpStatus(error) === 404 && errorName(error) !== 'NoSuchBucket';
+
+/** 412, AWS's 409 ConditionalRequestConflict, and (for If-Match) the 404 of a missing object. */
+function isFailedCondition(error: unknown, ifMatch = true): boolean {
+  const status = httpStatus(error);
+  return (
+    status === 412 ||
+    (status === 409 && errorName(error) === 'ConditionalRequestConflict') ||
+    (ifMatch && status === 404 && errorName(error) !== 'NoSuchBucket')
+  );
+}
 
 const toReadable = (body: Readable | Uint8Array): Readable =>
   body instanceof Uint8Array ? Readable.from([body], { objectMode: false }) : body;
@@ -186,9 +197,16 @@ export class S3Backend implements IStorageBackend {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, options: IDeleteOptions = {}): Promise<void> {
     assertValidKey(key);
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: options.ifMatch }));
+    } catch (error) {
+      if (options.ifMatch !== undefined && isFailedCondition(error)) {
+        throw new RegistryError('precondition-failed', `storage key ${JSON.stringify(key)} was changed by someone else`, { cause: error });
+      }
+      throw error;
+    }
   }
 
   async list(prefix: string, options: IListOptions = {}): Promise<IListResult> {
@@ -268,15 +286,9 @@ export class S3Backend implements IStorageBackend {
           IfNoneMatch: options.ifNoneMatch,
         }),
       );
-      return { ...digests, etag: response.ETag ?? (await this.currentEtag(key)) };
+      return { ...digests, etag: response.ETag ?? '' };
     } catch (error) {
-      const status = httpStatus(error);
-      const failedCondition =
-        status === 412 ||
-        (status === 409 && errorName(error) === 'ConditionalRequestConflict') ||
-        // S3 answers If-Match on a missing object with 404.
-        (status === 404 && options.ifMatch !== undefined && errorName(error) !== 'NoSuchBucket');
-      if (failedCondition) {
+      if (isFailedCondition(error, options.ifMatch !== undefined)) {
         throw new RegistryError('precondition-failed', `storage key ${JSON.stringify(key)} was changed by someone else`, {
           cause: error,
         });
@@ -307,15 +319,11 @@ export class S3Backend implements IStorageBackend {
     });
     try {
       const response = await upload.done();
-      return { ...hasher.result, etag: response.ETag ?? (await this.currentEtag(key)) };
+      return { ...hasher.result, etag: response.ETag ?? '' };
     } catch (error) {
       hasher.destroy(error instanceof Error ? error : new Error(String(error)));
       // Report why the body failed (too large, verify), not a follow-up error such as a failed abort.
       throw bodyError ?? error;
     }
-  }
-
-  private async currentEtag(key: string): Promise<string> {
-    return (await this.stat(key))?.etag ?? '';
   }
 }

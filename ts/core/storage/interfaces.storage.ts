@@ -53,6 +53,10 @@ export interface IPutOptions {
   ifNoneMatch?: '*';
 }
 
+export interface IDeleteOptions {
+  ifMatch?: string;
+}
+
 export interface IPutResult extends IPutDigests {
   etag: string;
 }
@@ -79,8 +83,11 @@ export interface IStorageBackend {
   get(key: string, range?: IByteRange): Promise<IGetResult | null>;
   put(key: string, body: Readable | Uint8Array, options?: IPutOptions): Promise<IPutResult>;
   stat(key: string): Promise<IObjectInfo | null>;
-  /** Deleting a missing key is not an error. */
-  delete(key: string): Promise<void>;
+  /**
+   * Deleting a missing key is not an error. With `ifMatch`, delete only the version with that etag
+   * (precondition-failed otherwise), so a read-modify-write that ends in a delete loses no concurrent write.
+   */
+  delete(key: string, options?: IDeleteOptions): Promise<void>;
   list(prefix: string, options?: IListOptions): Promise<IListResult>;
   /** Missing source → RegistryError 'not-found'. */
   copy(sourceKey: string, targetKey: string): Promise<void>;

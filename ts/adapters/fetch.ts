@@ -1,12 +1,13 @@
 import type { SmartRegistry } from '../classes.smartregistry.js';
 import { discardResponseBody, takeResponseBody } from '../core/helpers.response.js';
 import { isWebReadableStream, nodeToWeb } from '../core/helpers.stream.js';
-import { queryToRecord, splitRequestTarget } from './helpers.adapter.js';
+import { queryToRecord } from './helpers.adapter.js';
 
 /** Web `Request` → SmartRegistry → Web `Response`, streaming both ways. */
 export async function handleFetchRequest(registry: SmartRegistry, request: Request): Promise<Response> {
   const url = new URL(request.url);
-  const { path } = splitRequestTarget(url.pathname + url.search);
+  // `Request` has normalised the path already (`/a/../b` arrives as `/b`); it is still percent-encoded.
+  const path = url.pathname || '/';
   const headers: Record<string, string> = {};
   request.headers.forEach((value, key) => {
     headers[key] = value;

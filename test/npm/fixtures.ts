@@ -105,6 +105,7 @@ export interface INpmTestOptions {
   auth?: Partial<IRegistryConfig['auth']>;
   dir?: string;
   registryOptions?: ISmartRegistryOptions;
+  storageHooks?: IRegistryConfig['storageHooks'];
 }
 
 /** A SmartRegistry with filesystem storage in a temp directory and npm at /npm. */
@@ -123,6 +124,7 @@ export async function createNpmRegistry(options: INpmTestOptions = {}): Promise<
       },
       logging: { level: (process.env.NPM_TEST_LOG as 'error') ?? 'silent' },
       npm: { enabled: true, basePath: '/npm', ...options.npm },
+      ...(options.storageHooks ? { storageHooks: options.storageHooks } : {}),
     },
     options.registryOptions,
   );

@@ -8,7 +8,6 @@ import {
   checkDeclaredDigests,
   decodeBase64Strict,
   distTagError,
-  etagMatches,
   highestVersion,
   newPackument,
   nextRevision,
@@ -30,6 +29,7 @@ import {
   versionFromTarballFile,
   wantsAbbreviated,
 } from '../../ts/npm/helpers.npm.js';
+import { etagMatches } from '../../ts/core/helpers.response.js';
 import type { INpmVersionManifest } from '../../ts/npm/interfaces.npm.js';
 
 describe('npm helpers: package names', () => {

@@ -374,6 +374,14 @@ describe('npm: bad input stores nothing', () => {
     await expectRefused('republish', '/npm/existing', (await publishBody('existing', '1.0.0', { manifest: { description: 'x' } })).body, 403, /cannot publish over/);
     assert.deepEqual((await r.request('GET', '/npm/existing/-/existing-1.0.0.tgz')).bytes, tarballBefore);
   });
+
+  it('a publish with nothing new (only a .sigstore attachment for a published version) is refused like a republish', async () => {
+    const { body } = await publishBody('existing', '1.0.0');
+    body._attachments = { 'existing-1.0.0.sigstore': { content_type: 'application/vnd.dev.sigstore.bundle+json;version=0.2', data: Buffer.from('{}').toString('base64'), length: 2 } };
+    const untagged = { ...body, 'dist-tags': {} };
+    await expectRefused('sigstore only, no dist-tags', '/npm/existing', untagged, 403, /cannot publish over the previously published versions: 1\.0\.0/);
+    await expectRefused('sigstore only', '/npm/existing', body, 403, /cannot publish over/);
+  });
 });
 
 describe('npm: dist-tags', () => {
@@ -410,6 +418,8 @@ describe('npm: dist-tags', () => {
     assert.equal((await r.request('DELETE', '/npm/-/package/tagged/dist-tags/latest')).status, 400);
     assert.equal((await r.request('DELETE', '/npm/-/package/tagged/dist-tags/nope')).status, 404);
     assert.equal((await r.request('GET', '/npm/-/package/missing/dist-tags')).status, 404);
+    assert.equal((await r.request('GET', '/npm/-/package/tagged/anything/dist-tags')).status, 404, 'two segments without a scope name no package');
+    assert.equal((await r.request('HEAD', '/npm/-/package/tagged/1.0.0/dist-tags')).status, 404);
     assert.deepEqual(await r.keys(), before);
   });
 });
@@ -501,6 +511,32 @@ describe('npm: deprecate and unpublish', () => {
 
   it('lets a version be published again after it was unpublished', async () => {
     assert.equal((await r.publish('life', '1.0.0')).status, 201);
+  });
+
+  it('deleting a package keeps the tarballs of a publish that landed right after the document was deleted', async () => {
+    let racing: Promise<unknown> | undefined;
+    const racer: INpmTestRegistry = await createNpmRegistry({
+      storageHooks: {
+        async afterDelete(ctx) {
+          if (ctx.key !== 'npm/packages/racy/packument.json' || racing) return;
+          racing = racer.publish('racy', '2.0.0');
+          const published = (await racing) as { status: number; text: string };
+          assert.equal(published.status, 201, published.text);
+        },
+      },
+    });
+    try {
+      assert.equal((await racer.publish('racy', '1.0.0')).status, 201);
+      assert.equal((await racer.request('DELETE', '/npm/racy/-rev/' + (await racer.request('GET', '/npm/racy?write=true')).json._rev)).status, 200);
+      assert.ok(racing, 'the concurrent publish ran');
+      assert.equal((await racer.request('GET', '/npm/racy/-/racy-1.0.0.tgz')).status, 404);
+      const doc = (await racer.request('GET', '/npm/racy')).json;
+      assert.deepEqual(Object.keys(doc.versions), ['2.0.0']);
+      const tarball = await racer.request('GET', '/npm/racy/-/racy-2.0.0.tgz');
+      assert.equal(tarball.status, 200, 'the tarball of the version published meanwhile is still there');
+    } finally {
+      await racer.close();
+    }
   });
 });
 

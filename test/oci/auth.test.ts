@@ -1,6 +1,8 @@
 /** The Docker token flow, challenges, anonymous access, routing on the host root and under the basePath, hooks. */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { createOciFixture, header, sha256, type IOciFixture } from './oci.fixtures.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -58,10 +60,15 @@ describe('oci auth: challenge and token endpoint', () => {
     assert.equal((await f.call('GET', '/v2/auth/app/manifests/v1', { as: bearer(token) })).status, 200);
     const digest = await f.pushBlob('auth/app', 'pushed with a bearer token', bearer(token));
     assert.equal((await f.call('GET', `/v2/auth/app/blobs/${digest}`, { as: bearer(token) })).status, 200);
-    // The token is for auth/app only.
+    // The token is for auth/app only: 401 with a challenge for the scope needed (the token flow's
+    // insufficient_scope), so the client fetches a wider token.
     const other = await f.call('GET', '/v2/auth/other/tags/list', { as: bearer(token) });
-    assert.equal(other.status, 403);
-    assert.equal(other.code, 'DENIED');
+    assert.equal(other.status, 401);
+    assert.equal(other.code, 'UNAUTHORIZED');
+    assert.equal(
+      header(other.headers, 'www-authenticate'),
+      'Bearer realm="http://registry.example.com/v2/token",service="registry.example.com",scope="repository:auth/other:pull",error="insufficient_scope"',
+    );
   });
 
   it('repeated scope parameters (cross-repository mount) are all granted', async () => {
@@ -77,8 +84,14 @@ describe('oci auth: challenge and token endpoint', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(decodeJwt(res.json.token).scopes, ['oci:repository:auth/app:pull']);
     const push = await f.call('POST', '/v2/auth/app/blobs/uploads/', { as: bearer(res.json.token) });
-    assert.equal(push.status, 403);
-    assert.equal(push.code, 'DENIED');
+    assert.equal(push.status, 401);
+    assert.equal(push.code, 'UNAUTHORIZED');
+    assert.match(header(push.headers, 'www-authenticate')!, /^Bearer .*scope="repository:auth\/app:pull,push",error="insufficient_scope"$/);
+    // Basic credentials cannot be widened by a new token: still 403 DENIED, no challenge.
+    const basicPush = await f.call('POST', '/v2/auth/app/blobs/uploads/', { as: 'reader' });
+    assert.equal(basicPush.status, 403);
+    assert.equal(basicPush.code, 'DENIED');
+    assert.equal(header(basicPush.headers, 'www-authenticate'), undefined);
     const star = await f.call('GET', '/v2/token?scope=repository:auth/app:*', { as: 'admin' });
     assert.deepEqual(decodeJwt(star.json.token).scopes.sort(), ['oci:repository:auth/app:delete', 'oci:repository:auth/app:pull', 'oci:repository:auth/app:push']);
   });
@@ -215,12 +228,56 @@ describe('oci storage hooks', () => {
       assert.equal(res.status, 403);
       assert.equal(res.code, 'DENIED');
       assert.match(res.json.errors[0].message, /blocked by policy/);
+      // A storage policy refusal stays 403 with a Bearer token too: a wider token would not help.
+      const token = (await f.call('GET', '/v2/token?scope=repository:hooks/app:pull,push')).json.token;
+      res = await f.call('POST', `/v2/hooks/app/blobs/uploads/?digest=${sha256('x')}`, { body: Buffer.from('x'), as: bearer(token) });
+      assert.equal(res.status, 403);
+      assert.equal(res.code, 'DENIED');
       mode = 'quota';
       res = await f.call('POST', `/v2/hooks/app/blobs/uploads/?digest=${sha256('x')}`, { body: Buffer.from('x') });
       assert.equal(res.status, 413);
       mode = 'allow';
       await f.pushBlob('hooks/app', 'x');
       assert.ok(seen.some((entry) => entry.startsWith('admin:oci/repositories/hooks/app/_layers/')), seen.join('\n'));
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  it('a completed upload whose session document cannot be deleted answers 201, and a late retry keeps the blob', async () => {
+    let vetoSessionDeletes = true;
+    const f = await createOciFixture({
+      hooks: {
+        beforeDelete(ctx) {
+          if (vetoSessionDeletes && ctx.key.startsWith('oci/uploads/')) return { allowed: false, reason: 'sessions are kept' };
+          return { allowed: true };
+        },
+      },
+    });
+    try {
+      const data = Buffer.from('blob whose session outlives it');
+      const digest = sha256(data);
+      const started = await f.call('POST', '/v2/hooks/retry/blobs/uploads/');
+      const location = header(started.headers, 'location')!;
+      const uuid = location.split('/').pop()!;
+      assert.equal((await f.call('PATCH', location, { body: data })).status, 202);
+      let res = await f.call('PUT', `${location}?digest=${digest}`);
+      assert.equal(res.status, 201, res.body.toString());
+      assert.ok((await f.call('GET', `/v2/hooks/retry/blobs/${digest}`)).body.equals(data));
+
+      // The session document stayed, claimed. Once its claim is stale, the client retries the PUT:
+      // the blob's own data must survive the second completion.
+      const sessionFile = path.join(f.dataDir, 'oci', 'uploads', `${uuid}.json`);
+      const session = JSON.parse(await fsp.readFile(sessionFile, 'utf8'));
+      assert.ok(session.completing);
+      session.completing.at = new Date(Date.now() - 60 * 60 * 1000).toISOString();
+      await fsp.writeFile(sessionFile, JSON.stringify(session));
+      vetoSessionDeletes = false;
+      res = await f.call('PUT', `${location}?digest=${digest}`);
+      assert.equal(res.status, 201, res.body.toString());
+      const get = await f.call('GET', `/v2/hooks/retry/blobs/${digest}`);
+      assert.equal(get.status, 200);
+      assert.ok(get.body.equals(data));
     } finally {
       await f.cleanup();
     }

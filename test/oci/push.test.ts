@@ -239,6 +239,23 @@ describe('oci conformance: push (blobs)', () => {
     await f.call('DELETE', location);
   });
 
+  it('a chunk over the limit destroys the request body stream', async () => {
+    const location = await start();
+    const first = 1024 * 1024 - 10;
+    let res = await f.call('PATCH', location, { body: Buffer.alloc(first), headers: { 'content-range': `0-${first - 1}` } });
+    assert.equal(res.status, 202);
+    // A body that would go on far past the limit: the registry stops reading and must release it.
+    const body = Readable.from((function* () {
+      for (let i = 0; i < 1024; i++) yield Buffer.alloc(16 * 1024, i);
+    })());
+    res = await f.call('PATCH', location, { body });
+    assert.equal(res.status, 413);
+    assert.equal(res.code, 'SIZE_INVALID');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(body.destroyed, true);
+    await f.call('DELETE', location);
+  });
+
   it('cross-repository mount: 201 when the caller may pull from the source, else a normal session (202)', async () => {
     const digest = await f.pushBlob('push/source', 'mountable');
     let res = await f.call('POST', `/v2/push/target/blobs/uploads/?mount=${digest}&from=push/source`);

@@ -102,3 +102,11 @@ export const jsonResponse = (status: number, body: unknown, headers: Record<stri
   headers: { 'Content-Type': 'application/json', ...headers },
   body: Buffer.from(JSON.stringify(body), 'utf8'),
 });
+
+/** Does an `If-None-Match` header (a list, `*`, weak or strong tags) name this etag? */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  const bare = (value: string) => value.trim().replace(/^W\//, '');
+  const wanted = bare(etag);
+  return ifNoneMatch.split(',').some((candidate) => candidate.trim() === '*' || bare(candidate) === wanted);
+}

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { AuthManager } from '../core/classes.authmanager.js';
-import { RegistryError } from '../core/classes.registryerror.js';
+import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
 import { CORE_CONTEXT, type RegistryStorage } from '../core/classes.registrystorage.js';
 import type { IHandlerResponse } from '../core/helpers.response.js';
 import { jsonResponse } from '../core/helpers.response.js';
@@ -129,7 +129,7 @@ export class NpmLoginFlow {
         ifMatch: session.etag,
       });
     } catch (error) {
-      if (error instanceof RegistryError && error.kind === 'precondition-failed') return this.donePage();
+      if (isPreconditionFailed(error)) return this.donePage();
       throw error;
     }
     return html(200, 'Signed in', `<p>You are signed in as <strong>${escapeHtml(userId)}</strong>.</p><p>Return to your terminal; you can close this window.</p>`);
@@ -149,7 +149,7 @@ export class NpmLoginFlow {
     try {
       await this.storage.putJson(this.key(loginId), { ...session.value, state: 'claimed' }, CORE_CONTEXT, { ifMatch: session.etag });
     } catch (error) {
-      if (error instanceof RegistryError && error.kind === 'precondition-failed') throw RegistryError.notFound('login session already used');
+      if (isPreconditionFailed(error)) throw RegistryError.notFound('login session already used');
       throw error;
     }
     const token = await this.auth.createNpmToken(session.value.userId, false, { name: 'npm login (web)' });

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { RegistryError } from '../core/classes.registryerror.js';
+import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
 import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage, type TDocumentMutator } from '../core/classes.registrystorage.js';
 import type { Logger } from '../core/classes.logger.js';
 import { npmPaths } from '../core/storage.paths.js';
@@ -58,7 +58,6 @@ function readRevision(bytes: Buffer): { _rev?: string } {
 const ORPHAN_TARBALL_MS = 60_000;
 const DERIVED_SYNC_ATTEMPTS = 8;
 
-const isPreconditionFailed = (error: unknown) => error instanceof RegistryError && error.kind === 'precondition-failed';
 const now = () => new Date().toISOString();
 const revisionSuffix = () => crypto.randomBytes(16).toString('hex');
 const summarize = (doc: INpmPackument | null): IChangeSummary => ({ rev: doc?._rev ?? null, distTags: { ...(doc?.['dist-tags'] ?? {}) } });
@@ -260,7 +259,7 @@ export class NpmPackageStore {
       return current;
     });
     if (summary.rev === null) {
-      await this.deleteFiles(name, ctx);
+      await this.deleteFiles(name, removed, ctx);
     } else {
       await Promise.all(removed.map((version) => this.storage.deleteObject(npmPaths.tarball(name, tarballFileName(name, version)), ctx)));
     }
@@ -269,14 +268,16 @@ export class NpmPackageStore {
 
   /** Remove a whole package. With `rev`, only if it is the current revision. */
   async deletePackage(name: string, rev: string | undefined, ctx: IStorageOperationContext): Promise<void> {
+    let versions: string[] = [];
     await this.change(name, ctx, (current) => {
       if (!current) throw RegistryError.notFound(`package ${name} not found`);
       if (rev !== undefined && current._rev !== rev) {
         throw RegistryError.conflict(`document update conflict: revision ${rev} is not current (${current._rev})`);
       }
+      versions = Object.keys(current.versions);
       return DELETE;
     });
-    await this.deleteFiles(name, ctx);
+    await this.deleteFiles(name, versions, ctx);
   }
 
   /**
@@ -404,9 +405,12 @@ export class NpmPackageStore {
     this.logger.warn(`npm: derived documents of ${name} did not settle after ${DERIVED_SYNC_ATTEMPTS} attempts`);
   }
 
-  private async deleteFiles(name: string, ctx: IStorageOperationContext) {
-    const keys: string[] = [];
-    for await (const object of this.storage.listAll(npmPaths.tarballsPrefix(name))) keys.push(object.key);
+  /**
+   * After the packument was deleted: the tarballs of the versions it held. Only those: a publish that
+   * started once the document was gone may have stored its tarballs under the same prefix already.
+   */
+  private async deleteFiles(name: string, versions: readonly string[], ctx: IStorageOperationContext) {
+    const keys = versions.map((version) => npmPaths.tarball(name, tarballFileName(name, version)));
     await Promise.all(keys.map((key) => this.storage.deleteObject(key, ctx)));
     this.storage.forgetDocument(npmPaths.packument(name));
     this.cache.invalidate(npmPaths.packument(name));

@@ -1,17 +1,16 @@
 import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { assertSafeName } from '../core/helpers.path.js';
-import { jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { NpmDocumentCache } from './classes.npmdocumentcache.js';
 import { NpmLoginFlow } from './classes.npmloginflow.js';
-import { NpmPackageStore, type IPublishVersion } from './classes.npmpackagestore.js';
+import { NpmPackageStore, cannotPublishOver, type IPublishVersion } from './classes.npmpackagestore.js';
 import { NpmSearchIndex } from './classes.npmsearchindex.js';
 import {
   acceptsGzip,
   containsNul,
   decodeBase64Strict,
   distTagError,
-  etagMatches,
   isPlainObject,
   prepareVersionManifest,
   resolveVersionSpec,
@@ -162,7 +161,8 @@ export class NpmRegistry extends BaseRegistry {
     let packageName: string;
     if (scope === undefined) packageName = name;
     else if (this.isScopeSegment(scope)) packageName = `${scope}/${name}`;
-    else if (req.method === 'GET' || req.method === 'HEAD') {
+    else if ((req.method === 'GET' || req.method === 'HEAD') && !req.path.startsWith('/-/')) {
+      // Only `/{name}/{version}`; below `/-/` (dist-tags) two segments are always `@scope/name`.
       if (req.params.version !== undefined || req.params.file !== undefined) throw RegistryError.notFound(`no npm endpoint at ${req.path}`);
       packageName = scope;
     } else {
@@ -300,6 +300,8 @@ export class NpmRegistry extends BaseRegistry {
       if ('error' in prepared) throw RegistryError.invalid(prepared.error);
       planned.push({ manifest: prepared.manifest, tarball: this.decodeAttachment(name, version, attachment, limit) });
     }
+    // Every version is published already (e.g. the only attachment is a .sigstore bundle): a republish.
+    if (planned.length === 0) throw cannotPublishOver(Object.keys(versions).join(', '));
 
     const tags: Record<string, string> = {};
     const requestedTags = body['dist-tags'] ?? {};

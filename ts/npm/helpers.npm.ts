@@ -295,14 +295,6 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
 /** Weak form of an etag, for a compressed representation of the same document. */
 export const weakEtag = (etag: string) => (etag.startsWith('W/') ? etag : `W/${etag}`);
 
-/** Does an `If-None-Match` header match this etag (weak comparison, lists and `*` allowed)? */
-export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  const bare = (value: string) => value.trim().replace(/^W\//, '');
-  const wanted = bare(etag);
-  return ifNoneMatch.split(',').some((candidate) => candidate.trim() === '*' || bare(candidate) === wanted);
-}
-
 // ---- the documents ---------------------------------------------------------------------------
 
 /** Fields a version manifest never keeps in storage (bulky, or belonging to the request only). */

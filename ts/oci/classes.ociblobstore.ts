@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
-import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, Writable, pipeline as nodePipeline, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { RegistryError } from '../core/classes.registryerror.js';
+import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
 import { ociPaths } from '../core/storage.paths.js';
 import type { IBlobPart, IBlobRecord, ILayerLink, IParsedDigest, TDigestAlgorithm } from './interfaces.oci.js';
@@ -22,7 +22,10 @@ export interface IStoredPart extends IBlobPart {
   hex: string;
 }
 
-const isPreconditionFailed = (error: unknown) => error instanceof RegistryError && error.kind === 'precondition-failed';
+
+/** The parts a blob record does not reference. */
+const surplusParts = (parts: readonly IBlobPart[], record: IBlobRecord) =>
+  parts.filter((part) => !record.parts.some((kept) => kept.key === part.key));
 
 /** A pass-through that feeds every byte into a hash (an upload's running digest). */
 export class HashTap extends Transform {
@@ -66,12 +69,13 @@ export class OciBlobStore {
 
   /**
    * Make `parts` the content of `digest`. When the blob exists already (the same bytes were uploaded
-   * before, or by a concurrent upload that won), the parts are surplus and deleted.
+   * before, or by a concurrent upload that won), the parts it does not reference are surplus and
+   * deleted. (A retried completion hands over the record's own parts: those stay.)
    */
   async commit(digest: IParsedDigest, size: number, parts: IBlobPart[], ctx: IStorageOperationContext): Promise<IBlobRecord> {
     const existing = await this.getRecord(digest);
     if (existing) {
-      await this.deleteParts(parts, ctx);
+      await this.deleteParts(surplusParts(parts, existing), ctx);
       return existing;
     }
     // Empty parts hold nothing worth keeping (an empty blob has no parts at all).
@@ -86,9 +90,9 @@ export class OciBlobStore {
       await this.storage.putJson(ociPaths.blobRecord(digest.algorithm, digest.hex), record, ctx, { ifNoneMatch: '*' });
     } catch (error) {
       if (!isPreconditionFailed(error)) throw error;
-      await this.deleteParts(parts, ctx);
       const winner = await this.getRecord(digest);
       if (!winner) throw error;
+      await this.deleteParts(surplusParts(parts, winner), ctx);
       return winner;
     }
     this.remember(digest.digest, record);
@@ -108,8 +112,9 @@ export class OciBlobStore {
     options: { maxBytes: number; algorithm?: TDigestAlgorithm; tap?: Transform },
   ): Promise<IStoredPart> {
     const algorithm = options.algorithm ?? 'sha256';
-    const source = options.tap ? body.pipe(options.tap) : body;
-    if (options.tap) body.once('error', (error) => options.tap!.destroy(error));
+    // pipeline, not pipe: when storage gives up on the tap (over the limit, an error), the request
+    // body is destroyed too instead of staying paused.
+    const source = options.tap ? nodePipeline(body, options.tap, () => undefined) : body;
     const result = await this.storage.putObject(key, source, ctx, {
       maxBytes: options.maxBytes,
       ...(algorithm === 'sha256' ? {} : { hashes: [algorithm] }),

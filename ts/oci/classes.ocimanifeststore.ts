@@ -1,4 +1,4 @@
-import { RegistryError } from '../core/classes.registryerror.js';
+import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
 import { ociPaths } from '../core/storage.paths.js';
 import { compareAscii, parseDigest } from './helpers.oci.js';
@@ -257,7 +257,7 @@ export class OciManifestStore {
     try {
       await this.storage.putJson(ociPaths.catalogEntry(name), { name, createdAt: new Date().toISOString() }, ctx, { ifNoneMatch: '*' });
     } catch (error) {
-      if (!(error instanceof RegistryError && error.kind === 'precondition-failed')) throw error;
+      if (!isPreconditionFailed(error)) throw error;
     }
     this.knownRepositories.set(name, true);
   }

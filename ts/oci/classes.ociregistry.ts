@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { RegistryError } from '../core/classes.registryerror.js';
-import { jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import type { IRequestContext, IResponse } from '../core/interfaces.core.js';
 import { ociPaths } from '../core/storage.paths.js';
 import { OciBlobStore } from './classes.ociblobstore.js';
@@ -155,6 +155,16 @@ export class OciRegistry extends BaseRegistry {
   }
 
   protected override renderError(error: RegistryError, req?: IRouteRequest): IHandlerResponse {
+    if (error.code === 'INSUFFICIENT_SCOPE') {
+      // A Bearer token without the scope: 401 with a challenge naming it, so the client (docker,
+      // containerd) fetches a wider token. Basic credentials cannot widen: a plain 403 DENIED.
+      const scheme = (req?.headers.authorization ?? '').trim().split(/\s+/)[0]?.toLowerCase();
+      if (scheme === 'bearer') {
+        const challenge = this.tokens.challenge(req, req ? this.challengeScope(req) : undefined, 'insufficient_scope');
+        return jsonResponse(401, ociErrorDocument('UNAUTHORIZED', error.message, error.detail), { ...error.headers, 'WWW-Authenticate': challenge });
+      }
+      return jsonResponse(403, ociErrorDocument('DENIED', error.message, error.detail), { ...error.headers });
+    }
     const headers: Record<string, string> = {};
     if (error.status === 401) Object.assign(headers, this.challengeHeaders(req));
     Object.assign(headers, error.headers);
@@ -297,7 +307,7 @@ export class OciRegistry extends BaseRegistry {
       'Docker-Content-Digest': manifest.digest,
       ETag: `"${manifest.digest}"`,
     };
-    if (req.headers['if-none-match'] === headers.ETag) return { status: 304, headers: { ETag: headers.ETag, 'Docker-Content-Digest': manifest.digest } };
+    if (etagMatches(req.headers['if-none-match'], headers.ETag)) return { status: 304, headers: { ETag: headers.ETag, 'Docker-Content-Digest': manifest.digest } };
     return { status: 200, headers, body: req.method === 'HEAD' ? undefined : manifest.bytes };
   }
 

@@ -208,7 +208,13 @@ export class OciUploads {
       }
       throw error;
     }
-    await this.storage.deleteObject(key, ctx);
+    // The blob is stored: a session document left behind (a storage hook vetoed the delete, a
+    // backend error) must not fail the request. cleanup() removes it later without touching the parts.
+    try {
+      await this.storage.deleteObject(key, ctx);
+    } catch (error) {
+      this.logger.warn(`oci: could not delete the completed upload session ${key}: ${(error as Error).message}`);
+    }
     return record;
   }
 

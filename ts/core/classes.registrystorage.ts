@@ -8,6 +8,7 @@ import {
   type IDocumentUpdateResult,
   type TDocumentMutator,
 } from './classes.documentupdater.js';
+import { mapLimited } from './helpers.async.js';
 import { streamToBuffer } from './helpers.stream.js';
 import type { Logger } from './classes.logger.js';
 import type {
@@ -45,6 +46,8 @@ export interface IJsonDocument<T> {
 
 export { DELETE, UNCHANGED, SerializedDocument, type TDocumentMutator } from './classes.documentupdater.js';
 
+/** Deletes in flight at once when removing many objects. */
+const DELETE_CONCURRENCY = 16;
 /** JSON documents are metadata: refuse to buffer anything larger. */
 const MAX_JSON_DOCUMENT_BYTES = 256 * 1024 * 1024;
 
@@ -97,6 +100,11 @@ export class RegistryStorage {
     await this.runBeforeHook('beforeDelete', 'delete', key, ctx);
     await this.backend.delete(key, conditions);
     await this.runAfterHook('afterDelete', 'delete', key, ctx);
+  }
+
+  /** Delete many keys, a few at a time (thousands at once would exhaust file handles or sockets). */
+  async deleteObjects(keys: readonly string[], ctx: IStorageOperationContext): Promise<void> {
+    await mapLimited(keys, DELETE_CONCURRENCY, (key) => this.deleteObject(key, ctx));
   }
 
   stat(key: string): Promise<IObjectInfo | null> {

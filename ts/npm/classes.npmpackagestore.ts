@@ -261,7 +261,7 @@ export class NpmPackageStore {
     if (summary.rev === null) {
       await this.deleteFiles(name, removed, ctx);
     } else {
-      await Promise.all(removed.map((version) => this.storage.deleteObject(npmPaths.tarball(name, tarballFileName(name, version)), ctx)));
+      await this.storage.deleteObjects(removed.map((version) => npmPaths.tarball(name, tarballFileName(name, version))), ctx);
     }
     return { ...summary, removed };
   }
@@ -411,7 +411,7 @@ export class NpmPackageStore {
    */
   private async deleteFiles(name: string, versions: readonly string[], ctx: IStorageOperationContext) {
     const keys = versions.map((version) => npmPaths.tarball(name, tarballFileName(name, version)));
-    await Promise.all(keys.map((key) => this.storage.deleteObject(key, ctx)));
+    await this.storage.deleteObjects(keys, ctx);
     this.storage.forgetDocument(npmPaths.packument(name));
     this.cache.invalidate(npmPaths.packument(name));
     this.cache.invalidate(npmPaths.abbreviated(name));

@@ -125,7 +125,7 @@ export class OciBlobStore {
   }
 
   async deleteParts(parts: readonly IBlobPart[], ctx: IStorageOperationContext): Promise<void> {
-    await Promise.all(parts.map((part) => this.storage.deleteObject(part.key, ctx)));
+    await this.storage.deleteObjects(parts.map((part) => part.key), ctx);
   }
 
   /** Digest of the concatenated parts (an upload continued on another instance has no running hash). */

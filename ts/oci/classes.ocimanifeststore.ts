@@ -1,5 +1,6 @@
 import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
+import { mapLimited } from '../core/helpers.async.js';
 import { ociPaths } from '../core/storage.paths.js';
 import { compareAscii, parseDigest } from './helpers.oci.js';
 import type { IManifestRecord, IOciDescriptor, IParsedDigest, ITagRecord } from './interfaces.oci.js';
@@ -61,19 +62,6 @@ class BoundedCache<T> {
     this.bytes -= entry.bytes;
     this.entries.delete(key);
   }
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /**

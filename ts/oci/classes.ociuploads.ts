@@ -233,7 +233,7 @@ export class OciUploads {
   private async deleteDataOf(uuid: string, ctx: IStorageOperationContext): Promise<void> {
     const keys: string[] = [];
     for await (const info of this.storage.listAll(ociPaths.blobDataPrefix(uuid))) keys.push(info.key);
-    await Promise.all(keys.map((dataKey) => this.storage.deleteObject(dataKey, ctx)));
+    await this.storage.deleteObjects(keys, ctx);
   }
 
   /**

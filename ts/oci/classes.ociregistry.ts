@@ -280,15 +280,12 @@ export class OciRegistry extends BaseRegistry {
 
   // ---- manifests -------------------------------------------------------------------------------
 
-  /** A tag or a digest; null for a tag that does not exist. */
-  private async resolveReference(name: string, reference: string, forWrite: boolean): Promise<{ digest: IParsedDigest | null; tag?: string }> {
-    if (looksLikeDigest(reference)) return { digest: requireDigest(reference, 'reference') };
-    if (!isValidTag(reference)) {
-      if (forWrite) throw ociError.manifestInvalid(`tag ${JSON.stringify(reference)} is not valid: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
-      throw ociError.manifestUnknown(reference);
-    }
+  /** A tag or a digest → the manifest's digest; null for a tag that does not exist. */
+  private async resolveReference(name: string, reference: string): Promise<IParsedDigest | null> {
+    if (looksLikeDigest(reference)) return requireDigest(reference, 'reference');
+    if (!isValidTag(reference)) throw ociError.manifestUnknown(reference);
     const digest = await this.manifests.resolveTag(name, reference);
-    return { digest: digest ? parseDigest(digest) : null, tag: reference };
+    return digest ? parseDigest(digest) : null;
   }
 
   private async manifestMissing(name: string, reference: string): Promise<RegistryError> {
@@ -298,7 +295,7 @@ export class OciRegistry extends BaseRegistry {
   private async getManifest(req: IRouteRequest): Promise<IHandlerResponse> {
     const name = this.nameOf(req);
     const reference = req.params.reference;
-    const { digest } = await this.resolveReference(name, reference, false);
+    const digest = await this.resolveReference(name, reference);
     const manifest = digest ? await this.manifests.getManifest(name, digest) : null;
     if (!manifest) throw await this.manifestMissing(name, reference);
     const headers: Record<string, string> = {

@@ -12,6 +12,7 @@ import { createNodeHandler } from '../../ts/adapters/node.js';
 import { BaseRegistry, type IRoute } from '../../ts/core/classes.baseregistry.js';
 import { streamToBuffer } from '../../ts/core/helpers.stream.js';
 import { patternChunk } from '../helpers/echoregistry.js';
+import { countWebStreams } from '../helpers/webstreams.js';
 import { rawExchange, startHttp, type ITestServer } from './helpers.http.js';
 
 const BIG = patternChunk(0, 3 * 1024 * 1024 + 17);
@@ -102,21 +103,10 @@ describe('byte bodies: fast path through the adapters', () => {
   });
 
   it('node:http: a byte body goes out without building a Web stream', async () => {
-    const Original = globalThis.ReadableStream;
-    let built = 0;
-    class Counting<R> extends Original<R> {
-      constructor(...args: ConstructorParameters<typeof ReadableStream<R>>) {
-        super(...args);
-        built++;
-      }
-    }
-    globalThis.ReadableStream = Counting as typeof ReadableStream;
-    try {
+    const built = await countWebStreams(async () => {
       const reply = await rawGet(server.port, 'GET', '/b/json');
       assert.deepEqual(JSON.parse(reply.body.toString()), { list: [1, 2, 3], name: 'x' });
-    } finally {
-      globalThis.ReadableStream = Original;
-    }
+    });
     assert.equal(built, 0);
   });
 

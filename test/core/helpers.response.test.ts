@@ -3,25 +3,8 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { discardResponseBody, normalizeResponse, takeResponseBody } from '../../ts/core/helpers.response.js';
 import { streamToBuffer, streamToJson, toReadableStream } from '../../ts/core/helpers.stream.js';
+import { countWebStreams } from '../helpers/webstreams.js';
 
-/** Counts Web streams built while `action` runs (every `new ReadableStream` goes through the global). */
-async function countWebStreams(action: () => Promise<void> | void): Promise<number> {
-  const Original = globalThis.ReadableStream;
-  let built = 0;
-  class Counting<R> extends Original<R> {
-    constructor(...args: ConstructorParameters<typeof ReadableStream<R>>) {
-      super(...args);
-      built++;
-    }
-  }
-  globalThis.ReadableStream = Counting as typeof ReadableStream;
-  try {
-    await action();
-  } finally {
-    globalThis.ReadableStream = Original;
-  }
-  return built;
-}
 
 test('response: a byte body is a real ReadableStream, built once when first read', async () => {
   let response = normalizeResponse({ status: 200, body: { hello: 'world' } });

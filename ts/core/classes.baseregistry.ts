@@ -113,11 +113,21 @@ export abstract class BaseRegistry {
     return this.config.anonymousRead ?? this.deps.authConfig.anonymousRead ?? false;
   }
 
-  /** Render a typed error in this protocol's shape. Default: `{ error }` JSON. */
+  /** Render a typed error: the protocol's body shape (`errorBody`), the challenge on 401, the error's headers. */
   protected renderError(error: RegistryError, req?: IRouteRequest): IHandlerResponse {
     // The error's own headers win over the default challenge.
     const headers = error.status === 401 ? { ...this.challengeHeaders(req), ...error.headers } : { ...error.headers };
-    return jsonResponse(error.status, { error: error.message }, headers);
+    return jsonResponse(error.status, this.errorBody(error), { ...this.errorHeaders(), ...headers });
+  }
+
+  /** The error document in this protocol's shape. Default: `{ error }`. */
+  protected errorBody(error: RegistryError): unknown {
+    return { error: error.message };
+  }
+
+  /** Headers every error response of this protocol carries. */
+  protected errorHeaders(): Record<string, string> {
+    return {};
   }
 
   /** Headers sent with a 401 so the client knows how to authenticate. */

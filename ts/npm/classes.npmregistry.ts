@@ -187,12 +187,12 @@ export class NpmRegistry extends BaseRegistry {
    * invalid and suggest `npm login`, `Basic` that the password is wrong. Neither mentions `otp`,
    * which would make the CLI prompt for a one-time password.
    */
-  protected override renderError(error: RegistryError, req?: IRouteRequest): IHandlerResponse {
-    const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
-    if (error.status === 401) Object.assign(headers, this.challengeHeaders(req));
-    Object.assign(headers, error.headers);
-    const message = error.status >= 500 && error.kind !== 'upstream' ? 'internal server error' : error.message;
-    return jsonResponse(error.status, { error: message }, headers);
+  protected override errorBody(error: RegistryError): unknown {
+    return { error: error.status >= 500 && error.kind !== 'upstream' ? 'internal server error' : error.message };
+  }
+
+  protected override errorHeaders(): Record<string, string> {
+    return { 'Cache-Control': 'no-store' };
   }
 
   protected override challengeHeaders(req?: IRouteRequest): Record<string, string> {

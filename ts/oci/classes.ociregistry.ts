@@ -165,12 +165,12 @@ export class OciRegistry extends BaseRegistry {
       }
       return jsonResponse(403, ociErrorDocument('DENIED', error.message, error.detail), { ...error.headers });
     }
-    const headers: Record<string, string> = {};
-    if (error.status === 401) Object.assign(headers, this.challengeHeaders(req));
-    Object.assign(headers, error.headers);
-    const code = error.code ?? defaultErrorCode(error);
+    return super.renderError(error, req);
+  }
+
+  protected override errorBody(error: RegistryError): unknown {
     const message = error.status >= 500 && !error.code ? 'internal error' : error.message;
-    return jsonResponse(error.status, ociErrorDocument(code, message, error.detail), headers);
+    return ociErrorDocument(error.code ?? defaultErrorCode(error), message, error.detail);
   }
 
   protected override challengeHeaders(req?: IRouteRequest): Record<string, string> {

@@ -4,9 +4,10 @@
  * There is no built-in user.
  */
 import * as crypto from 'node:crypto';
+import { BoundedCache } from './classes.boundedcache.js';
 import { RegistryError, isPreconditionFailed } from './classes.registryerror.js';
 import { CORE_CONTEXT, type RegistryStorage } from './classes.registrystorage.js';
-import { MemoryTokenStore, StorageTokenStore, TtlCache, type ITokenRecord, type ITokenStore } from './classes.tokenstore.js';
+import { MemoryTokenStore, StorageTokenStore, type ITokenRecord, type ITokenStore } from './classes.tokenstore.js';
 import { looksLikeJwt, nowSeconds, signJwt, verifyJwt } from './helpers.jwt.js';
 import { hashPassword, isPasswordHash, verifyPassword } from './helpers.password.js';
 import { FULL_ACCESS_SCOPE, isReadAction, isValidScope, scopesCoverProtocol, scopesGrant } from './helpers.scope.js';
@@ -78,12 +79,13 @@ export class DefaultAuthProvider implements IAuthProvider {
   private readonly configUsers = new Map<string, IUserRecord>();
   /** Run-time users when tokenStore is 'memory'; otherwise they live in storage. */
   private readonly memoryUsers = new Map<string, IUserRecord>();
-  private readonly loginCache = new TtlCache<string>(LOGIN_CACHE_MS, 1000);
+  private readonly loginCache = new BoundedCache<string>({ maxEntries: 1000, ttlMs: LOGIN_CACHE_MS });
   /** Run-time users looked up by token validation; short-lived so removals and scope changes take effect. */
-  private readonly userCache = new TtlCache<IUserRecord | null>(USER_CACHE_MS, 10_000);
+  private readonly userCache = new BoundedCache<IUserRecord | null>({ maxEntries: 10_000, ttlMs: USER_CACHE_MS });
   /** Keys the login cache, so it holds no password-derived value anyone else could recompute. */
   private readonly loginCacheKey = crypto.randomBytes(32);
-  private readonly verifiedJwts = new Map<string, IVerifiedJwt>();
+  /** Expire with the token (less the tolerated skew, as `verifyJwt` would). */
+  private readonly verifiedJwts = new BoundedCache<IVerifiedJwt>({ maxEntries: JWT_CACHE_ENTRIES });
   private jwtSecret = '';
   /** Verified against for unknown users, so an unknown name costs the same time as a wrong password. */
   private dummyHash = '';
@@ -181,11 +183,7 @@ export class DefaultAuthProvider implements IAuthProvider {
   }
 
   private async findUserCached(username: string): Promise<IUserRecord | null> {
-    const cached = this.userCache.get(username);
-    if (cached) return cached.value;
-    const user = await this.findUser(username);
-    this.userCache.set(username, user);
-    return user;
+    return (await this.userCache.getOrLoad(username, () => this.findUser(username))) ?? null;
   }
 
   private async findUser(username: string): Promise<IUserRecord | null> {
@@ -203,7 +201,7 @@ export class DefaultAuthProvider implements IAuthProvider {
     if (typeof username !== 'string' || typeof password !== 'string') return null;
     const cacheKey = crypto.createHmac('sha256', this.loginCacheKey).update(`${username}\u0000${password}`).digest('hex');
     const cached = this.loginCache.get(cacheKey);
-    if (cached) return cached.value;
+    if (cached !== undefined) return cached;
 
     const user = await this.findUser(username);
     // Always run one scrypt, whether or not the user exists or has a password.
@@ -334,11 +332,7 @@ export class DefaultAuthProvider implements IAuthProvider {
   /** Signature, claims and shape of a JWT, from the cache while the token has not expired. */
   private verifyJwtCached(token: string): IVerifiedJwt | null {
     const cached = this.verifiedJwts.get(token);
-    if (cached) {
-      if (nowSeconds() - JWT_CLOCK_SKEW_SECONDS < cached.exp) return cached;
-      this.verifiedJwts.delete(token);
-      return null;
-    }
+    if (cached) return cached;
     const result = verifyJwt(token, this.jwtSecret, { clockSkewSeconds: JWT_CLOCK_SKEW_SECONDS });
     if (!result.ok) return null;
     const payload = result.payload as Partial<IOciJwtPayload>;
@@ -359,9 +353,7 @@ export class DefaultAuthProvider implements IAuthProvider {
         metadata: { jti: payload.jti },
       },
     };
-    // Map keeps insertion order: when full, the oldest entry makes room.
-    if (this.verifiedJwts.size >= JWT_CACHE_ENTRIES) this.verifiedJwts.delete(this.verifiedJwts.keys().next().value as string);
-    this.verifiedJwts.set(token, verified);
+    this.verifiedJwts.set(token, verified, { expiresAt: (exp + JWT_CLOCK_SKEW_SECONDS) * 1000 });
     return verified;
   }
 

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BoundedCache } from './classes.boundedcache.js';
 import { RegistryError, isPreconditionFailed } from './classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
 
@@ -64,8 +65,12 @@ export interface IDocumentUpdateResult<T> {
  * one and is changed in place.
  */
 export class DocumentUpdater {
-  private readonly known = new Map<string, { etag: string; value: unknown; size: number }>();
-  private knownBytes = 0;
+  private readonly known = new BoundedCache<{ etag: string; value: unknown; size: number }>({
+    maxEntries: 100_000,
+    maxBytes: MAX_KNOWN_BYTES,
+    maxEntryBytes: MAX_KNOWN_BYTES / 8,
+    sizeOf: (known) => known.size,
+  });
 
   constructor(private readonly storage: RegistryStorage) {}
 
@@ -125,12 +130,12 @@ export class DocumentUpdater {
 
   /** Forget what this instance knows about a document (after changing it some other way). */
   forget(key: string): void {
-    this.take(key);
+    this.known.delete(key);
   }
 
   private async read<T>(key: string, mayUseKnown: boolean, parse?: (bytes: Buffer) => T): Promise<{ value: T; etag: string; size: number } | null> {
     // Taken out while it is changed; remembered again only once a write succeeded.
-    const known = this.take(key);
+    const known = this.known.take(key);
     if (known && mayUseKnown) {
       const info = await this.storage.stat(key);
       if (info?.etag === known.etag) return { value: known.value as T, etag: known.etag, size: known.size };
@@ -141,25 +146,9 @@ export class DocumentUpdater {
     return { value, etag: stored.etag, size: stored.bytes.length };
   }
 
-  private take(key: string) {
-    const known = this.known.get(key);
-    if (known) {
-      this.known.delete(key);
-      this.knownBytes -= known.size;
-    }
-    return known;
-  }
-
   private remember(key: string, etag: string, value: unknown, size: number) {
-    this.take(key);
     // Without an etag from the write there is nothing safe to compare later reads against.
-    if (!etag) return;
-    if (size > MAX_KNOWN_BYTES / 8) return;
-    this.known.set(key, { etag, value, size });
-    this.knownBytes += size;
-    for (const [oldest] of this.known) {
-      if (this.knownBytes <= MAX_KNOWN_BYTES) break;
-      this.take(oldest);
-    }
+    if (etag) this.known.set(key, { etag, value, size });
+    else this.known.delete(key);
   }
 }

@@ -5,6 +5,7 @@
  * - `MemoryTokenStore`: one process, gone on restart (tests, single throw-away instances).
  * - `StorageTokenStore`: records in the registry's storage, shared by every instance on the bucket.
  */
+import { BoundedCache } from './classes.boundedcache.js';
 import { RegistryError } from './classes.registryerror.js';
 import { CORE_CONTEXT, type RegistryStorage } from './classes.registrystorage.js';
 import type { ITokenInfo } from './interfaces.auth.js';
@@ -61,42 +62,6 @@ export class MemoryTokenStore implements ITokenStore {
   }
 }
 
-/** A small map whose entries expire; bounded so that junk tokens cannot grow it without limit. */
-export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: V; until: number }>();
-
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
-  ) {}
-
-  get(key: string): { value: V } | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.until <= Date.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return { value: entry.value };
-  }
-
-  set(key: string, value: V) {
-    if (this.ttlMs <= 0) return;
-    // Map keeps insertion order: dropping the first entry drops the oldest.
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.delete(key);
-    this.entries.set(key, { value, until: Date.now() + this.ttlMs });
-  }
-
-  delete(key: string) {
-    this.entries.delete(key);
-  }
-
-  clear() {
-    this.entries.clear();
-  }
-}
-
 /** A marker younger than this may belong to a token being saved right now (marker first, record second). */
 const DANGLING_MARKER_GRACE_MS = 5 * 60 * 1000;
 
@@ -110,16 +75,17 @@ export interface IStorageTokenStoreOptions {
 }
 
 export class StorageTokenStore implements ITokenStore {
-  private readonly records: TtlCache<ITokenRecord | null>;
-  private readonly revoked: TtlCache<boolean>;
+  /** Bounded, so junk tokens cannot grow them without limit. */
+  private readonly records: BoundedCache<ITokenRecord | null>;
+  private readonly revoked: BoundedCache<boolean>;
 
   constructor(
     private readonly storage: RegistryStorage,
     options: IStorageTokenStoreOptions = {},
   ) {
     const ttl = options.cacheTtlMs ?? 5000;
-    this.records = new TtlCache(ttl);
-    this.revoked = new TtlCache(ttl);
+    this.records = new BoundedCache({ maxEntries: 10_000, ttlMs: ttl });
+    this.revoked = new BoundedCache({ maxEntries: 10_000, ttlMs: ttl });
   }
 
   async save(record: ITokenRecord) {
@@ -131,12 +97,11 @@ export class StorageTokenStore implements ITokenStore {
   }
 
   async get(tokenId: string) {
-    const cached = this.records.get(tokenId);
-    if (cached) return cached.value;
-    const document = await this.storage.getJson<ITokenRecord>(authPaths.token(tokenId));
-    const record = document ? document.value : null;
-    this.records.set(tokenId, record);
-    return record;
+    const record = await this.records.getOrLoad(tokenId, async () => {
+      const document = await this.storage.getJson<ITokenRecord>(authPaths.token(tokenId));
+      return document ? document.value : null;
+    });
+    return record ?? null;
   }
 
   async delete(tokenId: string) {
@@ -170,11 +135,8 @@ export class StorageTokenStore implements ITokenStore {
   }
 
   async isJwtRevoked(jti: string) {
-    const cached = this.revoked.get(jti);
-    if (cached) return cached.value;
-    const revoked = (await this.storage.stat(authPaths.revokedJwt(jti))) !== null;
-    this.revoked.set(jti, revoked);
-    return revoked;
+    const revoked = await this.revoked.getOrLoad(jti, async () => (await this.storage.stat(authPaths.revokedJwt(jti))) !== null);
+    return revoked === true;
   }
 
   /** Revocations of JWTs that have expired anyway are no longer needed. Revokes are rare, so this is cheap. */

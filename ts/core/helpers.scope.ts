@@ -9,6 +9,8 @@
  * `library/a/b`). A bare `*` scope is shorthand for `*:*:*:*`.
  */
 
+import { BoundedCache } from './classes.boundedcache.js';
+
 export interface IParsedScope {
   protocol: string;
   type: string;
@@ -69,8 +71,8 @@ export function actionGrants(granted: string, requested: string): boolean {
   return granted === requested;
 }
 
-const globCache = new Map<string, RegExp>();
-const GLOB_CACHE_LIMIT = 1000;
+/** Compiled patterns: scopes repeat on every request, so each is compiled once. */
+const globCache = new BoundedCache<RegExp>({ maxEntries: 1000 });
 
 /** `*` matches any run of characters (including `/`); everything else is literal. */
 export function partMatches(pattern: string, value: string): boolean {
@@ -83,7 +85,6 @@ export function partMatches(pattern: string, value: string): boolean {
       .map((literal) => literal.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
       .join('.*');
     regex = new RegExp(`^${source}$`, 's');
-    if (globCache.size >= GLOB_CACHE_LIMIT) globCache.clear();
     globCache.set(pattern, regex);
   }
   return regex.test(value);

@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
+import { BoundedCache } from '../core/classes.boundedcache.js';
 import type { RegistryStorage } from '../core/classes.registrystorage.js';
 import { spliceBaseUrl } from './helpers.npm.js';
 import type { INpmPackument } from './interfaces.npm.js';
@@ -24,6 +25,9 @@ interface ICacheEntry extends IServedDocument {
   parsed?: unknown;
 }
 
+/** Most documents kept whatever their size; the byte budget is the bound that matters. */
+const MAX_DOCUMENTS = 100_000;
+
 /**
  * Ready-to-serve packuments. Storage is the truth: every lookup stats the object and uses the cached
  * bytes only when the etag is still the same, so a write by any instance is seen on the next request.
@@ -31,14 +35,19 @@ interface ICacheEntry extends IServedDocument {
  * misses for one document share one read. Bounded by bytes, least recently used first out.
  */
 export class NpmDocumentCache {
-  private readonly entries = new Map<string, ICacheEntry>();
-  private readonly loading = new Map<string, Promise<ICacheEntry | null>>();
-  private bytes = 0;
+  private readonly entries: BoundedCache<ICacheEntry>;
 
   constructor(
     private readonly storage: RegistryStorage,
-    private readonly maxBytes: number,
-  ) {}
+    maxBytes: number,
+  ) {
+    this.entries = new BoundedCache<ICacheEntry>({
+      maxEntries: MAX_DOCUMENTS,
+      maxBytes,
+      maxEntryBytes: maxBytes / 4,
+      sizeOf: (entry) => entry.bytes.length + (entry.gzipSize ?? 0),
+    });
+  }
 
   /** The document at `key` with tarball URLs below `baseUrl`; null when it does not exist. */
   async get(key: string, baseUrl: string): Promise<IServedDocument | null> {
@@ -64,13 +73,15 @@ export class NpmDocumentCache {
     const entry = document as ICacheEntry;
     if (entry.gzipped) return entry.gzipped;
     const compressing = gzip(document.bytes);
-    if (entry.key !== undefined && this.entries.get(`${entry.baseUrl}\n${entry.key}`) === entry) {
+    const cacheKey = entry.key === undefined ? undefined : cacheKeyOf(entry.key, entry.baseUrl);
+    if (cacheKey !== undefined && this.entries.get(cacheKey) === entry) {
       entry.gzipped = compressing;
       void compressing.then(
         (bytes) => {
-          if (this.entries.get(`${entry.baseUrl}\n${entry.key}`) !== entry) return;
+          if (this.entries.get(cacheKey) !== entry) return;
           entry.gzipSize = bytes.length;
-          this.bytes += bytes.length;
+          // Counted again with the compressed copy (or dropped, if the two no longer fit).
+          this.entries.set(cacheKey, entry);
         },
         () => (entry.gzipped = undefined),
       );
@@ -80,63 +91,31 @@ export class NpmDocumentCache {
 
   /** Forget a document (after this instance changed it; other instances notice by etag). */
   invalidate(key: string): void {
-    for (const [cacheKey, entry] of this.entries) {
-      if (entry.key === key) this.drop(cacheKey);
-    }
+    this.entries.deleteWhere((_, entry) => entry.key === key);
   }
 
   clear(): void {
     this.entries.clear();
-    this.bytes = 0;
   }
 
   private async entry(key: string, baseUrl: string): Promise<ICacheEntry | null> {
-    const cacheKey = `${baseUrl}\n${key}`;
+    const cacheKey = cacheKeyOf(key, baseUrl);
     const info = await this.storage.stat(key);
     if (!info) {
-      this.drop(cacheKey);
-      return null;
-    }
-    const cached = this.entries.get(cacheKey);
-    if (cached && cached.etag === info.etag) {
-      // Refresh its place in the LRU order.
       this.entries.delete(cacheKey);
-      this.entries.set(cacheKey, cached);
-      return cached;
-    }
-    const pendingKey = `${cacheKey}\n${info.etag}`;
-    let pending = this.loading.get(pendingKey);
-    if (!pending) {
-      pending = this.load(key, baseUrl, cacheKey, info.lastModified).finally(() => this.loading.delete(pendingKey));
-      this.loading.set(pendingKey, pending);
-    }
-    return pending;
-  }
-
-  private async load(key: string, baseUrl: string, cacheKey: string, lastModified: Date): Promise<ICacheEntry | null> {
-    const stored = await this.storage.getBytes(key);
-    if (!stored) {
-      this.drop(cacheKey);
       return null;
     }
-    const entry: ICacheEntry = { key, baseUrl, etag: stored.etag, bytes: spliceBaseUrl(stored.bytes, baseUrl), lastModified };
-    this.drop(cacheKey);
-    if (entry.bytes.length <= this.maxBytes / 4) {
-      this.entries.set(cacheKey, entry);
-      this.bytes += entry.bytes.length;
-      for (const [oldest] of this.entries) {
-        if (this.bytes <= this.maxBytes) break;
-        this.drop(oldest);
-      }
-    }
-    return entry;
+    const entry = await this.entries.getOrLoad(cacheKey, () => this.load(key, baseUrl, info.lastModified), {
+      isCurrent: (cached) => cached.etag === info.etag,
+    });
+    return entry ?? null;
   }
 
-  private drop(cacheKey: string) {
-    const old = this.entries.get(cacheKey);
-    if (!old) return;
-    this.entries.delete(cacheKey);
-    this.bytes -= old.bytes.length + (old.gzipSize ?? 0);
-    old.gzipSize = undefined;
+  private async load(key: string, baseUrl: string, lastModified: Date): Promise<ICacheEntry | undefined> {
+    const stored = await this.storage.getBytes(key);
+    if (!stored) return undefined;
+    return { key, baseUrl, etag: stored.etag, bytes: spliceBaseUrl(stored.bytes, baseUrl), lastModified };
   }
 }
+
+const cacheKeyOf = (key: string, baseUrl: string) => `${baseUrl}\n${key}`;

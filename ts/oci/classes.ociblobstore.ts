@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import { Readable, Transform, Writable, pipeline as nodePipeline, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BoundedCache } from '../core/classes.boundedcache.js';
 import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
 import { ociPaths } from '../core/storage.paths.js';
@@ -47,7 +48,7 @@ export class HashTap extends Transform {
  * write the record: a chunked upload is never copied or reassembled, and a record is never rewritten.
  */
 export class OciBlobStore {
-  private readonly records = new Map<string, IBlobRecord>();
+  private readonly records = new BoundedCache<IBlobRecord>({ maxEntries: RECORD_CACHE_ENTRIES });
 
   constructor(private readonly storage: RegistryStorage) {}
 
@@ -58,13 +59,8 @@ export class OciBlobStore {
     if (cached) return cached;
     const document = await this.storage.getJson<IBlobRecord>(ociPaths.blobRecord(digest.algorithm, digest.hex));
     if (!document) return null;
-    this.remember(digest.digest, document.value);
+    this.records.set(digest.digest, document.value);
     return document.value;
-  }
-
-  private remember(digest: string, record: IBlobRecord) {
-    if (this.records.size >= RECORD_CACHE_ENTRIES) this.records.delete(this.records.keys().next().value as string);
-    this.records.set(digest, record);
   }
 
   /**
@@ -95,7 +91,7 @@ export class OciBlobStore {
       await this.deleteParts(surplusParts(parts, winner), ctx);
       return winner;
     }
-    this.remember(digest.digest, record);
+    this.records.set(digest.digest, record);
     return record;
   }
 

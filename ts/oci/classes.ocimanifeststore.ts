@@ -1,3 +1,4 @@
+import { BoundedCache } from '../core/classes.boundedcache.js';
 import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
 import { mapLimited } from '../core/helpers.async.js';
@@ -32,38 +33,6 @@ const TAG_CACHE_ENTRIES = 10_000;
 /** Referrer and tag documents read at once when listing. */
 const READ_CONCURRENCY = 16;
 
-/** A Map that forgets its oldest entries past a count (and a byte budget when sizes are given). */
-class BoundedCache<T> {
-  private readonly entries = new Map<string, { value: T; bytes: number }>();
-  private bytes = 0;
-
-  constructor(
-    private readonly maxEntries: number,
-    private readonly maxBytes = Number.POSITIVE_INFINITY,
-  ) {}
-
-  get(key: string): T | undefined {
-    return this.entries.get(key)?.value;
-  }
-
-  set(key: string, value: T, bytes = 0) {
-    this.delete(key);
-    if (bytes > this.maxBytes) return;
-    this.entries.set(key, { value, bytes });
-    this.bytes += bytes;
-    while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
-      this.delete(this.entries.keys().next().value as string);
-    }
-  }
-
-  delete(key: string) {
-    const entry = this.entries.get(key);
-    if (!entry) return;
-    this.bytes -= entry.bytes;
-    this.entries.delete(key);
-  }
-}
-
 /**
  * Manifests, tags, referrers and the repository catalog. Documents read on every pull (manifest
  * records, tags) are cached in memory and revalidated against the stored object's etag with a stat
@@ -71,10 +40,14 @@ class BoundedCache<T> {
  * are seen within that window; this instance's own writes are seen at once.
  */
 export class OciManifestStore {
-  private readonly manifests = new BoundedCache<ICached<IStoredManifest>>(MANIFEST_CACHE_ENTRIES, MANIFEST_CACHE_BYTES);
-  private readonly tags = new BoundedCache<ICached<string>>(TAG_CACHE_ENTRIES);
+  private readonly manifests = new BoundedCache<ICached<IStoredManifest>>({
+    maxEntries: MANIFEST_CACHE_ENTRIES,
+    maxBytes: MANIFEST_CACHE_BYTES,
+    sizeOf: (cached) => cached.value.bytes.length + 256,
+  });
+  private readonly tags = new BoundedCache<ICached<string>>({ maxEntries: TAG_CACHE_ENTRIES });
   /** Repositories known to have a catalog entry (entries are never removed). */
-  private readonly knownRepositories = new BoundedCache<true>(TAG_CACHE_ENTRIES);
+  private readonly knownRepositories = new BoundedCache<true>({ maxEntries: TAG_CACHE_ENTRIES });
 
   constructor(private readonly storage: RegistryStorage) {}
 
@@ -93,7 +66,7 @@ export class OciManifestStore {
       bytes: Buffer.from(record.data, 'base64'),
       ...(record.subject ? { subject: record.subject } : {}),
     };
-    this.manifests.set(key, { etag: document.etag, value: manifest, checkedAt: Date.now() }, manifest.bytes.length + 256);
+    this.manifests.set(key, { etag: document.etag, value: manifest, checkedAt: Date.now() });
     return manifest;
   }
 

@@ -132,3 +132,30 @@ test('registry storage: updateJson can leave a document unchanged or delete it',
     await cleanup();
   }
 });
+
+test('registry storage: createOnce creates once; racing writers learn the object exists; a hook refusal still fails', async () => {
+  const { storage, keys, cleanup } = await makeStorage({
+    beforePut: (ctx) => (ctx.key.startsWith('npm/refused') ? { allowed: false, reason: 'not here' } : undefined),
+  });
+  try {
+    const results = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((writer) => storage.createJsonOnce('npm/record.json', { writer }, npm)),
+    );
+    const created = results.filter((result) => result.created);
+    assert.equal(created.length, 1);
+    assert.deepEqual(results.filter((result) => !result.created), [
+      { created: false, reason: 'exists' },
+      { created: false, reason: 'exists' },
+      { created: false, reason: 'exists' },
+    ]);
+    const winner = ['a', 'b', 'c', 'd'][results.findIndex((result) => result.created)];
+    assert.deepEqual((await storage.getJson('npm/record.json'))?.value, { writer: winner });
+    const again = await storage.createOnce('npm/record.json', Buffer.from('{"writer":"late"}'), npm);
+    assert.deepEqual(again, { created: false, reason: 'exists' });
+    assert.deepEqual((await storage.getJson('npm/record.json'))?.value, { writer: winner });
+    await assert.rejects(storage.createJsonOnce('npm/refused.json', {}, npm), hasStatus(403, /not here/));
+    assert.deepEqual(await keys(), ['npm/record.json']);
+  } finally {
+    await cleanup();
+  }
+});

@@ -191,6 +191,12 @@ export class EchoRegistry extends BaseRegistry {
         permission: 'authenticated',
         handler: async (req) => ({ status: 200, body: { userId: req.token?.userId } }),
       },
+      {
+        method: 'GET',
+        pattern: '/maybe-whoami',
+        permission: 'optional',
+        handler: async (req) => ({ status: 200, body: { userId: req.token?.userId ?? null, actor: req.storageContext.actor?.userId ?? null } }),
+      },
     ];
   }
 }

@@ -5,14 +5,13 @@
  * that object resets the admin on the next start.
  */
 import * as crypto from 'node:crypto';
-import { isPreconditionFailed } from '../core/classes.registryerror.js';
+import { CORE_CONTEXT, RegistryStorage } from '../core/classes.registrystorage.js';
 import { streamToBuffer } from '../core/helpers.stream.js';
 import { hashPassword, isPasswordHash } from '../core/helpers.password.js';
 import { FULL_ACCESS_SCOPE } from '../core/helpers.scope.js';
 import type { IStorageConfig, IUserConfig } from '../core/interfaces.core.js';
 import { createStorageBackend } from '../core/storage/index.js';
 import { authPaths } from '../core/storage.paths.js';
-import type { IStorageBackend } from '../core/storage/interfaces.storage.js';
 
 export const ADMIN_USER = 'admin';
 const ADMIN_RECORD_KEY = authPaths.serveAdmin();
@@ -30,8 +29,8 @@ export interface IAdminBootstrap {
   createdPassword?: string;
 }
 
-async function readRecord(backend: IStorageBackend): Promise<IAdminRecord | null> {
-  const result = await backend.get(ADMIN_RECORD_KEY);
+async function readRecord(storage: RegistryStorage): Promise<IAdminRecord | null> {
+  const result = await storage.getObject(ADMIN_RECORD_KEY, CORE_CONTEXT);
   if (!result) return null;
   const text = (await streamToBuffer(result.stream, 64 * 1024)).toString('utf8');
   let record: Partial<IAdminRecord>;
@@ -55,25 +54,23 @@ const usersOf = (record: IAdminRecord): Record<string, IUserConfig> => ({
  * starting on one bucket at once end up with one admin (and only the winner knows the password).
  */
 export async function loadOrCreateAdmin(storage: IStorageConfig, options: { create: boolean }): Promise<IAdminBootstrap | null> {
-  const backend = await createStorageBackend(storage);
-  await backend.init();
+  const registryStorage = new RegistryStorage(await createStorageBackend(storage));
+  await registryStorage.init();
   try {
-    const existing = await readRecord(backend);
+    const existing = await readRecord(registryStorage);
     if (existing) return { users: usersOf(existing) };
     if (!options.create) return null;
     // Letters and digits only: a password starting with `-` would read as a flag on the command line.
     const password = crypto.randomBytes(32).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 24);
     const record: IAdminRecord = { username: ADMIN_USER, passwordHash: await hashPassword(password), createdAt: new Date().toISOString() };
-    try {
-      await backend.put(ADMIN_RECORD_KEY, Buffer.from(JSON.stringify(record)), { ifNoneMatch: '*' });
-    } catch (error) {
-      if (!isPreconditionFailed(error)) throw error;
-      const winner = await readRecord(backend);
-      if (!winner) throw error;
+    const written = await registryStorage.createJsonOnce(ADMIN_RECORD_KEY, record, CORE_CONTEXT);
+    if (!written.created) {
+      const winner = await readRecord(registryStorage);
+      if (!winner) throw new Error(`${ADMIN_RECORD_KEY} was being written by another instance; start again`);
       return { users: usersOf(winner) };
     }
     return { users: usersOf(record), createdPassword: password };
   } finally {
-    await backend.destroy();
+    await registryStorage.destroy();
   }
 }

@@ -50,6 +50,8 @@ export interface IRouteRequest {
 export type TRoutePermission =
   /** Anyone, no token looked at. */
   | 'public'
+  /** Anyone; a token, if sent, must be valid (401 otherwise) and reaches the handler as `req.token`. */
+  | 'optional'
   /** A valid token. */
   | 'authenticated'
   /** A scope check: `{protocol}:{type}:{name}` and an action. */
@@ -238,6 +240,7 @@ export abstract class BaseRegistry {
     if (req.token && req.ctx.actor === undefined) {
       req.storageContext = { ...req.storageContext, actor: { userId: req.token.userId, tokenId: req.token.tokenId } };
     }
+    if (permission === 'optional') return;
     if (permission === 'authenticated') {
       if (!req.token) throw RegistryError.unauthorized('authentication required');
       return;

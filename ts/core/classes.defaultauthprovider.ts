@@ -5,7 +5,7 @@
  */
 import * as crypto from 'node:crypto';
 import { BoundedCache } from './classes.boundedcache.js';
-import { RegistryError, isPreconditionFailed } from './classes.registryerror.js';
+import { RegistryError } from './classes.registryerror.js';
 import { CORE_CONTEXT, type RegistryStorage } from './classes.registrystorage.js';
 import { MemoryTokenStore, StorageTokenStore, type ITokenRecord, type ITokenStore } from './classes.tokenstore.js';
 import { looksLikeJwt, nowSeconds, signJwt, verifyJwt } from './helpers.jwt.js';
@@ -156,15 +156,9 @@ export class DefaultAuthProvider implements IAuthProvider {
       }
       if (existing) throw new Error(`${authPaths.jwtSecret()} in storage holds no usable secret`);
       const secret = crypto.randomBytes(32).toString('base64url');
-      try {
-        // Create-only: when two instances start at once, one wins and the other reads its secret.
-        await this.storage.putJson(authPaths.jwtSecret(), { secret, createdAt: new Date().toISOString() }, CORE_CONTEXT, {
-          ifNoneMatch: '*',
-        });
-        return secret;
-      } catch (error) {
-        if (!isPreconditionFailed(error)) throw error;
-      }
+      // Create-only: when two instances start at once, one wins and the other reads its secret.
+      const written = await this.storage.createJsonOnce(authPaths.jwtSecret(), { secret, createdAt: new Date().toISOString() }, CORE_CONTEXT);
+      if (written.created) return secret;
     }
     throw new Error('could not load or create the shared JWT secret');
   }
@@ -239,14 +233,9 @@ export class DefaultAuthProvider implements IAuthProvider {
       this.memoryUsers.set(username, record);
       return true;
     }
-    try {
-      await this.storage.putJson(authPaths.user(username), record, CORE_CONTEXT, { ifNoneMatch: '*' });
-      this.userCache.delete(username);
-      return true;
-    } catch (error) {
-      if (isPreconditionFailed(error)) return false;
-      throw error;
-    }
+    const written = await this.storage.createJsonOnce(authPaths.user(username), record, CORE_CONTEXT);
+    this.userCache.delete(username);
+    return written.created;
   }
 
   // ---- tokens ----------------------------------------------------------------------------

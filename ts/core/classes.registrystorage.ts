@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { RegistryError } from './classes.registryerror.js';
+import { RegistryError, isPreconditionFailed } from './classes.registryerror.js';
 import {
   DELETE,
   DocumentUpdater,
@@ -43,6 +43,9 @@ export interface IJsonDocument<T> {
   value: T;
   etag: string;
 }
+
+/** What `createOnce` did: wrote the object, or found one already there (and left it alone). */
+export type TCreateOnceResult = { created: true; result: IPutResult } | { created: false; reason: 'exists' };
 
 export { DELETE, UNCHANGED, SerializedDocument, type TDocumentMutator } from './classes.documentupdater.js';
 
@@ -94,6 +97,29 @@ export class RegistryStorage {
     const result = await this.backend.put(key, body, options);
     await this.runAfterHook('afterPut', 'put', key, ctx, { size: result.size, digest: `sha256:${result.digests.sha256}` });
     return result;
+  }
+
+  /**
+   * Write `key` only if nothing is stored there (a record that is never rewritten, a session id):
+   * when two writers race, exactly one creates it and the other is told it exists.
+   */
+  async createOnce(
+    key: string,
+    body: Readable | Uint8Array,
+    ctx: IStorageOperationContext,
+    options: Omit<IPutOptions, 'ifMatch' | 'ifNoneMatch'> = {},
+  ): Promise<TCreateOnceResult> {
+    try {
+      return { created: true, result: await this.putObject(key, body, ctx, { ...options, ifNoneMatch: '*' }) };
+    } catch (error) {
+      if (isPreconditionFailed(error)) return { created: false, reason: 'exists' };
+      throw error;
+    }
+  }
+
+  /** `createOnce` of a JSON document. */
+  createJsonOnce<T>(key: string, value: T, ctx: IStorageOperationContext): Promise<TCreateOnceResult> {
+    return this.createOnce(key, Buffer.from(JSON.stringify(value), 'utf8'), ctx);
   }
 
   async deleteObject(key: string, ctx: IStorageOperationContext, conditions?: IDeleteOptions): Promise<void> {

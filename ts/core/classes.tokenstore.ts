@@ -92,7 +92,8 @@ export class StorageTokenStore implements ITokenStore {
     // Marker first: a crash in between leaves a marker without a record (pruned when listing),
     // never a valid token that its owner cannot see or revoke.
     await this.storage.putObject(authPaths.userToken(record.userId, record.tokenId), new Uint8Array(0), CORE_CONTEXT);
-    await this.storage.putJson(authPaths.token(record.tokenId), record, CORE_CONTEXT, { ifNoneMatch: '*' });
+    const written = await this.storage.createJsonOnce(authPaths.token(record.tokenId), record, CORE_CONTEXT);
+    if (!written.created) throw RegistryError.conflict('token already exists');
     this.records.set(record.tokenId, record);
   }
 

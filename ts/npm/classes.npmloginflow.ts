@@ -82,7 +82,8 @@ export class NpmLoginFlow {
       createdAt: created.toISOString(),
       expiresAt: new Date(created.getTime() + this.sessionSeconds * 1000).toISOString(),
     };
-    await this.storage.putJson(this.key(loginId), session, CORE_CONTEXT, { ifNoneMatch: '*' });
+    const written = await this.storage.createJsonOnce(this.key(loginId), session, CORE_CONTEXT);
+    if (!written.created) throw RegistryError.conflict('login session id already in use, try again');
     return jsonResponse(200, {
       loginUrl: `${baseUrl}/-/v1/login/cli/${loginId}`,
       doneUrl: `${baseUrl}/-/v1/done/${loginId}?secret=${secret}`,

@@ -100,7 +100,7 @@ export class NpmRegistry extends BaseRegistry {
       handler(req, this.packageName(req));
     return [
       // Registry services, all below `/-/` (no package name starts with `-/`).
-      { method: 'GET', pattern: '/-/ping', permission: 'public', handler: (req) => this.ping(req) },
+      { method: 'GET', pattern: '/-/ping', permission: 'optional', handler: async () => jsonResponse(200, {}) },
       { method: 'GET', pattern: '/-/whoami', permission: 'authenticated', handler: async (req) => jsonResponse(200, { username: req.token!.userId }) },
       { method: 'POST', pattern: '/-/v1/login', permission: 'public', handler: (req) => this.loginStart(req) },
       { method: 'GET', pattern: '/-/v1/login/cli/:loginId', permission: 'public', handler: (req) => this.login.page(req.params.loginId) },
@@ -112,9 +112,9 @@ export class NpmRegistry extends BaseRegistry {
       { method: 'POST', pattern: '/-/npm/v1/tokens', permission: 'authenticated', handler: (req) => this.createToken(req) },
       { method: 'DELETE', pattern: '/-/npm/v1/tokens/token/:key', permission: 'authenticated', handler: (req) => this.deleteToken(req) },
       { method: 'GET', pattern: '/-/v1/search', permission: readAny, handler: (req) => this.searchPackages(req) },
-      { method: 'POST', pattern: '/-/npm/v1/security/advisories/bulk', permission: 'public', handler: (req) => this.audit(req, {}) },
-      { method: 'POST', pattern: '/-/npm/v1/security/audits/quick', permission: 'public', handler: (req) => this.audit(req, EMPTY_AUDIT_REPORT) },
-      { method: 'POST', pattern: '/-/npm/v1/security/audits', permission: 'public', handler: (req) => this.audit(req, EMPTY_AUDIT_REPORT) },
+      { method: 'POST', pattern: '/-/npm/v1/security/advisories/bulk', permission: 'optional', handler: (req) => this.audit(req, {}) },
+      { method: 'POST', pattern: '/-/npm/v1/security/audits/quick', permission: 'optional', handler: (req) => this.audit(req, EMPTY_AUDIT_REPORT) },
+      { method: 'POST', pattern: '/-/npm/v1/security/audits', permission: 'optional', handler: (req) => this.audit(req, EMPTY_AUDIT_REPORT) },
 
       // dist-tags (`npm dist-tag`), for `name`, `@scope%2fname` and `@scope/name`.
       ...['/-/package/:name/dist-tags', '/-/package/:scope/:name/dist-tags'].flatMap((base): IRoute[] => [
@@ -198,11 +198,6 @@ export class NpmRegistry extends BaseRegistry {
   protected override challengeHeaders(req?: IRouteRequest): Record<string, string> {
     const scheme = (req?.headers.authorization ?? '').trim().split(/\s+/)[0]?.toLowerCase();
     return { 'WWW-Authenticate': `${scheme === 'basic' ? 'Basic' : 'Bearer'} realm="smartregistry npm"` };
-  }
-
-  /** For public endpoints: a token, if sent, must still be valid (401 otherwise). */
-  private async optionalAuth(req: IRouteRequest) {
-    req.token = await this.auth.authenticateRequest(req.ctx.headers, 'npm');
   }
 
   // ---- documents -----------------------------------------------------------------------------
@@ -465,13 +460,7 @@ export class NpmRegistry extends BaseRegistry {
 
   // ---- users, login, tokens ------------------------------------------------------------------
 
-  private async ping(req: IRouteRequest): Promise<IHandlerResponse> {
-    await this.optionalAuth(req);
-    return jsonResponse(200, {});
-  }
-
   private async audit(req: IRouteRequest, answer: object): Promise<IHandlerResponse> {
-    await this.optionalAuth(req);
     req.body.discard();
     return jsonResponse(200, answer);
   }

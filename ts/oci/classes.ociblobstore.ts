@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import { Readable, Transform, Writable, pipeline as nodePipeline, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BoundedCache } from '../core/classes.boundedcache.js';
-import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
+import { RegistryError } from '../core/classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
 import { ociPaths } from '../core/storage.paths.js';
 import type { IBlobPart, IBlobRecord, ILayerLink, IParsedDigest, TDigestAlgorithm } from './interfaces.oci.js';
@@ -82,12 +82,10 @@ export class OciBlobStore {
       parts: parts.filter((part) => part.size > 0).map(({ key, size: partSize }) => ({ key, size: partSize })),
       createdAt: new Date().toISOString(),
     };
-    try {
-      await this.storage.putJson(ociPaths.blobRecord(digest.algorithm, digest.hex), record, ctx, { ifNoneMatch: '*' });
-    } catch (error) {
-      if (!isPreconditionFailed(error)) throw error;
+    const written = await this.storage.createJsonOnce(ociPaths.blobRecord(digest.algorithm, digest.hex), record, ctx);
+    if (!written.created) {
       const winner = await this.getRecord(digest);
-      if (!winner) throw error;
+      if (!winner) throw RegistryError.conflict(`blob ${digest.digest} was being written concurrently, try again`);
       await this.deleteParts(surplusParts(parts, winner), ctx);
       return winner;
     }

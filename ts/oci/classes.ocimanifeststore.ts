@@ -1,5 +1,5 @@
 import { BoundedCache } from '../core/classes.boundedcache.js';
-import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
+import { RegistryError } from '../core/classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
 import { mapLimited } from '../core/helpers.async.js';
 import { ociPaths } from '../core/storage.paths.js';
@@ -215,11 +215,8 @@ export class OciManifestStore {
   /** Record that the repository exists (on its first blob or manifest). */
   async ensureRepository(name: string, ctx: IStorageOperationContext): Promise<void> {
     if (await this.repositoryExists(name)) return;
-    try {
-      await this.storage.putJson(ociPaths.catalogEntry(name), { name, createdAt: new Date().toISOString() }, ctx, { ifNoneMatch: '*' });
-    } catch (error) {
-      if (!isPreconditionFailed(error)) throw error;
-    }
+    // Created once; an entry someone else created is just as good.
+    await this.storage.createJsonOnce(ociPaths.catalogEntry(name), { name, createdAt: new Date().toISOString() }, ctx);
     this.knownRepositories.set(name, true);
   }
 

@@ -101,10 +101,10 @@ export class OciRegistry extends BaseRegistry {
     const push = this.repositoryPermission('push');
     const remove = this.repositoryPermission('delete');
     return [
-      { method: 'GET', pattern: '/v2/', permission: 'public', handler: (req) => this.versionCheck(req) },
-      { method: 'GET', pattern: '/v2', permission: 'public', handler: (req) => this.versionCheck(req) },
+      { method: 'GET', pattern: '/v2/', permission: 'optional', handler: (req) => this.versionCheck(req) },
+      { method: 'GET', pattern: '/v2', permission: 'optional', handler: (req) => this.versionCheck(req) },
       { method: ['GET', 'POST'], pattern: '/v2/token', permission: 'public', handler: (req) => this.tokens.issue(req) },
-      { method: 'GET', pattern: '/v2/_catalog', permission: 'public', handler: (req) => this.catalog(req) },
+      { method: 'GET', pattern: '/v2/_catalog', permission: 'optional', handler: (req) => this.catalog(req) },
       { method: 'GET', pattern: '/v2/:name+/tags/list', permission: pull, handler: (req) => this.listTags(req) },
       { method: 'GET', pattern: '/v2/:name+/referrers/:digest', permission: pull, handler: (req) => this.listReferrers(req) },
       { method: 'GET', pattern: '/v2/:name+/manifests/:reference', permission: pull, handler: (req) => this.getManifest(req) },
@@ -229,8 +229,7 @@ export class OciRegistry extends BaseRegistry {
 
   /** `GET /v2/`: 200 for any valid credentials (or the anonymous token when anonymous reads are on), else the challenge. */
   private async versionCheck(req: IRouteRequest): Promise<IHandlerResponse> {
-    const token = await this.auth.authenticateRequest(req.ctx.headers, 'oci');
-    if (!token && !(this.anonymousRead && this.anonymousContexts.has(req.ctx))) {
+    if (!req.token && !(this.anonymousRead && this.anonymousContexts.has(req.ctx))) {
       throw RegistryError.unauthorized('authentication required', { code: 'UNAUTHORIZED' });
     }
     return jsonResponse(200, {});
@@ -239,7 +238,7 @@ export class OciRegistry extends BaseRegistry {
   // ---- content discovery -----------------------------------------------------------------------
 
   private async catalog(req: IRouteRequest): Promise<IHandlerResponse> {
-    const token = await this.auth.authenticateRequest(req.ctx.headers, 'oci');
+    const token = req.token;
     if (!token && !this.anonymousRead) throw RegistryError.unauthorized('authentication required', { code: 'UNAUTHORIZED' });
     const page = parsePageRequest(req.query);
     let names = await this.manifests.listRepositories();

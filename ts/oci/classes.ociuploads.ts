@@ -50,7 +50,8 @@ export class OciUploads {
   async create(name: string, ctx: IStorageOperationContext): Promise<IUploadSession> {
     const now = new Date().toISOString();
     const session: IUploadSession = { uuid: crypto.randomUUID(), name, size: 0, parts: [], createdAt: now, updatedAt: now };
-    await this.storage.putJson(ociPaths.upload(session.uuid), session, ctx, { ifNoneMatch: '*' });
+    const written = await this.storage.createJsonOnce(ociPaths.upload(session.uuid), session, ctx);
+    if (!written.created) throw RegistryError.conflict('upload session id already in use, try again');
     return session;
   }
 

@@ -242,6 +242,27 @@ describe('npm: concurrent writers', () => {
     }
   });
 
+  it('a publish that fails after its packument landed keeps the tarballs of the versions it lists', async () => {
+    // The derived write after the packument fails (as a lost race on S3 once did), so the publish answers an error
+    // although its version is already in the packument: its clean-up must not delete that version's tarball.
+    const r = await createNpmRegistry({
+      storageHooks: {
+        beforePut: (ctx) => (ctx.key.endsWith('/landed/abbreviated.json') ? { allowed: false, reason: 'derived writes refused' } : { allowed: true }),
+      },
+    });
+    try {
+      const res = await r.publish('landed', '1.0.0');
+      assert.equal(res.status, 403, res.text);
+      assert.deepEqual(Object.keys((await r.request('GET', '/npm/landed')).json.versions), ['1.0.0'], 'the packument write landed');
+      const tarball = await r.request('GET', '/npm/landed/-/landed-1.0.0.tgz');
+      assert.equal(tarball.status, 200, 'the listed version keeps its tarball');
+      const doc = (await r.request('GET', '/npm/landed')).json;
+      assert.equal(`sha512-${crypto.createHash('sha512').update(tarball.bytes).digest('base64')}`, doc.versions['1.0.0'].dist.integrity);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('sees another instance’s write on the next request (the document cache is validated)', async () => {
     const first = await createNpmRegistry();
     const second = await createNpmRegistry({ dir: first.dir });

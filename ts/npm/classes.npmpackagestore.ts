@@ -173,10 +173,30 @@ export class NpmPackageStore {
       );
     } catch (error) {
       await stored.catch(() => undefined);
-      await Promise.all(created.map((key) => this.storage.deleteObject(key, ctx).catch(() => undefined)));
+      await this.removeUnlistedTarballs(name, created, ctx);
       throw error;
     }
     return summary;
+  }
+
+  /**
+   * The clean-up of a failed publish: the tarballs it stored, except those of versions the stored packument
+   * lists. The packument write can land although the publish answers an error (a derived write failed after
+   * it, the answer to the write was lost), and a listed version must keep its tarball. When the packument
+   * cannot be read, nothing is removed: a left-over tarball is taken over by the next publish of its version.
+   */
+  private async removeUnlistedTarballs(name: string, created: readonly string[], ctx: IStorageOperationContext) {
+    if (created.length === 0) return;
+    let listed: Set<string>;
+    try {
+      const current = await this.storage.getJson<INpmPackument>(npmPaths.packument(name));
+      listed = new Set(Object.keys(current?.value.versions ?? {}).map((version) => npmPaths.tarball(name, tarballFileName(name, version))));
+    } catch (error) {
+      this.logger.warn(`npm: kept the tarballs of a failed publish of ${name}: the packument could not be read`, error);
+      return;
+    }
+    const unlisted = created.filter((key) => !listed.has(key));
+    await Promise.all(unlisted.map((key) => this.storage.deleteObject(key, ctx).catch(() => undefined)));
   }
 
   private async storeTarball(name: string, version: IPublishVersion, ctx: IStorageOperationContext, created: string[]) {

@@ -389,12 +389,13 @@ export class NpmPackageStore {
    * revision was `deletedRev`). Both are ordered by revision: a write derived from an older revision
    * never replaces one derived from a newer, whatever order concurrent writes land in.
    */
-  private writeDerived(name: string, doc: INpmPackument | null, ctx: IStorageOperationContext, deletedRev: number, force = false): Promise<unknown> {
+  private async writeDerived(name: string, doc: INpmPackument | null, ctx: IStorageOperationContext, deletedRev: number, force = false): Promise<void> {
     // Computed now, synchronously: `doc` may be changed in place by a later update.
     const rev = force ? Number.MAX_SAFE_INTEGER : doc ? revisionNumber(doc._rev) : deletedRev;
     const abbreviated = doc ? new SerializedDocument({ _rev: doc._rev }, Buffer.from(serializeAbbreviated(doc), 'utf8')) : null;
     const entry = doc ? toSearchEntry(doc) : null;
-    return Promise.all([
+    // Both settle before this returns: a failed one must not leave the other writing after the request ended.
+    const results = await Promise.allSettled([
       this.storage.updateDocument<{ _rev?: string }>(
         npmPaths.abbreviated(name),
         ctx,
@@ -403,6 +404,8 @@ export class NpmPackageStore {
       ),
       entry ? this.search.upsert(entry, ctx, force) : this.search.remove(name, ctx, rev),
     ]);
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /**

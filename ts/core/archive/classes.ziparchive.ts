@@ -1,0 +1,198 @@
+import * as zlib from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { RegistryError } from '../classes.registryerror.js';
+import type { IStorageOperationContext, RegistryStorage } from '../classes.registrystorage.js';
+import { StoredObjectReader } from './classes.storedobjectreader.js';
+import {
+  EOCD_BYTES,
+  MAX_EOCD_SEARCH_BYTES,
+  ZIP64_EOCD_BYTES,
+  ZIP64_LOCATOR_BYTES,
+  ZIP_METHOD_DEFLATE,
+  ZIP_METHOD_STORED,
+  findEndOfCentralDirectory,
+  localHeaderProbeBytes,
+  parseCentralDirectory,
+  parseEndOfCentralDirectory,
+  parseLocalHeader,
+  parseZip64EndOfCentralDirectory,
+  parseZip64Locator,
+  type IZipDirectoryLocation,
+  type IZipEntry,
+} from './helpers.zipformat.js';
+
+export type { IZipEntry } from './helpers.zipformat.js';
+
+export interface IZipLimits {
+  /** Largest central directory accepted; it is held in memory while its entries are parsed. */
+  maxDirectoryBytes: number;
+  /** Most entries accepted. */
+  maxEntries: number;
+}
+
+export const DEFAULT_ZIP_LIMITS: IZipLimits = {
+  maxDirectoryBytes: 8 * 1024 * 1024,
+  maxEntries: 100_000,
+};
+
+/** The first read at the end: the end record and, for most packages, the whole directory with it. */
+const FIRST_TAIL_BYTES = 8 * 1024;
+
+const invalid = (message: string) => RegistryError.invalid(`not a readable zip archive: ${message}`);
+const isZlibError = (error: unknown) => typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('Z_');
+
+/**
+ * A zip archive in storage, read by its central directory with ranged reads: opening it reads the
+ * end of the archive and the directory, reading a member reads that member's bytes. Memory is
+ * bounded by the directory (capped) and the member asked for (capped by the caller), never by the
+ * archive, so a 1 GiB wheel costs a few KiB. Stored and deflated members, ZIP64.
+ */
+export class ZipArchive {
+  private readonly byName: Map<string, IZipEntry>;
+
+  private constructor(
+    private readonly reader: StoredObjectReader,
+    /** Every entry, in directory order. */
+    readonly entries: readonly IZipEntry[],
+    /** Member data ends before the directory starts. */
+    private readonly directoryOffset: number,
+  ) {
+    this.byName = new Map(entries.map((entry) => [entry.name, entry]));
+  }
+
+  /**
+   * Reads the directory of the zip stored at `key`: 'not-found' when there is none, 'invalid' when it
+   * is no zip (or has unsafe or duplicate member names), 'too-large' past the limits.
+   */
+  static async open(
+    storage: RegistryStorage,
+    key: string,
+    ctx: IStorageOperationContext,
+    limits: Partial<IZipLimits> = {},
+  ): Promise<ZipArchive> {
+    const { maxDirectoryBytes, maxEntries } = { ...DEFAULT_ZIP_LIMITS, ...limits };
+    const reader = await StoredObjectReader.open(storage, key, ctx);
+    const { tail, tailStart, endRecordOffset } = await readTail(reader);
+    // Records inside the tail already read cost nothing; anything before it is one ranged read.
+    const readAt = async (offset: number, length: number) =>
+      offset >= tailStart ? tail.subarray(offset - tailStart, offset - tailStart + length) : reader.bytes(offset, length);
+
+    const end = parseEndOfCentralDirectory(tail.subarray(endRecordOffset - tailStart, endRecordOffset - tailStart + EOCD_BYTES));
+    let location: IZipDirectoryLocation = end;
+    let directoryLimit = endRecordOffset;
+    const locatorOffset = endRecordOffset - ZIP64_LOCATOR_BYTES;
+    const zip64RecordOffset = locatorOffset >= 0 ? parseZip64Locator(await readAt(locatorOffset, ZIP64_LOCATOR_BYTES)) : undefined;
+    if (zip64RecordOffset !== undefined) {
+      if (zip64RecordOffset + ZIP64_EOCD_BYTES > locatorOffset) throw invalid('the ZIP64 locator points past itself');
+      location = parseZip64EndOfCentralDirectory(await readAt(zip64RecordOffset, ZIP64_EOCD_BYTES));
+      directoryLimit = zip64RecordOffset;
+    } else if (end.usesZip64Marks) {
+      throw invalid('the end record points to a ZIP64 record that is missing');
+    } else if (end.splitAcrossDisks) {
+      throw invalid('archives split across disks are not supported');
+    }
+
+    if (location.entryCount > maxEntries) {
+      throw RegistryError.tooLarge(`zip archive has ${location.entryCount} entries, over the limit of ${maxEntries}`);
+    }
+    if (location.size > maxDirectoryBytes) {
+      throw RegistryError.tooLarge(`zip central directory has ${location.size} bytes, over the limit of ${maxDirectoryBytes}`);
+    }
+    if (location.offset + location.size > directoryLimit) throw invalid('the central directory runs past its end record');
+    const entries = parseCentralDirectory(await readAt(location.offset, location.size), location.entryCount);
+    return new ZipArchive(reader, entries, location.offset);
+  }
+
+  /** The first entry, in directory order, that `predicate` accepts. */
+  findMember(predicate: (entry: IZipEntry) => boolean): IZipEntry | undefined {
+    return this.entries.find(predicate);
+  }
+
+  /**
+   * A member's bytes, checked against its size and CRC-32. 'not-found' for an unknown name,
+   * 'too-large' when it holds more than `maxBytes`, 'invalid' when its data is not what its
+   * directory entry says (a zip bomb that lies about its size ends here), 'unsupported' for
+   * encryption or a method other than stored and deflate.
+   */
+  async readMember(member: string | IZipEntry, maxBytes: number): Promise<Buffer> {
+    const entry = typeof member === 'string' ? this.byName.get(member) : member;
+    if (!entry) throw RegistryError.notFound(`archive has no member ${JSON.stringify(member)}`);
+    const what = `archive member ${JSON.stringify(entry.name)}`;
+    if (entry.isDirectory) throw RegistryError.invalid(`${what} is a directory`);
+    if (entry.encrypted) throw new RegistryError('unsupported', `${what} is encrypted`);
+    if (entry.method !== ZIP_METHOD_STORED && entry.method !== ZIP_METHOD_DEFLATE) {
+      throw new RegistryError('unsupported', `${what} uses compression method ${entry.method}; only stored and deflate are read`);
+    }
+    if (entry.uncompressedSize > maxBytes) {
+      throw RegistryError.tooLarge(`${what} has ${entry.uncompressedSize} bytes, over the limit of ${maxBytes}`);
+    }
+    if (entry.method === ZIP_METHOD_STORED && entry.compressedSize !== entry.uncompressedSize) {
+      throw invalid(`${what} is stored but its sizes differ`);
+    }
+
+    const probeLength = localHeaderProbeBytes(entry);
+    if (entry.localHeaderOffset + probeLength > this.directoryOffset) throw invalid(`${what} starts past the member data`);
+    const dataStart = entry.localHeaderOffset + parseLocalHeader(await this.reader.bytes(entry.localHeaderOffset, probeLength), entry);
+    if (dataStart + entry.compressedSize > this.directoryOffset) throw invalid(`${what} runs into the central directory`);
+
+    const source = await this.reader.stream(dataStart, entry.compressedSize);
+    const collector = new DeclaredSizeCollector(entry.uncompressedSize, what);
+    try {
+      if (entry.method === ZIP_METHOD_DEFLATE) await pipeline(source, zlib.createInflateRaw(), collector);
+      else await pipeline(source, collector);
+    } catch (error) {
+      if (isZlibError(error)) throw invalid(`${what} is not valid deflate data (${(error as Error).message})`);
+      throw error;
+    }
+    const data = collector.data();
+    if (zlib.crc32(data) !== entry.crc32) throw invalid(`${what} fails its CRC-32 check`);
+    return data;
+  }
+}
+
+/** The end of the archive holding the end record: a short read first, the longest comment's worth if needed. */
+async function readTail(reader: StoredObjectReader) {
+  if (reader.size < EOCD_BYTES) throw invalid(`${reader.size} bytes is too short`);
+  for (const wanted of [FIRST_TAIL_BYTES, MAX_EOCD_SEARCH_BYTES]) {
+    const length = Math.min(reader.size, wanted);
+    const tailStart = reader.size - length;
+    const tail = await reader.bytes(tailStart, length);
+    const found = findEndOfCentralDirectory(tail);
+    if (found >= 0) return { tail, tailStart, endRecordOffset: tailStart + found };
+    if (length === reader.size) break;
+  }
+  throw invalid('no end-of-central-directory record');
+}
+
+/** Collects a member, failing as soon as it holds more than its directory entry declares. */
+class DeclaredSizeCollector extends Writable {
+  private readonly parts: Buffer[] = [];
+  private total = 0;
+
+  constructor(
+    private readonly declared: number,
+    private readonly what: string,
+  ) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error) => void): void {
+    this.total += chunk.length;
+    if (this.total > this.declared) {
+      callback(invalid(`${this.what} holds more than the ${this.declared} bytes its directory entry declares`));
+      return;
+    }
+    this.parts.push(chunk);
+    callback();
+  }
+
+  override _final(callback: (error?: Error) => void): void {
+    if (this.total === this.declared) callback();
+    else callback(invalid(`${this.what} holds ${this.total} bytes, its directory entry declares ${this.declared}`));
+  }
+
+  data(): Buffer {
+    return Buffer.concat(this.parts, this.total);
+  }
+}

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { RegistryError } from '../classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../classes.registrystorage.js';
 import { StoredObjectReader } from './classes.storedobjectreader.js';
+import { isZlibError } from './helpers.compression.js';
 import {
   EOCD_BYTES,
   MAX_EOCD_SEARCH_BYTES,
@@ -40,7 +41,6 @@ export const DEFAULT_ZIP_LIMITS: IZipLimits = {
 const FIRST_TAIL_BYTES = 8 * 1024;
 
 const invalid = (message: string) => RegistryError.invalid(`not a readable zip archive: ${message}`);
-const isZlibError = (error: unknown) => typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('Z_');
 
 /**
  * A zip archive in storage, read by its central directory with ranged reads: opening it reads the
@@ -142,7 +142,7 @@ export class ZipArchive {
       if (entry.method === ZIP_METHOD_DEFLATE) await pipeline(source, zlib.createInflateRaw(), collector);
       else await pipeline(source, collector);
     } catch (error) {
-      if (isZlibError(error)) throw invalid(`${what} is not valid deflate data (${(error as Error).message})`);
+      if (isZlibError(error)) throw invalid(`${what} is not valid deflate data (${error.message})`);
       throw error;
     }
     const data = collector.data();

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
-import * as fsp from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import { parseMultipart, type IMultipartFile } from '../../ts/core/helpers.multipart.js';
-import { CORE_CONTEXT, RegistryStorage } from '../../ts/core/classes.registrystorage.js';
+import { CORE_CONTEXT } from '../../ts/core/classes.registrystorage.js';
 import { RegistryError, type TRegistryErrorKind } from '../../ts/core/classes.registryerror.js';
-import { FilesystemBackend } from '../../ts/core/storage/classes.filesystembackend.js';
+import { startTempStorage } from '../helpers/tempstorage.js';
+import { generatedStream } from './storage/backend.suite.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -55,16 +53,14 @@ function multipartBody(parts: TPart[], options: { cutAfter?: number } = {}): Rea
   return Readable.from(options.cutAfter === undefined ? chunks() : cut(options.cutAfter), { objectMode: false });
 }
 
-/** `size` deterministic pseudo-random bytes in 1 MiB chunks; `onChunk` sees each as it is made. */
+/** `size` deterministic pseudo-random bytes; `onChunk` sees how many were made so far. */
 const randomChunks = (seed: string, size: number, onChunk?: (made: number) => void) =>
   async function* () {
-    const cipher = crypto.createCipheriv('aes-128-ctr', crypto.createHash('md5').update(seed).digest(), Buffer.alloc(16));
     let made = 0;
-    for (let left = size; left > 0; left -= MiB) {
-      const chunk = cipher.update(Buffer.alloc(Math.min(MiB, left)));
-      made += chunk.length;
+    for await (const chunk of generatedStream(seed, size)) {
+      made += (chunk as Buffer).length;
       onChunk?.(made);
-      yield chunk;
+      yield chunk as Buffer;
     }
   };
 
@@ -79,27 +75,15 @@ const twineFields = [
 ];
 
 describe('parseMultipart', () => {
-  let root: string;
-  let storage: RegistryStorage;
+  let env: Awaited<ReturnType<typeof startTempStorage>>;
   let counter = 0;
 
-  before(async () => {
-    root = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-multipart-'));
-    storage = new RegistryStorage(new FilesystemBackend(root));
-    await storage.init();
-  });
-  after(async () => {
-    await storage.destroy();
-    await fsp.rm(root, { recursive: true, force: true });
-  });
+  before(async () => (env = await startTempStorage('sr-multipart-')));
+  after(() => env.stop());
 
-  const storedKeys = async () => {
-    const keys: string[] = [];
-    for await (const object of storage.listAll('')) keys.push(object.key);
-    return keys;
-  };
+  const storedKeys = () => env.keys();
   /** What a protocol's upload does with the file: pipe it into storage. */
-  const intoStorage = (file: IMultipartFile) => storage.putObject(`uploads/${++counter}`, file.stream, CORE_CONTEXT);
+  const intoStorage = (file: IMultipartFile) => env.storage.putObject(`uploads/${++counter}`, file.stream, CORE_CONTEXT);
 
   it('reads a form encoded by the fetch API (fields, repeated fields, one file) and stores the file', async () => {
     const archive = crypto.randomBytes(300 * KiB);

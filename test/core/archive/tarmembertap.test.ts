@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
-import * as fsp from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Readable, pipeline } from 'node:stream';
 import tar from 'tar-stream';
 import { TarMemberTap, readTarMembers, type ITarMemberOptions } from '../../../ts/core/archive/classes.tarmembertap.js';
 import { gunzipBounded } from '../../../ts/core/archive/helpers.compression.js';
-import { CORE_CONTEXT, RegistryStorage } from '../../../ts/core/classes.registrystorage.js';
+import { CORE_CONTEXT, type RegistryStorage } from '../../../ts/core/classes.registrystorage.js';
 import { RegistryError, type TRegistryErrorKind } from '../../../ts/core/classes.registryerror.js';
-import { FilesystemBackend } from '../../../ts/core/storage/classes.filesystembackend.js';
+import { startTempStorage } from '../../helpers/tempstorage.js';
+import { generatedStream } from '../storage/backend.suite.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -30,6 +28,11 @@ interface ITarEntry {
   linkname?: string;
 }
 
+async function* zeros(size: number) {
+  const block = Buffer.alloc(MiB);
+  for (let left = size; left > 0; left -= MiB) yield block.subarray(0, Math.min(MiB, left));
+}
+
 /** A tar (gzipped with `gzip`) built by tar-stream, as a stream: large members are never held whole. */
 function tarStream(entries: ITarEntry[], gzip: boolean): Readable {
   const pack = tar.pack();
@@ -43,11 +46,8 @@ function tarStream(entries: ITarEntry[], gzip: boolean): Readable {
       }
       const size = entry.size ?? 0;
       const sink = pack.entry({ name: entry.name, size });
-      const cipher = entry.seed ? crypto.createCipheriv('aes-128-ctr', crypto.createHash('md5').update(entry.seed).digest(), Buffer.alloc(16)) : undefined;
-      const zeros = Buffer.alloc(MiB);
-      for (let left = size; left > 0; left -= MiB) {
-        const block = zeros.subarray(0, Math.min(MiB, left));
-        if (!sink.write(cipher ? cipher.update(block) : block)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+      for await (const chunk of entry.seed ? generatedStream(entry.seed, size) : zeros(size)) {
+        if (!sink.write(chunk)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
       }
       await new Promise((resolve) => sink.end(resolve));
     }
@@ -73,25 +73,17 @@ const crateEntries = (bigBytes = 1 * MiB): ITarEntry[] => [
 const crateOptions: ITarMemberOptions = { format: 'tar.gz', wanted: (name) => name === 'demo-1.0.0/Cargo.toml' };
 
 describe('tar members while an upload streams into storage', () => {
-  let root: string;
+  let env: Awaited<ReturnType<typeof startTempStorage>>;
   let storage: RegistryStorage;
   let counter = 0;
 
   before(async () => {
-    root = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-tar-'));
-    storage = new RegistryStorage(new FilesystemBackend(root));
-    await storage.init();
+    env = await startTempStorage('sr-tar-');
+    storage = env.storage;
   });
-  after(async () => {
-    await storage.destroy();
-    await fsp.rm(root, { recursive: true, force: true });
-  });
+  after(() => env.stop());
 
-  const storedKeys = async () => {
-    const keys: string[] = [];
-    for await (const object of storage.listAll('uploads/')) keys.push(object.key);
-    return keys;
-  };
+  const storedKeys = () => env.keys();
 
   /** What a protocol's upload does: the body through the tap into storage, both awaited. */
   async function upload(source: Readable, options: ITarMemberOptions) {

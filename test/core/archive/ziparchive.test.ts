@@ -13,6 +13,7 @@ import { FilesystemBackend } from '../../../ts/core/storage/classes.filesystemba
 import { S3Backend } from '../../../ts/core/storage/classes.s3backend.js';
 import type { IStorageBackend } from '../../../ts/core/storage/interfaces.storage.js';
 import { startS3Server } from '../../helpers/s3server.js';
+import { generatedStream } from '../storage/backend.suite.js';
 import { CountingBackend } from './countingbackend.js';
 import { zipBuffer, zipStream, type ITestZipEntry } from './zipwriter.js';
 
@@ -25,12 +26,8 @@ const isKind = (kind: TRegistryErrorKind, message?: RegExp) => (error: unknown) 
 const metadata = Buffer.from('Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: a demo\n\n' + 'long description\n'.repeat(200));
 const composerJson = Buffer.from(JSON.stringify({ name: 'acme/demo', version: '1.0.0', require: { php: '>=8.1' } }));
 
-/** `size` deterministic pseudo-random bytes, streamed in 1 MiB chunks (incompressible, never whole in memory). */
-const randomChunks = (seed: string, size: number) =>
-  async function* () {
-    const cipher = crypto.createCipheriv('aes-128-ctr', crypto.createHash('md5').update(seed).digest(), Buffer.alloc(16));
-    for (let left = size; left > 0; left -= MiB) yield cipher.update(Buffer.alloc(Math.min(MiB, left)));
-  };
+/** `size` deterministic pseudo-random bytes, made while they are written (incompressible, never whole in memory). */
+const randomChunks = (seed: string, size: number) => () => generatedStream(seed, size) as AsyncIterable<Buffer>;
 
 const wheelEntries = (payloadBytes = 10 * KiB): ITestZipEntry[] => [
   { name: 'demo/__init__.py', data: Buffer.from('VERSION = "1.0"\n'), method: 'deflate' },

@@ -123,11 +123,12 @@ class MemberCollector {
   readonly onEntry = (...[header, stream, next]: tar.ExtractEvents['entry']): void => {
     // A failing entry fails the whole extract, which reports it.
     stream.on('error', () => undefined);
-    const refusal = this.refusal(header);
+    const keep = this.wanted(header.name);
+    const refusal = this.refusal(header, keep);
     if (refusal) {
       stream.resume();
       next(refusal);
-    } else if (!this.wanted(header.name)) {
+    } else if (!keep) {
       stream.on('end', () => next());
       stream.resume();
     } else {
@@ -140,7 +141,7 @@ class MemberCollector {
     }
   };
 
-  private refusal(header: tar.Header): RegistryError | undefined {
+  private refusal(header: tar.Header, keep: boolean): RegistryError | undefined {
     const name = header.name;
     try {
       assertSafeMemberName(name);
@@ -150,7 +151,7 @@ class MemberCollector {
     if (++this.count > this.limits.maxMembers) {
       return RegistryError.tooLarge(`tar archive has more than ${this.limits.maxMembers} members`);
     }
-    if (!this.wanted(name)) return undefined;
+    if (!keep) return undefined;
     const quoted = JSON.stringify(name);
     if (header.type !== 'file' && header.type !== 'contiguous-file') return RegistryError.invalid(`tar member ${quoted} is not a regular file`);
     if (this.found.has(name)) return RegistryError.invalid(`tar member ${quoted} appears twice`);

@@ -35,7 +35,7 @@ type TServerSpec = { kind: 'hello' } | { kind: 'registry'; storage: IStorageConf
 
 const registryConfig = (storage: IStorageConfig): IRegistryConfig => ({
   storage,
-  auth: { tokenStore: 'memory', users: { bench: { password: 'bench-password' } } },
+  auth: { tokenStore: 'memory', users: { bench: { password: 'bench-password', scopes: ['*'] } } },
   logging: { level: 'error' },
   npm: { enabled: true, basePath: '/npm' },
 });

@@ -3,7 +3,7 @@ import { AuthManager } from './core/classes.authmanager.js';
 import type { BaseRegistry } from './core/classes.baseregistry.js';
 import { Logger } from './core/classes.logger.js';
 import { RegistryStorage } from './core/classes.registrystorage.js';
-import { normalizeBasePath, resolveLimits, validateRegistryConfig } from './core/helpers.config.js';
+import { normalizeBasePath, ociTokenIdentity, resolveLimits, validateRegistryConfig } from './core/helpers.config.js';
 import { discardResponseBody, jsonResponse, normalizeResponse, takeResponseBody } from './core/helpers.response.js';
 import { REGISTRY_PROTOCOLS, type IRegistryConfig, type IRequestContext, type IResponse, type TRegistryProtocol } from './core/interfaces.core.js';
 import { createStorageBackend } from './core/storage/index.js';
@@ -55,7 +55,7 @@ export class SmartRegistry {
     const storage = new RegistryStorage(await createStorageBackend(this.config.storage), this.config.storageHooks, this.logger);
     this.storage = storage;
     await storage.init();
-    const auth = new AuthManager(this.config.auth, storage, this.config.authProvider);
+    const auth = new AuthManager(this.config.auth, storage, this.config.authProvider, { ociTokenIdentity: ociTokenIdentity(this.config) });
     this.authManager = auth;
     await auth.init();
 
@@ -76,6 +76,7 @@ export class SmartRegistry {
         auth,
         logger: this.logger,
         limits: resolveLimits(this.config.limits, protocolConfig.limits),
+        trustProxy: this.config.trustProxy === true,
         upstreamProvider: this.config.upstreamProvider,
       });
       await handler.init();

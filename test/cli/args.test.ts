@@ -59,6 +59,9 @@ test('cli args: all seven protocols at /<protocol>, tokens in storage, sign-up o
   assert.equal(config.auth.tokenStore, 'storage');
   assert.equal(config.auth.allowSignup, false);
   assert.equal(config.auth.jwtSecret, undefined);
+  assert.equal(config.trustProxy, false, 'forwarded headers are not trusted unless asked');
+  assert.equal(buildRegistryConfig(parseCliArgs(['serve', '--trust-proxy'], {})).trustProxy, true);
+  assert.equal(buildRegistryConfig(parseCliArgs(['serve'], { SMARTREGISTRY_TRUST_PROXY: 'true' })).trustProxy, true);
 });
 
 test('cli args: bad input is a usage error', () => {
@@ -68,6 +71,17 @@ test('cli args: bad input is a usage error', () => {
   assert.equal(parseCliArgs([], {}).command, 'help');
   assert.equal(parseCliArgs(['serve', '--help'], {}).command, 'help');
   assert.equal(parseCliArgs(['token', 'pypi', '--password', 'pw'], {}).protocol, 'pypi');
+  assert.equal(parseCliArgs(['serve'], {}).tokenDays, 90);
+  assert.equal(parseCliArgs(['serve', '--token-days', '7'], {}).tokenDays, 7);
+  assert.equal(parseCliArgs(['serve'], { SMARTREGISTRY_TOKEN_DAYS: '30' }).tokenDays, 30);
+  for (const days of ['0', '-1', '1.5', 'ninety', '3651']) {
+    assert.throws(() => parseCliArgs(['serve', `--token-days=${days}`], {}), /--token-days must be a whole number/, days);
+  }
+  assert.deepEqual(
+    [parseCliArgs(['token', 'list'], {}).tokenAction, parseCliArgs(['token', 'revoke', 'abc'], {}).tokenId],
+    ['list', 'abc'],
+  );
+  assert.throws(() => parseCliArgs(['token', 'revoke'], {}), /token revoke needs one token id/);
 });
 
 test('cli client URLs: IPv6 hosts and proxies', () => {

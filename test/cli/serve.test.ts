@@ -88,6 +88,10 @@ describe('smartregistry serve', () => {
     });
   });
 
+  it('says at start-up when --registry-url is missing', () => {
+    assert.ok(first.lines.some((line) => /^# no --registry-url: links in answers use each request's Host header/.test(line)), first.lines.join('\n'));
+  });
+
   it('every basePath and the OCI root /v2/ reach the registry', async () => {
     for (const target of ['/v2/', ...REGISTRY_PROTOCOLS.map((protocol) => `/${protocol}/`)]) {
       const response = await fetch(`${first.url}${target}`);
@@ -122,6 +126,38 @@ describe('smartregistry serve', () => {
     assert.match(bad.stderr, /wrong admin password/);
   });
 
+  it('printed tokens expire after 90 days, are listed and can be revoked by id', async () => {
+    const ninetyDays = Date.now() + 90 * 86400_000;
+    const listed = await cli(['token', 'list', '--data-dir', dataDir, '--password', first.adminPassword]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const rows = listed.stdout.trim().split('\n').map((line) => line.split(' '));
+    const firstStart = rows.filter((row) => row.slice(4).join(' ') === 'smartregistry serve (first start)');
+    assert.deepEqual(firstStart.map((row) => row[2]).sort(), [...REGISTRY_PROTOCOLS].sort());
+    for (const [kind, id, , expires] of firstStart) {
+      assert.equal(kind, 'token-info');
+      assert.match(id, /^[0-9a-f]{64}$/);
+      assert.ok(Math.abs(Date.parse(expires) - ninetyDays) < 10 * 60_000, `${expires} is 90 days away`);
+    }
+
+    const created = await cli(['token', 'npm', '--data-dir', dataDir, '--token-days', '7'], { SMARTREGISTRY_ADMIN_PASSWORD: first.adminPassword });
+    assert.equal(created.code, 0, created.stderr);
+    const token = created.stdout.trim().split(' ')[2];
+    const tokenId = await withStoredAuth(dataDir, async (registry) => {
+      assert.equal((await registry.getAuthManager().validateToken(token, 'npm'))?.userId, 'admin');
+      const info = (await registry.getAuthManager().listUserTokens('admin')).find((t) => t.name === 'smartregistry token' && t.protocol === 'npm');
+      assert.ok(info?.expiresAt && Math.abs(Date.parse(info.expiresAt) - (Date.now() + 7 * 86400_000)) < 10 * 60_000);
+      return info.tokenId;
+    });
+    const revoked = await cli(['token', 'revoke', tokenId, '--data-dir', dataDir, '--password', first.adminPassword]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.equal(revoked.stdout.trim(), `revoked ${tokenId}`);
+    // The running server, which had not seen the token, refuses it.
+    assert.equal((await fetch(`${first.url}/npm/-/whoami`, { headers: { authorization: `Bearer ${token}` } })).status, 401);
+    const again = await cli(['token', 'revoke', tokenId, '--data-dir', dataDir, '--password', first.adminPassword]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /no token of admin has the id/);
+  });
+
   it('SIGTERM exits 0; a second start reuses the admin and earlier tokens still work', async () => {
     await first.stop();
     assert.equal(await first.exitCode(), 0);
@@ -142,6 +178,7 @@ describe('smartregistry serve options', () => {
   it('--registry-url sets the printed client URLs; the ready line stays the local address', async () => {
     const instance = await launchServe({ args: ['--registry-url', 'https://registry.example.com/'] });
     try {
+      assert.ok(!instance.lines.some((line) => line.includes('no --registry-url')));
       assert.equal(instance.urls.npm, 'https://registry.example.com/npm/');
       assert.equal(instance.urls.oci, 'registry.example.com');
       assert.equal(instance.urls.cargo, 'sparse+https://registry.example.com/cargo/');
@@ -188,7 +225,7 @@ describe('smartregistry serve options', () => {
   it('--help documents the commands, flags and environment variables', async () => {
     const help = await cli(['--help']);
     assert.equal(help.code, 0);
-    for (const word of ['serve', 'token', '--data-dir', '--s3-endpoint', '--s3-use-ssl', 'SMARTREGISTRY_S3_SECRET_KEY', 'SMARTREGISTRY_PORT', '--anonymous-read', '--registry-url']) {
+    for (const word of ['serve', 'token', '--data-dir', '--s3-endpoint', '--s3-use-ssl', 'SMARTREGISTRY_S3_SECRET_KEY', 'SMARTREGISTRY_PORT', '--anonymous-read', '--registry-url', '--trust-proxy']) {
       assert.ok(help.stdout.includes(word), word);
     }
   });

@@ -40,9 +40,12 @@ interface IParsedOutput {
   urls: Record<string, string>;
   tokens: Record<string, string>;
   adminPassword: string;
+  /** Every line up to `ready`, the `#` comments too. */
+  lines: string[];
 }
 
 function parseLine(line: string, into: IParsedOutput) {
+  into.lines.push(line);
   const [kind, name, value] = line.trim().split(/\s+/);
   if (kind === 'ready') into.ready = name;
   else if (kind === 'token' && value) into.tokens[name] = value;
@@ -58,14 +61,14 @@ const exited = (child: ChildProcess) =>
   });
 
 export async function startServe(options: IStartServeOptions = {}): Promise<IServeInstance> {
-  const { child: _child, exitCode: _exitCode, urls: _urls, ...instance } = await launchServe(options);
+  const { child: _child, exitCode: _exitCode, urls: _urls, lines: _lines, ...instance } = await launchServe(options);
   return instance;
 }
 
 /** startServe plus the child process, the printed client URLs and the exit code, for the CLI's own tests. */
 export async function launchServe(
   options: IStartServeOptions = {},
-): Promise<IServeInstance & { child: ChildProcess; urls: Record<string, string>; exitCode(): Promise<number | null> }> {
+): Promise<IServeInstance & { child: ChildProcess; urls: Record<string, string>; lines: string[]; exitCode(): Promise<number | null> }> {
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-serve-')));
   const child = spawn(
@@ -73,7 +76,7 @@ export async function launchServe(
     ['--import', 'tsx', 'ts/cli/index.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...(options.args ?? [])],
     { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const output: IParsedOutput = { tokens: {}, urls: {}, adminPassword: '' };
+  const output: IParsedOutput = { tokens: {}, urls: {}, adminPassword: '', lines: [] };
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
@@ -133,6 +136,7 @@ export async function launchServe(
   return {
     child,
     urls: output.urls,
+    lines: output.lines,
     exitCode: async () => {
       await exited(child);
       return child.exitCode;

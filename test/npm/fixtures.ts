@@ -117,7 +117,7 @@ export async function createNpmRegistry(options: INpmTestOptions = {}): Promise<
       auth: {
         tokenStore: 'memory',
         users: {
-          alice: { password: 'alice-password' },
+          alice: { password: 'alice-password', scopes: ['*'] },
           bob: { password: 'bob-password', scopes: ['npm:package:bob-*:write'] },
         },
         ...options.auth,

@@ -70,10 +70,10 @@ export async function createOciFixture(options: IFixtureOptions = {}): Promise<I
     storage: options.storage ?? { type: 'filesystem', path: dataDir },
     auth: {
       tokenStore: 'memory',
-      jwtSecret: 'oci-test-secret-0123456789',
+      jwtSecret: 'oci-test-secret-0123456789abcdef-0123',
       anonymousRead: options.anonymousRead ?? false,
       users: {
-        admin: { password: PASSWORDS.admin },
+        admin: { password: PASSWORDS.admin, scopes: ['*'] },
         reader: { password: PASSWORDS.reader, scopes: ['oci:repository:*:pull'] },
         pusher: { password: PASSWORDS.pusher, scopes: ['oci:repository:*:push'] },
         alice: { password: PASSWORDS.alice, scopes: ['oci:repository:alice/*:*'] },

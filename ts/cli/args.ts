@@ -4,12 +4,20 @@ import { REGISTRY_PROTOCOLS, type TRegistryProtocol } from '../core/interfaces.c
 /** Everything `smartregistry serve` and `smartregistry token` are configured by. */
 export interface ICliOptions {
   command: 'serve' | 'token' | 'help';
+  /** `token <protocol>` creates, `token list` lists, `token revoke <id>` revokes. */
+  tokenAction?: 'create' | 'list' | 'revoke';
   /** `token <protocol>` */
   protocol?: TRegistryProtocol;
+  /** `token revoke <id>` */
+  tokenId?: string;
+  /** Lifetime of the admin tokens `serve` and `token` print, in days. */
+  tokenDays: number;
   host: string;
   port: number;
   dataDir: string;
   registryUrl?: string;
+  /** Links follow X-Forwarded-Proto/-Host/-Prefix (a proxy in front sets them). */
+  trustProxy: boolean;
   anonymousRead: boolean;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   adminPassword?: string;
@@ -26,6 +34,9 @@ export interface ICliOptions {
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 4873;
+export const DEFAULT_TOKEN_DAYS = 90;
+/** Ten years: beyond that a token is a password that never changes. */
+const MAX_TOKEN_DAYS = 3650;
 
 export const HELP_TEXT = `smartregistry — OCI, npm, Maven, Cargo, Composer, PyPI and RubyGems in one registry
 
@@ -34,6 +45,9 @@ Usage:
   smartregistry token <protocol> [options]
                                          create a new token for the admin user
                                          (protocol: ${REGISTRY_PROTOCOLS.join(', ')})
+  smartregistry token list [options]     list the admin's tokens: id, protocol, expiry, name
+  smartregistry token revoke <id> [options]
+                                         revoke one of them by its id
   smartregistry --help                   show this help
 
 Options (each also read from the environment variable shown):
@@ -42,9 +56,13 @@ Options (each also read from the environment variable shown):
   --data-dir <dir>        filesystem storage directory (SMARTREGISTRY_DATA_DIR, default ./.smartregistry)
   --registry-url <url>    public URL when behind a proxy, e.g. https://registry.example.com
                           (SMARTREGISTRY_REGISTRY_URL); each protocol is served at <url>/<protocol>
+  --trust-proxy           build links from X-Forwarded-Proto/-Host/-Prefix; only behind a proxy
+                          that sets them (SMARTREGISTRY_TRUST_PROXY=true)
   --anonymous-read        allow reads without a token (SMARTREGISTRY_ANONYMOUS_READ=true)
   --log-level <level>     silent, error, warn, info or debug (SMARTREGISTRY_LOG_LEVEL, default error)
   --password <password>   admin password, for \`token\` (SMARTREGISTRY_ADMIN_PASSWORD)
+  --token-days <days>     lifetime of the admin tokens printed by \`serve\` and \`token\`
+                          (SMARTREGISTRY_TOKEN_DAYS, default ${DEFAULT_TOKEN_DAYS})
 
 S3 storage (used instead of --data-dir when an endpoint is given):
   --s3-endpoint <host>    SMARTREGISTRY_S3_ENDPOINT, e.g. s3.example.com
@@ -57,7 +75,8 @@ S3 storage (used instead of --data-dir when an endpoint is given):
 
 On first start an \`admin\` user is created; its password and one token per protocol are printed
 once. Output lines are machine-readable: \`admin <user> <password>\`, \`token <protocol> <token>\`,
-\`url <client> <url>\`, and finally \`ready <url>\`.
+\`url <client> <url>\`, and finally \`ready <url>\`. \`token list\` prints
+\`token-info <id> <protocol> <expires|never> <name>\` lines; \`token revoke\` prints \`revoked <id>\`.
 `;
 
 /** Raised for bad command lines; the message is shown with a hint to --help. */
@@ -69,6 +88,13 @@ const truthy = (value: string | undefined) => value !== undefined && /^(1|true|y
 
 function parsePort(value: string, what: string): number {
   if (!/^[0-9]{1,5}$/.test(value) || Number(value) > 65535) throw new CliUsageError(`${what} must be a port number, not '${value}'`);
+  return Number(value);
+}
+
+function parseTokenDays(value: string): number {
+  if (!/^[0-9]{1,5}$/.test(value) || Number(value) < 1 || Number(value) > MAX_TOKEN_DAYS) {
+    throw new CliUsageError(`--token-days must be a whole number of days from 1 to ${MAX_TOKEN_DAYS}, not '${value}'`);
+  }
   return Number(value);
 }
 
@@ -85,9 +111,11 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         port: { type: 'string', short: 'p' },
         'data-dir': { type: 'string' },
         'registry-url': { type: 'string' },
+        'trust-proxy': { type: 'boolean' },
         'anonymous-read': { type: 'boolean' },
         'log-level': { type: 'string' },
         password: { type: 'string' },
+        'token-days': { type: 'string' },
         's3-endpoint': { type: 'string' },
         's3-port': { type: 'string' },
         's3-bucket': { type: 'string' },
@@ -109,9 +137,11 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     port: parsePort(values.port ?? env.SMARTREGISTRY_PORT ?? String(DEFAULT_PORT), '--port'),
     dataDir: values['data-dir'] ?? env.SMARTREGISTRY_DATA_DIR ?? '.smartregistry',
     registryUrl: values['registry-url'] ?? env.SMARTREGISTRY_REGISTRY_URL,
+    trustProxy: values['trust-proxy'] ?? truthy(env.SMARTREGISTRY_TRUST_PROXY),
     anonymousRead: values['anonymous-read'] ?? truthy(env.SMARTREGISTRY_ANONYMOUS_READ),
     logLevel: 'error',
     adminPassword: values.password ?? env.SMARTREGISTRY_ADMIN_PASSWORD,
+    tokenDays: parseTokenDays(values['token-days'] ?? env.SMARTREGISTRY_TOKEN_DAYS ?? String(DEFAULT_TOKEN_DAYS)),
   };
 
   const logLevel = values['log-level'] ?? env.SMARTREGISTRY_LOG_LEVEL ?? 'error';
@@ -157,11 +187,17 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     return { ...options, command: 'serve' };
   }
   if (command === 'token') {
-    const protocol = rest[0] as TRegistryProtocol | undefined;
-    if (!protocol || !REGISTRY_PROTOCOLS.includes(protocol) || rest.length > 1) {
-      throw new CliUsageError(`token needs one protocol: ${REGISTRY_PROTOCOLS.join(', ')}`);
+    const [what, ...more] = rest;
+    if (what === 'list' && more.length === 0) return { ...options, command: 'token', tokenAction: 'list' };
+    if (what === 'revoke') {
+      if (more.length !== 1) throw new CliUsageError('token revoke needs one token id (see `token list`)');
+      return { ...options, command: 'token', tokenAction: 'revoke', tokenId: more[0] };
     }
-    return { ...options, command: 'token', protocol };
+    const protocol = what as TRegistryProtocol | undefined;
+    if (!protocol || !REGISTRY_PROTOCOLS.includes(protocol) || more.length > 0) {
+      throw new CliUsageError(`token needs one protocol (${REGISTRY_PROTOCOLS.join(', ')}), or list, or revoke <id>`);
+    }
+    return { ...options, command: 'token', tokenAction: 'create', protocol };
   }
   throw new CliUsageError(`unknown command '${command}'`);
 }

@@ -33,6 +33,7 @@ export function buildRegistryConfig(options: ICliOptions, users: Record<string, 
       rubygemsTokens: { enabled: true },
     },
     logging: { level: options.logLevel },
+    trustProxy: options.trustProxy,
   };
   for (const protocol of REGISTRY_PROTOCOLS) {
     config[protocol] = {

@@ -4,7 +4,7 @@
  */
 import { CliUsageError, HELP_TEXT, parseCliArgs } from './args.js';
 import { serve, stopOnSignals } from './serve.js';
-import { createAdminToken } from './token.js';
+import { runTokenCommand } from './token.js';
 
 const writeOut = (line: string) => void process.stdout.write(`${line}\n`);
 const writeErr = (line: string) => void process.stderr.write(`${line}\n`);
@@ -17,7 +17,7 @@ export async function main(argv: string[]): Promise<number | 'running'> {
         writeOut(HELP_TEXT);
         return 0;
       case 'token':
-        await createAdminToken(options, writeOut);
+        await runTokenCommand(options, writeOut);
         return 0;
       case 'serve': {
         await serve(options, writeOut, { beforeReady: (stop) => stopOnSignals(stop, writeErr) });

@@ -24,11 +24,20 @@ export interface IServeHooks {
 /** Start the registry and the HTTP server; resolves once it is listening. */
 export async function serve(options: ICliOptions, write: TWriteLine, hooks: IServeHooks = {}): Promise<{ stop(): Promise<void> }> {
   write(`# smartregistry serving ${REGISTRY_PROTOCOLS.join(', ')} from ${describeStorage(options)}`);
+  if (!options.registryUrl) {
+    write(
+      `# no --registry-url: links in answers use ${options.trustProxy ? 'X-Forwarded-* or ' : ''}each request's Host header over http; ` +
+        'set --registry-url to the URL clients use',
+    );
+  }
   const admin = await loadOrCreateAdmin(storageConfigOf(options), { create: true });
   if (!admin) throw new Error('could not create the admin user');
   if (admin.createdPassword) {
     // Printed before anything else can fail: this is the only time the password is known.
-    write('# first start: the admin password and the tokens below are shown only this once');
+    write(
+      `# first start: the admin password and the tokens below are shown only this once; the tokens expire in ${options.tokenDays} days ` +
+        '(`smartregistry token list` / `token revoke <id>`)',
+    );
     write(`admin ${ADMIN_USER} ${admin.createdPassword}`);
   }
 
@@ -38,7 +47,11 @@ export async function serve(options: ICliOptions, write: TWriteLine, hooks: ISer
   try {
     if (admin.createdPassword) {
       for (const protocol of REGISTRY_PROTOCOLS) {
-        write(`token ${protocol} ${await createProtocolToken(registry.getAuthManager(), protocol, ADMIN_USER)}`);
+        const token = await createProtocolToken(registry.getAuthManager(), protocol, ADMIN_USER, {
+          days: options.tokenDays,
+          name: 'smartregistry serve (first start)',
+        });
+        write(`token ${protocol} ${token}`);
       }
     } else {
       write(`# admin user exists; a new token: smartregistry token <protocol> --password <admin password>`);

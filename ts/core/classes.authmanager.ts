@@ -3,7 +3,8 @@
  * `IAuthProvider` (the DefaultAuthProvider unless one is configured) and turns an HTTP
  * `Authorization` header into a token the protocol handlers can authorize with.
  */
-import { DefaultAuthProvider } from './classes.defaultauthprovider.js';
+import { DefaultAuthProvider, type IDefaultAuthProviderOptions } from './classes.defaultauthprovider.js';
+import { LoginThrottle } from './classes.loginthrottle.js';
 import { RegistryError } from './classes.registryerror.js';
 import type { RegistryStorage } from './classes.registrystorage.js';
 import type { IAuthProvider, IAuthToken, ICredentials, ITokenInfo, ITokenOptions } from './interfaces.auth.js';
@@ -25,15 +26,23 @@ function readHeader(headers: TRequestHeaders | undefined, name: string): string 
   return undefined;
 }
 
+export interface IAuthManagerOptions extends IDefaultAuthProviderOptions {
+  /** Milliseconds since the epoch, for the login back-off (tests). */
+  now?: () => number;
+}
+
 export class AuthManager {
   private readonly provider: IAuthProvider;
+  private readonly loginThrottle: LoginThrottle;
 
   constructor(
     private readonly config: IAuthConfig,
     storage: RegistryStorage,
     provider?: IAuthProvider,
+    options: IAuthManagerOptions = {},
   ) {
-    this.provider = provider ?? new DefaultAuthProvider(config, storage);
+    this.provider = provider ?? new DefaultAuthProvider(config, storage, options);
+    this.loginThrottle = new LoginThrottle({ ...config.loginThrottle, ...(options.now ? { now: options.now } : {}) });
   }
 
   async init(): Promise<void> {
@@ -44,8 +53,18 @@ export class AuthManager {
     await this.provider.destroy?.();
   }
 
-  authenticate(credentials: ICredentials): Promise<string | null> {
-    return this.provider.authenticate(credentials);
+  /**
+   * A password login, throttled: past a few failures for the same user name or client address, it is
+   * refused with 429 (Retry-After) without asking the provider, so guessing cannot keep the server hashing.
+   */
+  async authenticate(credentials: ICredentials): Promise<string | null> {
+    const username = typeof credentials?.username === 'string' ? credentials.username : '';
+    const keys = [`user:${username}`, ...(credentials?.ip ? [`ip:${credentials.ip}`] : [])];
+    this.loginThrottle.check(keys);
+    const userId = await this.provider.authenticate(credentials);
+    if (userId) this.loginThrottle.succeed(keys[0]);
+    else this.loginThrottle.fail(keys);
+    return userId;
   }
 
   createToken(userId: string, protocol: TRegistryProtocol, options: ITokenOptions = {}): Promise<string> {
@@ -118,7 +137,7 @@ export class AuthManager {
    * (cargo, rubygems). No header → null (the caller decides about anonymous access). A header that is
    * present but does not authenticate → RegistryError 401, so a bad token is never treated as anonymous.
    */
-  async authenticateRequest(headers: TRequestHeaders, protocol: TRegistryProtocol): Promise<IAuthToken | null> {
+  async authenticateRequest(headers: TRequestHeaders, protocol: TRegistryProtocol, client: { ip?: string } = {}): Promise<IAuthToken | null> {
     const header = readHeader(headers, 'authorization')?.trim();
     if (!header) return null;
     const space = header.search(/\s/);
@@ -130,7 +149,7 @@ export class AuthManager {
       case 'token':
         return this.requireToken(credentials, protocol);
       case 'basic':
-        return this.authenticateBasic(credentials, protocol);
+        return this.authenticateBasic(credentials, protocol, client.ip);
       default:
         throw RegistryError.unauthorized(`unsupported authorization scheme "${scheme}": use Bearer or Basic`);
     }
@@ -145,7 +164,7 @@ export class AuthManager {
     throw RegistryError.unauthorized('invalid, expired or revoked token');
   }
 
-  private async authenticateBasic(encoded: string, protocol: TRegistryProtocol): Promise<IAuthToken> {
+  private async authenticateBasic(encoded: string, protocol: TRegistryProtocol, ip: string | undefined): Promise<IAuthToken> {
     if (!BASE64.test(encoded)) throw RegistryError.unauthorized('malformed Basic credentials: not base64');
     const decoded = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
@@ -161,7 +180,7 @@ export class AuthManager {
       if (token) return token;
     }
     if (username && password) {
-      const userId = await this.provider.authenticate({ username, password });
+      const userId = await this.authenticate({ username, password, ...(ip ? { ip } : {}) });
       if (userId) return this.passwordToken(userId, protocol);
     }
     throw RegistryError.unauthorized('invalid username, password or token');

@@ -4,6 +4,7 @@ import type { RegistryStorage, IStorageOperationContext } from './classes.regist
 import type { AuthManager } from './classes.authmanager.js';
 import type { Logger } from './classes.logger.js';
 import { assertSafeRequestPath } from './helpers.path.js';
+import { resolvePublicUrls } from './helpers.publicurl.js';
 import { isReadAction } from './helpers.scope.js';
 import { compilePattern, matchPattern, type ICompiledPattern } from './helpers.route.js';
 import { normalizeResponse, jsonResponse, type IHandlerResponse } from './helpers.response.js';
@@ -20,6 +21,8 @@ export interface IProtocolDependencies {
   auth: AuthManager;
   logger: Logger;
   limits: IResolvedLimits;
+  /** `trustProxy` of the registry configuration: links may follow `X-Forwarded-*`. */
+  trustProxy: boolean;
   upstreamProvider?: IUpstreamProvider;
 }
 
@@ -39,7 +42,7 @@ export interface IRouteRequest {
   /** Set once the route's permission was checked (null: anonymous). */
   token: IAuthToken | null;
   body: RequestBody;
-  /** Public URL of this protocol, without trailing slash (registryUrl, or Host + basePath). */
+  /** Public URL of this protocol, without trailing slash (registryUrl, or Host + basePath; see helpers.publicurl). */
   baseUrl: string;
   /** Public URL of the host, without basePath. */
   hostUrl: string;
@@ -210,8 +213,7 @@ export abstract class BaseRegistry {
       if (value === undefined) continue;
       query[name] = Array.isArray(value) ? String(value[0] ?? '') : String(value);
     }
-    const hostUrl = this.hostUrl(headers);
-    const baseUrl = this.config.registryUrl ? this.config.registryUrl.replace(/\/+$/, '') : `${hostUrl}${mount}`;
+    const { hostUrl, baseUrl } = resolvePublicUrls(headers, { registryUrl: this.config.registryUrl, trustProxy: this.deps.trustProxy, mount });
     return {
       ctx,
       method,
@@ -227,16 +229,9 @@ export abstract class BaseRegistry {
     };
   }
 
-  private hostUrl(headers: Record<string, string>): string {
-    if (this.config.registryUrl) return new URL(this.config.registryUrl).origin;
-    const proto = (headers['x-forwarded-proto'] ?? 'http').split(',')[0].trim();
-    const host = (headers['x-forwarded-host'] ?? headers.host ?? 'localhost').split(',')[0].trim();
-    return `${proto}://${host}`;
-  }
-
   private async checkPermission(permission: TRoutePermission, req: IRouteRequest): Promise<void> {
     if (permission === 'public') return;
-    req.token = await this.auth.authenticateRequest(req.headers, this.protocol);
+    req.token = await this.auth.authenticateRequest(req.headers, this.protocol, { ip: req.ctx.actor?.ip });
     if (req.token && req.ctx.actor === undefined) {
       req.storageContext = { ...req.storageContext, actor: { userId: req.token.userId, tokenId: req.token.tokenId } };
     }
@@ -246,10 +241,9 @@ export abstract class BaseRegistry {
       return;
     }
     const { resource, action } = permission(req);
-    if (!req.token) {
-      if (this.anonymousRead && isReadAction(action)) return;
-      throw RegistryError.unauthorized('authentication required');
-    }
+    // Signing in never gives less than anonymity: a user without a read scope still reads what anyone may.
+    if (this.anonymousRead && isReadAction(action)) return;
+    if (!req.token) throw RegistryError.unauthorized('authentication required');
     if (!(await this.auth.authorize(req.token, resource, action))) {
       // A code of its own, so token-flow protocols (OCI) can ask the client for a wider token.
       throw RegistryError.denied(`token does not grant ${action} on ${resource}`, { code: 'INSUFFICIENT_SCOPE' });

@@ -9,8 +9,9 @@ import { RegistryError } from './classes.registryerror.js';
 import { CORE_CONTEXT, type RegistryStorage } from './classes.registrystorage.js';
 import { MemoryTokenStore, StorageTokenStore, type ITokenRecord, type ITokenStore } from './classes.tokenstore.js';
 import { looksLikeJwt, nowSeconds, signJwt, verifyJwt } from './helpers.jwt.js';
-import { hashPassword, isPasswordHash, verifyPassword } from './helpers.password.js';
-import { FULL_ACCESS_SCOPE, isReadAction, isValidScope, scopesCoverProtocol, scopesGrant } from './helpers.scope.js';
+import { mapLimited } from './helpers.async.js';
+import { MAX_CONCURRENT_HASHES, hashPassword, isPasswordHash, verifyPassword } from './helpers.password.js';
+import { isReadAction, isValidScope, scopesCoverProtocol, scopesGrant } from './helpers.scope.js';
 import type { IAuthProvider, IAuthToken, ICredentials, ITokenInfo, ITokenOptions } from './interfaces.auth.js';
 import { REGISTRY_PROTOCOLS, type IAuthConfig, type TRegistryProtocol } from './interfaces.core.js';
 import { authPaths } from './storage.paths.js';
@@ -32,6 +33,8 @@ interface IVerifiedJwt {
 }
 
 interface IOciJwtPayload {
+  iss: string;
+  aud: string;
   sub: string;
   protocol: TRegistryProtocol;
   scopes: string[];
@@ -50,6 +53,15 @@ const JTI_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 /** Anything longer is not a token we issued; refusing it early avoids hashing junk. */
 const MAX_TOKEN_LENGTH = 8192;
 const DEFAULT_OCI_TOKEN_SECONDS = 3600;
+/** HS256 with a shorter key is open to guessing; 32 bytes is the hash's own size (RFC 7518 3.2). */
+const MIN_JWT_SECRET_BYTES = 32;
+/** `iss` and `aud` of JWTs when neither configuration nor the registry URL says. */
+const DEFAULT_TOKEN_IDENTITY = 'smartregistry';
+
+export interface IDefaultAuthProviderOptions {
+  /** Defaults for `auth.ociTokens.issuer` and `.service`, from the registry's URL (the orchestrator passes them). */
+  ociTokenIdentity?: { issuer: string; audience: string };
+}
 /**
  * Successful password checks are remembered this long, so clients that send Basic credentials on
  * every request (maven, pip, composer) do not pay a scrypt per file. Failures are never cached.
@@ -64,6 +76,16 @@ const USER_CACHE_MS = 5_000;
 const JWT_CACHE_ENTRIES = 1000;
 /** The clock skew `verifyJwt` tolerates by default; a cached token expires at the same moment. */
 const JWT_CLOCK_SKEW_SECONDS = 30;
+
+/** In `auth.signupScopes`, stands for the new user's name. */
+const SIGNUP_USERNAME_PLACEHOLDER = '{username}';
+
+function assertValidScopes(where: string, scopes: string[]): void {
+  const badScope = scopes.find((scope) => !isValidScope(scope));
+  if (badScope !== undefined) {
+    throw new Error(`${where}: invalid scope ${JSON.stringify(badScope)} (expected protocol:type:name:action, or '*')`);
+  }
+}
 
 export const isValidUsername = (name: string) => typeof name === 'string' && USERNAME_PATTERN.test(name);
 
@@ -91,11 +113,18 @@ export class DefaultAuthProvider implements IAuthProvider {
   private dummyHash = '';
   private initPromise?: Promise<void>;
 
+  /** `iss` and `aud` every OCI JWT carries and must carry to be accepted. */
+  private readonly jwtIssuer: string;
+  private readonly jwtAudience: string;
+
   constructor(
     private readonly config: IAuthConfig,
     private readonly storage: RegistryStorage,
+    options: IDefaultAuthProviderOptions = {},
   ) {
     this.tokenStore = this.usesStorage ? new StorageTokenStore(storage) : new MemoryTokenStore();
+    this.jwtIssuer = config.ociTokens?.issuer ?? options.ociTokenIdentity?.issuer ?? DEFAULT_TOKEN_IDENTITY;
+    this.jwtAudience = config.ociTokens?.service ?? options.ociTokenIdentity?.audience ?? DEFAULT_TOKEN_IDENTITY;
   }
 
   /** Nothing that must be shared between instances lives in memory unless asked for. */
@@ -110,6 +139,11 @@ export class DefaultAuthProvider implements IAuthProvider {
   }
 
   private async doInit() {
+    if (this.config.signupScopes !== undefined) {
+      if (!isStringArray(this.config.signupScopes)) throw new Error('auth.signupScopes must be a list of scopes');
+      // Checked with a sample name: the placeholder stands for a user name, which never contains `:` or `*`.
+      assertValidScopes('auth.signupScopes', this.signupScopesFor('user'));
+    }
     const [, dummyHash, jwtSecret] = await Promise.all([
       this.loadConfigUsers(),
       hashPassword(crypto.randomUUID()),
@@ -121,37 +155,45 @@ export class DefaultAuthProvider implements IAuthProvider {
 
   private async loadConfigUsers() {
     const users = Object.entries(this.config.users ?? {});
-    await Promise.all(
-      users.map(async ([username, user]) => {
+    // A few at a time: hashing refuses more than a bounded queue, and a long user list must still load.
+    await mapLimited(
+      users,
+      MAX_CONCURRENT_HASHES,
+      async ([username, user]) => {
         if (!isValidUsername(username)) {
           throw new Error(`auth.users: invalid user name ${JSON.stringify(username)} (letters, digits, . _ @ + -)`);
         }
-        const scopes = user.scopes ?? [FULL_ACCESS_SCOPE];
-        const badScope = scopes.find((scope) => !isValidScope(scope));
-        if (badScope !== undefined) {
-          throw new Error(`auth.users.${username}: invalid scope ${JSON.stringify(badScope)} (expected protocol:type:name:action)`);
+        // No default: a forgotten `scopes` must not quietly make an administrator.
+        if (!isStringArray(user?.scopes)) {
+          throw new Error(
+            `auth.users.${username}: \`scopes\` is missing; list what the user may do, e.g. ['*'] for everything or ['npm:package:*:read']`,
+          );
         }
+        const { scopes } = user;
+        assertValidScopes(`auth.users.${username}`, scopes);
         if (user.passwordHash !== undefined && !isPasswordHash(user.passwordHash)) {
           throw new Error(`auth.users.${username}: passwordHash is not a scrypt$N$r$p$salt$hash string`);
         }
         const passwordHash = user.passwordHash ?? (user.password !== undefined ? await hashPassword(user.password) : undefined);
         this.configUsers.set(username, { username, passwordHash, scopes: [...scopes], createdAt: new Date().toISOString() });
-      }),
+      },
     );
   }
 
   /** Configured secret; else one secret shared through storage; else one per process. */
   private async loadJwtSecret(): Promise<string> {
     if (this.config.jwtSecret !== undefined) {
-      if (typeof this.config.jwtSecret !== 'string' || this.config.jwtSecret.length === 0) {
-        throw new Error('auth.jwtSecret must be a non-empty string (leave it out to have one generated)');
+      if (typeof this.config.jwtSecret !== 'string' || Buffer.byteLength(this.config.jwtSecret) < MIN_JWT_SECRET_BYTES) {
+        throw new Error(
+          `auth.jwtSecret must be at least ${MIN_JWT_SECRET_BYTES} bytes (e.g. \`openssl rand -base64 32\`), or left out to have one generated`,
+        );
       }
       return this.config.jwtSecret;
     }
     if (!this.usesStorage) return crypto.randomBytes(32).toString('base64url');
     for (let attempt = 0; attempt < 5; attempt++) {
       const existing = await this.storage.getJson<{ secret?: unknown }>(authPaths.jwtSecret());
-      if (existing && typeof existing.value.secret === 'string' && existing.value.secret.length >= 16) {
+      if (existing && typeof existing.value.secret === 'string' && Buffer.byteLength(existing.value.secret) >= MIN_JWT_SECRET_BYTES) {
         return existing.value.secret;
       }
       if (existing) throw new Error(`${authPaths.jwtSecret()} in storage holds no usable secret`);
@@ -161,6 +203,11 @@ export class DefaultAuthProvider implements IAuthProvider {
       if (written.created) return secret;
     }
     throw new Error('could not load or create the shared JWT secret');
+  }
+
+  /** The scopes a new sign-up gets: `auth.signupScopes` with `{username}` filled in. */
+  private signupScopesFor(username: string): string[] {
+    return (this.config.signupScopes ?? []).map((scope) => scope.split(SIGNUP_USERNAME_PLACEHOLDER).join(username));
   }
 
   async destroy() {
@@ -194,15 +241,15 @@ export class DefaultAuthProvider implements IAuthProvider {
     const { username, password } = credentials ?? ({} as ICredentials);
     if (typeof username !== 'string' || typeof password !== 'string') return null;
     const cacheKey = crypto.createHmac('sha256', this.loginCacheKey).update(`${username}\u0000${password}`).digest('hex');
-    const cached = this.loginCache.get(cacheKey);
-    if (cached !== undefined) return cached;
+    // Clients that send the same credentials on many parallel requests share one check; only successes are kept.
+    return (await this.loginCache.getOrLoad(cacheKey, () => this.checkPassword(username, password))) ?? null;
+  }
 
+  private async checkPassword(username: string, password: string): Promise<string | undefined> {
     const user = await this.findUser(username);
     // Always run one scrypt, whether or not the user exists or has a password.
     const matches = await verifyPassword(password, user?.passwordHash ?? this.dummyHash);
-    if (!user?.passwordHash || !matches) return null;
-    this.loginCache.set(cacheKey, user.username);
-    return user.username;
+    return user?.passwordHash && matches ? user.username : undefined;
   }
 
   async getUserScopes(userId: string): Promise<string[] | null> {
@@ -222,7 +269,7 @@ export class DefaultAuthProvider implements IAuthProvider {
     const record: IUserRecord = {
       username,
       passwordHash: await hashPassword(password),
-      scopes: [FULL_ACCESS_SCOPE],
+      scopes: this.signupScopesFor(username),
       createdAt: new Date().toISOString(),
       ...(typeof email === 'string' && email ? { email } : {}),
     };
@@ -255,9 +302,11 @@ export class DefaultAuthProvider implements IAuthProvider {
     }
     const readonly = options.readonly === true;
 
-    if (protocol === 'oci') {
+    if (protocol === 'oci' && !options.stored) {
       const iat = nowSeconds();
       const payload: IOciJwtPayload = {
+        iss: this.jwtIssuer,
+        aud: this.jwtAudience,
         sub: user.username,
         protocol,
         scopes,
@@ -318,11 +367,16 @@ export class DefaultAuthProvider implements IAuthProvider {
     };
   }
 
+  /** A token signed with a shared secret for another deployment is not ours: issuer and audience must match. */
+  private get jwtChecks() {
+    return { clockSkewSeconds: JWT_CLOCK_SKEW_SECONDS, issuer: this.jwtIssuer, audience: this.jwtAudience };
+  }
+
   /** Signature, claims and shape of a JWT, from the cache while the token has not expired. */
   private verifyJwtCached(token: string): IVerifiedJwt | null {
     const cached = this.verifiedJwts.get(token);
     if (cached) return cached;
-    const result = verifyJwt(token, this.jwtSecret, { clockSkewSeconds: JWT_CLOCK_SKEW_SECONDS });
+    const result = verifyJwt(token, this.jwtSecret, this.jwtChecks);
     if (!result.ok) return null;
     const payload = result.payload as Partial<IOciJwtPayload>;
     if (typeof payload.sub !== 'string' || !isProtocol(payload.protocol) || !isStringArray(payload.scopes)) return null;
@@ -383,7 +437,7 @@ export class DefaultAuthProvider implements IAuthProvider {
       // JWTs are not stored; remember the jti until the token would have expired. Invalid or
       // already expired tokens need no revocation.
       this.verifiedJwts.delete(token);
-      const result = verifyJwt(token, this.jwtSecret, { clockSkewSeconds: JWT_CLOCK_SKEW_SECONDS });
+      const result = verifyJwt(token, this.jwtSecret, this.jwtChecks);
       if (!result.ok || typeof result.payload.jti !== 'string' || !JTI_PATTERN.test(result.payload.jti)) return;
       await this.tokenStore.revokeJwt(result.payload.jti, new Date((result.payload.exp as number) * 1000));
       return;

@@ -9,6 +9,7 @@ const KNOWN_KEYS = new Set<string>([
   'upstreamProvider',
   'limits',
   'logging',
+  'trustProxy',
   ...REGISTRY_PROTOCOLS,
 ]);
 
@@ -29,11 +30,28 @@ export function resolveLimits(...layers: (IBodyLimits | undefined)[]): IResolved
   return resolved;
 }
 
+/** Default `iss` and `aud` of OCI JWTs: this deployment's OCI URL, so tokens of another deployment are refused. */
+export function ociTokenIdentity(config: IRegistryConfig): { issuer: string; audience: string } | undefined {
+  const registryUrl = config.oci?.registryUrl;
+  if (!registryUrl) return undefined;
+  const url = new URL(registryUrl);
+  return { issuer: url.origin, audience: url.host };
+}
+
 /** `/npm/` → `/npm`, `npm` → `/npm`, `/` and `` → `` (the host root). */
 export function normalizeBasePath(basePath: string): string {
   const trimmed = basePath.trim().replace(/\/+$/, '');
   if (trimmed === '') return '';
   return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
 }
 
 const isSegmentPrefix = (prefix: string, path: string) => path === prefix || path.startsWith(`${prefix}/`);
@@ -69,6 +87,9 @@ export function validateRegistryConfig(config: IRegistryConfig): void {
     if (typeof protocolConfig.basePath !== 'string') {
       throw new Error(`smartregistry: ${protocol}.basePath must be a string such as '/${protocol}'`);
     }
+    if (protocolConfig.registryUrl !== undefined && !isHttpUrl(protocolConfig.registryUrl)) {
+      throw new Error(`smartregistry: ${protocol}.registryUrl must be an absolute http(s) URL, not '${protocolConfig.registryUrl}'`);
+    }
     const basePath = normalizeBasePath(protocolConfig.basePath);
     if (/[?#%\\\s]/.test(basePath) || basePath.split('/').some((s) => s === '..' || s === '.')) {
       throw new Error(`smartregistry: ${protocol}.basePath '${protocolConfig.basePath}' is not a plain path`);
@@ -85,6 +106,9 @@ export function validateRegistryConfig(config: IRegistryConfig): void {
       }
     }
     mounted.push({ protocol, basePath });
+  }
+  if (config.trustProxy !== undefined && typeof config.trustProxy !== 'boolean') {
+    throw new Error('smartregistry: trustProxy must be true or false');
   }
   assertLimits('limits', config.limits);
   for (const protocol of REGISTRY_PROTOCOLS) assertLimits(`${protocol}.limits`, config[protocol]?.limits);

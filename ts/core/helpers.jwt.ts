@@ -5,7 +5,9 @@
 import * as crypto from 'node:crypto';
 
 export interface IJwtPayload {
+  iss?: string;
   sub?: string;
+  aud?: string | string[];
   iat?: number;
   nbf?: number;
   exp?: number;
@@ -20,6 +22,10 @@ export interface IJwtVerifyOptions {
   now?: number;
   /** Reject tokens without `exp`. Default true: a token that never expires is never what we issue. */
   requireExp?: boolean;
+  /** The `iss` a token must carry. */
+  issuer?: string;
+  /** A value the token's `aud` (a string or a list) must hold. */
+  audience?: string;
 }
 
 export type TJwtVerifyResult = { ok: true; payload: IJwtPayload } | { ok: false; reason: string };
@@ -89,5 +95,10 @@ export function verifyJwt(token: string, secret: string | Uint8Array, options: I
   if (exp === undefined && options.requireExp !== false) return { ok: false, reason: 'JWT has no expiry' };
   if (exp !== undefined && now - skew >= exp) return { ok: false, reason: 'JWT has expired' };
   if (nbf !== undefined && now + skew < nbf) return { ok: false, reason: 'JWT is not valid yet' };
+  if (options.issuer !== undefined && payload.iss !== options.issuer) return { ok: false, reason: 'JWT was issued by someone else' };
+  if (options.audience !== undefined) {
+    const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if (!audiences.includes(options.audience)) return { ok: false, reason: 'JWT is meant for another service' };
+  }
   return { ok: true, payload: payload as IJwtPayload };
 }

@@ -4,6 +4,7 @@
  * and can be raised later without breaking existing users.
  */
 import * as crypto from 'node:crypto';
+import { ConcurrencyLimit } from './classes.concurrencylimit.js';
 
 export interface IScryptParams {
   N: number;
@@ -22,7 +23,20 @@ const MAX_R = 32;
 const MAX_P = 16;
 const MAX_MEMORY_BYTES = 512 * 1024 * 1024;
 
+/**
+ * Each scrypt takes about 32 MiB and a libuv thread for tens of milliseconds, and anonymous clients
+ * can ask for one (a failed Basic login). So few run at once — as many as libuv has threads — and a
+ * bounded number wait; more are refused with 429 instead of piling up memory.
+ */
+export const MAX_CONCURRENT_HASHES = 4;
+export const MAX_WAITING_HASHES = 64;
+const hashing = new ConcurrencyLimit(MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES, 'checking passwords');
+
 function scrypt(password: string, salt: Buffer, keyLength: number, params: IScryptParams): Promise<Buffer> {
+  return hashing.run(() => scryptNow(password, salt, keyLength, params));
+}
+
+function scryptNow(password: string, salt: Buffer, keyLength: number, params: IScryptParams): Promise<Buffer> {
   const memory = 128 * params.N * params.r * params.p;
   return new Promise((resolve, reject) => {
     crypto.scrypt(

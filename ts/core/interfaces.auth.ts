@@ -20,6 +20,8 @@ export interface IAuthToken {
 export interface ICredentials {
   username: string;
   password: string;
+  /** The client's address, when known: failed logins are throttled per address too. */
+  ip?: string;
 }
 
 export interface ITokenOptions {
@@ -29,6 +31,12 @@ export interface ITokenOptions {
   expiresIn?: number;
   /** Free text shown when listing tokens (e.g. npm's token name or CIDR note). */
   name?: string;
+  /**
+   * OCI only: a stored token (listed, revocable by id, as other protocols' tokens are) instead of a
+   * JWT. For long-lived credentials such as an admin's docker login; the token endpoint still hands
+   * clients short-lived JWTs for it.
+   */
+  stored?: boolean;
 }
 
 export interface ITokenInfo {

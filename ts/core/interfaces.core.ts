@@ -90,20 +90,48 @@ export type IStorageConfig = IS3StorageConfig | IFilesystemStorageConfig;
 export interface IUserConfig {
   password?: string;
   passwordHash?: string;
-  scopes?: string[];
+  /** Required: what the user may do (`['*']` for everything). A user without scopes is a configuration error. */
+  scopes: string[];
 }
 
 export interface IAuthConfig {
-  /** HS256 secret for OCI JWTs. Without it one is kept in storage (tokenStore 'storage') or made per process. */
+  /**
+   * HS256 secret for OCI JWTs, at least 32 bytes. Without it one is kept in storage (tokenStore
+   * 'storage') or made per process.
+   */
   jwtSecret?: string;
   tokenStore?: 'memory' | 'storage';
   /** Reads without a token. Default false. */
   anonymousRead?: boolean;
   users?: Record<string, IUserConfig>;
-  /** Allow clients (npm adduser) to create users. Default false. */
+  /** Allow clients (npm adduser, the npm web login page) to create users. Default false. */
   allowSignup?: boolean;
+  /**
+   * Scopes a signed-up user gets. Default none: a signed-up user may do what an anonymous client may
+   * (reads when `anonymousRead` is on) and sign in. `{username}` is replaced by the user's name,
+   * e.g. `npm:package:@{username}/*:write` lets each user publish under their own npm scope.
+   */
+  signupScopes?: string[];
+  /**
+   * Back-off for failed password logins per user name and client address (`actor.ip`, when the
+   * bridge sets it): after `freeFailures` (default 5) each failure doubles a wait from 1 s up to
+   * `maxDelaySeconds` (default 300), during which logins are refused with 429 before any hashing.
+   */
+  loginThrottle?: { freeFailures?: number; maxDelaySeconds?: number };
   npmTokens?: { enabled: boolean; defaultReadOnly?: boolean };
-  ociTokens?: { enabled: boolean; realm?: string; service?: string; expiresIn?: number };
+  ociTokens?: {
+    enabled: boolean;
+    realm?: string;
+    /**
+     * The service named in challenges and carried in each JWT's `aud`; a JWT for another service is
+     * refused. Default: the host of `oci.registryUrl`, else `smartregistry` (then challenges name the
+     * request's host). Deployments sharing a `jwtSecret` must differ here.
+     */
+    service?: string;
+    /** The JWT's `iss`, checked too. Default: the origin of `oci.registryUrl`, else `smartregistry`. */
+    issuer?: string;
+    expiresIn?: number;
+  };
   mavenTokens?: { enabled: boolean };
   cargoTokens?: { enabled: boolean };
   composerTokens?: { enabled: boolean };
@@ -155,6 +183,12 @@ export interface IRegistryConfig {
   upstreamProvider?: IUpstreamProvider;
   limits?: IBodyLimits;
   logging?: ILoggingConfig;
+  /**
+   * A proxy in front sets `X-Forwarded-Proto`, `-Host` and `-Prefix`, and links in answers follow
+   * them. Default false: links come from each protocol's `registryUrl`, else the request's `Host`
+   * (over http). Turn on only when every request passes through a proxy that overwrites these headers.
+   */
+  trustProxy?: boolean;
   oci?: IProtocolConfig;
   npm?: IProtocolConfig;
   maven?: IProtocolConfig;

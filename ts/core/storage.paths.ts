@@ -81,5 +81,6 @@ export const npmPaths = {
   tarball: (name: string, file: string) => `npm/packages/${name}/tarballs/${file}`,
   packagesPrefix: () => 'npm/packages/',
   searchShard: (shard: number) => `npm/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
+  loginSessionsPrefix: () => 'npm/login/',
   loginSession: (loginIdHash: string) => `npm/login/${loginIdHash}.json`,
 };

@@ -1,11 +1,23 @@
 import * as crypto from 'node:crypto';
 import type { AuthManager } from '../core/classes.authmanager.js';
+import type { ICredentials } from '../core/interfaces.auth.js';
 import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
 import { CORE_CONTEXT, type RegistryStorage } from '../core/classes.registrystorage.js';
 import type { IHandlerResponse } from '../core/helpers.response.js';
 import { jsonResponse } from '../core/helpers.response.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { npmPaths } from '../core/storage.paths.js';
+
+export interface INpmLoginFlowOptions {
+  /** `auth.allowSignup`: the sign-in page may create accounts, and so may `npm adduser`. */
+  allowSignup: boolean;
+  /** How long a session may stay open. */
+  sessionSeconds: number;
+  /** Sessions open at once, across instances; a start beyond answers 429. */
+  maxSessions: number;
+  /** Milliseconds since the epoch. */
+  now: () => number;
+}
 
 interface ILoginSession {
   /** sha256 of the secret in the done URL: only the CLI that started the login may collect the token. */
@@ -64,23 +76,35 @@ button{margin-top:1rem;padding:.5rem 1rem}.error{color:#b00020}</style></head>
  * password in the body answers a token; it creates the user only when `auth.allowSignup` is on.
  */
 export class NpmLoginFlow {
+  private readonly allowSignup: boolean;
+
   constructor(
     private readonly storage: RegistryStorage,
     private readonly auth: AuthManager,
-    private readonly allowSignup: boolean,
-    private readonly sessionSeconds: number,
-  ) {}
+    private readonly options: INpmLoginFlowOptions,
+  ) {
+    this.allowSignup = options.allowSignup;
+  }
 
+  /**
+   * Each start writes a session an anonymous client asked for, so starts sweep expired sessions and
+   * refuse (429) while `maxSessions` are open. Every instance counts the same objects in storage.
+   */
   async start(baseUrl: string, create: boolean): Promise<IHandlerResponse> {
+    if ((await this.sweepAndCount()) >= this.options.maxSessions) {
+      throw new RegistryError('too-many-requests', 'too many npm logins are in progress; try again in a minute', {
+        headers: { 'Retry-After': '60' },
+      });
+    }
     const loginId = crypto.randomBytes(16).toString('hex');
     const secret = crypto.randomBytes(24).toString('base64url');
-    const created = new Date();
+    const created = new Date(this.options.now());
     const session: ILoginSession = {
       secretHash: sha256Hex(secret),
       create,
       state: 'pending',
       createdAt: created.toISOString(),
-      expiresAt: new Date(created.getTime() + this.sessionSeconds * 1000).toISOString(),
+      expiresAt: new Date(created.getTime() + this.options.sessionSeconds * 1000).toISOString(),
     };
     const written = await this.storage.createJsonOnce(this.key(loginId), session, CORE_CONTEXT);
     if (!written.created) throw RegistryError.conflict('login session id already in use, try again');
@@ -99,7 +123,7 @@ export class NpmLoginFlow {
   }
 
   /** The form's POST: check the password (or create the account), then mark the session signed in. */
-  async submit(loginId: string, formBody: Buffer): Promise<IHandlerResponse> {
+  async submit(loginId: string, formBody: Buffer, ip?: string): Promise<IHandlerResponse> {
     const session = await this.session(loginId);
     if (!session) return this.expiredPage();
     if (session.value.state !== 'pending') return this.donePage();
@@ -110,18 +134,14 @@ export class NpmLoginFlow {
     const wantsAccount = session.value.create && form.get('action') === 'create';
     if (!username || !password) return this.formPage(400, session.value.create, 'Enter a username and a password.');
 
-    let userId = wantsAccount ? null : await this.auth.authenticate({ username, password });
-    if (wantsAccount) {
-      if (!this.allowSignup) return this.formPage(403, session.value.create, 'This registry does not allow signing up.');
-      let created = false;
-      try {
-        created = await this.auth.createUser(username, password, email);
-      } catch (error) {
-        if (error instanceof RegistryError) return this.formPage(error.status, session.value.create, error.message);
-        throw error;
-      }
-      if (!created) return this.formPage(409, session.value.create, 'That username is taken.');
-      userId = await this.auth.authenticate({ username, password });
+    const credentials = { username, password, ...(ip ? { ip } : {}) };
+    let userId: string | null;
+    try {
+      userId = wantsAccount ? await this.signUp(credentials, email) : await this.auth.authenticate(credentials);
+    } catch (error) {
+      // Refusals (sign-up off, a taken or bad name, the login back-off) are shown on the page.
+      if (error instanceof RegistryError) return this.formPage(error.status, session.value.create, error.message);
+      throw error;
     }
     if (!userId) return this.formPage(401, session.value.create, 'Incorrect username or password.');
 
@@ -134,6 +154,12 @@ export class NpmLoginFlow {
       throw error;
     }
     return html(200, 'Signed in', `<p>You are signed in as <strong>${escapeHtml(userId)}</strong>.</p><p>Return to your terminal; you can close this window.</p>`);
+  }
+
+  private async signUp(credentials: ICredentials, email: string | undefined): Promise<string | null> {
+    if (!this.allowSignup) throw RegistryError.denied('This registry does not allow signing up.');
+    if (!(await this.auth.createUser(credentials.username, credentials.password, email))) throw RegistryError.conflict('That username is taken.');
+    return this.auth.authenticate(credentials);
   }
 
   /** `doneUrl`: 202 while pending; once signed in, a new token, handed out exactly once. */
@@ -159,17 +185,18 @@ export class NpmLoginFlow {
   }
 
   /** `PUT /-/user/org.couchdb.user:{name}`: sign in (or sign up, when allowed) with a password. */
-  async couchLogin(urlName: string, body: unknown): Promise<IHandlerResponse> {
+  async couchLogin(urlName: string, body: unknown, ip?: string): Promise<IHandlerResponse> {
     const doc = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
     const name = typeof doc.name === 'string' ? doc.name : urlName;
     const password = doc.password;
     if (name !== urlName) throw RegistryError.invalid(`user name in the body (${name}) does not match the URL (${urlName})`);
     if (typeof password !== 'string' || password === '') throw RegistryError.invalid('a password is required');
 
-    let userId = await this.auth.authenticate({ username: name, password });
+    const credentials = { username: name, password, ...(ip ? { ip } : {}) };
+    let userId = await this.auth.authenticate(credentials);
     if (!userId && this.allowSignup) {
       const email = typeof doc.email === 'string' ? doc.email : undefined;
-      if (await this.auth.createUser(name, password, email)) userId = await this.auth.authenticate({ username: name, password });
+      if (await this.auth.createUser(name, password, email)) userId = await this.auth.authenticate(credentials);
     }
     if (!userId) {
       throw RegistryError.unauthorized(
@@ -181,6 +208,24 @@ export class NpmLoginFlow {
     return jsonResponse(201, { ok: true, id: `org.couchdb.user:${userId}`, rev: '_we_dont_use_revs_any_more', token });
   }
 
+  /**
+   * Removes sessions past their lifetime and counts the others, stopping once `maxSessions` are
+   * counted. A session's object is never older than the session (every change rewrites it), so its
+   * age in the listing is enough: nothing has to be read.
+   */
+  private async sweepAndCount(): Promise<number> {
+    const now = this.options.now();
+    const lifetimeMs = this.options.sessionSeconds * 1000;
+    const expired: string[] = [];
+    let open = 0;
+    for await (const entry of this.storage.listAll(npmPaths.loginSessionsPrefix())) {
+      if (entry.lastModified.getTime() + lifetimeMs <= now) expired.push(entry.key);
+      else if (++open >= this.options.maxSessions) break;
+    }
+    await this.storage.deleteObjects(expired, CORE_CONTEXT);
+    return open;
+  }
+
   private key(loginId: string) {
     return npmPaths.loginSession(sha256Hex(loginId));
   }
@@ -189,7 +234,7 @@ export class NpmLoginFlow {
     if (!LOGIN_ID.test(loginId)) return null;
     const stored = await this.storage.getJson<ILoginSession>(this.key(loginId));
     if (!stored) return null;
-    if (new Date(stored.value.expiresAt).getTime() <= Date.now()) {
+    if (new Date(stored.value.expiresAt).getTime() <= this.options.now()) {
       await this.storage.deleteObject(this.key(loginId), CORE_CONTEXT).catch(() => undefined);
       return null;
     }

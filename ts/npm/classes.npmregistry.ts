@@ -27,6 +27,7 @@ import type { INpmPublishBody, INpmRegistryOptions, INpmSearchEntry } from './in
 const DEFAULT_DOCUMENT_CACHE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_SEARCH_REVALIDATE_MS = 1000;
 const DEFAULT_LOGIN_SESSION_SECONDS = 600;
+const DEFAULT_MAX_LOGIN_SESSIONS = 1000;
 /** V8 cannot hold a longer string; a publish body is parsed as one. */
 const MAX_PUBLISH_BODY_BYTES = 500 * 1024 * 1024;
 const MAX_SEARCH_SIZE = 250;
@@ -73,12 +74,12 @@ export class NpmRegistry extends BaseRegistry {
     this.cache = new NpmDocumentCache(deps.storage, options.documentCacheBytes ?? DEFAULT_DOCUMENT_CACHE_BYTES);
     this.search = new NpmSearchIndex(deps.storage, options.searchRevalidateMs ?? DEFAULT_SEARCH_REVALIDATE_MS);
     this.packages = new NpmPackageStore(deps.storage, this.cache, this.search, deps.logger);
-    this.login = new NpmLoginFlow(
-      deps.storage,
-      deps.auth,
-      deps.authConfig.allowSignup === true,
-      options.loginSessionSeconds ?? DEFAULT_LOGIN_SESSION_SECONDS,
-    );
+    this.login = new NpmLoginFlow(deps.storage, deps.auth, {
+      allowSignup: deps.authConfig.allowSignup === true,
+      sessionSeconds: options.loginSessionSeconds ?? DEFAULT_LOGIN_SESSION_SECONDS,
+      maxSessions: options.maxLoginSessions ?? DEFAULT_MAX_LOGIN_SESSIONS,
+      now: options.now ?? Date.now,
+    });
   }
 
   /** The search index, for rebuilds and bulk loads. */
@@ -95,6 +96,8 @@ export class NpmRegistry extends BaseRegistry {
   protected routes(): IRoute[] {
     const read = this.packagePermission('read');
     const write = this.packagePermission('write');
+    // Removing published versions is its own right, as in OCI: a CI token with `write` cannot unpublish.
+    const remove = this.packagePermission('delete');
     const readAny = () => ({ resource: 'npm:package:*', action: 'read' });
     const scoped = (handler: (req: IRouteRequest, name: string) => Promise<IHandlerResponse>) => (req: IRouteRequest) =>
       handler(req, this.packageName(req));
@@ -104,7 +107,7 @@ export class NpmRegistry extends BaseRegistry {
       { method: 'GET', pattern: '/-/whoami', permission: 'authenticated', handler: async (req) => jsonResponse(200, { username: req.token!.userId }) },
       { method: 'POST', pattern: '/-/v1/login', permission: 'public', handler: (req) => this.loginStart(req) },
       { method: 'GET', pattern: '/-/v1/login/cli/:loginId', permission: 'public', handler: (req) => this.login.page(req.params.loginId) },
-      { method: 'POST', pattern: '/-/v1/login/cli/:loginId', permission: 'public', handler: async (req) => this.login.submit(req.params.loginId, await req.body.buffer(64 * 1024)) },
+      { method: 'POST', pattern: '/-/v1/login/cli/:loginId', permission: 'public', handler: async (req) => this.login.submit(req.params.loginId, await req.body.buffer(64 * 1024), req.ctx.actor?.ip) },
       { method: 'GET', pattern: '/-/v1/done/:loginId', permission: 'public', handler: (req) => this.login.done(req.params.loginId, req.query.secret ?? '') },
       { method: 'PUT', pattern: '/-/user/:couchId', permission: 'public', handler: (req) => this.couchLogin(req) },
       { method: 'GET', pattern: '/-/user/:couchId', permission: 'authenticated', handler: (req) => this.couchUser(req) },
@@ -127,27 +130,27 @@ export class NpmRegistry extends BaseRegistry {
       { method: 'GET', pattern: '/:name/-/:file', permission: read, handler: scoped((req, name) => this.getTarball(req, name)) },
       { method: 'GET', pattern: '/:scope/:name/-/:file', permission: read, handler: scoped((req, name) => this.getTarball(req, name)) },
       { method: 'GET', pattern: '/:scope/:name/-/:fileScope/:file', permission: read, handler: scoped((req, name) => this.getTarball(req, name)) },
-      { method: 'DELETE', pattern: '/:name/-/:file/-rev/:rev', permission: write, handler: scoped((req, name) => this.deleteTarball(req, name)) },
-      { method: 'DELETE', pattern: '/:scope/:name/-/:file/-rev/:rev', permission: write, handler: scoped((req, name) => this.deleteTarball(req, name)) },
+      { method: 'DELETE', pattern: '/:name/-/:file/-rev/:rev', permission: remove, handler: scoped((req, name) => this.deleteTarball(req, name)) },
+      { method: 'DELETE', pattern: '/:scope/:name/-/:file/-rev/:rev', permission: remove, handler: scoped((req, name) => this.deleteTarball(req, name)) },
 
       // Revision-checked changes: unpublish of versions (PUT) and of the whole package (DELETE).
-      { method: 'PUT', pattern: '/:name/-rev/:rev', permission: write, handler: scoped((req, name) => this.unpublishVersions(req, name)) },
-      { method: 'PUT', pattern: '/:scope/:name/-rev/:rev', permission: write, handler: scoped((req, name) => this.unpublishVersions(req, name)) },
-      { method: 'DELETE', pattern: '/:name/-rev/:rev', permission: write, handler: scoped((req, name) => this.deletePackage(req, name)) },
-      { method: 'DELETE', pattern: '/:scope/:name/-rev/:rev', permission: write, handler: scoped((req, name) => this.deletePackage(req, name)) },
+      { method: 'PUT', pattern: '/:name/-rev/:rev', permission: remove, handler: scoped((req, name) => this.unpublishVersions(req, name)) },
+      { method: 'PUT', pattern: '/:scope/:name/-rev/:rev', permission: remove, handler: scoped((req, name) => this.unpublishVersions(req, name)) },
+      { method: 'DELETE', pattern: '/:name/-rev/:rev', permission: remove, handler: scoped((req, name) => this.deletePackage(req, name)) },
+      { method: 'DELETE', pattern: '/:scope/:name/-rev/:rev', permission: remove, handler: scoped((req, name) => this.deletePackage(req, name)) },
 
       // Documents: GET packument (or one version), PUT publish / deprecate, DELETE the package.
       { method: 'GET', pattern: '/:name', permission: read, handler: scoped((req, name) => this.getPackument(req, name)) },
       { method: 'PUT', pattern: '/:name', permission: write, handler: scoped((req, name) => this.putPackage(req, name)) },
-      { method: 'DELETE', pattern: '/:name', permission: write, handler: scoped((req, name) => this.deletePackage(req, name)) },
+      { method: 'DELETE', pattern: '/:name', permission: remove, handler: scoped((req, name) => this.deletePackage(req, name)) },
       { method: 'GET', pattern: '/:scope/:name', permission: read, handler: scoped((req, name) => this.getPackumentOrVersion(req, name)) },
       { method: 'PUT', pattern: '/:scope/:name', permission: write, handler: scoped((req, name) => this.putPackage(req, name)) },
-      { method: 'DELETE', pattern: '/:scope/:name', permission: write, handler: scoped((req, name) => this.deletePackage(req, name)) },
+      { method: 'DELETE', pattern: '/:scope/:name', permission: remove, handler: scoped((req, name) => this.deletePackage(req, name)) },
       { method: 'GET', pattern: '/:scope/:name/:version', permission: read, handler: scoped((req, name) => this.getVersion(req, name, req.params.version)) },
     ];
   }
 
-  private packagePermission(action: 'read' | 'write') {
+  private packagePermission(action: 'read' | 'write' | 'delete') {
     return (req: IRouteRequest) => ({ resource: `npm:package:${this.packageName(req)}`, action });
   }
 
@@ -481,7 +484,7 @@ export class NpmRegistry extends BaseRegistry {
 
   private async couchLogin(req: IRouteRequest): Promise<IHandlerResponse> {
     const name = this.couchName(req);
-    return this.login.couchLogin(name, await req.body.json<unknown>(64 * 1024));
+    return this.login.couchLogin(name, await req.body.json<unknown>(64 * 1024), req.ctx.actor?.ip);
   }
 
   private async couchUser(req: IRouteRequest): Promise<IHandlerResponse> {
@@ -510,7 +513,8 @@ export class NpmRegistry extends BaseRegistry {
     const body = await req.body.json<Record<string, unknown>>(64 * 1024);
     if (!isPlainObject(body)) throw RegistryError.invalid('the body must be a JSON object');
     const userId = req.token!.userId;
-    if (typeof body.password !== 'string' || !(await this.auth.authenticate({ username: userId, password: body.password }))) {
+    const ip = req.ctx.actor?.ip;
+    if (typeof body.password !== 'string' || !(await this.auth.authenticate({ username: userId, password: body.password, ...(ip ? { ip } : {}) }))) {
       throw RegistryError.unauthorized('incorrect password', { headers: { 'WWW-Authenticate': 'Basic realm="smartregistry npm"' } });
     }
     if (Array.isArray(body.cidr_whitelist) && body.cidr_whitelist.length > 0) {

@@ -112,4 +112,8 @@ export interface INpmRegistryOptions {
   searchRevalidateMs?: number;
   /** How long a web login (`npm login`) may stay pending. Default 10 minutes. */
   loginSessionSeconds?: number;
+  /** Web logins open at once, across instances; more answer 429. Default 1000. */
+  maxLoginSessions?: number;
+  /** Milliseconds since the epoch, for login session expiry (tests). */
+  now?: () => number;
 }

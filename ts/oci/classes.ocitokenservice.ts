@@ -85,7 +85,7 @@ export class OciTokenService {
 
     let token: IAuthToken | null;
     try {
-      token = await this.auth.authenticateRequest(headers, 'oci');
+      token = await this.auth.authenticateRequest(headers, 'oci', { ip: req.ctx.actor?.ip });
     } catch (error) {
       if (error instanceof RegistryError && error.kind === 'unauthorized') throw this.credentialsError(error.message);
       throw error;

@@ -22,7 +22,7 @@ describe('AuthManager', () => {
         allowSignup: true,
         npmTokens: { enabled: true, defaultReadOnly: true },
         users: {
-          alice: { password: 'alice-pw' },
+          alice: { password: 'alice-pw', scopes: ['*'] },
           reader: { password: 'reader-pw', scopes: ['*:*:*:read'] },
         },
       },

@@ -25,10 +25,10 @@ for (const tokenStore of ['memory', 'storage'] as const) {
         tokenStore,
         allowSignup: true,
         users: {
-          alice: { password: 'alice-pw' },
-          bob: { passwordHash: await hashPassword('bob-pw', { N: 1024, r: 8, p: 1 }) },
+          alice: { password: 'alice-pw', scopes: ['*:*:*:*'] },
+          bob: { passwordHash: await hashPassword('bob-pw', { N: 1024, r: 8, p: 1 }), scopes: ['*'] },
           team: { password: 'team-pw', scopes: ['npm:package:@team/*:*', 'oci:repository:team/*:pull'] },
-          nopass: {},
+          nopass: { scopes: ['*'] },
         },
       };
       provider = new DefaultAuthProvider(config, temp.storage);
@@ -47,7 +47,7 @@ for (const tokenStore of ['memory', 'storage'] as const) {
       assert.equal(await provider.authenticate({ username: '../alice', password: 'alice-pw' }), null);
     });
 
-    test('user scopes: configured, else full access', async () => {
+    test('user scopes: as configured', async () => {
       assert.deepEqual(await provider.getUserScopes('alice'), ['*:*:*:*']);
       assert.deepEqual(await provider.getUserScopes('team'), ['npm:package:@team/*:*', 'oci:repository:team/*:pull']);
       assert.equal(await provider.getUserScopes('nobody'), null);
@@ -221,13 +221,13 @@ for (const tokenStore of ['memory', 'storage'] as const) {
     });
 
     test('oci token: a cached token stops working when it expires', async () => {
-      const secret = 'cache-expiry-test-secret';
-      const shortLived = new DefaultAuthProvider({ tokenStore, jwtSecret: secret, users: { u: {} } }, temp.storage);
+      const secret = 'cache-expiry-test-secret-0123456789';
+      const shortLived = new DefaultAuthProvider({ tokenStore, jwtSecret: secret, users: { u: { scopes: ['*'] } } }, temp.storage);
       await shortLived.init();
       // `exp` 28 s ago: inside the 30 s clock skew for one to two more seconds.
       const now = Math.floor(Date.now() / 1000);
       const jwt = signJwt(
-        { sub: 'u', protocol: 'oci', scopes: ['oci:*:*:*'], userScopes: ['*:*:*:*'], iat: now - 60, nbf: now - 60, exp: now - 28, jti: crypto.randomUUID() },
+        { iss: 'smartregistry', aud: 'smartregistry', sub: 'u', protocol: 'oci', scopes: ['oci:*:*:*'], userScopes: ['*:*:*:*'], iat: now - 60, nbf: now - 60, exp: now - 28, jti: crypto.randomUUID() },
         secret,
       );
       assert.ok(await shortLived.validateToken(jwt, 'oci'));
@@ -236,10 +236,10 @@ for (const tokenStore of ['memory', 'storage'] as const) {
     });
 
     test('oci token: the cache stays bounded', async () => {
-      const bounded = new DefaultAuthProvider({ tokenStore, jwtSecret: 'bounded-cache-secret', users: { u: {} } }, temp.storage);
+      const bounded = new DefaultAuthProvider({ tokenStore, jwtSecret: 'bounded-cache-secret-0123456789abcdef', users: { u: { scopes: ['*'] } } }, temp.storage);
       const now = Math.floor(Date.now() / 1000);
       for (let i = 0; i < 1100; i++) {
-        const jwt = signJwt({ sub: 'u', protocol: 'oci', scopes: [], userScopes: [], iat: now, nbf: now, exp: now + 60, jti: `bounded-${i}` }, 'bounded-cache-secret');
+        const jwt = signJwt({ iss: 'smartregistry', aud: 'smartregistry', sub: 'u', protocol: 'oci', scopes: [], userScopes: [], iat: now, nbf: now, exp: now + 60, jti: `bounded-${i}` }, 'bounded-cache-secret-0123456789abcdef');
         assert.ok(await bounded.validateToken(jwt));
       }
       assert.ok((bounded as unknown as { verifiedJwts: Map<string, unknown> }).verifiedJwts.size <= 1000);
@@ -256,7 +256,8 @@ for (const tokenStore of ['memory', 'storage'] as const) {
       assert.equal(await provider.createUser('carol', 'carol-pw', 'carol@example.com'), true);
       assert.equal(await provider.authenticate({ username: 'carol', password: 'carol-pw' }), 'carol');
       assert.equal(await provider.authenticate({ username: 'carol', password: 'nope' }), null);
-      assert.deepEqual(await provider.getUserScopes('carol'), ['*:*:*:*']);
+      // auth.signupScopes is unset: a sign-up gets no scopes at all.
+      assert.deepEqual(await provider.getUserScopes('carol'), []);
       assert.equal(await provider.createUser('carol', 'other'), false);
       assert.equal(await provider.authenticate({ username: 'carol', password: 'other' }), null);
       assert.equal(await provider.createUser('alice', 'x'), false);
@@ -274,19 +275,53 @@ for (const tokenStore of ['memory', 'storage'] as const) {
     });
 
     test('configuration mistakes fail init clearly', async () => {
-      await assert.rejects(new DefaultAuthProvider({ tokenStore, users: { 'a:b': { password: 'x' } } }, temp.storage).init(), /invalid user name/);
-      await assert.rejects(new DefaultAuthProvider({ tokenStore, users: { a: { passwordHash: 'md5$x' } } }, temp.storage).init(), /passwordHash/);
+      await assert.rejects(new DefaultAuthProvider({ tokenStore, users: { 'a:b': { password: 'x', scopes: ['*'] } } }, temp.storage).init(), /invalid user name/);
+      await assert.rejects(new DefaultAuthProvider({ tokenStore, users: { a: { passwordHash: 'md5$x', scopes: ['*'] } } }, temp.storage).init(), /passwordHash/);
       await assert.rejects(new DefaultAuthProvider({ tokenStore, users: { a: { scopes: ['npm'] } } }, temp.storage).init(), /invalid scope/);
+      // A user without scopes used to be an administrator; now it is refused, saying what to write.
+      const noScopes = { a: { password: 'x' } } as unknown as IAuthConfig['users'];
+      await assert.rejects(new DefaultAuthProvider({ tokenStore, users: noScopes }, temp.storage).init(), /auth\.users\.a: `scopes` is missing/);
+      await assert.rejects(new DefaultAuthProvider({ tokenStore, signupScopes: ['npm:package'] }, temp.storage).init(), /auth\.signupScopes: invalid scope/);
       await assert.rejects(new DefaultAuthProvider({ tokenStore, jwtSecret: '' }, temp.storage).init(), /jwtSecret/);
     });
 
     test('the configured jwtSecret signs OCI tokens', async () => {
-      const a = new DefaultAuthProvider({ tokenStore, jwtSecret: 'shared-configured-secret', users: { u: {} } }, temp.storage);
-      const b = new DefaultAuthProvider({ tokenStore, jwtSecret: 'shared-configured-secret', users: { u: {} } }, temp.storage);
-      const c = new DefaultAuthProvider({ tokenStore, jwtSecret: 'a-different-secret-value', users: { u: {} } }, temp.storage);
+      const a = new DefaultAuthProvider({ tokenStore, jwtSecret: 'shared-configured-secret-0123456789', users: { u: { scopes: ['*'] } } }, temp.storage);
+      const b = new DefaultAuthProvider({ tokenStore, jwtSecret: 'shared-configured-secret-0123456789', users: { u: { scopes: ['*'] } } }, temp.storage);
+      const c = new DefaultAuthProvider({ tokenStore, jwtSecret: 'a-different-secret-value-0123456789', users: { u: { scopes: ['*'] } } }, temp.storage);
       const jwt = await a.createToken('u', 'oci', { scopes: [] });
       assert.equal((await b.validateToken(jwt))?.userId, 'u');
       assert.equal(await c.validateToken(jwt), null);
+    });
+
+    test('a jwtSecret shorter than 32 bytes is a configuration error', async () => {
+      await assert.rejects(new DefaultAuthProvider({ tokenStore, jwtSecret: 'x'.repeat(31) }, temp.storage).init(), /auth\.jwtSecret must be at least 32 bytes/);
+      await new DefaultAuthProvider({ tokenStore, jwtSecret: 'x'.repeat(32) }, temp.storage).init();
+    });
+
+    test('oci tokens carry iss and aud; another deployment sharing the secret refuses them', async () => {
+      const secret = 'secret-shared-by-two-deployments-0123';
+      const users = { u: { scopes: ['*'] } };
+      const deployment = (service?: string, issuer?: string) =>
+        new DefaultAuthProvider({ tokenStore, jwtSecret: secret, users, ociTokens: { enabled: true, service, issuer } }, temp.storage);
+      const jwt = await deployment('a.example.com', 'https://a.example.com').createToken('u', 'oci', { scopes: [] });
+      const claims = JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+      assert.equal(claims.iss, 'https://a.example.com');
+      assert.equal(claims.aud, 'a.example.com');
+      assert.equal((await deployment('a.example.com', 'https://a.example.com').validateToken(jwt, 'oci'))?.userId, 'u');
+      assert.equal(await deployment('b.example.com', 'https://a.example.com').validateToken(jwt, 'oci'), null, 'other audience');
+      assert.equal(await deployment('a.example.com', 'https://b.example.com').validateToken(jwt, 'oci'), null, 'other issuer');
+      assert.equal(await deployment().validateToken(jwt, 'oci'), null, 'default identity');
+      // A token without the claims (as issued before) is not accepted either.
+      const now = Math.floor(Date.now() / 1000);
+      const bare = signJwt({ sub: 'u', protocol: 'oci', scopes: [], userScopes: [], iat: now, nbf: now, exp: now + 60, jti: 'no-claims' }, secret);
+      assert.equal(await deployment().validateToken(bare, 'oci'), null);
+      // The registry URL gives the defaults.
+      const fromUrl = new DefaultAuthProvider({ tokenStore, jwtSecret: secret, users }, temp.storage, {
+        ociTokenIdentity: { issuer: 'https://registry.example.com', audience: 'registry.example.com' },
+      });
+      const urlClaims = JSON.parse(Buffer.from((await fromUrl.createToken('u', 'oci', { scopes: [] })).split('.')[1], 'base64url').toString());
+      assert.deepEqual([urlClaims.iss, urlClaims.aud], ['https://registry.example.com', 'registry.example.com']);
     });
   });
 }
@@ -297,7 +332,7 @@ describe('DefaultAuthProvider with the storage token store', () => {
     temp = await createTempStorage();
   });
   after(() => temp.cleanup());
-  const config: IAuthConfig = { tokenStore: 'storage', allowSignup: true, users: { alice: { password: 'alice-pw' } } };
+  const config: IAuthConfig = { tokenStore: 'storage', allowSignup: true, users: { alice: { password: 'alice-pw', scopes: ['*'] } } };
 
   test('tokens are stored only as sha256', async () => {
     const provider = new DefaultAuthProvider(config, temp.storage);
@@ -338,8 +373,8 @@ describe('DefaultAuthProvider with the storage token store', () => {
   test('two providers on one storage agree on a generated JWT secret', async () => {
     const fresh = await createTempStorage();
     try {
-      const a = new DefaultAuthProvider({ users: { u: {} } }, fresh.storage);
-      const b = new DefaultAuthProvider({ users: { u: {} } }, fresh.storage);
+      const a = new DefaultAuthProvider({ users: { u: { scopes: ['*'] } } }, fresh.storage);
+      const b = new DefaultAuthProvider({ users: { u: { scopes: ['*'] } } }, fresh.storage);
       await Promise.all([a.init(), b.init()]);
       const fromA = await a.createToken('u', 'oci', { scopes: ['oci:*:*:pull'] });
       const fromB = await b.createToken('u', 'oci', { scopes: ['oci:*:*:pull'] });
@@ -351,8 +386,8 @@ describe('DefaultAuthProvider with the storage token store', () => {
       await a.revokeToken(fromB);
       assert.equal(await b.validateToken(fromB), null);
       // Without storage, each process has its own secret.
-      const m1 = new DefaultAuthProvider({ tokenStore: 'memory', users: { u: {} } }, fresh.storage);
-      const m2 = new DefaultAuthProvider({ tokenStore: 'memory', users: { u: {} } }, fresh.storage);
+      const m1 = new DefaultAuthProvider({ tokenStore: 'memory', users: { u: { scopes: ['*'] } } }, fresh.storage);
+      const m2 = new DefaultAuthProvider({ tokenStore: 'memory', users: { u: { scopes: ['*'] } } }, fresh.storage);
       assert.equal(await m2.validateToken(await m1.createToken('u', 'oci', { scopes: [] })), null);
     } finally {
       await fresh.cleanup();
@@ -362,7 +397,7 @@ describe('DefaultAuthProvider with the storage token store', () => {
   test('the memory token store writes nothing and forgets on restart', async () => {
     const fresh = await createTempStorage();
     try {
-      const memoryConfig: IAuthConfig = { tokenStore: 'memory', allowSignup: true, jwtSecret: 'x'.repeat(32), users: { alice: { password: 'pw' } } };
+      const memoryConfig: IAuthConfig = { tokenStore: 'memory', allowSignup: true, jwtSecret: 'x'.repeat(32), users: { alice: { password: 'pw', scopes: ['*'] } } };
       const first = new DefaultAuthProvider(memoryConfig, fresh.storage);
       const token = await first.createToken('alice', 'npm');
       await first.createUser('bob', 'bob-pw');

@@ -78,3 +78,16 @@ test('jwt: shape check', () => {
   assert.equal(verifyJwt('garbage', secret).ok, false);
   assert.equal(verifyJwt(`${b64('x')}.${b64('y')}.z`, secret).ok, false);
 });
+
+test('jwt: issuer and audience are checked when asked for', () => {
+  const token = signJwt({ iss: 'https://a.example.com', aud: 'a.example.com', exp: now + 60 }, secret);
+  const listed = signJwt({ iss: 'https://a.example.com', aud: ['x.example.com', 'a.example.com'], exp: now + 60 }, secret);
+  const bare = signJwt({ exp: now + 60 }, secret);
+  const checks = { now, issuer: 'https://a.example.com', audience: 'a.example.com' };
+  assert.equal(verifyJwt(token, secret, checks).ok, true);
+  assert.equal(verifyJwt(listed, secret, checks).ok, true);
+  assert.deepEqual(verifyJwt(token, secret, { ...checks, audience: 'b.example.com' }), { ok: false, reason: 'JWT is meant for another service' });
+  assert.deepEqual(verifyJwt(token, secret, { ...checks, issuer: 'https://b.example.com' }), { ok: false, reason: 'JWT was issued by someone else' });
+  assert.equal(verifyJwt(bare, secret, checks).ok, false);
+  assert.equal(verifyJwt(bare, secret, { now }).ok, true, 'without checks, absent claims are fine');
+});

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashPassword, isPasswordHash, verifyPassword } from '../../../ts/core/helpers.password.js';
+import { RegistryError } from '../../../ts/core/classes.registryerror.js';
+import { MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES, hashPassword, isPasswordHash, verifyPassword } from '../../../ts/core/helpers.password.js';
 
 test('password: hash has the scrypt$N$r$p$salt$hash form and verifies', async () => {
   const hash = await hashPassword('correct horse');
@@ -41,4 +42,21 @@ test('password: malformed or hostile hashes never match and are not hashes', asy
     assert.equal(isPasswordHash(hash), false, hash);
     assert.equal(await verifyPassword('pw', hash), false, hash);
   }
+});
+
+test('password: at most a few hashes run at once, a bounded number wait, the rest are refused with 429', async () => {
+  const hash = await hashPassword('pw', { N: 1024, r: 8, p: 1 });
+  const attempts = Array.from({ length: MAX_CONCURRENT_HASHES + MAX_WAITING_HASHES + 3 }, () =>
+    verifyPassword('pw', hash).then(
+      (ok) => ({ ok }),
+      (error: RegistryError) => ({ status: error.status, retryAfter: error.headers['Retry-After'], message: error.message }),
+    ),
+  );
+  const results = await Promise.all(attempts);
+  assert.equal(results.filter((result) => 'ok' in result && result.ok).length, MAX_CONCURRENT_HASHES + MAX_WAITING_HASHES);
+  const refused = results.filter((result) => 'status' in result);
+  assert.equal(refused.length, 3);
+  assert.deepEqual(refused[0], { status: 429, retryAfter: '1', message: 'the server is busy checking passwords; try again in a moment' });
+  // Once the queue drained, hashing works again.
+  assert.equal(await verifyPassword('pw', hash), true);
 });

@@ -12,7 +12,7 @@ test('tokens follow their user: removed users and narrowed scopes take effect af
   const temp = await createTempStorage();
   try {
     const passwordHash = await cheapHash('bob-password');
-    const before: IAuthConfig = { tokenStore: 'storage', users: { bob: { passwordHash } } };
+    const before: IAuthConfig = { tokenStore: 'storage', users: { bob: { passwordHash, scopes: ['*'] } } };
     const first = new DefaultAuthProvider(before, temp.storage);
     await first.init();
     const token = await first.createToken('bob', 'npm');
@@ -35,7 +35,7 @@ test('tokens follow their user: removed users and narrowed scopes take effect af
 test('a protocol whose tokens are disabled neither issues nor accepts them', async () => {
   const temp = await createTempStorage();
   try {
-    const users = { bob: { passwordHash: await cheapHash('bob-password') } };
+    const users = { bob: { passwordHash: await cheapHash('bob-password'), scopes: ['*'] } };
     const enabled = new DefaultAuthProvider({ tokenStore: 'storage', users }, temp.storage);
     await enabled.init();
     const token = await enabled.createToken('bob', 'pypi');

@@ -4,7 +4,7 @@ import { streamToJson } from '../../ts/core/helpers.stream.js';
 import { createEchoRegistry } from '../helpers/echoregistry.js';
 
 test('route permission "optional": anonymous passes, a valid token reaches the handler, a bad token is a 401', async () => {
-  const setup = await createEchoRegistry({ npm: '/npm' }, { auth: { tokenStore: 'memory', users: { alice: { password: 'alice-password' } } } });
+  const setup = await createEchoRegistry({ npm: '/npm' }, { auth: { tokenStore: 'memory', users: { alice: { password: 'alice-password', scopes: ['*'] } } } });
   try {
     const get = async (authorization?: string) => {
       const res = await setup.registry.handleRequest({

@@ -76,15 +76,11 @@ button{margin-top:1rem;padding:.5rem 1rem}.error{color:#b00020}</style></head>
  * password in the body answers a token; it creates the user only when `auth.allowSignup` is on.
  */
 export class NpmLoginFlow {
-  private readonly allowSignup: boolean;
-
   constructor(
     private readonly storage: RegistryStorage,
     private readonly auth: AuthManager,
     private readonly options: INpmLoginFlowOptions,
-  ) {
-    this.allowSignup = options.allowSignup;
-  }
+  ) {}
 
   /**
    * Each start writes a session an anonymous client asked for, so starts sweep expired sessions and
@@ -157,7 +153,7 @@ export class NpmLoginFlow {
   }
 
   private async signUp(credentials: ICredentials, email: string | undefined): Promise<string | null> {
-    if (!this.allowSignup) throw RegistryError.denied('This registry does not allow signing up.');
+    if (!this.options.allowSignup) throw RegistryError.denied('This registry does not allow signing up.');
     if (!(await this.auth.createUser(credentials.username, credentials.password, email))) throw RegistryError.conflict('That username is taken.');
     return this.auth.authenticate(credentials);
   }
@@ -194,13 +190,13 @@ export class NpmLoginFlow {
 
     const credentials = { username: name, password, ...(ip ? { ip } : {}) };
     let userId = await this.auth.authenticate(credentials);
-    if (!userId && this.allowSignup) {
+    if (!userId && this.options.allowSignup) {
       const email = typeof doc.email === 'string' ? doc.email : undefined;
       if (await this.auth.createUser(name, password, email)) userId = await this.auth.authenticate(credentials);
     }
     if (!userId) {
       throw RegistryError.unauthorized(
-        this.allowSignup ? 'incorrect username or password' : 'incorrect username or password (signing up is disabled on this registry)',
+        this.options.allowSignup ? 'incorrect username or password' : 'incorrect username or password (signing up is disabled on this registry)',
         { headers: { 'WWW-Authenticate': 'Basic realm="smartregistry npm"' } },
       );
     }
@@ -242,7 +238,7 @@ export class NpmLoginFlow {
   }
 
   private formPage(status: number, create: boolean, error: string): IHandlerResponse {
-    const signup = create && this.allowSignup;
+    const signup = create && this.options.allowSignup;
     return html(
       status,
       'Sign in to npm',

@@ -357,6 +357,25 @@ export function runBackendSuite(
       assert.equal(exact.nextToken, undefined, 'no token when the page holds the rest exactly');
     });
 
+    it('lists only keys after startAfter, which need not exist, and pages on from there', async () => {
+      const keys = Array.from({ length: 30 }, (_, index) => `after/k${String(index).padStart(2, '0')}`);
+      await withConcurrency(8, keys, (key) => backend.put(key, Buffer.from(key)));
+      const listed = async (options: Parameters<IStorageBackend['list']>[1]) =>
+        (await backend.list('after/', options)).objects.map((object) => object.key);
+      assert.deepEqual(await listed({ startAfter: 'after/k24' }), keys.slice(25));
+      assert.deepEqual(await listed({ startAfter: 'after/k24x' }), keys.slice(25), 'a key that does not exist');
+      assert.deepEqual(await listed({ startAfter: 'a' }), keys, 'before the prefix: everything');
+      assert.deepEqual(await listed({ startAfter: 'after/k29' }), []);
+      const first = await backend.list('after/', { startAfter: 'after/k09', limit: 5 });
+      assert.deepEqual(first.objects.map((object) => object.key), keys.slice(10, 15));
+      assert.ok(first.nextToken, 'more follow');
+      assert.deepEqual(
+        await listed({ startAfter: 'after/k09', continuationToken: first.nextToken, limit: 5 }),
+        keys.slice(15, 20),
+        'the continuation token wins over startAfter',
+      );
+    });
+
     it('copies an object', async () => {
       const data = bytesFrom('copy', 50_000);
       await backend.put('copy/src dir/@scope/a b.tgz', data);

@@ -288,7 +288,9 @@ export class FilesystemBackend implements IStorageBackend {
     // `npm/pa` lists the directory `npm/` and keeps the entries whose name starts with `pa`.
     const cut = prefix.lastIndexOf('/') + 1;
     const objects: IObjectInfo[] = [];
-    for await (const key of this.walk(prefix.slice(0, cut), prefix.slice(cut), options.continuationToken)) {
+    // The token is the last key listed, so both mean "after this key".
+    const after = options.continuationToken ?? options.startAfter;
+    for await (const key of this.walk(prefix.slice(0, cut), prefix.slice(cut), after)) {
       const stats = await statFile(this.objectPath(key));
       if (!stats) continue; // deleted since the directory was read
       if (objects.length === limit) return { objects, nextToken: objects[limit - 1]!.key };

@@ -219,6 +219,7 @@ export class S3Backend implements IStorageBackend {
         Prefix: prefix === '' ? undefined : prefix,
         MaxKeys: Math.min(limit, MAX_LIST_PAGE),
         ContinuationToken: options.continuationToken,
+        StartAfter: options.continuationToken === undefined ? options.startAfter : undefined,
       }),
     );
     const objects = (response.Contents ?? []).map(

@@ -66,6 +66,11 @@ export interface IListOptions {
   limit?: number;
   /** Continue after this token (from a previous page's `nextToken`; opaque and backend-specific). */
   continuationToken?: string;
+  /**
+   * List only keys that sort after this one (byte order; it need not exist), so a page in the middle of
+   * a large prefix costs one call. Ignored when a `continuationToken` is given.
+   */
+  startAfter?: string;
 }
 
 export interface IListResult {

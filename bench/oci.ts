@@ -465,6 +465,7 @@ if (!only || only === 's3') {
       await runBackend(command, 's3 (s3rver)', S3_BLOB_BYTES, [
         '--s3-endpoint', endpoint, '--s3-port', String(port), '--s3-bucket', 'oci-bench',
         '--s3-access-key', accessKey, '--s3-secret-key', accessSecret, '--s3-region', region ?? 'us-east-1',
+        '--s3-allow-unconditional-writes',
       ]),
     );
   } finally {

@@ -45,9 +45,14 @@ test('cli args: S3 from flags or environment becomes the storage descriptor', ()
     accessSecret: 'secret',
     region: 'eu-central-1',
     useSsl: true,
+    allowUnconditionalWrites: false,
   });
   const fromFlags = parseCliArgs(['serve', '--s3-endpoint', 'localhost', '--s3-bucket', 'b', '--s3-access-key', 'k', '--s3-secret-key', 's'], {});
   assert.equal(fromFlags.s3?.useSsl, false);
+  assert.equal(fromFlags.s3?.allowUnconditionalWrites, false, 'a server that ignores conditional writes is refused by default');
+  const allowing = ['serve', '--s3-endpoint', 'localhost', '--s3-bucket', 'b', '--s3-access-key', 'k', '--s3-secret-key', 's'];
+  assert.equal(parseCliArgs([...allowing, '--s3-allow-unconditional-writes'], {}).s3?.allowUnconditionalWrites, true);
+  assert.equal(parseCliArgs(allowing, { SMARTREGISTRY_S3_ALLOW_UNCONDITIONAL_WRITES: 'true' }).s3?.allowUnconditionalWrites, true);
   assert.throws(() => parseCliArgs(['serve', '--s3-endpoint', 'localhost'], {}), /S3 storage needs --s3-bucket/);
 });
 

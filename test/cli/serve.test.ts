@@ -191,7 +191,8 @@ describe('smartregistry serve options', () => {
   it('S3 storage from flags and environment: the admin and tokens live in the bucket', async () => {
     const s3 = await startS3Server();
     const { endpoint, port, accessKey, accessSecret } = s3.descriptor;
-    const args = ['--s3-endpoint', endpoint, '--s3-port', String(port), '--s3-bucket', 'cli-registry', '--s3-access-key', accessKey];
+    // s3rver ignores conditional writes: without the flag, serve refuses it.
+    const args = ['--s3-endpoint', endpoint, '--s3-port', String(port), '--s3-bucket', 'cli-registry', '--s3-access-key', accessKey, '--s3-allow-unconditional-writes'];
     const env = { SMARTREGISTRY_S3_SECRET_KEY: accessSecret, SMARTREGISTRY_S3_REGION: 'us-east-1' };
     try {
       const first = await launchServe({ args, env });

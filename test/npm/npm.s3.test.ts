@@ -1,6 +1,7 @@
 /**
- * The npm flows that depend on storage semantics (conditional writes, listing, deletes), once more on
- * the S3 backend, against a local S3 server started by the test.
+ * The npm flows that depend on storage semantics (listing, deletes), once more on the S3 backend, against a
+ * local S3 server started by the test. Races between instances need conditional writes, which s3rver ignores:
+ * they run on Ceph RGW (npm.ceph.test.ts).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,24 +14,12 @@ describe('npm on the S3 backend', () => {
   let s3: IS3TestServer;
   let first: INpmTestRegistry;
   let second: INpmTestRegistry;
-  let conditionalWrites = false;
 
   before(async () => {
     s3 = await startS3Server();
     const storage = { type: 's3' as const, ...s3.descriptor, bucketName: 'npm-test' };
     first = await createNpmRegistry({ storage });
     second = await createNpmRegistry({ storage });
-    // The local S3 server may ignore If-None-Match / If-Match (real S3 honours them): probe once.
-    const backend = first.registry.getStorage().getBackend();
-    await backend.put('probe/conditional', Buffer.from('1'), { ifNoneMatch: '*' });
-    conditionalWrites = await backend.put('probe/conditional', Buffer.from('2'), { ifNoneMatch: '*' }).then(
-      () => false,
-      () => true,
-    );
-    await backend.delete('probe/conditional');
-    if (!conditionalWrites) {
-      console.error('\n!!!!!! this S3 server ignores conditional writes: the concurrent-publish test on S3 is SKIPPED !!!!!!\n');
-    }
   });
   after(async () => {
     await second?.close();
@@ -49,22 +38,6 @@ describe('npm on the S3 backend', () => {
     assert.equal(tarball.bytes.length, Number(tarball.headers['content-length']));
     const again = await first.request('GET', '/npm/s3-pkg', { headers: { 'if-none-match': doc.headers.etag } });
     assert.equal(again.status, 304);
-  });
-
-  it('loses no version when two instances publish at once', async (t) => {
-    if (!conditionalWrites) return t.skip('the S3 server ignores conditional writes');
-    const versions = Array.from({ length: 8 }, (_, i) => `2.0.${i}`);
-    const results = await Promise.all(
-      versions.map(async (version, i) => {
-        const target = i % 2 === 0 ? first : second;
-        return target.request('PUT', '/npm/s3-race', { body: (await publishBody('s3-race', version)).body });
-      }),
-    );
-    assert.deepEqual(results.map((res) => res.status), versions.map(() => 201));
-    const doc = (await first.request('GET', '/npm/s3-race')).json;
-    assert.deepEqual(Object.keys(doc.versions).sort(), [...versions].sort());
-    const corgi = (await second.request('GET', '/npm/s3-race', { headers: { accept: CORGI } })).json;
-    assert.deepEqual(Object.keys(corgi.versions).sort(), [...versions].sort());
   });
 
   it('refuses republishing and bad input without storing anything', async () => {

@@ -29,6 +29,7 @@ export interface ICliOptions {
     accessSecret: string;
     region?: string;
     useSsl: boolean;
+    allowUnconditionalWrites: boolean;
   };
 }
 
@@ -72,6 +73,9 @@ S3 storage (used instead of --data-dir when an endpoint is given):
   --s3-secret-key <key>   SMARTREGISTRY_S3_SECRET_KEY
   --s3-region <region>    SMARTREGISTRY_S3_REGION
   --s3-use-ssl            SMARTREGISTRY_S3_USE_SSL=true (default false)
+  --s3-allow-unconditional-writes
+                          start although the S3 server ignores If-Match / If-None-Match
+                          (SMARTREGISTRY_S3_ALLOW_UNCONDITIONAL_WRITES=true); single instance only
 
 On first start an \`admin\` user is created; its password and one token per protocol are printed
 once. Output lines are machine-readable: \`admin <user> <password>\`, \`token <protocol> <token>\`,
@@ -123,6 +127,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         's3-secret-key': { type: 'string' },
         's3-region': { type: 'string' },
         's3-use-ssl': { type: 'boolean' },
+        's3-allow-unconditional-writes': { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -178,6 +183,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       accessSecret,
       region: values['s3-region'] ?? env.SMARTREGISTRY_S3_REGION,
       useSsl: values['s3-use-ssl'] ?? truthy(env.SMARTREGISTRY_S3_USE_SSL),
+      allowUnconditionalWrites: values['s3-allow-unconditional-writes'] ?? truthy(env.SMARTREGISTRY_S3_ALLOW_UNCONDITIONAL_WRITES),
     };
   }
 

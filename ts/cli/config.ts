@@ -7,8 +7,8 @@ export const basePathOf = (protocol: TRegistryProtocol) => `/${protocol}`;
 
 export function storageConfigOf(options: ICliOptions): IStorageConfig {
   if (!options.s3) return { type: 'filesystem', path: path.resolve(options.dataDir) };
-  const { endpoint, port, bucketName, accessKey, accessSecret, region, useSsl } = options.s3;
-  return { type: 's3', endpoint, port, bucketName, accessKey, accessSecret, region, useSsl };
+  const { endpoint, port, bucketName, accessKey, accessSecret, region, useSsl, allowUnconditionalWrites } = options.s3;
+  return { type: 's3', endpoint, port, bucketName, accessKey, accessSecret, region, useSsl, allowUnconditionalWrites };
 }
 
 /**

@@ -14,6 +14,8 @@ export type TRegistryErrorKind =
   | 'range-not-satisfiable'
   | 'unsupported'
   | 'too-many-requests'
+  /** Storage or another dependency is overloaded for the moment: 503, with Retry-After. */
+  | 'unavailable'
   | 'upstream';
 
 const STATUS_BY_KIND: Record<TRegistryErrorKind, number> = {
@@ -28,6 +30,7 @@ const STATUS_BY_KIND: Record<TRegistryErrorKind, number> = {
   'range-not-satisfiable': 416,
   unsupported: 415,
   'too-many-requests': 429,
+  unavailable: 503,
   upstream: 502,
 };
 

@@ -83,6 +83,12 @@ export interface IFilesystemStorageConfig {
 export interface IS3StorageConfig extends tsclass.storage.IS3Descriptor {
   type?: 's3';
   bucketName: string;
+  /**
+   * Start even though the S3 server ignores conditional writes (If-Match / If-None-Match on PutObject), which
+   * `init()` probes for. Single instance only: this process then checks the conditions itself, which cannot
+   * protect against other instances writing to the same bucket. Default false: such a server is refused.
+   */
+  allowUnconditionalWrites?: boolean;
 }
 
 export type IStorageConfig = IS3StorageConfig | IFilesystemStorageConfig;

@@ -10,6 +10,7 @@
  *     user-tokens/{userId}/{sha256}       one empty marker per token, to list a user's tokens
  *     revoked-jwt/{jti}.json              revoked OCI JWTs until they expire (pruned on revoke)
  *   uploads/{uuid}/...                    short-lived upload state (sessions, chunks)
+ *   probes/conditional-write-{uuid}       written and removed at start-up by the S3 backend's conditional-write probe
  *   oci/  npm/  maven/  cargo/  composer/  pypi/  rubygems/   each protocol's own tree, below
  *
  *   oci/
@@ -35,6 +36,11 @@
 import { sha256Hex } from './helpers.hash.js';
 
 const encodeUserId = (userId: string) => encodeURIComponent(userId);
+
+/** Keys of core itself, outside every protocol's tree. */
+export const corePaths = {
+  conditionalWriteProbe: (id: string) => `probes/conditional-write-${id}`,
+};
 
 export const authPaths = {
   /** The admin of `smartregistry serve` (a scrypt hash), at the root so it is easy to find and reset. */

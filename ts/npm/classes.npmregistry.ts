@@ -191,7 +191,8 @@ export class NpmRegistry extends BaseRegistry {
    * which would make the CLI prompt for a one-time password.
    */
   protected override errorBody(error: RegistryError): unknown {
-    return { error: error.status >= 500 && error.kind !== 'upstream' ? 'internal server error' : error.message };
+    const explained = error.kind === 'upstream' || error.kind === 'unavailable';
+    return { error: error.status >= 500 && !explained ? 'internal server error' : error.message };
   }
 
   protected override errorHeaders(): Record<string, string> {

@@ -20,7 +20,6 @@ runBackendSuite(
     const root = await makeRoot();
     return { backend: new FilesystemBackend(root), cleanup: () => fsp.rm(root, { recursive: true, force: true }) };
   },
-  { requireConditionalWrites: true },
 );
 
 const isKind = (kind: RegistryError['kind']) => (error: unknown) =>

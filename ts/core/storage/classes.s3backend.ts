@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pipeline as pipelineWithCallback } from 'node:stream';
@@ -16,7 +17,11 @@ import { SmartBucket } from '@push.rocks/smartbucket';
 import { RegistryError } from '../classes.registryerror.js';
 import { HashingTransform } from '../helpers.hash.js';
 import type { IS3StorageConfig } from '../interfaces.core.js';
+import { corePaths } from '../storage.paths.js';
 import { assertValidKey, assertValidPrefix } from './helpers.key.js';
+import { KeyLock } from './helpers.keylock.js';
+import { checkCondition, probeConditionalWrites } from './helpers.conditionalwrites.js';
+import { classifyS3Error, s3HttpStatus, storageErrorOf, type TS3Request } from './helpers.s3errors.js';
 import type {
   IByteRange,
   IDeleteOptions,
@@ -35,25 +40,6 @@ const PARALLEL_PARTS = 4;
 /** In-memory bodies up to this size go up in one PutObject; larger ones in parallel parts. */
 const SINGLE_PUT_MAX_BYTES = 64 * 1024 * 1024;
 const MAX_LIST_PAGE = 1000;
-
-interface IS3ErrorShape {
-  name?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-const httpStatus = (error: unknown) => (error as IS3ErrorShape | undefined)?.$metadata?.httpStatusCode;
-const errorName = (error: unknown) => (error as IS3ErrorShape | undefined)?.name;
-/** 404 for the object; a missing bucket is a configuration fault, not a missing object. */
-const isMissingObject = (error: unknown) => httpStatus(error) === 404 && errorName(error) !== 'NoSuchBucket';
-
-/** 412, AWS's 409 ConditionalRequestConflict, and (for If-Match) the 404 of a missing object. */
-function isFailedCondition(error: unknown, ifMatch = true): boolean {
-  const status = httpStatus(error);
-  return (
-    status === 412 ||
-    (status === 409 && errorName(error) === 'ConditionalRequestConflict') ||
-    (ifMatch && status === 404 && errorName(error) !== 'NoSuchBucket')
-  );
-}
 
 const toReadable = (body: Readable | Uint8Array): Readable =>
   body instanceof Uint8Array ? Readable.from([body], { objectMode: false }) : body;
@@ -101,9 +87,16 @@ export class S3Backend implements IStorageBackend {
   private readonly bucket: string;
   private readonly client: S3Client;
   private readonly smartBucket: SmartBucket;
+  private readonly allowUnconditionalWrites: boolean;
+  /**
+   * Set at init when the server ignores conditional writes and `allowUnconditionalWrites` allows that: this
+   * process then checks the conditions itself, one write per key at a time (right for a single instance only).
+   */
+  private localConditions?: KeyLock;
 
   constructor(config: IS3StorageConfig) {
     this.bucket = config.bucketName;
+    this.allowUnconditionalWrites = config.allowUnconditionalWrites === true;
     this.smartBucket = new SmartBucket(config);
     // Our own client: smartbucket's has the SDK's default checksum settings, with which a streaming put of
     // unknown length fails (`x-amz-decoded-content-length` undefined).
@@ -118,6 +111,21 @@ export class S3Backend implements IStorageBackend {
   }
 
   async init(): Promise<void> {
+    await this.ensureBucket();
+    // Without conditional writes two writers of one document silently lose each other's changes: find out now.
+    const ignored = await probeConditionalWrites(this, corePaths.conditionalWriteProbe(crypto.randomUUID()));
+    if (ignored === undefined) return;
+    if (!this.allowUnconditionalWrites) {
+      throw new Error(
+        `the S3 server ignores conditional writes (${ignored}): registry instances sharing bucket "${this.bucket}" would ` +
+          'lose each other\'s writes. Use an S3 server that honours If-Match and If-None-Match on PutObject (AWS S3, ' +
+          'Ceph RGW 20), or set storage.allowUnconditionalWrites: true to run a single instance on this bucket.',
+      );
+    }
+    this.localConditions = new KeyLock();
+  }
+
+  private async ensureBucket(): Promise<void> {
     if (await this.bucketExists()) return;
     try {
       await this.smartBucket.createBucket(this.bucket);
@@ -158,15 +166,16 @@ export class S3Backend implements IStorageBackend {
       };
       return { info, stream, length };
     } catch (error) {
-      if (isMissingObject(error)) return null;
-      if (httpStatus(error) === 416) {
+      const outcome = classifyS3Error(error, 'read');
+      if (outcome === 'missing') return null;
+      if (outcome === 'range-not-satisfiable') {
         const size = (await this.stat(key))?.size;
         throw new RegistryError('range-not-satisfiable', `range starts at ${range?.start} but the object has ${size} bytes`, {
           headers: size === undefined ? {} : { 'content-range': `bytes */${size}` },
           cause: error,
         });
       }
-      throw error;
+      throw this.storageError(outcome, error, key);
     }
   }
 
@@ -176,6 +185,13 @@ export class S3Backend implements IStorageBackend {
     // Conditions only exist on PutObject: conditional writes are for metadata documents, which we buffer.
     if (conditional || (body instanceof Uint8Array && body.byteLength <= SINGLE_PUT_MAX_BYTES)) {
       const { bytes, digests } = await this.bufferBody(body, options);
+      const localConditions = this.localConditions;
+      if (conditional && localConditions) {
+        return localConditions.run(key, async () => {
+          checkCondition(key, await this.stat(key), options);
+          return this.putBytes(key, bytes, digests, {});
+        });
+      }
       return this.putBytes(key, bytes, digests, options);
     }
     return this.putStream(key, body, options);
@@ -192,20 +208,31 @@ export class S3Backend implements IStorageBackend {
         lastModified: response.LastModified ?? new Date(0),
       };
     } catch (error) {
-      if (isMissingObject(error)) return null;
-      throw error;
+      const outcome = classifyS3Error(error, 'read');
+      if (outcome === 'missing') return null;
+      throw this.storageError(outcome, error, key);
     }
   }
 
   async delete(key: string, options: IDeleteOptions = {}): Promise<void> {
     assertValidKey(key);
+    const localConditions = this.localConditions;
+    if (options.ifMatch !== undefined && localConditions) {
+      return localConditions.run(key, async () => {
+        checkCondition(key, await this.stat(key), options);
+        await this.deleteObject(key, {});
+      });
+    }
+    await this.deleteObject(key, options);
+  }
+
+  private async deleteObject(key: string, options: IDeleteOptions): Promise<void> {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: options.ifMatch }));
     } catch (error) {
-      if (options.ifMatch !== undefined && isFailedCondition(error)) {
-        throw new RegistryError('precondition-failed', `storage key ${JSON.stringify(key)} was changed by someone else`, { cause: error });
-      }
-      throw error;
+      const outcome = classifyS3Error(error, options.ifMatch === undefined ? 'delete' : 'replace');
+      if (outcome === 'missing') return;
+      throw this.storageError(outcome, error, key);
     }
   }
 
@@ -213,15 +240,19 @@ export class S3Backend implements IStorageBackend {
     assertValidPrefix(prefix);
     const limit = options.limit ?? MAX_LIST_PAGE;
     if (!Number.isSafeInteger(limit) || limit < 1) throw RegistryError.invalid(`invalid list limit ${limit}`);
-    const response = await this.client.send(
-      new ListObjectsV2Command({
-        Bucket: this.bucket,
-        Prefix: prefix === '' ? undefined : prefix,
-        MaxKeys: Math.min(limit, MAX_LIST_PAGE),
-        ContinuationToken: options.continuationToken,
-        StartAfter: options.continuationToken === undefined ? options.startAfter : undefined,
-      }),
-    );
+    const response = await this.client
+      .send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix === '' ? undefined : prefix,
+          MaxKeys: Math.min(limit, MAX_LIST_PAGE),
+          ContinuationToken: options.continuationToken,
+          StartAfter: options.continuationToken === undefined ? options.startAfter : undefined,
+        }),
+      )
+      .catch((error: unknown) => {
+        throw this.storageError(classifyS3Error(error, 'list'), error, prefix);
+      });
     const objects = (response.Contents ?? []).map(
       (object): IObjectInfo => ({
         key: object.Key ?? '',
@@ -243,10 +274,7 @@ export class S3Backend implements IStorageBackend {
         new CopyObjectCommand({ Bucket: this.bucket, Key: targetKey, CopySource: encodeCopySource(this.bucket, sourceKey) }),
       );
     } catch (error) {
-      if (isMissingObject(error)) {
-        throw RegistryError.notFound(`storage key ${JSON.stringify(sourceKey)} does not exist`, { cause: error });
-      }
-      throw error;
+      throw this.storageError(classifyS3Error(error, 'copy'), error, sourceKey);
     }
   }
 
@@ -255,9 +283,15 @@ export class S3Backend implements IStorageBackend {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
       return true;
     } catch (error) {
-      if (httpStatus(error) === 404) return false;
-      throw error;
+      // HeadBucket has no body, so no code to read: a 404 is the bucket missing.
+      if (s3HttpStatus(error) === 404) return false;
+      throw this.storageError(classifyS3Error(error, 'read'), error, '');
     }
+  }
+
+  /** The typed error for an S3 error, by the table in helpers.s3errors.ts. */
+  private storageError(outcome: ReturnType<typeof classifyS3Error>, error: unknown, key: string): unknown {
+    return storageErrorOf(outcome, error, { bucket: this.bucket, key });
   }
 
   /** Reads the whole body through the hasher, so size limit and verification run before any request. */
@@ -289,12 +323,8 @@ export class S3Backend implements IStorageBackend {
       );
       return { ...digests, etag: response.ETag ?? '' };
     } catch (error) {
-      if (isFailedCondition(error, options.ifMatch !== undefined)) {
-        throw new RegistryError('precondition-failed', `storage key ${JSON.stringify(key)} was changed by someone else`, {
-          cause: error,
-        });
-      }
-      throw error;
+      const request: TS3Request = options.ifMatch !== undefined ? 'replace' : options.ifNoneMatch !== undefined ? 'create' : 'write';
+      throw this.storageError(classifyS3Error(error, request), error, key);
     }
   }
 
@@ -324,7 +354,7 @@ export class S3Backend implements IStorageBackend {
     } catch (error) {
       hasher.destroy(error instanceof Error ? error : new Error(String(error)));
       // Report why the body failed (too large, verify), not a follow-up error such as a failed abort.
-      throw bodyError ?? error;
+      throw bodyError ?? this.storageError(classifyS3Error(error, 'write'), error, key);
     }
   }
 }

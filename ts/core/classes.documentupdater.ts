@@ -8,7 +8,14 @@ export const UNCHANGED = Symbol('unchanged');
 /** Returned by a mutator to delete the document. */
 export const DELETE = Symbol('delete');
 
-const MAX_ATTEMPTS = 12;
+/**
+ * Writers racing on one document win one at a time: with dozens at once (60 publishes of one package from three
+ * instances) a writer may lose many rounds, so it backs off exponentially, with full jitter to spread the next
+ * round, for about twenty seconds in all before it gives up.
+ */
+const MAX_ATTEMPTS = 100;
+const BACKOFF_BASE_MS = 4;
+const BACKOFF_CAP_MS = 400;
 /** Bytes of documents whose last written state is remembered (by etag) to skip reading them back. */
 const MAX_KNOWN_BYTES = 64 * 1024 * 1024;
 
@@ -117,8 +124,8 @@ export class DocumentUpdater {
           }
           if (!isPreconditionFailed(put.reason)) throw put.reason;
         }
-        // Someone else wrote first: back off a little, with jitter, and try again on fresh data.
-        await sleep(Math.random() * 5 * (attempt + 1));
+        // Someone else wrote first: back off, and try again on fresh data.
+        await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt));
       }
       throw RegistryError.conflict(`too many concurrent updates of ${key}, try again`);
     } catch (error) {

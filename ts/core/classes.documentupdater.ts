@@ -88,6 +88,8 @@ export class DocumentUpdater {
     options: IDocumentUpdateOptions<T> = {},
   ): Promise<IDocumentUpdateResult<T>> {
     let before = options.before;
+    // Awaited below; until then a failure of it (while the document is still being read) is not "unhandled".
+    before?.catch(() => undefined);
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const current = await this.read<T>(key, attempt === 0, options.parse);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { discardResponseBody, normalizeResponse, takeResponseBody } from '../../ts/core/helpers.response.js';
-import { streamToBuffer, streamToJson, toReadableStream } from '../../ts/core/helpers.stream.js';
+import { bytesToNode, streamToBuffer, streamToJson, takeUnreadNodeBytes, toReadableStream } from '../../ts/core/helpers.stream.js';
 import { countWebStreams } from '../helpers/webstreams.js';
 
 
@@ -69,4 +69,20 @@ test('response: discarding a Node-stream body destroys the stream', () => {
   const source = Readable.from([Buffer.from('never sent')]);
   discardResponseBody(takeResponseBody(normalizeResponse({ status: 200, body: source })));
   assert.equal(source.destroyed, true);
+});
+
+test('response: a Node stream made from bytes is sent as those bytes, unless someone read it', async () => {
+  const bytes = Buffer.from('a small stored object');
+  const taken = takeResponseBody(normalizeResponse({ status: 200, body: bytesToNode(bytes) }));
+  assert.ok(taken instanceof Uint8Array, 'the adapter gets the bytes for one write');
+  assert.equal(Buffer.from(taken).toString(), 'a small stored object');
+
+  const asStream = normalizeResponse({ status: 200, body: bytesToNode(bytes) });
+  assert.equal(await new Response(asStream.body).text(), 'a small stored object', 'an ordinary stream to any other reader');
+
+  const started = bytesToNode(bytes);
+  started.read(0);
+  for await (const chunk of started) assert.ok(chunk.length > 0);
+  assert.equal(takeUnreadNodeBytes(started), undefined, 'a read stream is spent');
+  assert.deepEqual(await streamToBuffer(bytesToNode(bytes)), bytes);
 });

@@ -103,6 +103,32 @@ describe('npm: publish and read', () => {
     assert.deepEqual((await r.request('GET', '/npm/nope')).json, { error: 'package nope not found' });
   });
 
+  it('answers tarball Range and conditional requests like any stored object (206, 416, 304)', async () => {
+    const whole = (await r.request('GET', '/npm/alpha/-/alpha-1.0.0.tgz')).bytes;
+    const size = whole.length;
+    const ranged = await r.request('GET', '/npm/alpha/-/alpha-1.0.0.tgz', { headers: { range: 'bytes=10-19' } });
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.headers['content-range'], `bytes 10-19/${size}`);
+    assert.equal(ranged.headers['accept-ranges'], 'bytes');
+    assert.deepEqual(ranged.bytes, whole.subarray(10, 20));
+    const suffix = await r.request('GET', '/npm/alpha/-/alpha-1.0.0.tgz', { headers: { range: 'bytes=-7' } });
+    assert.equal(suffix.status, 206);
+    assert.deepEqual(suffix.bytes, whole.subarray(size - 7));
+    for (const range of [`bytes=${size}-`, 'bytes=500-0']) {
+      const refused = await r.request('GET', '/npm/alpha/-/alpha-1.0.0.tgz', { headers: { range } });
+      assert.equal(refused.status, 416, range);
+      assert.equal(refused.headers['content-range'], `bytes */${size}`);
+      assert.ok(refused.json.error, 'npm error shape');
+    }
+    const first = await r.request('GET', '/npm/alpha/-/alpha-1.0.0.tgz');
+    assert.ok(first.headers['last-modified']);
+    const again = await r.request('GET', '/npm/alpha/-/alpha-1.0.0.tgz', { headers: { 'if-none-match': first.headers.etag } });
+    assert.equal(again.status, 304);
+    assert.equal(again.bytes.length, 0);
+    const since = await r.request('GET', '/npm/alpha/-/alpha-1.0.0.tgz', { headers: { 'if-modified-since': first.headers['last-modified'] } });
+    assert.equal(since.status, 304);
+  });
+
   it('publishes a second version; latest moves; one version by number and by tag', async () => {
     const res = await r.publish('alpha', '1.1.0', { manifest: { dependencies: { beta: '^1.0.0' } } });
     assert.equal(res.status, 201, res.text);

@@ -107,6 +107,21 @@ describe('oci conformance: pull', () => {
     assert.equal(header(res.headers, 'content-range'), `bytes */${big.length}`);
   });
 
+  it('blobs: a reversed range is 416, several ranges the whole blob, a known etag 304', async () => {
+    const digest = sha256(big);
+    let res = await f.call('GET', `/v2/pull/app/blobs/${digest}`, { headers: { range: 'bytes=500-0' } });
+    assert.equal(res.status, 416);
+    assert.equal(header(res.headers, 'content-range'), `bytes */${big.length}`);
+    assert.equal(res.code, 'BLOB_UNKNOWN');
+    res = await f.call('GET', `/v2/pull/app/blobs/${digest}`, { headers: { range: 'bytes=0-1,5-6' } });
+    assert.equal(res.status, 200);
+    assert.equal(sha256(res.body), digest);
+    res = await f.call('GET', `/v2/pull/app/blobs/${digest}`, { headers: { 'if-none-match': `"${digest}"` } });
+    assert.equal(res.status, 304);
+    assert.equal(res.body.length, 0);
+    assert.equal(header(res.headers, 'docker-content-digest'), digest);
+  });
+
   it('unknown blob: 404 BLOB_UNKNOWN, also for a blob that exists only in another repository', async () => {
     let res = await f.call('GET', `/v2/pull/app/blobs/${sha256('nothing')}`);
     assert.equal(res.status, 404);

@@ -1,4 +1,4 @@
-import { bytesToWeb, isNodeReadable, isWebReadableStream, nodeToWeb, takeUnreadBytes } from './helpers.stream.js';
+import { bytesToWeb, isNodeReadable, isWebReadableStream, nodeToWeb, takeUnreadBytes, takeUnreadNodeBytes } from './helpers.stream.js';
 import type { IResponse } from './interfaces.core.js';
 import type { Readable } from 'node:stream';
 
@@ -50,7 +50,7 @@ function lazyBodyResponse(status: number, headers: Record<string, string>, sourc
 
 /**
  * The body of a response in the cheapest form to send, without building a Web stream that nobody
- * needs: the bytes of a byte body (also of an unread stream made from bytes), the Node stream of a
+ * needs: the bytes of a byte body (also of an unread stream made from bytes, Web or Node), the Node stream of a
  * Node-stream body, else the Web stream. The body is spent afterwards: `response.body` is undefined
  * if it had not been built yet.
  */
@@ -58,7 +58,7 @@ export function takeResponseBody(response: IResponse): TResponseBodySource | und
   const lazy = lazyBodies.get(response);
   if (lazy && !lazy.settled) {
     lazy.settled = true;
-    return lazy.source;
+    return lazy.source instanceof Uint8Array ? lazy.source : (takeUnreadNodeBytes(lazy.source) ?? lazy.source);
   }
   const body = response.body;
   if (!body) return undefined;

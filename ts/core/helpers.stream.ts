@@ -5,6 +5,8 @@ import { RegistryError } from './classes.registryerror.js';
 const NODE_SOURCE = Symbol.for('smartregistry.nodeSource');
 /** Marks a Web stream made from bytes, so adapters can send them in one write instead of streaming. */
 const BYTES_SOURCE = Symbol.for('smartregistry.bytesSource');
+/** The same for a Node stream made from bytes (a small object a backend read whole). */
+const NODE_BYTES_SOURCE = Symbol.for('smartregistry.nodeBytesSource');
 
 interface IBytesSource {
   bytes: Uint8Array;
@@ -94,6 +96,25 @@ export function takeUnreadBytes(web: ReadableStream<Uint8Array>): Uint8Array | u
   return source.bytes;
 }
 
+/**
+ * Bytes → Node stream, remembering them for `takeUnreadNodeBytes`: a Node adapter sends them in one
+ * write (notably faster than piping, even a single chunk), anyone else reads an ordinary stream.
+ * The bytes are handed over, not copied: whoever takes them may keep them.
+ */
+export function bytesToNode(bytes: Uint8Array): Readable {
+  const readable = Readable.from([bytes], { objectMode: false }) as Readable & { [NODE_BYTES_SOURCE]?: Uint8Array };
+  readable[NODE_BYTES_SOURCE] = bytes;
+  return readable;
+}
+
+/** The bytes behind a stream made by `bytesToNode` that nobody has read; the stream is spent afterwards. */
+export function takeUnreadNodeBytes(readable: Readable): Uint8Array | undefined {
+  const bytes = (readable as Readable & { [NODE_BYTES_SOURCE]?: Uint8Array })[NODE_BYTES_SOURCE];
+  if (!bytes || readable.readableDidRead || readable.destroyed) return undefined;
+  readable.destroy();
+  return bytes;
+}
+
 /** Any body-like value → bytes. Objects (not streams or bytes) become JSON. */
 function valueToBytes(data: unknown): Uint8Array {
   if (data instanceof Uint8Array) return data;
@@ -137,6 +158,14 @@ export async function streamToBuffer(
     return Buffer.from(bytes);
   }
   const readable = toNodeReadable(stream);
+  // A small object a backend read whole: no copy needed, nobody else holds these bytes.
+  const nodeBytes = takeUnreadNodeBytes(readable);
+  if (nodeBytes) {
+    if (maxBytes !== undefined && nodeBytes.byteLength > maxBytes) {
+      throw RegistryError.tooLarge(`body exceeds the limit of ${maxBytes} bytes`);
+    }
+    return Buffer.from(nodeBytes.buffer, nodeBytes.byteOffset, nodeBytes.byteLength);
+  }
   const chunks: Buffer[] = [];
   let total = 0;
   try {

@@ -3,7 +3,8 @@ import { RegistryError, isPreconditionFailed } from '../core/classes.registryerr
 import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage, type TDocumentMutator } from '../core/classes.registrystorage.js';
 import type { Logger } from '../core/classes.logger.js';
 import { npmPaths } from '../core/storage.paths.js';
-import type { IGetResult } from '../core/storage/interfaces.storage.js';
+import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
+import type { IObjectInfo } from '../core/storage/interfaces.storage.js';
 import type { NpmDocumentCache, IServedDocument } from './classes.npmdocumentcache.js';
 import type { NpmSearchIndex } from './classes.npmsearchindex.js';
 import {
@@ -113,12 +114,25 @@ export class NpmPackageStore {
     return parsed ? parsed.value : null;
   }
 
-  async getTarball(name: string, file: string, ctx: IStorageOperationContext): Promise<IGetResult | null> {
-    return this.storage.getObject(npmPaths.tarball(name, file), ctx);
-  }
-
-  async statTarball(name: string, file: string) {
-    return this.storage.stat(npmPaths.tarball(name, file));
+  /** A stored tarball as the serving helper reads it: one storage round trip for a plain GET. */
+  tarballSource(name: string, file: string, ctx: IStorageOperationContext): IObjectSource {
+    const key = npmPaths.tarball(name, file);
+    const describe = (info: IObjectInfo): IServedObject => ({
+      size: info.size,
+      etag: info.etag,
+      lastModified: info.lastModified,
+      contentType: 'application/octet-stream',
+    });
+    return {
+      describe: async () => {
+        const info = await this.storage.stat(key);
+        return info && describe(info);
+      },
+      open: async (span) => {
+        const result = await this.storage.getObject(key, ctx, span);
+        return result && { object: describe(result.info), stream: result.stream, length: result.length };
+      },
+    };
   }
 
   // ---- publish -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteReque
 import { RegistryError } from '../core/classes.registryerror.js';
 import { assertSafeName } from '../core/helpers.path.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import { serveObject } from '../core/helpers.serve.js';
 import { NpmDocumentCache } from './classes.npmdocumentcache.js';
 import { NpmLoginFlow } from './classes.npmloginflow.js';
 import { NpmPackageStore, cannotPublishOver, type IPublishVersion } from './classes.npmpackagestore.js';
@@ -377,27 +378,8 @@ export class NpmRegistry extends BaseRegistry {
     if (fileScope !== undefined && fileScope !== scopeOf(name)) throw RegistryError.notFound(`no tarball ${fileScope}/${file} in ${name}`);
     const version = versionFromTarballFile(name, file);
     if (!version) throw RegistryError.notFound(`${file} is not a tarball of ${name}`);
-    const stored = tarballFileName(name, version);
-    const ifNoneMatch = req.headers['if-none-match'];
-    if (req.method === 'HEAD' || ifNoneMatch) {
-      const info = await this.packages.statTarball(name, stored);
-      if (!info) throw RegistryError.notFound(`tarball ${file} of ${name} not found`);
-      const headers = { ETag: info.etag, 'Content-Type': 'application/octet-stream', 'Content-Length': String(info.size) };
-      if (etagMatches(ifNoneMatch, info.etag)) return { status: 304, headers: { ETag: info.etag } };
-      if (req.method === 'HEAD') return { status: 200, headers };
-    }
-    const result = await this.packages.getTarball(name, stored, req.storageContext);
-    if (!result) throw RegistryError.notFound(`tarball ${file} of ${name} not found`);
-    return {
-      status: 200,
-      headers: {
-        'Content-Type': 'application/octet-stream',
-        'Content-Length': String(result.length),
-        ETag: result.info.etag,
-        'Last-Modified': result.info.lastModified.toUTCString(),
-      },
-      body: result.stream,
-    };
+    const source = this.packages.tarballSource(name, tarballFileName(name, version), req.storageContext);
+    return serveObject(req, source, { notFound: () => RegistryError.notFound(`tarball ${file} of ${name} not found`) });
   }
 
   private async deleteTarball(req: IRouteRequest, name: string): Promise<IHandlerResponse> {

@@ -12,7 +12,6 @@ const RECORD_CACHE_ENTRIES = 10_000;
 const READ_HIGH_WATER_MARK = 1024 * 1024;
 
 export interface IOpenedBlob {
-  record: IBlobRecord;
   stream: Readable;
   /** Bytes in `stream`. */
   length: number;
@@ -170,13 +169,13 @@ export class OciBlobStore {
     const start = range?.start ?? 0;
     const end = range?.end ?? record.size - 1;
     const length = record.size === 0 ? 0 : end - start + 1;
-    if (length === 0) return { record, stream: Readable.from([], { objectMode: false }), length };
+    if (length === 0) return { stream: Readable.from([], { objectMode: false }), length };
     if (record.parts.length === 1) {
       const opened = await this.storage.getObject(record.parts[0].key, ctx, range);
       if (!opened) throw new Error(`blob data ${record.parts[0].key} of ${record.digest} is missing from storage`);
-      return { record, stream: opened.stream, length: opened.length };
+      return { stream: opened.stream, length: opened.length };
     }
-    return { record, stream: this.readParts(record.parts, start, end, ctx), length };
+    return { stream: this.readParts(record.parts, start, end, ctx), length };
   }
 
   // ---- repository links ----------------------------------------------------------------------

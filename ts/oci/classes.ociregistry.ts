@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import { serveObject, type IObjectSource, type IServedObject } from '../core/helpers.serve.js';
 import type { IRequestContext, IResponse } from '../core/interfaces.core.js';
 import { ociPaths } from '../core/storage.paths.js';
 import { OciBlobStore } from './classes.ociblobstore.js';
@@ -22,7 +23,6 @@ import {
   parseDigest,
   parseManifest,
   parsePageRequest,
-  parseRangeHeader,
   referencedBlobs,
   referrerDescriptor,
   requireDigest,
@@ -388,30 +388,18 @@ export class OciRegistry extends BaseRegistry {
     const digest = requireDigest(req.params.digest);
     const record = await this.blobs.getLinked(name, digest);
     if (!record) throw ociError.blobUnknown(digest.digest);
-    const headers: Record<string, string> = {
-      'Content-Type': 'application/octet-stream',
-      'Docker-Content-Digest': record.digest,
-      'Accept-Ranges': 'bytes',
-      ETag: `"${record.digest}"`,
-      'Cache-Control': 'max-age=31536000',
+    const object: IServedObject = {
+      size: record.size,
+      etag: `"${record.digest}"`,
+      lastModified: new Date(record.createdAt),
+      contentType: 'application/octet-stream',
+      headers: { 'Docker-Content-Digest': record.digest, 'Cache-Control': 'max-age=31536000' },
     };
-    const range = parseRangeHeader(req.headers.range, record.size);
-    if (range.kind === 'unsatisfiable') {
-      throw new RegistryError('range-not-satisfiable', `range ${req.headers.range} is outside the blob's ${record.size} bytes`, {
-        code: 'BLOB_UNKNOWN',
-        headers: { 'Content-Range': `bytes */${record.size}` },
-      });
-    }
-    const ranged = range.kind === 'range' && !(range.start === 0 && range.end === record.size - 1) ? range : undefined;
-    const status = ranged ? 206 : 200;
-    if (ranged) headers['Content-Range'] = `bytes ${ranged.start}-${ranged.end}/${record.size}`;
-    if (req.method === 'HEAD') {
-      headers['Content-Length'] = String(ranged ? ranged.end - ranged.start + 1 : record.size);
-      return { status, headers };
-    }
-    const opened = await this.blobs.open(record, ranged, req.storageContext);
-    headers['Content-Length'] = String(opened.length);
-    return { status, headers, body: opened.stream };
+    const source: IObjectSource = {
+      describe: async () => object,
+      open: async (span) => ({ object, ...(await this.blobs.open(record, span, req.storageContext)) }),
+    };
+    return serveObject(req, source, { notFound: () => ociError.blobUnknown(digest.digest), unsatisfiableCode: 'BLOB_UNKNOWN' });
   }
 
   private async deleteBlob(req: IRouteRequest): Promise<IHandlerResponse> {

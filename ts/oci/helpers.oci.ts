@@ -331,28 +331,6 @@ export function parseContentRange(header: string | undefined): IInclusiveRange |
   return { start, end };
 }
 
-export type TRangeRequest = { kind: 'none' } | { kind: 'range'; start: number; end: number } | { kind: 'unsatisfiable' };
-
-/**
- * A GET's `Range` against an object of `size` bytes (RFC 9110): one `bytes=a-b`, `bytes=a-` or
- * `bytes=-n` range. Anything else (other units, several ranges, garbage) is ignored: the whole object.
- */
-export function parseRangeHeader(header: string | undefined, size: number): TRangeRequest {
-  if (!header) return { kind: 'none' };
-  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!match || (match[1] === '' && match[2] === '')) return { kind: 'none' };
-  if (match[1] === '') {
-    const suffix = Number(match[2]);
-    if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
-    return { kind: 'range', start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(match[1]);
-  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
-  if (match[2] !== '' && Number(match[2]) < start) return { kind: 'none' };
-  if (start >= size) return { kind: 'unsatisfiable' };
-  return { kind: 'range', start, end };
-}
-
 /** `Range: 0-<last byte>` as upload responses carry it; `0-0` before any byte arrived, as distribution does. */
 export const uploadRangeHeader = (size: number) => `0-${Math.max(0, size - 1)}`;
 

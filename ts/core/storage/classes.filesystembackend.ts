@@ -6,6 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../classes.registryerror.js';
 import { HashingTransform, sha256Hex } from '../helpers.hash.js';
+import { bytesToNode } from '../helpers.stream.js';
 import { assertValidKey, assertValidPrefix, compareKeys } from './helpers.key.js';
 import type {
   IByteRange,
@@ -135,6 +136,18 @@ async function statFile(file: string): Promise<fs.BigIntStats | null> {
   }
 }
 
+/** Exactly `length` bytes from `position`. */
+async function readAt(handle: fsp.FileHandle, position: number, length: number): Promise<Buffer> {
+  const bytes = Buffer.allocUnsafe(length);
+  let offset = 0;
+  while (offset < length) {
+    const { bytesRead } = await handle.read(bytes, offset, length - offset, position + offset);
+    if (bytesRead === 0) throw new Error(`file ended after ${offset} of ${length} bytes`);
+    offset += bytesRead;
+  }
+  return bytes;
+}
+
 /** Validates a range against the object size; `end` is inclusive and clamped like S3 does. */
 function resolveRange(range: IByteRange | undefined, size: number): { start: number; end: number } | undefined {
   if (!range) return undefined;
@@ -212,8 +225,14 @@ export class FilesystemBackend implements IStorageBackend {
       }
       const info = toInfo(key, stats);
       const bounds = resolveRange(range, info.size);
-      const stream = handle.createReadStream({ ...bounds, highWaterMark: STREAM_CHUNK_BYTES });
       const length = bounds ? bounds.end - bounds.start + 1 : info.size;
+      // No bigger than one chunk of the stream would be: read at once, so adapters send it in one write.
+      if (length <= STREAM_CHUNK_BYTES) {
+        const bytes = await readAt(handle, bounds?.start ?? 0, length);
+        await handle.close();
+        return { info, stream: bytesToNode(bytes), length };
+      }
+      const stream = handle.createReadStream({ ...bounds, highWaterMark: STREAM_CHUNK_BYTES });
       return { info, stream, length };
     } catch (error) {
       await handle.close();

@@ -1,0 +1,197 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FilesystemBackend } from '../../ts/core/storage/classes.filesystembackend.js';
+import { RegistryStorage, type IStorageOperationContext } from '../../ts/core/classes.registrystorage.js';
+import { RegistryError } from '../../ts/core/classes.registryerror.js';
+import { streamToBuffer } from '../../ts/core/helpers.stream.js';
+import { parseRangeHeader, serveObject, type IObjectSource, type IServedObject } from '../../ts/core/helpers.serve.js';
+import type { IHandlerResponse } from '../../ts/core/helpers.response.js';
+
+describe('serving: Range header parsing', () => {
+  it('one range, open range, suffix range, clamped end', () => {
+    assert.deepEqual(parseRangeHeader('bytes=0-9', 100), { kind: 'range', start: 0, end: 9 });
+    assert.deepEqual(parseRangeHeader('bytes=90-', 100), { kind: 'range', start: 90, end: 99 });
+    assert.deepEqual(parseRangeHeader('bytes=90-500', 100), { kind: 'range', start: 90, end: 99 });
+    assert.deepEqual(parseRangeHeader('bytes=-10', 100), { kind: 'range', start: 90, end: 99 });
+    assert.deepEqual(parseRangeHeader('bytes=-1000', 100), { kind: 'range', start: 0, end: 99 });
+    assert.deepEqual(parseRangeHeader('Bytes = 5-5', 100), { kind: 'range', start: 5, end: 5 });
+  });
+  it('unsatisfiable: past the end, last before first, empty suffix, any range of an empty object', () => {
+    assert.deepEqual(parseRangeHeader('bytes=100-', 100), { kind: 'unsatisfiable' });
+    assert.deepEqual(parseRangeHeader('bytes=500-0', 1000), { kind: 'unsatisfiable' });
+    assert.deepEqual(parseRangeHeader('bytes=-0', 100), { kind: 'unsatisfiable' });
+    assert.deepEqual(parseRangeHeader('bytes=0-', 0), { kind: 'unsatisfiable' });
+    assert.deepEqual(parseRangeHeader('bytes=200-300,400-', 100), { kind: 'unsatisfiable' });
+  });
+  it('ignored (whole object): none, other units, malformed, several ranges with one satisfiable', () => {
+    assert.deepEqual(parseRangeHeader(undefined, 100), { kind: 'none' });
+    assert.deepEqual(parseRangeHeader('items=0-1', 100), { kind: 'none' });
+    for (const bad of ['bytes=', 'bytes=-', 'bytes=a-b', 'bytes=1-2-3', 'bytes 0-1', 'bytes=0x1-2', 'bytes=99999999999999999999-']) {
+      assert.deepEqual(parseRangeHeader(bad, 100), { kind: 'none' }, bad);
+    }
+    assert.deepEqual(parseRangeHeader('bytes=0-1,5-6', 100), { kind: 'none' });
+    assert.deepEqual(parseRangeHeader('bytes=0-1,500-600', 100), { kind: 'none' });
+  });
+});
+
+describe('serving: a stored object', () => {
+  const ctx: IStorageOperationContext = { protocol: 'npm' };
+  const bytes = crypto.randomBytes(1000);
+  let dir: string;
+  let storage: RegistryStorage;
+  let lastModified: Date;
+
+  /** A source over storage as npm's tarballs use it, counting the round trips. */
+  const calls = { describe: 0, open: 0 };
+  const describeInfo = (info: { size: number; etag: string; lastModified: Date }): IServedObject => ({
+    size: info.size,
+    etag: info.etag,
+    lastModified: info.lastModified,
+    contentType: 'application/octet-stream',
+    headers: { 'X-Protocol': 'yes' },
+  });
+  const source = (key: string): IObjectSource => ({
+    describe: async () => {
+      calls.describe++;
+      const info = await storage.stat(key);
+      return info && describeInfo(info);
+    },
+    open: async (span) => {
+      calls.open++;
+      const result = await storage.getObject(key, ctx, span);
+      return result && { object: describeInfo(result.info), stream: result.stream, length: result.length };
+    },
+  });
+  const notFound = () => RegistryError.notFound('no such object');
+  const serve = (method: string, headers: Record<string, string> = {}, key = 'objects/a') =>
+    serveObject({ method, headers }, source(key), { notFound, unsatisfiableCode: 'CODE' });
+  const bodyOf = async (response: IHandlerResponse) => streamToBuffer(response.body as never);
+  const rejectsWith = (status: number, check?: (error: RegistryError) => void) => (error: unknown) => {
+    assert.ok(error instanceof RegistryError);
+    assert.equal(error.status, status);
+    check?.(error);
+    return true;
+  };
+
+  before(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-serve-'));
+    storage = new RegistryStorage(new FilesystemBackend(dir));
+    await storage.init();
+    await storage.putObject('objects/a', bytes, ctx);
+    lastModified = (await storage.stat('objects/a'))!.lastModified;
+  });
+  after(async () => {
+    await storage.destroy();
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('a plain GET is one storage round trip with every header', async () => {
+    calls.describe = calls.open = 0;
+    const response = await serve('GET');
+    assert.equal(response.status, 200);
+    assert.deepEqual({ ...calls }, { describe: 0, open: 1 });
+    const headers = response.headers!;
+    assert.equal(headers['Content-Length'], '1000');
+    assert.equal(headers['Accept-Ranges'], 'bytes');
+    assert.equal(headers['Content-Type'], 'application/octet-stream');
+    assert.equal(headers['X-Protocol'], 'yes');
+    assert.match(headers.ETag, /^"[^"]+"$/);
+    assert.equal(headers['Last-Modified'], lastModified.toUTCString());
+    assert.ok((await bodyOf(response)).equals(bytes));
+  });
+
+  it('HEAD: the headers a GET would send, no body', async () => {
+    const response = await serve('HEAD');
+    assert.equal(response.status, 200);
+    assert.equal(response.body, undefined);
+    assert.equal(response.headers!['Content-Length'], '1000');
+    const ranged = await serve('HEAD', { range: 'bytes=10-19' });
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.body, undefined);
+    assert.equal(ranged.headers!['Content-Length'], '10');
+    assert.equal(ranged.headers!['Content-Range'], 'bytes 10-19/1000');
+  });
+
+  it('If-None-Match with the current etag (also in a list, also weak) is 304 without a body', async () => {
+    const etag = (await serve('HEAD')).headers!.ETag;
+    for (const ifNoneMatch of [etag, `"other", ${etag}`, `W/${etag}`, '*']) {
+      const response = await serve('GET', { 'if-none-match': ifNoneMatch });
+      assert.equal(response.status, 304, ifNoneMatch);
+      assert.equal(response.body, undefined);
+      assert.equal(response.headers!.ETag, etag);
+      assert.equal(response.headers!['X-Protocol'], 'yes');
+    }
+  });
+
+  it('a stale If-None-Match is a full 200; it wins over a matching If-Modified-Since', async () => {
+    const response = await serve('GET', { 'if-none-match': '"stale"', 'if-modified-since': new Date(Date.now() + 60_000).toUTCString() });
+    assert.equal(response.status, 200);
+    assert.ok((await bodyOf(response)).equals(bytes));
+  });
+
+  it('If-Modified-Since: 304 at or after Last-Modified, 200 before it or when unparsable', async () => {
+    assert.equal((await serve('GET', { 'if-modified-since': lastModified.toUTCString() })).status, 304);
+    const earlier = await serve('GET', { 'if-modified-since': new Date(lastModified.getTime() - 2000).toUTCString() });
+    assert.equal(earlier.status, 200);
+    assert.ok((await bodyOf(earlier)).equals(bytes));
+    const garbage = await serve('GET', { 'if-modified-since': 'yesterday-ish' });
+    assert.equal(garbage.status, 200);
+    await bodyOf(garbage);
+  });
+
+  it('one range is 206 with exactly those bytes; open and suffix ranges too', async () => {
+    for (const [range, start, end] of [['bytes=10-19', 10, 19], ['bytes=990-', 990, 999], ['bytes=-5', 995, 999], ['bytes=900-5000', 900, 999]] as const) {
+      const response = await serve('GET', { range });
+      assert.equal(response.status, 206, range);
+      assert.equal(response.headers!['Content-Range'], `bytes ${start}-${end}/1000`);
+      assert.equal(response.headers!['Content-Length'], String(end - start + 1));
+      assert.ok((await bodyOf(response)).equals(bytes.subarray(start, end + 1)), range);
+    }
+  });
+
+  it('a range covering the whole object, a malformed one and several ranges answer 200 with everything', async () => {
+    for (const range of ['bytes=0-', 'bytes=0-999', 'bytes=abc', 'bytes=0-1,5-6', 'lines=1-2']) {
+      const response = await serve('GET', { range });
+      assert.equal(response.status, 200, range);
+      assert.equal(response.headers!['Content-Range'], undefined);
+      assert.ok((await bodyOf(response)).equals(bytes), range);
+    }
+  });
+
+  it('unsatisfiable ranges are 416 with Content-Range bytes */size and the protocol code', async () => {
+    for (const range of ['bytes=1000-', 'bytes=500-0', 'bytes=-0', 'bytes=2000-3000,4000-']) {
+      await assert.rejects(serve('GET', { range }), rejectsWith(416, (error) => {
+        assert.equal(error.headers['Content-Range'], 'bytes */1000');
+        assert.equal(error.code, 'CODE');
+      }), range);
+    }
+  });
+
+  it('If-Range: the range applies with the current etag or date, otherwise the whole object', async () => {
+    const etag = (await serve('HEAD')).headers!.ETag;
+    assert.equal((await serve('HEAD', { range: 'bytes=0-9', 'if-range': etag })).status, 206);
+    assert.equal((await serve('HEAD', { range: 'bytes=0-9', 'if-range': lastModified.toUTCString() })).status, 206);
+    const stale = await serve('GET', { range: 'bytes=0-9', 'if-range': '"stale"' });
+    assert.equal(stale.status, 200);
+    assert.ok((await bodyOf(stale)).equals(bytes));
+  });
+
+  it('a missing object is the protocol not-found, whatever the request', async () => {
+    await assert.rejects(serve('GET', {}, 'objects/missing'), rejectsWith(404));
+    await assert.rejects(serve('HEAD', {}, 'objects/missing'), rejectsWith(404));
+    await assert.rejects(serve('GET', { range: 'bytes=0-1' }, 'objects/missing'), rejectsWith(404));
+  });
+
+  it('an empty object: 200 with no bytes, any range 416', async () => {
+    await storage.putObject('objects/empty', new Uint8Array(0), ctx);
+    const response = await serve('GET', {}, 'objects/empty');
+    assert.equal(response.status, 200);
+    assert.equal(response.headers!['Content-Length'], '0');
+    assert.equal((await bodyOf(response)).length, 0);
+    await assert.rejects(serve('GET', { range: 'bytes=0-' }, 'objects/empty'), rejectsWith(416));
+  });
+});

@@ -1,0 +1,172 @@
+import type { Readable } from 'node:stream';
+import { RegistryError } from './classes.registryerror.js';
+import { etagMatches, type IHandlerResponse } from './helpers.response.js';
+
+/**
+ * Serving a stored object the same way for every protocol (RFC 9110): strong ETag, `If-None-Match`
+ * and `If-Modified-Since` → 304, `Last-Modified`, one `Range` → 206 or 416, `If-Range`, HEAD.
+ *
+ * Choices where the RFC leaves room: a malformed Range header, one in another unit, and several
+ * ranges of which at least one is satisfiable are ignored (200 with the whole object: multipart
+ * byteranges are not worth their cost to any package client); a Range none of whose ranges is
+ * satisfiable (including `bytes=500-0` and `bytes=-0`) is 416 with `Content-Range: bytes *\/size`.
+ */
+
+export interface IByteSpan {
+  start: number;
+  /** Inclusive. */
+  end: number;
+}
+
+export type TRangeRequest = { kind: 'none' } | ({ kind: 'range' } & IByteSpan) | { kind: 'unsatisfiable' };
+
+/** What a response about the object says before any byte is read. */
+export interface IServedObject {
+  size: number;
+  /** Strong, quoted. */
+  etag: string;
+  lastModified?: Date;
+  contentType: string;
+  /** The protocol's own headers (OCI's `Docker-Content-Digest`, `Cache-Control` ...), also on 304 and 416. */
+  headers?: Record<string, string>;
+}
+
+export interface IOpenedObject {
+  object: IServedObject;
+  stream: Readable;
+  /** Bytes in `stream`. */
+  length: number;
+}
+
+/**
+ * Where the object comes from. `open` without a span is the one round trip of a plain GET; `describe`
+ * is asked first when the request is conditional, ranged or HEAD. Null from either: not found.
+ */
+export interface IObjectSource {
+  describe(): Promise<IServedObject | null>;
+  open(span?: IByteSpan): Promise<IOpenedObject | null>;
+}
+
+export interface IServeRequest {
+  method: string;
+  /** Lower-case names. */
+  headers: Record<string, string | undefined>;
+}
+
+export interface IServeOptions {
+  /** Thrown when the object does not exist (the protocol's own not-found error). */
+  notFound: () => RegistryError;
+  /** Protocol code of the 416 error (e.g. OCI's `BLOB_UNKNOWN`). */
+  unsatisfiableCode?: string;
+}
+
+const RANGE_SPEC = /^(\d*)-(\d*)$/;
+
+/** One `first-last`, `first-` or `-suffix` against `size` bytes; undefined when malformed. */
+function parseRangeSpec(spec: string, size: number): TRangeRequest | undefined {
+  const match = RANGE_SPEC.exec(spec.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (!Number.isSafeInteger(suffix)) return undefined;
+    if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
+    return { kind: 'range', start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(match[1]);
+  const last = match[2] === '' ? size - 1 : Number(match[2]);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(last)) return undefined;
+  if (last < start || start >= size) return { kind: 'unsatisfiable' };
+  return { kind: 'range', start, end: Math.min(last, size - 1) };
+}
+
+/** A request's `Range` header against an object of `size` bytes (see the file comment for the choices). */
+export function parseRangeHeader(header: string | undefined, size: number): TRangeRequest {
+  if (!header) return { kind: 'none' };
+  const match = /^\s*bytes\s*=(.*)$/i.exec(header);
+  if (!match) return { kind: 'none' };
+  const specs = match[1].split(',').filter((spec) => spec.trim() !== '');
+  if (specs.length === 0) return { kind: 'none' };
+  const ranges: TRangeRequest[] = [];
+  for (const spec of specs) {
+    const range = parseRangeSpec(spec, size);
+    if (!range) return { kind: 'none' };
+    ranges.push(range);
+  }
+  if (ranges.every((range) => range.kind === 'unsatisfiable')) return { kind: 'unsatisfiable' };
+  return ranges.length === 1 ? ranges[0] : { kind: 'none' };
+}
+
+/** HTTP dates have whole seconds. */
+const wholeSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
+
+/** `If-None-Match` wins over `If-Modified-Since` (RFC 9110 13.1.3). */
+function isNotModified(request: IServeRequest, object: IServedObject): boolean {
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch) return etagMatches(ifNoneMatch, object.etag);
+  const ifModifiedSince = request.headers['if-modified-since'];
+  if (!ifModifiedSince || !object.lastModified) return false;
+  const since = Date.parse(ifModifiedSince);
+  return !Number.isNaN(since) && wholeSeconds(object.lastModified) <= Math.floor(since / 1000);
+}
+
+/** `If-Range`: the Range applies only to the representation the client already has part of. */
+function rangeStillApplies(request: IServeRequest, object: IServedObject): boolean {
+  const ifRange = request.headers['if-range']?.trim();
+  if (!ifRange) return true;
+  if (ifRange.startsWith('"') || ifRange.startsWith('W/')) return ifRange === object.etag;
+  const date = Date.parse(ifRange);
+  return !Number.isNaN(date) && object.lastModified !== undefined && wholeSeconds(object.lastModified) === Math.floor(date / 1000);
+}
+
+function validatorHeaders(object: IServedObject): Record<string, string> {
+  return {
+    ...object.headers,
+    ETag: object.etag,
+    ...(object.lastModified ? { 'Last-Modified': object.lastModified.toUTCString() } : {}),
+  };
+}
+
+function responseHeaders(object: IServedObject, span: IByteSpan | undefined, length = span ? span.end - span.start + 1 : object.size): Record<string, string> {
+  const headers: Record<string, string> = {
+    'Content-Type': object.contentType,
+    'Accept-Ranges': 'bytes',
+    ...validatorHeaders(object),
+    'Content-Length': String(length),
+  };
+  if (span) headers['Content-Range'] = `bytes ${span.start}-${span.end}/${object.size}`;
+  return headers;
+}
+
+/** The bytes a request asks for: undefined for the whole object (also a range that covers all of it). */
+function requestedSpan(request: IServeRequest, object: IServedObject, options: IServeOptions): IByteSpan | undefined {
+  if (!rangeStillApplies(request, object)) return undefined;
+  const range = parseRangeHeader(request.headers.range, object.size);
+  if (range.kind === 'unsatisfiable') {
+    throw new RegistryError('range-not-satisfiable', `range ${request.headers.range} is outside the object's ${object.size} bytes`, {
+      code: options.unsatisfiableCode,
+      headers: { ...object.headers, 'Content-Range': `bytes */${object.size}` },
+    });
+  }
+  if (range.kind === 'none' || (range.start === 0 && range.end === object.size - 1)) return undefined;
+  return { start: range.start, end: range.end };
+}
+
+/** Answer a GET or HEAD for a stored object. */
+export async function serveObject(request: IServeRequest, source: IObjectSource, options: IServeOptions): Promise<IHandlerResponse> {
+  const { headers } = request;
+  const plainGet = request.method !== 'HEAD' && !headers.range && !headers['if-none-match'] && !headers['if-modified-since'];
+  if (plainGet) {
+    const opened = await source.open();
+    if (!opened) throw options.notFound();
+    return { status: 200, headers: responseHeaders(opened.object, undefined, opened.length), body: opened.stream };
+  }
+  const object = await source.describe();
+  if (!object) throw options.notFound();
+  if (isNotModified(request, object)) return { status: 304, headers: validatorHeaders(object) };
+  const span = requestedSpan(request, object, options);
+  const status = span ? 206 : 200;
+  if (request.method === 'HEAD') return { status, headers: responseHeaders(object, span) };
+  const opened = await source.open(span);
+  if (!opened) throw options.notFound();
+  return { status, headers: responseHeaders(opened.object, span, opened.length), body: opened.stream };
+}

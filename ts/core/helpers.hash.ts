@@ -5,16 +5,35 @@ import type { IPutDigests, THashAlgorithm } from './storage/interfaces.storage.j
 
 export const sha256Hex = (data: Uint8Array | string) => crypto.createHash('sha256').update(data).digest('hex');
 
+/** How a protocol writes a digest: `hex`, `base64`, SRI (`sha512-<base64>`) or prefixed (`sha256:<hex>`). */
+export type TDigestForm = 'hex' | 'base64' | 'sri' | 'prefixed';
+
+export function formatDigest(algorithm: THashAlgorithm, hex: string, form: TDigestForm): string {
+  switch (form) {
+    case 'hex':
+      return hex;
+    case 'base64':
+      return Buffer.from(hex, 'hex').toString('base64');
+    case 'sri':
+      return `${algorithm}-${Buffer.from(hex, 'hex').toString('base64')}`;
+    case 'prefixed':
+      return `${algorithm}:${hex}`;
+  }
+}
+
 export interface IHashingOptions {
   hashes?: THashAlgorithm[];
   maxBytes?: number;
+  /** A hash that saw the bytes before these (an upload continued in parts): fed too, never finished. */
+  running?: crypto.Hash;
   /** Runs in flush, before the stream ends: an error here fails the pipeline before anything commits. */
   verify?: (result: IPutDigests) => void | Promise<void>;
 }
 
 /**
- * A pass-through that computes every digest a protocol needs in one pass, enforces a size limit
- * and runs a verification before signalling the end of the data.
+ * The one hashing tap: a pass-through that computes every digest a protocol needs in one pass (and
+ * continues a running hash), enforces a size limit and runs a verification before signalling the
+ * end of the data. Storage backends run every put through it.
  */
 export class HashingTransform extends Transform {
   private readonly hashers: Map<THashAlgorithm, crypto.Hash>;
@@ -34,6 +53,7 @@ export class HashingTransform extends Transform {
       return;
     }
     for (const hasher of this.hashers.values()) hasher.update(chunk);
+    this.options.running?.update(chunk);
     callback(null, chunk);
   }
 

@@ -1,9 +1,9 @@
 import * as crypto from 'node:crypto';
-import { Readable, Transform, Writable, pipeline as nodePipeline, type TransformCallback } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BoundedCache } from '../core/classes.boundedcache.js';
-import { RegistryError } from '../core/classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
+import { ingestArtifact, recordOnce } from '../core/helpers.ingest.js';
 import { ociPaths } from '../core/storage.paths.js';
 import type { IBlobPart, IBlobRecord, ILayerLink, IParsedDigest, TDigestAlgorithm } from './interfaces.oci.js';
 
@@ -26,17 +26,6 @@ export interface IStoredPart extends IBlobPart {
 /** The parts a blob record does not reference. */
 const surplusParts = (parts: readonly IBlobPart[], record: IBlobRecord) =>
   parts.filter((part) => !record.parts.some((kept) => kept.key === part.key));
-
-/** A pass-through that feeds every byte into a hash (an upload's running digest). */
-export class HashTap extends Transform {
-  constructor(readonly hash: crypto.Hash) {
-    super({ highWaterMark: READ_HIGH_WATER_MARK });
-  }
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
-    callback(null, chunk);
-  }
-}
 
 /**
  * Content-addressed blobs, stored once for the whole registry, and the per-repository links that
@@ -81,40 +70,29 @@ export class OciBlobStore {
       parts: parts.filter((part) => part.size > 0).map(({ key, size: partSize }) => ({ key, size: partSize })),
       createdAt: new Date().toISOString(),
     };
-    const written = await this.storage.createJsonOnce(ociPaths.blobRecord(digest.algorithm, digest.hex), record, ctx);
-    if (!written.created) {
-      const winner = await this.getRecord(digest);
-      if (!winner) throw RegistryError.conflict(`blob ${digest.digest} was being written concurrently, try again`);
-      await this.deleteParts(surplusParts(parts, winner), ctx);
-      return winner;
-    }
-    this.records.set(digest.digest, record);
-    return record;
+    const written = await recordOnce(this.storage, ociPaths.blobRecord(digest.algorithm, digest.hex), record, ctx);
+    if (!written.created) await this.deleteParts(surplusParts(parts, written.record), ctx);
+    this.records.set(digest.digest, written.record);
+    return written.record;
   }
 
   // ---- parts ---------------------------------------------------------------------------------
 
   /**
-   * Stream a body into a new data part, hashing it in `algorithm` on the way (sha256 comes from the
-   * backend's own pass). `tap`, when given, sees every byte too (the upload's running digest).
+   * Stream a body into a new data part, hashed in `algorithm` in the same pass that stores it.
+   * `running`, when given, is fed every byte too (the upload's running digest).
    */
   async putPart(
     key: string,
     body: Readable,
     ctx: IStorageOperationContext,
-    options: { maxBytes: number; algorithm?: TDigestAlgorithm; tap?: Transform },
+    options: { maxBytes: number; algorithm?: TDigestAlgorithm; running?: crypto.Hash },
   ): Promise<IStoredPart> {
     const algorithm = options.algorithm ?? 'sha256';
-    // pipeline, not pipe: when storage gives up on the tap (over the limit, an error), the request
-    // body is destroyed too instead of staying paused.
-    const source = options.tap ? nodePipeline(body, options.tap, () => undefined) : body;
-    const result = await this.storage.putObject(key, source, ctx, {
-      maxBytes: options.maxBytes,
-      ...(algorithm === 'sha256' ? {} : { hashes: [algorithm] }),
-    });
-    const hex = result.digests[algorithm];
+    const stored = await ingestArtifact(this.storage, key, body, ctx, { maxBytes: options.maxBytes, hashes: [algorithm], running: options.running });
+    const hex = stored.digests[algorithm];
     if (!hex) throw new Error(`storage backend did not return a ${algorithm} digest`);
-    return { key, size: result.size, hex };
+    return { key, size: stored.size, hex };
   }
 
   async deleteParts(parts: readonly IBlobPart[], ctx: IStorageOperationContext): Promise<void> {

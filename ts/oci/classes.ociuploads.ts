@@ -4,7 +4,7 @@ import { RegistryError } from '../core/classes.registryerror.js';
 import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import type { Logger } from '../core/classes.logger.js';
 import { ociPaths } from '../core/storage.paths.js';
-import { HashTap, type OciBlobStore } from './classes.ociblobstore.js';
+import type { OciBlobStore } from './classes.ociblobstore.js';
 import { ociError, uploadRangeHeader, type IInclusiveRange } from './helpers.oci.js';
 import type { IBlobRecord, IParsedDigest, IUploadSession } from './interfaces.oci.js';
 
@@ -91,12 +91,12 @@ export class OciUploads {
       throw ociError.sizeInvalid(`the blob would exceed the limit of ${options.maxTotalBytes} bytes`, 413);
     }
     // A Content-Range announces a chunked upload: more parts will follow, so hash from the first byte.
-    const tap = await this.runningHashFor(session, ctx, range !== undefined);
+    const running = await this.runningHashFor(session, ctx, range !== undefined);
     const partId = `${String(session.size).padStart(16, '0')}-${crypto.randomBytes(4).toString('hex')}`;
     const key = ociPaths.blobData(session.uuid, partId);
     let stored;
     try {
-      stored = await this.blobs.putPart(key, body, ctx, { maxBytes: options.maxTotalBytes - session.size, tap });
+      stored = await this.blobs.putPart(key, body, ctx, { maxBytes: options.maxTotalBytes - session.size, running });
     } catch (error) {
       if (error instanceof RegistryError && error.kind === 'too-large') {
         throw ociError.sizeInvalid(`the blob exceeds the limit of ${options.maxTotalBytes} bytes`, 413);
@@ -133,25 +133,26 @@ export class OciUploads {
       throw error;
     }
     if (!updated) throw ociError.blobUploadUnknown(session.uuid);
-    if (tap) this.rememberHash(session.uuid, updated.size, tap.hash);
+    if (running) this.rememberHash(session.uuid, updated.size, running);
     return updated;
   }
 
   /**
-   * A tap that continues the upload's running sha256, when one can be had cheaply: this instance
+   * The upload's running sha256, continued, when one can be had cheaply: this instance
    * received every byte so far, or there is a single part to read again. A first part needs none
    * unless more are announced (its own sha256 is the blob's if it stays the only one, as when docker
    * or skopeo stream a whole layer in one PATCH).
    */
-  private async runningHashFor(session: IUploadSession, ctx: IStorageOperationContext, chunked: boolean): Promise<HashTap | undefined> {
+  private async runningHashFor(session: IUploadSession, ctx: IStorageOperationContext, chunked: boolean): Promise<crypto.Hash | undefined> {
     const live = this.live.get(session.uuid);
-    if (live && live.offset === session.size) return new HashTap(live.hash.copy());
+    // A copy: a failed put leaves it having seen part of a body.
+    if (live && live.offset === session.size) return live.hash.copy();
     this.forget(session.uuid);
-    if (session.parts.length === 0 && chunked) return new HashTap(crypto.createHash('sha256'));
+    if (session.parts.length === 0 && chunked) return crypto.createHash('sha256');
     if (session.parts.length !== 1) return undefined;
     const hash = crypto.createHash('sha256');
     await this.blobs.hashPartsInto(session.parts, hash, ctx);
-    return new HashTap(hash);
+    return hash;
   }
 
   private rememberHash(uuid: string, offset: number, hash: crypto.Hash) {

@@ -1,3 +1,4 @@
+import type { Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 export type THashAlgorithm = 'sha256' | 'sha1' | 'md5' | 'sha384' | 'sha512';
@@ -39,6 +40,11 @@ export interface IPutOptions {
   hashes?: THashAlgorithm[];
   /** Abort with a too-large RegistryError once more bytes than this arrive; nothing is stored. */
   maxBytes?: number;
+  /**
+   * A hash that saw the bytes before these (an upload continued in parts): the same pass feeds it.
+   * It is never finished; on a failed put it has seen some bytes, so hand over a copy.
+   */
+  running?: Hash;
   /**
    * Runs after the last byte, before the object becomes visible. Throwing rejects the put and
    * nothing is stored (used for digest verification).

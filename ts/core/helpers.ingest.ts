@@ -1,0 +1,127 @@
+import type * as crypto from 'node:crypto';
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
+import { RegistryError } from './classes.registryerror.js';
+import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
+import { formatDigest } from './helpers.hash.js';
+import type { IPutDigests, THashAlgorithm } from './storage/interfaces.storage.js';
+
+/**
+ * Streaming ingest of an artifact, the one data flow every protocol's uploads take:
+ * request body → size limit → every digest the protocol needs, in one pass → storage → verify
+ * (before the object becomes visible: a refused body stores nothing) → a record written once.
+ * The protocol supplies only the key, the digests it wants and its own checks.
+ */
+
+export interface IIngestOptions {
+  /** More bytes than this: a too-large error, nothing stored. */
+  maxBytes: number;
+  /** Digests to compute while the bytes stream (sha256 always is). */
+  hashes?: THashAlgorithm[];
+  /** Hex digests the bytes must have (from the client's manifest or URL). */
+  expect?: Partial<Record<THashAlgorithm, string>>;
+  /** The protocol's error for a digest that does not match (default: an 'invalid' error saying which). */
+  mismatch?: (algorithm: THashAlgorithm, expected: string, actual: string) => RegistryError;
+  /** The protocol's own checks of the finished digests and size; throwing refuses the body. */
+  verify?: (result: IPutDigests) => void | Promise<void>;
+  /** A hash that saw the bytes before these (an upload continued in parts): fed too, never finished. */
+  running?: crypto.Hash;
+  /** Write only if nothing is stored at the key, or only over the version with this etag (precondition-failed otherwise). */
+  condition?: { ifNoneMatch: '*' } | { ifMatch: string };
+}
+
+export interface IIngestedArtifact extends IPutDigests {
+  key: string;
+}
+
+const defaultMismatch = (algorithm: THashAlgorithm, expected: string, actual: string) =>
+  RegistryError.invalid(`${algorithm} digest mismatch: expected ${formatDigest(algorithm, expected, 'prefixed')}, the body has ${formatDigest(algorithm, actual, 'prefixed')}`);
+
+/** Stream `body` into `key`, hashed, bounded and verified on the way. */
+export async function ingestArtifact(
+  storage: RegistryStorage,
+  key: string,
+  body: Readable | Uint8Array,
+  ctx: IStorageOperationContext,
+  options: IIngestOptions,
+): Promise<IIngestedArtifact> {
+  const expected = Object.entries(options.expect ?? {}) as [THashAlgorithm, string][];
+  const hashes = [...new Set([...(options.hashes ?? []), ...expected.map(([algorithm]) => algorithm)])].filter((a) => a !== 'sha256');
+  const mismatch = options.mismatch ?? defaultMismatch;
+  const result = await storage.putObject(key, body, ctx, {
+    maxBytes: options.maxBytes,
+    hashes,
+    running: options.running,
+    ...options.condition,
+    verify: async (digests) => {
+      for (const [algorithm, hex] of expected) {
+        const actual = digests.digests[algorithm]!;
+        if (actual !== hex.toLowerCase()) throw mismatch(algorithm, hex.toLowerCase(), actual);
+      }
+      await options.verify?.(digests);
+    },
+  });
+  return { key, size: result.size, digests: result.digests };
+}
+
+/**
+ * The record that makes stored bytes an artifact (OCI's blob record over its immutable parts), written
+ * once: when two uploads of the same artifact race, the first record wins and stays; the other
+ * writer gets the winner's record (and deletes what it stored, if the winner does not use it).
+ */
+export async function recordOnce<T>(
+  storage: RegistryStorage,
+  key: string,
+  record: T,
+  ctx: IStorageOperationContext,
+): Promise<{ record: T; created: boolean }> {
+  const outcome = await storage.createJsonOnce(key, record, ctx);
+  if (outcome.created) return { record, created: true };
+  const winner = await storage.getJson<T>(key);
+  // Created and deleted again in between: the caller's retry decides; nothing is made up here.
+  if (!winner) throw new RegistryError('conflict', 'the record changed while it was written; try again');
+  return { record: winner.value, created: false };
+}
+
+/** An ingest whose bytes are pushed in (decoded from a body that carries the artifact inside it). */
+export interface IPushedIngest {
+  /** Resolves once the bytes were taken (backpressure); rejects when the ingest failed. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** No more bytes: resolves with the stored artifact. */
+  end(): Promise<IIngestedArtifact>;
+  /** The carrier failed: nothing is stored. */
+  abort(error: unknown): void;
+}
+
+const PUSH_HIGH_WATER_MARK = 1024 * 1024;
+
+/** `ingestArtifact` fed by `write` calls instead of a stream the caller has. */
+export function pushIngest(
+  storage: RegistryStorage,
+  key: string,
+  ctx: IStorageOperationContext,
+  options: IIngestOptions,
+): IPushedIngest {
+  const body = new PassThrough({ highWaterMark: PUSH_HIGH_WATER_MARK });
+  // An abort can come before storage starts reading: the put sees the error through the stream's state.
+  body.on('error', () => undefined);
+  const result = ingestArtifact(storage, key, body, ctx, options);
+  // Settles only when the ingest failed (or ended early); handled here, surfaced by write and end.
+  const failure = result.then(() => {
+    throw new Error('the ingest ended before its body');
+  });
+  failure.catch(() => body.destroy());
+  return {
+    async write(bytes) {
+      if (body.destroyed) return failure;
+      if (!body.write(bytes)) await Promise.race([once(body, 'drain'), failure]);
+    },
+    async end() {
+      body.end();
+      return result;
+    },
+    abort(error) {
+      body.destroy(error instanceof Error ? error : new Error(String(error)));
+    },
+  };
+}

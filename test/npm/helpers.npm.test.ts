@@ -6,7 +6,6 @@ import {
   addVersions,
   applyDeprecations,
   checkDeclaredDigests,
-  decodeBase64Strict,
   distTagError,
   highestVersion,
   newPackument,
@@ -125,13 +124,6 @@ describe('npm helpers: tarballs, URLs, integrity', () => {
     assert.equal(quoted.versions['1.0.0'].dist.tarball, 'http://registry.example.com/"odd"/@s/p/-/p-1.0.0.tgz');
     const none = Buffer.from('{"a":1}');
     assert.equal(spliceBaseUrl(none, 'x'), none);
-  });
-  it('decodes strict base64 only', () => {
-    assert.deepEqual(decodeBase64Strict(Buffer.from('hello!').toString('base64')), Buffer.from('hello!'));
-    assert.equal(decodeBase64Strict('aGVsbG8'), null); // unpadded
-    assert.equal(decodeBase64Strict('aGVs*G8='), null);
-    assert.equal(decodeBase64Strict('aGVsbG9='), null); // non-canonical padding bits
-    assert.deepEqual(decodeBase64Strict(''), Buffer.alloc(0));
   });
   it('parses integrity strings and checks digests', () => {
     const data = Buffer.from('tarball');

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
-import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
+import { RegistryError } from '../core/classes.registryerror.js';
+import { formatDigest } from '../core/helpers.hash.js';
 import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage, type TDocumentMutator } from '../core/classes.registrystorage.js';
 import type { Logger } from '../core/classes.logger.js';
 import { npmPaths } from '../core/storage.paths.js';
@@ -7,30 +8,28 @@ import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
 import type { IObjectInfo } from '../core/storage/interfaces.storage.js';
 import type { NpmDocumentCache, IServedDocument } from './classes.npmdocumentcache.js';
 import type { NpmSearchIndex } from './classes.npmsearchindex.js';
+import { NpmTarballUpload, cannotPublishOver, type IStoredTarball } from './classes.npmtarballupload.js';
 import {
   addVersions,
   applyDeprecations,
   checkDeclaredDigests,
-  integrityAlgorithms,
   newPackument,
   nextRevision,
   removeVersions,
   revisionNumber,
-  sriFromHex,
   tarballFileName,
   serializeAbbreviated,
   serializePackument,
   toSearchEntry,
   validatePackageName,
   versionFromTarballFile,
-  type TIntegrityAlgorithm,
 } from './helpers.npm.js';
 import type { INpmPackument, INpmPerson, INpmVersionManifest } from './interfaces.npm.js';
 
-/** One version of a publish, checked by the router: manifest to store and its tarball. */
+/** One version of a publish, checked by the router: manifest to store and its tarball, stored already. */
 export interface IPublishVersion {
   manifest: INpmVersionManifest;
-  tarball: Buffer;
+  tarball: IStoredTarball;
 }
 
 export interface IPublishPlan {
@@ -55,25 +54,12 @@ function readRevision(bytes: Buffer): { _rev?: string } {
   return typeof parsed._rev === 'string' ? { _rev: parsed._rev } : {};
 }
 
-/** A tarball left by a publish that never reached the packument is taken over after this long. */
-const ORPHAN_TARBALL_MS = 60_000;
 const DERIVED_SYNC_ATTEMPTS = 8;
 
 const now = () => new Date().toISOString();
 const revisionSuffix = () => crypto.randomBytes(16).toString('hex');
 const summarize = (doc: INpmPackument | null): IChangeSummary => ({ rev: doc?._rev ?? null, distTags: { ...(doc?.['dist-tags'] ?? {}) } });
 
-export const cannotPublishOver = (version: string) =>
-  RegistryError.denied(`You cannot publish over the previously published versions: ${version}.`);
-
-/** Digests of a tarball, hex, for the algorithms an integrity string may name. */
-function digestTarball(tarball: Buffer, extra: TIntegrityAlgorithm[]): Partial<Record<TIntegrityAlgorithm, string>> {
-  const digests: Partial<Record<TIntegrityAlgorithm, string>> = {};
-  for (const algorithm of new Set<TIntegrityAlgorithm>(['sha1', 'sha512', ...extra])) {
-    digests[algorithm] = crypto.createHash(algorithm).update(tarball).digest('hex');
-  }
-  return digests;
-}
 
 /**
  * A package's documents and tarballs in storage. `packument.json` is the truth; it is only changed by
@@ -137,29 +123,30 @@ export class NpmPackageStore {
 
   // ---- publish -------------------------------------------------------------------------------
 
+  /** Where a publish streams its tarballs while its body is read; `discardUpload` if the publish fails. */
+  openUpload(name: string, ctx: IStorageOperationContext, maxBytes: number): NpmTarballUpload {
+    return new NpmTarballUpload(this.storage, name, ctx, maxBytes);
+  }
+
+  /** A publish that failed before `publish`: the tarballs it stored go again. */
+  discardUpload(name: string, upload: NpmTarballUpload, ctx: IStorageOperationContext): Promise<void> {
+    return this.removeUnlistedTarballs(name, upload.created, ctx);
+  }
+
   /**
-   * Check the tarballs against the manifests' shasum/integrity, store them, and add the versions to
-   * the packument (read and changed while the tarballs are written; written once they are stored).
-   * Anything this request stored is removed again if a later step fails: a refused publish leaves
-   * nothing behind.
+   * Check the stored tarballs against the manifests' shasum/integrity and add the versions to the
+   * packument. The tarballs this request stored are removed again if a step fails: a refused publish
+   * leaves nothing behind.
    */
-  async publish(name: string, plan: IPublishPlan, ctx: IStorageOperationContext): Promise<IChangeSummary> {
-    for (const { manifest, tarball } of plan.versions) {
-      const digests = digestTarball(tarball, integrityAlgorithms(manifest.dist.integrity));
-      const problem = checkDeclaredDigests(manifest.dist, digests);
-      if (problem) throw RegistryError.invalid(`${name}@${manifest.version}: ${problem}`);
-      manifest.dist.shasum = digests.sha1!;
-      manifest.dist.integrity = sriFromHex('sha512', digests.sha512!);
-    }
-    const created: string[] = [];
-    // Settled, not raced: on a failure every upload has finished, so `created` is complete for the clean-up.
-    const stored = Promise.allSettled(plan.versions.map((version) => this.storeTarball(name, version, ctx, created))).then((results) => {
-      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-      if (failed) throw failed.reason;
-    });
-    stored.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+  async publish(name: string, plan: IPublishPlan, upload: NpmTarballUpload, ctx: IStorageOperationContext): Promise<IChangeSummary> {
     let summary: IChangeSummary;
     try {
+      for (const { manifest, tarball } of plan.versions) {
+        const problem = checkDeclaredDigests(manifest.dist, tarball.digests);
+        if (problem) throw RegistryError.invalid(`${name}@${manifest.version}: ${problem}`);
+        manifest.dist.shasum = tarball.digests.sha1!;
+        manifest.dist.integrity = formatDigest('sha512', tarball.digests.sha512!, 'sri');
+      }
       summary = await this.change(
         name,
         ctx,
@@ -183,11 +170,9 @@ export class NpmPackageStore {
           doc._rev = nextRevision(doc._rev, revisionSuffix());
           return doc;
         },
-        stored,
       );
     } catch (error) {
-      await stored.catch(() => undefined);
-      await this.removeUnlistedTarballs(name, created, ctx);
+      await this.removeUnlistedTarballs(name, upload.created, ctx);
       throw error;
     }
     return summary;
@@ -211,52 +196,6 @@ export class NpmPackageStore {
     }
     const unlisted = created.filter((key) => !listed.has(key));
     await Promise.all(unlisted.map((key) => this.storage.deleteObject(key, ctx).catch(() => undefined)));
-  }
-
-  private async storeTarball(name: string, version: IPublishVersion, ctx: IStorageOperationContext, created: string[]) {
-    const { manifest, tarball } = version;
-    const key = npmPaths.tarball(name, tarballFileName(name, manifest.version));
-    const tarballCtx: IStorageOperationContext = {
-      ...ctx,
-      metadata: { ...ctx.metadata, packageName: name, version: manifest.version, size: tarball.length, contentType: 'application/octet-stream' },
-    };
-    try {
-      // The condition is what guards against races; looking first also keeps a backend that cannot
-      // enforce conditions (some S3 look-alikes) from overwriting a published tarball.
-      if (await this.storage.stat(key)) {
-        throw new RegistryError('precondition-failed', `${key} exists`);
-      }
-      await this.storage.putObject(key, tarball, tarballCtx, { ifNoneMatch: '*' });
-      created.push(key);
-    } catch (error) {
-      if (!isPreconditionFailed(error)) throw error;
-      await this.takeOverExistingTarball(name, manifest.version, key, tarball, tarballCtx, created);
-    }
-  }
-
-  /**
-   * The tarball's key is taken: by a published version (refused), by an earlier attempt of this very
-   * publish (same bytes: reused), or by a publish that died before its packument update (taken over
-   * once it is old enough; a younger one may be a publish still in flight).
-   */
-  private async takeOverExistingTarball(
-    name: string,
-    version: string,
-    key: string,
-    tarball: Buffer,
-    ctx: IStorageOperationContext,
-    created: string[],
-  ): Promise<void> {
-    const current = await this.storage.getJson<INpmPackument>(npmPaths.packument(name));
-    if (current && Object.hasOwn(current.value.versions, version)) throw cannotPublishOver(version);
-    const existing = await this.storage.getBytes(key);
-    if (existing && existing.bytes.equals(tarball)) return;
-    const info = await this.storage.stat(key);
-    if (info && Date.now() - info.lastModified.getTime() < ORPHAN_TARBALL_MS) {
-      throw RegistryError.conflict(`another publish of ${name}@${version} is in progress; try again in a minute`);
-    }
-    await this.storage.putObject(key, tarball, ctx, info ? { ifMatch: info.etag } : { ifNoneMatch: '*' });
-    created.push(key);
   }
 
   // ---- changes to existing packages ----------------------------------------------------------

@@ -5,12 +5,13 @@ import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helper
 import { serveObject } from '../core/helpers.serve.js';
 import { NpmDocumentCache } from './classes.npmdocumentcache.js';
 import { NpmLoginFlow } from './classes.npmloginflow.js';
-import { NpmPackageStore, cannotPublishOver, type IPublishVersion } from './classes.npmpackagestore.js';
+import { NpmPackageStore, type IPublishVersion } from './classes.npmpackagestore.js';
+import { NpmPublishParser } from './classes.npmpublishparser.js';
+import { cannotPublishOver, type IStoredTarball, type NpmTarballUpload } from './classes.npmtarballupload.js';
 import { NpmSearchIndex } from './classes.npmsearchindex.js';
 import {
   acceptsGzip,
   containsNul,
-  decodeBase64Strict,
   distTagError,
   isPlainObject,
   prepareVersionManifest,
@@ -29,8 +30,8 @@ const DEFAULT_DOCUMENT_CACHE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_SEARCH_REVALIDATE_MS = 1000;
 const DEFAULT_LOGIN_SESSION_SECONDS = 600;
 const DEFAULT_MAX_LOGIN_SESSIONS = 1000;
-/** V8 cannot hold a longer string; a publish body is parsed as one. */
-const MAX_PUBLISH_BODY_BYTES = 500 * 1024 * 1024;
+/** A publish document without its tarballs (readme, manifests) is kept in memory up to this size. */
+const MAX_PUBLISH_DOCUMENT_CHARS = 16 * 1024 * 1024;
 const MAX_SEARCH_SIZE = 250;
 const MAX_SEARCH_FROM = 10_000;
 /** Smaller documents are sent as they are. */
@@ -58,6 +59,26 @@ const intParam = (value: string | undefined, fallback: number) => {
   const parsed = Number.parseInt(value ?? '', 10);
   return Number.isFinite(parsed) ? parsed : fallback;
 };
+
+/** `name` and `_id` of a publish document, when present, are the package of the URL. */
+function checkDocumentName(document: Record<string, unknown>, name: string) {
+  for (const field of ['name', '_id'] as const) {
+    if (document[field] !== undefined && document[field] !== name) {
+      throw RegistryError.invalid(`package ${field} in the body (${JSON.stringify(document[field])}) does not match the URL (${name})`);
+    }
+  }
+}
+
+/** The tarball an attachment's `data` streamed into storage, with the checks npm's own registry makes. */
+function storedAttachment(name: string, version: string, attachment: unknown, upload: NpmTarballUpload): IStoredTarball {
+  const label = `attachment ${tarballFileName(name, version)}`;
+  const stored = upload.tarballOf(version);
+  if (!isPlainObject(attachment) || !stored) throw RegistryError.invalid(`${label} has no data`);
+  if (attachment.length !== undefined && attachment.length !== stored.size) {
+    throw RegistryError.invalid(`${label}: length says ${JSON.stringify(attachment.length)} but the data has ${stored.size} bytes`);
+  }
+  return stored;
+}
 
 /**
  * The npm registry protocol: what the npm CLI, pnpm and yarn talk to. Routes are below; formats are
@@ -240,22 +261,39 @@ export class NpmRegistry extends BaseRegistry {
     return jsonResponse(200, doc.versions[version], { 'Cache-Control': 'no-cache' });
   }
 
-  /** `PUT /{name}`: a publish when attachments come with it, otherwise a metadata change (deprecate). */
+  /**
+   * `PUT /{name}`: a publish when attachments come with it, otherwise a metadata change (deprecate).
+   * The body streams: its tarballs go to storage while it is read, only the rest of the document is kept.
+   */
   private async putPackage(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
-    const limits = req.body.limits;
-    const maxBody = Math.min(MAX_PUBLISH_BODY_BYTES, limits.maxMetadataBytes + Math.ceil(limits.maxArtifactBytes / 3) * 4);
-    const body = await req.body.json<INpmPublishBody>(maxBody);
-    if (!isPlainObject(body)) throw RegistryError.invalid('the body must be a package document (JSON object)');
-    for (const field of ['name', '_id'] as const) {
-      if (body[field] !== undefined && body[field] !== name) {
-        throw RegistryError.invalid(`package ${field} in the body (${JSON.stringify(body[field])}) does not match the URL (${name})`);
-      }
+    const validation = validatePackageName(name);
+    if (!validation.validForNew && !(await this.packages.exists(name))) {
+      throw RegistryError.invalid(`invalid package name ${JSON.stringify(name)}: ${validation.warnings.join('; ')}`);
     }
-    const versions = body.versions;
-    if (!isPlainObject(versions) || Object.keys(versions).length === 0) throw RegistryError.invalid('the document has no versions');
-    const attachments = isPlainObject(body._attachments) ? body._attachments : {};
-    if (Object.keys(attachments).length === 0) return this.updateMetadata(req, name, versions);
-    return this.publish(req, name, body, versions, attachments);
+    const limits = req.body.limits;
+    const upload = this.packages.openUpload(name, req.storageContext, limits.maxArtifactBytes);
+    try {
+      const parser = new NpmPublishParser({
+        maxDocumentChars: Math.min(limits.maxMetadataBytes, MAX_PUBLISH_DOCUMENT_CHARS),
+        maxAttachmentBytes: limits.maxArtifactBytes,
+        openAttachment: (file, documentSoFar) => {
+          checkDocumentName(documentSoFar, name);
+          return upload.open(file, documentSoFar);
+        },
+      });
+      const maxBody = limits.maxMetadataBytes + Math.ceil(limits.maxArtifactBytes / 3) * 4;
+      const { document } = await parser.parse(req.body.stream(maxBody));
+      const body = document as INpmPublishBody;
+      checkDocumentName(body, name);
+      const versions = body.versions;
+      if (!isPlainObject(versions) || Object.keys(versions).length === 0) throw RegistryError.invalid('the document has no versions');
+      const attachments = isPlainObject(body._attachments) ? body._attachments : {};
+      if (Object.keys(attachments).length === 0) return await this.updateMetadata(req, name, versions);
+      return await this.publish(req, name, body, versions, attachments, upload);
+    } catch (error) {
+      await this.packages.discardUpload(name, upload, req.storageContext);
+      throw error;
+    }
   }
 
   private async publish(
@@ -264,12 +302,8 @@ export class NpmRegistry extends BaseRegistry {
     body: INpmPublishBody,
     versions: Record<string, unknown>,
     attachments: Record<string, unknown>,
+    upload: NpmTarballUpload,
   ): Promise<IHandlerResponse> {
-    const validation = validatePackageName(name);
-    if (!validation.validForNew && !(await this.packages.exists(name))) {
-      throw RegistryError.invalid(`invalid package name ${JSON.stringify(name)}: ${validation.warnings.join('; ')}`);
-    }
-    const limit = req.body.limits.maxArtifactBytes;
     const publisher = { name: req.token!.userId };
 
     // Attachments name their version: `{name}-{version}.tgz` (scoped: with or without the scope).
@@ -298,7 +332,7 @@ export class NpmRegistry extends BaseRegistry {
       }
       const prepared = prepareVersionManifest(raw, name, version, publisher);
       if ('error' in prepared) throw RegistryError.invalid(prepared.error);
-      planned.push({ manifest: prepared.manifest, tarball: this.decodeAttachment(name, version, attachment, limit) });
+      planned.push({ manifest: prepared.manifest, tarball: storedAttachment(name, version, attachment, upload) });
     }
     // Every version is published already (e.g. the only attachment is a .sigstore bundle): a republish.
     if (planned.length === 0) throw cannotPublishOver(Object.keys(versions).join(', '));
@@ -319,27 +353,8 @@ export class NpmRegistry extends BaseRegistry {
     const readmeFilename = typeof first.readmeFilename === 'string' ? first.readmeFilename : undefined;
     if (containsNul(readme) || containsNul(readmeFilename)) throw RegistryError.invalid('readme contains a NUL character');
 
-    const { rev } = await this.packages.publish(name, { versions: planned, tags, publisher, readme, readmeFilename }, req.storageContext);
+    const { rev } = await this.packages.publish(name, { versions: planned, tags, publisher, readme, readmeFilename }, upload, req.storageContext);
     return jsonResponse(201, { ok: true, id: name, rev, success: true });
-  }
-
-  /** base64 → bytes, with the checks npm's own registry makes: valid base64, declared length, size limit. */
-  private decodeAttachment(name: string, version: string, attachment: unknown, limit: number): Buffer {
-    const label = `attachment ${tarballFileName(name, version)}`;
-    if (!isPlainObject(attachment) || typeof attachment.data !== 'string') throw RegistryError.invalid(`${label} has no data`);
-    const { data, length } = attachment;
-    // Cheap size check before decoding: base64 is 4 characters per 3 bytes.
-    if (Math.floor(data.length / 4) * 3 - 2 > limit) {
-      throw RegistryError.tooLarge(`${label} is larger than the limit of ${limit} bytes`);
-    }
-    const bytes = decodeBase64Strict(data);
-    if (!bytes) throw RegistryError.invalid(`${label}: data is not valid base64`);
-    if (bytes.length > limit) throw RegistryError.tooLarge(`${label} of ${bytes.length} bytes exceeds the limit of ${limit} bytes`);
-    if (length !== undefined && length !== bytes.length) {
-      throw RegistryError.invalid(`${label}: length says ${JSON.stringify(length)} but the data has ${bytes.length} bytes`);
-    }
-    if (bytes.length === 0) throw RegistryError.invalid(`${label} is empty`);
-    return bytes;
   }
 
   /** `npm deprecate` / undeprecate: the whole document comes back; only `deprecated` may change. */

@@ -11,6 +11,7 @@
  * no clone, and the URLs follow `registryUrl` or the request's host.
  */
 import { builtinModules } from 'node:module';
+import { formatDigest } from '../core/helpers.hash.js';
 import semver from 'semver';
 import type {
   INpmAbbreviatedPackument,
@@ -181,16 +182,6 @@ export function spliceBaseUrl(document: Buffer, baseUrl: string): Buffer {
 
 // ---- attachments and integrity ---------------------------------------------------------------
 
-const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/** Decode canonical base64; null when the text is not valid base64. */
-export function decodeBase64Strict(text: string): Buffer | null {
-  if (text.length % 4 !== 0 || !BASE64_CHARS.test(text)) return null;
-  const bytes = Buffer.from(text, 'base64');
-  // Non-canonical padding bits would decode silently; a round trip catches them.
-  return bytes.toString('base64') === text ? bytes : null;
-}
-
 export type TIntegrityAlgorithm = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 const INTEGRITY_ALGORITHMS: readonly TIntegrityAlgorithm[] = ['sha1', 'sha256', 'sha384', 'sha512'];
 const INTEGRITY_TOKEN = /^(sha1|sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(\?[\x21-\x7e]*)?$/;
@@ -238,7 +229,7 @@ export function checkDeclaredDigests(
       const declared = parsed[algorithm];
       const hex = digests[algorithm];
       if (!declared || !hex) continue;
-      const actual = Buffer.from(hex, 'hex').toString('base64');
+      const actual = formatDigest(algorithm, hex, 'base64');
       if (!declared.includes(actual)) {
         return `integrity mismatch: the manifest says ${algorithm}-${declared[0]}, the tarball has ${algorithm}-${actual}`;
       }
@@ -246,9 +237,6 @@ export function checkDeclaredDigests(
   }
   return null;
 }
-
-export const sriFromHex = (algorithm: TIntegrityAlgorithm, hex: string) =>
-  `${algorithm}-${Buffer.from(hex, 'hex').toString('base64')}`;
 
 // ---- user input ------------------------------------------------------------------------------
 

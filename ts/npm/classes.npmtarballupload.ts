@@ -1,0 +1,124 @@
+import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
+import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
+import { pushIngest } from '../core/helpers.ingest.js';
+import { npmPaths } from '../core/storage.paths.js';
+import type { IPutDigests, THashAlgorithm } from '../core/storage/interfaces.storage.js';
+import type { IAttachmentTarget } from './classes.npmpublishparser.js';
+import { checkDeclaredDigests, integrityAlgorithms, isPlainObject, scopeOf, tarballFileName, versionFromTarballFile } from './helpers.npm.js';
+import type { INpmPackument } from './interfaces.npm.js';
+
+/** A tarball a publish stored, with the digests its manifest is checked against. */
+export interface IStoredTarball {
+  key: string;
+  size: number;
+  digests: IPutDigests['digests'];
+}
+
+/** A tarball left by a publish that never reached the packument is taken over after this long. */
+const ORPHAN_TARBALL_MS = 60_000;
+
+export const cannotPublishOver = (version: string) =>
+  RegistryError.denied(`You cannot publish over the previously published versions: ${version}.`);
+
+/** `.sigstore` provenance bundles arrive as attachments too; they are read and not kept. */
+const DROPPED: IAttachmentTarget = { write: async () => undefined, end: async () => undefined, abort: () => undefined };
+
+/**
+ * The tarballs of one publish, streamed into storage while its body is read (NpmPublishParser):
+ * each attachment goes straight to its tarball key, hashed in the same pass (sha1 for `shasum`,
+ * sha512 and whatever `integrity` names) and checked against its version's `dist` before it becomes
+ * visible when the manifest came first in the body (as npm sends it); otherwise the publish checks
+ * the digests once the whole document is read. `created` lists what a failed publish must remove.
+ */
+export class NpmTarballUpload {
+  readonly created: string[] = [];
+  private readonly stored = new Map<string, IStoredTarball>();
+  private readonly opened = new Set<string>();
+
+  constructor(
+    private readonly storage: RegistryStorage,
+    private readonly name: string,
+    private readonly ctx: IStorageOperationContext,
+    /** For each tarball. */
+    private readonly maxBytes: number,
+  ) {}
+
+  /** The stored tarball of `version`, if the body carried one. */
+  tarballOf(version: string): IStoredTarball | undefined {
+    return this.stored.get(version);
+  }
+
+  /** Where the bytes of attachment `file` go; `documentSoFar` is the document as read up to it. */
+  async open(file: string, documentSoFar: Record<string, unknown>): Promise<IAttachmentTarget> {
+    if (file.endsWith('.sigstore')) return DROPPED;
+    const versions = isPlainObject(documentSoFar.versions) ? documentSoFar.versions : undefined;
+    const version = this.versionOf(file, versions);
+    if (this.opened.has(version)) throw RegistryError.invalid(`two attachments for version ${version}`);
+    this.opened.add(version);
+    const manifest = versions?.[version];
+    const dist = isPlainObject(manifest) && isPlainObject(manifest.dist) ? manifest.dist : undefined;
+    const key = npmPaths.tarball(this.name, tarballFileName(this.name, version));
+    const condition = await this.claim(version, key);
+    // Without the manifest yet, every algorithm an integrity string may name, to check it afterwards.
+    const hashes: THashAlgorithm[] = dist ? ['sha1', 'sha512', ...integrityAlgorithms(dist.integrity)] : ['sha1', 'sha384', 'sha512'];
+    const ingest = pushIngest(this.storage, key, { ...this.ctx, metadata: { ...this.ctx.metadata, packageName: this.name, version, contentType: 'application/octet-stream' } }, {
+      maxBytes: this.maxBytes,
+      hashes,
+      condition,
+      verify: (result) => {
+        if (result.size === 0) throw RegistryError.invalid(`attachment ${tarballFileName(this.name, version)} is empty`);
+        const problem = dist ? checkDeclaredDigests(dist, result.digests) : null;
+        if (problem) throw RegistryError.invalid(`${this.name}@${version}: ${problem}`);
+      },
+    });
+    return {
+      write: (bytes) => ingest.write(bytes),
+      end: async () => {
+        try {
+          const result = await ingest.end();
+          this.created.push(key);
+          this.stored.set(version, { key, size: result.size, digests: result.digests });
+        } catch (error) {
+          if (!isPreconditionFailed(error)) throw error;
+          throw await this.takenMeanwhile(version);
+        }
+      },
+      abort: (error) => ingest.abort(error),
+    };
+  }
+
+  /** Attachments name their version: `{name}-{version}.tgz` (scoped: with or without the scope). */
+  private versionOf(file: string, versions: Record<string, unknown> | undefined): string {
+    const scope = scopeOf(this.name);
+    const version = versionFromTarballFile(this.name, scope && file.startsWith(`${scope}/`) ? file.slice(scope.length + 1) : file);
+    if (!version || (versions && !Object.hasOwn(versions, version))) {
+      const expected = versions ? Object.keys(versions).map((v) => `${this.name}-${v}.tgz`).join(', ') : `${this.name}-{version}.tgz`;
+      throw RegistryError.invalid(`attachment ${JSON.stringify(file)} does not match a version in the document (expected ${expected})`);
+    }
+    return version;
+  }
+
+  /**
+   * The condition to store a version's tarball under: its key is free, or holds what a publish that
+   * never reached the packument left (taken over once old enough; a younger one may be a publish
+   * still in flight). A published version is refused before any byte is stored.
+   */
+  private async claim(version: string, key: string): Promise<{ ifNoneMatch: '*' } | { ifMatch: string }> {
+    const info = await this.storage.stat(key);
+    if (!info) return { ifNoneMatch: '*' };
+    const current = await this.storage.getJson<INpmPackument>(npmPaths.packument(this.name));
+    if (current && Object.hasOwn(current.value.versions, version)) throw cannotPublishOver(version);
+    if (Date.now() - info.lastModified.getTime() < ORPHAN_TARBALL_MS) throw this.inProgress(version);
+    return { ifMatch: info.etag };
+  }
+
+  /** Another writer stored the tarball while this one streamed it. */
+  private async takenMeanwhile(version: string): Promise<RegistryError> {
+    const current = await this.storage.getJson<INpmPackument>(npmPaths.packument(this.name));
+    return current && Object.hasOwn(current.value.versions, version) ? cannotPublishOver(version) : this.inProgress(version);
+  }
+
+  private inProgress(version: string) {
+    return RegistryError.conflict(`another publish of ${this.name}@${version} is in progress; try again in a minute`);
+  }
+}

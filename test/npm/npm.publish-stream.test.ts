@@ -6,7 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { NpmRegistry } from '../../ts/npm/classes.npmregistry.js';
 import { createNpmRegistry, publishBody, readResponse, type INpmTestRegistry } from './fixtures.js';
 
 const MIB = 1024 * 1024;
@@ -130,5 +131,37 @@ describe('npm: publish bodies stream', () => {
     assert.equal(refused.status, 400);
     assert.match(refused.json.error, /malformed JSON/);
     assert.deepEqual(await r.keys(), before);
+  });
+});
+
+describe('npm: publishes in flight are capped', () => {
+  let r: INpmTestRegistry;
+  before(async () => {
+    r = await createNpmRegistry({
+      registryOptions: { protocolFactories: { npm: (deps) => new NpmRegistry(deps, { maxConcurrentPublishes: 1, maxWaitingPublishes: 1 }) } },
+    });
+  });
+  after(() => r.close());
+
+  it('one publish runs, one waits with its body unread, the next is refused with 429 in npm shape', async () => {
+    const put = (name: string, body: Readable) =>
+      r.registry.handleRequest({ method: 'PUT', path: `/npm/${name}`, query: {}, headers: { authorization: `Bearer ${r.tokens.alice}` }, body });
+    const bodies = await Promise.all(['first', 'second', 'third'].map(async (name) => Buffer.from(JSON.stringify((await publishBody(name, '1.0.0')).body))));
+    const held = [new PassThrough(), new PassThrough()];
+    held[0].write(bodies[0].subarray(0, 10)); // the first publish is reading its body
+    const first = put('first', held[0]);
+    const second = put('second', held[1]);
+    const before = await r.keys();
+    const third = await readResponse(await put('third', Readable.from([bodies[2]])));
+    assert.equal(third.status, 429);
+    assert.deepEqual(third.json, { error: 'the server is busy with other publishes; try again in a moment' });
+    assert.equal(third.headers['retry-after'], '1');
+    assert.deepEqual(await r.keys(), before, 'nothing stored for the refused publish');
+    assert.equal(held[1].readableDidRead, false, 'the waiting publish has not read its body');
+    held[0].end(bodies[0].subarray(10));
+    held[1].end(bodies[1]);
+    assert.equal((await readResponse(await first)).status, 201);
+    assert.equal((await readResponse(await second)).status, 201);
+    assert.equal((await readResponse(await put('third', Readable.from([bodies[2]])))).status, 201, 'a retry gets through');
   });
 });

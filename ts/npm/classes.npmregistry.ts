@@ -1,4 +1,5 @@
 import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { ConcurrencyLimit } from '../core/classes.concurrencylimit.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { assertSafeName } from '../core/helpers.path.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
@@ -30,6 +31,9 @@ const DEFAULT_DOCUMENT_CACHE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_SEARCH_REVALIDATE_MS = 1000;
 const DEFAULT_LOGIN_SESSION_SECONDS = 600;
 const DEFAULT_MAX_LOGIN_SESSIONS = 1000;
+/** Each publish in flight holds its document (up to MAX_PUBLISH_DOCUMENT_CHARS) and stream buffers. */
+const DEFAULT_MAX_CONCURRENT_PUBLISHES = 8;
+const DEFAULT_MAX_WAITING_PUBLISHES = 32;
 /** A publish document without its tarballs (readme, manifests) is kept in memory up to this size. */
 const MAX_PUBLISH_DOCUMENT_CHARS = 16 * 1024 * 1024;
 const MAX_SEARCH_SIZE = 250;
@@ -90,9 +94,15 @@ export class NpmRegistry extends BaseRegistry {
   private readonly search: NpmSearchIndex;
   private readonly packages: NpmPackageStore;
   private readonly login: NpmLoginFlow;
+  private readonly publishes: ConcurrencyLimit;
 
   constructor(deps: IProtocolDependencies, options: INpmRegistryOptions = {}) {
     super(deps);
+    this.publishes = new ConcurrencyLimit(
+      options.maxConcurrentPublishes ?? DEFAULT_MAX_CONCURRENT_PUBLISHES,
+      options.maxWaitingPublishes ?? DEFAULT_MAX_WAITING_PUBLISHES,
+      'with other publishes',
+    );
     this.cache = new NpmDocumentCache(deps.storage, options.documentCacheBytes ?? DEFAULT_DOCUMENT_CACHE_BYTES);
     this.search = new NpmSearchIndex(deps.storage, options.searchRevalidateMs ?? DEFAULT_SEARCH_REVALIDATE_MS);
     this.packages = new NpmPackageStore(deps.storage, this.cache, this.search, deps.logger);
@@ -264,8 +274,13 @@ export class NpmRegistry extends BaseRegistry {
   /**
    * `PUT /{name}`: a publish when attachments come with it, otherwise a metadata change (deprecate).
    * The body streams: its tarballs go to storage while it is read, only the rest of the document is kept.
+   * A few at a time: more wait (their bodies unread) or are refused with 429.
    */
-  private async putPackage(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
+  private putPackage(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
+    return this.publishes.run(() => this.readPackagePut(req, name));
+  }
+
+  private async readPackagePut(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
     const validation = validatePackageName(name);
     if (!validation.validForNew && !(await this.packages.exists(name))) {
       throw RegistryError.invalid(`invalid package name ${JSON.stringify(name)}: ${validation.warnings.join('; ')}`);

@@ -114,6 +114,10 @@ export interface INpmRegistryOptions {
   loginSessionSeconds?: number;
   /** Web logins open at once, across instances; more answer 429. Default 1000. */
   maxLoginSessions?: number;
+  /** Publishes (and other document PUTs) handled at once by this instance. Default 8. */
+  maxConcurrentPublishes?: number;
+  /** Publishes waiting for a turn, their bodies unread; more answer 429. Default 32. */
+  maxWaitingPublishes?: number;
   /** Milliseconds since the epoch, for login session expiry (tests). */
   now?: () => number;
 }

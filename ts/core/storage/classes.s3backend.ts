@@ -1,4 +1,8 @@
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pipeline as pipelineWithCallback } from 'node:stream';
@@ -39,6 +43,8 @@ const PART_BYTES = 8 * 1024 * 1024;
 const PARALLEL_PARTS = 4;
 /** In-memory bodies up to this size go up in one PutObject; larger ones in parallel parts. */
 const SINGLE_PUT_MAX_BYTES = 64 * 1024 * 1024;
+/** S3's largest single PutObject. */
+const SINGLE_PUT_LIMIT_BYTES = 5 * 1024 ** 3;
 const MAX_LIST_PAGE = 1000;
 
 const toReadable = (body: Readable | Uint8Array): Readable =>
@@ -182,17 +188,12 @@ export class S3Backend implements IStorageBackend {
   async put(key: string, body: Readable | Uint8Array, options: IPutOptions = {}): Promise<IPutResult> {
     assertValidKey(key);
     const conditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
-    // Conditions only exist on PutObject: conditional writes are for metadata documents, which we buffer.
+    // Conditions only exist on PutObject, which needs the length up front: a conditional stream (a
+    // create-once artifact) is spooled to a temporary file, metadata documents arrive as bytes.
+    if (conditional && !(body instanceof Uint8Array)) return this.putSpooled(key, body, options);
     if (conditional || (body instanceof Uint8Array && body.byteLength <= SINGLE_PUT_MAX_BYTES)) {
       const { bytes, digests } = await this.bufferBody(body, options);
-      const localConditions = this.localConditions;
-      if (conditional && localConditions) {
-        return localConditions.run(key, async () => {
-          checkCondition(key, await this.stat(key), options);
-          return this.putBytes(key, bytes, digests, {});
-        });
-      }
-      return this.putBytes(key, bytes, digests, options);
+      return this.putWithConditions(key, bytes, bytes.byteLength, digests, options);
     }
     return this.putStream(key, body, options);
   }
@@ -309,14 +310,44 @@ export class S3Backend implements IStorageBackend {
     return { bytes, digests: hasher.result };
   }
 
-  private async putBytes(key: string, bytes: Uint8Array, digests: IPutDigests, options: IPutOptions): Promise<IPutResult> {
+  /** PutObject with its conditions; checked here, per key, when the server ignores them (the single-instance option). */
+  private putWithConditions(key: string, body: Uint8Array | Readable, length: number, digests: IPutDigests, options: IPutOptions): Promise<IPutResult> {
+    const localConditions = this.localConditions;
+    const conditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
+    if (conditional && localConditions) {
+      return localConditions.run(key, async () => {
+        checkCondition(key, await this.stat(key), options);
+        return this.putBytes(key, body, length, digests, {});
+      });
+    }
+    return this.putBytes(key, body, length, digests, options);
+  }
+
+  /** Hashed and limit-checked into a temporary file, then one conditional PutObject from that file. */
+  private async putSpooled(key: string, body: Readable, options: IPutOptions): Promise<IPutResult> {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-s3-spool-'));
+    try {
+      const file = path.join(dir, 'body');
+      const hasher = new HashingTransform(options);
+      await pipeline(body, hasher, fs.createWriteStream(file));
+      const { size } = hasher.result;
+      if (size > SINGLE_PUT_LIMIT_BYTES) {
+        throw RegistryError.tooLarge(`a conditional write of ${size} bytes exceeds S3's single PUT limit of ${SINGLE_PUT_LIMIT_BYTES} bytes`);
+      }
+      return await this.putWithConditions(key, fs.createReadStream(file), size, hasher.result, options);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async putBytes(key: string, body: Uint8Array | Readable, length: number, digests: IPutDigests, options: IPutOptions): Promise<IPutResult> {
     try {
       const response = await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
-          Body: bytes,
-          ContentLength: bytes.byteLength,
+          Body: body,
+          ContentLength: length,
           IfMatch: options.ifMatch,
           IfNoneMatch: options.ifNoneMatch,
         }),

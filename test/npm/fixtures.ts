@@ -106,6 +106,8 @@ export interface INpmTestOptions {
   dir?: string;
   registryOptions?: ISmartRegistryOptions;
   storageHooks?: IRegistryConfig['storageHooks'];
+  /** Default: silent (NPM_TEST_LOG=error prints errors). */
+  logging?: IRegistryConfig['logging'];
 }
 
 /** A SmartRegistry with filesystem storage in a temp directory and npm at /npm. */
@@ -122,7 +124,7 @@ export async function createNpmRegistry(options: INpmTestOptions = {}): Promise<
         },
         ...options.auth,
       },
-      logging: { level: (process.env.NPM_TEST_LOG as 'error') ?? 'silent' },
+      logging: options.logging ?? { level: (process.env.NPM_TEST_LOG as 'error') ?? 'silent' },
       npm: { enabled: true, basePath: '/npm', ...options.npm },
       ...(options.storageHooks ? { storageHooks: options.storageHooks } : {}),
     },

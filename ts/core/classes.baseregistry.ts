@@ -1,4 +1,5 @@
-import { RegistryError, isRegistryError } from './classes.registryerror.js';
+import * as crypto from 'node:crypto';
+import { RegistryError, isRegistryError, publicServerError } from './classes.registryerror.js';
 import { RequestBody, type IResolvedLimits } from './classes.requestbody.js';
 import type { RegistryStorage, IStorageOperationContext } from './classes.registrystorage.js';
 import type { AuthManager } from './classes.authmanager.js';
@@ -142,8 +143,8 @@ export abstract class BaseRegistry {
 
   /**
    * Handle a request whose path is relative to this protocol (basePath already removed).
-   * Typed errors are rendered in this protocol's shape; anything else is rethrown to the
-   * orchestrator, which answers 500 with an error id.
+   * Typed errors are rendered in this protocol's shape (a 5xx logged first); anything else is rethrown
+   * to the orchestrator, which logs it and answers 500 with an error id.
    */
   async handleRequest(ctx: IRequestContext, relativePath: string, mount: string): Promise<IResponse> {
     let routeRequest: IRouteRequest | undefined;
@@ -157,8 +158,16 @@ export abstract class BaseRegistry {
     } catch (error) {
       routeRequest?.body.discard();
       if (!isRegistryError(error)) throw error;
-      return normalizeResponse(this.renderError(error, routeRequest));
+      return normalizeResponse(this.renderError(this.answerable(error, ctx), routeRequest));
     }
+  }
+
+  /** A 5xx is logged here, once, with its whole cause chain; the client sees its error id, not the internal message. */
+  private answerable(error: RegistryError, ctx: IRequestContext): RegistryError {
+    if (error.status < 500) return error;
+    const errorId = crypto.randomUUID();
+    this.logger.error(`error ${errorId} on ${ctx.method} ${ctx.path}`, error);
+    return publicServerError(error, errorId);
   }
 
   private getCompiledRoutes(): ICompiledRoute[] {

@@ -1,6 +1,7 @@
 /**
  * Typed errors thrown by handlers and storage; each protocol renders them in its own shape
- * (OCI error JSON, npm `{error}`, plain text for Maven ...).
+ * (OCI error JSON, npm `{error}`, plain text for Maven ...). The message of an error with status
+ * 500 or more is for the log only: the client gets a generic text and the error id it was logged with.
  */
 export type TRegistryErrorKind =
   | 'invalid'
@@ -16,6 +17,8 @@ export type TRegistryErrorKind =
   | 'too-many-requests'
   /** Storage or another dependency is overloaded for the moment: 503, with Retry-After. */
   | 'unavailable'
+  /** A fault of ours (a failed storage hook, a storage key that should never have been built). */
+  | 'internal'
   | 'upstream';
 
 const STATUS_BY_KIND: Record<TRegistryErrorKind, number> = {
@@ -31,6 +34,7 @@ const STATUS_BY_KIND: Record<TRegistryErrorKind, number> = {
   unsupported: 415,
   'too-many-requests': 429,
   unavailable: 503,
+  internal: 500,
   upstream: 502,
 };
 
@@ -86,3 +90,20 @@ export const isRegistryError = (value: unknown, kind?: TRegistryErrorKind): valu
 
 /** A conditional write lost to another writer: read again and retry. */
 export const isPreconditionFailed = (value: unknown): value is RegistryError => isRegistryError(value, 'precondition-failed');
+
+const SERVER_ERROR_TEXT: Record<number, string> = {
+  500: 'internal server error',
+  502: 'bad gateway',
+  503: 'service unavailable, try again later',
+  504: 'gateway timeout',
+};
+
+/** What a client sees of a 5xx: status, code and headers kept, the message replaced by a generic text and the error id. */
+export function publicServerError(error: RegistryError, errorId: string): RegistryError {
+  return new RegistryError(error.kind, `${SERVER_ERROR_TEXT[error.status] ?? 'server error'} (error id ${errorId})`, {
+    status: error.status,
+    code: error.code,
+    headers: error.headers,
+    detail: { errorId },
+  });
+}

@@ -231,10 +231,8 @@ export class RegistryStorage {
     try {
       result = await hook.call(this.hooks, this.hookContext(operation, key, ctx));
     } catch (error) {
-      this.logger?.error(`storage hook ${name} failed for ${key}`, error);
-      throw new RegistryError('upstream', `storage hook ${name} failed: ${(error as Error)?.message ?? error}`, {
-        status: 500,
-      });
+      // A hook that throws chose no message for the client: a 500 whose cause is logged, never answered.
+      throw new RegistryError('internal', `storage hook ${name} failed on ${operation} of ${key}`, { cause: error });
     }
     if (!result || result.allowed) return;
     const reason = result.reason || `${operation} refused by storage policy`;

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type * as tsclass from '@tsclass/tsclass';
+import type { ILogDestination } from '@push.rocks/smartlog/interfaces';
 import type { IAuthProvider } from './interfaces.auth.js';
 import type { IUpstreamProvider } from '../upstream/interfaces.upstream.js';
 
@@ -177,8 +178,15 @@ export interface IStorageHooks {
 }
 
 export interface ILoggingConfig {
-  /** Lowest level printed. Default 'info'. */
+  /** Lowest level written. Default 'info'. */
   level?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** Print to the console. Default true. */
+  console?: boolean;
+  /**
+   * smartlog destinations that receive every entry as well (a file, a log server, a buffer in tests).
+   * The entry's `message` carries the error details; `data.error` has them as structure.
+   */
+  destinations?: ILogDestination[];
 }
 
 export interface IRegistryConfig {

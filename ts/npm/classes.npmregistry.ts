@@ -217,20 +217,17 @@ export class NpmRegistry extends BaseRegistry {
 
   // ---- errors --------------------------------------------------------------------------------
 
-  /**
-   * npm's `{ error }` body. 401s carry `WWW-Authenticate`: `Bearer` makes the CLI say the token is
-   * invalid and suggest `npm login`, `Basic` that the password is wrong. Neither mentions `otp`,
-   * which would make the CLI prompt for a one-time password.
-   */
-  protected override errorBody(error: RegistryError): unknown {
-    const explained = error.kind === 'upstream' || error.kind === 'unavailable';
-    return { error: error.status >= 500 && !explained ? 'internal server error' : error.message };
-  }
+  // npm's `{ error }` body is the base class's default.
 
   protected override errorHeaders(): Record<string, string> {
     return { 'Cache-Control': 'no-store' };
   }
 
+  /**
+   * 401s carry `WWW-Authenticate`: `Bearer` makes the CLI say the token is invalid and suggest
+   * `npm login`, `Basic` that the password is wrong. Neither mentions `otp`, which would make the CLI
+   * prompt for a one-time password.
+   */
   protected override challengeHeaders(req?: IRouteRequest): Record<string, string> {
     const scheme = (req?.headers.authorization ?? '').trim().split(/\s+/)[0]?.toLowerCase();
     return { 'WWW-Authenticate': `${scheme === 'basic' ? 'Basic' : 'Bearer'} realm="smartregistry npm"` };

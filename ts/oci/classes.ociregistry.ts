@@ -90,7 +90,7 @@ export class OciRegistry extends BaseRegistry {
   private runCleanup(): Promise<unknown> {
     return this.cleanupUploads().then(
       (removed) => removed > 0 && this.logger.info(`oci: removed ${removed} abandoned upload session(s)`),
-      (error) => this.logger.warn(`oci: upload session cleanup failed: ${(error as Error)?.message ?? error}`),
+      (error) => this.logger.warn('oci: upload session cleanup failed', error),
     );
   }
 
@@ -169,8 +169,7 @@ export class OciRegistry extends BaseRegistry {
   }
 
   protected override errorBody(error: RegistryError): unknown {
-    const message = error.status >= 500 && !error.code ? 'internal error' : error.message;
-    return ociErrorDocument(error.code ?? defaultErrorCode(error), message, error.detail);
+    return ociErrorDocument(error.code ?? defaultErrorCode(error), error.message, error.detail);
   }
 
   protected override challengeHeaders(req?: IRouteRequest): Record<string, string> {

@@ -215,7 +215,7 @@ export class OciUploads {
     try {
       await this.storage.deleteObject(key, ctx);
     } catch (error) {
-      this.logger.warn(`oci: could not delete the completed upload session ${key}: ${(error as Error).message}`);
+      this.logger.warn(`oci: could not delete the completed upload session ${key}`, error);
     }
     return record;
   }
@@ -264,7 +264,7 @@ export class OciUploads {
         if (!(await this.partsBelongToBlob(session))) await this.deleteDataOf(session.uuid, ctx);
         removed++;
       } catch (error) {
-        this.logger.warn(`oci: could not clean up upload session ${key}: ${(error as Error).message}`);
+        this.logger.warn(`oci: could not clean up upload session ${key}`, error);
       }
     }
     return removed;

@@ -3,6 +3,7 @@ import { RegistryError } from '../core/classes.registryerror.js';
 import { formatDigest } from '../core/helpers.hash.js';
 import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage, type TDocumentMutator } from '../core/classes.registrystorage.js';
 import type { Logger } from '../core/classes.logger.js';
+import { DerivedDocuments, derivedDocument, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
 import { npmPaths } from '../core/storage.paths.js';
 import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
 import type { IObjectInfo } from '../core/storage/interfaces.storage.js';
@@ -16,7 +17,6 @@ import {
   newPackument,
   nextRevision,
   removeVersions,
-  revisionNumber,
   tarballFileName,
   serializeAbbreviated,
   serializePackument,
@@ -46,15 +46,17 @@ export interface IChangeSummary {
   distTags: Record<string, string>;
 }
 
-/** `_rev` of a stored abbreviated document: it is the first field, so the first bytes suffice. */
-function readRevision(bytes: Buffer): { _rev?: string } {
-  const match = /^\{"_rev":"([^"]*)"/.exec(bytes.subarray(0, 256).toString('utf8'));
-  if (match) return { _rev: match[1] };
+/**
+ * `_rev` of a stored packument or abbreviated document: it comes first (after `_id` in a packument),
+ * so the first bytes usually suffice.
+ */
+function readRevision(bytes: Buffer): string | null {
+  const match = /^\{(?:"_id":"[^"\\]*",)?"_rev":"([^"\\]*)"/.exec(bytes.subarray(0, 512).toString('utf8'));
+  if (match) return match[1];
   const parsed = JSON.parse(bytes.toString('utf8')) as { _rev?: unknown };
-  return typeof parsed._rev === 'string' ? { _rev: parsed._rev } : {};
+  return typeof parsed._rev === 'string' ? parsed._rev : null;
 }
 
-const DERIVED_SYNC_ATTEMPTS = 8;
 
 const now = () => new Date().toISOString();
 const revisionSuffix = () => crypto.randomBytes(16).toString('hex');
@@ -63,20 +65,46 @@ const summarize = (doc: INpmPackument | null): IChangeSummary => ({ rev: doc?._r
 
 /**
  * A package's documents and tarballs in storage. `packument.json` is the truth; it is only changed by
- * conditional writes that are retried on conflict (RegistryStorage.updateDocument), so concurrent publishes from
- * any number of instances all land. `abbreviated.json` and the search entry are derived from each new
- * packument and written alongside it; afterwards the packument's etag is checked, and if another
- * writer got in between, they are derived again from the current packument, so the last writer always
- * leaves matching documents.
+ * conditional writes that are retried on conflict, so concurrent publishes from any number of
+ * instances all land. `abbreviated.json` and the search entry are derived from it by core's
+ * DerivedDocuments: written after the packument, ordered by revision, and repaired on read.
  */
 export class NpmPackageStore {
+  private readonly documents: DerivedDocuments<INpmPackument>;
+  private readonly abbreviated: IDerivedTarget<INpmPackument>;
 
   constructor(
     private readonly storage: RegistryStorage,
     private readonly cache: NpmDocumentCache,
-    private readonly search: NpmSearchIndex,
+    search: NpmSearchIndex,
     private readonly logger: Logger,
   ) {
+    this.abbreviated = derivedDocument<INpmPackument>(storage, {
+      label: 'npm abbreviated document',
+      key: npmPaths.abbreviated,
+      render: (doc) => Buffer.from(serializeAbbreviated(doc), 'utf8'),
+      revisionOfBytes: readRevision,
+    });
+    const searchEntry: IDerivedTarget<INpmPackument> = {
+      label: 'npm search entry',
+      async write(name, doc, revision, ctx, force) {
+        const entry = doc ? toSearchEntry(doc) : null;
+        if (entry) await search.upsert(entry, ctx, force);
+        else await search.remove(name, ctx, force ? Number.MAX_SAFE_INTEGER : revisionOrder(revision));
+      },
+    };
+    this.documents = new DerivedDocuments<INpmPackument>(
+      storage,
+      {
+        key: npmPaths.packument,
+        revision: (doc) => doc._rev ?? '0-0',
+        revisionOfBytes: readRevision,
+        serialize: (doc) => Buffer.from(serializePackument(doc), 'utf8'),
+        parse: (bytes) => JSON.parse(bytes.toString('utf8')) as INpmPackument,
+      },
+      [this.abbreviated, searchEntry],
+      logger,
+    );
   }
 
   async exists(name: string): Promise<boolean> {
@@ -86,11 +114,8 @@ export class NpmPackageStore {
   /** The full or abbreviated document, ready to send. */
   async getDocument(name: string, baseUrl: string, abbreviated: boolean): Promise<IServedDocument | null> {
     if (!abbreviated) return this.cache.get(npmPaths.packument(name), baseUrl);
-    const document = await this.cache.get(npmPaths.abbreviated(name), baseUrl);
-    if (document) return document;
-    // A package whose abbreviated document is missing (a writer died before deriving it) heals here.
-    if (!(await this.exists(name))) return null;
-    await this.syncDerived(name, null, { protocol: 'npm' });
+    // Missing or stale (a derived write failed, a writer died before it) is put right here.
+    await this.documents.ensureCurrent(name, this.abbreviated, { protocol: 'npm' });
     return this.cache.get(npmPaths.abbreviated(name), baseUrl);
   }
 
@@ -292,10 +317,7 @@ export class NpmPackageStore {
 
   // ---- one change, with its derived documents -------------------------------------------------
 
-  /**
-   * Change the packument; the abbreviated document and the search entry are written alongside the
-   * packument's own write, then checked against its etag (see the class comment).
-   */
+  /** Change the packument (derived documents follow it); returns what the change left. */
   private async change(
     name: string,
     ctx: IStorageOperationContext,
@@ -303,82 +325,22 @@ export class NpmPackageStore {
     before?: Promise<unknown>,
   ): Promise<IChangeSummary> {
     let summary: IChangeSummary = summarize(null);
-    let deletedRev = 0;
-    let derivedWritten = false;
-    try {
-      const result = await this.storage.updateDocument<INpmPackument>(
-        npmPaths.packument(name),
-        ctx,
-        (current) => {
-          const next = mutate(current);
-          if (next === DELETE) deletedRev = revisionNumber(current?._rev);
-          if (next === DELETE || next === UNCHANGED) {
-            summary = summarize(next === DELETE ? null : current);
-            return next;
-          }
-          const doc = next as INpmPackument;
-          summary = summarize(doc);
-          return new SerializedDocument(doc, Buffer.from(serializePackument(doc), 'utf8'));
-        },
-        {
-          before,
-          alongside: (next) => {
-            derivedWritten = true;
-            return this.writeDerived(name, next, ctx, deletedRev);
-          },
-        },
-      );
-      if (result.changed) await this.syncDerived(name, result.alongsideFailed ? undefined : result.etag, ctx);
-      return summary;
-    } catch (error) {
-      // Derived documents written for an attempt that did not land are put right from storage.
-      if (derivedWritten) await this.syncDerived(name, undefined, ctx).catch((e) => this.logger.warn(`npm: resync of ${name} failed`, e));
-      throw error;
-    }
-  }
-
-  /**
-   * Write the abbreviated document and the search entry of `doc` (null: the package is gone, its last
-   * revision was `deletedRev`). Both are ordered by revision: a write derived from an older revision
-   * never replaces one derived from a newer, whatever order concurrent writes land in.
-   */
-  private async writeDerived(name: string, doc: INpmPackument | null, ctx: IStorageOperationContext, deletedRev: number, force = false): Promise<void> {
-    // Computed now, synchronously: `doc` may be changed in place by a later update.
-    const rev = force ? Number.MAX_SAFE_INTEGER : doc ? revisionNumber(doc._rev) : deletedRev;
-    const abbreviated = doc ? new SerializedDocument({ _rev: doc._rev }, Buffer.from(serializeAbbreviated(doc), 'utf8')) : null;
-    const entry = doc ? toSearchEntry(doc) : null;
-    // Both settle before this returns: a failed one must not leave the other writing after the request ended.
-    const results = await Promise.allSettled([
-      this.storage.updateDocument<{ _rev?: string }>(
-        npmPaths.abbreviated(name),
-        ctx,
-        (current) => (current && revisionNumber(current._rev) > rev ? UNCHANGED : (abbreviated ?? DELETE)),
-        { parse: readRevision },
-      ),
-      entry ? this.search.upsert(entry, ctx, force) : this.search.remove(name, ctx, rev),
-    ]);
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed) throw failed.reason;
-  }
-
-  /**
-   * Make the derived documents match the stored packument. `writtenEtag` is the etag of the packument
-   * they were just derived from (null: deleted; undefined: unknown, derive now).
-   */
-  private async syncDerived(name: string, writtenEtag: string | null | undefined, ctx: IStorageOperationContext): Promise<void> {
-    let expected = writtenEtag;
-    for (let attempt = 0; attempt < DERIVED_SYNC_ATTEMPTS; attempt++) {
-      if (expected !== undefined) {
-        const info = await this.storage.stat(npmPaths.packument(name));
-        if ((info?.etag ?? null) === expected) return;
-      }
-      const stored = await this.storage.getBytes(npmPaths.packument(name));
-      const doc = stored ? (JSON.parse(stored.bytes.toString('utf8')) as INpmPackument) : null;
-      // Forced: this is the current packument, whatever revision the derived documents claim.
-      await this.writeDerived(name, doc, ctx, Number.MAX_SAFE_INTEGER, true);
-      expected = stored?.etag ?? null;
-    }
-    this.logger.warn(`npm: derived documents of ${name} did not settle after ${DERIVED_SYNC_ATTEMPTS} attempts`);
+    await this.documents.change(
+      name,
+      ctx,
+      (current) => {
+        const next = mutate(current);
+        if (next === DELETE || next === UNCHANGED) {
+          summary = summarize(next === DELETE ? null : current);
+          return next;
+        }
+        const doc = next as INpmPackument;
+        summary = summarize(doc);
+        return new SerializedDocument(doc, Buffer.from(serializePackument(doc), 'utf8'));
+      },
+      before,
+    );
+    return summary;
   }
 
   /**

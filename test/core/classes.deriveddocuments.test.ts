@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FilesystemBackend } from '../../ts/core/storage/classes.filesystembackend.js';
+import { RegistryStorage } from '../../ts/core/classes.registrystorage.js';
+import { Logger } from '../../ts/core/classes.logger.js';
+import { DELETE } from '../../ts/core/classes.registrystorage.js';
+import { DerivedDocuments, derivedDocument, revisionOrder } from '../../ts/core/classes.deriveddocuments.js';
+import type { IStorageHookContext } from '../../ts/core/interfaces.core.js';
+
+interface IProject {
+  rev: string;
+  versions: string[];
+}
+
+const ctx = { protocol: 'pypi' as const };
+
+/** A project (truth) and its "simple page" (derived: the version list), on a real filesystem backend. */
+async function withProjects(run: (setup: {
+  storage: RegistryStorage;
+  documents: DerivedDocuments<IProject>;
+  page: ReturnType<typeof derivedDocument<IProject>>;
+  reads: string[];
+  refuse: Set<string>;
+}) => Promise<void>) {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-derived-'));
+  const reads: string[] = [];
+  const refuse = new Set<string>();
+  const storage = new RegistryStorage(new FilesystemBackend(dir), {
+    afterGet: (hook: IStorageHookContext) => void reads.push(hook.key),
+    beforePut: (hook: IStorageHookContext) => (refuse.has(hook.key) ? { allowed: false, reason: 'refused' } : undefined),
+  });
+  await storage.init();
+  const page = derivedDocument<IProject>(storage, {
+    label: 'simple page',
+    key: (name) => `pypi/${name}/page.json`,
+    render: (project) => Buffer.from(JSON.stringify({ rev: project.rev, versions: project.versions })),
+    revisionOfBytes: (bytes) => (JSON.parse(bytes.toString()) as IProject).rev,
+  });
+  const documents = new DerivedDocuments<IProject>(
+    storage,
+    {
+      key: (name) => `pypi/${name}/project.json`,
+      revision: (project) => project.rev,
+      revisionOfBytes: (bytes) => (JSON.parse(bytes.toString()) as IProject).rev,
+      serialize: (project) => Buffer.from(JSON.stringify(project)),
+      parse: (bytes) => JSON.parse(bytes.toString()) as IProject,
+    },
+    [page],
+    new Logger({ level: 'silent' }),
+  );
+  try {
+    await run({ storage, documents, page, reads, refuse });
+  } finally {
+    await storage.destroy();
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+const pageOf = async (storage: RegistryStorage, name: string) => (await storage.getJson<IProject>(`pypi/${name}/page.json`))?.value ?? null;
+const addVersion = (version: string, rev: number) => (current: IProject | null): IProject => ({
+  rev: `${rev}-${version}`,
+  versions: [...(current?.versions ?? []), version],
+});
+
+test('derived documents: revision order — an older derivation never replaces a newer one', async () => {
+  await withProjects(async ({ storage, page }) => {
+    await page.write('demo', { rev: '5-b', versions: ['1', '2'] }, '5-b', ctx, false);
+    await page.write('demo', { rev: '3-a', versions: ['1'] }, '3-a', ctx, false);
+    assert.deepEqual(await pageOf(storage, 'demo'), { rev: '5-b', versions: ['1', '2'] });
+    // The same revision number with another id (a retried write) does replace it.
+    await page.write('demo', { rev: '5-c', versions: ['1', '2', '3'] }, '5-c', ctx, false);
+    assert.equal((await pageOf(storage, 'demo'))?.rev, '5-c');
+    // Deleting derived from an older revision leaves the newer document; from its own or later it goes.
+    await page.write('demo', null, '4-x', ctx, false);
+    assert.ok(await pageOf(storage, 'demo'));
+    await page.write('demo', null, '5-c', ctx, false);
+    assert.equal(await pageOf(storage, 'demo'), null);
+    assert.equal(revisionOrder('12-abc'), 12);
+    assert.equal(revisionOrder('junk'), 0);
+    assert.equal(revisionOrder(undefined), 0);
+  });
+});
+
+test('derived documents: a change succeeds once the truth is written; the next read repairs what failed', async () => {
+  await withProjects(async ({ storage, documents, page, refuse }) => {
+    assert.deepEqual(await documents.change('demo', ctx, addVersion('1.0', 1)), { value: { rev: '1-1.0', versions: ['1.0'] }, changed: true, derivedFailed: false });
+    refuse.add('pypi/demo/page.json');
+    const result = await documents.change('demo', ctx, addVersion('2.0', 2));
+    assert.equal(result.changed, true);
+    assert.equal(result.derivedFailed, true);
+    assert.deepEqual((await storage.getJson<IProject>('pypi/demo/project.json'))?.value.versions, ['1.0', '2.0']);
+    assert.deepEqual((await pageOf(storage, 'demo'))?.versions, ['1.0']);
+    refuse.clear();
+    await documents.ensureCurrent('demo', page, ctx);
+    assert.deepEqual(await pageOf(storage, 'demo'), { rev: '2-2.0', versions: ['1.0', '2.0'] });
+    // A failing truth write fails the change and derives nothing.
+    refuse.add('pypi/demo/project.json');
+    await assert.rejects(documents.change('demo', ctx, addVersion('3.0', 3)), /refused/);
+    assert.equal((await pageOf(storage, 'demo'))?.rev, '2-2.0');
+  });
+});
+
+test('derived documents: reads verify with stats once verified; a deleted truth takes its derived documents along', async () => {
+  await withProjects(async ({ storage, documents, page, reads }) => {
+    await documents.change('demo', ctx, addVersion('1.0', 1));
+    await documents.ensureCurrent('demo', page, ctx);
+    reads.length = 0;
+    await documents.ensureCurrent('demo', page, ctx);
+    await documents.ensureCurrent('demo', page, ctx);
+    assert.deepEqual(reads, [], 'verified: nothing read again');
+    // A page left by a deleted project's last writer, claiming a later revision than a new truth.
+    await documents.change('demo', ctx, () => DELETE);
+    assert.equal(await pageOf(storage, 'demo'), null);
+    await storage.putJson('pypi/demo/page.json', { rev: '9-old', versions: ['old'] }, ctx);
+    await documents.ensureCurrent('demo', page, ctx);
+    assert.equal(await pageOf(storage, 'demo'), null);
+    await storage.putJson('pypi/demo/page.json', { rev: '9-old', versions: ['old'] }, ctx);
+    await documents.change('demo', ctx, addVersion('2.0', 4));
+    await documents.ensureCurrent('demo', page, ctx);
+    assert.deepEqual(await pageOf(storage, 'demo'), { rev: '4-2.0', versions: ['2.0'] });
+  });
+});

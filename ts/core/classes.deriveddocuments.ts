@@ -1,0 +1,193 @@
+import { BoundedCache } from './classes.boundedcache.js';
+import type { Logger } from './classes.logger.js';
+import {
+  DELETE,
+  SerializedDocument,
+  UNCHANGED,
+  type IStorageOperationContext,
+  type RegistryStorage,
+  type TDocumentMutator,
+} from './classes.registrystorage.js';
+
+/**
+ * The truth document of a package (npm's packument; later a PyPI project, a crate's versions …).
+ * Its revision is `{n}-{id}`: `n` orders revisions (it only grows, also across deletion and
+ * re-creation), the whole string tells two revisions apart.
+ */
+export interface ITruthSpec<T> {
+  key(name: string): string;
+  revision(value: T): string;
+  /** The revision recorded in stored bytes of the truth. */
+  revisionOfBytes(bytes: Buffer): string | null;
+  serialize(value: T): Buffer;
+  parse(bytes: Buffer): T;
+}
+
+/** Something derived from the truth: a document of its own, or an entry in a shared one (a search shard). */
+export interface IDerivedTarget<T> {
+  /** For logs. */
+  label: string;
+  /**
+   * Write what `truth` implies (null: the package is gone; `revision` was its last), unless what
+   * is stored was derived from a later revision. `force` writes anyway (a repair from the truth).
+   */
+  write(name: string, truth: T | null, revision: string, ctx: IStorageOperationContext, force: boolean): Promise<void>;
+  /** Where it is stored and the revision it records, when it is one document; checked on read. */
+  stored?: {
+    key(name: string): string;
+    revisionOfBytes(bytes: Buffer): string | null;
+  };
+}
+
+/** A derived target that is one document per package, rendered from the truth. */
+export interface IDerivedDocumentSpec<T> {
+  label: string;
+  key(name: string): string;
+  /** The document's bytes; they must record `revision(truth)` where `revisionOfBytes` finds it. */
+  render(truth: T): Buffer;
+  revisionOfBytes(bytes: Buffer): string | null;
+}
+
+export interface ITruthChangeResult<T> {
+  value: T | null;
+  changed: boolean;
+  /** Some derived write failed; the truth is written and reads repair the rest. */
+  derivedFailed: boolean;
+}
+
+/** The number that orders `{n}-{id}` revisions; 0 for anything else. */
+export function revisionOrder(revision: string | null | undefined): number {
+  const n = typeof revision === 'string' ? Number.parseInt(revision.split('-')[0], 10) : Number.NaN;
+  return Number.isSafeInteger(n) ? n : 0;
+}
+
+/**
+ * A derived document of its own: written by a conditional read-modify-write that leaves it alone
+ * when what is stored came from a later revision, so concurrent writers can land in any order.
+ */
+export function derivedDocument<T>(storage: RegistryStorage, spec: IDerivedDocumentSpec<T>): IDerivedTarget<T> {
+  const parse = (bytes: Buffer) => ({ revision: spec.revisionOfBytes(bytes) });
+  return {
+    label: spec.label,
+    stored: { key: spec.key, revisionOfBytes: spec.revisionOfBytes },
+    async write(name, truth, revision, ctx, force) {
+      // Rendered now: `truth` may be changed in place by a later update of the same document.
+      const bytes = truth ? spec.render(truth) : null;
+      const order = revisionOrder(revision);
+      await storage.updateDocument<{ revision: string | null }>(
+        spec.key(name),
+        ctx,
+        (current) => {
+          if (!force && current && revisionOrder(current.revision) > order) return UNCHANGED;
+          return bytes ? new SerializedDocument({ revision }, bytes) : current ? DELETE : UNCHANGED;
+        },
+        { parse },
+      );
+    },
+  };
+}
+
+/** Verified pairs (truth etag, derived etag) remembered, so a read costs a stat of each, not a read. */
+const VERIFIED_ENTRIES = 50_000;
+
+/**
+ * A truth document and what is derived from it, kept in step:
+ *
+ * - a change is a read-modify-write of the truth; once the truth is written the change has
+ *   happened, and the derived writes follow (ordered by revision: an older derivation never
+ *   replaces a newer one). A failed derived write is logged, not answered: the truth stands;
+ * - a read of a derived document first checks it was made from the current truth (two stats,
+ *   a read only after a change) and, when it is stale or missing, derives again from the truth.
+ */
+export class DerivedDocuments<T> {
+  private readonly verified = new BoundedCache<string>({ maxEntries: VERIFIED_ENTRIES });
+  private readonly repairs = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly storage: RegistryStorage,
+    private readonly truth: ITruthSpec<T>,
+    private readonly targets: IDerivedTarget<T>[],
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Change the truth of `name`; `before` is work that must finish before it is written (an upload).
+   * Derived documents are written after the truth (the mutator's result), from the value written.
+   */
+  async change(
+    name: string,
+    ctx: IStorageOperationContext,
+    mutate: TDocumentMutator<T>,
+    before?: Promise<unknown>,
+  ): Promise<ITruthChangeResult<T>> {
+    let lastRevision = '0-0';
+    const result = await this.storage.updateDocument<T>(
+      this.truth.key(name),
+      ctx,
+      async (current) => {
+        const next = await mutate(current);
+        lastRevision = current ? this.truth.revision(current) : '0-0';
+        if (next === DELETE || next === UNCHANGED) return next;
+        const value = next instanceof SerializedDocument ? next.value : next;
+        return next instanceof SerializedDocument ? next : new SerializedDocument(value, this.truth.serialize(value));
+      },
+      { before },
+    );
+    if (!result.changed) return { value: result.value, changed: false, derivedFailed: false };
+    const revision = result.value ? this.truth.revision(result.value) : lastRevision;
+    const derivedFailed = !(await this.writeDerived(name, result.value, revision, ctx, false));
+    return { value: result.value, changed: true, derivedFailed };
+  }
+
+  /**
+   * Before serving the derived document `target` of `name`: make sure it was made from the current
+   * truth, deriving everything again from the truth when it was not (missing, stale, or left over
+   * after the truth was deleted). Cheap when nothing changed since it was last verified.
+   */
+  async ensureCurrent(name: string, target: IDerivedTarget<T>, ctx: IStorageOperationContext): Promise<void> {
+    const stored = target.stored;
+    if (!stored) return;
+    const [truthInfo, derivedInfo] = await Promise.all([this.storage.stat(this.truth.key(name)), this.storage.stat(stored.key(name))]);
+    if (!truthInfo && !derivedInfo) return;
+    const verifiedKey = `${target.label}\n${name}`;
+    if (this.verified.get(verifiedKey) === `${truthInfo?.etag}\n${derivedInfo?.etag}`) return;
+    let pending = this.repairs.get(verifiedKey);
+    if (!pending) {
+      pending = this.verify(name, target, ctx, verifiedKey).finally(() => this.repairs.delete(verifiedKey));
+      this.repairs.set(verifiedKey, pending);
+    }
+    await pending;
+  }
+
+  private async verify(name: string, target: IDerivedTarget<T>, ctx: IStorageOperationContext, verifiedKey: string) {
+    const stored = target.stored!;
+    const [truthBytes, derivedBytes] = await Promise.all([this.storage.getBytes(this.truth.key(name)), this.storage.getBytes(stored.key(name))]);
+    const truthRevision = truthBytes ? this.truth.revisionOfBytes(truthBytes.bytes) : null;
+    const derivedRevision = derivedBytes ? stored.revisionOfBytes(derivedBytes.bytes) : null;
+    if (truthBytes && derivedBytes && truthRevision === derivedRevision) {
+      this.verified.set(verifiedKey, `${truthBytes.etag}\n${derivedBytes.etag}`);
+      return;
+    }
+    if (!truthBytes && !derivedBytes) return;
+    this.logger.warn(`${target.label} of ${name} is ${derivedBytes ? 'stale' : 'missing'}: deriving it again`);
+    this.verified.delete(verifiedKey);
+    const truth = truthBytes ? this.truth.parse(truthBytes.bytes) : null;
+    // A derived document claiming a later revision than the truth's (left by a deleted package's
+    // last writer) is overwritten; otherwise ordering stands, so a repair racing a newer change
+    // cannot put an older derivation back.
+    const force = revisionOrder(derivedRevision) > revisionOrder(truthRevision);
+    await this.writeDerived(name, truth, truthRevision ?? derivedRevision ?? '0-0', ctx, force);
+  }
+
+  /** Every derived write, settled; false when one failed (logged). */
+  private async writeDerived(name: string, truth: T | null, revision: string, ctx: IStorageOperationContext, force: boolean): Promise<boolean> {
+    const results = await Promise.allSettled(this.targets.map((target) => target.write(name, truth, revision, ctx, force)));
+    let ok = true;
+    results.forEach((result, index) => {
+      if (result.status === 'fulfilled') return;
+      ok = false;
+      this.logger.warn(`${this.targets[index].label} of ${name} was not written (reads will repair it)`, result.reason);
+    });
+    return ok;
+  }
+}

@@ -10,16 +10,19 @@
  *   tarball GET     1 MiB tarball, 32 connections, MB/s
  *   publish         versions 1..200 of three packages, one request at a time: medians of versions 1-10 vs 190-200
  *   search          p50 of single queries at 500 packages (published) and 50,000 (index filled in bulk)
+ *   memory          the server's RSS after the searches, and its peak (VmHWM) over its whole life
  *
  *   tarball GET     also measured with curl: parallel curl processes, each fetching the 1 MiB
  *                   tarball many times over one keep-alive connection (the Node load generator
  *                   parses bodies in JavaScript and tops out well below what the server sends)
  *
  * Options: --backend=fs|s3|all (default all; s3 runs on a local s3rver), --seconds=N per load phase,
- * --part=tarball (only the curl tarball measurement: publish one 1 MiB tarball, fetch it with curl).
+ * --part=tarball (only the curl tarball measurement: publish one 1 MiB tarball, fetch it with curl),
+ * --part=search (only the search and memory measurement on a fresh server).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -72,6 +75,12 @@ async function runServer(spec: TServerSpec) {
 }
 
 // ---- load generation ---------------------------------------------------------------------------
+
+/** A field of /proc/{pid}/status in MiB (VmRSS now, VmHWM the peak over the process's life). */
+function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : 0;
+}
 
 interface IServerHandle {
   child: ChildProcess;
@@ -319,8 +328,14 @@ interface IFigures {
   publishFirstMean: number;
   publishLastMean: number;
   publishMedian: number;
+  search: ISearchFigures;
+}
+
+interface ISearchFigures {
   search500: number;
   search50k: number;
+  rssAfterSearchMiB: number;
+  rssPeakMiB: number;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -355,6 +370,40 @@ const searchQueries = (count: number) =>
         return `${word(i)} ${word(i + 5)}`; // two words
     }
   });
+
+/** 500 packages published, 50,000 entries bulk-loaded by a second instance, searches; the server's memory. */
+async function benchSearch(backend: string, server: IServerHandle, storage: IStorageConfig, publishAgent: http.Agent): Promise<ISearchFigures> {
+  const auth = { authorization: `Bearer ${server.token}` };
+  const small = crypto.randomBytes(1024);
+  console.log(`[${backend}] search: publishing 500 packages (server RSS now ${statusMiB(server.child.pid!, 'VmRSS').toFixed(0)} MiB, peak so far ${statusMiB(server.child.pid!, 'VmHWM').toFixed(0)} MiB)`);
+  for (let i = 0; i < 500; i++) {
+    const name = benchName(i);
+    const entry = searchEntry(i);
+    const body = publishBody(name, '1.0.0', small, { description: entry.description, keywords: entry.keywords });
+    const result = await request({ port: server.port, method: 'PUT', path: `/npm/${name}`, headers: auth, body, agent: publishAgent });
+    if (result.status !== 201) throw new Error(`publish ${name}: ${result.status}`);
+  }
+  const search500 = await searchP50(server, searchQueries(500));
+
+  console.log(`[${backend}] search: filling the index to 50,000 packages (bulk, through the index API)`);
+  const seeder = new SmartRegistry(registryConfig(storage));
+  await seeder.init();
+  const index = (seeder.getRegistry('npm') as NpmRegistry).getSearchIndex();
+  for (let from = 500; from < 50_000; from += 10_000) {
+    const entries = Array.from({ length: Math.min(10_000, 50_000 - from) }, (_, k) => searchEntry(from + k));
+    await index.upsertMany(entries, { protocol: 'npm' });
+  }
+  await seeder.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 1200)); // the server revalidates its copy at most every second
+  const search50k = await searchP50(server, searchQueries(50_000));
+
+  return {
+    search500,
+    search50k,
+    rssAfterSearchMiB: statusMiB(server.child.pid!, 'VmRSS'),
+    rssPeakMiB: statusMiB(server.child.pid!, 'VmHWM'),
+  };
+}
 
 async function benchBackend(backend: string, storage: IStorageConfig, seconds: number, helloServer: IServerHandle): Promise<IFigures> {
   const server = await startServer({ kind: 'registry', storage });
@@ -413,28 +462,8 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     console.log(`[${backend}] load: 1 MiB tarball GET with ${CURL_CLIENTS} keep-alive curl clients`);
     const tarballCurlMBps = await curlThroughput(server, '/npm/bench-big/-/bench-big-1.0.0.tgz', auth, CURL_CLIENTS, CURL_REQUESTS_PER_CLIENT);
 
-    console.log(`[${backend}] search: publishing 500 packages`);
-    for (let i = 0; i < 500; i++) {
-      const name = benchName(i);
-      const entry = searchEntry(i);
-      const body = publishBody(name, '1.0.0', small, { description: entry.description, keywords: entry.keywords });
-      const result = await request({ port: server.port, method: 'PUT', path: `/npm/${name}`, headers: auth, body, agent: publishAgent });
-      if (result.status !== 201) throw new Error(`publish ${name}: ${result.status}`);
-    }
+    const search = await benchSearch(backend, server, storage, publishAgent);
     publishAgent.destroy();
-    const search500 = await searchP50(server, searchQueries(500));
-
-    console.log(`[${backend}] search: filling the index to 50,000 packages (bulk, through the index API)`);
-    const seeder = new SmartRegistry(registryConfig(storage));
-    await seeder.init();
-    const index = (seeder.getRegistry('npm') as NpmRegistry).getSearchIndex();
-    for (let from = 500; from < 50_000; from += 10_000) {
-      const entries = Array.from({ length: Math.min(10_000, 50_000 - from) }, (_, k) => searchEntry(from + k));
-      await index.upsertMany(entries, { protocol: 'npm' });
-    }
-    await seeder.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 1200)); // the server revalidates its copy at most every second
-    const search50k = await searchP50(server, searchQueries(50_000));
 
     return {
       backend,
@@ -451,8 +480,7 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishFirstMean: mean(perVersion.slice(0, 10).flat()),
       publishLastMean: mean(perVersion.slice(189, 200).flat()),
       publishMedian: median(publishTimes),
-      search500,
-      search50k,
+      search,
     };
   } finally {
     await server.stop();
@@ -466,6 +494,15 @@ function load(label: string, result: ILoadResult, target?: string) {
   const ratio = result.rps / hello;
   const verdict = target ? `   ${mark(ratio >= 0.15)} target ${target}` : '';
   return `  ${label.padEnd(38)}${result.rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(3)}× hello (${hello.toFixed(0)} req/s just before)  ${(result.cpuMicrosPerRequest / 1000).toFixed(2)} ms server CPU/req  p50 ${result.p50.toFixed(1)} ms${verdict}`;
+}
+
+function searchLines(figures: ISearchFigures): string[] {
+  return [
+    `  ${'search p50, 500 packages'.padEnd(38)}${figures.search500.toFixed(2).padStart(7)} ms`,
+    `  ${'search p50, 50,000 packages'.padEnd(38)}${figures.search50k.toFixed(2).padStart(7)} ms     ${mark(figures.search50k <= 5)} target ≤ 5 ms`,
+    `  ${'server RSS after the searches'.padEnd(38)}${figures.rssAfterSearchMiB.toFixed(0).padStart(7)} MiB`,
+    `  ${'server RSS peak, whole life (VmHWM)'.padEnd(38)}${figures.rssPeakMiB.toFixed(0).padStart(7)} MiB    ${mark(figures.rssPeakMiB <= 150)} target ≤ 150 MiB`,
+  ];
 }
 
 function report(figures: IFigures) {
@@ -483,8 +520,7 @@ function report(figures: IFigures) {
     `  ${'publish, versions 1-10 (median)'.padEnd(38)}${figures.publishFirst.toFixed(2).padStart(7)} ms     (mean ${figures.publishFirstMean.toFixed(2)} ms)   ${mark(figures.publishFirst <= 10)} target ≤ 10 ms`,
     `  ${'publish, versions 190-200 (median)'.padEnd(38)}${figures.publishLast.toFixed(2).padStart(7)} ms     (mean ${figures.publishLastMean.toFixed(2)} ms)   ${growth.toFixed(2)}× versions 1-10   ${mark(growth <= 1.2 && figures.publishLast <= 10)} target ≤ 1.2×, ≤ 10 ms`,
     `  ${'publish, median of all 600'.padEnd(38)}${figures.publishMedian.toFixed(2).padStart(7)} ms`,
-    `  ${'search p50, 500 packages'.padEnd(38)}${figures.search500.toFixed(2).padStart(7)} ms`,
-    `  ${'search p50, 50,000 packages'.padEnd(38)}${figures.search50k.toFixed(2).padStart(7)} ms     ${mark(figures.search50k <= 10)} target ≤ 10 ms`,
+    ...searchLines(figures.search),
   ];
   console.log(`\n${lines.join('\n')}\n`);
 }
@@ -495,6 +531,20 @@ async function main() {
   const seconds = Number(args.seconds ?? 4);
   if (args.part === 'tarball') {
     await withBackends(backend, (name, storage) => benchTarballWithCurl(name, storage));
+    return;
+  }
+  if (args.part === 'search') {
+    await withBackends(backend, async (name, storage) => {
+      const server = await startServer({ kind: 'registry', storage });
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const figures = await benchSearch(name, server, storage, agent);
+        console.log(`\nnpm search benchmark — ${name} backend\n${searchLines(figures).join('\n')}\n`);
+      } finally {
+        agent.destroy();
+        await server.stop();
+      }
+    });
     return;
   }
 

@@ -86,6 +86,11 @@ export const npmPaths = {
   tarballsPrefix: (name: string) => `npm/packages/${name}/tarballs/`,
   tarball: (name: string, file: string) => `npm/packages/${name}/tarballs/${file}`,
   packagesPrefix: () => 'npm/packages/',
+  /** The package whose packument is stored at `key`; null for any other key. */
+  packumentName: (key: string): string | null => {
+    const match = /^npm\/packages\/(.+)\/packument\.json$/.exec(key);
+    return match ? match[1] : null;
+  },
   searchShard: (shard: number) => `npm/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
   loginSessionsPrefix: () => 'npm/login/',
   loginSession: (loginIdHash: string) => `npm/login/${loginIdHash}.json`,

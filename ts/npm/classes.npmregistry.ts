@@ -104,7 +104,7 @@ export class NpmRegistry extends BaseRegistry {
       'with other publishes',
     );
     this.cache = new NpmDocumentCache(deps.storage, options.documentCacheBytes ?? DEFAULT_DOCUMENT_CACHE_BYTES);
-    this.search = new NpmSearchIndex(deps.storage, options.searchRevalidateMs ?? DEFAULT_SEARCH_REVALIDATE_MS);
+    this.search = new NpmSearchIndex(deps.storage, options.searchRevalidateMs ?? DEFAULT_SEARCH_REVALIDATE_MS, deps.logger);
     this.packages = new NpmPackageStore(deps.storage, this.cache, this.search, deps.logger);
     this.login = new NpmLoginFlow(deps.storage, deps.auth, {
       allowSignup: deps.authConfig.allowSignup === true,

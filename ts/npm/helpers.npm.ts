@@ -537,13 +537,62 @@ export function toSearchEntry(doc: INpmPackument): INpmSearchEntry | null {
     date: doc.time[latest.version] ?? doc.time.modified,
     maintainers: (doc.maintainers ?? []).map((m) => m.name).filter((n): n is string => typeof n === 'string'),
   };
-  if (typeof latest.description === 'string' && latest.description) entry.description = latest.description.slice(0, 1024);
-  const keywords = normalizeKeywords(latest.keywords).slice(0, 32);
+  if (typeof latest.description === 'string' && latest.description) entry.description = latest.description;
+  const keywords = normalizeKeywords(latest.keywords);
   if (keywords.length) entry.keywords = keywords;
   const publisher = latest._npmUser?.name;
   if (typeof publisher === 'string' && publisher) entry.publisher = publisher;
   if (latest.deprecated) entry.deprecated = true;
-  return entry;
+  return boundSearchEntry(entry);
+}
+
+/** What one search entry may hold: anything beyond is cut, so no publish can grow the index without limit. */
+export const SEARCH_ENTRY_LIMITS = {
+  keywords: 32,
+  keywordLength: 64,
+  descriptionLength: 1024,
+  /** version, date, publisher and each maintainer name */
+  fieldLength: 256,
+  maintainers: 32,
+} as const;
+
+const cut = (text: string, length: number) => (text.length > length ? text.slice(0, length) : text);
+
+/** The entry within SEARCH_ENTRY_LIMITS (a new object; the one given is not changed). */
+export function boundSearchEntry(entry: INpmSearchEntry): INpmSearchEntry {
+  const limits = SEARCH_ENTRY_LIMITS;
+  const bounded: INpmSearchEntry = {
+    ...entry,
+    version: cut(String(entry.version ?? ''), limits.fieldLength),
+    date: cut(String(entry.date ?? ''), limits.fieldLength),
+    maintainers: (Array.isArray(entry.maintainers) ? entry.maintainers : []).slice(0, limits.maintainers).map((name) => cut(String(name), limits.fieldLength)),
+  };
+  if (typeof entry.description === 'string') bounded.description = cut(entry.description, limits.descriptionLength);
+  else delete bounded.description;
+  if (Array.isArray(entry.keywords)) {
+    const keywords = entry.keywords.filter((k) => typeof k === 'string' && k.length > 0).map((k) => cut(k, limits.keywordLength)).slice(0, limits.keywords);
+    if (keywords.length) bounded.keywords = keywords;
+    else delete bounded.keywords;
+  }
+  if (typeof entry.publisher === 'string') bounded.publisher = cut(entry.publisher, limits.fieldLength);
+  return bounded;
+}
+
+const WORD_SEPARATORS = /[^a-z0-9]+/;
+const splitSearchWords = (text: string) => text.toLowerCase().split(WORD_SEPARATORS).filter(Boolean);
+
+/** A package name without its scope, lower-case. */
+export const bareName = (name: string) => (name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name).toLowerCase();
+
+/** The words a package is found by: its name (whole, without scope, and in parts), description and keywords. */
+export function searchWords(entry: INpmSearchEntry): Set<string> {
+  const name = entry.name.toLowerCase();
+  const words = new Set<string>([name, bareName(name), ...splitSearchWords(name), ...splitSearchWords(entry.description ?? '')]);
+  for (const keyword of entry.keywords ?? []) {
+    words.add(keyword.toLowerCase());
+    for (const word of splitSearchWords(keyword)) words.add(word);
+  }
+  return words;
 }
 
 // ---- search ranking --------------------------------------------------------------------------
@@ -563,4 +612,11 @@ export function rankSearchMatch(query: string, terms: string[], name: string, ba
   if (name.startsWith(query) || bare.startsWith(query)) return 1;
   for (const term of terms) if (!name.includes(term)) return 3;
   return 2;
+}
+
+/** For one lower-case query: the tier of a matching package by its lower-case name. */
+export function searchRanker(query: string): (name: string) => TSearchTier {
+  const terms = searchTerms(query);
+  // Called for every match of a query: `name` is lower-case already, so nothing is allocated for unscoped names.
+  return (name) => rankSearchMatch(query, terms, name, name.charCodeAt(0) === 64 ? name.slice(name.indexOf('/') + 1) : name);
 }

@@ -43,6 +43,12 @@ export interface IDocumentUpdateOptions<T> {
   alongside?: (next: T | null) => Promise<unknown>;
   /** Reads a stored document; default JSON.parse. Whatever it returns is what mutators get. */
   parse?: (bytes: Buffer) => T;
+  /**
+   * Remember the written value to skip reading it back next time (default true). Off for documents
+   * whose user keeps its own compact copy (search shards): holding them parsed as well would double
+   * their memory.
+   */
+  remember?: boolean;
 }
 
 export interface IDocumentUpdateResult<T> {
@@ -99,7 +105,7 @@ export class DocumentUpdater {
           before = undefined;
         }
         if (next === UNCHANGED) {
-          if (current) this.remember(key, current.etag, current.value, current.size);
+          if (current && options.remember !== false) this.remember(key, current.etag, current.value, current.size);
           return { value: current ? current.value : null, etag: current ? current.etag : null, changed: false };
         }
         if (next === DELETE) {
@@ -121,7 +127,7 @@ export class DocumentUpdater {
             options.alongside?.(value),
           ]);
           if (put.status === 'fulfilled') {
-            this.remember(key, put.value.etag, value, bytes.length);
+            if (options.remember !== false) this.remember(key, put.value.etag, value, bytes.length);
             return { value, etag: put.value.etag, changed: true, alongsideFailed: derived.status === 'rejected' };
           }
           if (!isPreconditionFailed(put.reason)) throw put.reason;

@@ -283,8 +283,8 @@ export class SearchIndex<E> {
       const doc = current ?? { v: 1, packages: {} };
       if (!change(doc.packages)) return UNCHANGED;
       return Object.keys(doc.packages).length === 0 ? DELETE : doc;
-    });
-    // `stored.value` is read here, synchronously, and not kept (the updater may change it in place later).
+    }, { remember: false });
+    // The compact copy is the only one kept in memory (the updater is told not to remember the shard).
     if (stored.changed || !this.shards.has(String(shard))) this.shards.set(String(shard), this.compact(stored.etag, stored.value));
   }
 

@@ -27,10 +27,11 @@ test('document updater: a failed read still settles the work it was given', asyn
     const onUnhandled = (reason: unknown) => void unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      // The upload fails after the read did.
-      const upload = new Promise((_, reject) => setTimeout(() => reject(new Error('tarball upload failed')), 10));
+      // The upload has failed already, while the document is still being read (no timing involved).
+      const upload = Promise.reject(new Error('tarball upload failed'));
       await assert.rejects(storage.updateDocument('npm/broken.json', ctx, () => ({ a: 1 }), { before: upload }), SyntaxError);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Unhandled rejections are reported between event-loop turns: the read took several.
+      await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(unhandled, []);
     } finally {
       process.off('unhandledRejection', onUnhandled);

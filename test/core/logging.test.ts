@@ -92,7 +92,7 @@ describe('logging: 5xx answers', () => {
       // The bucket goes away under the running registry (an operator's mistake, a lifecycle rule).
       await client.send(new DeleteBucketCommand({ Bucket: bucketName }));
       const res = await npm.publish('orphan', '1.0.0');
-      assert.equal(res.status, 500);
+      assert.equal(res.status, 500, res.text);
       assert.ok(!res.text.includes('NoSuchBucket') && !res.text.includes(bucketName), res.text);
       const logged = errorsLogged(buffer);
       assert.equal(logged.length, 1, logged.join('\n---\n'));

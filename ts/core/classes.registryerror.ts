@@ -94,7 +94,7 @@ export const isPreconditionFailed = (value: unknown): value is RegistryError => 
 const SERVER_ERROR_TEXT: Record<number, string> = {
   500: 'internal server error',
   502: 'bad gateway',
-  503: 'service unavailable, try again later',
+  503: 'the server is busy, try again later',
   504: 'gateway timeout',
 };
 

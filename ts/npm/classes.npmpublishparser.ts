@@ -67,12 +67,12 @@ export class NpmPublishParser {
         await this.feed(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
       }
       await this.feed(decoder.end());
-      await this.consume(this.tokens(none as never));
+      await this.consume(this.tokenize(none as never));
     } catch (error) {
       this.attachment?.target.abort(error);
       if (!body.readableEnded) body.destroy();
-      if (error instanceof RegistryError) throw error;
-      throw RegistryError.invalid(`malformed JSON body: ${(error as Error).message}`);
+      // Storage failing under an attachment is ours (a 5xx), not the client's JSON.
+      throw error;
     }
     if (!this.hasRoot || !this.root || typeof this.root !== 'object' || Array.isArray(this.root)) {
       throw RegistryError.invalid('the body must be a package document (JSON object)');
@@ -81,7 +81,16 @@ export class NpmPublishParser {
   }
 
   private async feed(text: string) {
-    if (text) await this.consume(this.tokens(text));
+    if (text) await this.consume(this.tokenize(text));
+  }
+
+  /** Only the tokenizer's errors mean the JSON is malformed. */
+  private tokenize(text: string) {
+    try {
+      return this.tokens(text);
+    } catch (error) {
+      throw RegistryError.invalid(`malformed JSON body: ${(error as Error).message}`);
+    }
   }
 
   private async consume(output: unknown) {

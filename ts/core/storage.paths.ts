@@ -9,7 +9,6 @@
  *     tokens/{sha256(token)}.json         token records, looked up by hash
  *     user-tokens/{userId}/{sha256}       one empty marker per token, to list a user's tokens
  *     revoked-jwt/{jti}.json              revoked OCI JWTs until they expire (pruned on revoke)
- *   uploads/{uuid}/...                    short-lived upload state (sessions, chunks)
  *   probes/conditional-write-{uuid}       written and removed at start-up by the S3 backend's conditional-write probe
  *   oci/  npm/  maven/  cargo/  composer/  pypi/  rubygems/   each protocol's own tree, below
  *

@@ -108,9 +108,6 @@ export function highestVersion(versions: Iterable<string>): string | undefined {
   return bestStable ?? best;
 }
 
-/** Versions sorted ascending by semver precedence. */
-export const sortVersions = (versions: string[]) => [...versions].sort(semver.compare);
-
 /** Tags are free names, except that they must not look like a version range (npm's rule). */
 export function distTagError(tag: unknown): string | null {
   if (typeof tag !== 'string' || tag.length === 0) return 'tag must be a non-empty string';
@@ -143,10 +140,6 @@ export const tarballPath = (name: string, version: string) => `/${name}/-/${tarb
 
 /** What a stored document holds in `dist.tarball`. */
 export const storedTarballUrl = (name: string, version: string) => `${URL_PLACEHOLDER}${tarballPath(name, version)}`;
-
-/** A stored URL (from a parsed document) made absolute. */
-export const resolveStoredUrl = (value: string, baseUrl: string) =>
-  value.startsWith(URL_PLACEHOLDER) ? baseUrl + value.slice(URL_PLACEHOLDER.length) : value;
 
 /**
  * The version a tarball file name stands for, or null when the name is not `{name}-{version}.tgz`.

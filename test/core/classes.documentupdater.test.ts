@@ -29,7 +29,7 @@ test('document updater: a failed read still settles the work it was given', asyn
     try {
       // The upload has failed already, while the document is still being read (no timing involved).
       const upload = Promise.reject(new Error('tarball upload failed'));
-      await assert.rejects(storage.updateDocument('npm/broken.json', ctx, () => ({ a: 1 }), { before: upload }), SyntaxError);
+      await assert.rejects(storage.updateDocument('npm/broken.json', ctx, () => ({ a: 1 }), { prerequisite: upload }), SyntaxError);
       // Unhandled rejections are reported between event-loop turns: the read took several.
       await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(unhandled, []);

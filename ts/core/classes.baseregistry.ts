@@ -146,13 +146,13 @@ export abstract class BaseRegistry {
    * Typed errors are rendered in this protocol's shape (a 5xx logged first); anything else is rethrown
    * to the orchestrator, which logs it and answers 500 with an error id.
    */
-  async handleRequest(ctx: IRequestContext, relativePath: string, mount: string): Promise<IResponse> {
+  async handleRequest(ctx: IRequestContext, relativePath: string, publicBasePath: string): Promise<IResponse> {
     let routeRequest: IRouteRequest | undefined;
     try {
       assertSafeRequestPath(relativePath, { allowEncodedSlash: this.allowsEncodedSlash() });
       const method = ctx.method.toUpperCase();
       const { route, params } = this.findRoute(method, relativePath);
-      routeRequest = this.buildRouteRequest(ctx, method, relativePath, params, mount);
+      routeRequest = this.buildRouteRequest(ctx, method, relativePath, params, publicBasePath);
       await this.checkPermission(route.permission, routeRequest);
       return normalizeResponse(await route.handler(routeRequest));
     } catch (error) {
@@ -210,7 +210,7 @@ export abstract class BaseRegistry {
     method: string,
     path: string,
     params: Record<string, string>,
-    mount: string,
+    publicBasePath: string,
   ): IRouteRequest {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(ctx.headers ?? {})) {
@@ -222,7 +222,7 @@ export abstract class BaseRegistry {
       if (value === undefined) continue;
       query[name] = Array.isArray(value) ? String(value[0] ?? '') : String(value);
     }
-    const { hostUrl, baseUrl } = resolvePublicUrls(headers, { registryUrl: this.config.registryUrl, trustProxy: this.deps.trustProxy, mount });
+    const { hostUrl, baseUrl } = resolvePublicUrls(headers, { registryUrl: this.config.registryUrl, trustProxy: this.deps.trustProxy, publicBasePath });
     return {
       ctx,
       method,

@@ -131,7 +131,7 @@ export class DerivedDocuments<T> {
         const value = next instanceof SerializedDocument ? next.value : next;
         return next instanceof SerializedDocument ? next : new SerializedDocument(value, this.truth.serialize(value));
       },
-      { before },
+      { prerequisite: before },
     );
     if (!result.changed) return { value: result.value, changed: false, derivedFailed: false };
     const revision = result.value ? this.truth.revision(result.value) : lastRevision;

@@ -17,7 +17,7 @@ const MAX_ATTEMPTS = 100;
 const BACKOFF_BASE_MS = 4;
 const BACKOFF_CAP_MS = 400;
 /** Bytes of documents whose last written state is remembered (by etag) to skip reading them back. */
-const MAX_KNOWN_BYTES = 64 * 1024 * 1024;
+const MAX_REMEMBERED_BYTES = 64 * 1024 * 1024;
 
 /** A new document given as its bytes, with the (smaller) value to hand to the next mutator. */
 export class SerializedDocument<T> {
@@ -35,12 +35,7 @@ export interface IDocumentUpdateOptions<T> {
    * Work that must be finished before the document is written (a tarball upload). It runs while the
    * current document is read and changed; if it fails, nothing is written.
    */
-  before?: Promise<unknown>;
-  /**
-   * Writes derived from the new value, started together with the document's own write (the
-   * abbreviated document, the search entry). On a retry they are started again with the new value.
-   */
-  alongside?: (next: T | null) => Promise<unknown>;
+  prerequisite?: Promise<unknown>;
   /** Reads a stored document; default JSON.parse. Whatever it returns is what mutators get. */
   parse?: (bytes: Buffer) => T;
   /**
@@ -56,8 +51,6 @@ export interface IDocumentUpdateResult<T> {
   /** Etag of the document as this update left it (null: deleted or absent). */
   etag: string | null;
   changed: boolean;
-  /** The document was written but a derived write failed: derive again. */
-  alongsideFailed?: boolean;
 }
 
 
@@ -71,18 +64,17 @@ export interface IDocumentUpdateResult<T> {
  * - the state this instance last wrote is remembered: when a `stat` shows the stored etag is still
  *   that one, the document is not read and parsed again (storage stays the truth: any other
  *   writer changes the etag);
- * - derived writes run alongside the document's write, and the document is read and changed while
- *   the tarball is still being stored.
+ * - the document is read and changed while its prerequisite (a tarball upload) is still being stored.
  *
  * The mutator must not keep references to the value: the object it is given may be the remembered
  * one and is changed in place.
  */
 export class DocumentUpdater {
-  private readonly known = new BoundedCache<{ etag: string; value: unknown; size: number }>({
+  private readonly lastWritten = new BoundedCache<{ etag: string; value: unknown; size: number }>({
     maxEntries: 100_000,
-    maxBytes: MAX_KNOWN_BYTES,
-    maxEntryBytes: MAX_KNOWN_BYTES / 8,
-    sizeOf: (known) => known.size,
+    maxBytes: MAX_REMEMBERED_BYTES,
+    maxEntryBytes: MAX_REMEMBERED_BYTES / 8,
+    sizeOf: (written) => written.size,
   });
 
   constructor(private readonly storage: RegistryStorage) {}
@@ -93,16 +85,16 @@ export class DocumentUpdater {
     mutate: TDocumentMutator<T>,
     options: IDocumentUpdateOptions<T> = {},
   ): Promise<IDocumentUpdateResult<T>> {
-    let before = options.before;
+    let prerequisite = options.prerequisite;
     // Awaited below; until then a failure of it (while the document is still being read) is not "unhandled".
-    before?.catch(() => undefined);
+    prerequisite?.catch(() => undefined);
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const current = await this.read<T>(key, attempt === 0, options.parse);
         const next = await mutate(current ? current.value : null);
-        if (before) {
-          await before;
-          before = undefined;
+        if (prerequisite) {
+          await prerequisite;
+          prerequisite = undefined;
         }
         if (next === UNCHANGED) {
           if (current && options.remember !== false) this.remember(key, current.etag, current.value, current.size);
@@ -110,27 +102,22 @@ export class DocumentUpdater {
         }
         if (next === DELETE) {
           if (!current) return { value: null, etag: null, changed: false };
-          const [removed, derived] = await Promise.allSettled([
-            this.storage.deleteObject(key, ctx, { ifMatch: current.etag }),
-            options.alongside?.(null),
-          ]);
-          if (removed.status === 'fulfilled') {
-            return { value: null, etag: null, changed: true, alongsideFailed: derived.status === 'rejected' };
+          try {
+            await this.storage.deleteObject(key, ctx, { ifMatch: current.etag });
+            return { value: null, etag: null, changed: true };
+          } catch (error) {
+            if (!isPreconditionFailed(error)) throw error;
           }
-          if (!isPreconditionFailed(removed.reason)) throw removed.reason;
         } else {
           const value = next instanceof SerializedDocument ? next.value : next;
           const bytes = next instanceof SerializedDocument ? next.bytes : Buffer.from(JSON.stringify(next), 'utf8');
-          // Both settle before anything else happens: a retry must never race this attempt's derived writes.
-          const [put, derived] = await Promise.allSettled([
-            this.storage.putObject(key, bytes, ctx, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' }),
-            options.alongside?.(value),
-          ]);
-          if (put.status === 'fulfilled') {
-            if (options.remember !== false) this.remember(key, put.value.etag, value, bytes.length);
-            return { value, etag: put.value.etag, changed: true, alongsideFailed: derived.status === 'rejected' };
+          try {
+            const put = await this.storage.putObject(key, bytes, ctx, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
+            if (options.remember !== false) this.remember(key, put.etag, value, bytes.length);
+            return { value, etag: put.etag, changed: true };
+          } catch (error) {
+            if (!isPreconditionFailed(error)) throw error;
           }
-          if (!isPreconditionFailed(put.reason)) throw put.reason;
         }
         // Someone else wrote first: back off, and try again on fresh data.
         await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt));
@@ -138,22 +125,22 @@ export class DocumentUpdater {
       throw RegistryError.conflict(`too many concurrent updates of ${key}, try again`);
     } catch (error) {
       // A failed read or mutation must not leave the work it was given (a tarball upload) unobserved.
-      await before?.catch(() => undefined);
+      await prerequisite?.catch(() => undefined);
       throw error;
     }
   }
 
   /** Forget what this instance knows about a document (after changing it some other way). */
   forget(key: string): void {
-    this.known.delete(key);
+    this.lastWritten.delete(key);
   }
 
-  private async read<T>(key: string, mayUseKnown: boolean, parse?: (bytes: Buffer) => T): Promise<{ value: T; etag: string; size: number } | null> {
+  private async read<T>(key: string, mayUseRemembered: boolean, parse?: (bytes: Buffer) => T): Promise<{ value: T; etag: string; size: number } | null> {
     // Taken out while it is changed; remembered again only once a write succeeded.
-    const known = this.known.take(key);
-    if (known && mayUseKnown) {
+    const written = this.lastWritten.take(key);
+    if (written && mayUseRemembered) {
       const info = await this.storage.stat(key);
-      if (info?.etag === known.etag) return { value: known.value as T, etag: known.etag, size: known.size };
+      if (info?.etag === written.etag) return { value: written.value as T, etag: written.etag, size: written.size };
     }
     const stored = await this.storage.getBytes(key);
     if (!stored) return null;
@@ -163,7 +150,7 @@ export class DocumentUpdater {
 
   private remember(key: string, etag: string, value: unknown, size: number) {
     // Without an etag from the write there is nothing safe to compare later reads against.
-    if (etag) this.known.set(key, { etag, value, size });
-    else this.known.delete(key);
+    if (etag) this.lastWritten.set(key, { etag, value, size });
+    else this.lastWritten.delete(key);
   }
 }

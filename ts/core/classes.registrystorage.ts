@@ -186,7 +186,7 @@ export class RegistryStorage {
     return (await this.documents.update(key, ctx, mutate)).value;
   }
 
-  /** `updateJson` with the written etag, pre-serialised bytes, and work that runs before or alongside the write. */
+  /** `updateJson` with the written etag, pre-serialised bytes, and work that must finish before the write. */
   updateDocument<T>(
     key: string,
     ctx: IStorageOperationContext,

@@ -11,7 +11,7 @@ export interface IPublicUrlOptions {
   /** Read `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-Prefix`. */
   trustProxy: boolean;
   /** The protocol's basePath as mounted ('' at the host root). */
-  mount: string;
+  publicBasePath: string;
 }
 
 export interface IPublicUrls {
@@ -47,9 +47,9 @@ export function resolvePublicUrls(headers: Record<string, string>, options: IPub
   const host = validHost(headers.host) ?? FALLBACK_HOST;
   if (!options.trustProxy) {
     const hostUrl = `http://${host}`;
-    return { hostUrl, baseUrl: `${hostUrl}${options.mount}` };
+    return { hostUrl, baseUrl: `${hostUrl}${options.publicBasePath}` };
   }
   const proto = firstValue(headers['x-forwarded-proto'])?.toLowerCase();
   const hostUrl = `${proto === 'https' ? 'https' : 'http'}://${validHost(firstValue(headers['x-forwarded-host'])) ?? host}`;
-  return { hostUrl, baseUrl: `${hostUrl}${normalizePrefix(firstValue(headers['x-forwarded-prefix']))}${options.mount}` };
+  return { hostUrl, baseUrl: `${hostUrl}${normalizePrefix(firstValue(headers['x-forwarded-prefix']))}${options.publicBasePath}` };
 }

@@ -130,8 +130,8 @@ export class NpmRegistry extends BaseRegistry {
     const write = this.packagePermission('write');
     // Removing published versions is its own right, as in OCI: a CI token with `write` cannot unpublish.
     const remove = this.packagePermission('delete');
-    const readAny = () => ({ resource: 'npm:package:*', action: 'read' });
-    const scoped = (handler: (req: IRouteRequest, name: string) => Promise<IHandlerResponse>) => (req: IRouteRequest) =>
+    const readAllPackages = () => ({ resource: 'npm:package:*', action: 'read' });
+    const withPackageName = (handler: (req: IRouteRequest, name: string) => Promise<IHandlerResponse>) => (req: IRouteRequest) =>
       handler(req, this.packageName(req));
     return [
       // Registry services, all below `/-/` (no package name starts with `-/`).
@@ -146,39 +146,39 @@ export class NpmRegistry extends BaseRegistry {
       { method: 'GET', pattern: '/-/npm/v1/tokens', permission: 'authenticated', handler: (req) => this.listTokens(req) },
       { method: 'POST', pattern: '/-/npm/v1/tokens', permission: 'authenticated', handler: (req) => this.createToken(req) },
       { method: 'DELETE', pattern: '/-/npm/v1/tokens/token/:key', permission: 'authenticated', handler: (req) => this.deleteToken(req) },
-      { method: 'GET', pattern: '/-/v1/search', permission: readAny, handler: (req) => this.searchPackages(req) },
+      { method: 'GET', pattern: '/-/v1/search', permission: readAllPackages, handler: (req) => this.searchPackages(req) },
       { method: 'POST', pattern: '/-/npm/v1/security/advisories/bulk', permission: 'optional', handler: (req) => this.audit(req, {}) },
       { method: 'POST', pattern: '/-/npm/v1/security/audits/quick', permission: 'optional', handler: (req) => this.audit(req, EMPTY_AUDIT_REPORT) },
       { method: 'POST', pattern: '/-/npm/v1/security/audits', permission: 'optional', handler: (req) => this.audit(req, EMPTY_AUDIT_REPORT) },
 
       // dist-tags (`npm dist-tag`), for `name`, `@scope%2fname` and `@scope/name`.
       ...['/-/package/:name/dist-tags', '/-/package/:scope/:name/dist-tags'].flatMap((base): IRoute[] => [
-        { method: 'GET', pattern: base, permission: read, handler: scoped((req, name) => this.getDistTags(req, name)) },
-        { method: 'PUT', pattern: `${base}/:tag`, permission: write, handler: scoped((req, name) => this.putDistTag(req, name)) },
-        { method: 'DELETE', pattern: `${base}/:tag`, permission: write, handler: scoped((req, name) => this.deleteDistTag(req, name)) },
+        { method: 'GET', pattern: base, permission: read, handler: withPackageName((req, name) => this.getDistTags(req, name)) },
+        { method: 'PUT', pattern: `${base}/:tag`, permission: write, handler: withPackageName((req, name) => this.putDistTag(req, name)) },
+        { method: 'DELETE', pattern: `${base}/:tag`, permission: write, handler: withPackageName((req, name) => this.deleteDistTag(req, name)) },
       ]),
 
       // Tarballs; the CLI's unpublish deletes them with `/-rev/{rev}` appended.
-      { method: 'GET', pattern: '/:name/-/:file', permission: read, handler: scoped((req, name) => this.getTarball(req, name)) },
-      { method: 'GET', pattern: '/:scope/:name/-/:file', permission: read, handler: scoped((req, name) => this.getTarball(req, name)) },
-      { method: 'GET', pattern: '/:scope/:name/-/:fileScope/:file', permission: read, handler: scoped((req, name) => this.getTarball(req, name)) },
-      { method: 'DELETE', pattern: '/:name/-/:file/-rev/:rev', permission: remove, handler: scoped((req, name) => this.deleteTarball(req, name)) },
-      { method: 'DELETE', pattern: '/:scope/:name/-/:file/-rev/:rev', permission: remove, handler: scoped((req, name) => this.deleteTarball(req, name)) },
+      { method: 'GET', pattern: '/:name/-/:file', permission: read, handler: withPackageName((req, name) => this.getTarball(req, name)) },
+      { method: 'GET', pattern: '/:scope/:name/-/:file', permission: read, handler: withPackageName((req, name) => this.getTarball(req, name)) },
+      { method: 'GET', pattern: '/:scope/:name/-/:fileScope/:file', permission: read, handler: withPackageName((req, name) => this.getTarball(req, name)) },
+      { method: 'DELETE', pattern: '/:name/-/:file/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.deleteTarball(req, name)) },
+      { method: 'DELETE', pattern: '/:scope/:name/-/:file/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.deleteTarball(req, name)) },
 
       // Revision-checked changes: unpublish of versions (PUT) and of the whole package (DELETE).
-      { method: 'PUT', pattern: '/:name/-rev/:rev', permission: remove, handler: scoped((req, name) => this.unpublishVersions(req, name)) },
-      { method: 'PUT', pattern: '/:scope/:name/-rev/:rev', permission: remove, handler: scoped((req, name) => this.unpublishVersions(req, name)) },
-      { method: 'DELETE', pattern: '/:name/-rev/:rev', permission: remove, handler: scoped((req, name) => this.deletePackage(req, name)) },
-      { method: 'DELETE', pattern: '/:scope/:name/-rev/:rev', permission: remove, handler: scoped((req, name) => this.deletePackage(req, name)) },
+      { method: 'PUT', pattern: '/:name/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.unpublishVersions(req, name)) },
+      { method: 'PUT', pattern: '/:scope/:name/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.unpublishVersions(req, name)) },
+      { method: 'DELETE', pattern: '/:name/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.deletePackage(req, name)) },
+      { method: 'DELETE', pattern: '/:scope/:name/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.deletePackage(req, name)) },
 
       // Documents: GET packument (or one version), PUT publish / deprecate, DELETE the package.
-      { method: 'GET', pattern: '/:name', permission: read, handler: scoped((req, name) => this.getPackument(req, name)) },
-      { method: 'PUT', pattern: '/:name', permission: write, handler: scoped((req, name) => this.putPackage(req, name)) },
-      { method: 'DELETE', pattern: '/:name', permission: remove, handler: scoped((req, name) => this.deletePackage(req, name)) },
-      { method: 'GET', pattern: '/:scope/:name', permission: read, handler: scoped((req, name) => this.getPackumentOrVersion(req, name)) },
-      { method: 'PUT', pattern: '/:scope/:name', permission: write, handler: scoped((req, name) => this.putPackage(req, name)) },
-      { method: 'DELETE', pattern: '/:scope/:name', permission: remove, handler: scoped((req, name) => this.deletePackage(req, name)) },
-      { method: 'GET', pattern: '/:scope/:name/:version', permission: read, handler: scoped((req, name) => this.getVersion(req, name, req.params.version)) },
+      { method: 'GET', pattern: '/:name', permission: read, handler: withPackageName((req, name) => this.getPackument(req, name)) },
+      { method: 'PUT', pattern: '/:name', permission: write, handler: withPackageName((req, name) => this.putPackage(req, name)) },
+      { method: 'DELETE', pattern: '/:name', permission: remove, handler: withPackageName((req, name) => this.deletePackage(req, name)) },
+      { method: 'GET', pattern: '/:scope/:name', permission: read, handler: withPackageName((req, name) => this.getPackumentOrVersion(req, name)) },
+      { method: 'PUT', pattern: '/:scope/:name', permission: write, handler: withPackageName((req, name) => this.putPackage(req, name)) },
+      { method: 'DELETE', pattern: '/:scope/:name', permission: remove, handler: withPackageName((req, name) => this.deletePackage(req, name)) },
+      { method: 'GET', pattern: '/:scope/:name/:version', permission: read, handler: withPackageName((req, name) => this.getVersion(req, name, req.params.version)) },
     ];
   }
 

@@ -134,7 +134,7 @@ export class OciRegistry extends BaseRegistry {
 
   // ---- request and response plumbing ---------------------------------------------------------
 
-  override async handleRequest(ctx: IRequestContext, relativePath: string, mount: string): Promise<IResponse> {
+  override async handleRequest(ctx: IRequestContext, relativePath: string, publicBasePath: string): Promise<IResponse> {
     // The description's examples omit `/v2` below the basePath (`/oci/library/nginx/manifests/latest`).
     let path = relativePath;
     if (path !== '/v2' && !path.startsWith('/v2/')) path = path === '/' ? '/v2/' : `/v2${path}`;
@@ -149,7 +149,7 @@ export class OciRegistry extends BaseRegistry {
         this.anonymousContexts.add(context);
       }
     }
-    const response = await super.handleRequest(context, path, mount);
+    const response = await super.handleRequest(context, path, publicBasePath);
     Object.assign(response.headers, API_VERSION_HEADERS);
     return response;
   }

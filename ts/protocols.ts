@@ -2,6 +2,7 @@ import type { BaseRegistry, IProtocolDependencies } from './core/classes.basereg
 import type { TRegistryProtocol } from './core/interfaces.core.js';
 import { OciRegistry } from './oci/classes.ociregistry.js';
 import { NpmRegistry } from './npm/classes.npmregistry.js';
+import { MavenRegistry } from './maven/classes.mavenregistry.js';
 
 export type TProtocolFactory = (deps: IProtocolDependencies) => BaseRegistry;
 
@@ -12,4 +13,5 @@ export type TProtocolFactory = (deps: IProtocolDependencies) => BaseRegistry;
 export const DEFAULT_PROTOCOL_FACTORIES: Partial<Record<TRegistryProtocol, TProtocolFactory>> = {
   oci: (deps) => new OciRegistry(deps),
   npm: (deps) => new NpmRegistry(deps),
+  maven: (deps) => new MavenRegistry(deps),
 };

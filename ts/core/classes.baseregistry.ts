@@ -250,6 +250,14 @@ export abstract class BaseRegistry {
       return;
     }
     const { resource, action } = permission(req);
+    await this.requireScope(req, resource, action);
+  }
+
+  /**
+   * The scope check of a route permission, for handlers that learn the resource only from storage
+   * (a Maven path is a group or an artifact depending on what exists). Run after an 'optional' permission.
+   */
+  protected async requireScope(req: IRouteRequest, resource: string, action: string): Promise<void> {
     // Signing in never gives less than anonymity: a user without a read scope still reads what anyone may.
     if (this.anonymousRead && isReadAction(action)) return;
     if (!req.token) throw RegistryError.unauthorized('authentication required');

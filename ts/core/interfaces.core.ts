@@ -1,3 +1,4 @@
+import type { IMavenOptions } from '../maven/interfaces.maven.js';
 import type { Readable } from 'node:stream';
 import type * as tsclass from '@tsclass/tsclass';
 import type { ILogDestination } from '@push.rocks/smartlog/interfaces';
@@ -205,7 +206,7 @@ export interface IRegistryConfig {
   trustProxy?: boolean;
   oci?: IProtocolConfig;
   npm?: IProtocolConfig;
-  maven?: IProtocolConfig;
+  maven?: IProtocolConfig & IMavenOptions;
   cargo?: IProtocolConfig;
   composer?: IProtocolConfig;
   pypi?: IProtocolConfig;

@@ -31,6 +31,13 @@
  *       tarballs/{name}-{version}.tgz     the tarballs ({name} without scope)
  *     search/shard-{00..7f}.json          search index: 128 shards by sha1(name), { name: entry }
  *     login/{sha256(loginId)}.json        pending `npm login` web sessions (minutes)
+ *
+ *   maven/
+ *     files/{group path}/{artifactId}/{version}/{file}   deployed files, bytes as uploaded
+ *     artifacts/{group path}/{artifactId}/@artifact.json the truth about an artifact: versions, files with
+ *                                         their digests, SNAPSHOT builds; every maven-metadata.xml derives from it
+ *     artifacts/{group path}/@plugins.json { artifactId: { prefix, name } } of the group's maven-plugins
+ *                                         (`@` never occurs in a coordinate, so these never meet a path segment)
  */
 import { sha256Hex } from './helpers.hash.js';
 
@@ -93,4 +100,21 @@ export const npmPaths = {
   searchShard: (shard: number) => `npm/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
   loginSessionsPrefix: () => 'npm/login/',
   loginSession: (loginIdHash: string) => `npm/login/${loginIdHash}.json`,
+};
+
+/** Maven: every segment matched Maven's coordinate characters (helpers.maven.ts) before it gets here. */
+export const mavenPaths = {
+  file: (groupPath: string, artifactId: string, version: string, file: string) =>
+    `maven/files/${groupPath}/${artifactId}/${version}/${file}`,
+  versionPrefix: (groupPath: string, artifactId: string, version: string) => `maven/files/${groupPath}/${artifactId}/${version}/`,
+  artifactFilesPrefix: (groupPath: string, artifactId: string) => `maven/files/${groupPath}/${artifactId}/`,
+  artifact: (groupPath: string, artifactId: string) => `maven/artifacts/${groupPath}/${artifactId}/@artifact.json`,
+  groupPlugins: (groupPath: string) => `maven/artifacts/${groupPath}/@plugins.json`,
+  /** Artifact documents at and below a directory ('' for the root). */
+  artifactsPrefix: (directory: string) => (directory ? `maven/artifacts/${directory}/` : 'maven/artifacts/'),
+  /** Inverse of `artifact`: the directory segments `{group path}/{artifactId}`, or null for other keys. */
+  artifactDirectoryOf: (key: string) =>
+    key.startsWith('maven/artifacts/') && key.endsWith('/@artifact.json')
+      ? key.slice('maven/artifacts/'.length, -'/@artifact.json'.length)
+      : null,
 };

@@ -1,0 +1,312 @@
+import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { RegistryError } from '../core/classes.registryerror.js';
+import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import * as crypto from 'node:crypto';
+import { MavenStore, type IMavenCoordinates } from './classes.mavenstore.js';
+import { renderDirectoryListing } from './helpers.mavenlisting.js';
+import { isSnapshotVersion } from './helpers.mavenversion.js';
+import {
+  buildDirectoryMetadata,
+  buildSnapshotMetadata,
+  parseChecksumFile,
+  parseFileName,
+  parsePom,
+  parseRepositoryPath,
+  parseUploadedMetadata,
+  splitChecksumName,
+  type TChecksumAlgorithm,
+} from './helpers.maven.js';
+import type { IMavenArtifactDocument, IMavenOptions } from './interfaces.maven.js';
+
+const DEFAULT_SNAPSHOTS_TO_KEEP = 10;
+/** Artifact documents read for one directory listing or search. */
+const MAX_LISTED_ARTIFACTS = 1000;
+const MAX_SEARCH_RESULTS = 100;
+
+const CONTENT_TYPES: Record<string, string> = {
+  pom: 'application/xml',
+  xml: 'application/xml',
+  jar: 'application/java-archive',
+  war: 'application/java-archive',
+  md5: 'text/plain',
+  sha1: 'text/plain',
+  sha256: 'text/plain',
+  sha512: 'text/plain',
+  asc: 'text/plain',
+};
+const contentTypeOf = (file: string) => CONTENT_TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+
+const resourceOf = (groupId: string, artifactId: string) => `maven:artifact:${groupId}:${artifactId}`;
+
+/**
+ * A Maven repository: files in the standard layout, maven-metadata.xml derived from what was
+ * deployed, SNAPSHOT resolution, immutable releases, directory listings and search.
+ */
+export class MavenRegistry extends BaseRegistry {
+  private readonly store: MavenStore;
+
+  constructor(deps: IProtocolDependencies, options: IMavenOptions = deps.config as IMavenOptions) {
+    super(deps);
+    this.store = new MavenStore(deps.storage, {
+      snapshotsToKeep: Math.max(1, options.snapshotsToKeep ?? DEFAULT_SNAPSHOTS_TO_KEEP),
+      allowRedeploy: options.allowRedeploy ?? false,
+      now: options.now ?? (() => new Date()),
+    });
+  }
+
+  protected routes(): IRoute[] {
+    return [
+      { method: 'GET', pattern: '/api/search', permission: 'optional', handler: (req) => this.search(req) },
+      { method: 'GET', pattern: '/', permission: 'optional', handler: (req) => this.getPath(req, '') },
+      { method: 'GET', pattern: '/:path+', permission: 'optional', handler: (req) => this.getPath(req, req.params.path) },
+      { method: 'PUT', pattern: '/:path+', permission: 'authenticated', handler: (req) => this.putPath(req, req.params.path) },
+      { method: 'DELETE', pattern: '/:path+', permission: 'authenticated', handler: (req) => this.deletePath(req, req.params.path) },
+    ];
+  }
+
+  /** Maven's error shape is plain text; the status says the rest. */
+  protected override renderError(error: RegistryError, req?: IRouteRequest): IHandlerResponse {
+    const rendered = super.renderError(error, req);
+    const message = error.status >= 500 && error.kind !== 'upstream' ? 'internal server error' : error.message;
+    return { ...rendered, headers: { ...rendered.headers, 'Content-Type': 'text/plain; charset=utf-8' }, body: Buffer.from(`${message}\n`) };
+  }
+
+  protected override challengeHeaders(): Record<string, string> {
+    return { 'WWW-Authenticate': 'Basic realm="smartregistry maven"' };
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  private async getPath(req: IRouteRequest, path: string): Promise<IHandlerResponse> {
+    const target = parseRepositoryPath(path);
+    if (target.kind === 'directory') return this.listDirectory(req, target.segments);
+    if (target.kind === 'metadata') return this.getMetadata(req, target.segments, splitChecksumName(path)?.algorithm);
+    await this.requireScope(req, resourceOf(target.groupId, target.artifactId), 'read');
+    const checksum = splitChecksumName(target.file);
+    const coordinates = { ...target, file: checksum?.base ?? target.file };
+    const resolved = await this.resolveSnapshotName(coordinates);
+    if (checksum) {
+      const doc = await this.store.getArtifact(resolved.groupId, resolved.artifactId);
+      const record = doc?.versions[resolved.version]?.files[resolved.file];
+      if (record) return this.textResponse(req, `${record[checksum.algorithm]}\n`);
+      // A checksum of a file that is not recorded (e.g. a signature's checksum) may be stored as a file.
+    }
+    const found = await this.store.getFile(checksum ? { ...resolved, file: target.file } : resolved, req.storageContext);
+    if (!found) throw RegistryError.notFound(`${path} not found`);
+    const headers: Record<string, string> = {
+      'Content-Type': contentTypeOf(resolved.file),
+      ETag: found.info.etag,
+      'Last-Modified': found.info.lastModified.toUTCString(),
+      'Content-Length': String(found.length),
+    };
+    if (etagMatches(req.headers['if-none-match'], found.info.etag)) {
+      found.stream.destroy();
+      return { status: 304, headers: { ETag: found.info.etag } };
+    }
+    return { status: 200, headers, body: found.stream };
+  }
+
+  /** `1.0-SNAPSHOT/a-1.0-SNAPSHOT.jar` names the newest timestamped build with that classifier and extension. */
+  private async resolveSnapshotName(c: IMavenCoordinates): Promise<IMavenCoordinates> {
+    if (!isSnapshotVersion(c.version)) return c;
+    const wanted = parseFileName(c.artifactId, c.version, c.file);
+    if (!wanted || wanted.timestamp !== undefined) return c;
+    const record = (await this.store.getArtifact(c.groupId, c.artifactId))?.versions[c.version];
+    if (!record || record.files[c.file]) return c;
+    const base = c.version.slice(0, -'-SNAPSHOT'.length);
+    for (const build of [...(record.snapshotBuilds ?? [])].reverse()) {
+      const file = `${c.artifactId}-${base}-${build.timestamp}-${build.buildNumber}${wanted.classifier ? `-${wanted.classifier}` : ''}.${wanted.extension}`;
+      if (record.files[file]) return { ...c, file };
+    }
+    return c;
+  }
+
+  /**
+   * maven-metadata.xml of a directory: version-level for a SNAPSHOT version directory, otherwise the
+   * artifact's versions and the group's plugins (both derived on every read from the artifact documents).
+   */
+  private async getMetadata(req: IRouteRequest, segments: string[], algorithm?: TChecksumAlgorithm): Promise<IHandlerResponse> {
+    if (segments.length === 0) throw RegistryError.notFound('no maven-metadata.xml at the repository root');
+    const bytes = (await this.snapshotMetadata(req, segments)) ?? (await this.directoryMetadata(req, segments));
+    if (!bytes) throw RegistryError.notFound(`no maven-metadata.xml in ${segments.join('/')}`);
+    if (algorithm) return this.textResponse(req, `${crypto.createHash(algorithm).update(bytes).digest('hex')}\n`);
+    return this.bytesResponse(req, bytes, 'application/xml');
+  }
+
+  private async snapshotMetadata(req: IRouteRequest, segments: string[]): Promise<Buffer | null> {
+    const version = segments[segments.length - 1];
+    if (segments.length < 3 || !isSnapshotVersion(version)) return null;
+    const groupId = segments.slice(0, -2).join('.');
+    const artifactId = segments[segments.length - 2];
+    const doc = await this.store.getArtifact(groupId, artifactId);
+    const record = doc?.versions[version];
+    if (!doc || !record) return null;
+    await this.requireScope(req, resourceOf(groupId, artifactId), 'read');
+    return buildSnapshotMetadata(doc, version, record);
+  }
+
+  private async directoryMetadata(req: IRouteRequest, segments: string[]): Promise<Buffer | null> {
+    const groupId = segments.join('.');
+    let artifact: IMavenArtifactDocument | null = null;
+    if (segments.length >= 2) {
+      artifact = await this.store.getArtifact(segments.slice(0, -1).join('.'), segments[segments.length - 1]);
+      if (artifact) await this.requireScope(req, resourceOf(artifact.groupId, artifact.artifactId), 'read');
+    }
+    const plugins = [];
+    for (const plugin of await this.store.getGroupPlugins(groupId)) {
+      if (await this.mayRead(req, groupId, plugin.artifactId)) plugins.push(plugin);
+    }
+    if (!artifact && plugins.length === 0) {
+      // Nothing readable here: an anonymous client is asked to sign in, as Maven expects.
+      if (!req.token && !this.anonymousRead) throw RegistryError.unauthorized('authentication required');
+      return null;
+    }
+    return buildDirectoryMetadata(artifact, plugins);
+  }
+
+  private async mayRead(req: IRouteRequest, groupId: string, artifactId: string): Promise<boolean> {
+    try {
+      await this.requireScope(req, resourceOf(groupId, artifactId), 'read');
+      return true;
+    } catch (error) {
+      if (error instanceof RegistryError && (error.status === 401 || error.status === 403)) return false;
+      throw error;
+    }
+  }
+
+  private async listDirectory(req: IRouteRequest, segments: string[]): Promise<IHandlerResponse> {
+    if (!req.token && !this.anonymousRead) throw RegistryError.unauthorized('authentication required');
+    const directory = segments.join('/');
+    const entries = new Map<string, { directory: boolean; size?: number }>();
+    // A version directory (or an artifact directory) lists what its artifact document records.
+    const asVersion = segments.length >= 3 ? await this.store.getArtifact(segments.slice(0, -2).join('.'), segments[segments.length - 2]) : null;
+    const record = asVersion?.versions[segments[segments.length - 1]];
+    if (asVersion && record && (await this.mayRead(req, asVersion.groupId, asVersion.artifactId))) {
+      for (const [file, info] of Object.entries(record.files)) {
+        entries.set(file, { directory: false, size: info.size });
+        for (const algorithm of ['md5', 'sha1', 'sha256', 'sha512']) entries.set(`${file}.${algorithm}`, { directory: false });
+      }
+      if (isSnapshotVersion(segments[segments.length - 1])) entries.set('maven-metadata.xml', { directory: false });
+    }
+    const asArtifact = segments.length >= 2 ? await this.store.getArtifact(segments.slice(0, -1).join('.'), segments[segments.length - 1]) : null;
+    if (asArtifact && (await this.mayRead(req, asArtifact.groupId, asArtifact.artifactId))) {
+      for (const version of Object.keys(asArtifact.versions)) entries.set(`${version}/`, { directory: true });
+      entries.set('maven-metadata.xml', { directory: false });
+    }
+    for (const artifactDirectory of await this.store.artifactDirectories(directory, MAX_LISTED_ARTIFACTS)) {
+      const rest = artifactDirectory.slice(directory ? directory.length + 1 : 0).split('/');
+      if (rest.length === 1 && rest[0] === '') continue;
+      entries.set(`${rest[0]}/`, { directory: true });
+    }
+    if (entries.size === 0 && segments.length > 0) throw RegistryError.notFound(`${directory}/ not found`);
+    const html = renderDirectoryListing(`/${directory ? `${directory}/` : ''}`, [...entries].map(([name, info]) => ({ name, ...info })));
+    return this.bytesResponse(req, Buffer.from(html, 'utf8'), 'text/html; charset=utf-8');
+  }
+
+  /** `GET /api/search?q=`: artifacts whose groupId or artifactId contains the text. */
+  private async search(req: IRouteRequest): Promise<IHandlerResponse> {
+    const query = (req.query.q ?? '').trim().toLowerCase();
+    if (!query) throw RegistryError.invalid('search needs q=');
+    const results = [];
+    for (const directory of await this.store.artifactDirectories('', MAX_LISTED_ARTIFACTS)) {
+      const segments = directory.split('/');
+      const groupId = segments.slice(0, -1).join('.');
+      const artifactId = segments[segments.length - 1];
+      if (!`${groupId}:${artifactId}`.toLowerCase().includes(query)) continue;
+      if (!(await this.mayRead(req, groupId, artifactId))) continue;
+      const doc = await this.store.getArtifact(groupId, artifactId);
+      if (!doc) continue;
+      results.push({ groupId, artifactId, versions: Object.keys(doc.versions), packaging: doc.packaging ?? 'jar', lastUpdated: doc.lastUpdated });
+      if (results.length >= MAX_SEARCH_RESULTS) break;
+    }
+    return jsonResponse(200, { query, total: results.length, results });
+  }
+
+  private textResponse(req: IRouteRequest, text: string): IHandlerResponse {
+    return this.bytesResponse(req, Buffer.from(text, 'utf8'), 'text/plain; charset=utf-8');
+  }
+
+  private bytesResponse(req: IRouteRequest, bytes: Buffer, contentType: string): IHandlerResponse {
+    const etag = `"${crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
+    if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers: { ETag: etag } };
+    return { status: 200, headers: { 'Content-Type': contentType, 'Content-Length': String(bytes.length), ETag: etag, 'Cache-Control': 'no-cache' }, body: bytes };
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  private async putPath(req: IRouteRequest, path: string): Promise<IHandlerResponse> {
+    const target = parseRepositoryPath(path);
+    if (target.kind === 'directory') throw RegistryError.invalid('cannot PUT a directory');
+    if (target.kind === 'metadata') return this.putMetadata(req, target.segments, splitChecksumName(path)?.algorithm);
+    await this.requireScope(req, resourceOf(target.groupId, target.artifactId), 'write');
+    const checksum = splitChecksumName(target.file);
+    if (checksum) return this.putChecksum(req, { ...target, file: checksum.base }, checksum.algorithm);
+    if (target.file.endsWith('.pom')) {
+      const bytes = await req.body.buffer();
+      const pom = parsePom(bytes);
+      if (pom.artifactId !== target.artifactId || pom.groupId !== target.groupId || pom.version !== target.version) {
+        throw RegistryError.invalid(`POM is ${pom.groupId}:${pom.artifactId}:${pom.version}, but the path says ${target.groupId}:${target.artifactId}:${target.version}`);
+      }
+      await this.store.putFile(target, bytes, req.storageContext, pom);
+    } else {
+      await this.store.putFile(target, req.body.stream(), req.storageContext);
+    }
+    return { status: 201, headers: {} };
+  }
+
+  /** A client's checksum is compared with ours; a mismatch is refused and nothing changes. */
+  private async putChecksum(req: IRouteRequest, c: IMavenCoordinates, algorithm: TChecksumAlgorithm): Promise<IHandlerResponse> {
+    const sent = parseChecksumFile(await req.body.text(1024), algorithm);
+    const record = (await this.store.getArtifact(c.groupId, c.artifactId))?.versions[c.version]?.files[c.file];
+    if (!record) throw RegistryError.notFound(`${c.file} is not deployed; upload it before its checksum`);
+    if (record[algorithm] !== sent) throw RegistryError.invalid(`${algorithm} mismatch for ${c.file}: ours is ${record[algorithm]}, the client sent ${sent}`);
+    return { status: 201, headers: {} };
+  }
+
+  /**
+   * Client-uploaded metadata is checked and then set aside: ours, derived from the deployed files,
+   * is what is served. Only plugin prefixes (which Maven reads from the plugin descriptor) are taken.
+   */
+  private async putMetadata(req: IRouteRequest, segments: string[], algorithm?: TChecksumAlgorithm): Promise<IHandlerResponse> {
+    if (segments.length === 0) throw RegistryError.invalid('no maven-metadata.xml at the repository root');
+    if (algorithm) {
+      parseChecksumFile(await req.body.text(1024), algorithm);
+      return { status: 201, headers: {} };
+    }
+    const uploaded = parseUploadedMetadata(await req.body.buffer());
+    const groupId = segments.join('.');
+    for (const plugin of uploaded.plugins) {
+      await this.requireScope(req, resourceOf(groupId, plugin.artifactId), 'write');
+      const doc = await this.store.getArtifact(groupId, plugin.artifactId);
+      if (doc?.packaging === 'maven-plugin') await this.store.addPlugin(groupId, plugin.artifactId, plugin, req.storageContext, true);
+    }
+    if (uploaded.artifactId && uploaded.groupId) await this.requireScope(req, resourceOf(uploaded.groupId, uploaded.artifactId), 'write');
+    return { status: 201, headers: {} };
+  }
+
+  /** `DELETE {group path}/{artifactId}/{version}/` or `{group path}/{artifactId}/`: files and record go. */
+  private async deletePath(req: IRouteRequest, path: string): Promise<IHandlerResponse> {
+    const segments = path.split('/').filter((s) => s !== '');
+    parseRepositoryPath(`${segments.join('/')}/`);
+    if (segments.length >= 3) {
+      const groupId = segments.slice(0, -2).join('.');
+      const artifactId = segments[segments.length - 2];
+      const doc = await this.store.getArtifact(groupId, artifactId);
+      if (doc?.versions[segments[segments.length - 1]]) {
+        await this.requireScope(req, resourceOf(groupId, artifactId), 'delete');
+        await this.store.delete(groupId, artifactId, segments[segments.length - 1], req.storageContext);
+        return { status: 204, headers: {} };
+      }
+    }
+    if (segments.length >= 2) {
+      const groupId = segments.slice(0, -1).join('.');
+      const artifactId = segments[segments.length - 1];
+      if (await this.store.getArtifact(groupId, artifactId)) {
+        await this.requireScope(req, resourceOf(groupId, artifactId), 'delete');
+        await this.store.delete(groupId, artifactId, undefined, req.storageContext);
+        return { status: 204, headers: {} };
+      }
+    }
+    throw RegistryError.notFound(`no version or artifact at ${path}`);
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * Maven's wire format, pure: the repository layout, file names of SNAPSHOT builds, POM and
+ * maven-metadata.xml parsing, and the metadata documents we generate. XML goes through
+ * fast-xml-parser (validation, entity handling and escaping are its job, not ours).
+ */
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { RegistryError } from '../core/classes.registryerror.js';
+import { compareMavenVersions, isSnapshotVersion } from './helpers.mavenversion.js';
+import type { IMavenArtifactDocument, IMavenVersionRecord, TMavenPath } from './interfaces.maven.js';
+
+export const METADATA_FILE = 'maven-metadata.xml';
+export const CHECKSUM_ALGORITHMS = ['md5', 'sha1', 'sha256', 'sha512'] as const;
+export type TChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+const CHECKSUM_HEX_LENGTH: Record<TChecksumAlgorithm, number> = { md5: 32, sha1: 40, sha256: 64, sha512: 128 };
+
+/** Characters Maven coordinates and file names use; no leading dot, so no `..` or hidden names. */
+const SEGMENT = /^[A-Za-z0-9_+~-][A-Za-z0-9_.+~-]*$/;
+const MAX_SEGMENT_LENGTH = 200;
+
+/** `foo.jar.sha1` → { base: 'foo.jar', algorithm: 'sha1' }; null for any other name. */
+export function splitChecksumName(name: string): { base: string; algorithm: TChecksumAlgorithm } | null {
+  for (const algorithm of CHECKSUM_ALGORITHMS) {
+    if (name.endsWith(`.${algorithm}`) && name.length > algorithm.length + 1) {
+      return { base: name.slice(0, -algorithm.length - 1), algorithm };
+    }
+  }
+  return null;
+}
+
+/** Parse a checksum file's text: the hex digest, optionally followed by a file name (as `sha1sum` writes it). */
+export function parseChecksumFile(text: string, algorithm: TChecksumAlgorithm): string {
+  const hex = text.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
+  if (hex.length !== CHECKSUM_HEX_LENGTH[algorithm] || !/^[0-9a-f]+$/.test(hex)) {
+    throw RegistryError.invalid(`not a ${algorithm} checksum: expected ${CHECKSUM_HEX_LENGTH[algorithm]} hex digits`);
+  }
+  return hex;
+}
+
+/**
+ * Where a path below the basePath points: a file `{group path}/{artifactId}/{version}/{file}`, a
+ * maven-metadata.xml of some directory, or a directory (ends with `/`, or is empty). Segments must
+ * be Maven coordinates; anything else is a 400.
+ */
+export function parseRepositoryPath(path: string): TMavenPath {
+  const isDirectory = path === '' || path === '/' || path.endsWith('/');
+  const segments = path.split('/').filter((segment) => segment !== '');
+  for (const segment of segments) {
+    if (!SEGMENT.test(segment) || segment.length > MAX_SEGMENT_LENGTH) {
+      throw RegistryError.invalid(`"${segment.slice(0, 50)}" is not a Maven path segment`);
+    }
+  }
+  if (isDirectory) return { kind: 'directory', segments };
+  const name = segments[segments.length - 1];
+  const base = splitChecksumName(name)?.base ?? name;
+  if (base === METADATA_FILE) return { kind: 'metadata', segments: segments.slice(0, -1) };
+  if (segments.length < 4) {
+    throw RegistryError.invalid('a Maven file lives at {group path}/{artifactId}/{version}/{file}');
+  }
+  return {
+    kind: 'file',
+    groupId: segments.slice(0, -3).join('.'),
+    artifactId: segments[segments.length - 3],
+    version: segments[segments.length - 2],
+    file: name,
+  };
+}
+
+export const groupPathOf = (groupId: string) => groupId.split('.').join('/');
+
+export interface IMavenFileName {
+  classifier?: string;
+  extension: string;
+  /** SNAPSHOT builds only: `yyyyMMdd.HHmmss` and build number. */
+  timestamp?: string;
+  buildNumber?: number;
+}
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Read `{artifactId}-{version}[-{classifier}].{extension}`; in a SNAPSHOT directory the version part
+ * is `{base}-{yyyyMMdd.HHmmss}-{build}` or `{base}-SNAPSHOT`. Null for names that do not follow it.
+ */
+export function parseFileName(artifactId: string, version: string, file: string): IMavenFileName | null {
+  const rest = `(?:-([^.]+))?\\.(.+)`;
+  if (isSnapshotVersion(version)) {
+    const base = escapeRegex(version.slice(0, -'-SNAPSHOT'.length));
+    const timestamped = new RegExp(`^${escapeRegex(artifactId)}-${base}-(\\d{8}\\.\\d{6})-(\\d+)${rest}$`).exec(file);
+    if (timestamped) {
+      return { timestamp: timestamped[1], buildNumber: Number(timestamped[2]), classifier: timestamped[3], extension: timestamped[4] };
+    }
+  }
+  const plain = new RegExp(`^${escapeRegex(artifactId)}-${escapeRegex(version)}${rest}$`).exec(file);
+  return plain ? { classifier: plain[1], extension: plain[2] } : null;
+}
+
+/** `yyyyMMddHHmmss` in UTC, Maven's lastUpdated. */
+export const formatLastUpdated = (date: Date) => date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+
+// ---- XML in ------------------------------------------------------------------------------
+
+/** Elements that repeat in maven-metadata.xml: always arrays, even with one entry. */
+const LIST_PATHS = new Set(['metadata.versioning.versions.version', 'metadata.plugins.plugin', 'metadata.versioning.snapshotVersions.snapshotVersion']);
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: true,
+  processEntities: false,
+  isArray: (_name, jpath) => LIST_PATHS.has(String(jpath)),
+});
+
+function parseXml(bytes: Uint8Array, what: string): Record<string, any> {
+  const text = Buffer.from(bytes).toString('utf8');
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw RegistryError.invalid(`${what}: DTDs and entities are not accepted`);
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) throw RegistryError.invalid(`${what} is not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
+  return parser.parse(text) as Record<string, any>;
+}
+
+const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+export interface IPomInfo {
+  groupId: string;
+  artifactId: string;
+  version: string;
+  packaging: string;
+  name?: string;
+}
+
+/** Read the coordinates of a POM (groupId and version may come from `<parent>`). */
+export function parsePom(bytes: Uint8Array): IPomInfo {
+  const project = parseXml(bytes, 'POM').project;
+  if (!project || typeof project !== 'object') throw RegistryError.invalid('POM has no <project> element');
+  const groupId = text(project.groupId) ?? text(project.parent?.groupId);
+  const version = text(project.version) ?? text(project.parent?.version);
+  const artifactId = text(project.artifactId);
+  if (!groupId || !artifactId || !version) throw RegistryError.invalid('POM lacks groupId, artifactId or version');
+  return { groupId, artifactId, version, packaging: text(project.packaging) ?? 'jar', name: text(project.name) };
+}
+
+export interface IUploadedMetadata {
+  groupId?: string;
+  artifactId?: string;
+  plugins: { artifactId: string; prefix: string; name?: string }[];
+}
+
+/** Read a client-uploaded maven-metadata.xml: checked, then only its plugin prefixes are kept. */
+export function parseUploadedMetadata(bytes: Uint8Array): IUploadedMetadata {
+  const metadata = parseXml(bytes, 'maven-metadata.xml').metadata;
+  if (metadata === undefined) throw RegistryError.invalid('maven-metadata.xml has no <metadata> element');
+  const plugins = ((metadata?.plugins?.plugin ?? []) as Record<string, unknown>[]).map((plugin) => {
+    const artifactId = text(plugin.artifactId);
+    const prefix = text(plugin.prefix);
+    if (!artifactId || !prefix) throw RegistryError.invalid('a <plugin> in maven-metadata.xml lacks artifactId or prefix');
+    return { artifactId, prefix, name: text(plugin.name) };
+  });
+  return { groupId: text(metadata?.groupId), artifactId: text(metadata?.artifactId), plugins };
+}
+
+// ---- XML out -----------------------------------------------------------------------------
+
+const builder = new XMLBuilder({ format: true, indentBy: '  ', ignoreAttributes: false, suppressEmptyNode: true });
+const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
+const toXml = (metadata: Record<string, unknown>) => Buffer.from(XML_DECLARATION + builder.build({ metadata }), 'utf8');
+
+/** Versions in Maven's order, `latest` the highest, `release` the highest non-SNAPSHOT. */
+export function artifactVersioning(document: IMavenArtifactDocument) {
+  const versions = Object.keys(document.versions).sort(compareMavenVersions);
+  const releases = versions.filter((version) => !isSnapshotVersion(version));
+  return { versions, latest: versions[versions.length - 1], release: releases[releases.length - 1] };
+}
+
+export interface IGroupPlugin {
+  name?: string;
+  prefix: string;
+  artifactId: string;
+}
+
+/**
+ * maven-metadata.xml of a directory: artifact-level versioning when the directory is an artifact,
+ * `<plugins>` when it is a group with plugins (a path can be both; Maven reads both parts).
+ */
+export function buildDirectoryMetadata(artifact: IMavenArtifactDocument | null, plugins: IGroupPlugin[]): Buffer {
+  const metadata: Record<string, unknown> = {};
+  if (artifact && Object.keys(artifact.versions).length > 0) {
+    const { versions, latest, release } = artifactVersioning(artifact);
+    metadata.groupId = artifact.groupId;
+    metadata.artifactId = artifact.artifactId;
+    metadata.versioning = { latest, release, versions: { version: versions }, lastUpdated: artifact.lastUpdated };
+  }
+  if (plugins.length > 0) {
+    const sorted = [...plugins].sort((a, b) => (a.artifactId < b.artifactId ? -1 : 1));
+    metadata.plugins = { plugin: sorted.map(({ name, prefix, artifactId }) => ({ name, prefix, artifactId })) };
+  }
+  return toXml(metadata);
+}
+
+/** Version-level maven-metadata.xml of a SNAPSHOT: the newest build and one entry per classifier/extension. */
+export function buildSnapshotMetadata(artifact: IMavenArtifactDocument, version: string, record: IMavenVersionRecord): Buffer {
+  const builds = record.snapshotBuilds ?? [];
+  const newest = builds[builds.length - 1];
+  const base = version.slice(0, -'-SNAPSHOT'.length);
+  const entries = new Map<string, { classifier?: string; extension: string; value: string; updated: string }>();
+  for (const build of builds) {
+    const value = `${base}-${build.timestamp}-${build.buildNumber}`;
+    for (const file of Object.keys(record.files)) {
+      const parsed = parseFileName(artifact.artifactId, version, file);
+      if (!parsed || parsed.timestamp !== build.timestamp || parsed.buildNumber !== build.buildNumber) continue;
+      if (splitChecksumName(file) || parsed.extension.endsWith('.asc')) continue;
+      // Later builds replace earlier ones: one entry per classifier and extension.
+      entries.set(`${parsed.classifier ?? ''}:${parsed.extension}`, { classifier: parsed.classifier, extension: parsed.extension, value, updated: build.updated });
+    }
+  }
+  return toXml({
+    groupId: artifact.groupId,
+    artifactId: artifact.artifactId,
+    version,
+    versioning: {
+      snapshot: newest ? { timestamp: newest.timestamp, buildNumber: newest.buildNumber } : undefined,
+      lastUpdated: record.lastUpdated,
+      snapshotVersions: { snapshotVersion: [...entries.values()] },
+    },
+  });
+}
+
+/** Maven's plugin-prefix convention: `maven-foo-plugin` and `foo-maven-plugin` → `foo`. */
+export function conventionalPluginPrefix(artifactId: string): string {
+  return artifactId.replace(/^maven-(.+)-plugin$/, '$1').replace(/^(.+)-maven-plugin$/, '$1');
+}

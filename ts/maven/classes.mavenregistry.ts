@@ -247,9 +247,9 @@ export class MavenRegistry extends BaseRegistry {
       if (pom.artifactId !== target.artifactId || pom.groupId !== target.groupId || pom.version !== target.version) {
         throw RegistryError.invalid(`POM is ${pom.groupId}:${pom.artifactId}:${pom.version}, but the path says ${target.groupId}:${target.artifactId}:${target.version}`);
       }
-      await this.store.putFile(target, bytes, req.storageContext, pom);
+      await this.store.putFile(target, bytes, req.storageContext, req.body.limits.maxArtifactBytes, pom);
     } else {
-      await this.store.putFile(target, req.body.stream(), req.storageContext);
+      await this.store.putFile(target, req.body.stream(), req.storageContext, req.body.limits.maxArtifactBytes);
     }
     return { status: 201, headers: {} };
   }

@@ -50,14 +50,20 @@ export class MavenStore {
    * Store one deployed file and record it. A release file that exists is refused (409) unless
    * redeploys are allowed; nothing is stored then, and a failed or oversized upload leaves nothing.
    */
-  async putFile(c: IMavenCoordinates, body: Readable | Uint8Array, ctx: IStorageOperationContext, pom?: { packaging: string; name?: string }) {
+  async putFile(
+    c: IMavenCoordinates,
+    body: Readable | Uint8Array,
+    ctx: IStorageOperationContext,
+    maxBytes: number,
+    pom?: { packaging: string; name?: string },
+  ) {
     const key = mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, c.file);
-    const hashes = ['md5', 'sha1', 'sha512'] as const;
+    const options = { hashes: ['md5' as const, 'sha1' as const, 'sha512' as const], maxBytes };
     let result: IPutResult;
     if (isSnapshotVersion(c.version) || this.options.allowRedeploy) {
-      result = await this.storage.putObject(key, body, ctx, { hashes: [...hashes] });
+      result = await this.storage.putObject(key, body, ctx, options);
     } else {
-      const created = await this.storage.createOnce(key, body, ctx, { hashes: [...hashes] });
+      const created = await this.storage.createOnce(key, body, ctx, options);
       if (!created.created) throw RegistryError.conflict(`${c.groupId}:${c.artifactId}:${c.version} already has ${c.file}; releases are immutable`);
       result = created.result;
     }

@@ -32,11 +32,19 @@ export interface IMavenTestRegistry {
   close(): Promise<void>;
 }
 
-export async function createMavenRegistry(options: { maven?: IMavenOptions; auth?: Partial<IRegistryConfig['auth']>; limits?: IRegistryConfig['limits'] } = {}): Promise<IMavenTestRegistry> {
+export interface IMavenTestOptions {
+  /** Default: filesystem storage in a temp directory. */
+  storage?: IRegistryConfig['storage'];
+  maven?: IMavenOptions;
+  auth?: Partial<IRegistryConfig['auth']>;
+  limits?: IRegistryConfig['limits'];
+}
+
+export async function createMavenRegistry(options: IMavenTestOptions = {}): Promise<IMavenTestRegistry> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-maven-'));
   const clock = { now: new Date('2026-11-26T10:10:10Z') };
   const registry = new SmartRegistry({
-    storage: { type: 'filesystem', path: dir },
+    storage: options.storage ?? { type: 'filesystem', path: dir },
     auth: {
       tokenStore: 'memory',
       users: {

@@ -38,6 +38,7 @@ export interface IMavenTestOptions {
   maven?: IMavenOptions;
   auth?: Partial<IRegistryConfig['auth']>;
   limits?: IRegistryConfig['limits'];
+  storageHooks?: IRegistryConfig['storageHooks'];
 }
 
 export async function createMavenRegistry(options: IMavenTestOptions = {}): Promise<IMavenTestRegistry> {
@@ -57,6 +58,7 @@ export async function createMavenRegistry(options: IMavenTestOptions = {}): Prom
     },
     logging: { level: 'silent' },
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.storageHooks ? { storageHooks: options.storageHooks } : {}),
     maven: { enabled: true, basePath: '/maven', now: () => clock.now, ...options.maven },
   });
   await registry.init();

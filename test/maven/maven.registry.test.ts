@@ -232,3 +232,25 @@ describe('maven: plugins, delete, auth and bad input', () => {
     assert.deepEqual(await r.keys(), keys);
   });
 });
+
+describe('maven: a deploy whose record cannot be written', () => {
+  let r: IMavenTestRegistry;
+  let refuse = true;
+  before(async () => {
+    r = await createMavenRegistry({
+      storageHooks: { beforePut: (ctx) => (refuse && ctx.key.endsWith('@artifact.json') ? { allowed: false, reason: 'record refused' } : undefined) },
+    });
+  });
+  after(() => r.close());
+
+  it('takes the release file away again, so a retry can succeed', async () => {
+    const keys = await r.keys();
+    const failed = await r.request('PUT', '/maven/com/example/retry/1.0/retry-1.0.jar', { body: 'first' });
+    assert.equal(failed.status, 403);
+    assert.match(failed.text, /record refused/);
+    assert.deepEqual(await r.keys(), keys);
+    refuse = false;
+    assert.equal((await r.request('PUT', '/maven/com/example/retry/1.0/retry-1.0.jar', { body: 'second' })).status, 201);
+    assert.equal((await r.request('GET', '/maven/com/example/retry/1.0/retry-1.0.jar')).text, 'second');
+  });
+});

@@ -69,7 +69,14 @@ export class MavenStore {
     }
     const { md5, sha1, sha256, sha512 } = result.digests;
     const record: IMavenFileRecord = { size: result.size, md5: md5!, sha1: sha1!, sha256, sha512: sha512! };
-    const dropped = await this.record(c, record, ctx, pom);
+    let dropped: string[];
+    try {
+      dropped = await this.record(c, record, ctx, pom);
+    } catch (error) {
+      // An unrecorded release file would refuse every retry with 409: take it away again.
+      if (!isSnapshotVersion(c.version)) await this.storage.deleteObject(key, ctx).catch(() => undefined);
+      throw error;
+    }
     if (pom?.packaging === 'maven-plugin') await this.addPlugin(c.groupId, c.artifactId, { prefix: conventionalPluginPrefix(c.artifactId), name: pom.name }, ctx, false);
     await this.storage.deleteObjects(dropped.map((file) => mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, file)), ctx);
   }

@@ -30,6 +30,9 @@ describe('maven: deploy and read', () => {
     }
     const again = await r.request('GET', `${LIB}/1.0/lib-1.0.jar`, { headers: { 'if-none-match': got.headers.etag } });
     assert.equal(again.status, 304);
+    const range = await r.request('GET', `${LIB}/1.0/lib-1.0.jar`, { headers: { range: 'bytes=3-6' } });
+    assert.equal(range.status, 206);
+    assert.deepEqual(range.bytes, bytes.subarray(3, 7));
     const head = await r.request('HEAD', `${LIB}/1.0/lib-1.0.jar`);
     assert.equal(head.status, 200);
     assert.equal(head.bytes.length, 0);

@@ -1,6 +1,7 @@
 import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import { serveObject } from '../core/helpers.serve.js';
 import * as crypto from 'node:crypto';
 import { MavenStore, type IMavenCoordinates } from './classes.mavenstore.js';
 import { renderDirectoryListing } from './helpers.mavenlisting.js';
@@ -88,22 +89,12 @@ export class MavenRegistry extends BaseRegistry {
     if (checksum) {
       const doc = await this.store.getArtifact(resolved.groupId, resolved.artifactId);
       const record = doc?.versions[resolved.version]?.files[resolved.file];
-      if (record) return this.textResponse(req, `${record[checksum.algorithm]}\n`);
-      // A checksum of a file that is not recorded (e.g. a signature's checksum) may be stored as a file.
+      // Checksums are never stored: they come from the digests of the upload.
+      if (!record) throw RegistryError.notFound(`${path} not found`);
+      return this.textResponse(req, `${record[checksum.algorithm]}\n`);
     }
-    const found = await this.store.getFile(checksum ? { ...resolved, file: target.file } : resolved, req.storageContext);
-    if (!found) throw RegistryError.notFound(`${path} not found`);
-    const headers: Record<string, string> = {
-      'Content-Type': contentTypeOf(resolved.file),
-      ETag: found.info.etag,
-      'Last-Modified': found.info.lastModified.toUTCString(),
-      'Content-Length': String(found.length),
-    };
-    if (etagMatches(req.headers['if-none-match'], found.info.etag)) {
-      found.stream.destroy();
-      return { status: 304, headers: { ETag: found.info.etag } };
-    }
-    return { status: 200, headers, body: found.stream };
+    const source = this.store.fileSource(resolved, req.storageContext, contentTypeOf(resolved.file));
+    return serveObject(req, source, { notFound: () => RegistryError.notFound(`${path} not found`) });
   }
 
   /** `1.0-SNAPSHOT/a-1.0-SNAPSHOT.jar` names the newest timestamped build with that classifier and extension. */

@@ -1,8 +1,11 @@
 import type { Readable } from 'node:stream';
 import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
-import { RegistryError } from '../core/classes.registryerror.js';
+import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
 import { mavenPaths } from '../core/storage.paths.js';
-import type { IGetResult, IPutResult } from '../core/storage/interfaces.storage.js';
+import type { IPutDigests } from '../core/storage/interfaces.storage.js';
+import { ingestArtifact } from '../core/helpers.ingest.js';
+import type { IObjectSource } from '../core/helpers.serve.js';
+import { storedObjectSource } from '../core/helpers.storedsource.js';
 import { isSnapshotVersion } from './helpers.mavenversion.js';
 import { conventionalPluginPrefix, formatLastUpdated, groupPathOf, parseFileName, type IGroupPlugin } from './helpers.maven.js';
 import type { IMavenArtifactDocument, IMavenFileRecord } from './interfaces.maven.js';
@@ -42,8 +45,8 @@ export class MavenStore {
     return Object.entries(stored?.value ?? {}).map(([artifactId, plugin]) => ({ artifactId, ...plugin }));
   }
 
-  getFile(c: IMavenCoordinates, ctx: IStorageOperationContext): Promise<IGetResult | null> {
-    return this.storage.getObject(mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, c.file), ctx);
+  fileSource(c: IMavenCoordinates, ctx: IStorageOperationContext, contentType: string): IObjectSource {
+    return storedObjectSource(this.storage, mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, c.file), ctx, contentType);
   }
 
   /**
@@ -58,14 +61,19 @@ export class MavenStore {
     pom?: { packaging: string; name?: string },
   ) {
     const key = mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, c.file);
-    const options = { hashes: ['md5' as const, 'sha1' as const, 'sha512' as const], maxBytes };
-    let result: IPutResult;
-    if (isSnapshotVersion(c.version) || this.options.allowRedeploy) {
-      result = await this.storage.putObject(key, body, ctx, options);
-    } else {
-      const created = await this.storage.createOnce(key, body, ctx, options);
-      if (!created.created) throw RegistryError.conflict(`${c.groupId}:${c.artifactId}:${c.version} already has ${c.file}; releases are immutable`);
-      result = created.result;
+    const immutable = !isSnapshotVersion(c.version) && !this.options.allowRedeploy;
+    let result: IPutDigests;
+    try {
+      result = await ingestArtifact(this.storage, key, body, ctx, {
+        maxBytes,
+        hashes: ['md5', 'sha1', 'sha512'],
+        condition: immutable ? { ifNoneMatch: '*' } : undefined,
+      });
+    } catch (error) {
+      if (immutable && isPreconditionFailed(error)) {
+        throw RegistryError.conflict(`${c.groupId}:${c.artifactId}:${c.version} already has ${c.file}; releases are immutable`);
+      }
+      throw error;
     }
     const { md5, sha1, sha256, sha512 } = result.digests;
     const record: IMavenFileRecord = { size: result.size, md5: md5!, sha1: sha1!, sha256, sha512: sha512! };
@@ -74,7 +82,7 @@ export class MavenStore {
       dropped = await this.record(c, record, ctx, pom);
     } catch (error) {
       // An unrecorded release file would refuse every retry with 409: take it away again.
-      if (!isSnapshotVersion(c.version)) await this.storage.deleteObject(key, ctx).catch(() => undefined);
+      if (immutable) await this.storage.deleteObject(key, ctx).catch(() => undefined);
       throw error;
     }
     if (pom?.packaging === 'maven-plugin') await this.addPlugin(c.groupId, c.artifactId, { prefix: conventionalPluginPrefix(c.artifactId), name: pom.name }, ctx, false);

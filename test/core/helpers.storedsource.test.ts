@@ -1,0 +1,33 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { storedObjectSource } from '../../ts/core/helpers.storedsource.js';
+import { streamToBuffer } from '../../ts/core/helpers.stream.js';
+import { startTempStorage } from '../helpers/tempstorage.js';
+
+describe('storedObjectSource', () => {
+  let temp: Awaited<ReturnType<typeof startTempStorage>>;
+  before(async () => {
+    temp = await startTempStorage('smartregistry-storedsource-');
+    await temp.storage.putObject('a/b.bin', Buffer.from('0123456789'), { protocol: 'core' });
+  });
+  after(() => temp.stop());
+
+  it('describes and opens a stored object, whole or a span', async () => {
+    const source = storedObjectSource(temp.storage, 'a/b.bin', { protocol: 'core' }, 'application/x-test');
+    const described = await source.describe();
+    assert.equal(described?.size, 10);
+    assert.equal(described?.contentType, 'application/x-test');
+    const whole = await source.open();
+    assert.equal((await streamToBuffer(whole!.stream)).toString(), '0123456789');
+    assert.equal(whole!.object.etag, described!.etag);
+    const span = await source.open({ start: 2, end: 4 });
+    assert.equal(span!.length, 3);
+    assert.equal((await streamToBuffer(span!.stream)).toString(), '234');
+  });
+
+  it('answers null for a missing key', async () => {
+    const source = storedObjectSource(temp.storage, 'a/missing', { protocol: 'core' }, 'text/plain');
+    assert.equal(await source.describe(), null);
+    assert.equal(await source.open(), null);
+  });
+});

@@ -6,16 +6,17 @@ import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helper
 import { serveObject } from '../core/helpers.serve.js';
 import { NpmDocumentCache } from './classes.npmdocumentcache.js';
 import { NpmLoginFlow } from './classes.npmloginflow.js';
-import { NpmPackageStore, type IPublishVersion } from './classes.npmpackagestore.js';
+import { NpmPackageStore } from './classes.npmpackagestore.js';
 import { NpmPublishParser } from './classes.npmpublishparser.js';
-import { cannotPublishOver, type IStoredTarball, type NpmTarballUpload } from './classes.npmtarballupload.js';
+import type { NpmTarballUpload } from './classes.npmtarballupload.js';
+import { attachmentVersions, checkDocumentName, planPublish } from './helpers.npmpublishplan.js';
 import { NpmSearchIndex } from './classes.npmsearchindex.js';
+import { NpmTokenService } from './classes.npmtokenservice.js';
 import {
   acceptsGzip,
   containsNul,
   distTagError,
   isPlainObject,
-  prepareVersionManifest,
   resolveVersionSpec,
   scopeOf,
   tarballFileName,
@@ -40,7 +41,6 @@ const MAX_SEARCH_SIZE = 250;
 const MAX_SEARCH_FROM = 10_000;
 /** Smaller documents are sent as they are. */
 const MIN_GZIP_BYTES = 1024;
-const TOKEN_ID = /^[0-9a-f]{64}$/;
 
 const ABBREVIATED_TYPE = 'application/vnd.npm.install-v1+json; charset=utf-8';
 const FULL_TYPE = 'application/json; charset=utf-8';
@@ -64,26 +64,6 @@ const intParam = (value: string | undefined, fallback: number) => {
   return Number.isFinite(parsed) ? parsed : fallback;
 };
 
-/** `name` and `_id` of a publish document, when present, are the package of the URL. */
-function checkDocumentName(document: Record<string, unknown>, name: string) {
-  for (const field of ['name', '_id'] as const) {
-    if (document[field] !== undefined && document[field] !== name) {
-      throw RegistryError.invalid(`package ${field} in the body (${JSON.stringify(document[field])}) does not match the URL (${name})`);
-    }
-  }
-}
-
-/** The tarball an attachment's `data` streamed into storage, with the checks npm's own registry makes. */
-function storedAttachment(name: string, version: string, attachment: unknown, upload: NpmTarballUpload): IStoredTarball {
-  const label = `attachment ${tarballFileName(name, version)}`;
-  const stored = upload.tarballOf(version);
-  if (!isPlainObject(attachment) || !stored) throw RegistryError.invalid(`${label} has no data`);
-  if (attachment.length !== undefined && attachment.length !== stored.size) {
-    throw RegistryError.invalid(`${label}: length says ${JSON.stringify(attachment.length)} but the data has ${stored.size} bytes`);
-  }
-  return stored;
-}
-
 /**
  * The npm registry protocol: what the npm CLI, pnpm and yarn talk to. Routes are below; formats are
  * in helpers.npm.ts; storage of packages in classes.npmpackagestore.ts; search and login in their
@@ -95,6 +75,7 @@ export class NpmRegistry extends BaseRegistry {
   private readonly packages: NpmPackageStore;
   private readonly login: NpmLoginFlow;
   private readonly publishes: ConcurrencyLimit;
+  private readonly tokens: NpmTokenService;
 
   constructor(deps: IProtocolDependencies, options: INpmRegistryOptions = {}) {
     super(deps);
@@ -103,6 +84,7 @@ export class NpmRegistry extends BaseRegistry {
       options.maxWaitingPublishes ?? DEFAULT_MAX_WAITING_PUBLISHES,
       'with other publishes',
     );
+    this.tokens = new NpmTokenService(deps.auth);
     this.cache = new NpmDocumentCache(deps.storage, options.documentCacheBytes ?? DEFAULT_DOCUMENT_CACHE_BYTES);
     this.search = new NpmSearchIndex(deps.storage, options.searchRevalidateMs ?? DEFAULT_SEARCH_REVALIDATE_MS, deps.logger);
     this.packages = new NpmPackageStore(deps.storage, this.cache, this.search, deps.logger);
@@ -143,9 +125,9 @@ export class NpmRegistry extends BaseRegistry {
       { method: 'GET', pattern: '/-/v1/done/:loginId', permission: 'public', handler: (req) => this.login.done(req.params.loginId, req.query.secret ?? '') },
       { method: 'PUT', pattern: '/-/user/:couchId', permission: 'public', handler: (req) => this.couchLogin(req) },
       { method: 'GET', pattern: '/-/user/:couchId', permission: 'authenticated', handler: (req) => this.couchUser(req) },
-      { method: 'GET', pattern: '/-/npm/v1/tokens', permission: 'authenticated', handler: (req) => this.listTokens(req) },
-      { method: 'POST', pattern: '/-/npm/v1/tokens', permission: 'authenticated', handler: (req) => this.createToken(req) },
-      { method: 'DELETE', pattern: '/-/npm/v1/tokens/token/:key', permission: 'authenticated', handler: (req) => this.deleteToken(req) },
+      { method: 'GET', pattern: '/-/npm/v1/tokens', permission: 'authenticated', handler: (req) => this.tokens.list(req.token!.userId) },
+      { method: 'POST', pattern: '/-/npm/v1/tokens', permission: 'authenticated', handler: async (req) => this.tokens.create(req.token!.userId, await req.body.json<unknown>(64 * 1024), req.ctx.actor?.ip) },
+      { method: 'DELETE', pattern: '/-/npm/v1/tokens/token/:key', permission: 'authenticated', handler: (req) => this.tokens.revoke(req.token!.userId, req.params.key) },
       { method: 'GET', pattern: '/-/v1/search', permission: readAllPackages, handler: (req) => this.searchPackages(req) },
       { method: 'POST', pattern: '/-/npm/v1/security/advisories/bulk', permission: 'optional', handler: (req) => this.audit(req, {}) },
       { method: 'POST', pattern: '/-/npm/v1/security/audits/quick', permission: 'optional', handler: (req) => this.audit(req, EMPTY_AUDIT_REPORT) },
@@ -316,56 +298,11 @@ export class NpmRegistry extends BaseRegistry {
     attachments: Record<string, unknown>,
     upload: NpmTarballUpload,
   ): Promise<IHandlerResponse> {
-    const publisher = { name: req.token!.userId };
-
-    // Attachments name their version: `{name}-{version}.tgz` (scoped: with or without the scope).
-    const tarballs = new Map<string, unknown>();
-    for (const [file, attachment] of Object.entries(attachments)) {
-      if (file.endsWith('.sigstore')) continue; // provenance bundles are not kept
-      const scope = scopeOf(name);
-      const version = versionFromTarballFile(name, scope && file.startsWith(`${scope}/`) ? file.slice(scope.length + 1) : file);
-      if (!version || !Object.hasOwn(versions, version)) {
-        const expected = Object.keys(versions).map((v) => `${name}-${v}.tgz`).join(', ');
-        throw RegistryError.invalid(`attachment ${JSON.stringify(file)} does not match a version in the document (expected ${expected})`);
-      }
-      tarballs.set(version, attachment);
-    }
-    const existing = [...Object.keys(versions)].some((v) => !tarballs.has(v))
-      ? await this.packages.getParsed(name, req.baseUrl)
-      : null;
-
-    const planned: IPublishVersion[] = [];
-    for (const [version, raw] of Object.entries(versions)) {
-      const attachment = tarballs.get(version);
-      if (attachment === undefined) {
-        // Clients retrying a publish send the versions already published along: those are skipped.
-        if (existing && Object.hasOwn(existing.versions, version)) continue;
-        throw RegistryError.invalid(`version ${version} has no tarball in _attachments`);
-      }
-      const prepared = prepareVersionManifest(raw, name, version, publisher);
-      if ('error' in prepared) throw RegistryError.invalid(prepared.error);
-      planned.push({ manifest: prepared.manifest, tarball: storedAttachment(name, version, attachment, upload) });
-    }
-    // Every version is published already (e.g. the only attachment is a .sigstore bundle): a republish.
-    if (planned.length === 0) throw cannotPublishOver(Object.keys(versions).join(', '));
-
-    const tags: Record<string, string> = {};
-    const requestedTags = body['dist-tags'] ?? {};
-    if (!isPlainObject(requestedTags)) throw RegistryError.invalid('dist-tags must be an object');
-    for (const [tag, version] of Object.entries(requestedTags)) {
-      const problem = distTagError(tag);
-      if (problem) throw RegistryError.invalid(problem);
-      if (typeof version !== 'string' || !planned.some((p) => p.manifest.version === version)) {
-        throw RegistryError.invalid(`dist-tag ${tag} points at ${JSON.stringify(version)}, which is not being published`);
-      }
-      tags[tag] = version;
-    }
-    const first = versions[planned[0].manifest.version] as Record<string, unknown>;
-    const readme = typeof body.readme === 'string' ? body.readme : typeof first.readme === 'string' ? first.readme : undefined;
-    const readmeFilename = typeof first.readmeFilename === 'string' ? first.readmeFilename : undefined;
-    if (containsNul(readme) || containsNul(readmeFilename)) throw RegistryError.invalid('readme contains a NUL character');
-
-    const { rev } = await this.packages.publish(name, { versions: planned, tags, publisher, readme, readmeFilename }, upload, req.storageContext);
+    const tarballs = attachmentVersions(name, versions, attachments);
+    const existing = Object.keys(versions).some((v) => !tarballs.has(v)) ? await this.packages.getParsed(name, req.baseUrl) : null;
+    const published = new Set(existing ? Object.keys(existing.versions) : []);
+    const plan = planPublish({ name, body, versions, tarballs, published, publisher: { name: req.token!.userId }, upload });
+    const { rev } = await this.packages.publish(name, plan, upload, req.storageContext);
     return jsonResponse(201, { ok: true, id: name, rev, success: true });
   }
 
@@ -502,71 +439,4 @@ export class NpmRegistry extends BaseRegistry {
     if (name !== req.token!.userId) throw RegistryError.notFound(`user ${name} not found`);
     return jsonResponse(200, { _id: `org.couchdb.user:${name}`, name, type: 'user', roles: [] });
   }
-
-  private async listTokens(req: IRouteRequest): Promise<IHandlerResponse> {
-    const tokens = (await this.auth.listUserTokens(req.token!.userId)).filter((token) => token.protocol === 'npm');
-    const objects = tokens.map((token) => ({
-      // The token itself is never stored, so no prefix of it can be shown; `key` identifies it.
-      token: '',
-      key: token.tokenId,
-      name: token.name ?? null,
-      readonly: token.readonly,
-      cidr_whitelist: null,
-      created: token.createdAt,
-      updated: token.createdAt,
-      ...(token.expiresAt ? { expires: token.expiresAt } : {}),
-    }));
-    return jsonResponse(200, { objects, total: objects.length, urls: {} });
-  }
-
-  private async createToken(req: IRouteRequest): Promise<IHandlerResponse> {
-    const body = await req.body.json<Record<string, unknown>>(64 * 1024);
-    if (!isPlainObject(body)) throw RegistryError.invalid('the body must be a JSON object');
-    const userId = req.token!.userId;
-    const ip = req.ctx.actor?.ip;
-    if (typeof body.password !== 'string' || !(await this.auth.authenticate({ username: userId, password: body.password, ...(ip ? { ip } : {}) }))) {
-      throw RegistryError.unauthorized('incorrect password', { headers: { 'WWW-Authenticate': 'Basic realm="smartregistry npm"' } });
-    }
-    if (Array.isArray(body.cidr_whitelist) && body.cidr_whitelist.length > 0) {
-      throw RegistryError.invalid('CIDR-restricted tokens are not supported by this registry');
-    }
-    const readonly = body.readonly === true;
-    const name = typeof body.name === 'string' && body.name ? body.name.slice(0, 128) : undefined;
-    const expiresDays = typeof body.expires === 'number' && body.expires > 0 ? body.expires : undefined;
-    const token = await this.auth.createNpmToken(userId, readonly, {
-      ...(name ? { name } : {}),
-      ...(expiresDays ? { expiresIn: expiresDays * 86400 } : {}),
-    });
-    const key = (await this.auth.validateToken(token, 'npm'))?.tokenId ?? '';
-    const created = new Date().toISOString();
-    return jsonResponse(201, {
-      token,
-      key,
-      name: name ?? null,
-      readonly,
-      cidr_whitelist: [],
-      created,
-      updated: created,
-      ...(expiresDays ? { expires: new Date(Date.now() + expiresDays * 86400_000).toISOString() } : {}),
-    });
-  }
-
-  /** Revoke by key (the token's sha256, as listed) or by the token itself; only one's own tokens. */
-  private async deleteToken(req: IRouteRequest): Promise<IHandlerResponse> {
-    const userId = req.token!.userId;
-    const key = req.params.key;
-    let revoked = false;
-    if (TOKEN_ID.test(key)) {
-      revoked = await this.auth.revokeTokenById(userId, key);
-    } else {
-      const token = await this.auth.validateToken(key, 'npm');
-      if (token && token.userId === userId) {
-        await this.auth.revokeToken(key);
-        revoked = true;
-      }
-    }
-    if (!revoked) throw RegistryError.notFound('no such token');
-    return { status: 204, headers: {} };
-  }
 }
-

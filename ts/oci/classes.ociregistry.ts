@@ -4,11 +4,10 @@ import { RegistryError } from '../core/classes.registryerror.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject, type IObjectSource, type IServedObject } from '../core/helpers.serve.js';
 import type { IRequestContext, IResponse } from '../core/interfaces.core.js';
-import { ociPaths } from '../core/storage.paths.js';
 import { OciBlobStore } from './classes.ociblobstore.js';
 import { OciManifestStore } from './classes.ocimanifeststore.js';
 import { ANONYMOUS_TOKEN, OciTokenService } from './classes.ocitokenservice.js';
-import { OciUploads } from './classes.ociuploads.js';
+import { OciUploads, UPLOAD_SESSION_MAX_AGE_MS } from './classes.ociuploads.js';
 import {
   MEDIA_TYPE,
   defaultErrorCode,
@@ -19,7 +18,6 @@ import {
   ociError,
   ociErrorDocument,
   paginate,
-  parseContentRange,
   parseDigest,
   parseManifest,
   parsePageRequest,
@@ -28,13 +26,11 @@ import {
   requireDigest,
   uploadRangeHeader,
 } from './helpers.oci.js';
-import type { IParsedDigest, IReferrersIndex } from './interfaces.oci.js';
+import type { IParsedDigest, IReferrersIndex, IUploadSession } from './interfaces.oci.js';
 
 /** The spec asks registries to accept manifests of at least 4 MiB; larger ones are refused (413). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** Upload sessions untouched this long are removed with their data. */
-export const UPLOAD_SESSION_MAX_AGE_MS = 24 * 60 * 60 * 1000;
-const CLEANUP_INTERVAL_MS = 60 * 60 * 1000;
 /** Longest page of tags or repositories one response carries (more follow through `Link`). */
 const MAX_PAGE = 10_000;
 const API_VERSION_HEADERS = { 'Docker-Distribution-API-Version': 'registry/2.0' };
@@ -54,8 +50,6 @@ export class OciRegistry extends BaseRegistry {
   readonly tokens: OciTokenService;
   /** Requests that came with the anonymous token: no credentials, but they went through the token flow. */
   private readonly anonymousContexts = new WeakSet<IRequestContext>();
-  private cleanupTimer?: NodeJS.Timeout;
-  private cleanupRun?: Promise<unknown>;
 
   constructor(deps: IProtocolDependencies) {
     super(deps);
@@ -70,28 +64,16 @@ export class OciRegistry extends BaseRegistry {
   }
 
   override async init(): Promise<void> {
-    this.cleanupRun = this.runCleanup();
-    this.cleanupTimer = setInterval(() => {
-      this.cleanupRun = this.runCleanup();
-    }, CLEANUP_INTERVAL_MS);
-    this.cleanupTimer.unref();
+    this.uploads.startCleanup();
   }
 
   override async destroy(): Promise<void> {
-    clearInterval(this.cleanupTimer);
-    await this.cleanupRun;
+    await this.uploads.stopCleanup();
   }
 
   /** Remove upload sessions (and their data) nobody touched for `maxAgeMs`. Returns how many. */
   cleanupUploads(maxAgeMs = UPLOAD_SESSION_MAX_AGE_MS): Promise<number> {
     return this.uploads.cleanup(maxAgeMs, { protocol: 'oci' });
-  }
-
-  private runCleanup(): Promise<unknown> {
-    return this.cleanupUploads().then(
-      (removed) => removed > 0 && this.logger.info(`oci: removed ${removed} abandoned upload session(s)`),
-      (error) => this.logger.warn('oci: upload session cleanup failed', error),
-    );
   }
 
   // ---- the route table -----------------------------------------------------------------------
@@ -426,16 +408,8 @@ export class OciRegistry extends BaseRegistry {
       if (mounted) return mounted;
     } else if (req.query.digest !== undefined) {
       const digest = requireDigest(req.query.digest);
-      const uploadId = crypto.randomUUID();
-      const part = await this.storePart(req, ociPaths.blobData(uploadId, `${'0'.repeat(16)}-${crypto.randomBytes(4).toString('hex')}`), digest);
-      if (part.hex !== digest.hex) {
-        await this.blobs.deleteParts([part], ctx);
-        throw ociError.digestInvalid(`the uploaded content has digest ${digest.algorithm}:${part.hex}, not ${digest.digest}`, {
-          expected: digest.digest,
-          actual: `${digest.algorithm}:${part.hex}`,
-        });
-      }
-      const record = await this.blobs.commit(digest, part.size, [part], ctx);
+      const body = req.body.stream(this.maxBlobBytes);
+      const record = await this.uploads.storeWhole(digest, body, ctx, { declaredLength: req.body.contentLength, maxBytes: this.maxBlobBytes });
       return this.linkBlob(req, name, digest, record.size);
     }
     req.body.discard();
@@ -445,18 +419,6 @@ export class OciRegistry extends BaseRegistry {
       'Docker-Upload-UUID': session.uuid,
       Range: uploadRangeHeader(0),
     });
-  }
-
-  /** The whole request body as one data part, hashed in the digest's algorithm. */
-  private async storePart(req: IRouteRequest, key: string, digest: IParsedDigest) {
-    const body = req.body.stream(this.maxBlobBytes);
-    const part = await this.blobs.putPart(key, body, req.storageContext, { maxBytes: this.maxBlobBytes, algorithm: digest.algorithm });
-    const declared = req.body.contentLength;
-    if (declared !== undefined && declared !== part.size) {
-      await this.blobs.deleteParts([part], req.storageContext);
-      throw ociError.sizeInvalid(`Content-Length says ${declared} bytes but the body had ${part.size}`);
-    }
-    return part;
   }
 
   /** 201 when the blob is linked in `from` and the caller may pull there; otherwise null (→ a normal session). */
@@ -493,24 +455,13 @@ export class OciRegistry extends BaseRegistry {
     });
   }
 
-  private async appendBody(req: IRouteRequest, name: string, session: Awaited<ReturnType<OciUploads['require']>>) {
-    const location = this.uploadLocation(req, name, session.uuid);
-    const header = req.headers['content-range'];
-    const range = header === undefined ? undefined : parseContentRange(header);
-    if (range === null) throw ociError.blobUploadInvalid(`Content-Range ${JSON.stringify(header)} is not <start>-<end>`);
-    if (range && range.start !== session.size) {
-      throw this.uploads.rangeError(session, `chunk starts at ${range.start} but the upload has ${session.size} bytes: chunks must be uploaded in order, without gaps or overlaps`, location);
-    }
-    const declared = req.body.contentLength;
-    if (range && declared !== undefined && declared !== range.end - range.start + 1) {
-      throw ociError.sizeInvalid(`Content-Range ${header} announces ${range.end - range.start + 1} bytes but Content-Length is ${declared}`);
-    }
-    const remaining = this.maxBlobBytes - session.size;
-    if (declared !== undefined && declared > remaining) {
-      throw ociError.sizeInvalid(`the blob would exceed the limit of ${this.maxBlobBytes} bytes`, 413);
-    }
-    const body = req.body.stream(Number.MAX_SAFE_INTEGER);
-    return this.uploads.append(session, body, req.storageContext, { range, maxTotalBytes: this.maxBlobBytes, location });
+  private appendBody(req: IRouteRequest, name: string, session: IUploadSession) {
+    return this.uploads.appendRequestBody(session, req.body.stream(Number.MAX_SAFE_INTEGER), req.storageContext, {
+      contentRange: req.headers['content-range'],
+      declaredLength: req.body.contentLength,
+      maxTotalBytes: this.maxBlobBytes,
+      location: this.uploadLocation(req, name, session.uuid),
+    });
   }
 
   /** PUT ?digest=: the optional last chunk, then digest verification; the blob becomes part of the repository. */

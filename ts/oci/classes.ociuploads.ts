@@ -5,9 +5,13 @@ import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '
 import type { Logger } from '../core/classes.logger.js';
 import { ociPaths } from '../core/storage.paths.js';
 import type { OciBlobStore } from './classes.ociblobstore.js';
-import { ociError, uploadRangeHeader, type IInclusiveRange } from './helpers.oci.js';
+import { PeriodicTask } from '../core/classes.periodictask.js';
+import { ociError, parseContentRange, uploadRangeHeader, type IInclusiveRange } from './helpers.oci.js';
 import type { IBlobRecord, IParsedDigest, IUploadSession } from './interfaces.oci.js';
 
+/** Sessions nobody touched for this long are abandoned. */
+export const UPLOAD_SESSION_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+const CLEANUP_INTERVAL_MS = 60 * 60 * 1000;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const EMPTY_SHA256 = crypto.createHash('sha256').digest('hex');
 /** A closing PUT that claimed a session this long ago and never finished died with its instance. */
@@ -37,11 +41,79 @@ export class OciUploads {
   /** Upload → its running sha256, valid for the first `offset` bytes. */
   private readonly live = new Map<string, { offset: number; hash: crypto.Hash }>();
 
+  private readonly cleanupTask = new PeriodicTask(() => this.cleanupAbandoned(), CLEANUP_INTERVAL_MS);
+
   constructor(
     private readonly storage: RegistryStorage,
     private readonly blobs: OciBlobStore,
     private readonly logger: Logger,
   ) {}
+
+  /** Abandoned sessions are removed now and every hour, by each instance (removing one twice is harmless). */
+  startCleanup(): void {
+    this.cleanupTask.start();
+  }
+
+  stopCleanup(): Promise<void> {
+    return this.cleanupTask.stop();
+  }
+
+  private async cleanupAbandoned(): Promise<void> {
+    try {
+      const removed = await this.cleanup(UPLOAD_SESSION_MAX_AGE_MS, { protocol: 'oci' });
+      if (removed > 0) this.logger.info(`oci: removed ${removed} abandoned upload session(s)`);
+    } catch (error) {
+      this.logger.warn('oci: upload session cleanup failed', error);
+    }
+  }
+
+  /** A whole blob in one request (POST `?digest=`): stored as one data part, verified, committed. */
+  async storeWhole(
+    digest: IParsedDigest,
+    body: Readable,
+    ctx: IStorageOperationContext,
+    options: { declaredLength?: number; maxBytes: number },
+  ): Promise<IBlobRecord> {
+    const key = ociPaths.blobData(crypto.randomUUID(), `${'0'.repeat(16)}-${crypto.randomBytes(4).toString('hex')}`);
+    const part = await this.blobs.putPart(key, body, ctx, { maxBytes: options.maxBytes, algorithm: digest.algorithm });
+    if (options.declaredLength !== undefined && options.declaredLength !== part.size) {
+      await this.blobs.deleteParts([part], ctx);
+      throw ociError.sizeInvalid(`Content-Length says ${options.declaredLength} bytes but the body had ${part.size}`);
+    }
+    if (part.hex !== digest.hex) {
+      await this.blobs.deleteParts([part], ctx);
+      throw ociError.digestInvalid(`the uploaded content has digest ${digest.algorithm}:${part.hex}, not ${digest.digest}`, {
+        expected: digest.digest,
+        actual: `${digest.algorithm}:${part.hex}`,
+      });
+    }
+    return this.blobs.commit(digest, part.size, [part], ctx);
+  }
+
+  /**
+   * A chunk as a client sends it (PATCH, or the last chunk of the PUT): its `Content-Range` and
+   * `Content-Length` are checked against each other and the limit before a byte is stored.
+   */
+  async appendRequestBody(
+    session: IUploadSession,
+    body: Readable,
+    ctx: IStorageOperationContext,
+    options: { contentRange?: string; declaredLength?: number; maxTotalBytes: number; location: string },
+  ): Promise<IUploadSession> {
+    const { contentRange, declaredLength, maxTotalBytes } = options;
+    const range = contentRange === undefined ? undefined : parseContentRange(contentRange);
+    if (range === null) throw ociError.blobUploadInvalid(`Content-Range ${JSON.stringify(contentRange)} is not <start>-<end>`);
+    if (range && range.start !== session.size) {
+      throw this.rangeError(session, `chunk starts at ${range.start} but the upload has ${session.size} bytes: chunks must be uploaded in order, without gaps or overlaps`, options.location);
+    }
+    if (range && declaredLength !== undefined && declaredLength !== range.end - range.start + 1) {
+      throw ociError.sizeInvalid(`Content-Range ${contentRange} announces ${range.end - range.start + 1} bytes but Content-Length is ${declaredLength}`);
+    }
+    if (declaredLength !== undefined && declaredLength > maxTotalBytes - session.size) {
+      throw ociError.sizeInvalid(`the blob would exceed the limit of ${maxTotalBytes} bytes`, 413);
+    }
+    return this.append(session, body, ctx, { range, maxTotalBytes, location: options.location });
+  }
 
   static isValidUuid(uuid: string): boolean {
     return UUID_PATTERN.test(uuid);
@@ -72,11 +144,8 @@ export class OciUploads {
     });
   }
 
-  /**
-   * Append one body to the session. With a Content-Range it must start where the session ends
-   * (416 otherwise) and be exactly as long as it says (SIZE_INVALID otherwise).
-   */
-  async append(
+  /** Append one body to the session; with a range (already checked to start where the session ends) it must be exactly as long as it says. */
+  private async append(
     session: IUploadSession,
     body: Readable,
     ctx: IStorageOperationContext,
@@ -84,9 +153,6 @@ export class OciUploads {
   ): Promise<IUploadSession> {
     const { range } = options;
     if (session.completing) throw ociError.blobUploadInvalid(`upload ${session.uuid} is being completed`);
-    if (range && range.start !== session.size) {
-      throw this.rangeError(session, `chunk starts at ${range.start} but the upload has ${session.size} bytes: chunks must be uploaded in order, without gaps or overlaps`, options.location);
-    }
     if (range && range.end + 1 > options.maxTotalBytes) {
       throw ociError.sizeInvalid(`the blob would exceed the limit of ${options.maxTotalBytes} bytes`, 413);
     }

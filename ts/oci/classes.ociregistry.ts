@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { RegistryError } from '../core/classes.registryerror.js';
+import { mapLimited } from '../core/helpers.async.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject, type IObjectSource, type IServedObject } from '../core/helpers.serve.js';
 import type { IRequestContext, IResponse } from '../core/interfaces.core.js';
@@ -30,7 +31,10 @@ import type { IParsedDigest, IReferrersIndex, IUploadSession } from './interface
 
 /** The spec asks registries to accept manifests of at least 4 MiB; larger ones are refused (413). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-/** Upload sessions untouched this long are removed with their data. */
+/** Most layers (image) or manifests (index) one manifest may list; each costs a storage check on push. */
+export const MAX_MANIFEST_DESCRIPTORS = 1024;
+/** Storage checks one manifest push runs at the same time. */
+export const REFERENCE_CHECK_CONCURRENCY = 16;
 /** Longest page of tags or repositories one response carries (more follow through `Link`). */
 const MAX_PAGE = 10_000;
 const API_VERSION_HEADERS = { 'Docker-Distribution-API-Version': 'registry/2.0' };
@@ -334,18 +338,19 @@ export class OciRegistry extends BaseRegistry {
 
   /** Everything a manifest points at (except its subject) must be in the repository already. */
   private async checkReferences(name: string, parsed: ReturnType<typeof parseManifest>): Promise<void> {
-    const checks =
+    const listed = parsed.kind === 'image' ? parsed.layers.length : parsed.manifests.length;
+    if (listed > MAX_MANIFEST_DESCRIPTORS) {
+      const what = parsed.kind === 'image' ? 'layers' : 'manifests';
+      throw ociError.manifestInvalid(`the manifest lists ${listed} ${what}; at most ${MAX_MANIFEST_DESCRIPTORS} are accepted`);
+    }
+    const isKnown =
       parsed.kind === 'image'
-        ? referencedBlobs(parsed).map(async (descriptor) => {
-            const digest = parseDigest(descriptor.digest)!;
-            return (await this.blobs.isLinked(name, digest)) ? null : descriptor.digest;
-          })
-        : parsed.manifests.map(async (descriptor) => {
-            const digest = parseDigest(descriptor.digest)!;
-            const known = (await this.manifests.hasManifest(name, digest)) || (await this.blobs.isLinked(name, digest));
-            return known ? null : descriptor.digest;
-          });
-    const missing = [...new Set((await Promise.all(checks)).filter((digest): digest is string => digest !== null))];
+        ? (digest: IParsedDigest) => this.blobs.isLinked(name, digest)
+        : async (digest: IParsedDigest) => (await this.manifests.hasManifest(name, digest)) || (await this.blobs.isLinked(name, digest));
+    const descriptors = parsed.kind === 'image' ? referencedBlobs(parsed) : parsed.manifests;
+    const unique = [...new Set(descriptors.map((descriptor) => descriptor.digest))];
+    const known = await mapLimited(unique, REFERENCE_CHECK_CONCURRENCY, (digest) => isKnown(parseDigest(digest)!));
+    const missing = unique.filter((_, index) => !known[index]);
     if (missing.length > 0) throw ociError.manifestBlobUnknown(missing);
   }
 

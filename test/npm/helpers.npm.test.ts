@@ -39,7 +39,7 @@ describe('npm helpers: package names', () => {
     ['a.b_c-d~e', false, true], // ~ is "special" for new names
     ['Uppercase', false, true],
     ['http', false, true], // core module
-    ['x'.repeat(215), false, true],
+    ['x'.repeat(215), false, false],
     ['', false, false],
     ['.hidden', false, false],
     ['_private', false, false],
@@ -67,12 +67,12 @@ describe('npm helpers: package names', () => {
 
 describe('npm helpers: versions and tags', () => {
   it('accepts only normalised semver', () => {
-    assert.equal(versionError('1.2.3'), null);
-    assert.equal(versionError('1.2.3-beta.1'), null);
-    assert.match(versionError('v1.2.3')!, /normalised/);
-    assert.match(versionError('1.2.3+build')!, /normalised/);
-    assert.match(versionError('1.2')!, /invalid semver/);
-    assert.match(versionError('')!, /non-empty/);
+    assert.equal(versionError('1.2.3', 'pkg'), null);
+    assert.equal(versionError('1.2.3-beta.1', 'pkg'), null);
+    assert.match(versionError('v1.2.3', 'pkg')!, /normalised/);
+    assert.match(versionError('1.2.3+build', 'pkg')!, /normalised/);
+    assert.match(versionError('1.2', 'pkg')!, /invalid semver/);
+    assert.match(versionError('', 'pkg')!, /non-empty/);
   });
   it('picks the highest version, stable first', () => {
     assert.equal(highestVersion(['1.0.0', '2.0.0-beta.1', '1.5.0']), '1.5.0');
@@ -249,5 +249,13 @@ describe('npm helpers: documents', () => {
   it('keeps version manifests typed', () => {
     const m: INpmVersionManifest = manifest('1.0.0');
     assert.equal(typeof m.dist.tarball, 'string');
+  });
+});
+
+describe('npm helpers: versions fit a storage key segment', () => {
+  it('bounds a version so that `{name}-{version}.tgz` is at most 255 bytes', () => {
+    const name = `@scope/${'b'.repeat(200)}`;
+    assert.equal(versionError(`1.0.0-${'x'.repeat(44)}`, name), null);
+    assert.match(versionError(`1.0.0-${'x'.repeat(45)}`, name)!, /longer than 50 characters/);
   });
 });

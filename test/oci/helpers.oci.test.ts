@@ -48,6 +48,9 @@ describe('oci helpers: names, tags and digests', () => {
       assert.ok(!isValidName(name), name);
     }
     assert.ok(isValidName('a'.repeat(255)));
+    // Each `/` counts as three: the name's catalog entry stores it as %2F in one key segment.
+    assert.ok(isValidName(`${'a'.repeat(251)}/b`));
+    assert.ok(!isValidName(`${'a'.repeat(252)}/b`));
   });
   it('accepts tags [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}', () => {
     for (const tag of ['latest', 'v1.2.3', '_x', 'A-b_c.d', 'x'.repeat(128)]) assert.ok(isValidTag(tag), tag);

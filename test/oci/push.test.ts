@@ -24,6 +24,19 @@ describe('oci conformance: push (blobs)', () => {
     return location;
   };
 
+  it('refuses a name whose catalog entry would not fit in a key segment with NAME_INVALID, before storage', async () => {
+    const tooLong = Array.from({ length: 64 }, () => 'abc').join('/'); // 255 characters, 381 with each / as %2F
+    const before = await listFiles(f.dataDir);
+    const res = await f.call('POST', `/v2/${tooLong}/blobs/uploads/?digest=${sha256('x')}`, { body: Buffer.from('x') });
+    assert.equal(res.status, 400);
+    assert.equal(res.code, 'NAME_INVALID');
+    assert.doesNotMatch(res.body.toString(), /oci\/|storage key/);
+    assert.deepEqual(await listFiles(f.dataDir), before);
+    const atLimit = `${'a'.repeat(251)}/b`; // 253 characters, 255 as stored
+    await f.pushImage(atLimit, 'v1');
+    assert.equal((await f.call('GET', `/v2/${atLimit}/manifests/v1`)).status, 200);
+  });
+
   it('push blob monolithically: POST then PUT with the whole body', async () => {
     const location = await start();
     const data = Buffer.from('monolithic blob');

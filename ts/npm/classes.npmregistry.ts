@@ -365,7 +365,7 @@ export class NpmRegistry extends BaseRegistry {
     if (problem) throw RegistryError.invalid(problem);
     const version = await req.body.json<unknown>(64 * 1024);
     if (typeof version !== 'string') throw RegistryError.invalid('the body must be a JSON string: the version to tag');
-    const badVersion = versionError(version);
+    const badVersion = versionError(version, name);
     if (badVersion) throw RegistryError.invalid(badVersion);
     const { rev, distTags } = await this.packages.setDistTag(name, tag, version, req.storageContext);
     return jsonResponse(201, { ok: true, id: name, rev, 'dist-tags': distTags });

@@ -66,8 +66,9 @@ export function validatePackageName(name: unknown): INameValidation {
     errors.push('name can only contain URL-friendly characters');
   }
 
+  // An error, not npm's warning: a longer name would not fit in one storage key segment (255 bytes).
+  if (name.length > MAX_NAME_LENGTH) errors.push(`name can no longer contain more than ${MAX_NAME_LENGTH} characters`);
   if (BUILTIN_NAMES.has(name.toLowerCase())) warnings.push(`${name} is a core module name`);
-  if (name.length > MAX_NAME_LENGTH) warnings.push(`name can no longer contain more than ${MAX_NAME_LENGTH} characters`);
   if (name.toLowerCase() !== name) warnings.push('name can no longer contain capital letters');
   const last = name.split('/').slice(-1)[0] ?? '';
   if (/[~'!()*]/.test(last)) warnings.push('name can no longer contain special characters ("~\'!()*")');
@@ -82,12 +83,17 @@ export const scopeOf = (name: string) => (name.startsWith('@') ? name.slice(0, n
 
 // ---- versions and dist-tags ------------------------------------------------------------------
 
-const MAX_VERSION_LENGTH = 256;
+/** A storage key segment's limit: the tarball file `{name}-{version}.tgz` must fit in it. */
+const MAX_TARBALL_FILE_BYTES = 255;
 
-/** A version as the registry stores it: strict, normalised semver (no `v`, no build metadata). */
-export function versionError(version: unknown): string | null {
+/**
+ * A version of package `name` as the registry stores it: strict, normalised semver (no `v`, no build
+ * metadata), short enough that its tarball file name fits in one storage key segment.
+ */
+export function versionError(version: unknown, name: string): string | null {
   if (typeof version !== 'string' || version.length === 0) return 'version must be a non-empty string';
-  if (version.length > MAX_VERSION_LENGTH) return `version is longer than ${MAX_VERSION_LENGTH} characters`;
+  const maxLength = MAX_TARBALL_FILE_BYTES - Buffer.byteLength(tarballFileName(name, ''), 'utf8');
+  if (Buffer.byteLength(version, 'utf8') > maxLength) return `version is longer than ${maxLength} characters (the limit for ${name})`;
   const normalized = semver.valid(version);
   if (normalized === null) return `invalid semver version: ${JSON.stringify(version)}`;
   if (normalized !== version) {
@@ -150,7 +156,7 @@ export function versionFromTarballFile(name: string, file: string): string | nul
   const bare = unscopedName(name);
   if (!file.endsWith('.tgz') || !file.startsWith(`${bare}-`)) return null;
   const version = file.slice(bare.length + 1, -'.tgz'.length);
-  return versionError(version) === null ? version : null;
+  return versionError(version, name) === null ? version : null;
 }
 
 /** Replace every stored tarball URL marker in a document's bytes with the base URL. */
@@ -349,7 +355,7 @@ export function prepareVersionManifest(
   publisher: INpmPerson,
 ): { manifest: INpmVersionManifest } | { error: string } {
   if (!isPlainObject(raw)) return { error: `versions[${JSON.stringify(version)}] must be an object` };
-  const error = versionError(version);
+  const error = versionError(version, name);
   if (error) return { error };
   if (raw.name !== name) return { error: `versions[${JSON.stringify(version)}].name is ${JSON.stringify(raw.name)}, expected ${JSON.stringify(name)}` };
   if (raw.version !== version) {

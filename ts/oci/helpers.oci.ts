@@ -53,11 +53,17 @@ export function stripMediaTypeParameters(contentType: string | undefined): strin
 const NAME_COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
 const NAME_PATTERN = new RegExp(`^${NAME_COMPONENT}(?:/${NAME_COMPONENT})*$`);
 const TAG_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
-/** The spec's limit for a whole repository name, slashes included. */
+/**
+ * The spec's limit for a whole repository name, counted as the name's catalog key segment takes it: each
+ * `/` is stored as `%2F`, three characters, and the segment must fit in 255 bytes on every backend.
+ */
 export const MAX_NAME_LENGTH = 255;
 
+/** Length of the name as its catalog entry stores it (the grammar allows no other character that encodes). */
+const storedNameLength = (name: string) => encodeURIComponent(name).length;
+
 export const isValidName = (name: string): boolean =>
-  typeof name === 'string' && name.length > 0 && name.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(name);
+  typeof name === 'string' && name.length > 0 && storedNameLength(name) <= MAX_NAME_LENGTH && NAME_PATTERN.test(name);
 
 export const isValidTag = (tag: string): boolean => typeof tag === 'string' && TAG_PATTERN.test(tag);
 
@@ -135,7 +141,7 @@ export function defaultErrorCode(error: RegistryError): string {
 
 export const ociError = {
   nameInvalid: (name: string) =>
-    RegistryError.invalid(`invalid repository name ${JSON.stringify(name)}: lowercase components [a-z0-9] joined by . _ __ or -, separated by /, at most ${MAX_NAME_LENGTH} characters`, {
+    RegistryError.invalid(`invalid repository name ${JSON.stringify(name)}: lowercase components [a-z0-9] joined by . _ __ or -, separated by /, at most ${MAX_NAME_LENGTH} characters with each / counted as three`, {
       code: 'NAME_INVALID',
       detail: { name },
     }),

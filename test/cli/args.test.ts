@@ -93,3 +93,15 @@ test('cli client URLs: IPv6 hosts and proxies', () => {
   assert.deepEqual(Object.fromEntries(clientUrls('http://[::1]:4873')).oci, '[::1]:4873');
   assert.equal(Object.fromEntries(clientUrls('https://registry.example.com')).pypi, 'https://registry.example.com/pypi/simple/');
 });
+
+test('serve timeouts: seconds from flags or environment, defaults 60 s headers, 5 min idle, 5 s keep-alive', () => {
+  assert.deepEqual(parseCliArgs(['serve'], {}).timeouts, { headersMs: 60_000, idleMs: 300_000, keepAliveMs: 5_000 });
+  assert.deepEqual(
+    parseCliArgs(['serve', '--headers-timeout', '10', '--idle-timeout', '120', '--keep-alive-timeout', '2'], {}).timeouts,
+    { headersMs: 10_000, idleMs: 120_000, keepAliveMs: 2_000 },
+  );
+  const fromEnv = parseCliArgs(['serve'], { SMARTREGISTRY_HEADERS_TIMEOUT: '30', SMARTREGISTRY_IDLE_TIMEOUT: '60', SMARTREGISTRY_KEEP_ALIVE_TIMEOUT: '1' });
+  assert.deepEqual(fromEnv.timeouts, { headersMs: 30_000, idleMs: 60_000, keepAliveMs: 1_000 });
+  assert.throws(() => parseCliArgs(['serve', '--idle-timeout', '0'], {}), /--idle-timeout must be a whole number of seconds/);
+  assert.throws(() => parseCliArgs(['serve', '--headers-timeout', 'soon'], {}), /--headers-timeout must be a whole number of seconds/);
+});

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { REGISTRY_PROTOCOLS, type TRegistryProtocol } from '../core/interfaces.core.js';
+import { DEFAULT_SERVER_TIMEOUTS, type IServerTimeouts } from './server.js';
 
 /** Everything `smartregistry serve` and `smartregistry token` are configured by. */
 export interface ICliOptions {
@@ -21,6 +22,8 @@ export interface ICliOptions {
   anonymousRead: boolean;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   adminPassword?: string;
+  /** `serve`'s header, idle and keep-alive timeouts. */
+  timeouts: IServerTimeouts;
   s3?: {
     endpoint: string;
     port?: number;
@@ -64,6 +67,13 @@ Options (each also read from the environment variable shown):
   --password <password>   admin password, for \`token\` (SMARTREGISTRY_ADMIN_PASSWORD)
   --token-days <days>     lifetime of the admin tokens printed by \`serve\` and \`token\`
                           (SMARTREGISTRY_TOKEN_DAYS, default ${DEFAULT_TOKEN_DAYS})
+  --headers-timeout <s>   seconds a client has to send a request's headers
+                          (SMARTREGISTRY_HEADERS_TIMEOUT, default ${DEFAULT_SERVER_TIMEOUTS.headersMs / 1000})
+  --idle-timeout <s>      seconds without any traffic before a connection is closed; uploads
+                          that keep sending are never cut (SMARTREGISTRY_IDLE_TIMEOUT, default ${DEFAULT_SERVER_TIMEOUTS.idleMs / 1000})
+  --keep-alive-timeout <s>
+                          seconds an idle keep-alive connection stays open between requests
+                          (SMARTREGISTRY_KEEP_ALIVE_TIMEOUT, default ${DEFAULT_SERVER_TIMEOUTS.keepAliveMs / 1000})
 
 S3 storage (used instead of --data-dir when an endpoint is given):
   --s3-endpoint <host>    SMARTREGISTRY_S3_ENDPOINT, e.g. s3.example.com
@@ -102,6 +112,16 @@ function parseTokenDays(value: string): number {
   return Number(value);
 }
 
+/** Longest timeout the flags accept: a day. */
+const MAX_TIMEOUT_SECONDS = 86_400;
+
+function parseTimeoutSeconds(value: string, flag: string): number {
+  if (!/^[0-9]{1,5}$/.test(value) || Number(value) < 1 || Number(value) > MAX_TIMEOUT_SECONDS) {
+    throw new CliUsageError(`${flag} must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}, not '${value}'`);
+  }
+  return Number(value) * 1000;
+}
+
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ICliOptions {
   let parsed;
   try {
@@ -120,6 +140,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         'log-level': { type: 'string' },
         password: { type: 'string' },
         'token-days': { type: 'string' },
+        'headers-timeout': { type: 'string' },
+        'idle-timeout': { type: 'string' },
+        'keep-alive-timeout': { type: 'string' },
         's3-endpoint': { type: 'string' },
         's3-port': { type: 'string' },
         's3-bucket': { type: 'string' },
@@ -147,6 +170,14 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     logLevel: 'error',
     adminPassword: values.password ?? env.SMARTREGISTRY_ADMIN_PASSWORD,
     tokenDays: parseTokenDays(values['token-days'] ?? env.SMARTREGISTRY_TOKEN_DAYS ?? String(DEFAULT_TOKEN_DAYS)),
+    timeouts: {
+      headersMs: parseTimeoutSeconds(values['headers-timeout'] ?? env.SMARTREGISTRY_HEADERS_TIMEOUT ?? String(DEFAULT_SERVER_TIMEOUTS.headersMs / 1000), '--headers-timeout'),
+      idleMs: parseTimeoutSeconds(values['idle-timeout'] ?? env.SMARTREGISTRY_IDLE_TIMEOUT ?? String(DEFAULT_SERVER_TIMEOUTS.idleMs / 1000), '--idle-timeout'),
+      keepAliveMs: parseTimeoutSeconds(
+        values['keep-alive-timeout'] ?? env.SMARTREGISTRY_KEEP_ALIVE_TIMEOUT ?? String(DEFAULT_SERVER_TIMEOUTS.keepAliveMs / 1000),
+        '--keep-alive-timeout',
+      ),
+    },
   };
 
   const logLevel = values['log-level'] ?? env.SMARTREGISTRY_LOG_LEVEL ?? 'error';

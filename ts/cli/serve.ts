@@ -56,7 +56,7 @@ export async function serve(options: ICliOptions, write: TWriteLine, hooks: ISer
     } else {
       write(`# admin user exists; a new token: smartregistry token <protocol> --password <admin password>`);
     }
-    server = await listen(registry, options.host, options.port);
+    server = await listen(registry, options.host, options.port, options.timeouts);
   } catch (error) {
     await registry.destroy();
     throw error;

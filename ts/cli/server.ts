@@ -14,11 +14,35 @@ export interface IRunningServer {
 /** An IPv6 literal needs brackets in a URL. */
 export const urlHost = (host: string) => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
 
-export async function listen(registry: SmartRegistry, host: string, port: number): Promise<IRunningServer> {
+/** How long `serve` waits on clients; a slow upload that keeps sending is never cut. */
+export interface IServerTimeouts {
+  /** Time a client has to send the whole request head. */
+  headersMs: number;
+  /** A connection with no traffic either way for this long is closed (a stalled upload or download). */
+  idleMs: number;
+  /** An idle keep-alive connection between requests is closed after this long. */
+  keepAliveMs: number;
+}
+
+export const DEFAULT_SERVER_TIMEOUTS: IServerTimeouts = { headersMs: 60_000, idleMs: 5 * 60_000, keepAliveMs: 5_000 };
+
+export async function listen(
+  registry: SmartRegistry,
+  host: string,
+  port: number,
+  timeouts: IServerTimeouts = DEFAULT_SERVER_TIMEOUTS,
+): Promise<IRunningServer> {
   const handler = createNodeHandler(registry);
-  const server = http.createServer((req, res) => void handler(req, res));
-  // Large uploads may take long; node's default 5 min request timeout would cut them off.
+  const server = http.createServer(
+    // node checks the head timeout on this interval; scale it so a short timeout is enforced close to on time.
+    { connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(timeouts.headersMs / 4))) },
+    (req, res) => void handler(req, res),
+  );
+  // Large uploads may take long: no limit on a whole request, only on the head and on silence.
   server.requestTimeout = 0;
+  server.headersTimeout = timeouts.headersMs;
+  server.timeout = timeouts.idleMs;
+  server.keepAliveTimeout = timeouts.keepAliveMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

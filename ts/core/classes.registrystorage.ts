@@ -151,6 +151,26 @@ export class RegistryStorage {
     } while (continuationToken);
   }
 
+  /**
+   * Up to `limit` objects under `prefix` whose key suffix sorts after `startAfter` and passes `accept`,
+   * reading no more pages than that takes (a page in the middle of a large prefix costs about one call).
+   */
+  async listPage(
+    prefix: string,
+    options: { startAfter?: string; limit: number; accept?: (info: IObjectInfo) => boolean },
+  ): Promise<IObjectInfo[]> {
+    const found: IObjectInfo[] = [];
+    const startAfter = options.startAfter === undefined ? undefined : prefix + options.startAfter;
+    let continuationToken: string | undefined;
+    while (found.length < options.limit) {
+      const page = await this.backend.list(prefix, { startAfter, continuationToken, limit: Math.min(1000, options.limit - found.length) });
+      for (const info of page.objects) if (!options.accept || options.accept(info)) found.push(info);
+      if (!page.nextToken) break;
+      continuationToken = page.nextToken;
+    }
+    return found.slice(0, options.limit);
+  }
+
   // ---- small documents -------------------------------------------------------------------
 
   async getBytes(key: string): Promise<{ bytes: Buffer; etag: string } | null> {

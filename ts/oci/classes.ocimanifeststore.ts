@@ -181,6 +181,14 @@ export class OciManifestStore {
     return tags.sort(compareAscii);
   }
 
+  /** Up to `limit` tags that sort after `after`, in byte order, read without listing the whole repository. */
+  async listTagsPage(name: string, after: string | undefined, limit: number): Promise<string[]> {
+    const prefix = ociPaths.tagsPrefix(name);
+    const tagOf = (key: string) => key.slice(prefix.length);
+    const page = await this.storage.listPage(prefix, { startAfter: after, limit, accept: (info) => !tagOf(info.key).includes('/') });
+    return page.map((info) => tagOf(info.key));
+  }
+
   private async tagsPointingAt(name: string, digest: string): Promise<string[]> {
     const tags = await this.listTags(name);
     // Straight from storage, not the cache: a delete must see tags another instance just moved.

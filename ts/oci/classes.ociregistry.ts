@@ -241,7 +241,13 @@ export class OciRegistry extends BaseRegistry {
     const name = this.nameOf(req);
     const page = parsePageRequest(req.query);
     if (!(await this.manifests.repositoryExists(name))) throw ociError.nameUnknown(name);
-    const { items, next } = paginate(await this.manifests.listTags(name), page, MAX_PAGE);
+    if (page.last !== undefined && !isValidTag(page.last)) {
+      throw ociError.unsupported(`last must be a tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}), got ${JSON.stringify(page.last.slice(0, 200))}`);
+    }
+    const limit = Math.min(page.n ?? MAX_PAGE, MAX_PAGE);
+    // One tag more than the page shows tells whether another page follows.
+    const tags = limit === 0 ? [] : await this.manifests.listTagsPage(name, page.last, limit + 1);
+    const { items, next } = paginate(tags, { n: limit }, MAX_PAGE);
     const headers: Record<string, string> = {};
     if (next !== undefined) headers.Link = nextPageLink(`${this.prefix(req)}/v2/${name}/tags/list`, page.n ?? items.length, next);
     return jsonResponse(200, { name, tags: items }, headers);

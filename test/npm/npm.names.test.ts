@@ -4,6 +4,9 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { startS3Server, type IS3TestServer } from '../helpers/s3server.js';
 import { createNpmRegistry, type INpmTestRegistry } from './fixtures.js';
 
@@ -55,3 +58,22 @@ for (const backend of ['filesystem', 's3'] as const) {
     });
   });
 }
+
+describe('npm: a storage error names no key in the answer', () => {
+  it('a filesystem collision answers 409 without the key', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-npm-collide-'));
+    const r = await createNpmRegistry({ dir });
+    try {
+      // A stray file where the package's directory belongs: every write below it collides.
+      await fsp.mkdir(path.join(dir, 'npm', 'packages'), { recursive: true });
+      await fsp.writeFile(path.join(dir, 'npm', 'packages', 'collide'), 'stray');
+      const response = await r.publish('collide', '1.0.0');
+      assert.equal(response.status, 409, response.text);
+      assert.match(response.json.error, /collides/);
+      assert.doesNotMatch(response.text, /npm\/packages|storage key/);
+    } finally {
+      await r.close();
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BoundedCache } from './classes.boundedcache.js';
 import { RegistryError, isPreconditionFailed } from './classes.registryerror.js';
+import { keyCause } from './storage/helpers.key.js';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
 
 /** Returned by a mutator to leave the document as it is. */
@@ -122,7 +123,7 @@ export class DocumentUpdater {
         // Someone else wrote first: back off, and try again on fresh data.
         await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt));
       }
-      throw RegistryError.conflict(`too many concurrent updates of ${key}, try again`);
+      throw RegistryError.conflict('too many concurrent updates of this document, try again', { cause: keyCause(key) });
     } catch (error) {
       // A failed read or mutation must not leave the work it was given (a tarball upload) unobserved.
       await prerequisite?.catch(() => undefined);

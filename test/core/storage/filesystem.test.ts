@@ -133,8 +133,8 @@ describe('filesystem backend specifics', () => {
   });
 
   it('keeps its own directories out of keys and listings', async () => {
-    await assert.rejects(backend.put('.tmp/x', Buffer.from('x')), isKind('invalid'));
-    await assert.rejects(backend.get('.locks/x'), isKind('invalid'));
+    await assert.rejects(backend.put('.tmp/x', Buffer.from('x')), isKind('internal'));
+    await assert.rejects(backend.get('.locks/x'), isKind('internal'));
     await backend.put('visible', Buffer.from('x'));
     const keys = (await backend.list('')).objects.map((object) => object.key);
     assert.ok(keys.includes('visible'));

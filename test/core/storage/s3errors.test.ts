@@ -105,11 +105,16 @@ describe('s3 error table', () => {
     }
   });
 
-  it('typed errors for the backend: precondition-failed and not-found keep the S3 error as their cause', () => {
+  it('typed errors for the backend: precondition-failed and not-found keep the key and the S3 error in their cause chain, not in the message', () => {
     const conflict = sdkError(409, 'UnknownError', 'ConcurrentModification');
-    const lost = storageErrorOf('precondition-failed', conflict, { bucket: 'b', key: 'doc' });
-    assert.ok(lost instanceof RegistryError && lost.kind === 'precondition-failed' && lost.cause === conflict);
-    const missing = storageErrorOf('missing', sdkError(404, 'NoSuchKey'), { bucket: 'b', key: 'src' });
+    const lost = storageErrorOf('precondition-failed', conflict, { bucket: 'b', key: 'npm/packages/doc/packument.json' });
+    assert.ok(lost instanceof RegistryError && lost.kind === 'precondition-failed');
+    assert.doesNotMatch(lost.message, /packument/);
+    const keyCause = lost.cause as Error;
+    assert.match(keyCause.message, /npm\/packages\/doc\/packument\.json/);
+    assert.equal(keyCause.cause, conflict);
+    const missing = storageErrorOf('missing', sdkError(404, 'NoSuchKey'), { bucket: 'b', key: 'src/key' });
     assert.ok(missing instanceof RegistryError && missing.kind === 'not-found');
+    assert.doesNotMatch(missing.message, /src\/key/);
   });
 });

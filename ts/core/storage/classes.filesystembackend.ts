@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../classes.registryerror.js';
 import { HashingTransform, sha256Hex } from '../helpers.hash.js';
 import { bytesToNode } from '../helpers.stream.js';
-import { assertValidKey, assertValidPrefix, compareKeys } from './helpers.key.js';
+import { assertValidKey, assertValidPrefix, badKeyError, compareKeys, keyCause } from './helpers.key.js';
 import type {
   IByteRange,
   IDeleteOptions,
@@ -165,20 +165,19 @@ function resolveRange(range: IByteRange | undefined, size: number): { start: num
 
 function assertPrecondition(key: string, current: fs.BigIntStats | null, options: Pick<IPutOptions, 'ifMatch' | 'ifNoneMatch'>): void {
   if (options.ifNoneMatch === '*' && current) {
-    throw new RegistryError('precondition-failed', `storage key ${JSON.stringify(key)} already exists`);
+    throw new RegistryError('precondition-failed', 'the object already exists', { cause: keyCause(key) });
   }
   if (options.ifMatch !== undefined && (!current || toEtag(current) !== options.ifMatch)) {
     throw new RegistryError(
       'precondition-failed',
-      `storage key ${JSON.stringify(key)} ${current ? 'has changed' : 'does not exist'} (expected etag ${options.ifMatch})`,
+      `the object ${current ? 'has changed' : 'does not exist'} (expected etag ${options.ifMatch})`,
+      { cause: keyCause(key) },
     );
   }
 }
 
 const conflict = (key: string, cause: unknown) =>
-  RegistryError.conflict(`storage key ${JSON.stringify(key)} collides with an existing key (a file cannot also be a directory)`, {
-    cause,
-  });
+  RegistryError.conflict('the object collides with an existing one (a file cannot also be a directory)', { cause: keyCause(key, cause) });
 
 /**
  * Objects as plain files below a root directory. Writes go to `<root>/.tmp` first and are renamed into
@@ -283,7 +282,7 @@ export class FilesystemBackend implements IStorageBackend {
         await fsp.copyFile(source, tempFile, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE);
       } catch (error) {
         if (isMissing(error) || errorCode(error) === 'EISDIR') {
-          throw RegistryError.notFound(`storage key ${JSON.stringify(sourceKey)} does not exist`);
+          throw RegistryError.notFound('the object to copy does not exist', { cause: keyCause(sourceKey, error) });
         }
         throw error;
       }
@@ -350,14 +349,14 @@ export class FilesystemBackend implements IStorageBackend {
     assertValidKey(key);
     const segments = key.split('/');
     if (segments[0] === TEMP_DIR || segments[0] === LOCKS_DIR) {
-      throw RegistryError.invalid(`storage key ${JSON.stringify(key)} uses a name reserved by the filesystem backend`);
+      throw badKeyError(`storage key ${JSON.stringify(key)} uses a name reserved by the filesystem backend`);
     }
     if (segments.some((segment) => Buffer.byteLength(segment, 'utf8') > MAX_FILE_NAME_BYTES)) {
-      throw RegistryError.invalid(`storage key ${JSON.stringify(key)} has a segment longer than ${MAX_FILE_NAME_BYTES} bytes`);
+      throw badKeyError(`storage key ${JSON.stringify(key)} has a segment longer than ${MAX_FILE_NAME_BYTES} bytes`);
     }
     const file = path.join(this.root, ...segments);
     // assertValidKey already rules out escapes; this guards against a future change to it.
-    if (!file.startsWith(this.root + path.sep)) throw RegistryError.invalid(`storage key ${JSON.stringify(key)} escapes the root`);
+    if (!file.startsWith(this.root + path.sep)) throw badKeyError(`storage key ${JSON.stringify(key)} escapes the root`);
     return file;
   }
 
@@ -457,7 +456,7 @@ export class FilesystemBackend implements IStorageBackend {
       }
       await this.breakStaleLock(lockFile);
       if (Date.now() > deadline) {
-        throw RegistryError.conflict(`timed out waiting for the storage lock of ${JSON.stringify(key)}`);
+        throw RegistryError.conflict('timed out waiting for a storage lock, try again', { cause: keyCause(key) });
       }
       await sleep(delayMs + Math.random() * delayMs);
       delayMs = Math.min(delayMs * 2, 50);

@@ -1,5 +1,6 @@
 import { RegistryError, isPreconditionFailed } from '../classes.registryerror.js';
 import { ConditionalWritesUnsupportedError } from './helpers.s3errors.js';
+import { keyCause } from './helpers.key.js';
 import type { IDeleteOptions, IObjectInfo, IPutOptions, IStorageBackend } from './interfaces.storage.js';
 
 /** An etag no object has: S3 etags are quoted hex digests. */
@@ -39,5 +40,5 @@ export async function probeConditionalWrites(storage: Pick<IStorageBackend, 'put
 export function checkCondition(key: string, current: IObjectInfo | null, condition: Pick<IPutOptions, 'ifMatch' | 'ifNoneMatch'> & IDeleteOptions): void {
   const holds =
     (condition.ifNoneMatch === undefined || current === null) && (condition.ifMatch === undefined || current?.etag === condition.ifMatch);
-  if (!holds) throw new RegistryError('precondition-failed', `storage key ${JSON.stringify(key)} was changed by someone else`);
+  if (!holds) throw new RegistryError('precondition-failed', 'the object was changed by someone else', { cause: keyCause(key) });
 }

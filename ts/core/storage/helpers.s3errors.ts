@@ -1,4 +1,5 @@
 import { RegistryError } from '../classes.registryerror.js';
+import { keyCause } from './helpers.key.js';
 
 /**
  * Every error shape an S3 server answers with, in one table, and what it means for the backend. S3
@@ -121,18 +122,17 @@ export class ConditionalWritesUnsupportedError extends Error {
  * the original error for an unexpected one (a 500 that is logged with its cause).
  */
 export function storageErrorOf(outcome: TS3Outcome, error: unknown, where: { bucket: string; key: string }): unknown {
-  const key = JSON.stringify(where.key);
   switch (outcome) {
     case 'missing':
-      return RegistryError.notFound(`storage key ${key} does not exist`, { cause: error });
+      return RegistryError.notFound('the object does not exist', { cause: keyCause(where.key, error) });
     case 'missing-bucket':
       return new Error(`the S3 bucket ${JSON.stringify(where.bucket)} does not exist`, { cause: error });
     case 'precondition-failed':
-      return new RegistryError('precondition-failed', `storage key ${key} was changed by someone else`, { cause: error });
+      return new RegistryError('precondition-failed', 'the object was changed by someone else', { cause: keyCause(where.key, error) });
     case 'no-conditional-writes':
       return new ConditionalWritesUnsupportedError({ cause: error });
     case 'range-not-satisfiable':
-      return new RegistryError('range-not-satisfiable', `the requested range of storage key ${key} is past its end`, { cause: error });
+      return new RegistryError('range-not-satisfiable', 'the requested range is past the end of the object', { cause: keyCause(where.key, error) });
     case 'slow-down':
       return new RegistryError('unavailable', 'the storage is busy (the S3 server asked to slow down); try again in a moment', {
         headers: { 'retry-after': String(SLOW_DOWN_RETRY_AFTER_SECONDS) },

@@ -3,6 +3,7 @@ import type { TRegistryProtocol } from './core/interfaces.core.js';
 import { OciRegistry } from './oci/classes.ociregistry.js';
 import { NpmRegistry } from './npm/classes.npmregistry.js';
 import { MavenRegistry } from './maven/classes.mavenregistry.js';
+import { CargoRegistry } from './cargo/classes.cargoregistry.js';
 
 export type TProtocolFactory = (deps: IProtocolDependencies) => BaseRegistry;
 
@@ -14,4 +15,5 @@ export const DEFAULT_PROTOCOL_FACTORIES: Partial<Record<TRegistryProtocol, TProt
   oci: (deps) => new OciRegistry(deps),
   npm: (deps) => new NpmRegistry(deps),
   maven: (deps) => new MavenRegistry(deps),
+  cargo: (deps) => new CargoRegistry(deps),
 };

@@ -38,6 +38,13 @@
  *                                         their digests, SNAPSHOT builds; every maven-metadata.xml derives from it
  *     artifacts/{group path}/@plugins.json { artifactId: { prefix, name } } of the group's maven-plugins
  *                                         (`@` never occurs in a coordinate, so these never meet a path segment)
+ *
+ *   cargo/
+ *     crates/{normalized}/                one tree per crate; {normalized}: the name lower-cased, `_` as `-`
+ *       crate.json                        the truth: name, owners, each version's index line (conditional writes)
+ *       index.json                        the sparse index file derived from crate.json, with its revision
+ *       files/{version}/{fileId}.crate    uploaded .crate files; the truth names the one of each version
+ *     search/shard-{00..3f}.json          search index: 64 shards by sha1(name), { name: entry }
  */
 import { sha256Hex } from './helpers.hash.js';
 
@@ -117,4 +124,15 @@ export const mavenPaths = {
     key.startsWith('maven/artifacts/') && key.endsWith('/@artifact.json')
       ? key.slice('maven/artifacts/'.length, -'/@artifact.json'.length)
       : null,
+};
+
+/** Cargo: names pass cargo's rules and are normalised (helpers.cargo.ts) before they get here. */
+export const cargoPaths = {
+  cratesPrefix: () => 'cargo/crates/',
+  crate: (normalized: string) => `cargo/crates/${normalized}/crate.json`,
+  /** Is `key` a crate's truth document (crate.json)? */
+  isCrateDocument: (key: string) => /^cargo\/crates\/[^/]+\/crate\.json$/.test(key),
+  index: (normalized: string) => `cargo/crates/${normalized}/index.json`,
+  crateFile: (normalized: string, version: string, fileId: string) => `cargo/crates/${normalized}/files/${version}/${fileId}.crate`,
+  searchShard: (shard: number) => `cargo/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
 };

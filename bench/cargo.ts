@@ -1,0 +1,239 @@
+/**
+ * Cargo registry benchmark (`npm run bench -- cargo`), on the filesystem and on a local s3rver:
+ *
+ *   publish         versions 1..200 of one crate, one request at a time: median, versions 1-10 vs 190-200
+ *   index GET       the sparse index file of that crate (200 lines), 32 connections, as a ratio to a bare
+ *                   node:http hello server measured for as long right before it
+ *   .crate GET      a 64 MiB .crate fetched by curl clients over keep-alive connections, MB/s
+ *   big .crate      a 1 GiB .crate published (streamed from a file) and downloaded: the server's peak RSS
+ *
+ * The registry runs under tsx (its loader thread adds some RSS); its RSS after start-up is printed
+ * beside the peak. Options: --backend=fs|s3|all, --seconds=N per load phase, --big-mib=N (default 1024).
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { once } from 'node:events';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import tar from 'tar-stream';
+import { SmartRegistry } from '../ts/classes.smartregistry.js';
+import { createNodeHandler } from '../ts/adapters/node.js';
+import { CargoRegistry } from '../ts/cargo/classes.cargoregistry.js';
+import type { IStorageConfig } from '../ts/core/interfaces.core.js';
+import {
+  benchRequest,
+  curlThroughput,
+  loadTest,
+  mark,
+  median,
+  parseBenchArgs,
+  rssSampler,
+  serveInChild,
+  startBenchServer,
+  withBackends,
+  type IBenchServer,
+} from './helpers.load.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const MiB = 1024 * 1024;
+const CURL_CLIENTS = 4;
+const TARGETS = { indexRatio: 0.3, crateMBps: 800, publishMs: 10, growth: 1.2, peakRssMiB: 120 };
+
+// ---- the registry (child process) --------------------------------------------------------------
+
+async function buildRegistry(storage: IStorageConfig) {
+  const registry = new SmartRegistry(
+    {
+      storage,
+      auth: { tokenStore: 'memory', cargoTokens: { enabled: true }, users: { bench: { password: 'bench-password', scopes: ['*'] } } },
+      logging: { level: 'error' },
+      cargo: { enabled: true, basePath: '/cargo' },
+    },
+    { protocolFactories: { cargo: (deps) => new CargoRegistry(deps, { maxUnpackedBytes: 4 * 1024 * MiB }) } },
+  );
+  await registry.init();
+  return { handler: createNodeHandler(registry) as http.RequestListener, token: await registry.getAuthManager().createCargoToken('bench') };
+}
+
+// ---- crates ------------------------------------------------------------------------------------
+
+const u32 = (value: number) => {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32LE(value);
+  return bytes;
+};
+
+const metadata = (name: string, vers: string) =>
+  Buffer.from(JSON.stringify({ name, vers, deps: [], features: {}, description: `benchmark crate ${name}`, keywords: ['bench'], links: null }));
+
+const cargoToml = (name: string, vers: string) => `[package]\nname = "${name}"\nversion = "${vers}"\nedition = "2021"\n`;
+
+/** A small .crate in memory. */
+async function smallCrate(name: string, vers: string): Promise<Buffer> {
+  const pack = tar.pack();
+  pack.entry({ name: `${name}-${vers}/Cargo.toml` }, cargoToml(name, vers));
+  pack.entry({ name: `${name}-${vers}/src/lib.rs` }, 'pub fn bench() {}\n');
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of (pack as unknown as Readable).pipe(zlib.createGzip())) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A .crate of about `payloadBytes` written to `file` (stored, not compressed: generating it stays fast). */
+async function bigCrateFile(file: string, name: string, vers: string, payloadBytes: number): Promise<number> {
+  const pack = tar.pack();
+  const written = pipeline(pack as unknown as Readable, zlib.createGzip({ level: 0 }), fs.createWriteStream(file));
+  pack.entry({ name: `${name}-${vers}/Cargo.toml` }, cargoToml(name, vers));
+  const entry = pack.entry({ name: `${name}-${vers}/payload.bin`, size: payloadBytes }) as unknown as Writable;
+  const block = crypto.randomBytes(4 * MiB);
+  for (let left = payloadBytes; left > 0; left -= block.length) {
+    if (!entry.write(left >= block.length ? block : block.subarray(0, left))) await once(entry, 'drain');
+  }
+  entry.end();
+  pack.finalize();
+  await written;
+  return (await fsp.stat(file)).size;
+}
+
+/** `cargo publish`'s body: lengths, metadata, and the .crate (bytes or a file streamed). */
+function publishBody(name: string, vers: string, crate: Buffer | { file: string; size: number }) {
+  const json = metadata(name, vers);
+  const head = Buffer.concat([u32(json.length), json, u32(Buffer.isBuffer(crate) ? crate.length : crate.size)]);
+  if (Buffer.isBuffer(crate)) return { body: Buffer.concat([head, crate]) };
+  const file = crate.file;
+  const body = Readable.from(
+    (async function* () {
+      yield head;
+      yield* fs.createReadStream(file, { highWaterMark: MiB });
+    })(),
+  );
+  return { body, contentLength: head.length + crate.size };
+}
+
+// ---- the benchmark -----------------------------------------------------------------------------
+
+interface IFigures {
+  backend: string;
+  publishMedian: number;
+  publishFirst: number;
+  publishLast: number;
+  hello: number;
+  index: { rps: number; p50: number };
+  indexBytes: number;
+  crateMBps: number;
+  bigMiB: number;
+  bigPublishMBps: number;
+  bigDownloadMBps: number;
+  rssStartMiB: number;
+  rssPeakMiB: number;
+}
+
+async function benchBackend(backend: string, storage: IStorageConfig, seconds: number, bigMiB: number, hello: IBenchServer): Promise<IFigures> {
+  const server = await startBenchServer(SELF, ['--serve', JSON.stringify(storage)]);
+  const auth = { authorization: server.token };
+  const publishAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const publish = async (name: string, vers: string, crate: Buffer | { file: string; size: number }) => {
+    const started = performance.now();
+    const result = await benchRequest({ port: server.port, method: 'PUT', path: '/cargo/api/v1/crates/new', headers: auth, agent: publishAgent, ...publishBody(name, vers, crate) });
+    if (result.status !== 200) throw new Error(`publish ${name} ${vers}: ${result.status}`);
+    return performance.now() - started;
+  };
+  const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-bench-cargo-crates-'));
+  try {
+    console.log(`\n[${backend}] warming up: 30 versions of bench_warmup`);
+    for (let i = 1; i <= 30; i++) await publish('bench_warmup', `1.0.${i}`, await smallCrate('bench_warmup', `1.0.${i}`));
+    console.log(`[${backend}] publishing versions 1..200 of bench_crate, one at a time`);
+    const times: number[] = [];
+    for (let i = 1; i <= 200; i++) times.push(await publish('bench_crate', `1.0.${i}`, await smallCrate('bench_crate', `1.0.${i}`)));
+
+    const indexPath = '/cargo/be/nc/bench_crate';
+    const indexBytes = (await benchRequest({ port: server.port, path: indexPath, headers: auth })).bytes;
+    console.log(`[${backend}] load: index GET (${(indexBytes / 1024).toFixed(0)} KB), hello right before`);
+    const helloRps = (await loadTest(hello.port, '/', {}, seconds)).rps;
+    const index = await loadTest(server.port, indexPath, auth, seconds);
+
+    console.log(`[${backend}] 64 MiB .crate: publish, then GET with ${CURL_CLIENTS} curl clients`);
+    const midFile = path.join(work, 'mid.crate');
+    await publish('bench_mid', '1.0.0', { file: midFile, size: await bigCrateFile(midFile, 'bench_mid', '1.0.0', 64 * MiB) });
+    const crateUrl = `http://127.0.0.1:${server.port}/cargo/api/v1/crates/bench_mid/1.0.0/download`;
+    await curlThroughput(crateUrl, auth, CURL_CLIENTS, 2);
+    const crateMBps = await curlThroughput(crateUrl, auth, CURL_CLIENTS, 8);
+
+    console.log(`[${backend}] ${bigMiB} MiB .crate: publish and download, sampling the server's RSS`);
+    const bigFile = path.join(work, 'big.crate');
+    const bigSize = await bigCrateFile(bigFile, 'bench_big', '1.0.0', bigMiB * MiB);
+    const rss = rssSampler(server.child.pid!);
+    const rssStartMiB = rss.now();
+    const publishMs = await publish('bench_big', '1.0.0', { file: bigFile, size: bigSize });
+    await fsp.rm(bigFile);
+    const downloadMBps = await curlThroughput(`http://127.0.0.1:${server.port}/cargo/api/v1/crates/bench_big/1.0.0/download`, auth, 1, 1);
+    const rssPeakMiB = rss.stop();
+
+    return {
+      backend,
+      publishMedian: median(times),
+      publishFirst: median(times.slice(0, 10)),
+      publishLast: median(times.slice(189, 200)),
+      hello: helloRps,
+      index,
+      indexBytes,
+      crateMBps,
+      bigMiB,
+      bigPublishMBps: bigSize / 1e6 / (publishMs / 1000),
+      bigDownloadMBps: downloadMBps,
+      rssStartMiB,
+      rssPeakMiB,
+    };
+  } finally {
+    publishAgent.destroy();
+    await server.stop();
+    await fsp.rm(work, { recursive: true, force: true });
+  }
+}
+
+function report(f: IFigures) {
+  const ratio = f.index.rps / f.hello;
+  const growth = f.publishLast / f.publishFirst;
+  const row = (label: string, value: string, rest = '') => `  ${label.padEnd(40)}${value.padStart(9)} ${rest}`;
+  console.log(
+    [
+      `\ncargo benchmark — ${f.backend} (${os.cpus().length} cores shared with other work: figures under load)`,
+      row('hello (bare node:http), 32 connections', f.hello.toFixed(0), 'req/s'),
+      row(`index GET (${(f.indexBytes / 1024).toFixed(0)} KB), 32 connections`, f.index.rps.toFixed(0), `req/s  ${ratio.toFixed(2)}× hello  p50 ${f.index.p50.toFixed(1)} ms   ${mark(ratio >= TARGETS.indexRatio)} target ≥ ${TARGETS.indexRatio}×`),
+      row('.crate GET (64 MiB), curl', f.crateMBps.toFixed(0), `MB/s   ${mark(f.crateMBps >= TARGETS.crateMBps)} target ≥ ${TARGETS.crateMBps} MB/s (filesystem)`),
+      row('publish, median of 200 versions', f.publishMedian.toFixed(2), `ms     ${mark(f.publishMedian <= TARGETS.publishMs)} target ≤ ${TARGETS.publishMs} ms`),
+      row('publish, versions 1-10 (median)', f.publishFirst.toFixed(2), 'ms'),
+      row('publish, versions 190-200 (median)', f.publishLast.toFixed(2), `ms     ${growth.toFixed(2)}× versions 1-10   ${mark(growth <= TARGETS.growth)} target ≤ ${TARGETS.growth}×`),
+      row(`${f.bigMiB} MiB .crate publish / download`, `${f.bigPublishMBps.toFixed(0)} / ${f.bigDownloadMBps.toFixed(0)}`, 'MB/s'),
+      row('server RSS: start / peak while moving it', `${f.rssStartMiB.toFixed(0)} / ${f.rssPeakMiB.toFixed(0)}`, `MiB   ${mark(f.rssPeakMiB <= TARGETS.peakRssMiB)} target ≤ ${TARGETS.peakRssMiB} MiB`),
+    ].join('\n'),
+  );
+}
+
+async function main() {
+  const args = parseBenchArgs();
+  const seconds = Number(args.seconds ?? 4);
+  const bigMiB = Number(args['big-mib'] ?? 1024);
+  const hello = await startBenchServer(SELF, ['--hello']);
+  const results: IFigures[] = [];
+  try {
+    await withBackends(args.backend ?? 'all', 'cargo', async (name, storage) => {
+      results.push(await benchBackend(name, storage, seconds, bigMiB, hello));
+      report(results.at(-1)!);
+    });
+  } finally {
+    await hello.stop();
+  }
+  console.log('\nsummary');
+  results.forEach(report);
+}
+
+if (process.argv[2] === '--serve') await serveInChild(() => buildRegistry(JSON.parse(process.argv[3]) as IStorageConfig));
+else if (process.argv[2] === '--hello') await serveInChild(null);
+else await main();

@@ -1,0 +1,298 @@
+import * as crypto from 'node:crypto';
+import { Readable, pipeline } from 'node:stream';
+import { TarMemberTap } from '../core/archive/classes.tarmembertap.js';
+import { BoundedCache } from '../core/classes.boundedcache.js';
+import { DerivedDocuments, derivedDocument, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
+import type { Logger } from '../core/classes.logger.js';
+import { RegistryError } from '../core/classes.registryerror.js';
+import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
+import type { SearchIndex } from '../core/classes.searchindex.js';
+import { ingestArtifact } from '../core/helpers.ingest.js';
+import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
+import { cargoPaths } from '../core/storage.paths.js';
+import {
+  crateManifestPath,
+  manifestMismatch,
+  nextRevision,
+  normalizeCrateName,
+  renderIndexFile,
+  sameVersion,
+  toIndexEntry,
+  toSearchEntry,
+} from './helpers.cargo.js';
+import type { ICargoCrateDocument, ICargoPublishMetadata, ICargoSearchEntry, ICargoVersionRecord } from './interfaces.cargo.js';
+
+/** Who asks for a change: owners may change their crates; an admin scope may change any. */
+export interface ICargoActor {
+  userId: string;
+  isAdmin: boolean;
+}
+
+/** The stored index document: the sparse index file and the crate revision it was rendered from. */
+interface IStoredIndex {
+  revision: string;
+  name: string;
+  index: string;
+}
+
+/** A stored document as last read, by its etag. */
+interface ICachedDocument<T> {
+  etag: string;
+  lastModified: Date;
+  value: T;
+  bytes: number;
+}
+
+const DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024;
+const CRATE_CONTENT_TYPE = 'application/x-tar';
+const INDEX_CONTENT_TYPE = 'text/plain; charset=utf-8';
+
+const parseJson = <T>(bytes: Buffer) => JSON.parse(bytes.toString('utf8')) as T;
+const revisionInJson = (bytes: Buffer): string | null => {
+  try {
+    const revision = parseJson<{ revision?: unknown }>(bytes).revision;
+    return typeof revision === 'string' ? revision : null;
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Crates in storage: the truth document of each crate, the sparse index file derived from it (and
+ * its search entry), and the .crate files. A publish stores the .crate first, then writes the
+ * truth, then the index: an interrupted publish never lists a version whose file is missing.
+ */
+export class CargoCrateStore {
+  private readonly documents: DerivedDocuments<ICargoCrateDocument>;
+  private readonly indexTarget: IDerivedTarget<ICargoCrateDocument>;
+  private readonly cache = new BoundedCache<ICachedDocument<unknown>>({
+    maxEntries: 10_000,
+    maxBytes: DOCUMENT_CACHE_BYTES,
+    sizeOf: (document) => document.bytes,
+  });
+
+  constructor(
+    private readonly storage: RegistryStorage,
+    private readonly search: SearchIndex<ICargoSearchEntry>,
+    logger: Logger,
+    private readonly maxUnpackedBytes: number,
+  ) {
+    this.indexTarget = derivedDocument<ICargoCrateDocument>(storage, {
+      label: 'cargo index file',
+      key: cargoPaths.index,
+      render: (crate) => Buffer.from(JSON.stringify({ revision: crate.revision, name: crate.name, index: renderIndexFile(crate) } satisfies IStoredIndex)),
+      revisionOfBytes: revisionInJson,
+    });
+    const searchTarget: IDerivedTarget<ICargoCrateDocument> = {
+      label: 'cargo search entry',
+      write: (normalized, crate, revision, ctx, force) =>
+        crate ? this.search.upsert(toSearchEntry(crate), ctx, force) : this.search.remove(normalized, ctx, revisionOrder(revision)),
+    };
+    this.documents = new DerivedDocuments<ICargoCrateDocument>(
+      storage,
+      {
+        key: cargoPaths.crate,
+        revision: (crate) => crate.revision,
+        revisionOfBytes: revisionInJson,
+        serialize: (crate) => Buffer.from(JSON.stringify(crate)),
+        parse: (bytes) => parseJson<ICargoCrateDocument>(bytes),
+      },
+      [this.indexTarget, searchTarget],
+      logger,
+    );
+  }
+
+  /** The crate's truth as stored now (null: no such crate). */
+  async getCrate(name: string): Promise<ICargoCrateDocument | null> {
+    const document = await this.readCached<ICargoCrateDocument>(cargoPaths.crate(normalizeCrateName(name)));
+    return document ? document.value : null;
+  }
+
+  // ---- the sparse index ----------------------------------------------------------------------
+
+  /** The index file of `name` (as cargo asks for it, lower case), repaired first when stale. */
+  async indexSource(name: string, ctx: IStorageOperationContext): Promise<IObjectSource> {
+    const normalized = normalizeCrateName(name);
+    await this.documents.ensureCurrent(normalized, this.indexTarget, ctx);
+    // Read once per request: a conditional GET asks describe() and then open().
+    let loading: Promise<{ object: IServedObject; bytes: Buffer } | null> | undefined;
+    const load = () => (loading ??= readIndex());
+    const readIndex = async () => {
+      const document = await this.readCached<IStoredIndex>(cargoPaths.index(normalized));
+      // `foo_bar` and `foo-bar` share a document; only the published spelling has an index file.
+      if (!document || document.value.name.toLowerCase() !== name.toLowerCase()) return null;
+      const bytes = Buffer.from(document.value.index, 'utf8');
+      const object: IServedObject = { size: bytes.length, etag: document.etag, lastModified: document.lastModified, contentType: INDEX_CONTENT_TYPE };
+      return { object, bytes };
+    };
+    return {
+      describe: async () => (await load())?.object ?? null,
+      open: async (span) => {
+        const loaded = await load();
+        if (!loaded) return null;
+        const bytes = span ? loaded.bytes.subarray(span.start, span.end + 1) : loaded.bytes;
+        return { object: loaded.object, stream: Readable.from([bytes]), length: bytes.length };
+      },
+    };
+  }
+
+  // ---- .crate files --------------------------------------------------------------------------
+
+  /** The stored .crate of one version. */
+  crateSource(name: string, vers: string, ctx: IStorageOperationContext): IObjectSource {
+    const normalized = normalizeCrateName(name);
+    const keyOf = async () => {
+      const crate = await this.getCrate(normalized);
+      const record = crate?.versions.find((version) => version.entry.vers === vers);
+      return record ? cargoPaths.crateFile(normalized, record.entry.vers, record.fileId) : null;
+    };
+    const describe = (info: { size: number; etag: string; lastModified: Date }): IServedObject => ({
+      size: info.size,
+      etag: info.etag,
+      lastModified: info.lastModified,
+      contentType: CRATE_CONTENT_TYPE,
+    });
+    return {
+      describe: async () => {
+        const key = await keyOf();
+        const info = key && (await this.storage.stat(key));
+        return info ? describe(info) : null;
+      },
+      open: async (span) => {
+        const key = await keyOf();
+        const result = key && (await this.storage.getObject(key, ctx, span));
+        return result ? { object: describe(result.info), stream: result.stream, length: result.length } : null;
+      },
+    };
+  }
+
+  // ---- publish -------------------------------------------------------------------------------
+
+  /**
+   * Store a new version: the .crate streams into storage (core ingest: bounded, hashed once) while
+   * its Cargo.toml is read from the tar.gz on the way (a mismatch or a bad archive stores nothing),
+   * then the truth and the index.
+   */
+  async publish(metadata: ICargoPublishMetadata, crate: Readable, crateLength: number, actor: ICargoActor, ctx: IStorageOperationContext): Promise<void> {
+    const normalized = normalizeCrateName(metadata.name);
+    // Refused before the upload where possible; checked again when the truth is written.
+    const existing = await this.getCrate(normalized);
+    if (existing) assertMayPublish(existing, metadata, actor);
+
+    const fileId = crypto.randomUUID();
+    const key = cargoPaths.crateFile(normalized, metadata.vers, fileId);
+    const manifestPath = crateManifestPath(metadata.name, metadata.vers);
+    const tap = new TarMemberTap({ format: 'tar.gz', wanted: (member) => member === manifestPath, limits: { maxTarBytes: this.maxUnpackedBytes } });
+    pipeline(crate, tap, () => undefined);
+    const stored = await ingestArtifact(this.storage, key, tap, { ...ctx, metadata: { packageName: metadata.name, version: metadata.vers } }, {
+      maxBytes: crateLength,
+      verify: async ({ size }) => {
+        if (size !== crateLength) throw RegistryError.invalid(`the .crate has ${size} bytes, the body declared ${crateLength}`);
+        const mismatch = manifestMismatch((await tap.members).get(manifestPath), metadata.name, metadata.vers);
+        if (mismatch) throw RegistryError.invalid(mismatch);
+      },
+    });
+
+    const entry = toIndexEntry(metadata, stored.digests.sha256);
+    const record: ICargoVersionRecord = { entry, fileId, size: stored.size, publishedAt: new Date().toISOString(), publishedBy: actor.userId };
+    try {
+      await this.documents.change(normalized, ctx, (current) => {
+        if (current) assertMayPublish(current, metadata, actor);
+        const next: ICargoCrateDocument = current
+          ? { ...current, versions: [...current.versions, record] }
+          : { v: 1, revision: '', name: metadata.name, owners: [actor.userId], versions: [record] };
+        next.revision = nextRevision(current?.revision ?? null, crypto.randomUUID().slice(0, 8));
+        if (typeof metadata.description === 'string') next.description = metadata.description;
+        if (Array.isArray(metadata.keywords)) next.keywords = metadata.keywords;
+        return next;
+      });
+    } catch (error) {
+      await this.removeUnlisted(normalized, metadata.vers, fileId, ctx);
+      throw error;
+    }
+  }
+
+  /** Delete an uploaded .crate whose publish failed, unless the truth lists it after all. */
+  private async removeUnlisted(normalized: string, vers: string, fileId: string, ctx: IStorageOperationContext) {
+    try {
+      const crate = await this.storage.getJson<ICargoCrateDocument>(cargoPaths.crate(normalized));
+      if (crate?.value.versions.some((version) => version.fileId === fileId)) return;
+      await this.storage.deleteObject(cargoPaths.crateFile(normalized, vers, fileId), ctx);
+    } catch {
+      // Left behind, it is never listed and costs only space.
+    }
+  }
+
+  // ---- yank, owners --------------------------------------------------------------------------
+
+  async setYanked(name: string, vers: string, yanked: boolean, actor: ICargoActor, ctx: IStorageOperationContext): Promise<void> {
+    const normalized = normalizeCrateName(name);
+    const result = await this.documents.change(normalized, ctx, (current) => {
+      const crate = requireCrate(current, name);
+      assertOwner(crate, actor);
+      const index = crate.versions.findIndex((version) => version.entry.vers === vers);
+      if (index === -1) throw RegistryError.notFound(`crate \`${crate.name}\` has no version ${vers}`);
+      if (crate.versions[index].entry.yanked === yanked) return UNCHANGED;
+      const versions = [...crate.versions];
+      versions[index] = { ...versions[index], entry: { ...versions[index].entry, yanked } };
+      return { ...crate, versions, revision: nextRevision(crate.revision, crypto.randomUUID().slice(0, 8)) };
+    });
+    if (!result.value) throw RegistryError.notFound(`crate \`${name}\` does not exist`);
+  }
+
+  async owners(name: string): Promise<string[]> {
+    return requireCrate(await this.getCrate(name), name).owners;
+  }
+
+  /** Add (or remove) owners; returns the crate's name as published. */
+  async changeOwners(name: string, users: string[], add: boolean, actor: ICargoActor, ctx: IStorageOperationContext): Promise<string> {
+    const result = await this.documents.change(normalizeCrateName(name), ctx, (current) => {
+      const crate = requireCrate(current, name);
+      assertOwner(crate, actor);
+      const owners = add ? [...new Set([...crate.owners, ...users])] : crate.owners.filter((owner) => !users.includes(owner));
+      if (owners.length === 0) throw RegistryError.invalid(`cannot remove every owner of crate \`${crate.name}\``);
+      if (owners.length === crate.owners.length && owners.every((owner, i) => owner === crate.owners[i])) return UNCHANGED;
+      return { ...crate, owners, revision: nextRevision(crate.revision, crypto.randomUUID().slice(0, 8)) };
+    });
+    return result.value!.name;
+  }
+
+  // ---- reading documents ---------------------------------------------------------------------
+
+  /** A stored JSON document, read again only when a stat shows its etag changed. */
+  private async readCached<T>(key: string): Promise<ICachedDocument<T> | null> {
+    const info = await this.storage.stat(key);
+    if (!info) {
+      this.cache.delete(key);
+      return null;
+    }
+    const cached = this.cache.get(key) as ICachedDocument<T> | undefined;
+    if (cached && cached.etag === info.etag) return cached;
+    const stored = await this.storage.getBytes(key);
+    if (!stored) return null;
+    const document: ICachedDocument<T> = { etag: stored.etag, lastModified: info.lastModified, value: parseJson<T>(stored.bytes), bytes: stored.bytes.length * 2 };
+    this.cache.set(key, document);
+    return document;
+  }
+}
+
+function requireCrate(crate: ICargoCrateDocument | null, name: string): ICargoCrateDocument {
+  if (!crate) throw RegistryError.notFound(`crate \`${name}\` does not exist`);
+  return crate;
+}
+
+function assertOwner(crate: ICargoCrateDocument, actor: ICargoActor) {
+  if (!actor.isAdmin && !crate.owners.includes(actor.userId)) {
+    throw RegistryError.denied(`you are not an owner of crate \`${crate.name}\``);
+  }
+}
+
+/** Same crate spelled the same way, published by an owner, and a new version. */
+function assertMayPublish(crate: ICargoCrateDocument, metadata: ICargoPublishMetadata, actor: ICargoActor) {
+  if (crate.name !== metadata.name) {
+    throw RegistryError.conflict(`crate \`${metadata.name}\` is taken: \`${crate.name}\` differs only in case or \`-\`/\`_\``);
+  }
+  assertOwner(crate, actor);
+  const taken = crate.versions.find((version) => sameVersion(version.entry.vers, metadata.vers));
+  if (taken) throw RegistryError.conflict(`crate \`${crate.name}\` version ${taken.entry.vers} already exists`);
+}

@@ -6,19 +6,14 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { clientMissing } from '../helpers/clients.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 
-const mvnVersion = spawnSync('mvn', ['--version'], { encoding: 'utf8' });
-const mvnMissing = mvnVersion.status !== 0;
-if (mvnMissing) {
-  const message = 'mvn not found: the real-client Maven tests cannot run';
-  if (process.env.CI === 'true') throw new Error(message);
-  console.error(`\n!!! ${message} — SKIPPED !!!\n`);
-}
+const mvnMissing = clientMissing('mvn', ['--version']);
 
 const PLUGINS = { resources: '3.3.0', compiler: '3.10.1', jar: '3.3.0', deploy: '3.0.0' };
 const REPO_ID = 'smartregistry';

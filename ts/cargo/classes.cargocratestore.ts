@@ -9,6 +9,7 @@ import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { ingestArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
+import { storedObjectSource } from '../core/helpers.storedsource.js';
 import { cargoPaths } from '../core/storage.paths.js';
 import {
   crateManifestPath,
@@ -138,32 +139,13 @@ export class CargoCrateStore {
 
   // ---- .crate files --------------------------------------------------------------------------
 
-  /** The stored .crate of one version. */
-  crateSource(name: string, vers: string, ctx: IStorageOperationContext): IObjectSource {
+  /** The stored .crate of one version, or null when the crate has no such version. */
+  async crateSource(name: string, vers: string, ctx: IStorageOperationContext): Promise<IObjectSource | null> {
     const normalized = normalizeCrateName(name);
-    const keyOf = async () => {
-      const crate = await this.getCrate(normalized);
-      const record = crate?.versions.find((version) => version.entry.vers === vers);
-      return record ? cargoPaths.crateFile(normalized, record.entry.vers, record.fileId) : null;
-    };
-    const describe = (info: { size: number; etag: string; lastModified: Date }): IServedObject => ({
-      size: info.size,
-      etag: info.etag,
-      lastModified: info.lastModified,
-      contentType: CRATE_CONTENT_TYPE,
-    });
-    return {
-      describe: async () => {
-        const key = await keyOf();
-        const info = key && (await this.storage.stat(key));
-        return info ? describe(info) : null;
-      },
-      open: async (span) => {
-        const key = await keyOf();
-        const result = key && (await this.storage.getObject(key, ctx, span));
-        return result ? { object: describe(result.info), stream: result.stream, length: result.length } : null;
-      },
-    };
+    const crate = await this.getCrate(normalized);
+    const record = crate?.versions.find((version) => version.entry.vers === vers);
+    if (!record) return null;
+    return storedObjectSource(this.storage, cargoPaths.crateFile(normalized, record.entry.vers, record.fileId), ctx, CRATE_CONTENT_TYPE);
   }
 
   // ---- publish -------------------------------------------------------------------------------

@@ -142,8 +142,10 @@ export class CargoRegistry extends BaseRegistry {
   private async download(req: IRouteRequest): Promise<IHandlerResponse> {
     const name = this.crateName(req);
     const version = assertVersion(req.params.version);
-    const source = this.crates.crateSource(name, version, req.storageContext);
-    return serveObject(req, source, { notFound: () => RegistryError.notFound(`crate \`${name}\` has no version ${version}`) });
+    const notFound = () => RegistryError.notFound(`crate \`${name}\` has no version ${version}`);
+    const source = await this.crates.crateSource(name, version, req.storageContext);
+    if (!source) throw notFound();
+    return serveObject(req, source, { notFound });
   }
 
   private async yank(req: IRouteRequest, yanked: boolean): Promise<IHandlerResponse> {

@@ -105,7 +105,7 @@ export class SmartRegistry {
       const body = takeResponseBody(response);
       if (body !== undefined) {
         discardResponseBody(body);
-        response = { status: response.status, headers: response.headers };
+        response = { status: response.status, statusText: response.statusText, headers: response.headers };
       }
     }
     return response;

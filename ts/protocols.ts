@@ -4,6 +4,7 @@ import { OciRegistry } from './oci/classes.ociregistry.js';
 import { NpmRegistry } from './npm/classes.npmregistry.js';
 import { MavenRegistry } from './maven/classes.mavenregistry.js';
 import { CargoRegistry } from './cargo/classes.cargoregistry.js';
+import { PypiRegistry } from './pypi/classes.pypiregistry.js';
 
 export type TProtocolFactory = (deps: IProtocolDependencies) => BaseRegistry;
 
@@ -16,4 +17,5 @@ export const DEFAULT_PROTOCOL_FACTORIES: Partial<Record<TRegistryProtocol, TProt
   npm: (deps) => new NpmRegistry(deps),
   maven: (deps) => new MavenRegistry(deps),
   cargo: (deps) => new CargoRegistry(deps),
+  pypi: (deps) => new PypiRegistry(deps),
 };

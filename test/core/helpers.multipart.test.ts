@@ -149,6 +149,22 @@ describe('parseMultipart', () => {
     assert.deepEqual(await storedKeys(), keysBefore);
   });
 
+  it('fails (never hangs) when the file passes its limit before the consumer starts reading, the whole body in one chunk', async () => {
+    const keysBefore = await storedKeys();
+    const whole = Buffer.concat(await multipartBody([...twineFields, { name: 'content', fileName: 'x.whl', data: crypto.randomBytes(300 * KiB) }]).toArray());
+    // The consumer checks something first (an authorization, a duplicate) and only then reads the file.
+    const late = async (file: IMultipartFile) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return intoStorage(file);
+    };
+    const error = await parseMultipart(Readable.from([whole]), CONTENT_TYPE, { maxFileBytes: 256 * KiB }, late).then(
+      () => assert.fail('accepted'),
+      (error: unknown) => error,
+    );
+    assert.ok(isKind('too-large', /exceeds the limit of 262144 bytes/)(error), String(error));
+    assert.deepEqual(await storedKeys(), keysBefore);
+  });
+
   it('ends the file only once the whole form parsed: a form refused after its file ends its consumer in failure', async () => {
     let consumerSawEnd = false;
     async function* body() {

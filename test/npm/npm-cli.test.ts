@@ -9,20 +9,15 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
+import { clientMissing } from '../helpers/clients.js';
 
 const NPM = 'npm';
-const npmVersion = spawnSync(NPM, ['--version'], { encoding: 'utf8' });
-const npmMissing = npmVersion.status !== 0;
-if (npmMissing) {
-  const message = 'npm CLI not found: the real-client npm tests cannot run';
-  if (process.env.CI === 'true') throw new Error(message);
-  console.error(`\n!!! ${message} — SKIPPED !!!\n`);
-}
+const npmMissing = clientMissing(NPM, ['--version']);
 
 interface IRun {
   code: number | null;

@@ -24,9 +24,9 @@ export async function handleFetchRequest(registry: SmartRegistry, request: Reque
   const hasBody = body !== undefined && request.method !== 'HEAD' && response.status !== 204 && response.status !== 304;
   if (!hasBody) {
     discardResponseBody(body);
-    return new Response(null, { status: response.status, headers: response.headers });
+    return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers });
   }
   // Bytes go in as they are; a Node stream becomes a pull-based Web stream only here.
   const webBody = body instanceof Uint8Array ? (body as Uint8Array<ArrayBuffer>) : isWebReadableStream(body) ? body : nodeToWeb(body);
-  return new Response(webBody, { status: response.status, headers: response.headers });
+  return new Response(webBody, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

@@ -31,7 +31,7 @@ export function createNodeHandler(registry: SmartRegistry) {
       body = taken;
       const sendBody = taken !== undefined && req.method !== 'HEAD' && response.status !== 204 && response.status !== 304;
       if (!sendBody) discardResponseBody(taken);
-      res.writeHead(response.status, response.headers);
+      res.writeHead(response.status, response.statusText, response.headers);
       if (!sendBody || taken === undefined) {
         res.end();
       } else if (taken instanceof Uint8Array) {

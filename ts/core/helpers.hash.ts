@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { RegistryError } from './classes.registryerror.js';
+import { createBlake2b256, type IIncrementalHash } from './helpers.blake2.js';
 import type { IPutDigests, THashAlgorithm } from './storage/interfaces.storage.js';
 
 export const sha256Hex = (data: Uint8Array | string) => crypto.createHash('sha256').update(data).digest('hex');
@@ -36,14 +37,22 @@ export interface IHashingOptions {
  * end of the data. Storage backends run every put through it.
  */
 export class HashingTransform extends Transform {
-  private readonly hashers: Map<THashAlgorithm, crypto.Hash>;
+  private readonly hashers = new Map<THashAlgorithm, IIncrementalHash>();
   private bytes = 0;
   private finalResult?: IPutDigests;
 
   constructor(private readonly options: IHashingOptions = {}) {
     super();
-    const algorithms = new Set<THashAlgorithm>(['sha256', ...(options.hashes ?? [])]);
-    this.hashers = new Map([...algorithms].map((algorithm) => [algorithm, crypto.createHash(algorithm)]));
+  }
+
+  /** Node's OpenSSL has no BLAKE2b-256, and ours comes from WebAssembly, which is created asynchronously. */
+  override _construct(callback: (error?: Error | null) => void): void {
+    const algorithms = new Set<THashAlgorithm>(['sha256', ...(this.options.hashes ?? [])]);
+    Promise.all(
+      [...algorithms].map(async (algorithm) => {
+        this.hashers.set(algorithm, algorithm === 'blake2b-256' ? await createBlake2b256() : crypto.createHash(algorithm));
+      }),
+    ).then(() => callback(), callback);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

@@ -24,6 +24,7 @@ export const DEFAULT_MULTIPART_LIMITS: Omit<IMultipartLimits, 'maxFileBytes'> = 
 export interface IMultipartFile {
   /** The form field the file came in (twine: `content`). */
   fieldName: string;
+  /** As the client sent it, directories included: check it before using it. */
   fileName: string;
   mimeType: string;
   /**
@@ -65,6 +66,8 @@ export async function parseMultipart<T>(
     parser = Busboy({
       headers: { 'content-type': contentType },
       limits: { fields: maxFields, fieldSize: maxFieldBytes, files: maxFiles, fileSize: maxFileBytes },
+      // The file name as sent, so a protocol can refuse `../` instead of getting a silently shortened name.
+      preservePath: true,
     });
   } catch (error) {
     throw RegistryError.invalid(`malformed multipart/form-data content type: ${(error as Error).message}`);
@@ -80,6 +83,8 @@ export async function parseMultipart<T>(
     failure = error;
     file?.stream.destroy(error);
     source.destroy();
+    // The parser too: a body already read whole leaves the parser waiting for a file nobody reads any more.
+    parser.destroy();
   };
 
   parser.on('field', (name: string, value: string, _nameTruncated: boolean, valueTruncated: boolean) => {

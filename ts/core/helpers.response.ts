@@ -5,6 +5,8 @@ import type { Readable } from 'node:stream';
 /** What a route handler may return: any body shape; `normalizeResponse` turns it into an IResponse. */
 export interface IHandlerResponse {
   status: number;
+  /** Reason phrase of the status line (printable ASCII); the standard one when unset. */
+  statusText?: string;
   headers?: Record<string, string>;
   body?: ReadableStream<Uint8Array> | Readable | Uint8Array | string | object | null;
 }
@@ -27,10 +29,11 @@ interface ILazyBody {
 const lazyBodies = new WeakMap<IResponse, ILazyBody>();
 
 /** An IResponse whose `body` is an ordinary property to every reader, built on first access. */
-function lazyBodyResponse(status: number, headers: Record<string, string>, source: Uint8Array | Readable): IResponse {
+function lazyBodyResponse(status: number, headers: Record<string, string>, source: Uint8Array | Readable, statusText?: string): IResponse {
   const lazy: ILazyBody = { source, settled: false };
   const response: IResponse = {
     status,
+    ...(statusText ? { statusText } : {}),
     headers,
     get body(): ReadableStream<Uint8Array> | undefined {
       if (!lazy.settled) {
@@ -79,9 +82,10 @@ const hasHeader = (headers: Record<string, string>, name: string) =>
 export function normalizeResponse(response: IHandlerResponse): IResponse {
   const headers = { ...(response.headers ?? {}) };
   const body = response.body;
-  if (body === undefined || body === null) return { status: response.status, headers };
-  if (isWebReadableStream(body)) return { status: response.status, headers, body };
-  if (isNodeReadable(body)) return lazyBodyResponse(response.status, headers, body);
+  const status = response.statusText ? { status: response.status, statusText: response.statusText } : { status: response.status };
+  if (body === undefined || body === null) return { ...status, headers };
+  if (isWebReadableStream(body)) return { ...status, headers, body };
+  if (isNodeReadable(body)) return lazyBodyResponse(response.status, headers, body, response.statusText);
 
   let bytes: Uint8Array;
   if (body instanceof Uint8Array) {
@@ -94,7 +98,7 @@ export function normalizeResponse(response: IHandlerResponse): IResponse {
     if (!hasHeader(headers, 'content-type')) headers['Content-Type'] = 'application/json';
   }
   if (!hasHeader(headers, 'content-length')) headers['Content-Length'] = String(bytes.byteLength);
-  return lazyBodyResponse(response.status, headers, bytes);
+  return lazyBodyResponse(response.status, headers, bytes, response.statusText);
 }
 
 export const jsonResponse = (status: number, body: unknown, headers: Record<string, string> = {}): IHandlerResponse => ({

@@ -54,6 +54,8 @@ export interface IRequestContext {
 
 export interface IResponse {
   status: number;
+  /** Reason phrase of the status line, when the protocol's clients print it (twine shows PyPI's). */
+  statusText?: string;
   headers: Record<string, string>;
   body?: ReadableStream<Uint8Array>;
 }

@@ -45,6 +45,13 @@
  *       index.json                        the sparse index file derived from crate.json, with its revision
  *       files/{version}/{fileId}.crate    uploaded .crate files; the truth names the one of each version
  *     search/shard-{00..3f}.json          search index: 64 shards by sha1(name), { name: entry }
+ *   pypi/
+ *     projects/{normalized name}/         one tree per project (PEP 503 normalised name)
+ *       project.json                      the truth: releases, files with digests, yanks (conditional writes)
+ *       files/{uploadId}                  a distribution file, stored once per upload (never overwritten)
+ *       metadata/{uploadId}               the PEP 658 metadata file of a wheel (its METADATA)
+ *     names/{normalized name}             marker: the project exists (listed by /simple/)
+ *     search/shard-{00..3f}.json          search index: 64 shards by name, { name: entry }
  */
 import { sha256Hex } from './helpers.hash.js';
 
@@ -135,4 +142,16 @@ export const cargoPaths = {
   index: (normalized: string) => `cargo/crates/${normalized}/index.json`,
   crateFile: (normalized: string, version: string, fileId: string) => `cargo/crates/${normalized}/files/${version}/${fileId}.crate`,
   searchShard: (shard: number) => `cargo/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
+};
+
+/** PyPI: project names are PEP 508 names, normalised (PEP 503); upload ids are UUIDs. */
+export const pypiPaths = {
+  project: (name: string) => `pypi/projects/${name}/project.json`,
+  file: (name: string, uploadId: string) => `pypi/projects/${name}/files/${uploadId}`,
+  metadata: (name: string, uploadId: string) => `pypi/projects/${name}/metadata/${uploadId}`,
+  namesPrefix: () => 'pypi/names/',
+  name: (name: string) => `pypi/names/${name}`,
+  /** Inverse of `name`. */
+  nameOf: (key: string) => key.slice('pypi/names/'.length),
+  searchShard: (shard: number) => `pypi/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
 };

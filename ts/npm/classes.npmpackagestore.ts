@@ -5,8 +5,8 @@ import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, t
 import type { Logger } from '../core/classes.logger.js';
 import { DerivedDocuments, derivedDocument, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
 import { npmPaths } from '../core/storage.paths.js';
-import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
-import type { IObjectInfo } from '../core/storage/interfaces.storage.js';
+import type { IObjectSource } from '../core/helpers.serve.js';
+import { storedObjectSource } from '../core/helpers.storedsource.js';
 import type { NpmDocumentCache, IServedDocument } from './classes.npmdocumentcache.js';
 import type { NpmSearchIndex } from './classes.npmsearchindex.js';
 import { NpmTarballUpload, cannotPublishOver, type IStoredTarball } from './classes.npmtarballupload.js';
@@ -127,23 +127,7 @@ export class NpmPackageStore {
 
   /** A stored tarball as the serving helper reads it: one storage round trip for a plain GET. */
   tarballSource(name: string, file: string, ctx: IStorageOperationContext): IObjectSource {
-    const key = npmPaths.tarball(name, file);
-    const describe = (info: IObjectInfo): IServedObject => ({
-      size: info.size,
-      etag: info.etag,
-      lastModified: info.lastModified,
-      contentType: 'application/octet-stream',
-    });
-    return {
-      describe: async () => {
-        const info = await this.storage.stat(key);
-        return info && describe(info);
-      },
-      open: async (span) => {
-        const result = await this.storage.getObject(key, ctx, span);
-        return result && { object: describe(result.info), stream: result.stream, length: result.length };
-      },
-    };
+    return storedObjectSource(this.storage, npmPaths.tarball(name, file), ctx, 'application/octet-stream');
   }
 
   // ---- publish -------------------------------------------------------------------------------

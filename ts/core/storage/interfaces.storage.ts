@@ -1,7 +1,8 @@
 import type { Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
-export type THashAlgorithm = 'sha256' | 'sha1' | 'md5' | 'sha384' | 'sha512';
+/** `blake2b-256` is BLAKE2b with a 32-byte digest (PyPI's `blake2_256_digest`). */
+export type THashAlgorithm = 'sha256' | 'sha1' | 'md5' | 'sha384' | 'sha512' | 'blake2b-256';
 
 export interface IObjectInfo {
   key: string;

@@ -1,0 +1,294 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { ZipArchive } from '../core/archive/classes.ziparchive.js';
+import { BoundedCache } from '../core/classes.boundedcache.js';
+import type { Logger } from '../core/classes.logger.js';
+import { RegistryError } from '../core/classes.registryerror.js';
+import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
+import { sha256Hex } from '../core/helpers.hash.js';
+import { ingestArtifact } from '../core/helpers.ingest.js';
+import { pypiPaths } from '../core/storage.paths.js';
+import type { IPutDigests } from '../core/storage/interfaces.storage.js';
+import { canonicalVersion, findReleaseKey, isWheelMetadataMember, normalizeProjectName, parseCoreMetadata, sameVersion } from './helpers.pypi.js';
+import type { IPypiDigests, IPypiFile, IPypiProject, IPypiReleaseInfo } from './interfaces.pypi.js';
+
+/** A METADATA larger than this is refused (real ones are a few KiB, a long description some hundred). */
+const MAX_METADATA_BYTES = 4 * 1024 * 1024;
+/** Parsed project documents kept, validated by etag on every use. */
+const PROJECT_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** The digests an upload declared (hex, lower case); each one given is checked. */
+export type TDeclaredDigests = Partial<IPypiDigests>;
+
+export interface IUploadRequest {
+  /** As the client named it (first upload's spelling becomes the project's display name). */
+  name: string;
+  version: string;
+  filename: string;
+  filetype: 'bdist_wheel' | 'sdist';
+  pythonVersion: string;
+  info: IPypiReleaseInfo;
+  /** Digests known when the file starts; the rest are checked by `verifyLateDigests`. */
+  declared: TDeclaredDigests;
+}
+
+export interface IStoredUpload {
+  request: IUploadRequest;
+  uploadId: string;
+  put: IPutDigests;
+  /** A wheel's METADATA, checked; stored as its PEP 658 file together with the project document. */
+  metadata?: { bytes: Buffer; sha256: string };
+}
+
+interface ICachedProject {
+  etag: string;
+  project: IPypiProject;
+  size: number;
+}
+
+export const fileAlreadyExists = (filename: string) =>
+  RegistryError.invalid(`File already exists (${filename}): a file name can be uploaded only once; upload a new version`, { code: 'FILE_EXISTS' });
+
+/**
+ * PyPI projects in storage: one truth document per project (`project.json`, changed only through the
+ * conditional read-modify-write), distribution files and PEP 658 metadata files under upload ids (so
+ * a refused or duplicate upload never touches a stored file), and a marker per project for the root
+ * index.
+ */
+export class PypiProjectStore {
+  private readonly cache = new BoundedCache<ICachedProject>({
+    maxEntries: 10_000,
+    maxBytes: PROJECT_CACHE_BYTES,
+    sizeOf: (entry) => entry.size,
+  });
+
+  constructor(
+    private readonly storage: RegistryStorage,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The project document with its etag; one `stat` when this instance has it already. */
+  async get(project: string): Promise<ICachedProject | null> {
+    const key = pypiPaths.project(project);
+    const info = await this.storage.stat(key);
+    if (!info) {
+      this.cache.delete(project);
+      return null;
+    }
+    const loaded = await this.cache.getOrLoad(
+      project,
+      async () => {
+        const stored = await this.storage.getBytes(key);
+        if (!stored) return undefined;
+        return { etag: stored.etag, project: JSON.parse(stored.bytes.toString('utf8')) as IPypiProject, size: stored.bytes.length };
+      },
+      { isCurrent: (entry) => entry.etag === info.etag },
+    );
+    return loaded ?? null;
+  }
+
+  /** Every project name (normalised), for the root index. */
+  async listNames(): Promise<string[]> {
+    const names: string[] = [];
+    for await (const object of this.storage.listAll(pypiPaths.namesPrefix())) names.push(pypiPaths.nameOf(object.key));
+    return names.sort();
+  }
+
+  // ---- upload --------------------------------------------------------------------------------
+
+  /**
+   * Store an uploaded file under a fresh id: every digest in one pass while it streams, the declared
+   * ones checked before the put completes (a mismatch stores nothing), then a wheel's METADATA read
+   * from storage by the zip directory and kept as its PEP 658 file. Not yet listed anywhere: `commit`
+   * does that.
+   */
+  async storeFile(project: string, request: IUploadRequest, body: Readable, maxBytes: number, ctx: IStorageOperationContext): Promise<IStoredUpload> {
+    const uploadId = randomUUID();
+    const fileKey = pypiPaths.file(project, uploadId);
+    const { declared } = request;
+    const put = await ingestArtifact(this.storage, fileKey, body, ctx, {
+      maxBytes,
+      hashes: ['md5', 'blake2b-256'],
+      expect: {
+        ...(declared.sha256 ? { sha256: declared.sha256 } : {}),
+        ...(declared.md5 ? { md5: declared.md5 } : {}),
+        ...(declared.blake2b_256 ? { 'blake2b-256': declared.blake2b_256 } : {}),
+      },
+      mismatch: (algorithm, expected, actual) => digestMismatch(algorithm, expected, actual),
+    });
+    const stored: IStoredUpload = { request, uploadId, put };
+    try {
+      if (put.size === 0) throw RegistryError.invalid(`${request.filename} is empty`);
+      if (request.filetype === 'bdist_wheel') {
+        const bytes = await this.readWheelMetadata(project, stored, ctx);
+        stored.metadata = { bytes, sha256: sha256Hex(bytes) };
+      }
+    } catch (error) {
+      await this.abandon(project, stored, ctx);
+      throw error;
+    }
+    return stored;
+  }
+
+  /** Check digests that arrived after the file (a client that sends them last). */
+  verifyLateDigests(stored: IStoredUpload, declared: TDeclaredDigests) {
+    checkDigests(declared, toPypiDigests(stored.put));
+  }
+
+  /**
+   * List a stored upload in its project: the duplicate check is part of the conditional write, so
+   * of two concurrent uploads of one file name exactly one lands; the other's bytes are removed. The
+   * metadata file is written while the document is read and changed.
+   */
+  async commit(
+    project: string,
+    stored: IStoredUpload,
+    ctx: IStorageOperationContext,
+    now: Date,
+  ): Promise<IPypiProject> {
+    const { request } = stored;
+    const file: IPypiFile = {
+      filename: request.filename,
+      release: canonicalVersion(request.version)!,
+      packagetype: request.filetype,
+      python_version: request.pythonVersion,
+      ...(request.info.requires_python ? { requires_python: request.info.requires_python } : {}),
+      size: stored.put.size,
+      digests: toPypiDigests(stored.put),
+      upload_time: now.toISOString(),
+      storage_id: stored.uploadId,
+      ...(stored.metadata ? { metadata_sha256: stored.metadata.sha256 } : {}),
+    };
+    const metadataWritten = stored.metadata
+      ? this.storage.putObject(pypiPaths.metadata(project, stored.uploadId), stored.metadata.bytes, ctx)
+      : Promise.resolve();
+    let isNew = false;
+    try {
+      const updated = await this.storage.updateDocument<IPypiProject>(
+        pypiPaths.project(project),
+        ctx,
+        (current) => {
+          isNew = current === null;
+          const doc: IPypiProject = current ?? { name: request.name, releases: {}, files: {}, serial: 0 };
+          if (doc.files[request.filename]) throw fileAlreadyExists(request.filename);
+          // The first upload of a release sets its metadata; later files (an sdist beside a wheel, `2.0.0` beside `2.0`) join it.
+          const release = findReleaseKey(doc, request.version) ?? canonicalVersion(request.version)!;
+          file.release = release;
+          doc.releases[release] ??= { info: request.info, created: file.upload_time };
+          doc.files[request.filename] = file;
+          doc.serial += 1;
+          return doc;
+        },
+        { prerequisite: metadataWritten },
+      );
+      if (isNew) await this.storage.createOnce(pypiPaths.name(project), Buffer.alloc(0), ctx);
+      return updated.value!;
+    } catch (error) {
+      await this.abandon(project, stored, ctx);
+      throw error;
+    }
+  }
+
+  /** The wheel's METADATA, read by the zip directory from storage, naming the upload's project and version. */
+  private async readWheelMetadata(project: string, stored: IStoredUpload, ctx: IStorageOperationContext): Promise<Buffer> {
+    const { request, uploadId } = stored;
+    const archive = await ZipArchive.open(this.storage, pypiPaths.file(project, uploadId), ctx);
+    const member = archive.findMember((entry) => isWheelMetadataMember(entry.name, request.name));
+    if (!member) throw RegistryError.invalid(`${request.filename} has no .dist-info/METADATA for ${request.name}: not a valid wheel`);
+    const bytes = await archive.readMember(member, MAX_METADATA_BYTES);
+    const fields = parseCoreMetadata(bytes.toString('utf8'));
+    const name = fields.get('name')?.[0];
+    const version = fields.get('version')?.[0];
+    if (!name || normalizeProjectName(name) !== project) {
+      throw RegistryError.invalid(`${request.filename}: its METADATA names project ${JSON.stringify(name ?? '')}, not ${request.name}`);
+    }
+    if (!version || !sameVersion(version, request.version)) {
+      throw RegistryError.invalid(`${request.filename}: its METADATA says version ${JSON.stringify(version ?? '')}, not ${request.version}`);
+    }
+    return bytes;
+  }
+
+  /** Remove the objects of an upload that is not (or no longer) listed. */
+  async abandon(project: string, stored: { uploadId: string }, ctx: IStorageOperationContext) {
+    const keys = [pypiPaths.file(project, stored.uploadId), pypiPaths.metadata(project, stored.uploadId)];
+    await Promise.all(
+      keys.map((key) => this.storage.deleteObject(key, ctx).catch((error) => this.logger.warn(`pypi: could not remove ${key}`, error))),
+    );
+  }
+
+  // ---- changes -------------------------------------------------------------------------------
+
+  /** Yank (with a reason) or unyank a release; false when the project or release does not exist. */
+  async setYanked(project: string, version: string, yanked: { reason: string } | null, ctx: IStorageOperationContext): Promise<boolean> {
+    let found = false;
+    await this.storage.updateJson<IPypiProject>(pypiPaths.project(project), ctx, (current) => {
+      const release = current ? findReleaseKey(current, version) : undefined;
+      found = release !== undefined;
+      if (!found) return UNCHANGED;
+      const doc = current!;
+      if (yanked) doc.releases[release!].yanked = yanked;
+      else delete doc.releases[release!].yanked;
+      doc.serial += 1;
+      return doc;
+    });
+    return found;
+  }
+
+  /**
+   * Delete files: one by name, or every file of a release. The document changes first, then the
+   * bytes go; a release without files is removed, a project without releases too. Null: not found.
+   */
+  async deleteFiles(
+    project: string,
+    which: { filename: string } | { version: string },
+    ctx: IStorageOperationContext,
+  ): Promise<{ removed: IPypiFile[]; project: IPypiProject | null } | null> {
+    let removed: IPypiFile[] = [];
+    let found = false;
+    const updated = await this.storage.updateJson<IPypiProject>(pypiPaths.project(project), ctx, (current) => {
+      removed = [];
+      found = false;
+      if (!current) return UNCHANGED;
+      const release = 'version' in which ? (findReleaseKey(current, which.version) ?? null) : null;
+      removed = Object.values(current.files).filter((file) => ('filename' in which ? file.filename === which.filename : file.release === release));
+      if (removed.length === 0 && !(release !== null && current.releases[release])) return UNCHANGED;
+      found = true;
+      for (const file of removed) delete current.files[file.filename];
+      const emptied = new Set(removed.map((file) => file.release));
+      if (release) emptied.add(release);
+      for (const key of emptied) {
+        if (!Object.values(current.files).some((file) => file.release === key)) delete current.releases[key];
+      }
+      if (Object.keys(current.releases).length === 0) return DELETE;
+      current.serial += 1;
+      return current;
+    });
+    if (!found) return null;
+    if (updated === null) {
+      // A project without releases leaves the root index; an upload that landed meanwhile puts it back.
+      await this.storage.deleteObject(pypiPaths.name(project), ctx).catch(() => undefined);
+      if (await this.storage.stat(pypiPaths.project(project))) await this.storage.createOnce(pypiPaths.name(project), Buffer.alloc(0), ctx);
+    }
+    await Promise.all(removed.map((file) => this.abandon(project, { uploadId: file.storage_id }, ctx)));
+    return { removed, project: updated };
+  }
+}
+
+const toPypiDigests = (put: IPutDigests): IPypiDigests => ({
+  sha256: put.digests.sha256,
+  md5: put.digests.md5!,
+  blake2b_256: put.digests['blake2b-256']!,
+});
+
+/** The form field each digest comes in. */
+const DIGEST_FIELDS: Record<string, string> = { sha256: 'sha256_digest', md5: 'md5_digest', 'blake2b-256': 'blake2_256_digest', blake2b_256: 'blake2_256_digest' };
+
+const digestMismatch = (algorithm: string, expected: string, actual: string) =>
+  RegistryError.invalid(`The digest supplied does not match a digest calculated from the uploaded file (${DIGEST_FIELDS[algorithm]}: sent ${expected}, the file has ${actual})`);
+
+function checkDigests(declared: TDeclaredDigests, actual: IPypiDigests) {
+  for (const algorithm of ['sha256', 'md5', 'blake2b_256'] as const) {
+    const expected = declared[algorithm];
+    if (expected !== undefined && expected !== actual[algorithm]) throw digestMismatch(algorithm, expected, actual[algorithm]);
+  }
+}

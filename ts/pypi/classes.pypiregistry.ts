@@ -1,0 +1,363 @@
+import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { BoundedCache } from '../core/classes.boundedcache.js';
+import { RegistryError } from '../core/classes.registryerror.js';
+import { parseMultipart, type IMultipartFile } from '../core/helpers.multipart.js';
+import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import { serveObject } from '../core/helpers.serve.js';
+import { storedObjectSource } from '../core/helpers.storedsource.js';
+import { sha256Hex } from '../core/helpers.hash.js';
+import { pypiPaths } from '../core/storage.paths.js';
+import { PypiProjectStore, fileAlreadyExists, type IStoredUpload, type IUploadRequest, type TDeclaredDigests } from './classes.pypiprojectstore.js';
+import { PypiSearchIndex } from './classes.pypisearchindex.js';
+import {
+  CONTENT_TYPE_BY_FORMAT,
+  canonicalVersion,
+  filenameMismatch,
+  findReleaseKey,
+  isValidProjectName,
+  latestRelease,
+  negotiateSimpleFormat,
+  normalizeProjectName,
+  reasonPhrase,
+  releaseInfoFromForm,
+  renderJsonApi,
+  renderSimpleProjectHtml,
+  renderSimpleProjectJson,
+  renderSimpleRootHtml,
+  renderSimpleRootJson,
+  simpleFileLinks,
+} from './helpers.pypi.js';
+import type { IPypiFile, IPypiProject, TSimpleFormat } from './interfaces.pypi.js';
+
+const METADATA_SUFFIX = '.metadata';
+const MAX_YANK_BODY_BYTES = 16 * 1024;
+const MAX_YANK_REASON = 1000;
+/** Room for the form fields around the file in an upload body. */
+const FORM_OVERHEAD_BYTES = 16 * 1024 * 1024;
+const MAX_SEARCH_RESULTS = 100;
+const RENDERED_CACHE_BYTES = 32 * 1024 * 1024;
+const HEX = { sha256: /^[0-9a-f]{64}$/, md5: /^[0-9a-f]{32}$/, blake2b_256: /^[0-9a-f]{64}$/ };
+
+interface IRenderedPage {
+  /** Etag of the project document it was rendered from. */
+  source: string;
+  etag: string;
+  bytes: Buffer;
+}
+
+export interface IPypiRegistryOptions {
+  /** Other instances' search-index writes are seen after at most this long. */
+  searchRevalidateMs?: number;
+}
+
+/**
+ * The PyPI repository: the simple index (PEP 503/691/592/658/700/714) pip installs from, twine's
+ * legacy upload, the JSON API, file downloads, yank/unyank, deletes and search. Formats are in
+ * helpers.pypi.ts; projects in storage in classes.pypiprojectstore.ts.
+ */
+export class PypiRegistry extends BaseRegistry {
+  private readonly projects: PypiProjectStore;
+  private readonly search: PypiSearchIndex;
+  private readonly rendered = new BoundedCache<IRenderedPage>({
+    maxEntries: 10_000,
+    maxBytes: RENDERED_CACHE_BYTES,
+    sizeOf: (page) => page.bytes.length,
+  });
+
+  constructor(deps: IProtocolDependencies, options: IPypiRegistryOptions = {}) {
+    super(deps);
+    this.projects = new PypiProjectStore(deps.storage, deps.logger);
+    this.search = new PypiSearchIndex(deps.storage, deps.logger, options.searchRevalidateMs ?? 1000);
+  }
+
+  // ---- the route table -----------------------------------------------------------------------
+
+  protected routes(): IRoute[] {
+    const read = this.projectPermission('read');
+    const write = this.projectPermission('write');
+    const remove = this.projectPermission('delete');
+    const readAny = () => ({ resource: 'pypi:package:*', action: 'read' });
+    return [
+      // Uploads (twine's legacy API) at the repository URL; the project comes in the form, so its scope is checked there.
+      { method: 'POST', pattern: '/', permission: 'authenticated', handler: (req) => this.upload(req) },
+      { method: 'POST', pattern: '/legacy/', permission: 'authenticated', handler: (req) => this.upload(req) },
+
+      // The simple index, for installers.
+      { method: 'GET', pattern: '/simple', permission: readAny, handler: async (req) => redirect(`${req.baseUrl}/simple/`) },
+      { method: 'GET', pattern: '/simple/', permission: readAny, handler: (req) => this.simpleRoot(req) },
+      { method: 'GET', pattern: '/simple/:project', permission: read, handler: async (req) => redirect(`${req.baseUrl}/simple/${this.project(req)}/`) },
+      { method: 'GET', pattern: '/simple/:project/', permission: read, handler: (req) => this.simpleProject(req) },
+
+      // Files and their PEP 658 metadata files.
+      { method: 'GET', pattern: '/packages/:project/:file', permission: read, handler: (req) => this.download(req) },
+      { method: 'DELETE', pattern: '/packages/:project/:file', permission: remove, handler: (req) => this.deleteFiles(req, { filename: req.params.file }) },
+
+      // The JSON API; yank, unyank and delete of a release (our own endpoints).
+      { method: 'GET', pattern: '/pypi/:project/json', permission: read, handler: (req) => this.jsonApi(req) },
+      { method: 'GET', pattern: '/pypi/:project/:version/json', permission: read, handler: (req) => this.jsonApi(req, req.params.version) },
+      { method: 'POST', pattern: '/pypi/:project/:version/yank', permission: write, handler: (req) => this.yank(req, true) },
+      { method: 'POST', pattern: '/pypi/:project/:version/unyank', permission: write, handler: (req) => this.yank(req, false) },
+      { method: 'DELETE', pattern: '/pypi/:project/:version', permission: remove, handler: (req) => this.deleteFiles(req, { version: req.params.version }) },
+
+      { method: 'GET', pattern: '/search', permission: readAny, handler: (req) => this.searchProjects(req) },
+    ];
+  }
+
+  private projectPermission(action: 'read' | 'write' | 'delete') {
+    return (req: IRouteRequest) => ({ resource: `pypi:package:${this.project(req)}`, action });
+  }
+
+  /** The normalised project of a request; names outside PEP 508 never reach storage. */
+  private project(req: IRouteRequest): string {
+    const name = req.params.project;
+    if (!isValidProjectName(name)) throw RegistryError.invalid(`invalid project name ${JSON.stringify(name)}`);
+    return normalizeProjectName(name);
+  }
+
+  // ---- errors --------------------------------------------------------------------------------
+
+  /** `{ message }` (the JSON API's error shape), with the message as the status line's reason, which twine prints. */
+  protected override renderError(error: RegistryError, req?: IRouteRequest): IHandlerResponse {
+    const rendered = super.renderError(error, req);
+    const internal = error.status >= 500 && error.kind !== 'upstream';
+    return { ...rendered, statusText: internal ? undefined : reasonPhrase(error.message) };
+  }
+
+  protected override errorBody(error: RegistryError): unknown {
+    return { message: error.status >= 500 && error.kind !== 'upstream' ? 'internal server error' : error.message };
+  }
+
+  protected override errorHeaders(): Record<string, string> {
+    return { 'Cache-Control': 'no-store' };
+  }
+
+  // ---- the simple index ----------------------------------------------------------------------
+
+  private negotiate(req: IRouteRequest): TSimpleFormat {
+    const format = negotiateSimpleFormat(req.headers.accept);
+    if (!format) {
+      throw new RegistryError('invalid', `none of the accepted types is served: ask for ${Object.values(CONTENT_TYPE_BY_FORMAT).join(', ')}`, { status: 406 });
+    }
+    return format;
+  }
+
+  private async simpleRoot(req: IRouteRequest): Promise<IHandlerResponse> {
+    const format = this.negotiate(req);
+    const names = await this.projects.listNames();
+    const body = format === 'json' ? renderSimpleRootJson(names) : renderSimpleRootHtml(names, (name) => `${req.baseUrl}/simple/${name}/`);
+    return this.page(req, format, Buffer.from(body, 'utf8'));
+  }
+
+  private async simpleProject(req: IRouteRequest): Promise<IHandlerResponse> {
+    const project = this.project(req);
+    if (req.params.project !== project) return redirect(`${req.baseUrl}/simple/${project}/`);
+    const format = this.negotiate(req);
+    const stored = await this.projects.get(project);
+    if (!stored) throw RegistryError.notFound(`project ${project} not found`);
+    const cacheKey = `${format}\u0000${req.baseUrl}\u0000${project}`;
+    let page = this.rendered.get(cacheKey);
+    if (!page || page.source !== stored.etag) {
+      const links = simpleFileLinks(stored.project, (file) => this.fileUrl(req, project, file));
+      const text = format === 'json' ? renderSimpleProjectJson(stored.project, links) : renderSimpleProjectHtml(stored.project, links);
+      const bytes = Buffer.from(text, 'utf8');
+      page = { source: stored.etag, etag: `"${sha256Hex(bytes).slice(0, 32)}"`, bytes };
+      this.rendered.set(cacheKey, page);
+    }
+    return this.page(req, format, page.bytes, page.etag);
+  }
+
+  /** An index page with its validators; 304 when the client has it. */
+  private page(req: IRouteRequest, format: TSimpleFormat, bytes: Buffer, etag = `"${sha256Hex(bytes).slice(0, 32)}"`): IHandlerResponse {
+    const headers: Record<string, string> = { ETag: etag, Vary: 'Accept', 'Cache-Control': 'no-cache' };
+    if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers };
+    return { status: 200, headers: { ...headers, 'Content-Type': CONTENT_TYPE_BY_FORMAT[format], 'Content-Length': String(bytes.length) }, body: bytes };
+  }
+
+  private fileUrl(req: IRouteRequest, project: string, file: IPypiFile) {
+    return `${req.baseUrl}/packages/${project}/${encodeURIComponent(file.filename)}`;
+  }
+
+  // ---- files ---------------------------------------------------------------------------------
+
+  private async download(req: IRouteRequest): Promise<IHandlerResponse> {
+    const project = this.project(req);
+    if (req.params.project !== project) return redirect(`${req.baseUrl}/packages/${project}/${encodeURIComponent(req.params.file)}`);
+    const wantsMetadata = req.params.file.endsWith(METADATA_SUFFIX);
+    const filename = wantsMetadata ? req.params.file.slice(0, -METADATA_SUFFIX.length) : req.params.file;
+    const stored = await this.projects.get(project);
+    const file = stored?.project.files[filename] ?? stored?.project.files[req.params.file];
+    const notFound = () => RegistryError.notFound(`file ${req.params.file} of project ${project} not found`);
+    if (!file) throw notFound();
+    const metadata = wantsMetadata && file.filename === filename;
+    if (metadata && !file.metadata_sha256) throw notFound();
+    const key = metadata ? pypiPaths.metadata(project, file.storage_id) : pypiPaths.file(project, file.storage_id);
+    const contentType = metadata ? 'text/plain; charset=utf-8' : 'application/octet-stream';
+    return serveObject(req, storedObjectSource(this.storage, key, req.storageContext, contentType), { notFound });
+  }
+
+  /** Delete one file (`DELETE /packages/{project}/{file}`) or a release's files (`DELETE /pypi/{project}/{version}`). */
+  private async deleteFiles(req: IRouteRequest, which: { filename: string } | { version: string }): Promise<IHandlerResponse> {
+    const project = this.project(req);
+    const result = await this.projects.deleteFiles(project, which, req.storageContext);
+    if (!result) {
+      throw RegistryError.notFound('filename' in which ? `file ${which.filename} of project ${project} not found` : `release ${which.version} of project ${project} not found`);
+    }
+    await this.updateSearch(project, result.project, req);
+    return jsonResponse(200, { deleted: result.removed.map((file) => file.filename) });
+  }
+
+  // ---- JSON API, yank ------------------------------------------------------------------------
+
+  private async jsonApi(req: IRouteRequest, version?: string): Promise<IHandlerResponse> {
+    const project = this.project(req);
+    if (req.params.project !== project) {
+      return redirect(`${req.baseUrl}/pypi/${project}/${version === undefined ? '' : `${encodeURIComponent(version)}/`}json`);
+    }
+    const stored = await this.projects.get(project);
+    if (!stored) throw RegistryError.notFound(`project ${project} not found`);
+    const release = version === undefined ? latestRelease(stored.project) : stored.project.releases[findReleaseKey(stored.project, version) ?? ''];
+    if (!release) throw RegistryError.notFound(`release ${version} of project ${project} not found`);
+    const document = renderJsonApi(
+      stored.project,
+      release,
+      {
+        project: `${req.baseUrl}/pypi/${project}/`,
+        release: (v) => `${req.baseUrl}/pypi/${project}/${encodeURIComponent(v)}/`,
+        file: (file) => this.fileUrl(req, project, file),
+      },
+      version === undefined,
+    );
+    const bytes = Buffer.from(JSON.stringify(document), 'utf8');
+    const etag = `"${sha256Hex(bytes).slice(0, 32)}"`;
+    const headers = { ETag: etag, 'Cache-Control': 'no-cache' };
+    if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers };
+    return { status: 200, headers: { ...headers, 'Content-Type': 'application/json' }, body: bytes };
+  }
+
+  /** Yank with an optional `{ "reason": "…" }` body, or unyank. */
+  private async yank(req: IRouteRequest, yanked: boolean): Promise<IHandlerResponse> {
+    const project = this.project(req);
+    let reason = '';
+    if (yanked && !req.body.isEmpty) {
+      const body = await req.body.json<{ reason?: unknown }>(MAX_YANK_BODY_BYTES);
+      if (typeof body !== 'object' || body === null || (body.reason !== undefined && typeof body.reason !== 'string')) {
+        throw RegistryError.invalid('the body must be {"reason": "<text>"}');
+      }
+      reason = (body.reason ?? '').trim();
+      if (reason.length > MAX_YANK_REASON) throw RegistryError.invalid(`the reason is longer than ${MAX_YANK_REASON} characters`);
+    }
+    const found = await this.projects.setYanked(project, req.params.version, yanked ? { reason } : null, req.storageContext);
+    if (!found) throw RegistryError.notFound(`release ${req.params.version} of project ${project} not found`);
+    return jsonResponse(200, { project, version: req.params.version, yanked, ...(yanked ? { reason } : {}) });
+  }
+
+  // ---- search --------------------------------------------------------------------------------
+
+  private async searchProjects(req: IRouteRequest): Promise<IHandlerResponse> {
+    const query = (req.query.q ?? '').trim();
+    if (!query) throw RegistryError.invalid('give a query: /search?q=<words>');
+    const size = Math.min(Math.max(Number.parseInt(req.query.size ?? '', 10) || 20, 1), MAX_SEARCH_RESULTS);
+    const from = Math.max(Number.parseInt(req.query.from ?? '', 10) || 0, 0);
+    const result = await this.search.search(query, size, from);
+    return jsonResponse(200, {
+      total: result.total,
+      results: result.entries.map(({ serial: _serial, ...entry }) => ({ ...entry, url: `${req.baseUrl}/simple/${entry.name}/` })),
+    });
+  }
+
+  private async updateSearch(project: string, doc: IPypiProject | null, req: IRouteRequest) {
+    // The index is a convenience: a failed update is logged and repaired by the next change.
+    await this.search.reflect(project, doc, req.storageContext).catch((error) => this.logger.warn(`pypi: search entry of ${project} not updated`, error));
+  }
+
+  // ---- upload --------------------------------------------------------------------------------
+
+  /**
+   * twine's legacy upload: a multipart form, fields first, the file (`content`) last. The file
+   * streams into storage with every digest computed on the way; the form is checked (fields,
+   * file name against name and version, the project's write scope) before the first byte is
+   * stored, and the project document lists the file only once everything passed.
+   */
+  private async upload(req: IRouteRequest): Promise<IHandlerResponse> {
+    const maxFileBytes = req.body.limits.maxArtifactBytes;
+    let project = '';
+    const form = await parseMultipart(req.body.stream(maxFileBytes + FORM_OVERHEAD_BYTES), req.headers['content-type'], { maxFileBytes }, async (file, fields) => {
+      const request = await this.uploadRequest(req, fields, file);
+      project = normalizeProjectName(request.name);
+      // Refused before any byte is stored; the conditional write in `commit` settles a race.
+      if ((await this.projects.get(project))?.project.files[request.filename]) throw fileAlreadyExists(request.filename);
+      return this.projects.storeFile(project, request, file.stream, maxFileBytes, req.storageContext);
+    });
+    if (!form.file) {
+      const action = form.fields.get(':action')?.[0] ?? '';
+      if (action !== 'file_upload') throw RegistryError.invalid(`Invalid value for :action: ${JSON.stringify(action)}; only file_upload is supported`);
+      throw RegistryError.invalid('Upload payload does not have a file (expected the form field "content")');
+    }
+    const stored: IStoredUpload = form.file;
+    try {
+      const declared = declaredDigests(form.fields);
+      if (Object.keys(declared).length === 0) throw RegistryError.invalid('Include at least one message digest: sha256_digest, md5_digest or blake2_256_digest');
+      this.projects.verifyLateDigests(stored, declared);
+    } catch (error) {
+      await this.projects.abandon(project, stored, req.storageContext);
+      throw error;
+    }
+    const doc = await this.projects.commit(project, stored, req.storageContext, new Date());
+    await this.updateSearch(project, doc, req);
+    this.logger.info(`pypi: ${stored.request.filename} uploaded to ${project}`);
+    return jsonResponse(200, { ok: true, filename: stored.request.filename, url: `${req.baseUrl}/packages/${project}/${encodeURIComponent(stored.request.filename)}` });
+  }
+
+  /** The upload the fields describe, checked, and the token's write scope on that project. */
+  private async uploadRequest(req: IRouteRequest, fields: ReadonlyMap<string, string[]>, file: IMultipartFile): Promise<IUploadRequest> {
+    const field = (name: string) => fields.get(name)?.[0]?.trim() ?? '';
+    const action = field(':action');
+    if (action !== 'file_upload') throw RegistryError.invalid(`Invalid value for :action: ${JSON.stringify(action)}; only file_upload is supported`);
+    const name = field('name');
+    if (!name) throw RegistryError.invalid('Invalid value for name: the field is missing');
+    if (!isValidProjectName(name)) throw RegistryError.invalid(`Invalid value for name: ${JSON.stringify(name)} is not a valid project name`);
+    const version = field('version');
+    if (!version) throw RegistryError.invalid('Invalid value for version: the field is missing');
+    if (!canonicalVersion(version)) throw RegistryError.invalid(`Invalid value for version: ${JSON.stringify(version)} is not a PEP 440 version`);
+    const filetype = field('filetype');
+    if (filetype !== 'bdist_wheel' && filetype !== 'sdist') {
+      throw RegistryError.invalid(`Invalid value for filetype: ${JSON.stringify(filetype)}; only bdist_wheel and sdist are accepted`);
+    }
+    if (file.fieldName !== 'content') throw RegistryError.invalid(`Upload payload has its file in ${JSON.stringify(file.fieldName)}, expected "content"`);
+    const filename = file.fileName;
+    if (/[/\\]/.test(filename) || filename.includes('..')) throw RegistryError.invalid(`Invalid file name ${JSON.stringify(filename)}: it must not contain a path`);
+    const mismatch = filenameMismatch(filename, filetype, name, version);
+    if (mismatch) throw RegistryError.invalid(`Invalid file name: ${mismatch}`);
+    const declared = declaredDigests(fields);
+
+    const project = normalizeProjectName(name);
+    const resource = `pypi:package:${project}`;
+    if (!(await this.auth.authorize(req.token, resource, 'write'))) {
+      throw RegistryError.denied(`token does not grant write on ${resource}`, { code: 'INSUFFICIENT_SCOPE' });
+    }
+    return {
+      name,
+      version,
+      filename,
+      filetype,
+      pythonVersion: field('pyversion') || (filetype === 'sdist' ? 'source' : 'py3'),
+      info: releaseInfoFromForm(fields, name, version),
+      declared,
+    };
+  }
+}
+
+const redirect = (location: string): IHandlerResponse => ({ status: 301, headers: { Location: location, 'Cache-Control': 'no-cache' } });
+
+/** `sha256_digest`, `md5_digest`, `blake2_256_digest` as sent; malformed ones are refused. */
+function declaredDigests(fields: ReadonlyMap<string, string[]>): TDeclaredDigests {
+  const declared: TDeclaredDigests = {};
+  const names = { sha256: 'sha256_digest', md5: 'md5_digest', blake2b_256: 'blake2_256_digest' } as const;
+  for (const [algorithm, fieldName] of Object.entries(names) as [keyof typeof names, string][]) {
+    const value = fields.get(fieldName)?.[0]?.trim().toLowerCase();
+    if (!value) continue;
+    if (!HEX[algorithm].test(value)) throw RegistryError.invalid(`Invalid value for ${fieldName}: not a hex ${algorithm} digest`);
+    declared[algorithm] = value;
+  }
+  return declared;
+}

@@ -35,7 +35,7 @@ install_chroot() {
   local mirror=${CEPH_MIRROR:-}
   [ -n "$mirror" ] || mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2> /dev/null || true)
   [ -n "$mirror" ] || mirror=$(awk '/^deb / { print $2; exit }' /etc/apt/sources.list 2> /dev/null || true)
-  [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+  [ -n "$mirror" ] || { echo "ceph-rgw: no Debian mirror found in the apt sources; set CEPH_MIRROR" >&2; exit 1; }
   mkdir -p "$CACHE"
   # Built next to its final place and renamed when complete: an interrupted install never looks installed.
   local partial="$ROOT.partial"

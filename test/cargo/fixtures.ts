@@ -3,18 +3,15 @@
  * `{name}-{version}/Cargo.toml`) and publish bodies framed as `cargo publish` frames them.
  */
 import * as crypto from 'node:crypto';
-import * as fsp from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { SmartRegistry, type ISmartRegistryOptions } from '../../ts/classes.smartregistry.js';
+import type { SmartRegistry, ISmartRegistryOptions } from '../../ts/classes.smartregistry.js';
 import { CargoRegistry, type ICargoRegistryOptions } from '../../ts/cargo/classes.cargoregistry.js';
 import { streamToBuffer } from '../../ts/core/helpers.stream.js';
 import type { IProtocolConfig, IRegistryConfig } from '../../ts/core/interfaces.core.js';
-import { readResponse, type IReadResponse } from '../npm/fixtures.js';
-import { sendRequest, storageKeys } from '../helpers/requests.js';
+import { readResponse, sendRequest, type IReadResponse } from '../helpers/requests.js';
+import { startTestRegistry } from '../helpers/testregistry.js';
 
 export { readResponse, type IReadResponse };
 
@@ -109,27 +106,22 @@ export interface ICargoTestOptions {
 
 /** A SmartRegistry with filesystem storage in a temp directory and cargo at /cargo. */
 export async function createCargoRegistry(options: ICargoTestOptions = {}): Promise<ICargoTestRegistry> {
-  const dir = options.dir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-cargo-')));
-  const registry = new SmartRegistry(
-    {
-      storage: options.storage ?? { type: 'filesystem', path: dir },
-      auth: {
-        tokenStore: 'memory',
-        cargoTokens: { enabled: true },
-        users: {
-          alice: { password: 'alice-password', scopes: ['*'] },
-          bob: { password: 'bob-password', scopes: ['cargo:crate:*:read', 'cargo:crate:*:write'] },
-        },
-        ...options.auth,
-      },
-      logging: { level: (process.env.CARGO_TEST_LOG as 'error') ?? 'silent' },
+  const base = await startTestRegistry({
+    label: 'cargo',
+    dir: options.dir,
+    users: {
+      alice: { password: 'alice-password', scopes: ['*'] },
+      bob: { password: 'bob-password', scopes: ['cargo:crate:*:read', 'cargo:crate:*:write'] },
+    },
+    auth: { cargoTokens: { enabled: true }, ...options.auth },
+    config: {
+      ...(options.storage ? { storage: options.storage } : {}),
       cargo: { enabled: true, basePath: '/cargo', ...options.cargo },
       ...(options.storageHooks ? { storageHooks: options.storageHooks } : {}),
     },
-    { protocolFactories: { cargo: (deps) => new CargoRegistry(deps, options.cargoOptions) }, ...options.registryOptions },
-  );
-  await registry.init();
-  const auth = registry.getAuthManager();
+    registryOptions: { protocolFactories: { cargo: (deps) => new CargoRegistry(deps, options.cargoOptions) }, ...options.registryOptions },
+  });
+  const auth = base.registry.getAuthManager();
   const tokens = {
     alice: await auth.createCargoToken('alice'),
     bob: await auth.createCargoToken('bob', false, { scopes: ['cargo:crate:*:read', 'cargo:crate:*:write'] }),
@@ -138,23 +130,16 @@ export async function createCargoRegistry(options: ICargoTestOptions = {}): Prom
   const request: ICargoTestRegistry['request'] = (method, requestPath, extra = {}) => {
     const { token = tokens.alice, headers = {} } = extra;
     // Cargo sends the bare token.
-    return sendRequest(registry, method, requestPath, { headers: token ? { authorization: token, ...headers } : headers, body: extra.body });
+    return sendRequest(base.registry, method, requestPath, { headers: token ? { authorization: token, ...headers } : headers, body: extra.body });
   };
-  const keys = () => storageKeys(registry);
   return {
-    registry,
-    dir,
+    ...base,
     tokens,
     request,
-    keys,
     async publish(name, vers, publishOptions = {}) {
       const crate = publishOptions.crate ?? (await makeCrate(name, vers));
       const body = frame(JSON.stringify(publishMetadata(name, vers, publishOptions.metadata)), crate);
       return request('PUT', '/cargo/api/v1/crates/new', { body, token: publishOptions.token });
-    },
-    async close() {
-      await registry.destroy();
-      if (!options.dir) await fsp.rm(dir, { recursive: true, force: true });
     },
   };
 }

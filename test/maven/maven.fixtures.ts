@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import type { IRegistryConfig } from '../../ts/core/interfaces.core.js';
 import type { IMavenOptions } from '../../ts/maven/interfaces.maven.js';
-import { readResponse, type IReadResponse } from '../npm/fixtures.js';
+import { readResponse, type IReadResponse } from '../helpers/requests.js';
 
 export const hex = (algorithm: string, bytes: Uint8Array | string) => crypto.createHash(algorithm).update(bytes).digest('hex');
 

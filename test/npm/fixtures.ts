@@ -3,38 +3,16 @@
  * shaped like the ones `npm publish` sends.
  */
 import * as crypto from 'node:crypto';
-import * as fsp from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { SmartRegistry, type ISmartRegistryOptions } from '../../ts/classes.smartregistry.js';
+import type { SmartRegistry, ISmartRegistryOptions } from '../../ts/classes.smartregistry.js';
 import { streamToBuffer } from '../../ts/core/helpers.stream.js';
-import type { IProtocolConfig, IRegistryConfig, IRequestContext, IResponse } from '../../ts/core/interfaces.core.js';
+import type { IProtocolConfig, IRegistryConfig } from '../../ts/core/interfaces.core.js';
+import { readResponse, sendRequest, type IReadResponse } from '../helpers/requests.js';
+import { startTestRegistry } from '../helpers/testregistry.js';
 
-export interface IReadResponse {
-  status: number;
-  headers: Record<string, string>;
-  bytes: Buffer;
-  text: string;
-  json: any;
-}
-
-/** A response with its body read. */
-export async function readResponse(response: IResponse): Promise<IReadResponse> {
-  const bytes = await streamToBuffer(response.body);
-  const text = bytes.toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(response.headers)) headers[name.toLowerCase()] = value;
-  return { status: response.status, headers, bytes, text, json };
-}
+export { readResponse, type IReadResponse };
 
 /** A gzipped tarball with `package/package.json` (and a little content), as `npm pack` makes. */
 export async function makeTarball(manifest: Record<string, unknown>, extraBytes = 0): Promise<Buffer> {
@@ -91,7 +69,7 @@ export interface INpmTestRegistry {
   dir: string;
   /** A token of alice (user with full access), bob (limited), and alice's read-only token. */
   tokens: { alice: string; bob: string; readonly: string };
-  request(method: string, path: string, options?: Omit<Partial<IRequestContext>, 'body'> & { token?: string | null; body?: unknown }): Promise<IReadResponse>;
+  request(method: string, path: string, options?: { token?: string | null; headers?: Record<string, string>; body?: unknown }): Promise<IReadResponse>;
   /** Every key in storage, sorted. */
   keys(): Promise<string[]>;
   publish(name: string, version: string, options?: IPublishOptions & { token?: string }): Promise<IReadResponse>;
@@ -106,66 +84,45 @@ export interface INpmTestOptions {
   dir?: string;
   registryOptions?: ISmartRegistryOptions;
   storageHooks?: IRegistryConfig['storageHooks'];
-  /** Default: silent (NPM_TEST_LOG=error prints errors). */
+  /** Default: silent (SMARTREGISTRY_TEST_LOG=error prints errors). */
   logging?: IRegistryConfig['logging'];
 }
 
 /** A SmartRegistry with filesystem storage in a temp directory and npm at /npm. */
 export async function createNpmRegistry(options: INpmTestOptions = {}): Promise<INpmTestRegistry> {
-  const dir = options.dir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-npm-')));
-  const registry = new SmartRegistry(
-    {
-      storage: options.storage ?? { type: 'filesystem', path: dir },
-      auth: {
-        tokenStore: 'memory',
-        users: {
-          alice: { password: 'alice-password', scopes: ['*'] },
-          bob: { password: 'bob-password', scopes: ['npm:package:bob-*:write'] },
-        },
-        ...options.auth,
-      },
-      logging: options.logging ?? { level: (process.env.NPM_TEST_LOG as 'error') ?? 'silent' },
+  const base = await startTestRegistry({
+    label: 'npm',
+    dir: options.dir,
+    users: {
+      alice: { password: 'alice-password', scopes: ['*'] },
+      bob: { password: 'bob-password', scopes: ['npm:package:bob-*:write'] },
+    },
+    auth: options.auth,
+    config: {
+      ...(options.storage ? { storage: options.storage } : {}),
+      ...(options.logging ? { logging: options.logging } : {}),
       npm: { enabled: true, basePath: '/npm', ...options.npm },
       ...(options.storageHooks ? { storageHooks: options.storageHooks } : {}),
     },
-    options.registryOptions,
-  );
-  await registry.init();
-  const auth = registry.getAuthManager();
+    registryOptions: options.registryOptions,
+  });
+  const auth = base.registry.getAuthManager();
   const tokens = {
     alice: await auth.createNpmToken('alice', false),
     bob: await auth.createNpmToken('bob', false),
     readonly: await auth.createNpmToken('alice', true),
   };
   const request: INpmTestRegistry['request'] = async (method, requestPath, extra = {}) => {
-    const { token = tokens.alice, headers = {}, ...rest } = extra;
-    const [pathOnly, search] = requestPath.split('?');
-    const query: Record<string, string> = {};
-    for (const [key, value] of new URLSearchParams(search ?? '')) query[key] = value;
-    const allHeaders: Record<string, string | string[] | undefined> = { host: 'registry.example.com', ...headers };
-    if (token) allHeaders.authorization = `Bearer ${token}`;
-    let body = rest.body;
-    if (body !== undefined && !(body instanceof Uint8Array) && typeof body !== 'string') body = Buffer.from(JSON.stringify(body));
-    return readResponse(await registry.handleRequest({ method, path: pathOnly, query, ...rest, headers: allHeaders, body: body as any }));
-  };
-  const keys = async () => {
-    const all: string[] = [];
-    for await (const object of registry.getStorage().listAll('')) all.push(object.key);
-    return all.sort();
+    const { token = tokens.alice, headers = {}, body } = extra;
+    return sendRequest(base.registry, method, requestPath, { headers: token ? { ...headers, authorization: `Bearer ${token}` } : headers, body });
   };
   return {
-    registry,
-    dir,
+    ...base,
     tokens,
     request,
-    keys,
     async publish(name, version, publishOptions = {}) {
       const { body } = await publishBody(name, version, publishOptions);
       return request('PUT', `/npm/${escapeName(name)}`, { body, token: publishOptions.token });
-    },
-    async close() {
-      await registry.destroy();
-      if (!options.dir) await fsp.rm(dir, { recursive: true, force: true });
     },
   };
 }

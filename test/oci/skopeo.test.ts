@@ -9,24 +9,19 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import tar from 'tar-stream';
+import { clientMissing } from '../helpers/clients.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 
 const sha256Hex = (data: Uint8Array) => crypto.createHash('sha256').update(data).digest('hex');
 
-const skopeoVersion = spawnSync('skopeo', ['--version'], { encoding: 'utf8' });
-const haveSkopeo = skopeoVersion.status === 0;
-if (!haveSkopeo) {
-  const message = 'skopeo is not installed (Debian: apt-get install -y skopeo): the OCI end-to-end test cannot run';
-  if (process.env.CI === 'true') throw new Error(message);
-  console.warn(`\n!!! ${message} — SKIPPED\n`);
-}
+const haveSkopeo = !clientMissing('skopeo', ['--version']);
 
 interface ILayout {
   dir: string;

@@ -4,19 +4,16 @@
  * multipart bodies twine sends.
  */
 import * as crypto from 'node:crypto';
-import * as fsp from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { createBLAKE2b } from 'hash-wasm';
-import { SmartRegistry } from '../../ts/classes.smartregistry.js';
+import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { streamToBuffer } from '../../ts/core/helpers.stream.js';
-import type { IProtocolConfig, IRegistryConfig, IRequestContext } from '../../ts/core/interfaces.core.js';
+import type { IProtocolConfig, IRegistryConfig } from '../../ts/core/interfaces.core.js';
 import { zipBuffer, type ITestZipEntry } from '../core/archive/zipwriter.js';
-import { readResponse, type IReadResponse } from '../npm/fixtures.js';
-import { storageKeys } from '../helpers/requests.js';
+import { readResponse, sendRequest, type IReadResponse } from '../helpers/requests.js';
+import { startTestRegistry } from '../helpers/testregistry.js';
 
 export { readResponse, type IReadResponse };
 
@@ -149,7 +146,7 @@ export interface IPypiTestRegistry {
   request(
     method: string,
     path: string,
-    options?: Omit<Partial<IRequestContext>, 'body'> & { token?: string | null; authorization?: string; body?: unknown },
+    options?: { token?: string | null; authorization?: string; headers?: Record<string, string>; body?: unknown },
   ): Promise<IReadResponse>;
   /** A twine-shaped upload of `file`. */
   upload(
@@ -171,45 +168,32 @@ export interface IPypiTestOptions {
 
 /** A SmartRegistry with filesystem storage in a temp directory and PyPI at /pypi. */
 export async function createPypiRegistry(options: IPypiTestOptions = {}): Promise<IPypiTestRegistry> {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-pypi-'));
-  const registry = new SmartRegistry({
-    storage: options.storage ?? { type: 'filesystem', path: dir },
-    auth: {
-      tokenStore: 'memory',
-      users: {
-        alice: { password: 'alice-password', scopes: ['pypi:*:*:*'] },
-        bob: { password: 'bob-password', scopes: ['pypi:package:bob-*:*', 'pypi:package:*:read'] },
-      },
-      ...options.auth,
+  const base = await startTestRegistry({
+    label: 'pypi',
+    users: {
+      alice: { password: 'alice-password', scopes: ['pypi:*:*:*'] },
+      bob: { password: 'bob-password', scopes: ['pypi:package:bob-*:*', 'pypi:package:*:read'] },
     },
-    logging: { level: (process.env.PYPI_TEST_LOG as 'error') ?? 'silent' },
-    pypi: { enabled: true, basePath: '/pypi', ...options.pypi },
-    ...(options.limits ? { limits: options.limits } : {}),
+    auth: options.auth,
+    config: {
+      ...(options.storage ? { storage: options.storage } : {}),
+      pypi: { enabled: true, basePath: '/pypi', ...options.pypi },
+      ...(options.limits ? { limits: options.limits } : {}),
+    },
   });
-  await registry.init();
-  const auth = registry.getAuthManager();
+  const auth = base.registry.getAuthManager();
   const tokens = {
     alice: await auth.createPypiToken('alice', false),
     bob: await auth.createPypiToken('bob', false),
     readonly: await auth.createPypiToken('alice', true),
   };
   const request: IPypiTestRegistry['request'] = async (method, requestPath, extra = {}) => {
-    const { token = tokens.alice, authorization, headers = {}, ...rest } = extra;
-    const [pathOnly, search] = requestPath.split('?');
-    const query: Record<string, string> = {};
-    for (const [key, value] of new URLSearchParams(search ?? '')) query[key] = value;
-    const allHeaders: Record<string, string | string[] | undefined> = { host: 'registry.example.com', ...headers };
-    if (authorization) allHeaders.authorization = authorization;
-    else if (token) allHeaders.authorization = `Basic ${Buffer.from(`__token__:${token}`).toString('base64')}`;
-    let body = rest.body;
-    if (body !== undefined && !(body instanceof Uint8Array) && typeof body !== 'string' && typeof (body as Readable).pipe !== 'function') {
-      body = Buffer.from(JSON.stringify(body));
-    }
-    return readResponse(await registry.handleRequest({ method, path: pathOnly, query, ...rest, headers: allHeaders, body: body as any }));
+    const { token = tokens.alice, authorization, headers = {}, body } = extra;
+    const credentials = authorization ?? (token ? `Basic ${Buffer.from(`__token__:${token}`).toString('base64')}` : undefined);
+    return sendRequest(base.registry, method, requestPath, { headers: credentials ? { ...headers, authorization: credentials } : headers, body });
   };
   return {
-    registry,
-    dir,
+    ...base,
     tokens,
     request,
     async upload(name, version, file, uploadOptions = {}) {
@@ -220,11 +204,6 @@ export async function createPypiRegistry(options: IPypiTestOptions = {}): Promis
         headers: { 'content-type': MULTIPART_TYPE, 'content-length': String(body.length) },
         body,
       });
-    },
-    keys: () => storageKeys(registry),
-    async close() {
-      await registry.destroy();
-      await fsp.rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -12,6 +12,7 @@ import { RegistryError, type TRegistryErrorKind } from '../../../ts/core/classes
 import { FilesystemBackend } from '../../../ts/core/storage/classes.filesystembackend.js';
 import { S3Backend } from '../../../ts/core/storage/classes.s3backend.js';
 import type { IStorageBackend } from '../../../ts/core/storage/interfaces.storage.js';
+import { clientMissing } from '../../helpers/clients.js';
 import { startS3Server } from '../../helpers/s3server.js';
 import { generatedStream } from '../storage/backend.suite.js';
 import { CountingBackend } from './countingbackend.js';
@@ -172,13 +173,8 @@ describe('zip archive: formats and bad input', () => {
     assert.deepEqual(data, Buffer.concat(expected));
   });
 
-  const infoZip = spawnSync('zip', ['-v'], { encoding: 'utf8' });
-  if (infoZip.status !== 0) {
-    const message = 'zip (Info-ZIP) is not installed (Debian: apt-get install -y zip): archives from another writer are not tested';
-    if (process.env.CI === 'true') throw new Error(message);
-    console.warn(`\n!!! ${message} — SKIPPED\n`);
-  }
-  it('reads archives written by Info-ZIP zip, with and without forced ZIP64', { skip: infoZip.status !== 0 }, async () => {
+  const noInfoZip = clientMissing('zip', ['-v']);
+  it('reads archives written by Info-ZIP zip, with and without forced ZIP64', { skip: noInfoZip }, async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-infozip-'));
     try {
       await fsp.mkdir(path.join(dir, 'acme-demo', 'src'), { recursive: true });

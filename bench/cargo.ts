@@ -7,8 +7,8 @@
  *   .crate GET      a 64 MiB .crate fetched by curl clients over keep-alive connections, MB/s
  *   big .crate      a 1 GiB .crate published (streamed from a file) and downloaded: the server's peak RSS
  *
- * The registry runs under tsx (its loader thread adds some RSS); its RSS after start-up is printed
- * beside the peak. Options: --backend=fs|s3|all, --seconds=N per load phase, --big-mib=N (default 1024).
+ * The registry runs compiled in a child process; its RSS after start-up is printed beside the peak.
+ * Options: --backend=fs|s3|all, --seconds=N per load phase, --big-mib=N (default 1024).
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -36,6 +36,7 @@ import {
   rssSampler,
   serveInChild,
   startBenchServer,
+  startHelloServer,
   withBackends,
   type IBenchServer,
 } from './helpers.load.js';
@@ -220,7 +221,7 @@ async function main() {
   const args = parseBenchArgs();
   const seconds = Number(args.seconds ?? 4);
   const bigMiB = Number(args['big-mib'] ?? 1024);
-  const hello = await startBenchServer(SELF, ['--hello']);
+  const hello = await startHelloServer();
   const results: IFigures[] = [];
   try {
     await withBackends(args.backend ?? 'all', 'cargo', async (name, storage) => {
@@ -235,5 +236,4 @@ async function main() {
 }
 
 if (process.argv[2] === '--serve') await serveInChild(() => buildRegistry(JSON.parse(process.argv[3]) as IStorageConfig));
-else if (process.argv[2] === '--hello') await serveInChild(null);
 else await main();

@@ -1,18 +1,51 @@
 /**
  * What a protocol benchmark needs besides its own fixtures: servers in child processes (a bare
- * node:http hello to compare with, and the registry), a keep-alive load generator, curl for
- * throughput, RSS sampling, and the filesystem / local s3rver backends.
+ * node:http hello to compare with, and the registry, both compiled), a cheap keep-alive load
+ * generator, curl for throughput, CPU and RSS figures from /proc, and the filesystem / local s3rver
+ * backends.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { IStorageConfig } from '../ts/core/interfaces.core.js';
+import { HttpResponseCounter } from './helpers.responsecounter.js';
 
 export const CONNECTIONS = 32;
+
+// ---- the code under test, compiled -------------------------------------------------------------
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** Inside node_modules so that the compiled files resolve packages as the sources do; one per bench process. */
+const BUILD_DIR = path.join(ROOT, 'node_modules', '.cache', `smartregistry-bench-${process.pid}`);
+const builtScripts = new Map<string, string>();
+
+/**
+ * How to run `script` (a .ts file of this repository): its compiled JavaScript, because a server
+ * under tsx carries tsx's loader thread (some 50 MiB of RSS that a deployed server does not have).
+ * BENCH_TSX=1 runs the TypeScript under tsx instead.
+ */
+export function compiledScript(script: string): { file: string; execArgv: string[] } {
+  if (process.env.BENCH_TSX === '1') return { file: script, execArgv: ['--import', 'tsx'] };
+  let file = builtScripts.get(script);
+  if (!file) {
+    const config = path.join(BUILD_DIR, `tsconfig.${builtScripts.size}.json`);
+    fs.mkdirSync(BUILD_DIR, { recursive: true });
+    if (builtScripts.size === 0) process.once('exit', () => fs.rmSync(BUILD_DIR, { recursive: true, force: true }));
+    const compilerOptions = { rootDir: ROOT, outDir: BUILD_DIR, declaration: false, sourceMap: false };
+    fs.writeFileSync(config, JSON.stringify({ extends: path.join(ROOT, 'tsconfig.json'), compilerOptions, include: [], files: [script] }));
+    const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', config], { stdio: 'inherit' });
+    if (tsc.status !== 0) throw new Error(`compiling ${script} failed (BENCH_TSX=1 runs it under tsx)`);
+    file = path.join(BUILD_DIR, path.relative(ROOT, script).replace(/\.ts$/, '.js'));
+    builtScripts.set(script, file);
+  }
+  return { file, execArgv: [] };
+}
 
 // ---- servers in child processes ----------------------------------------------------------------
 
@@ -37,9 +70,10 @@ export interface IBenchServer {
   stop(): Promise<void>;
 }
 
-/** Parent side: fork `script` with `args`; it calls serveInChild. */
+/** Parent side: fork `script` (compiled) with `args`; it calls serveInChild. */
 export async function startBenchServer(script: string, args: string[]): Promise<IBenchServer> {
-  const child = fork(script, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { file, execArgv } = compiledScript(script);
+  const child = fork(file, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<{ port: number; token: string }>((resolve, reject) => {
     child.once('message', (message) => resolve(message as { port: number; token: string }));
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
@@ -56,6 +90,9 @@ export async function startBenchServer(script: string, args: string[]): Promise<
   };
 }
 
+/** The bare node:http server to compare with. */
+export const startHelloServer = () => startBenchServer(path.join(ROOT, 'bench', 'helpers.helloserver.ts'), []);
+
 // ---- requests and load -------------------------------------------------------------------------
 
 export interface IBenchRequest {
@@ -69,8 +106,8 @@ export interface IBenchRequest {
   agent?: http.Agent;
 }
 
-/** One request; resolves with the status and the body's length (read and dropped). */
-export function benchRequest(options: IBenchRequest): Promise<{ status: number; bytes: number }> {
+/** One request; resolves with the status, the body's length and its first 2 KB as text (for error messages). */
+export function benchRequest(options: IBenchRequest): Promise<{ status: number; bytes: number; text: string }> {
   return new Promise((resolve, reject) => {
     const length = Buffer.isBuffer(options.body) ? options.body.length : options.contentLength;
     const req = http.request(
@@ -84,8 +121,12 @@ export function benchRequest(options: IBenchRequest): Promise<{ status: number; 
       },
       (res) => {
         let bytes = 0;
-        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+        let text = '';
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (text.length < 2048) text += chunk.toString('utf8', 0, Math.min(chunk.length, 2048));
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, text }));
         res.on('error', reject);
       },
     );
@@ -95,24 +136,68 @@ export function benchRequest(options: IBenchRequest): Promise<{ status: number; 
   });
 }
 
-/** `CONNECTIONS` loops of back-to-back GETs for `seconds` after a warm-up; only completions in the window count. */
-export async function loadTest(port: number, requestPath: string, headers: Record<string, string>, seconds: number): Promise<{ rps: number; p50: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const measureFrom = performance.now() + Math.min(1000, seconds * 250);
-  const end = measureFrom + seconds * 1000;
+export interface ILoadResult {
+  rps: number;
+  /** Median latency in ms. */
+  p50: number;
+  bytesPerSecond: number;
+  /** Server CPU per request in ms, when the server's pid was given. */
+  cpuMsPerRequest: number;
+}
+
+/**
+ * `CONNECTIONS` keep-alive sockets, each sending the next GET as soon as the previous answer is
+ * complete, for `seconds` after a warm-up; only answers inside the window count. Raw sockets and a
+ * counting parser keep the generator cheap: on two cores it shares the machine with the server, and
+ * Node's HTTP client would take much of it. Any answer but 200 fails the run.
+ */
+export async function loadTest(port: number, requestPath: string, headers: Record<string, string>, seconds: number, serverPid?: number): Promise<ILoadResult> {
+  const head = Object.entries({ host: `127.0.0.1:${port}`, ...headers }).map(([name, value]) => `${name}: ${value}\r\n`);
+  const request = Buffer.from(`GET ${requestPath} HTTP/1.1\r\n${head.join('')}\r\n`);
   const latencies: number[] = [];
-  const loop = async () => {
-    while (performance.now() < end) {
-      const sent = performance.now();
-      const result = await benchRequest({ port, path: requestPath, headers, agent });
-      if (result.status !== 200) throw new Error(`GET ${requestPath}: ${result.status}`);
-      const done = performance.now();
-      if (sent >= measureFrom && done <= end) latencies.push(done - sent);
-    }
+  let bytes = 0;
+  let measuring = false;
+  let stopping = false;
+  let failure: string | undefined;
+  const sockets = Array.from({ length: CONNECTIONS }, () => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    let sentAt = performance.now();
+    const counter = new HttpResponseCounter((status, bodyBytes) => {
+      const now = performance.now();
+      if (status !== 200) failure ??= `GET ${requestPath}: ${status}`;
+      if (measuring) {
+        latencies.push(now - sentAt);
+        bytes += bodyBytes;
+      }
+      if (stopping || failure) return void socket.end();
+      sentAt = now;
+      socket.write(request);
+    });
+    socket.on('connect', () => socket.write(request));
+    socket.on('data', (chunk: Buffer) => counter.push(chunk));
+    socket.on('error', (error) => (failure ??= `GET ${requestPath}: ${error.message}`));
+    return { socket, closed: new Promise((resolve) => socket.once('close', resolve)) };
+  });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  await sleep(Math.min(1000, seconds * 250));
+  const cpuFrom = serverPid ? cpuSeconds(serverPid) : 0;
+  const started = performance.now();
+  measuring = true;
+  await sleep(seconds * 1000);
+  measuring = false;
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu = serverPid ? cpuSeconds(serverPid) - cpuFrom : 0;
+  stopping = true;
+  await Promise.race([Promise.all(sockets.map((entry) => entry.closed)), sleep(5000)]);
+  for (const { socket } of sockets) socket.destroy();
+  if (failure) throw new Error(failure);
+  return {
+    rps: latencies.length / elapsed,
+    p50: median(latencies) ?? 0,
+    bytesPerSecond: bytes / elapsed,
+    cpuMsPerRequest: latencies.length ? (cpu * 1000) / latencies.length : 0,
   };
-  await Promise.all(Array.from({ length: CONNECTIONS }, loop));
-  agent.destroy();
-  return { rps: latencies.length / seconds, p50: median(latencies) ?? 0 };
 }
 
 /** MB/s of `clients` curl processes, each fetching `url` `times` times over one keep-alive connection. */
@@ -143,18 +228,31 @@ export async function curlThroughput(url: string, headers: Record<string, string
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 export const mark = (ok: boolean) => (ok ? 'ok  ' : 'MISS');
 
+/** A memory figure of a process in MiB: VmRSS now, or VmHWM, the peak over its whole life. */
+export function processMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+/** CPU seconds (user + system) a process has used. */
+export function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** Peak RSS of a process while something runs, sampled every 50 ms, in MiB. */
 export function rssSampler(pid: number) {
-  const rssKiB = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  let peak = rssKiB();
+  let peak = processMiB(pid, 'VmRSS');
   const timer = setInterval(() => {
     try {
-      peak = Math.max(peak, rssKiB());
+      peak = Math.max(peak, processMiB(pid, 'VmRSS'));
     } catch {
       // the process is gone
     }
   }, 50);
-  return { now: () => rssKiB() / 1024, stop: () => (clearInterval(timer), peak / 1024) };
+  return { now: () => processMiB(pid, 'VmRSS'), stop: () => (clearInterval(timer), peak) };
 }
 
 /** Run `body` on the filesystem backend and/or a local s3rver, as `--backend=fs|s3|all` asks. */

@@ -1,8 +1,8 @@
 /**
  * npm registry benchmark (`npm run bench -- npm`, or `node --import tsx bench/npm.ts`).
  *
- * The registry and a bare node:http "hello" server each run in their own child process; the load
- * generator (keep-alive agent, 32 sockets) runs here. Rates are reported as ratios to the hello
+ * The registry (compiled) and a bare node:http "hello" server each run in their own child process; the
+ * load generator (32 raw keep-alive sockets, bench/helpers.load.ts) runs here. Rates are reported as ratios to the hello
  * server, measured for as long right before each registry phase, so the ratio sees the same machine
  * (and the same neighbours) as the figure it divides.
  *
@@ -20,26 +20,35 @@
  * --part=tarball (only the curl tarball measurement: publish one 1 MiB tarball, fetch it with curl),
  * --part=search (only the search and memory measurement on a fresh server).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SmartRegistry } from '../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../ts/adapters/node.js';
 import type { IRegistryConfig, IStorageConfig } from '../ts/core/interfaces.core.js';
 import type { NpmRegistry } from '../ts/npm/classes.npmregistry.js';
 import type { INpmSearchEntry } from '../ts/npm/interfaces.npm.js';
+import {
+  CONNECTIONS,
+  benchRequest,
+  curlThroughput,
+  loadTest,
+  mark,
+  median,
+  parseBenchArgs,
+  processMiB,
+  serveInChild,
+  startBenchServer,
+  startHelloServer,
+  withBackends,
+  type IBenchServer,
+  type ILoadResult,
+} from './helpers.load.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const CONNECTIONS = 32;
 
-// ---- server side (child process) ---------------------------------------------------------------
-
-type TServerSpec = { kind: 'hello' } | { kind: 'registry'; storage: IStorageConfig };
+// ---- the registry (child process) --------------------------------------------------------------
 
 const registryConfig = (storage: IStorageConfig): IRegistryConfig => ({
   storage,
@@ -48,207 +57,29 @@ const registryConfig = (storage: IStorageConfig): IRegistryConfig => ({
   npm: { enabled: true, basePath: '/npm' },
 });
 
-async function runServer(spec: TServerSpec) {
-  let handler: http.RequestListener;
-  let token = '';
-  if (spec.kind === 'hello') {
-    handler = (_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '5' });
-      res.end('hello');
-    };
-  } else {
-    const registry = new SmartRegistry(registryConfig(spec.storage));
-    await registry.init();
-    token = await registry.getAuthManager().createNpmToken('bench', false);
-    handler = createNodeHandler(registry) as http.RequestListener;
-  }
-  const server = http.createServer(handler);
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.address() as { port: number };
-    process.send!({ port: address.port, token });
-  });
-  process.on('message', (message) => {
-    if (message === 'cpu') process.send!({ cpu: process.cpuUsage() });
-  });
-  process.on('disconnect', () => process.exit(0));
+async function buildRegistry(storage: IStorageConfig) {
+  const registry = new SmartRegistry(registryConfig(storage));
+  await registry.init();
+  const token = await registry.getAuthManager().createNpmToken('bench', false);
+  return { handler: createNodeHandler(registry) as http.RequestListener, token };
 }
 
-// ---- load generation ---------------------------------------------------------------------------
-
-/** A field of /proc/{pid}/status in MiB (VmRSS now, VmHWM the peak over the process's life). */
-function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : 0;
-}
-
-interface IServerHandle {
-  child: ChildProcess;
-  port: number;
-  token: string;
-  cpu(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-async function startServer(spec: TServerSpec): Promise<IServerHandle> {
-  const child = fork(SELF, ['--serve', JSON.stringify(spec)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ready = await new Promise<{ port: number; token: string }>((resolve, reject) => {
-    child.once('message', (message) => resolve(message as { port: number; token: string }));
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return {
-    child,
-    ...ready,
-    cpu: () =>
-      new Promise((resolve) => {
-        child.once('message', (message) => {
-          const { cpu } = message as { cpu: NodeJS.CpuUsage };
-          resolve(cpu.user + cpu.system);
-        });
-        child.send('cpu');
-      }),
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.disconnect();
-      await exited;
-    },
-  };
-}
-
-interface IRequestOptions {
-  port: number;
-  method?: string;
-  path: string;
-  headers?: Record<string, string>;
-  body?: Buffer;
-  agent?: http.Agent;
-}
-
-/** One request; resolves with status and body length (the body is read and dropped) or body. */
-function request(options: IRequestOptions, keepBody = false): Promise<{ status: number; bytes: number; body?: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port: options.port,
-        method: options.method ?? 'GET',
-        path: options.path,
-        headers: { ...options.headers, ...(options.body ? { 'content-length': String(options.body.length) } : {}) },
-        agent: options.agent,
-      },
-      (res) => {
-        let bytes = 0;
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (keepBody) chunks.push(chunk);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, ...(keepBody ? { body: Buffer.concat(chunks) } : {}) }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
-interface ILoadResult {
-  rps: number;
-  /** The hello server's rate, measured right before this phase under the same conditions. */
-  hello?: number;
-  bytesPerSecond: number;
-  cpuMicrosPerRequest: number;
-  p50: number;
-}
-
-/** `connections` loops of back-to-back requests for `seconds` after a warm-up; only completions in the window count. */
-async function loadTest(server: IServerHandle, path: string, headers: Record<string, string>, seconds: number): Promise<ILoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const warmupMs = Math.min(1000, seconds * 250);
-  const start = performance.now();
-  const measureFrom = start + warmupMs;
-  const end = measureFrom + seconds * 1000;
-  let requests = 0;
-  let bytes = 0;
-  const latencies: number[] = [];
-  let cpuStart = 0;
-  const cpuStartPromise = new Promise<void>((resolve) =>
-    setTimeout(async () => {
-      cpuStart = await server.cpu();
-      resolve();
-    }, warmupMs),
-  );
-  const loop = async () => {
-    while (performance.now() < end) {
-      const sent = performance.now();
-      const result = await request({ port: server.port, path, headers, agent });
-      if (result.status !== 200) throw new Error(`GET ${path}: ${result.status}`);
-      const done = performance.now();
-      if (sent >= measureFrom && done <= end) {
-        requests++;
-        bytes += result.bytes;
-        latencies.push(done - sent);
-      }
-    }
-  };
-  await Promise.all([...Array.from({ length: CONNECTIONS }, loop), cpuStartPromise]);
-  const cpuEnd = await server.cpu();
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return {
-    rps: requests / seconds,
-    bytesPerSecond: bytes / seconds,
-    cpuMicrosPerRequest: requests ? (cpuEnd - cpuStart) / requests : 0,
-    p50: latencies[Math.floor(latencies.length / 2)] ?? 0,
-  };
-}
-
-/**
- * MB/s of `clients` curl processes, each fetching `path` `requestsPerClient` times over one keep-alive
- * connection (a curl config file lists the URL once per request). Curl reports each body's size.
- */
-async function curlThroughput(server: IServerHandle, path: string, headers: Record<string, string>, clients: number, requestsPerClient: number): Promise<number> {
-  const url = `http://127.0.0.1:${server.port}${path}`;
-  const config = [
-    ...Object.entries(headers).map(([name, value]) => `header = "${name}: ${value}"`),
-    'silent',
-    'write-out = "%{size_download}\\n"',
-    ...Array.from({ length: requestsPerClient }, () => `url = "${url}"\noutput = "/dev/null"`),
-  ].join('\n');
-  const runClient = () =>
-    new Promise<number>((resolve, reject) => {
-      const child = spawn('curl', ['--config', '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        if (code !== 0) return reject(new Error(`curl exited with ${code}`));
-        resolve(out.split('\n').filter(Boolean).reduce((sum, line) => sum + Number(line), 0));
-      });
-      child.stdin.end(config);
-    });
-  const started = performance.now();
-  const bytes = (await Promise.all(Array.from({ length: clients }, runClient))).reduce((a, b) => a + b, 0);
-  const seconds = (performance.now() - started) / 1000;
-  const expected = clients * requestsPerClient;
-  if (bytes < expected * 1024 * 1024) throw new Error(`curl received ${bytes} bytes, expected ${expected} MiB`);
-  return bytes / 1e6 / seconds;
-}
+const startServer = (storage: IStorageConfig) => startBenchServer(SELF, ['--serve', JSON.stringify(storage)]);
+const tarballUrl = (server: IBenchServer, path: string) => `http://127.0.0.1:${server.port}${path}`;
 
 const CURL_CLIENTS = 4;
 const CURL_REQUESTS_PER_CLIENT = 300;
 
 /** `--part=tarball`: publish one 1 MiB tarball and measure its GET with curl only. */
 async function benchTarballWithCurl(backend: string, storage: IStorageConfig): Promise<number> {
-  const server = await startServer({ kind: 'registry', storage });
+  const server = await startServer(storage);
   try {
     const auth = { authorization: `Bearer ${server.token}` };
-    const published = await request({ port: server.port, method: 'PUT', path: '/npm/bench-big', headers: auth, body: publishBody('bench-big', '1.0.0', crypto.randomBytes(1024 * 1024)) });
+    const published = await benchRequest({ port: server.port, method: 'PUT', path: '/npm/bench-big', headers: auth, body: publishBody('bench-big', '1.0.0', crypto.randomBytes(1024 * 1024)) });
     if (published.status !== 201) throw new Error(`publish bench-big: ${published.status}`);
-    const path = '/npm/bench-big/-/bench-big-1.0.0.tgz';
-    await curlThroughput(server, path, auth, CURL_CLIENTS, 20); // warm-up
-    const mbps = await curlThroughput(server, path, auth, CURL_CLIENTS, CURL_REQUESTS_PER_CLIENT);
+    const url = tarballUrl(server, '/npm/bench-big/-/bench-big-1.0.0.tgz');
+    await curlThroughput(url, auth, CURL_CLIENTS, 20); // warm-up
+    const mbps = await curlThroughput(url, auth, CURL_CLIENTS, CURL_REQUESTS_PER_CLIENT);
     console.log(`  [${backend}] tarball GET (1 MiB), ${CURL_CLIENTS} curl clients × ${CURL_REQUESTS_PER_CLIENT} keep-alive requests: ${mbps.toFixed(0)} MB/s   ${mark(mbps >= 600)} target ≥ 600 MB/s`);
     return mbps;
   } finally {
@@ -312,15 +143,18 @@ function searchEntry(i: number): INpmSearchEntry {
 
 // ---- the benchmark -----------------------------------------------------------------------------
 
+/** A registry load phase with the hello server's rate measured right before it under the same conditions. */
+type TPhaseResult = ILoadResult & { hello: number };
+
 interface IFigures {
   backend: string;
   hello: number;
-  full: ILoadResult;
-  abbreviated: ILoadResult;
-  fullPlain: ILoadResult;
-  abbreviatedPlain: ILoadResult;
+  full: TPhaseResult;
+  abbreviated: TPhaseResult;
+  fullPlain: TPhaseResult;
+  abbreviatedPlain: TPhaseResult;
   packumentBytes: number;
-  tarball: ILoadResult;
+  tarball: TPhaseResult;
   tarballCurlMBps: number;
   /** Medians over three packages: versions 1-10 and 190-200. */
   publishFirst: number;
@@ -338,17 +172,16 @@ interface ISearchFigures {
   rssPeakMiB: number;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-async function searchP50(server: IServerHandle, queries: string[]): Promise<number> {
+async function searchP50(server: IBenchServer, queries: string[]): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const headers = { authorization: `Bearer ${server.token}` };
-  for (const query of queries.slice(0, 20)) await request({ port: server.port, path: `/npm/-/v1/search?text=${encodeURIComponent(query)}&size=20`, headers, agent });
+  for (const query of queries.slice(0, 20)) await benchRequest({ port: server.port, path: `/npm/-/v1/search?text=${encodeURIComponent(query)}&size=20`, headers, agent });
   const times: number[] = [];
   for (const query of queries) {
     const started = performance.now();
-    const result = await request({ port: server.port, path: `/npm/-/v1/search?text=${encodeURIComponent(query)}&size=20`, headers, agent });
+    const result = await benchRequest({ port: server.port, path: `/npm/-/v1/search?text=${encodeURIComponent(query)}&size=20`, headers, agent });
     times.push(performance.now() - started);
     if (result.status !== 200) throw new Error(`search ${query}: ${result.status}`);
   }
@@ -372,15 +205,15 @@ const searchQueries = (count: number) =>
   });
 
 /** 500 packages published, 50,000 entries bulk-loaded by a second instance, searches; the server's memory. */
-async function benchSearch(backend: string, server: IServerHandle, storage: IStorageConfig, publishAgent: http.Agent): Promise<ISearchFigures> {
+async function benchSearch(backend: string, server: IBenchServer, storage: IStorageConfig, publishAgent: http.Agent): Promise<ISearchFigures> {
   const auth = { authorization: `Bearer ${server.token}` };
   const small = crypto.randomBytes(1024);
-  console.log(`[${backend}] search: publishing 500 packages (server RSS now ${statusMiB(server.child.pid!, 'VmRSS').toFixed(0)} MiB, peak so far ${statusMiB(server.child.pid!, 'VmHWM').toFixed(0)} MiB)`);
+  console.log(`[${backend}] search: publishing 500 packages (server RSS now ${processMiB(server.child.pid!, 'VmRSS').toFixed(0)} MiB, peak so far ${processMiB(server.child.pid!, 'VmHWM').toFixed(0)} MiB)`);
   for (let i = 0; i < 500; i++) {
     const name = benchName(i);
     const entry = searchEntry(i);
     const body = publishBody(name, '1.0.0', small, { description: entry.description, keywords: entry.keywords });
-    const result = await request({ port: server.port, method: 'PUT', path: `/npm/${name}`, headers: auth, body, agent: publishAgent });
+    const result = await benchRequest({ port: server.port, method: 'PUT', path: `/npm/${name}`, headers: auth, body, agent: publishAgent });
     if (result.status !== 201) throw new Error(`publish ${name}: ${result.status}`);
   }
   const search500 = await searchP50(server, searchQueries(500));
@@ -400,19 +233,19 @@ async function benchSearch(backend: string, server: IServerHandle, storage: ISto
   return {
     search500,
     search50k,
-    rssAfterSearchMiB: statusMiB(server.child.pid!, 'VmRSS'),
-    rssPeakMiB: statusMiB(server.child.pid!, 'VmHWM'),
+    rssAfterSearchMiB: processMiB(server.child.pid!, 'VmRSS'),
+    rssPeakMiB: processMiB(server.child.pid!, 'VmHWM'),
   };
 }
 
-async function benchBackend(backend: string, storage: IStorageConfig, seconds: number, helloServer: IServerHandle): Promise<IFigures> {
-  const server = await startServer({ kind: 'registry', storage });
+async function benchBackend(backend: string, storage: IStorageConfig, seconds: number, helloServer: IBenchServer): Promise<IFigures> {
+  const server = await startServer(storage);
   const hellos: number[] = [];
   /** A registry phase and, right before it, the hello server for as long: the ratio sees the same machine. */
-  const phase = async (path: string, headers: Record<string, string>): Promise<ILoadResult> => {
-    const hello = (await loadTest(helloServer, '/', {}, seconds)).rps;
+  const phase = async (path: string, headers: Record<string, string>): Promise<TPhaseResult> => {
+    const hello = (await loadTest(helloServer.port, '/', {}, seconds)).rps;
     hellos.push(hello);
-    return { ...(await loadTest(server, path, headers, seconds)), hello };
+    return { ...(await loadTest(server.port, path, headers, seconds, server.child.pid)), hello };
   };
   const auth = { authorization: `Bearer ${server.token}` };
   try {
@@ -421,7 +254,7 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     const publishAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     console.log(`\n[${backend}] warming up: 30 versions of bench-warmup`);
     for (let i = 1; i <= 30; i++) {
-      const result = await request({ port: server.port, method: 'PUT', path: '/npm/bench-warmup', headers: auth, body: publishBody('bench-warmup', `1.0.${i}`, small), agent: publishAgent });
+      const result = await benchRequest({ port: server.port, method: 'PUT', path: '/npm/bench-warmup', headers: auth, body: publishBody('bench-warmup', `1.0.${i}`, small), agent: publishAgent });
       if (result.status !== 201) throw new Error(`warm-up publish: ${result.status}`);
     }
     // Three packages of 200 versions each, published one request at a time: 30 samples per bucket.
@@ -432,17 +265,16 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       for (let i = 1; i <= 200; i++) {
         const body = publishBody(name, `1.0.${i}`, small);
         const started = performance.now();
-        const result = await request({ port: server.port, method: 'PUT', path: `/npm/${name}`, headers: { ...auth, 'content-type': 'application/json' }, body, agent: publishAgent });
+        const result = await benchRequest({ port: server.port, method: 'PUT', path: `/npm/${name}`, headers: { ...auth, 'content-type': 'application/json' }, body, agent: publishAgent });
         perVersion[i - 1].push(performance.now() - started);
         if (result.status !== 201) throw new Error(`publish ${name}@1.0.${i}: ${result.status}`);
       }
     }
     publishTimes.push(...perVersion.flat());
-    if (process.env.BENCH_VERBOSE) console.log(perVersion.slice(0, 12).map((t) => t.map((x) => x.toFixed(1)).join("/")).join(" "));
-    const packumentBytes = (await request({ port: server.port, path: '/npm/bench-pkg', headers: auth }, true)).bytes;
+    const packumentBytes = (await benchRequest({ port: server.port, path: '/npm/bench-pkg', headers: auth })).bytes;
 
     const big = crypto.randomBytes(1024 * 1024);
-    const bigPublish = await request({ port: server.port, method: 'PUT', path: '/npm/bench-big', headers: auth, body: publishBody('bench-big', '1.0.0', big), agent: publishAgent });
+    const bigPublish = await benchRequest({ port: server.port, method: 'PUT', path: '/npm/bench-big', headers: auth, body: publishBody('bench-big', '1.0.0', big), agent: publishAgent });
     if (bigPublish.status !== 201) throw new Error(`publish bench-big: ${bigPublish.status}`);
 
     // What npm sends: `Accept-Encoding: gzip,deflate` always; the install Accept header for the abbreviated document.
@@ -460,7 +292,7 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     console.log(`[${backend}] load: 1 MiB tarball GET`);
     const tarballLoad = await phase('/npm/bench-big/-/bench-big-1.0.0.tgz', auth);
     console.log(`[${backend}] load: 1 MiB tarball GET with ${CURL_CLIENTS} keep-alive curl clients`);
-    const tarballCurlMBps = await curlThroughput(server, '/npm/bench-big/-/bench-big-1.0.0.tgz', auth, CURL_CLIENTS, CURL_REQUESTS_PER_CLIENT);
+    const tarballCurlMBps = await curlThroughput(tarballUrl(server, '/npm/bench-big/-/bench-big-1.0.0.tgz'), auth, CURL_CLIENTS, CURL_REQUESTS_PER_CLIENT);
 
     const search = await benchSearch(backend, server, storage, publishAgent);
     publishAgent.destroy();
@@ -487,13 +319,11 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
   }
 }
 
-const mark = (ok: boolean) => (ok ? 'ok  ' : 'MISS');
-
-function load(label: string, result: ILoadResult, target?: string) {
-  const hello = result.hello!;
+function load(label: string, result: TPhaseResult, target?: string) {
+  const hello = result.hello;
   const ratio = result.rps / hello;
   const verdict = target ? `   ${mark(ratio >= 0.15)} target ${target}` : '';
-  return `  ${label.padEnd(38)}${result.rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(3)}× hello (${hello.toFixed(0)} req/s just before)  ${(result.cpuMicrosPerRequest / 1000).toFixed(2)} ms server CPU/req  p50 ${result.p50.toFixed(1)} ms${verdict}`;
+  return `  ${label.padEnd(38)}${result.rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(3)}× hello (${hello.toFixed(0)} req/s just before)  ${result.cpuMsPerRequest.toFixed(2)} ms server CPU/req  p50 ${result.p50.toFixed(1)} ms${verdict}`;
 }
 
 function searchLines(figures: ISearchFigures): string[] {
@@ -515,7 +345,7 @@ function report(figures: IFigures) {
     load('packument GET abbreviated, gzip', figures.abbreviated, '≥ 0.15×'),
     load('packument GET full, uncompressed', figures.fullPlain),
     load('packument GET abbreviated, uncompr.', figures.abbreviatedPlain),
-    `  ${'tarball GET (1 MiB)'.padEnd(38)}${mbps.toFixed(0).padStart(7)} MB/s   (${figures.tarball.rps.toFixed(0)} req/s, ${(figures.tarball.cpuMicrosPerRequest / 1000).toFixed(2)} ms server CPU/req, hello just before ${figures.tarball.hello?.toFixed(0)} req/s)   ${mark(mbps >= 500)} target ≥ 500 MB/s`,
+    `  ${'tarball GET (1 MiB)'.padEnd(38)}${mbps.toFixed(0).padStart(7)} MB/s   (${figures.tarball.rps.toFixed(0)} req/s, ${figures.tarball.cpuMsPerRequest.toFixed(2)} ms server CPU/req, hello just before ${figures.tarball.hello.toFixed(0)} req/s)   ${mark(mbps >= 500)} target ≥ 500 MB/s`,
     `  ${'tarball GET (1 MiB), curl clients'.padEnd(38)}${figures.tarballCurlMBps.toFixed(0).padStart(7)} MB/s   (${CURL_CLIENTS} curl processes, keep-alive)   ${mark(figures.tarballCurlMBps >= 600)} target ≥ 600 MB/s`,
     `  ${'publish, versions 1-10 (median)'.padEnd(38)}${figures.publishFirst.toFixed(2).padStart(7)} ms     (mean ${figures.publishFirstMean.toFixed(2)} ms)   ${mark(figures.publishFirst <= 10)} target ≤ 10 ms`,
     `  ${'publish, versions 190-200 (median)'.padEnd(38)}${figures.publishLast.toFixed(2).padStart(7)} ms     (mean ${figures.publishLastMean.toFixed(2)} ms)   ${growth.toFixed(2)}× versions 1-10   ${mark(growth <= 1.2 && figures.publishLast <= 10)} target ≤ 1.2×, ≤ 10 ms`,
@@ -526,16 +356,16 @@ function report(figures: IFigures) {
 }
 
 async function main() {
-  const args = Object.fromEntries(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string]));
+  const args = parseBenchArgs();
   const backend = args.backend ?? 'all';
   const seconds = Number(args.seconds ?? 4);
   if (args.part === 'tarball') {
-    await withBackends(backend, (name, storage) => benchTarballWithCurl(name, storage));
+    await withBackends(backend, 'npm', (name, storage) => benchTarballWithCurl(name, storage));
     return;
   }
   if (args.part === 'search') {
-    await withBackends(backend, async (name, storage) => {
-      const server = await startServer({ kind: 'registry', storage });
+    await withBackends(backend, 'npm', async (name, storage) => {
+      const server = await startServer(storage);
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       try {
         const figures = await benchSearch(name, server, storage, agent);
@@ -549,10 +379,10 @@ async function main() {
   }
 
   // The hello server stays up: it is measured right before every registry load phase.
-  const helloServer = await startServer({ kind: 'hello' });
+  const helloServer = await startHelloServer();
 
   const results: IFigures[] = [];
-  await withBackends(backend, async (name, storage) => {
+  await withBackends(backend, 'npm', async (name, storage) => {
     results.push(await benchBackend(name, storage, seconds, helloServer));
     report(results.at(-1)!);
   });
@@ -561,29 +391,5 @@ async function main() {
   for (const figures of results) report(figures);
 }
 
-/** Run `body` on the filesystem backend and/or a local s3rver, as `--backend` asks. */
-async function withBackends(backend: string, body: (name: string, storage: IStorageConfig) => Promise<unknown>) {
-  if (backend === 'fs' || backend === 'all') {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-bench-npm-'));
-    try {
-      await body('filesystem', { type: 'filesystem', path: dir });
-    } finally {
-      await fsp.rm(dir, { recursive: true, force: true });
-    }
-  }
-  if (backend === 's3' || backend === 'all') {
-    const { startS3Server } = await import('../test/helpers/s3server.js');
-    const s3 = await startS3Server();
-    try {
-      await body('s3 (local s3rver)', { type: 's3', ...s3.descriptor, bucketName: 'bench-npm' });
-    } finally {
-      await s3.stop();
-    }
-  }
-}
-
-if (process.argv[2] === '--serve') {
-  await runServer(JSON.parse(process.argv[3]) as TServerSpec);
-} else {
-  await main();
-}
+if (process.argv[2] === '--serve') await serveInChild(() => buildRegistry(JSON.parse(process.argv[3]) as IStorageConfig));
+else await main();

@@ -6,19 +6,19 @@
 //   - manifest GET req/s at 32 connections, as a ratio to a bare node:http hello server measured in
 //     the same run with the same load generator,
 //   - the server's peak RSS (sampled while moving the data, and VmHWM over its whole life).
-// The server runs compiled (tsc into node_modules/.cache, as `npm run build` would), because a
-// server under tsx carries its loader thread (~50 MiB more RSS); BENCH_OCI_TSX=1 runs it under tsx.
+// The server runs compiled (bench/helpers.load.ts: a server under tsx carries its loader thread);
+// BENCH_TSX=1 runs it under tsx.
 // Run: node --import tsx bench/oci.ts            (BENCH_OCI_MIB=1024, BENCH_OCI_S3_MIB=1024, BENCH_OCI_SECONDS=12 per server)
 //      node --import tsx bench/oci.ts fs         (one backend only: fs or s3)
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startS3Server } from '../test/helpers/s3server.js';
+import { CONNECTIONS, compiledScript, cpuSeconds, loadTest, mark, processMiB, rssSampler, startHelloServer } from './helpers.load.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -26,46 +26,13 @@ const BLOB_BYTES = Number(process.env.BENCH_OCI_MIB ?? 1024) * MiB;
 const S3_BLOB_BYTES = Number(process.env.BENCH_OCI_S3_MIB ?? 1024) * MiB;
 const LOAD_SECONDS = Number(process.env.BENCH_OCI_SECONDS ?? 12);
 const LOAD_ROUNDS = 6;
-const CONNECTIONS = 32;
 const CHUNKS = 8;
 /** Blob content: one random block repeated (hashing does not care, generating 1 GiB would). */
 const BLOCK_BYTES = 16 * MiB;
 const TARGETS = { pushMBs: 300, pullMBs: 600, manifestRatio: 0.2, peakRssMiB: 120 };
-const CLOCK_TICKS = 100;
 
 const mb = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
-
-// ---- process figures from /proc --------------------------------------------------------------
-
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
-function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) : 0;
-}
-
-/** Samples a process's RSS while something runs. */
-function rssSampler(pid: number) {
-  let peak = statusKiB(pid, 'VmRSS');
-  const timer = setInterval(() => {
-    try {
-      peak = Math.max(peak, statusKiB(pid, 'VmRSS'));
-    } catch {
-      /* process gone */
-    }
-  }, 50);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      return peak / 1024;
-    },
-  };
-}
 
 // ---- blob content ------------------------------------------------------------------------------
 
@@ -139,93 +106,6 @@ function expect(reply: IReply, status: number, what: string) {
   if (reply.status !== status) throw new Error(`${what}: expected ${status}, got ${reply.status} ${reply.body.toString().slice(0, 300)}`);
 }
 
-// ---- load generator ----------------------------------------------------------------------------
-
-/**
- * `connections` keep-alive connections, each sending the next GET as soon as the previous response is
- * complete. Parses just enough HTTP/1.1 (status, Content-Length) to stay cheap.
- */
-async function load(port: number, path: string, headers: Record<string, string>, seconds: number): Promise<{ rps: number; errors: number }> {
-  const head = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${Object.entries(headers)
-    .map(([key, value]) => `${key}: ${value}\r\n`)
-    .join('')}\r\n`;
-  const requestBytes = Buffer.from(head);
-  let counting = false;
-  let stop = false;
-  let count = 0;
-  let errors = 0;
-  const sockets: net.Socket[] = [];
-  const finished: Promise<void>[] = [];
-  for (let i = 0; i < CONNECTIONS; i++) {
-    finished.push(
-      new Promise<void>((resolve) => {
-        const socket = net.connect(port, '127.0.0.1');
-        socket.setNoDelay(true);
-        sockets.push(socket);
-        let buffer: Buffer = Buffer.alloc(0);
-        let needed = -1;
-        let status = 0;
-        socket.on('connect', () => socket.write(requestBytes));
-        socket.on('data', (chunk: Buffer) => {
-          buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-          for (;;) {
-            if (needed < 0) {
-              const end = buffer.indexOf('\r\n\r\n');
-              if (end < 0) return;
-              const text = buffer.subarray(0, end).toString('latin1');
-              status = Number(text.slice(9, 12));
-              const match = /\r\ncontent-length:\s*(\d+)/i.exec(text);
-              needed = end + 4 + (match ? Number(match[1]) : 0);
-            }
-            if (buffer.length < needed) return;
-            buffer = buffer.subarray(needed);
-            needed = -1;
-            if (counting) {
-              if (status === 200) count++;
-              else errors++;
-            }
-            if (stop) {
-              socket.end();
-              return;
-            }
-            socket.write(requestBytes);
-          }
-        });
-        socket.on('close', () => resolve());
-        socket.on('error', () => {
-          errors++;
-          resolve();
-        });
-      }),
-    );
-  }
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  counting = true;
-  const started = process.hrtime.bigint();
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  counting = false;
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-  stop = true;
-  await Promise.race([Promise.all(finished), new Promise((resolve) => setTimeout(resolve, 2000))]);
-  for (const socket of sockets) socket.destroy();
-  return { rps: count / elapsed, errors };
-}
-
-/** A bare node:http hello server in its own process (like the registry). */
-async function startHello(): Promise<{ port: number; child: ChildProcess }> {
-  const script = `
-    const http = require('node:http');
-    const server = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5' }); res.end('hello'); });
-    server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
-    process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
-    child.once('exit', () => reject(new Error('hello server exited')));
-  });
-  return { port, child };
-}
-
 async function stopChild(child: ChildProcess) {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -236,16 +116,11 @@ async function stopChild(child: ChildProcess) {
 // ---- the server ---------------------------------------------------------------------------------
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BUILD_DIR = path.join(ROOT, 'node_modules', '.cache', 'smartregistry-bench-oci');
-
-/** The CLI entry to run: freshly compiled JavaScript, or the TypeScript source under tsx. */
-function serverCommand(): string[] {
-  if (process.env.BENCH_OCI_TSX === '1') return ['--import', 'tsx', path.join(ROOT, 'ts', 'cli', 'index.ts')];
-  fs.rmSync(BUILD_DIR, { recursive: true, force: true });
-  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD_DIR], { stdio: 'inherit' });
-  if (tsc.status !== 0) throw new Error('compiling the server failed (set BENCH_OCI_TSX=1 to run it under tsx)');
-  return [path.join(BUILD_DIR, 'cli', 'index.js')];
-}
+/** The CLI entry to run, compiled. */
+const serverCommand = (): string[] => {
+  const { file, execArgv } = compiledScript(path.join(ROOT, 'ts', 'cli', 'index.ts'));
+  return [...execArgv, file];
+};
 
 interface IServer {
   url: string;
@@ -296,7 +171,6 @@ interface IResult {
   pushChunkedCpuPerGiB: number;
   pullMBs: number;
   manifestRps: number;
-  manifestErrors: number;
   helloRps: number;
   /** Median over rounds of (manifest req/s ÷ hello req/s measured right after). */
   manifestRatio: number;
@@ -317,7 +191,7 @@ async function runBackend(command: string[], backend: string, size: number, serv
     expect(token, 200, 'token');
     const auth = { authorization: `Bearer ${JSON.parse(token.body.toString()).token}` };
     const blobs = [makeBlob(size), makeBlob(size)];
-    const baselineMiB = statusKiB(pid, 'VmRSS') / 1024;
+    const baselineMiB = processMiB(pid, 'VmRSS');
     console.log(`[${backend}] server RSS after start-up: ${fmt(baselineMiB)} MiB`);
     let rss = rssSampler(pid);
     const phasePeaks: string[] = [];
@@ -395,29 +269,27 @@ async function runBackend(command: string[], backend: string, size: number, serv
     // Manifest GETs and the hello server in alternating rounds, so that both see the same machine
     // (other work on a shared machine moves absolute figures a lot); the ratio is the median of rounds.
     const accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json';
-    const hello = await startHello();
+    const hello = await startHelloServer();
     const ratios: number[] = [];
     let manifestBest = 0;
     let helloBest = 0;
-    let manifestErrors = 0;
     try {
       for (let round = 0; round < LOAD_ROUNDS; round++) {
-        const manifestRound = await load(Number(base.port), '/v2/bench/app/manifests/latest', { ...auth, accept }, LOAD_SECONDS / LOAD_ROUNDS);
-        const helloRound = await load(hello.port, '/', {}, LOAD_SECONDS / LOAD_ROUNDS);
-        manifestErrors += manifestRound.errors;
+        const manifestRound = await loadTest(Number(base.port), '/v2/bench/app/manifests/latest', { ...auth, accept }, LOAD_SECONDS / LOAD_ROUNDS);
+        const helloRound = await loadTest(hello.port, '/', {}, LOAD_SECONDS / LOAD_ROUNDS);
         manifestBest = Math.max(manifestBest, manifestRound.rps);
         helloBest = Math.max(helloBest, helloRound.rps);
         ratios.push(manifestRound.rps / helloRound.rps);
       }
     } finally {
-      await stopChild(hello.child);
+      await hello.stop();
     }
     ratios.sort((a, b) => a - b);
     const manifestRatio = ratios[Math.floor(ratios.length / 2)];
     console.log(
-      `[${backend}] manifest GET: best ${fmt(manifestBest, 0)} req/s at ${CONNECTIONS} connections (${manifestErrors} errors); hello best ${fmt(helloBest, 0)} req/s; ratio per round ${ratios.map((r) => fmt(r, 3)).join(' ')}, median ${fmt(manifestRatio, 3)}`,
+      `[${backend}] manifest GET: best ${fmt(manifestBest, 0)} req/s at ${CONNECTIONS} connections; hello best ${fmt(helloBest, 0)} req/s; ratio per round ${ratios.map((r) => fmt(r, 3)).join(' ')}, median ${fmt(manifestRatio, 3)}`,
     );
-    const hwmMiB = statusKiB(pid, 'VmHWM') / 1024;
+    const hwmMiB = processMiB(pid, 'VmHWM');
     console.log(`[${backend}] server VmHWM (peak RSS over its whole life): ${fmt(hwmMiB)} MiB`);
     return {
       backend,
@@ -428,7 +300,6 @@ async function runBackend(command: string[], backend: string, size: number, serv
       pushChunkedCpuPerGiB,
       pullMBs,
       manifestRps: manifestBest,
-      manifestErrors,
       helloRps: helloBest,
       manifestRatio,
       rssDuringMiB,
@@ -440,7 +311,6 @@ async function runBackend(command: string[], backend: string, size: number, serv
 }
 
 function report(results: IResult[]) {
-  const mark = (ok: boolean) => (ok ? 'ok  ' : 'MISS');
   console.log('\nOCI benchmark (2-core reference: distribution 2.8 push ~114/110 MB/s, pull ~464 MB/s, 0.038x hello, 27-48 MiB)');
   for (const r of results) {
     const ratio = r.manifestRatio;
@@ -473,5 +343,4 @@ if (!only || only === 's3') {
   }
 }
 agent.destroy();
-if (command[0] !== '--import') fs.rmSync(BUILD_DIR, { recursive: true, force: true });
 report(results);

@@ -10,7 +10,7 @@ import { CORE_CONTEXT, type RegistryStorage } from './classes.registrystorage.js
 import { MemoryTokenStore, StorageTokenStore, type ITokenRecord, type ITokenStore } from './classes.tokenstore.js';
 import { looksLikeJwt, nowSeconds, signJwt, verifyJwt } from './helpers.jwt.js';
 import { mapLimited } from './helpers.async.js';
-import { MAX_CONCURRENT_HASHES, hashPassword, isPasswordHash, verifyPassword } from './helpers.password.js';
+import { MAX_CONCURRENT_HASHES, hashPassword, isPasswordHash, unmatchableHash, verifyPassword } from './helpers.password.js';
 import { isReadAction, isValidScope, scopesCoverProtocol, scopesGrant } from './helpers.scope.js';
 import type { IAuthProvider, IAuthToken, ICredentials, ITokenInfo, ITokenOptions } from './interfaces.auth.js';
 import { REGISTRY_PROTOCOLS, type IAuthConfig, type TRegistryProtocol } from './interfaces.core.js';
@@ -110,7 +110,7 @@ export class DefaultAuthProvider implements IAuthProvider {
   private readonly verifiedJwts = new BoundedCache<IVerifiedJwt>({ maxEntries: JWT_CACHE_ENTRIES });
   private jwtSecret = '';
   /** Verified against for unknown users, so an unknown name costs the same time as a wrong password. */
-  private dummyHash = '';
+  private readonly dummyHash = unmatchableHash();
   private initPromise?: Promise<void>;
 
   /** `iss` and `aud` every OCI JWT carries and must carry to be accepted. */
@@ -144,12 +144,7 @@ export class DefaultAuthProvider implements IAuthProvider {
       // Checked with a sample name: the placeholder stands for a user name, which never contains `:` or `*`.
       assertValidScopes('auth.signupScopes', this.signupScopesFor('user'));
     }
-    const [, dummyHash, jwtSecret] = await Promise.all([
-      this.loadConfigUsers(),
-      hashPassword(crypto.randomUUID()),
-      this.loadJwtSecret(),
-    ]);
-    this.dummyHash = dummyHash;
+    const [, jwtSecret] = await Promise.all([this.loadConfigUsers(), this.loadJwtSecret()]);
     this.jwtSecret = jwtSecret;
   }
 

@@ -49,11 +49,22 @@ function scryptNow(password: string, salt: Buffer, keyLength: number, params: IS
   });
 }
 
+const encodeHash = (params: IScryptParams, salt: Buffer, key: Buffer) =>
+  ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+
 export async function hashPassword(password: string, params: IScryptParams = DEFAULT_SCRYPT_PARAMS): Promise<string> {
   if (typeof password !== 'string') throw new TypeError('password must be a string');
   const salt = crypto.randomBytes(SALT_BYTES);
-  const key = await scrypt(password, salt, KEY_BYTES, params);
-  return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+  return encodeHash(params, salt, await scrypt(password, salt, KEY_BYTES, params));
+}
+
+/**
+ * A well-formed hash that no password matches: its key is random, not derived. Checking a password
+ * against it costs a full scrypt all the same (for unknown users), while making it costs nothing —
+ * no 32 MiB scrypt at start-up.
+ */
+export function unmatchableHash(params: IScryptParams = DEFAULT_SCRYPT_PARAMS): string {
+  return encodeHash(params, crypto.randomBytes(SALT_BYTES), crypto.randomBytes(KEY_BYTES));
 }
 
 interface IDecodedHash {

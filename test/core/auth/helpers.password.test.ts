@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RegistryError } from '../../../ts/core/classes.registryerror.js';
-import { MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES, hashPassword, isPasswordHash, verifyPassword } from '../../../ts/core/helpers.password.js';
+import { MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES, hashPassword, isPasswordHash, unmatchableHash, verifyPassword } from '../../../ts/core/helpers.password.js';
 
 test('password: hash has the scrypt$N$r$p$salt$hash form and verifies', async () => {
   const hash = await hashPassword('correct horse');
@@ -18,6 +18,15 @@ test('password: random salt, so equal passwords hash differently', async () => {
   assert.notEqual(a, b);
   assert.equal(await verifyPassword('same', a), true);
   assert.equal(await verifyPassword('same', b), true);
+});
+
+test('password: the unknown-user hash is well formed, of the default cost, new each time, and matches nothing', async () => {
+  const hash = unmatchableHash();
+  assert.match(hash, /^scrypt\$32768\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  assert.equal(isPasswordHash(hash), true);
+  assert.notEqual(unmatchableHash(), hash);
+  const cheap = unmatchableHash({ N: 1024, r: 8, p: 1 });
+  for (const password of ['', 'password', 'correct horse']) assert.equal(await verifyPassword(password, cheap), false);
 });
 
 test('password: unicode is normalised before hashing', async () => {

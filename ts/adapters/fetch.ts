@@ -1,10 +1,10 @@
-import type { SmartRegistry } from '../classes.smartregistry.js';
 import { discardResponseBody, takeResponseBody } from '../core/helpers.response.js';
 import { isWebReadableStream, nodeToWeb } from '../core/helpers.stream.js';
+import type { IRequestHandler } from '../core/interfaces.core.js';
 import { queryToRecord } from './helpers.adapter.js';
 
 /** Web `Request` → SmartRegistry → Web `Response`, streaming both ways. */
-export async function handleFetchRequest(registry: SmartRegistry, request: Request): Promise<Response> {
+export async function handleFetchRequest(registry: IRequestHandler, request: Request): Promise<Response> {
   const url = new URL(request.url);
   // `Request` has normalised the path already (`/a/../b` arrives as `/b`); it is still percent-encoded.
   const path = url.pathname || '/';

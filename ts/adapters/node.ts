@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { SmartRegistry } from '../classes.smartregistry.js';
 import { discardResponseBody, takeResponseBody } from '../core/helpers.response.js';
 import { isWebReadableStream, webToNode } from '../core/helpers.stream.js';
-import type { TRequestBody } from '../core/interfaces.core.js';
+import type { IRequestHandler, TRequestBody } from '../core/interfaces.core.js';
 import { queryToRecord, splitRequestTarget } from './helpers.adapter.js';
 
 type TNext = (error?: unknown) => void;
@@ -13,7 +12,7 @@ type TExpressRequest = IncomingMessage & { body?: unknown; rawBody?: Uint8Array;
  * A node:http request listener that is also Express/Connect middleware: the raw request stream goes
  * in, the response body is piped out with backpressure, a client abort ends the work.
  */
-export function createNodeHandler(registry: SmartRegistry) {
+export function createNodeHandler(registry: IRequestHandler) {
   return async function smartRegistryHandler(req: TExpressRequest, res: ServerResponse, next?: TNext) {
     let body: ReturnType<typeof takeResponseBody>;
     try {

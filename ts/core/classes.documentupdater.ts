@@ -2,7 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BoundedCache } from './classes.boundedcache.js';
 import { RegistryError, isPreconditionFailed } from './classes.registryerror.js';
 import { keyCause } from './storage/helpers.key.js';
-import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
+import type { IStorageOperationContext } from './interfaces.core.js';
+import type { IDeleteOptions, IObjectInfo, IPutOptions, IPutResult } from './storage/interfaces.storage.js';
+
+/** What the updater needs of RegistryStorage (which hands itself in): reads, and writes and deletes on conditions. */
+export interface IDocumentStorage {
+  stat(key: string): Promise<IObjectInfo | null>;
+  getBytes(key: string): Promise<{ bytes: Buffer; etag: string } | null>;
+  putObject(key: string, body: Uint8Array, ctx: IStorageOperationContext, options?: IPutOptions): Promise<IPutResult>;
+  deleteObject(key: string, ctx: IStorageOperationContext, conditions?: IDeleteOptions): Promise<void>;
+}
 
 /** Returned by a mutator to leave the document as it is. */
 export const UNCHANGED = Symbol('unchanged');
@@ -78,7 +87,7 @@ export class DocumentUpdater {
     sizeOf: (written) => written.size,
   });
 
-  constructor(private readonly storage: RegistryStorage) {}
+  constructor(private readonly storage: IDocumentStorage) {}
 
   async update<T>(
     key: string,

@@ -12,11 +12,10 @@ import { mapLimited } from './helpers.async.js';
 import { streamToBuffer } from './helpers.stream.js';
 import type { Logger } from './classes.logger.js';
 import type {
-  IRequestActor,
   IStorageHookContext,
   IStorageHookResult,
   IStorageHooks,
-  TRegistryProtocol,
+  IStorageOperationContext,
 } from './interfaces.core.js';
 import type {
   IByteRange,
@@ -30,12 +29,7 @@ import type {
   IStorageBackend,
 } from './storage/interfaces.storage.js';
 
-/** Who a storage operation is for: drives the hooks. Protocol 'core' (auth records) runs no hooks. */
-export interface IStorageOperationContext {
-  protocol: TRegistryProtocol | 'core';
-  actor?: IRequestActor;
-  metadata?: IStorageHookContext['metadata'];
-}
+export type { IStorageOperationContext };
 
 export const CORE_CONTEXT: IStorageOperationContext = { protocol: 'core' };
 

@@ -1,4 +1,4 @@
-import type { TRegistryProtocol } from './interfaces.core.js';
+import type { TRegistryProtocol } from './interfaces.protocol.js';
 
 export interface IAuthToken {
   /** Protocol the token was issued for. */

@@ -4,30 +4,11 @@ import type * as tsclass from '@tsclass/tsclass';
 import type { ILogDestination } from '@push.rocks/smartlog/interfaces';
 import type { IAuthProvider } from './interfaces.auth.js';
 import type { IUpstreamProvider } from '../upstream/interfaces.upstream.js';
+import type { IRequestActor, TRegistryProtocol } from './interfaces.protocol.js';
 
-/** The seven ecosystems this registry speaks. */
-export type TRegistryProtocol = 'oci' | 'npm' | 'maven' | 'cargo' | 'composer' | 'pypi' | 'rubygems';
-
-export const REGISTRY_PROTOCOLS: readonly TRegistryProtocol[] = [
-  'oci',
-  'npm',
-  'maven',
-  'cargo',
-  'composer',
-  'pypi',
-  'rubygems',
-];
-
-/** Who is acting, passed through to hooks for audit and quota. */
-export interface IRequestActor {
-  userId?: string;
-  tokenId?: string;
-  ip?: string;
-  userAgent?: string;
-  orgId?: string;
-  sessionId?: string;
-  [key: string]: unknown;
-}
+// The protocol names and the actor live in a file of their own, so that the auth and upstream
+// interfaces can use them without importing this file (which imports theirs).
+export { REGISTRY_PROTOCOLS, type IRequestActor, type TRegistryProtocol } from './interfaces.protocol.js';
 
 /** Anything a bridge may hand us as a request body. */
 export type TRequestBody =
@@ -58,6 +39,11 @@ export interface IResponse {
   statusText?: string;
   headers: Record<string, string>;
   body?: ReadableStream<Uint8Array>;
+}
+
+/** What the adapters (node:http, fetch) need of a registry: one request in, one response out. */
+export interface IRequestHandler {
+  handleRequest(context: IRequestContext): Promise<IResponse>;
 }
 
 /** Body sizes the registry accepts, in bytes. */
@@ -147,6 +133,13 @@ export interface IAuthConfig {
   composerTokens?: { enabled: boolean };
   pypiTokens?: { enabled: boolean };
   rubygemsTokens?: { enabled: boolean };
+}
+
+/** Who a storage operation is for: drives the hooks. Protocol 'core' (auth records) runs no hooks. */
+export interface IStorageOperationContext {
+  protocol: TRegistryProtocol | 'core';
+  actor?: IRequestActor;
+  metadata?: IStorageHookContext['metadata'];
 }
 
 export interface IStorageHookContext {

@@ -1,4 +1,4 @@
-import type { TRegistryProtocol, IRequestActor } from '../core/interfaces.core.js';
+import type { TRegistryProtocol, IRequestActor } from '../core/interfaces.protocol.js';
 
 export interface IUpstreamScopeRule {
   /** Glob over package names, e.g. `@company/*`. */

@@ -8,7 +8,7 @@ import { BoundedCache } from './classes.boundedcache.js';
 import { RegistryError } from './classes.registryerror.js';
 import { CORE_CONTEXT, type RegistryStorage } from './classes.registrystorage.js';
 import { MemoryTokenStore, StorageTokenStore, type ITokenRecord, type ITokenStore } from './classes.tokenstore.js';
-import { looksLikeJwt, nowSeconds, signJwt, verifyJwt } from './helpers.jwt.js';
+import { looksLikeJwt, signJwt, verifyJwt } from './helpers.jwt.js';
 import { mapLimited } from './helpers.async.js';
 import { MAX_CONCURRENT_HASHES, hashPassword, isPasswordHash, unmatchableHash, verifyPassword } from './helpers.password.js';
 import { isReadAction, isValidScope, scopesCoverProtocol, scopesGrant } from './helpers.scope.js';
@@ -61,6 +61,8 @@ const DEFAULT_TOKEN_IDENTITY = 'smartregistry';
 export interface IDefaultAuthProviderOptions {
   /** Defaults for `auth.ociTokens.issuer` and `.service`, from the registry's URL (the orchestrator passes them). */
   ociTokenIdentity?: { issuer: string; audience: string };
+  /** The clock tokens are issued and expire by, in ms (tests set it). */
+  now?: () => number;
 }
 /**
  * Successful password checks are remembered this long, so clients that send Basic credentials on
@@ -107,11 +109,12 @@ export class DefaultAuthProvider implements IAuthProvider {
   /** Keys the login cache, so it holds no password-derived value anyone else could recompute. */
   private readonly loginCacheKey = crypto.randomBytes(32);
   /** Expire with the token (less the tolerated skew, as `verifyJwt` would). */
-  private readonly verifiedJwts = new BoundedCache<IVerifiedJwt>({ maxEntries: JWT_CACHE_ENTRIES });
+  private readonly verifiedJwts: BoundedCache<IVerifiedJwt>;
   private jwtSecret = '';
   /** Verified against for unknown users, so an unknown name costs the same time as a wrong password. */
   private readonly dummyHash = unmatchableHash();
   private initPromise?: Promise<void>;
+  private readonly now: () => number;
 
   /** `iss` and `aud` every OCI JWT carries and must carry to be accepted. */
   private readonly jwtIssuer: string;
@@ -122,6 +125,8 @@ export class DefaultAuthProvider implements IAuthProvider {
     private readonly storage: RegistryStorage,
     options: IDefaultAuthProviderOptions = {},
   ) {
+    this.now = options.now ?? Date.now;
+    this.verifiedJwts = new BoundedCache<IVerifiedJwt>({ maxEntries: JWT_CACHE_ENTRIES, now: this.now });
     this.tokenStore = this.usesStorage ? new StorageTokenStore(storage) : new MemoryTokenStore();
     this.jwtIssuer = config.ociTokens?.issuer ?? options.ociTokenIdentity?.issuer ?? DEFAULT_TOKEN_IDENTITY;
     this.jwtAudience = config.ociTokens?.service ?? options.ociTokenIdentity?.audience ?? DEFAULT_TOKEN_IDENTITY;
@@ -298,7 +303,7 @@ export class DefaultAuthProvider implements IAuthProvider {
     const readonly = options.readonly === true;
 
     if (protocol === 'oci' && !options.stored) {
-      const iat = nowSeconds();
+      const iat = this.nowSeconds();
       const payload: IOciJwtPayload = {
         iss: this.jwtIssuer,
         aud: this.jwtAudience,
@@ -316,7 +321,7 @@ export class DefaultAuthProvider implements IAuthProvider {
     }
 
     const token = crypto.randomUUID();
-    const createdAt = new Date();
+    const createdAt = new Date(this.now());
     const record: ITokenRecord = {
       tokenId: authPaths.hashToken(token),
       userId: user.username,
@@ -362,9 +367,13 @@ export class DefaultAuthProvider implements IAuthProvider {
     };
   }
 
+  private nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
   /** A token signed with a shared secret for another deployment is not ours: issuer and audience must match. */
   private get jwtChecks() {
-    return { clockSkewSeconds: JWT_CLOCK_SKEW_SECONDS, issuer: this.jwtIssuer, audience: this.jwtAudience };
+    return { clockSkewSeconds: JWT_CLOCK_SKEW_SECONDS, issuer: this.jwtIssuer, audience: this.jwtAudience, now: this.nowSeconds() };
   }
 
   /** Signature, claims and shape of a JWT, from the cache while the token has not expired. */
@@ -399,7 +408,7 @@ export class DefaultAuthProvider implements IAuthProvider {
     const tokenId = authPaths.hashToken(token);
     const record = await this.tokenStore.get(tokenId);
     if (!record) return null;
-    if (record.expiresAt && new Date(record.expiresAt).getTime() <= Date.now()) {
+    if (record.expiresAt && new Date(record.expiresAt).getTime() <= this.now()) {
       // Expired records are useless; removing them is housekeeping and must not fail the request.
       await this.tokenStore.delete(tokenId).catch(() => undefined);
       return null;
@@ -419,7 +428,7 @@ export class DefaultAuthProvider implements IAuthProvider {
   async authorize(token: IAuthToken | null, resource: string, action: string): Promise<boolean> {
     // Anonymous access is decided by the caller from configuration, never here.
     if (!token || typeof action !== 'string' || action === '') return false;
-    if (token.expiresAt && token.expiresAt.getTime() <= Date.now()) return false;
+    if (token.expiresAt && token.expiresAt.getTime() <= this.now()) return false;
     if (token.readonly && !isReadAction(action)) return false;
     if (!scopesGrant(token.scopes ?? [], resource, action)) return false;
     return token.userScopes === undefined || scopesGrant(token.userScopes, resource, action);
@@ -443,7 +452,7 @@ export class DefaultAuthProvider implements IAuthProvider {
   async listUserTokens(userId: string): Promise<ITokenInfo[]> {
     await this.init();
     if (!isValidUsername(userId)) return [];
-    const now = Date.now();
+    const now = this.now();
     const records = await this.tokenStore.listByUser(userId);
     return records
       .filter((record) => !record.expiresAt || new Date(record.expiresAt).getTime() > now)

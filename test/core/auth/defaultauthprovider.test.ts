@@ -1,7 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DefaultAuthProvider } from '../../../ts/core/classes.defaultauthprovider.js';
 import { RegistryError } from '../../../ts/core/classes.registryerror.js';
 import { hashPassword } from '../../../ts/core/helpers.password.js';
@@ -147,14 +146,16 @@ for (const tokenStore of ['memory', 'storage'] as const) {
     });
 
     test('expired tokens are refused and not listed', async () => {
-      // Not checked before it expires: on a loaded machine 50 ms can pass before a first check.
-      const expiring = await provider.createToken('nopass', 'maven', { expiresIn: 0.05 });
-      const lasting = await provider.createToken('nopass', 'maven', { expiresIn: 3600 });
-      await sleep(80);
-      assert.equal(await provider.validateToken(expiring), null);
-      assert.ok(await provider.validateToken(lasting));
-      assert.deepEqual((await provider.listUserTokens('nopass')).map((t) => t.tokenId), [sha256(lasting)]);
-      await provider.revokeToken(lasting);
+      const clock = { now: Date.now() };
+      const timed = new DefaultAuthProvider(config, temp.storage, { now: () => clock.now });
+      const expiring = await timed.createToken('nopass', 'maven', { expiresIn: 60 });
+      const lasting = await timed.createToken('nopass', 'maven', { expiresIn: 3600 });
+      assert.ok(await timed.validateToken(expiring), 'valid before it expires');
+      clock.now += 60_000;
+      assert.equal(await timed.validateToken(expiring), null);
+      assert.ok(await timed.validateToken(lasting));
+      assert.deepEqual((await timed.listUserTokens('nopass')).map((t) => t.tokenId), [sha256(lasting)]);
+      await timed.revokeToken(lasting);
     });
 
     test('oci token: HS256 JWT with scopes, readonly, mismatch and revocation', async () => {
@@ -225,16 +226,17 @@ for (const tokenStore of ['memory', 'storage'] as const) {
 
     test('oci token: a cached token stops working when it expires', async () => {
       const secret = 'cache-expiry-test-secret-0123456789';
-      const shortLived = new DefaultAuthProvider({ tokenStore, jwtSecret: secret, users: { u: { scopes: ['*'] } } }, temp.storage);
+      const clock = { now: Date.now() };
+      const shortLived = new DefaultAuthProvider({ tokenStore, jwtSecret: secret, users: { u: { scopes: ['*'] } } }, temp.storage, { now: () => clock.now });
       await shortLived.init();
-      // `exp` 28 s ago: inside the 30 s clock skew for one to two more seconds.
-      const now = Math.floor(Date.now() / 1000);
+      // `exp` 28 s ago: inside the 30 s clock skew for two more seconds.
+      const now = Math.floor(clock.now / 1000);
       const jwt = signJwt(
         { iss: 'smartregistry', aud: 'smartregistry', sub: 'u', protocol: 'oci', scopes: ['oci:*:*:*'], userScopes: ['*:*:*:*'], iat: now - 60, nbf: now - 60, exp: now - 28, jti: crypto.randomUUID() },
         secret,
       );
       assert.ok(await shortLived.validateToken(jwt, 'oci'));
-      await sleep((now + 2) * 1000 - Date.now() + 50);
+      clock.now += 2_000;
       assert.equal(await shortLived.validateToken(jwt, 'oci'), null);
     });
 

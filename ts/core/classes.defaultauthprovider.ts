@@ -26,7 +26,7 @@ interface IUserRecord {
 }
 
 /** A verified JWT: what `validateJwt` answers, before the revocation check. */
-interface IVerifiedJwt {
+export interface IVerifiedJwt {
   jti: string;
   exp: number;
   token: IAuthToken;
@@ -63,6 +63,8 @@ export interface IDefaultAuthProviderOptions {
   ociTokenIdentity?: { issuer: string; audience: string };
   /** The clock tokens are issued and expire by, in ms (tests set it). */
   now?: () => number;
+  /** Where verified OCI JWTs are kept until they expire; default a cache of 1000 on the clock above. */
+  verifiedJwtCache?: BoundedCache<IVerifiedJwt>;
 }
 /**
  * Successful password checks are remembered this long, so clients that send Basic credentials on
@@ -126,7 +128,7 @@ export class DefaultAuthProvider implements IAuthProvider {
     options: IDefaultAuthProviderOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.verifiedJwts = new BoundedCache<IVerifiedJwt>({ maxEntries: JWT_CACHE_ENTRIES, now: this.now });
+    this.verifiedJwts = options.verifiedJwtCache ?? new BoundedCache<IVerifiedJwt>({ maxEntries: JWT_CACHE_ENTRIES, now: this.now });
     this.tokenStore = this.usesStorage ? new StorageTokenStore(storage) : new MemoryTokenStore();
     this.jwtIssuer = config.ociTokens?.issuer ?? options.ociTokenIdentity?.issuer ?? DEFAULT_TOKEN_IDENTITY;
     this.jwtAudience = config.ociTokens?.service ?? options.ociTokenIdentity?.audience ?? DEFAULT_TOKEN_IDENTITY;

@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
-import { DefaultAuthProvider } from '../../../ts/core/classes.defaultauthprovider.js';
+import { BoundedCache } from '../../../ts/core/classes.boundedcache.js';
+import { DefaultAuthProvider, type IVerifiedJwt } from '../../../ts/core/classes.defaultauthprovider.js';
 import { RegistryError } from '../../../ts/core/classes.registryerror.js';
 import { hashPassword } from '../../../ts/core/helpers.password.js';
 import { looksLikeJwt, signJwt } from '../../../ts/core/helpers.jwt.js';
@@ -193,11 +194,12 @@ for (const tokenStore of ['memory', 'storage'] as const) {
     });
 
     test('oci token: verified once and cached, yet expiry, revocation and forgeries still count', async () => {
-      const cache = (target: DefaultAuthProvider) => (target as unknown as { verifiedJwts: Map<string, unknown> }).verifiedJwts;
+      const cache = new BoundedCache<IVerifiedJwt>({ maxEntries: 10 });
+      const provider = new DefaultAuthProvider(config, temp.storage, { verifiedJwtCache: cache });
       const jwt = await provider.createToken('alice', 'oci', { scopes: ['oci:repository:cached/app:pull'] });
       const first = await provider.validateToken(jwt, 'oci');
       assert.ok(first);
-      assert.ok(cache(provider).has(jwt), 'the verified token is cached');
+      assert.ok(cache.has(jwt), 'the verified token is cached');
       // Every answer is a fresh object: a caller changing one does not change the next.
       first.scopes.push('*:*:*:*');
       first.userScopes?.push('*:*:*:*');
@@ -215,7 +217,7 @@ for (const tokenStore of ['memory', 'storage'] as const) {
       const sibling = new DefaultAuthProvider(config, temp.storage);
       if (tokenStore === 'storage') assert.ok(await sibling.validateToken(jwt, 'oci'), 'valid on a second instance sharing storage');
       await provider.revokeToken(jwt);
-      assert.ok(!cache(provider).has(jwt), 'dropped from the cache on revoke');
+      assert.ok(!cache.has(jwt), 'dropped from the cache on revoke');
       assert.equal(await provider.validateToken(jwt, 'oci'), null);
       assert.equal(await provider.validateToken(jwt, 'oci'), null, 'still revoked on the next request');
       if (tokenStore === 'storage') {
@@ -241,13 +243,14 @@ for (const tokenStore of ['memory', 'storage'] as const) {
     });
 
     test('oci token: the cache stays bounded', async () => {
-      const bounded = new DefaultAuthProvider({ tokenStore, jwtSecret: 'bounded-cache-secret-0123456789abcdef', users: { u: { scopes: ['*'] } } }, temp.storage);
+      const cache = new BoundedCache<IVerifiedJwt>({ maxEntries: 1000 });
+      const bounded = new DefaultAuthProvider({ tokenStore, jwtSecret: 'bounded-cache-secret-0123456789abcdef', users: { u: { scopes: ['*'] } } }, temp.storage, { verifiedJwtCache: cache });
       const now = Math.floor(Date.now() / 1000);
       for (let i = 0; i < 1100; i++) {
         const jwt = signJwt({ iss: 'smartregistry', aud: 'smartregistry', sub: 'u', protocol: 'oci', scopes: [], userScopes: [], iat: now, nbf: now, exp: now + 60, jti: `bounded-${i}` }, 'bounded-cache-secret-0123456789abcdef');
         assert.ok(await bounded.validateToken(jwt));
       }
-      assert.ok((bounded as unknown as { verifiedJwts: Map<string, unknown> }).verifiedJwts.size <= 1000);
+      assert.ok(cache.size <= 1000);
     });
 
     test('createToken refuses unknown users, bad scopes and bad expiry', async () => {

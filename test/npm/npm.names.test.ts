@@ -51,6 +51,7 @@ for (const backend of ['filesystem', 's3'] as const) {
       const version = `1.0.0-${'x'.repeat(60)}`;
       const response = await r.publish(name, version);
       assert.equal(response.status, 400, response.text);
+      assert.match(response.json.error, /version is longer than 50 characters/, 'says what is wrong, not that the attachment does not match');
       assert.doesNotMatch(response.text, /npm\/packages|storage key/);
       assert.deepEqual((await r.keys()).filter((key) => key.startsWith('npm/packages/')), []);
       // Exactly at the bound: 255 bytes. (s3rver keeps objects as files with a long suffix, so its own limit is lower.)

@@ -4,7 +4,7 @@ import { pushIngest } from '../core/helpers.ingest.js';
 import { npmPaths } from '../core/storage.paths.js';
 import type { IPutDigests, THashAlgorithm } from '../core/storage/interfaces.storage.js';
 import type { IAttachmentTarget } from './classes.npmpublishparser.js';
-import { checkDeclaredDigests, integrityAlgorithms, isPlainObject, scopeOf, tarballFileName, versionFromTarballFile } from './helpers.npm.js';
+import { attachmentVersion, checkDeclaredDigests, integrityAlgorithms, isPlainObject, tarballFileName } from './helpers.npm.js';
 import type { INpmPackument } from './interfaces.npm.js';
 
 /** A tarball a publish stored, with the digests its manifest is checked against. */
@@ -52,7 +52,7 @@ export class NpmTarballUpload {
   async open(file: string, documentSoFar: Record<string, unknown>): Promise<IAttachmentTarget> {
     if (file.endsWith('.sigstore')) return DROPPED;
     const versions = isPlainObject(documentSoFar.versions) ? documentSoFar.versions : undefined;
-    const version = this.versionOf(file, versions);
+    const version = attachmentVersion(this.name, file, versions);
     if (this.opened.has(version)) throw RegistryError.invalid(`two attachments for version ${version}`);
     this.opened.add(version);
     const manifest = versions?.[version];
@@ -85,17 +85,6 @@ export class NpmTarballUpload {
       },
       abort: (error) => ingest.abort(error),
     };
-  }
-
-  /** Attachments name their version: `{name}-{version}.tgz` (scoped: with or without the scope). */
-  private versionOf(file: string, versions: Record<string, unknown> | undefined): string {
-    const scope = scopeOf(this.name);
-    const version = versionFromTarballFile(this.name, scope && file.startsWith(`${scope}/`) ? file.slice(scope.length + 1) : file);
-    if (!version || (versions && !Object.hasOwn(versions, version))) {
-      const expected = versions ? Object.keys(versions).map((v) => `${this.name}-${v}.tgz`).join(', ') : `${this.name}-{version}.tgz`;
-      throw RegistryError.invalid(`attachment ${JSON.stringify(file)} does not match a version in the document (expected ${expected})`);
-    }
-    return version;
   }
 
   /**

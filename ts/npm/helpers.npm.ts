@@ -12,6 +12,7 @@
  */
 import { builtinModules } from 'node:module';
 import { formatDigest } from '../core/helpers.hash.js';
+import { RegistryError } from '../core/classes.registryerror.js';
 import semver from 'semver';
 import type {
   INpmAbbreviatedPackument,
@@ -153,10 +154,32 @@ export const storedTarballUrl = (name: string, version: string) => `${URL_PLACEH
  * clients build (`@scope/name-1.0.0.tgz`, seen here as the file part after the last slash).
  */
 export function versionFromTarballFile(name: string, file: string): string | null {
+  const version = tarballFileVersionPart(name, file);
+  return version !== null && versionError(version, name) === null ? version : null;
+}
+
+/** What stands between `{name}-` and `.tgz`, not yet checked as a version. */
+function tarballFileVersionPart(name: string, file: string): string | null {
   const bare = unscopedName(name);
   if (!file.endsWith('.tgz') || !file.startsWith(`${bare}-`)) return null;
-  const version = file.slice(bare.length + 1, -'.tgz'.length);
-  return versionError(version, name) === null ? version : null;
+  return file.slice(bare.length + 1, -'.tgz'.length);
+}
+
+/**
+ * The version a publish attachment is for: `{name}-{version}.tgz`, for scoped packages with or without
+ * the scope, and one of `versions` when the document has listed them. A listed version that is no
+ * valid version is refused for what is wrong with it, not as a mismatch.
+ */
+export function attachmentVersion(name: string, file: string, versions: Record<string, unknown> | undefined): string {
+  const scope = scopeOf(name);
+  const version = tarballFileVersionPart(name, scope && file.startsWith(`${scope}/`) ? file.slice(scope.length + 1) : file);
+  if (version !== null && (!versions || Object.hasOwn(versions, version))) {
+    const problem = versionError(version, name);
+    if (problem === null) return version;
+    if (versions) throw RegistryError.invalid(problem);
+  }
+  const expected = versions ? Object.keys(versions).map((v) => `${name}-${v}.tgz`).join(', ') : `${name}-{version}.tgz`;
+  throw RegistryError.invalid(`attachment ${JSON.stringify(file)} does not match a version in the document (expected ${expected})`);
 }
 
 /** Replace every stored tarball URL marker in a document's bytes with the base URL. */

@@ -2,13 +2,12 @@ import { RegistryError } from '../core/classes.registryerror.js';
 import type { IPublishPlan, IPublishVersion } from './classes.npmpackagestore.js';
 import { cannotPublishOver, type IStoredTarball, type NpmTarballUpload } from './classes.npmtarballupload.js';
 import {
+  attachmentVersion,
   containsNul,
   distTagError,
   isPlainObject,
   prepareVersionManifest,
-  scopeOf,
   tarballFileName,
-  versionFromTarballFile,
 } from './helpers.npm.js';
 import type { INpmPerson, INpmPublishBody } from './interfaces.npm.js';
 
@@ -35,14 +34,9 @@ function storedAttachment(name: string, version: string, attachment: unknown, up
 /** Which version each attachment is for: `{name}-{version}.tgz` (scoped: with or without the scope). */
 export function attachmentVersions(name: string, versions: Record<string, unknown>, attachments: Record<string, unknown>): Map<string, unknown> {
   const tarballs = new Map<string, unknown>();
-  const scope = scopeOf(name);
   for (const [file, attachment] of Object.entries(attachments)) {
     if (file.endsWith('.sigstore')) continue; // provenance bundles are not kept
-    const version = versionFromTarballFile(name, scope && file.startsWith(`${scope}/`) ? file.slice(scope.length + 1) : file);
-    if (!version || !Object.hasOwn(versions, version)) {
-      const expected = Object.keys(versions).map((v) => `${name}-${v}.tgz`).join(', ');
-      throw RegistryError.invalid(`attachment ${JSON.stringify(file)} does not match a version in the document (expected ${expected})`);
-    }
+    const version = attachmentVersion(name, file, versions);
     tarballs.set(version, attachment);
   }
   return tarballs;

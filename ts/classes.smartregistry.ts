@@ -7,6 +7,7 @@ import { normalizeBasePath, ociTokenIdentity, resolveLimits, validateRegistryCon
 import { discardResponseBody, jsonResponse, normalizeResponse, takeResponseBody } from './core/helpers.response.js';
 import { REGISTRY_PROTOCOLS, type IRegistryConfig, type IRequestContext, type IResponse, type TRegistryProtocol } from './core/interfaces.core.js';
 import { createStorageBackend } from './core/storage/index.js';
+import { resolveDownloads } from './core/helpers.downloads.js';
 import { handleFetchRequest } from './adapters/fetch.js';
 import { DEFAULT_PROTOCOL_FACTORIES, type TProtocolFactory } from './protocols.js';
 
@@ -68,6 +69,10 @@ export class SmartRegistry {
         this.logger.warn(`${protocol} is enabled but not implemented yet; ${basePath || '/'} answers 404`);
         continue;
       }
+      const downloads = resolveDownloads(this.config.downloads, protocolConfig.downloads);
+      if (downloads.redirect && !storage.canPresign()) {
+        this.logger.warn(`${protocol}: downloads.redirect is on, but filesystem storage has no URLs of its own: the registry streams the artifacts`);
+      }
       const handler = factory({
         protocol,
         config: { ...protocolConfig, basePath },
@@ -76,6 +81,7 @@ export class SmartRegistry {
         auth,
         logger: this.logger,
         limits: resolveLimits(this.config.limits, protocolConfig.limits),
+        downloads,
         trustProxy: this.config.trustProxy === true,
         upstreamProvider: this.config.upstreamProvider,
       });

@@ -105,3 +105,12 @@ test('serve timeouts: seconds from flags or environment, defaults 60 s headers, 
   assert.throws(() => parseCliArgs(['serve', '--idle-timeout', '0'], {}), /--idle-timeout must be a whole number of seconds/);
   assert.throws(() => parseCliArgs(['serve', '--headers-timeout', 'soon'], {}), /--headers-timeout must be a whole number of seconds/);
 });
+
+test('cli args: --redirect-downloads and --downloads-public-url become the registry\'s downloads', () => {
+  assert.deepEqual(buildRegistryConfig(parseCliArgs(['serve'], {})).downloads, { redirect: false, publicUrl: undefined });
+  const flags = parseCliArgs(['serve', '--redirect-downloads', '--downloads-public-url', 'https://objects.example.com'], {});
+  assert.deepEqual(buildRegistryConfig(flags).downloads, { redirect: true, publicUrl: 'https://objects.example.com' });
+  const env = parseCliArgs(['serve'], { SMARTREGISTRY_REDIRECT_DOWNLOADS: 'true', SMARTREGISTRY_DOWNLOADS_PUBLIC_URL: 'http://127.0.0.1:9000' });
+  assert.deepEqual(buildRegistryConfig(env).downloads, { redirect: true, publicUrl: 'http://127.0.0.1:9000' });
+  assert.throws(() => parseCliArgs(['serve', '--downloads-public-url', 'objects.example.com/x'], {}), CliUsageError);
+});

@@ -9,7 +9,7 @@ import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { ingestArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
-import { storedObjectSource } from '../core/helpers.storedsource.js';
+import { storedArtifactSource } from '../core/helpers.storedsource.js';
 import { cargoPaths } from '../core/storage.paths.js';
 import {
   crateManifestPath,
@@ -145,7 +145,7 @@ export class CargoCrateStore {
     const crate = await this.getCrate(normalized);
     const record = crate?.versions.find((version) => version.entry.vers === vers);
     if (!record) return null;
-    return storedObjectSource(this.storage, cargoPaths.crateFile(normalized, record.entry.vers, record.fileId), ctx, CRATE_CONTENT_TYPE);
+    return storedArtifactSource(this.storage, cargoPaths.crateFile(normalized, record.entry.vers, record.fileId), ctx, CRATE_CONTENT_TYPE);
   }
 
   // ---- publish -------------------------------------------------------------------------------

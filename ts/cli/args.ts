@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { REGISTRY_PROTOCOLS, type TRegistryProtocol } from '../core/interfaces.core.js';
+import { assertDownloadsConfig } from '../core/helpers.downloads.js';
 import { DEFAULT_SERVER_TIMEOUTS, type IServerTimeouts } from './server.js';
 
 /** Everything `smartregistry serve` and `smartregistry token` are configured by. */
@@ -24,6 +25,10 @@ export interface ICliOptions {
   adminPassword?: string;
   /** `serve`'s header, idle and keep-alive timeouts. */
   timeouts: IServerTimeouts;
+  /** Artifact GETs answer 307 to a presigned URL of the S3 bucket (`downloads.redirect`). */
+  redirectDownloads: boolean;
+  /** `downloads.publicUrl`: the origin clients reach the bucket at. */
+  downloadsPublicUrl?: string;
   s3?: {
     endpoint: string;
     port?: number;
@@ -74,6 +79,12 @@ Options (each also read from the environment variable shown):
   --keep-alive-timeout <s>
                           seconds an idle keep-alive connection stays open between requests
                           (SMARTREGISTRY_KEEP_ALIVE_TIMEOUT, default ${DEFAULT_SERVER_TIMEOUTS.keepAliveMs / 1000})
+  --redirect-downloads    answer artifact downloads with a 307 to a presigned S3 URL valid 5 minutes,
+                          so the bytes come from the bucket (SMARTREGISTRY_REDIRECT_DOWNLOADS=true);
+                          S3 storage only, filesystem storage keeps streaming
+  --downloads-public-url <url>
+                          origin clients reach the bucket at, e.g. https://objects.example.com
+                          (SMARTREGISTRY_DOWNLOADS_PUBLIC_URL, default the S3 endpoint)
 
 S3 storage (used instead of --data-dir when an endpoint is given):
   --s3-endpoint <host>    SMARTREGISTRY_S3_ENDPOINT, e.g. s3.example.com
@@ -143,6 +154,8 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         'headers-timeout': { type: 'string' },
         'idle-timeout': { type: 'string' },
         'keep-alive-timeout': { type: 'string' },
+        'redirect-downloads': { type: 'boolean' },
+        'downloads-public-url': { type: 'string' },
         's3-endpoint': { type: 'string' },
         's3-port': { type: 'string' },
         's3-bucket': { type: 'string' },
@@ -170,6 +183,8 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     logLevel: 'error',
     adminPassword: values.password ?? env.SMARTREGISTRY_ADMIN_PASSWORD,
     tokenDays: parseTokenDays(values['token-days'] ?? env.SMARTREGISTRY_TOKEN_DAYS ?? String(DEFAULT_TOKEN_DAYS)),
+    redirectDownloads: values['redirect-downloads'] ?? truthy(env.SMARTREGISTRY_REDIRECT_DOWNLOADS),
+    downloadsPublicUrl: values['downloads-public-url'] ?? env.SMARTREGISTRY_DOWNLOADS_PUBLIC_URL,
     timeouts: {
       headersMs: parseTimeoutSeconds(values['headers-timeout'] ?? env.SMARTREGISTRY_HEADERS_TIMEOUT ?? String(DEFAULT_SERVER_TIMEOUTS.headersMs / 1000), '--headers-timeout'),
       idleMs: parseTimeoutSeconds(values['idle-timeout'] ?? env.SMARTREGISTRY_IDLE_TIMEOUT ?? String(DEFAULT_SERVER_TIMEOUTS.idleMs / 1000), '--idle-timeout'),
@@ -195,6 +210,14 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliUsageError('--registry-url must be http or https');
     options.registryUrl = url.href.replace(/\/+$/, '');
+  }
+
+  if (options.downloadsPublicUrl !== undefined) {
+    try {
+      assertDownloadsConfig('--downloads-public-url', { publicUrl: options.downloadsPublicUrl });
+    } catch {
+      throw new CliUsageError(`--downloads-public-url must be an http(s) origin such as https://objects.example.com, not '${options.downloadsPublicUrl}'`);
+    }
   }
 
   const endpoint = values['s3-endpoint'] ?? env.SMARTREGISTRY_S3_ENDPOINT;

@@ -34,6 +34,7 @@ export function buildRegistryConfig(options: ICliOptions, users: Record<string, 
     },
     logging: { level: options.logLevel },
     trustProxy: options.trustProxy,
+    downloads: { redirect: options.redirectDownloads, publicUrl: options.downloadsPublicUrl },
   };
   for (const protocol of REGISTRY_PROTOCOLS) {
     config[protocol] = {

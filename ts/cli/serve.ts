@@ -30,6 +30,9 @@ export async function serve(options: ICliOptions, write: TWriteLine, hooks: ISer
         'set --registry-url to the URL clients use',
     );
   }
+  if (options.redirectDownloads && !options.s3) {
+    write('# --redirect-downloads needs S3 storage: filesystem storage has no URLs of its own, so artifacts are streamed');
+  }
   const admin = await loadOrCreateAdmin(storageConfigOf(options), { create: true });
   if (!admin) throw new Error('could not create the admin user');
   if (admin.createdPassword) {

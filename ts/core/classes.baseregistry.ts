@@ -6,6 +6,7 @@ import type { AuthManager } from './classes.authmanager.js';
 import type { Logger } from './classes.logger.js';
 import { assertSafeRequestPath } from './helpers.path.js';
 import { resolvePublicUrls } from './helpers.publicurl.js';
+import type { IResolvedDownloads } from './helpers.downloads.js';
 import { isReadAction } from './helpers.scope.js';
 import { compilePattern, matchPattern, type ICompiledPattern } from './helpers.route.js';
 import { normalizeResponse, jsonResponse, type IHandlerResponse } from './helpers.response.js';
@@ -24,6 +25,8 @@ export interface IProtocolDependencies {
   limits: IResolvedLimits;
   /** `trustProxy` of the registry configuration: links may follow `X-Forwarded-*`. */
   trustProxy: boolean;
+  /** Whether artifact GETs are redirected to the object store (the registry's `downloads`, then the protocol's). */
+  downloads?: IResolvedDownloads;
   upstreamProvider?: IUpstreamProvider;
 }
 
@@ -49,6 +52,8 @@ export interface IRouteRequest {
   hostUrl: string;
   /** Storage context for hooks: protocol and actor. */
   storageContext: IStorageOperationContext;
+  /** This protocol's download settings: `serveObject` redirects artifact GETs by them. */
+  downloads?: IResolvedDownloads;
 }
 
 export type TRoutePermission =
@@ -235,6 +240,7 @@ export abstract class BaseRegistry {
       baseUrl,
       hostUrl,
       storageContext: { protocol: this.protocol, actor: ctx.actor },
+      downloads: this.deps.downloads,
     };
   }
 

@@ -24,6 +24,7 @@ import type {
   IListOptions,
   IListResult,
   IObjectInfo,
+  IPresignOptions,
   IPutOptions,
   IPutResult,
   IStorageBackend,
@@ -79,6 +80,30 @@ export class RegistryStorage {
     const result = await this.backend.get(key, range);
     if (result) await this.runAfterHook('afterGet', 'get', key, ctx, { size: result.info.size });
     return result;
+  }
+
+  /** Whether the backend hands out URLs to read objects straight from the object store (S3 does, the filesystem not). */
+  canPresign(): boolean {
+    return typeof this.backend.presignGet === 'function';
+  }
+
+  /**
+   * A presigned URL to read `key` straight from the object store, after the `afterGet` hook (handing out the
+   * URL is the read; `metadata.redirect` is true). Undefined when the backend cannot presign, or when signing
+   * failed (logged with its reason): the caller streams the object instead.
+   */
+  async presignedGet(key: string, ctx: IStorageOperationContext, options: IPresignOptions & { size: number }): Promise<string | undefined> {
+    if (!this.backend.presignGet) return undefined;
+    const { size, ...presign } = options;
+    let url: string;
+    try {
+      url = await this.backend.presignGet(key, presign);
+    } catch (error) {
+      this.logger?.warn(`could not presign a download URL for ${key}; streaming it instead`, error);
+      return undefined;
+    }
+    await this.runAfterHook('afterGet', 'get', key, ctx, { size, redirect: true });
+    return url;
   }
 
   async putObject(

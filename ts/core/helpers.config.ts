@@ -1,5 +1,6 @@
 import { REGISTRY_PROTOCOLS, type IBodyLimits, type IRegistryConfig, type TRegistryProtocol } from './interfaces.core.js';
 import type { IResolvedLimits } from './classes.requestbody.js';
+import { assertDownloadsConfig } from './helpers.downloads.js';
 
 const KNOWN_KEYS = new Set<string>([
   'storage',
@@ -10,6 +11,7 @@ const KNOWN_KEYS = new Set<string>([
   'limits',
   'logging',
   'trustProxy',
+  'downloads',
   ...REGISTRY_PROTOCOLS,
 ]);
 
@@ -112,6 +114,8 @@ export function validateRegistryConfig(config: IRegistryConfig): void {
   }
   assertLimits('limits', config.limits);
   for (const protocol of REGISTRY_PROTOCOLS) assertLimits(`${protocol}.limits`, config[protocol]?.limits);
+  assertDownloadsConfig('downloads', config.downloads);
+  for (const protocol of REGISTRY_PROTOCOLS) assertDownloadsConfig(`${protocol}.downloads`, config[protocol]?.downloads);
 }
 
 function assertLimits(where: string, limits: IBodyLimits | undefined): void {

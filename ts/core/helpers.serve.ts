@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { RegistryError } from './classes.registryerror.js';
+import type { IResolvedDownloads } from './helpers.downloads.js';
 import { etagMatches, type IHandlerResponse } from './helpers.response.js';
 
 /**
@@ -10,6 +11,11 @@ import { etagMatches, type IHandlerResponse } from './helpers.response.js';
  * ranges of which at least one is satisfiable are ignored (200 with the whole object: multipart
  * byteranges are not worth their cost to any package client); a Range none of whose ranges is
  * satisfiable (including `bytes=500-0` and `bytes=-0`) is 416 with `Content-Range: bytes *\/size`.
+ *
+ * Redirected downloads (`downloads.redirect`, an artifact source with `directUrl`): a GET is answered 307 to
+ * the object store once the registry has decided everything it decides for a streamed answer (not found,
+ * 304, 416); the client sends its Range and conditional headers on to the object store, which answers them
+ * for the same bytes. HEAD is always answered here.
  */
 
 export interface IByteSpan {
@@ -45,12 +51,19 @@ export interface IOpenedObject {
 export interface IObjectSource {
   describe(): Promise<IServedObject | null>;
   open(span?: IByteSpan): Promise<IOpenedObject | null>;
+  /**
+   * Artifacts only (never metadata documents): a URL the client reads the whole object from directly,
+   * or undefined when it must be streamed (the backend cannot presign, signing failed, a blob in parts).
+   */
+  directUrl?(object: IServedObject, downloads: IResolvedDownloads): Promise<string | undefined>;
 }
 
 export interface IServeRequest {
   method: string;
   /** Lower-case names. */
   headers: Record<string, string | undefined>;
+  /** The protocol's download settings; artifact GETs are redirected when `redirect` is on. */
+  downloads?: IResolvedDownloads;
 }
 
 export interface IServeOptions {
@@ -151,10 +164,21 @@ function requestedSpan(request: IServeRequest, object: IServedObject, options: I
   return { start: range.start, end: range.end };
 }
 
+/**
+ * The 307 to the object store. Its protocol headers stay (a digest says what the client will get), but not
+ * its caching: the URL expires, so a cached redirect would soon point nowhere.
+ */
+function redirectResponse(object: IServedObject, location: string): IHandlerResponse {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(object.headers ?? {})) if (name.toLowerCase() !== 'cache-control') headers[name] = value;
+  return { status: 307, headers: { ...headers, Location: location, 'Cache-Control': 'no-store' } };
+}
+
 /** Answer a GET or HEAD for a stored object. */
 export async function serveObject(request: IServeRequest, source: IObjectSource, options: IServeOptions): Promise<IHandlerResponse> {
-  const { headers } = request;
-  const plainGet = request.method !== 'HEAD' && !headers.range && !headers['if-none-match'] && !headers['if-modified-since'];
+  const { headers, downloads } = request;
+  const redirect = request.method === 'GET' && downloads?.redirect === true && source.directUrl !== undefined;
+  const plainGet = !redirect && request.method !== 'HEAD' && !headers.range && !headers['if-none-match'] && !headers['if-modified-since'];
   if (plainGet) {
     const opened = await source.open();
     if (!opened) throw options.notFound();
@@ -166,6 +190,10 @@ export async function serveObject(request: IServeRequest, source: IObjectSource,
   const span = requestedSpan(request, object, options);
   const status = span ? 206 : 200;
   if (request.method === 'HEAD') return { status, headers: responseHeaders(object, span) };
+  if (redirect) {
+    const location = await source.directUrl!(object, downloads);
+    if (location) return redirectResponse(object, location);
+  }
   const opened = await source.open(span);
   if (!opened) throw options.notFound();
   return { status, headers: responseHeaders(opened.object, span, opened.length), body: opened.stream };

@@ -2,7 +2,10 @@ import type { IStorageOperationContext, RegistryStorage } from './classes.regist
 import type { IObjectSource, IServedObject } from './helpers.serve.js';
 import type { IObjectInfo } from './storage/interfaces.storage.js';
 
-/** A stored object as `serveObject` reads it: stat for `describe`, one (ranged) get for `open`. */
+/**
+ * A stored metadata document as `serveObject` reads it: stat for `describe`, one (ranged) get for `open`.
+ * Always served by the registry.
+ */
 export function storedObjectSource(
   storage: RegistryStorage,
   key: string,
@@ -20,4 +23,29 @@ export function storedObjectSource(
       return result && { object: describe(result.info), stream: result.stream, length: result.length };
     },
   };
+}
+
+/** `directUrl` of an artifact stored whole at `key`: a presigned URL of the object store (see `downloads`). */
+export function presignedDirectUrl(storage: RegistryStorage, key: string, ctx: IStorageOperationContext): NonNullable<IObjectSource['directUrl']> {
+  return (object, downloads) =>
+    storage.presignedGet(key, ctx, {
+      size: object.size,
+      expiresIn: downloads.expiresIn,
+      publicUrl: downloads.publicUrl,
+      contentType: object.contentType,
+      signedAt: downloads.now(),
+    });
+}
+
+/**
+ * A stored artifact (tarball, jar, crate, wheel, gem, dist): served like a document, or redirected to the
+ * object store. Its ETag is the store's own, so the validators a client holds mean the same on both sides.
+ */
+export function storedArtifactSource(
+  storage: RegistryStorage,
+  key: string,
+  ctx: IStorageOperationContext,
+  contentType: string,
+): IObjectSource {
+  return { ...storedObjectSource(storage, key, ctx, contentType), directUrl: presignedDirectUrl(storage, key, ctx) };
 }

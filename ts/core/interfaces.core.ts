@@ -63,6 +63,28 @@ export interface IProtocolConfig {
   /** Overrides `auth.anonymousRead` for this protocol. */
   anonymousRead?: boolean;
   limits?: IBodyLimits;
+  /** Overrides the registry's `downloads` for this protocol's artifacts (unset fields keep the registry's). */
+  downloads?: IDownloadsConfig;
+}
+
+/**
+ * Artifact downloads straight from the object store: an artifact GET (OCI blob, npm tarball, Maven file,
+ * crate, wheel or sdist ...) is answered `307 Temporary Redirect` to a presigned GET URL of the S3 bucket,
+ * after the same authentication, authorization and `afterGet` hook as a streamed answer. Metadata documents
+ * and HEAD requests are always answered by the registry; the filesystem backend always streams.
+ */
+export interface IDownloadsConfig {
+  /** Default false: the registry streams every byte. */
+  redirect?: boolean;
+  /** Seconds a presigned URL stays valid. Default 300; at most 604800 (S3's limit, 7 days). */
+  expiresIn?: number;
+  /**
+   * Origin clients reach the bucket at (the object store's public endpoint or a CDN in front of it that
+   * forwards the Host header), e.g. `https://objects.example.com`. Default: the storage endpoint.
+   */
+  publicUrl?: string;
+  /** Clock the URLs are signed at (tests). */
+  now?: () => Date;
 }
 
 export interface IFilesystemStorageConfig {
@@ -199,6 +221,8 @@ export interface IRegistryConfig {
    * (over http). Turn on only when every request passes through a proxy that overwrites these headers.
    */
   trustProxy?: boolean;
+  /** Presigned redirects for artifact downloads, for every protocol (each may override it). */
+  downloads?: IDownloadsConfig;
   oci?: IProtocolConfig;
   npm?: IProtocolConfig;
   maven?: IProtocolConfig & IMavenOptions;

@@ -5,7 +5,7 @@ import { mavenPaths } from '../core/storage.paths.js';
 import type { IPutDigests } from '../core/storage/interfaces.storage.js';
 import { ingestArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
-import { storedObjectSource } from '../core/helpers.storedsource.js';
+import { storedArtifactSource } from '../core/helpers.storedsource.js';
 import { isSnapshotVersion } from './helpers.mavenversion.js';
 import { conventionalPluginPrefix, formatLastUpdated, groupPathOf, parseFileName, type IGroupPlugin } from './helpers.maven.js';
 import type { IMavenArtifactDocument, IMavenFileRecord } from './interfaces.maven.js';
@@ -46,7 +46,7 @@ export class MavenStore {
   }
 
   fileSource(c: IMavenCoordinates, ctx: IStorageOperationContext, contentType: string): IObjectSource {
-    return storedObjectSource(this.storage, mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, c.file), ctx, contentType);
+    return storedArtifactSource(this.storage, mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, c.file), ctx, contentType);
   }
 
   /**

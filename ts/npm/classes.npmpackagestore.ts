@@ -6,7 +6,7 @@ import type { Logger } from '../core/classes.logger.js';
 import { DerivedDocuments, derivedDocument, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
 import { npmPaths } from '../core/storage.paths.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
-import { storedObjectSource } from '../core/helpers.storedsource.js';
+import { storedArtifactSource } from '../core/helpers.storedsource.js';
 import type { NpmDocumentCache, IServedDocument } from './classes.npmdocumentcache.js';
 import type { NpmSearchIndex } from './classes.npmsearchindex.js';
 import { NpmTarballUpload, cannotPublishOver, type IStoredTarball } from './classes.npmtarballupload.js';
@@ -127,7 +127,7 @@ export class NpmPackageStore {
 
   /** A stored tarball as the serving helper reads it: one storage round trip for a plain GET. */
   tarballSource(name: string, file: string, ctx: IStorageOperationContext): IObjectSource {
-    return storedObjectSource(this.storage, npmPaths.tarball(name, file), ctx, 'application/octet-stream');
+    return storedArtifactSource(this.storage, npmPaths.tarball(name, file), ctx, 'application/octet-stream');
   }
 
   // ---- publish -------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import { BoundedCache } from '../core/classes.boundedcache.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
 import { ingestArtifact, recordOnce } from '../core/helpers.ingest.js';
+import type { IObjectSource } from '../core/helpers.serve.js';
+import { presignedDirectUrl } from '../core/helpers.storedsource.js';
 import { ociPaths } from '../core/storage.paths.js';
 import type { IBlobPart, IBlobRecord, ILayerLink, IParsedDigest, TDigestAlgorithm } from './interfaces.oci.js';
 
@@ -154,6 +156,14 @@ export class OciBlobStore {
       return { stream: opened.stream, length: opened.length };
     }
     return { stream: this.readParts(record.parts, start, end, ctx), length };
+  }
+
+  /**
+   * Where a client may read the blob straight from the object store. Only a blob stored as one object has
+   * such a URL; one committed from several chunk uploads is several objects, and is streamed.
+   */
+  directUrl(record: IBlobRecord, ctx: IStorageOperationContext): IObjectSource['directUrl'] {
+    return record.parts.length === 1 ? presignedDirectUrl(this.storage, record.parts[0].key, ctx) : undefined;
   }
 
   // ---- repository links ----------------------------------------------------------------------

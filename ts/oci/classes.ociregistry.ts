@@ -390,6 +390,7 @@ export class OciRegistry extends BaseRegistry {
     const source: IObjectSource = {
       describe: async () => object,
       open: async (span) => ({ object, ...(await this.blobs.open(record, span, req.storageContext)) }),
+      directUrl: this.blobs.directUrl(record, req.storageContext),
     };
     return serveObject(req, source, { notFound: () => ociError.blobUnknown(digest.digest), unsatisfiableCode: 'BLOB_UNKNOWN' });
   }

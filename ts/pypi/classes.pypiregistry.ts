@@ -4,7 +4,7 @@ import { RegistryError } from '../core/classes.registryerror.js';
 import { parseMultipart, type IMultipartFile } from '../core/helpers.multipart.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject } from '../core/helpers.serve.js';
-import { storedObjectSource } from '../core/helpers.storedsource.js';
+import { storedArtifactSource, storedObjectSource } from '../core/helpers.storedsource.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { pypiPaths } from '../core/storage.paths.js';
 import { PypiProjectStore, fileAlreadyExists, type IStoredUpload, type IUploadRequest, type TDeclaredDigests } from './classes.pypiprojectstore.js';
@@ -190,9 +190,11 @@ export class PypiRegistry extends BaseRegistry {
     if (!file) throw notFound();
     const metadata = wantsMetadata && file.filename === filename;
     if (metadata && !file.metadata_sha256) throw notFound();
-    const key = metadata ? pypiPaths.metadata(project, file.storage_id) : pypiPaths.file(project, file.storage_id);
-    const contentType = metadata ? 'text/plain; charset=utf-8' : 'application/octet-stream';
-    return serveObject(req, storedObjectSource(this.storage, key, req.storageContext, contentType), { notFound });
+    // The core metadata file (PEP 658) is a document: only the wheel or sdist itself may be redirected.
+    const source = metadata
+      ? storedObjectSource(this.storage, pypiPaths.metadata(project, file.storage_id), req.storageContext, 'text/plain; charset=utf-8')
+      : storedArtifactSource(this.storage, pypiPaths.file(project, file.storage_id), req.storageContext, 'application/octet-stream');
+    return serveObject(req, source, { notFound });
   }
 
   /** Delete one file (`DELETE /packages/{project}/{file}`) or a release's files (`DELETE /pypi/{project}/{version}`). */

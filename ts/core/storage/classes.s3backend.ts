@@ -18,6 +18,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { RegistryError } from '../classes.registryerror.js';
 import { HashingTransform } from '../helpers.hash.js';
 import type { IS3StorageConfig } from '../interfaces.core.js';
@@ -35,6 +36,7 @@ import type {
   IObjectInfo,
   IPutDigests,
   IPutOptions,
+  IPresignOptions,
   IPutResult,
   IStorageBackend,
 } from './interfaces.storage.js';
@@ -100,15 +102,24 @@ export class S3Backend implements IStorageBackend {
    */
   private localConditions?: KeyLock;
 
+  /** Clients that sign for a public origin other than the endpoint (they never send a request). */
+  private readonly publicSigners = new Map<string, S3Client>();
+  private readonly config: IS3StorageConfig;
+
   constructor(config: IS3StorageConfig) {
+    this.config = config;
     this.bucket = config.bucketName;
     this.allowUnconditionalWrites = config.allowUnconditionalWrites === true;
     // The SDK's default checksum settings make a streaming put of unknown length fail
     // (`x-amz-decoded-content-length` undefined).
-    this.client = new S3Client({
-      endpoint: endpointUrl(config),
-      region: config.region || 'us-east-1',
-      credentials: { accessKeyId: config.accessKey, secretAccessKey: config.accessSecret },
+    this.client = this.createClient(endpointUrl(config));
+  }
+
+  private createClient(endpoint: string): S3Client {
+    return new S3Client({
+      endpoint,
+      region: this.config.region || 'us-east-1',
+      credentials: { accessKeyId: this.config.accessKey, secretAccessKey: this.config.accessSecret },
       forcePathStyle: true,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
@@ -142,6 +153,7 @@ export class S3Backend implements IStorageBackend {
 
   async destroy(): Promise<void> {
     this.client.destroy();
+    for (const signer of this.publicSigners.values()) signer.destroy();
   }
 
   async get(key: string, range?: IByteRange): Promise<IGetResult | null> {
@@ -275,6 +287,26 @@ export class S3Backend implements IStorageBackend {
     } catch (error) {
       throw this.storageError(classifyS3Error(error, 'copy'), error, sourceKey);
     }
+  }
+
+  /**
+   * Signing is local (no request): the URL carries the signature in its query, so only the Host is signed and
+   * the client may add Range and conditional headers. The object store answers with its own ETag.
+   */
+  async presignGet(key: string, options: IPresignOptions): Promise<string> {
+    assertValidKey(key);
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: key, ResponseContentType: options.contentType });
+    return getSignedUrl(this.signerFor(options.publicUrl), command, { expiresIn: options.expiresIn, signingDate: options.signedAt });
+  }
+
+  private signerFor(publicUrl: string | undefined): S3Client {
+    if (publicUrl === undefined) return this.client;
+    let signer = this.publicSigners.get(publicUrl);
+    if (!signer) {
+      signer = this.createClient(publicUrl);
+      this.publicSigners.set(publicUrl, signer);
+    }
+    return signer;
   }
 
   private async bucketExists(): Promise<boolean> {

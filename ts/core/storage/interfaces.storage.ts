@@ -80,6 +80,18 @@ export interface IListOptions {
   startAfter?: string;
 }
 
+/** What a presigned GET URL is made for. */
+export interface IPresignOptions {
+  /** Seconds the URL stays valid. */
+  expiresIn: number;
+  /** Origin the client reaches the object store at; the URL is signed for it. Default: the storage endpoint. */
+  publicUrl?: string;
+  /** `Content-Type` the object store answers with (it stores none of its own). */
+  contentType?: string;
+  /** When the URL is signed (its validity starts then). Default: now. */
+  signedAt?: Date;
+}
+
 export interface IListResult {
   objects: IObjectInfo[];
   /** Present when more objects follow. */
@@ -103,5 +115,10 @@ export interface IStorageBackend {
   list(prefix: string, options?: IListOptions): Promise<IListResult>;
   /** Missing source → RegistryError 'not-found'. */
   copy(sourceKey: string, targetKey: string): Promise<void>;
+  /**
+   * A URL anyone holding it can GET `key` from, straight from the object store, for `expiresIn` seconds.
+   * Only backends that can hand out such URLs have it (S3); it does not check that the key exists.
+   */
+  presignGet?(key: string, options: IPresignOptions): Promise<string>;
   destroy(): Promise<void>;
 }

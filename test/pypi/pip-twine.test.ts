@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 import { clientMissing } from '../helpers/clients.js';
 import { makeSdist, makeWheel } from './fixtures.js';
-import { startRecordingProxy, type IRecordingProxy } from './recordingproxy.js';
+import { startRecordingProxy, type IRecordingProxy } from '../helpers/recordingproxy.js';
 
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const TWINE = fs.existsSync('/usr/bin/twine') ? '/usr/bin/twine' : 'twine';

@@ -1,0 +1,257 @@
+/**
+ * Real clients follow the download redirects (issue 19): `smartregistry serve --redirect-downloads` on Ceph
+ * RGW, every request through a recording proxy that counts the body bytes the registry sent. skopeo, npm,
+ * pip and cargo fetch their artifacts from the bucket, get exactly the published bytes (their own digest
+ * checks pass), and the registry sends no byte of any artifact.
+ *
+ * The bucket's public URL names `localhost` while the clients reach the registry at 127.0.0.1: clients drop
+ * their registry credentials on a redirect to another host name (Go, npm and pip keep them for the same
+ * host on another port, and a presigned URL plus an Authorization header is refused by the object store).
+ * No client reaches the internet: each has its own home, configuration and cache in a temp directory.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { skipWithoutCeph, startCephS3, type ICephS3 } from '../helpers/ceph.js';
+import { clientMissing } from '../helpers/clients.js';
+import { startRecordingProxy, type IProxiedAnswer, type IRecordingProxy } from '../helpers/recordingproxy.js';
+import { startServe, type IServeInstance } from '../helpers/serve.js';
+import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
+import { makeWheel, multipartBody, uploadFields, MULTIPART_TYPE } from '../pypi/fixtures.js';
+
+const sha256Hex = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+interface IRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const skopeoMissing = clientMissing('skopeo', ['--version']);
+const npmMissing = clientMissing('npm', ['--version']);
+const pipMissing = clientMissing('python3', ['-m', 'pip', '--version']);
+const cargoMissing = clientMissing('cargo', ['--version']);
+
+/** An OCI image layout with one image of `layers` (gzip streams: skopeo would compress anything else on push). */
+async function writeImageLayout(dir: string, tag: string, layers: Buffer[]): Promise<{ blobs: string[] }> {
+  await fsp.mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  const writeBlob = async (bytes: Buffer) => {
+    await fsp.writeFile(path.join(dir, 'blobs', 'sha256', sha256Hex(bytes)), bytes);
+    return { digest: `sha256:${sha256Hex(bytes)}`, size: bytes.length };
+  };
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  const configDescriptor = { mediaType: 'application/vnd.oci.image.config.v1+json', ...(await writeBlob(config)) };
+  const layerDescriptors = [];
+  for (const layer of layers) layerDescriptors.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...(await writeBlob(layer)) });
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: configDescriptor, layers: layerDescriptors }));
+  const manifestDescriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...(await writeBlob(manifest)), annotations: { 'org.opencontainers.image.ref.name': tag } };
+  await fsp.writeFile(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  await fsp.writeFile(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [manifestDescriptor] }));
+  return { blobs: [configDescriptor.digest, ...layerDescriptors.map((layer) => layer.digest)] };
+}
+
+describe('downloads: real clients follow the redirects to Ceph RGW', { skip: skipWithoutCeph('the download redirect client tests') }, () => {
+  let ceph: ICephS3;
+  let server: IServeInstance;
+  let proxy: IRecordingProxy;
+  let root: string;
+  let host: string;
+
+  const run = (command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<IRun> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(command, args, { cwd: options.cwd ?? root, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  const must = async (command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => {
+    const result = await run(command, args, options);
+    assert.equal(result.code, 0, `${command} ${args.join(' ')}\n${result.stdout}\n${result.stderr}`);
+    return result;
+  };
+  /** The environment minus every variable whose prefix configures the client (npm_, PIP_, CARGO_ ...). */
+  const cleanEnv = (prefix: RegExp, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [key, value] of Object.entries(process.env)) if (!prefix.test(key)) env[key] = value;
+    return { ...env, ...extra };
+  };
+
+  /** What the registry answered from `from` on, for requests whose path matches. */
+  const answersSince = (from: number, pathPattern: RegExp): IProxiedAnswer[] => proxy.answers.slice(from).filter((answer) => pathPattern.test(answer.path));
+  /** The artifact GETs were all redirected to the public origin and carried no body; everything else stayed small. */
+  const assertRedirectedOnly = (from: number, artifactPath: RegExp, expectedArtifacts: number) => {
+    const artifactGets = answersSince(from, artifactPath).filter((answer) => answer.method === 'GET');
+    assert.equal(artifactGets.length, expectedArtifacts, `artifact GETs: ${JSON.stringify(artifactGets)}`);
+    for (const answer of artifactGets) {
+      assert.equal(answer.status, 307, answer.path);
+      assert.equal(new URL(answer.location!).host, `localhost:${ceph.descriptor.port}`, answer.path);
+      assert.equal(answer.bodyBytes, 0, `${answer.path}: the registry sent no artifact bytes`);
+    }
+  };
+  const bytesSentSince = (from: number) => proxy.answers.slice(from).reduce((sum, answer) => sum + answer.bodyBytes, 0);
+
+  before(async () => {
+    ceph = await startCephS3();
+    const { endpoint, port, accessKey, accessSecret } = ceph.descriptor;
+    server = await startServe({
+      args: [
+        '--s3-endpoint', endpoint, '--s3-port', String(port), '--s3-bucket', ceph.bucketName,
+        '--s3-access-key', accessKey, '--s3-secret-key', accessSecret,
+        '--redirect-downloads', '--downloads-public-url', `http://localhost:${port}`,
+      ],
+    });
+    proxy = await startRecordingProxy(server.url);
+    host = new URL(proxy.url).host;
+    root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-downloads-clients-'));
+  });
+  after(async () => {
+    await proxy?.close();
+    await server?.stop();
+    await ceph?.stop();
+    if (root) await fsp.rm(root, { recursive: true, force: true });
+  });
+
+  it('skopeo copies an image out of the registry with every blob from the bucket', { skip: skopeoMissing }, async () => {
+    const work = path.join(root, 'skopeo');
+    const config = path.join(work, 'config');
+    await fsp.mkdir(path.join(config, 'registries.d'), { recursive: true });
+    await fsp.mkdir(path.join(work, 'tmp'));
+    await fsp.writeFile(path.join(config, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+    await fsp.writeFile(path.join(config, 'registries.conf'), 'unqualified-search-registries = []\n');
+    await fsp.writeFile(path.join(config, 'containers.conf'), '');
+    const env = {
+      PATH: process.env.PATH,
+      HOME: work,
+      CONTAINERS_REGISTRIES_CONF: path.join(config, 'registries.conf'),
+      CONTAINERS_CONF: path.join(config, 'containers.conf'),
+      REGISTRY_AUTH_FILE: path.join(config, 'auth.json'),
+      TMPDIR: path.join(work, 'tmp'),
+    };
+    const skopeo = (args: string[]) =>
+      must('skopeo', ['--policy', path.join(config, 'policy.json'), '--registries.d', path.join(config, 'registries.d'), '--tmpdir', path.join(work, 'tmp'), ...args], { env });
+    const source = path.join(work, 'source');
+    const { blobs } = await writeImageLayout(source, 'v1', [zlib.gzipSync(crypto.randomBytes(8 * 1024 * 1024), { level: 1 }), zlib.gzipSync(crypto.randomBytes(64 * 1024), { level: 1 })]);
+    const creds = `admin:${server.adminPassword}`;
+    await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', creds, `oci:${source}:v1`, `docker://${host}/redirect/app:v1`]);
+
+    const from = proxy.answers.length;
+    const pulled = path.join(work, 'pulled');
+    await skopeo(['copy', '--src-tls-verify=false', '--src-creds', creds, `docker://${host}/redirect/app:v1`, `oci:${pulled}:v1`]);
+    for (const digest of blobs) {
+      const hex = digest.slice('sha256:'.length);
+      assert.equal(sha256Hex(await fsp.readFile(path.join(pulled, 'blobs', 'sha256', hex))), hex, `${digest} arrived intact`);
+    }
+    assertRedirectedOnly(from, /\/blobs\/sha256:/, blobs.length);
+    assert.ok(bytesSentSince(from) < 16 * 1024, `the registry sent ${bytesSentSince(from)} bytes for an 8 MiB image`);
+  });
+
+  it('npm installs a published tarball from the bucket', { skip: npmMissing }, async () => {
+    const work = path.join(root, 'npm');
+    const registryUrl = `${proxy.url}/npm/`;
+    const home = path.join(work, 'home');
+    await fsp.mkdir(home, { recursive: true });
+    await fsp.writeFile(path.join(home, '.npmrc'), `//${host}/npm/:_authToken=${server.tokens.npm}\n`);
+    const env = cleanEnv(/^npm_|^NODE_AUTH_TOKEN$|^NPM_TOKEN$/i, {
+      HOME: home,
+      npm_config_userconfig: path.join(home, '.npmrc'),
+      npm_config_globalconfig: path.join(home, 'global-npmrc'),
+      npm_config_cache: path.join(work, 'cache'),
+      npm_config_registry: registryUrl,
+      npm_config_update_notifier: 'false',
+      npm_config_fund: 'false',
+      npm_config_audit: 'false',
+    });
+    const pkg = path.join(work, 'pkg');
+    await fsp.mkdir(pkg, { recursive: true });
+    const data = crypto.randomBytes(1024 * 1024);
+    await fsp.writeFile(path.join(pkg, 'package.json'), JSON.stringify({ name: 'redirect-demo', version: '1.0.0', files: ['data.bin'] }));
+    await fsp.writeFile(path.join(pkg, 'data.bin'), data);
+    await must('npm', ['publish', `--registry=${registryUrl}`], { cwd: pkg, env });
+
+    const from = proxy.answers.length;
+    const consumer = path.join(work, 'consumer');
+    await fsp.mkdir(consumer);
+    await fsp.writeFile(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', dependencies: { 'redirect-demo': '1.0.0' } }));
+    // A cache of its own: publishing left the tarball in the first one.
+    await must('npm', ['install', `--registry=${registryUrl}`], { cwd: consumer, env: { ...env, npm_config_cache: path.join(work, 'install-cache') } });
+    assert.ok((await fsp.readFile(path.join(consumer, 'node_modules', 'redirect-demo', 'data.bin'))).equals(data));
+    assertRedirectedOnly(from, /\.tgz$/, 1);
+    assert.ok(bytesSentSince(from) < 16 * 1024, `the registry sent ${bytesSentSince(from)} bytes for a 1 MiB tarball`);
+  });
+
+  it('pip downloads a wheel from the bucket, checked against the index hash', { skip: pipMissing }, async () => {
+    const work = path.join(root, 'pip');
+    const wheel = await makeWheel('redirect-demo', '1.0.0', { extraEntries: [{ name: 'redirect_demo/data.bin', data: crypto.randomBytes(512 * 1024) }] });
+    const form = multipartBody(await uploadFields('redirect-demo', '1.0.0', wheel), wheel);
+    const uploaded = await fetch(`${server.url}/pypi/`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`__token__:${server.tokens.pypi}`).toString('base64')}`, 'content-type': MULTIPART_TYPE },
+      body: new Uint8Array(form),
+    });
+    assert.equal(uploaded.status, 200, await uploaded.text());
+
+    const from = proxy.answers.length;
+    const env = cleanEnv(/^(PIP_|PYTHON|VIRTUAL_ENV)/i, {
+      HOME: work,
+      PIP_CONFIG_FILE: os.devNull,
+      PIP_DISABLE_PIP_VERSION_CHECK: '1',
+      PIP_NO_INPUT: '1',
+      PIP_NO_CACHE_DIR: '1',
+      PYTHONNOUSERSITE: '1',
+    });
+    const indexUrl = `${proxy.url.replace('http://', `http://__token__:${server.tokens.pypi}@`)}/pypi/simple/`;
+    const into = path.join(work, 'downloads');
+    await must('python3', ['-m', 'pip', 'download', '--no-deps', '--only-binary', ':all:', '-d', into, '--index-url', indexUrl, 'redirect-demo==1.0.0'], { env });
+    assert.ok((await fsp.readFile(path.join(into, wheel.filename))).equals(wheel.bytes));
+    assertRedirectedOnly(from, /\.whl$/, 1);
+  });
+
+  it('cargo fetches a crate from the bucket, checked against the index checksum', { skip: cargoMissing }, async () => {
+    const work = path.join(root, 'cargo');
+    const crate = await makeCrate('redirect_demo', '0.1.0', { extraBytes: 256 * 1024 });
+    const published = await fetch(`${server.url}/cargo/api/v1/crates/new`, {
+      method: 'PUT',
+      headers: { authorization: server.tokens.cargo },
+      body: new Uint8Array(frame(JSON.stringify(publishMetadata('redirect_demo', '0.1.0')), crate)),
+    });
+    assert.equal(published.status, 200, await published.text());
+
+    const home = path.join(work, 'home');
+    await fsp.mkdir(home, { recursive: true });
+    await fsp.writeFile(
+      path.join(home, 'config.toml'),
+      [
+        '[registries.smartreg]',
+        `index = "sparse+${proxy.url}/cargo/"`,
+        '[registry]',
+        'global-credential-providers = ["cargo:token"]',
+        '[source.crates-io]',
+        'replace-with = "smartreg"',
+        '[net]',
+        'retry = 0',
+        '',
+      ].join('\n'),
+    );
+    await fsp.writeFile(path.join(home, 'credentials.toml'), `[registries.smartreg]\ntoken = "${server.tokens.cargo}"\n`);
+    const consumer = path.join(work, 'consumer');
+    await fsp.mkdir(path.join(consumer, 'src'), { recursive: true });
+    await fsp.writeFile(path.join(consumer, 'Cargo.toml'), '[package]\nname = "consumer"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nredirect_demo = "0.1"\n');
+    await fsp.writeFile(path.join(consumer, 'src', 'main.rs'), 'fn main() {}\n');
+    const env = cleanEnv(/^CARGO_/, { CARGO_HOME: home, CARGO_TERM_COLOR: 'never', CARGO_NET_OFFLINE: 'false', CARGO_HTTP_TIMEOUT: '60' });
+
+    const from = proxy.answers.length;
+    await must('cargo', ['fetch'], { cwd: consumer, env });
+    const cached = await fsp.readdir(path.join(home, 'registry', 'cache'));
+    const file = path.join(home, 'registry', 'cache', cached[0]!, 'redirect_demo-0.1.0.crate');
+    assert.equal(sha256Hex(await fsp.readFile(file)), sha256Hex(crate));
+    assertRedirectedOnly(from, /\/download$/, 1);
+  });
+});

@@ -188,6 +188,15 @@ describe('smartregistry serve options', () => {
     }
   });
 
+  it('--redirect-downloads on filesystem storage says at start-up that artifacts are streamed', async () => {
+    const instance = await launchServe({ args: ['--redirect-downloads'] });
+    try {
+      assert.ok(instance.lines.some((line) => /^# --redirect-downloads needs S3 storage: .* artifacts are streamed/.test(line)), instance.lines.join('\n'));
+    } finally {
+      await instance.stop();
+    }
+  });
+
   it('S3 storage from flags and environment: the admin and tokens live in the bucket', async () => {
     const s3 = await startS3Server();
     const { endpoint, port, accessKey, accessSecret } = s3.descriptor;

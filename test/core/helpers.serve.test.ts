@@ -4,12 +4,14 @@ import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { FilesystemBackend } from '../../ts/core/storage/classes.filesystembackend.js';
 import { RegistryStorage, type IStorageOperationContext } from '../../ts/core/classes.registrystorage.js';
 import { RegistryError } from '../../ts/core/classes.registryerror.js';
 import { streamToBuffer } from '../../ts/core/helpers.stream.js';
 import { parseRangeHeader, serveObject, type IObjectSource, type IServedObject } from '../../ts/core/helpers.serve.js';
 import type { IHandlerResponse } from '../../ts/core/helpers.response.js';
+import { resolveDownloads } from '../../ts/core/helpers.downloads.js';
 
 describe('serving: Range header parsing', () => {
   it('one range, open range, suffix range, clamped end', () => {
@@ -193,5 +195,53 @@ describe('serving: a stored object', () => {
     assert.equal(response.headers!['Content-Length'], '0');
     assert.equal((await bodyOf(response)).length, 0);
     await assert.rejects(serve('GET', { range: 'bytes=0-' }, 'objects/empty'), rejectsWith(416));
+  });
+});
+
+describe('serving: redirected downloads', () => {
+  const object: IServedObject = {
+    size: 10,
+    etag: '"v1"',
+    lastModified: new Date('2024-01-01T00:00:00Z'),
+    contentType: 'application/octet-stream',
+    headers: { 'Docker-Content-Digest': 'sha256:abc', 'Cache-Control': 'max-age=31536000' },
+  };
+  const opened: string[] = [];
+  const source = (location: string | undefined): IObjectSource => ({
+    describe: async () => object,
+    open: async () => {
+      opened.push('open');
+      return { object, stream: Readable.from([Buffer.from('0123456789')]), length: 10 };
+    },
+    directUrl: async () => location,
+  });
+  const downloads = resolveDownloads({ redirect: true });
+  const serve = (method: string, headers: Record<string, string>, location: string | null = 'https://objects.example.com/b/k?sig', redirect = downloads) =>
+    serveObject({ method, headers, downloads: redirect }, source(location ?? undefined), { notFound: () => RegistryError.notFound('missing') });
+
+  it('a GET is a 307 with the Location, the protocol headers and no caching; nothing is opened', async () => {
+    opened.length = 0;
+    const requests: Record<string, string>[] = [{}, { range: 'bytes=2-4' }, { 'if-none-match': '"other"' }];
+    for (const headers of requests) {
+      const response = await serve('GET', headers);
+      assert.equal(response.status, 307);
+      assert.deepEqual(response.headers, { 'Docker-Content-Digest': 'sha256:abc', Location: 'https://objects.example.com/b/k?sig', 'Cache-Control': 'no-store' });
+      assert.equal(response.body, undefined);
+    }
+    assert.deepEqual(opened, []);
+  });
+
+  it('HEAD, a matching validator and an unsatisfiable range are answered here', async () => {
+    assert.equal((await serve('HEAD', {})).status, 200);
+    assert.equal((await serve('GET', { 'if-none-match': '"v1"' })).status, 304);
+    await assert.rejects(serve('GET', { range: 'bytes=10-' }), (error: unknown) => error instanceof RegistryError && error.kind === 'range-not-satisfiable');
+  });
+
+  it('streams when there is no URL, no directUrl, or redirects are off', async () => {
+    assert.equal((await serve('GET', {}, null)).status, 200);
+    assert.equal((await serve('GET', {}, 'https://objects.example.com/x', resolveDownloads())).status, 200);
+    const documentSource: IObjectSource = { ...source('https://objects.example.com/x'), directUrl: undefined };
+    const response = await serveObject({ method: 'GET', headers: {}, downloads }, documentSource, { notFound: () => RegistryError.notFound('missing') });
+    assert.equal(response.status, 200);
   });
 });

@@ -1,0 +1,162 @@
+// The download benchmark (issue 19, "Downloads straight from storage"): two registries on one Ceph RGW bucket,
+// one streaming every artifact and one answering with presigned redirects, each in its own child process.
+// curl follows the redirects, as the real clients do. Measured per registry:
+//   - an OCI blob pull (BENCH_DOWNLOADS_MIB, default 256 MiB) by one client, MB/s (median of 3),
+//   - the same blob pulled by 8 clients at once, MB/s in total,
+//   - 1 MiB npm tarball GETs by 8 clients (BENCH_DOWNLOADS_TARBALL_GETS each), MB/s,
+//   - the registry's CPU seconds per GiB served and its peak RSS during each part.
+// Target with redirects: under 0.1 CPU-s/GiB and no RSS growth. Needs Ceph RGW (test/infra/ceph, root).
+// Run: node --import tsx bench/downloads.ts
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import type * as http from 'node:http';
+import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { SmartRegistry } from '../ts/classes.smartregistry.js';
+import { createNodeHandler } from '../ts/adapters/node.js';
+import type { IStorageConfig } from '../ts/core/interfaces.core.js';
+import { startCephS3 } from '../test/helpers/ceph.js';
+import { publishBody } from '../test/npm/fixtures.js';
+import { benchRequest, median, rssSampler, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const BLOB_BYTES = Number(process.env.BENCH_DOWNLOADS_MIB ?? 256) * MiB;
+const TARBALL_GETS = Number(process.env.BENCH_DOWNLOADS_TARBALL_GETS ?? 64);
+const CLIENTS = 8;
+const SINGLE_PULLS = 3;
+const TARGET_CPU_PER_GIB = 0.1;
+const CLOCK_TICKS = 100;
+const ADMIN = { user: 'bench', password: 'bench-password-0123456789' };
+const basic = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`;
+
+/** User + system CPU seconds of a process so far. */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+async function buildRegistry(storage: IStorageConfig, redirect: boolean) {
+  const registry = new SmartRegistry({
+    storage,
+    auth: { tokenStore: 'memory', anonymousRead: true, users: { [ADMIN.user]: { password: ADMIN.password, scopes: ['*'] } }, npmTokens: { enabled: true } },
+    logging: { level: 'error' },
+    downloads: { redirect },
+    oci: { enabled: true, basePath: '/oci' },
+    npm: { enabled: true, basePath: '/npm' },
+  });
+  await registry.init();
+  return { handler: createNodeHandler(registry) as http.RequestListener, token: await registry.getAuthManager().createNpmToken(ADMIN.user) };
+}
+
+/** `times` GETs of `url` by each of `clients` curl processes (keep-alive, following redirects); bytes received in all. */
+async function curlPull(url: string, clients: number, times: number): Promise<{ bytes: number; seconds: number }> {
+  const config = ['silent', 'fail', 'location', 'write-out = "%{size_download}\\n"', ...Array.from({ length: times }, () => `url = "${url}"\noutput = "/dev/null"`)].join('\n');
+  const runClient = () =>
+    new Promise<number>((resolve, reject) => {
+      const child = spawn('curl', ['--config', '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve(out.split('\n').filter(Boolean).reduce((sum, line) => sum + Number(line), 0)) : reject(new Error(`curl exited with ${code}`))));
+      child.stdin.end(config);
+    });
+  const started = performance.now();
+  const bytes = (await Promise.all(Array.from({ length: clients }, runClient))).reduce((a, b) => a + b, 0);
+  return { bytes, seconds: (performance.now() - started) / 1000 };
+}
+
+interface IPart {
+  mbs: number;
+  cpuPerGiB: number;
+  peakRssMiB: number;
+  rssBeforeMiB: number;
+}
+
+/** Run `pull` against `server`, with its CPU seconds per GiB received and its peak RSS meanwhile. */
+async function measure(server: IBenchServer, pull: () => Promise<{ bytes: number; seconds: number }[]>): Promise<IPart> {
+  const pid = server.child.pid!;
+  const rss = rssSampler(pid);
+  const rssBeforeMiB = rss.now();
+  const cpuBefore = cpuSeconds(pid);
+  const runs = await pull();
+  const cpu = cpuSeconds(pid) - cpuBefore;
+  const bytes = runs.reduce((sum, run) => sum + run.bytes, 0);
+  return {
+    mbs: median(runs.map((run) => run.bytes / 1e6 / run.seconds))!,
+    cpuPerGiB: cpu / (bytes / GiB),
+    peakRssMiB: rss.stop(),
+    rssBeforeMiB,
+  };
+}
+
+async function main() {
+  const ceph = await startCephS3();
+  const storage: IStorageConfig = { type: 's3', ...ceph.descriptor, bucketName: ceph.bucketName };
+  const servers: Record<'streamed' | 'redirected', IBenchServer> = {
+    streamed: await startBenchServer(SELF, ['--serve', JSON.stringify(storage), 'stream']),
+    redirected: await startBenchServer(SELF, ['--serve', JSON.stringify(storage), 'redirect']),
+  };
+  try {
+    // One blob, pushed monolithically (stored as one object), read by both registries.
+    const block = crypto.randomBytes(16 * MiB);
+    const hash = crypto.createHash('sha256');
+    for (let sent = 0; sent < BLOB_BYTES; sent += block.length) hash.update(block.subarray(0, Math.min(block.length, BLOB_BYTES - sent)));
+    const digest = `sha256:${hash.digest('hex')}`;
+    const body = Readable.from((function* () {
+      for (let sent = 0; sent < BLOB_BYTES; sent += block.length) yield block.subarray(0, Math.min(block.length, BLOB_BYTES - sent));
+    })());
+    const pushed = await benchRequest({ port: servers.streamed.port, method: 'POST', path: `/v2/bench/blobs/uploads/?digest=${digest}`, headers: { authorization: basic }, body, contentLength: BLOB_BYTES });
+    if (pushed.status !== 201) throw new Error(`blob push answered ${pushed.status}`);
+    const tarball = crypto.randomBytes(MiB);
+    const { body: publish } = await publishBody('bench-tarball', '1.0.0', { tarball });
+    const published = await benchRequest({
+      port: servers.streamed.port,
+      method: 'PUT',
+      path: '/npm/bench-tarball',
+      headers: { authorization: `Bearer ${servers.streamed.token}`, 'content-type': 'application/json' },
+      body: Buffer.from(JSON.stringify(publish)),
+    });
+    if (published.status !== 201) throw new Error(`npm publish answered ${published.status}`);
+
+    const rows: string[] = [];
+    const results: Record<string, Record<string, IPart>> = {};
+    for (const [mode, server] of Object.entries(servers)) {
+      const base = `http://127.0.0.1:${server.port}`;
+      const blobUrl = `${base}/v2/bench/blobs/${digest}`;
+      const tarballUrl = `${base}/npm/bench-tarball/-/bench-tarball-1.0.0.tgz`;
+      const single = await measure(server, async () => {
+        const runs = [];
+        for (let run = 0; run < SINGLE_PULLS; run++) runs.push(await curlPull(blobUrl, 1, 1));
+        return runs;
+      });
+      const parallel = await measure(server, async () => [await curlPull(blobUrl, CLIENTS, 1)]);
+      const tarballs = await measure(server, async () => [await curlPull(tarballUrl, CLIENTS, TARBALL_GETS)]);
+      results[mode] = { single, parallel, tarballs };
+      const row = (what: string, part: IPart) =>
+        `${mode.padEnd(10)} ${what.padEnd(34)} ${part.mbs.toFixed(0).padStart(6)} MB/s  ${part.cpuPerGiB.toFixed(3).padStart(7)} CPU-s/GiB  ` +
+        `RSS ${part.rssBeforeMiB.toFixed(0)} → peak ${part.peakRssMiB.toFixed(0)} MiB`;
+      rows.push(
+        row(`${BLOB_BYTES / MiB} MiB blob, 1 client`, single),
+        row(`${BLOB_BYTES / MiB} MiB blob, ${CLIENTS} clients`, parallel),
+        row(`1 MiB tarball × ${TARBALL_GETS}, ${CLIENTS} clients`, tarballs),
+      );
+    }
+    console.log(`# Ceph RGW on loopback, curl --location; registry in a child process under tsx (its loader adds RSS to both)`);
+    for (const line of rows) console.log(line);
+    const redirected = Object.values(results.redirected!);
+    const cpuOk = redirected.every((part) => part.cpuPerGiB < TARGET_CPU_PER_GIB);
+    const rssGrowth = Math.max(...redirected.map((part) => part.peakRssMiB - part.rssBeforeMiB));
+    console.log(`${cpuOk ? 'ok  ' : 'MISS'} redirects: under ${TARGET_CPU_PER_GIB} CPU-s per GiB served in every part`);
+    console.log(`${rssGrowth < 10 ? 'ok  ' : 'MISS'} redirects: RSS grows at most ${rssGrowth.toFixed(1)} MiB while serving (target: none)`);
+  } finally {
+    for (const server of Object.values(servers)) await server.stop();
+    await ceph.stop();
+  }
+}
+
+if (process.argv[2] === '--serve') await serveInChild(() => buildRegistry(JSON.parse(process.argv[3]!) as IStorageConfig, process.argv[4] === 'redirect'));
+else await main();

@@ -177,8 +177,8 @@ function redirectResponse(object: IServedObject, location: string): IHandlerResp
 /** Answer a GET or HEAD for a stored object. */
 export async function serveObject(request: IServeRequest, source: IObjectSource, options: IServeOptions): Promise<IHandlerResponse> {
   const { headers, downloads } = request;
-  const redirect = request.method === 'GET' && downloads?.redirect === true && source.directUrl !== undefined;
-  const plainGet = !redirect && request.method !== 'HEAD' && !headers.range && !headers['if-none-match'] && !headers['if-modified-since'];
+  const directUrl = request.method === 'GET' && downloads?.redirect ? source.directUrl : undefined;
+  const plainGet = !directUrl && request.method !== 'HEAD' && !headers.range && !headers['if-none-match'] && !headers['if-modified-since'];
   if (plainGet) {
     const opened = await source.open();
     if (!opened) throw options.notFound();
@@ -190,8 +190,8 @@ export async function serveObject(request: IServeRequest, source: IObjectSource,
   const span = requestedSpan(request, object, options);
   const status = span ? 206 : 200;
   if (request.method === 'HEAD') return { status, headers: responseHeaders(object, span) };
-  if (redirect) {
-    const location = await source.directUrl!(object, downloads);
+  if (directUrl && downloads) {
+    const location = await directUrl.call(source, object, downloads);
     if (location) return redirectResponse(object, location);
   }
   const opened = await source.open(span);

@@ -8,9 +8,8 @@
 // Target with redirects: under 0.1 CPU-s/GiB and no RSS growth. Needs Ceph RGW (test/infra/ceph, root).
 // Run: node --import tsx bench/downloads.ts
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
+import * as os from 'node:os';
 import type * as http from 'node:http';
-import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { SmartRegistry } from '../ts/classes.smartregistry.js';
@@ -18,7 +17,7 @@ import { createNodeHandler } from '../ts/adapters/node.js';
 import type { IStorageConfig } from '../ts/core/interfaces.core.js';
 import { startCephS3 } from '../test/helpers/ceph.js';
 import { publishBody } from '../test/npm/fixtures.js';
-import { benchRequest, median, rssSampler, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
+import { benchRequest, cpuSeconds, curlThroughput, median, rssSampler, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
@@ -28,16 +27,8 @@ const TARBALL_GETS = Number(process.env.BENCH_DOWNLOADS_TARBALL_GETS ?? 64);
 const CLIENTS = 8;
 const SINGLE_PULLS = 3;
 const TARGET_CPU_PER_GIB = 0.1;
-const CLOCK_TICKS = 100;
 const ADMIN = { user: 'bench', password: 'bench-password-0123456789' };
 const basic = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`;
-
-/** User + system CPU seconds of a process so far. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
 
 async function buildRegistry(storage: IStorageConfig, redirect: boolean) {
   const registry = new SmartRegistry({
@@ -52,23 +43,6 @@ async function buildRegistry(storage: IStorageConfig, redirect: boolean) {
   return { handler: createNodeHandler(registry) as http.RequestListener, token: await registry.getAuthManager().createNpmToken(ADMIN.user) };
 }
 
-/** `times` GETs of `url` by each of `clients` curl processes (keep-alive, following redirects); bytes received in all. */
-async function curlPull(url: string, clients: number, times: number): Promise<{ bytes: number; seconds: number }> {
-  const config = ['silent', 'fail', 'location', 'write-out = "%{size_download}\\n"', ...Array.from({ length: times }, () => `url = "${url}"\noutput = "/dev/null"`)].join('\n');
-  const runClient = () =>
-    new Promise<number>((resolve, reject) => {
-      const child = spawn('curl', ['--config', '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolve(out.split('\n').filter(Boolean).reduce((sum, line) => sum + Number(line), 0)) : reject(new Error(`curl exited with ${code}`))));
-      child.stdin.end(config);
-    });
-  const started = performance.now();
-  const bytes = (await Promise.all(Array.from({ length: clients }, runClient))).reduce((a, b) => a + b, 0);
-  return { bytes, seconds: (performance.now() - started) / 1000 };
-}
-
 interface IPart {
   mbs: number;
   cpuPerGiB: number;
@@ -76,21 +50,15 @@ interface IPart {
   rssBeforeMiB: number;
 }
 
-/** Run `pull` against `server`, with its CPU seconds per GiB received and its peak RSS meanwhile. */
-async function measure(server: IBenchServer, pull: () => Promise<{ bytes: number; seconds: number }[]>): Promise<IPart> {
+/** `pull` (MB/s of each run) against `server` moving `bytes` in all, with the server's CPU seconds per GiB and peak RSS meanwhile. */
+async function measure(server: IBenchServer, bytes: number, pull: () => Promise<number[]>): Promise<IPart> {
   const pid = server.child.pid!;
   const rss = rssSampler(pid);
   const rssBeforeMiB = rss.now();
   const cpuBefore = cpuSeconds(pid);
   const runs = await pull();
   const cpu = cpuSeconds(pid) - cpuBefore;
-  const bytes = runs.reduce((sum, run) => sum + run.bytes, 0);
-  return {
-    mbs: median(runs.map((run) => run.bytes / 1e6 / run.seconds))!,
-    cpuPerGiB: cpu / (bytes / GiB),
-    peakRssMiB: rss.stop(),
-    rssBeforeMiB,
-  };
+  return { mbs: median(runs)!, cpuPerGiB: cpu / (bytes / GiB), peakRssMiB: rss.stop(), rssBeforeMiB };
 }
 
 async function main() {
@@ -128,13 +96,14 @@ async function main() {
       const base = `http://127.0.0.1:${server.port}`;
       const blobUrl = `${base}/v2/bench/blobs/${digest}`;
       const tarballUrl = `${base}/npm/bench-tarball/-/bench-tarball-1.0.0.tgz`;
-      const single = await measure(server, async () => {
+      const follow = { followRedirects: true };
+      const single = await measure(server, SINGLE_PULLS * BLOB_BYTES, async () => {
         const runs = [];
-        for (let run = 0; run < SINGLE_PULLS; run++) runs.push(await curlPull(blobUrl, 1, 1));
+        for (let run = 0; run < SINGLE_PULLS; run++) runs.push(await curlThroughput(blobUrl, {}, 1, 1, follow));
         return runs;
       });
-      const parallel = await measure(server, async () => [await curlPull(blobUrl, CLIENTS, 1)]);
-      const tarballs = await measure(server, async () => [await curlPull(tarballUrl, CLIENTS, TARBALL_GETS)]);
+      const parallel = await measure(server, CLIENTS * BLOB_BYTES, async () => [await curlThroughput(blobUrl, {}, CLIENTS, 1, follow)]);
+      const tarballs = await measure(server, CLIENTS * TARBALL_GETS * tarball.length, async () => [await curlThroughput(tarballUrl, {}, CLIENTS, TARBALL_GETS, follow)]);
       results[mode] = { single, parallel, tarballs };
       const row = (what: string, part: IPart) =>
         `${mode.padEnd(10)} ${what.padEnd(34)} ${part.mbs.toFixed(0).padStart(6)} MB/s  ${part.cpuPerGiB.toFixed(3).padStart(7)} CPU-s/GiB  ` +
@@ -145,7 +114,7 @@ async function main() {
         row(`1 MiB tarball × ${TARBALL_GETS}, ${CLIENTS} clients`, tarballs),
       );
     }
-    console.log(`# Ceph RGW on loopback, curl --location; registry in a child process under tsx (its loader adds RSS to both)`);
+    console.log(`# Ceph RGW on loopback, curl --location, registry compiled in a child process; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
     for (const line of rows) console.log(line);
     const redirected = Object.values(results.redirected!);
     const cpuOk = redirected.every((part) => part.cpuPerGiB < TARGET_CPU_PER_GIB);

@@ -200,12 +200,16 @@ export async function loadTest(port: number, requestPath: string, headers: Recor
   };
 }
 
-/** MB/s of `clients` curl processes, each fetching `url` `times` times over one keep-alive connection. */
-export async function curlThroughput(url: string, headers: Record<string, string>, clients: number, times: number): Promise<number> {
+/**
+ * MB/s of `clients` curl processes, each fetching `url` `times` times over one keep-alive connection;
+ * `followRedirects` follows a 307 to wherever it points (presigned downloads), as package clients do.
+ */
+export async function curlThroughput(url: string, headers: Record<string, string>, clients: number, times: number, options: { followRedirects?: boolean } = {}): Promise<number> {
   const config = [
     ...Object.entries(headers).map(([name, value]) => `header = "${name}: ${value}"`),
     'silent',
     'fail',
+    ...(options.followRedirects ? ['location'] : []),
     'write-out = "%{size_download}\\n"',
     ...Array.from({ length: times }, () => `url = "${url}"\noutput = "/dev/null"`),
   ].join('\n');

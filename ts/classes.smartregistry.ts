@@ -9,6 +9,7 @@ import { REGISTRY_PROTOCOLS, type IRegistryConfig, type IRequestContext, type IR
 import { createStorageBackend } from './core/storage/index.js';
 import { resolveDownloads } from './core/helpers.downloads.js';
 import { handleFetchRequest } from './adapters/fetch.js';
+import { WebPage } from './web/classes.webpage.js';
 import { DEFAULT_PROTOCOL_FACTORIES, type TProtocolFactory } from './protocols.js';
 
 export interface ISmartRegistryOptions {
@@ -21,7 +22,7 @@ interface IMount {
   prefix: string;
   /** What the handler reports as its own base path (for generated URLs). */
   basePath: string;
-  handler: BaseRegistry;
+  handler: Pick<BaseRegistry, 'handleRequest'>;
 }
 
 /** The orchestrator: configuration → protocol handlers, routing by basePath, the error boundary. */
@@ -91,6 +92,11 @@ export class SmartRegistry {
       for (const rootPath of handler.rootPaths()) {
         this.mounts.push({ prefix: normalizeBasePath(rootPath), basePath: '', handler });
       }
+    }
+    if (this.config.web?.enabled) {
+      const basePath = normalizeBasePath(this.config.web.basePath);
+      const page = new WebPage({ auth, logger: this.logger, trustProxy: this.config.trustProxy === true, handlers: this.handlers });
+      this.mounts.push({ prefix: basePath, basePath, handler: page });
     }
     // Longest prefix wins.
     this.mounts.sort((a, b) => b.prefix.length - a.prefix.length);

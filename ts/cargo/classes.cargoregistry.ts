@@ -6,6 +6,7 @@ import { jsonResponse, type IHandlerResponse } from '../core/helpers.response.js
 import { serveObject } from '../core/helpers.serve.js';
 import { CargoCrateStore, type ICargoActor } from './classes.cargocratestore.js';
 import { createCargoSearchIndex } from './classes.cargosearch.js';
+import { CargoCatalogue } from './classes.cargocatalogue.js';
 import { FRAME_LENGTH_BYTES, assertCrateName, assertVersion, indexPathOf, parsePublishMetadata, publishWarnings, readFrameLength } from './helpers.cargo.js';
 import type { ICargoSearchEntry } from './interfaces.cargo.js';
 
@@ -29,11 +30,17 @@ const MAX_OWNER_CHANGES = 100;
 export class CargoRegistry extends BaseRegistry {
   private readonly search: SearchIndex<ICargoSearchEntry>;
   private readonly crates: CargoCrateStore;
+  private readonly catalogueView: CargoCatalogue;
 
   constructor(deps: IProtocolDependencies, options: ICargoRegistryOptions = {}) {
     super(deps);
     this.search = createCargoSearchIndex(deps.storage, deps.logger, options.searchRevalidateMs ?? DEFAULT_SEARCH_REVALIDATE_MS);
     this.crates = new CargoCrateStore(deps.storage, this.search, deps.logger, options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES);
+    this.catalogueView = new CargoCatalogue(this.crates, this.search);
+  }
+
+  override catalogue(): CargoCatalogue {
+    return this.catalogueView;
   }
 
   // ---- the route table -----------------------------------------------------------------------

@@ -35,6 +35,7 @@ export function buildRegistryConfig(options: ICliOptions, users: Record<string, 
     logging: { level: options.logLevel },
     trustProxy: options.trustProxy,
     downloads: { redirect: options.redirectDownloads, publicUrl: options.downloadsPublicUrl },
+    web: { enabled: true, basePath: '/' },
   };
   for (const protocol of REGISTRY_PROTOCOLS) {
     config[protocol] = {

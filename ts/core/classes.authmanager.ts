@@ -187,7 +187,7 @@ export class AuthManager {
   }
 
   /** A request authenticated by password acts with the user's own scopes; nothing is stored. */
-  private async passwordToken(userId: string, protocol: TRegistryProtocol): Promise<IAuthToken> {
+  async passwordToken(userId: string, protocol: TRegistryProtocol): Promise<IAuthToken> {
     const scopes = this.provider.getUserScopes
       ? ((await this.provider.getUserScopes(userId)) ?? [])
       : [`${protocol}:*:*:*`];

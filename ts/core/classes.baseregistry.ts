@@ -11,6 +11,7 @@ import { isReadAction } from './helpers.scope.js';
 import { compilePattern, matchPattern, type ICompiledPattern } from './helpers.route.js';
 import { normalizeResponse, jsonResponse, type IHandlerResponse } from './helpers.response.js';
 import type { IAuthToken } from './interfaces.auth.js';
+import type { IPackageCatalogue } from './interfaces.catalogue.js';
 import type { IAuthConfig, IProtocolConfig, IRequestContext, IResponse, TRegistryProtocol } from './interfaces.core.js';
 import type { IUpstreamProvider } from '../upstream/interfaces.upstream.js';
 
@@ -110,9 +111,25 @@ export abstract class BaseRegistry {
     return this.config.basePath;
   }
 
+  /** The configured public URL of this protocol, if any. */
+  get registryUrl(): string | undefined {
+    return this.config.registryUrl;
+  }
+
   /** Paths at the host root this protocol also answers (OCI's `/v2`). */
   rootPaths(): string[] {
     return [];
+  }
+
+  /** What the web page shows of this protocol's packages; null when it shows none. */
+  catalogue(): IPackageCatalogue | null {
+    return null;
+  }
+
+  /** May this token (null: anonymous) read the resource? The same decision as a route's read permission. */
+  async tokenMayRead(token: IAuthToken | null, resource: string): Promise<boolean> {
+    if (this.anonymousRead) return true;
+    return token !== null && (await this.auth.authorize(token, resource, 'read'));
   }
 
   /** Does this protocol define `%2f` inside a path segment? */

@@ -12,6 +12,7 @@ const KNOWN_KEYS = new Set<string>([
   'logging',
   'trustProxy',
   'downloads',
+  'web',
   ...REGISTRY_PROTOCOLS,
 ]);
 
@@ -92,10 +93,7 @@ export function validateRegistryConfig(config: IRegistryConfig): void {
     if (protocolConfig.registryUrl !== undefined && !isHttpUrl(protocolConfig.registryUrl)) {
       throw new Error(`smartregistry: ${protocol}.registryUrl must be an absolute http(s) URL, not '${protocolConfig.registryUrl}'`);
     }
-    const basePath = normalizeBasePath(protocolConfig.basePath);
-    if (/[?#%\\\s]/.test(basePath) || basePath.split('/').some((s) => s === '..' || s === '.')) {
-      throw new Error(`smartregistry: ${protocol}.basePath '${protocolConfig.basePath}' is not a plain path`);
-    }
+    const basePath = plainBasePath(protocol, protocolConfig.basePath);
     for (const other of mounted) {
       if (other.basePath === basePath) {
         throw new Error(`smartregistry: ${protocol} and ${other.protocol} share the basePath '${basePath || '/'}'`);
@@ -109,6 +107,12 @@ export function validateRegistryConfig(config: IRegistryConfig): void {
     }
     mounted.push({ protocol, basePath });
   }
+  if (config.web?.enabled) {
+    if (typeof config.web.basePath !== 'string') throw new Error("smartregistry: web.basePath must be a string such as '/'");
+    const basePath = plainBasePath('web', config.web.basePath);
+    const same = mounted.find((other) => other.basePath === basePath);
+    if (same) throw new Error(`smartregistry: web and ${same.protocol} share the basePath '${basePath || '/'}'`);
+  }
   if (config.trustProxy !== undefined && typeof config.trustProxy !== 'boolean') {
     throw new Error('smartregistry: trustProxy must be true or false');
   }
@@ -116,6 +120,15 @@ export function validateRegistryConfig(config: IRegistryConfig): void {
   for (const protocol of REGISTRY_PROTOCOLS) assertLimits(`${protocol}.limits`, config[protocol]?.limits);
   assertDownloadsConfig('downloads', config.downloads);
   for (const protocol of REGISTRY_PROTOCOLS) assertDownloadsConfig(`${protocol}.downloads`, config[protocol]?.downloads);
+}
+
+/** The normalised basePath, refused unless it is a plain path (no query, escapes, blanks or relative segments). */
+function plainBasePath(where: string, raw: string): string {
+  const basePath = normalizeBasePath(raw);
+  if (/[?#%\\\s]/.test(basePath) || basePath.split('/').some((s) => s === '..' || s === '.')) {
+    throw new Error(`smartregistry: ${where}.basePath '${raw}' is not a plain path`);
+  }
+  return basePath;
 }
 
 function assertLimits(where: string, limits: IBodyLimits | undefined): void {

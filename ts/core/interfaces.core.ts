@@ -87,6 +87,13 @@ export interface IDownloadsConfig {
   now?: () => Date;
 }
 
+/** The web page for people (browse, search, package pages), served by the registry itself. */
+export interface IWebConfig {
+  enabled: boolean;
+  /** Where the page lives; `/` (the host root) catches every path no protocol answers. */
+  basePath: string;
+}
+
 export interface IFilesystemStorageConfig {
   type: 'filesystem';
   path: string;
@@ -230,4 +237,5 @@ export interface IRegistryConfig {
   composer?: IProtocolConfig;
   pypi?: IProtocolConfig;
   rubygems?: IProtocolConfig;
+  web?: IWebConfig;
 }

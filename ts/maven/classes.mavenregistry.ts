@@ -3,6 +3,7 @@ import { RegistryError } from '../core/classes.registryerror.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject } from '../core/helpers.serve.js';
 import * as crypto from 'node:crypto';
+import { MavenCatalogue } from './classes.mavencatalogue.js';
 import { MavenStore, type IMavenCoordinates } from './classes.mavenstore.js';
 import { renderDirectoryListing } from './helpers.mavenlisting.js';
 import { isSnapshotVersion } from './helpers.mavenversion.js';
@@ -53,6 +54,10 @@ export class MavenRegistry extends BaseRegistry {
       allowRedeploy: options.allowRedeploy ?? false,
       now: options.now ?? (() => new Date()),
     });
+  }
+
+  override catalogue(): MavenCatalogue {
+    return new MavenCatalogue(this.store);
   }
 
   protected routes(): IRoute[] {

@@ -11,6 +11,7 @@ import { NpmPublishParser } from './classes.npmpublishparser.js';
 import type { NpmTarballUpload } from './classes.npmtarballupload.js';
 import { attachmentVersions, checkDocumentName, planPublish } from './helpers.npmpublishplan.js';
 import { NpmSearchIndex } from './classes.npmsearchindex.js';
+import { NpmCatalogue } from './classes.npmcatalogue.js';
 import { NpmTokenService } from './classes.npmtokenservice.js';
 import {
   acceptsGzip,
@@ -76,6 +77,7 @@ export class NpmRegistry extends BaseRegistry {
   private readonly login: NpmLoginFlow;
   private readonly publishes: ConcurrencyLimit;
   private readonly tokens: NpmTokenService;
+  private readonly catalogueView: NpmCatalogue;
 
   constructor(deps: IProtocolDependencies, options: INpmRegistryOptions = {}) {
     super(deps);
@@ -88,12 +90,17 @@ export class NpmRegistry extends BaseRegistry {
     this.cache = new NpmDocumentCache(deps.storage, options.documentCacheBytes ?? DEFAULT_DOCUMENT_CACHE_BYTES);
     this.search = new NpmSearchIndex(deps.storage, options.searchRevalidateMs ?? DEFAULT_SEARCH_REVALIDATE_MS, deps.logger);
     this.packages = new NpmPackageStore(deps.storage, this.cache, this.search, deps.logger);
+    this.catalogueView = new NpmCatalogue(this.packages, this.search);
     this.login = new NpmLoginFlow(deps.storage, deps.auth, {
       allowSignup: deps.authConfig.allowSignup === true,
       sessionSeconds: options.loginSessionSeconds ?? DEFAULT_LOGIN_SESSION_SECONDS,
       maxSessions: options.maxLoginSessions ?? DEFAULT_MAX_LOGIN_SESSIONS,
       now: options.now ?? Date.now,
     });
+  }
+
+  override catalogue(): NpmCatalogue {
+    return this.catalogueView;
   }
 
   /** The search index, for rebuilds and bulk loads. */

@@ -6,6 +6,7 @@ import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helper
 import { serveObject, type IObjectSource, type IServedObject } from '../core/helpers.serve.js';
 import type { IRequestContext, IResponse } from '../core/interfaces.core.js';
 import { OciBlobStore } from './classes.ociblobstore.js';
+import { OciCatalogue } from './classes.ocicatalogue.js';
 import { OciManifestStore } from './classes.ocimanifeststore.js';
 import { ANONYMOUS_TOKEN, OciTokenService } from './classes.ocitokenservice.js';
 import { OciUploads, UPLOAD_SESSION_MAX_AGE_MS } from './classes.ociuploads.js';
@@ -61,6 +62,10 @@ export class OciRegistry extends BaseRegistry {
     this.manifests = new OciManifestStore(this.storage);
     this.uploads = new OciUploads(this.storage, this.blobs, this.logger);
     this.tokens = new OciTokenService(this.auth, deps.authConfig, () => this.anonymousRead);
+  }
+
+  override catalogue(): OciCatalogue {
+    return new OciCatalogue(this.manifests);
   }
 
   override rootPaths(): string[] {

@@ -9,6 +9,7 @@ import { sha256Hex } from '../core/helpers.hash.js';
 import { pypiPaths } from '../core/storage.paths.js';
 import { PypiProjectStore, fileAlreadyExists, type IStoredUpload, type IUploadRequest, type TDeclaredDigests } from './classes.pypiprojectstore.js';
 import { PypiSearchIndex } from './classes.pypisearchindex.js';
+import { PypiCatalogue } from './classes.pypicatalogue.js';
 import {
   CONTENT_TYPE_BY_FORMAT,
   canonicalVersion,
@@ -58,6 +59,7 @@ export interface IPypiRegistryOptions {
 export class PypiRegistry extends BaseRegistry {
   private readonly projects: PypiProjectStore;
   private readonly search: PypiSearchIndex;
+  private readonly catalogueView: PypiCatalogue;
   private readonly rendered = new BoundedCache<IRenderedPage>({
     maxEntries: 10_000,
     maxBytes: RENDERED_CACHE_BYTES,
@@ -68,6 +70,11 @@ export class PypiRegistry extends BaseRegistry {
     super(deps);
     this.projects = new PypiProjectStore(deps.storage, deps.logger);
     this.search = new PypiSearchIndex(deps.storage, deps.logger, options.searchRevalidateMs ?? 1000);
+    this.catalogueView = new PypiCatalogue(this.projects, this.search);
+  }
+
+  override catalogue(): PypiCatalogue {
+    return this.catalogueView;
   }
 
   // ---- the route table -----------------------------------------------------------------------

@@ -1,0 +1,113 @@
+/**
+ * A registry with the web page at `/` and one package of each protocol on main, published through
+ * handleRequest as the real clients would: npm, PyPI, Cargo, Maven and OCI. npm, Cargo, Maven and OCI
+ * are private (no anonymous reads); PyPI is readable by anyone. `reader` may read `@team/*` on npm only.
+ */
+import * as crypto from 'node:crypto';
+import { sendRequest, type IReadResponse, type ITestRequest } from '../helpers/requests.js';
+import { startTestRegistry, type ITestRegistry } from '../helpers/testregistry.js';
+import { publishBody } from '../npm/fixtures.js';
+import { makeWheel, multipartBody, MULTIPART_TYPE, uploadFields } from '../pypi/fixtures.js';
+import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
+import { pomOf } from '../maven/maven.fixtures.js';
+
+export const PASSWORDS = { admin: 'admin-web-password', reader: 'reader-web-password' } as const;
+export const basic = (user: keyof typeof PASSWORDS, password: string = PASSWORDS[user]) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/** A readme that tries every way of running script in the page. */
+export const HOSTILE_README = [
+  '# Hostile readme',
+  '',
+  '<script>window.__xss = "script"</script>',
+  '<img src="x" onerror="window.__xss = \'onerror\'">',
+  '[click me](javascript:window.__xss="link")',
+  '<a href="javascript:window.__xss=1">raw link</a>',
+  '<iframe src="https://registry.example.com/frame"></iframe>',
+  '<div onclick="window.__xss = \'click\'" style="color:red">styled</div>',
+  '<form action="https://registry.example.com/steal"><input name="password"></form>',
+  '',
+  'Safe **bold** text and a [good link](https://registry.example.com/docs).',
+].join('\n');
+
+export interface IWebFixture extends ITestRegistry {
+  request(method: string, path: string, options?: ITestRequest): Promise<IReadResponse>;
+}
+
+const sha256 = (bytes: Uint8Array | string) => `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+
+function expectOk(what: string, response: IReadResponse) {
+  if (response.status >= 300) throw new Error(`${what}: ${response.status} ${response.text}`);
+}
+
+export async function createWebFixture(): Promise<IWebFixture> {
+  const setup = await startTestRegistry({
+    label: 'web',
+    users: {
+      admin: { password: PASSWORDS.admin, scopes: ['*'] },
+      reader: { password: PASSWORDS.reader, scopes: ['npm:package:@team/*:read'] },
+    },
+    config: {
+      npm: { enabled: true, basePath: '/npm' },
+      pypi: { enabled: true, basePath: '/pypi', anonymousRead: true },
+      cargo: { enabled: true, basePath: '/cargo' },
+      maven: { enabled: true, basePath: '/maven' },
+      oci: { enabled: true, basePath: '/oci' },
+      web: { enabled: true, basePath: '/' },
+    },
+  });
+  const request = (method: string, path: string, options: ITestRequest = {}) => sendRequest(setup.registry, method, path, options);
+  const admin = { authorization: basic('admin') };
+
+  for (const [name, version, readme, extra] of [
+    ['web-left-pad', '1.0.0', '# web-left-pad\n\nPads strings **on the left**.', { dependencies: { '@team/secret': '^2.0.0' } }],
+    ['web-left-pad', '1.1.0', '# web-left-pad\n\nPads strings **on the left**.', { dependencies: { '@team/secret': '^2.0.0' } }],
+    ['web-hostile', '0.1.0', HOSTILE_README, {}],
+    ['@team/secret', '2.0.0', '# Secret\n\nOnly the team may read this.', {}],
+  ] as const) {
+    const { body } = await publishBody(name, version, { manifest: { readme, ...extra } });
+    (body as Record<string, unknown>).readme = readme;
+    expectOk(`npm publish ${name}`, await request('PUT', `/npm/${name.replace('/', '%2f')}`, { headers: admin, body }));
+  }
+  expectOk('npm deprecate', await deprecate(request, admin));
+
+  const wheel = await makeWheel('web-demo', '0.3.0');
+  const fields = await uploadFields('web-demo', '0.3.0', wheel, [
+    ['description', '# web-demo\n\nA *PyPI* project with a Markdown description.'],
+    ['description_content_type', 'text/markdown'],
+  ]);
+  expectOk('pypi upload', await request('POST', '/pypi/', { headers: { ...admin, 'content-type': MULTIPART_TYPE }, body: multipartBody(fields, wheel) }));
+
+  const crate = await makeCrate('web-crate', '0.2.0');
+  expectOk('cargo publish', await request('PUT', '/cargo/api/v1/crates/new', { headers: admin, body: frame(JSON.stringify(publishMetadata('web-crate', '0.2.0')), crate) }));
+
+  const jar = Buffer.from('not really a jar, but bytes');
+  const pom = pomOf('com.example', 'web-lib', '1.2.0');
+  expectOk('maven jar', await request('PUT', '/maven/com/example/web-lib/1.2.0/web-lib-1.2.0.jar', { headers: admin, body: jar }));
+  expectOk('maven pom', await request('PUT', '/maven/com/example/web-lib/1.2.0/web-lib-1.2.0.pom', { headers: admin, body: Buffer.from(pom) }));
+
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux' }));
+  const layer = crypto.randomBytes(2048);
+  for (const blob of [config, layer]) {
+    expectOk('oci blob', await request('POST', `/v2/web/app/blobs/uploads/?digest=${sha256(blob)}`, { headers: { ...admin, 'content-type': 'application/octet-stream' }, body: blob }));
+  }
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
+    }),
+  );
+  expectOk('oci manifest', await request('PUT', '/v2/web/app/manifests/1.0', { headers: { ...admin, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest }));
+
+  return { ...setup, request };
+}
+
+/** `npm deprecate web-left-pad@1.0.0`: the packument sent back with the message on that version. */
+async function deprecate(request: IWebFixture['request'], headers: Record<string, string>): Promise<IReadResponse> {
+  const current = await request('GET', '/npm/web-left-pad', { headers });
+  const doc = current.json as { versions: Record<string, Record<string, unknown>>; _rev: string };
+  doc.versions['1.0.0'].deprecated = 'use 1.1.0';
+  return request('PUT', '/npm/web-left-pad', { headers, body: doc });
+}

@@ -1,0 +1,168 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SmartRegistry } from '../../ts/classes.smartregistry.js';
+import { buildRegistryConfig } from '../../ts/cli/config.js';
+import { basic, createWebFixture, type IWebFixture } from './fixtures.js';
+
+describe('web page over HTTP', () => {
+  let fixture: IWebFixture;
+  before(async () => {
+    fixture = await createWebFixture();
+  });
+  after(() => fixture?.close());
+
+  const get = (path: string, authorization?: string) => fixture.request('GET', path, { headers: authorization ? { authorization } : {} });
+
+  it('serves the home page as HTML with a strict Content-Security-Policy and no caching', async () => {
+    const page = await get('/');
+    assert.equal(page.status, 200);
+    assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
+    const csp = page.headers['content-security-policy'];
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    assert.equal(page.headers['cache-control'], 'no-store');
+    assert.equal(page.headers['x-content-type-options'], 'nosniff');
+    assert.doesNotMatch(page.text, /<script>|<style>| style=| on[a-z]+=/, 'no inline script, style or handlers');
+  });
+
+  it('shows an anonymous visitor only what anonymous may read: public PyPI, none of the private protocols', async () => {
+    const home = await get('/');
+    assert.match(home.text, /href="\/packages\/pypi\/web-demo"/);
+    for (const hidden of ['web-left-pad', '@team/secret', 'web-crate', 'web-lib', 'web/app']) assert.ok(!home.text.includes(hidden), `${hidden} is not on the page`);
+    assert.match(home.text, /PyPI <span class="muted">\(1\)<\/span>/, 'a count where everything is readable');
+    assert.doesNotMatch(home.text, /npm <span class="muted">/, 'no count that would tell how many private packages exist');
+    const search = await get('/search?q=web');
+    assert.equal(search.status, 200);
+    assert.match(search.text, /web-demo/);
+    assert.ok(!search.text.includes('web-left-pad') && !search.text.includes('web-crate'));
+  });
+
+  it('answers a private package exactly like a missing one (404, same page), until the visitor may read it', async () => {
+    const privatePage = await get('/packages/npm/web-left-pad');
+    const missingPage = await get('/packages/npm/no-such-package');
+    assert.equal(privatePage.status, 404);
+    assert.equal(missingPage.status, 404);
+    assert.equal(privatePage.text, missingPage.text);
+    for (const path of ['/packages/cargo/web-crate', '/packages/maven/com.example:web-lib', '/packages/oci/web/app', '/packages/nosuch/x']) {
+      assert.equal((await get(path)).status, 404, path);
+    }
+    const shown = await get('/packages/npm/web-left-pad', basic('admin'));
+    assert.equal(shown.status, 200);
+    assert.match(shown.text, /<h1>web-left-pad <span class="muted">1\.1\.0<\/span>/);
+    assert.match(shown.headers.vary, /Authorization/);
+  });
+
+  it('gives a user with a narrow scope exactly their packages, in search and as pages', async () => {
+    const reader = basic('reader');
+    const search = await get('/search?q=secret', reader);
+    assert.match(search.text, /href="\/packages\/npm\/%40team\/secret"/);
+    const home = await get('/', reader);
+    assert.match(home.text, /@team\/secret/);
+    assert.ok(!home.text.includes('web-left-pad'), 'not a package the reader may not read');
+    assert.match(home.text, /Signed in as <strong>reader<\/strong>/);
+    assert.equal((await get('/packages/npm/%40team/secret', reader)).status, 200);
+    assert.equal((await get('/packages/npm/web-left-pad', reader)).status, 404);
+  });
+
+  it('refuses wrong credentials with a 401 challenge, and signs in with right ones', async () => {
+    const wrong = await get('/', basic('admin', 'wrong-password'));
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.headers['www-authenticate'], /^Basic realm="smartregistry"/);
+    assert.match(wrong.headers['content-type'], /text\/html/);
+    const anonymous = await get('/sign-in');
+    assert.equal(anonymous.status, 401);
+    assert.match(anonymous.headers['www-authenticate'], /^Basic /);
+    const signedIn = await get('/sign-in', basic('admin'));
+    assert.equal(signedIn.status, 303);
+    assert.equal(signedIn.headers.location, '/');
+  });
+
+  it('finds a package of every protocol on main in one search (admin), with counts', async () => {
+    const search = await get('/search?q=web', basic('admin'));
+    for (const link of ['/packages/npm/web-left-pad', '/packages/pypi/web-demo', '/packages/cargo/web-crate', '/packages/maven/com.example%3Aweb-lib', '/packages/oci/web/app']) {
+      assert.ok(search.text.includes(`href="${link}"`), link);
+    }
+    assert.match(search.text, /npm <span class="muted">\(2\)<\/span>/);
+  });
+
+  it('renders a hostile readme inert: no script, handlers, javascript: links, frames, forms or styles', async () => {
+    const page = await get('/packages/npm/web-hostile', basic('admin'));
+    assert.equal(page.status, 200);
+    const readme = page.text.slice(page.text.indexOf('<section class="readme"'));
+    assert.match(readme, /<h1>Hostile readme<\/h1>/);
+    assert.match(readme, /<a href="https:\/\/registry\.example\.com\/docs" rel="nofollow noopener noreferrer">good link<\/a>/);
+    assert.doesNotMatch(readme, /<script|<iframe|<form|onerror=|onclick=|style=|href="javascript:/i);
+    assert.doesNotMatch(page.text, /<script>/);
+  });
+
+  it('escapes what visitors and packages write: the search query is text, never markup', async () => {
+    const page = await get(`/search?q=${encodeURIComponent('"><script>alert(1)</script>')}`);
+    assert.equal(page.status, 200);
+    assert.ok(page.text.includes('&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;'));
+    assert.ok(!page.text.includes('<script>alert(1)'));
+  });
+
+  it('shows versions with dates, dist-tags and deprecations, dependencies, files with digests and install snippets', async () => {
+    const admin = basic('admin');
+    const npm = await get('/packages/npm/web-left-pad', admin);
+    assert.match(npm.text, /<span class="badge">latest<\/span>/);
+    assert.match(npm.text, /href="\/packages\/npm\/web-left-pad\?version=1\.0\.0">1\.0\.0<\/a><\/td><td>\d{4}-\d\d-\d\d<\/td><td><span class="badge warn" title="use 1\.1\.0">deprecated<\/span>/);
+    assert.match(npm.text, /<a href="\/packages\/npm\/%40team\/secret">@team\/secret<\/a> <code>\^2\.0\.0<\/code>/);
+    assert.match(npm.text, /npm install web-left-pad@1\.1\.0 --registry=http:\/\/registry\.example\.com\/npm\//);
+    assert.match(npm.text, /integrity: sha512-/);
+    const older = await get('/packages/npm/web-left-pad?version=1.0.0', admin);
+    assert.match(older.text, /Deprecated: use 1\.1\.0/);
+    assert.equal((await get('/packages/npm/web-left-pad?version=9.9.9', admin)).status, 404);
+
+    const pypi = await get('/packages/pypi/web-demo');
+    assert.match(pypi.text, /<p>A <em>PyPI<\/em> project with a Markdown description\.<\/p>/);
+    assert.match(pypi.text, /pip install --index-url http:\/\/registry\.example\.com\/pypi\/simple\/ web-demo==0\.3\.0/);
+    assert.match(pypi.text, /web_demo-0\.3\.0-py3-none-any\.whl<\/td><td>\d+ B<\/td><td class="digest">sha256: [0-9a-f]{64}/);
+
+    const cargo = await get('/packages/cargo/web-crate', admin);
+    assert.match(cargo.text, /cargo add web-crate@0\.2\.0 --registry smartregistry/);
+    assert.match(cargo.text, /index = &quot;sparse\+http:\/\/registry\.example\.com\/cargo\/&quot;/);
+
+    const maven = await get('/packages/maven/com.example:web-lib', admin);
+    assert.match(maven.text, /&lt;artifactId&gt;web-lib&lt;\/artifactId&gt;\n  &lt;version&gt;1\.2\.0&lt;\/version&gt;/);
+    assert.match(maven.text, /web-lib-1\.2\.0\.jar<\/td><td>27 B<\/td>/);
+
+    const oci = await get('/packages/oci/web/app', admin);
+    assert.match(oci.text, /docker pull registry\.example\.com\/web\/app:1\.0/);
+    assert.match(oci.text, /application\/vnd\.oci\.image\.layer\.v1\.tar\+gzip<\/td><td>2\.0 KiB<\/td>/);
+  });
+
+  it('serves its stylesheet and script, and answers unknown pages and methods in HTML', async () => {
+    const css = await get('/-/assets/web.css');
+    assert.equal(css.status, 200);
+    assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
+    const js = await get('/-/assets/copy.js');
+    assert.equal(js.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.match(js.text, /navigator\.clipboard\.writeText/);
+    const missing = await get('/-/assets/other.js');
+    assert.equal(missing.status, 404);
+    assert.equal((await get('/no/such/page')).status, 404);
+    const post = await fixture.request('POST', '/search', { body: 'x' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.allow, 'GET, HEAD');
+    // The protocols keep their own answers beside the page.
+    const npmMissing = await fixture.request('GET', '/npm/no-such-package', { headers: { authorization: basic('admin') } });
+    assert.equal(npmMissing.status, 404);
+    assert.match(npmMissing.headers['content-type'], /application\/json/);
+  });
+});
+
+describe('web page configuration', () => {
+  it('refuses a web basePath that a protocol uses too', () => {
+    assert.throws(
+      () => new SmartRegistry({ storage: { type: 'filesystem', path: '/tmp/unused' }, auth: {}, npm: { enabled: true, basePath: '/npm' }, web: { enabled: true, basePath: '/npm/' } }),
+      /web and npm share the basePath '\/npm'/,
+    );
+  });
+
+  it('is mounted at / by smartregistry serve', () => {
+    const config = buildRegistryConfig({ dataDir: '/tmp/unused' } as Parameters<typeof buildRegistryConfig>[0]);
+    assert.deepEqual(config.web, { enabled: true, basePath: '/' });
+  });
+});

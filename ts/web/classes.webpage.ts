@@ -1,0 +1,164 @@
+import * as crypto from 'node:crypto';
+import type { AuthManager } from '../core/classes.authmanager.js';
+import type { BaseRegistry } from '../core/classes.baseregistry.js';
+import type { Logger } from '../core/classes.logger.js';
+import { isRegistryError, RegistryError } from '../core/classes.registryerror.js';
+import { assertSafeRequestPath } from '../core/helpers.path.js';
+import { resolvePublicUrls } from '../core/helpers.publicurl.js';
+import { normalizeResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import type { ICatalogueEntry, IPackageCatalogue } from '../core/interfaces.catalogue.js';
+import type { IRequestContext, IResponse, TRegistryProtocol } from '../core/interfaces.core.js';
+import { WEB_ASSETS } from './assets.js';
+import type { SafeHtml } from './helpers.html.js';
+import { identifyVisitor, type IWebVisitor } from './helpers.webauth.js';
+import { homeContent, layout, messageContent, packageContent, searchContent, type IProtocolListing } from './helpers.webpages.js';
+
+/** Packages listed per protocol on the home page and per protocol in search results. */
+const LISTED_PER_PROTOCOL = 20;
+/** Search hits looked at per protocol for a visitor who may read only some packages. */
+const CANDIDATES_PER_PROTOCOL = 200;
+const MAX_QUERY_CHARS = 256;
+const NO_PACKAGE = 'No such package, or you may not read it.';
+
+/**
+ * Nothing runs but our own script and style; no frames, no plugins, no foreign images (a readme's
+ * image would tell its host who reads a private package), forms post only here.
+ */
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+};
+
+export interface IWebPageDependencies {
+  auth: AuthManager;
+  logger: Logger;
+  trustProxy: boolean;
+  /** The mounted protocol handlers; those with a catalogue are shown. */
+  handlers: ReadonlyMap<TRegistryProtocol, BaseRegistry>;
+}
+
+interface IShown {
+  protocol: TRegistryProtocol;
+  handler: BaseRegistry;
+  catalogue: IPackageCatalogue;
+}
+
+/**
+ * The registry's web page for people: home, search across every protocol, a page per package, all
+ * rendered on the server. A visitor sees exactly what the protocols would let them read; a package
+ * they may not read answers the same 404 as one that does not exist.
+ */
+export class WebPage {
+  private readonly shown: IShown[];
+
+  constructor(private readonly deps: IWebPageDependencies) {
+    this.shown = [...deps.handlers].flatMap(([protocol, handler]) => {
+      const catalogue = handler.catalogue();
+      return catalogue ? [{ protocol, handler, catalogue }] : [];
+    });
+  }
+
+  async handleRequest(ctx: IRequestContext, relativePath: string, publicBasePath: string): Promise<IResponse> {
+    const base = publicBasePath;
+    const headers = lowerCaseHeaders(ctx.headers);
+    try {
+      const method = ctx.method.toUpperCase();
+      if (method !== 'GET' && method !== 'HEAD') throw new RegistryError('method-not-allowed', `method ${method} is not allowed here`, { headers: { Allow: 'GET, HEAD' } });
+      assertSafeRequestPath(relativePath);
+      const segments = relativePath.split('/').slice(1).map((segment) => decodeURIComponent(segment));
+      if (segments[0] === '-' && segments[1] === 'assets' && segments.length === 3) return normalizeResponse(this.asset(segments[2]));
+      const visitor = await identifyVisitor(this.deps.auth, headers.authorization, ctx.actor?.ip);
+      const query = firstValue(ctx.query?.q).slice(0, MAX_QUERY_CHARS);
+      const frame = { base, userId: visitor.userId };
+      if (relativePath === '/' || relativePath === '') return this.page(200, layout({ ...frame, title: 'Packages' }, homeContent(base, await this.listings(visitor, ''))));
+      if (segments[0] === 'search' && segments.length === 1) {
+        return this.page(200, layout({ ...frame, title: `Search ${query}`, query }, searchContent(base, query, await this.listings(visitor, query))));
+      }
+      if (segments[0] === 'sign-in' && segments.length === 1) return this.signIn(base, visitor);
+      if (segments[0] === 'packages' && segments.length >= 3) {
+        const version = firstValue(ctx.query?.version) || undefined;
+        return await this.packagePage(frame, visitor, segments[1], segments.slice(2).join('/'), version, headers);
+      }
+      throw RegistryError.notFound('There is no page here.');
+    } catch (error) {
+      if (!isRegistryError(error)) throw error;
+      return this.errorPage(base, error);
+    }
+  }
+
+  private async packagePage(frame: { base: string; userId: string | null }, visitor: IWebVisitor, protocol: string, name: string, version: string | undefined, headers: Record<string, string>): Promise<IResponse> {
+    const shown = this.shown.find((entry) => entry.protocol === protocol);
+    // Permission first, existence after: a package the visitor may not read looks like one that does not exist.
+    if (!shown || !(await shown.handler.tokenMayRead(await visitor.tokenFor(shown.protocol), shown.catalogue.resourceOf(name)))) {
+      throw RegistryError.notFound(NO_PACKAGE);
+    }
+    const urls = resolvePublicUrls(headers, { registryUrl: shown.handler.registryUrl, trustProxy: this.deps.trustProxy, publicBasePath: shown.handler.basePath });
+    const pkg = await shown.catalogue.describe(name, version, urls);
+    if (!pkg) throw RegistryError.notFound(NO_PACKAGE);
+    return this.page(200, layout({ ...frame, title: pkg.name }, packageContent(frame.base, shown.protocol, pkg)));
+  }
+
+  /** Per protocol: the visible matches of a query (everything for ''), a count only for visitors who may read all. */
+  private async listings(visitor: IWebVisitor, query: string): Promise<IProtocolListing[]> {
+    return Promise.all(
+      this.shown.map(async ({ protocol, handler, catalogue }) => {
+        const token = await visitor.tokenFor(protocol);
+        if (await handler.tokenMayRead(token, catalogue.resourceOf('*'))) {
+          const result = await catalogue.search(query, LISTED_PER_PROTOCOL, 0);
+          return { protocol, total: result.total, entries: result.entries };
+        }
+        const candidates = await catalogue.search(query, CANDIDATES_PER_PROTOCOL, 0);
+        const entries: ICatalogueEntry[] = [];
+        for (const entry of candidates.entries) {
+          if (entries.length >= LISTED_PER_PROTOCOL) break;
+          if (await handler.tokenMayRead(token, catalogue.resourceOf(entry.name))) entries.push(entry);
+        }
+        return { protocol, entries };
+      }),
+    );
+  }
+
+  /** Asks the browser for the registry's credentials until it sends some that authenticate. */
+  private signIn(base: string, visitor: IWebVisitor): IResponse {
+    if (visitor.userId) return normalizeResponse({ status: 303, headers: { ...SECURITY_HEADERS, Location: `${base}/`, 'Cache-Control': 'no-store' } });
+    throw RegistryError.unauthorized('Sign in with your registry user name and password, or a token as the password.');
+  }
+
+  private asset(file: string): IHandlerResponse {
+    const asset = WEB_ASSETS[file];
+    if (!asset) throw RegistryError.notFound('There is no page here.');
+    const etag = `"${crypto.createHash('sha256').update(asset.body).digest('hex').slice(0, 16)}"`;
+    return { status: 200, headers: { ...SECURITY_HEADERS, 'Content-Type': asset.contentType, ETag: etag, 'Cache-Control': 'public, max-age=300' }, body: asset.body };
+  }
+
+  private page(status: number, body: SafeHtml, headers: Record<string, string> = {}): IResponse {
+    // Pages depend on who asks: never stored by shared caches, never shown from cache to someone else.
+    return normalizeResponse({
+      status,
+      headers: { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', Vary: 'Authorization', ...headers },
+      body: Buffer.from(body.text, 'utf8'),
+    });
+  }
+
+  private errorPage(base: string, error: RegistryError): IResponse {
+    const status = error.status;
+    const heading = status === 404 ? 'Not found' : status === 401 ? 'Sign in' : status === 429 ? 'Too many attempts' : status >= 500 ? 'Something went wrong' : 'Cannot show this page';
+    const text = status >= 500 ? 'The registry could not answer this request.' : error.message;
+    if (status >= 500) this.deps.logger.error(`web page error ${error.message}`, error);
+    const challenge: Record<string, string> = status === 401 ? { 'WWW-Authenticate': 'Basic realm="smartregistry", charset="UTF-8"' } : {};
+    return this.page(status, layout({ base, title: heading, userId: null }, messageContent(heading, text)), { ...error.headers, ...challenge });
+  }
+}
+
+function lowerCaseHeaders(headers: IRequestContext['headers']): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined) result[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return result;
+}
+
+const firstValue = (value: string | string[] | undefined) => (Array.isArray(value) ? (value[0] ?? '') : (value ?? ''));

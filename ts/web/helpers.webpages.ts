@@ -1,0 +1,120 @@
+/** The page's HTML, pure: data in, escaped markup out (every value goes through the `html` template). */
+import type { ICatalogueEntry, ICataloguePackage } from '../core/interfaces.catalogue.js';
+import type { TRegistryProtocol } from '../core/interfaces.core.js';
+import { formatBytes, formatDate, html, pathOf, type SafeHtml } from './helpers.html.js';
+import { renderMarkdown, renderPlainText } from './helpers.markdown.js';
+
+export const PROTOCOL_TITLES: Record<TRegistryProtocol, string> = {
+  oci: 'Containers (OCI)',
+  npm: 'npm',
+  maven: 'Maven',
+  cargo: 'Cargo',
+  composer: 'Composer',
+  pypi: 'PyPI',
+  rubygems: 'RubyGems',
+};
+
+export interface IPageFrame {
+  /** The page's base path ('' at the host root). */
+  base: string;
+  title: string;
+  query?: string;
+  userId: string | null;
+}
+
+export function layout(frame: IPageFrame, content: SafeHtml): SafeHtml {
+  const { base } = frame;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>${frame.title} · smartregistry</title>
+<link rel="stylesheet" href="${base}/-/assets/web.css">
+<script src="${base}/-/assets/copy.js" defer></script>
+</head>
+<body>
+<header>
+<a class="brand" href="${base}/">smartregistry</a>
+<form role="search" action="${base}/search" method="get">
+<label class="visually-hidden" for="q">Search packages</label>
+<input id="q" name="q" type="search" placeholder="Search packages" value="${frame.query ?? ''}">
+<button type="submit">Search</button>
+</form>
+<nav>${frame.userId ? html`<span>Signed in as <strong>${frame.userId}</strong></span>` : html`<a href="${base}/sign-in">Sign in</a>`}</nav>
+</header>
+<main>
+${content}
+</main>
+</body>
+</html>
+`;
+}
+
+export interface IProtocolListing {
+  protocol: TRegistryProtocol;
+  /** Shown only when the visitor may read every package of the protocol. */
+  total?: number;
+  entries: ICatalogueEntry[];
+}
+
+function entryList(base: string, protocol: TRegistryProtocol, entries: ICatalogueEntry[]): SafeHtml {
+  return html`<ul class="results">${entries.map(
+    (entry) => html`<li><a href="${base}/packages/${protocol}/${pathOf(entry.name)}">${entry.name}</a>${entry.version ? html` <span class="muted">${entry.version}</span>` : ''}${entry.description ? html`<br><span>${entry.description}</span>` : ''}</li>`,
+  )}</ul>`;
+}
+
+function listingSection(base: string, listing: IProtocolListing, emptyText: string): SafeHtml {
+  const count = listing.total !== undefined ? html` <span class="muted">(${listing.total})</span>` : '';
+  return html`<section aria-labelledby="section-${listing.protocol}">
+<h2 id="section-${listing.protocol}">${PROTOCOL_TITLES[listing.protocol]}${count}</h2>
+${listing.entries.length > 0 ? entryList(base, listing.protocol, listing.entries) : html`<p class="muted">${emptyText}</p>`}
+</section>`;
+}
+
+export function homeContent(base: string, listings: IProtocolListing[]): SafeHtml {
+  return html`<h1>Packages</h1>
+${listings.map((listing) => listingSection(base, listing, 'Nothing to show.'))}`;
+}
+
+export function searchContent(base: string, query: string, listings: IProtocolListing[]): SafeHtml {
+  const found = listings.some((listing) => listing.entries.length > 0);
+  return html`<h1>Search results for “${query}”</h1>
+${found ? listings.filter((listing) => listing.entries.length > 0).map((listing) => listingSection(base, listing, '')) : html`<p>No packages match.</p>`}`;
+}
+
+function versionMarks(version: ICataloguePackage['versions'][number]): SafeHtml {
+  return html`${(version.tags ?? []).map((tag) => html`<span class="badge">${tag}</span>`)}${
+    version.yanked !== undefined ? html`<span class="badge warn" title="${version.yanked}">yanked</span>` : ''
+  }${version.deprecated !== undefined ? html`<span class="badge warn" title="${version.deprecated}">deprecated</span>` : ''}`;
+}
+
+export function packageContent(base: string, protocol: TRegistryProtocol, pkg: ICataloguePackage): SafeHtml {
+  const packagePath = `${base}/packages/${protocol}/${pathOf(pkg.name)}`;
+  const shown = pkg.versions.find((version) => version.version === pkg.version);
+  const readme = pkg.readme ? (pkg.readme.format === 'markdown' ? renderMarkdown(pkg.readme.text) : renderPlainText(pkg.readme.text)) : null;
+  return html`<p class="muted">${PROTOCOL_TITLES[protocol]}</p>
+<h1>${pkg.name}${pkg.version ? html` <span class="muted">${pkg.version}</span>` : ''}${shown ? versionMarks({ ...shown, tags: [] }) : ''}</h1>
+${pkg.description ? html`<p>${pkg.description}</p>` : ''}
+${pkg.license ? html`<p class="muted">License: ${pkg.license}</p>` : ''}
+${shown?.deprecated ? html`<p class="badge warn">Deprecated: ${shown.deprecated}</p>` : ''}
+${pkg.install.length > 0 ? html`<section aria-labelledby="install"><h2 id="install">Install</h2>${pkg.install.map(
+    (snippet, index) => html`<h3>${snippet.label}</h3><div class="snippet"><pre id="install-${index}"><code>${snippet.text}</code></pre><button type="button" data-copy="install-${index}" hidden>Copy</button></div>`,
+  )}</section>` : ''}
+${pkg.facts && pkg.facts.length > 0 ? html`<section aria-labelledby="details"><h2 id="details">Details</h2><div class="table"><table><tbody>${pkg.facts.map((fact) => html`<tr><th scope="row">${fact.label}</th><td class="digest">${fact.value}</td></tr>`)}</tbody></table></div></section>` : ''}
+${pkg.dependencies.length > 0 ? html`<section aria-labelledby="dependencies"><h2 id="dependencies">Dependencies</h2><ul>${pkg.dependencies.map(
+    (dependency) => html`<li><a href="${base}/packages/${protocol}/${pathOf(dependency.name)}">${dependency.name}</a> <code>${dependency.requirement}</code>${dependency.kind ? html` <span class="badge">${dependency.kind}</span>` : ''}</li>`,
+  )}</ul></section>` : ''}
+${pkg.files.length > 0 ? html`<section aria-labelledby="files"><h2 id="files">Files</h2><div class="table"><table><thead><tr><th scope="col">File</th><th scope="col">Size</th><th scope="col">Digests</th></tr></thead><tbody>${pkg.files.map(
+    (file) => html`<tr><td>${file.name}</td><td>${formatBytes(file.size)}</td><td class="digest">${Object.entries(file.digests).map(([algorithm, digest]) => html`${algorithm}: ${digest}<br>`)}</td></tr>`,
+  )}</tbody></table></div></section>` : ''}
+<section aria-labelledby="versions"><h2 id="versions">Versions</h2><div class="table"><table><thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col"><span class="visually-hidden">Marks</span></th></tr></thead><tbody>${pkg.versions.map(
+    (version) => html`<tr><td><a href="${packagePath}?version=${encodeURIComponent(version.version)}">${version.version}</a></td><td>${formatDate(version.published)}</td><td>${versionMarks(version)}</td></tr>`,
+  )}</tbody></table></div></section>
+${readme ? html`<section class="readme" aria-labelledby="readme"><h2 id="readme">Readme</h2>${readme}</section>` : ''}`;
+}
+
+export function messageContent(heading: string, text: string): SafeHtml {
+  return html`<h1>${heading}</h1><p>${text}</p>`;
+}

@@ -99,9 +99,15 @@ describe('smartregistry serve', () => {
       assert.ok(response.status < 500, `${target} answered ${response.status}`);
       assert.ok(response.headers.get('content-type'), `${target} has a content type`);
     }
+    // The web page is mounted at the host root: it answers every path no protocol does.
+    const home = await fetch(`${first.url}/`);
+    assert.equal(home.status, 200);
+    assert.match(home.headers.get('content-type') ?? '', /^text\/html/);
+    await home.arrayBuffer();
     const unrouted = await fetch(`${first.url}/nowhere`);
     assert.equal(unrouted.status, 404);
-    assert.match(((await unrouted.json()) as { error: string }).error, /no registry is mounted/);
+    assert.match(unrouted.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await unrouted.text(), /<h1>Not found<\/h1>/);
   });
 
   it('the printed tokens are valid admin tokens, stored in the data directory', async () => {

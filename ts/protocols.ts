@@ -5,6 +5,7 @@ import { NpmRegistry } from './npm/classes.npmregistry.js';
 import { MavenRegistry } from './maven/classes.mavenregistry.js';
 import { CargoRegistry } from './cargo/classes.cargoregistry.js';
 import { PypiRegistry } from './pypi/classes.pypiregistry.js';
+import { ComposerRegistry } from './composer/classes.composerregistry.js';
 
 export type TProtocolFactory = (deps: IProtocolDependencies) => BaseRegistry;
 
@@ -18,4 +19,5 @@ export const DEFAULT_PROTOCOL_FACTORIES: Partial<Record<TRegistryProtocol, TProt
   maven: (deps) => new MavenRegistry(deps),
   cargo: (deps) => new CargoRegistry(deps),
   pypi: (deps) => new PypiRegistry(deps),
+  composer: (deps) => new ComposerRegistry(deps),
 };

@@ -7,7 +7,7 @@ import { FilesystemBackend } from '../../ts/core/storage/classes.filesystembacke
 import { RegistryStorage } from '../../ts/core/classes.registrystorage.js';
 import { Logger } from '../../ts/core/classes.logger.js';
 import { DELETE } from '../../ts/core/classes.registrystorage.js';
-import { DerivedDocuments, derivedDocument, revisionOrder } from '../../ts/core/classes.deriveddocuments.js';
+import { DerivedDocuments, derivedDocument, nextRevision, revisionOrder } from '../../ts/core/classes.deriveddocuments.js';
 import type { IStorageHookContext } from '../../ts/core/interfaces.core.js';
 
 interface IProject {
@@ -122,4 +122,11 @@ test('derived documents: reads verify with stats once verified; a deleted truth 
     await documents.ensureCurrent('demo', page, ctx);
     assert.deepEqual(await pageOf(storage, 'demo'), { rev: '4-2.0', versions: ['2.0'] });
   });
+});
+
+test('nextRevision grows past the previous revision and past the clock, also after a deletion', () => {
+  assert.equal(nextRevision(null, 'a', 1000), '1000-a');
+  assert.equal(nextRevision('1000-a', 'b', 1000), '1001-b', 'same millisecond: one more than before');
+  assert.equal(nextRevision('5-x', 'c', 2000), '2000-c', 'the clock is later');
+  assert.ok(revisionOrder(nextRevision('99999999999999-x', 'd', 1)) > 99999999999999, 'a clock behind the stored revision still grows it');
 });

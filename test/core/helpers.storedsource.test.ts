@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { storedObjectSource } from '../../ts/core/helpers.storedsource.js';
+import { bufferedObjectSource, storedObjectSource } from '../../ts/core/helpers.storedsource.js';
 import { streamToBuffer } from '../../ts/core/helpers.stream.js';
 import { startTempStorage } from '../helpers/tempstorage.js';
 
@@ -27,6 +27,28 @@ describe('storedObjectSource', () => {
 
   it('answers null for a missing key', async () => {
     const source = storedObjectSource(temp.storage, 'a/missing', { protocol: 'core' }, 'text/plain');
+    assert.equal(await source.describe(), null);
+    assert.equal(await source.open(), null);
+  });
+});
+
+describe('bufferedObjectSource', () => {
+  it('loads once for describe and open, whole or a span', async () => {
+    let loads = 0;
+    const object = { size: 10, etag: '"e"', contentType: 'text/plain' };
+    const source = bufferedObjectSource(async () => {
+      loads += 1;
+      return { object, bytes: Buffer.from('0123456789') };
+    });
+    assert.deepEqual(await source.describe(), object);
+    const span = await source.open({ start: 2, end: 4 });
+    assert.equal(span!.length, 3);
+    assert.equal((await streamToBuffer(span!.stream)).toString(), '234');
+    assert.equal(loads, 1);
+  });
+
+  it('answers null when there is nothing', async () => {
+    const source = bufferedObjectSource(async () => null);
     assert.equal(await source.describe(), null);
     assert.equal(await source.open(), null);
   });

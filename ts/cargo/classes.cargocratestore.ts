@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { Readable, pipeline } from 'node:stream';
+import { type Readable, pipeline } from 'node:stream';
 import { TarMemberTap } from '../core/archive/classes.tarmembertap.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
 import { DerivedDocuments, derivedDocument, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
@@ -9,7 +9,7 @@ import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { ingestArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
-import { storedArtifactSource } from '../core/helpers.storedsource.js';
+import { bufferedObjectSource, storedArtifactSource } from '../core/helpers.storedsource.js';
 import { cargoPaths } from '../core/storage.paths.js';
 import {
   crateManifestPath,
@@ -116,25 +116,14 @@ export class CargoCrateStore {
     const normalized = normalizeCrateName(name);
     await this.documents.ensureCurrent(normalized, this.indexTarget, ctx);
     // Read once per request: a conditional GET asks describe() and then open().
-    let loading: Promise<{ object: IServedObject; bytes: Buffer } | null> | undefined;
-    const load = () => (loading ??= readIndex());
-    const readIndex = async () => {
+    return bufferedObjectSource(async () => {
       const document = await this.readCached<IStoredIndex>(cargoPaths.index(normalized));
       // `foo_bar` and `foo-bar` share a document; only the published spelling has an index file.
       if (!document || document.value.name.toLowerCase() !== name.toLowerCase()) return null;
       const bytes = Buffer.from(document.value.index, 'utf8');
       const object: IServedObject = { size: bytes.length, etag: document.etag, lastModified: document.lastModified, contentType: INDEX_CONTENT_TYPE };
       return { object, bytes };
-    };
-    return {
-      describe: async () => (await load())?.object ?? null,
-      open: async (span) => {
-        const loaded = await load();
-        if (!loaded) return null;
-        const bytes = span ? loaded.bytes.subarray(span.start, span.end + 1) : loaded.bytes;
-        return { object: loaded.object, stream: Readable.from([bytes]), length: bytes.length };
-      },
-    };
+    });
   }
 
   // ---- .crate files --------------------------------------------------------------------------

@@ -62,6 +62,14 @@ export function revisionOrder(revision: string | null | undefined): number {
 }
 
 /**
+ * The revision after `previous` (null: a new document): `{n}-{id}` with n = max(previous + 1, now in
+ * ms), so revisions only grow, also across a package's deletion and re-creation.
+ */
+export function nextRevision(previous: string | null | undefined, id: string, nowMs = Date.now()): string {
+  return `${Math.max(revisionOrder(previous) + 1, nowMs)}-${id}`;
+}
+
+/**
  * A derived document of its own: written by a conditional read-modify-write that leaves it alone
  * when what is stored came from a later revision, so concurrent writers can land in any order.
  */

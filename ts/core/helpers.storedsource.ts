@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
 import type { IObjectSource, IServedObject } from './helpers.serve.js';
 import type { IObjectInfo } from './storage/interfaces.storage.js';
@@ -48,4 +49,22 @@ export function storedArtifactSource(
   contentType: string,
 ): IObjectSource {
   return { ...storedObjectSource(storage, key, ctx, contentType), directUrl: presignedDirectUrl(storage, key, ctx) };
+}
+
+/**
+ * A document held as bytes (rendered, or read whole through a cache) as `serveObject` reads it:
+ * `load` runs once per source, so a conditional GET's describe() and open() cost one load.
+ */
+export function bufferedObjectSource(load: () => Promise<{ object: IServedObject; bytes: Buffer } | null>): IObjectSource {
+  let loading: ReturnType<typeof load> | undefined;
+  const once = () => (loading ??= load());
+  return {
+    describe: async () => (await once())?.object ?? null,
+    open: async (span) => {
+      const loaded = await once();
+      if (!loaded) return null;
+      const bytes = span ? loaded.bytes.subarray(span.start, span.end + 1) : loaded.bytes;
+      return { object: loaded.object, stream: Readable.from([bytes]), length: bytes.length };
+    },
+  };
 }

@@ -52,6 +52,15 @@
  *       metadata/{uploadId}               the PEP 658 metadata file of a wheel (its METADATA)
  *     names/{normalized name}             marker: the project exists (listed by /simple/)
  *     search/shard-{00..3f}.json          search index: 64 shards by name, { name: entry }
+ *
+ *   composer/
+ *     packages/{vendor}/{package}/        one tree per package (Composer's lower-case name rule)
+ *       package.json                      the truth: every version's metadata entry, its zip (conditional writes)
+ *       p2.json                           `/p2/{vendor}/{package}.json` (tagged versions) derived from package.json
+ *       p2-dev.json                       `/p2/{vendor}/{package}~dev.json` (dev branches) derived from package.json
+ *       dists/{fileId}.zip                uploaded zips, one per upload (never overwritten)
+ *     names/{vendor}/{package}            marker: the package exists (packages.json, list.json)
+ *     search/shard-{00..3f}.json          search index: 64 shards by name, { name: entry }
  */
 import { sha256Hex } from './helpers.hash.js';
 
@@ -154,4 +163,16 @@ export const pypiPaths = {
   /** Inverse of `name`. */
   nameOf: (key: string) => key.slice('pypi/names/'.length),
   searchShard: (shard: number) => `pypi/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
+};
+
+/** Composer: names pass Composer's name rule (helpers.composer.ts), so `{vendor}/{package}` is two safe segments. */
+export const composerPaths = {
+  package: (name: string) => `composer/packages/${name}/package.json`,
+  metadata: (name: string, dev: boolean) => `composer/packages/${name}/${dev ? 'p2-dev' : 'p2'}.json`,
+  dist: (name: string, fileId: string) => `composer/packages/${name}/dists/${fileId}.zip`,
+  namesPrefix: () => 'composer/names/',
+  name: (name: string) => `composer/names/${name}`,
+  /** Inverse of `name`. */
+  nameOf: (key: string) => key.slice('composer/names/'.length),
+  searchShard: (shard: number) => `composer/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
 };

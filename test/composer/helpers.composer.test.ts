@@ -1,0 +1,135 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  composerJsonMember,
+  isValidPackageName,
+  minifyVersions,
+  namePatternMatcher,
+  parseComposerJson,
+  renderMetadataFile,
+  renderPackagesJson,
+  versionEntry,
+  versionStringProblem,
+  withBaseUrl,
+} from '../../ts/composer/helpers.composer.js';
+import type { IComposerPackageDocument } from '../../ts/composer/interfaces.composer.js';
+
+/** Composer's MetadataMinifier::expand, as its documentation describes it: each entry changes the one before. */
+function expand(versions: Record<string, unknown>[]): Record<string, unknown>[] {
+  let current: Record<string, unknown> | null = null;
+  return versions.map((version) => {
+    const next: Record<string, unknown> = { ...(current ?? {}) };
+    for (const [key, value] of Object.entries(version)) {
+      if (value === '__unset') delete next[key];
+      else next[key] = value;
+    }
+    current = next;
+    return next;
+  });
+}
+
+const SHA1 = 'a'.repeat(40);
+
+describe('composer helpers', () => {
+  it('checks package names by Composer\'s rule', () => {
+    for (const name of ['acme/foo', 'a/b', 'acme-corp/foo.bar_baz', 'acme/foo--bar', '0/0']) assert.equal(isValidPackageName(name), true, name);
+    for (const name of ['Acme/foo', 'acme', 'acme/foo/bar', '/foo', 'acme/', 'acme/-foo', 'acme/foo-', 'ac..me/foo', 'acme/fo o', `acme/${'a'.repeat(220)}`]) {
+      assert.equal(isValidPackageName(name), false, name);
+    }
+  });
+
+  it('finds composer.json at the root or in the one top folder', () => {
+    assert.equal(composerJsonMember(['composer.json', 'src/A.php']), 'composer.json');
+    assert.equal(composerJsonMember(['pkg-1.0/', 'pkg-1.0/composer.json', 'pkg-1.0/src/A.php']), 'pkg-1.0/composer.json');
+    assert.equal(composerJsonMember(['a/composer.json', 'b/composer.json']), null, 'two top folders');
+    assert.equal(composerJsonMember(['a/b/composer.json']), null, 'too deep');
+    assert.equal(composerJsonMember(['src/A.php']), null);
+  });
+
+  it('parses composer.json and keeps the package fields', () => {
+    const parsed = parseComposerJson(Buffer.from('{"name":"acme/foo","version":"1.0.0","description":"d","require":{"php":">=8.1"},"scripts":{"x":"y"},"autoload":{"psr-4":{"Acme\\\\":"src/"}}}'));
+    assert.deepEqual(parsed, {
+      name: 'acme/foo',
+      version: '1.0.0',
+      fields: { description: 'd', autoload: { 'psr-4': { 'Acme\\': 'src/' } }, require: { php: '>=8.1' } },
+    });
+  });
+
+  it('refuses composer.json that is not JSON, not an object, badly named or badly typed', () => {
+    const refused: [string, RegExp][] = [
+      ['{"name":', /not valid JSON/],
+      ['[1]', /must hold a JSON object/],
+      ['{"description":"x"}', /name null is not a valid package name/],
+      ['{"name":"Acme/Foo"}', /"Acme\/Foo" is not a valid package name/],
+      ['{"name":"acme/foo","version":1}', /version must be a string/],
+      ['{"name":"acme/foo","require":{"php":8}}', /"require" has the wrong type/],
+      ['{"name":"acme/foo","license":[1]}', /"license" has the wrong type/],
+    ];
+    for (const [text, message] of refused) assert.throws(() => parseComposerJson(Buffer.from(text)), message, text);
+  });
+
+  it('refuses version strings with whitespace, "@", control characters or no text', () => {
+    assert.equal(versionStringProblem('1.0.0'), null);
+    assert.equal(versionStringProblem('dev-feature/x'), null);
+    assert.match(versionStringProblem('1.0 as 2.0')!, /whitespace/);
+    assert.match(versionStringProblem('1.0@dev')!, /"@"/);
+    assert.match(versionStringProblem('')!, /empty/);
+    assert.match(versionStringProblem('1'.repeat(256))!, /longer than 255/);
+  });
+
+  it('minifies a version list as composer/2.0 (first whole, then differences, __unset for dropped keys)', () => {
+    const versions = [
+      { name: 'acme/foo', version: '2.0.0', require: { php: '>=8' }, description: 'd' },
+      { name: 'acme/foo', version: '1.1.0', require: { php: '>=8' }, description: 'd', keywords: ['x'] },
+      { name: 'acme/foo', version: '1.0.0', require: { php: '>=7' }, description: 'd' },
+    ];
+    const minified = minifyVersions(versions);
+    assert.equal(
+      JSON.stringify(minified),
+      '[{"name":"acme/foo","version":"2.0.0","require":{"php":">=8"},"description":"d"},{"version":"1.1.0","keywords":["x"]},{"version":"1.0.0","require":{"php":">=7"},"keywords":"__unset"}]',
+    );
+    assert.deepEqual(expand(minified), versions);
+    assert.deepEqual(minifyVersions([]), []);
+  });
+
+  it('renders the tagged and dev metadata files of a package, dist URLs marked for the base URL', () => {
+    const entry = (version: string, normalized: string) =>
+      versionEntry({ name: 'acme/foo', fields: { description: 'd' } }, { name: 'acme/foo', version, normalized, sha1: SHA1, time: '2024-01-01T00:00:00.000Z' });
+    const pkg: IComposerPackageDocument = {
+      v: 1,
+      revision: '7-abc',
+      name: 'acme/foo',
+      versions: [
+        { entry: entry('dev-main', 'dev-main'), fileId: 'f3', size: 3, publishedBy: 'u' },
+        { entry: entry('1.0.0', '1.0.0.0'), fileId: 'f1', size: 1, publishedBy: 'u' },
+      ],
+    };
+    const tagged = renderMetadataFile(pkg, 'tagged').toString('utf8');
+    assert.equal(
+      tagged,
+      `{"revision":"7-abc","minified":"composer/2.0","packages":{"acme/foo":[{"name":"acme/foo","description":"d","version":"1.0.0","version_normalized":"1.0.0.0","dist":{"type":"zip","url":"\\u0000/dists/acme/foo/${SHA1}.zip","reference":"${SHA1}","shasum":"${SHA1}"},"time":"2024-01-01T00:00:00.000Z"}]}}`,
+    );
+    const served = JSON.parse(withBaseUrl(tagged, 'https://registry.example.com/composer'));
+    assert.equal(served.packages['acme/foo'][0].dist.url, `https://registry.example.com/composer/dists/acme/foo/${SHA1}.zip`);
+    const dev = JSON.parse(renderMetadataFile(pkg, 'dev').toString('utf8'));
+    assert.deepEqual(dev.packages['acme/foo'].map((v: { version: string }) => v.version), ['dev-main']);
+  });
+
+  it('renders packages.json with absolute URLs below the base URL', () => {
+    assert.deepEqual(renderPackagesJson('https://registry.example.com/composer', ['acme/foo']), {
+      packages: [],
+      'metadata-url': 'https://registry.example.com/composer/p2/%package%.json',
+      'available-packages': ['acme/foo'],
+      search: 'https://registry.example.com/composer/search.json?q=%query%&type=%type%',
+      list: 'https://registry.example.com/composer/packages/list.json',
+    });
+  });
+
+  it('matches list.json filters with * wildcards, whole names, case-insensitive', () => {
+    const names = ['acme/foo', 'acme/foo-bar', 'other/foo', 'acme.x/y'];
+    assert.deepEqual(names.filter(namePatternMatcher('acme/*')), ['acme/foo', 'acme/foo-bar']);
+    assert.deepEqual(names.filter(namePatternMatcher('*foo')), ['acme/foo', 'other/foo']);
+    assert.deepEqual(names.filter(namePatternMatcher('ACME.X/Y')), ['acme.x/y']);
+    assert.deepEqual(names.filter(namePatternMatcher('acme')), []);
+  });
+});

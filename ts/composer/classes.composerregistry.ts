@@ -1,0 +1,167 @@
+import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest, type TRoutePermission } from '../core/classes.baseregistry.js';
+import { RegistryError } from '../core/classes.registryerror.js';
+import type { SearchIndex } from '../core/classes.searchindex.js';
+import { jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import { serveObject } from '../core/helpers.serve.js';
+import { ComposerPackageStore } from './classes.composerpackagestore.js';
+import { createComposerSearchIndex } from './classes.composersearch.js';
+import { isValidPackageName, namePatternMatcher, renderPackagesJson, type TMetadataFile } from './helpers.composer.js';
+import type { IComposerSearchEntry } from './interfaces.composer.js';
+
+export interface IComposerRegistryOptions {
+  /** Most bytes the members of an uploaded zip may declare together. Default 4 GiB. */
+  maxUnpackedBytes?: number;
+  /** Other instances' changes show in search, packages.json and list.json after at most this long. Default 1 s. */
+  revalidateMs?: number;
+}
+
+const DEFAULT_MAX_UNPACKED_BYTES = 4 * 1024 ** 3;
+const DEFAULT_REVALIDATE_MS = 1000;
+const DEFAULT_PER_PAGE = 15;
+const MAX_PER_PAGE = 100;
+/** Search hits looked at before the type filter and the page. */
+const MAX_SEARCH_HITS = 1000;
+const METADATA_FILE = /^(.+?)(~dev)?\.json$/;
+const DIST_FILE = /^([0-9a-f]{40})\.zip$/;
+
+/**
+ * The Composer repository (v2 protocol): `packages.json` pointing Composer at `/p2/` metadata files
+ * (derived documents, tagged versions and dev branches apart), zips served from storage, search and
+ * the package list, and our own upload and delete. Formats are in helpers.composer.ts and
+ * helpers.composerversion.ts, packages in classes.composerpackagestore.ts.
+ */
+export class ComposerRegistry extends BaseRegistry {
+  private readonly search: SearchIndex<IComposerSearchEntry>;
+  private readonly packages: ComposerPackageStore;
+
+  constructor(deps: IProtocolDependencies, options: IComposerRegistryOptions = {}) {
+    super(deps);
+    const revalidateMs = options.revalidateMs ?? DEFAULT_REVALIDATE_MS;
+    this.search = createComposerSearchIndex(deps.storage, deps.logger, revalidateMs);
+    this.packages = new ComposerPackageStore(deps.storage, this.search, deps.logger, {
+      maxUnpackedBytes: options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES,
+      namesRevalidateMs: revalidateMs,
+    });
+  }
+
+  // ---- the route table -----------------------------------------------------------------------
+
+  protected routes(): IRoute[] {
+    const pkg = (action: string) => (req: IRouteRequest) => ({ resource: `composer:package:${this.packageName(req)}`, action });
+    const metadata = (req: IRouteRequest) => ({ resource: `composer:package:${this.metadataFile(req).name}`, action: 'read' });
+    // Lists answer everyone who may read something; each caller sees the packages it may read.
+    const lists: TRoutePermission = this.anonymousRead ? 'optional' : 'authenticated';
+    return [
+      { method: 'GET', pattern: '/packages.json', permission: lists, handler: (req) => this.packagesJson(req) },
+      { method: 'GET', pattern: '/packages/list.json', permission: lists, handler: (req) => this.list(req) },
+      { method: 'GET', pattern: '/search.json', permission: lists, handler: (req) => this.searchPackages(req) },
+      { method: 'GET', pattern: '/p2/:vendor/:file', permission: metadata, handler: (req) => this.metadata(req) },
+      { method: 'GET', pattern: '/dists/:vendor/:package/:file', permission: pkg('read'), handler: (req) => this.dist(req) },
+      { method: 'PUT', pattern: '/packages/:vendor/:package', permission: pkg('write'), handler: (req) => this.upload(req) },
+      { method: 'DELETE', pattern: '/packages/:vendor/:package', permission: pkg('delete'), handler: (req) => this.remove(req, null) },
+      { method: 'DELETE', pattern: '/packages/:vendor/:package/:version+', permission: pkg('delete'), handler: (req) => this.remove(req, req.params.version) },
+    ];
+  }
+
+  /** `vendor/package` of a request, by Composer's name rule (lower case). */
+  private packageName(req: IRouteRequest): string {
+    const name = `${req.params.vendor}/${req.params.package}`;
+    if (!isValidPackageName(name)) throw RegistryError.invalid(`invalid package name ${JSON.stringify(name)}: expected vendor/package in lower case`);
+    return name;
+  }
+
+  /** `{package}.json` or `{package}~dev.json`; anything else is no metadata file (404: Composer reads that as "no such package"). */
+  private metadataFile(req: IRouteRequest): { name: string; file: TMetadataFile } {
+    const match = METADATA_FILE.exec(req.params.file);
+    const name = `${req.params.vendor}/${match?.[1] ?? ''}`;
+    if (!match || !isValidPackageName(name)) throw RegistryError.notFound(`no metadata file ${req.params.vendor}/${req.params.file}`);
+    return { name, file: match[2] ? 'dev' : 'tagged' };
+  }
+
+  // ---- errors --------------------------------------------------------------------------------
+
+  /** `{ status: "error", message }`: Composer prints the status line; scripts read the message. */
+  protected override errorBody(error: RegistryError): unknown {
+    return { status: 'error', message: error.status >= 500 && error.kind !== 'upstream' ? 'internal server error' : error.message };
+  }
+
+  // ---- metadata ------------------------------------------------------------------------------
+
+  private async packagesJson(req: IRouteRequest): Promise<IHandlerResponse> {
+    const names = await this.readable(req, await this.packages.listNames());
+    return jsonResponse(200, renderPackagesJson(req.baseUrl, names), { 'Cache-Control': 'no-cache' });
+  }
+
+  private async metadata(req: IRouteRequest): Promise<IHandlerResponse> {
+    const { name, file } = this.metadataFile(req);
+    const source = await this.packages.metadataSource(name, file, req.baseUrl, req.storageContext);
+    return serveObject(req, source, { notFound: () => RegistryError.notFound(`package ${name} not found`) });
+  }
+
+  /** The names of `names` the caller may read. */
+  private async readable(req: IRouteRequest, names: string[]): Promise<string[]> {
+    if (this.anonymousRead || (await this.auth.authorize(req.token, 'composer:package:*', 'read'))) return names;
+    const allowed: string[] = [];
+    for (const name of names) if (await this.auth.authorize(req.token, `composer:package:${name}`, 'read')) allowed.push(name);
+    return allowed;
+  }
+
+  // ---- list, search --------------------------------------------------------------------------
+
+  /** `list.json[?filter=acme/*][&vendor=acme]`: `{ packageNames }`. */
+  private async list(req: IRouteRequest): Promise<IHandlerResponse> {
+    const { filter, vendor } = req.query;
+    let names = await this.packages.listNames();
+    if (vendor) names = names.filter((name) => name.startsWith(`${vendor.toLowerCase()}/`));
+    if (filter) names = names.filter(namePatternMatcher(filter));
+    return jsonResponse(200, { packageNames: await this.readable(req, names) });
+  }
+
+  /** `search.json?q=&type=&per_page=`: `{ results: [{ name, description, url }], total }`. */
+  private async searchPackages(req: IRouteRequest): Promise<IHandlerResponse> {
+    const perPage = Math.min(Math.max(Number.parseInt(req.query.per_page ?? '', 10) || DEFAULT_PER_PAGE, 1), MAX_PER_PAGE);
+    const type = req.query.type?.trim();
+    const hits = (await this.search.search(req.query.q ?? '', MAX_SEARCH_HITS, 0)).entries.filter((entry) => !type || entry.type === type);
+    const readable = new Set(await this.readable(req, hits.map((entry) => entry.name)));
+    const results = hits.filter((entry) => readable.has(entry.name));
+    return jsonResponse(200, {
+      results: results.slice(0, perPage).map((entry) => ({ name: entry.name, description: entry.description, url: `${req.baseUrl}/p2/${entry.name}.json` })),
+      total: results.length,
+    });
+  }
+
+  // ---- dists ---------------------------------------------------------------------------------
+
+  private async dist(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.packageName(req);
+    const reference = DIST_FILE.exec(req.params.file)?.[1];
+    const notFound = () => RegistryError.notFound(`package ${name} has no dist ${req.params.file}`);
+    const source = reference ? await this.packages.distSource(name, reference, req.storageContext) : null;
+    if (!source) throw notFound();
+    return serveObject(req, source, { notFound });
+  }
+
+  // ---- upload, delete ------------------------------------------------------------------------
+
+  /** `PUT /packages/{vendor}/{package}[?version=]` with the zip as the body. */
+  private async upload(req: IRouteRequest): Promise<IHandlerResponse> {
+    const name = this.packageName(req);
+    if (req.body.isEmpty) throw RegistryError.invalid('the upload is empty: send the package zip as the body');
+    const maxBytes = req.body.limits.maxArtifactBytes;
+    const entry = await this.packages.upload(
+      { name, queryVersion: req.query.version || undefined, maxBytes, publishedBy: req.token?.userId ?? 'anonymous' },
+      req.body.stream(maxBytes),
+      req.storageContext,
+    );
+    return jsonResponse(201, { status: 'success', name, version: entry.version, version_normalized: entry.version_normalized, shasum: entry.dist.shasum });
+  }
+
+  /** `DELETE /packages/{vendor}/{package}[/{version}]`. */
+  private async remove(req: IRouteRequest, version: string | null): Promise<IHandlerResponse> {
+    const name = this.packageName(req);
+    if (!(await this.packages.delete(name, version, req.storageContext))) {
+      throw RegistryError.notFound(version === null ? `package ${name} not found` : `package ${name} has no version ${version}`);
+    }
+    return jsonResponse(200, { status: 'success', deleted: version === null ? name : `${name} ${version}` });
+  }
+}

@@ -1,13 +1,19 @@
 import * as crypto from 'node:crypto';
 import { AuthManager } from './core/classes.authmanager.js';
 import type { BaseRegistry } from './core/classes.baseregistry.js';
+import { HealthCheck } from './core/classes.healthcheck.js';
 import { Logger } from './core/classes.logger.js';
+import { OperationsEndpoints } from './core/classes.operationsendpoints.js';
+import { RegistryMetrics } from './core/classes.registrymetrics.js';
 import { RegistryStorage } from './core/classes.registrystorage.js';
 import { normalizeBasePath, ociTokenIdentity, resolveLimits, validateRegistryConfig } from './core/helpers.config.js';
 import { discardResponseBody, jsonResponse, normalizeResponse, takeResponseBody } from './core/helpers.response.js';
 import { REGISTRY_PROTOCOLS, type IRegistryConfig, type IRequestContext, type IResponse, type TRegistryProtocol } from './core/interfaces.core.js';
+import { NO_METRICS } from './core/interfaces.metrics.js';
 import { createStorageBackend } from './core/storage/index.js';
 import { resolveDownloads } from './core/helpers.downloads.js';
+import { InstrumentedBackend } from './core/storage/classes.instrumentedbackend.js';
+import type { IRequestRecord } from './core/classes.baseregistry.js';
 import { handleFetchRequest } from './adapters/fetch.js';
 import { WebPage } from './web/classes.webpage.js';
 import { DEFAULT_PROTOCOL_FACTORIES, type TProtocolFactory } from './protocols.js';
@@ -22,6 +28,8 @@ interface IMount {
   prefix: string;
   /** What the handler reports as its own base path (for generated URLs). */
   basePath: string;
+  /** The `protocol` label of its requests' metrics and log entries. */
+  label: IRequestRecord['protocol'];
   handler: Pick<BaseRegistry, 'handleRequest'>;
 }
 
@@ -36,12 +44,19 @@ export class SmartRegistry {
   private mounts: IMount[] = [];
   private initialized = false;
   private initRun?: Promise<void>;
+  private readonly metrics?: RegistryMetrics;
+  private readonly operations: OperationsEndpoints;
 
   constructor(config: IRegistryConfig, options: ISmartRegistryOptions = {}) {
     validateRegistryConfig(config);
     this.config = config;
     this.factories = { ...DEFAULT_PROTOCOL_FACTORIES, ...options.protocolFactories };
     this.logger = new Logger(config.logging);
+    if (config.metrics?.enabled) this.metrics = new RegistryMetrics({ processMetrics: config.metrics.processMetrics });
+    const health = new HealthCheck(() => this.storage?.getBackend(), () => this.initialized, {
+      storageTimeoutMs: config.health?.storageTimeoutMs ?? 2000,
+    }, this.logger);
+    this.operations = new OperationsEndpoints(config.metrics, config.health, { metrics: this.metrics, health, auth: () => this.authManager });
   }
 
   /** Safe to call more than once, also concurrently; a failed init releases what it opened. */
@@ -54,7 +69,13 @@ export class SmartRegistry {
   }
 
   private async initOnce(): Promise<void> {
-    const storage = new RegistryStorage(await createStorageBackend(this.config.storage), this.config.storageHooks, this.logger);
+    const backend = await createStorageBackend(this.config.storage);
+    const backendName = this.config.storage.type === 'filesystem' ? 'filesystem' : 's3';
+    const storage = new RegistryStorage(
+      this.metrics ? new InstrumentedBackend(backend, backendName, this.metrics.storage) : backend,
+      this.config.storageHooks,
+      this.logger,
+    );
     this.storage = storage;
     await storage.init();
     const auth = new AuthManager(this.config.auth, storage, this.config.authProvider, { ociTokenIdentity: ociTokenIdentity(this.config) });
@@ -85,18 +106,19 @@ export class SmartRegistry {
         downloads,
         trustProxy: this.config.trustProxy === true,
         upstreamProvider: this.config.upstreamProvider,
+        metrics: this.metrics ?? NO_METRICS,
       });
       await handler.init();
       this.handlers.set(protocol, handler);
-      this.mounts.push({ prefix: basePath, basePath, handler });
+      this.mounts.push({ prefix: basePath, basePath, handler, label: protocol });
       for (const rootPath of handler.rootPaths()) {
-        this.mounts.push({ prefix: normalizeBasePath(rootPath), basePath: '', handler });
+        this.mounts.push({ prefix: normalizeBasePath(rootPath), basePath: '', handler, label: protocol });
       }
     }
     if (this.config.web?.enabled) {
       const basePath = normalizeBasePath(this.config.web.basePath);
       const page = new WebPage({ auth, logger: this.logger, trustProxy: this.config.trustProxy === true, handlers: this.handlers });
-      this.mounts.push({ prefix: basePath, basePath, handler: page });
+      this.mounts.push({ prefix: basePath, basePath, handler: page, label: 'web' });
     }
     // Longest prefix wins.
     this.mounts.sort((a, b) => b.prefix.length - a.prefix.length);
@@ -105,9 +127,11 @@ export class SmartRegistry {
 
   /** Route one request. Never throws: unexpected faults are a 500 with an error id that is logged. */
   async handleRequest(ctx: IRequestContext): Promise<IResponse> {
+    const started = this.metrics ? performance.now() : 0;
+    const record: IRequestRecord = { protocol: 'none', route: 'unmatched' };
     let response: IResponse;
     try {
-      response = await this.route(ctx);
+      response = await this.route(ctx, record);
     } catch (error) {
       const errorId = crypto.randomUUID();
       this.logger.error(`unhandled error ${errorId} on ${ctx?.method} ${ctx?.path}`, error);
@@ -120,7 +144,27 @@ export class SmartRegistry {
         response = { status: response.status, statusText: response.statusText, headers: response.headers };
       }
     }
+    if (this.metrics) this.observe(ctx, record, response, started);
     return response;
+  }
+
+  /** The Prometheus metrics, when `metrics.enabled`: `scrape()` gives the text format. */
+  getMetrics(): RegistryMetrics | undefined {
+    return this.metrics;
+  }
+
+  private observe(ctx: IRequestContext, record: IRequestRecord, response: IResponse, started: number): void {
+    const method = ctx?.method?.toUpperCase() ?? '';
+    const hasBody = method !== 'HEAD' && response.status !== 204 && response.status !== 304;
+    this.metrics!.observeRequest({
+      protocol: record.protocol,
+      route: record.route,
+      method,
+      status: response.status,
+      seconds: (performance.now() - started) / 1000,
+      bytesIn: requestBytes(ctx),
+      bytesOut: hasBody ? Number(response.headers['Content-Length'] ?? response.headers['content-length'] ?? 0) || 0 : 0,
+    });
   }
 
   /** Web-standard entry point: `Request` → `Response` (Bun, Deno, any fetch-style server). */
@@ -128,16 +172,22 @@ export class SmartRegistry {
     return handleFetchRequest(this, request);
   }
 
-  private async route(ctx: IRequestContext): Promise<IResponse> {
+  private async route(ctx: IRequestContext, record: IRequestRecord): Promise<IResponse> {
+    const path = (ctx.path || '/').split('?')[0];
+    const operation = this.operations.find(path);
+    if (operation) {
+      record.route = path;
+      return normalizeResponse(await operation(ctx));
+    }
     if (!this.initialized) {
       return normalizeResponse(jsonResponse(503, { error: 'registry is not initialized: call init() first' }));
     }
-    const path = (ctx.path || '/').split('?')[0];
     for (const mount of this.mounts) {
       if (mount.prefix !== '' && path !== mount.prefix && !path.startsWith(`${mount.prefix}/`)) continue;
       const relativePath = mount.prefix === '' ? path : path.slice(mount.prefix.length) || '/';
       const relative = relativePath.startsWith('/') ? relativePath : `/${relativePath}`;
-      return mount.handler.handleRequest({ ...ctx, path }, mount.basePath === mount.prefix ? relative : path, mount.basePath);
+      record.protocol = mount.label;
+      return mount.handler.handleRequest({ ...ctx, path }, mount.basePath === mount.prefix ? relative : path, mount.basePath, record);
     }
     return normalizeResponse(jsonResponse(404, { error: `no registry is mounted at ${path}` }));
   }
@@ -171,4 +221,13 @@ export class SmartRegistry {
     this.initialized = false;
     this.initRun = undefined;
   }
+}
+
+/** Request body bytes: the declared Content-Length, else the length of a body handed over as bytes. */
+function requestBytes(ctx: IRequestContext): number {
+  const declared = ctx?.headers?.['content-length'] ?? ctx?.headers?.['Content-Length'];
+  if (declared !== undefined) return Number(Array.isArray(declared) ? declared[0] : declared) || 0;
+  const body = ctx?.rawBody ?? ctx?.body;
+  if (body instanceof Uint8Array) return body.byteLength;
+  return typeof body === 'string' ? Buffer.byteLength(body) : 0;
 }

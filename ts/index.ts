@@ -4,6 +4,10 @@ export { handleFetchRequest } from './adapters/fetch.js';
 
 export * from './core/interfaces.core.js';
 export * from './core/interfaces.auth.js';
+export * from './core/interfaces.operations.js';
+export * from './core/interfaces.metrics.js';
+export type { RegistryMetrics, IRequestObservation } from './core/classes.registrymetrics.js';
+export type { IReadiness } from './core/classes.healthcheck.js';
 export { AuthManager } from './core/classes.authmanager.js';
 export { DefaultAuthProvider } from './core/classes.defaultauthprovider.js';
 export { hashPassword } from './core/helpers.password.js';

@@ -114,3 +114,11 @@ test('cli args: --redirect-downloads and --downloads-public-url become the regis
   assert.deepEqual(buildRegistryConfig(env).downloads, { redirect: true, publicUrl: 'http://127.0.0.1:9000' });
   assert.throws(() => parseCliArgs(['serve', '--downloads-public-url', 'objects.example.com/x'], {}), CliUsageError);
 });
+
+test('serve metrics listener: off by default, --metrics-port / SMARTREGISTRY_METRICS_PORT with a host defaulting to 127.0.0.1', () => {
+  assert.equal(parseCliArgs(['serve'], {}).metrics, undefined);
+  assert.deepEqual(parseCliArgs(['serve', '--metrics-port', '9464'], {}).metrics, { host: '127.0.0.1', port: 9464 });
+  assert.deepEqual(parseCliArgs(['serve'], { SMARTREGISTRY_METRICS_PORT: '0', SMARTREGISTRY_METRICS_HOST: '::1' }).metrics, { host: '::1', port: 0 });
+  assert.throws(() => parseCliArgs(['serve', '--metrics-host', '0.0.0.0'], {}), /--metrics-host needs --metrics-port/);
+  assert.throws(() => parseCliArgs(['serve', '--metrics-port', 'x'], {}), /--metrics-port must be a port number/);
+});

@@ -8,15 +8,24 @@ import type { IS3StorageConfig } from '../../ts/core/interfaces.core.js';
 
 export interface IS3TestServer {
   descriptor: Omit<IS3StorageConfig, 'bucketName'>;
-  /** Stops this server's child process (by its PID only) and removes its data directory. */
-  stop(): Promise<void>;
+  /** Its data, for a restart with `startS3Server({ port, directory })`. */
+  directory: string;
+  /** Stops this server's child process (by its PID only) and removes its data directory unless `keepData`. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
+}
+
+export interface IS3ServerOptions {
+  /** Listen on this port (a restart at the same address); default a free one. */
+  port?: number;
+  /** Serve this data directory (a restart); default a new temporary one. */
+  directory?: string;
 }
 
 // Runs in the child (CommonJS): start s3rver on a port the OS picks, report it on stdout, and exit
 // when stdin closes, so the server never outlives the test process even if stop() is never called.
 const CHILD_SCRIPT = `
 const S3rver = require(process.argv[1]);
-const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[2] });
+const server = new S3rver({ address: '127.0.0.1', port: Number(process.argv[3]), silent: true, directory: process.argv[2] });
 server.run().then(
   (address) => process.stdout.write(JSON.stringify({ port: address.port }) + '\\n'),
   (error) => { console.error(error); process.exit(1); },
@@ -58,11 +67,11 @@ function waitForPort(child: ChildProcessWithoutNullStreams): Promise<number> {
 }
 
 /** Starts s3rver in a child process on 127.0.0.1 with a fresh temporary data directory. */
-export async function startS3Server(): Promise<IS3TestServer> {
-  const directory = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-s3rver-'));
+export async function startS3Server(options: IS3ServerOptions = {}): Promise<IS3TestServer> {
+  const directory = options.directory ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-s3rver-')));
   const s3rverMain = createRequire(import.meta.url).resolve('s3rver');
   // The legacy provider is needed by s3rver's continuation tokens (listings over 1000 keys).
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT, s3rverMain, directory], {
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT, s3rverMain, directory, String(options.port ?? 0)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -71,7 +80,7 @@ export async function startS3Server(): Promise<IS3TestServer> {
     port = await waitForPort(child);
   } catch (error) {
     if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    await fsp.rm(directory, { recursive: true, force: true });
+    if (!options.directory) await fsp.rm(directory, { recursive: true, force: true });
     throw error;
   }
   // A forgotten stop() must not keep the test process alive; the child exits with our stdin anyway.
@@ -90,14 +99,15 @@ export async function startS3Server(): Promise<IS3TestServer> {
       // (it then checks conditions itself). Multi-instance and race tests run on Ceph RGW (test/helpers/ceph.ts).
       allowUnconditionalWrites: true,
     },
-    async stop() {
+    directory,
+    async stop(stopOptions = {}) {
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
         process.kill(child.pid, 'SIGTERM');
         const killTimer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 5_000);
         await exited;
         clearTimeout(killTimer);
       }
-      await fsp.rm(directory, { recursive: true, force: true });
+      if (!stopOptions.keepData) await fsp.rm(directory, { recursive: true, force: true });
     },
   };
 }

@@ -29,6 +29,8 @@ export interface ICliOptions {
   redirectDownloads: boolean;
   /** `downloads.publicUrl`: the origin clients reach the bucket at. */
   downloadsPublicUrl?: string;
+  /** Where `/-/metrics` is served (its own listener, unauthenticated: protected by the address it binds); off when unset. */
+  metrics?: { host: string; port: number };
   s3?: {
     endpoint: string;
     port?: number;
@@ -85,6 +87,9 @@ Options (each also read from the environment variable shown):
   --downloads-public-url <url>
                           origin clients reach the bucket at, e.g. https://objects.example.com
                           (SMARTREGISTRY_DOWNLOADS_PUBLIC_URL, default the S3 endpoint)
+  --metrics-port <port>   serve Prometheus metrics at /-/metrics on this port, without a token: bind it
+                          where only the scraper reaches (SMARTREGISTRY_METRICS_PORT; default off)
+  --metrics-host <host>   address of the metrics listener (SMARTREGISTRY_METRICS_HOST, default ${DEFAULT_HOST})
 
 S3 storage (used instead of --data-dir when an endpoint is given):
   --s3-endpoint <host>    SMARTREGISTRY_S3_ENDPOINT, e.g. s3.example.com
@@ -100,7 +105,8 @@ S3 storage (used instead of --data-dir when an endpoint is given):
 
 On first start an \`admin\` user is created; its password and one token per protocol are printed
 once. Output lines are machine-readable: \`admin <user> <password>\`, \`token <protocol> <token>\`,
-\`url <client> <url>\`, and finally \`ready <url>\`. \`token list\` prints
+\`url <client> <url>\`, \`metrics <url>\` (with --metrics-port), and finally \`ready <url>\`.
+/-/health/live and /-/health/ready answer on the main port without a token. \`token list\` prints
 \`token-info <id> <protocol> <expires|never> <name>\` lines; \`token revoke\` prints \`revoked <id>\`.
 `;
 
@@ -156,6 +162,8 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         'keep-alive-timeout': { type: 'string' },
         'redirect-downloads': { type: 'boolean' },
         'downloads-public-url': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'metrics-host': { type: 'string' },
         's3-endpoint': { type: 'string' },
         's3-port': { type: 'string' },
         's3-bucket': { type: 'string' },
@@ -194,6 +202,13 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       ),
     },
   };
+
+  const metricsPort = values['metrics-port'] ?? env.SMARTREGISTRY_METRICS_PORT;
+  if (metricsPort !== undefined && metricsPort !== '') {
+    options.metrics = { host: values['metrics-host'] ?? env.SMARTREGISTRY_METRICS_HOST ?? DEFAULT_HOST, port: parsePort(metricsPort, '--metrics-port') };
+  } else if (values['metrics-host'] !== undefined) {
+    throw new CliUsageError('--metrics-host needs --metrics-port');
+  }
 
   const logLevel = values['log-level'] ?? env.SMARTREGISTRY_LOG_LEVEL ?? 'error';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {

@@ -36,6 +36,9 @@ export function buildRegistryConfig(options: ICliOptions, users: Record<string, 
     trustProxy: options.trustProxy,
     downloads: { redirect: options.redirectDownloads, publicUrl: options.downloadsPublicUrl },
     web: { enabled: true, basePath: '/' },
+    health: { enabled: true },
+    // Served by its own listener (metricsserver.ts), never on the main port.
+    metrics: { enabled: options.metrics !== undefined, path: false },
   };
   for (const protocol of REGISTRY_PROTOCOLS) {
     config[protocol] = {

@@ -3,6 +3,7 @@ import { REGISTRY_PROTOCOLS } from '../core/interfaces.core.js';
 import { ADMIN_USER, loadOrCreateAdmin } from './admin.js';
 import type { ICliOptions } from './args.js';
 import { buildRegistryConfig, clientUrls, storageConfigOf } from './config.js';
+import { listenMetrics, type IMetricsServer } from './metricsserver.js';
 import { listen, urlHost, type IRunningServer } from './server.js';
 import { createProtocolToken } from './tokens.js';
 
@@ -47,6 +48,7 @@ export async function serve(options: ICliOptions, write: TWriteLine, hooks: ISer
   const registry = new SmartRegistry(buildRegistryConfig(options, admin.users));
   await registry.init();
   let server: IRunningServer;
+  let metricsServer: IMetricsServer | undefined;
   try {
     if (admin.createdPassword) {
       for (const protocol of REGISTRY_PROTOCOLS) {
@@ -59,8 +61,10 @@ export async function serve(options: ICliOptions, write: TWriteLine, hooks: ISer
     } else {
       write(`# admin user exists; a new token: smartregistry token <protocol> --password <admin password>`);
     }
+    if (options.metrics) metricsServer = await listenMetrics(registry.getMetrics()!, options.metrics.host, options.metrics.port);
     server = await listen(registry, options.host, options.port, options.timeouts);
   } catch (error) {
+    await metricsServer?.close();
     await registry.destroy();
     throw error;
   }
@@ -69,6 +73,7 @@ export async function serve(options: ICliOptions, write: TWriteLine, hooks: ISer
   const stop = () =>
     (stopping ??= (async () => {
       await server.close(SHUTDOWN_TIMEOUT_MS);
+      await metricsServer?.close();
       await registry.destroy();
     })());
   // Before `ready`: whoever waits for that line may signal us right away.
@@ -76,6 +81,7 @@ export async function serve(options: ICliOptions, write: TWriteLine, hooks: ISer
 
   const listenUrl = `http://${urlHost(server.host)}:${server.port}`;
   for (const [client, url] of clientUrls(options.registryUrl ?? listenUrl)) write(`url ${client} ${url}`);
+  if (metricsServer) write(`metrics ${metricsServer.url}`);
   write(`ready ${listenUrl}`);
   return { stop };
 }

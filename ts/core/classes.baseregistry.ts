@@ -14,6 +14,7 @@ import type { IAuthToken } from './interfaces.auth.js';
 import type { IPackageCatalogue } from './interfaces.catalogue.js';
 import type { IAuthConfig, IProtocolConfig, IRequestContext, IResponse, TRegistryProtocol } from './interfaces.core.js';
 import type { IUpstreamProvider } from '../upstream/interfaces.upstream.js';
+import type { IMetricsRecorder } from './interfaces.metrics.js';
 
 /** Everything a protocol handler is built from. */
 export interface IProtocolDependencies {
@@ -29,6 +30,16 @@ export interface IProtocolDependencies {
   /** Whether artifact GETs are redirected to the object store (the registry's `downloads`, then the protocol's). */
   downloads?: IResolvedDownloads;
   upstreamProvider?: IUpstreamProvider;
+  /** Where the upstream proxy reports fetches, cache lookups and circuit states (a no-op when metrics are off). */
+  metrics: IMetricsRecorder;
+}
+
+/** What the orchestrator learns about a request while a protocol handles it (metric labels). */
+export interface IRequestRecord {
+  /** 'none' for paths no protocol serves, 'web' for the web page. */
+  protocol: TRegistryProtocol | 'none' | 'web';
+  /** The matched route's pattern; 'unmatched' when none matched. */
+  route: string;
 }
 
 /** One request as a route handler sees it. */
@@ -168,12 +179,13 @@ export abstract class BaseRegistry {
    * Typed errors are rendered in this protocol's shape (a 5xx logged first); anything else is rethrown
    * to the orchestrator, which logs it and answers 500 with an error id.
    */
-  async handleRequest(ctx: IRequestContext, relativePath: string, publicBasePath: string): Promise<IResponse> {
+  async handleRequest(ctx: IRequestContext, relativePath: string, publicBasePath: string, record?: IRequestRecord): Promise<IResponse> {
     let routeRequest: IRouteRequest | undefined;
     try {
       assertSafeRequestPath(relativePath, { allowEncodedSlash: this.allowsEncodedSlash() });
       const method = ctx.method.toUpperCase();
       const { route, params } = this.findRoute(method, relativePath);
+      if (record) record.route = route.pattern;
       routeRequest = this.buildRouteRequest(ctx, method, relativePath, params, publicBasePath);
       await this.checkPermission(route.permission, routeRequest);
       return normalizeResponse(await route.handler(routeRequest));

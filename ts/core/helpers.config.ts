@@ -13,6 +13,9 @@ const KNOWN_KEYS = new Set<string>([
   'trustProxy',
   'downloads',
   'web',
+  'metrics',
+  'health',
+  'events',
   ...REGISTRY_PROTOCOLS,
 ]);
 

@@ -5,6 +5,7 @@ import type { ILogDestination } from '@push.rocks/smartlog/interfaces';
 import type { IAuthProvider } from './interfaces.auth.js';
 import type { IUpstreamProvider } from '../upstream/interfaces.upstream.js';
 import type { IRequestActor, TRegistryProtocol } from './interfaces.protocol.js';
+import type { IEventsConfig, IHealthConfig, IMetricsConfig } from './interfaces.operations.js';
 
 // The protocol names and the actor live in a file of their own, so that the auth and upstream
 // interfaces can use them without importing this file (which imports theirs).
@@ -230,6 +231,12 @@ export interface IRegistryConfig {
   trustProxy?: boolean;
   /** Presigned redirects for artifact downloads, for every protocol (each may override it). */
   downloads?: IDownloadsConfig;
+  /** Prometheus metrics (off by default). */
+  metrics?: IMetricsConfig;
+  /** `/-/health/live` and `/-/health/ready` (off by default). */
+  health?: IHealthConfig;
+  /** Audit events' JSON-lines log and webhooks (`registry.on('event', …)` needs no configuration). */
+  events?: IEventsConfig;
   oci?: IProtocolConfig;
   npm?: IProtocolConfig;
   maven?: IProtocolConfig & IMavenOptions;

@@ -9,7 +9,8 @@
  *     tokens/{sha256(token)}.json         token records, looked up by hash
  *     user-tokens/{userId}/{sha256}       one empty marker per token, to list a user's tokens
  *     revoked-jwt/{jti}.json              revoked OCI JWTs until they expire (pruned on revoke)
- *   probes/conditional-write-{uuid}       written and removed at start-up by the S3 backend's conditional-write probe
+ *   probes/conditional-write-{uuid}       written and removed by the conditional-write probe (S3 start-up, readiness)
+ *   probes/readiness                      never written: readiness stats it to see that storage answers
  *   oci/  npm/  maven/  cargo/  composer/  pypi/  rubygems/   each protocol's own tree, below
  *
  *   oci/
@@ -69,6 +70,7 @@ const encodeUserId = (userId: string) => encodeURIComponent(userId);
 /** Keys of core itself, outside every protocol's tree. */
 export const corePaths = {
   conditionalWriteProbe: (id: string) => `probes/conditional-write-${id}`,
+  readinessProbe: () => 'probes/readiness',
 };
 
 export const authPaths = {

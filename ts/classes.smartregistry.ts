@@ -2,7 +2,10 @@ import * as crypto from 'node:crypto';
 import { AuthManager } from './core/classes.authmanager.js';
 import type { BaseRegistry } from './core/classes.baseregistry.js';
 import { HealthCheck } from './core/classes.healthcheck.js';
+import { JsonLinesEventLog } from './core/classes.jsonlineseventlog.js';
 import { Logger } from './core/classes.logger.js';
+import { RegistryEvents, type TEventListener } from './core/classes.registryevents.js';
+import { WebhookDelivery, type IWebhookDeliveryOptions } from './core/classes.webhookdelivery.js';
 import { OperationsEndpoints } from './core/classes.operationsendpoints.js';
 import { RegistryMetrics } from './core/classes.registrymetrics.js';
 import { RegistryStorage } from './core/classes.registrystorage.js';
@@ -21,6 +24,8 @@ import { DEFAULT_PROTOCOL_FACTORIES, type TProtocolFactory } from './protocols.j
 export interface ISmartRegistryOptions {
   /** Replace or add protocol implementations (custom protocols, tests). */
   protocolFactories?: Partial<Record<TRegistryProtocol, TProtocolFactory>>;
+  /** How webhook retries wait (tests hand in a clock of their own). */
+  webhookDelivery?: IWebhookDeliveryOptions;
 }
 
 interface IMount {
@@ -46,6 +51,8 @@ export class SmartRegistry {
   private initRun?: Promise<void>;
   private readonly metrics?: RegistryMetrics;
   private readonly operations: OperationsEndpoints;
+  private readonly events: RegistryEvents;
+  private readonly webhookDelivery?: IWebhookDeliveryOptions;
 
   constructor(config: IRegistryConfig, options: ISmartRegistryOptions = {}) {
     validateRegistryConfig(config);
@@ -53,6 +60,9 @@ export class SmartRegistry {
     this.factories = { ...DEFAULT_PROTOCOL_FACTORIES, ...options.protocolFactories };
     this.logger = new Logger(config.logging);
     if (config.metrics?.enabled) this.metrics = new RegistryMetrics({ processMetrics: config.metrics.processMetrics });
+    const metrics = this.metrics;
+    this.events = new RegistryEvents(this.logger, metrics ? (event) => metrics.countEvent(event) : undefined);
+    this.webhookDelivery = options.webhookDelivery;
     const health = new HealthCheck(() => this.storage?.getBackend(), () => this.initialized, {
       storageTimeoutMs: config.health?.storageTimeoutMs ?? 2000,
     }, this.logger);
@@ -78,7 +88,14 @@ export class SmartRegistry {
     );
     this.storage = storage;
     await storage.init();
-    const auth = new AuthManager(this.config.auth, storage, this.config.authProvider, { ociTokenIdentity: ociTokenIdentity(this.config) });
+    this.events.attach([
+      ...(this.config.events?.log ? [new JsonLinesEventLog(this.config.events.log, this.logger)] : []),
+      ...(this.config.events?.webhooks ?? []).map((webhook) => new WebhookDelivery(webhook, this.logger, this.webhookDelivery)),
+    ]);
+    const auth = new AuthManager(this.config.auth, storage, this.config.authProvider, {
+      ociTokenIdentity: ociTokenIdentity(this.config),
+      events: this.events,
+    });
     this.authManager = auth;
     await auth.init();
 
@@ -107,6 +124,7 @@ export class SmartRegistry {
         trustProxy: this.config.trustProxy === true,
         upstreamProvider: this.config.upstreamProvider,
         metrics: this.metrics ?? NO_METRICS,
+        events: this.events,
       });
       await handler.init();
       this.handlers.set(protocol, handler);
@@ -146,6 +164,21 @@ export class SmartRegistry {
     }
     if (this.metrics) this.observe(ctx, record, response, started);
     return response;
+  }
+
+  /**
+   * `'event'`: every audited action (publish, delete, yank, dist-tag change, token creation and revocation,
+   * failed login) as one IRegistryEvent, right after it happened. A listener that throws is logged.
+   */
+  on(name: 'event', listener: TEventListener): this {
+    if (name !== 'event') throw new Error(`smartregistry: unknown event '${String(name)}' (only 'event')`);
+    this.events.on(listener);
+    return this;
+  }
+
+  off(name: 'event', listener: TEventListener): this {
+    if (name === 'event') this.events.off(listener);
+    return this;
   }
 
   /** The Prometheus metrics, when `metrics.enabled`: `scrape()` gives the text format. */
@@ -215,6 +248,7 @@ export class SmartRegistry {
     this.handlers.clear();
     this.mounts = [];
     await this.authManager?.destroy();
+    await this.events.closeSinks();
     await this.storage?.destroy();
     this.authManager = undefined;
     this.storage = undefined;

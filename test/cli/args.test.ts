@@ -122,3 +122,15 @@ test('serve metrics listener: off by default, --metrics-port / SMARTREGISTRY_MET
   assert.throws(() => parseCliArgs(['serve', '--metrics-host', '0.0.0.0'], {}), /--metrics-host needs --metrics-port/);
   assert.throws(() => parseCliArgs(['serve', '--metrics-port', 'x'], {}), /--metrics-port must be a port number/);
 });
+
+test('serve audit events: --events-log as an absolute path, --webhook-url with its secret only from the environment', () => {
+  const options = parseCliArgs(['serve', '--events-log', 'audit.jsonl', '--webhook-url', 'https://hooks.example.com/registry'], {
+    SMARTREGISTRY_WEBHOOK_SECRET: 'a-secret-of-enough-length',
+  });
+  assert.equal(options.eventsLog, path.resolve('audit.jsonl'));
+  assert.deepEqual(options.webhook, { url: 'https://hooks.example.com/registry', secret: 'a-secret-of-enough-length' });
+  assert.deepEqual(buildRegistryConfig(options).events, { log: path.resolve('audit.jsonl'), webhooks: [options.webhook] });
+  assert.deepEqual(buildRegistryConfig(parseCliArgs(['serve'], {})).events, {});
+  assert.throws(() => parseCliArgs(['serve', '--webhook-url', 'https://hooks.example.com/x'], {}), /SMARTREGISTRY_WEBHOOK_SECRET/);
+  assert.throws(() => parseCliArgs(['serve', '--webhook-url', 'ftp://hooks.example.com/x'], { SMARTREGISTRY_WEBHOOK_SECRET: 'a-secret-of-enough-length' }), /http or https/);
+});

@@ -1,6 +1,12 @@
-/** `smartregistry serve`: health on the main port, metrics on their own listener after real HTTP requests. */
+/**
+ * `smartregistry serve`: health on the main port, metrics on their own listener after real HTTP requests,
+ * audit events in the JSON-lines log with the client's address.
+ */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { launchServe } from '../helpers/serve.js';
 import { publishBody } from '../npm/fixtures.js';
 import { parseMetrics } from '../helpers/prometheus.js';
@@ -8,13 +14,18 @@ import { parseMetrics } from '../helpers/prometheus.js';
 describe('serve: operating endpoints', () => {
   let server: Awaited<ReturnType<typeof launchServe>>;
   let metricsUrl: string;
+  let eventsDir: string;
   before(async () => {
-    server = await launchServe({ args: ['--metrics-port', '0'] });
+    eventsDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-serve-events-'));
+    server = await launchServe({ args: ['--metrics-port', '0', '--events-log', path.join(eventsDir, 'events.jsonl')] });
     const line = server.lines.find((each) => each.startsWith('metrics '));
     assert.ok(line, server.lines.join('\n'));
     metricsUrl = line.split(' ')[1];
   });
-  after(() => server.stop());
+  after(async () => {
+    await server.stop();
+    await fsp.rm(eventsDir, { recursive: true, force: true });
+  });
 
   it('answers /-/health/live and /-/health/ready without a token', async () => {
     const live = await fetch(`${server.url}/-/health/live`);
@@ -46,5 +57,16 @@ describe('serve: operating endpoints', () => {
     assert.ok((metrics.value('smartregistry_storage_operation_duration_seconds_count', { backend: 'filesystem', operation: 'put', result: 'ok' }) ?? 0) > 0);
     assert.ok((metrics.value('process_cpu_user_seconds_total') ?? 0) > 0);
     assert.equal((await fetch(metricsUrl.replace('/-/metrics', '/npm/served-metrics'))).status, 404);
+  });
+
+  it('writes the publish to the events log, with the peer address', async () => {
+    await server.stop();
+    const events = (await fsp.readFile(path.join(eventsDir, 'events.jsonl'), 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line));
+    const publishes = events.filter((event) => event.action === 'publish');
+    assert.equal(publishes.length, 1);
+    assert.deepEqual(
+      [publishes[0].protocol, publishes[0].resource, publishes[0].version, publishes[0].actor.userId, publishes[0].ip, publishes[0].result],
+      ['npm', 'served-metrics', '1.0.0', 'admin', '127.0.0.1', 'success'],
+    );
   });
 });

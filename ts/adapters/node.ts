@@ -24,6 +24,8 @@ export function createNodeHandler(registry: IRequestHandler) {
         query: queryToRecord(search),
         body: requestBody(req),
         rawBody: req.rawBody,
+        // The peer's address: audit events and the per-address login back-off use it.
+        ...(req.socket?.remoteAddress ? { actor: { ip: req.socket.remoteAddress } } : {}),
       });
       // Bytes, a Node stream or a Web stream: a byte body is never wrapped in a stream at all.
       const taken = takeResponseBody(response);

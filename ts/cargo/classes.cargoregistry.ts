@@ -1,4 +1,4 @@
-import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { BaseRegistry, auditParams, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { FramedStreamReader } from '../core/classes.framedstreamreader.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import type { SearchIndex } from '../core/classes.searchindex.js';
@@ -52,11 +52,11 @@ export class CargoRegistry extends BaseRegistry {
       // Any valid token (a token for one crate needs it too), or none with anonymous reads.
       { method: 'GET', pattern: '/config.json', permission: this.anonymousRead ? 'public' : 'authenticated', handler: async (req) => this.configJson(req) },
       // The Web API, before the index patterns (`/api/v1/crates` also has three segments).
-      { method: 'PUT', pattern: '/api/v1/crates/new', permission: 'authenticated', handler: (req) => this.publish(req) },
+      { method: 'PUT', pattern: '/api/v1/crates/new', permission: 'authenticated', handler: (req) => this.publish(req), audit: 'publish' },
       { method: 'GET', pattern: '/api/v1/crates', permission: anyCrate, handler: (req) => this.searchCrates(req) },
       { method: 'GET', pattern: '/api/v1/crates/:name/:version/download', permission: crate('read'), handler: (req) => this.download(req) },
-      { method: 'DELETE', pattern: '/api/v1/crates/:name/:version/yank', permission: crate('delete'), handler: (req) => this.yank(req, true) },
-      { method: 'PUT', pattern: '/api/v1/crates/:name/:version/unyank', permission: crate('delete'), handler: (req) => this.yank(req, false) },
+      { method: 'DELETE', pattern: '/api/v1/crates/:name/:version/yank', permission: crate('delete'), handler: (req) => this.yank(req, true), audit: auditParams('yank', 'name', 'version') },
+      { method: 'PUT', pattern: '/api/v1/crates/:name/:version/unyank', permission: crate('delete'), handler: (req) => this.yank(req, false), audit: auditParams('unyank', 'name', 'version') },
       { method: 'GET', pattern: '/api/v1/crates/:name/owners', permission: crate('read'), handler: (req) => this.listOwners(req) },
       { method: 'PUT', pattern: '/api/v1/crates/:name/owners', permission: crate('write'), handler: (req) => this.changeOwners(req, true) },
       { method: 'DELETE', pattern: '/api/v1/crates/:name/owners', permission: crate('write'), handler: (req) => this.changeOwners(req, false) },
@@ -120,6 +120,7 @@ export class CargoRegistry extends BaseRegistry {
         throw RegistryError.invalid(`the metadata length (${jsonLength}) runs past the body's ${declared} bytes`);
       }
       const metadata = parsePublishMetadata(await reader.read(jsonLength, 'the metadata JSON'));
+      req.eventTarget = { resource: metadata.name, version: metadata.vers };
       const crateLength = readFrameLength(await reader.read(FRAME_LENGTH_BYTES, 'the .crate length'));
       if (declared !== undefined && reader.position + crateLength !== declared) {
         throw RegistryError.invalid(`the declared lengths (${jsonLength} + ${crateLength} bytes) disagree with the body's ${declared} bytes`);

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import * as path from 'node:path';
 import { REGISTRY_PROTOCOLS, type TRegistryProtocol } from '../core/interfaces.core.js';
 import { assertDownloadsConfig } from '../core/helpers.downloads.js';
 import { DEFAULT_SERVER_TIMEOUTS, type IServerTimeouts } from './server.js';
@@ -31,6 +32,10 @@ export interface ICliOptions {
   downloadsPublicUrl?: string;
   /** Where `/-/metrics` is served (its own listener, unauthenticated: protected by the address it binds); off when unset. */
   metrics?: { host: string; port: number };
+  /** Audit events appended as JSON lines to this file. */
+  eventsLog?: string;
+  /** Audit events POSTed here, signed with the secret (HMAC-SHA256). */
+  webhook?: { url: string; secret: string };
   s3?: {
     endpoint: string;
     port?: number;
@@ -90,6 +95,10 @@ Options (each also read from the environment variable shown):
   --metrics-port <port>   serve Prometheus metrics at /-/metrics on this port, without a token: bind it
                           where only the scraper reaches (SMARTREGISTRY_METRICS_PORT; default off)
   --metrics-host <host>   address of the metrics listener (SMARTREGISTRY_METRICS_HOST, default ${DEFAULT_HOST})
+  --events-log <file>     append audit events (publish, delete, yank, dist-tag, token, failed login)
+                          as JSON lines (SMARTREGISTRY_EVENTS_LOG)
+  --webhook-url <url>     POST each audit event there, signed (SMARTREGISTRY_WEBHOOK_URL); the HMAC
+                          key comes from SMARTREGISTRY_WEBHOOK_SECRET (16+ characters)
 
 S3 storage (used instead of --data-dir when an endpoint is given):
   --s3-endpoint <host>    SMARTREGISTRY_S3_ENDPOINT, e.g. s3.example.com
@@ -164,6 +173,8 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         'downloads-public-url': { type: 'string' },
         'metrics-port': { type: 'string' },
         'metrics-host': { type: 'string' },
+        'events-log': { type: 'string' },
+        'webhook-url': { type: 'string' },
         's3-endpoint': { type: 'string' },
         's3-port': { type: 'string' },
         's3-bucket': { type: 'string' },
@@ -208,6 +219,23 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     options.metrics = { host: values['metrics-host'] ?? env.SMARTREGISTRY_METRICS_HOST ?? DEFAULT_HOST, port: parsePort(metricsPort, '--metrics-port') };
   } else if (values['metrics-host'] !== undefined) {
     throw new CliUsageError('--metrics-host needs --metrics-port');
+  }
+
+  const eventsLog = values['events-log'] ?? env.SMARTREGISTRY_EVENTS_LOG;
+  if (eventsLog) options.eventsLog = path.resolve(eventsLog);
+  const webhookUrl = values['webhook-url'] ?? env.SMARTREGISTRY_WEBHOOK_URL;
+  if (webhookUrl) {
+    const secret = env.SMARTREGISTRY_WEBHOOK_SECRET ?? '';
+    // Only from the environment: a secret on the command line shows in the process list.
+    if (secret.length < 16) throw new CliUsageError('--webhook-url needs SMARTREGISTRY_WEBHOOK_SECRET (at least 16 characters) in the environment');
+    let url: URL;
+    try {
+      url = new URL(webhookUrl);
+    } catch {
+      throw new CliUsageError(`--webhook-url must be an absolute URL, not '${webhookUrl}'`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliUsageError('--webhook-url must be http or https');
+    options.webhook = { url: url.href, secret };
   }
 
   const logLevel = values['log-level'] ?? env.SMARTREGISTRY_LOG_LEVEL ?? 'error';

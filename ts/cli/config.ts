@@ -39,6 +39,10 @@ export function buildRegistryConfig(options: ICliOptions, users: Record<string, 
     health: { enabled: true },
     // Served by its own listener (metricsserver.ts), never on the main port.
     metrics: { enabled: options.metrics !== undefined, path: false },
+    events: {
+      ...(options.eventsLog ? { log: options.eventsLog } : {}),
+      ...(options.webhook ? { webhooks: [options.webhook] } : {}),
+    },
   };
   for (const protocol of REGISTRY_PROTOCOLS) {
     config[protocol] = {

@@ -9,6 +9,10 @@ import { RegistryError } from './classes.registryerror.js';
 import type { RegistryStorage } from './classes.registrystorage.js';
 import type { IAuthProvider, IAuthToken, ICredentials, ITokenInfo, ITokenOptions } from './interfaces.auth.js';
 import type { IAuthConfig, TRegistryProtocol } from './interfaces.core.js';
+import type { RegistryEvents } from './classes.registryevents.js';
+import type { IEventOrigin } from './interfaces.operations.js';
+import { isRegistryError } from './classes.registryerror.js';
+import { sha256Hex } from './helpers.hash.js';
 
 export type TRequestHeaders = Record<string, string | string[] | undefined>;
 export type TProtocolTokenOptions = Omit<ITokenOptions, 'readonly'>;
@@ -29,11 +33,14 @@ function readHeader(headers: TRequestHeaders | undefined, name: string): string 
 export interface IAuthManagerOptions extends IDefaultAuthProviderOptions {
   /** Milliseconds since the epoch, for the login back-off (tests). */
   now?: () => number;
+  /** Where token creation, revocation and failed logins are reported. */
+  events?: RegistryEvents;
 }
 
 export class AuthManager {
   private readonly provider: IAuthProvider;
   private readonly loginThrottle: LoginThrottle;
+  private readonly events?: RegistryEvents;
 
   constructor(
     private readonly config: IAuthConfig,
@@ -43,6 +50,7 @@ export class AuthManager {
   ) {
     this.provider = provider ?? new DefaultAuthProvider(config, storage, options);
     this.loginThrottle = new LoginThrottle({ ...config.loginThrottle, ...(options.now ? { now: options.now } : {}) });
+    this.events = options.events;
   }
 
   async init(): Promise<void> {
@@ -57,23 +65,43 @@ export class AuthManager {
    * A password login, throttled: past a few failures for the same user name or client address, it is
    * refused with 429 (Retry-After) without asking the provider, so guessing cannot keep the server hashing.
    */
-  async authenticate(credentials: ICredentials): Promise<string | null> {
+  async authenticate(credentials: ICredentials, origin: IEventOrigin = {}): Promise<string | null> {
     const username = typeof credentials?.username === 'string' ? credentials.username : '';
     const keys = [`user:${username}`, ...(credentials?.ip ? [`ip:${credentials.ip}`] : [])];
-    this.loginThrottle.check(keys);
+    try {
+      this.loginThrottle.check(keys);
+    } catch (error) {
+      this.loginFailed(origin.protocol, username, credentials?.ip, isRegistryError(error) ? error.status : 429);
+      throw error;
+    }
     const userId = await this.provider.authenticate(credentials);
     if (userId) this.loginThrottle.succeed(keys[0]);
-    else this.loginThrottle.fail(keys);
+    else {
+      this.loginThrottle.fail(keys);
+      this.loginFailed(origin.protocol, username, credentials?.ip);
+    }
     return userId;
   }
 
-  createToken(userId: string, protocol: TRegistryProtocol, options: ITokenOptions = {}): Promise<string> {
-    return this.provider.createToken(userId, protocol, options);
+  /**
+   * A new token for `userId`. Reported as a `token.create` event, except OCI's short-lived JWTs, which
+   * the token endpoint hands out for every docker session (the login behind them is what matters).
+   */
+  async createToken(userId: string, protocol: TRegistryProtocol, options: ITokenOptions = {}, origin: IEventOrigin = {}): Promise<string> {
+    const audited = protocol !== 'oci' || options.stored === true;
+    try {
+      const token = await this.provider.createToken(userId, protocol, options);
+      if (audited) this.emitTokenEvent('token.create', protocol, sha256Hex(token), userId, origin, true);
+      return token;
+    } catch (error) {
+      if (audited) this.emitTokenEvent('token.create', protocol, null, userId, origin, false);
+      throw error;
+    }
   }
 
   /** `readonly` defaults to `auth.npmTokens.defaultReadOnly` (false when unset). */
-  createNpmToken(userId: string, readonly?: boolean, options: TProtocolTokenOptions = {}): Promise<string> {
-    return this.createToken(userId, 'npm', { ...options, readonly: readonly ?? this.config.npmTokens?.defaultReadOnly ?? false });
+  createNpmToken(userId: string, readonly?: boolean, options: TProtocolTokenOptions = {}, origin: IEventOrigin = {}): Promise<string> {
+    return this.createToken(userId, 'npm', { ...options, readonly: readonly ?? this.config.npmTokens?.defaultReadOnly ?? false }, { protocol: 'npm', ...origin });
   }
 
   /** An HS256 JWT for the OCI token endpoint; scopes such as `oci:repository:library/nginx:pull`. */
@@ -109,16 +137,53 @@ export class AuthManager {
     return this.provider.authorize(token, resource, action);
   }
 
-  revokeToken(token: string): Promise<void> {
-    return this.provider.revokeToken(token);
+  async revokeToken(token: string, origin: IEventOrigin = {}): Promise<void> {
+    const known = this.events ? await this.provider.validateToken(token).catch(() => null) : null;
+    await this.provider.revokeToken(token);
+    if (typeof token === 'string') {
+      this.emitTokenEvent('token.revoke', known?.type ?? origin.protocol, known?.tokenId ?? sha256Hex(token), known?.userId, origin, known !== null);
+    }
   }
 
   async listUserTokens(userId: string): Promise<ITokenInfo[]> {
     return (await this.provider.listUserTokens?.(userId)) ?? [];
   }
 
-  async revokeTokenById(userId: string, tokenId: string): Promise<boolean> {
-    return (await this.provider.revokeTokenById?.(userId, tokenId)) ?? false;
+  async revokeTokenById(userId: string, tokenId: string, origin: IEventOrigin = {}): Promise<boolean> {
+    const revoked = (await this.provider.revokeTokenById?.(userId, tokenId)) ?? false;
+    this.emitTokenEvent('token.revoke', origin.protocol, tokenId, userId, origin, revoked);
+    return revoked;
+  }
+
+  private emitTokenEvent(
+    action: 'token.create' | 'token.revoke',
+    protocol: TRegistryProtocol | undefined,
+    tokenId: string | null,
+    userId: string | undefined,
+    origin: IEventOrigin,
+    succeeded: boolean,
+  ): void {
+    this.events?.emit({
+      protocol: protocol ?? 'core',
+      action,
+      resource: tokenId,
+      actor: userId ? { userId } : null,
+      ...(origin.ip ? { ip: origin.ip } : {}),
+      result: succeeded ? 'success' : 'failure',
+    });
+  }
+
+  /** `resource`: the user name tried, if any (never a token or password). */
+  private loginFailed(protocol: TRegistryProtocol | undefined, resource: string | null, ip: string | undefined, status = 401): void {
+    this.events?.emit({
+      protocol: protocol ?? 'core',
+      action: 'login.failure',
+      resource: resource || null,
+      actor: null,
+      ...(ip ? { ip } : {}),
+      result: 'failure',
+      status,
+    });
   }
 
   /** False when sign-up is off, the name is taken, or the provider has no sign-up. */
@@ -141,23 +206,25 @@ export class AuthManager {
     const header = readHeader(headers, 'authorization')?.trim();
     if (!header) return null;
     const space = header.search(/\s/);
-    if (space === -1) return this.requireToken(header, protocol);
+    if (space === -1) return this.requireToken(header, protocol, client.ip);
     const scheme = header.slice(0, space).toLowerCase();
     const credentials = header.slice(space).trim();
     switch (scheme) {
       case 'bearer':
       case 'token':
-        return this.requireToken(credentials, protocol);
+        return this.requireToken(credentials, protocol, client.ip);
       case 'basic':
         return this.authenticateBasic(credentials, protocol, client.ip);
       default:
+        this.loginFailed(protocol, null, client.ip);
         throw RegistryError.unauthorized(`unsupported authorization scheme "${scheme}": use Bearer or Basic`);
     }
   }
 
-  private async requireToken(token: string, protocol: TRegistryProtocol): Promise<IAuthToken> {
+  private async requireToken(token: string, protocol: TRegistryProtocol, ip: string | undefined): Promise<IAuthToken> {
     const authToken = await this.provider.validateToken(token, protocol);
     if (authToken) return authToken;
+    this.loginFailed(protocol, null, ip);
     // Say why, when we can: a valid token for another protocol is a common client misconfiguration.
     const elsewhere = await this.provider.validateToken(token);
     if (elsewhere) throw RegistryError.unauthorized(`token was issued for ${elsewhere.type}, not ${protocol}`);
@@ -165,10 +232,14 @@ export class AuthManager {
   }
 
   private async authenticateBasic(encoded: string, protocol: TRegistryProtocol, ip: string | undefined): Promise<IAuthToken> {
-    if (!BASE64.test(encoded)) throw RegistryError.unauthorized('malformed Basic credentials: not base64');
+    const malformed = (message: string) => {
+      this.loginFailed(protocol, null, ip);
+      return RegistryError.unauthorized(message);
+    };
+    if (!BASE64.test(encoded)) throw malformed('malformed Basic credentials: not base64');
     const decoded = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon === -1) throw RegistryError.unauthorized('malformed Basic credentials: expected user:password');
+    if (colon === -1) throw malformed('malformed Basic credentials: expected user:password');
     const username = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
 
@@ -180,9 +251,13 @@ export class AuthManager {
       if (token) return token;
     }
     if (username && password) {
-      const userId = await this.authenticate({ username, password, ...(ip ? { ip } : {}) });
+      // A failure here is reported by authenticate.
+      const userId = await this.authenticate({ username, password, ...(ip ? { ip } : {}) }, { protocol });
       if (userId) return this.passwordToken(userId, protocol);
+      throw RegistryError.unauthorized('invalid username, password or token');
     }
+    // One of the two held a token: never put it in an event.
+    this.loginFailed(protocol, null, ip);
     throw RegistryError.unauthorized('invalid username, password or token');
   }
 

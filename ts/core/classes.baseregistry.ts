@@ -15,6 +15,8 @@ import type { IPackageCatalogue } from './interfaces.catalogue.js';
 import type { IAuthConfig, IProtocolConfig, IRequestContext, IResponse, TRegistryProtocol } from './interfaces.core.js';
 import type { IUpstreamProvider } from '../upstream/interfaces.upstream.js';
 import type { IMetricsRecorder } from './interfaces.metrics.js';
+import type { RegistryEvents } from './classes.registryevents.js';
+import type { IEventTarget, TEventAction } from './interfaces.operations.js';
 
 /** Everything a protocol handler is built from. */
 export interface IProtocolDependencies {
@@ -32,6 +34,8 @@ export interface IProtocolDependencies {
   upstreamProvider?: IUpstreamProvider;
   /** Where the upstream proxy reports fetches, cache lookups and circuit states (a no-op when metrics are off). */
   metrics: IMetricsRecorder;
+  /** Audit events: routes declare theirs (`IRoute.audit`); anything else calls `events.emit`. */
+  events: RegistryEvents;
 }
 
 /** What the orchestrator learns about a request while a protocol handles it (metric labels). */
@@ -66,6 +70,11 @@ export interface IRouteRequest {
   storageContext: IStorageOperationContext;
   /** This protocol's download settings: `serveObject` redirects artifact GETs by them. */
   downloads?: IResolvedDownloads;
+  /**
+   * What the request acted on, set by a handler that learns it from the body (a crate or a distribution
+   * named inside the upload); an `audit` given as an action reads it.
+   */
+  eventTarget?: { resource: string; version?: string };
 }
 
 export type TRoutePermission =
@@ -78,11 +87,29 @@ export type TRoutePermission =
   /** A scope check: `{protocol}:{type}:{name}` and an action. */
   | ((req: IRouteRequest) => { resource: string; action: string });
 
+/**
+ * An audited route: its action, with what `req.eventTarget` names (no event when the handler set none:
+ * the request was refused before it named anything, or is not audited, such as a checksum file); or a
+ * function naming action, resource and version from the request (null: not audited).
+ */
+export type TRouteAudit = TEventAction | ((req: IRouteRequest) => IEventTarget | null);
+
+/** The audit of a route whose resource (and version) are route parameters, e.g. `:name` and `:reference`. */
+export function auditParams(action: TEventAction, resourceParam: string, versionParam?: string): TRouteAudit {
+  return (req) => ({
+    action,
+    resource: req.params[resourceParam] ?? null,
+    ...(versionParam && req.params[versionParam] !== undefined ? { version: req.params[versionParam] } : {}),
+  });
+}
+
 export interface IRoute {
   method: string | string[];
   pattern: string;
   permission: TRoutePermission;
   handler: (req: IRouteRequest) => Promise<IHandlerResponse>;
+  /** One audit event per request once it is answered (success, failure, or denied on 403; a 401 challenge is none). */
+  audit?: TRouteAudit;
 }
 
 interface ICompiledRoute extends IRoute {
@@ -181,19 +208,56 @@ export abstract class BaseRegistry {
    */
   async handleRequest(ctx: IRequestContext, relativePath: string, publicBasePath: string, record?: IRequestRecord): Promise<IResponse> {
     let routeRequest: IRouteRequest | undefined;
+    let audit: TRouteAudit | undefined;
+    let response: IResponse;
     try {
       assertSafeRequestPath(relativePath, { allowEncodedSlash: this.allowsEncodedSlash() });
       const method = ctx.method.toUpperCase();
       const { route, params } = this.findRoute(method, relativePath);
       if (record) record.route = route.pattern;
+      audit = route.audit;
       routeRequest = this.buildRouteRequest(ctx, method, relativePath, params, publicBasePath);
       await this.checkPermission(route.permission, routeRequest);
-      return normalizeResponse(await route.handler(routeRequest));
+      response = normalizeResponse(await route.handler(routeRequest));
     } catch (error) {
       routeRequest?.body.discard();
-      if (!isRegistryError(error)) throw error;
-      return normalizeResponse(this.renderError(this.answerable(error, ctx), routeRequest));
+      if (!isRegistryError(error)) {
+        if (audit && routeRequest) this.emitRouteEvent(audit, routeRequest, 500);
+        throw error;
+      }
+      response = normalizeResponse(this.renderError(this.answerable(error, ctx), routeRequest));
     }
+    if (audit && routeRequest) this.emitRouteEvent(audit, routeRequest, response.status);
+    return response;
+  }
+
+  private emitRouteEvent(audit: TRouteAudit, req: IRouteRequest, status: number): void {
+    // A 401 is the challenge clients expect before they authenticate; a failed login has its own event.
+    if (status === 401) return;
+    let target: IEventTarget | null;
+    try {
+      if (typeof audit !== 'string') target = audit(req);
+      else target = req.eventTarget ? { action: audit, ...req.eventTarget } : null;
+    } catch {
+      // The request named nothing valid (a refused name): it was bad input, before anything was done.
+      return;
+    }
+    if (!target) return;
+    const actor = req.token
+      ? { userId: req.token.userId, ...(req.token.tokenId ? { tokenId: req.token.tokenId } : {}) }
+      : req.ctx.actor?.userId
+        ? { userId: req.ctx.actor.userId }
+        : null;
+    this.deps.events.emit({
+      protocol: this.protocol,
+      action: target.action,
+      resource: target.resource,
+      ...(target.version !== undefined ? { version: target.version } : {}),
+      actor,
+      ...(req.ctx.actor?.ip ? { ip: req.ctx.actor.ip } : {}),
+      result: status < 400 ? 'success' : status === 403 ? 'denied' : 'failure',
+      status,
+    });
   }
 
   /** A 5xx is logged here, once, with its whole cause chain; the client sees its error id, not the internal message. */
@@ -276,8 +340,9 @@ export abstract class BaseRegistry {
   private async checkPermission(permission: TRoutePermission, req: IRouteRequest): Promise<void> {
     if (permission === 'public') return;
     req.token = await this.auth.authenticateRequest(req.headers, this.protocol, { ip: req.ctx.actor?.ip });
-    if (req.token && req.ctx.actor === undefined) {
-      req.storageContext = { ...req.storageContext, actor: { userId: req.token.userId, tokenId: req.token.tokenId } };
+    // A bridge may know the client's address but not who it is: the token says that.
+    if (req.token && req.ctx.actor?.userId === undefined) {
+      req.storageContext = { ...req.storageContext, actor: { ...req.ctx.actor, userId: req.token.userId, tokenId: req.token.tokenId } };
     }
     if (permission === 'optional') return;
     if (permission === 'authenticated') {

@@ -119,6 +119,7 @@ export function validateRegistryConfig(config: IRegistryConfig): void {
   if (config.trustProxy !== undefined && typeof config.trustProxy !== 'boolean') {
     throw new Error('smartregistry: trustProxy must be true or false');
   }
+  assertEvents(config.events);
   assertLimits('limits', config.limits);
   for (const protocol of REGISTRY_PROTOCOLS) assertLimits(`${protocol}.limits`, config[protocol]?.limits);
   assertDownloadsConfig('downloads', config.downloads);
@@ -138,6 +139,19 @@ function assertLimits(where: string, limits: IBodyLimits | undefined): void {
   for (const [name, limit] of Object.entries(limits ?? {})) {
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
       throw new Error(`smartregistry: ${where}.${name} must be a positive integer of bytes`);
+    }
+  }
+}
+
+function assertEvents(events: IRegistryConfig['events']): void {
+  if (events === undefined) return;
+  if (events.log !== undefined && (typeof events.log !== 'string' || events.log === '')) {
+    throw new Error('smartregistry: events.log must be the path of a file');
+  }
+  for (const [index, webhook] of (events.webhooks ?? []).entries()) {
+    if (!isHttpUrl(webhook?.url)) throw new Error(`smartregistry: events.webhooks[${index}].url must be an absolute http(s) URL`);
+    if (typeof webhook.secret !== 'string' || webhook.secret.length < 16) {
+      throw new Error(`smartregistry: events.webhooks[${index}].secret must be a string of at least 16 characters (the HMAC key)`);
     }
   }
 }

@@ -72,7 +72,8 @@ export interface IRegistryEvent {
   id: string;
   /** ISO 8601. */
   time: string;
-  protocol: TRegistryProtocol;
+  /** 'core' for what application code did outside any protocol (a token revoked in code by its id). */
+  protocol: TRegistryProtocol | 'core';
   action: TEventAction;
   /**
    * What was acted on: the package, image, crate, project or artifact name (`@scope/pkg`, `library/nginx`,
@@ -95,4 +96,10 @@ export interface IEventTarget {
   action: TEventAction;
   resource: string | null;
   version?: string;
+}
+
+/** Where an action done through AuthManager came from, when a protocol knows (for its audit event). */
+export interface IEventOrigin {
+  protocol?: TRegistryProtocol;
+  ip?: string;
 }

@@ -1,4 +1,4 @@
-import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { BaseRegistry, auditParams, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject } from '../core/helpers.serve.js';
@@ -65,8 +65,9 @@ export class MavenRegistry extends BaseRegistry {
       { method: 'GET', pattern: '/api/search', permission: 'optional', handler: (req) => this.search(req) },
       { method: 'GET', pattern: '/', permission: 'optional', handler: (req) => this.getPath(req, '') },
       { method: 'GET', pattern: '/:path+', permission: 'optional', handler: (req) => this.getPath(req, req.params.path) },
-      { method: 'PUT', pattern: '/:path+', permission: 'authenticated', handler: (req) => this.putPath(req, req.params.path) },
-      { method: 'DELETE', pattern: '/:path+', permission: 'authenticated', handler: (req) => this.deletePath(req, req.params.path) },
+      // Each deployed file is a publish (its checksums and maven-metadata.xml are not events).
+      { method: 'PUT', pattern: '/:path+', permission: 'authenticated', handler: (req) => this.putPath(req, req.params.path), audit: 'publish' },
+      { method: 'DELETE', pattern: '/:path+', permission: 'authenticated', handler: (req) => this.deletePath(req, req.params.path), audit: 'delete' },
     ];
   }
 
@@ -234,8 +235,9 @@ export class MavenRegistry extends BaseRegistry {
     const target = parseRepositoryPath(path);
     if (target.kind === 'directory') throw RegistryError.invalid('cannot PUT a directory');
     if (target.kind === 'metadata') return this.putMetadata(req, target.segments, splitChecksumName(path)?.algorithm);
-    await this.requireScope(req, resourceOf(target.groupId, target.artifactId), 'write');
     const checksum = splitChecksumName(target.file);
+    if (!checksum) req.eventTarget = { resource: path, version: target.version };
+    await this.requireScope(req, resourceOf(target.groupId, target.artifactId), 'write');
     if (checksum) return this.putChecksum(req, { ...target, file: checksum.base }, checksum.algorithm);
     if (target.file.endsWith('.pom')) {
       const bytes = await req.body.buffer();
@@ -289,6 +291,7 @@ export class MavenRegistry extends BaseRegistry {
       const artifactId = segments[segments.length - 2];
       const doc = await this.store.getArtifact(groupId, artifactId);
       if (doc?.versions[segments[segments.length - 1]]) {
+        req.eventTarget = { resource: `${groupId}:${artifactId}`, version: segments[segments.length - 1] };
         await this.requireScope(req, resourceOf(groupId, artifactId), 'delete');
         await this.store.delete(groupId, artifactId, segments[segments.length - 1], req.storageContext);
         return { status: 204, headers: {} };
@@ -298,6 +301,7 @@ export class MavenRegistry extends BaseRegistry {
       const groupId = segments.slice(0, -1).join('.');
       const artifactId = segments[segments.length - 1];
       if (await this.store.getArtifact(groupId, artifactId)) {
+        req.eventTarget = { resource: `${groupId}:${artifactId}` };
         await this.requireScope(req, resourceOf(groupId, artifactId), 'delete');
         await this.store.delete(groupId, artifactId, undefined, req.storageContext);
         return { status: 204, headers: {} };

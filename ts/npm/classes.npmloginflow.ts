@@ -32,6 +32,8 @@ interface ILoginSession {
 
 const LOGIN_ID = /^[0-9a-f]{32}$/;
 const MAX_FORM_BYTES = 16 * 1024;
+/** Where a failed login is reported as coming from. */
+const NPM = { protocol: 'npm' } as const;
 /** How long the CLI waits between polls of the done URL. */
 const POLL_SECONDS = 1;
 
@@ -133,7 +135,7 @@ export class NpmLoginFlow {
     const credentials = { username, password, ...(ip ? { ip } : {}) };
     let userId: string | null;
     try {
-      userId = wantsAccount ? await this.signUp(credentials, email) : await this.auth.authenticate(credentials);
+      userId = wantsAccount ? await this.signUp(credentials, email) : await this.auth.authenticate(credentials, NPM);
     } catch (error) {
       // Refusals (sign-up off, a taken or bad name, the login back-off) are shown on the page.
       if (error instanceof RegistryError) return this.formPage(error.status, session.value.create, error.message);
@@ -155,7 +157,7 @@ export class NpmLoginFlow {
   private async signUp(credentials: ICredentials, email: string | undefined): Promise<string | null> {
     if (!this.options.allowSignup) throw RegistryError.denied('This registry does not allow signing up.');
     if (!(await this.auth.createUser(credentials.username, credentials.password, email))) throw RegistryError.conflict('That username is taken.');
-    return this.auth.authenticate(credentials);
+    return this.auth.authenticate(credentials, NPM);
   }
 
   /** `doneUrl`: 202 while pending; once signed in, a new token, handed out exactly once. */
@@ -189,10 +191,10 @@ export class NpmLoginFlow {
     if (typeof password !== 'string' || password === '') throw RegistryError.invalid('a password is required');
 
     const credentials = { username: name, password, ...(ip ? { ip } : {}) };
-    let userId = await this.auth.authenticate(credentials);
+    let userId = await this.auth.authenticate(credentials, NPM);
     if (!userId && this.options.allowSignup) {
       const email = typeof doc.email === 'string' ? doc.email : undefined;
-      if (await this.auth.createUser(name, password, email)) userId = await this.auth.authenticate(credentials);
+      if (await this.auth.createUser(name, password, email)) userId = await this.auth.authenticate(credentials, NPM);
     }
     if (!userId) {
       throw RegistryError.unauthorized(
@@ -200,7 +202,7 @@ export class NpmLoginFlow {
         { headers: { 'WWW-Authenticate': 'Basic realm="smartregistry npm"' } },
       );
     }
-    const token = await this.auth.createNpmToken(userId, false, { name: 'npm login (legacy)' });
+    const token = await this.auth.createNpmToken(userId, false, { name: 'npm login (legacy)' }, { ip });
     return jsonResponse(201, { ok: true, id: `org.couchdb.user:${userId}`, rev: '_we_dont_use_revs_any_more', token });
   }
 

@@ -1,6 +1,7 @@
 import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { ConcurrencyLimit } from '../core/classes.concurrencylimit.js';
 import { RegistryError } from '../core/classes.registryerror.js';
+import type { TEventAction } from '../core/interfaces.operations.js';
 import { assertSafeName } from '../core/helpers.path.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject } from '../core/helpers.serve.js';
@@ -122,6 +123,12 @@ export class NpmRegistry extends BaseRegistry {
     const readAllPackages = () => ({ resource: 'npm:package:*', action: 'read' });
     const withPackageName = (handler: (req: IRouteRequest, name: string) => Promise<IHandlerResponse>) => (req: IRouteRequest) =>
       handler(req, this.packageName(req));
+    // The version is what the handler found in the body (publish, unpublish), or the dist-tag's name.
+    const audited = (action: TEventAction) => (req: IRouteRequest) => ({
+      action,
+      resource: this.packageName(req),
+      version: req.eventTarget?.version ?? req.params.tag,
+    });
     return [
       // Registry services, all below `/-/` (no package name starts with `-/`).
       { method: 'GET', pattern: '/-/ping', permission: 'optional', handler: async () => jsonResponse(200, {}) },
@@ -134,7 +141,7 @@ export class NpmRegistry extends BaseRegistry {
       { method: 'GET', pattern: '/-/user/:couchId', permission: 'authenticated', handler: (req) => this.couchUser(req) },
       { method: 'GET', pattern: '/-/npm/v1/tokens', permission: 'authenticated', handler: (req) => this.tokens.list(req.token!.userId) },
       { method: 'POST', pattern: '/-/npm/v1/tokens', permission: 'authenticated', handler: async (req) => this.tokens.create(req.token!.userId, await req.body.json<unknown>(64 * 1024), req.ctx.actor?.ip) },
-      { method: 'DELETE', pattern: '/-/npm/v1/tokens/token/:key', permission: 'authenticated', handler: (req) => this.tokens.revoke(req.token!.userId, req.params.key) },
+      { method: 'DELETE', pattern: '/-/npm/v1/tokens/token/:key', permission: 'authenticated', handler: (req) => this.tokens.revoke(req.token!.userId, req.params.key, req.ctx.actor?.ip) },
       { method: 'GET', pattern: '/-/v1/search', permission: readAllPackages, handler: (req) => this.searchPackages(req) },
       { method: 'POST', pattern: '/-/npm/v1/security/advisories/bulk', permission: 'optional', handler: (req) => this.audit(req, {}) },
       { method: 'POST', pattern: '/-/npm/v1/security/audits/quick', permission: 'optional', handler: (req) => this.audit(req, EMPTY_AUDIT_REPORT) },
@@ -143,8 +150,8 @@ export class NpmRegistry extends BaseRegistry {
       // dist-tags (`npm dist-tag`), for `name`, `@scope%2fname` and `@scope/name`.
       ...['/-/package/:name/dist-tags', '/-/package/:scope/:name/dist-tags'].flatMap((base): IRoute[] => [
         { method: 'GET', pattern: base, permission: read, handler: withPackageName((req, name) => this.getDistTags(req, name)) },
-        { method: 'PUT', pattern: `${base}/:tag`, permission: write, handler: withPackageName((req, name) => this.putDistTag(req, name)) },
-        { method: 'DELETE', pattern: `${base}/:tag`, permission: write, handler: withPackageName((req, name) => this.deleteDistTag(req, name)) },
+        { method: 'PUT', pattern: `${base}/:tag`, permission: write, handler: withPackageName((req, name) => this.putDistTag(req, name)), audit: audited('dist-tag.set') },
+        { method: 'DELETE', pattern: `${base}/:tag`, permission: write, handler: withPackageName((req, name) => this.deleteDistTag(req, name)), audit: audited('dist-tag.remove') },
       ]),
 
       // Tarballs; the CLI's unpublish deletes them with `/-rev/{rev}` appended.
@@ -155,18 +162,19 @@ export class NpmRegistry extends BaseRegistry {
       { method: 'DELETE', pattern: '/:scope/:name/-/:file/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.deleteTarball(req, name)) },
 
       // Revision-checked changes: unpublish of versions (PUT) and of the whole package (DELETE).
-      { method: 'PUT', pattern: '/:name/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.unpublishVersions(req, name)) },
-      { method: 'PUT', pattern: '/:scope/:name/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.unpublishVersions(req, name)) },
-      { method: 'DELETE', pattern: '/:name/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.deletePackage(req, name)) },
-      { method: 'DELETE', pattern: '/:scope/:name/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.deletePackage(req, name)) },
+      // (The tarball DELETE that follows an unpublish is its clean-up, not an event of its own.)
+      { method: 'PUT', pattern: '/:name/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.unpublishVersions(req, name)), audit: audited('delete') },
+      { method: 'PUT', pattern: '/:scope/:name/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.unpublishVersions(req, name)), audit: audited('delete') },
+      { method: 'DELETE', pattern: '/:name/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.deletePackage(req, name)), audit: audited('delete') },
+      { method: 'DELETE', pattern: '/:scope/:name/-rev/:rev', permission: remove, handler: withPackageName((req, name) => this.deletePackage(req, name)), audit: audited('delete') },
 
       // Documents: GET packument (or one version), PUT publish / deprecate, DELETE the package.
       { method: 'GET', pattern: '/:name', permission: read, handler: withPackageName((req, name) => this.getPackument(req, name)) },
-      { method: 'PUT', pattern: '/:name', permission: write, handler: withPackageName((req, name) => this.putPackage(req, name)) },
-      { method: 'DELETE', pattern: '/:name', permission: remove, handler: withPackageName((req, name) => this.deletePackage(req, name)) },
+      { method: 'PUT', pattern: '/:name', permission: write, handler: withPackageName((req, name) => this.putPackage(req, name)), audit: audited('publish') },
+      { method: 'DELETE', pattern: '/:name', permission: remove, handler: withPackageName((req, name) => this.deletePackage(req, name)), audit: audited('delete') },
       { method: 'GET', pattern: '/:scope/:name', permission: read, handler: withPackageName((req, name) => this.getPackumentOrVersion(req, name)) },
-      { method: 'PUT', pattern: '/:scope/:name', permission: write, handler: withPackageName((req, name) => this.putPackage(req, name)) },
-      { method: 'DELETE', pattern: '/:scope/:name', permission: remove, handler: withPackageName((req, name) => this.deletePackage(req, name)) },
+      { method: 'PUT', pattern: '/:scope/:name', permission: write, handler: withPackageName((req, name) => this.putPackage(req, name)), audit: audited('publish') },
+      { method: 'DELETE', pattern: '/:scope/:name', permission: remove, handler: withPackageName((req, name) => this.deletePackage(req, name)), audit: audited('delete') },
       { method: 'GET', pattern: '/:scope/:name/:version', permission: read, handler: withPackageName((req, name) => this.getVersion(req, name, req.params.version)) },
     ];
   }
@@ -306,6 +314,7 @@ export class NpmRegistry extends BaseRegistry {
     upload: NpmTarballUpload,
   ): Promise<IHandlerResponse> {
     const tarballs = attachmentVersions(name, versions, attachments);
+    req.eventTarget = { resource: name, version: [...tarballs.keys()].join(',') };
     const existing = Object.keys(versions).some((v) => !tarballs.has(v)) ? await this.packages.getParsed(name, req.baseUrl) : null;
     const published = new Set(existing ? Object.keys(existing.versions) : []);
     const plan = planPublish({ name, body, versions, tarballs, published, publisher: { name: req.token!.userId }, upload });
@@ -334,6 +343,7 @@ export class NpmRegistry extends BaseRegistry {
       throw RegistryError.invalid('publishing through /-rev/ is not supported: PUT /{name}');
     }
     const { rev, removed } = await this.packages.unpublishVersions(name, req.params.rev, body.versions, req.storageContext);
+    req.eventTarget = { resource: name, version: removed.join(',') };
     return jsonResponse(200, { ok: true, id: name, rev, removed });
   }
 

@@ -29,7 +29,7 @@ export class NpmTokenService {
   /** The CLI sends the user's password along: a new token needs it, not only a valid token. */
   async create(userId: string, body: unknown, ip?: string): Promise<IHandlerResponse> {
     if (!isPlainObject(body)) throw RegistryError.invalid('the body must be a JSON object');
-    if (typeof body.password !== 'string' || !(await this.auth.authenticate({ username: userId, password: body.password, ...(ip ? { ip } : {}) }))) {
+    if (typeof body.password !== 'string' || !(await this.auth.authenticate({ username: userId, password: body.password, ...(ip ? { ip } : {}) }, { protocol: 'npm' }))) {
       throw RegistryError.unauthorized('incorrect password', { headers: { 'WWW-Authenticate': 'Basic realm="smartregistry npm"' } });
     }
     if (Array.isArray(body.cidr_whitelist) && body.cidr_whitelist.length > 0) {
@@ -38,10 +38,12 @@ export class NpmTokenService {
     const readonly = body.readonly === true;
     const name = typeof body.name === 'string' && body.name ? body.name.slice(0, 128) : undefined;
     const expiresDays = typeof body.expires === 'number' && body.expires > 0 ? body.expires : undefined;
-    const token = await this.auth.createNpmToken(userId, readonly, {
-      ...(name ? { name } : {}),
-      ...(expiresDays ? { expiresIn: expiresDays * 86400 } : {}),
-    });
+    const token = await this.auth.createNpmToken(
+      userId,
+      readonly,
+      { ...(name ? { name } : {}), ...(expiresDays ? { expiresIn: expiresDays * 86400 } : {}) },
+      { ip },
+    );
     const key = (await this.auth.validateToken(token, 'npm'))?.tokenId ?? '';
     const created = new Date().toISOString();
     return jsonResponse(201, {
@@ -57,14 +59,15 @@ export class NpmTokenService {
   }
 
   /** Revoke by key (the token's sha256, as listed) or by the token itself; only one's own tokens. */
-  async revoke(userId: string, key: string): Promise<IHandlerResponse> {
+  async revoke(userId: string, key: string, ip?: string): Promise<IHandlerResponse> {
+    const origin = { protocol: 'npm' as const, ip };
     let revoked = false;
     if (TOKEN_ID.test(key)) {
-      revoked = await this.auth.revokeTokenById(userId, key);
+      revoked = await this.auth.revokeTokenById(userId, key, origin);
     } else {
       const token = await this.auth.validateToken(key, 'npm');
       if (token && token.userId === userId) {
-        await this.auth.revokeToken(key);
+        await this.auth.revokeToken(key, origin);
         revoked = true;
       }
     }

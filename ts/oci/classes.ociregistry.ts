@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { BaseRegistry, auditParams, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { mapLimited } from '../core/helpers.async.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
@@ -99,8 +99,8 @@ export class OciRegistry extends BaseRegistry {
       { method: 'GET', pattern: '/v2/:name+/tags/list', permission: pull, handler: (req) => this.listTags(req) },
       { method: 'GET', pattern: '/v2/:name+/referrers/:digest', permission: pull, handler: (req) => this.listReferrers(req) },
       { method: 'GET', pattern: '/v2/:name+/manifests/:reference', permission: pull, handler: (req) => this.getManifest(req) },
-      { method: 'PUT', pattern: '/v2/:name+/manifests/:reference', permission: push, handler: (req) => this.putManifest(req) },
-      { method: 'DELETE', pattern: '/v2/:name+/manifests/:reference', permission: remove, handler: (req) => this.deleteManifest(req) },
+      { method: 'PUT', pattern: '/v2/:name+/manifests/:reference', permission: push, handler: (req) => this.putManifest(req), audit: auditParams('publish', 'name', 'reference') },
+      { method: 'DELETE', pattern: '/v2/:name+/manifests/:reference', permission: remove, handler: (req) => this.deleteManifest(req), audit: auditParams('delete', 'name', 'reference') },
       { method: 'POST', pattern: '/v2/:name+/blobs/uploads/', permission: push, handler: (req) => this.startUpload(req) },
       { method: 'POST', pattern: '/v2/:name+/blobs/uploads', permission: push, handler: (req) => this.startUpload(req) },
       { method: 'GET', pattern: '/v2/:name+/blobs/uploads/:uuid', permission: push, handler: (req) => this.uploadStatus(req) },
@@ -108,7 +108,7 @@ export class OciRegistry extends BaseRegistry {
       { method: 'PUT', pattern: '/v2/:name+/blobs/uploads/:uuid', permission: push, handler: (req) => this.finishUpload(req) },
       { method: 'DELETE', pattern: '/v2/:name+/blobs/uploads/:uuid', permission: push, handler: (req) => this.cancelUpload(req) },
       { method: 'GET', pattern: '/v2/:name+/blobs/:digest', permission: pull, handler: (req) => this.getBlob(req) },
-      { method: 'DELETE', pattern: '/v2/:name+/blobs/:digest', permission: remove, handler: (req) => this.deleteBlob(req) },
+      { method: 'DELETE', pattern: '/v2/:name+/blobs/:digest', permission: remove, handler: (req) => this.deleteBlob(req), audit: auditParams('delete', 'name', 'digest') },
     ];
   }
 

@@ -1,4 +1,4 @@
-import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { BaseRegistry, auditParams, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { parseMultipart, type IMultipartFile } from '../core/helpers.multipart.js';
@@ -86,8 +86,8 @@ export class PypiRegistry extends BaseRegistry {
     const readAny = () => ({ resource: 'pypi:package:*', action: 'read' });
     return [
       // Uploads (twine's legacy API) at the repository URL; the project comes in the form, so its scope is checked there.
-      { method: 'POST', pattern: '/', permission: 'authenticated', handler: (req) => this.upload(req) },
-      { method: 'POST', pattern: '/legacy/', permission: 'authenticated', handler: (req) => this.upload(req) },
+      { method: 'POST', pattern: '/', permission: 'authenticated', handler: (req) => this.upload(req), audit: 'publish' },
+      { method: 'POST', pattern: '/legacy/', permission: 'authenticated', handler: (req) => this.upload(req), audit: 'publish' },
 
       // The simple index, for installers.
       { method: 'GET', pattern: '/simple', permission: readAny, handler: async (req) => redirect(`${req.baseUrl}/simple/`) },
@@ -97,14 +97,14 @@ export class PypiRegistry extends BaseRegistry {
 
       // Files and their PEP 658 metadata files.
       { method: 'GET', pattern: '/packages/:project/:file', permission: read, handler: (req) => this.download(req) },
-      { method: 'DELETE', pattern: '/packages/:project/:file', permission: remove, handler: (req) => this.deleteFiles(req, { filename: req.params.file }) },
+      { method: 'DELETE', pattern: '/packages/:project/:file', permission: remove, handler: (req) => this.deleteFiles(req, { filename: req.params.file }), audit: auditParams('delete', 'project', 'file') },
 
       // The JSON API; yank, unyank and delete of a release (our own endpoints).
       { method: 'GET', pattern: '/pypi/:project/json', permission: read, handler: (req) => this.jsonApi(req) },
       { method: 'GET', pattern: '/pypi/:project/:version/json', permission: read, handler: (req) => this.jsonApi(req, req.params.version) },
-      { method: 'POST', pattern: '/pypi/:project/:version/yank', permission: write, handler: (req) => this.yank(req, true) },
-      { method: 'POST', pattern: '/pypi/:project/:version/unyank', permission: write, handler: (req) => this.yank(req, false) },
-      { method: 'DELETE', pattern: '/pypi/:project/:version', permission: remove, handler: (req) => this.deleteFiles(req, { version: req.params.version }) },
+      { method: 'POST', pattern: '/pypi/:project/:version/yank', permission: write, handler: (req) => this.yank(req, true), audit: auditParams('yank', 'project', 'version') },
+      { method: 'POST', pattern: '/pypi/:project/:version/unyank', permission: write, handler: (req) => this.yank(req, false), audit: auditParams('unyank', 'project', 'version') },
+      { method: 'DELETE', pattern: '/pypi/:project/:version', permission: remove, handler: (req) => this.deleteFiles(req, { version: req.params.version }), audit: auditParams('delete', 'project', 'version') },
 
       { method: 'GET', pattern: '/search', permission: readAny, handler: (req) => this.searchProjects(req) },
     ];
@@ -293,6 +293,7 @@ export class PypiRegistry extends BaseRegistry {
     const form = await parseMultipart(req.body.stream(maxFileBytes + FORM_OVERHEAD_BYTES), req.headers['content-type'], { maxFileBytes }, async (file, fields) => {
       const request = await this.uploadRequest(req, fields, file);
       project = normalizeProjectName(request.name);
+      req.eventTarget = { resource: project, version: request.version };
       // Refused before any byte is stored; the conditional write in `commit` settles a race.
       if ((await this.projects.get(project))?.project.files[request.filename]) throw fileAlreadyExists(request.filename);
       return this.projects.storeFile(project, request, file.stream, maxFileBytes, req.storageContext);

@@ -8,6 +8,7 @@ import { RegistryEvents, type TEventListener } from './core/classes.registryeven
 import { WebhookDelivery, type IWebhookDeliveryOptions } from './core/classes.webhookdelivery.js';
 import { OperationsEndpoints } from './core/classes.operationsendpoints.js';
 import { RegistryMetrics } from './core/classes.registrymetrics.js';
+import { buildStorageReport, type IStorageReport, type IStorageReportOptions } from './core/classes.storagereport.js';
 import { RegistryStorage } from './core/classes.registrystorage.js';
 import { normalizeBasePath, ociTokenIdentity, resolveLimits, validateRegistryConfig } from './core/helpers.config.js';
 import { discardResponseBody, jsonResponse, normalizeResponse, takeResponseBody } from './core/helpers.response.js';
@@ -233,6 +234,11 @@ export class SmartRegistry {
   getAuthManager(): AuthManager {
     if (!this.authManager) throw new Error('smartregistry: call init() before getAuthManager()');
     return this.authManager;
+  }
+
+  /** Bytes and objects per protocol and per package, from one pass over the storage listing. */
+  storageReport(options?: IStorageReportOptions): Promise<IStorageReport> {
+    return buildStorageReport(this.getStorage(), options);
   }
 
   getRegistry(protocol: TRegistryProtocol): BaseRegistry | undefined {

@@ -9,6 +9,7 @@ export * from './core/interfaces.metrics.js';
 export type { RegistryMetrics, IRequestObservation } from './core/classes.registrymetrics.js';
 export type { IReadiness } from './core/classes.healthcheck.js';
 export { webhookSignature } from './core/classes.webhookdelivery.js';
+export { buildStorageReport, type IStorageReport, type IStorageReportOptions, type IStorageUsage, type IProtocolUsage } from './core/classes.storagereport.js';
 export { AuthManager } from './core/classes.authmanager.js';
 export { DefaultAuthProvider } from './core/classes.defaultauthprovider.js';
 export { hashPassword } from './core/helpers.password.js';

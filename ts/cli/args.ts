@@ -6,7 +6,9 @@ import { DEFAULT_SERVER_TIMEOUTS, type IServerTimeouts } from './server.js';
 
 /** Everything `smartregistry serve` and `smartregistry token` are configured by. */
 export interface ICliOptions {
-  command: 'serve' | 'token' | 'help';
+  command: 'serve' | 'token' | 'report' | 'help';
+  /** `report`: what it prints. */
+  report?: { json: boolean; top: number; protocols?: string[] };
   /** `token <protocol>` creates, `token list` lists, `token revoke <id>` revokes. */
   tokenAction?: 'create' | 'list' | 'revoke';
   /** `token <protocol>` */
@@ -64,6 +66,9 @@ Usage:
   smartregistry token list [options]     list the admin's tokens: id, protocol, expiry, name
   smartregistry token revoke <id> [options]
                                          revoke one of them by its id
+  smartregistry report [--json] [--top <n>] [--protocol <p>]...
+                                         bytes and objects per protocol and the <n> largest
+                                         packages of each (default 10), from the storage listing
   smartregistry --help                   show this help
 
 Options (each also read from the environment variable shown):
@@ -117,6 +122,8 @@ once. Output lines are machine-readable: \`admin <user> <password>\`, \`token <p
 \`url <client> <url>\`, \`metrics <url>\` (with --metrics-port), and finally \`ready <url>\`.
 /-/health/live and /-/health/ready answer on the main port without a token. \`token list\` prints
 \`token-info <id> <protocol> <expires|never> <name>\` lines; \`token revoke\` prints \`revoked <id>\`.
+\`report\` prints \`total <bytes> <objects>\`, \`protocol <protocol> <bytes> <objects>\` and
+\`package <protocol> <bytes> <objects> <name>\` lines, largest first (the whole report as JSON with --json).
 `;
 
 /** Raised for bad command lines; the message is shown with a hint to --help. */
@@ -175,6 +182,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         'metrics-host': { type: 'string' },
         'events-log': { type: 'string' },
         'webhook-url': { type: 'string' },
+        json: { type: 'boolean' },
+        top: { type: 'string' },
+        protocol: { type: 'string', multiple: true },
         's3-endpoint': { type: 'string' },
         's3-port': { type: 'string' },
         's3-bucket': { type: 'string' },
@@ -288,6 +298,17 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (command === 'serve') {
     if (rest.length > 0) throw new CliUsageError(`serve takes no arguments, got '${rest.join(' ')}'`);
     return { ...options, command: 'serve' };
+  }
+  if (command === 'report') {
+    if (rest.length > 0) throw new CliUsageError(`report takes no arguments, got '${rest.join(' ')}'`);
+    const top = values.top ?? '10';
+    if (!/^[0-9]{1,7}$/.test(top)) throw new CliUsageError(`--top must be a whole number, not '${top}'`);
+    for (const protocol of values.protocol ?? []) {
+      if (!(REGISTRY_PROTOCOLS as readonly string[]).includes(protocol) && protocol !== 'core') {
+        throw new CliUsageError(`--protocol must be one of ${REGISTRY_PROTOCOLS.join(', ')}, core; not '${protocol}'`);
+      }
+    }
+    return { ...options, command: 'report', report: { json: values.json ?? false, top: Number(top), protocols: values.protocol } };
   }
   if (command === 'token') {
     const [what, ...more] = rest;

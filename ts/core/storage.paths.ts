@@ -178,3 +178,60 @@ export const composerPaths = {
   nameOf: (key: string) => key.slice('composer/names/'.length),
   searchShard: (shard: number) => `composer/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
 };
+
+/** Who a stored object belongs to, for the storage report. */
+export interface IKeyOwner {
+  /** 'core' for users, tokens and probes. */
+  protocol: string;
+  /** The package, image repository, crate, project or `group:artifact`; or a parenthesised name for objects no single one owns. */
+  owner: string;
+}
+
+const SHARED = {
+  ociBlobs: '(blobs, shared by repositories)',
+  uploads: '(uploads in progress)',
+  search: '(search index)',
+  sessions: '(login sessions)',
+  metadata: '(group metadata)',
+  other: '(other)',
+};
+
+/** Key → owner, per protocol, by the layout drawn at the top of this file. */
+const OWNER_OF: Record<string, (segments: string[]) => string> = {
+  oci: ([area, ...rest]) => {
+    if (area === 'repositories') {
+      const end = rest.findIndex((segment) => segment.startsWith('_'));
+      return rest.slice(0, end === -1 ? rest.length : end).join('/');
+    }
+    if (area === 'catalog' && rest.length === 1) return decodeURIComponent(rest[0]);
+    if (area === 'blobs' || area === 'blob-data') return SHARED.ociBlobs;
+    return area === 'uploads' ? SHARED.uploads : SHARED.other;
+  },
+  npm: ([area, ...rest]) => {
+    if (area === 'packages') return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+    return area === 'search' ? SHARED.search : area === 'login' ? SHARED.sessions : SHARED.other;
+  },
+  maven: ([area, ...rest]) => {
+    // files/{group path}/{artifactId}/{version}/{file}; artifacts/{group path}/{artifactId}/@artifact.json
+    const artifactEnd = area === 'files' ? rest.length - 2 : area === 'artifacts' && rest.at(-1) === '@artifact.json' ? rest.length - 1 : -1;
+    if (artifactEnd < 2) return area === 'artifacts' ? SHARED.metadata : SHARED.other;
+    return `${rest.slice(0, artifactEnd - 1).join('.')}:${rest[artifactEnd - 1]}`;
+  },
+  cargo: ([area, ...rest]) => (area === 'crates' ? rest[0] : area === 'search' ? SHARED.search : SHARED.other),
+  pypi: ([area, ...rest]) => (area === 'projects' || area === 'names' ? rest[0] : area === 'search' ? SHARED.search : SHARED.other),
+  composer: ([area, ...rest]) =>
+    (area === 'packages' || area === 'names') && rest.length >= 2 ? `${rest[0]}/${rest[1]}` : area === 'search' ? SHARED.search : SHARED.other,
+};
+
+export const reportPaths = {
+  /** Where each protocol's objects are, to list one protocol alone. */
+  protocolPrefix: (protocol: string) => `${protocol}/`,
+  ownerOf: (key: string): IKeyOwner => {
+    const [first, ...rest] = key.split('/');
+    const ownerOf = OWNER_OF[first];
+    if (ownerOf && rest.length > 1) return { protocol: first, owner: ownerOf(rest) || SHARED.other };
+    // auth/, probes/, admin.json; a protocol this table does not know yet counts under its own name.
+    if (rest.length === 0 || first === 'auth' || first === 'probes') return { protocol: 'core', owner: first === 'auth' ? rest[0] ?? first : first };
+    return { protocol: first, owner: SHARED.other };
+  },
+};

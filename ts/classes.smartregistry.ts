@@ -8,6 +8,7 @@ import { RegistryEvents, type TEventListener } from './core/classes.registryeven
 import { WebhookDelivery, type IWebhookDeliveryOptions } from './core/classes.webhookdelivery.js';
 import { OperationsEndpoints } from './core/classes.operationsendpoints.js';
 import { RegistryMetrics } from './core/classes.registrymetrics.js';
+import { RequestLog } from './core/classes.requestlog.js';
 import { buildStorageReport, type IStorageReport, type IStorageReportOptions } from './core/classes.storagereport.js';
 import { RegistryStorage } from './core/classes.registrystorage.js';
 import { normalizeBasePath, ociTokenIdentity, resolveLimits, validateRegistryConfig } from './core/helpers.config.js';
@@ -54,6 +55,7 @@ export class SmartRegistry {
   private readonly operations: OperationsEndpoints;
   private readonly events: RegistryEvents;
   private readonly webhookDelivery?: IWebhookDeliveryOptions;
+  private readonly requestLog?: RequestLog;
 
   constructor(config: IRegistryConfig, options: ISmartRegistryOptions = {}) {
     validateRegistryConfig(config);
@@ -64,6 +66,7 @@ export class SmartRegistry {
     const metrics = this.metrics;
     this.events = new RegistryEvents(this.logger, metrics ? (event) => metrics.countEvent(event) : undefined);
     this.webhookDelivery = options.webhookDelivery;
+    if (config.logging?.requests) this.requestLog = new RequestLog(config.logging.requests);
     const health = new HealthCheck(() => this.storage?.getBackend(), () => this.initialized, {
       storageTimeoutMs: config.health?.storageTimeoutMs ?? 2000,
     }, this.logger);
@@ -146,7 +149,9 @@ export class SmartRegistry {
 
   /** Route one request. Never throws: unexpected faults are a 500 with an error id that is logged. */
   async handleRequest(ctx: IRequestContext): Promise<IResponse> {
-    const started = this.metrics ? performance.now() : 0;
+    const observed = this.metrics !== undefined || this.requestLog !== undefined;
+    const started = observed ? performance.now() : 0;
+    const requestId = this.requestLog?.idFor(ctx);
     const record: IRequestRecord = { protocol: 'none', route: 'unmatched' };
     let response: IResponse;
     try {
@@ -163,7 +168,8 @@ export class SmartRegistry {
         response = { status: response.status, statusText: response.statusText, headers: response.headers };
       }
     }
-    if (this.metrics) this.observe(ctx, record, response, started);
+    if (requestId) response.headers['X-Request-Id'] = requestId;
+    if (observed) this.observe(ctx, record, response, started, requestId);
     return response;
   }
 
@@ -187,17 +193,27 @@ export class SmartRegistry {
     return this.metrics;
   }
 
-  private observe(ctx: IRequestContext, record: IRequestRecord, response: IResponse, started: number): void {
+  /** Metrics and the request log, from one measurement. */
+  private observe(ctx: IRequestContext, record: IRequestRecord, response: IResponse, started: number, requestId?: string): void {
     const method = ctx?.method?.toUpperCase() ?? '';
     const hasBody = method !== 'HEAD' && response.status !== 204 && response.status !== 304;
-    this.metrics!.observeRequest({
+    const seconds = (performance.now() - started) / 1000;
+    const bytesIn = requestBytes(ctx);
+    const bytesOut = hasBody ? Number(response.headers['Content-Length'] ?? response.headers['content-length'] ?? 0) || 0 : 0;
+    this.metrics?.observeRequest({ protocol: record.protocol, route: record.route, method, status: response.status, seconds, bytesIn, bytesOut });
+    this.requestLog?.write({
+      time: new Date().toISOString(),
+      requestId: requestId!,
+      method,
+      path: (ctx?.path ?? '').split('?')[0],
       protocol: record.protocol,
       route: record.route,
-      method,
       status: response.status,
-      seconds: (performance.now() - started) / 1000,
-      bytesIn: requestBytes(ctx),
-      bytesOut: hasBody ? Number(response.headers['Content-Length'] ?? response.headers['content-length'] ?? 0) || 0 : 0,
+      durationMs: Math.round(seconds * 1e6) / 1000,
+      bytesIn,
+      bytesOut,
+      ...(record.userId ? { userId: record.userId } : {}),
+      ...(ctx?.actor?.ip ? { ip: ctx.actor.ip } : {}),
     });
   }
 

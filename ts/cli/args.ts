@@ -25,6 +25,8 @@ export interface ICliOptions {
   trustProxy: boolean;
   anonymousRead: boolean;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** `json`: one JSON line per request on stdout, and an X-Request-Id header on each answer. */
+  logFormat: 'text' | 'json';
   adminPassword?: string;
   /** `serve`'s header, idle and keep-alive timeouts. */
   timeouts: IServerTimeouts;
@@ -81,6 +83,8 @@ Options (each also read from the environment variable shown):
                           that sets them (SMARTREGISTRY_TRUST_PROXY=true)
   --anonymous-read        allow reads without a token (SMARTREGISTRY_ANONYMOUS_READ=true)
   --log-level <level>     silent, error, warn, info or debug (SMARTREGISTRY_LOG_LEVEL, default error)
+  --log-format <format>   text, or json: one JSON line per request on stdout, with the request id
+                          that also answers as X-Request-Id (SMARTREGISTRY_LOG_FORMAT, default text)
   --password <password>   admin password, for \`token\` (SMARTREGISTRY_ADMIN_PASSWORD)
   --token-days <days>     lifetime of the admin tokens printed by \`serve\` and \`token\`
                           (SMARTREGISTRY_TOKEN_DAYS, default ${DEFAULT_TOKEN_DAYS})
@@ -171,6 +175,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         'trust-proxy': { type: 'boolean' },
         'anonymous-read': { type: 'boolean' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         password: { type: 'string' },
         'token-days': { type: 'string' },
         'headers-timeout': { type: 'string' },
@@ -210,6 +215,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     trustProxy: values['trust-proxy'] ?? truthy(env.SMARTREGISTRY_TRUST_PROXY),
     anonymousRead: values['anonymous-read'] ?? truthy(env.SMARTREGISTRY_ANONYMOUS_READ),
     logLevel: 'error',
+    logFormat: 'text',
     adminPassword: values.password ?? env.SMARTREGISTRY_ADMIN_PASSWORD,
     tokenDays: parseTokenDays(values['token-days'] ?? env.SMARTREGISTRY_TOKEN_DAYS ?? String(DEFAULT_TOKEN_DAYS)),
     redirectDownloads: values['redirect-downloads'] ?? truthy(env.SMARTREGISTRY_REDIRECT_DOWNLOADS),
@@ -253,6 +259,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     throw new CliUsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   }
   options.logLevel = logLevel as ICliOptions['logLevel'];
+  const logFormat = values['log-format'] ?? env.SMARTREGISTRY_LOG_FORMAT ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new CliUsageError('--log-format must be text or json');
+  options.logFormat = logFormat;
 
   if (options.registryUrl !== undefined) {
     let url: URL;

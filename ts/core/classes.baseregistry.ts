@@ -44,6 +44,8 @@ export interface IRequestRecord {
   protocol: TRegistryProtocol | 'none' | 'web';
   /** The matched route's pattern; 'unmatched' when none matched. */
   route: string;
+  /** Who the request authenticated as, if anyone. */
+  userId?: string;
 }
 
 /** One request as a route handler sees it. */
@@ -217,7 +219,7 @@ export abstract class BaseRegistry {
       if (record) record.route = route.pattern;
       audit = route.audit;
       routeRequest = this.buildRouteRequest(ctx, method, relativePath, params, publicBasePath);
-      await this.checkPermission(route.permission, routeRequest);
+      await this.checkPermission(route.permission, routeRequest, record);
       response = normalizeResponse(await route.handler(routeRequest));
     } catch (error) {
       routeRequest?.body.discard();
@@ -337,9 +339,10 @@ export abstract class BaseRegistry {
     };
   }
 
-  private async checkPermission(permission: TRoutePermission, req: IRouteRequest): Promise<void> {
+  private async checkPermission(permission: TRoutePermission, req: IRouteRequest, record?: IRequestRecord): Promise<void> {
     if (permission === 'public') return;
     req.token = await this.auth.authenticateRequest(req.headers, this.protocol, { ip: req.ctx.actor?.ip });
+    if (record && req.token) record.userId = req.token.userId;
     // A bridge may know the client's address but not who it is: the token says that.
     if (req.token && req.ctx.actor?.userId === undefined) {
       req.storageContext = { ...req.storageContext, actor: { ...req.ctx.actor, userId: req.token.userId, tokenId: req.token.tokenId } };

@@ -5,7 +5,7 @@ import type { ILogDestination } from '@push.rocks/smartlog/interfaces';
 import type { IAuthProvider } from './interfaces.auth.js';
 import type { IUpstreamProvider } from '../upstream/interfaces.upstream.js';
 import type { IRequestActor, TRegistryProtocol } from './interfaces.protocol.js';
-import type { IEventsConfig, IHealthConfig, IMetricsConfig } from './interfaces.operations.js';
+import type { IEventsConfig, IHealthConfig, IMetricsConfig, TRequestLogWriter } from './interfaces.operations.js';
 
 // The protocol names and the actor live in a file of their own, so that the auth and upstream
 // interfaces can use them without importing this file (which imports theirs).
@@ -213,6 +213,12 @@ export interface ILoggingConfig {
    * The entry's `message` carries the error details; `data.error` has them as structure.
    */
   destinations?: ILogDestination[];
+  /**
+   * One entry per request (method, path, route, status, duration, bytes, user, address, request id), and an
+   * `X-Request-Id` header on every answer. `true` writes each as a JSON line to stdout; a function gets the
+   * entries instead. Default off.
+   */
+  requests?: boolean | TRequestLogWriter;
 }
 
 export interface IRegistryConfig {

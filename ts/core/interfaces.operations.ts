@@ -103,3 +103,26 @@ export interface IEventOrigin {
   protocol?: TRegistryProtocol;
   ip?: string;
 }
+
+/** One answered request, as the request log writes it. */
+export interface IRequestLogEntry {
+  /** ISO 8601, when the answer was ready. */
+  time: string;
+  /** Also answered as the `X-Request-Id` header: the client's own, when it sent a plain one, else new. */
+  requestId: string;
+  method: string;
+  /** Without the query string, which may carry secrets (npm's login `secret`). */
+  path: string;
+  protocol: string;
+  /** The route pattern that matched, or 'unmatched'. */
+  route: string;
+  status: number;
+  /** Until the response head was ready, in milliseconds. */
+  durationMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  userId?: string;
+  ip?: string;
+}
+
+export type TRequestLogWriter = (entry: IRequestLogEntry) => void;

@@ -17,6 +17,7 @@ import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
 import { makeWheel, multipartBody, uploadFields, MULTIPART_TYPE } from '../pypi/fixtures.js';
 import { pomOf } from '../maven/maven.fixtures.js';
 import { sha256 } from '../oci/oci.fixtures.js';
+import { makePackageZip } from '../composer/fixtures.js';
 
 const CLIENT_IP = '192.0.2.7';
 
@@ -67,6 +68,7 @@ describe('audit events across protocols', () => {
       cargo: { enabled: true, basePath: '/cargo' },
       pypi: { enabled: true, basePath: '/pypi' },
       maven: { enabled: true, basePath: '/maven' },
+      composer: { enabled: true, basePath: '/composer' },
     });
     events = [];
     registry.on('event', (event) => events.push(event));
@@ -80,7 +82,7 @@ describe('audit events across protocols', () => {
   it('token creation: one event per stored token, with its id, none for an OCI session JWT', async () => {
     const auth = registry.getAuthManager();
     const emitted = await during(async () => {
-      for (const protocol of ['npm', 'cargo', 'pypi', 'maven'] as const) tokens[protocol] = await auth.createToken('alice', protocol, { scopes: ['*'] });
+      for (const protocol of ['npm', 'cargo', 'pypi', 'maven', 'composer'] as const) tokens[protocol] = await auth.createToken('alice', protocol, { scopes: ['*'] });
       tokens.oci = await auth.createToken('alice', 'oci', { scopes: ['*'], stored: true });
       bobNpm = await auth.createNpmToken('bob');
       await auth.createOciToken('alice', ['oci:repository:x:pull']);
@@ -90,6 +92,7 @@ describe('audit events across protocols', () => {
       ['cargo', 'token.create', 'alice', 'success'],
       ['pypi', 'token.create', 'alice', 'success'],
       ['maven', 'token.create', 'alice', 'success'],
+      ['composer', 'token.create', 'alice', 'success'],
       ['oci', 'token.create', 'alice', 'success'],
       ['npm', 'token.create', 'bob', 'success'],
     ]);
@@ -239,6 +242,22 @@ describe('audit events across protocols', () => {
       ['maven', 'publish', 'com/example/ev-lib/1.0/ev-lib-1.0.pom', '1.0', 'alice', 'success'],
       ['maven', 'publish', 'com/example/ev-lib/1.0/ev-lib-1.0.jar', '1.0', 'alice', 'success'],
       ['maven', 'delete', 'com.example:ev-lib', '1.0', 'alice', 'success'],
+    ]);
+  });
+
+  it('Composer: an upload is a publish with the version it turned out to be, deletes of a version and a package', async () => {
+    const token = tokens.composer;
+    const emitted = await during(async () => {
+      const zip = await makePackageZip('acme/ev-lib', '1.2.0');
+      const uploaded = await send('PUT', '/composer/packages/acme/ev-lib', { token, body: zip });
+      assert.equal(uploaded.status, 201, uploaded.text);
+      assert.equal((await send('DELETE', '/composer/packages/acme/ev-lib/1.2.0', { token })).status, 200);
+      assert.equal((await send('DELETE', '/composer/packages/acme/ev-lib', { token })).status, 404);
+    });
+    assert.deepEqual(emitted, [
+      ['composer', 'publish', 'acme/ev-lib', '1.2.0', 'alice', 'success'],
+      ['composer', 'delete', 'acme/ev-lib', '1.2.0', 'alice', 'success'],
+      ['composer', 'delete', 'acme/ev-lib', undefined, 'alice', 'failure'],
     ]);
   });
 

@@ -1,4 +1,5 @@
-import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest, type TRoutePermission } from '../core/classes.baseregistry.js';
+import { BaseRegistry, type TRouteAudit, type IProtocolDependencies, type IRoute, type IRouteRequest, type TRoutePermission } from '../core/classes.baseregistry.js';
+import type { TEventAction } from '../core/interfaces.operations.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
@@ -49,6 +50,12 @@ export class ComposerRegistry extends BaseRegistry {
   protected routes(): IRoute[] {
     const pkg = (action: string) => (req: IRouteRequest) => ({ resource: `composer:package:${this.packageName(req)}`, action });
     const metadata = (req: IRouteRequest) => ({ resource: `composer:package:${this.metadataFile(req).name}`, action: 'read' });
+    // The version: what the upload turned out to be, or the one deleted.
+    const audited = (action: TEventAction): TRouteAudit => (req) => ({
+      action,
+      resource: this.packageName(req),
+      ...((req.eventTarget?.version ?? req.params.version) ? { version: req.eventTarget?.version ?? req.params.version } : {}),
+    });
     // Lists answer everyone who may read something; each caller sees the packages it may read.
     const lists: TRoutePermission = this.anonymousRead ? 'optional' : 'authenticated';
     return [
@@ -57,9 +64,9 @@ export class ComposerRegistry extends BaseRegistry {
       { method: 'GET', pattern: '/search.json', permission: lists, handler: (req) => this.searchPackages(req) },
       { method: 'GET', pattern: '/p2/:vendor/:file', permission: metadata, handler: (req) => this.metadata(req) },
       { method: 'GET', pattern: '/dists/:vendor/:package/:file', permission: pkg('read'), handler: (req) => this.dist(req) },
-      { method: 'PUT', pattern: '/packages/:vendor/:package', permission: pkg('write'), handler: (req) => this.upload(req) },
-      { method: 'DELETE', pattern: '/packages/:vendor/:package', permission: pkg('delete'), handler: (req) => this.remove(req, null) },
-      { method: 'DELETE', pattern: '/packages/:vendor/:package/:version+', permission: pkg('delete'), handler: (req) => this.remove(req, req.params.version) },
+      { method: 'PUT', pattern: '/packages/:vendor/:package', permission: pkg('write'), handler: (req) => this.upload(req), audit: audited('publish') },
+      { method: 'DELETE', pattern: '/packages/:vendor/:package', permission: pkg('delete'), handler: (req) => this.remove(req, null), audit: audited('delete') },
+      { method: 'DELETE', pattern: '/packages/:vendor/:package/:version+', permission: pkg('delete'), handler: (req) => this.remove(req, req.params.version), audit: audited('delete') },
     ];
   }
 
@@ -153,6 +160,7 @@ export class ComposerRegistry extends BaseRegistry {
       req.body.stream(maxBytes),
       req.storageContext,
     );
+    req.eventTarget = { resource: name, version: entry.version };
     return jsonResponse(201, { status: 'success', name, version: entry.version, version_normalized: entry.version_normalized, shasum: entry.dist.shasum });
   }
 

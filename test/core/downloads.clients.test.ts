@@ -1,12 +1,12 @@
 /**
  * Real clients follow the download redirects (issue 19): `smartregistry serve --redirect-downloads` on Ceph
- * RGW, every request through a recording proxy that counts the body bytes the registry sent. skopeo, npm,
+ * RGW, every request through a recording proxy that counts the body bytes the registry sent. skopeo, npm, mvn,
  * pip and cargo fetch their artifacts from the bucket, get exactly the published bytes (their own digest
  * checks pass), and the registry sends no byte of any artifact.
  *
  * The bucket's public URL names `localhost` while the clients reach the registry at 127.0.0.1: clients drop
- * their registry credentials on a redirect to another host name (Go, npm and pip keep them for the same
- * host on another port, and a presigned URL plus an Authorization header is refused by the object store).
+ * their registry credentials on a redirect to another host name, but npm keeps its token for the same host
+ * on another port, and Ceph refuses a presigned URL that comes with an Authorization header (400).
  * No client reaches the internet: each has its own home, configuration and cache in a temp directory.
  */
 import { describe, it, before, after } from 'node:test';
@@ -23,6 +23,7 @@ import { startRecordingProxy, type IProxiedAnswer, type IRecordingProxy } from '
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
 import { makeWheel, multipartBody, uploadFields, MULTIPART_TYPE } from '../pypi/fixtures.js';
+import { zipBuffer } from './archive/zipwriter.js';
 
 const sha256Hex = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
 
@@ -36,6 +37,9 @@ const skopeoMissing = clientMissing('skopeo', ['--version']);
 const npmMissing = clientMissing('npm', ['--version']);
 const pipMissing = clientMissing('python3', ['-m', 'pip', '--version']);
 const cargoMissing = clientMissing('cargo', ['--version']);
+const mvnMissing = clientMissing('mvn', ['--version']);
+/** Plugin versions Debian ships in /usr/share/maven-repo, where a private settings.xml sends every other repository. */
+const MAVEN_PLUGINS = { resources: '3.3.0', compiler: '3.10.1' };
 
 /** An OCI image layout with one image of `layers` (gzip streams: skopeo would compress anything else on push). */
 async function writeImageLayout(dir: string, tag: string, layers: Buffer[]): Promise<{ blobs: string[] }> {
@@ -88,7 +92,8 @@ describe('downloads: real clients follow the redirects to Ceph RGW', { skip: ski
   const answersSince = (from: number, pathPattern: RegExp): IProxiedAnswer[] => proxy.answers.slice(from).filter((answer) => pathPattern.test(answer.path));
   /** The artifact GETs were all redirected to the public origin and carried no body; everything else stayed small. */
   const assertRedirectedOnly = (from: number, artifactPath: RegExp, expectedArtifacts: number) => {
-    const artifactGets = answersSince(from, artifactPath).filter((answer) => answer.method === 'GET');
+    // mvn sends its credentials only once challenged: its first GET of each file is a 401 without artifact bytes.
+    const artifactGets = answersSince(from, artifactPath).filter((answer) => answer.method === 'GET' && answer.status !== 401);
     assert.equal(artifactGets.length, expectedArtifacts, `artifact GETs: ${JSON.stringify(artifactGets)}`);
     for (const answer of artifactGets) {
       assert.equal(answer.status, 307, answer.path);
@@ -253,5 +258,47 @@ describe('downloads: real clients follow the redirects to Ceph RGW', { skip: ski
     const file = path.join(home, 'registry', 'cache', cached[0]!, 'redirect_demo-0.1.0.crate');
     assert.equal(sha256Hex(await fsp.readFile(file)), sha256Hex(crate));
     assertRedirectedOnly(from, /\/download$/, 1);
+  });
+
+  it('mvn resolves a jar from the bucket, checked against the registry\'s checksums', { skip: mvnMissing, timeout: 300_000 }, async () => {
+    const work = path.join(root, 'mvn');
+    await fsp.mkdir(work, { recursive: true });
+    const repositoryUrl = `${proxy.url}/maven/`;
+    const jar = await zipBuffer([
+      { name: 'META-INF/MANIFEST.MF', data: Buffer.from('Manifest-Version: 1.0\r\n\r\n') },
+      { name: 'data.bin', data: crypto.randomBytes(256 * 1024) },
+    ]);
+    const libPom = '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>com.example.redirect</groupId><artifactId>lib</artifactId><version>1.0</version></project>';
+    for (const [file, bytes] of [['lib-1.0.pom', Buffer.from(libPom)], ['lib-1.0.jar', jar]] as const) {
+      const put = await fetch(`${server.url}/maven/com/example/redirect/lib/1.0/${file}`, { method: 'PUT', headers: { authorization: `Bearer ${server.tokens.maven}` }, body: new Uint8Array(bytes) });
+      assert.equal(put.status, 201, await put.text());
+    }
+    const settings = path.join(work, 'settings.xml');
+    await fsp.writeFile(
+      settings,
+      `<settings><localRepository>${path.join(work, 'm2')}</localRepository>
+  <servers><server><id>smartregistry</id><username>admin</username><password>${server.tokens.maven}</password></server></servers>
+  <mirrors><mirror><id>debian</id><mirrorOf>*,!smartregistry</mirrorOf><url>file:///usr/share/maven-repo</url></mirror></mirrors>
+  <profiles><profile><id>smartregistry</id><repositories><repository><id>smartregistry</id><url>${repositoryUrl}</url><releases><checksumPolicy>fail</checksumPolicy></releases></repository></repositories></profile></profiles>
+  <activeProfiles><activeProfile>smartregistry</activeProfile></activeProfiles></settings>`,
+    );
+    const plugins = Object.entries(MAVEN_PLUGINS)
+      .map(([name, version]) => `<plugin><groupId>org.apache.maven.plugins</groupId><artifactId>maven-${name}-plugin</artifactId><version>${version}</version></plugin>`)
+      .join('');
+    const consumer = path.join(work, 'consumer');
+    await fsp.mkdir(path.join(consumer, 'src', 'main', 'java'), { recursive: true });
+    await fsp.writeFile(
+      path.join(consumer, 'pom.xml'),
+      `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>com.example.redirect</groupId><artifactId>consumer</artifactId><version>1.0</version>
+  <properties><maven.compiler.source>11</maven.compiler.source><maven.compiler.target>11</maven.compiler.target><project.build.sourceEncoding>UTF-8</project.build.sourceEncoding></properties>
+  <dependencies><dependency><groupId>com.example.redirect</groupId><artifactId>lib</artifactId><version>1.0</version></dependency></dependencies>
+  <build><plugins>${plugins}</plugins></build></project>`,
+    );
+    await fsp.writeFile(path.join(consumer, 'src', 'main', 'java', 'Consumer.java'), 'public class Consumer {}\n');
+
+    const from = proxy.answers.length;
+    await must('mvn', ['-B', '-s', settings, '-gs', settings, 'compile'], { cwd: consumer, env: { ...process.env, HOME: work, MAVEN_OPTS: '-Xmx256m' } });
+    assert.ok((await fsp.readFile(path.join(work, 'm2', 'com', 'example', 'redirect', 'lib', '1.0', 'lib-1.0.jar'))).equals(jar));
+    assertRedirectedOnly(from, /\.(jar|pom)$/, 2);
   });
 });

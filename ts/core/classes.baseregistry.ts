@@ -17,6 +17,7 @@ import type { IUpstreamProvider } from '../upstream/interfaces.upstream.js';
 import type { IMetricsRecorder } from './interfaces.metrics.js';
 import type { RegistryEvents } from './classes.registryevents.js';
 import type { IEventTarget, TEventAction } from './interfaces.operations.js';
+import { UpstreamProxy } from '../upstream/classes.upstreamproxy.js';
 
 /** Everything a protocol handler is built from. */
 export interface IProtocolDependencies {
@@ -130,6 +131,8 @@ export abstract class BaseRegistry {
   protected readonly auth: AuthManager;
   protected readonly logger: Logger;
   protected readonly deps: IProtocolDependencies;
+  /** Answers for names this registry does not hold, from the configured upstreams (none: every lookup is null). */
+  protected readonly upstream: UpstreamProxy;
   private compiledRoutes?: ICompiledRoute[];
 
   constructor(deps: IProtocolDependencies) {
@@ -139,13 +142,30 @@ export abstract class BaseRegistry {
     this.storage = deps.storage;
     this.auth = deps.auth;
     this.logger = deps.logger;
+    this.upstream = new UpstreamProxy({
+      protocol: deps.protocol,
+      storage: deps.storage,
+      logger: deps.logger,
+      provider: deps.upstreamProvider,
+      maxArtifactBytes: deps.limits.maxArtifactBytes,
+      maxMetadataBytes: deps.limits.maxMetadataBytes,
+    });
   }
 
   /** The protocol's whole surface: method + pattern → handler + permission. */
   protected abstract routes(): IRoute[];
 
   async init(): Promise<void> {}
-  async destroy(): Promise<void> {}
+
+  /** Protocols that override this call it too: background upstream refreshes finish before storage closes. */
+  async destroy(): Promise<void> {
+    await this.upstream.destroy();
+  }
+
+  /** The upstream proxy, for maintenance (`removeUnreadArtifacts`) and health reports. */
+  getUpstreamProxy(): UpstreamProxy {
+    return this.upstream;
+  }
 
   get basePath(): string {
     return this.config.basePath;

@@ -62,6 +62,13 @@
  *       dists/{fileId}.zip                uploaded zips, one per upload (never overwritten)
  *     names/{vendor}/{package}            marker: the package exists (packages.json, list.json)
  *     search/shard-{00..3f}.json          search index: 64 shards by name, { name: entry }
+ *
+ *   upstream/{protocol}/{upstreamId}/     what one upstream answered, cached by the proxy (ts/upstream/); {key}
+ *                                         is sha256 of the protocol's cache key for it (a path, a digest)
+ *     documents/{key}                     a metadata answer: one JSON line (status, validators, fetchedAt), then the body
+ *     artifacts/{key}                     an immutable artifact's bytes, verified against the upstream's digest
+ *     artifacts/{key}.json                its record (cache key, size, digests, content type), written once the bytes are
+ *     read/{key}                          { readAt } of the artifact, rewritten at most daily when it is served (cleanup)
  */
 import { sha256Hex } from './helpers.hash.js';
 
@@ -234,4 +241,16 @@ export const reportPaths = {
     if (rest.length === 0 || first === 'auth' || first === 'probes') return { protocol: 'core', owner: first === 'auth' ? rest[0] ?? first : first };
     return { protocol: first, owner: SHARED.other };
   },
+};
+
+/** The upstream cache: `key` is the protocol's own cache key (a path or a digest), stored hashed. */
+export const upstreamPaths = {
+  upstreamPrefix: (protocol: string, upstreamId: string) => `upstream/${protocol}/${upstreamId}/`,
+  document: (protocol: string, upstreamId: string, key: string) => `upstream/${protocol}/${upstreamId}/documents/${sha256Hex(key)}`,
+  artifact: (protocol: string, upstreamId: string, key: string) => `upstream/${protocol}/${upstreamId}/artifacts/${sha256Hex(key)}`,
+  artifactRecord: (protocol: string, upstreamId: string, key: string) => `upstream/${protocol}/${upstreamId}/artifacts/${sha256Hex(key)}.json`,
+  readMarker: (protocol: string, upstreamId: string, key: string) => `upstream/${protocol}/${upstreamId}/read/${sha256Hex(key)}`,
+  protocolPrefix: (protocol: string) => `upstream/${protocol}/`,
+  /** Is `key` an artifact record (the unit the cleanup removes)? */
+  isArtifactRecord: (key: string) => /^upstream\/[^/]+\/[^/]+\/artifacts\/[0-9a-f]{64}\.json$/.test(key),
 };

@@ -1,7 +1,10 @@
 import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { ConcurrencyLimit } from '../core/classes.concurrencylimit.js';
-import { RegistryError } from '../core/classes.registryerror.js';
 import type { TEventAction } from '../core/interfaces.operations.js';
+import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
+import { sha256Hex } from '../core/helpers.hash.js';
+import type { TCacheStatus } from '../upstream/interfaces.upstream.js';
+import { mergeWithUpstream, parseUpstreamPackument, upstreamPackumentUrl, upstreamTarball } from './helpers.npmupstream.js';
 import { assertSafeName } from '../core/helpers.path.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject } from '../core/helpers.serve.js';
@@ -21,6 +24,8 @@ import {
   isPlainObject,
   resolveVersionSpec,
   scopeOf,
+  serializeAbbreviated,
+  serializePackument,
   tarballFileName,
   validatePackageName,
   versionError,
@@ -28,7 +33,7 @@ import {
   wantsAbbreviated,
   weakEtag,
 } from './helpers.npm.js';
-import type { INpmPublishBody, INpmRegistryOptions, INpmSearchEntry } from './interfaces.npm.js';
+import type { INpmPackument, INpmPublishBody, INpmRegistryOptions, INpmSearchEntry } from './interfaces.npm.js';
 
 const DEFAULT_DOCUMENT_CACHE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_SEARCH_REVALIDATE_MS = 1000;
@@ -234,6 +239,8 @@ export class NpmRegistry extends BaseRegistry {
 
   private async getPackument(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
     const abbreviated = wantsAbbreviated(req.headers.accept);
+    const proxied = await this.proxiedPackument(req, name);
+    if (proxied) return this.sendProxiedPackument(req, proxied, abbreviated);
     const document = await this.packages.getDocument(name, req.baseUrl, abbreviated);
     if (!document) throw RegistryError.notFound(`package ${name} not found`);
     // npm asks for gzip; the compressed copy is made once per stored version of the document.
@@ -252,13 +259,73 @@ export class NpmRegistry extends BaseRegistry {
     return { status: 200, headers, body };
   }
 
+  // ---- upstream ------------------------------------------------------------------------------
+
+  /**
+   * The packument merged from an upstream and the local package (local versions and tags win), or null
+   * when no upstream serves this name or none has it. With the upstreams down, the local package alone
+   * is served when there is one.
+   */
+  private async proxiedPackument(req: IRouteRequest, name: string): Promise<{ doc: INpmPackument; cache: TCacheStatus } | null> {
+    const found = await this.upstreamPackument(req, name).catch(async (error: unknown) => {
+      if (await this.packages.exists(name)) return null;
+      throw error;
+    });
+    if (!found) return null;
+    const local = await this.packages.getParsed(name, req.baseUrl);
+    return { doc: mergeWithUpstream(local, found.doc, req.baseUrl), cache: found.cache };
+  }
+
+  /** The upstream's own packument of `name` (tarball URLs as the upstream has them) and the upstream it came from. */
+  private async upstreamPackument(req: IRouteRequest, name: string) {
+    const selection = await this.upstream.select(name, req.method, req.ctx.actor);
+    if (!selection) return null;
+    const document = await this.upstream.getDocument(selection, {
+      cacheKey: name,
+      url: (upstream) => upstreamPackumentUrl(upstream.url, name),
+      headers: { accept: 'application/json' },
+    });
+    if (!document) return null;
+    const doc = parseUpstreamPackument(document.body, name);
+    if (!doc) {
+      this.logger.warn(`npm: upstream ${document.upstream.id} sent no usable packument for ${name}`);
+      return null;
+    }
+    return { doc, upstream: document.upstream, cache: document.cache, selection };
+  }
+
+  private sendProxiedPackument(req: IRouteRequest, proxied: { doc: INpmPackument; cache: TCacheStatus }, abbreviated: boolean): IHandlerResponse {
+    const bytes = Buffer.from(abbreviated ? serializeAbbreviated(proxied.doc) : serializePackument(proxied.doc), 'utf8');
+    const etag = `"${sha256Hex(bytes).slice(0, 40)}"`;
+    const headers: Record<string, string> = { ETag: etag, 'Cache-Control': 'no-cache', Vary: 'Accept, Accept-Encoding', 'X-Cache': proxied.cache };
+    if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers };
+    headers['Content-Type'] = abbreviated ? ABBREVIATED_TYPE : FULL_TYPE;
+    headers['Content-Length'] = String(bytes.length);
+    return { status: 200, headers, body: bytes };
+  }
+
+  /** A tarball this registry does not hold, from the upstream whose packument lists its version. */
+  private async proxiedTarball(req: IRouteRequest, name: string, version: string, file: string): Promise<IHandlerResponse | null> {
+    const found = await this.upstreamPackument(req, name);
+    if (!found) return null;
+    const tarball = upstreamTarball(found.doc, found.upstream.url, version);
+    if (!tarball) return null;
+    return this.upstream.serveArtifact(
+      { config: found.selection.config, upstreams: [found.upstream] },
+      { cacheKey: `${name}/-/${tarballFileName(name, version)}`, url: () => tarball.url, expect: tarball.expect, contentType: 'application/octet-stream' },
+      req,
+      req.storageContext,
+      () => RegistryError.notFound(`tarball ${file} of ${name} not found`),
+    );
+  }
+
   private getPackumentOrVersion(req: IRouteRequest, name: string) {
     return this.isScopeSegment(req.params.scope) ? this.getPackument(req, name) : this.getVersion(req, name, req.params.name);
   }
 
   /** `GET /{name}/{version|tag|range}`: one version manifest. */
   private async getVersion(req: IRouteRequest, name: string, spec: string): Promise<IHandlerResponse> {
-    const doc = await this.packages.getParsed(name, req.baseUrl);
+    const doc = (await this.proxiedPackument(req, name))?.doc ?? (await this.packages.getParsed(name, req.baseUrl));
     if (!doc) throw RegistryError.notFound(`package ${name} not found`);
     const version = resolveVersionSpec(doc, spec);
     if (!version) throw RegistryError.notFound(`version ${spec} of ${name} not found`);
@@ -360,7 +427,15 @@ export class NpmRegistry extends BaseRegistry {
     const version = versionFromTarballFile(name, file);
     if (!version) throw RegistryError.notFound(`${file} is not a tarball of ${name}`);
     const source = this.packages.tarballSource(name, tarballFileName(name, version), req.storageContext);
-    return serveObject(req, source, { notFound: () => RegistryError.notFound(`tarball ${file} of ${name} not found`) });
+    const notFound = () => RegistryError.notFound(`tarball ${file} of ${name} not found`);
+    try {
+      return await serveObject(req, source, { notFound });
+    } catch (error) {
+      if (!isRegistryError(error, 'not-found')) throw error;
+      const proxied = await this.proxiedTarball(req, name, version, file);
+      if (!proxied) throw error;
+      return proxied;
+    }
   }
 
   private async deleteTarball(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
@@ -371,7 +446,7 @@ export class NpmRegistry extends BaseRegistry {
   // ---- dist-tags -----------------------------------------------------------------------------
 
   private async getDistTags(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
-    const doc = await this.packages.getParsed(name, req.baseUrl);
+    const doc = (await this.proxiedPackument(req, name))?.doc ?? (await this.packages.getParsed(name, req.baseUrl));
     if (!doc) throw RegistryError.notFound(`package ${name} not found`);
     return jsonResponse(200, doc['dist-tags'], { 'Cache-Control': 'no-cache' });
   }

@@ -7,7 +7,9 @@ import { serveObject, type IObjectSource, type IServedObject } from '../core/hel
 import type { IRequestContext, IResponse } from '../core/interfaces.core.js';
 import { OciBlobStore } from './classes.ociblobstore.js';
 import { OciCatalogue } from './classes.ocicatalogue.js';
-import { OciManifestStore } from './classes.ocimanifeststore.js';
+import { OciManifestStore, type IStoredManifest } from './classes.ocimanifeststore.js';
+import { MANIFEST_ACCEPT, checkUpstreamManifest, upstreamBlobUrl, upstreamManifestUrl } from './helpers.ociupstream.js';
+import type { TCacheStatus } from '../upstream/interfaces.upstream.js';
 import { ANONYMOUS_TOKEN, OciTokenService } from './classes.ocitokenservice.js';
 import { OciUploads, UPLOAD_SESSION_MAX_AGE_MS } from './classes.ociuploads.js';
 import {
@@ -78,6 +80,7 @@ export class OciRegistry extends BaseRegistry {
 
   override async destroy(): Promise<void> {
     await this.uploads.stopCleanup();
+    await super.destroy();
   }
 
   /** Remove upload sessions (and their data) nobody touched for `maxAgeMs`. Returns how many. */
@@ -291,16 +294,41 @@ export class OciRegistry extends BaseRegistry {
     const name = this.nameOf(req);
     const reference = req.params.reference;
     const digest = await this.resolveReference(name, reference);
-    const manifest = digest ? await this.manifests.getManifest(name, digest) : null;
+    const manifest: (IStoredManifest & { cache?: TCacheStatus }) | null =
+      (digest ? await this.manifests.getManifest(name, digest) : null) ?? (await this.upstreamManifest(req, name, reference));
     if (!manifest) throw await this.manifestMissing(name, reference);
     const headers: Record<string, string> = {
       'Content-Type': manifest.mediaType,
       'Content-Length': String(manifest.bytes.length),
       'Docker-Content-Digest': manifest.digest,
       ETag: `"${manifest.digest}"`,
+      ...(manifest.cache ? { 'X-Cache': manifest.cache } : {}),
     };
     if (etagMatches(req.headers['if-none-match'], headers.ETag)) return { status: 304, headers: { ETag: headers.ETag, 'Docker-Content-Digest': manifest.digest } };
     return { status: 200, headers, body: req.method === 'HEAD' ? undefined : manifest.bytes };
+  }
+
+  /**
+   * A manifest this registry does not hold, from the upstreams: by digest it never changes (cached for
+   * good, checked against the digest); by tag it is revalidated after the metadata TTL.
+   */
+  private async upstreamManifest(req: IRouteRequest, name: string, reference: string): Promise<(IStoredManifest & { cache: TCacheStatus }) | null> {
+    const selection = await this.upstream.select(name, req.method, req.ctx.actor);
+    if (!selection) return null;
+    const expected = looksLikeDigest(reference) ? requireDigest(reference, 'reference') : null;
+    const document = await this.upstream.getDocument(selection, {
+      cacheKey: `manifests/${name}:${reference}`,
+      url: (upstream) => upstreamManifestUrl(upstream, name, reference),
+      headers: { accept: MANIFEST_ACCEPT },
+      immutable: expected !== null,
+    });
+    if (!document) return null;
+    const checked = checkUpstreamManifest(document.body, document.contentType, expected);
+    if (!checked) {
+      this.logger.warn(`oci: upstream ${document.upstream.id} sent no usable manifest for ${name}:${reference}`);
+      return null;
+    }
+    return { digest: checked.digest, mediaType: checked.mediaType, bytes: document.body, cache: document.cache };
   }
 
   private async putManifest(req: IRouteRequest): Promise<IHandlerResponse> {
@@ -384,7 +412,11 @@ export class OciRegistry extends BaseRegistry {
     const name = this.nameOf(req);
     const digest = requireDigest(req.params.digest);
     const record = await this.blobs.getLinked(name, digest);
-    if (!record) throw ociError.blobUnknown(digest.digest);
+    if (!record) {
+      const proxied = await this.upstreamBlob(req, name, digest);
+      if (!proxied) throw ociError.blobUnknown(digest.digest);
+      return proxied;
+    }
     const object: IServedObject = {
       size: record.size,
       etag: `"${record.digest}"`,
@@ -398,6 +430,25 @@ export class OciRegistry extends BaseRegistry {
       directUrl: this.blobs.directUrl(record, req.storageContext),
     };
     return serveObject(req, source, { notFound: () => ociError.blobUnknown(digest.digest), unsatisfiableCode: 'BLOB_UNKNOWN' });
+  }
+
+  /** A blob this registry does not hold, streamed from the first upstream that has it and cached, verified by its digest. */
+  private async upstreamBlob(req: IRouteRequest, name: string, digest: IParsedDigest): Promise<IHandlerResponse | null> {
+    const selection = await this.upstream.select(name, req.method, req.ctx.actor);
+    if (!selection) return null;
+    return this.upstream.serveArtifact(
+      selection,
+      {
+        cacheKey: `blobs/${name}@${digest.digest}`,
+        url: (upstream) => upstreamBlobUrl(upstream, name, digest.digest),
+        expect: { [digest.algorithm]: digest.hex },
+        contentType: 'application/octet-stream',
+        responseHeaders: { 'Docker-Content-Digest': digest.digest, 'Cache-Control': 'max-age=31536000' },
+      },
+      req,
+      req.storageContext,
+      () => ociError.blobUnknown(digest.digest),
+    );
   }
 
   private async deleteBlob(req: IRouteRequest): Promise<IHandlerResponse> {

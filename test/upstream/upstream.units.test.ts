@@ -1,0 +1,182 @@
+/**
+ * The pure parts of the upstream proxy with fixed inputs: upstream selection (priority, scope rules in
+ * the auth-scope glob dialect), the circuit breaker on an injected clock, Bearer challenges, and npm's
+ * merge of an upstream packument with the local one.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CircuitBreaker } from '../../ts/upstream/classes.circuitbreaker.js';
+import { selectUpstreams, upstreamAcceptsName, validateUpstreamConfig } from '../../ts/upstream/helpers.upstreamselect.js';
+import { parseBearerChallenge, parseTokenResponse, tokenRequestUrl } from '../../ts/upstream/helpers.bearerchallenge.js';
+import { mergeWithUpstream, parseUpstreamPackument, upstreamTarball } from '../../ts/npm/helpers.npmupstream.js';
+import { checkUpstreamManifest, upstreamRepositoryName } from '../../ts/oci/helpers.ociupstream.js';
+import { scopeGrants } from '../../ts/core/helpers.scope.js';
+import type { IUpstreamRegistryConfig } from '../../ts/upstream/interfaces.upstream.js';
+
+const upstream = (id: string, priority: number, extra: Partial<IUpstreamRegistryConfig> = {}): IUpstreamRegistryConfig => ({
+  id,
+  url: 'https://registry.example.com',
+  priority,
+  enabled: true,
+  ...extra,
+});
+
+describe('upstream selection', () => {
+  it('orders by priority, skips disabled upstreams and keeps configuration order on ties', () => {
+    const chosen = selectUpstreams(
+      { enabled: true, upstreams: [upstream('c', 5), upstream('a', 1), upstream('off', 0, { enabled: false }), upstream('b', 5)] },
+      'anything',
+    );
+    assert.deepEqual(chosen.map((u) => u.id), ['a', 'c', 'b']);
+  });
+
+  it('routes names by include and exclude rules', () => {
+    const rules = [{ pattern: '@company/*', action: 'include' as const }];
+    assert.equal(upstreamAcceptsName(rules, '@company/tool'), true);
+    assert.equal(upstreamAcceptsName(rules, '@company/deep/er'), true);
+    assert.equal(upstreamAcceptsName(rules, 'left-pad'), false);
+    assert.equal(upstreamAcceptsName([{ pattern: '@company/*', action: 'exclude' }], '@company/tool'), false);
+    assert.equal(upstreamAcceptsName([{ pattern: '@company/*', action: 'exclude' }], 'left-pad'), true);
+    assert.equal(upstreamAcceptsName([{ pattern: '*', action: 'include' }, { pattern: 'evil-*', action: 'exclude' }], 'evil-pkg'), false);
+    assert.equal(upstreamAcceptsName(undefined, 'x'), true);
+  });
+
+  it('reads a pattern exactly as an auth scope reads the same name', () => {
+    for (const [pattern, name] of [
+      ['@company/*', '@company/a'],
+      ['library/*', 'library/a/b'],
+      ['lib*pad', 'left-pad'],
+      ['lib*pad', 'libpad'],
+      ['a.b', 'aXb'],
+    ]) {
+      assert.equal(upstreamAcceptsName([{ pattern, action: 'include' }], name), scopeGrants(`npm:package:${pattern}:read`, `npm:package:${name}`, 'read'), `${pattern} vs ${name}`);
+    }
+  });
+
+  it('refuses ids that cannot be a storage segment, duplicate ids, bad URLs and incomplete auth', () => {
+    assert.throws(() => validateUpstreamConfig('npm', { enabled: true, upstreams: [upstream('../x', 1)] }), /upstream id/);
+    assert.throws(() => validateUpstreamConfig('npm', { enabled: true, upstreams: [upstream('a', 1), upstream('a', 2)] }), /used twice/);
+    assert.throws(() => validateUpstreamConfig('npm', { enabled: true, upstreams: [upstream('a', 1, { url: 'ftp://registry.example.com' })] }), /http/);
+    assert.throws(() => validateUpstreamConfig('npm', { enabled: true, upstreams: [upstream('a', 1, { auth: { type: 'bearer' } })] }), /without a token/);
+    validateUpstreamConfig('npm', { enabled: true, upstreams: [upstream('a', 1, { auth: { type: 'basic', username: 'u', password: 'p' } })] });
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after N failures, lets one probe through once the delay passed, and closes on its success', () => {
+    let now = 1000;
+    const breaker = new CircuitBreaker({ failureThreshold: 3, resetTimeoutMs: 500, now: () => now });
+    breaker.recordFailure();
+    breaker.recordFailure();
+    assert.equal(breaker.state, 'closed');
+    assert.equal(breaker.tryAcquire(), true);
+    breaker.recordFailure();
+    assert.equal(breaker.state, 'open');
+    assert.equal(breaker.tryAcquire(), false);
+    now += 499;
+    assert.equal(breaker.tryAcquire(), false);
+    now += 1;
+    assert.equal(breaker.state, 'half-open');
+    assert.equal(breaker.tryAcquire(), true, 'the probe');
+    assert.equal(breaker.tryAcquire(), false, 'only one probe at a time');
+    breaker.recordSuccess();
+    assert.equal(breaker.state, 'closed');
+    assert.equal(breaker.tryAcquire(), true);
+  });
+
+  it('reopens for another period when the probe fails; a released probe may be retried', () => {
+    let now = 0;
+    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeoutMs: 100, now: () => now });
+    breaker.recordFailure();
+    now = 100;
+    assert.equal(breaker.tryAcquire(), true);
+    breaker.release();
+    assert.equal(breaker.tryAcquire(), true, 'released: the next caller probes');
+    breaker.recordFailure();
+    assert.equal(breaker.state, 'open');
+    now = 199;
+    assert.equal(breaker.tryAcquire(), false);
+    now = 200;
+    assert.equal(breaker.state, 'half-open');
+  });
+});
+
+describe('bearer challenges', () => {
+  it('parses the challenge of a token-auth registry and builds the token request', () => {
+    const challenge = parseBearerChallenge('Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:library/alpine:pull"');
+    assert.deepEqual(challenge, { realm: 'https://auth.example.com/token', service: 'registry.example.com', scope: 'repository:library/alpine:pull' });
+    assert.equal(tokenRequestUrl(challenge!), 'https://auth.example.com/token?service=registry.example.com&scope=repository%3Alibrary%2Falpine%3Apull');
+    assert.equal(parseBearerChallenge('Basic realm="x"'), null);
+    assert.equal(parseBearerChallenge('Bearer service="x"'), null, 'no realm, no flow');
+    assert.deepEqual(parseTokenResponse({ access_token: 't', expires_in: 300 }), { token: 't', expiresInSeconds: 300 });
+    assert.deepEqual(parseTokenResponse({ token: 't' }), { token: 't', expiresInSeconds: 60 });
+    assert.equal(parseTokenResponse({}), null);
+  });
+});
+
+describe('npm upstream formats', () => {
+  const remote = Buffer.from(
+    JSON.stringify({
+      name: 'pkg',
+      'dist-tags': { latest: '2.0.0', beta: 'not-a-version' },
+      versions: {
+        '1.0.0': { name: 'pkg', version: '1.0.0', dist: { tarball: 'https://registry.example.com/pkg/-/pkg-1.0.0.tgz', shasum: 'a'.repeat(40) } },
+        '2.0.0': { name: 'pkg', version: '2.0.0', dist: { tarball: 'https://cdn.example.net/pkg-2.0.0.tgz', integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}` } },
+        '../../x': { name: 'pkg', version: '../../x', dist: { tarball: 'https://registry.example.com/x' } },
+      },
+      time: { '1.0.0': '2020-01-01T00:00:00.000Z' },
+    }),
+  );
+
+  it('keeps only versions it can name, and tags that point at them', () => {
+    const doc = parseUpstreamPackument(remote, 'pkg')!;
+    assert.deepEqual(Object.keys(doc.versions), ['1.0.0', '2.0.0']);
+    assert.deepEqual(doc['dist-tags'], { latest: '2.0.0' });
+    assert.equal(parseUpstreamPackument(remote, 'other'), null, 'a document for another name is refused');
+    assert.equal(parseUpstreamPackument(Buffer.from('nope'), 'pkg'), null);
+  });
+
+  it('merges: tarball URLs ours, local versions and tags win, the local document untouched', () => {
+    const doc = parseUpstreamPackument(remote, 'pkg')!;
+    const local = parseUpstreamPackument(
+      Buffer.from(JSON.stringify({ name: 'pkg', 'dist-tags': { latest: '2.0.0', internal: '2.0.0' }, versions: { '2.0.0': { name: 'pkg', version: '2.0.0', description: 'ours', dist: { tarball: 'https://registry.example.com/npm/pkg/-/pkg-2.0.0.tgz' } } }, time: {} })),
+      'pkg',
+    )!;
+    const frozen = JSON.stringify(local);
+    const merged = mergeWithUpstream(local, doc, 'https://registry.example.com/npm');
+    assert.equal(merged.versions['1.0.0'].dist.tarball, 'https://registry.example.com/npm/pkg/-/pkg-1.0.0.tgz');
+    assert.equal(merged.versions['2.0.0'].description, 'ours');
+    assert.deepEqual(merged['dist-tags'], { latest: '2.0.0', internal: '2.0.0' });
+    assert.equal(JSON.stringify(local), frozen);
+  });
+
+  it('fetches tarballs from the upstream origin only, with the digest the packument gives', () => {
+    const doc = parseUpstreamPackument(remote, 'pkg')!;
+    assert.deepEqual(upstreamTarball(doc, 'https://registry.example.com', '1.0.0'), {
+      url: 'https://registry.example.com/pkg/-/pkg-1.0.0.tgz',
+      expect: { sha1: 'a'.repeat(40) },
+    });
+    const offOrigin = upstreamTarball(doc, 'https://registry.example.com/', '2.0.0')!;
+    assert.equal(offOrigin.url, 'https://registry.example.com/pkg/-/pkg-2.0.0.tgz', 'another origin is not followed');
+    assert.equal(offOrigin.expect.sha512, '01'.repeat(64));
+    assert.equal(upstreamTarball(doc, 'https://registry.example.com', '9.9.9'), null);
+  });
+});
+
+describe('oci upstream formats', () => {
+  it('puts single-segment names below the configured namespace', () => {
+    assert.equal(upstreamRepositoryName(upstream('hub', 1, { ociDefaultNamespace: 'library' }), 'alpine'), 'library/alpine');
+    assert.equal(upstreamRepositoryName(upstream('hub', 1, { ociDefaultNamespace: 'library' }), 'team/app'), 'team/app');
+    assert.equal(upstreamRepositoryName(upstream('hub', 1), 'alpine'), 'alpine');
+  });
+
+  it('accepts a manifest only with a type we serve and the digest asked for', () => {
+    const bytes = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}');
+    const checked = checkUpstreamManifest(bytes, 'application/vnd.oci.image.manifest.v1+json', null)!;
+    assert.match(checked.digest, /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(checkUpstreamManifest(bytes, undefined, null), checked, 'the type from inside the document');
+    assert.equal(checkUpstreamManifest(bytes, 'text/html', null), null);
+    const other = { algorithm: 'sha256' as const, hex: '0'.repeat(64), digest: `sha256:${'0'.repeat(64)}` };
+    assert.equal(checkUpstreamManifest(bytes, 'application/vnd.oci.image.manifest.v1+json', other), null);
+  });
+});

@@ -1,0 +1,51 @@
+import { PassThrough, type Readable } from 'node:stream';
+
+const HIGH_WATER_MARK = 1024 * 1024;
+
+export interface ITee {
+  /** Every byte of the source, for the cache. Ends with the source. */
+  toStore: PassThrough;
+  /** The same bytes for the first client; the caller ends it once the stored copy is verified. */
+  toClient: PassThrough;
+}
+
+/**
+ * One upstream body to two readers without holding it: reading pauses while either is full. When the
+ * client goes away, its branch is dropped and `onClientGone` decides whether the fetch goes on.
+ */
+export function teeForCache(source: Readable, onClientGone: () => void): ITee {
+  const toStore = new PassThrough({ highWaterMark: HIGH_WATER_MARK });
+  const toClient = new PassThrough({ highWaterMark: HIGH_WATER_MARK });
+  let clientGone = false;
+  let storeWaiting = false;
+  let clientWaiting = false;
+  const resumeIfFree = () => {
+    if (!storeWaiting && !clientWaiting) source.resume();
+  };
+  toStore.on('drain', () => {
+    storeWaiting = false;
+    resumeIfFree();
+  });
+  toClient.on('drain', () => {
+    clientWaiting = false;
+    resumeIfFree();
+  });
+  toClient.on('close', () => {
+    if (toClient.writableFinished) return;
+    clientGone = true;
+    clientWaiting = false;
+    onClientGone();
+    resumeIfFree();
+  });
+  source.on('data', (chunk: Buffer) => {
+    if (!toStore.write(chunk)) storeWaiting = true;
+    if (!clientGone && !toClient.write(chunk)) clientWaiting = true;
+    if (storeWaiting || clientWaiting) source.pause();
+  });
+  source.on('end', () => toStore.end());
+  source.on('error', (error) => {
+    toStore.destroy(error);
+    toClient.destroy(error);
+  });
+  return { toStore, toClient };
+}

@@ -1,7 +1,8 @@
 /**
  * The pure parts of the upstream proxy with fixed inputs: upstream selection (priority, scope rules in
- * the auth-scope glob dialect), the circuit breaker on an injected clock, Bearer challenges, and npm's
- * merge of an upstream packument with the local one.
+ * the auth-scope glob dialect), the circuit breaker on an injected clock, Bearer challenges, and each
+ * protocol's upstream formats (npm's packument merge, OCI names, Cargo's index and dl, PyPI's PEP 691
+ * page, Maven's path kinds).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,9 @@ import { parseBearerChallenge, parseTokenResponse, tokenRequestUrl } from '../..
 import { mergeWithUpstream, parseUpstreamPackument, upstreamTarball } from '../../ts/npm/helpers.npmupstream.js';
 import { checkUpstreamManifest, upstreamRepositoryName } from '../../ts/oci/helpers.ociupstream.js';
 import { scopeGrants } from '../../ts/core/helpers.scope.js';
+import { downloadUrl, mergeIndexFiles, parseIndexFile, parseUpstreamConfig } from '../../ts/cargo/helpers.cargoupstream.js';
+import { mergeProjectPage, parseUpstreamProject, upstreamFileOf } from '../../ts/pypi/helpers.pypiupstream.js';
+import { classifyUpstreamPath, parseUpstreamSha1 } from '../../ts/maven/helpers.mavenupstream.js';
 import type { IUpstreamRegistryConfig } from '../../ts/upstream/interfaces.upstream.js';
 
 const upstream = (id: string, priority: number, extra: Partial<IUpstreamRegistryConfig> = {}): IUpstreamRegistryConfig => ({
@@ -178,5 +182,66 @@ describe('oci upstream formats', () => {
     assert.equal(checkUpstreamManifest(bytes, 'text/html', null), null);
     const other = { algorithm: 'sha256' as const, hex: '0'.repeat(64), digest: `sha256:${'0'.repeat(64)}` };
     assert.equal(checkUpstreamManifest(bytes, 'application/vnd.oci.image.manifest.v1+json', other), null);
+  });
+});
+
+describe('cargo, pypi and maven upstream formats', () => {
+  const line = (name: string, vers: string, cksum = 'a'.repeat(64)) => JSON.stringify({ name, vers, deps: [], cksum, features: {}, yanked: false });
+
+  it('cargo: fills the dl template, or appends the standard path without markers', () => {
+    const entry = parseIndexFile(`${line('Serde_Json', '1.0.0')}\n`, 'serde_json')[0];
+    assert.equal(downloadUrl('https://crates.example.com/api/v1/crates', entry), 'https://crates.example.com/api/v1/crates/Serde_Json/1.0.0/download');
+    assert.equal(
+      downloadUrl('https://static.example.com/{prefix}/{lowerprefix}/{crate}/{crate}-{version}.crate?sum={sha256-checksum}', entry),
+      `https://static.example.com/Se/rd/se/rd/Serde_Json/Serde_Json-1.0.0.crate?sum=${'a'.repeat(64)}`,
+    );
+    const short = parseIndexFile(line('Ab', '0.1.0'), 'ab')[0];
+    assert.equal(downloadUrl('https://static.example.com/{prefix}/{crate}', short), 'https://static.example.com/2/Ab');
+    assert.equal(parseUpstreamConfig(Buffer.from('{"dl":"ftp://x"}')), null);
+  });
+
+  it('cargo: keeps the lines of the crate asked for and lets local versions replace upstream ones', () => {
+    const upstream = parseIndexFile([line('tool', '1.0.0'), line('other', '1.0.0'), 'not json', line('tool', '1.1.0', 'b'.repeat(64)), line('tool', '2.0.0', 'short')].join('\n'), 'tool');
+    assert.deepEqual(upstream.map((entry) => entry.vers), ['1.0.0', '1.1.0']);
+    const local = parseIndexFile(line('tool', '1.1.0+build', 'c'.repeat(64)), 'tool');
+    const merged = mergeIndexFiles(local, upstream).trim().split('\n').map((text) => JSON.parse(text));
+    assert.deepEqual(merged.map((entry) => [entry.vers, entry.cksum[0]]), [['1.0.0', 'a'], ['1.1.0+build', 'c']]);
+  });
+
+  it('pypi: reads a PEP 691 page (relative URLs resolved, unsafe names and missing digests left out) and finds files and metadata', () => {
+    const page = parseUpstreamProject(
+      Buffer.from(
+        JSON.stringify({
+          name: 'demo',
+          versions: ['1.0'],
+          files: [
+            { filename: 'demo-1.0-py3-none-any.whl', url: '../../packages/demo-1.0-py3-none-any.whl', hashes: { sha256: '1'.repeat(64) }, 'core-metadata': { sha256: '2'.repeat(64) }, yanked: 'broken' },
+            { filename: 'demo-1.0.tar.gz', url: 'https://files.example.com/demo-1.0.tar.gz', hashes: { md5: 'x' } },
+            { filename: '../evil.whl', url: 'https://files.example.com/evil.whl', hashes: { sha256: '3'.repeat(64) } },
+          ],
+        }),
+      ),
+      'https://pypi.example.com/simple/demo/',
+    )!;
+    assert.deepEqual(page.files.map((file) => file.filename), ['demo-1.0-py3-none-any.whl']);
+    assert.equal(page.files[0].url, 'https://pypi.example.com/packages/demo-1.0-py3-none-any.whl');
+    assert.equal(page.files[0].yanked, 'broken');
+    assert.deepEqual(upstreamFileOf(page, 'demo-1.0-py3-none-any.whl.metadata'), { url: 'https://pypi.example.com/packages/demo-1.0-py3-none-any.whl.metadata', sha256: '2'.repeat(64), metadata: true });
+    assert.equal(upstreamFileOf(page, 'demo-1.0.tar.gz'), null);
+    const merged = mergeProjectPage('demo', null, page, (file) => `https://registry.example.com/pypi/packages/demo/${file}`);
+    assert.equal(merged.links[0].url, 'https://registry.example.com/pypi/packages/demo/demo-1.0-py3-none-any.whl');
+    assert.deepEqual(Object.keys(merged.project.releases), ['1.0']);
+  });
+
+  it('maven: metadata and SNAPSHOT checksums revalidate, release files are artifacts, plain SNAPSHOT files are not proxied', () => {
+    assert.deepEqual(classifyUpstreamPath('com/example/lib/maven-metadata.xml'), { kind: 'document', name: 'com.example:lib', immutable: false, contentType: 'application/xml' });
+    assert.deepEqual(classifyUpstreamPath('com/example/lib/1.0-SNAPSHOT/maven-metadata.xml.sha1'), { kind: 'document', name: 'com.example:lib', immutable: false, contentType: 'text/plain; charset=utf-8' });
+    assert.deepEqual(classifyUpstreamPath('com/example/lib/1.0/lib-1.0.jar'), { kind: 'artifact', name: 'com.example:lib' });
+    assert.deepEqual(classifyUpstreamPath('com/example/lib/1.0/lib-1.0.jar.sha1'), { kind: 'document', name: 'com.example:lib', immutable: true, contentType: 'text/plain; charset=utf-8' });
+    assert.deepEqual(classifyUpstreamPath('com/example/lib/1.0-SNAPSHOT/lib-1.0-20240101.120000-3.jar'), { kind: 'artifact', name: 'com.example:lib' });
+    assert.equal(classifyUpstreamPath('com/example/lib/1.0-SNAPSHOT/lib-1.0-SNAPSHOT.jar'), null);
+    assert.equal(classifyUpstreamPath('com/example/'), null);
+    assert.equal(parseUpstreamSha1(Buffer.from(`${'A'.repeat(40)}  lib-1.0.jar\n`)), 'a'.repeat(40));
+    assert.equal(parseUpstreamSha1(Buffer.from('<html>')), null);
   });
 });

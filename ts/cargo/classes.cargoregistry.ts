@@ -2,12 +2,15 @@ import { BaseRegistry, auditParams, type IProtocolDependencies, type IRoute, typ
 import { FramedStreamReader } from '../core/classes.framedstreamreader.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import type { SearchIndex } from '../core/classes.searchindex.js';
-import { jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
+import { sha256Hex } from '../core/helpers.hash.js';
+import type { TCacheStatus } from '../upstream/interfaces.upstream.js';
+import { downloadUrl, mergeIndexFiles, parseIndexFile, parseUpstreamConfig, upstreamConfigUrl, upstreamIndexUrl, type IIndexLine } from './helpers.cargoupstream.js';
 import { serveObject } from '../core/helpers.serve.js';
 import { CargoCrateStore, type ICargoActor } from './classes.cargocratestore.js';
 import { createCargoSearchIndex } from './classes.cargosearch.js';
 import { CargoCatalogue } from './classes.cargocatalogue.js';
-import { FRAME_LENGTH_BYTES, assertCrateName, assertVersion, indexPathOf, parsePublishMetadata, publishWarnings, readFrameLength } from './helpers.cargo.js';
+import { FRAME_LENGTH_BYTES, assertCrateName, assertVersion, indexPathOf, parsePublishMetadata, publishWarnings, readFrameLength, renderIndexFile } from './helpers.cargo.js';
 import type { ICargoSearchEntry } from './interfaces.cargo.js';
 
 export interface ICargoRegistryOptions {
@@ -100,7 +103,57 @@ export class CargoRegistry extends BaseRegistry {
     const notFound = () => RegistryError.notFound(`crate \`${name}\` does not exist`);
     // Only the one path the layout gives a name (`/ab/xy/abcd` is not abcd's file).
     if (req.path !== `/${indexPathOf(name)}`) throw notFound();
+    const proxied = await this.upstreamIndex(req, name).catch(async (error: unknown) => {
+      // With the upstreams down, a local crate is still served as it is.
+      if (await this.crates.getCrate(name)) return null;
+      throw error;
+    });
+    if (proxied) return this.sendMergedIndex(req, name, proxied.lines, proxied.cache);
     return serveObject(req, await this.crates.indexSource(name, req.storageContext), { notFound });
+  }
+
+  // ---- upstream ------------------------------------------------------------------------------
+
+  /** The upstream's index lines of `name` and where they came from; null when no upstream serves or has the crate. */
+  private async upstreamIndex(req: IRouteRequest, name: string) {
+    const selection = await this.upstream.select(name, req.method, req.ctx.actor);
+    if (!selection) return null;
+    const document = await this.upstream.getDocument(selection, { cacheKey: `index/${name}`, url: (upstream) => upstreamIndexUrl(upstream.url, name) });
+    if (!document) return null;
+    const lines = parseIndexFile(document.body, name);
+    return lines.length > 0 ? { lines, upstream: document.upstream, cache: document.cache, selection } : null;
+  }
+
+  /** The upstream's index file with the local crate's lines over it (a local version always wins). */
+  private async sendMergedIndex(req: IRouteRequest, name: string, upstreamLines: IIndexLine[], cache: TCacheStatus): Promise<IHandlerResponse> {
+    const crate = await this.crates.getCrate(name);
+    const local = crate && crate.name.toLowerCase() === name ? parseIndexFile(renderIndexFile(crate), name) : [];
+    const bytes = Buffer.from(mergeIndexFiles(local, upstreamLines), 'utf8');
+    const etag = `"${sha256Hex(bytes).slice(0, 32)}"`;
+    const headers: Record<string, string> = { ETag: etag, 'Cache-Control': 'no-cache', 'X-Cache': cache };
+    if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers };
+    return { status: 200, headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(bytes.length) }, body: bytes };
+  }
+
+  /** A .crate this registry does not hold: from the upstream whose index lists the version, by its `dl`, checked against `cksum`. */
+  private async upstreamCrate(req: IRouteRequest, name: string, version: string, notFound: () => RegistryError): Promise<IHandlerResponse | null> {
+    const found = await this.upstreamIndex(req, name);
+    const line = found?.lines.find((entry) => entry.vers === version);
+    if (!found || !line) return null;
+    const only = { config: found.selection.config, upstreams: [found.upstream] };
+    const config = await this.upstream.getDocument(only, { cacheKey: 'config.json', url: (upstream) => upstreamConfigUrl(upstream.url) });
+    const dl = config && parseUpstreamConfig(config.body);
+    if (!dl) {
+      this.logger.warn(`cargo: upstream ${found.upstream.id} has no usable config.json`);
+      return null;
+    }
+    return this.upstream.serveArtifact(
+      only,
+      { cacheKey: `crates/${name}/${version}`, url: () => downloadUrl(dl, line), expect: { sha256: line.cksum }, contentType: 'application/x-tar' },
+      req,
+      req.storageContext,
+      notFound,
+    );
   }
 
   // ---- publish -------------------------------------------------------------------------------
@@ -152,7 +205,11 @@ export class CargoRegistry extends BaseRegistry {
     const version = assertVersion(req.params.version);
     const notFound = () => RegistryError.notFound(`crate \`${name}\` has no version ${version}`);
     const source = await this.crates.crateSource(name, version, req.storageContext);
-    if (!source) throw notFound();
+    if (!source) {
+      const proxied = await this.upstreamCrate(req, name, version, notFound);
+      if (!proxied) throw notFound();
+      return proxied;
+    }
     return serveObject(req, source, { notFound });
   }
 

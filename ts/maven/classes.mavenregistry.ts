@@ -1,5 +1,6 @@
 import { BaseRegistry, auditParams, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
-import { RegistryError } from '../core/classes.registryerror.js';
+import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
+import { classifyUpstreamPath, parseUpstreamSha1, upstreamFileUrl } from './helpers.mavenupstream.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject } from '../core/helpers.serve.js';
 import * as crypto from 'node:crypto';
@@ -84,7 +85,44 @@ export class MavenRegistry extends BaseRegistry {
 
   // ---- reads -------------------------------------------------------------------------------
 
+  /** A path this repository does not hold is asked of the upstreams (metadata, checksums and files; see helpers.mavenupstream). */
   private async getPath(req: IRouteRequest, path: string): Promise<IHandlerResponse> {
+    try {
+      return await this.getLocalPath(req, path);
+    } catch (error) {
+      if (!isRegistryError(error, 'not-found')) throw error;
+      const proxied = await this.upstreamPath(req, path);
+      if (!proxied) throw error;
+      return proxied;
+    }
+  }
+
+  private async upstreamPath(req: IRouteRequest, path: string): Promise<IHandlerResponse | null> {
+    const target = classifyUpstreamPath(path);
+    if (!target) return null;
+    const [groupId, artifactId] = target.name.split(':');
+    await this.requireScope(req, resourceOf(groupId, artifactId), 'read');
+    const selection = await this.upstream.select(target.name, req.method, req.ctx.actor);
+    if (!selection) return null;
+    if (target.kind === 'document') {
+      const document = await this.upstream.getDocument(selection, { cacheKey: path, url: (upstream) => upstreamFileUrl(upstream.url, path), immutable: target.immutable });
+      if (!document) return null;
+      const response = this.bytesResponse(req, document.body, target.contentType);
+      return { ...response, headers: { ...response.headers, 'X-Cache': document.cache } };
+    }
+    // The upstream's .sha1 first: the file is checked against it while it streams into the cache.
+    const checksum = await this.upstream.getDocument(selection, { cacheKey: `${path}.sha1`, url: (upstream) => upstreamFileUrl(upstream.url, `${path}.sha1`), immutable: true });
+    const sha1 = checksum ? parseUpstreamSha1(checksum.body) : null;
+    return this.upstream.serveArtifact(
+      checksum ? { config: selection.config, upstreams: [checksum.upstream] } : selection,
+      { cacheKey: path, url: (upstream) => upstreamFileUrl(upstream.url, path), ...(sha1 ? { expect: { sha1 } } : {}), contentType: contentTypeOf(path) },
+      req,
+      req.storageContext,
+      () => RegistryError.notFound(`${path} not found`),
+    );
+  }
+
+  private async getLocalPath(req: IRouteRequest, path: string): Promise<IHandlerResponse> {
     const target = parseRepositoryPath(path);
     if (target.kind === 'directory') return this.listDirectory(req, target.segments);
     if (target.kind === 'metadata') return this.getMetadata(req, target.segments, splitChecksumName(path)?.algorithm);

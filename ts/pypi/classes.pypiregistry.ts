@@ -29,6 +29,8 @@ import {
   simpleFileLinks,
 } from './helpers.pypi.js';
 import type { IPypiFile, IPypiProject, TSimpleFormat } from './interfaces.pypi.js';
+import { SIMPLE_JSON_ACCEPT, mergeProjectPage, parseUpstreamProject, upstreamFileOf, upstreamProjectUrl, type IUpstreamPypiProject } from './helpers.pypiupstream.js';
+import type { TCacheStatus } from '../upstream/interfaces.upstream.js';
 
 const METADATA_SUFFIX = '.metadata';
 const MAX_YANK_BODY_BYTES = 16 * 1024;
@@ -159,6 +161,12 @@ export class PypiRegistry extends BaseRegistry {
     const project = this.project(req);
     if (req.params.project !== project) return redirect(`${req.baseUrl}/simple/${project}/`);
     const format = this.negotiate(req);
+    const proxied = await this.upstreamProject(req, project).catch(async (error: unknown) => {
+      // With the upstreams down, a local project is still served as it is.
+      if (await this.projects.get(project)) return null;
+      throw error;
+    });
+    if (proxied) return this.proxiedProjectPage(req, format, project, proxied.page, proxied.cache);
     const stored = await this.projects.get(project);
     if (!stored) throw RegistryError.notFound(`project ${project} not found`);
     const cacheKey = `${format}\u0000${req.baseUrl}\u0000${project}`;
@@ -171,6 +179,55 @@ export class PypiRegistry extends BaseRegistry {
       this.rendered.set(cacheKey, page);
     }
     return this.page(req, format, page.bytes, page.etag);
+  }
+
+  // ---- upstream ------------------------------------------------------------------------------
+
+  /** The upstream's project page (PEP 691 JSON) and where it came from; null when no upstream serves or has the project. */
+  private async upstreamProject(req: IRouteRequest, project: string) {
+    const selection = await this.upstream.select(project, req.method, req.ctx.actor);
+    if (!selection) return null;
+    const document = await this.upstream.getDocument(selection, {
+      cacheKey: `simple/${project}`,
+      url: (upstream) => upstreamProjectUrl(upstream.url, project),
+      headers: { accept: SIMPLE_JSON_ACCEPT },
+    });
+    if (!document) return null;
+    const page = parseUpstreamProject(document.body, upstreamProjectUrl(document.upstream.url, project));
+    if (!page) {
+      this.logger.warn(`pypi: upstream ${document.upstream.id} sent no usable project page for ${project}`);
+      return null;
+    }
+    return { page, upstream: document.upstream, cache: document.cache, selection };
+  }
+
+  /** The upstream's files linked at our URLs, with the local project's files over them (a local file always wins). */
+  private async proxiedProjectPage(req: IRouteRequest, format: TSimpleFormat, project: string, page: IUpstreamPypiProject, cache: TCacheStatus): Promise<IHandlerResponse> {
+    const stored = await this.projects.get(project);
+    const local = stored ? { project: stored.project, links: simpleFileLinks(stored.project, (file) => this.fileUrl(req, project, file)) } : null;
+    const merged = mergeProjectPage(project, local, page, (filename) => `${req.baseUrl}/packages/${project}/${encodeURIComponent(filename)}`);
+    const text = format === 'json' ? renderSimpleProjectJson(merged.project, merged.links) : renderSimpleProjectHtml(merged.project, merged.links);
+    const response = this.page(req, format, Buffer.from(text, 'utf8'));
+    return { ...response, headers: { ...response.headers, 'X-Cache': cache } };
+  }
+
+  /** A file (or its `.metadata`) this registry does not hold, from the upstream whose page lists it, checked against its sha256. */
+  private async upstreamFile(req: IRouteRequest, project: string, requested: string, notFound: () => RegistryError): Promise<IHandlerResponse | null> {
+    const found = await this.upstreamProject(req, project);
+    const target = found && upstreamFileOf(found.page, requested);
+    if (!found || !target) return null;
+    return this.upstream.serveArtifact(
+      { config: found.selection.config, upstreams: [found.upstream] },
+      {
+        cacheKey: `files/${project}/${requested}`,
+        url: () => target.url,
+        expect: { sha256: target.sha256 },
+        contentType: target.metadata ? 'text/plain; charset=utf-8' : 'application/octet-stream',
+      },
+      req,
+      req.storageContext,
+      notFound,
+    );
   }
 
   /** An index page with its validators; 304 when the client has it. */
@@ -194,7 +251,11 @@ export class PypiRegistry extends BaseRegistry {
     const stored = await this.projects.get(project);
     const file = stored?.project.files[filename] ?? stored?.project.files[req.params.file];
     const notFound = () => RegistryError.notFound(`file ${req.params.file} of project ${project} not found`);
-    if (!file) throw notFound();
+    if (!file) {
+      const proxied = await this.upstreamFile(req, project, req.params.file, notFound);
+      if (!proxied) throw notFound();
+      return proxied;
+    }
     const metadata = wantsMetadata && file.filename === filename;
     if (metadata && !file.metadata_sha256) throw notFound();
     // The core metadata file (PEP 658) is a document: only the wheel or sdist itself may be redirected.

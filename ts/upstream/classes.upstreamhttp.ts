@@ -4,6 +4,7 @@ import { streamToBuffer } from '../core/helpers.stream.js';
 import { UpstreamFailure } from './classes.upstreamfailure.js';
 import { parseBearerChallenge, parseTokenResponse, tokenRequestUrl, type IBearerChallenge } from './helpers.bearerchallenge.js';
 import type { IUpstreamRegistryConfig } from './interfaces.upstream.js';
+import { withoutSchemeMarker } from './helpers.upstreamselect.js';
 
 /**
  * Outbound HTTP to upstreams, on Node's built-in `fetch` (undici): it follows redirects across origins and
@@ -154,7 +155,7 @@ export class UpstreamHttp {
   /** The configured credentials, for the upstream's own origin only. */
   private credentials(upstream: IUpstreamRegistryConfig, url: string): Record<string, string> {
     const auth = upstream.auth;
-    if (!auth || auth.type === 'none' || new URL(url).origin !== new URL(upstream.url).origin) return {};
+    if (!auth || auth.type === 'none' || new URL(url).origin !== new URL(withoutSchemeMarker(upstream.url)).origin) return {};
     if (auth.type === 'bearer') return { authorization: `Bearer ${auth.token}` };
     return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
   }

@@ -372,12 +372,15 @@ export class UpstreamProxy {
       return null;
     }
     const headers: Record<string, string> = { 'Content-Type': request.contentType, ...request.responseHeaders, 'X-Cache': 'MISS' };
+    // The upstream's length is the length of what we send only when fetch did not decode the body.
+    const length = answer.headers.get('content-length');
+    const encoding = answer.headers.get('content-encoding');
+    if (length && (!encoding || encoding === 'identity')) headers['Content-Length'] = length;
     if (config.cache?.enabled === false) {
       settle.resolve(null);
-      const length = answer.headers.get('content-length');
-      return { status: 200, headers: length ? { ...headers, 'Content-Length': length } : headers, body: answer.body };
+      return { status: 200, headers, body: answer.body };
     }
-    const { toStore, toClient } = teeForCache(answer.body, () => {
+    const { toStore, toClient, finishClient } = teeForCache(answer.body, () => {
       // Nobody else waits for these bytes: stop fetching them (nothing is stored).
       if (flight.waiters === 0) client.abort(new Error('the client went away'));
     });
@@ -390,7 +393,7 @@ export class UpstreamProxy {
     stored.then(
       (record) => {
         settle.resolve(record);
-        toClient.end();
+        finishClient();
       },
       (error: unknown) => {
         this.deps.logger.warn(`upstream ${upstream.id}: ${url} was not cached`, error);
@@ -406,8 +409,6 @@ export class UpstreamProxy {
       const record = await flight.stored;
       return this.serveCached(record!, serveRequest, ctx, notFound, 'MISS');
     }
-    // No Content-Length: the body ends only once the stored copy is verified, so a client never takes bytes
-    // that failed the upstream's digest for a complete answer.
     return { status: 200, headers, body: toClient };
   }
 

@@ -5,13 +5,17 @@ const HIGH_WATER_MARK = 1024 * 1024;
 export interface ITee {
   /** Every byte of the source, for the cache. Ends with the source. */
   toStore: PassThrough;
-  /** The same bytes for the first client; the caller ends it once the stored copy is verified. */
+  /** The same bytes for the first client, one chunk behind: the last one waits for `finishClient`. */
   toClient: PassThrough;
+  /** Sends the withheld last chunk and ends the client's copy; call once the stored copy is verified. */
+  finishClient(): void;
 }
 
 /**
- * One upstream body to two readers without holding it: reading pauses while either is full. When the
- * client goes away, its branch is dropped and `onClientGone` decides whether the fetch goes on.
+ * One upstream body to two readers without holding it: reading pauses while either is full. The client
+ * is kept one chunk behind, so it never holds the whole body before the stored copy passed its digest
+ * check (a body that fails it is cut off short of its Content-Length). When the client goes away, its
+ * branch is dropped and `onClientGone` decides whether the fetch goes on.
  */
 export function teeForCache(source: Readable, onClientGone: () => void): ITee {
   const toStore = new PassThrough({ highWaterMark: HIGH_WATER_MARK });
@@ -19,6 +23,7 @@ export function teeForCache(source: Readable, onClientGone: () => void): ITee {
   let clientGone = false;
   let storeWaiting = false;
   let clientWaiting = false;
+  let held: Buffer | undefined;
   const resumeIfFree = () => {
     if (!storeWaiting && !clientWaiting) source.resume();
   };
@@ -39,7 +44,10 @@ export function teeForCache(source: Readable, onClientGone: () => void): ITee {
   });
   source.on('data', (chunk: Buffer) => {
     if (!toStore.write(chunk)) storeWaiting = true;
-    if (!clientGone && !toClient.write(chunk)) clientWaiting = true;
+    if (!clientGone) {
+      if (held && !toClient.write(held)) clientWaiting = true;
+      held = chunk;
+    }
     if (storeWaiting || clientWaiting) source.pause();
   });
   source.on('end', () => toStore.end());
@@ -47,5 +55,10 @@ export function teeForCache(source: Readable, onClientGone: () => void): ITee {
     toStore.destroy(error);
     toClient.destroy(error);
   });
-  return { toStore, toClient };
+  const finishClient = () => {
+    if (held && !clientGone) toClient.write(held);
+    held = undefined;
+    toClient.end();
+  };
+  return { toStore, toClient, finishClient };
 }

@@ -21,6 +21,9 @@ export function selectUpstreams(config: IProtocolUpstreamConfig, name: string): 
     .map(({ upstream }) => upstream);
 }
 
+/** A client's own marker before the scheme (cargo's `sparse+https://…`) is allowed in an upstream URL; this is the URL without it. */
+export const withoutSchemeMarker = (url: string) => url.replace(/^[a-z]+\+(?=https?:)/, '');
+
 const UPSTREAM_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Throws an Error saying what is wrong with one protocol's upstream configuration. */
@@ -35,7 +38,7 @@ export function validateUpstreamConfig(where: string, config: IProtocolUpstreamC
     ids.add(upstream.id);
     let url: URL;
     try {
-      url = new URL(upstream.url);
+      url = new URL(withoutSchemeMarker(upstream.url));
     } catch {
       throw new Error(`smartregistry: ${where}: upstream '${upstream.id}' needs an absolute http(s) url`);
     }

@@ -1,0 +1,159 @@
+/**
+ * The Cargo proxy: index files from the upstream merged with local versions, the upstream's config.json
+ * (`dl`) for downloads, crates cached and checked against the index's `cksum`, served from the cache
+ * with the upstream stopped (cargo's `{errors}` shape for misses), and a real `cargo build` through
+ * the proxy.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
+import { createNodeHandler } from '../../ts/adapters/node.js';
+import { clientMissing } from '../helpers/clients.js';
+import { sendRequest } from '../helpers/requests.js';
+import { startHttp } from '../adapters/helpers.http.js';
+import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
+import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
+import { startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+
+const cargoMissing = clientMissing('cargo', ['--version']);
+const sha256 = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+async function publishCrate(registry: SmartRegistry, name: string, vers: string): Promise<Buffer> {
+  const token = await registry.getAuthManager().createCargoToken('admin', false);
+  const crate = await makeCrate(name, vers);
+  const response = await sendRequest(registry, 'PUT', '/cargo/api/v1/crates/new', {
+    headers: { authorization: token },
+    body: frame(JSON.stringify(publishMetadata(name, vers)), crate),
+  });
+  assert.equal(response.status, 200, response.text);
+  return crate;
+}
+
+const cargoConfig = (url: string, extra: Partial<IProtocolUpstreamConfig> = {}): { cargo: IProtocolUpstreamConfig } => ({
+  cargo: { enabled: true, upstreams: [{ id: 'up', url, priority: 1, enabled: true }], resilience: { retries: 0 }, ...extra },
+});
+
+describe('cargo upstream proxy', () => {
+  let upstream: IUpstreamRegistry;
+  const crates: Record<string, Buffer> = {};
+
+  before(async () => {
+    upstream = await startUpstreamRegistry();
+    crates['tiny-json@1.0.0'] = await publishCrate(upstream.registry, 'tiny-json', '1.0.0');
+    crates['tiny-json@1.1.0'] = await publishCrate(upstream.registry, 'tiny-json', '1.1.0');
+  });
+  after(() => upstream.stop());
+
+  it('serves the upstream index file and crates downloaded by its dl, then from the cache', async () => {
+    const proxy = await startProxyRegistry(cargoConfig(`sparse+${upstream.url}/cargo/`));
+    try {
+      const index = await sendRequest(proxy.registry, 'GET', '/cargo/ti/ny/tiny-json');
+      assert.equal(index.status, 200, index.text);
+      assert.equal(index.headers['x-cache'], 'MISS');
+      const lines = index.text.trim().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(lines.map((line) => [line.vers, line.cksum]), [
+        ['1.0.0', sha256(crates['tiny-json@1.0.0'])],
+        ['1.1.0', sha256(crates['tiny-json@1.1.0'])],
+      ]);
+      const config = await sendRequest(proxy.registry, 'GET', '/cargo/config.json');
+      assert.equal(config.json.dl, 'http://registry.example.com/cargo/api/v1/crates', 'cargo downloads from us');
+
+      const crate = await sendRequest(proxy.registry, 'GET', '/cargo/api/v1/crates/tiny-json/1.0.0/download');
+      assert.equal(crate.status, 200, crate.text);
+      assert.ok(crate.bytes.equals(crates['tiny-json@1.0.0']));
+      assert.equal(crate.headers['x-cache'], 'MISS');
+      assert.equal(upstream.count('/cargo/config.json'), 1, "the upstream's dl was read");
+      const again = await sendRequest(proxy.registry, 'GET', '/cargo/api/v1/crates/tiny-json/1.0.0/download');
+      assert.equal(again.headers['x-cache'], 'HIT');
+      assert.equal(upstream.count('/cargo/api/v1/crates/tiny-json/1.0.0/download'), 1);
+      assert.equal((await proxy.keys('upstream/cargo/up/artifacts/')).length, 2, 'the crate and its record');
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/cargo/api/v1/crates/tiny-json/9.9.9/download')).status, 404);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('merges local versions over the upstream ones', async () => {
+    const proxy = await startProxyRegistry(cargoConfig(`${upstream.url}/cargo`));
+    try {
+      const local = await publishCrate(proxy.registry, 'tiny-json', '1.1.0');
+      const index = await sendRequest(proxy.registry, 'GET', '/cargo/ti/ny/tiny-json');
+      const lines = index.text.trim().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(lines.map((line) => [line.vers, line.cksum]), [
+        ['1.0.0', sha256(crates['tiny-json@1.0.0'])],
+        ['1.1.0', sha256(local)],
+      ]);
+      const got = await sendRequest(proxy.registry, 'GET', '/cargo/api/v1/crates/tiny-json/1.1.0/download');
+      assert.ok(got.bytes.equals(local), 'the local crate wins');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('serves the cache with the upstream stopped; a miss is a 502 in cargo error shape', async () => {
+    const own = await startUpstreamRegistry();
+    const bytes = await publishCrate(own.registry, 'offline-crate', '0.1.0');
+    const proxy = await startProxyRegistry(cargoConfig(`${own.url}/cargo`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
+    try {
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/cargo/of/fl/offline-crate')).status, 200);
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/cargo/api/v1/crates/offline-crate/0.1.0/download')).status, 200);
+      await own.stop();
+      const index = await sendRequest(proxy.registry, 'GET', '/cargo/of/fl/offline-crate');
+      assert.equal(index.status, 200);
+      assert.equal(index.headers['x-cache'], 'STALE');
+      const crate = await sendRequest(proxy.registry, 'GET', '/cargo/api/v1/crates/offline-crate/0.1.0/download');
+      assert.ok(crate.bytes.equals(bytes));
+      const missing = await sendRequest(proxy.registry, 'GET', '/cargo/ne/ve/never-seen');
+      assert.equal(missing.status, 502);
+      assert.match(missing.json.errors[0].detail, /bad gateway/);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('cargo build through the proxy resolves and downloads a crate that only the upstream has', { skip: cargoMissing }, async () => {
+    const proxy = await startProxyRegistry(cargoConfig(`${upstream.url}/cargo`));
+    const server = await startHttp(createNodeHandler(proxy.registry));
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-cargo-'));
+    try {
+      const home = path.join(root, 'home');
+      await fsp.mkdir(home, { recursive: true });
+      await fsp.writeFile(
+        path.join(home, 'config.toml'),
+        ['[registries.proxy]', `index = "sparse+${server.url}/cargo/"`, '', '[source.crates-io]', 'replace-with = "proxy"', '', '[net]', 'retry = 0', ''].join('\n'),
+      );
+      const app = path.join(root, 'app');
+      await fsp.mkdir(path.join(app, 'src'), { recursive: true });
+      await fsp.writeFile(
+        path.join(app, 'Cargo.toml'),
+        ['[package]', 'name = "proxy-consumer"', 'version = "0.1.0"', 'edition = "2021"', '', '[dependencies]', 'tiny-json = { version = "=1.1.0", registry = "proxy" }', ''].join('\n'),
+      );
+      await fsp.writeFile(path.join(app, 'src', 'main.rs'), 'fn main() { println!("{}", tiny_json::name()); }\n');
+      const env: NodeJS.ProcessEnv = {};
+      for (const [key, value] of Object.entries(process.env)) if (!/^CARGO_/.test(key)) env[key] = value;
+      Object.assign(env, { CARGO_HOME: home, CARGO_TERM_COLOR: 'never', CARGO_TARGET_DIR: path.join(root, 'target') });
+      const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn('cargo', ['run', '--quiet'], { cwd: app, env });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      assert.equal(result.code, 0, `cargo run failed:\n${result.stderr}`);
+      assert.equal(result.stdout.trim(), 'tiny-json@1.1.0');
+      assert.equal(upstream.count('/cargo/api/v1/crates/tiny-json/1.1.0/download'), 1);
+      assert.equal((await proxy.keys('upstream/cargo/up/artifacts/')).length, 2);
+    } finally {
+      await server.close();
+      await proxy.stop();
+      await fsp.rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * The PyPI proxy: the upstream's project page (PEP 691 JSON) served as HTML or JSON with file URLs of
+ * ours, merged with local files, files and their `.metadata` cached and checked against the page's
+ * sha256, the cache served with the upstream stopped, and a real `pip download` through the proxy.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
+import { createNodeHandler } from '../../ts/adapters/node.js';
+import { clientMissing } from '../helpers/clients.js';
+import { sendRequest } from '../helpers/requests.js';
+import { startHttp } from '../adapters/helpers.http.js';
+import { MULTIPART_TYPE, coreMetadata, makeWheel, multipartBody, uploadFields } from '../pypi/fixtures.js';
+import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
+import { startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+
+const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const pipMissing = clientMissing(PYTHON, ['-m', 'pip', '--version']);
+const sha256 = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
+const JSON_ACCEPT = { accept: 'application/vnd.pypi.simple.v1+json' };
+
+async function upload(registry: SmartRegistry, name: string, version: string): Promise<{ filename: string; bytes: Buffer }> {
+  const token = await registry.getAuthManager().createPypiToken('admin', false);
+  const wheel = await makeWheel(name, version);
+  const response = await sendRequest(registry, 'POST', '/pypi/', {
+    headers: { authorization: `Basic ${Buffer.from(`__token__:${token}`).toString('base64')}`, 'content-type': MULTIPART_TYPE },
+    body: multipartBody(await uploadFields(name, version, wheel), wheel),
+  });
+  assert.equal(response.status, 200, response.text);
+  return wheel;
+}
+
+const pypiConfig = (url: string, extra: Partial<IProtocolUpstreamConfig> = {}): { pypi: IProtocolUpstreamConfig } => ({
+  pypi: { enabled: true, upstreams: [{ id: 'up', url, priority: 1, enabled: true }], resilience: { retries: 0 }, ...extra },
+});
+
+describe('pypi upstream proxy', () => {
+  let upstream: IUpstreamRegistry;
+  let wheel: { filename: string; bytes: Buffer };
+
+  before(async () => {
+    upstream = await startUpstreamRegistry();
+    wheel = await upload(upstream.registry, 'py-mirror', '1.0.0');
+  });
+  after(() => upstream.stop());
+
+  it('serves the upstream page with file URLs of its own, its files and metadata, then from the cache', async () => {
+    const proxy = await startProxyRegistry(pypiConfig(`${upstream.url}/pypi/simple`));
+    try {
+      const page = await sendRequest(proxy.registry, 'GET', '/pypi/simple/py-mirror/', { headers: JSON_ACCEPT });
+      assert.equal(page.status, 200, page.text);
+      assert.equal(page.headers['x-cache'], 'MISS');
+      assert.deepEqual(page.json.versions, ['1.0.0']);
+      const [file] = page.json.files;
+      assert.equal(file.filename, wheel.filename);
+      assert.equal(file.url, `http://registry.example.com/pypi/packages/py-mirror/${wheel.filename}`);
+      assert.equal(file.hashes.sha256, sha256(wheel.bytes));
+      assert.ok(file['core-metadata'].sha256);
+
+      const html = await sendRequest(proxy.registry, 'GET', '/pypi/simple/py-mirror/', { headers: { accept: 'text/html' } });
+      assert.equal(html.status, 200);
+      assert.ok(html.text.includes(`href="http://registry.example.com/pypi/packages/py-mirror/${wheel.filename}#sha256=${sha256(wheel.bytes)}"`), html.text);
+      assert.equal(html.headers['x-cache'], 'HIT');
+
+      const got = await sendRequest(proxy.registry, 'GET', `/pypi/packages/py-mirror/${wheel.filename}`);
+      assert.equal(got.status, 200, got.text);
+      assert.ok(got.bytes.equals(wheel.bytes));
+      assert.equal(got.headers['x-cache'], 'MISS');
+      const metadata = await sendRequest(proxy.registry, 'GET', `/pypi/packages/py-mirror/${wheel.filename}.metadata`);
+      assert.equal(metadata.status, 200, metadata.text);
+      assert.equal(metadata.text, coreMetadata('py-mirror', '1.0.0'));
+      assert.equal(sha256(metadata.bytes), file['core-metadata'].sha256);
+      const again = await sendRequest(proxy.registry, 'GET', `/pypi/packages/py-mirror/${wheel.filename}`);
+      assert.equal(again.headers['x-cache'], 'HIT');
+      assert.equal(upstream.log.filter((entry) => entry.url.startsWith('/pypi/packages/') && !entry.url.endsWith('.metadata')).length, 1);
+      assert.equal((await proxy.keys('upstream/pypi/up/artifacts/')).length, 4, 'the wheel, its metadata and their records');
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/pypi/packages/py-mirror/py_mirror-9.0.0-py3-none-any.whl')).status, 404);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('merges local files with the upstream ones', async () => {
+    const proxy = await startProxyRegistry(pypiConfig(`${upstream.url}/pypi/simple/`));
+    try {
+      const local = await upload(proxy.registry, 'py-mirror', '2.0.0');
+      const page = await sendRequest(proxy.registry, 'GET', '/pypi/simple/py-mirror/', { headers: JSON_ACCEPT });
+      assert.deepEqual(page.json.files.map((file: { filename: string }) => file.filename).sort(), [wheel.filename, local.filename].sort());
+      assert.deepEqual(page.json.versions, ['1.0.0', '2.0.0']);
+      const got = await sendRequest(proxy.registry, 'GET', `/pypi/packages/py-mirror/${local.filename}`);
+      assert.ok(got.bytes.equals(local.bytes));
+      assert.equal(got.headers['x-cache'], undefined, 'the local file, not the cache');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('serves the cache with the upstream stopped; a miss is a 502 with a {message}', async () => {
+    const own = await startUpstreamRegistry();
+    const offline = await upload(own.registry, 'py-offline', '0.1.0');
+    const proxy = await startProxyRegistry(pypiConfig(`${own.url}/pypi/simple`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
+    try {
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/pypi/simple/py-offline/', { headers: JSON_ACCEPT })).status, 200);
+      assert.equal((await sendRequest(proxy.registry, 'GET', `/pypi/packages/py-offline/${offline.filename}`)).status, 200);
+      await own.stop();
+      const page = await sendRequest(proxy.registry, 'GET', '/pypi/simple/py-offline/', { headers: JSON_ACCEPT });
+      assert.equal(page.headers['x-cache'], 'STALE');
+      const got = await sendRequest(proxy.registry, 'GET', `/pypi/packages/py-offline/${offline.filename}`);
+      assert.ok(got.bytes.equals(offline.bytes));
+      const missing = await sendRequest(proxy.registry, 'GET', '/pypi/simple/never-seen/', { headers: JSON_ACCEPT });
+      assert.equal(missing.status, 502);
+      assert.match(missing.json.message, /bad gateway/);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('pip download through the proxy fetches the exact upstream wheel', { skip: pipMissing }, async () => {
+    const proxy = await startProxyRegistry(pypiConfig(`${upstream.url}/pypi/simple`));
+    const server = await startHttp(createNodeHandler(proxy.registry));
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-pip-'));
+    try {
+      const env: NodeJS.ProcessEnv = {};
+      for (const [key, value] of Object.entries(process.env)) if (!/^(PIP_|PYTHON|VIRTUAL_ENV|PYENV)/i.test(key)) env[key] = value;
+      Object.assign(env, { HOME: root, PIP_CONFIG_FILE: os.devNull, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_CACHE_DIR: path.join(root, 'cache') });
+      const into = path.join(root, 'downloads');
+      const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile(
+          PYTHON,
+          ['-m', 'pip', 'download', '--no-deps', '--only-binary', ':all:', '-d', into, 'py-mirror==1.0.0', '--index-url', `${server.url}/pypi/simple/`],
+          { env, timeout: 120_000 },
+          (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr }),
+        );
+      });
+      assert.equal(result.code, 0, `pip download failed:\n${result.stderr}`);
+      const downloaded = await fsp.readFile(path.join(into, wheel.filename));
+      assert.ok(downloaded.equals(wheel.bytes));
+      assert.equal((await proxy.keys('upstream/pypi/up/artifacts/')).filter((key) => key.endsWith('.json')).length >= 1, true);
+    } finally {
+      await server.close();
+      await proxy.stop();
+      await fsp.rm(root, { recursive: true, force: true });
+    }
+  });
+});

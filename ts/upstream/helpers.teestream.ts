@@ -20,6 +20,10 @@ export interface ITee {
 export function teeForCache(source: Readable, onClientGone: () => void): ITee {
   const toStore = new PassThrough({ highWaterMark: HIGH_WATER_MARK });
   const toClient = new PassThrough({ highWaterMark: HIGH_WATER_MARK });
+  // A failed upstream can end both before their readers attach (storage runs its hooks first): the
+  // readers see the error in the streams' state, so it must not also escape as an unhandled event.
+  toStore.on('error', () => undefined);
+  toClient.on('error', () => undefined);
   let clientGone = false;
   let storeWaiting = false;
   let clientWaiting = false;

@@ -7,7 +7,7 @@ import { FilesystemBackend } from '../../ts/core/storage/classes.filesystembacke
 import { RegistryStorage } from '../../ts/core/classes.registrystorage.js';
 import { Logger } from '../../ts/core/classes.logger.js';
 import { DELETE } from '../../ts/core/classes.registrystorage.js';
-import { DerivedDocuments, derivedDocument, nextRevision, revisionOrder } from '../../ts/core/classes.deriveddocuments.js';
+import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder } from '../../ts/core/classes.deriveddocuments.js';
 import type { IStorageHookContext } from '../../ts/core/interfaces.core.js';
 
 interface IProject {
@@ -129,4 +129,35 @@ test('nextRevision grows past the previous revision and past the clock, also aft
   assert.equal(nextRevision('1000-a', 'b', 1000), '1001-b', 'same millisecond: one more than before');
   assert.equal(nextRevision('5-x', 'c', 2000), '2000-c', 'the clock is later');
   assert.ok(revisionOrder(nextRevision('99999999999999-x', 'd', 1)) > 99999999999999, 'a clock behind the stored revision still grows it');
+});
+
+test('derived documents: rederive writes what the stored truth implies, never over a later derivation', async () => {
+  await withProjects(async ({ storage, documents, refuse }) => {
+    refuse.add('pypi/demo/page.json');
+    await documents.change('demo', ctx, addVersion('1', 1));
+    refuse.clear();
+    assert.equal(await pageOf(storage, 'demo'), null);
+    assert.equal(await documents.rederive('demo', ctx), true);
+    assert.deepEqual(await pageOf(storage, 'demo'), { rev: '1-1', versions: ['1'] });
+    // A derivation from a later revision than the stored truth's stays.
+    await storage.putJson('pypi/demo/page.json', { rev: '9-x', versions: ['9'] }, ctx);
+    await documents.rederive('demo', ctx);
+    assert.equal((await pageOf(storage, 'demo'))?.rev, '9-x');
+    // Nothing stored: nothing to derive.
+    assert.equal(await documents.rederive('missing', ctx), true);
+    // A failed derived write is reported.
+    refuse.add('pypi/demo/page.json');
+    await storage.deleteObject('pypi/demo/page.json', ctx);
+    assert.equal(await documents.rederive('demo', ctx), false);
+  });
+});
+
+test('jsonTruth: a JSON truth with its revision in a `revision` field', () => {
+  const truth = jsonTruth<{ revision: string; n: number }>((name) => `t/${name}.json`);
+  const bytes = truth.serialize({ revision: '3-a', n: 1 });
+  assert.equal(truth.key('x'), 't/x.json');
+  assert.deepEqual(truth.parse(bytes), { revision: '3-a', n: 1 });
+  assert.equal(truth.revisionOfBytes(bytes), '3-a');
+  assert.equal(jsonRevisionOf(Buffer.from('{"revision":7}')), null);
+  assert.equal(jsonRevisionOf(Buffer.from('not json')), null);
 });

@@ -1,8 +1,8 @@
 import * as crypto from 'node:crypto';
-import { type Readable, pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { TarMemberTap } from '../core/archive/classes.tarmembertap.js';
-import { BoundedCache } from '../core/classes.boundedcache.js';
-import { DerivedDocuments, derivedDocument, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
+import { DocumentCache } from '../core/classes.documentcache.js';
+import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
 import type { Logger } from '../core/classes.logger.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
@@ -14,7 +14,6 @@ import { cargoPaths } from '../core/storage.paths.js';
 import {
   crateManifestPath,
   manifestMismatch,
-  nextRevision,
   normalizeCrateName,
   renderIndexFile,
   sameVersion,
@@ -36,27 +35,10 @@ interface IStoredIndex {
   index: string;
 }
 
-/** A stored document as last read, by its etag. */
-interface ICachedDocument<T> {
-  etag: string;
-  lastModified: Date;
-  value: T;
-  bytes: number;
-}
-
 const DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024;
 const CRATE_CONTENT_TYPE = 'application/x-tar';
 const INDEX_CONTENT_TYPE = 'text/plain; charset=utf-8';
 
-const parseJson = <T>(bytes: Buffer) => JSON.parse(bytes.toString('utf8')) as T;
-const revisionInJson = (bytes: Buffer): string | null => {
-  try {
-    const revision = parseJson<{ revision?: unknown }>(bytes).revision;
-    return typeof revision === 'string' ? revision : null;
-  } catch {
-    return null;
-  }
-};
 
 /**
  * Crates in storage: the truth document of each crate, the sparse index file derived from it (and
@@ -66,11 +48,7 @@ const revisionInJson = (bytes: Buffer): string | null => {
 export class CargoCrateStore {
   private readonly documents: DerivedDocuments<ICargoCrateDocument>;
   private readonly indexTarget: IDerivedTarget<ICargoCrateDocument>;
-  private readonly cache = new BoundedCache<ICachedDocument<unknown>>({
-    maxEntries: 10_000,
-    maxBytes: DOCUMENT_CACHE_BYTES,
-    sizeOf: (document) => document.bytes,
-  });
+  private readonly cache: DocumentCache;
 
   constructor(
     private readonly storage: RegistryStorage,
@@ -78,11 +56,12 @@ export class CargoCrateStore {
     logger: Logger,
     private readonly maxUnpackedBytes: number,
   ) {
+    this.cache = new DocumentCache(storage, { maxEntries: 10_000, maxBytes: DOCUMENT_CACHE_BYTES });
     this.indexTarget = derivedDocument<ICargoCrateDocument>(storage, {
       label: 'cargo index file',
       key: cargoPaths.index,
       render: (crate) => Buffer.from(JSON.stringify({ revision: crate.revision, name: crate.name, index: renderIndexFile(crate) } satisfies IStoredIndex)),
-      revisionOfBytes: revisionInJson,
+      revisionOfBytes: jsonRevisionOf,
     });
     const searchTarget: IDerivedTarget<ICargoCrateDocument> = {
       label: 'cargo search entry',
@@ -91,13 +70,7 @@ export class CargoCrateStore {
     };
     this.documents = new DerivedDocuments<ICargoCrateDocument>(
       storage,
-      {
-        key: cargoPaths.crate,
-        revision: (crate) => crate.revision,
-        revisionOfBytes: revisionInJson,
-        serialize: (crate) => Buffer.from(JSON.stringify(crate)),
-        parse: (bytes) => parseJson<ICargoCrateDocument>(bytes),
-      },
+      jsonTruth<ICargoCrateDocument>(cargoPaths.crate),
       [this.indexTarget, searchTarget],
       logger,
     );
@@ -105,7 +78,7 @@ export class CargoCrateStore {
 
   /** The crate's truth as stored now (null: no such crate). */
   async getCrate(name: string): Promise<ICargoCrateDocument | null> {
-    const document = await this.readCached<ICargoCrateDocument>(cargoPaths.crate(normalizeCrateName(name)));
+    const document = await this.cache.read<ICargoCrateDocument>(cargoPaths.crate(normalizeCrateName(name)));
     return document ? document.value : null;
   }
 
@@ -117,7 +90,7 @@ export class CargoCrateStore {
     await this.documents.ensureCurrent(normalized, this.indexTarget, ctx);
     // Read once per request: a conditional GET asks describe() and then open().
     return bufferedObjectSource(async () => {
-      const document = await this.readCached<IStoredIndex>(cargoPaths.index(normalized));
+      const document = await this.cache.read<IStoredIndex>(cargoPaths.index(normalized));
       // `foo_bar` and `foo-bar` share a document; only the published spelling has an index file.
       if (!document || document.value.name.toLowerCase() !== name.toLowerCase()) return null;
       const bytes = Buffer.from(document.value.index, 'utf8');
@@ -226,24 +199,6 @@ export class CargoCrateStore {
       return { ...crate, owners, revision: nextRevision(crate.revision, crypto.randomUUID().slice(0, 8)) };
     });
     return result.value!.name;
-  }
-
-  // ---- reading documents ---------------------------------------------------------------------
-
-  /** A stored JSON document, read again only when a stat shows its etag changed. */
-  private async readCached<T>(key: string): Promise<ICachedDocument<T> | null> {
-    const info = await this.storage.stat(key);
-    if (!info) {
-      this.cache.delete(key);
-      return null;
-    }
-    const cached = this.cache.get(key) as ICachedDocument<T> | undefined;
-    if (cached && cached.etag === info.etag) return cached;
-    const stored = await this.storage.getBytes(key);
-    if (!stored) return null;
-    const document: ICachedDocument<T> = { etag: stored.etag, lastModified: info.lastModified, value: parseJson<T>(stored.bytes), bytes: stored.bytes.length * 2 };
-    this.cache.set(key, document);
-    return document;
   }
 }
 

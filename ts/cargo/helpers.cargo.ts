@@ -4,6 +4,7 @@
  */
 import semver from 'semver';
 import { parse as parseToml } from 'smol-toml';
+import { revisionOrder } from '../core/classes.deriveddocuments.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import type {
   ICargoCrateDocument,
@@ -230,20 +231,12 @@ export function maxVersion(crate: ICargoCrateDocument): string {
   return best ? best.version.raw : '0.0.0';
 }
 
-/** The number that orders `{n}-{id}` revisions. */
-const revisionNumber = (revision: string) => Number.parseInt(revision.split('-')[0], 10) || 0;
-
 export function toSearchEntry(crate: ICargoCrateDocument): ICargoSearchEntry {
   return {
     name: crate.name,
     max_version: maxVersion(crate),
     description: crate.description ?? null,
     ...(crate.keywords?.length ? { keywords: crate.keywords } : {}),
-    rev: revisionNumber(crate.revision),
+    rev: revisionOrder(crate.revision),
   };
-}
-
-/** The next revision after `previous` (null: a new crate). */
-export function nextRevision(previous: string | null, id: string): string {
-  return `${(previous ? revisionNumber(previous) : 0) + 1}-${id}`;
 }

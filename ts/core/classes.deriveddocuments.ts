@@ -61,6 +61,27 @@ export function revisionOrder(revision: string | null | undefined): number {
   return Number.isSafeInteger(n) ? n : 0;
 }
 
+/** The `revision` field of a stored JSON document; null when it has none (or is not JSON). */
+export function jsonRevisionOf(bytes: Buffer): string | null {
+  try {
+    const revision = (JSON.parse(bytes.toString('utf8')) as { revision?: unknown } | null)?.revision;
+    return typeof revision === 'string' ? revision : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A truth stored as JSON that records its revision in a `revision` field (a crate, a gem). */
+export function jsonTruth<T extends { revision: string }>(key: (name: string) => string): ITruthSpec<T> {
+  return {
+    key,
+    revision: (value) => value.revision,
+    revisionOfBytes: jsonRevisionOf,
+    serialize: (value) => Buffer.from(JSON.stringify(value)),
+    parse: (bytes) => JSON.parse(bytes.toString('utf8')) as T,
+  };
+}
+
 /**
  * The revision after `previous` (null: a new document): `{n}-{id}` with n = max(previous + 1, now in
  * ms), so revisions only grow, also across a package's deletion and re-creation.
@@ -165,6 +186,18 @@ export class DerivedDocuments<T> {
       this.repairs.set(verifiedKey, pending);
     }
     await pending;
+  }
+
+  /**
+   * Derive everything of `name` again from its stored truth, in revision order (a derivation from a
+   * later revision stays). For staleness found other than by `ensureCurrent` (an entry in a shared
+   * document, found by a sweep of the truths). False when a derived write failed (logged).
+   */
+  async rederive(name: string, ctx: IStorageOperationContext): Promise<boolean> {
+    const stored = await this.storage.getBytes(this.truth.key(name));
+    if (!stored) return true;
+    const truth = this.truth.parse(stored.bytes);
+    return this.writeDerived(name, truth, this.truth.revision(truth), ctx, false);
   }
 
   private async verify(name: string, target: IDerivedTarget<T>, ctx: IStorageOperationContext, verifiedKey: string) {

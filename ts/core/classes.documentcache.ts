@@ -1,0 +1,52 @@
+import { BoundedCache } from './classes.boundedcache.js';
+import type { RegistryStorage } from './classes.registrystorage.js';
+
+/** A stored document as last read: its etag, when it was written, and its parsed value. */
+export interface ICachedDocument<T> {
+  etag: string;
+  lastModified: Date;
+  value: T;
+}
+
+export interface IDocumentCacheOptions {
+  maxEntries: number;
+  /** Bytes of documents kept (each counted at twice its stored size, for the parsed copy). */
+  maxBytes: number;
+}
+
+/**
+ * Stored documents kept parsed between requests, validated by a `stat` on every read: a document
+ * another instance changed is read again, so the cache is never the truth. Concurrent reads of the
+ * same changed document share one read.
+ */
+export class DocumentCache {
+  private readonly cache: BoundedCache<ICachedDocument<unknown> & { bytes: number }>;
+
+  constructor(
+    private readonly storage: RegistryStorage,
+    options: IDocumentCacheOptions,
+  ) {
+    this.cache = new BoundedCache({ maxEntries: options.maxEntries, maxBytes: options.maxBytes, sizeOf: (document) => document.bytes });
+  }
+
+  /** The document at `key` as stored now (null: none), parsed by `parse` (default JSON) when it changed. */
+  async read<T>(key: string, parse: (bytes: Buffer) => T = parseJson): Promise<ICachedDocument<T> | null> {
+    const info = await this.storage.stat(key);
+    if (!info) {
+      this.cache.delete(key);
+      return null;
+    }
+    const document = await this.cache.getOrLoad(
+      key,
+      async () => {
+        const stored = await this.storage.getBytes(key);
+        if (!stored) return undefined;
+        return { etag: stored.etag, lastModified: info.lastModified, value: parse(stored.bytes), bytes: stored.bytes.length * 2 };
+      },
+      { isCurrent: (cached) => cached.etag === info.etag },
+    );
+    return document ? { etag: document.etag, lastModified: document.lastModified, value: document.value as T } : null;
+  }
+}
+
+const parseJson = <T>(bytes: Buffer) => JSON.parse(bytes.toString('utf8')) as T;

@@ -6,6 +6,7 @@ import { MavenRegistry } from './maven/classes.mavenregistry.js';
 import { CargoRegistry } from './cargo/classes.cargoregistry.js';
 import { PypiRegistry } from './pypi/classes.pypiregistry.js';
 import { ComposerRegistry } from './composer/classes.composerregistry.js';
+import { RubyGemsRegistry } from './rubygems/classes.rubygemsregistry.js';
 
 export type TProtocolFactory = (deps: IProtocolDependencies) => BaseRegistry;
 
@@ -20,4 +21,5 @@ export const DEFAULT_PROTOCOL_FACTORIES: Partial<Record<TRegistryProtocol, TProt
   cargo: (deps) => new CargoRegistry(deps),
   pypi: (deps) => new PypiRegistry(deps),
   composer: (deps) => new ComposerRegistry(deps),
+  rubygems: (deps) => new RubyGemsRegistry(deps),
 };

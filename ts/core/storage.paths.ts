@@ -69,6 +69,17 @@
  *     artifacts/{key}                     an immutable artifact's bytes, verified against the upstream's digest
  *     artifacts/{key}.json                its record (cache key, size, digests, content type), written once the bytes are
  *     read/{key}                          { readAt } of the artifact, rewritten at most daily when it is served (cleanup)
+};
+
+ *   rubygems/
+ *     gems/{name}/                        one tree per gem
+ *       gem.json                          the truth: owners, every version's spec, sha256, yanked (conditional writes)
+ *       info.json                         the compact index `/info/{name}` file derived from gem.json, with its revision
+ *     gem-files/{uuid}.gem                pushed `.gem` files, stored as they stream in (the name is known only
+ *                                         once metadata.gz is read); gem.json names each one
+ *     compact-index.json                  derived from every gem.json: served versions and the `/versions` file's
+ *                                         appended lines (behind /versions, /names and the Marshal specs files)
+ *     search/shard-{00..3f}.json          search index: 64 shards by sha1(name), { name: entry }
  */
 import { sha256Hex } from './helpers.hash.js';
 
@@ -228,6 +239,8 @@ const OWNER_OF: Record<string, (segments: string[]) => string> = {
   pypi: ([area, ...rest]) => (area === 'projects' || area === 'names' ? rest[0] : area === 'search' ? SHARED.search : SHARED.other),
   composer: ([area, ...rest]) =>
     (area === 'packages' || area === 'names') && rest.length >= 2 ? `${rest[0]}/${rest[1]}` : area === 'search' ? SHARED.search : SHARED.other,
+  // .gem files are named by upload id, not by gem: they count as shared until gem.json is read.
+  rubygems: ([area, ...rest]) => (area === 'gems' ? rest[0] : area === 'search' ? SHARED.search : SHARED.other),
 };
 
 export const reportPaths = {
@@ -253,4 +266,16 @@ export const upstreamPaths = {
   protocolPrefix: (protocol: string) => `upstream/${protocol}/`,
   /** Is `key` an artifact record (the unit the cleanup removes)? */
   isArtifactRecord: (key: string) => /^upstream\/[^/]+\/[^/]+\/artifacts\/[0-9a-f]{64}\.json$/.test(key),
+};
+
+/** RubyGems: gem names pass the gem name rule (helpers.gemspec.ts) before they get here. */
+export const rubygemsPaths = {
+  gemsPrefix: () => 'rubygems/gems/',
+  gem: (name: string) => `rubygems/gems/${name}/gem.json`,
+  /** Inverse of `gem`: the gem a key is the truth of, or null for other keys. */
+  gemOf: (key: string) => /^rubygems\/gems\/([^/]+)\/gem\.json$/.exec(key)?.[1] ?? null,
+  info: (name: string) => `rubygems/gems/${name}/info.json`,
+  gemFile: (uploadId: string) => `rubygems/gem-files/${uploadId}.gem`,
+  compactIndex: () => 'rubygems/compact-index.json',
+  searchShard: (shard: number) => `rubygems/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
 };

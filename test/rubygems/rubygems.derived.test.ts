@@ -1,0 +1,75 @@
+/**
+ * The compact index is derived from each gem's gem.json: an interrupted push lists nothing, and a
+ * derived write that was lost (`/info`, the compact index entry behind `/versions` and `/names`, the
+ * search entry) is repaired by the next read.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import { createGemRegistry, gemKeys, gemspecYaml, makeGem, type IGemTestRegistry } from './fixtures.js';
+
+const md5 = (text: string | Buffer) => crypto.createHash('md5').update(text).digest('hex');
+
+describe('rubygems: derived documents', () => {
+  let r: IGemTestRegistry;
+  let refuse: RegExp | null = null;
+
+  before(async () => {
+    r = await createGemRegistry({
+      // Every read may sweep: a lost compact index write is found by the very next read.
+      rubygemsOptions: { revalidateMs: 0 },
+      storageHooks: {
+        beforePut: (ctx) => (refuse && refuse.test(ctx.key) ? { allowed: false, reason: 'refused by the test' } : undefined),
+      },
+    });
+  });
+  after(() => r.close());
+
+  it('a failed write of gem.json leaves no .gem, no index line and no /info', async () => {
+    assert.equal((await r.push(await makeGem(gemspecYaml('halfway', '1.0.0')))).status, 200);
+    const before = await gemKeys(r);
+    const versionsBefore = (await r.request('GET', '/rubygems/versions')).text;
+    refuse = /halfway\/gem\.json$/;
+    const pushed = await r.push(await makeGem(gemspecYaml('halfway', '1.1.0')));
+    refuse = null;
+    assert.equal(pushed.status, 403, pushed.text);
+    assert.match(pushed.text, /refused by the test/);
+    assert.deepEqual(await gemKeys(r), before);
+    assert.equal((await r.request('GET', '/rubygems/versions')).text, versionsBefore);
+    assert.doesNotMatch((await r.request('GET', '/rubygems/info/halfway')).text, /1\.1\.0/);
+    assert.equal((await r.request('GET', '/rubygems/gems/halfway-1.1.0.gem')).status, 404);
+  });
+
+  it('lost /info, compact index and search writes after gem.json: the push stands and the next reads repair them', async () => {
+    refuse = /^rubygems\/(gems\/lost\/info\.json|compact-index\.json|search\/)/;
+    const pushed = await r.push(await makeGem(gemspecYaml('lost', '2.0.0')));
+    refuse = null;
+    assert.equal(pushed.status, 200, pushed.text);
+    assert.ok((await gemKeys(r)).includes('rubygems/gems/lost/gem.json'));
+    assert.ok(!(await gemKeys(r)).includes('rubygems/gems/lost/info.json'));
+
+    const info = await r.request('GET', '/rubygems/info/lost');
+    assert.equal(info.status, 200);
+    assert.match(info.text, /^---\n2\.0\.0 \|checksum:[0-9a-f]{64}\n$/);
+    const versions = await r.request('GET', '/rubygems/versions');
+    assert.match(versions.text, new RegExp(`\\nlost 2\\.0\\.0 ${md5(info.text)}\\n$`));
+    assert.match((await r.request('GET', '/rubygems/names')).text, /\nlost\n/);
+    // The sweep found the gem and derived all of it again, search included.
+    const search = (await r.request('GET', '/rubygems/api/v1/search.json?query=lost')).json as Array<{ name: string }>;
+    assert.deepEqual(search.map((hit) => hit.name), ['lost']);
+  });
+
+  it('a stale compact index entry (a lost yank) is repaired and its /versions line appended once', async () => {
+    assert.equal((await r.push(await makeGem(gemspecYaml('stale', '1.0.0')))).status, 200);
+    assert.equal((await r.push(await makeGem(gemspecYaml('stale', '1.1.0')))).status, 200);
+    refuse = /^rubygems\/compact-index\.json$/;
+    const yank = await r.request('DELETE', '/rubygems/api/v1/gems/yank?gem_name=stale&version=1.1.0');
+    refuse = null;
+    assert.equal(yank.status, 200, yank.text);
+    const info = (await r.request('GET', '/rubygems/info/stale')).text;
+    const versions = (await r.request('GET', '/rubygems/versions')).text;
+    assert.match(versions, new RegExp(`\\nstale -1\\.1\\.0 ${md5(info)}\\n$`));
+    assert.equal((await r.request('GET', '/rubygems/versions')).text, versions, 'repaired once, not appended again');
+    assert.equal(versions.split('\n').filter((line) => line.startsWith('stale -1.1.0 ')).length, 1);
+  });
+});

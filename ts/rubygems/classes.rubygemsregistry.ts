@@ -1,0 +1,327 @@
+import { stringify as yamlStringify } from 'yaml';
+import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { RegistryError } from '../core/classes.registryerror.js';
+import type { IHandlerResponse } from '../core/helpers.response.js';
+import { jsonResponse } from '../core/helpers.response.js';
+import { serveObject } from '../core/helpers.serve.js';
+import { bufferedObjectSource } from '../core/helpers.storedsource.js';
+import { RubyGemsStore, compactIndexObject, type IGemActor } from './classes.rubygemsstore.js';
+import { GEM_PLATFORM, GEM_VERSION, isValidGemName } from './helpers.gemspec.js';
+import { RubySymbol, marshalDump, type TRubyValue } from './helpers.marshal.js';
+import {
+  compactNamesFile,
+  compactVersionsFile,
+  compareGemVersions,
+  fullVersion,
+  gemFileName,
+  gemSummary,
+  gzipBytes,
+  isPrerelease,
+  parseGemFileBase,
+  quickGemspec,
+  servedVersions,
+  specsFileMarshal,
+  type TSpecsFile,
+} from './helpers.rubygems.js';
+import type { ICompactIndexDocument, IGemDocument, IGemSummary, IGemVersionRecord, IRubyGemsRegistryOptions, TServedIndex } from './interfaces.rubygems.js';
+
+const DEFAULT_REVALIDATE_MS = 1000;
+const MAX_FORM_BYTES = 16 * 1024;
+const MAX_DEPENDENCY_GEMS = 200;
+const MAX_SEARCH_RESULTS = 30;
+const TEXT = 'text/plain; charset=utf-8';
+
+/**
+ * The RubyGems protocol: the compact index bundler and `gem` resolve with, the Marshal index files
+ * older clients fall back to, the JSON API, push/yank and owners. Formats are in helpers.*.ts,
+ * storage in classes.rubygemsstore.ts.
+ */
+export class RubyGemsRegistry extends BaseRegistry {
+  private readonly store: RubyGemsStore;
+
+  constructor(deps: IProtocolDependencies, options: IRubyGemsRegistryOptions = {}) {
+    super(deps);
+    this.store = new RubyGemsStore(deps.storage, deps.logger, options.now ?? (() => new Date()), options.revalidateMs ?? DEFAULT_REVALIDATE_MS);
+  }
+
+  // ---- the route table -----------------------------------------------------------------------
+
+  protected routes(): IRoute[] {
+    const gem = (action: 'read' | 'write' | 'delete', from: (req: IRouteRequest) => string) => (req: IRouteRequest) => ({
+      resource: `rubygems:gem:${this.gemName(from(req))}`,
+      action,
+    });
+    const byParam = (req: IRouteRequest) => req.params.gem;
+    const readAny = () => ({ resource: 'rubygems:gem:*', action: 'read' });
+    return [
+      // `gem install --source` probes the source itself.
+      { method: 'GET', pattern: '/', permission: readAny, handler: async () => ({ status: 200, headers: { 'Content-Type': TEXT }, body: 'RubyGems repository\n' }) },
+
+      // Compact index (bundler, gem).
+      { method: 'GET', pattern: '/versions', permission: readAny, handler: (req) => this.compactVersions(req) },
+      { method: 'GET', pattern: '/names', permission: readAny, handler: (req) => this.compactNames(req) },
+      { method: 'GET', pattern: '/info/:gem', permission: gem('read', byParam), handler: (req) => this.compactInfo(req) },
+
+      // Marshal index files and quick specs.
+      ...(['specs', 'latest_specs', 'prerelease_specs'] as TSpecsFile[]).map(
+        (which): IRoute => ({ method: 'GET', pattern: `/${which}.4.8.gz`, permission: readAny, handler: (req) => this.specsFile(req, which) }),
+      ),
+      // File names do not say where the name ends (`a-b-1.0`): the read scope is checked once the gem is found.
+      { method: 'GET', pattern: '/quick/Marshal.4.8/:file', permission: 'optional', handler: (req) => this.quickSpec(req) },
+      { method: 'GET', pattern: '/gems/:file', permission: 'optional', handler: (req) => this.gemFile(req) },
+
+      // Push, yank, unyank: the gem is named by the upload or the form, so the scope
+      // (`write` to push, `delete` to yank) is checked once that is read.
+      { method: 'POST', pattern: '/api/v1/gems', permission: 'authenticated', handler: (req) => this.push(req) },
+      { method: 'DELETE', pattern: '/api/v1/gems/yank', permission: 'authenticated', handler: (req) => this.yank(req, true) },
+      { method: 'PUT', pattern: '/api/v1/gems/unyank', permission: 'authenticated', handler: (req) => this.yank(req, false) },
+
+      // JSON API.
+      { method: 'GET', pattern: '/api/v1/versions/:file', permission: gem('read', (req) => stripSuffix(req.params.file, '.json')), handler: (req) => this.versionsJson(req) },
+      { method: 'GET', pattern: '/api/v1/dependencies', permission: readAny, handler: (req) => this.dependencies(req, 'marshal') },
+      { method: 'GET', pattern: '/api/v1/dependencies.json', permission: readAny, handler: (req) => this.dependencies(req, 'json') },
+      { method: 'GET', pattern: '/api/v1/search.json', permission: readAny, handler: (req) => this.searchGems(req) },
+      { method: 'GET', pattern: '/api/v1/gems/:gem/owners', permission: gem('read', byParam), handler: (req) => this.owners(req, 'json') },
+      { method: 'GET', pattern: '/api/v1/gems/:gem/owners.json', permission: gem('read', byParam), handler: (req) => this.owners(req, 'json') },
+      { method: 'GET', pattern: '/api/v1/gems/:gem/owners.yaml', permission: gem('read', byParam), handler: (req) => this.owners(req, 'yaml') },
+      { method: 'POST', pattern: '/api/v1/gems/:gem/owners', permission: gem('write', byParam), handler: (req) => this.changeOwner(req, 'add') },
+      { method: 'DELETE', pattern: '/api/v1/gems/:gem/owners', permission: gem('write', byParam), handler: (req) => this.changeOwner(req, 'remove') },
+      { method: 'GET', pattern: '/api/v1/gems/:file', permission: gem('read', (req) => stripSuffix(req.params.file, '.json')), handler: (req) => this.gemJson(req) },
+    ];
+  }
+
+  /** A gem name from the request, checked before it reaches storage. */
+  private gemName(name: string): string {
+    if (!isValidGemName(name)) throw RegistryError.invalid(`invalid gem name ${JSON.stringify(name)}`);
+    return name;
+  }
+
+  /** The caller, once the token grants `action` on the gem. */
+  private async actor(req: IRouteRequest, name: string, action: 'write' | 'delete'): Promise<IGemActor> {
+    await this.requireScope(req, `rubygems:gem:${name}`, action);
+    return { userId: req.token!.userId };
+  }
+
+  // ---- errors --------------------------------------------------------------------------------
+
+  /** RubyGems answers errors as plain text, which `gem` prints as it is. */
+  protected override renderError(error: RegistryError, req?: IRouteRequest): IHandlerResponse {
+    const rendered = super.renderError(error, req);
+    return { status: rendered.status, headers: { ...rendered.headers, 'Content-Type': TEXT }, body: `${error.message}\n` };
+  }
+
+  // ---- compact index -------------------------------------------------------------------------
+
+  private async compactVersions(req: IRouteRequest) {
+    return this.compactIndexFile(req, 'versions', (index) => Buffer.from(compactVersionsFile(index.createdAt, index.lines), 'utf8'));
+  }
+
+  private async compactNames(req: IRouteRequest) {
+    return this.compactIndexFile(req, 'names', (index) => Buffer.from(compactNamesFile(servedIndex(index)), 'utf8'));
+  }
+
+  private async compactInfo(req: IRouteRequest) {
+    const name = this.gemName(req.params.gem);
+    return serveObject(req, await this.store.infoSource(name, req.storageContext), { notFound: () => gemNotFound(name) });
+  }
+
+  /** A file rendered from the compact index document (ETag, 304, Range, HEAD, Repr-Digest). */
+  private async compactIndexFile(req: IRouteRequest, what: string, render: (index: ICompactIndexDocument) => Buffer, contentType?: string) {
+    const file = await this.store.renderedFromCompactIndex(what, render, contentType);
+    return serveObject(req, bufferedObjectSource(async () => file), { notFound: () => RegistryError.notFound(`${req.path} not found`) });
+  }
+
+  // ---- Marshal index files -------------------------------------------------------------------
+
+  private async specsFile(req: IRouteRequest, which: TSpecsFile) {
+    return this.compactIndexFile(req, which, (index) => gzipBytes(specsFileMarshal(servedIndex(index), which)), 'application/octet-stream');
+  }
+
+  private async quickSpec(req: IRouteRequest) {
+    const base = stripSuffix(req.params.file, '.gemspec.rz');
+    const { record } = await this.findVersion(req, base);
+    const bytes = quickGemspec(record.spec);
+    return serveObject(req, bufferedObjectSource(async () => ({ object: compactIndexObject(bytes, undefined, 'application/octet-stream'), bytes })), {
+      notFound: () => RegistryError.notFound(`no gemspec ${base}`),
+    });
+  }
+
+  private async gemFile(req: IRouteRequest) {
+    const { record } = await this.findVersion(req, stripSuffix(req.params.file, '.gem'));
+    return serveObject(req, this.store.gemSource(record, req.storageContext), { notFound: () => RegistryError.notFound(`the file of ${req.params.file} is missing`) });
+  }
+
+  /** `{name}-{version}[-{platform}]` of a served (not yanked) version the caller may read. */
+  private async findVersion(req: IRouteRequest, base: string): Promise<{ gem: IGemDocument; record: IGemVersionRecord }> {
+    // Nothing about what exists for a caller without any token (unless reads are anonymous).
+    if (!req.token && !this.anonymousRead) throw RegistryError.unauthorized('authentication required');
+    for (const candidate of parseGemFileBase(base)) {
+      const gem = await this.store.getGem(candidate.name);
+      const record = gem?.versions[fullVersion(candidate.version, candidate.platform)] as IGemVersionRecord | undefined;
+      if (!gem || !record || record.yanked) continue;
+      await this.requireScope(req, `rubygems:gem:${gem.name}`, 'read');
+      return { gem, record };
+    }
+    throw RegistryError.notFound(`no gem ${JSON.stringify(base)}`);
+  }
+
+  // ---- push, yank, owners --------------------------------------------------------------------
+
+  private async push(req: IRouteRequest) {
+    const maxBytes = req.body.limits.maxArtifactBytes;
+    const spec = await this.store.push(
+      req.body.stream(maxBytes),
+      maxBytes,
+      { userId: req.token!.userId },
+      (pushed) => this.requireScope(req, `rubygems:gem:${pushed.name}`, 'write'),
+      req.storageContext,
+    );
+    return { status: 200, headers: { 'Content-Type': TEXT }, body: `Successfully registered gem: ${spec.name} (${fullVersion(spec.version, spec.platform)})\n` };
+  }
+
+  private async yank(req: IRouteRequest, yanked: boolean) {
+    const form = await this.form(req);
+    const name = this.gemName(form.get('gem_name') ?? '');
+    const version = form.get('version') ?? '';
+    const platform = form.get('platform') || 'ruby';
+    if (!GEM_VERSION.test(version)) throw RegistryError.invalid(`invalid version ${JSON.stringify(version)}`);
+    if (platform !== 'ruby' && !GEM_PLATFORM.test(platform)) throw RegistryError.invalid(`invalid platform ${JSON.stringify(platform)}`);
+    // Taking a version away is its own right: a CI token with `write` cannot yank.
+    const actor = await this.actor(req, name, 'delete');
+    const full = fullVersion(version, platform);
+    await this.store.setYanked(name, full, yanked, actor, req.storageContext);
+    return { status: 200, headers: { 'Content-Type': TEXT }, body: `Successfully ${yanked ? 'deleted' : 'restored'} gem: ${name} (${full})\n` };
+  }
+
+  private async owners(req: IRouteRequest, format: 'json' | 'yaml') {
+    const gem = await this.requireGem(req.params.gem);
+    const owners = gem.owners.map((owner) => ({ handle: owner, email: owner }));
+    if (format === 'json') return jsonResponse(200, owners);
+    return { status: 200, headers: { 'Content-Type': 'application/x-yaml' }, body: yamlStringify(owners) };
+  }
+
+  private async changeOwner(req: IRouteRequest, change: 'add' | 'remove') {
+    const name = this.gemName(req.params.gem);
+    const owner = ((await this.form(req)).get('email') ?? '').trim();
+    if (!owner || owner.length > 200) throw RegistryError.invalid('give the owner to change as `email`');
+    await this.store.updateOwners(name, { userId: req.token!.userId }, req.storageContext, (owners) => {
+      if (change === 'add') return owners.includes(owner) ? owners : [...owners, owner];
+      if (!owners.includes(owner)) throw RegistryError.notFound(`${owner} is not an owner of ${name}`);
+      if (owners.length === 1) throw RegistryError.invalid(`cannot remove the last owner of ${name}`);
+      return owners.filter((existing) => existing !== owner);
+    });
+    return { status: 200, headers: { 'Content-Type': TEXT }, body: change === 'add' ? `Owner added successfully.\n` : `Owner removed successfully.\n` };
+  }
+
+  /** Form fields of a yank or owner request: the body (`application/x-www-form-urlencoded`), then the query. */
+  private async form(req: IRouteRequest): Promise<URLSearchParams> {
+    const form = new URLSearchParams(req.body.isEmpty ? '' : await req.body.text(MAX_FORM_BYTES));
+    for (const [key, value] of Object.entries(req.query)) if (!form.has(key)) form.set(key, value);
+    return form;
+  }
+
+  // ---- JSON API ------------------------------------------------------------------------------
+
+  private async requireGem(name: string): Promise<IGemDocument> {
+    const gem = await this.store.getGem(this.gemName(name));
+    if (!gem || servedVersions(gem).length === 0) throw gemNotFound(name);
+    return gem;
+  }
+
+  private async versionsJson(req: IRouteRequest) {
+    const gem = await this.requireGem(stripSuffix(req.params.file, '.json'));
+    const versions = servedVersions(gem)
+      .sort((a, b) => compareGemVersions(b.spec.version, a.spec.version))
+      .map((record) => versionJson(record));
+    return jsonResponse(200, versions);
+  }
+
+  private async gemJson(req: IRouteRequest) {
+    const gem = await this.requireGem(stripSuffix(req.params.file, '.json'));
+    return jsonResponse(200, gemInfo(req, gemSummary(gem)!));
+  }
+
+  /** The legacy dependency API bundler used before the compact index: Marshal, or JSON. */
+  private async dependencies(req: IRouteRequest, format: 'marshal' | 'json') {
+    const names = (req.query.gems ?? '').split(',').filter(Boolean);
+    if (names.length > MAX_DEPENDENCY_GEMS) throw RegistryError.invalid(`ask for at most ${MAX_DEPENDENCY_GEMS} gems at once`);
+    const entries: Array<{ name: string; number: string; platform: string; dependencies: [string, string][] }> = [];
+    for (const name of names) {
+      const gem = await this.store.getGem(this.gemName(name));
+      for (const record of gem ? servedVersions(gem) : []) {
+        entries.push({
+          name,
+          number: record.spec.version,
+          platform: record.spec.platform,
+          dependencies: record.spec.dependencies
+            .filter((dependency) => dependency.type === 'runtime')
+            .map((dependency) => [dependency.name, dependency.requirements.join(', ')]),
+        });
+      }
+    }
+    if (format === 'json') return jsonResponse(200, entries);
+    const marshal: TRubyValue = entries.map(
+      (entry) =>
+        new Map<TRubyValue, TRubyValue>([
+          [new RubySymbol('name'), entry.name],
+          [new RubySymbol('number'), entry.number],
+          [new RubySymbol('platform'), entry.platform],
+          [new RubySymbol('dependencies'), entry.dependencies],
+        ]),
+    );
+    return { status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: marshalDump(marshal) };
+  }
+
+  /** `gem search --remote`: the core search index, by name and description. */
+  private async searchGems(req: IRouteRequest) {
+    const entries = await this.store.searchGems(req.query.query ?? '', MAX_SEARCH_RESULTS);
+    return jsonResponse(200, entries.map((entry) => gemInfo(req, entry)));
+  }
+}
+
+/** A gem as `/api/v1/gems/{gem}.json` and search describe it. */
+function gemInfo(req: IRouteRequest, summary: IGemSummary) {
+  return {
+    name: summary.name,
+    version: summary.version,
+    platform: summary.platform,
+    authors: summary.authors,
+    info: summary.info,
+    licenses: summary.licenses,
+    metadata: summary.metadata,
+    sha: summary.sha,
+    homepage_uri: summary.homepage,
+    project_uri: `${req.baseUrl}/api/v1/gems/${summary.name}.json`,
+    gem_uri: `${req.baseUrl}/gems/${gemFileName(summary.name, summary.version, summary.platform)}`,
+    dependencies: summary.dependencies,
+  };
+}
+
+/** Gem name → served versions, from the compact index document. */
+function servedIndex(index: ICompactIndexDocument): TServedIndex {
+  return Object.fromEntries(Object.entries(index.gems).map(([name, entry]) => [name, entry.versions]));
+}
+
+const gemNotFound = (name: string) => RegistryError.notFound(`This rubygem could not be found: ${name}`);
+
+function versionJson(record: IGemVersionRecord) {
+  const spec = record.spec;
+  return {
+    number: spec.version,
+    platform: spec.platform,
+    prerelease: isPrerelease(spec.version),
+    sha: record.sha256,
+    created_at: record.createdAt,
+    summary: spec.summary,
+    description: spec.description,
+    authors: spec.authors.join(', '),
+    licenses: spec.licenses,
+    ruby_version: spec.requiredRubyVersion.join(', '),
+    rubygems_version: spec.requiredRubygemsVersion.join(', '),
+  };
+}
+
+function stripSuffix(text: string, suffix: string): string {
+  if (!text.endsWith(suffix)) throw RegistryError.notFound(`no RubyGems endpoint for ${JSON.stringify(text)}`);
+  return text.slice(0, -suffix.length);
+}

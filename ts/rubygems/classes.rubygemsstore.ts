@@ -1,0 +1,331 @@
+import * as crypto from 'node:crypto';
+import { pipeline, type Readable } from 'node:stream';
+import { TarMemberTap } from '../core/archive/classes.tarmembertap.js';
+import { gunzipBounded } from '../core/archive/helpers.compression.js';
+import { BoundedCache } from '../core/classes.boundedcache.js';
+import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
+import { DocumentCache } from '../core/classes.documentcache.js';
+import type { Logger } from '../core/classes.logger.js';
+import { RegistryError } from '../core/classes.registryerror.js';
+import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
+import type { SearchIndex } from '../core/classes.searchindex.js';
+import { TruthSweep } from '../core/classes.truthsweep.js';
+import { mapLimited } from '../core/helpers.async.js';
+import { ingestArtifact } from '../core/helpers.ingest.js';
+import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
+import { bufferedObjectSource, storedObjectSource } from '../core/helpers.storedsource.js';
+import { rubygemsPaths } from '../core/storage.paths.js';
+import { createGemSearchIndex } from './classes.rubygemssearch.js';
+import { parseGemspecYaml } from './helpers.gemspec.js';
+import {
+  compactCreatedAt,
+  compactIndexEntry,
+  compactInfoFile,
+  compactVersionsLine,
+  fullVersion,
+  gemSummary,
+  md5Hex,
+  servedVersionChanges,
+} from './helpers.rubygems.js';
+import type {
+  ICompactIndexDocument,
+  IGemDocument,
+  IGemSearchEntry,
+  IGemSpec,
+  IGemVersionRecord,
+  IStoredInfo,
+} from './interfaces.rubygems.js';
+
+/** `metadata.gz` is a gemspec: a few KiB, never megabytes. */
+const MAX_METADATA_BYTES = 1024 * 1024;
+const MAX_METADATA_YAML_BYTES = 4 * 1024 * 1024;
+const DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024;
+/** Gem documents read at once by a sweep. */
+const SWEEP_READS = 8;
+const TEXT = 'text/plain; charset=utf-8';
+
+const sha256Base64 = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('base64');
+
+/**
+ * A compact index file as served: ETag is the quoted MD5 of the body (what bundler compares) and
+ * `Repr-Digest` its sha-256 (what bundler checks a file assembled from ranges against).
+ */
+export function compactIndexObject(bytes: Uint8Array, lastModified: Date | undefined, contentType = TEXT): IServedObject {
+  return {
+    size: bytes.length,
+    etag: `"${md5Hex(bytes)}"`,
+    lastModified,
+    contentType,
+    headers: { 'Repr-Digest': `sha-256=:${sha256Base64(bytes)}:` },
+  };
+}
+
+/** Who pushes, yanks or changes owners. */
+export interface IGemActor {
+  userId: string;
+}
+
+/**
+ * Gems in storage. `gems/{name}/gem.json` is the truth and changes only through DerivedDocuments
+ * (a conditional read-modify-write); derived from it, written after it and repaired on read: the
+ * gem's `/info` file, its entry in the shared compact index document (behind `/versions`, `/names`
+ * and the Marshal specs files) and its search entry. A push stores the `.gem` first, then the
+ * truth: an interrupted push never lists a version whose file is missing.
+ */
+export class RubyGemsStore {
+  private readonly documents: DerivedDocuments<IGemDocument>;
+  private readonly infoTarget: IDerivedTarget<IGemDocument>;
+  private readonly compactTarget: IDerivedTarget<IGemDocument>;
+  private readonly search: SearchIndex<IGemSearchEntry>;
+  private readonly sweep: TruthSweep;
+  private readonly cache: DocumentCache;
+  /** Files rendered from the compact index document, by what and the document's etag. */
+  private readonly rendered = new BoundedCache<{ object: IServedObject; bytes: Buffer }>({ maxEntries: 16 });
+
+  constructor(
+    private readonly storage: RegistryStorage,
+    logger: Logger,
+    private readonly now: () => Date,
+    revalidateMs: number,
+  ) {
+    this.cache = new DocumentCache(storage, { maxEntries: 10_000, maxBytes: DOCUMENT_CACHE_BYTES });
+    this.search = createGemSearchIndex(storage, logger, revalidateMs, async (name) => {
+      const gem = await this.storage.getJson<IGemDocument>(rubygemsPaths.gem(name));
+      return gem ? searchEntry(gem.value) : null;
+    });
+    this.infoTarget = derivedDocument<IGemDocument>(storage, {
+      label: 'rubygems info file',
+      key: rubygemsPaths.info,
+      render: (gem) => {
+        const info = compactInfoFile(gem);
+        const stored: IStoredInfo = { revision: gem.revision, info, md5: md5Hex(info), sha256: sha256Base64(Buffer.from(info, 'utf8')) };
+        return Buffer.from(JSON.stringify(stored));
+      },
+      revisionOfBytes: jsonRevisionOf,
+    });
+    this.compactTarget = { label: 'rubygems compact index entry', write: (name, gem, revision, ctx, force) => this.writeCompactEntry(name, gem, revision, ctx, force) };
+    const searchTarget: IDerivedTarget<IGemDocument> = {
+      label: 'rubygems search entry',
+      write: (name, gem, revision, ctx, force) => {
+        const entry = gem && searchEntry(gem);
+        return entry ? this.search.upsert(entry, ctx, force) : this.search.remove(name.toLowerCase(), ctx, revisionOrder(revision));
+      },
+    };
+    this.documents = new DerivedDocuments<IGemDocument>(
+      storage,
+      jsonTruth<IGemDocument>(rubygemsPaths.gem),
+      [this.infoTarget, this.compactTarget, searchTarget],
+      logger,
+    );
+    this.sweep = new TruthSweep(storage, {
+      label: 'rubygems compact index',
+      prefix: rubygemsPaths.gemsPrefix(),
+      nameOf: rubygemsPaths.gemOf,
+      check: (names) => this.repairCompactEntries(names),
+      intervalMs: revalidateMs,
+      logger,
+    });
+  }
+
+  /** The gem's truth as stored now (null: no such gem). */
+  async getGem(name: string): Promise<IGemDocument | null> {
+    return (await this.cache.read<IGemDocument>(rubygemsPaths.gem(name)))?.value ?? null;
+  }
+
+  // ---- the compact index -------------------------------------------------------------------
+
+  /** `/info/{name}`, repaired first when it was not derived from the current gem.json. */
+  async infoSource(name: string, ctx: IStorageOperationContext): Promise<IObjectSource> {
+    await this.documents.ensureCurrent(name, this.infoTarget, ctx);
+    return bufferedObjectSource(async () => {
+      const stored = await this.cache.read<IStoredInfo>(rubygemsPaths.info(name));
+      if (!stored) return null;
+      const bytes = Buffer.from(stored.value.info, 'utf8');
+      const object: IServedObject = {
+        size: bytes.length,
+        etag: `"${stored.value.md5}"`,
+        lastModified: stored.lastModified,
+        contentType: TEXT,
+        headers: { 'Repr-Digest': `sha-256=:${stored.value.sha256}:` },
+      };
+      return { object, bytes };
+    });
+  }
+
+  /**
+   * The compact index document as stored now, after a sweep (when one is due) found and repaired
+   * the entries of gems whose gem.json changed without them (a derived write that was lost).
+   */
+  async compactIndex(): Promise<{ document: ICompactIndexDocument; etag: string; lastModified?: Date }> {
+    await this.sweep.ensureSwept();
+    const stored = await this.cache.read<ICompactIndexDocument>(rubygemsPaths.compactIndex());
+    if (stored) return { document: stored.value, etag: stored.etag, lastModified: stored.lastModified };
+    return { document: { v: 1, createdAt: compactCreatedAt(this.now()), gems: {}, lines: '' }, etag: '' };
+  }
+
+  /** A file rendered from the compact index document, kept until the document changes. */
+  async renderedFromCompactIndex(what: string, render: (document: ICompactIndexDocument) => Buffer, contentType?: string) {
+    const { document, etag, lastModified } = await this.compactIndex();
+    const key = `${what}\n${etag}`;
+    const cached = etag ? this.rendered.get(key) : undefined;
+    if (cached) return cached;
+    const bytes = render(document);
+    const result = { object: compactIndexObject(bytes, lastModified, contentType), bytes };
+    if (etag) this.rendered.set(key, result);
+    return result;
+  }
+
+  /**
+   * The gem's entry in the compact index document: its served versions, and a `/versions` line for
+   * what changed since the entry stored (an older revision never replaces a newer entry).
+   */
+  private async writeCompactEntry(name: string, gem: IGemDocument | null, revision: string, ctx: IStorageOperationContext, force: boolean) {
+    await this.storage.updateDocument<ICompactIndexDocument>(rubygemsPaths.compactIndex(), ctx, (current) => {
+      const document = current ?? { v: 1 as const, createdAt: compactCreatedAt(this.now()), gems: {}, lines: '' };
+      const stored = document.gems[name];
+      if (!force && stored && (stored.revision === revision || revisionOrder(stored.revision) > revisionOrder(revision))) return UNCHANGED;
+      // Gems are never deleted (every version yanked is a gem with no served version).
+      if (!gem) return UNCHANGED;
+      const entry = compactIndexEntry(gem);
+      const changes = servedVersionChanges(stored?.versions ?? [], entry.versions);
+      if (changes.length > 0) document.lines += compactVersionsLine(name, changes, entry.infoMd5);
+      document.gems[name] = entry;
+      return document;
+    });
+  }
+
+  /** A sweep's check: gems whose compact index entry is behind their gem.json are derived again. */
+  private async repairCompactEntries(names: string[]) {
+    const index = (await this.storage.getJson<ICompactIndexDocument>(rubygemsPaths.compactIndex()))?.value;
+    await mapLimited(names, SWEEP_READS, async (name) => {
+      const gem = (await this.storage.getJson<IGemDocument>(rubygemsPaths.gem(name)))?.value;
+      if (!gem || index?.gems[name]?.revision === gem.revision) return;
+      if (revisionOrder(index?.gems[name]?.revision) > revisionOrder(gem.revision)) return;
+      if (!(await this.documents.rederive(name, { protocol: 'rubygems' }))) throw new Error(`deriving ${name} again failed`);
+    });
+  }
+
+  // ---- .gem files --------------------------------------------------------------------------
+
+  /** The stored `.gem` of a version. */
+  gemSource(record: IGemVersionRecord, ctx: IStorageOperationContext): IObjectSource {
+    return storedObjectSource(this.storage, rubygemsPaths.gemFile(record.file), ctx, 'application/octet-stream');
+  }
+
+  // ---- push, yank, owners ------------------------------------------------------------------
+
+  /**
+   * Store a pushed `.gem` while it streams (core ingest: bounded, hashed once), reading its
+   * `metadata.gz` on the way; `authorize` (scopes) and the owner and duplicate checks run before the
+   * file becomes visible, so anything refused stores nothing. Then the truth, then what derives from it.
+   */
+  async push(
+    body: Readable,
+    maxBytes: number,
+    actor: IGemActor,
+    authorize: (spec: IGemSpec) => Promise<void>,
+    ctx: IStorageOperationContext,
+  ): Promise<IGemSpec> {
+    const uploadId = crypto.randomUUID();
+    const tap = new TarMemberTap({ format: 'tar', wanted: (member) => member === 'metadata.gz', limits: { maxMemberBytes: MAX_METADATA_BYTES, maxTarBytes: maxBytes } });
+    pipeline(body, tap, () => undefined);
+    let spec: IGemSpec | undefined;
+    const stored = await ingestArtifact(this.storage, rubygemsPaths.gemFile(uploadId), tap, ctx, {
+      maxBytes,
+      verify: async () => {
+        const metadata = (await tap.members).get('metadata.gz');
+        if (!metadata) throw RegistryError.invalid('not a gem: no metadata.gz in the archive');
+        spec = parseGemspecYaml((await gunzipBounded(metadata, MAX_METADATA_YAML_BYTES, 'metadata.gz')).toString('utf8'));
+        const existing = await this.getGem(spec.name);
+        if (existing) assertMayPush(existing, spec, actor);
+        await authorize(spec);
+      },
+    });
+    const pushed = spec!;
+    const version = fullVersion(pushed.version, pushed.platform);
+    const record: IGemVersionRecord = {
+      spec: pushed,
+      sha256: stored.digests.sha256,
+      size: stored.size,
+      createdAt: this.now().toISOString(),
+      yanked: false,
+      pushedBy: actor.userId,
+      file: uploadId,
+    };
+    try {
+      await this.documents.change(pushed.name, ctx, (current) => {
+        if (current) assertMayPush(current, pushed, actor);
+        const next: IGemDocument = current
+          ? { ...current, versions: { ...current.versions, [version]: record } }
+          : { v: 1, revision: '', name: pushed.name, owners: [actor.userId], versions: { [version]: record } };
+        next.revision = nextRevision(current?.revision, crypto.randomUUID().slice(0, 8));
+        return next;
+      });
+    } catch (error) {
+      await this.removeUnlisted(pushed.name, uploadId, ctx);
+      throw error;
+    }
+    return pushed;
+  }
+
+  /** Delete a stored `.gem` whose push failed, unless the truth lists it after all. */
+  private async removeUnlisted(name: string, uploadId: string, ctx: IStorageOperationContext) {
+    try {
+      const gem = await this.storage.getJson<IGemDocument>(rubygemsPaths.gem(name));
+      if (Object.values(gem?.value.versions ?? {}).some((record) => record.file === uploadId)) return;
+      await this.storage.deleteObject(rubygemsPaths.gemFile(uploadId), ctx);
+    } catch {
+      // Left behind, it is never listed and costs only space.
+    }
+  }
+
+  /** Yank (or unyank) one version (`1.0.0` or `1.0.0-x86_64-linux`); owners only. */
+  async setYanked(name: string, version: string, yanked: boolean, actor: IGemActor, ctx: IStorageOperationContext): Promise<void> {
+    await this.documents.change(name, ctx, (gem) => {
+      const record = gem?.versions[version];
+      if (!gem || !record) throw RegistryError.notFound(`This version could not be found: ${name}-${version}`);
+      assertOwner(gem, actor);
+      if (record.yanked === yanked) {
+        throw new RegistryError('invalid', `The version ${version} ${yanked ? 'has already been yanked' : 'is not yanked'}`, { status: 422 });
+      }
+      return {
+        ...gem,
+        revision: nextRevision(gem.revision, crypto.randomUUID().slice(0, 8)),
+        versions: { ...gem.versions, [version]: { ...record, yanked } },
+      };
+    });
+  }
+
+  /** Change a gem's owners (owners only); `change` returns the new list, or throws. */
+  async updateOwners(name: string, actor: IGemActor, ctx: IStorageOperationContext, change: (owners: string[]) => string[]): Promise<void> {
+    await this.documents.change(name, ctx, (gem) => {
+      if (!gem) throw RegistryError.notFound(`This gem could not be found: ${name}`);
+      assertOwner(gem, actor);
+      const owners = change(gem.owners);
+      if (owners.join('\n') === gem.owners.join('\n')) return UNCHANGED;
+      return { ...gem, owners, revision: nextRevision(gem.revision, crypto.randomUUID().slice(0, 8)) };
+    });
+  }
+
+  // ---- search ------------------------------------------------------------------------------
+
+  searchGems(query: string, limit: number): Promise<IGemSearchEntry[]> {
+    return this.search.search(query, limit, 0).then((result) => result.entries);
+  }
+}
+
+function searchEntry(gem: IGemDocument): IGemSearchEntry | null {
+  const summary = gemSummary(gem);
+  return summary && { ...summary, rev: revisionOrder(gem.revision) };
+}
+
+function assertOwner(gem: IGemDocument, actor: IGemActor) {
+  if (!gem.owners.includes(actor.userId)) throw RegistryError.denied(`You do not have permission to change ${gem.name}`);
+}
+
+/** Pushed by an owner, and a new version. */
+function assertMayPush(gem: IGemDocument, spec: IGemSpec, actor: IGemActor) {
+  if (!gem.owners.includes(actor.userId)) throw RegistryError.denied(`You do not have permission to push to ${gem.name}`);
+  const version = fullVersion(spec.version, spec.platform);
+  if (gem.versions[version]) throw RegistryError.conflict(`Repushing of gem versions is not allowed: ${spec.name}-${version} already exists`);
+}

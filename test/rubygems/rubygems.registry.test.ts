@@ -242,8 +242,15 @@ describe('rubygems: auth, yank and owners', () => {
     // Query parameters work as well as the form.
     assert.equal((await r.request('PUT', '/rubygems/api/v1/gems/unyank?gem_name=alpha&version=1.1.0')).status, 200);
     assert.match((await r.request('GET', '/rubygems/info/alpha')).text, /^1\.1\.0 /m);
+    // Refused yanks and owner changes leave storage as it was.
+    const before = await r.keys();
     assert.equal((await r.request('DELETE', '/rubygems/api/v1/gems/yank?gem_name=alpha&version=7.0.0')).status, 404);
     assert.equal((await r.request('DELETE', '/rubygems/api/v1/gems/yank?gem_name=..&version=1.0.0')).status, 400);
+    assert.equal((await r.request('DELETE', '/rubygems/api/v1/gems/yank?gem_name=alpha&version=1.0.0&platform=x/y')).status, 400);
+    assert.equal((await r.request('PUT', '/rubygems/api/v1/gems/unyank?gem_name=alpha&version=1.0.0')).status, 422);
+    assert.equal((await r.request('POST', '/rubygems/api/v1/gems/alpha/owners', { body: 'email=', headers: form })).status, 400);
+    assert.equal((await r.request('DELETE', '/rubygems/api/v1/gems/alpha/owners', { body: 'email=nobody', headers: form })).status, 404);
+    assert.deepEqual(await r.keys(), before);
   });
 });
 

@@ -13,7 +13,7 @@ import { TruthSweep } from '../core/classes.truthsweep.js';
 import { mapLimited } from '../core/helpers.async.js';
 import { ingestArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
-import { bufferedObjectSource, storedObjectSource } from '../core/helpers.storedsource.js';
+import { bufferedObjectSource, storedArtifactSource } from '../core/helpers.storedsource.js';
 import { rubygemsPaths } from '../core/storage.paths.js';
 import { createGemSearchIndex } from './classes.rubygemssearch.js';
 import { parseGemspecYaml } from './helpers.gemspec.js';
@@ -207,9 +207,9 @@ export class RubyGemsStore {
 
   // ---- .gem files --------------------------------------------------------------------------
 
-  /** The stored `.gem` of a version. */
+  /** The stored `.gem` of a version (redirected to the object store when `downloads.redirect` is on). */
   gemSource(record: IGemVersionRecord, ctx: IStorageOperationContext): IObjectSource {
-    return storedObjectSource(this.storage, rubygemsPaths.gemFile(record.file), ctx, 'application/octet-stream');
+    return storedArtifactSource(this.storage, rubygemsPaths.gemFile(record.file), ctx, 'application/octet-stream');
   }
 
   // ---- push, yank, owners ------------------------------------------------------------------

@@ -84,6 +84,13 @@ test('derived documents: revision order — an older derivation never replaces a
   });
 });
 
+test('derived documents: the next revision passes both the previous one and the clock', () => {
+  assert.equal(nextRevision(null, 'a', 1000), '1000-a');
+  assert.equal(nextRevision('1000-a', 'b', 1000), '1001-b');
+  assert.equal(nextRevision('5-a', 'b', 1000), '1000-b');
+  assert.equal(nextRevision('junk', 'c', 7), '7-c');
+});
+
 test('derived documents: a change succeeds once the truth is written; the next read repairs what failed', async () => {
   await withProjects(async ({ storage, documents, page, refuse }) => {
     assert.deepEqual(await documents.change('demo', ctx, addVersion('1.0', 1)), { value: { rev: '1-1.0', versions: ['1.0'] }, changed: true, derivedFailed: false });

@@ -32,6 +32,8 @@ describe('maven on the S3 backend', () => {
     assert.equal((await second.request('GET', `${LIB}/1.0/lib-1.0.jar.sha512`)).text.trim(), hex('sha512', 'jar bytes'));
     assert.match((await second.request('GET', `${LIB}/maven-metadata.xml`)).text, /<release>1\.0<\/release>/);
     assert.match((await second.request('GET', '/maven/org/s3/')).text, /lib\//);
+    const found = await second.request('GET', '/maven/api/search?q=s3');
+    assert.deepEqual(found.json.results.map((x: any) => `${x.groupId}:${x.artifactId}:${x.release}`), ['org.s3:lib:1.0']);
   });
 
   it('refuses a release redeploy from either instance and keeps storage as it was', async () => {

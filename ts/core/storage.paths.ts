@@ -36,9 +36,13 @@
  *   maven/
  *     files/{group path}/{artifactId}/{version}/{file}   deployed files, bytes as uploaded
  *     artifacts/{group path}/{artifactId}/@artifact.json the truth about an artifact: versions, files with
- *                                         their digests, SNAPSHOT builds; every maven-metadata.xml derives from it
- *     artifacts/{group path}/@plugins.json { artifactId: { prefix, name } } of the group's maven-plugins
+ *                                         their digests, SNAPSHOT builds, revision (conditional writes)
+ *     artifacts/{group path}/{artifactId}/@metadata.json derived from @artifact.json: the artifact's
+ *                                         maven-metadata.xml and each SNAPSHOT version's, with their checksums
+ *     artifacts/{group path}/@plugins.json the truth about a group's maven-plugins: { artifactId: { prefix, name } }
+ *     artifacts/{group path}/@group-metadata.json derived from @plugins.json: the group's maven-metadata.xml
  *                                         (`@` never occurs in a coordinate, so these never meet a path segment)
+ *     search/shard-{00..3f}.json          search index: 64 shards by sha1(groupId:artifactId), { name: entry }
  *
  *   cargo/
  *     crates/{normalized}/                one tree per crate; {normalized}: the name lower-cased, `_` as `-`
@@ -152,7 +156,10 @@ export const mavenPaths = {
   versionPrefix: (groupPath: string, artifactId: string, version: string) => `maven/files/${groupPath}/${artifactId}/${version}/`,
   artifactFilesPrefix: (groupPath: string, artifactId: string) => `maven/files/${groupPath}/${artifactId}/`,
   artifact: (groupPath: string, artifactId: string) => `maven/artifacts/${groupPath}/${artifactId}/@artifact.json`,
+  artifactMetadata: (groupPath: string, artifactId: string) => `maven/artifacts/${groupPath}/${artifactId}/@metadata.json`,
   groupPlugins: (groupPath: string) => `maven/artifacts/${groupPath}/@plugins.json`,
+  groupMetadata: (groupPath: string) => `maven/artifacts/${groupPath}/@group-metadata.json`,
+  searchShard: (shard: number) => `maven/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
   /** Artifact documents at and below a directory ('' for the root). */
   artifactsPrefix: (directory: string) => (directory ? `maven/artifacts/${directory}/` : 'maven/artifacts/'),
   /** Inverse of `artifact`: the directory segments `{group path}/{artifactId}`, or null for other keys. */

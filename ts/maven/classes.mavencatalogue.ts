@@ -1,9 +1,9 @@
+import type { SearchIndex } from '../core/classes.searchindex.js';
 import type { ICataloguePackage, ICatalogueUrls, IPackageCatalogue } from '../core/interfaces.catalogue.js';
 import type { MavenStore } from './classes.mavenstore.js';
 import { compareMavenVersions } from './helpers.mavenversion.js';
+import type { IMavenSearchEntry } from './interfaces.maven.js';
 
-/** Artifact directories looked through per search (until Maven has an index of its own). */
-const MAX_SCANNED_ARTIFACTS = 1000;
 const COORDINATE_PART = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 
 /** `groupId:artifactId`, both in Maven's characters and the groupId without empty segments. */
@@ -17,24 +17,21 @@ function parseCoordinates(name: string): { groupId: string; artifactId: string }
 /** `yyyyMMddHHmmss` → ISO 8601. */
 const isoOf = (stamp: string) => (/^\d{14}$/.test(stamp) ? `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(8, 10)}:${stamp.slice(10, 12)}:${stamp.slice(12, 14)}Z` : undefined);
 
-/** The web page's view of Maven artifacts (`groupId:artifactId`), from the artifact documents. */
+/** The web page's view of Maven artifacts (`groupId:artifactId`): search from the core index, pages from the artifact documents. */
 export class MavenCatalogue implements IPackageCatalogue {
-  constructor(private readonly store: MavenStore) {}
+  constructor(
+    private readonly store: MavenStore,
+    private readonly index: SearchIndex<IMavenSearchEntry>,
+  ) {}
 
   resourceOf(name: string): string {
     return `maven:artifact:${name}`;
   }
 
+  /** From the core search index (words of groupId and artifactId), like `/api/search`. */
   async search(query: string, size: number, from: number) {
-    const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-    const names = (await this.store.artifactDirectories('', MAX_SCANNED_ARTIFACTS))
-      .map((directory) => {
-        const segments = directory.split('/');
-        return `${segments.slice(0, -1).join('.')}:${segments[segments.length - 1]}`;
-      })
-      .filter((name) => words.every((word) => name.toLowerCase().includes(word)))
-      .sort();
-    return { total: names.length, entries: names.slice(from, from + size).map((name) => ({ name })) };
+    const { total, entries } = await this.index.search(query, size, from);
+    return { total, entries: entries.map((entry) => ({ name: entry.name, version: entry.release ?? entry.latest })) };
   }
 
   async describe(name: string, version: string | undefined, urls: ICatalogueUrls): Promise<ICataloguePackage | null> {

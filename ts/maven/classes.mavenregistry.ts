@@ -1,16 +1,18 @@
 import { BaseRegistry, auditParams, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
+import type { SearchIndex } from '../core/classes.searchindex.js';
 import { classifyUpstreamPath, parseUpstreamSha1, upstreamFileUrl } from './helpers.mavenupstream.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject } from '../core/helpers.serve.js';
 import * as crypto from 'node:crypto';
 import { MavenCatalogue } from './classes.mavencatalogue.js';
+import { createMavenSearchIndex } from './classes.mavensearch.js';
 import { MavenStore, type IMavenCoordinates } from './classes.mavenstore.js';
 import { renderDirectoryListing } from './helpers.mavenlisting.js';
 import { isSnapshotVersion } from './helpers.mavenversion.js';
 import {
   buildDirectoryMetadata,
-  buildSnapshotMetadata,
+  metadataFile,
   parseChecksumFile,
   parseFileName,
   parsePom,
@@ -19,12 +21,15 @@ import {
   splitChecksumName,
   type TChecksumAlgorithm,
 } from './helpers.maven.js';
-import type { IMavenArtifactDocument, IMavenOptions } from './interfaces.maven.js';
+import type { IMavenMetadataFile, IMavenOptions, IMavenSearchEntry } from './interfaces.maven.js';
 
 const DEFAULT_SNAPSHOTS_TO_KEEP = 10;
-/** Artifact documents read for one directory listing or search. */
+const DEFAULT_SEARCH_REVALIDATE_MS = 1000;
+/** Artifact documents read for one directory listing. */
 const MAX_LISTED_ARTIFACTS = 1000;
 const MAX_SEARCH_RESULTS = 100;
+/** Matches looked at when a token may read only some artifacts (its readable ones are paged). */
+const MAX_FILTERED_MATCHES = 1000;
 
 const CONTENT_TYPES: Record<string, string> = {
   pom: 'application/xml',
@@ -47,10 +52,12 @@ const resourceOf = (groupId: string, artifactId: string) => `maven:artifact:${gr
  */
 export class MavenRegistry extends BaseRegistry {
   private readonly store: MavenStore;
+  private readonly search: SearchIndex<IMavenSearchEntry>;
 
   constructor(deps: IProtocolDependencies, options: IMavenOptions = deps.config as IMavenOptions) {
     super(deps);
-    this.store = new MavenStore(deps.storage, {
+    this.search = createMavenSearchIndex(deps.storage, deps.logger, options.searchRevalidateMs ?? DEFAULT_SEARCH_REVALIDATE_MS);
+    this.store = new MavenStore(deps.storage, this.search, deps.logger, {
       snapshotsToKeep: Math.max(1, options.snapshotsToKeep ?? DEFAULT_SNAPSHOTS_TO_KEEP),
       allowRedeploy: options.allowRedeploy ?? false,
       now: options.now ?? (() => new Date()),
@@ -58,12 +65,12 @@ export class MavenRegistry extends BaseRegistry {
   }
 
   override catalogue(): MavenCatalogue {
-    return new MavenCatalogue(this.store);
+    return new MavenCatalogue(this.store, this.search);
   }
 
   protected routes(): IRoute[] {
     return [
-      { method: 'GET', pattern: '/api/search', permission: 'optional', handler: (req) => this.search(req) },
+      { method: 'GET', pattern: '/api/search', permission: 'optional', handler: (req) => this.searchArtifacts(req) },
       { method: 'GET', pattern: '/', permission: 'optional', handler: (req) => this.getPath(req, '') },
       { method: 'GET', pattern: '/:path+', permission: 'optional', handler: (req) => this.getPath(req, req.params.path) },
       // Each deployed file is a publish (its checksums and maven-metadata.xml are not events).
@@ -158,45 +165,45 @@ export class MavenRegistry extends BaseRegistry {
 
   /**
    * maven-metadata.xml of a directory: version-level for a SNAPSHOT version directory, otherwise the
-   * artifact's versions and the group's plugins (both derived on every read from the artifact documents).
+   * artifact's versions and the group's plugins — each a derived document, served with the checksums
+   * computed when it was derived.
    */
   private async getMetadata(req: IRouteRequest, segments: string[], algorithm?: TChecksumAlgorithm): Promise<IHandlerResponse> {
     if (segments.length === 0) throw RegistryError.notFound('no maven-metadata.xml at the repository root');
-    const bytes = (await this.snapshotMetadata(req, segments)) ?? (await this.directoryMetadata(req, segments));
-    if (!bytes) throw RegistryError.notFound(`no maven-metadata.xml in ${segments.join('/')}`);
-    if (algorithm) return this.textResponse(req, `${crypto.createHash(algorithm).update(bytes).digest('hex')}\n`);
-    return this.bytesResponse(req, bytes, 'application/xml');
+    const file = (await this.snapshotMetadata(req, segments)) ?? (await this.directoryMetadata(req, segments));
+    if (!file) throw RegistryError.notFound(`no maven-metadata.xml in ${segments.join('/')}`);
+    if (algorithm) return this.textResponse(req, `${file[algorithm]}\n`);
+    return this.bytesResponse(req, Buffer.from(file.xml, 'utf8'), 'application/xml', file.sha256);
   }
 
-  private async snapshotMetadata(req: IRouteRequest, segments: string[]): Promise<Buffer | null> {
+  private async snapshotMetadata(req: IRouteRequest, segments: string[]): Promise<IMavenMetadataFile | null> {
     const version = segments[segments.length - 1];
     if (segments.length < 3 || !isSnapshotVersion(version)) return null;
     const groupId = segments.slice(0, -2).join('.');
     const artifactId = segments[segments.length - 2];
-    const doc = await this.store.getArtifact(groupId, artifactId);
-    const record = doc?.versions[version];
-    if (!doc || !record) return null;
-    await this.requireScope(req, resourceOf(groupId, artifactId), 'read');
-    return buildSnapshotMetadata(doc, version, record);
+    const file = await this.store.artifactMetadata(groupId, artifactId, version, req.storageContext);
+    if (file) await this.requireScope(req, resourceOf(groupId, artifactId), 'read');
+    return file;
   }
 
-  private async directoryMetadata(req: IRouteRequest, segments: string[]): Promise<Buffer | null> {
+  /** A group's `<plugins>` are for whoever may read the whole group (`maven:artifact:{groupId}:*`). */
+  private async directoryMetadata(req: IRouteRequest, segments: string[]): Promise<IMavenMetadataFile | null> {
     const groupId = segments.join('.');
-    let artifact: IMavenArtifactDocument | null = null;
-    if (segments.length >= 2) {
-      artifact = await this.store.getArtifact(segments.slice(0, -1).join('.'), segments[segments.length - 1]);
-      if (artifact) await this.requireScope(req, resourceOf(artifact.groupId, artifact.artifactId), 'read');
-    }
-    const plugins = [];
-    for (const plugin of await this.store.getGroupPlugins(groupId)) {
-      if (await this.mayRead(req, groupId, plugin.artifactId)) plugins.push(plugin);
-    }
-    if (!artifact && plugins.length === 0) {
+    const artifactGroupId = segments.slice(0, -1).join('.');
+    const artifactId = segments[segments.length - 1];
+    const artifact = segments.length >= 2 ? await this.store.artifactMetadata(artifactGroupId, artifactId, undefined, req.storageContext) : null;
+    if (artifact) await this.requireScope(req, resourceOf(artifactGroupId, artifactId), 'read');
+    let group = await this.store.groupMetadata(groupId, req.storageContext);
+    if (group && !(await this.mayRead(req, groupId, '*'))) group = null;
+    if (!artifact && !group) {
       // Nothing readable here: an anonymous client is asked to sign in, as Maven expects.
       if (!req.token && !this.anonymousRead) throw RegistryError.unauthorized('authentication required');
       return null;
     }
-    return buildDirectoryMetadata(artifact, plugins);
+    if (!artifact || !group) return artifact ?? group;
+    // A path that is both an artifact and a group with plugins (rare): both parts, in one document.
+    const truth = await this.store.getArtifact(artifactGroupId, artifactId);
+    return metadataFile(buildDirectoryMetadata(truth, await this.store.getGroupPlugins(groupId)));
   }
 
   private async mayRead(req: IRouteRequest, groupId: string, artifactId: string): Promise<boolean> {
@@ -238,31 +245,40 @@ export class MavenRegistry extends BaseRegistry {
     return this.bytesResponse(req, Buffer.from(html, 'utf8'), 'text/html; charset=utf-8');
   }
 
-  /** `GET /api/search?q=`: artifacts whose groupId or artifactId contains the text. */
-  private async search(req: IRouteRequest): Promise<IHandlerResponse> {
-    const query = (req.query.q ?? '').trim().toLowerCase();
+  /**
+   * `GET /api/search?q=&size=&from=`: artifacts by the words of their groupId and artifactId, from
+   * the core search index. A token that may read every artifact pages the index directly; any other
+   * gets the readable ones among the best matches.
+   */
+  private async searchArtifacts(req: IRouteRequest): Promise<IHandlerResponse> {
+    const query = (req.query.q ?? '').trim();
     if (!query) throw RegistryError.invalid('search needs q=');
-    const results = [];
-    for (const directory of await this.store.artifactDirectories('', MAX_LISTED_ARTIFACTS)) {
-      const segments = directory.split('/');
-      const groupId = segments.slice(0, -1).join('.');
-      const artifactId = segments[segments.length - 1];
-      if (!`${groupId}:${artifactId}`.toLowerCase().includes(query)) continue;
-      if (!(await this.mayRead(req, groupId, artifactId))) continue;
-      const doc = await this.store.getArtifact(groupId, artifactId);
-      if (!doc) continue;
-      results.push({ groupId, artifactId, versions: Object.keys(doc.versions), packaging: doc.packaging ?? 'jar', lastUpdated: doc.lastUpdated });
-      if (results.length >= MAX_SEARCH_RESULTS) break;
+    if (!req.token && !this.anonymousRead) throw RegistryError.unauthorized('authentication required');
+    const size = Math.min(Math.max(Number.parseInt(req.query.size ?? '', 10) || 20, 1), MAX_SEARCH_RESULTS);
+    const from = Math.max(Number.parseInt(req.query.from ?? '', 10) || 0, 0);
+    let total: number;
+    let entries: IMavenSearchEntry[];
+    if (await this.mayRead(req, '*', '*')) {
+      ({ total, entries } = await this.search.search(query, size, from));
+    } else {
+      const readable: IMavenSearchEntry[] = [];
+      for (const entry of (await this.search.search(query, MAX_FILTERED_MATCHES, 0)).entries) {
+        if (await this.mayRead(req, entry.groupId, entry.artifactId)) readable.push(entry);
+      }
+      total = readable.length;
+      entries = readable.slice(from, from + size);
     }
-    return jsonResponse(200, { query, total: results.length, results });
+    const results = entries.map(({ rev: _rev, name: _name, ...entry }) => entry);
+    return jsonResponse(200, { query, total, results });
   }
 
   private textResponse(req: IRouteRequest, text: string): IHandlerResponse {
     return this.bytesResponse(req, Buffer.from(text, 'utf8'), 'text/plain; charset=utf-8');
   }
 
-  private bytesResponse(req: IRouteRequest, bytes: Buffer, contentType: string): IHandlerResponse {
-    const etag = `"${crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
+  /** Small generated bytes; `sha256` when it is known already. */
+  private bytesResponse(req: IRouteRequest, bytes: Buffer, contentType: string, sha256?: string): IHandlerResponse {
+    const etag = `"${(sha256 ?? crypto.createHash('sha256').update(bytes).digest('hex')).slice(0, 32)}"`;
     if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers: { ETag: etag } };
     return { status: 200, headers: { 'Content-Type': contentType, 'Content-Length': String(bytes.length), ETag: etag, 'Cache-Control': 'no-cache' }, body: bytes };
   }
@@ -311,12 +327,10 @@ export class MavenRegistry extends BaseRegistry {
     }
     const uploaded = parseUploadedMetadata(await req.body.buffer());
     const groupId = segments.join('.');
-    for (const plugin of uploaded.plugins) {
-      await this.requireScope(req, resourceOf(groupId, plugin.artifactId), 'write');
-      const doc = await this.store.getArtifact(groupId, plugin.artifactId);
-      if (doc?.packaging === 'maven-plugin') await this.store.addPlugin(groupId, plugin.artifactId, plugin, req.storageContext, true);
-    }
+    // Every scope first: a refused document changes nothing.
+    for (const plugin of uploaded.plugins) await this.requireScope(req, resourceOf(groupId, plugin.artifactId), 'write');
     if (uploaded.artifactId && uploaded.groupId) await this.requireScope(req, resourceOf(uploaded.groupId, uploaded.artifactId), 'write');
+    for (const plugin of uploaded.plugins) await this.store.setPluginPrefix(groupId, plugin.artifactId, plugin.prefix, req.storageContext);
     return { status: 201, headers: {} };
   }
 

@@ -1,14 +1,38 @@
+import * as crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { DerivedDocuments, derivedDocument, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
+import type { Logger } from '../core/classes.logger.js';
 import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
+import type { SearchIndex } from '../core/classes.searchindex.js';
+import { StoredDocumentCache } from '../core/classes.storeddocumentcache.js';
 import { mavenPaths } from '../core/storage.paths.js';
 import type { IPutDigests } from '../core/storage/interfaces.storage.js';
 import { ingestArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
 import { storedArtifactSource } from '../core/helpers.storedsource.js';
 import { isSnapshotVersion } from './helpers.mavenversion.js';
-import { conventionalPluginPrefix, formatLastUpdated, groupPathOf, parseFileName, type IGroupPlugin } from './helpers.maven.js';
-import type { IMavenArtifactDocument, IMavenFileRecord } from './interfaces.maven.js';
+import {
+  conventionalPluginPrefix,
+  formatLastUpdated,
+  groupPathOf,
+  parseFileName,
+  pluginsOf,
+  renderArtifactMetadata,
+  renderGroupMetadata,
+  splitChecksumName,
+  toSearchEntry,
+  type IGroupPlugin,
+} from './helpers.maven.js';
+import type {
+  IMavenArtifactDocument,
+  IMavenArtifactMetadata,
+  IMavenFileRecord,
+  IMavenGroupDocument,
+  IMavenGroupMetadata,
+  IMavenMetadataFile,
+  IMavenSearchEntry,
+} from './interfaces.maven.js';
 
 export interface IMavenCoordinates {
   groupId: string;
@@ -17,49 +41,159 @@ export interface IMavenCoordinates {
   file: string;
 }
 
-type TPluginMap = Record<string, { prefix: string; name?: string }>;
-
 export interface IMavenStoreOptions {
   snapshotsToKeep: number;
   allowRedeploy: boolean;
   now: () => Date;
 }
 
+/** What the POM of a deploy says about its artifact. */
+export interface IPomFacts {
+  packaging: string;
+  name?: string;
+}
+
+const DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024;
+
+const parseJson = <T>(bytes: Buffer) => JSON.parse(bytes.toString('utf8')) as T;
+const revisionInJson = (bytes: Buffer): string | null => {
+  try {
+    const revision = parseJson<{ revision?: unknown }>(bytes).revision;
+    return typeof revision === 'string' ? revision : null;
+  } catch {
+    return null;
+  }
+};
+const newRevision = (previous: string | undefined) => nextRevision(previous, crypto.randomUUID().slice(0, 8));
+
+/** DerivedDocuments names an artifact by its directory `{group path}/{artifactId}`. */
+const artifactName = (groupId: string, artifactId: string) => `${groupPathOf(groupId)}/${artifactId}`;
+const splitArtifactName = (name: string): [groupPath: string, artifactId: string] => {
+  const slash = name.lastIndexOf('/');
+  return [name.slice(0, slash), name.slice(slash + 1)];
+};
+
 /**
- * The Maven repository's files and its artifact documents. A file is stored first (digests computed
- * in the same pass), then recorded in its artifact's document by the conditional read-modify-write;
- * the metadata documents are derived from that record on read.
+ * The Maven repository's files and documents. A file is stored first (digests computed in the same
+ * pass), then recorded in its artifact's truth document (`@artifact.json`) by a conditional
+ * read-modify-write; core's DerivedDocuments then writes what follows from it — the artifact's
+ * maven-metadata.xml documents, its search entry, its place in the group's plugins — and repairs
+ * them on read when a write was lost. A group's plugins are a truth of their own (a client may set a
+ * plugin's prefix) with the group's maven-metadata.xml derived from it.
  */
 export class MavenStore {
+  private readonly artifacts: DerivedDocuments<IMavenArtifactDocument>;
+  private readonly groups: DerivedDocuments<IMavenGroupDocument>;
+  private readonly artifactMetadataTarget: IDerivedTarget<IMavenArtifactDocument>;
+  private readonly groupMetadataTarget: IDerivedTarget<IMavenGroupDocument>;
+  private readonly documents: StoredDocumentCache<unknown>;
+
   constructor(
     private readonly storage: RegistryStorage,
+    search: SearchIndex<IMavenSearchEntry>,
+    logger: Logger,
     private readonly options: IMavenStoreOptions,
-  ) {}
-
-  getArtifact(groupId: string, artifactId: string): Promise<IMavenArtifactDocument | null> {
-    return this.storage.getJson<IMavenArtifactDocument>(mavenPaths.artifact(groupPathOf(groupId), artifactId)).then((doc) => doc?.value ?? null);
+  ) {
+    this.documents = new StoredDocumentCache<unknown>(storage, { maxBytes: DOCUMENT_CACHE_BYTES, parse: parseJson });
+    this.artifactMetadataTarget = derivedDocument<IMavenArtifactDocument>(storage, {
+      label: 'maven artifact metadata',
+      key: (name) => mavenPaths.artifactMetadata(...splitArtifactName(name)),
+      render: (artifact) => Buffer.from(JSON.stringify(renderArtifactMetadata(artifact))),
+      revisionOfBytes: revisionInJson,
+    });
+    const searchTarget: IDerivedTarget<IMavenArtifactDocument> = {
+      label: 'maven search entry',
+      write: async (name, artifact, revision, ctx, force) => {
+        if (artifact) return search.upsert(toSearchEntry(artifact), ctx, force);
+        const [groupPath, artifactId] = splitArtifactName(name);
+        await search.remove(`${groupPath.split('/').join('.')}:${artifactId}`, ctx, force ? Number.MAX_SAFE_INTEGER : revisionOrder(revision));
+      },
+    };
+    const pluginTarget: IDerivedTarget<IMavenArtifactDocument> = {
+      label: 'maven group plugins',
+      write: (name, artifact, revision, ctx, force) => this.reflectPlugin(name, artifact, revisionOrder(revision), ctx, force),
+    };
+    this.artifacts = new DerivedDocuments<IMavenArtifactDocument>(
+      storage,
+      {
+        key: (name) => mavenPaths.artifact(...splitArtifactName(name)),
+        revision: (artifact) => artifact.revision,
+        revisionOfBytes: revisionInJson,
+        serialize: (artifact) => Buffer.from(JSON.stringify(artifact)),
+        parse: (bytes) => parseJson<IMavenArtifactDocument>(bytes),
+      },
+      [this.artifactMetadataTarget, searchTarget, pluginTarget],
+      logger,
+    );
+    this.groupMetadataTarget = derivedDocument<IMavenGroupDocument>(storage, {
+      label: 'maven group metadata',
+      key: mavenPaths.groupMetadata,
+      render: (group) => Buffer.from(JSON.stringify(renderGroupMetadata(group))),
+      revisionOfBytes: revisionInJson,
+    });
+    this.groups = new DerivedDocuments<IMavenGroupDocument>(
+      storage,
+      {
+        key: mavenPaths.groupPlugins,
+        revision: (group) => group.revision,
+        revisionOfBytes: revisionInJson,
+        serialize: (group) => Buffer.from(JSON.stringify(group)),
+        parse: (bytes) => parseJson<IMavenGroupDocument>(bytes),
+      },
+      [this.groupMetadataTarget],
+      logger,
+    );
   }
 
+  // ---- reads ---------------------------------------------------------------------------------
+
+  /** The artifact's truth as stored now (shared, read-only), or null. */
+  async getArtifact(groupId: string, artifactId: string): Promise<IMavenArtifactDocument | null> {
+    const document = await this.documents.get(mavenPaths.artifact(groupPathOf(groupId), artifactId));
+    return (document?.value as IMavenArtifactDocument | undefined) ?? null;
+  }
+
+  /** The group's maven-plugins as stored now. */
   async getGroupPlugins(groupId: string): Promise<IGroupPlugin[]> {
-    const stored = await this.storage.getJson<TPluginMap>(mavenPaths.groupPlugins(groupPathOf(groupId)));
-    return Object.entries(stored?.value ?? {}).map(([artifactId, plugin]) => ({ artifactId, ...plugin }));
+    const document = await this.documents.get(mavenPaths.groupPlugins(groupPathOf(groupId)));
+    return pluginsOf((document?.value as IMavenGroupDocument | undefined) ?? null);
+  }
+
+  /**
+   * The artifact's maven-metadata.xml, or a SNAPSHOT version's (`version`), as derived from its
+   * current truth: a missing or stale derivation is made again first.
+   */
+  async artifactMetadata(groupId: string, artifactId: string, version: string | undefined, ctx: IStorageOperationContext): Promise<IMavenMetadataFile | null> {
+    await this.artifacts.ensureCurrent(artifactName(groupId, artifactId), this.artifactMetadataTarget, ctx);
+    const document = await this.documents.get(mavenPaths.artifactMetadata(groupPathOf(groupId), artifactId));
+    const metadata = document?.value as IMavenArtifactMetadata | undefined;
+    if (!metadata) return null;
+    return (version === undefined ? metadata.artifact : metadata.snapshots[version]) ?? null;
+  }
+
+  /**
+   * The group's maven-metadata.xml (`<plugins>`), as derived from its current plugins. Most paths are
+   * no group with plugins: one stat of the group document says so.
+   */
+  async groupMetadata(groupId: string, ctx: IStorageOperationContext): Promise<IMavenMetadataFile | null> {
+    const groupPath = groupPathOf(groupId);
+    if (!(await this.storage.stat(mavenPaths.groupPlugins(groupPath)))) return null;
+    await this.groups.ensureCurrent(groupPath, this.groupMetadataTarget, ctx);
+    const document = await this.documents.get(mavenPaths.groupMetadata(groupPath));
+    return (document?.value as IMavenGroupMetadata | undefined)?.metadata ?? null;
   }
 
   fileSource(c: IMavenCoordinates, ctx: IStorageOperationContext, contentType: string): IObjectSource {
     return storedArtifactSource(this.storage, mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, c.file), ctx, contentType);
   }
 
+  // ---- deploy --------------------------------------------------------------------------------
+
   /**
    * Store one deployed file and record it. A release file that exists is refused (409) unless
    * redeploys are allowed; nothing is stored then, and a failed or oversized upload leaves nothing.
    */
-  async putFile(
-    c: IMavenCoordinates,
-    body: Readable | Uint8Array,
-    ctx: IStorageOperationContext,
-    maxBytes: number,
-    pom?: { packaging: string; name?: string },
-  ) {
+  async putFile(c: IMavenCoordinates, body: Readable | Uint8Array, ctx: IStorageOperationContext, maxBytes: number, pom?: IPomFacts) {
     const key = mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, c.file);
     const immutable = !isSnapshotVersion(c.version) && !this.options.allowRedeploy;
     let result: IPutDigests;
@@ -85,17 +219,16 @@ export class MavenStore {
       if (immutable) await this.storage.deleteObject(key, ctx).catch(() => undefined);
       throw error;
     }
-    if (pom?.packaging === 'maven-plugin') await this.addPlugin(c.groupId, c.artifactId, { prefix: conventionalPluginPrefix(c.artifactId), name: pom.name }, ctx, false);
     await this.storage.deleteObjects(dropped.map((file) => mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, file)), ctx);
   }
 
   /** Add a file to its artifact document; returns files of SNAPSHOT builds beyond the number kept. */
-  private async record(c: IMavenCoordinates, file: IMavenFileRecord, ctx: IStorageOperationContext, pom?: { packaging: string; name?: string }) {
+  private async record(c: IMavenCoordinates, file: IMavenFileRecord, ctx: IStorageOperationContext, pom?: IPomFacts): Promise<string[]> {
     const now = formatLastUpdated(this.options.now());
     const parsed = parseFileName(c.artifactId, c.version, c.file);
     let dropped: string[] = [];
-    await this.storage.updateJson<IMavenArtifactDocument>(mavenPaths.artifact(groupPathOf(c.groupId), c.artifactId), ctx, (current) => {
-      const doc: IMavenArtifactDocument = current ?? { groupId: c.groupId, artifactId: c.artifactId, versions: {}, lastUpdated: now };
+    await this.artifacts.change(artifactName(c.groupId, c.artifactId), ctx, (current) => {
+      const doc: IMavenArtifactDocument = current ?? { revision: '', groupId: c.groupId, artifactId: c.artifactId, versions: {}, lastUpdated: now };
       const version = doc.versions[c.version] ?? { files: {}, lastUpdated: now };
       version.files[c.file] = file;
       version.lastUpdated = now;
@@ -107,7 +240,7 @@ export class MavenStore {
         const removed = builds.splice(0, Math.max(0, builds.length - this.options.snapshotsToKeep));
         for (const old of removed) {
           for (const name of Object.keys(version.files)) {
-            const info = parseFileName(c.artifactId, c.version, name.replace(/\.(md5|sha1|sha256|sha512)$/, ''));
+            const info = parseFileName(c.artifactId, c.version, splitChecksumName(name)?.base ?? name);
             if (info?.timestamp === old.timestamp && info.buildNumber === old.buildNumber) {
               delete version.files[name];
               dropped.push(name);
@@ -122,47 +255,74 @@ export class MavenStore {
         doc.packaging = pom.packaging;
         if (pom.name) doc.name = pom.name;
       }
+      doc.revision = newRevision(current?.revision);
       return doc;
     });
     return dropped;
   }
 
-  /** Record a plugin prefix in the group's list; `override` lets a client's metadata replace the conventional one. */
-  async addPlugin(groupId: string, artifactId: string, plugin: { prefix: string; name?: string }, ctx: IStorageOperationContext, override: boolean) {
-    await this.storage.updateJson<TPluginMap>(mavenPaths.groupPlugins(groupPathOf(groupId)), ctx, (current) => {
-      const plugins = current ?? {};
-      if (plugins[artifactId] && !override) return UNCHANGED;
-      plugins[artifactId] = { prefix: plugin.prefix, name: plugin.name ?? plugins[artifactId]?.name };
-      return plugins;
+  // ---- group plugins -------------------------------------------------------------------------
+
+  /**
+   * Derived from an artifact's truth: a maven-plugin is in its group's plugins (under the
+   * conventional prefix unless a client gave one), a deleted artifact is not. Only plugins and
+   * deletions touch the group document.
+   */
+  private async reflectPlugin(name: string, artifact: IMavenArtifactDocument | null, order: number, ctx: IStorageOperationContext, force: boolean) {
+    if (artifact && artifact.packaging !== 'maven-plugin') return;
+    const [groupPath, artifactId] = splitArtifactName(name);
+    await this.groups.change(groupPath, ctx, (current) => {
+      const entry = current?.plugins[artifactId];
+      if (!force && entry && entry.source > order) return UNCHANGED;
+      if (!artifact) {
+        if (!current || !entry) return UNCHANGED;
+        const { [artifactId]: _removed, ...plugins } = current.plugins;
+        return Object.keys(plugins).length === 0 ? DELETE : { revision: newRevision(current.revision), plugins };
+      }
+      if (entry && entry.name === artifact.name) return UNCHANGED;
+      const plugin = { ...entry, prefix: entry?.prefix ?? conventionalPluginPrefix(artifactId), name: artifact.name, source: order };
+      return { revision: newRevision(current?.revision), plugins: { ...current?.plugins, [artifactId]: plugin } };
     });
   }
 
-  /** Delete one version (its files, then its entry), or the whole artifact when `version` is undefined. */
+  /** A client's group metadata names a deployed maven-plugin's prefix: it replaces the conventional one. */
+  async setPluginPrefix(groupId: string, artifactId: string, prefix: string, ctx: IStorageOperationContext): Promise<void> {
+    const artifact = await this.getArtifact(groupId, artifactId);
+    if (artifact?.packaging !== 'maven-plugin') return;
+    const source = revisionOrder(artifact.revision);
+    await this.groups.change(groupPathOf(groupId), ctx, (current) => {
+      const entry = current?.plugins[artifactId];
+      if (entry?.prefix === prefix && entry.fromClient) return UNCHANGED;
+      const plugin = { name: artifact.name, ...entry, source: Math.max(entry?.source ?? 0, source), prefix, fromClient: true };
+      return { revision: newRevision(current?.revision), plugins: { ...current?.plugins, [artifactId]: plugin } };
+    });
+  }
+
+  // ---- delete --------------------------------------------------------------------------------
+
+  /** Delete one version (its entry, then its files), or the whole artifact when `version` is undefined. */
   async delete(groupId: string, artifactId: string, version: string | undefined, ctx: IStorageOperationContext): Promise<boolean> {
     const groupPath = groupPathOf(groupId);
     let found = false;
-    await this.storage.updateJson<IMavenArtifactDocument>(mavenPaths.artifact(groupPath, artifactId), ctx, (current) => {
+    await this.artifacts.change(artifactName(groupId, artifactId), ctx, (current) => {
       found = current !== null && (version === undefined || current.versions[version] !== undefined);
       if (!current || !found) return UNCHANGED;
       if (version === undefined) return DELETE;
       delete current.versions[version];
+      if (Object.keys(current.versions).length === 0) return DELETE;
       current.lastUpdated = formatLastUpdated(this.options.now());
-      return Object.keys(current.versions).length === 0 ? DELETE : current;
+      current.revision = newRevision(current.revision);
+      return current;
     });
     if (!found) return false;
     const prefix = version === undefined ? mavenPaths.artifactFilesPrefix(groupPath, artifactId) : mavenPaths.versionPrefix(groupPath, artifactId, version);
     const keys: string[] = [];
     for await (const object of this.storage.listAll(prefix)) keys.push(object.key);
     await this.storage.deleteObjects(keys, ctx);
-    if (!(await this.getArtifact(groupId, artifactId))) {
-      await this.storage.updateJson<TPluginMap>(mavenPaths.groupPlugins(groupPath), ctx, (current) => {
-        if (!current?.[artifactId]) return UNCHANGED;
-        delete current[artifactId];
-        return Object.keys(current).length === 0 ? DELETE : current;
-      });
-    }
     return true;
   }
+
+  // ---- listing -------------------------------------------------------------------------------
 
   /** Directories `{group path}/{artifactId}` of the artifacts at and below a directory, at most `limit`. */
   async artifactDirectories(directory: string, limit: number): Promise<string[]> {

@@ -3,10 +3,21 @@
  * maven-metadata.xml parsing, and the metadata documents we generate. XML goes through
  * fast-xml-parser (validation, entity handling and escaping are its job, not ours).
  */
+import * as crypto from 'node:crypto';
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { revisionOrder } from '../core/classes.deriveddocuments.js';
 import { RegistryError } from '../core/classes.registryerror.js';
-import { compareMavenVersions, isSnapshotVersion } from './helpers.mavenversion.js';
-import type { IMavenArtifactDocument, IMavenVersionRecord, TMavenPath } from './interfaces.maven.js';
+import { isSnapshotVersion, sortMavenVersions } from './helpers.mavenversion.js';
+import type {
+  IMavenArtifactDocument,
+  IMavenArtifactMetadata,
+  IMavenGroupDocument,
+  IMavenGroupMetadata,
+  IMavenMetadataFile,
+  IMavenSearchEntry,
+  IMavenVersionRecord,
+  TMavenPath,
+} from './interfaces.maven.js';
 
 export const METADATA_FILE = 'maven-metadata.xml';
 export const CHECKSUM_ALGORITHMS = ['md5', 'sha1', 'sha256', 'sha512'] as const;
@@ -166,7 +177,7 @@ const toXml = (metadata: Record<string, unknown>) => Buffer.from(XML_DECLARATION
 
 /** Versions in Maven's order, `latest` the highest, `release` the highest non-SNAPSHOT. */
 export function artifactVersioning(document: IMavenArtifactDocument) {
-  const versions = Object.keys(document.versions).sort(compareMavenVersions);
+  const versions = sortMavenVersions(Object.keys(document.versions));
   const releases = versions.filter((version) => !isSnapshotVersion(version));
   return { versions, latest: versions[versions.length - 1], release: releases[releases.length - 1] };
 }
@@ -227,4 +238,48 @@ export function buildSnapshotMetadata(artifact: IMavenArtifactDocument, version:
 /** Maven's plugin-prefix convention: `maven-foo-plugin` and `foo-maven-plugin` → `foo`. */
 export function conventionalPluginPrefix(artifactId: string): string {
   return artifactId.replace(/^maven-(.+)-plugin$/, '$1').replace(/^(.+)-maven-plugin$/, '$1');
+}
+
+// ---- derived documents -------------------------------------------------------------------
+
+/** A generated maven-metadata.xml with the checksums served beside it. */
+export function metadataFile(bytes: Buffer): IMavenMetadataFile {
+  const digest = (algorithm: string) => crypto.createHash(algorithm).update(bytes).digest('hex');
+  return { xml: bytes.toString('utf8'), md5: digest('md5'), sha1: digest('sha1'), sha256: digest('sha256'), sha512: digest('sha512') };
+}
+
+/** Everything maven-metadata.xml an artifact document implies: its own and each SNAPSHOT version's. */
+export function renderArtifactMetadata(artifact: IMavenArtifactDocument): IMavenArtifactMetadata {
+  const snapshots: Record<string, IMavenMetadataFile> = {};
+  for (const [version, record] of Object.entries(artifact.versions)) {
+    if (isSnapshotVersion(version)) snapshots[version] = metadataFile(buildSnapshotMetadata(artifact, version, record));
+  }
+  return { revision: artifact.revision, artifact: metadataFile(buildDirectoryMetadata(artifact, [])), snapshots };
+}
+
+export const pluginsOf = (group: IMavenGroupDocument | null): IGroupPlugin[] =>
+  Object.entries(group?.plugins ?? {}).map(([artifactId, plugin]) => ({ artifactId, prefix: plugin.prefix, name: plugin.name }));
+
+/** A group's maven-metadata.xml (`<plugins>`), from its group document. */
+export function renderGroupMetadata(group: IMavenGroupDocument): IMavenGroupMetadata {
+  return { revision: group.revision, metadata: metadataFile(buildDirectoryMetadata(null, pluginsOf(group))) };
+}
+
+/** Versions kept in a search entry: the newest ones. */
+const SEARCH_ENTRY_VERSIONS = 50;
+
+export function toSearchEntry(artifact: IMavenArtifactDocument): IMavenSearchEntry {
+  const { versions, latest, release } = artifactVersioning(artifact);
+  return {
+    name: `${artifact.groupId}:${artifact.artifactId}`,
+    groupId: artifact.groupId,
+    artifactId: artifact.artifactId,
+    packaging: artifact.packaging ?? 'jar',
+    ...(latest ? { latest } : {}),
+    ...(release ? { release } : {}),
+    versions: versions.slice(-SEARCH_ENTRY_VERSIONS),
+    versionCount: versions.length,
+    lastUpdated: artifact.lastUpdated,
+    rev: revisionOrder(artifact.revision),
+  };
 }

@@ -281,3 +281,80 @@ export async function withBackends(backend: string, label: string, body: (name: 
 }
 
 export const parseBenchArgs = () => Object.fromEntries(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string]));
+
+/**
+ * A protocol benchmark's entry point. In a child it serves the registry (`--serve`); in the parent it
+ * runs `bench` on each backend `--backend` names, with the hello server beside it, reporting each
+ * result and all of them again at the end.
+ */
+export async function runProtocolBench<F>(options: {
+  script: string;
+  label: string;
+  buildRegistry: (storage: IStorageConfig) => Promise<{ handler: http.RequestListener; token: string }>;
+  bench: (backend: string, storage: IStorageConfig, args: Record<string, string>, hello: IBenchServer) => Promise<F>;
+  report: (figures: F) => void;
+}) {
+  if (process.argv[2] === '--serve') return serveInChild(() => options.buildRegistry(JSON.parse(process.argv[3]) as IStorageConfig));
+  const args = parseBenchArgs();
+  console.log(`${options.label} benchmark — ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} (a shared machine: figures are under load)`);
+  const hello = await startHelloServer();
+  const results: F[] = [];
+  try {
+    await withBackends(args.backend ?? 'all', options.label, async (name, storage) => {
+      results.push(await options.bench(name, storage, args, hello));
+      options.report(results.at(-1)!);
+    });
+  } finally {
+    await hello.stop();
+  }
+  console.log('\nsummary');
+  results.forEach(options.report);
+}
+
+/** What every protocol benchmark measures, against the targets the protocol issues set. */
+export interface IProtocolFigures {
+  backend: string;
+  hello: number;
+  /** The index / metadata document GET at CONNECTIONS connections. */
+  document: ILoadResult;
+  documentBytes: number;
+  /** A 64 MiB artifact fetched by curl. */
+  artifactMBps: number;
+  publishMedian: number;
+  publishFirst: number;
+  publishLast: number;
+  bigMiB: number;
+  bigPublishMBps: number;
+  bigDownloadMBps: number;
+  rssStartMiB: number;
+  rssPeakMiB: number;
+}
+
+export const PROTOCOL_TARGETS = { documentRatio: 0.3, artifactMBps: 800, publishMs: 10, growth: 1.2, peakRssMiB: 120 };
+
+/** Print one backend's figures, each beside its target; `extra` rows follow the publish rows. */
+export function reportProtocolFigures(
+  protocol: string,
+  names: { document: string; artifact: string; publish: string },
+  f: IProtocolFigures,
+  extra: [label: string, value: string, rest: string][] = [],
+) {
+  const t = PROTOCOL_TARGETS;
+  const ratio = f.document.rps / f.hello;
+  const growth = f.publishLast / f.publishFirst;
+  const row = (label: string, value: string, rest = '') => `  ${label.padEnd(44)}${value.padStart(9)} ${rest}`;
+  console.log(
+    [
+      `\n${protocol} benchmark — ${f.backend} (${os.cpus().length} cores shared with other work: figures under load)`,
+      row(`hello (bare node:http), ${CONNECTIONS} connections`, f.hello.toFixed(0), 'req/s'),
+      row(`${names.document} GET (${(f.documentBytes / 1024).toFixed(0)} KB), ${CONNECTIONS} connections`, f.document.rps.toFixed(0), `req/s  ${ratio.toFixed(2)}× hello  p50 ${f.document.p50.toFixed(1)} ms  CPU ${f.document.cpuMsPerRequest.toFixed(2)} ms/req   ${mark(ratio >= t.documentRatio)} target ≥ ${t.documentRatio}×`),
+      row(`${names.artifact} GET (64 MiB), curl`, f.artifactMBps.toFixed(0), `MB/s   ${mark(f.artifactMBps >= t.artifactMBps)} target ≥ ${t.artifactMBps} MB/s (filesystem)`),
+      row(`${names.publish}, median of 200 versions`, f.publishMedian.toFixed(2), `ms     ${mark(f.publishMedian <= t.publishMs)} target ≤ ${t.publishMs} ms`),
+      row(`${names.publish}, versions 1-10 (median)`, f.publishFirst.toFixed(2), 'ms'),
+      row(`${names.publish}, versions 190-200 (median)`, f.publishLast.toFixed(2), `ms     ${growth.toFixed(2)}× versions 1-10   ${mark(growth <= t.growth)} target ≤ ${t.growth}×`),
+      ...extra.map(([label, value, rest]) => row(label, value, rest)),
+      row(`${f.bigMiB} MiB ${names.artifact} publish / download`, `${f.bigPublishMBps.toFixed(0)} / ${f.bigDownloadMBps.toFixed(0)}`, 'MB/s'),
+      row('server RSS: start / peak while moving it', `${f.rssStartMiB.toFixed(0)} / ${f.rssPeakMiB.toFixed(0)}`, `MiB   ${mark(f.rssPeakMiB <= t.peakRssMiB)} target ≤ ${t.peakRssMiB} MiB`),
+    ].join('\n'),
+  );
+}

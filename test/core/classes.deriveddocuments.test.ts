@@ -84,6 +84,17 @@ test('derived documents: revision order — an older derivation never replaces a
   });
 });
 
+test('derived documents: a JSON truth finds its revision in the stored bytes', () => {
+  const truth = jsonTruth<{ revision: string; n: number }>((name) => `docs/${name}.json`);
+  const bytes = truth.serialize({ revision: '3-a', n: 1 });
+  assert.equal(truth.key('x'), 'docs/x.json');
+  assert.equal(truth.revisionOfBytes(bytes), '3-a');
+  assert.deepEqual(truth.parse(bytes), { revision: '3-a', n: 1 });
+  assert.equal(jsonRevisionOf(Buffer.from('{"n":1}')), null);
+  assert.equal(jsonRevisionOf(Buffer.from('{"revision":')), null);
+  assert.equal(jsonRevisionOf(Buffer.from('null')), null);
+});
+
 test('derived documents: the next revision passes both the previous one and the clock', () => {
   assert.equal(nextRevision(null, 'a', 1000), '1000-a');
   assert.equal(nextRevision('1000-a', 'b', 1000), '1001-b');

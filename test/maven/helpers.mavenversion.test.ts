@@ -38,6 +38,24 @@ describe('maven version ordering (ComparableVersion)', () => {
   it('compares numbers of any size numerically', () => {
     assertAscending(['1.9', '1.10', '1.2147483648', '1.9223372036854775807', '1.9223372036854775808', '1.123456789012345678901234567890']);
   });
+  it('orders the pairs of Maven\'s versionComparing case', () => {
+    const pairs = [['1', '2'], ['1.5', '2'], ['1', '2.5'], ['1.0', '1.1'], ['1.1', '1.2'], ['1.0.0', '1.1'], ['1.0.1', '1.1'], ['1.1', '1.2.0'],
+      ['1.0-alpha-1', '1.0'], ['1.0-alpha-1', '1.0-alpha-2'], ['1.0-alpha-1', '1.0-beta-1'], ['1.0-beta-1', '1.0-SNAPSHOT'],
+      ['1.0-SNAPSHOT', '1.0'], ['1.0-alpha-1-SNAPSHOT', '1.0-alpha-1'], ['1.0', '1.0-1'], ['1.0-1', '1.0-2'], ['1.0.0', '1.0-1'],
+      ['2.0-1', '2.0.1'], ['2.0.1-klm', '2.0.1-lmn'], ['2.0.1', '2.0.1-xyz'], ['2.0.1', '2.0.1-123'], ['2.0.1-xyz', '2.0.1-123']];
+    for (const pair of pairs) assertAscending(pair);
+  });
+  it('keeps the order transitive (MNG-5568), compares long numbers (MNG-6572) and qualifiers after -0 (MNG-6964)', () => {
+    assertAscending(['6.1.0rc3', '6.1.0', '6.1H.5-beta']);
+    assertAscending(['1-0.alpha', '1-0.beta', '1']);
+    assertAscending(['20190126.230843', '1234567890.12345', '123456789012345.1H.5-beta', '12345678901234567890.1H.5-beta']);
+  });
+  it('ignores leading zeroes and letter case in any locale', () => {
+    const ones = ['0000000000000000001', '000000000000000001', '00000000000000000001', '0000000000000000000000001', '1'];
+    const zeroes = ['0000000000000000000', '000000000000000000', '00000000000000000000', '0000000000000000000000000', '0'];
+    for (const group of [ones, zeroes]) for (const a of group) for (const b of group) assert.equal(compareMavenVersions(a, b), 0, `${a} == ${b}`);
+    assert.equal(compareMavenVersions('1-abcdefghijklmnopqrstuvwxyz', '1-ABCDEFGHIJKLMNOPQRSTUVWXYZ'), 0);
+  });
   it('sorts a version list', () => {
     assert.deepEqual(['1.10', '1.0-SNAPSHOT', '1.2', '1.0', '1.0-rc1'].sort(compareMavenVersions), ['1.0-rc1', '1.0-SNAPSHOT', '1.0', '1.2', '1.10']);
   });

@@ -103,6 +103,13 @@ describe('maven: deploy and read', () => {
     assert.match(version.text, /<a href="lib-1\.0\.jar">lib-1\.0\.jar<\/a> \d+/);
     assert.match(version.text, /lib-1\.0\.jar\.sha1/);
     assert.equal((await r.request('GET', '/maven/org/nothing/')).status, 404);
+    // A directory that is an artifact and a group at once lists its versions and its subdirectories.
+    assert.equal((await r.deploy('/maven/com/example/zed/1.0/zed-1.0.jar', jar('zed'))).status, 201);
+    assert.equal((await r.deploy('/maven/com/example/zed/sub/2.0/sub-2.0.jar', jar('sub'))).status, 201);
+    const both = await r.request('GET', '/maven/com/example/zed/');
+    assert.deepEqual([...both.text.matchAll(/<a href="([^"]+\/)">/g)].map((m) => m[1]), ['../', '1.0/', 'sub/']);
+    const group = await r.request('GET', '/maven/com/example/');
+    assert.deepEqual([...group.text.matchAll(/<a href="([^"]+\/)">/g)].map((m) => m[1]), ['../', 'lib/', 'zed/']);
   });
 
   it('searches by groupId and artifactId', async () => {
@@ -225,6 +232,9 @@ describe('maven: plugins, delete, auth and bad input', () => {
       ['PUT', '/maven/com/example/bad/maven-metadata.xml', '<metadata><versioning>', 400, /well-formed/],
       ['PUT', '/maven/com/example/bad/1.0/bad-1.0.jar', Buffer.alloc(2000), 413, /limit/],
       ['PUT', '/maven/com/example/bad/1.0/', 'x', 400, /directory/],
+      ['PUT', '/maven/com/example/bad/1.0/other-1.0.jar', 'x', 400, /not a file of bad 1\.0/],
+      ['PUT', '/maven/com/example/bad/1.0/bad-1.1.jar.sha1', hex('sha1', 'x'), 400, /not a file of bad 1\.0/],
+      ['PUT', '/maven/com/example/bad/1.0-SNAPSHOT/bad-2.0-20261126.101010-1.jar', 'x', 400, /not a file of bad 1\.0-SNAPSHOT/],
     ];
     for (const [method, path, body, status, message] of cases) {
       const res = await r.request(method, path, { body });
@@ -233,6 +243,46 @@ describe('maven: plugins, delete, auth and bad input', () => {
       assert.match(res.text, message, path);
     }
     assert.deepEqual(await r.keys(), keys);
+  });
+});
+
+describe('maven: checksums announced in headers', () => {
+  let r: IMavenTestRegistry;
+  before(async () => {
+    r = await createMavenRegistry();
+  });
+  after(() => r.close());
+
+  it('refuses a body whose digest differs from its X-Checksum header and stores nothing', async () => {
+    const keys = await r.keys();
+    const path = '/maven/com/example/announced/1.0/announced-1.0.jar';
+    const wrong = await r.request('PUT', path, { body: 'the jar', headers: { 'x-checksum-sha1': hex('sha1', 'another jar') } });
+    assert.equal(wrong.status, 400);
+    assert.match(wrong.text, /sha1 mismatch for announced-1\.0\.jar/);
+    assert.equal((await r.request('PUT', path, { body: 'the jar', headers: { 'x-checksum-md5': 'nothex' } })).status, 400);
+    assert.deepEqual(await r.keys(), keys);
+    const right = { 'x-checksum-sha1': hex('sha1', 'the jar'), 'x-checksum-sha256': hex('sha256', 'the jar').toUpperCase() };
+    assert.equal((await r.request('PUT', path, { body: 'the jar', headers: right })).status, 201);
+    assert.equal((await r.request('GET', path)).text, 'the jar');
+  });
+});
+
+describe('maven: redeploys allowed by configuration', () => {
+  let r: IMavenTestRegistry;
+  before(async () => {
+    r = await createMavenRegistry({ maven: { allowRedeploy: true } });
+  });
+  after(() => r.close());
+
+  it('replaces a release file, its checksums with it', async () => {
+    const path = '/maven/com/example/again/1.0/again-1.0.jar';
+    assert.equal((await r.deploy(path, jar('first'))).status, 201);
+    assert.equal((await r.deploy(path, jar('second'))).status, 201);
+    assert.deepEqual((await r.request('GET', path)).bytes, jar('second'));
+    assert.equal((await r.request('GET', `${path}.sha1`)).text.trim(), hex('sha1', jar('second')));
+    assert.equal((await r.request('PUT', `${path}.sha1`, { body: hex('sha1', jar('first')) })).status, 400);
+    const versions = [...(await r.request('GET', '/maven/com/example/again/maven-metadata.xml')).text.matchAll(/<version>([^<]+)<\/version>/g)].map((m) => m[1]);
+    assert.deepEqual(versions, ['1.0']);
   });
 });
 

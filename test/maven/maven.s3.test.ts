@@ -1,6 +1,7 @@
 /**
  * The Maven flows that depend on storage semantics (create-once releases, listing, deletes), on the S3
- * backend against a local S3 server, with two instances sharing the bucket.
+ * backend against a local S3 server, with two instances sharing the bucket (one after the other: s3rver
+ * ignores conditional writes, so races run on Ceph RGW in maven.instances.test.ts).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

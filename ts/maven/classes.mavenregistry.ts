@@ -11,6 +11,7 @@ import { MavenStore, type IMavenCoordinates } from './classes.mavenstore.js';
 import { renderDirectoryListing } from './helpers.mavenlisting.js';
 import { isSnapshotVersion } from './helpers.mavenversion.js';
 import {
+  announcedChecksums,
   buildDirectoryMetadata,
   metadataFile,
   parseChecksumFile,
@@ -25,8 +26,8 @@ import type { IMavenMetadataFile, IMavenOptions, IMavenSearchEntry } from './int
 
 const DEFAULT_SNAPSHOTS_TO_KEEP = 10;
 const DEFAULT_SEARCH_REVALIDATE_MS = 1000;
-/** Artifact documents read for one directory listing. */
-const MAX_LISTED_ARTIFACTS = 1000;
+/** Subdirectories shown in one directory listing. */
+const MAX_LISTED_DIRECTORIES = 1000;
 const MAX_SEARCH_RESULTS = 100;
 /** Matches looked at when a token may read only some artifacts (its readable ones are paged). */
 const MAX_FILTERED_MATCHES = 1000;
@@ -235,11 +236,7 @@ export class MavenRegistry extends BaseRegistry {
       for (const version of Object.keys(asArtifact.versions)) entries.set(`${version}/`, { directory: true });
       entries.set('maven-metadata.xml', { directory: false });
     }
-    for (const artifactDirectory of await this.store.artifactDirectories(directory, MAX_LISTED_ARTIFACTS)) {
-      const rest = artifactDirectory.slice(directory ? directory.length + 1 : 0).split('/');
-      if (rest.length === 1 && rest[0] === '') continue;
-      entries.set(`${rest[0]}/`, { directory: true });
-    }
+    for (const child of await this.store.childDirectories(directory, MAX_LISTED_DIRECTORIES)) entries.set(`${child}/`, { directory: true });
     if (entries.size === 0 && segments.length > 0) throw RegistryError.notFound(`${directory}/ not found`);
     const html = renderDirectoryListing(`/${directory ? `${directory}/` : ''}`, [...entries].map(([name, info]) => ({ name, ...info })));
     return this.bytesResponse(req, Buffer.from(html, 'utf8'), 'text/html; charset=utf-8');
@@ -292,16 +289,21 @@ export class MavenRegistry extends BaseRegistry {
     const checksum = splitChecksumName(target.file);
     if (!checksum) req.eventTarget = { resource: path, version: target.version };
     await this.requireScope(req, resourceOf(target.groupId, target.artifactId), 'write');
+    const base = checksum?.base ?? target.file;
+    if (!parseFileName(target.artifactId, target.version, base)) {
+      throw RegistryError.invalid(`${base} is not a file of ${target.artifactId} ${target.version}: expected ${target.artifactId}-${target.version}[-classifier].extension`);
+    }
     if (checksum) return this.putChecksum(req, { ...target, file: checksum.base }, checksum.algorithm);
+    const expect = announcedChecksums(req.headers);
     if (target.file.endsWith('.pom')) {
       const bytes = await req.body.buffer();
       const pom = parsePom(bytes);
       if (pom.artifactId !== target.artifactId || pom.groupId !== target.groupId || pom.version !== target.version) {
         throw RegistryError.invalid(`POM is ${pom.groupId}:${pom.artifactId}:${pom.version}, but the path says ${target.groupId}:${target.artifactId}:${target.version}`);
       }
-      await this.store.putFile(target, bytes, req.storageContext, req.body.limits.maxArtifactBytes, pom);
+      await this.store.putFile(target, bytes, req.storageContext, { maxBytes: req.body.limits.maxArtifactBytes, expect, pom });
     } else {
-      await this.store.putFile(target, req.body.stream(), req.storageContext, req.body.limits.maxArtifactBytes);
+      await this.store.putFile(target, req.body.stream(), req.storageContext, { maxBytes: req.body.limits.maxArtifactBytes, expect });
     }
     return { status: 201, headers: {} };
   }

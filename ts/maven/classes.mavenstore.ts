@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { DerivedDocuments, derivedDocument, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
+import { DerivedDocuments, derivedDocument, jsonTruth, nextRevision, jsonRevisionOf, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
 import type { Logger } from '../core/classes.logger.js';
 import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
@@ -23,6 +23,7 @@ import {
   splitChecksumName,
   toSearchEntry,
   type IGroupPlugin,
+  type TChecksumAlgorithm,
 } from './helpers.maven.js';
 import type {
   IMavenArtifactDocument,
@@ -53,17 +54,17 @@ export interface IPomFacts {
   name?: string;
 }
 
+export interface IPutFileOptions {
+  maxBytes: number;
+  /** Digests the client announced: the body must have them. */
+  expect?: Partial<Record<TChecksumAlgorithm, string>>;
+  /** Given with a POM. */
+  pom?: IPomFacts;
+}
+
 const DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024;
 
-const parseJson = <T>(bytes: Buffer) => JSON.parse(bytes.toString('utf8')) as T;
-const revisionInJson = (bytes: Buffer): string | null => {
-  try {
-    const revision = parseJson<{ revision?: unknown }>(bytes).revision;
-    return typeof revision === 'string' ? revision : null;
-  } catch {
-    return null;
-  }
-};
+const parseJson = (bytes: Buffer): unknown => JSON.parse(bytes.toString('utf8'));
 const newRevision = (previous: string | undefined) => nextRevision(previous, crypto.randomUUID().slice(0, 8));
 
 /** DerivedDocuments names an artifact by its directory `{group path}/{artifactId}`. */
@@ -99,7 +100,7 @@ export class MavenStore {
       label: 'maven artifact metadata',
       key: (name) => mavenPaths.artifactMetadata(...splitArtifactName(name)),
       render: (artifact) => Buffer.from(JSON.stringify(renderArtifactMetadata(artifact))),
-      revisionOfBytes: revisionInJson,
+      revisionOfBytes: jsonRevisionOf,
     });
     const searchTarget: IDerivedTarget<IMavenArtifactDocument> = {
       label: 'maven search entry',
@@ -115,13 +116,7 @@ export class MavenStore {
     };
     this.artifacts = new DerivedDocuments<IMavenArtifactDocument>(
       storage,
-      {
-        key: (name) => mavenPaths.artifact(...splitArtifactName(name)),
-        revision: (artifact) => artifact.revision,
-        revisionOfBytes: revisionInJson,
-        serialize: (artifact) => Buffer.from(JSON.stringify(artifact)),
-        parse: (bytes) => parseJson<IMavenArtifactDocument>(bytes),
-      },
+      jsonTruth((name) => mavenPaths.artifact(...splitArtifactName(name))),
       [this.artifactMetadataTarget, searchTarget, pluginTarget],
       logger,
     );
@@ -129,20 +124,9 @@ export class MavenStore {
       label: 'maven group metadata',
       key: mavenPaths.groupMetadata,
       render: (group) => Buffer.from(JSON.stringify(renderGroupMetadata(group))),
-      revisionOfBytes: revisionInJson,
+      revisionOfBytes: jsonRevisionOf,
     });
-    this.groups = new DerivedDocuments<IMavenGroupDocument>(
-      storage,
-      {
-        key: mavenPaths.groupPlugins,
-        revision: (group) => group.revision,
-        revisionOfBytes: revisionInJson,
-        serialize: (group) => Buffer.from(JSON.stringify(group)),
-        parse: (bytes) => parseJson<IMavenGroupDocument>(bytes),
-      },
-      [this.groupMetadataTarget],
-      logger,
-    );
+    this.groups = new DerivedDocuments<IMavenGroupDocument>(storage, jsonTruth(mavenPaths.groupPlugins), [this.groupMetadataTarget], logger);
   }
 
   // ---- reads ---------------------------------------------------------------------------------
@@ -191,16 +175,19 @@ export class MavenStore {
 
   /**
    * Store one deployed file and record it. A release file that exists is refused (409) unless
-   * redeploys are allowed; nothing is stored then, and a failed or oversized upload leaves nothing.
+   * redeploys are allowed; nothing is stored then, and a failed, oversized or mismatching upload
+   * leaves nothing.
    */
-  async putFile(c: IMavenCoordinates, body: Readable | Uint8Array, ctx: IStorageOperationContext, maxBytes: number, pom?: IPomFacts) {
+  async putFile(c: IMavenCoordinates, body: Readable | Uint8Array, ctx: IStorageOperationContext, options: IPutFileOptions) {
     const key = mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, c.file);
     const immutable = !isSnapshotVersion(c.version) && !this.options.allowRedeploy;
     let result: IPutDigests;
     try {
       result = await ingestArtifact(this.storage, key, body, ctx, {
-        maxBytes,
+        maxBytes: options.maxBytes,
         hashes: ['md5', 'sha1', 'sha512'],
+        expect: options.expect,
+        mismatch: (algorithm, expected, actual) => RegistryError.invalid(`${algorithm} mismatch for ${c.file}: the client announced ${expected}, the body has ${actual}`),
         condition: immutable ? { ifNoneMatch: '*' } : undefined,
       });
     } catch (error) {
@@ -213,7 +200,7 @@ export class MavenStore {
     const record: IMavenFileRecord = { size: result.size, md5: md5!, sha1: sha1!, sha256, sha512: sha512! };
     let dropped: string[];
     try {
-      dropped = await this.record(c, record, ctx, pom);
+      dropped = await this.record(c, record, ctx, options.pom);
     } catch (error) {
       // An unrecorded release file would refuse every retry with 409: take it away again.
       if (immutable) await this.storage.deleteObject(key, ctx).catch(() => undefined);
@@ -324,14 +311,30 @@ export class MavenStore {
 
   // ---- listing -------------------------------------------------------------------------------
 
-  /** Directories `{group path}/{artifactId}` of the artifacts at and below a directory, at most `limit`. */
-  async artifactDirectories(directory: string, limit: number): Promise<string[]> {
-    const found: string[] = [];
-    for await (const object of this.storage.listAll(mavenPaths.artifactsPrefix(directory))) {
-      const artifactDirectory = mavenPaths.artifactDirectoryOf(object.key);
-      if (artifactDirectory) found.push(artifactDirectory);
-      if (found.length >= limit) break;
+  /**
+   * The subdirectories of `directory` that hold artifacts, in order, at most `limit`: one listing
+   * call per subdirectory, each starting after the whole tree of the one before (never a scan of
+   * everything below).
+   */
+  async childDirectories(directory: string, limit: number): Promise<string[]> {
+    const prefix = mavenPaths.artifactsPrefix(directory);
+    const children: string[] = [];
+    let startAfter: string | undefined;
+    while (children.length < limit) {
+      const [next] = (await this.storage.list(prefix, { startAfter, limit: 1 })).objects;
+      if (!next) break;
+      const rest = next.key.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash === -1) {
+        // A document of this directory itself (`@artifact.json`, `@plugins.json` …).
+        startAfter = next.key;
+        continue;
+      }
+      const child = rest.slice(0, slash);
+      children.push(child);
+      // DEL sorts after every character a Maven path segment may hold: past the child's whole tree.
+      startAfter = `${prefix}${child}/\x7f`;
     }
-    return found;
+    return children;
   }
 }

@@ -48,6 +48,19 @@ export function parseChecksumFile(text: string, algorithm: TChecksumAlgorithm): 
 }
 
 /**
+ * Digests a deploy announces in `X-Checksum-Md5|Sha1|Sha256|Sha512` headers (as repository managers
+ * accept them): the body must have them, or nothing is stored.
+ */
+export function announcedChecksums(headers: Record<string, string | undefined>): Partial<Record<TChecksumAlgorithm, string>> {
+  const announced: Partial<Record<TChecksumAlgorithm, string>> = {};
+  for (const algorithm of CHECKSUM_ALGORITHMS) {
+    const value = headers[`x-checksum-${algorithm}`];
+    if (value !== undefined) announced[algorithm] = parseChecksumFile(value, algorithm);
+  }
+  return announced;
+}
+
+/**
  * Where a path below the basePath points: a file `{group path}/{artifactId}/{version}/{file}`, a
  * maven-metadata.xml of some directory, or a directory (ends with `/`, or is empty). Segments must
  * be Maven coordinates; anything else is a 400.

@@ -237,8 +237,10 @@ const OWNER_OF: Record<string, (segments: string[]) => string> = {
     return area === 'search' ? SHARED.search : area === 'login' ? SHARED.sessions : SHARED.other;
   },
   maven: ([area, ...rest]) => {
-    // files/{group path}/{artifactId}/{version}/{file}; artifacts/{group path}/{artifactId}/@artifact.json
-    const artifactEnd = area === 'files' ? rest.length - 2 : area === 'artifacts' && rest.at(-1) === '@artifact.json' ? rest.length - 1 : -1;
+    // files/{group path}/{artifactId}/{version}/{file}; artifacts/{group path}/{artifactId}/@artifact.json and @metadata.json
+    const artifactDocument = rest.at(-1) === '@artifact.json' || rest.at(-1) === '@metadata.json';
+    const artifactEnd = area === 'files' ? rest.length - 2 : area === 'artifacts' && artifactDocument ? rest.length - 1 : -1;
+    if (area === 'search') return SHARED.search;
     if (artifactEnd < 2) return area === 'artifacts' ? SHARED.metadata : SHARED.other;
     return `${rest.slice(0, artifactEnd - 1).join('.')}:${rest[artifactEnd - 1]}`;
   },

@@ -58,7 +58,9 @@ test('report owners: each protocol key belongs to its package; shared objects to
     'probes/conditional-write-x': ['core', 'probes'],
     'composer/packages/acme/lib/dists/u1.zip': ['composer', 'acme/lib'],
     'composer/names/acme/lib': ['composer', 'acme/lib'],
-    'rubygems/gems/x.gem': ['rubygems', '(other)'],
+    'rubygems/gems/rake/gem.json': ['rubygems', 'rake'],
+    'rubygems/search/shard-01.json': ['rubygems', '(search index)'],
+    'rubygems/compact-index.json': ['rubygems', '(other)'],
   };
   for (const [key, [protocol, owner]] of Object.entries(owners)) {
     assert.deepEqual(reportPaths.ownerOf(key), { protocol, owner }, key);

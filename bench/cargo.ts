@@ -30,21 +30,18 @@ import {
   benchRequest,
   curlThroughput,
   loadTest,
-  mark,
   median,
-  parseBenchArgs,
+  reportProtocolFigures,
   rssSampler,
-  serveInChild,
+  runProtocolBench,
   startBenchServer,
-  startHelloServer,
-  withBackends,
   type IBenchServer,
+  type IProtocolFigures,
 } from './helpers.load.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
 const CURL_CLIENTS = 4;
-const TARGETS = { indexRatio: 0.3, crateMBps: 800, publishMs: 10, growth: 1.2, peakRssMiB: 120 };
 
 // ---- the registry (child process) --------------------------------------------------------------
 
@@ -119,23 +116,7 @@ function publishBody(name: string, vers: string, crate: Buffer | { file: string;
 
 // ---- the benchmark -----------------------------------------------------------------------------
 
-interface IFigures {
-  backend: string;
-  publishMedian: number;
-  publishFirst: number;
-  publishLast: number;
-  hello: number;
-  index: { rps: number; p50: number };
-  indexBytes: number;
-  crateMBps: number;
-  bigMiB: number;
-  bigPublishMBps: number;
-  bigDownloadMBps: number;
-  rssStartMiB: number;
-  rssPeakMiB: number;
-}
-
-async function benchBackend(backend: string, storage: IStorageConfig, seconds: number, bigMiB: number, hello: IBenchServer): Promise<IFigures> {
+async function benchBackend(backend: string, storage: IStorageConfig, seconds: number, bigMiB: number, hello: IBenchServer): Promise<IProtocolFigures> {
   const server = await startBenchServer(SELF, ['--serve', JSON.stringify(storage)]);
   const auth = { authorization: server.token };
   const publishAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -157,7 +138,7 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     const indexBytes = (await benchRequest({ port: server.port, path: indexPath, headers: auth })).bytes;
     console.log(`[${backend}] load: index GET (${(indexBytes / 1024).toFixed(0)} KB), hello right before`);
     const helloRps = (await loadTest(hello.port, '/', {}, seconds)).rps;
-    const index = await loadTest(server.port, indexPath, auth, seconds);
+    const index = await loadTest(server.port, indexPath, auth, seconds, server.child.pid);
 
     console.log(`[${backend}] 64 MiB .crate: publish, then GET with ${CURL_CLIENTS} curl clients`);
     const midFile = path.join(work, 'mid.crate');
@@ -182,9 +163,9 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishFirst: median(times.slice(0, 10)),
       publishLast: median(times.slice(189, 200)),
       hello: helloRps,
-      index,
-      indexBytes,
-      crateMBps,
+      document: index,
+      documentBytes: indexBytes,
+      artifactMBps: crateMBps,
       bigMiB,
       bigPublishMBps: bigSize / 1e6 / (publishMs / 1000),
       bigDownloadMBps: downloadMBps,
@@ -198,42 +179,10 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
   }
 }
 
-function report(f: IFigures) {
-  const ratio = f.index.rps / f.hello;
-  const growth = f.publishLast / f.publishFirst;
-  const row = (label: string, value: string, rest = '') => `  ${label.padEnd(40)}${value.padStart(9)} ${rest}`;
-  console.log(
-    [
-      `\ncargo benchmark — ${f.backend} (${os.cpus().length} cores shared with other work: figures under load)`,
-      row('hello (bare node:http), 32 connections', f.hello.toFixed(0), 'req/s'),
-      row(`index GET (${(f.indexBytes / 1024).toFixed(0)} KB), 32 connections`, f.index.rps.toFixed(0), `req/s  ${ratio.toFixed(2)}× hello  p50 ${f.index.p50.toFixed(1)} ms   ${mark(ratio >= TARGETS.indexRatio)} target ≥ ${TARGETS.indexRatio}×`),
-      row('.crate GET (64 MiB), curl', f.crateMBps.toFixed(0), `MB/s   ${mark(f.crateMBps >= TARGETS.crateMBps)} target ≥ ${TARGETS.crateMBps} MB/s (filesystem)`),
-      row('publish, median of 200 versions', f.publishMedian.toFixed(2), `ms     ${mark(f.publishMedian <= TARGETS.publishMs)} target ≤ ${TARGETS.publishMs} ms`),
-      row('publish, versions 1-10 (median)', f.publishFirst.toFixed(2), 'ms'),
-      row('publish, versions 190-200 (median)', f.publishLast.toFixed(2), `ms     ${growth.toFixed(2)}× versions 1-10   ${mark(growth <= TARGETS.growth)} target ≤ ${TARGETS.growth}×`),
-      row(`${f.bigMiB} MiB .crate publish / download`, `${f.bigPublishMBps.toFixed(0)} / ${f.bigDownloadMBps.toFixed(0)}`, 'MB/s'),
-      row('server RSS: start / peak while moving it', `${f.rssStartMiB.toFixed(0)} / ${f.rssPeakMiB.toFixed(0)}`, `MiB   ${mark(f.rssPeakMiB <= TARGETS.peakRssMiB)} target ≤ ${TARGETS.peakRssMiB} MiB`),
-    ].join('\n'),
-  );
-}
-
-async function main() {
-  const args = parseBenchArgs();
-  const seconds = Number(args.seconds ?? 4);
-  const bigMiB = Number(args['big-mib'] ?? 1024);
-  const hello = await startHelloServer();
-  const results: IFigures[] = [];
-  try {
-    await withBackends(args.backend ?? 'all', 'cargo', async (name, storage) => {
-      results.push(await benchBackend(name, storage, seconds, bigMiB, hello));
-      report(results.at(-1)!);
-    });
-  } finally {
-    await hello.stop();
-  }
-  console.log('\nsummary');
-  results.forEach(report);
-}
-
-if (process.argv[2] === '--serve') await serveInChild(() => buildRegistry(JSON.parse(process.argv[3]) as IStorageConfig));
-else await main();
+await runProtocolBench({
+  script: SELF,
+  label: 'cargo',
+  buildRegistry,
+  bench: (backend, storage, args, hello) => benchBackend(backend, storage, Number(args.seconds ?? 4), Number(args['big-mib'] ?? 1024), hello),
+  report: (f) => reportProtocolFigures('cargo', { document: 'index', artifact: '.crate', publish: 'publish' }, f),
+});

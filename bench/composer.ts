@@ -26,25 +26,24 @@ import type { IStorageConfig } from '../ts/core/interfaces.core.js';
 import { zipChunks } from '../test/core/archive/zipwriter.js';
 import { makePackageZip } from '../test/composer/fixtures.js';
 import {
+  CONNECTIONS,
   benchRequest,
   curlThroughput,
+  documentFigure,
   loadTest,
-  mark,
   median,
-  parseBenchArgs,
+  reportProtocolFigures,
   rssSampler,
-  serveInChild,
+  runProtocolBench,
   startBenchServer,
-  startHelloServer,
-  withBackends,
   type IBenchServer,
+  type IProtocolFigures,
   type ILoadResult,
 } from './helpers.load.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
 const CURL_CLIENTS = 4;
-const TARGETS = { indexRatio: 0.3, zipMBps: 800, publishMs: 10, growth: 1.2, peakRssMiB: 120 };
 
 // ---- the registry (child process) --------------------------------------------------------------
 
@@ -77,20 +76,9 @@ async function bigZipFile(file: string, name: string, version: string, payloadBy
 
 // ---- the benchmark -----------------------------------------------------------------------------
 
-interface IFigures {
-  backend: string;
-  publishMedian: number;
-  publishFirst: number;
-  publishLast: number;
+/** `document` is a package's p2 metadata; packages.json is measured beside it. */
+interface IFigures extends IProtocolFigures {
   root: { hello: number; result: ILoadResult };
-  metadata: { hello: number; result: ILoadResult };
-  metadataBytes: number;
-  zipMBps: number;
-  bigMiB: number;
-  bigPublishMBps: number;
-  bigDownloadMBps: number;
-  rssStartMiB: number;
-  rssPeakMiB: number;
 }
 
 async function benchBackend(backend: string, storage: IStorageConfig, seconds: number, bigMiB: number, hello: IBenchServer): Promise<IFigures> {
@@ -152,9 +140,10 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishFirst: median(times.slice(0, 10)),
       publishLast: median(times.slice(189, 200)),
       root,
-      metadata,
-      metadataBytes,
-      zipMBps,
+      hello: metadata.hello,
+      document: metadata.result,
+      documentBytes: metadataBytes,
+      artifactMBps: zipMBps,
       bigMiB,
       bigPublishMBps: bigSize / 1e6 / (publishMs / 1000),
       bigDownloadMBps: downloadMBps,
@@ -168,46 +157,15 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
   }
 }
 
-function report(f: IFigures) {
-  const growth = f.publishLast / f.publishFirst;
-  const row = (label: string, value: string, rest = '') => `  ${label.padEnd(40)}${value.padStart(9)} ${rest}`;
-  const load = (label: string, { hello, result }: IFigures['root']) => {
-    const ratio = result.rps / hello;
-    const figures = `req/s  ${ratio.toFixed(2)}× hello (${hello.toFixed(0)})  p50 ${result.p50.toFixed(1)} ms  ${result.cpuMsPerRequest.toFixed(2)} ms CPU/req`;
-    return row(label, result.rps.toFixed(0), `${figures}   ${mark(ratio >= TARGETS.indexRatio)} target ≥ ${TARGETS.indexRatio}×`);
-  };
-  console.log(
-    [
-      `\ncomposer benchmark — ${f.backend} (${os.cpus().length} cores shared with other work, load average ${os.loadavg()[0].toFixed(1)}: figures under load)`,
-      load('packages.json GET, 32 connections', f.root),
-      load(`p2 metadata GET (${(f.metadataBytes / 1024).toFixed(0)} KB), 32 connections`, f.metadata),
-      row('zip GET (64 MiB), curl', f.zipMBps.toFixed(0), `MB/s   ${mark(f.zipMBps >= TARGETS.zipMBps)} target ≥ ${TARGETS.zipMBps} MB/s (filesystem)`),
-      row('upload, median of 200 versions', f.publishMedian.toFixed(2), `ms     ${mark(f.publishMedian <= TARGETS.publishMs)} target ≤ ${TARGETS.publishMs} ms`),
-      row('upload, versions 1-10 (median)', f.publishFirst.toFixed(2), 'ms'),
-      row('upload, versions 190-200 (median)', f.publishLast.toFixed(2), `ms     ${growth.toFixed(2)}× versions 1-10   ${mark(growth <= TARGETS.growth)} target ≤ ${TARGETS.growth}×`),
-      row(`${f.bigMiB} MiB zip upload / download`, `${f.bigPublishMBps.toFixed(0)} / ${f.bigDownloadMBps.toFixed(0)}`, 'MB/s'),
-      row('server RSS: start / peak while moving it', `${f.rssStartMiB.toFixed(0)} / ${f.rssPeakMiB.toFixed(0)}`, `MiB   ${mark(f.rssPeakMiB <= TARGETS.peakRssMiB)} target ≤ ${TARGETS.peakRssMiB} MiB`),
-    ].join('\n'),
-  );
-}
+const report = (f: IFigures) =>
+  reportProtocolFigures('composer', { document: 'p2 metadata', artifact: 'zip', publish: 'upload' }, f, [
+    [`packages.json GET, ${CONNECTIONS} connections`, f.root.result.rps.toFixed(0), documentFigure(f.root.result, f.root.hello)],
+  ]);
 
-async function main() {
-  const args = parseBenchArgs();
-  const seconds = Number(args.seconds ?? 4);
-  const bigMiB = Number(args['big-mib'] ?? 1024);
-  const hello = await startHelloServer();
-  const results: IFigures[] = [];
-  try {
-    await withBackends(args.backend ?? 'all', 'composer', async (name, storage) => {
-      results.push(await benchBackend(name, storage, seconds, bigMiB, hello));
-      report(results.at(-1)!);
-    });
-  } finally {
-    await hello.stop();
-  }
-  console.log('\nsummary');
-  results.forEach(report);
-}
-
-if (process.argv[2] === '--serve') await serveInChild(() => buildRegistry(JSON.parse(process.argv[3]) as IStorageConfig));
-else await main();
+await runProtocolBench({
+  script: SELF,
+  label: 'composer',
+  buildRegistry,
+  bench: (backend, storage, args, hello) => benchBackend(backend, storage, Number(args.seconds ?? 4), Number(args['big-mib'] ?? 1024), hello),
+  report,
+});

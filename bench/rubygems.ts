@@ -27,24 +27,24 @@ import { RubyGemsRegistry } from '../ts/rubygems/classes.rubygemsregistry.js';
 import type { IStorageConfig } from '../ts/core/interfaces.core.js';
 import { gemspecYaml, makeGem } from '../test/rubygems/fixtures.js';
 import {
+  CONNECTIONS,
   benchRequest,
   curlThroughput,
+  documentFigure,
   loadTest,
-  mark,
   median,
-  parseBenchArgs,
+  reportProtocolFigures,
   rssSampler,
-  serveInChild,
+  runProtocolBench,
   startBenchServer,
-  startHelloServer,
-  withBackends,
   type IBenchServer,
+  type IProtocolFigures,
+  type ILoadResult,
 } from './helpers.load.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
 const CURL_CLIENTS = 4;
-const TARGETS = { indexRatio: 0.3, gemMBps: 800, publishMs: 10, growth: 1.2, peakRssMiB: 120 };
 
 // ---- the registry (child process) --------------------------------------------------------------
 
@@ -82,23 +82,11 @@ async function bigGemFile(file: string, name: string, version: string, payloadBy
 
 // ---- the benchmark -----------------------------------------------------------------------------
 
-interface IFigures {
-  backend: string;
-  publishMedian: number;
-  publishFirst: number;
-  publishLast: number;
-  helloInfo: number;
-  info: { rps: number; p50: number };
-  infoBytes: number;
+/** `document` is /info; /versions is measured beside it. */
+interface IFigures extends IProtocolFigures {
   helloVersions: number;
-  versions: { rps: number; p50: number };
+  versions: ILoadResult;
   versionsBytes: number;
-  gemMBps: number;
-  bigMiB: number;
-  bigPublishMBps: number;
-  bigDownloadMBps: number;
-  rssStartMiB: number;
-  rssPeakMiB: number;
 }
 
 async function benchBackend(backend: string, storage: IStorageConfig, seconds: number, bigMiB: number, hello: IBenchServer): Promise<IFigures> {
@@ -127,9 +115,9 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     const versionsBytes = (await benchRequest({ port: server.port, path: '/rubygems/versions', headers: auth })).bytes;
     console.log(`[${backend}] load: /info (${(infoBytes / 1024).toFixed(0)} KB) and /versions (${(versionsBytes / 1024).toFixed(0)} KB), hello right before each`);
     const helloInfo = (await loadTest(hello.port, '/', {}, seconds)).rps;
-    const info = await loadTest(server.port, infoPath, auth, seconds);
+    const info = await loadTest(server.port, infoPath, auth, seconds, server.child.pid);
     const helloVersions = (await loadTest(hello.port, '/', {}, seconds)).rps;
-    const versions = await loadTest(server.port, '/rubygems/versions', auth, seconds);
+    const versions = await loadTest(server.port, '/rubygems/versions', auth, seconds, server.child.pid);
 
     console.log(`[${backend}] 64 MiB .gem: push, then GET with ${CURL_CLIENTS} curl clients`);
     const midFile = path.join(work, 'mid.gem');
@@ -153,13 +141,13 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishMedian: median(times),
       publishFirst: median(times.slice(0, 10)),
       publishLast: median(times.slice(189, 200)),
-      helloInfo,
-      info,
-      infoBytes,
+      hello: helloInfo,
+      document: info,
+      documentBytes: infoBytes,
       helloVersions,
       versions,
       versionsBytes,
-      gemMBps,
+      artifactMBps: gemMBps,
       bigMiB,
       bigPublishMBps: bigSize / 1e6 / (publishMs / 1000),
       bigDownloadMBps: downloadMBps,
@@ -173,47 +161,15 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
   }
 }
 
-function report(f: IFigures) {
-  const growth = f.publishLast / f.publishFirst;
-  const row = (label: string, value: string, rest = '') => `  ${label.padEnd(40)}${value.padStart(9)} ${rest}`;
-  const load = (label: string, result: { rps: number; p50: number }, helloRps: number) => {
-    const ratio = result.rps / helloRps;
-    return row(label, result.rps.toFixed(0), `req/s  ${ratio.toFixed(2)}× hello  p50 ${result.p50.toFixed(1)} ms   ${mark(ratio >= TARGETS.indexRatio)} target ≥ ${TARGETS.indexRatio}×`);
-  };
-  console.log(
-    [
-      `\nrubygems benchmark — ${f.backend} (${os.cpus().length} cores shared with other work: figures under load)`,
-      row('hello (bare node:http) before /info', f.helloInfo.toFixed(0), 'req/s'),
-      load(`/info GET (${(f.infoBytes / 1024).toFixed(0)} KB), 32 connections`, f.info, f.helloInfo),
-      row('hello (bare node:http) before /versions', f.helloVersions.toFixed(0), 'req/s'),
-      load(`/versions GET (${(f.versionsBytes / 1024).toFixed(0)} KB), 32 connections`, f.versions, f.helloVersions),
-      row('.gem GET (64 MiB), curl', f.gemMBps.toFixed(0), `MB/s   ${mark(f.gemMBps >= TARGETS.gemMBps)} target ≥ ${TARGETS.gemMBps} MB/s (filesystem)`),
-      row('push, median of 200 versions', f.publishMedian.toFixed(2), `ms     ${mark(f.publishMedian <= TARGETS.publishMs)} target ≤ ${TARGETS.publishMs} ms`),
-      row('push, versions 1-10 (median)', f.publishFirst.toFixed(2), 'ms'),
-      row('push, versions 190-200 (median)', f.publishLast.toFixed(2), `ms     ${growth.toFixed(2)}× versions 1-10   ${mark(growth <= TARGETS.growth)} target ≤ ${TARGETS.growth}×`),
-      row(`${f.bigMiB} MiB .gem push / download`, `${f.bigPublishMBps.toFixed(0)} / ${f.bigDownloadMBps.toFixed(0)}`, 'MB/s'),
-      row('server RSS: start / peak while moving it', `${f.rssStartMiB.toFixed(0)} / ${f.rssPeakMiB.toFixed(0)}`, `MiB   ${mark(f.rssPeakMiB <= TARGETS.peakRssMiB)} target ≤ ${TARGETS.peakRssMiB} MiB`),
-    ].join('\n'),
-  );
-}
+const report = (f: IFigures) =>
+  reportProtocolFigures('rubygems', { document: '/info', artifact: '.gem', publish: 'push' }, f, [
+    [`/versions GET (${(f.versionsBytes / 1024).toFixed(0)} KB), ${CONNECTIONS} connections`, f.versions.rps.toFixed(0), documentFigure(f.versions, f.helloVersions)],
+  ]);
 
-async function main() {
-  const args = parseBenchArgs();
-  const seconds = Number(args.seconds ?? 4);
-  const bigMiB = Number(args['big-mib'] ?? 1024);
-  const hello = await startHelloServer();
-  const results: IFigures[] = [];
-  try {
-    await withBackends(args.backend ?? 'all', 'rubygems', async (name, storage) => {
-      results.push(await benchBackend(name, storage, seconds, bigMiB, hello));
-      report(results.at(-1)!);
-    });
-  } finally {
-    await hello.stop();
-  }
-  console.log('\nsummary');
-  results.forEach(report);
-}
-
-if (process.argv[2] === '--serve') await serveInChild(() => buildRegistry(JSON.parse(process.argv[3]) as IStorageConfig));
-else await main();
+await runProtocolBench({
+  script: SELF,
+  label: 'rubygems',
+  buildRegistry,
+  bench: (backend, storage, args, hello) => benchBackend(backend, storage, Number(args.seconds ?? 4), Number(args['big-mib'] ?? 1024), hello),
+  report,
+});

@@ -5,7 +5,7 @@ import type { Logger } from '../core/classes.logger.js';
 import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
 import type { SearchIndex } from '../core/classes.searchindex.js';
-import { StoredDocumentCache } from '../core/classes.storeddocumentcache.js';
+import { DocumentCache } from '../core/classes.documentcache.js';
 import { mavenPaths } from '../core/storage.paths.js';
 import type { IPutDigests } from '../core/storage/interfaces.storage.js';
 import { ingestArtifact } from '../core/helpers.ingest.js';
@@ -64,7 +64,6 @@ export interface IPutFileOptions {
 
 const DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024;
 
-const parseJson = (bytes: Buffer): unknown => JSON.parse(bytes.toString('utf8'));
 const newRevision = (previous: string | undefined) => nextRevision(previous, crypto.randomUUID().slice(0, 8));
 
 /** DerivedDocuments names an artifact by its directory `{group path}/{artifactId}`. */
@@ -87,7 +86,7 @@ export class MavenStore {
   private readonly groups: DerivedDocuments<IMavenGroupDocument>;
   private readonly artifactMetadataTarget: IDerivedTarget<IMavenArtifactDocument>;
   private readonly groupMetadataTarget: IDerivedTarget<IMavenGroupDocument>;
-  private readonly documents: StoredDocumentCache<unknown>;
+  private readonly documents: DocumentCache;
 
   constructor(
     private readonly storage: RegistryStorage,
@@ -95,7 +94,7 @@ export class MavenStore {
     logger: Logger,
     private readonly options: IMavenStoreOptions,
   ) {
-    this.documents = new StoredDocumentCache<unknown>(storage, { maxBytes: DOCUMENT_CACHE_BYTES, parse: parseJson });
+    this.documents = new DocumentCache(storage, { maxEntries: 10_000, maxBytes: DOCUMENT_CACHE_BYTES });
     this.artifactMetadataTarget = derivedDocument<IMavenArtifactDocument>(storage, {
       label: 'maven artifact metadata',
       key: (name) => mavenPaths.artifactMetadata(...splitArtifactName(name)),
@@ -133,13 +132,13 @@ export class MavenStore {
 
   /** The artifact's truth as stored now (shared, read-only), or null. */
   async getArtifact(groupId: string, artifactId: string): Promise<IMavenArtifactDocument | null> {
-    const document = await this.documents.get(mavenPaths.artifact(groupPathOf(groupId), artifactId));
+    const document = await this.documents.read(mavenPaths.artifact(groupPathOf(groupId), artifactId));
     return (document?.value as IMavenArtifactDocument | undefined) ?? null;
   }
 
   /** The group's maven-plugins as stored now. */
   async getGroupPlugins(groupId: string): Promise<IGroupPlugin[]> {
-    const document = await this.documents.get(mavenPaths.groupPlugins(groupPathOf(groupId)));
+    const document = await this.documents.read(mavenPaths.groupPlugins(groupPathOf(groupId)));
     return pluginsOf((document?.value as IMavenGroupDocument | undefined) ?? null);
   }
 
@@ -149,7 +148,7 @@ export class MavenStore {
    */
   async artifactMetadata(groupId: string, artifactId: string, version: string | undefined, ctx: IStorageOperationContext): Promise<IMavenMetadataFile | null> {
     await this.artifacts.ensureCurrent(artifactName(groupId, artifactId), this.artifactMetadataTarget, ctx);
-    const document = await this.documents.get(mavenPaths.artifactMetadata(groupPathOf(groupId), artifactId));
+    const document = await this.documents.read(mavenPaths.artifactMetadata(groupPathOf(groupId), artifactId));
     const metadata = document?.value as IMavenArtifactMetadata | undefined;
     if (!metadata) return null;
     return (version === undefined ? metadata.artifact : metadata.snapshots[version]) ?? null;
@@ -163,7 +162,7 @@ export class MavenStore {
     const groupPath = groupPathOf(groupId);
     if (!(await this.storage.stat(mavenPaths.groupPlugins(groupPath)))) return null;
     await this.groups.ensureCurrent(groupPath, this.groupMetadataTarget, ctx);
-    const document = await this.documents.get(mavenPaths.groupMetadata(groupPath));
+    const document = await this.documents.read(mavenPaths.groupMetadata(groupPath));
     return (document?.value as IMavenGroupMetadata | undefined)?.metadata ?? null;
   }
 

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   InvalidComposerVersionError,
+  compareNormalizedVersions,
   composerStability,
   isDevVersion,
   normalizeComposerBranch,
@@ -136,5 +137,12 @@ describe('Composer version normalisation (composer/semver VersionParser)', () =>
     assert.equal(isDevVersion('1.9999999.9999999.9999999-dev'), true);
     assert.equal(isDevVersion('1.0.0.0-beta2'), false);
     assert.equal(isDevVersion('1.0.0.0'), false);
+  });
+
+  it('orders normalised tagged versions: numbers, then alpha < beta < RC < release < patch', () => {
+    const ascending = ['1.0.0.0-alpha1', '1.0.0.0-beta1', '1.0.0.0-beta2', '1.0.0.0-RC1', '1.0.0.0', '1.0.0.0-patch1', '1.0.1.0', '1.10.0.0', '2010.01.02'];
+    const shuffled = [...ascending].reverse();
+    assert.deepEqual(shuffled.sort(compareNormalizedVersions), ascending);
+    assert.equal(compareNormalizedVersions('1.0.0.0', '1.0.0.0'), 0);
   });
 });

@@ -1,7 +1,7 @@
 /**
- * A registry with the web page at `/` and one package of each protocol on main, published through
- * handleRequest as the real clients would: npm, PyPI, Cargo, Maven and OCI. npm, Cargo, Maven and OCI
- * are private (no anonymous reads); PyPI is readable by anyone. `reader` may read `@team/*` on npm only.
+ * A registry with the web page at `/` and packages of all seven protocols, published through
+ * handleRequest as the real clients would. Every protocol but PyPI is private (no anonymous reads);
+ * PyPI is readable by anyone. `reader` may read `@team/*` on npm only.
  */
 import * as crypto from 'node:crypto';
 import { sendRequest, type IReadResponse, type ITestRequest } from '../helpers/requests.js';
@@ -10,6 +10,8 @@ import { publishBody } from '../npm/fixtures.js';
 import { makeWheel, multipartBody, MULTIPART_TYPE, uploadFields } from '../pypi/fixtures.js';
 import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
 import { pomOf } from '../maven/maven.fixtures.js';
+import { makePackageZip } from '../composer/fixtures.js';
+import { gemspecYaml, makeGem } from '../rubygems/fixtures.js';
 
 export const PASSWORDS = { admin: 'admin-web-password', reader: 'reader-web-password' } as const;
 export const basic = (user: keyof typeof PASSWORDS, password: string = PASSWORDS[user]) =>
@@ -53,6 +55,8 @@ export async function createWebFixture(): Promise<IWebFixture> {
       cargo: { enabled: true, basePath: '/cargo' },
       maven: { enabled: true, basePath: '/maven' },
       oci: { enabled: true, basePath: '/oci' },
+      composer: { enabled: true, basePath: '/composer' },
+      rubygems: { enabled: true, basePath: '/rubygems' },
       web: { enabled: true, basePath: '/' },
     },
   });
@@ -100,6 +104,25 @@ export async function createWebFixture(): Promise<IWebFixture> {
     }),
   );
   expectOk('oci manifest', await request('PUT', '/v2/web/app/manifests/1.0', { headers: { ...admin, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest }));
+
+  for (const [label, extra] of [
+    ['1.0.0', { require: { php: '>=8.1', 'web/helpers': '^2.0' }, 'require-dev': { 'web/testing': '^1.0' } }],
+    ['1.1.0-beta1', {}],
+    ['dev-main', {}],
+  ] as const) {
+    const zip = await makePackageZip('web/greeter', label, { extra: { description: 'Greets people from the web page tests', ...extra } });
+    expectOk(`composer upload ${label}`, await request('PUT', '/composer/packages/web/greeter', { headers: { ...admin, 'content-type': 'application/zip' }, body: zip }));
+  }
+
+  const described = (yaml: string) => `${yaml}description: Gems for the web page, described at length.\n`;
+  for (const [version, platform] of [['0.9.0', 'ruby'], ['1.0.0', 'ruby'], ['1.0.0', 'x86_64-linux']] as const) {
+    const gem = await makeGem(described(gemspecYaml('web-gem', version, { platform, dependencies: { 'web-base': ['>= 1.0'] } })));
+    expectOk(`gem push ${version}-${platform}`, await request('POST', '/rubygems/api/v1/gems', { headers: { ...admin, 'content-type': 'application/octet-stream' }, body: gem }));
+  }
+  expectOk(
+    'gem yank',
+    await request('DELETE', '/rubygems/api/v1/gems/yank', { headers: { ...admin, 'content-type': 'application/x-www-form-urlencoded' }, body: 'gem_name=web-gem&version=0.9.0' }),
+  );
 
   return { ...setup, request };
 }

@@ -29,7 +29,7 @@ describe('web page over HTTP', () => {
   it('shows an anonymous visitor only what anonymous may read: public PyPI, none of the private protocols', async () => {
     const home = await get('/');
     assert.match(home.text, /href="\/packages\/pypi\/web-demo"/);
-    for (const hidden of ['web-left-pad', '@team/secret', 'web-crate', 'web-lib', 'web/app']) assert.ok(!home.text.includes(hidden), `${hidden} is not on the page`);
+    for (const hidden of ['web-left-pad', '@team/secret', 'web-crate', 'web-lib', 'web/app', 'web/greeter', 'web-gem']) assert.ok(!home.text.includes(hidden), `${hidden} is not on the page`);
     assert.match(home.text, /PyPI <span class="muted">\(1\)<\/span>/, 'a count where everything is readable');
     assert.doesNotMatch(home.text, /npm <span class="muted">/, 'no count that would tell how many private packages exist');
     const search = await get('/search?q=web');
@@ -44,7 +44,7 @@ describe('web page over HTTP', () => {
     assert.equal(privatePage.status, 404);
     assert.equal(missingPage.status, 404);
     assert.equal(privatePage.text, missingPage.text);
-    for (const path of ['/packages/cargo/web-crate', '/packages/maven/com.example:web-lib', '/packages/oci/web/app', '/packages/nosuch/x']) {
+    for (const path of ['/packages/cargo/web-crate', '/packages/maven/com.example:web-lib', '/packages/oci/web/app', '/packages/composer/web/greeter', '/packages/rubygems/web-gem', '/packages/nosuch/x']) {
       assert.equal((await get(path)).status, 404, path);
     }
     const shown = await get('/packages/npm/web-left-pad', basic('admin'));
@@ -78,9 +78,9 @@ describe('web page over HTTP', () => {
     assert.equal(signedIn.headers.location, '/');
   });
 
-  it('finds a package of every protocol on main in one search (admin), with counts', async () => {
+  it('finds a package of each of the seven protocols in one search (admin), with counts', async () => {
     const search = await get('/search?q=web', basic('admin'));
-    for (const link of ['/packages/npm/web-left-pad', '/packages/pypi/web-demo', '/packages/cargo/web-crate', '/packages/maven/com.example%3Aweb-lib', '/packages/oci/web/app']) {
+    for (const link of ['/packages/npm/web-left-pad', '/packages/pypi/web-demo', '/packages/cargo/web-crate', '/packages/maven/com.example%3Aweb-lib', '/packages/oci/web/app', '/packages/composer/web/greeter', '/packages/rubygems/web-gem']) {
       assert.ok(search.text.includes(`href="${link}"`), link);
     }
     assert.match(search.text, /npm <span class="muted">\(2\)<\/span>/);
@@ -131,6 +131,52 @@ describe('web page over HTTP', () => {
     const oci = await get('/packages/oci/web/app', admin);
     assert.match(oci.text, /docker pull registry\.example\.com\/web\/app:1\.0/);
     assert.match(oci.text, /application\/vnd\.oci\.image\.layer\.v1\.tar\+gzip<\/td><td>2\.0 KiB<\/td>/);
+  });
+
+  it('shows a Composer package: description, tagged versions and dev branches, requirements, the dist shasum, composer require with the repository', async () => {
+    const admin = basic('admin');
+    assert.equal((await get('/packages/composer/web/greeter')).status, 404, 'private to anonymous');
+    const page = await get('/packages/composer/web/greeter', admin);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<h1>web\/greeter <span class="muted">1\.0\.0<\/span>/, 'the newest stable version, not the beta or the branch');
+    assert.match(page.text, /<p>Greets people from the web page tests<\/p>/);
+    assert.match(page.text, /License: MIT/);
+    const versions = [...page.text.matchAll(/\?version=([^"]+)">/g)].map((match) => decodeURIComponent(match[1]));
+    assert.deepEqual(versions, ['1.1.0-beta1', '1.0.0', 'dev-main']);
+    assert.match(page.text, /dev-main<\/a><\/td><td>\d{4}-\d\d-\d\d<\/td><td><span class="badge">dev branch<\/span>/);
+    assert.match(page.text, /<a href="\/packages\/composer\/web\/helpers">web\/helpers<\/a> <code>\^2\.0<\/code>/);
+    assert.match(page.text, /<a href="\/packages\/composer\/web\/testing">web\/testing<\/a> <code>\^1\.0<\/code> <span class="badge">dev<\/span>/);
+    assert.ok(!page.text.includes('/packages/composer/php'), 'platform requirements have no page');
+    assert.match(page.text, /composer config repositories\.smartregistry composer http:\/\/registry\.example\.com\/composer\ncomposer require web\/greeter:1\.0\.0/);
+    assert.match(page.text, /&quot;url&quot;: &quot;http:\/\/registry\.example\.com\/composer&quot;/);
+    const metadata = await fixture.request('GET', '/composer/p2/web/greeter.json', { headers: { authorization: admin } });
+    const stable = (metadata.json.packages['web/greeter'] as { version: string; dist: { shasum: string } }[]).find((entry) => entry.version === '1.0.0')!;
+    assert.match(page.text, new RegExp(`${stable.dist.shasum}\\.zip</td><td>\\d+ B</td><td class="digest">sha1: ${stable.dist.shasum}`));
+    const branch = await get('/packages/composer/web/greeter?version=dev-main', admin);
+    assert.match(branch.text, /composer require web\/greeter:dev-main/);
+    assert.equal((await get('/packages/composer/web/greeter?version=9.9.9', admin)).status, 404);
+    assert.equal((await get('/packages/composer/Web/Greeter', admin)).status, 404, 'not a Composer name');
+  });
+
+  it('shows a gem: summary and description, versions with platforms, a yanked version marked, files, gem install and a Gemfile source block', async () => {
+    const admin = basic('admin');
+    assert.equal((await get('/packages/rubygems/web-gem')).status, 404, 'private to anonymous');
+    const page = await get('/packages/rubygems/web-gem', admin);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<h1>web-gem <span class="muted">1\.0\.0<\/span><\/h1>/);
+    assert.match(page.text, /<p>web-gem for tests<\/p>/, 'the summary');
+    assert.match(page.text, /<pre class="readme-text">Gems for the web page, described at length\.<\/pre>/, 'the description');
+    assert.match(page.text, /1\.0\.0<\/a><\/td><td>\d{4}-\d\d-\d\d<\/td><td><span class="badge">ruby<\/span><span class="badge">x86_64-linux<\/span><\/td>/);
+    assert.match(page.text, /0\.9\.0<\/a><\/td><td>\d{4}-\d\d-\d\d<\/td><td><span class="badge">ruby<\/span><span class="badge warn" title="">yanked<\/span>/);
+    assert.match(page.text, /<th scope="row">Platforms<\/th><td class="digest">ruby, x86_64-linux<\/td>/);
+    assert.match(page.text, /web-gem-1\.0\.0\.gem<\/td><td>[\d.]+ (B|KiB)<\/td><td class="digest">sha256: [0-9a-f]{64}/);
+    assert.match(page.text, /web-gem-1\.0\.0-x86_64-linux\.gem<\/td>/);
+    assert.match(page.text, /<a href="\/packages\/rubygems\/web-base">web-base<\/a> <code>&gt;= 1\.0<\/code>/);
+    assert.match(page.text, /gem install web-gem -v 1\.0\.0 --clear-sources --source http:\/\/registry\.example\.com\/rubygems\//);
+    assert.match(page.text, /source &quot;http:\/\/registry\.example\.com\/rubygems&quot; do\n  gem &quot;web-gem&quot;, &quot;1\.0\.0&quot;\nend/);
+    const yanked = await get('/packages/rubygems/web-gem?version=0.9.0', admin);
+    assert.match(yanked.text, /<h1>web-gem <span class="muted">0\.9\.0<\/span><span class="badge warn" title="">yanked<\/span><\/h1>/);
+    assert.match(yanked.text, /web-gem-0\.9\.0\.gem \(yanked\)/);
   });
 
   it('serves its stylesheet and script, and answers unknown pages and methods in HTML', async () => {

@@ -4,6 +4,7 @@ import { RegistryError } from '../core/classes.registryerror.js';
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject } from '../core/helpers.serve.js';
+import { ComposerCatalogue } from './classes.composercatalogue.js';
 import { ComposerPackageStore } from './classes.composerpackagestore.js';
 import { createComposerSearchIndex } from './classes.composersearch.js';
 import { isValidPackageName, namePatternMatcher, renderPackagesJson, type TMetadataFile } from './helpers.composer.js';
@@ -43,6 +44,10 @@ export class ComposerRegistry extends BaseRegistry {
       maxUnpackedBytes: options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES,
       namesRevalidateMs: revalidateMs,
     });
+  }
+
+  override catalogue(): ComposerCatalogue {
+    return new ComposerCatalogue(this.packages, this.search);
   }
 
   // ---- the route table -----------------------------------------------------------------------

@@ -95,3 +95,28 @@ export function composerStability(version: string): TComposerStability {
 
 /** Is this normalised version a dev branch (served in `~dev.json`, replaced by a new upload)? */
 export const isDevVersion = (normalized: string) => normalized.startsWith('dev-') || normalized.endsWith('-dev');
+
+const STABILITY_ORDER: Record<string, number> = { dev: 0, alpha: 1, beta: 2, rc: 3, patch: 5 };
+
+/**
+ * Order of two normalised tagged versions (`1.2.0.0`, `1.2.0.0-beta2`): numbers first, then a
+ * pre-release below its release (`-alpha` < `-beta` < `-RC` < none < `-patch`), then the pre-release's number.
+ */
+export function compareNormalizedVersions(a: string, b: string): number {
+  const parse = (version: string) => {
+    const [numbers, suffix = ''] = version.split('-', 2);
+    const stability = /^([a-zA-Z]+)(\d*)/.exec(suffix);
+    return {
+      numbers: numbers.split('.').map((part) => Number.parseInt(part, 10) || 0),
+      rank: stability ? (STABILITY_ORDER[stability[1].toLowerCase()] ?? 4) : 4,
+      build: stability ? Number.parseInt(stability[2], 10) || 0 : 0,
+    };
+  };
+  const left = parse(a);
+  const right = parse(b);
+  for (let i = 0; i < Math.max(left.numbers.length, right.numbers.length); i++) {
+    const difference = (left.numbers[i] ?? 0) - (right.numbers[i] ?? 0);
+    if (difference !== 0) return Math.sign(difference);
+  }
+  return Math.sign(left.rank - right.rank) || Math.sign(left.build - right.build);
+}

@@ -5,6 +5,7 @@ import type { IHandlerResponse } from '../core/helpers.response.js';
 import { jsonResponse } from '../core/helpers.response.js';
 import { serveObject } from '../core/helpers.serve.js';
 import { bufferedObjectSource } from '../core/helpers.storedsource.js';
+import { RubyGemsCatalogue } from './classes.rubygemscatalogue.js';
 import { RubyGemsStore, compactIndexObject, type IGemActor } from './classes.rubygemsstore.js';
 import { GEM_PLATFORM, GEM_VERSION, isValidGemName } from './helpers.gemspec.js';
 import { RubySymbol, marshalDump, type TRubyValue } from './helpers.marshal.js';
@@ -42,6 +43,10 @@ export class RubyGemsRegistry extends BaseRegistry {
   constructor(deps: IProtocolDependencies, options: IRubyGemsRegistryOptions = {}) {
     super(deps);
     this.store = new RubyGemsStore(deps.storage, deps.logger, options.now ?? (() => new Date()), options.revalidateMs ?? DEFAULT_REVALIDATE_MS);
+  }
+
+  override catalogue(): RubyGemsCatalogue {
+    return new RubyGemsCatalogue(this.store);
   }
 
   // ---- the route table -----------------------------------------------------------------------
@@ -274,7 +279,7 @@ export class RubyGemsRegistry extends BaseRegistry {
 
   /** `gem search --remote`: the core search index, by name and description. */
   private async searchGems(req: IRouteRequest) {
-    const entries = await this.store.searchGems(req.query.query ?? '', MAX_SEARCH_RESULTS);
+    const { entries } = await this.store.searchGems(req.query.query ?? '', MAX_SEARCH_RESULTS);
     return jsonResponse(200, entries.map((entry) => gemInfo(req, entry)));
   }
 }

@@ -309,8 +309,8 @@ export class RubyGemsStore {
 
   // ---- search ------------------------------------------------------------------------------
 
-  searchGems(query: string, limit: number): Promise<IGemSearchEntry[]> {
-    return this.search.search(query, limit, 0).then((result) => result.entries);
+  searchGems(query: string, size: number, from = 0): Promise<{ total: number; entries: IGemSearchEntry[] }> {
+    return this.search.search(query, size, from);
   }
 }
 

@@ -18,6 +18,7 @@ export type TRequestHeaders = Record<string, string | string[] | undefined>;
 export type TProtocolTokenOptions = Omit<ITokenOptions, 'readonly'>;
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const TOKEN_USER = '__token__';
 
 /** Header names are case-insensitive; bridges hand them over in any case. */
 function readHeader(headers: TRequestHeaders | undefined, name: string): string | undefined {
@@ -242,6 +243,9 @@ export class AuthManager {
     if (colon === -1) throw malformed('malformed Basic credentials: expected user:password');
     const username = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
+    // twine and pip name the token user `__token__`: nobody signs in by password as it, so a token that
+    // does not validate is a 401 that says so, not a failed login that throttles everyone using the name.
+    if (username === TOKEN_USER) return this.requireToken(password, protocol, ip);
 
     // Clients put tokens in the password (docker, twine's __token__, gem) or, with an empty
     // password, in the user name; a token wins over a password of the same text.

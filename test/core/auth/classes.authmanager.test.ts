@@ -116,6 +116,16 @@ describe('AuthManager', () => {
       assert.equal((await auth.authenticateRequest({ authorization: basic('alice', oci) }, 'oci'))?.type, 'oci');
     });
 
+    test('a bad token as user __token__ is a 401 every time, never a throttled password login (429)', async () => {
+      const npm = await auth.createNpmToken('alice');
+      for (let attempt = 0; attempt < 8; attempt++) {
+        await assert.rejects(auth.authenticateRequest({ authorization: basic('__token__', crypto.randomUUID()) }, 'pypi'), unauthorized(/invalid, expired or revoked/));
+      }
+      await assert.rejects(auth.authenticateRequest({ authorization: basic('__token__', npm) }, 'pypi'), unauthorized(/issued for npm, not pypi/));
+      const pypi = await auth.createPypiToken('alice', false);
+      assert.equal((await auth.authenticateRequest({ authorization: basic('__token__', pypi) }, 'pypi'))?.userId, 'alice');
+    });
+
     test('raw token without a scheme (cargo, rubygems)', async () => {
       const cargo = await auth.createCargoToken('alice');
       assert.equal((await auth.authenticateRequest({ authorization: cargo }, 'cargo'))?.type, 'cargo');

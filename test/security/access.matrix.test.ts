@@ -1,0 +1,141 @@
+/**
+ * The access matrix (issue 16): for every protocol, eight principals × read / write / delete of one
+ * package, through handleRequest. Exactly the cells the table allows succeed; every refused cell answers
+ * 401 (no usable credentials) or 403 (credentials without the right) and leaves storage as it was.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { signJwt } from '../../ts/core/helpers.jwt.js';
+import type { TRegistryProtocol } from '../../ts/core/interfaces.core.js';
+import { JWT_SECRET, PROTOCOLS, startAllProtocols, type IAllProtocolsRegistry, type TAction } from './protocolactions.js';
+
+const PRINCIPALS = ['anonymous', 'readOnly', 'writeOtherPackage', 'write', 'delete', 'revoked', 'expiredOciJwt', 'otherProtocol'] as const;
+type TPrincipal = (typeof PRINCIPALS)[number];
+/** ok: 2xx; unauthenticated: 401; forbidden: 403 (OCI: 401 with an insufficient_scope challenge, so docker asks for a wider token). */
+type TCell = 'ok' | 'unauthenticated' | 'forbidden';
+type TTable = Record<TPrincipal, Record<TAction, TCell>>;
+
+const none = { read: 'unauthenticated', write: 'unauthenticated', delete: 'unauthenticated' } as const;
+
+/** anonymousRead off (the default). */
+const EXPECTED_PRIVATE: TTable = {
+  anonymous: none,
+  readOnly: { read: 'ok', write: 'forbidden', delete: 'forbidden' },
+  writeOtherPackage: { read: 'forbidden', write: 'forbidden', delete: 'forbidden' },
+  // write implies read, never delete
+  write: { read: 'ok', write: 'ok', delete: 'forbidden' },
+  // delete grants only itself
+  delete: { read: 'forbidden', write: 'forbidden', delete: 'ok' },
+  revoked: none,
+  expiredOciJwt: none,
+  otherProtocol: none,
+};
+
+/** anonymousRead on: anyone reads, a token that does not authenticate still answers 401, nothing else changes. */
+const EXPECTED_PUBLIC: TTable = {
+  anonymous: { read: 'ok', write: 'unauthenticated', delete: 'unauthenticated' },
+  readOnly: { read: 'ok', write: 'forbidden', delete: 'forbidden' },
+  writeOtherPackage: { read: 'ok', write: 'forbidden', delete: 'forbidden' },
+  write: { read: 'ok', write: 'ok', delete: 'forbidden' },
+  delete: { read: 'ok', write: 'forbidden', delete: 'ok' },
+  revoked: none,
+  expiredOciJwt: none,
+  otherProtocol: none,
+};
+
+/** An OCI JWT that is right in every way except that it expired an hour ago. */
+function expiredOciJwt(valid: string): string {
+  const payload = JSON.parse(Buffer.from(valid.split('.')[1], 'base64url').toString('utf8'));
+  const past = Math.floor(Date.now() / 1000) - 3600;
+  return signJwt({ ...payload, iat: past - 60, nbf: past - 60, exp: past }, JWT_SECRET);
+}
+
+async function principalTokens(r: IAllProtocolsRegistry, protocol: TRegistryProtocol): Promise<Record<TPrincipal, string | null>> {
+  const manager = r.registry.getAuthManager();
+  const { resource, actionNames } = r.actions[protocol];
+  const scoped = (name: 'target' | 'other', action: TAction) => manager.createToken('admin', protocol, { scopes: [`${resource(name)}:${actionNames[action]}`] });
+  const revoked = await manager.createToken('admin', protocol);
+  await manager.revokeToken(revoked);
+  return {
+    anonymous: null,
+    // OCI tokens carry scopes, not a read-only flag.
+    readOnly: protocol === 'oci' ? await scoped('target', 'read') : await manager.createToken('admin', protocol, { readonly: true }),
+    writeOtherPackage: await scoped('other', 'write'),
+    write: await scoped('target', 'write'),
+    delete: await scoped('target', 'delete'),
+    revoked,
+    expiredOciJwt: expiredOciJwt(await manager.createOciToken('admin', ['*'])),
+    otherProtocol: r.adminTokens[protocol === 'npm' ? 'cargo' : 'npm'],
+  };
+}
+
+function cellOf(protocol: TRegistryProtocol, status: number, challenge: string | undefined): TCell | `status ${number}` {
+  if (status >= 200 && status < 300) return 'ok';
+  if (protocol === 'oci' && status === 401 && challenge?.includes('insufficient_scope')) return 'forbidden';
+  if (status === 401) return 'unauthenticated';
+  if (status === 403) return 'forbidden';
+  return `status ${status}`;
+}
+
+function runMatrix(label: string, expected: TTable, anonymousRead: boolean | undefined) {
+  describe(`access matrix, ${label}`, () => {
+    let r: IAllProtocolsRegistry;
+    before(async () => {
+      r = await startAllProtocols({}, anonymousRead === undefined ? {} : { anonymousRead });
+    });
+    after(() => r.close());
+
+    for (const protocol of PROTOCOLS) {
+      it(`${protocol}: ${PRINCIPALS.length} principals × read, write, delete`, async () => {
+        const actions = r.actions[protocol];
+        const admin = r.adminTokens[protocol];
+        // Version 0 to read; one version per principal to delete (n = 1 + index); writes publish 100 + index.
+        for (let n = 0; n <= PRINCIPALS.length; n++) assert.equal(Math.floor((await actions.write(admin, n)).status / 100), 2, `seed ${protocol} ${n}`);
+        assert.equal((await actions.read(admin)).status, 200, 'the administrator reads');
+        const tokens = await principalTokens(r, protocol);
+
+        const actual = {} as Record<TPrincipal, Record<TAction, string>>;
+        for (const [index, principal] of PRINCIPALS.entries()) {
+          const token = tokens[principal];
+          const row: Record<TAction, string> = { read: '', write: '', delete: '' };
+          for (const action of ['read', 'write', 'delete'] as const) {
+            const keysBefore = await r.keys();
+            const res = action === 'read' ? await actions.read(token) : action === 'write' ? await actions.write(token, 100 + index) : await actions.remove(token, 1 + index);
+            const cell = cellOf(protocol, res.status, res.headers['www-authenticate']);
+            row[action] = cell;
+            if (cell !== 'ok') {
+              assert.deepEqual(await r.keys(), keysBefore, `${protocol} ${principal} ${action}: storage unchanged after ${res.status} ${res.text}`);
+              assert.ok(res.text.length > 0, `${protocol} ${principal} ${action}: the refusal says why`);
+            }
+          }
+          actual[principal] = row;
+        }
+        assert.deepEqual(actual, expected);
+      });
+    }
+  });
+}
+
+runMatrix('anonymousRead unset (default: private)', EXPECTED_PRIVATE, undefined);
+runMatrix('auth.anonymousRead: true', EXPECTED_PUBLIC, true);
+
+describe("access matrix: a protocol's anonymousRead overrides the global one", () => {
+  it('global on, protocol off → anonymous reads answer 401; global off, protocol on → 200', async () => {
+    for (const [globalSetting, protocolSetting, status] of [
+      [true, false, 401],
+      [false, true, 200],
+    ] as const) {
+      const overrides = Object.fromEntries(PROTOCOLS.map((protocol) => [protocol, { enabled: true, basePath: `/${protocol}`, anonymousRead: protocolSetting }]));
+      const r = await startAllProtocols(overrides, { anonymousRead: globalSetting });
+      try {
+        for (const protocol of PROTOCOLS) {
+          assert.equal(Math.floor((await r.actions[protocol].write(r.adminTokens[protocol], 0)).status / 100), 2);
+          const res = await r.actions[protocol].read(null);
+          assert.equal(res.status, status, `${protocol} global ${globalSetting} protocol ${protocolSetting}: ${res.text}`);
+        }
+      } finally {
+        await r.close();
+      }
+    }
+  });
+});

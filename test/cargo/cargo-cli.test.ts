@@ -114,6 +114,8 @@ describe('cargo against smartregistry serve', { skip: cargoMissing }, () => {
     ].join('\n');
     await fsp.writeFile(path.join(dir, 'Cargo.toml'), manifest);
     await fsp.writeFile(path.join(dir, 'src', bin ? 'main.rs' : 'lib.rs'), body);
+    // cargo sends README.md's text with the publish (the manifest's `readme` defaults to it).
+    await fsp.writeFile(path.join(dir, 'README.md'), `# ${name}\n\nThe readme of **${name}**.\n`);
     return dir;
   };
 
@@ -187,6 +189,10 @@ describe('cargo against smartregistry serve', { skip: cargoMissing }, () => {
       libLine.deps.map((dep: any) => [dep.name, dep.req, dep.kind, dep.registry]),
       [['sr_base', '^0.1', 'normal', null]],
     );
+    // The web page (serve mounts it at /) renders the readme cargo sent.
+    const page = await fetch(`${server.url}/packages/cargo/sr_base`, { headers: { authorization: adminToken } });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<section class="readme"[^>]*><h2 id="readme">Readme<\/h2><h1>sr_base<\/h1>\n<p>The readme of <strong>sr_base<\/strong>\.<\/p>/);
   });
 
   it('builds a consumer of both crates with a fresh CARGO_HOME', async () => {

@@ -84,6 +84,12 @@ describe('cargo: bad publish input stores nothing', () => {
     await refused(frame('"text"', crate), 400, /expected a JSON object/);
     await refused(frame(JSON.stringify({ ...publishMetadata('fresh', '1.0.0'), deps: {} }), crate), 400, /deps must be a list/);
     await refused(frame(JSON.stringify({ ...publishMetadata('fresh', '1.0.0'), deps: [{ name: 'x' }] }), crate), 400, /version_req/);
+    await refused(frame(JSON.stringify({ ...publishMetadata('fresh', '1.0.0'), readme: { text: 'x' } }), crate), 400, /readme must be/);
+  });
+
+  it('refuses a second publish of a version with its readme, keeping nothing of it', async () => {
+    const again = frame(JSON.stringify(publishMetadata('existing', '1.0.0', { readme: '# Replaced?' })), await makeCrate('existing', '1.0.0'));
+    await refused(again, 409, /already exists/);
   });
 
   it('refuses invalid and reserved names and versions', async () => {

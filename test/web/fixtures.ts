@@ -32,6 +32,9 @@ export const HOSTILE_README = [
   'Safe **bold** text and a [good link](https://registry.example.com/docs).',
 ].join('\n');
 
+/** What `cargo publish` sends as `readme`: the crate's README.md. */
+export const CRATE_README = '# web-crate\n\nA crate whose readme `cargo publish` sent, with a [link](https://registry.example.com/crate).\n\n<script>window.__xss = "crate"</script>';
+
 export interface IWebFixture extends ITestRegistry {
   request(method: string, path: string, options?: ITestRequest): Promise<IReadResponse>;
 }
@@ -83,7 +86,7 @@ export async function createWebFixture(): Promise<IWebFixture> {
   expectOk('pypi upload', await request('POST', '/pypi/', { headers: { ...admin, 'content-type': MULTIPART_TYPE }, body: multipartBody(fields, wheel) }));
 
   const crate = await makeCrate('web-crate', '0.2.0');
-  expectOk('cargo publish', await request('PUT', '/cargo/api/v1/crates/new', { headers: admin, body: frame(JSON.stringify(publishMetadata('web-crate', '0.2.0')), crate) }));
+  expectOk('cargo publish', await request('PUT', '/cargo/api/v1/crates/new', { headers: admin, body: frame(JSON.stringify(publishMetadata('web-crate', '0.2.0', { readme: CRATE_README })), crate) }));
 
   const jar = Buffer.from('not really a jar, but bytes');
   const pom = pomOf('com.example', 'web-lib', '1.2.0');

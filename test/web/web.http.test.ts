@@ -121,6 +121,9 @@ describe('web page over HTTP', () => {
     assert.match(pypi.text, /web_demo-0\.3\.0-py3-none-any\.whl<\/td><td>\d+ B<\/td><td class="digest">sha256: [0-9a-f]{64}/);
 
     const cargo = await get('/packages/cargo/web-crate', admin);
+    const crateReadme = cargo.text.slice(cargo.text.indexOf('<section class="readme"'));
+    assert.match(crateReadme, /<h1>web-crate<\/h1>\n<p>A crate whose readme <code>cargo publish<\/code> sent, with a <a href="https:\/\/registry\.example\.com\/crate" rel="nofollow noopener noreferrer">link<\/a>\.<\/p>/);
+    assert.doesNotMatch(crateReadme, /<script/);
     assert.match(cargo.text, /cargo add web-crate@0\.2\.0 --registry smartregistry/);
     assert.match(cargo.text, /index = &quot;sparse\+http:\/\/registry\.example\.com\/cargo\/&quot;/);
 

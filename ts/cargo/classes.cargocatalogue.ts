@@ -7,7 +7,7 @@ import type { ICargoSearchEntry } from './interfaces.cargo.js';
 /** The name this page's install snippets give the registry in cargo's configuration. */
 const REGISTRY_NAME = 'smartregistry';
 
-/** The web page's view of crates: search from the Cargo index, pages from the crate document. */
+/** The web page's view of crates: search from the Cargo index, pages from the crate document and the readme published with the version. */
 export class CargoCatalogue implements IPackageCatalogue {
   constructor(
     private readonly crates: CargoCrateStore,
@@ -30,11 +30,13 @@ export class CargoCatalogue implements IPackageCatalogue {
     const latest = maxVersion(crate);
     const shown = crate.versions.find((record) => record.entry.vers === (version ?? latest));
     if (!shown) return null;
+    const readme = await this.crates.readme(crate, shown);
     return {
       name: crate.name,
       version: shown.entry.vers,
       latest,
       description: crate.description,
+      ...(readme ? { readme: { format: 'markdown' as const, text: readme } } : {}),
       versions: [...crate.versions].reverse().map((record) => ({
         version: record.entry.vers,
         published: record.publishedAt,

@@ -110,6 +110,13 @@ export class CargoCrateStore {
     return storedArtifactSource(this.storage, cargoPaths.crateFile(normalized, record.entry.vers, record.fileId), ctx, CRATE_CONTENT_TYPE);
   }
 
+  /** The readme published with a version, or null when it sent none. */
+  async readme(crate: ICargoCrateDocument, record: ICargoVersionRecord): Promise<string | null> {
+    if (!record.readme) return null;
+    const stored = await this.storage.getBytes(cargoPaths.crateReadme(normalizeCrateName(crate.name), record.entry.vers, record.fileId));
+    return stored ? stored.bytes.toString('utf8') : null;
+  }
+
   // ---- publish -------------------------------------------------------------------------------
 
   /**
@@ -138,8 +145,11 @@ export class CargoCrateStore {
     });
 
     const entry = toIndexEntry(metadata, stored.digests.sha256);
-    const record: ICargoVersionRecord = { entry, fileId, size: stored.size, publishedAt: new Date().toISOString(), publishedBy: actor.userId };
+    const readme = typeof metadata.readme === 'string' && metadata.readme.trim() !== '' ? metadata.readme : null;
+    const record: ICargoVersionRecord = { entry, fileId, size: stored.size, publishedAt: new Date().toISOString(), publishedBy: actor.userId, ...(readme ? { readme: true as const } : {}) };
     try {
+      // Beside this upload's .crate, before the truth names it: a version is never listed with a readme that is missing.
+      if (readme) await this.storage.putObject(cargoPaths.crateReadme(normalized, metadata.vers, fileId), Buffer.from(readme, 'utf8'), ctx);
       await this.documents.change(normalized, ctx, (current) => {
         if (current) assertMayPublish(current, metadata, actor);
         const next: ICargoCrateDocument = current
@@ -161,7 +171,7 @@ export class CargoCrateStore {
     try {
       const crate = await this.storage.getJson<ICargoCrateDocument>(cargoPaths.crate(normalized));
       if (crate?.value.versions.some((version) => version.fileId === fileId)) return;
-      await this.storage.deleteObject(cargoPaths.crateFile(normalized, vers, fileId), ctx);
+      await this.storage.deleteObjects([cargoPaths.crateFile(normalized, vers, fileId), cargoPaths.crateReadme(normalized, vers, fileId)], ctx);
     } catch {
       // Left behind, it is never listed and costs only space.
     }

@@ -135,8 +135,8 @@ export function parsePublishMetadata(bytes: Buffer): ICargoPublishMetadata {
   const deps = ((value.deps as unknown[] | undefined) ?? []).map(checkDependency);
   const features = value.features ?? {};
   if (!isPlainObject(features) || !Object.values(features).every(isStringArray)) invalid('features must map names to lists of strings');
-  if (!optionalString(value.description) || !optionalString(value.links) || !optionalString(value.rust_version)) {
-    invalid('description, links and rust_version must be strings or null');
+  if (!optionalString(value.description) || !optionalString(value.links) || !optionalString(value.rust_version) || !optionalString(value.readme)) {
+    invalid('description, links, rust_version and readme must be strings or null');
   }
   if (!isStringArray(value.keywords ?? [])) invalid('keywords must be a list of strings');
   return { ...value, name: value.name as string, vers: value.vers as string, deps, features: features as Record<string, string[]> };

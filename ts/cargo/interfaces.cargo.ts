@@ -28,6 +28,8 @@ export interface ICargoPublishMetadata {
   keywords?: string[];
   links?: string | null;
   rust_version?: string | null;
+  /** The readme's text (cargo reads the crate's `readme` file, README.md by default). */
+  readme?: string | null;
   [key: string]: unknown;
 }
 
@@ -67,6 +69,8 @@ export interface ICargoVersionRecord {
   size: number;
   publishedAt: string;
   publishedBy: string;
+  /** Set when the publish sent a readme, stored beside the .crate. */
+  readme?: true;
 }
 
 /**

@@ -49,6 +49,7 @@
  *       crate.json                        the truth: name, owners, each version's index line (conditional writes)
  *       index.json                        the sparse index file derived from crate.json, with its revision
  *       files/{version}/{fileId}.crate    uploaded .crate files; the truth names the one of each version
+ *       files/{version}/{fileId}.readme   the readme `cargo publish` sent with that upload (Markdown), when it sent one
  *     search/shard-{00..3f}.json          search index: 64 shards by sha1(name), { name: entry }
  *   pypi/
  *     projects/{normalized name}/         one tree per project (PEP 503 normalised name)
@@ -177,6 +178,7 @@ export const cargoPaths = {
   isCrateDocument: (key: string) => /^cargo\/crates\/[^/]+\/crate\.json$/.test(key),
   index: (normalized: string) => `cargo/crates/${normalized}/index.json`,
   crateFile: (normalized: string, version: string, fileId: string) => `cargo/crates/${normalized}/files/${version}/${fileId}.crate`,
+  crateReadme: (normalized: string, version: string, fileId: string) => `cargo/crates/${normalized}/files/${version}/${fileId}.readme`,
   searchShard: (shard: number) => `cargo/search/shard-${shard.toString(16).padStart(2, '0')}.json`,
 };
 

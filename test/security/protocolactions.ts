@@ -190,3 +190,23 @@ function buildActions(send: TSend, admin: (protocol: TRegistryProtocol) => strin
 }
 
 const sha256 = (bytes: Buffer) => `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+
+/** The message of an error answer in the protocol's own shape; undefined when the body is not that shape. */
+export function errorMessage(protocol: TRegistryProtocol, res: IReadResponse): string | undefined {
+  // Maven and RubyGems clients print the body of an error: one line of plain text.
+  if (protocol === 'maven' || protocol === 'rubygems') return res.headers['content-type']?.startsWith('text/plain') && res.text.trim() ? res.text.trim() : undefined;
+  const json = res.json;
+  if (typeof json !== 'object' || json === null) return undefined;
+  switch (protocol) {
+    case 'oci':
+      return typeof json.errors?.[0]?.code === 'string' ? json.errors[0].message : undefined;
+    case 'cargo':
+      return json.errors?.[0]?.detail;
+    case 'composer':
+      return json.status === 'error' ? json.message : undefined;
+    case 'pypi':
+      return json.message;
+    default:
+      return json.error;
+  }
+}

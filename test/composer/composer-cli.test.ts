@@ -10,25 +10,14 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clientMissing } from '../helpers/clients.js';
+import { composerMissing, runComposer, type IComposerRun } from './client.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 import { greeterSource, makePackageZip, sha1 } from './fixtures.js';
 
-const COMPOSER = 'composer';
 const PACKAGE = 'acme/greeter';
-
-// Debian: apt-get install composer php-cli php-zip unzip.
-const composerMissing = clientMissing(COMPOSER, ['--version', '--no-ansi'], (output) => (/^Composer version 2\./m.test(output) ? null : `${output || 'no version'}, need Composer 2`));
-
-interface IRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface IInstalledPackage {
   name: string;
@@ -37,7 +26,7 @@ interface IInstalledPackage {
   dist: { type: string; url: string; reference: string; shasum: string };
 }
 
-describe('composer against smartregistry serve', { skip: composerMissing }, () => {
+describe('composer against smartregistry serve', { skip: composerMissing() }, () => {
   let server: IServeInstance;
   let root: string;
   let repositoryUrl: string;
@@ -70,37 +59,7 @@ describe('composer against smartregistry serve', { skip: composerMissing }, () =
     return dir;
   };
 
-  /** Environment for one composer run: nothing from the parent's composer configuration. */
-  const composerEnv = (home: string): NodeJS.ProcessEnv => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) if (!/^COMPOSER/.test(key)) env[key] = value;
-    return {
-      ...env,
-      HOME: home,
-      COMPOSER_HOME: home,
-      COMPOSER_CACHE_DIR: path.join(home, 'cache'),
-      COMPOSER_NO_INTERACTION: '1',
-      COMPOSER_ALLOW_SUPERUSER: '1',
-      COMPOSER_DISABLE_XDEBUG_WARN: '1',
-    };
-  };
-
-  const composer = (args: string[], home: string, cwd: string): Promise<IRun> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(COMPOSER, [...args, '--no-ansi', '--no-interaction'], { cwd, env: composerEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
-
-  const ok = (run: IRun, what: string) => assert.equal(run.code, 0, `${what} failed:\n${run.stdout}\n${run.stderr}`);
+  const ok = (run: IComposerRun, what: string) => assert.equal(run.code, 0, `${what} failed:\n${run.stdout}\n${run.stderr}`);
 
   const upload = async (label: string, options: { version?: string; composerVersion?: string | null; token?: string } = {}) => {
     const zip = await makePackageZip(PACKAGE, label, { version: options.composerVersion });
@@ -163,7 +122,7 @@ describe('composer against smartregistry serve', { skip: composerMissing }, () =
   it('composer require acme/greeter:^1.0 installs it in a fresh project (token as http-basic password)', async () => {
     app = await project('app');
     basicHome = await composerHome('basic', { basic: server.tokens.composer });
-    ok(await composer(['require', `${PACKAGE}:^1.0`, '--no-audit', '--no-progress'], basicHome, app), 'composer require');
+    ok(await runComposer(['require', `${PACKAGE}:^1.0`, '--no-audit', '--no-progress'], basicHome, app), 'composer require');
     const pkg = await installed(app);
     assert.equal(pkg.version, '1.0.0');
     assert.equal(pkg.version_normalized, '1.0.0.0');
@@ -179,7 +138,7 @@ describe('composer against smartregistry serve', { skip: composerMissing }, () =
     await nextSecond();
     const { res, zip, text } = await upload('1.1.0', { version: '1.1.0', composerVersion: null });
     assert.equal(res.status, 201, text);
-    ok(await composer(['update', '--no-audit', '--no-progress'], basicHome, app), 'composer update');
+    ok(await runComposer(['update', '--no-audit', '--no-progress'], basicHome, app), 'composer update');
     const pkg = await installed(app);
     assert.equal(pkg.version, '1.1.0');
     assert.equal(pkg.dist.shasum, sha1(zip));
@@ -191,7 +150,7 @@ describe('composer against smartregistry serve', { skip: composerMissing }, () =
     assert.equal(first.res.status, 201, first.text);
     const dev = await project('dev');
     const home = await composerHome('bearer', { bearer: server.tokens.composer });
-    ok(await composer(['require', `${PACKAGE}:dev-main`, '--no-audit', '--no-progress'], home, dev), 'composer require dev-main');
+    ok(await runComposer(['require', `${PACKAGE}:dev-main`, '--no-audit', '--no-progress'], home, dev), 'composer require dev-main');
     let pkg = await installed(dev);
     assert.equal(pkg.version, 'dev-main');
     assert.equal(pkg.version_normalized, 'dev-main');
@@ -202,7 +161,7 @@ describe('composer against smartregistry serve', { skip: composerMissing }, () =
     const second = await makePackageZip(PACKAGE, 'dev-main-2', { version: 'dev-main' });
     const res = await fetch(`${repositoryUrl}/packages/${PACKAGE}`, { method: 'PUT', headers: { authorization: `Bearer ${server.tokens.composer}` }, body: new Uint8Array(second) });
     assert.equal(res.status, 201, await res.text());
-    ok(await composer(['update', '--no-audit', '--no-progress'], home, dev), 'composer update of the branch');
+    ok(await runComposer(['update', '--no-audit', '--no-progress'], home, dev), 'composer update of the branch');
     pkg = await installed(dev);
     assert.equal(pkg.dist.reference, sha1(second));
     assert.equal(await installedSource(dev), greeterSource(PACKAGE, 'dev-main-2'));
@@ -211,7 +170,7 @@ describe('composer against smartregistry serve', { skip: composerMissing }, () =
   it('cannot read the private repository without a token or with a wrong one', async () => {
     for (const [label, auth] of [['anonymous', {}], ['wrong', { basic: 'not-a-valid-token' }]] as const) {
       const dir = await project(label);
-      const run = await composer(['require', `${PACKAGE}:^1.0`, '--no-audit', '--no-progress'], await composerHome(label, auth), dir);
+      const run = await runComposer(['require', `${PACKAGE}:^1.0`, '--no-audit', '--no-progress'], await composerHome(label, auth), dir);
       assert.notEqual(run.code, 0, `${label}: composer require must fail:\n${run.stdout}\n${run.stderr}`);
       assert.match(run.stderr, /401/, label);
       await assert.rejects(fsp.stat(path.join(dir, 'vendor', PACKAGE)), `${label}: nothing installed`);

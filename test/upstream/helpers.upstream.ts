@@ -31,7 +31,7 @@ export interface IUpstreamRegistry {
 }
 
 const silent = { level: (process.env.UPSTREAM_TEST_LOG as 'error') ?? 'silent' } as const;
-const PROTOCOLS: TRegistryProtocol[] = ['npm', 'oci', 'maven', 'cargo', 'pypi'];
+const PROTOCOLS: TRegistryProtocol[] = ['npm', 'oci', 'maven', 'cargo', 'pypi', 'composer', 'rubygems'];
 
 /** A SmartRegistry serving every implemented protocol at `/{protocol}`, anonymous reads on, `admin` may do anything. */
 export async function startUpstreamRegistry(options: { anonymousRead?: boolean } = {}): Promise<IUpstreamRegistry> {

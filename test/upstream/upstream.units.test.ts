@@ -2,7 +2,7 @@
  * The pure parts of the upstream proxy with fixed inputs: upstream selection (priority, scope rules in
  * the auth-scope glob dialect), the circuit breaker on an injected clock, Bearer challenges, and each
  * protocol's upstream formats (npm's packument merge, OCI names, Cargo's index and dl, PyPI's PEP 691
- * page, Maven's path kinds).
+ * page, Maven's path kinds, Composer's minified metadata).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,8 @@ import { scopeGrants } from '../../ts/core/helpers.scope.js';
 import { downloadUrl, mergeIndexFiles, parseIndexFile, parseUpstreamConfig } from '../../ts/cargo/helpers.cargoupstream.js';
 import { mergeProjectPage, parseUpstreamProject, upstreamFileOf } from '../../ts/pypi/helpers.pypiupstream.js';
 import { classifyUpstreamPath, parseUpstreamSha1 } from '../../ts/maven/helpers.mavenupstream.js';
+import { expandVersions, mergeMetadataFile, parseUpstreamMetadata } from '../../ts/composer/helpers.composerupstream.js';
+import { minifyVersions } from '../../ts/composer/helpers.composer.js';
 import type { IUpstreamRegistryConfig } from '../../ts/upstream/interfaces.upstream.js';
 
 const upstream = (id: string, priority: number, extra: Partial<IUpstreamRegistryConfig> = {}): IUpstreamRegistryConfig => ({
@@ -243,5 +245,60 @@ describe('cargo, pypi and maven upstream formats', () => {
     assert.equal(classifyUpstreamPath('com/example/'), null);
     assert.equal(parseUpstreamSha1(Buffer.from(`${'A'.repeat(40)}  lib-1.0.jar\n`)), 'a'.repeat(40));
     assert.equal(parseUpstreamSha1(Buffer.from('<html>')), null);
+  });
+});
+
+describe('composer upstream formats', () => {
+  const sha = (c: string) => c.repeat(40);
+  const entry = (version: string, dist: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    name: 'acme/lib',
+    version,
+    version_normalized: `${version}.0`,
+    type: 'library',
+    dist: { type: 'zip', ...dist },
+    ...extra,
+  });
+
+  it('expands composer/2.0 back into whole versions (keys carried over, __unset removed)', () => {
+    const versions = [entry('2.0.0', { url: 'a', reference: sha('a') }, { license: 'MIT' }), entry('1.0.0', { url: 'b', reference: sha('b') }), entry('0.9.0', { url: 'c', reference: sha('c') })];
+    assert.deepEqual(expandVersions(minifyVersions(versions)), versions);
+    assert.deepEqual(expandVersions([{ a: 1, b: 2 }, { b: '__unset' }, 'junk', { c: 3 }]), [{ a: 1, b: 2 }, { a: 1 }, { a: 1, c: 3 }]);
+  });
+
+  it('keeps zip versions it can name (sha1, else 40-hex reference), resolves relative dist URLs, and lets local versions win', () => {
+    const body = Buffer.from(
+      JSON.stringify({
+        minified: 'composer/2.0',
+        packages: {
+          'acme/lib': minifyVersions([
+            entry('3.0.0', { url: '/zips/3.zip', reference: sha('c'), shasum: sha('d') }),
+            entry('2.0.0', { url: 'https://code.example.com/2.zip', reference: sha('e'), shasum: '' }),
+            entry('1.5.0', { url: 'https://code.example.com/1.5.zip', reference: 'v1.5.0', shasum: '' }),
+            entry('1.0.0', { url: 'https://code.example.com/1.tar', reference: sha('f'), shasum: '', type: 'tar' }),
+          ]),
+        },
+      }),
+    );
+    const parsed = parseUpstreamMetadata(body, 'acme/lib', 'https://registry.example.com/p2/acme/lib.json')!;
+    assert.deepEqual(
+      parsed.map((version) => [version.entry.version, version.distId, version.distUrl, version.sha1]),
+      [
+        ['3.0.0', sha('d'), 'https://registry.example.com/zips/3.zip', sha('d')],
+        ['2.0.0', sha('e'), 'https://code.example.com/2.zip', undefined],
+      ],
+    );
+    assert.equal(parseUpstreamMetadata(Buffer.from('<html>'), 'acme/lib', 'https://registry.example.com/'), null);
+    assert.equal(parseUpstreamMetadata(Buffer.from('{"packages":{}}'), 'acme/lib', 'https://registry.example.com/'), null);
+
+    const local = entry('3.0.0', { url: 'https://ours.example.com/dists/acme/lib/x.zip', reference: sha('1'), shasum: sha('1') });
+    const merged = JSON.parse(mergeMetadataFile('acme/lib', [local as never], parsed, (id) => `https://ours.example.com/dists/acme/lib/${id}.zip`).toString());
+    const versions = expandVersions(merged.packages['acme/lib']) as { version: string; dist: { url: string; shasum: string } }[];
+    assert.deepEqual(
+      versions.map((version) => [version.version, version.dist.url, version.dist.shasum]),
+      [
+        ['3.0.0', 'https://ours.example.com/dists/acme/lib/x.zip', sha('1')],
+        ['2.0.0', `https://ours.example.com/dists/acme/lib/${sha('e')}.zip`, ''],
+      ],
+    );
   });
 });

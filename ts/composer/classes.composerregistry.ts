@@ -5,9 +5,14 @@ import type { SearchIndex } from '../core/classes.searchindex.js';
 import { jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject } from '../core/helpers.serve.js';
 import { ComposerCatalogue } from './classes.composercatalogue.js';
+import { bufferedObjectSource } from '../core/helpers.storedsource.js';
+import { sha256Hex } from '../core/helpers.hash.js';
+import type { TCacheStatus } from '../upstream/interfaces.upstream.js';
 import { ComposerPackageStore } from './classes.composerpackagestore.js';
 import { createComposerSearchIndex } from './classes.composersearch.js';
-import { isValidPackageName, namePatternMatcher, renderPackagesJson, type TMetadataFile } from './helpers.composer.js';
+import { BASE_URL_MARK, distPath, isValidPackageName, namePatternMatcher, renderPackagesJson, type TMetadataFile } from './helpers.composer.js';
+import { isDevVersion } from './helpers.composerversion.js';
+import { mergeMetadataFile, parseUpstreamMetadata, upstreamMetadataUrl, type IUpstreamComposerVersion } from './helpers.composerupstream.js';
 import type { IComposerSearchEntry } from './interfaces.composer.js';
 
 export interface IComposerRegistryOptions {
@@ -101,11 +106,19 @@ export class ComposerRegistry extends BaseRegistry {
 
   private async packagesJson(req: IRouteRequest): Promise<IHandlerResponse> {
     const names = await this.readable(req, await this.packages.listNames());
-    return jsonResponse(200, renderPackagesJson(req.baseUrl, names), { 'Cache-Control': 'no-cache' });
+    // `available-packages` tells Composer to ask for nothing else: with upstreams it must ask for every name.
+    const proxying = await this.upstream.configured(req.method, req.ctx.actor);
+    return jsonResponse(200, renderPackagesJson(req.baseUrl, proxying ? null : names), { 'Cache-Control': 'no-cache' });
   }
 
   private async metadata(req: IRouteRequest): Promise<IHandlerResponse> {
     const { name, file } = this.metadataFile(req);
+    const proxied = await this.upstreamMetadata(req, name, file).catch(async (error: unknown) => {
+      // With the upstreams down, a local package is still served as it is.
+      if (await this.packages.getPackage(name)) return null;
+      throw error;
+    });
+    if (proxied) return this.proxiedMetadata(req, name, file, proxied.versions, proxied.cache);
     const source = await this.packages.metadataSource(name, file, req.baseUrl, req.storageContext);
     return serveObject(req, source, { notFound: () => RegistryError.notFound(`package ${name} not found`) });
   }
@@ -149,8 +162,59 @@ export class ComposerRegistry extends BaseRegistry {
     const reference = DIST_FILE.exec(req.params.file)?.[1];
     const notFound = () => RegistryError.notFound(`package ${name} has no dist ${req.params.file}`);
     const source = reference ? await this.packages.distSource(name, reference, req.storageContext) : null;
-    if (!source) throw notFound();
+    if (!source) {
+      const proxied = reference ? await this.upstreamDist(req, name, reference, notFound) : null;
+      if (!proxied) throw notFound();
+      return proxied;
+    }
     return serveObject(req, source, { notFound });
+  }
+
+  // ---- upstream ------------------------------------------------------------------------------
+
+  /** The versions of one upstream metadata file and where they came from; null when no upstream serves or has the package. */
+  private async upstreamMetadata(req: IRouteRequest, name: string, file: TMetadataFile) {
+    const selection = await this.upstream.select(name, req.method, req.ctx.actor);
+    if (!selection) return null;
+    const document = await this.upstream.getDocument(selection, {
+      cacheKey: `p2/${name}${file === 'dev' ? '~dev' : ''}`,
+      url: (upstream) => upstreamMetadataUrl(upstream.url, name, file),
+    });
+    if (!document) return null;
+    const versions = parseUpstreamMetadata(document.body, name, upstreamMetadataUrl(document.upstream.url, name, file));
+    if (!versions) {
+      this.logger.warn(`composer: upstream ${document.upstream.id} sent no usable metadata file for ${name}`);
+      return null;
+    }
+    return { versions, upstream: document.upstream, cache: document.cache, selection };
+  }
+
+  /** The upstream's versions with dist URLs of ours, the local package's versions over them (a local version always wins). */
+  private async proxiedMetadata(req: IRouteRequest, name: string, file: TMetadataFile, versions: IUpstreamComposerVersion[], cache: TCacheStatus): Promise<IHandlerResponse> {
+    const local = ((await this.packages.getPackage(name))?.versions ?? [])
+      .map((record) => record.entry)
+      .filter((entry) => isDevVersion(entry.version_normalized) === (file === 'dev'))
+      .map((entry) => ({ ...entry, dist: { ...entry.dist, url: entry.dist.url.replace(BASE_URL_MARK, req.baseUrl) } }));
+    const bytes = mergeMetadataFile(name, local, versions, (distId) => `${req.baseUrl}${distPath(name, distId)}`);
+    const object = { size: bytes.length, etag: `"${sha256Hex(bytes).slice(0, 32)}"`, contentType: 'application/json', headers: { 'X-Cache': cache } };
+    return serveObject(req, bufferedObjectSource(async () => ({ object, bytes })), { notFound: () => RegistryError.notFound(`package ${name} not found`) });
+  }
+
+  /** A dist this registry does not hold: from the upstream whose metadata lists it, checked against its sha1 when the upstream gives one. */
+  private async upstreamDist(req: IRouteRequest, name: string, distId: string, notFound: () => RegistryError): Promise<IHandlerResponse | null> {
+    for (const file of ['tagged', 'dev'] as const) {
+      const found = await this.upstreamMetadata(req, name, file);
+      const version = found?.versions.find((candidate) => candidate.distId === distId);
+      if (!found || !version) continue;
+      return this.upstream.serveArtifact(
+        { config: found.selection.config, upstreams: [found.upstream] },
+        { cacheKey: `dists/${name}/${distId}`, url: () => version.distUrl, expect: version.sha1 ? { sha1: version.sha1 } : undefined, contentType: 'application/zip' },
+        req,
+        req.storageContext,
+        notFound,
+      );
+    }
+    return null;
   }
 
   // ---- upload, delete ------------------------------------------------------------------------

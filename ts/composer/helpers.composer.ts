@@ -165,12 +165,15 @@ export function renderMetadataFile(pkg: IComposerPackageDocument, file: TMetadat
 /** A stored document made public: marked dist URLs get the base URL. */
 export const withBaseUrl = (json: string, baseUrl: string) => json.replaceAll(`"${JSON.stringify(BASE_URL_MARK).slice(1, -1)}`, `"${baseUrl}`);
 
-/** `packages.json`: the v2 repository root, every URL absolute below `baseUrl`. */
-export function renderPackagesJson(baseUrl: string, availablePackages: readonly string[]): Record<string, unknown> {
+/**
+ * `packages.json`: the v2 repository root, every URL absolute below `baseUrl`. `availablePackages` null
+ * leaves the list out, so Composer asks for any name (a proxy answers for more than it holds).
+ */
+export function renderPackagesJson(baseUrl: string, availablePackages: readonly string[] | null): Record<string, unknown> {
   return {
     packages: [],
     'metadata-url': `${baseUrl}/p2/%package%.json`,
-    'available-packages': availablePackages,
+    ...(availablePackages ? { 'available-packages': availablePackages } : {}),
     search: `${baseUrl}/search.json?q=%query%&type=%type%`,
     list: `${baseUrl}/packages/list.json`,
   };

@@ -123,6 +123,16 @@ export class UpstreamProxy {
     return upstreams.length > 0 ? { config, upstreams } : null;
   }
 
+  /**
+   * Whether any upstream may answer for some name: for a listing that must not claim to be complete
+   * (Composer's `available-packages`). The provider is asked about resource `*`.
+   */
+  async configured(method: string, actor?: IRequestActor): Promise<boolean> {
+    if (!this.deps.provider) return false;
+    const config = await this.deps.provider.resolveUpstreamConfig({ protocol: this.deps.protocol, resource: '*', method, actor });
+    return !!config?.enabled && config.upstreams.some((upstream) => upstream.enabled);
+  }
+
   /** Stops the cleanup and waits for background work, so nothing writes after a shutdown. */
   async destroy(): Promise<void> {
     await this.cleanup?.stop();

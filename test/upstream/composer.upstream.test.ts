@@ -1,0 +1,202 @@
+/**
+ * The Composer proxy: the upstream's p2 metadata served with dist URLs of ours and merged with local
+ * versions (a local version wins), dists cached and checked against the upstream's sha1, one upstream
+ * fetch for 100 concurrent requests, the cache served with the upstream stopped (Composer's
+ * `{status, message}` shape for misses), and a real `composer require` through the proxy.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
+import { createNodeHandler } from '../../ts/adapters/node.js';
+import { sendRequest } from '../helpers/requests.js';
+import { startHttp } from '../adapters/helpers.http.js';
+import { greeterSource, makePackageZip, sha1 } from '../composer/fixtures.js';
+import { composerMissing, runComposer } from '../composer/client.js';
+import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
+import { eventually, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+
+const PUBLIC = 'http://registry.example.com/composer';
+
+async function upload(registry: SmartRegistry, name: string, label: string): Promise<Buffer> {
+  const token = await registry.getAuthManager().createComposerToken('admin', false);
+  const zip = await makePackageZip(name, label);
+  const response = await sendRequest(registry, 'PUT', `/composer/packages/${name}`, {
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/zip' },
+    body: zip,
+  });
+  assert.equal(response.status, 201, response.text);
+  return zip;
+}
+
+const composerConfig = (url: string, extra: Partial<IProtocolUpstreamConfig> = {}): { composer: IProtocolUpstreamConfig } => ({
+  composer: { enabled: true, upstreams: [{ id: 'up', url, priority: 1, enabled: true }], resilience: { retries: 0 }, ...extra },
+});
+
+const versionsOf = (json: any, name: string) => (json.packages[name] as { version?: string }[]).map((entry) => entry.version);
+
+describe('composer upstream proxy', () => {
+  let upstream: IUpstreamRegistry;
+  const zips: Record<string, Buffer> = {};
+
+  before(async () => {
+    upstream = await startUpstreamRegistry();
+    zips['1.0.0'] = await upload(upstream.registry, 'acme/mirrored', '1.0.0');
+    zips['1.1.0'] = await upload(upstream.registry, 'acme/mirrored', '1.1.0');
+  });
+  after(() => upstream.stop());
+
+  it('serves the upstream metadata with dist URLs of its own, dists checked against their sha1, then from the cache', async () => {
+    const proxy = await startProxyRegistry(composerConfig(`${upstream.url}/composer`));
+    try {
+      const root = await sendRequest(proxy.registry, 'GET', '/composer/packages.json');
+      assert.equal(root.status, 200);
+      assert.equal(root.json['available-packages'], undefined, 'a proxy must let Composer ask for any name');
+      assert.equal(root.json['metadata-url'], `${PUBLIC}/p2/%package%.json`);
+
+      const metadata = await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/mirrored.json');
+      assert.equal(metadata.status, 200, metadata.text);
+      assert.equal(metadata.headers['x-cache'], 'MISS');
+      assert.equal(metadata.json.minified, 'composer/2.0');
+      // Minified: the second entry names only what differs, so its dist is there.
+      const [first, second] = metadata.json.packages['acme/mirrored'];
+      assert.deepEqual([first.version, second.version], ['1.1.0', '1.0.0']);
+      assert.deepEqual(second.dist, { type: 'zip', url: `${PUBLIC}/dists/acme/mirrored/${sha1(zips['1.0.0'])}.zip`, reference: sha1(zips['1.0.0']), shasum: sha1(zips['1.0.0']) });
+      assert.equal(first.dist.url, `${PUBLIC}/dists/acme/mirrored/${sha1(zips['1.1.0'])}.zip`);
+      const again = await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/mirrored.json', { headers: { 'if-none-match': metadata.headers.etag } });
+      assert.equal(again.status, 304);
+      assert.equal(again.headers['x-cache'], 'HIT');
+
+      const distPath = `/composer/dists/acme/mirrored/${sha1(zips['1.0.0'])}.zip`;
+      const dist = await sendRequest(proxy.registry, 'GET', distPath);
+      assert.equal(dist.status, 200, dist.text);
+      assert.equal(dist.headers['x-cache'], 'MISS');
+      assert.ok(dist.bytes.equals(zips['1.0.0']));
+      const cached = await sendRequest(proxy.registry, 'GET', distPath);
+      assert.equal(cached.headers['x-cache'], 'HIT');
+      assert.ok(cached.bytes.equals(zips['1.0.0']));
+      assert.equal(upstream.count(distPath), 1);
+      assert.equal(upstream.count('/composer/p2/acme/mirrored.json'), 1, 'the metadata came from the cache after the first fetch');
+
+      const unknown = await sendRequest(proxy.registry, 'GET', `/composer/dists/acme/mirrored/${'0'.repeat(40)}.zip`);
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.json.status, 'error');
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/nowhere.json')).status, 404);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('a local version wins over the upstream one; the other upstream versions are listed beside it', async () => {
+    const proxy = await startProxyRegistry(composerConfig(`${upstream.url}/composer`));
+    try {
+      const local = await upload(proxy.registry, 'acme/mirrored', '1.0.0');
+      const metadata = await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/mirrored.json');
+      assert.equal(metadata.status, 200, metadata.text);
+      assert.deepEqual(versionsOf(metadata.json, 'acme/mirrored'), ['1.0.0', '1.1.0']);
+      const [own] = metadata.json.packages['acme/mirrored'];
+      assert.equal(own.dist.shasum, sha1(local));
+      const dist = await sendRequest(proxy.registry, 'GET', `/composer/dists/acme/mirrored/${sha1(local)}.zip`);
+      assert.ok(dist.bytes.equals(local));
+      assert.equal(dist.headers['x-cache'], undefined, 'the local zip, not the cache');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('refuses a dist whose bytes do not match the upstream sha1, and caches nothing', async () => {
+    const zip = zips['1.0.0'];
+    const lying = await startFaultServer((req) => {
+      if (req.url === '/p2/acme/lying.json') {
+        const entry = { name: 'acme/lying', version: '1.0.0', version_normalized: '1.0.0.0', dist: { type: 'zip', url: '/zips/lying.zip', reference: sha1(zip), shasum: sha1(zip) } };
+        return { kind: 'reply', status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ packages: { 'acme/lying': [entry] } }) };
+      }
+      if (req.url === '/zips/lying.zip') return { kind: 'reply', status: 200, body: Buffer.concat([zip, Buffer.from('tampered')]) };
+      return { kind: 'status', status: 404 };
+    });
+    const proxy = await startProxyRegistry(composerConfig(lying.url));
+    try {
+      const response = await proxy.registry.handleRequest({ method: 'GET', path: `/composer/dists/acme/lying/${sha1(zip)}.zip`, headers: { host: 'registry.example.com' }, query: {} });
+      assert.equal(response.status, 200, 'the first bytes went out before the digest could be known');
+      await assert.rejects(async () => {
+        for await (const _ of response.body!) {
+          // read until the stream fails
+        }
+      });
+      await eventually(async () => (await proxy.keys('upstream/composer/up/artifacts/')).length === 0, 'nothing cached');
+      assert.deepEqual(await proxy.keys('upstream/composer/up/artifacts/'), []);
+    } finally {
+      await proxy.stop();
+      await lying.close();
+    }
+  });
+
+  it('fetches an uncached dist once for 100 concurrent requests', async () => {
+    const proxy = await startProxyRegistry(composerConfig(`${upstream.url}/composer`));
+    try {
+      await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/mirrored.json');
+      const distPath = `/composer/dists/acme/mirrored/${sha1(zips['1.1.0'])}.zip`;
+      const before = upstream.count(distPath);
+      const answers = await Promise.all(Array.from({ length: 100 }, () => sendRequest(proxy.registry, 'GET', distPath)));
+      for (const answer of answers) {
+        assert.equal(answer.status, 200);
+        assert.ok(answer.bytes.equals(zips['1.1.0']));
+      }
+      assert.equal(upstream.count(distPath) - before, 1);
+      assert.equal(answers.filter((answer) => answer.headers['x-cache'] === 'MISS').length, 1);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('serves the cache with the upstream stopped; a miss is a 502 in Composer error shape', async () => {
+    const own = await startUpstreamRegistry();
+    const zip = await upload(own.registry, 'acme/offline', '0.1.0');
+    const proxy = await startProxyRegistry(composerConfig(`${own.url}/composer`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
+    try {
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/offline.json')).status, 200);
+      assert.equal((await sendRequest(proxy.registry, 'GET', `/composer/dists/acme/offline/${sha1(zip)}.zip`)).status, 200);
+      await own.stop();
+      const metadata = await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/offline.json');
+      assert.equal(metadata.status, 200);
+      assert.equal(metadata.headers['x-cache'], 'STALE');
+      assert.deepEqual(versionsOf(metadata.json, 'acme/offline'), ['0.1.0']);
+      const dist = await sendRequest(proxy.registry, 'GET', `/composer/dists/acme/offline/${sha1(zip)}.zip`);
+      assert.ok(dist.bytes.equals(zip));
+      const missing = await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/never-seen.json');
+      assert.equal(missing.status, 502);
+      assert.equal(missing.json.status, 'error');
+      assert.match(missing.json.message, /bad gateway/);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('composer require through the proxy installs a package that only the upstream has', { skip: composerMissing() }, async () => {
+    const proxy = await startProxyRegistry(composerConfig(`${upstream.url}/composer`));
+    const server = await startHttp(createNodeHandler(proxy.registry));
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-composer-'));
+    try {
+      const home = path.join(root, 'home');
+      const app = path.join(root, 'app');
+      await fsp.mkdir(home, { recursive: true });
+      await fsp.mkdir(app, { recursive: true });
+      const composerJson = { name: 'test/app', type: 'project', repositories: [{ type: 'composer', url: `${server.url}/composer` }, { 'packagist.org': false }], config: { 'secure-http': false } };
+      await fsp.writeFile(path.join(app, 'composer.json'), JSON.stringify(composerJson));
+      const run = await runComposer(['require', 'acme/mirrored:^1.0', '--no-audit', '--no-progress'], home, app);
+      assert.equal(run.code, 0, `composer require failed:\n${run.stdout}\n${run.stderr}`);
+      const installed = JSON.parse(await fsp.readFile(path.join(app, 'vendor/composer/installed.json'), 'utf8')) as { packages: { name: string; version: string; dist: { url: string; shasum: string } }[] };
+      const pkg = installed.packages.find((candidate) => candidate.name === 'acme/mirrored');
+      assert.equal(pkg?.version, '1.1.0');
+      assert.equal(pkg?.dist.url, `${server.url}/composer/dists/acme/mirrored/${sha1(zips['1.1.0'])}.zip`);
+      assert.equal(await fsp.readFile(path.join(app, 'vendor/acme/mirrored/src/Greeter.php'), 'utf8'), greeterSource('acme/mirrored', '1.1.0'));
+      assert.ok((await proxy.keys('upstream/composer/up/artifacts/')).length > 0, 'the dist is in the cache');
+    } finally {
+      await server.close();
+      await proxy.stop();
+      await fsp.rm(root, { recursive: true, force: true });
+    }
+  });
+});

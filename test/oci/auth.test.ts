@@ -173,13 +173,28 @@ describe('oci auth: configured realm, registryUrl, anonymous reads', () => {
     }
   });
 
-  it('registryUrl sets the realm and the Location paths', async () => {
+  it('with registryUrl, realm, Location and Link follow the path the request came in on (host root or basePath)', async () => {
     const f = await createOciFixture({ registryUrl: 'https://registry.example.com/containers', basePath: '/containers' });
     try {
-      let res = await f.call('GET', '/v2/', { as: null });
-      assert.equal(header(res.headers, 'www-authenticate'), 'Bearer realm="https://registry.example.com/containers/v2/token",service="registry.example.com"');
-      res = await f.call('POST', '/v2/url/app/blobs/uploads/');
-      assert.match(header(res.headers, 'location')!, /^\/containers\/v2\/url\/app\/blobs\/uploads\//);
+      for (const prefix of ['', '/containers']) {
+        let res = await f.call('GET', `${prefix}/v2/`, { as: null });
+        assert.equal(header(res.headers, 'www-authenticate'), `Bearer realm="https://registry.example.com${prefix}/v2/token",service="registry.example.com"`);
+        res = await f.call('POST', `${prefix}/v2/url/app/blobs/uploads/`);
+        const upload = header(res.headers, 'location')!;
+        assert.match(upload, new RegExp(`^${prefix}/v2/url/app/blobs/uploads/[0-9a-f-]{36}$`));
+        res = await f.call('PATCH', upload, { body: Buffer.from('ab') });
+        assert.equal(header(res.headers, 'location'), upload);
+        res = await f.call('PUT', `${upload}?digest=${sha256('ab')}`);
+        assert.equal(header(res.headers, 'location'), `${prefix}/v2/url/app/blobs/${sha256('ab')}`);
+        const image = await f.pushImage('url/app', `t${prefix.length}`);
+        res = await f.call('PUT', `${prefix}/v2/url/app/manifests/again`, { body: image.bytes, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+        assert.equal(header(res.headers, 'location'), `${prefix}/v2/url/app/manifests/${image.digest}`);
+        res = await f.call('GET', `${prefix}/v2/url/app/tags/list?n=1`);
+        assert.match(header(res.headers, 'link')!, new RegExp(`^<${prefix}/v2/url/app/tags/list\\?n=1&last=`));
+        await f.pushImage('url/other', 'v1');
+        res = await f.call('GET', `${prefix}/v2/_catalog?n=1`);
+        assert.match(header(res.headers, 'link')!, new RegExp(`^<${prefix}/v2/_catalog\\?n=1&last=`));
+      }
     } finally {
       await f.cleanup();
     }

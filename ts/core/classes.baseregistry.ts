@@ -5,6 +5,7 @@ import type { RegistryStorage, IStorageOperationContext } from './classes.regist
 import type { AuthManager } from './classes.authmanager.js';
 import type { Logger } from './classes.logger.js';
 import { assertSafeRequestPath } from './helpers.path.js';
+import { normalizeBasePath } from './helpers.config.js';
 import { resolvePublicUrls } from './helpers.publicurl.js';
 import type { IResolvedDownloads } from './helpers.downloads.js';
 import { isReadAction } from './helpers.scope.js';
@@ -342,7 +343,12 @@ export abstract class BaseRegistry {
       if (value === undefined) continue;
       query[name] = Array.isArray(value) ? String(value[0] ?? '') : String(value);
     }
-    const { hostUrl, baseUrl } = resolvePublicUrls(headers, { registryUrl: this.config.registryUrl, trustProxy: this.deps.trustProxy, publicBasePath });
+    const { hostUrl, baseUrl } = resolvePublicUrls(headers, {
+      registryUrl: this.config.registryUrl,
+      trustProxy: this.deps.trustProxy,
+      publicBasePath,
+      basePath: normalizeBasePath(this.config.basePath),
+    });
     return {
       ctx,
       method,

@@ -12,6 +12,11 @@ export interface IPublicUrlOptions {
   trustProxy: boolean;
   /** The protocol's basePath as mounted ('' at the host root). */
   publicBasePath: string;
+  /**
+   * The protocol's configured basePath. A request that came in on another mount of the protocol (OCI's
+   * host-root `/v2`) gets links for that mount: `registryUrl` with this basePath swapped for `publicBasePath`.
+   */
+  basePath?: string;
 }
 
 export interface IPublicUrls {
@@ -38,11 +43,19 @@ function normalizePrefix(value: string | undefined): string {
   return segments.map((segment) => `/${segment}`).join('');
 }
 
+/** `registryUrl` for the mount the request came in on. */
+function mountedUrl(registryUrl: string, options: IPublicUrlOptions): string {
+  const { basePath, publicBasePath } = options;
+  if (basePath === undefined || publicBasePath === basePath) return registryUrl;
+  const root = basePath !== '' && registryUrl.endsWith(basePath) ? registryUrl.slice(0, -basePath.length) : new URL(registryUrl).origin;
+  return `${root}${publicBasePath}`;
+}
+
 /** `headers` with lower-case names. */
 export function resolvePublicUrls(headers: Record<string, string>, options: IPublicUrlOptions): IPublicUrls {
   if (options.registryUrl) {
-    const baseUrl = options.registryUrl.replace(/\/+$/, '');
-    return { hostUrl: new URL(baseUrl).origin, baseUrl };
+    const configured = options.registryUrl.replace(/\/+$/, '');
+    return { hostUrl: new URL(configured).origin, baseUrl: mountedUrl(configured, options) };
   }
   const host = validHost(headers.host) ?? FALLBACK_HOST;
   if (!options.trustProxy) {

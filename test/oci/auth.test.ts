@@ -79,6 +79,32 @@ describe('oci auth: challenge and token endpoint', () => {
     assert.equal(mount.status, 201);
   });
 
+  it('a mount asks for the source in its challenge: a token-flow client that may read the source mounts (201)', async () => {
+    const layer = (await f.call('GET', '/v2/auth/app/manifests/v1')).json.layers[0].digest;
+    const mountPath = `/v2/auth/mounted/blobs/uploads/?mount=${layer}&from=auth/app`;
+    const wider = 'repository:auth/mounted:pull,push repository:auth/app:pull';
+    // No credentials yet: the challenge names both repositories.
+    let res = await f.call('POST', mountPath, { as: null });
+    assert.equal(res.status, 401);
+    assert.match(header(res.headers, 'www-authenticate')!, new RegExp(`scope="${wider}"`));
+    // A token for the target only (a client that cached it from an earlier push): 401 insufficient_scope, not a silent 202.
+    const narrow = (await f.call('GET', '/v2/token?scope=repository:auth/mounted:pull,push')).json.token;
+    res = await f.call('POST', mountPath, { as: bearer(narrow) });
+    assert.equal(res.status, 401);
+    assert.match(header(res.headers, 'www-authenticate')!, new RegExp(`scope="${wider}",error="insufficient_scope"`));
+    assert.equal((await f.call('GET', `/v2/auth/mounted/blobs/${layer}`)).status, 404, 'nothing mounted by the refused request');
+    const token = (await f.call('GET', '/v2/token', { query: { scope: wider } })).json.token;
+    res = await f.call('POST', mountPath, { as: bearer(token) });
+    assert.equal(res.status, 201);
+    assert.equal(header(res.headers, 'location'), `/v2/auth/mounted/blobs/${layer}`);
+    assert.equal((await f.call('GET', `/v2/auth/mounted/blobs/${layer}`, { as: bearer(token) })).status, 200);
+    // alice may not read auth/app: her token can never widen to it, so she gets an upload session.
+    const alice = (await f.call('GET', `/v2/token?scope=${encodeURIComponent('repository:alice/app:pull,push repository:auth/app:pull')}`, { as: 'alice' })).json.token;
+    res = await f.call('POST', `/v2/alice/app/blobs/uploads/?mount=${layer}&from=auth/app`, { as: bearer(alice) });
+    assert.equal(res.status, 202);
+    assert.match(header(res.headers, 'location')!, /^\/v2\/alice\/app\/blobs\/uploads\//);
+  });
+
   it('only what the user may do is granted: a reader asking for push gets pull', async () => {
     const res = await f.call('GET', '/v2/token?scope=repository:auth/app:pull,push,delete', { as: 'reader' });
     assert.equal(res.status, 200);

@@ -175,7 +175,11 @@ export class OciRegistry extends BaseRegistry {
     if (req.path === '/v2/_catalog') return 'registry:catalog:*';
     const name = req.params.name;
     if (!name || !isValidName(name)) return undefined;
-    if (req.path.includes('/blobs/uploads')) return `repository:${name}:pull,push`;
+    if (req.path.includes('/blobs/uploads')) {
+      // A cross-repository mount reads `from`: ask for that too, or the token cannot mount (distribution does the same).
+      const from = req.method === 'POST' && req.query.mount !== undefined ? req.query.from : undefined;
+      return from && from !== name && isValidName(from) ? `repository:${name}:pull,push repository:${from}:pull` : `repository:${name}:pull,push`;
+    }
     switch (req.method) {
       case 'GET':
       case 'HEAD':
@@ -494,12 +498,28 @@ export class OciRegistry extends BaseRegistry {
     const digest = requireDigest(req.query.mount, 'mount');
     const from = req.query.from;
     if (!from || !isValidName(from)) return null;
-    const mayPull = req.token ? await this.auth.authorize(req.token, `oci:repository:${from}`, 'pull') : this.anonymousRead;
-    if (!mayPull) return null;
+    const source = `oci:repository:${from}`;
+    const mayPull = req.token ? await this.auth.authorize(req.token, source, 'pull') : this.anonymousRead;
     const record = await this.blobs.getLinked(from, digest);
     if (!record) return null;
+    if (!mayPull) {
+      if (req.token && (await this.mayWidenTo(req, source, 'pull'))) {
+        throw RegistryError.denied(`token does not grant pull on ${from}, the mount's source`, { code: 'INSUFFICIENT_SCOPE' });
+      }
+      return null;
+    }
     req.body.discard();
     return this.linkBlob(req, name, digest, record.size);
+  }
+
+  /**
+   * Whether a Bearer token's user holds `action` on `resource` though the token does not (it was issued
+   * for a narrower scope): then a 401 with the wider challenge gets the client a token that has it.
+   */
+  private async mayWidenTo(req: IRouteRequest, resource: string, action: TAction): Promise<boolean> {
+    const scheme = (req.headers.authorization ?? '').trim().split(/\s+/)[0]?.toLowerCase();
+    if (scheme !== 'bearer' || !req.token) return false;
+    return this.auth.authorize(await this.auth.passwordToken(req.token.userId, 'oci'), resource, action);
   }
 
   private async uploadStatus(req: IRouteRequest): Promise<IHandlerResponse> {

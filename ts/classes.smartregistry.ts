@@ -139,7 +139,8 @@ export class SmartRegistry {
     }
     if (this.config.web?.enabled) {
       const basePath = normalizeBasePath(this.config.web.basePath);
-      const page = new WebPage({ auth, logger: this.logger, trustProxy: this.config.trustProxy === true, handlers: this.handlers });
+      const page = new WebPage({ auth, storage, logger: this.logger, trustProxy: this.config.trustProxy === true, handlers: this.handlers });
+      this.events.attach([page.recentPublishes]);
       this.mounts.push({ prefix: basePath, basePath, handler: page, label: 'web' });
     }
     // Longest prefix wins.

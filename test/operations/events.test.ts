@@ -18,6 +18,7 @@ import { makeWheel, multipartBody, uploadFields, MULTIPART_TYPE } from '../pypi/
 import { pomOf } from '../maven/maven.fixtures.js';
 import { sha256 } from '../oci/oci.fixtures.js';
 import { makePackageZip } from '../composer/fixtures.js';
+import { gemspecYaml, makeGem } from '../rubygems/fixtures.js';
 
 const CLIENT_IP = '192.0.2.7';
 
@@ -69,6 +70,7 @@ describe('audit events across protocols', () => {
       pypi: { enabled: true, basePath: '/pypi' },
       maven: { enabled: true, basePath: '/maven' },
       composer: { enabled: true, basePath: '/composer' },
+      rubygems: { enabled: true, basePath: '/rubygems' },
     });
     events = [];
     registry.on('event', (event) => events.push(event));
@@ -258,6 +260,25 @@ describe('audit events across protocols', () => {
       ['composer', 'publish', 'acme/ev-lib', '1.2.0', 'alice', 'success'],
       ['composer', 'delete', 'acme/ev-lib', '1.2.0', 'alice', 'success'],
       ['composer', 'delete', 'acme/ev-lib', undefined, 'alice', 'failure'],
+    ]);
+  });
+
+  it('RubyGems: push (with the version and platform), yank and unyank; a push the token may not make is denied', async () => {
+    const token = await registry.getAuthManager().createRubyGemsToken('alice');
+    const bobToken = await registry.getAuthManager().createRubyGemsToken('bob');
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const emitted = await during(async () => {
+      const pushed = await send('POST', '/rubygems/api/v1/gems', { authorization: token, body: await makeGem(gemspecYaml('ev-gem', '1.0.0', { platform: 'x86_64-linux' })) });
+      assert.equal(pushed.status, 200, pushed.text);
+      assert.equal((await send('DELETE', '/rubygems/api/v1/gems/yank', { authorization: token, body: 'gem_name=ev-gem&version=1.0.0&platform=x86_64-linux', headers: form })).status, 200);
+      assert.equal((await send('PUT', '/rubygems/api/v1/gems/unyank', { authorization: token, body: 'gem_name=ev-gem&version=1.0.0&platform=x86_64-linux', headers: form })).status, 200);
+      assert.equal((await send('POST', '/rubygems/api/v1/gems', { authorization: bobToken, body: await makeGem(gemspecYaml('ev-other', '1.0.0')) })).status, 403);
+    });
+    assert.deepEqual(emitted, [
+      ['rubygems', 'publish', 'ev-gem', '1.0.0-x86_64-linux', 'alice', 'success'],
+      ['rubygems', 'yank', 'ev-gem', '1.0.0-x86_64-linux', 'alice', 'success'],
+      ['rubygems', 'unyank', 'ev-gem', '1.0.0-x86_64-linux', 'alice', 'success'],
+      ['rubygems', 'publish', 'ev-other', '1.0.0', 'bob', 'denied'],
     ]);
   });
 

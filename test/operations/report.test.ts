@@ -56,6 +56,7 @@ test('report owners: each protocol key belongs to its package; shared objects to
     'auth/tokens/ab.json': ['core', 'tokens'],
     'admin.json': ['core', 'admin.json'],
     'probes/conditional-write-x': ['core', 'probes'],
+    'web/recent-publishes.json': ['core', 'web'],
     'composer/packages/acme/lib/dists/u1.zip': ['composer', 'acme/lib'],
     'composer/names/acme/lib': ['composer', 'acme/lib'],
     'rubygems/gems/rake/gem.json': ['rubygems', 'rake'],

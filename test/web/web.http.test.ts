@@ -4,6 +4,14 @@ import { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { buildRegistryConfig } from '../../ts/cli/config.js';
 import { basic, createWebFixture, type IWebFixture } from './fixtures.js';
 
+/** The links of the home page's "Recently published" list, in order. */
+function recentOf(page: string): string[] {
+  const start = page.indexOf('<section aria-labelledby="recent">');
+  if (start === -1) return [];
+  const section = page.slice(start, page.indexOf('</section>', start));
+  return [...section.matchAll(/<a href="([^"]+)">/g)].map((match) => match[1].replaceAll('&amp;', '&'));
+}
+
 describe('web page over HTTP', () => {
   let fixture: IWebFixture;
   before(async () => {
@@ -180,6 +188,40 @@ describe('web page over HTTP', () => {
     const yanked = await get('/packages/rubygems/web-gem?version=0.9.0', admin);
     assert.match(yanked.text, /<h1>web-gem <span class="muted">0\.9\.0<\/span><span class="badge warn" title="">yanked<\/span><\/h1>/);
     assert.match(yanked.text, /web-gem-0\.9\.0\.gem \(yanked\)/);
+  });
+
+  it('lists recent publishes of all seven protocols and counts per ecosystem on the home page, each visitor only what they may read', async () => {
+    const admin = basic('admin');
+    // Publishes reach the list in the background: wait until the last one is there.
+    let home = await get('/', admin);
+    for (let tries = 0; tries < 100 && !recentOf(home.text).some((entry) => entry.startsWith('/packages/rubygems/')); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      home = await get('/', admin);
+    }
+    assert.deepEqual(recentOf(home.text), [
+      '/packages/rubygems/web-gem?version=1.0.0',
+      '/packages/rubygems/web-gem?version=0.9.0',
+      '/packages/composer/web/greeter?version=dev-main',
+      '/packages/composer/web/greeter?version=1.1.0-beta1',
+      '/packages/composer/web/greeter?version=1.0.0',
+      '/packages/oci/web/app?version=1.0',
+      '/packages/maven/com.example%3Aweb-lib?version=1.2.0',
+      '/packages/cargo/web-crate?version=0.2.0',
+      '/packages/pypi/web-demo?version=0.3.0',
+      '/packages/npm/%40team/secret?version=2.0.0',
+      '/packages/npm/web-hostile?version=0.1.0',
+      '/packages/npm/web-left-pad?version=1.1.0',
+      '/packages/npm/web-left-pad?version=1.0.0',
+    ]);
+    assert.match(home.text, /<a href="#section-npm">npm<\/a> <strong>3<\/strong>/);
+    assert.match(home.text, /<a href="#section-rubygems">RubyGems<\/a> <strong>1<\/strong>/);
+    assert.equal([...home.text.matchAll(/<a href="#section-/g)].length, 7, 'a count for each of the seven');
+
+    const anonymous = await get('/');
+    assert.deepEqual(recentOf(anonymous.text), ['/packages/pypi/web-demo?version=0.3.0']);
+    assert.deepEqual([...anonymous.text.matchAll(/<a href="#section-(\w+)">/g)].map((match) => match[1]), ['pypi'], 'no count of private ecosystems');
+    const reader = await get('/', basic('reader'));
+    assert.deepEqual(recentOf(reader.text), ['/packages/pypi/web-demo?version=0.3.0', '/packages/npm/%40team/secret?version=2.0.0']);
   });
 
   it('serves its stylesheet and script, and answers unknown pages and methods in HTML', async () => {

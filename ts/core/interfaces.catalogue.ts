@@ -75,4 +75,10 @@ export interface IPackageCatalogue {
   search(query: string, size: number, from: number): Promise<{ total: number; entries: ICatalogueEntry[] }>;
   /** The package page, for `version` or the latest; null when there is no such package or version. */
   describe(name: string, version: string | undefined, urls: ICatalogueUrls): Promise<ICataloguePackage | null>;
+  /**
+   * The package a successful `publish` audit event names, as this catalogue names it; null for a publish
+   * that is not one to list (a Maven checksum, an OCI manifest pushed by digest only). Absent: the
+   * event's resource and version as they are.
+   */
+  publishedPackage?(resource: string, version: string | undefined): { name: string; version?: string } | null;
 }

@@ -11,6 +11,7 @@
  *     revoked-jwt/{jti}.json              revoked OCI JWTs until they expire (pruned on revoke)
  *   probes/conditional-write-{uuid}       written and removed by the conditional-write probe (S3 start-up, readiness)
  *   probes/readiness                      never written: readiness stats it to see that storage answers
+ *   web/recent-publishes.json             the web page's newest publishes across protocols (bounded, conditional writes)
  *   oci/  npm/  maven/  cargo/  composer/  pypi/  rubygems/   each protocol's own tree, below
  *
  *   oci/
@@ -94,6 +95,11 @@ const encodeUserId = (userId: string) => encodeURIComponent(userId);
 export const corePaths = {
   conditionalWriteProbe: (id: string) => `probes/conditional-write-${id}`,
   readinessProbe: () => 'probes/readiness',
+};
+
+/** The web page's own documents. */
+export const webPaths = {
+  recentPublishes: () => 'web/recent-publishes.json',
 };
 
 export const authPaths = {
@@ -208,7 +214,7 @@ export const composerPaths = {
 
 /** Who a stored object belongs to, for the storage report. */
 export interface IKeyOwner {
-  /** 'core' for users, tokens and probes. */
+  /** 'core' for users, tokens, probes and the web page's documents. */
   protocol: string;
   /** The package, image repository, crate, project or `group:artifact`; or a parenthesised name for objects no single one owns. */
   owner: string;
@@ -262,7 +268,7 @@ export const reportPaths = {
     const ownerOf = OWNER_OF[first];
     if (ownerOf && rest.length > 1) return { protocol: first, owner: ownerOf(rest) || SHARED.other };
     // auth/, probes/, admin.json; a protocol this table does not know yet counts under its own name.
-    if (rest.length === 0 || first === 'auth' || first === 'probes') return { protocol: 'core', owner: first === 'auth' ? rest[0] ?? first : first };
+    if (rest.length === 0 || first === 'auth' || first === 'probes' || first === 'web') return { protocol: 'core', owner: first === 'auth' ? rest[0] ?? first : first };
     return { protocol: first, owner: SHARED.other };
   },
 };

@@ -1,6 +1,7 @@
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import type { ICataloguePackage, ICatalogueUrls, IPackageCatalogue } from '../core/interfaces.catalogue.js';
 import type { MavenStore } from './classes.mavenstore.js';
+import { parseRepositoryPath } from './helpers.maven.js';
 import { compareMavenVersions } from './helpers.mavenversion.js';
 import type { IMavenSearchEntry } from './interfaces.maven.js';
 
@@ -32,6 +33,16 @@ export class MavenCatalogue implements IPackageCatalogue {
   async search(query: string, size: number, from: number) {
     const { total, entries } = await this.index.search(query, size, from);
     return { total, entries: entries.map((entry) => ({ name: entry.name, version: entry.release ?? entry.latest })) };
+  }
+
+  /** A deploy's events name each file (`com/example/lib/1.0/lib-1.0.jar`): the artifact's page lists them once. */
+  publishedPackage(resource: string, version: string | undefined) {
+    try {
+      const target = parseRepositoryPath(resource);
+      return target.kind === 'file' ? { name: `${target.groupId}:${target.artifactId}`, version: version ?? target.version } : null;
+    } catch {
+      return null;
+    }
   }
 
   async describe(name: string, version: string | undefined, urls: ICatalogueUrls): Promise<ICataloguePackage | null> {

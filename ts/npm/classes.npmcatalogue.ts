@@ -42,6 +42,12 @@ export class NpmCatalogue implements IPackageCatalogue {
     return { total: result.total, entries: result.entries.map((entry) => ({ name: entry.name, version: entry.version, description: entry.description })) };
   }
 
+  /** A publish names the versions whose tarballs it brought; one without any (a deprecation, a dist-tag) is not listed. */
+  publishedPackage(resource: string, version: string | undefined) {
+    const versions = (version ?? '').split(',').filter(Boolean);
+    return versions.length > 0 ? { name: resource, version: versions[versions.length - 1] } : null;
+  }
+
   async describe(name: string, version: string | undefined, urls: ICatalogueUrls): Promise<ICataloguePackage | null> {
     if (!validatePackageName(name).validForOld) return null;
     const doc = await this.packages.getParsed(name, urls.baseUrl);

@@ -23,6 +23,11 @@ export class OciCatalogue implements IPackageCatalogue {
     return { total: names.length, entries: names.slice(from, from + size).map((name) => ({ name })) };
   }
 
+  /** A push by tag is listed; one by digest alone (an index's platform manifests, a signature) is not. */
+  publishedPackage(resource: string, version: string | undefined) {
+    return version !== undefined && isValidTag(version) ? { name: resource, version } : null;
+  }
+
   async describe(name: string, version: string | undefined, urls: ICatalogueUrls): Promise<ICataloguePackage | null> {
     if (!isValidName(name) || (version !== undefined && !isValidTag(version))) return null;
     if (!(await this.manifests.repositoryExists(name))) return null;

@@ -35,6 +35,11 @@ export class RubyGemsCatalogue implements IPackageCatalogue {
     return { total: result.total, entries: result.entries.map((entry) => ({ name: entry.name, version: entry.version, description: entry.info })) };
   }
 
+  /** A push names `1.0.0-x86_64-linux`; the page lists versions across platforms (a version never holds `-`). */
+  publishedPackage(resource: string, version: string | undefined) {
+    return { name: resource, ...(version ? { version: version.split('-')[0] } : {}) };
+  }
+
   async describe(name: string, version: string | undefined, urls: ICatalogueUrls): Promise<ICataloguePackage | null> {
     if (!isValidGemName(name)) return null;
     const gem = await this.store.getGem(name);

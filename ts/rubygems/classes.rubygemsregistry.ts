@@ -77,9 +77,9 @@ export class RubyGemsRegistry extends BaseRegistry {
 
       // Push, yank, unyank: the gem is named by the upload or the form, so the scope
       // (`write` to push, `delete` to yank) is checked once that is read.
-      { method: 'POST', pattern: '/api/v1/gems', permission: 'authenticated', handler: (req) => this.push(req) },
-      { method: 'DELETE', pattern: '/api/v1/gems/yank', permission: 'authenticated', handler: (req) => this.yank(req, true) },
-      { method: 'PUT', pattern: '/api/v1/gems/unyank', permission: 'authenticated', handler: (req) => this.yank(req, false) },
+      { method: 'POST', pattern: '/api/v1/gems', permission: 'authenticated', handler: (req) => this.push(req), audit: 'publish' },
+      { method: 'DELETE', pattern: '/api/v1/gems/yank', permission: 'authenticated', handler: (req) => this.yank(req, true), audit: 'yank' },
+      { method: 'PUT', pattern: '/api/v1/gems/unyank', permission: 'authenticated', handler: (req) => this.yank(req, false), audit: 'unyank' },
 
       // JSON API.
       { method: 'GET', pattern: '/api/v1/versions/:file', permission: gem('read', (req) => stripSuffix(req.params.file, '.json')), handler: (req) => this.versionsJson(req) },
@@ -178,7 +178,11 @@ export class RubyGemsRegistry extends BaseRegistry {
       req.body.stream(maxBytes),
       maxBytes,
       { userId: req.token!.userId },
-      (pushed) => this.requireScope(req, `rubygems:gem:${pushed.name}`, 'write'),
+      (pushed) => {
+        // Named for the audit event as soon as the gem's metadata is read, so a refused push is one too.
+        req.eventTarget = { resource: pushed.name, version: fullVersion(pushed.version, pushed.platform) };
+        return this.requireScope(req, `rubygems:gem:${pushed.name}`, 'write');
+      },
       req.storageContext,
     );
     return { status: 200, headers: { 'Content-Type': TEXT }, body: `Successfully registered gem: ${spec.name} (${fullVersion(spec.version, spec.platform)})\n` };
@@ -191,9 +195,10 @@ export class RubyGemsRegistry extends BaseRegistry {
     const platform = form.get('platform') || 'ruby';
     if (!GEM_VERSION.test(version)) throw RegistryError.invalid(`invalid version ${JSON.stringify(version)}`);
     if (platform !== 'ruby' && !GEM_PLATFORM.test(platform)) throw RegistryError.invalid(`invalid platform ${JSON.stringify(platform)}`);
+    const full = fullVersion(version, platform);
+    req.eventTarget = { resource: name, version: full };
     // Taking a version away is its own right: a CI token with `write` cannot yank.
     const actor = await this.actor(req, name, 'delete');
-    const full = fullVersion(version, platform);
     await this.store.setYanked(name, full, yanked, actor, req.storageContext);
     return { status: 200, headers: { 'Content-Type': TEXT }, body: `Successfully ${yanked ? 'deleted' : 'restored'} gem: ${name} (${full})\n` };
   }

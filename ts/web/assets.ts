@@ -20,6 +20,7 @@ main { max-width: 64rem; margin: 0 auto; padding: 1rem; }
 .muted { color: var(--muted); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 ul.results { list-style: none; padding: 0; }
+ul.counts { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .25rem 1.5rem; }
 ul.results li { padding: .5rem 0; border-bottom: 1px solid var(--line); }
 pre, code { font-family: ui-monospace, monospace; font-size: .9em; }
 pre { overflow-x: auto; padding: .75rem; background: var(--code); border-radius: 6px; }

@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import type { AuthManager } from '../core/classes.authmanager.js';
 import type { BaseRegistry } from '../core/classes.baseregistry.js';
 import type { Logger } from '../core/classes.logger.js';
+import type { RegistryStorage } from '../core/classes.registrystorage.js';
 import { isRegistryError, RegistryError } from '../core/classes.registryerror.js';
 import { assertSafeRequestPath } from '../core/helpers.path.js';
 import { resolvePublicUrls } from '../core/helpers.publicurl.js';
@@ -9,6 +10,7 @@ import { normalizeResponse, type IHandlerResponse } from '../core/helpers.respon
 import type { ICatalogueEntry, IPackageCatalogue } from '../core/interfaces.catalogue.js';
 import type { IRequestContext, IResponse, TRegistryProtocol } from '../core/interfaces.core.js';
 import { WEB_ASSETS } from './assets.js';
+import { RecentPublishes, type IRecentPublish } from './classes.recentpublishes.js';
 import type { SafeHtml } from './helpers.html.js';
 import { identifyVisitor, type IWebVisitor } from './helpers.webauth.js';
 import { homeContent, layout, messageContent, packageContent, searchContent, type IProtocolListing } from './helpers.webpages.js';
@@ -18,6 +20,10 @@ const LISTED_PER_PROTOCOL = 20;
 /** Search hits looked at per protocol for a visitor who may read only some packages. */
 const CANDIDATES_PER_PROTOCOL = 200;
 const MAX_QUERY_CHARS = 256;
+/** Publishes kept in storage for the home page, and shown there to a visitor (after their read checks). */
+const RECENT_KEPT = 100;
+const RECENT_SHOWN = 20;
+const RECENT_REVALIDATE_MS = 1000;
 const NO_PACKAGE = 'No such package, or you may not read it.';
 
 /**
@@ -34,6 +40,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 export interface IWebPageDependencies {
   auth: AuthManager;
+  storage: RegistryStorage;
   logger: Logger;
   trustProxy: boolean;
   /** The mounted protocol handlers; those with a catalogue are shown. */
@@ -53,12 +60,16 @@ interface IShown {
  */
 export class WebPage {
   private readonly shown: IShown[];
+  /** An audit event sink: the registry attaches it so publishes reach the home page. */
+  readonly recentPublishes: RecentPublishes;
 
   constructor(private readonly deps: IWebPageDependencies) {
     this.shown = [...deps.handlers].flatMap(([protocol, handler]) => {
       const catalogue = handler.catalogue();
       return catalogue ? [{ protocol, handler, catalogue }] : [];
     });
+    const catalogues = new Map(this.shown.map((entry) => [entry.protocol, entry.catalogue]));
+    this.recentPublishes = new RecentPublishes(deps.storage, catalogues, deps.logger, { maxEntries: RECENT_KEPT, revalidateMs: RECENT_REVALIDATE_MS });
   }
 
   async handleRequest(ctx: IRequestContext, relativePath: string, publicBasePath: string): Promise<IResponse> {
@@ -73,7 +84,10 @@ export class WebPage {
       const visitor = await identifyVisitor(this.deps.auth, headers.authorization, ctx.actor?.ip);
       const query = firstValue(ctx.query?.q).slice(0, MAX_QUERY_CHARS);
       const frame = { base, userId: visitor.userId };
-      if (relativePath === '/' || relativePath === '') return this.page(200, layout({ ...frame, title: 'Packages' }, homeContent(base, await this.listings(visitor, ''))));
+      if (relativePath === '/' || relativePath === '') {
+        const [listings, recent] = await Promise.all([this.listings(visitor, ''), this.visibleRecent(visitor)]);
+        return this.page(200, layout({ ...frame, title: 'Packages' }, homeContent(base, listings, recent)));
+      }
       if (segments[0] === 'search' && segments.length === 1) {
         return this.page(200, layout({ ...frame, title: `Search ${query}`, query }, searchContent(base, query, await this.listings(visitor, query))));
       }
@@ -119,6 +133,17 @@ export class WebPage {
         return { protocol, entries };
       }),
     );
+  }
+
+  /** The newest publishes of packages the visitor may read. */
+  private async visibleRecent(visitor: IWebVisitor): Promise<IRecentPublish[]> {
+    const visible: IRecentPublish[] = [];
+    for (const entry of await this.recentPublishes.list()) {
+      if (visible.length >= RECENT_SHOWN) break;
+      const shown = this.shown.find((candidate) => candidate.protocol === entry.protocol);
+      if (shown && (await shown.handler.tokenMayRead(await visitor.tokenFor(shown.protocol), shown.catalogue.resourceOf(entry.name)))) visible.push(entry);
+    }
+    return visible;
   }
 
   /** Asks the browser for the registry's credentials until it sends some that authenticate. */

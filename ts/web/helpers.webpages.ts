@@ -1,6 +1,7 @@
 /** The page's HTML, pure: data in, escaped markup out (every value goes through the `html` template). */
 import type { ICatalogueEntry, ICataloguePackage } from '../core/interfaces.catalogue.js';
 import type { TRegistryProtocol } from '../core/interfaces.core.js';
+import type { IRecentPublish } from './classes.recentpublishes.js';
 import { formatBytes, formatDate, html, pathOf, type SafeHtml } from './helpers.html.js';
 import { renderMarkdown, renderPlainText } from './helpers.markdown.js';
 
@@ -73,8 +74,28 @@ ${listing.entries.length > 0 ? entryList(base, listing.protocol, listing.entries
 </section>`;
 }
 
-export function homeContent(base: string, listings: IProtocolListing[]): SafeHtml {
+/** Counts per ecosystem, where the visitor may read every package of it (else the count would tell about private ones). */
+function countsSection(listings: IProtocolListing[]): SafeHtml {
+  const counted = listings.filter((listing) => listing.total !== undefined);
+  if (counted.length === 0) return html``;
+  return html`<section aria-labelledby="counts"><h2 id="counts">Packages per ecosystem</h2><ul class="counts">${counted.map(
+    (listing) => html`<li><a href="#section-${listing.protocol}">${PROTOCOL_TITLES[listing.protocol]}</a> <strong>${listing.total}</strong></li>`,
+  )}</ul></section>`;
+}
+
+function recentSection(base: string, recent: IRecentPublish[]): SafeHtml {
+  if (recent.length === 0) return html``;
+  return html`<section aria-labelledby="recent"><h2 id="recent">Recently published</h2><ul class="results">${recent.map(
+    (entry) => html`<li><a href="${base}/packages/${entry.protocol}/${pathOf(entry.name)}${entry.version ? `?version=${encodeURIComponent(entry.version)}` : ''}">${entry.name}</a>${
+      entry.version ? html` <span class="muted">${entry.version}</span>` : ''
+    } <span class="badge">${PROTOCOL_TITLES[entry.protocol]}</span> <span class="muted"><time datetime="${entry.time}">${formatDate(entry.time)}</time></span></li>`,
+  )}</ul></section>`;
+}
+
+export function homeContent(base: string, listings: IProtocolListing[], recent: IRecentPublish[]): SafeHtml {
   return html`<h1>Packages</h1>
+${countsSection(listings)}
+${recentSection(base, recent)}
 ${listings.map((listing) => listingSection(base, listing, 'Nothing to show.'))}`;
 }
 

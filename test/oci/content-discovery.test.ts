@@ -142,6 +142,54 @@ describe('oci conformance: content discovery', () => {
       assert.deepEqual(none.json.manifests, []);
     });
 
+    it('pages with n and last (a referrer digest) through Link, in digest order, the artifactType filter carried over', async () => {
+      const all = Object.values(referrers).map((r) => r.digest).sort();
+      const seen: string[] = [];
+      let next: string | undefined = `/v2/disco/app/referrers/${subject.digest}?n=3`;
+      const links: string[] = [];
+      while (next) {
+        const res = await f.call('GET', next);
+        assert.equal(res.status, 200);
+        seen.push(...res.json.manifests.map((d: { digest: string }) => d.digest));
+        const link = header(res.headers, 'link');
+        if (link) links.push(link);
+        next = link ? /^<([^>]+)>; rel="next"$/.exec(link)![1] : undefined;
+      }
+      assert.deepEqual(seen, all, 'every referrer once, in digest order');
+      assert.deepEqual(links, [`</v2/disco/app/referrers/${subject.digest}?n=3&last=${encodeURIComponent(all[2])}>; rel="next"`]);
+      // A filtered page reads past the entries the filter drops: the one signature, and no Link (nothing after it matches).
+      const filter = `artifactType=${encodeURIComponent(signatureType)}`;
+      let res = await f.call('GET', `/v2/disco/app/referrers/${subject.digest}?n=1&${filter}`);
+      assert.deepEqual(res.json.manifests.map((d: { digest: string }) => d.digest), [referrers.signature.digest]);
+      assert.equal(header(res.headers, 'link'), undefined);
+      res = await f.call('GET', `/v2/disco/app/referrers/${subject.digest}?n=1&last=${all[0]}`);
+      assert.deepEqual(res.json.manifests.map((d: { digest: string }) => d.digest), [all[1]]);
+      const zero = await f.call('GET', `/v2/disco/app/referrers/${subject.digest}?n=0`);
+      assert.deepEqual(zero.json.manifests, [], 'n=0 is an empty page');
+      assert.equal(header(zero.headers, 'link'), undefined);
+      res = await f.call('GET', `/v2/disco/app/referrers/${subject.digest}?last=not-a-digest`);
+      assert.equal(res.status, 400);
+      // A second signature: a filtered page of one now has a Link, and it keeps the filter.
+      const second = Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: signatureType,
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 },
+        layers: [],
+        subject: { mediaType: OCI_MANIFEST, digest: subject.digest, size: subject.bytes.length },
+        annotations: { 'org.example.signed-by': 'second' },
+      }));
+      assert.equal((await f.pushManifest('disco/app', sha256(second), second, OCI_MANIFEST)).status, 201);
+      const signatures = [referrers.signature.digest, sha256(second)].sort();
+      res = await f.call('GET', `/v2/disco/app/referrers/${subject.digest}?n=1&${filter}`);
+      assert.deepEqual(res.json.manifests.map((d: { digest: string }) => d.digest), [signatures[0]]);
+      const link = header(res.headers, 'link')!;
+      assert.equal(link, `</v2/disco/app/referrers/${subject.digest}?n=1&last=${encodeURIComponent(signatures[0])}&${filter}>; rel="next"`);
+      res = await f.call('GET', /^<([^>]+)>/.exec(link)![1]);
+      assert.deepEqual(res.json.manifests.map((d: { digest: string }) => d.digest), [signatures[1]]);
+      assert.equal(header(res.headers, 'link'), undefined);
+    });
+
     it('an unknown subject has an empty list (never 404); a malformed digest is 400', async () => {
       let res = await f.call('GET', `/v2/disco/app/referrers/${sha256('unknown')}`);
       assert.equal(res.status, 200);

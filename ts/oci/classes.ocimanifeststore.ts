@@ -202,6 +202,36 @@ export class OciManifestStore {
   async listReferrers(name: string, subject: IParsedDigest): Promise<IOciDescriptor[]> {
     const keys: string[] = [];
     for await (const info of this.storage.listAll(ociPaths.referrersPrefix(name, subject.algorithm, subject.hex))) keys.push(info.key);
+    return this.readReferrers(keys);
+  }
+
+  /**
+   * One page of referrers in digest order: those after the referrer digest `after` that pass `accept`, at
+   * most `limit`; `more` tells whether another page follows. Reads only as many entries as the page needs.
+   */
+  async listReferrersPage(
+    name: string,
+    subject: IParsedDigest,
+    options: { after?: IParsedDigest; limit: number; accept?: (descriptor: IOciDescriptor) => boolean },
+  ): Promise<{ descriptors: IOciDescriptor[]; more: boolean }> {
+    const prefix = ociPaths.referrersPrefix(name, subject.algorithm, subject.hex);
+    const found: IOciDescriptor[] = [];
+    // One entry beyond the page tells whether another page follows.
+    const wanted = options.limit + 1;
+    let startAfter = options.after ? ociPaths.referrer(name, subject.algorithm, subject.hex, options.after.algorithm, options.after.hex).slice(prefix.length) : undefined;
+    while (found.length < wanted) {
+      const asked = wanted - found.length;
+      const page = await this.storage.listPage(prefix, { startAfter, limit: asked });
+      if (page.length === 0) break;
+      const descriptors = await this.readReferrers(page.map((info) => info.key));
+      found.push(...(options.accept ? descriptors.filter(options.accept) : descriptors));
+      if (page.length < asked) break;
+      startAfter = page[page.length - 1].key.slice(prefix.length);
+    }
+    return { descriptors: found.slice(0, options.limit), more: found.length > options.limit };
+  }
+
+  private async readReferrers(keys: string[]): Promise<IOciDescriptor[]> {
     const documents = await mapLimited(keys, READ_CONCURRENCY, (key) =>
       this.storage.getJson<IOciDescriptor>(key).catch((error: unknown) => {
         if (error instanceof RegistryError) throw error;

@@ -40,6 +40,8 @@ export const MAX_MANIFEST_DESCRIPTORS = 1024;
 export const REFERENCE_CHECK_CONCURRENCY = 16;
 /** Longest page of tags or repositories one response carries (more follow through `Link`). */
 const MAX_PAGE = 10_000;
+/** Longest page of referrers (each is a document read from storage). */
+const MAX_REFERRERS_PAGE = 1000;
 const API_VERSION_HEADERS = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 const ANONYMOUS_AUTHORIZATION = new RegExp(`^\\s*bearer\\s+${ANONYMOUS_TOKEN}\\s*$`, 'i');
 
@@ -265,18 +267,30 @@ export class OciRegistry extends BaseRegistry {
     return jsonResponse(200, { name, tags: items }, headers);
   }
 
-  /** Referrers API (1.1): never 404 — an unknown subject simply has no referrers. */
+  /** Referrers API (1.1): never 404 — an unknown subject simply has no referrers. Paged by `n`/`last` (a referrer digest) with `Link`. */
   private async listReferrers(req: IRouteRequest): Promise<IHandlerResponse> {
     const name = this.nameOf(req);
     const subject = requireDigest(req.params.digest);
+    const page = parsePageRequest(req.query);
+    const after = page.last === undefined ? undefined : requireDigest(page.last, 'last');
     const artifactType = req.query.artifactType;
-    let manifests = await this.manifests.listReferrers(name, subject);
+    const limit = Math.min(page.n ?? MAX_REFERRERS_PAGE, MAX_REFERRERS_PAGE);
     const headers: Record<string, string> = { 'Content-Type': MEDIA_TYPE.ociIndex };
-    if (artifactType) {
-      manifests = manifests.filter((descriptor) => descriptor.artifactType === artifactType);
-      headers['OCI-Filters-Applied'] = 'artifactType';
+    if (artifactType) headers['OCI-Filters-Applied'] = 'artifactType';
+    const { descriptors, more } =
+      limit === 0
+        ? { descriptors: [], more: false }
+        : await this.manifests.listReferrersPage(name, subject, {
+            after,
+            limit,
+            accept: artifactType ? (descriptor) => descriptor.artifactType === artifactType : undefined,
+          });
+    if (more) {
+      // The filter carries over to the next page.
+      const filters: Record<string, string> = artifactType ? { artifactType } : {};
+      headers.Link = nextPageLink(`${this.prefix(req)}/v2/${name}/referrers/${subject.digest}`, page.n, descriptors[descriptors.length - 1].digest, filters);
     }
-    const index: IReferrersIndex = { schemaVersion: 2, mediaType: MEDIA_TYPE.ociIndex, manifests };
+    const index: IReferrersIndex = { schemaVersion: 2, mediaType: MEDIA_TYPE.ociIndex, manifests: descriptors };
     return jsonResponse(200, index, headers);
   }
 

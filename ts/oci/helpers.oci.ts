@@ -387,10 +387,11 @@ export function paginate(sorted: readonly string[], request: IPageRequest, maxPa
 export const compareAscii = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** RFC 8288 `Link` to the next page. */
-export function nextPageLink(path: string, n: number | undefined, last: string): string {
+export function nextPageLink(path: string, n: number | undefined, last: string, filters: Record<string, string> = {}): string {
   const params = new URLSearchParams();
   if (n !== undefined) params.set('n', String(n));
   params.set('last', last);
+  for (const [key, value] of Object.entries(filters)) params.set(key, value);
   return `<${path}?${params.toString()}>; rel="next"`;
 }
 

@@ -2,7 +2,7 @@
  * The pure parts of the upstream proxy with fixed inputs: upstream selection (priority, scope rules in
  * the auth-scope glob dialect), the circuit breaker on an injected clock, Bearer challenges, and each
  * protocol's upstream formats (npm's packument merge, OCI names, Cargo's index and dl, PyPI's PEP 691
- * page, Maven's path kinds, Composer's minified metadata).
+ * page, Maven's path kinds, Composer's minified metadata, RubyGems' compact index).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +17,7 @@ import { mergeProjectPage, parseUpstreamProject, upstreamFileOf } from '../../ts
 import { classifyUpstreamPath, parseUpstreamSha1 } from '../../ts/maven/helpers.mavenupstream.js';
 import { expandVersions, mergeMetadataFile, parseUpstreamMetadata } from '../../ts/composer/helpers.composerupstream.js';
 import { minifyVersions } from '../../ts/composer/helpers.composer.js';
+import { infoChecksum, mergeVersionsFiles, parseVersionsFile } from '../../ts/rubygems/helpers.rubygemsupstream.js';
 import type { IUpstreamRegistryConfig } from '../../ts/upstream/interfaces.upstream.js';
 
 const upstream = (id: string, priority: number, extra: Partial<IUpstreamRegistryConfig> = {}): IUpstreamRegistryConfig => ({
@@ -300,5 +301,33 @@ describe('composer upstream formats', () => {
         ['2.0.0', `https://ours.example.com/dists/acme/lib/${sha('e')}.zip`, ''],
       ],
     );
+  });
+});
+
+describe('rubygems upstream formats', () => {
+  it('merges /versions: by priority within scope rules, a name owned by its first source, local lines last', () => {
+    const first = parseVersionsFile(Buffer.from('created_at: 2024-01-01T00:00:00Z\n---\nrack 1.0,1.1 aaa\nrails 7.0 bbb\nacme-lib 1.0 ccc\nrack 1.2 ddd\n'))!;
+    assert.equal(first.createdAt, '2024-01-01T00:00:00Z');
+    const second = parseVersionsFile(Buffer.from('created_at: 2024-02-02T00:00:00Z\n---\nacme-lib 2.0 eee\nrack 9.9 fff\nacme-tool 1.0 ggg\n'))!;
+    const merged = mergeVersionsFiles(
+      first.createdAt,
+      [
+        { lines: first.lines, accepts: (name) => !name.startsWith('acme-') },
+        { lines: second.lines, accepts: (name) => name.startsWith('acme-') },
+      ],
+      new Set(['rails']),
+      'rails 8.0 hhh\n',
+    );
+    assert.equal(merged, 'created_at: 2024-01-01T00:00:00Z\n---\nrack 1.0,1.1 aaa\nrack 1.2 ddd\nacme-lib 2.0 eee\nacme-tool 1.0 ggg\nrails 8.0 hhh\n');
+    assert.equal(parseVersionsFile(Buffer.from('<html>')), null);
+  });
+
+  it("reads a version's checksum from an /info file", () => {
+    const sha = 'a'.repeat(64);
+    const info = Buffer.from(`---\n1.0.0 |checksum:${'b'.repeat(64)}\n1.1.0 dep:>= 1&< 2|checksum:${sha},ruby:>= 2.7\n1.1.0-x86_64-linux |checksum:${'c'.repeat(64)}\n2.0.0 |ruby:>= 3\n`);
+    assert.equal(infoChecksum(info, '1.1.0'), sha);
+    assert.equal(infoChecksum(info, '1.1.0-x86_64-linux'), 'c'.repeat(64));
+    assert.equal(infoChecksum(info, '2.0.0'), null);
+    assert.equal(infoChecksum(info, '3.0.0'), null);
   });
 });

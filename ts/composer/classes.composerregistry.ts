@@ -107,7 +107,7 @@ export class ComposerRegistry extends BaseRegistry {
   private async packagesJson(req: IRouteRequest): Promise<IHandlerResponse> {
     const names = await this.readable(req, await this.packages.listNames());
     // `available-packages` tells Composer to ask for nothing else: with upstreams it must ask for every name.
-    const proxying = await this.upstream.configured(req.method, req.ctx.actor);
+    const proxying = (await this.upstream.selectAll(req.method, req.ctx.actor)) !== null;
     return jsonResponse(200, renderPackagesJson(req.baseUrl, proxying ? null : names), { 'Cache-Control': 'no-cache' });
   }
 

@@ -1,6 +1,6 @@
 import { stringify as yamlStringify } from 'yaml';
 import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
-import { RegistryError } from '../core/classes.registryerror.js';
+import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
 import type { IHandlerResponse } from '../core/helpers.response.js';
 import { jsonResponse } from '../core/helpers.response.js';
 import { serveObject } from '../core/helpers.serve.js';
@@ -24,6 +24,10 @@ import {
   specsFileMarshal,
   type TSpecsFile,
 } from './helpers.rubygems.js';
+import { infoChecksum, mergeVersionsFiles, parseVersionsFile, upstreamGemSourceUrl } from './helpers.rubygemsupstream.js';
+import { upstreamAcceptsName } from '../upstream/helpers.upstreamselect.js';
+import type { TCacheStatus } from '../upstream/interfaces.upstream.js';
+import type { IUpstreamDocument } from '../upstream/classes.upstreamproxy.js';
 import type { ICompactIndexDocument, IGemDocument, IGemSummary, IGemVersionRecord, IRubyGemsRegistryOptions, TServedIndex } from './interfaces.rubygems.js';
 
 const DEFAULT_REVALIDATE_MS = 1000;
@@ -118,7 +122,12 @@ export class RubyGemsRegistry extends BaseRegistry {
   // ---- compact index -------------------------------------------------------------------------
 
   private async compactVersions(req: IRouteRequest) {
-    return this.compactIndexFile(req, 'versions', (index) => Buffer.from(compactVersionsFile(index.createdAt, index.lines), 'utf8'));
+    const upstreams = await this.upstreamVersionsFiles(req);
+    if (upstreams.length === 0) return this.compactIndexFile(req, 'versions', (index) => Buffer.from(compactVersionsFile(index.createdAt, index.lines), 'utf8'));
+    const { document: index } = await this.store.compactIndex();
+    const files = upstreams.map(({ file, document }) => ({ lines: file.lines, accepts: (name: string) => upstreamAcceptsName(document.upstream.scopeRules, name) }));
+    const bytes = Buffer.from(mergeVersionsFiles(upstreams[0].file.createdAt, files, new Set(Object.keys(index.gems)), index.lines), 'utf8');
+    return this.proxiedFile(req, bytes, worstCache(upstreams.map(({ document }) => document.cache)));
   }
 
   private async compactNames(req: IRouteRequest) {
@@ -127,6 +136,8 @@ export class RubyGemsRegistry extends BaseRegistry {
 
   private async compactInfo(req: IRouteRequest) {
     const name = this.gemName(req.params.gem);
+    const proxied = (await this.store.getGem(name)) ? null : await this.upstreamInfo(req, name);
+    if (proxied) return this.proxiedFile(req, proxied.body, proxied.cache);
     return serveObject(req, await this.store.infoSource(name, req.storageContext), { notFound: () => gemNotFound(name) });
   }
 
@@ -144,7 +155,21 @@ export class RubyGemsRegistry extends BaseRegistry {
 
   private async quickSpec(req: IRouteRequest) {
     const base = stripSuffix(req.params.file, '.gemspec.rz');
-    const { record } = await this.findVersion(req, base);
+    const found = await this.findVersion(req, base).catch(async (error: unknown) => {
+      if (!isRegistryError(error, 'not-found')) throw error;
+      const upstream = await this.upstreamVersion(req, base);
+      if (!upstream) throw error;
+      // The upstream gives no digest of a gemspec: kept as an immutable document.
+      const document = await this.upstream.getDocument(upstream.only, {
+        cacheKey: `quick/${base}`,
+        url: (source) => upstreamGemSourceUrl(source.url, `quick/Marshal.4.8/${base}.gemspec.rz`),
+        immutable: true,
+      });
+      if (!document) throw error;
+      return document;
+    });
+    if (!('record' in found)) return this.proxiedFile(req, found.body, found.cache, 'application/octet-stream');
+    const { record } = found;
     const bytes = quickGemspec(record.spec);
     return serveObject(req, bufferedObjectSource(async () => ({ object: compactIndexObject(bytes, undefined, 'application/octet-stream'), bytes })), {
       notFound: () => RegistryError.notFound(`no gemspec ${base}`),
@@ -152,7 +177,25 @@ export class RubyGemsRegistry extends BaseRegistry {
   }
 
   private async gemFile(req: IRouteRequest) {
-    const { record } = await this.findVersion(req, stripSuffix(req.params.file, '.gem'));
+    const base = stripSuffix(req.params.file, '.gem');
+    const notFound = () => RegistryError.notFound(`no gem ${JSON.stringify(base)}`);
+    const found = await this.findVersion(req, base).catch(async (error: unknown) => {
+      if (!isRegistryError(error, 'not-found')) throw error;
+      const upstream = await this.upstreamVersion(req, base);
+      const proxied =
+        upstream &&
+        (await this.upstream.serveArtifact(
+          upstream.only,
+          { cacheKey: `gems/${base}.gem`, url: (source) => upstreamGemSourceUrl(source.url, `gems/${base}.gem`), expect: { sha256: upstream.sha256 }, contentType: 'application/octet-stream' },
+          req,
+          req.storageContext,
+          notFound,
+        ));
+      if (!proxied) throw error;
+      return proxied;
+    });
+    if (!('record' in found)) return found;
+    const { record } = found;
     return serveObject(req, this.store.gemSource(record, req.storageContext), { notFound: () => RegistryError.notFound(`the file of ${req.params.file} is missing`) });
   }
 
@@ -168,6 +211,62 @@ export class RubyGemsRegistry extends BaseRegistry {
       return { gem, record };
     }
     throw RegistryError.notFound(`no gem ${JSON.stringify(base)}`);
+  }
+
+  // ---- upstream ------------------------------------------------------------------------------
+
+  /**
+   * Each upstream's `/versions` (fresh, cached or stale), by priority. An upstream that cannot answer is
+   * left out while another one could; when none could, the failure is the answer (502/504).
+   */
+  private async upstreamVersionsFiles(req: IRouteRequest) {
+    const selection = await this.upstream.selectAll(req.method, req.ctx.actor);
+    const files: { file: NonNullable<ReturnType<typeof parseVersionsFile>>; document: IUpstreamDocument }[] = [];
+    let failure: unknown;
+    for (const upstream of selection?.upstreams ?? []) {
+      const document = await this.upstream
+        .getDocument({ config: selection!.config, upstreams: [upstream] }, { cacheKey: 'versions', url: (source) => upstreamGemSourceUrl(source.url, 'versions') })
+        .catch((error: unknown) => {
+          failure = error;
+          return null;
+        });
+      const file = document && parseVersionsFile(document.body);
+      if (document && !file) this.logger.warn(`rubygems: upstream ${upstream.id} sent no usable /versions`);
+      if (document && file) files.push({ file, document });
+    }
+    if (files.length === 0 && failure) throw failure;
+    return files;
+  }
+
+  /** The upstream's `/info/{gem}` (served unchanged, so its MD5 in `/versions` holds); null when no upstream serves or has the gem. */
+  private async upstreamInfo(req: IRouteRequest, name: string) {
+    const selection = await this.upstream.select(name, req.method, req.ctx.actor);
+    if (!selection) return null;
+    const document = await this.upstream.getDocument(selection, { cacheKey: `info/${name}`, url: (source) => upstreamGemSourceUrl(source.url, `info/${name}`) });
+    return document && { ...document, selection };
+  }
+
+  /**
+   * `{name}-{version}[-{platform}]` of a gem this registry does not hold, found in an upstream's
+   * `/info` with the sha256 its `.gem` must have; the caller's read scope is checked.
+   */
+  private async upstreamVersion(req: IRouteRequest, base: string) {
+    for (const candidate of parseGemFileBase(base)) {
+      if (await this.store.getGem(candidate.name)) continue;
+      const info = await this.upstreamInfo(req, candidate.name);
+      const sha256 = info && infoChecksum(info.body, fullVersion(candidate.version, candidate.platform));
+      if (!info || !sha256) continue;
+      await this.requireScope(req, `rubygems:gem:${candidate.name}`, 'read');
+      return { sha256, only: { config: info.selection.config, upstreams: [info.upstream] } };
+    }
+    return null;
+  }
+
+  /** A proxied compact index file or gemspec (ETag, 304, Range, HEAD, Repr-Digest) saying where it came from. */
+  private proxiedFile(req: IRouteRequest, bytes: Buffer, cache: TCacheStatus, contentType?: string) {
+    const described = compactIndexObject(bytes, undefined, contentType);
+    const object = { ...described, headers: { ...described.headers, 'X-Cache': cache } };
+    return serveObject(req, bufferedObjectSource(async () => ({ object, bytes })), { notFound: () => RegistryError.notFound(`${req.path} not found`) });
   }
 
   // ---- push, yank, owners --------------------------------------------------------------------
@@ -310,6 +409,11 @@ function gemInfo(req: IRouteRequest, summary: IGemSummary) {
 /** Gem name → served versions, from the compact index document. */
 function servedIndex(index: ICompactIndexDocument): TServedIndex {
   return Object.fromEntries(Object.entries(index.gems).map(([name, entry]) => [name, entry.versions]));
+}
+
+/** What a page made of several upstream documents says it came from: a fetch if any was, else stale if any was. */
+function worstCache(states: TCacheStatus[]): TCacheStatus {
+  return states.includes('MISS') ? 'MISS' : states.includes('STALE') ? 'STALE' : 'HIT';
 }
 
 const gemNotFound = (name: string) => RegistryError.notFound(`This rubygem could not be found: ${name}`);

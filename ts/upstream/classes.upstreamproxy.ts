@@ -10,7 +10,7 @@ import { CircuitBreaker } from './classes.circuitbreaker.js';
 import { UpstreamCache, type IArtifactRecord, type ICachedDocument } from './classes.upstreamcache.js';
 import { UpstreamFailure } from './classes.upstreamfailure.js';
 import { UpstreamHttp, type IUpstreamHttpOptions } from './classes.upstreamhttp.js';
-import { selectUpstreams, validateUpstreamConfig } from './helpers.upstreamselect.js';
+import { selectUpstreams, upstreamsByPriority, validateUpstreamConfig } from './helpers.upstreamselect.js';
 import { PeriodicTask } from '../core/classes.periodictask.js';
 import { teeForCache } from './helpers.teestream.js';
 import type { IProtocolUpstreamConfig, IUpstreamProvider, IUpstreamRegistryConfig, TCacheStatus } from './interfaces.upstream.js';
@@ -110,6 +110,22 @@ export class UpstreamProxy {
 
   /** The upstreams a request about `resource` may use; null when there are none. */
   async select(resource: string, method: string, actor?: IRequestActor): Promise<IUpstreamSelection | null> {
+    const config = await this.resolve(resource, method, actor);
+    const upstreams = config ? selectUpstreams(config, resource) : [];
+    return config && upstreams.length > 0 ? { config, upstreams } : null;
+  }
+
+  /**
+   * Every enabled upstream by priority, whatever its scope rules: for a listing that covers all names
+   * (Composer's `available-packages`, RubyGems' `/versions`). The provider is asked about resource `*`.
+   */
+  async selectAll(method: string, actor?: IRequestActor): Promise<IUpstreamSelection | null> {
+    const config = await this.resolve('*', method, actor);
+    const upstreams = config ? upstreamsByPriority(config) : [];
+    return config && upstreams.length > 0 ? { config, upstreams } : null;
+  }
+
+  private async resolve(resource: string, method: string, actor?: IRequestActor): Promise<IProtocolUpstreamConfig | null> {
     if (!this.deps.provider) return null;
     const config = await this.deps.provider.resolveUpstreamConfig({ protocol: this.deps.protocol, resource, method, actor });
     if (!config || !config.enabled) return null;
@@ -119,18 +135,7 @@ export class UpstreamProxy {
       this.checkedConfigs.add(config);
     }
     this.scheduleCleanup(config.cache?.unusedArtifactDays);
-    const upstreams = selectUpstreams(config, resource);
-    return upstreams.length > 0 ? { config, upstreams } : null;
-  }
-
-  /**
-   * Whether any upstream may answer for some name: for a listing that must not claim to be complete
-   * (Composer's `available-packages`). The provider is asked about resource `*`.
-   */
-  async configured(method: string, actor?: IRequestActor): Promise<boolean> {
-    if (!this.deps.provider) return false;
-    const config = await this.deps.provider.resolveUpstreamConfig({ protocol: this.deps.protocol, resource: '*', method, actor });
-    return !!config?.enabled && config.upstreams.some((upstream) => upstream.enabled);
+    return config;
   }
 
   /** Stops the cleanup and waits for background work, so nothing writes after a shutdown. */

@@ -12,13 +12,18 @@ export function upstreamAcceptsName(rules: readonly IUpstreamScopeRule[] | undef
   return includes.length === 0 || includes.some((rule) => partMatches(rule.pattern, name));
 }
 
-/** The enabled upstreams that accept `name`, lowest priority first (ties keep configuration order). */
-export function selectUpstreams(config: IProtocolUpstreamConfig, name: string): IUpstreamRegistryConfig[] {
+/** The enabled upstreams, lowest priority first (ties keep configuration order). */
+export function upstreamsByPriority(config: IProtocolUpstreamConfig): IUpstreamRegistryConfig[] {
   return config.upstreams
     .map((upstream, index) => ({ upstream, index }))
-    .filter(({ upstream }) => upstream.enabled && upstreamAcceptsName(upstream.scopeRules, name))
+    .filter(({ upstream }) => upstream.enabled)
     .sort((a, b) => a.upstream.priority - b.upstream.priority || a.index - b.index)
     .map(({ upstream }) => upstream);
+}
+
+/** The enabled upstreams that accept `name`, by priority. */
+export function selectUpstreams(config: IProtocolUpstreamConfig, name: string): IUpstreamRegistryConfig[] {
+  return upstreamsByPriority(config).filter((upstream) => upstreamAcceptsName(upstream.scopeRules, name));
 }
 
 /** A client's own marker before the scheme (cargo's `sparse+https://…`) is allowed in an upstream URL; this is the URL without it. */

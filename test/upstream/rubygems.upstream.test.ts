@@ -1,0 +1,205 @@
+/**
+ * The RubyGems proxy: the upstream's compact index (`/versions` merged with the local one, `/info`
+ * served unchanged so its MD5 holds), `.gem` files cached and checked against the info checksum,
+ * quick gemspecs, a local gem taking its whole name, one upstream fetch for 100 concurrent requests,
+ * the cache served with the upstream stopped (plain-text 502 for misses), and a real `bundle install`
+ * through the proxy.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
+import { createNodeHandler } from '../../ts/adapters/node.js';
+import { clientMissing } from '../helpers/clients.js';
+import { sendRequest } from '../helpers/requests.js';
+import { startHttp } from '../adapters/helpers.http.js';
+import { gemspecYaml, makeGem, readVersionsFile } from '../rubygems/fixtures.js';
+import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
+import { startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+
+const bundleMissing = clientMissing('bundle', ['--version']);
+const md5 = (bytes: Buffer) => crypto.createHash('md5').update(bytes).digest('hex');
+
+async function push(registry: SmartRegistry, name: string, version: string, dependencies: Record<string, string[]> = {}): Promise<Buffer> {
+  const key = await registry.getAuthManager().createRubyGemsToken('admin');
+  const gem = await makeGem(gemspecYaml(name, version, { dependencies }));
+  const response = await sendRequest(registry, 'POST', '/rubygems/api/v1/gems', { headers: { authorization: key, 'content-type': 'application/octet-stream' }, body: gem });
+  assert.equal(response.status, 200, response.text);
+  return gem;
+}
+
+const gemsConfig = (url: string, extra: Partial<IProtocolUpstreamConfig> = {}): { rubygems: IProtocolUpstreamConfig } => ({
+  rubygems: { enabled: true, upstreams: [{ id: 'up', url, priority: 1, enabled: true }], resilience: { retries: 0 }, ...extra },
+});
+
+describe('rubygems upstream proxy', () => {
+  let upstream: IUpstreamRegistry;
+  const gems: Record<string, Buffer> = {};
+
+  before(async () => {
+    upstream = await startUpstreamRegistry();
+    gems['up-base-1.0.0'] = await push(upstream.registry, 'up-base', '1.0.0');
+    gems['up-app-1.0.0'] = await push(upstream.registry, 'up-app', '1.0.0', { 'up-base': ['>= 1.0'] });
+  });
+  after(() => upstream.stop());
+
+  it('serves the upstream compact index, .gem files checked against the info checksum and quick gemspecs, then from the cache', async () => {
+    const proxy = await startProxyRegistry(gemsConfig(`${upstream.url}/rubygems`));
+    try {
+      const versions = await sendRequest(proxy.registry, 'GET', '/rubygems/versions');
+      assert.equal(versions.status, 200, versions.text);
+      assert.equal(versions.headers['x-cache'], 'MISS');
+      const own = await sendRequest(upstream.registry, 'GET', '/rubygems/versions');
+      assert.equal(versions.text, own.text, 'nothing local: the upstream file as it is');
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/versions')).headers['x-cache'], 'HIT');
+
+      const info = await sendRequest(proxy.registry, 'GET', '/rubygems/info/up-app');
+      assert.equal(info.status, 200, info.text);
+      assert.ok(info.bytes.equals((await sendRequest(upstream.registry, 'GET', '/rubygems/info/up-app')).bytes));
+      assert.match(info.text, /^1\.0\.0 up-base:>= 1\.0\|checksum:[0-9a-f]{64}$/m);
+      assert.equal(readVersionsFile(versions.text).get('up-app')?.infoMd5, md5(info.bytes), 'the MD5 bundler checks the info file against');
+
+      const gem = await sendRequest(proxy.registry, 'GET', '/rubygems/gems/up-base-1.0.0.gem');
+      assert.equal(gem.status, 200, gem.text);
+      assert.equal(gem.headers['x-cache'], 'MISS');
+      assert.ok(gem.bytes.equals(gems['up-base-1.0.0']));
+      const again = await sendRequest(proxy.registry, 'GET', '/rubygems/gems/up-base-1.0.0.gem');
+      assert.equal(again.headers['x-cache'], 'HIT');
+      assert.ok(again.bytes.equals(gems['up-base-1.0.0']));
+      assert.equal(upstream.count('/rubygems/gems/up-base-1.0.0.gem'), 1);
+
+      const quick = await sendRequest(proxy.registry, 'GET', '/rubygems/quick/Marshal.4.8/up-base-1.0.0.gemspec.rz');
+      assert.equal(quick.status, 200, quick.text);
+      assert.ok(quick.bytes.equals((await sendRequest(upstream.registry, 'GET', '/rubygems/quick/Marshal.4.8/up-base-1.0.0.gemspec.rz')).bytes));
+
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/gems/up-base-9.9.9.gem')).status, 404);
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/info/nowhere')).status, 404);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('a local gem takes its whole name: its own versions and info, no upstream files of that name', async () => {
+    const proxy = await startProxyRegistry(gemsConfig(`${upstream.url}/rubygems`));
+    try {
+      const local = await push(proxy.registry, 'up-base', '2.0.0');
+      const versions = await sendRequest(proxy.registry, 'GET', '/rubygems/versions');
+      const listed = readVersionsFile(versions.text);
+      assert.deepEqual([...listed.get('up-base')!.versions], ['2.0.0']);
+      assert.deepEqual([...listed.get('up-app')!.versions], ['1.0.0']);
+      const info = await sendRequest(proxy.registry, 'GET', '/rubygems/info/up-base');
+      assert.equal(info.headers['x-cache'], undefined);
+      assert.equal(listed.get('up-base')!.infoMd5, md5(info.bytes));
+      assert.ok(info.text.includes('2.0.0 |checksum:'), info.text);
+      const gem = await sendRequest(proxy.registry, 'GET', '/rubygems/gems/up-base-2.0.0.gem');
+      assert.ok(gem.bytes.equals(local));
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/gems/up-base-1.0.0.gem')).status, 404);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('fetches an uncached .gem once for 100 concurrent requests', async () => {
+    const proxy = await startProxyRegistry(gemsConfig(`${upstream.url}/rubygems`));
+    try {
+      const before = upstream.count('/rubygems/gems/up-app-1.0.0.gem');
+      await sendRequest(proxy.registry, 'GET', '/rubygems/info/up-app');
+      const answers = await Promise.all(Array.from({ length: 100 }, () => sendRequest(proxy.registry, 'GET', '/rubygems/gems/up-app-1.0.0.gem')));
+      for (const answer of answers) {
+        assert.equal(answer.status, 200);
+        assert.ok(answer.bytes.equals(gems['up-app-1.0.0']));
+      }
+      assert.equal(upstream.count('/rubygems/gems/up-app-1.0.0.gem') - before, 1);
+      assert.equal(answers.filter((answer) => answer.headers['x-cache'] === 'MISS').length, 1);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('serves the cache with the upstream stopped; a miss is a plain-text 502', async () => {
+    const own = await startUpstreamRegistry();
+    const gem = await push(own.registry, 'offline-gem', '0.1.0');
+    const proxy = await startProxyRegistry(gemsConfig(`${own.url}/rubygems`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
+    try {
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/versions')).status, 200);
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/info/offline-gem')).status, 200);
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/gems/offline-gem-0.1.0.gem')).status, 200);
+      await own.stop();
+      const versions = await sendRequest(proxy.registry, 'GET', '/rubygems/versions');
+      assert.equal(versions.headers['x-cache'], 'STALE');
+      assert.ok(readVersionsFile(versions.text).has('offline-gem'));
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/info/offline-gem')).headers['x-cache'], 'STALE');
+      const cached = await sendRequest(proxy.registry, 'GET', '/rubygems/gems/offline-gem-0.1.0.gem');
+      assert.ok(cached.bytes.equals(gem));
+      const missing = await sendRequest(proxy.registry, 'GET', '/rubygems/info/never-seen');
+      assert.equal(missing.status, 502);
+      assert.match(missing.headers['content-type'], /^text\/plain/);
+      assert.match(missing.text, /bad gateway/);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('bundle install through the proxy installs a gem and its dependency that only the upstream has', { skip: bundleMissing }, async () => {
+    const proxy = await startProxyRegistry(gemsConfig(`${upstream.url}/rubygems`));
+    const server = await startHttp(createNodeHandler(proxy.registry));
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-bundle-'));
+    try {
+      const app = path.join(root, 'app');
+      await fsp.mkdir(app, { recursive: true });
+      await fsp.writeFile(path.join(app, 'Gemfile'), `source ${JSON.stringify(`${server.url}/rubygems`)}\ngem "up-app"\n`);
+      const env: NodeJS.ProcessEnv = {};
+      for (const [key, value] of Object.entries(process.env)) if (!/^(GEM_|BUNDLE_|BUNDLER_|RUBY)/.test(key) && key !== 'GEMRC') env[key] = value;
+      Object.assign(env, {
+        HOME: root,
+        GEMRC: path.join(root, '.gemrc'),
+        BUNDLE_USER_HOME: path.join(root, 'bundle-home'),
+        BUNDLE_APP_CONFIG: path.join(root, 'bundle-config'),
+        BUNDLE_PATH: path.join(root, 'bundle-path'),
+        BUNDLE_DISABLE_VERSION_CHECK: 'true',
+        BUNDLE_IGNORE_MESSAGES: 'true',
+        BUNDLE_SILENCE_ROOT_WARNING: 'true',
+        NO_COLOR: '1',
+      });
+      const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+        const child = spawn('bundle', ['install'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+        child.on('error', reject);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code, output });
+        });
+      });
+      assert.equal(result.code, 0, `bundle install failed:\n${result.output}`);
+      const lock = await fsp.readFile(path.join(app, 'Gemfile.lock'), 'utf8');
+      assert.match(lock, /^ {4}up-app \(1\.0\.0\)$/m);
+      assert.match(lock, /^ {4}up-base \(1\.0\.0\)$/m);
+      for (const name of ['up-app-1.0.0', 'up-base-1.0.0']) {
+        const [installed] = await findFiles(path.join(root, 'bundle-path'), `${name}.gem`);
+        assert.ok(installed, `${name}.gem is in bundler's cache`);
+        assert.ok((await fsp.readFile(installed)).equals(gems[name]), `${name}.gem has the upstream's bytes`);
+      }
+      assert.ok(upstream.count('/rubygems/versions') >= 1);
+    } finally {
+      await server.close();
+      await proxy.stop();
+      await fsp.rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Files named `name` below `dir`. */
+async function findFiles(dir: string, name: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await fsp.readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name === name) found.push(path.join(entry.parentPath, entry.name));
+  }
+  return found;
+}

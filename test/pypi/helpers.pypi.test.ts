@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   canonicalVersion,
+  distributionIdentity,
   escapeHtml,
   filenameMismatch,
   isValidProjectName,
@@ -69,6 +70,14 @@ describe('pypi helpers', () => {
     assert.equal(canonicalVersion('1.0-1'), '1.0.post1');
     assert.equal(canonicalVersion('1.0RC1'), '1.0rc1');
     assert.equal(canonicalVersion('one'), null);
+  });
+
+  it('one distribution file, however its name is spelled', () => {
+    const wheel = distributionIdentity('my_project-1.0-py3-none-any.whl');
+    for (const same of ['My.Project-1.0.0-py3-none-any.whl', 'MY_PROJECT-1.0-PY3-none-any.whl', 'my_project-1.0.0.0-py3-none-any.whl']) assert.equal(distributionIdentity(same), wheel, same);
+    for (const other of ['my_project-1.0.1-py3-none-any.whl', 'my_project-1.0-1-py3-none-any.whl', 'my_project-1.0-py2-none-any.whl']) assert.notEqual(distributionIdentity(other), wheel, other);
+    assert.equal(distributionIdentity('My-Project-1.0.tar.gz'), distributionIdentity('my-project-1.0.TAR.GZ'));
+    assert.notEqual(distributionIdentity('my-project-1.0.tar.gz'), distributionIdentity('my-project-1.0.zip'));
   });
 
   it('splits distribution file names and checks them against name and version', () => {

@@ -145,6 +145,16 @@ describe('pypi: upload and the simple index', () => {
     assert.deepEqual(after, before);
   });
 
+  it('refuses the same file under another spelling of its name or version (case, separators, 1.0 for 1.0.0)', async () => {
+    const before = await r.keys();
+    for (const filename of ['DEMO_PKG-1.0.0-py3-none-any.whl', 'demo.pkg-1.0-py3-none-any.whl', 'Demo_Pkg-1.0.0.0-py3-none-any.whl']) {
+      const res = await r.upload('Demo_Pkg', '1.0.0', { filename, bytes: wheel.bytes });
+      assert.equal(res.status, 400, `${filename}: ${res.text}`);
+      assert.match(res.json.message, /^File already exists/);
+    }
+    assert.deepEqual(await r.keys(), before);
+  });
+
   it('serves the JSON API for the project and for one release', async () => {
     const second = await makeWheel('Demo_Pkg', '1.1.0');
     assert.equal((await r.upload('Demo_Pkg', '1.1.0', second)).status, 200);

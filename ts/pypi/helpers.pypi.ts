@@ -50,6 +50,20 @@ export function parseDistributionFilename(filename: string): TDistribution | nul
 }
 
 /**
+ * What makes two file names one distribution file to an installer: a wheel's normalised project,
+ * version (PEP 440: `1.0` is `1.0.0`), build and tags; an sdist's name in any case. A spelling variant
+ * of an uploaded file (`Demo_Pkg-1.0-…` beside `demo_pkg-1.0.0-…`) would be a second file pip picks from.
+ */
+export function distributionIdentity(filename: string): string {
+  const wheel = WHEEL.exec(filename);
+  if (!wheel) return `sdist ${filename.toLowerCase()}`;
+  const [, name, version, build, ...tags] = wheel;
+  // Trailing zeros of the release segment do not count (PEP 440): 1.0, 1.0.0 and 1 are one version.
+  const release = (canonicalVersion(version) ?? version).replace(/^((?:\d+!)?\d+(?:\.\d+)*?)(?:\.0+)+(?=[^.\d]|$)/, '$1');
+  return ['wheel', normalizeProjectName(name), release, build ?? '', ...tags].join(' ').toLowerCase();
+}
+
+/**
  * Why `filename` cannot be a `filetype` file of `name` at `version`, or null when it can. Wheels
  * name the project (with `_` for separators) and version exactly; sdists are `{name}-{version}`
  * where the name may keep its original spelling (and contain `-`), so every split is tried.

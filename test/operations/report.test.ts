@@ -42,6 +42,7 @@ test('report owners: each protocol key belongs to its package; shared objects to
     'npm/login/abc.json': ['npm', '(login sessions)'],
     'oci/repositories/library/nginx/_manifests/sha256/ab.json': ['oci', 'library/nginx'],
     'oci/repositories/a/b/c/_tags/latest': ['oci', 'a/b/c'],
+    'oci/names/library/nginx,': ['oci', 'library/nginx'],
     'oci/catalog/library%2Fnginx': ['oci', 'library/nginx'],
     'oci/blob-data/u1/p1': ['oci', '(blobs, shared by repositories)'],
     'oci/blobs/sha256/ab.json': ['oci', '(blobs, shared by repositories)'],

@@ -190,6 +190,29 @@ export class RegistryStorage {
     return found.slice(0, options.limit);
   }
 
+  /**
+   * One page of items made from the objects under `prefix` whose key suffix sorts after `startAfter`.
+   * `convert` turns a batch of listed objects into items (null drops one), so a filter that needs I/O
+   * (documents to read, permissions to ask) still fills the page; `more` tells whether another follows.
+   */
+  async collectPage<T>(
+    prefix: string,
+    options: { startAfter?: string; limit: number; convert: (objects: IObjectInfo[]) => Promise<(T | null)[]> },
+  ): Promise<{ items: T[]; more: boolean }> {
+    const found: T[] = [];
+    // One item beyond the page tells whether another page follows.
+    const wanted = options.limit + 1;
+    let startAfter = options.startAfter;
+    while (found.length < wanted) {
+      const asked = wanted - found.length;
+      const objects = await this.listPage(prefix, { startAfter, limit: asked });
+      for (const item of objects.length === 0 ? [] : await options.convert(objects)) if (item !== null) found.push(item);
+      if (objects.length < asked) break;
+      startAfter = objects[objects.length - 1].key.slice(prefix.length);
+    }
+    return { items: found.slice(0, options.limit), more: found.length > options.limit };
+  }
+
   // ---- small documents -------------------------------------------------------------------
 
   async getBytes(key: string): Promise<{ bytes: Buffer; etag: string } | null> {

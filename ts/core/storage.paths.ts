@@ -22,7 +22,11 @@
  *       _manifests/{algorithm}/{hex}.json manifest record: the exact pushed bytes, media type, subject
  *       _tags/{tag}                       { digest } of the manifest the tag points at
  *       _referrers/{algorithm}/{subjectHex}/{algorithm}-{hex}   descriptor of a manifest with that subject
- *     catalog/{encodeURIComponent(name)}  marker: the repository exists (listed by /v2/_catalog)
+ *     names/{name},                       marker: the repository exists (listed by /v2/_catalog). The name keeps its
+                                         slashes and ends in `,`, which sorts before every name character, so keys
+                                         sort as the names do (`a` < `a-b` < `a/b`) and a page is one listing
+    catalog/{encodeURIComponent(name)}  the markers of before 2026-12 (`%2F` sorts apart from `/`): moved to
+                                         names/ at start-up
  *     uploads/{uuid}.json                 upload session: repository, parts received so far, timestamps
  *
  *   npm/
@@ -130,10 +134,12 @@ export const ociPaths = {
     `${ociRepository(name)}/_referrers/${algorithm}/${subjectHex}/`,
   referrer: (name: string, algorithm: string, subjectHex: string, referrerAlgorithm: string, referrerHex: string) =>
     `${ociRepository(name)}/_referrers/${algorithm}/${subjectHex}/${referrerAlgorithm}-${referrerHex}`,
-  catalogPrefix: () => 'oci/catalog/',
-  catalogEntry: (name: string) => `oci/catalog/${encodeURIComponent(name)}`,
-  /** Inverse of catalogEntry's last segment. */
-  catalogName: (key: string) => decodeURIComponent(key.slice('oci/catalog/'.length)),
+  catalogPrefix: () => 'oci/names/',
+  catalogEntry: (name: string) => `oci/names/${name},`,
+  /** Inverse of catalogEntry. */
+  catalogName: (key: string) => key.slice('oci/names/'.length, -1),
+  legacyCatalogPrefix: () => 'oci/catalog/',
+  legacyCatalogName: (key: string) => decodeURIComponent(key.slice('oci/catalog/'.length)),
   uploadsPrefix: () => 'oci/uploads/',
   upload: (uuid: string) => `oci/uploads/${uuid}.json`,
 };
@@ -236,6 +242,7 @@ const OWNER_OF: Record<string, (segments: string[]) => string> = {
       const end = rest.findIndex((segment) => segment.startsWith('_'));
       return rest.slice(0, end === -1 ? rest.length : end).join('/');
     }
+    if (area === 'names' && rest.length > 0) return rest.join('/').slice(0, -1);
     if (area === 'catalog' && rest.length === 1) return decodeURIComponent(rest[0]);
     if (area === 'blobs' || area === 'blob-data') return SHARED.ociBlobs;
     return area === 'uploads' ? SHARED.uploads : SHARED.other;

@@ -3,7 +3,8 @@ import { RegistryError } from '../core/classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
 import { mapLimited } from '../core/helpers.async.js';
 import { ociPaths } from '../core/storage.paths.js';
-import { compareAscii, parseDigest } from './helpers.oci.js';
+import type { Logger } from '../core/classes.logger.js';
+import { compareAscii, isValidName, parseDigest } from './helpers.oci.js';
 import type { IManifestRecord, IOciDescriptor, IParsedDigest, ITagRecord } from './interfaces.oci.js';
 
 /** A manifest as served: the exact bytes and how to label them. */
@@ -215,20 +216,16 @@ export class OciManifestStore {
     options: { after?: IParsedDigest; limit: number; accept?: (descriptor: IOciDescriptor) => boolean },
   ): Promise<{ descriptors: IOciDescriptor[]; more: boolean }> {
     const prefix = ociPaths.referrersPrefix(name, subject.algorithm, subject.hex);
-    const found: IOciDescriptor[] = [];
-    // One entry beyond the page tells whether another page follows.
-    const wanted = options.limit + 1;
-    let startAfter = options.after ? ociPaths.referrer(name, subject.algorithm, subject.hex, options.after.algorithm, options.after.hex).slice(prefix.length) : undefined;
-    while (found.length < wanted) {
-      const asked = wanted - found.length;
-      const page = await this.storage.listPage(prefix, { startAfter, limit: asked });
-      if (page.length === 0) break;
-      const descriptors = await this.readReferrers(page.map((info) => info.key));
-      found.push(...(options.accept ? descriptors.filter(options.accept) : descriptors));
-      if (page.length < asked) break;
-      startAfter = page[page.length - 1].key.slice(prefix.length);
-    }
-    return { descriptors: found.slice(0, options.limit), more: found.length > options.limit };
+    const { after, accept } = options;
+    const page = await this.storage.collectPage(prefix, {
+      startAfter: after ? ociPaths.referrer(name, subject.algorithm, subject.hex, after.algorithm, after.hex).slice(prefix.length) : undefined,
+      limit: options.limit,
+      convert: async (objects) => {
+        const descriptors = await this.readReferrers(objects.map((info) => info.key));
+        return accept ? descriptors.filter(accept) : descriptors;
+      },
+    });
+    return { descriptors: page.items, more: page.more };
   }
 
   private async readReferrers(keys: string[]): Promise<IOciDescriptor[]> {
@@ -262,6 +259,50 @@ export class OciManifestStore {
   async listRepositories(): Promise<string[]> {
     const names: string[] = [];
     for await (const info of this.storage.listAll(ociPaths.catalogPrefix())) names.push(ociPaths.catalogName(info.key));
-    return names.sort(compareAscii);
+    return names;
+  }
+
+  /**
+   * One page of repository names in byte order: those after `after` that `visible` accepts, at most
+   * `limit`; `more` tells whether another page follows. Reads only as many markers as the page needs.
+   */
+  async listRepositoriesPage(
+    after: string | undefined,
+    limit: number,
+    visible: (names: string[]) => Promise<boolean[]>,
+  ): Promise<{ names: string[]; more: boolean }> {
+    const prefix = ociPaths.catalogPrefix();
+    const page = await this.storage.collectPage(prefix, {
+      startAfter: after === undefined ? undefined : ociPaths.catalogEntry(after).slice(prefix.length),
+      limit,
+      convert: async (objects) => {
+        const names = objects.map((info) => ociPaths.catalogName(info.key));
+        const shown = await visible(names);
+        return names.map((name, index) => (shown[index] ? name : null));
+      },
+    });
+    return { names: page.items, more: page.more };
+  }
+
+  /**
+   * Move the repository markers of the old layout (`oci/catalog/{encoded name}`, which does not sort
+   * as the names do) to `oci/names/`. Creating a marker once and deleting the old one are both safe to
+   * repeat, so several instances starting at once do no harm. Returns how many moved.
+   */
+  async migrateCatalog(ctx: IStorageOperationContext, logger: Logger): Promise<number> {
+    const legacy: string[] = [];
+    for await (const info of this.storage.listAll(ociPaths.legacyCatalogPrefix())) legacy.push(info.key);
+    let moved = 0;
+    for (const key of legacy) {
+      const name = ociPaths.legacyCatalogName(key);
+      try {
+        if (isValidName(name)) await this.ensureRepository(name, ctx);
+        await this.storage.deleteObject(key, ctx);
+        moved++;
+      } catch (error) {
+        logger.warn(`oci: could not move the catalog entry ${key} to the new layout`, error);
+      }
+    }
+    return moved;
   }
 }

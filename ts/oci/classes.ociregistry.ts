@@ -77,6 +77,8 @@ export class OciRegistry extends BaseRegistry {
   }
 
   override async init(): Promise<void> {
+    const moved = await this.manifests.migrateCatalog({ protocol: 'oci' }, this.logger);
+    if (moved > 0) this.logger.info(`oci: moved ${moved} catalog entries to the sorted layout (oci/names/)`);
     this.uploads.startCleanup();
   }
 
@@ -236,19 +238,21 @@ export class OciRegistry extends BaseRegistry {
 
   // ---- content discovery -----------------------------------------------------------------------
 
+  /** One page read from storage, filtered by what the caller may pull while it fills. */
   private async catalog(req: IRouteRequest): Promise<IHandlerResponse> {
     const token = req.token;
     if (!token && !this.anonymousRead) throw RegistryError.unauthorized('authentication required', { code: 'UNAUTHORIZED' });
     const page = parsePageRequest(req.query);
-    let names = await this.manifests.listRepositories();
-    if (token) {
-      const visible = await Promise.all(names.map((name) => this.auth.authorize(token, `oci:repository:${name}`, 'pull')));
-      names = names.filter((_, index) => visible[index]);
+    if (page.last !== undefined && !isValidName(page.last)) {
+      throw ociError.unsupported(`last must be a repository name, got ${JSON.stringify(page.last.slice(0, 200))}`);
     }
-    const { items, next } = paginate(names, page, MAX_PAGE);
+    const limit = Math.min(page.n ?? MAX_PAGE, MAX_PAGE);
+    const visible = async (names: string[]) =>
+      token ? Promise.all(names.map((name) => this.auth.authorize(token, `oci:repository:${name}`, 'pull'))) : names.map(() => true);
+    const { names, more } = limit === 0 ? { names: [], more: false } : await this.manifests.listRepositoriesPage(page.last, limit, visible);
     const headers: Record<string, string> = {};
-    if (next !== undefined) headers.Link = nextPageLink(`${this.prefix(req)}/v2/_catalog`, page.n ?? items.length, next);
-    return jsonResponse(200, { repositories: items }, headers);
+    if (more) headers.Link = nextPageLink(`${this.prefix(req)}/v2/_catalog`, page.n, names[names.length - 1]);
+    return jsonResponse(200, { repositories: names }, headers);
   }
 
   private async listTags(req: IRouteRequest): Promise<IHandlerResponse> {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { createNodeHandler } from '../../ts/adapters/node.js';
 import { clientMissing } from '../helpers/clients.js';
 import { createWebFixture, PASSWORDS, type IWebFixture } from './fixtures.js';
@@ -27,6 +27,14 @@ describe('web page in chromium', { skip: missing }, () => {
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   });
+  /** Signs in with the page's form, as a person does. */
+  const signIn = async (page: Page, password: string = PASSWORDS.admin) => {
+    await page.goto(`${origin}/sign-in`);
+    await page.fill('#username', 'admin');
+    await page.fill('#password', password);
+    await Promise.all([page.waitForURL((url) => url.pathname !== '/sign-in' || password !== PASSWORDS.admin), page.click('form.sign-in button[type=submit]')]);
+  };
+
   after(async () => {
     await browser?.close();
     await new Promise((resolve) => server?.close(resolve));
@@ -34,11 +42,10 @@ describe('web page in chromium', { skip: missing }, () => {
   });
 
   it('searches, opens a package, shows its readme, and the copy button copies the install snippet', async () => {
-    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORDS.admin } });
+    const context = await browser.newContext();
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
     const page = await context.newPage();
-    // Signing in is the browser answering the page's Basic challenge; it then sends the credentials on its own.
-    await page.goto(`${origin}/sign-in`);
+    await signIn(page);
     assert.equal(new URL(page.url()).pathname, '/');
     await page.fill('#q', 'left pad');
     await page.press('#q', 'Enter');
@@ -64,14 +71,14 @@ describe('web page in chromium', { skip: missing }, () => {
   });
 
   it('runs nothing from a hostile readme', async () => {
-    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORDS.admin } });
+    const context = await browser.newContext();
     const page = await context.newPage();
     const dialogs: string[] = [];
     page.on('dialog', (dialog) => {
       dialogs.push(dialog.message());
       void dialog.dismiss();
     });
-    await page.goto(`${origin}/sign-in`);
+    await signIn(page);
     await page.goto(`${origin}/packages/npm/web-hostile`);
     await page.click('text=raw link').catch(() => undefined);
     await page.click('text=styled');
@@ -91,12 +98,23 @@ describe('web page in chromium', { skip: missing }, () => {
     assert.equal(await page.locator('a[href="/packages/pypi/web-demo"]').count(), 1);
     await anonymous.close();
 
-    const signedIn = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORDS.admin } });
+    const signedIn = await browser.newContext();
     const again = await signedIn.newPage();
-    await again.goto(`${origin}/sign-in`);
+    await signIn(again, 'wrong-password');
+    assert.equal(await again.textContent('[role=alert]'), 'Wrong user name or password.');
+    await signIn(again);
     assert.equal(new URL(again.url()).pathname, '/');
     assert.match((await again.textContent('nav')) ?? '', /Signed in as admin/);
+    const [cookie] = await signedIn.cookies();
+    assert.equal(cookie.name, 'smartregistry_session');
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Lax');
+    assert.equal(await again.evaluate(() => document.cookie), '', 'the page script cannot read the session');
     assert.equal((await again.goto(`${origin}/packages/npm/web-left-pad`))?.status(), 200);
+    assert.equal((await again.textContent('h1'))?.trim(), 'web-left-pad 1.1.0');
+    await Promise.all([again.waitForURL(`${origin}/`), again.click('nav button[type=submit]')]);
+    assert.match((await again.textContent('nav')) ?? '', /Sign in/);
+    assert.equal((await again.goto(`${origin}/packages/npm/web-left-pad`))?.status(), 404, 'hidden again after signing out');
     await signedIn.close();
   });
 });

@@ -2,7 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { buildRegistryConfig } from '../../ts/cli/config.js';
-import { basic, createWebFixture, type IWebFixture } from './fixtures.js';
+import { sendRequest } from '../helpers/requests.js';
+import { basic, createWebFixture, PASSWORDS, type IWebFixture } from './fixtures.js';
 
 /** The links of the home page's "Recently published" list, in order. */
 function recentOf(page: string): string[] {
@@ -78,12 +79,68 @@ describe('web page over HTTP', () => {
     assert.equal(wrong.status, 401);
     assert.match(wrong.headers['www-authenticate'], /^Basic realm="smartregistry"/);
     assert.match(wrong.headers['content-type'], /text\/html/);
-    const anonymous = await get('/sign-in');
-    assert.equal(anonymous.status, 401);
-    assert.match(anonymous.headers['www-authenticate'], /^Basic /);
     const signedIn = await get('/sign-in', basic('admin'));
     assert.equal(signedIn.status, 303);
     assert.equal(signedIn.headers.location, '/');
+  });
+
+  it('signs a person in with the form: an HttpOnly SameSite session cookie that every instance accepts, refused from other sites, signed out again', async () => {
+    const form = await get('/sign-in');
+    assert.equal(form.status, 200);
+    assert.match(form.text, /<form class="sign-in" action="\/sign-in" method="post">/);
+    assert.match(form.text, /<input id="password" name="password" type="password" autocomplete="current-password" required>/);
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fixture.request('POST', '/sign-in', { headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://registry.example.com', ...headers }, body });
+    const credentials = `username=admin&password=${encodeURIComponent(PASSWORDS.admin)}`;
+
+    const wrong = await post('username=admin&password=wrong');
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.text, /role="alert">Wrong user name or password\./);
+    assert.match(wrong.text, /value="admin"/, 'the user name is kept');
+    assert.equal(wrong.headers['www-authenticate'], undefined, 'no Basic dialog for a form');
+    assert.equal(wrong.headers['set-cookie'], undefined);
+    assert.equal((await post('username=admin')).status, 400);
+    for (const crossSite of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }]) {
+      const refused = await post(credentials, crossSite);
+      assert.equal(refused.status, 403, JSON.stringify(crossSite));
+      assert.equal(refused.headers['set-cookie'], undefined);
+    }
+
+    const signedIn = await post(credentials);
+    assert.equal(signedIn.status, 303);
+    assert.equal(signedIn.headers.location, '/');
+    const cookie = signedIn.headers['set-cookie'];
+    assert.match(cookie, /^smartregistry_session=[A-Za-z0-9_-]+\.\d+\.[A-Za-z0-9_-]+; Path=\/; Max-Age=43200; HttpOnly; SameSite=Lax$/);
+    const session = cookie.split(';')[0];
+    const withCookie = (path: string, value = session) => fixture.request('GET', path, { headers: { cookie: `other=1; ${value}` } });
+    const page = await withCookie('/packages/npm/web-left-pad');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Signed in as <strong>admin<\/strong><\/span> <form class="inline" action="\/sign-out" method="post">/);
+    assert.match(page.headers.vary, /Cookie/);
+    assert.equal((await withCookie('/sign-in')).status, 303, 'signed in already');
+    const forged = session.replace(/smartregistry_session=[^.]+/, `smartregistry_session=${Buffer.from('reader').toString('base64url')}`);
+    assert.equal((await withCookie('/packages/npm/web-left-pad', forged)).status, 404, 'another user name under the same signature is anonymous');
+    assert.equal((await withCookie('/packages/npm/web-left-pad', `${session}x`)).status, 404);
+
+    // Another instance on the same storage takes the cookie (the signing key is in storage).
+    const other = new SmartRegistry({
+      storage: { type: 'filesystem', path: fixture.dir },
+      auth: { tokenStore: 'memory', users: { admin: { password: PASSWORDS.admin, scopes: ['*'] } } },
+      logging: { level: 'silent' },
+      npm: { enabled: true, basePath: '/npm' },
+      web: { enabled: true, basePath: '/' },
+    });
+    await other.init();
+    try {
+      assert.equal((await sendRequest(other, 'GET', '/packages/npm/web-left-pad', { headers: { cookie: session } })).status, 200);
+    } finally {
+      await other.destroy();
+    }
+
+    const signedOut = await fixture.request('POST', '/sign-out', { headers: { origin: 'http://registry.example.com', cookie: session } });
+    assert.equal(signedOut.status, 303);
+    assert.match(signedOut.headers['set-cookie'], /^smartregistry_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Lax$/);
+    assert.equal((await fixture.request('POST', '/sign-out', { headers: { origin: 'https://evil.example', cookie: session } })).status, 403);
   });
 
   it('finds a package of each of the seven protocols in one search (admin), with counts', async () => {

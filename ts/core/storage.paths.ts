@@ -12,6 +12,7 @@
  *   probes/conditional-write-{uuid}       written and removed by the conditional-write probe (S3 start-up, readiness)
  *   probes/readiness                      never written: readiness stats it to see that storage answers
  *   web/recent-publishes.json             the web page's newest publishes across protocols (bounded, conditional writes)
+ *   web/session-key.json                  the key signing the web page's sign-in cookies, made once, shared by every instance
  *   oci/  npm/  maven/  cargo/  composer/  pypi/  rubygems/   each protocol's own tree, below
  *
  *   oci/
@@ -104,6 +105,7 @@ export const corePaths = {
 /** The web page's own documents. */
 export const webPaths = {
   recentPublishes: () => 'web/recent-publishes.json',
+  sessionKey: () => 'web/session-key.json',
 };
 
 export const authPaths = {

@@ -20,6 +20,11 @@ main { max-width: 64rem; margin: 0 auto; padding: 1rem; }
 .muted { color: var(--muted); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 ul.results { list-style: none; padding: 0; }
+form.inline { display: inline; }
+form.sign-in { display: grid; gap: .4rem; max-width: 22rem; }
+form.sign-in input { font: inherit; padding: .4rem .6rem; color: var(--fg); background: var(--bg); border: 1px solid var(--line); border-radius: 6px; }
+form.sign-in button { justify-self: start; margin-top: .5rem; }
+.problem { color: var(--warn); font-weight: 600; }
 ul.counts { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .25rem 1.5rem; }
 ul.results li { padding: .5rem 0; border-bottom: 1px solid var(--line); }
 pre, code { font-family: ui-monospace, monospace; font-size: .9em; }

@@ -11,9 +11,11 @@ import type { ICatalogueEntry, IPackageCatalogue } from '../core/interfaces.cata
 import type { IRequestContext, IResponse, TRegistryProtocol } from '../core/interfaces.core.js';
 import { WEB_ASSETS } from './assets.js';
 import { RecentPublishes, type IRecentPublish } from './classes.recentpublishes.js';
+import { WebSessions } from './classes.websessions.js';
+import { RequestBody } from '../core/classes.requestbody.js';
 import type { SafeHtml } from './helpers.html.js';
 import { identifyVisitor, type IWebVisitor } from './helpers.webauth.js';
-import { homeContent, layout, messageContent, packageContent, searchContent, type IProtocolListing } from './helpers.webpages.js';
+import { homeContent, layout, messageContent, packageContent, searchContent, signInContent, type IPageFrame, type IProtocolListing } from './helpers.webpages.js';
 
 /** Packages listed per protocol on the home page and per protocol in search results. */
 const LISTED_PER_PROTOCOL = 20;
@@ -24,6 +26,11 @@ const MAX_QUERY_CHARS = 256;
 const RECENT_KEPT = 100;
 const RECENT_SHOWN = 20;
 const RECENT_REVALIDATE_MS = 1000;
+const SESSION_COOKIE = 'smartregistry_session';
+const SESSION_SECONDS = 12 * 60 * 60;
+/** A sign-in form is a user name and a password: nothing bigger is read. */
+const MAX_FORM_BYTES = 16 * 1024;
+const FORM_LIMITS = { maxArtifactBytes: MAX_FORM_BYTES, maxMetadataBytes: MAX_FORM_BYTES };
 const NO_PACKAGE = 'No such package, or you may not read it.';
 
 /**
@@ -34,7 +41,8 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // Other sites learn nothing; this page's own form posts still carry their Origin (no-referrer would make it `null`).
+  'Referrer-Policy': 'same-origin',
   'X-Frame-Options': 'DENY',
 };
 
@@ -62,6 +70,7 @@ export class WebPage {
   private readonly shown: IShown[];
   /** An audit event sink: the registry attaches it so publishes reach the home page. */
   readonly recentPublishes: RecentPublishes;
+  private readonly sessions: WebSessions;
 
   constructor(private readonly deps: IWebPageDependencies) {
     this.shown = [...deps.handlers].flatMap(([protocol, handler]) => {
@@ -70,6 +79,7 @@ export class WebPage {
     });
     const catalogues = new Map(this.shown.map((entry) => [entry.protocol, entry.catalogue]));
     this.recentPublishes = new RecentPublishes(deps.storage, catalogues, deps.logger, { maxEntries: RECENT_KEPT, revalidateMs: RECENT_REVALIDATE_MS });
+    this.sessions = new WebSessions(deps.storage, SESSION_SECONDS);
   }
 
   async handleRequest(ctx: IRequestContext, relativePath: string, publicBasePath: string): Promise<IResponse> {
@@ -77,13 +87,18 @@ export class WebPage {
     const headers = lowerCaseHeaders(ctx.headers);
     try {
       const method = ctx.method.toUpperCase();
-      if (method !== 'GET' && method !== 'HEAD') throw new RegistryError('method-not-allowed', `method ${method} is not allowed here`, { headers: { Allow: 'GET, HEAD' } });
       assertSafeRequestPath(relativePath);
       const segments = relativePath.split('/').slice(1).map((segment) => decodeURIComponent(segment));
+      const formPath = segments.length === 1 && (segments[0] === 'sign-in' || segments[0] === 'sign-out') ? segments[0] : null;
+      if (method === 'POST' && formPath) return await this.formPost(ctx, formPath, base, headers);
+      if (method !== 'GET' && method !== 'HEAD') {
+        throw new RegistryError('method-not-allowed', `method ${method} is not allowed here`, { headers: { Allow: formPath ? 'GET, HEAD, POST' : 'GET, HEAD' } });
+      }
       if (segments[0] === '-' && segments[1] === 'assets' && segments.length === 3) return normalizeResponse(this.asset(segments[2]));
-      const visitor = await identifyVisitor(this.deps.auth, headers.authorization, ctx.actor?.ip);
+      const sessionUserId = headers.authorization ? null : await this.sessions.verify(cookieValue(headers.cookie, SESSION_COOKIE));
+      const visitor = await identifyVisitor(this.deps.auth, headers.authorization, ctx.actor?.ip, sessionUserId);
       const query = firstValue(ctx.query?.q).slice(0, MAX_QUERY_CHARS);
-      const frame = { base, userId: visitor.userId };
+      const frame = { base, userId: visitor.userId, signOut: sessionUserId !== null };
       if (relativePath === '/' || relativePath === '') {
         const [listings, recent] = await Promise.all([this.listings(visitor, ''), this.visibleRecent(visitor)]);
         return this.page(200, layout({ ...frame, title: 'Packages' }, homeContent(base, listings, recent)));
@@ -91,7 +106,7 @@ export class WebPage {
       if (segments[0] === 'search' && segments.length === 1) {
         return this.page(200, layout({ ...frame, title: `Search ${query}`, query }, searchContent(base, query, await this.listings(visitor, query))));
       }
-      if (segments[0] === 'sign-in' && segments.length === 1) return this.signIn(base, visitor);
+      if (formPath === 'sign-in') return this.signIn(frame, visitor);
       if (segments[0] === 'packages' && segments.length >= 3) {
         const version = firstValue(ctx.query?.version) || undefined;
         return await this.packagePage(frame, visitor, segments[1], segments.slice(2).join('/'), version, headers);
@@ -103,7 +118,7 @@ export class WebPage {
     }
   }
 
-  private async packagePage(frame: { base: string; userId: string | null }, visitor: IWebVisitor, protocol: string, name: string, version: string | undefined, headers: Record<string, string>): Promise<IResponse> {
+  private async packagePage(frame: Omit<IPageFrame, 'title'>, visitor: IWebVisitor, protocol: string, name: string, version: string | undefined, headers: Record<string, string>): Promise<IResponse> {
     const shown = this.shown.find((entry) => entry.protocol === protocol);
     // Permission first, existence after: a package the visitor may not read looks like one that does not exist.
     if (!shown || !(await shown.handler.tokenMayRead(await visitor.tokenFor(shown.protocol), shown.catalogue.resourceOf(name)))) {
@@ -146,10 +161,37 @@ export class WebPage {
     return visible;
   }
 
-  /** Asks the browser for the registry's credentials until it sends some that authenticate. */
-  private signIn(base: string, visitor: IWebVisitor): IResponse {
-    if (visitor.userId) return normalizeResponse({ status: 303, headers: { ...SECURITY_HEADERS, Location: `${base}/`, 'Cache-Control': 'no-store' } });
-    throw RegistryError.unauthorized('Sign in with your registry user name and password, or a token as the password.');
+  /** The sign-in form; a visitor who is signed in already goes home. */
+  private signIn(frame: Omit<IPageFrame, 'title'>, visitor: IWebVisitor): IResponse {
+    if (visitor.userId) return this.redirect(`${frame.base}/`);
+    return this.page(200, layout({ ...frame, title: 'Sign in' }, signInContent(frame.base)));
+  }
+
+  /**
+   * `POST /sign-in` (user name and password → a session cookie) and `POST /sign-out`. Only forms of
+   * this page count: a post another site's page makes (CSRF, or signing a visitor in as someone else)
+   * is refused by its Origin; the cookie is HttpOnly and SameSite=Lax besides.
+   */
+  private async formPost(ctx: IRequestContext, form: 'sign-in' | 'sign-out', base: string, headers: Record<string, string>): Promise<IResponse> {
+    if (!isSameOrigin(headers, this.deps.trustProxy)) throw RegistryError.denied('This form can only be sent from this registry\'s own page.');
+    const secure = this.publicUrl(headers, base).startsWith('https:');
+    if (form === 'sign-out') return this.redirect(`${base}/`, sessionCookie(base, '', 0, secure));
+    const fields = new URLSearchParams(await new RequestBody(ctx, FORM_LIMITS, headers['content-length']).text(MAX_FORM_BYTES));
+    const username = fields.get('username') ?? '';
+    const password = fields.get('password') ?? '';
+    const frame = { base, userId: null, title: 'Sign in' };
+    if (!username || !password) return this.page(400, layout(frame, signInContent(base, 'Enter your user name and password.', username)));
+    const userId = await this.deps.auth.authenticate({ username, password, ...(ctx.actor?.ip ? { ip: ctx.actor.ip } : {}) });
+    if (!userId) return this.page(401, layout(frame, signInContent(base, 'Wrong user name or password.', username)));
+    return this.redirect(`${base}/`, sessionCookie(base, await this.sessions.issue(userId), SESSION_SECONDS, secure));
+  }
+
+  private publicUrl(headers: Record<string, string>, base: string): string {
+    return resolvePublicUrls(headers, { trustProxy: this.deps.trustProxy, publicBasePath: base }).hostUrl;
+  }
+
+  private redirect(location: string, cookie?: string): IResponse {
+    return normalizeResponse({ status: 303, headers: { ...SECURITY_HEADERS, Location: location, 'Cache-Control': 'no-store', ...(cookie ? { 'Set-Cookie': cookie } : {}) } });
   }
 
   private asset(file: string): IHandlerResponse {
@@ -163,7 +205,7 @@ export class WebPage {
     // Pages depend on who asks: never stored by shared caches, never shown from cache to someone else.
     return normalizeResponse({
       status,
-      headers: { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', Vary: 'Authorization', ...headers },
+      headers: { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', Vary: 'Authorization, Cookie', ...headers },
       body: Buffer.from(body.text, 'utf8'),
     });
   }
@@ -184,6 +226,35 @@ function lowerCaseHeaders(headers: IRequestContext['headers']): Record<string, s
     if (value !== undefined) result[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
   }
   return result;
+}
+
+/** One cookie's value from a `Cookie` header. */
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const pair of (header ?? '').split(';')) {
+    const [key, ...value] = pair.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
+}
+
+const sessionCookie = (base: string, value: string, maxAge: number, secure: boolean) =>
+  `${SESSION_COOKIE}=${value}; Path=${base || '/'}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+
+/**
+ * Was this post made by a page of this host? Browsers say so in `Sec-Fetch-Site`, older ones name the
+ * page's origin in `Origin`; a client that sends neither is no browser, so no CSRF victim.
+ */
+function isSameOrigin(headers: Record<string, string>, trustProxy: boolean): boolean {
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin';
+  const origin = headers.origin;
+  if (origin === undefined) return true;
+  const host = (trustProxy ? headers['x-forwarded-host']?.split(',')[0].trim() : undefined) || headers.host;
+  try {
+    return origin !== 'null' && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }
 
 const firstValue = (value: string | string[] | undefined) => (Array.isArray(value) ? (value[0] ?? '') : (value ?? ''));

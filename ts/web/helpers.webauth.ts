@@ -13,14 +13,14 @@ export interface IWebVisitor {
 const ANONYMOUS: IWebVisitor = { userId: null, tokenFor: async () => null };
 
 /**
- * The visitor behind a request's `Authorization` header. The page spans every protocol, so a token
+ * The visitor behind a request's `Authorization` header, else behind a signed-in session (`sessionUserId`). The page spans every protocol, so a token
  * of any protocol is accepted (it grants what its scopes grant), and a password login acts with the
  * user's own scopes in each protocol, checked once per request (throttled like every login).
  * Credentials that do not authenticate are a 401, never a silent anonymous visit.
  */
-export async function identifyVisitor(auth: AuthManager, authorization: string | undefined, ip: string | undefined): Promise<IWebVisitor> {
+export async function identifyVisitor(auth: AuthManager, authorization: string | undefined, ip: string | undefined, sessionUserId: string | null = null): Promise<IWebVisitor> {
   const header = authorization?.trim();
-  if (!header) return ANONYMOUS;
+  if (!header) return sessionUserId ? userVisitor(auth, sessionUserId) : ANONYMOUS;
   const space = header.search(/\s/);
   const scheme = space === -1 ? '' : header.slice(0, space).toLowerCase();
   const credentials = space === -1 ? header : header.slice(space).trim();
@@ -35,6 +35,11 @@ export async function identifyVisitor(auth: AuthManager, authorization: string |
   if (token) return tokenVisitor(token);
   const userId = username && password ? await auth.authenticate({ username, password, ...(ip ? { ip } : {}) }) : null;
   if (!userId) throw RegistryError.unauthorized('invalid username, password or token');
+  return userVisitor(auth, userId);
+}
+
+/** A signed-in user acts with their own scopes in each protocol, as a password login does. */
+export function userVisitor(auth: AuthManager, userId: string): IWebVisitor {
   const tokens = new Map<TRegistryProtocol, Promise<IAuthToken>>();
   return {
     userId,

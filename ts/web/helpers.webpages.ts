@@ -21,6 +21,8 @@ export interface IPageFrame {
   title: string;
   query?: string;
   userId: string | null;
+  /** Signed in by this page's session (not by an Authorization header): offer to sign out. */
+  signOut?: boolean;
 }
 
 export function layout(frame: IPageFrame, content: SafeHtml): SafeHtml {
@@ -31,6 +33,7 @@ export function layout(frame: IPageFrame, content: SafeHtml): SafeHtml {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
+<link rel="icon" href="data:,">
 <title>${frame.title} · smartregistry</title>
 <link rel="stylesheet" href="${base}/-/assets/web.css">
 <script src="${base}/-/assets/copy.js" defer></script>
@@ -43,7 +46,7 @@ export function layout(frame: IPageFrame, content: SafeHtml): SafeHtml {
 <input id="q" name="q" type="search" placeholder="Search packages" value="${frame.query ?? ''}">
 <button type="submit">Search</button>
 </form>
-<nav>${frame.userId ? html`<span>Signed in as <strong>${frame.userId}</strong></span>` : html`<a href="${base}/sign-in">Sign in</a>`}</nav>
+<nav>${frame.userId ? html`<span>Signed in as <strong>${frame.userId}</strong></span>${frame.signOut ? html` <form class="inline" action="${base}/sign-out" method="post"><button type="submit">Sign out</button></form>` : ''}` : html`<a href="${base}/sign-in">Sign in</a>`}</nav>
 </header>
 <main>
 ${content}
@@ -134,6 +137,19 @@ ${pkg.files.length > 0 ? html`<section aria-labelledby="files"><h2 id="files">Fi
     (version) => html`<tr><td><a href="${packagePath}?version=${encodeURIComponent(version.version)}">${version.version}</a></td><td>${formatDate(version.published)}</td><td>${versionMarks(version)}</td></tr>`,
   )}</tbody></table></div></section>
 ${readme ? html`<section class="readme" aria-labelledby="readme"><h2 id="readme">Readme</h2>${readme}</section>` : ''}`;
+}
+
+export function signInContent(base: string, problem?: string, username = ''): SafeHtml {
+  return html`<h1>Sign in</h1>
+${problem ? html`<p class="problem" role="alert">${problem}</p>` : ''}
+<form class="sign-in" action="${base}/sign-in" method="post">
+<label for="username">User name</label>
+<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${username}">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>
+<p class="muted">Your registry user name and password. Package managers keep using their tokens.</p>`;
 }
 
 export function messageContent(heading: string, text: string): SafeHtml {

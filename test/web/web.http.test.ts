@@ -100,7 +100,8 @@ describe('web page over HTTP', () => {
     assert.equal(wrong.headers['www-authenticate'], undefined, 'no Basic dialog for a form');
     assert.equal(wrong.headers['set-cookie'], undefined);
     assert.equal((await post('username=admin')).status, 400);
-    for (const crossSite of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }]) {
+    const crossSites: Record<string, string>[] = [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }];
+    for (const crossSite of crossSites) {
       const refused = await post(credentials, crossSite);
       assert.equal(refused.status, 403, JSON.stringify(crossSite));
       assert.equal(refused.headers['set-cookie'], undefined);

@@ -18,7 +18,7 @@ import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
 import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
-import { startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { assertOneFetchFor100, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const cargoMissing = clientMissing('cargo', ['--version']);
 const sha256 = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
@@ -90,6 +90,17 @@ describe('cargo upstream proxy', () => {
       ]);
       const got = await sendRequest(proxy.registry, 'GET', '/cargo/api/v1/crates/tiny-json/1.1.0/download');
       assert.ok(got.bytes.equals(local), 'the local crate wins');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('fetches an uncached crate once for 100 concurrent requests', async () => {
+    const busy = await publishCrate(upstream.registry, 'busy-crate', '1.0.0');
+    const proxy = await startProxyRegistry(cargoConfig(`${upstream.url}/cargo`));
+    try {
+      const download = '/cargo/api/v1/crates/busy-crate/1.0.0/download';
+      await assertOneFetchFor100(proxy, upstream, download, download, busy);
     } finally {
       await proxy.stop();
     }

@@ -16,7 +16,7 @@ import { startHttp } from '../adapters/helpers.http.js';
 import { greeterSource, makePackageZip, sha1 } from '../composer/fixtures.js';
 import { composerMissing, runComposer } from '../composer/client.js';
 import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
-import { eventually, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { assertOneFetchFor100, eventually, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const PUBLIC = 'http://registry.example.com/composer';
 
@@ -138,14 +138,7 @@ describe('composer upstream proxy', () => {
     try {
       await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/mirrored.json');
       const distPath = `/composer/dists/acme/mirrored/${sha1(zips['1.1.0'])}.zip`;
-      const before = upstream.count(distPath);
-      const answers = await Promise.all(Array.from({ length: 100 }, () => sendRequest(proxy.registry, 'GET', distPath)));
-      for (const answer of answers) {
-        assert.equal(answer.status, 200);
-        assert.ok(answer.bytes.equals(zips['1.1.0']));
-      }
-      assert.equal(upstream.count(distPath) - before, 1);
-      assert.equal(answers.filter((answer) => answer.headers['x-cache'] === 'MISS').length, 1);
+      await assertOneFetchFor100(proxy, upstream, distPath, distPath, zips['1.1.0']);
     } finally {
       await proxy.stop();
     }

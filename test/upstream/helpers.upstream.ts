@@ -3,6 +3,7 @@
  * counts the requests it gets, a fault server (500s, slow answers, dropped connections, redirects), and
  * the proxy registry under test with a StaticUpstreamProvider.
  */
+import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -13,6 +14,7 @@ import type { IRegistryConfig, TRegistryProtocol } from '../../ts/core/interface
 import { StaticUpstreamProvider } from '../../ts/upstream/classes.staticupstreamprovider.js';
 import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
 import { startHttp, type ITestServer } from '../adapters/helpers.http.js';
+import { sendRequest } from '../helpers/requests.js';
 
 export interface IRequestLog {
   method: string;
@@ -168,4 +170,19 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * Sends 100 concurrent GETs of one uncached artifact through the proxy and checks that every answer has
+ * `bytes`, that exactly one was a MISS, and that the upstream saw exactly one request for `upstreamPath`.
+ */
+export async function assertOneFetchFor100(proxy: IProxyRegistry, upstream: IUpstreamRegistry, proxyPath: string, upstreamPath: string, bytes: Buffer): Promise<void> {
+  const before = upstream.count(upstreamPath);
+  const answers = await Promise.all(Array.from({ length: 100 }, () => sendRequest(proxy.registry, 'GET', proxyPath)));
+  for (const answer of answers) {
+    assert.equal(answer.status, 200, answer.text);
+    assert.ok(answer.bytes.equals(bytes), `${proxyPath}: ${answer.bytes.length} bytes, not the upstream's ${bytes.length}`);
+  }
+  assert.equal(upstream.count(upstreamPath) - before, 1, `${upstreamPath}: one upstream fetch for 100 concurrent requests`);
+  assert.equal(answers.filter((answer) => answer.headers['x-cache'] === 'MISS').length, 1, 'one MISS, the rest HIT');
 }

@@ -19,7 +19,7 @@ import { zipBuffer } from '../core/archive/zipwriter.js';
 import { pomOf } from '../maven/maven.fixtures.js';
 import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
 import { ADMIN } from './oci.fixtures.js';
-import { startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { assertOneFetchFor100, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const mvnMissing = clientMissing('mvn', ['--version']);
 const sha1 = (bytes: Buffer) => crypto.createHash('sha1').update(bytes).digest('hex');
@@ -71,6 +71,34 @@ describe('maven upstream proxy', () => {
       assert.equal(upstream.count(`/maven/${DIR}/lib-1.0.0.jar`), 1);
       assert.equal((await proxy.keys('upstream/maven/up/artifacts/')).length, 2, 'the jar and its record');
       assert.equal((await sendRequest(proxy.registry, 'GET', `/maven/${DIR}/lib-1.0.0-sources.jar`)).status, 404);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('a local artifact wins over the upstream one: its files and its metadata', async () => {
+    const proxy = await startProxyRegistry(mavenConfig(`${upstream.url}/maven`));
+    try {
+      const local = await zipBuffer([{ name: 'META-INF/MANIFEST.MF', data: Buffer.from('Manifest-Version: 1.0\r\nCreated-By: the proxy\r\n\r\n'), method: 'deflate' }]);
+      const put = await sendRequest(proxy.registry, 'PUT', `/maven/${DIR}/lib-1.0.0.jar`, { headers: ADMIN, body: local });
+      assert.ok(put.status === 201 || put.status === 200, put.text);
+      const got = await sendRequest(proxy.registry, 'GET', `/maven/${DIR}/lib-1.0.0.jar`);
+      assert.ok(got.bytes.equals(local));
+      assert.ok(!got.bytes.equals(jar));
+      assert.equal(got.headers['x-cache'], undefined, 'the local file, not the cache');
+      const checksum = await sendRequest(proxy.registry, 'GET', `/maven/${DIR}/lib-1.0.0.jar.sha1`);
+      assert.equal(checksum.text.trim(), sha1(local));
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('fetches an uncached jar once for 100 concurrent requests', async () => {
+    const popular = await deploy(upstream.registry, 'com/example/mirror', 'popular', '1.0.0');
+    const proxy = await startProxyRegistry(mavenConfig(`${upstream.url}/maven`));
+    try {
+      const file = 'com/example/mirror/popular/1.0.0/popular-1.0.0.jar';
+      await assertOneFetchFor100(proxy, upstream, `/maven/${file}`, `/maven/${file}`, popular);
     } finally {
       await proxy.stop();
     }

@@ -10,7 +10,7 @@ import * as crypto from 'node:crypto';
 import { sendRequest } from '../helpers/requests.js';
 import { publishBody } from '../npm/fixtures.js';
 import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
-import { eventually, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IProxyRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { assertOneFetchFor100, eventually, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IProxyRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const sha512 = (bytes: Buffer) => crypto.createHash('sha512').update(bytes).digest('hex');
 const fast = { retries: 0, timeoutMs: 2000 };
@@ -294,13 +294,7 @@ describe('npm upstream proxy', () => {
       const proxy = await startProxyRegistry(npmConfig([{ id: 'up', url: `${own.url}/npm`, priority: 1, enabled: true }]));
       try {
         await sendRequest(proxy.registry, 'GET', '/npm/popular');
-        const answers = await Promise.all(Array.from({ length: 100 }, () => sendRequest(proxy.registry, 'GET', '/npm/popular/-/popular-1.0.0.tgz')));
-        for (const answer of answers) {
-          assert.equal(answer.status, 200);
-          assert.ok(answer.bytes.equals(bytes));
-        }
-        assert.equal(own.count('/npm/popular/-/popular-1.0.0.tgz'), 1);
-        assert.equal(answers.filter((answer) => answer.headers['x-cache'] === 'MISS').length, 1);
+        await assertOneFetchFor100(proxy, own, '/npm/popular/-/popular-1.0.0.tgz', '/npm/popular/-/popular-1.0.0.tgz', bytes);
       } finally {
         await proxy.stop();
       }

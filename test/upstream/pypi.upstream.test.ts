@@ -18,7 +18,7 @@ import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { MULTIPART_TYPE, coreMetadata, makeWheel, multipartBody, uploadFields } from '../pypi/fixtures.js';
 import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
-import { startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { assertOneFetchFor100, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const pipMissing = clientMissing(PYTHON, ['-m', 'pip', '--version']);
@@ -96,6 +96,17 @@ describe('pypi upstream proxy', () => {
       const got = await sendRequest(proxy.registry, 'GET', `/pypi/packages/py-mirror/${local.filename}`);
       assert.ok(got.bytes.equals(local.bytes));
       assert.equal(got.headers['x-cache'], undefined, 'the local file, not the cache');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('fetches an uncached wheel once for 100 concurrent requests', async () => {
+    const popular = await upload(upstream.registry, 'py-popular', '1.0.0');
+    const proxy = await startProxyRegistry(pypiConfig(`${upstream.url}/pypi/simple`));
+    try {
+      const file = `/pypi/packages/py-popular/${popular.filename}`;
+      await assertOneFetchFor100(proxy, upstream, file, file, popular.bytes);
     } finally {
       await proxy.stop();
     }

@@ -19,7 +19,7 @@ import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { gemspecYaml, makeGem, readVersionsFile } from '../rubygems/fixtures.js';
 import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
-import { startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { assertOneFetchFor100, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const bundleMissing = clientMissing('bundle', ['--version']);
 const md5 = (bytes: Buffer) => crypto.createHash('md5').update(bytes).digest('hex');
@@ -106,15 +106,8 @@ describe('rubygems upstream proxy', () => {
   it('fetches an uncached .gem once for 100 concurrent requests', async () => {
     const proxy = await startProxyRegistry(gemsConfig(`${upstream.url}/rubygems`));
     try {
-      const before = upstream.count('/rubygems/gems/up-app-1.0.0.gem');
       await sendRequest(proxy.registry, 'GET', '/rubygems/info/up-app');
-      const answers = await Promise.all(Array.from({ length: 100 }, () => sendRequest(proxy.registry, 'GET', '/rubygems/gems/up-app-1.0.0.gem')));
-      for (const answer of answers) {
-        assert.equal(answer.status, 200);
-        assert.ok(answer.bytes.equals(gems['up-app-1.0.0']));
-      }
-      assert.equal(upstream.count('/rubygems/gems/up-app-1.0.0.gem') - before, 1);
-      assert.equal(answers.filter((answer) => answer.headers['x-cache'] === 'MISS').length, 1);
+      await assertOneFetchFor100(proxy, upstream, '/rubygems/gems/up-app-1.0.0.gem', '/rubygems/gems/up-app-1.0.0.gem', gems['up-app-1.0.0']);
     } finally {
       await proxy.stop();
     }

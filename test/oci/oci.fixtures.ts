@@ -10,6 +10,7 @@ import { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { streamToBuffer } from '../../ts/core/helpers.stream.js';
 import type { IRegistryConfig, IRequestContext, IStorageConfig, TRequestBody } from '../../ts/core/interfaces.core.js';
 import type { OciRegistry } from '../../ts/oci/classes.ociregistry.js';
+import type { IOciOptions } from '../../ts/oci/interfaces.oci.js';
 
 export const PASSWORDS = { admin: 'admin-password', reader: 'reader-password', pusher: 'pusher-password', alice: 'alice-password' } as const;
 
@@ -58,6 +59,8 @@ export interface IFixtureOptions {
   limits?: IRegistryConfig['limits'];
   ociTokens?: NonNullable<IRegistryConfig['auth']['ociTokens']>;
   hooks?: IRegistryConfig['storageHooks'];
+  /** Garbage collection and retention settings of the `oci` section. */
+  oci?: IOciOptions;
 }
 
 export const header = (headers: Record<string, string>, name: string) =>
@@ -83,7 +86,7 @@ export async function createOciFixture(options: IFixtureOptions = {}): Promise<I
     logging: { level: 'silent' },
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.hooks ? { storageHooks: options.hooks } : {}),
-    oci: { enabled: true, basePath: options.basePath ?? '/oci', ...(options.registryUrl ? { registryUrl: options.registryUrl } : {}) },
+    oci: { enabled: true, basePath: options.basePath ?? '/oci', ...(options.registryUrl ? { registryUrl: options.registryUrl } : {}), ...options.oci },
   };
   const registry = new SmartRegistry(config);
   await registry.init();

@@ -1,4 +1,5 @@
 import type { IMavenOptions } from '../maven/interfaces.maven.js';
+import type { IOciOptions } from '../oci/interfaces.oci.js';
 import type { Readable } from 'node:stream';
 import type * as tsclass from '@tsclass/tsclass';
 import type { ILogDestination } from '@push.rocks/smartlog/interfaces';
@@ -243,7 +244,7 @@ export interface IRegistryConfig {
   health?: IHealthConfig;
   /** Audit events' JSON-lines log and webhooks (`registry.on('event', …)` needs no configuration). */
   events?: IEventsConfig;
-  oci?: IProtocolConfig;
+  oci?: IProtocolConfig & IOciOptions;
   npm?: IProtocolConfig;
   maven?: IProtocolConfig & IMavenOptions;
   cargo?: IProtocolConfig;

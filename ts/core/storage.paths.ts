@@ -142,6 +142,33 @@ export const ociPaths = {
   catalogName: (key: string) => key.slice('oci/names/'.length, -1),
   legacyCatalogPrefix: () => 'oci/catalog/',
   legacyCatalogName: (key: string) => decodeURIComponent(key.slice('oci/catalog/'.length)),
+  blobRecordsPrefix: () => 'oci/blobs/',
+  /** Inverse of blobRecord: `algorithm:hex`, or null for other keys. */
+  blobRecordDigest: (key: string): string | null => {
+    const match = /^oci\/blobs\/([a-z0-9]+)\/([a-f0-9]+)\.json$/.exec(key);
+    return match ? `${match[1]}:${match[2]}` : null;
+  },
+  repositoriesPrefix: () => 'oci/repositories/',
+  /**
+   * Inverse of layerLink, manifest, tag and referrer: which repository a key belongs to and what it is
+   * (`digest` is `algorithm:hex`). Null for keys outside that layout.
+   */
+  repositoryEntry: (key: string): { name: string; kind: 'layer' | 'manifest' | 'tag' | 'referrer'; digest?: string; tag?: string } | null => {
+    if (!key.startsWith('oci/repositories/')) return null;
+    const rest = key.slice('oci/repositories/'.length);
+    // Name components never start with `_`: the first `/_` ends the name.
+    const at = rest.indexOf('/_');
+    if (at <= 0) return null;
+    const name = rest.slice(0, at);
+    const [area, ...tail] = rest.slice(at + 1).split('/');
+    if (area === '_layers' && tail.length === 2) return { name, kind: 'layer', digest: `${tail[0]}:${tail[1]}` };
+    if (area === '_manifests' && tail.length === 2 && tail[1].endsWith('.json')) {
+      return { name, kind: 'manifest', digest: `${tail[0]}:${tail[1].slice(0, -'.json'.length)}` };
+    }
+    if (area === '_tags' && tail.length === 1) return { name, kind: 'tag', tag: tail[0] };
+    if (area === '_referrers') return { name, kind: 'referrer' };
+    return null;
+  },
   uploadsPrefix: () => 'oci/uploads/',
   upload: (uuid: string) => `oci/uploads/${uuid}.json`,
 };

@@ -7,9 +7,10 @@ import { ingestArtifact, recordOnce } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
 import { presignedDirectUrl } from '../core/helpers.storedsource.js';
 import { ociPaths } from '../core/storage.paths.js';
+import type { OciReferenceGuard } from './classes.ocireferenceguard.js';
 import type { IBlobPart, IBlobRecord, ILayerLink, IParsedDigest, TDigestAlgorithm } from './interfaces.oci.js';
 
-/** Blob records are immutable once written; this many stay in memory. */
+/** Blob records read before, kept with their etag; this many stay in memory. */
 const RECORD_CACHE_ENTRIES = 10_000;
 const READ_HIGH_WATER_MARK = 1024 * 1024;
 
@@ -38,19 +39,43 @@ const surplusParts = (parts: readonly IBlobPart[], record: IBlobRecord) =>
  * write the record: a chunked upload is never copied or reassembled, and a record is never rewritten.
  */
 export class OciBlobStore {
-  private readonly records = new BoundedCache<IBlobRecord>({ maxEntries: RECORD_CACHE_ENTRIES });
+  private readonly records = new BoundedCache<{ etag: string; record: IBlobRecord }>({ maxEntries: RECORD_CACHE_ENTRIES });
 
-  constructor(private readonly storage: RegistryStorage) {}
+  constructor(
+    private readonly storage: RegistryStorage,
+    private readonly guard: OciReferenceGuard,
+  ) {}
 
   // ---- records -------------------------------------------------------------------------------
 
+  /**
+   * The stored record, confirmed by a stat: the garbage collector may delete a record, and a later push
+   * of the same digest writes a new one with other parts, so a remembered record is used only while its
+   * etag is current.
+   */
   async getRecord(digest: IParsedDigest): Promise<IBlobRecord | null> {
+    const key = ociPaths.blobRecord(digest.algorithm, digest.hex);
+    const info = await this.storage.stat(key);
+    if (!info) {
+      this.records.delete(digest.digest);
+      return null;
+    }
     const cached = this.records.get(digest.digest);
-    if (cached) return cached;
-    const document = await this.storage.getJson<IBlobRecord>(ociPaths.blobRecord(digest.algorithm, digest.hex));
+    if (cached?.etag === info.etag) return cached.record;
+    const document = await this.storage.getJson<IBlobRecord>(key);
     if (!document) return null;
-    this.records.set(digest.digest, document.value);
+    this.records.set(digest.digest, { etag: document.etag, record: document.value });
     return document.value;
+  }
+
+  /** Hold the blob's record for a push about to link it (see OciReferenceGuard); false when it is gone. */
+  async holdRecord(digest: IParsedDigest): Promise<boolean> {
+    return (await this.guard.hold([ociPaths.blobRecord(digest.algorithm, digest.hex)])).length === 0;
+  }
+
+  /** Forget a record the garbage collector deleted. */
+  forgetRecord(digest: string): void {
+    this.records.delete(digest);
   }
 
   /**
@@ -60,7 +85,8 @@ export class OciBlobStore {
    */
   async commit(digest: IParsedDigest, size: number, parts: IBlobPart[], ctx: IStorageOperationContext): Promise<IBlobRecord> {
     const existing = await this.getRecord(digest);
-    if (existing) {
+    // Held before the new parts go: a record the garbage collector takes meanwhile is replaced by ours.
+    if (existing && (await this.holdRecord(digest))) {
       await this.deleteParts(surplusParts(parts, existing), ctx);
       return existing;
     }
@@ -74,7 +100,6 @@ export class OciBlobStore {
     };
     const written = await recordOnce(this.storage, ociPaths.blobRecord(digest.algorithm, digest.hex), record, ctx);
     if (!written.created) await this.deleteParts(surplusParts(parts, written.record), ctx);
-    this.records.set(digest.digest, written.record);
     return written.record;
   }
 
@@ -189,5 +214,14 @@ export class OciBlobStore {
   async getLinked(name: string, digest: IParsedDigest): Promise<IBlobRecord | null> {
     const [linked, record] = await Promise.all([this.isLinked(name, digest), this.getRecord(digest)]);
     return linked ? record : null;
+  }
+
+  /**
+   * `getLinked` for answering a client, who may push a manifest naming the blob next (docker and skopeo
+   * skip uploading a blob HEAD finds): the link is held, so a collection cannot take it in between.
+   */
+  async getLinkedHeld(name: string, digest: IParsedDigest): Promise<IBlobRecord | null> {
+    const [missing, record] = await Promise.all([this.guard.hold([ociPaths.layerLink(name, digest.algorithm, digest.hex)]), this.getRecord(digest)]);
+    return missing.length === 0 ? record : null;
   }
 }

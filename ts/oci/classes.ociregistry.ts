@@ -2,11 +2,14 @@ import * as crypto from 'node:crypto';
 import { BaseRegistry, auditParams, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { mapLimited } from '../core/helpers.async.js';
+import { ociPaths } from '../core/storage.paths.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject, type IObjectSource, type IServedObject } from '../core/helpers.serve.js';
 import type { IRequestContext, IResponse } from '../core/interfaces.core.js';
 import { OciBlobStore } from './classes.ociblobstore.js';
 import { OciCatalogue } from './classes.ocicatalogue.js';
+import { OciGarbageCollector } from './classes.ocigarbagecollector.js';
+import { OciReferenceGuard } from './classes.ocireferenceguard.js';
 import { OciManifestStore, type IStoredManifest } from './classes.ocimanifeststore.js';
 import { MANIFEST_ACCEPT, checkUpstreamManifest, upstreamBlobUrl, upstreamManifestUrl } from './helpers.ociupstream.js';
 import type { TCacheStatus } from '../upstream/interfaces.upstream.js';
@@ -30,7 +33,7 @@ import {
   requireDigest,
   uploadRangeHeader,
 } from './helpers.oci.js';
-import type { IParsedDigest, IReferrersIndex, IUploadSession } from './interfaces.oci.js';
+import type { IOciGarbageCollectionReport, IOciOptions, IParsedDigest, IReferrersIndex, IUploadSession } from './interfaces.oci.js';
 
 /** The spec asks registries to accept manifests of at least 4 MiB; larger ones are refused (413). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -57,14 +60,20 @@ export class OciRegistry extends BaseRegistry {
   readonly manifests: OciManifestStore;
   readonly uploads: OciUploads;
   readonly tokens: OciTokenService;
+  private readonly guard: OciReferenceGuard;
+  private readonly collector: OciGarbageCollector;
   /** Requests that came with the anonymous token: no credentials, but they went through the token flow. */
   private readonly anonymousContexts = new WeakSet<IRequestContext>();
 
   constructor(deps: IProtocolDependencies) {
     super(deps);
-    this.blobs = new OciBlobStore(this.storage);
+    const options = deps.config as IOciOptions;
+    const gc = OciGarbageCollector.resolveConfig(options);
+    this.guard = new OciReferenceGuard(this.storage, gc.gracePeriodMs);
+    this.blobs = new OciBlobStore(this.storage, this.guard);
     this.manifests = new OciManifestStore(this.storage);
     this.uploads = new OciUploads(this.storage, this.blobs, this.logger);
+    this.collector = new OciGarbageCollector({ storage: this.storage, blobs: this.blobs, uploads: this.uploads, logger: this.logger, config: gc });
     this.tokens = new OciTokenService(this.auth, deps.authConfig, () => this.anonymousRead);
   }
 
@@ -80,11 +89,22 @@ export class OciRegistry extends BaseRegistry {
     const moved = await this.manifests.migrateCatalog({ protocol: 'oci' }, this.logger);
     if (moved > 0) this.logger.info(`oci: moved ${moved} catalog entries to the sorted layout (oci/names/)`);
     this.uploads.startCleanup();
+    this.collector.startSchedule();
   }
 
   override async destroy(): Promise<void> {
+    await this.collector.stopSchedule();
     await this.uploads.stopCleanup();
     await super.destroy();
+  }
+
+  /**
+   * Delete what nothing references any more, online: blobs no repository links, repository links no kept
+   * manifest references, manifests the retention rules let go, abandoned upload sessions. A dry run lists
+   * them without deleting. Safe while pushes and pulls go on, on any number of instances (OciReferenceGuard).
+   */
+  collectGarbage(options: { dryRun?: boolean } = {}): Promise<IOciGarbageCollectionReport> {
+    return this.collector.collect(options);
   }
 
   /** Remove upload sessions (and their data) nobody touched for `maxAgeMs`. Returns how many. */
@@ -375,7 +395,8 @@ export class OciRegistry extends BaseRegistry {
       });
     }
     const digest: IParsedDigest = { algorithm, hex, digest: `${algorithm}:${hex}` };
-    await this.checkReferences(name, parsed);
+    const heldAt = Date.now();
+    const held = await this.checkReferences(name, parsed);
 
     const subjectDigest = parsed.subject ? parseDigest(parsed.subject.digest) : null;
     const ctx = req.storageContext;
@@ -387,6 +408,12 @@ export class OciRegistry extends BaseRegistry {
       subjectDigest ? { digest: subjectDigest, descriptor: referrerDescriptor(parsed, digest.digest, bytes.length) } : undefined,
       ctx,
     );
+    const lost = await this.guard.stillHeld([...held.keys()], heldAt);
+    if (lost.length > 0) {
+      // Written so long after the check that a collection may have taken a reference: not served broken.
+      await this.manifests.deleteManifest(name, digest, ctx);
+      throw ociError.manifestBlobUnknown(lost.map((key) => held.get(key)!));
+    }
     if (!target) await this.manifests.setTag(name, reference, digest.digest, ctx);
     await this.manifests.ensureRepository(name, ctx);
     const headers: Record<string, string> = {
@@ -397,22 +424,31 @@ export class OciRegistry extends BaseRegistry {
     return this.emptyResponse(201, headers);
   }
 
-  /** Everything a manifest points at (except its subject) must be in the repository already. */
-  private async checkReferences(name: string, parsed: ReturnType<typeof parseManifest>): Promise<void> {
+  /** Everything a manifest points at (except its subject) must be in the repository already. Returns the keys held, with their digests. */
+  private async checkReferences(name: string, parsed: ReturnType<typeof parseManifest>): Promise<Map<string, string>> {
     const listed = parsed.kind === 'image' ? parsed.layers.length : parsed.manifests.length;
     if (listed > MAX_MANIFEST_DESCRIPTORS) {
       const what = parsed.kind === 'image' ? 'layers' : 'manifests';
       throw ociError.manifestInvalid(`the manifest lists ${listed} ${what}; at most ${MAX_MANIFEST_DESCRIPTORS} are accepted`);
     }
-    const isKnown =
+    // Each reference is held (OciReferenceGuard): a garbage collection cannot take it before the manifest is written.
+    const holdLink = async ({ algorithm, hex }: IParsedDigest) => {
+      const key = ociPaths.layerLink(name, algorithm, hex);
+      return (await this.guard.hold([key])).length === 0 ? key : null;
+    };
+    const hold =
       parsed.kind === 'image'
-        ? (digest: IParsedDigest) => this.blobs.isLinked(name, digest)
-        : async (digest: IParsedDigest) => (await this.manifests.hasManifest(name, digest)) || (await this.blobs.isLinked(name, digest));
+        ? holdLink
+        : async (digest: IParsedDigest) => {
+            const key = ociPaths.manifest(name, digest.algorithm, digest.hex);
+            return (await this.guard.hold([key])).length === 0 ? key : holdLink(digest);
+          };
     const descriptors = parsed.kind === 'image' ? referencedBlobs(parsed) : parsed.manifests;
     const unique = [...new Set(descriptors.map((descriptor) => descriptor.digest))];
-    const known = await mapLimited(unique, REFERENCE_CHECK_CONCURRENCY, (digest) => isKnown(parseDigest(digest)!));
-    const missing = unique.filter((_, index) => !known[index]);
+    const held = await mapLimited(unique, REFERENCE_CHECK_CONCURRENCY, (digest) => hold(parseDigest(digest)!));
+    const missing = unique.filter((_, index) => held[index] === null);
     if (missing.length > 0) throw ociError.manifestBlobUnknown(missing);
+    return new Map(unique.map((digest, index) => [held[index]!, digest]));
   }
 
   private async deleteManifest(req: IRouteRequest): Promise<IHandlerResponse> {
@@ -433,7 +469,7 @@ export class OciRegistry extends BaseRegistry {
   private async getBlob(req: IRouteRequest): Promise<IHandlerResponse> {
     const name = this.nameOf(req);
     const digest = requireDigest(req.params.digest);
-    const record = await this.blobs.getLinked(name, digest);
+    const record = await this.blobs.getLinkedHeld(name, digest);
     if (!record) {
       const proxied = await this.upstreamBlob(req, name, digest);
       if (!proxied) throw ociError.blobUnknown(digest.digest);
@@ -526,6 +562,8 @@ export class OciRegistry extends BaseRegistry {
       }
       return null;
     }
+    // Held: a collection that is about to delete the record fails, or has deleted it and the mount falls back to an upload.
+    if (!(await this.blobs.holdRecord(digest))) return null;
     req.body.discard();
     return this.linkBlob(req, name, digest, record.size);
   }

@@ -309,12 +309,17 @@ export class OciUploads {
    * already produced the blob only loses its document: its parts are the blob now.
    */
   async cleanup(maxAgeMs: number, ctx: IStorageOperationContext): Promise<number> {
+    return (await this.removeAbandoned(maxAgeMs, ctx)).length;
+  }
+
+  /** `cleanup`, returning the sessions removed (a dry run only finds them). */
+  async removeAbandoned(maxAgeMs: number, ctx: IStorageOperationContext, options: { dryRun?: boolean } = {}): Promise<IUploadSession[]> {
     const cutoff = Date.now() - maxAgeMs;
     const stale: string[] = [];
     for await (const info of this.storage.listAll(ociPaths.uploadsPrefix())) {
       if (info.lastModified.getTime() < cutoff && info.key.endsWith('.json')) stale.push(info.key);
     }
-    let removed = 0;
+    const removed: IUploadSession[] = [];
     for (const key of stale) {
       try {
         const document = await this.storage.getJson<IUploadSession>(key);
@@ -325,10 +330,11 @@ export class OciUploads {
           continue;
         }
         if (Date.parse(session.updatedAt) >= cutoff) continue;
+        removed.push(session);
+        if (options.dryRun) continue;
         this.forget(session.uuid);
         await this.storage.deleteObject(key, ctx);
         if (!(await this.partsBelongToBlob(session))) await this.deleteDataOf(session.uuid, ctx);
-        removed++;
       } catch (error) {
         this.logger.warn(`oci: could not clean up upload session ${key}`, error);
       }

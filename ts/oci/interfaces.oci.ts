@@ -107,3 +107,56 @@ export interface IRequestedScope {
   name: string;
   actions: string[];
 }
+
+/** `oci` options beyond the protocol's common ones: garbage collection and retention. */
+export interface IOciOptions {
+  garbageCollection?: IOciGarbageCollectionConfig;
+  /** Per repository pattern; the first rule whose `repositories` matches a repository applies to it. */
+  retention?: IOciRetentionRule[];
+}
+
+export interface IOciGarbageCollectionConfig {
+  /**
+   * Nothing written or used more recently than this is collected: an uploaded blob must be referenced by a
+   * manifest within it. Milliseconds or a duration (`90s`, `30m`, `1h`, `7d`). Default 1h.
+   */
+  gracePeriod?: string | number;
+  /** Upload sessions nobody touched for this long are removed with their data. Default 24h. */
+  uploadMaxAge?: string | number;
+  /** `serve` and `init()` run a collection this often; unset: only when asked (`collectGarbage`, `smartregistry gc`). */
+  interval?: string | number;
+}
+
+/** Which tags and untagged manifests of matching repositories the collector keeps. */
+export interface IOciRetentionRule {
+  /** Repository name glob, the auth-scope dialect: `*` matches any run of characters, `/` included (`team/*`, `*`). */
+  repositories: string;
+  /** Keep the newest N tags (by when they were last pushed); older tags not kept otherwise are removed. Unset: every tag stays. */
+  keepNewest?: number;
+  /** Tags matching one of these globs are always kept and not counted in `keepNewest` (`v*`, `latest`). */
+  keepTags?: string | string[];
+  /**
+   * Manifests no tag, no kept index and no kept subject references are deleted once older than this
+   * (a duration; `0s` as soon as the grace period allows). Unset: untagged manifests stay, except those
+   * whose tags this rule removed, which go with their tags.
+   */
+  deleteUntaggedAfter?: string | number;
+}
+
+/** What one garbage collection removed (or, in a dry run, would remove). */
+export interface IOciGarbageCollectionReport {
+  dryRun: boolean;
+  startedAt: string;
+  durationMs: number;
+  /** Tags removed by retention rules. */
+  tags: { repository: string; tag: string; digest: string }[];
+  manifests: { repository: string; digest: string; size: number }[];
+  /** Repository links to blobs no kept manifest of that repository references. */
+  links: { repository: string; digest: string }[];
+  /** Blobs no repository links any more: their record and bytes. */
+  blobs: { digest: string; size: number }[];
+  /** Abandoned upload sessions, with the bytes they had received. */
+  uploads: { uuid: string; repository: string; size: number }[];
+  /** Bytes of blob data, manifests and upload data removed. */
+  bytesReclaimed: number;
+}

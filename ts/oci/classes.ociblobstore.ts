@@ -2,7 +2,8 @@ import * as crypto from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BoundedCache } from '../core/classes.boundedcache.js';
-import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
+import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
+import { mapLimited } from '../core/helpers.async.js';
 import { ingestArtifact, recordOnce } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
 import { presignedDirectUrl } from '../core/helpers.storedsource.js';
@@ -25,6 +26,16 @@ export interface IStoredPart extends IBlobPart {
   hex: string;
 }
 
+
+/** Stats of a record's parts run at once when checking that its data exists. */
+const PART_CHECK_CONCURRENCY = 16;
+
+const newRecord = (digest: IParsedDigest, size: number, parts: readonly IBlobPart[]): IBlobRecord => ({
+  digest: digest.digest,
+  size,
+  parts: parts.filter((part) => part.size > 0).map(({ key, size: partSize }) => ({ key, size: partSize })),
+  createdAt: new Date().toISOString(),
+});
 
 /** The parts a blob record does not reference. */
 const surplusParts = (parts: readonly IBlobPart[], record: IBlobRecord) =>
@@ -87,20 +98,37 @@ export class OciBlobStore {
     const existing = await this.getRecord(digest);
     // Held before the new parts go: a record the garbage collector takes meanwhile is replaced by ours.
     if (existing && (await this.holdRecord(digest))) {
+      if (!(await this.dataExists(existing))) return this.replaceWithoutData(digest, size, parts, ctx);
       await this.deleteParts(surplusParts(parts, existing), ctx);
       return existing;
     }
     // Empty parts hold nothing worth keeping (an empty blob has no parts at all).
     await this.deleteParts(parts.filter((part) => part.size === 0), ctx);
-    const record: IBlobRecord = {
-      digest: digest.digest,
-      size,
-      parts: parts.filter((part) => part.size > 0).map(({ key, size: partSize }) => ({ key, size: partSize })),
-      createdAt: new Date().toISOString(),
-    };
-    const written = await recordOnce(this.storage, ociPaths.blobRecord(digest.algorithm, digest.hex), record, ctx);
+    const written = await recordOnce(this.storage, ociPaths.blobRecord(digest.algorithm, digest.hex), newRecord(digest, size, parts), ctx);
     if (!written.created) await this.deleteParts(surplusParts(parts, written.record), ctx);
     return written.record;
+  }
+
+  /** Every part of the record is stored, at its size. */
+  private async dataExists(record: IBlobRecord): Promise<boolean> {
+    const found = await mapLimited(record.parts, PART_CHECK_CONCURRENCY, (part) => this.storage.stat(part.key));
+    return found.every((info, index) => info !== null && info.size === record.parts[index].size);
+  }
+
+  /**
+   * A record whose bytes are gone would make every later push of the digest discard its own bytes and
+   * every pull fail: the new parts replace it. Conditional, so a concurrent replacement that wins is kept.
+   */
+  private async replaceWithoutData(digest: IParsedDigest, size: number, parts: IBlobPart[], ctx: IStorageOperationContext): Promise<IBlobRecord> {
+    this.forgetRecord(digest.digest);
+    await this.deleteParts(parts.filter((part) => part.size === 0), ctx);
+    const replacement = newRecord(digest, size, parts);
+    const stored = await this.storage.updateJson<IBlobRecord>(ociPaths.blobRecord(digest.algorithm, digest.hex), ctx, async (current) =>
+      current && (await this.dataExists(current)) ? UNCHANGED : replacement,
+    );
+    const record = stored ?? replacement;
+    await this.deleteParts(surplusParts(parts, record), ctx);
+    return record;
   }
 
   // ---- parts ---------------------------------------------------------------------------------

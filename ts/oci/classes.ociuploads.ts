@@ -16,6 +16,7 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 const EMPTY_SHA256 = crypto.createHash('sha256').digest('hex');
 /** A closing PUT that claimed a session this long ago and never finished died with its instance. */
 const STALE_COMPLETION_MS = 15 * 60 * 1000;
+const isStale = (completing: { at: string }) => Date.now() - Date.parse(completing.at) >= STALE_COMPLETION_MS;
 /** Running digests kept (one per upload in progress on this instance). */
 const MAX_LIVE_HASHES = 1000;
 
@@ -181,7 +182,8 @@ export class OciUploads {
     let updated: IUploadSession | null;
     try {
       updated = await this.storage.updateJson<IUploadSession>(ociPaths.upload(session.uuid), ctx, (current) => {
-        if (!current || current.size !== session.size || current.completing) throw new SessionMoved(current);
+        if (!current || current.cancelled) throw new SessionMoved(null);
+        if (current.size !== session.size || current.completing) throw new SessionMoved(current);
         return {
           ...current,
           size: current.size + stored.size,
@@ -238,8 +240,8 @@ export class OciUploads {
   async complete(session: IUploadSession, digest: IParsedDigest, ctx: IStorageOperationContext): Promise<IBlobRecord> {
     const key = ociPaths.upload(session.uuid);
     const claimed = await this.storage.updateJson<IUploadSession>(key, ctx, (current) => {
-      if (!current) throw ociError.blobUploadUnknown(session.uuid);
-      if (current.completing && Date.now() - Date.parse(current.completing.at) < STALE_COMPLETION_MS) {
+      if (!current || current.cancelled) throw ociError.blobUploadUnknown(session.uuid);
+      if (current.completing && !isStale(current.completing)) {
         throw ociError.blobUploadInvalid(`upload ${session.uuid} is already being completed`);
       }
       return { ...current, completing: { digest: digest.digest, at: new Date().toISOString() } };
@@ -286,9 +288,26 @@ export class OciUploads {
     return record;
   }
 
-  /** Cancel: the session and every byte it received are removed. */
+  /**
+   * Cancel: the session and every byte it received are removed. Refused while a completion holds the
+   * claim (its parts are becoming the blob); the session is marked first, so no completion starts after.
+   */
   async cancel(session: IUploadSession, ctx: IStorageOperationContext): Promise<void> {
-    await this.discard(session, ctx);
+    const marked = await this.storage.updateJson<IUploadSession>(ociPaths.upload(session.uuid), ctx, (current) => {
+      if (!current) throw ociError.blobUploadUnknown(session.uuid);
+      if (current.completing && !isStale(current.completing)) {
+        throw new RegistryError('conflict', `upload ${session.uuid} is being completed and can no longer be cancelled`, { code: 'BLOB_UPLOAD_INVALID' });
+      }
+      return current.cancelled ? UNCHANGED : { ...current, cancelled: true };
+    });
+    if (!marked) throw ociError.blobUploadUnknown(session.uuid);
+    // A completion that died after committing left its parts as the blob: only the document goes.
+    if (await this.partsBelongToBlob(marked)) {
+      this.forget(marked.uuid);
+      await this.storage.deleteObject(ociPaths.upload(marked.uuid), ctx);
+      return;
+    }
+    await this.discard(marked, ctx);
   }
 
   private async discard(session: IUploadSession, ctx: IStorageOperationContext): Promise<void> {

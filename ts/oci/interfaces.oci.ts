@@ -99,6 +99,8 @@ export interface IUploadSession {
   updatedAt: string;
   /** Set while the closing PUT runs; the parts then belong to that blob, not to the cleanup. */
   completing?: { digest: string; at: string };
+  /** Set by a cancel before it removes the parts: no completion or append may start any more. */
+  cancelled?: boolean;
 }
 
 /** A scope as docker clients ask the token endpoint for it: `repository:library/nginx:pull,push`. */

@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createNodeHandler } from '../../ts/adapters/node.js';
@@ -12,6 +13,17 @@ import { clientMissing } from '../helpers/clients.js';
 import { createWebFixture, PASSWORDS, type IWebFixture } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+/** A package of each of the seven protocols, as the fixture published them. */
+const SEVEN_PACKAGES = [
+  '/packages/npm/web-left-pad',
+  '/packages/pypi/web-demo',
+  '/packages/cargo/web-crate',
+  '/packages/maven/com.example%3Aweb-lib',
+  '/packages/oci/web/app',
+  '/packages/composer/web/greeter',
+  '/packages/rubygems/web-gem',
+];
 const missing = clientMissing(CHROMIUM, ['--version']);
 
 describe('web page in chromium', { skip: missing }, () => {
@@ -62,12 +74,58 @@ describe('web page in chromium', { skip: missing }, () => {
     await page.waitForFunction(() => document.querySelector('button[data-copy="install-0"]')?.textContent === 'Copied');
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), snippet);
 
-    // Each protocol's package is found by one search.
-    await page.goto(`${origin}/search?q=web`);
-    for (const href of ['/packages/npm/web-left-pad', '/packages/pypi/web-demo', '/packages/cargo/web-crate', '/packages/maven/com.example%3Aweb-lib', '/packages/oci/web/app']) {
-      assert.equal(await page.locator(`a[href="${href}"]`).count(), 1, href);
+    // Each of the seven protocols' packages is found by one search, typed into the box.
+    await page.fill('#q', 'web');
+    await Promise.all([page.waitForURL(/\/search\?q=web$/), page.press('#q', 'Enter')]);
+    for (const href of SEVEN_PACKAGES) assert.equal(await page.locator(`main a[href="${href}"]`).count(), 1, href);
+
+    // A crate's page: the readme cargo sent, rendered, and its install snippet.
+    await page.click('main a[href="/packages/cargo/web-crate"]');
+    await page.waitForURL(/\/packages\/cargo\/web-crate$/);
+    assert.match((await page.textContent('.readme')) ?? '', /A crate whose readme cargo publish sent, with a link\./);
+    assert.equal((await page.textContent('#install-0'))?.trim(), 'cargo add web-crate@0.2.0 --registry smartregistry');
+    assert.equal(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss), undefined);
+    await context.close();
+  });
+
+  it('has no serious or critical accessibility violations (axe-core) on the home, search, package and sign-in pages, light and dark', async () => {
+    // Only here the page's CSP is bypassed: axe is injected as a script of the test's own.
+    const context = await browser.newContext({ bypassCSP: true });
+    const page = await context.newPage();
+    await signIn(page);
+    const pages = ['/', '/search?q=web', '/packages/npm/web-left-pad', '/packages/oci/web/app', '/packages/rubygems/web-gem', '/packages/composer/web/greeter', '/sign-in'];
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      for (const path of pages) {
+        await page.goto(`${origin}${path}`);
+        await page.addScriptTag({ path: AXE_SCRIPT });
+        const violations = await page.evaluate(async () => {
+          const result = await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run();
+          return result.violations.map((violation) => ({ id: violation.id, impact: violation.impact, nodes: violation.nodes.length }));
+        });
+        const grave = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+        assert.deepEqual(grave, [], `${colorScheme} ${path}`);
+      }
     }
     await context.close();
+  });
+
+  it('follows the system colour scheme and fits a phone-width screen', async () => {
+    const backgrounds: Record<string, string> = {};
+    for (const colorScheme of ['light', 'dark'] as const) {
+      const context = await browser.newContext({ colorScheme, viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+      const page = await context.newPage();
+      await signIn(page);
+      backgrounds[colorScheme] = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      for (const path of ['/', '/search?q=web', '/packages/npm/web-left-pad', '/packages/oci/web/app', '/packages/maven/com.example:web-lib']) {
+        await page.goto(`${origin}${path}`);
+        const width = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, screen: window.innerWidth }));
+        assert.ok(width.page <= width.screen, `${path}: ${width.page}px wide on a ${width.screen}px screen`);
+        assert.ok(await page.locator('#q').isVisible(), `${path}: the search box is on screen`);
+      }
+      await context.close();
+    }
+    assert.deepEqual(backgrounds, { light: 'rgb(255, 255, 255)', dark: 'rgb(13, 17, 23)' });
   });
 
   it('runs nothing from a hostile readme', async () => {
@@ -94,8 +152,7 @@ describe('web page in chromium', { skip: missing }, () => {
     const response = await page.goto(`${origin}/packages/npm/web-left-pad`);
     assert.equal(response?.status(), 404);
     await page.goto(`${origin}/search?q=web`);
-    assert.equal(await page.locator('a[href="/packages/npm/web-left-pad"]').count(), 0);
-    assert.equal(await page.locator('a[href="/packages/pypi/web-demo"]').count(), 1);
+    for (const href of SEVEN_PACKAGES) assert.equal(await page.locator(`main a[href="${href}"]`).count(), href.includes('/pypi/') ? 1 : 0, href);
     await anonymous.close();
 
     const signedIn = await browser.newContext();

@@ -14,6 +14,7 @@ import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import tar from 'tar-stream';
 import { clientMissing } from '../helpers/clients.js';
@@ -22,6 +23,10 @@ import { startServe, type IServeInstance } from '../helpers/serve.js';
 const sha256Hex = (data: Uint8Array) => crypto.createHash('sha256').update(data).digest('hex');
 
 const haveSkopeo = !clientMissing('skopeo', ['--version']);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** `smartregistry <args>` from source; resolves with its stdout. */
+const runCli = async (args: string[]) => (await promisify(execFile)(process.execPath, ['--import', 'tsx', 'ts/cli/index.ts', ...args], { cwd: ROOT })).stdout;
 
 interface ILayout {
   dir: string;
@@ -247,5 +252,33 @@ describe('oci end to end with skopeo', { skip: !haveSkopeo && 'skopeo is not ins
     assert.match(result.stderr, /401|unauthorized|authentication required|invalid username/i);
     const tags = await skopeo(['list-tags', '--tls-verify=false', '--creds', `admin:${server.adminPassword}`, `docker://${registry}/e2e/refused`]);
     assert.notEqual(tags.code, 0, 'the repository does not exist');
+  });
+
+  it('garbage collection: two images sharing a layer, one deleted, `smartregistry gc` while serving; the other pulls with every digest, the deleted one\'s own blobs are gone', async () => {
+    const creds = `admin:${server.adminPassword}`;
+    const first = await writeLayout(path.join(work, 'gc-first'), 'first');
+    const second = await writeLayout(path.join(work, 'gc-second'), 'second');
+    assert.equal(first.blobs[1], second.blobs[1], 'the base layer is shared');
+    await ok(['copy', '--dest-tls-verify=false', '--dest-creds', creds, `oci:${first.dir}:first`, `docker://${registry}/e2e/gc:first`]);
+    await ok(['copy', '--dest-tls-verify=false', '--dest-creds', creds, `oci:${second.dir}:second`, `docker://${registry}/e2e/gc:second`]);
+    await ok(['delete', '--tls-verify=false', '--creds', creds, `docker://${registry}/e2e/gc@${first.manifestDigest}`]);
+
+    const gc = await runCli(['gc', '--data-dir', server.dataDir, '--gc-grace', '0s']);
+    const collected = gc.split('\n').filter((line) => line.startsWith('blob ')).map((line) => line.split(' ')[1]).sort();
+    const own = first.blobs.filter((digest) => !second.blobs.includes(digest));
+    assert.equal(own.length, 3, 'config, data and app layers are the first image\'s own');
+    assert.deepEqual(collected, [...own].sort());
+
+    const back = path.join(work, 'gc-back');
+    await ok(['copy', '--src-tls-verify=false', '--src-creds', creds, `docker://${registry}/e2e/gc:second`, `oci:${back}:second`]);
+    for (const digest of [second.manifestDigest, ...second.blobs]) {
+      const copied = await fsp.readFile(path.join(back, 'blobs', 'sha256', digest.slice('sha256:'.length)));
+      assert.equal(`sha256:${sha256Hex(copied)}`, digest, `blob ${digest} verifies`);
+    }
+    const basic = `Basic ${Buffer.from(creds).toString('base64')}`;
+    for (const digest of own) {
+      const res = await fetch(`${server.url}/v2/e2e/gc/blobs/${digest}`, { method: 'HEAD', headers: { authorization: basic } });
+      assert.equal(res.status, 404, digest);
+    }
   });
 });

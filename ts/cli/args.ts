@@ -2,13 +2,20 @@ import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { REGISTRY_PROTOCOLS, type TRegistryProtocol } from '../core/interfaces.core.js';
 import { assertDownloadsConfig } from '../core/helpers.downloads.js';
+import { parseDuration } from '../core/helpers.duration.js';
 import { DEFAULT_SERVER_TIMEOUTS, type IServerTimeouts } from './server.js';
 
 /** Everything `smartregistry serve` and `smartregistry token` are configured by. */
 export interface ICliOptions {
-  command: 'serve' | 'token' | 'report' | 'help';
+  command: 'serve' | 'token' | 'report' | 'gc' | 'help';
   /** `report`: what it prints. */
   report?: { json: boolean; top: number; protocols?: string[] };
+  /** `gc`: list only (`--dry-run`), print JSON (`--json`). */
+  gc?: { dryRun: boolean; json: boolean };
+  /** OCI garbage collection: `serve` collects this often (`--gc-interval`). */
+  gcIntervalMs?: number;
+  /** OCI garbage collection's grace period (`--gc-grace`), for `serve` and `gc`. */
+  gcGraceMs?: number;
   /** `token <protocol>` creates, `token list` lists, `token revoke <id>` revokes. */
   tokenAction?: 'create' | 'list' | 'revoke';
   /** `token <protocol>` */
@@ -71,6 +78,9 @@ Usage:
   smartregistry report [--json] [--top <n>] [--protocol <p>]...
                                          bytes and objects per protocol and the <n> largest
                                          packages of each (default 10), from the storage listing
+  smartregistry gc [--dry-run] [--json] [--gc-grace <duration>]
+                                         OCI garbage collection: delete blobs, links and upload
+                                         sessions nothing references any more (safe while serving)
   smartregistry --help                   show this help
 
 Options (each also read from the environment variable shown):
@@ -106,6 +116,10 @@ Options (each also read from the environment variable shown):
   --metrics-host <host>   address of the metrics listener (SMARTREGISTRY_METRICS_HOST, default ${DEFAULT_HOST})
   --events-log <file>     append audit events (publish, delete, yank, dist-tag, token, failed login)
                           as JSON lines (SMARTREGISTRY_EVENTS_LOG)
+  --gc-interval <d>       \`serve\` runs the OCI garbage collection this often, e.g. 6h
+                          (SMARTREGISTRY_GC_INTERVAL; default off)
+  --gc-grace <d>          nothing written or used more recently is collected, e.g. 1h
+                          (SMARTREGISTRY_GC_GRACE, default 1h)
   --webhook-url <url>     POST each audit event there, signed (SMARTREGISTRY_WEBHOOK_URL); the HMAC
                           key comes from SMARTREGISTRY_WEBHOOK_SECRET (16+ characters)
 
@@ -126,6 +140,8 @@ once. Output lines are machine-readable: \`admin <user> <password>\`, \`token <p
 \`url <client> <url>\`, \`metrics <url>\` (with --metrics-port), and finally \`ready <url>\`.
 /-/health/live and /-/health/ready answer on the main port without a token. \`token list\` prints
 \`token-info <id> <protocol> <expires|never> <name>\` lines; \`token revoke\` prints \`revoked <id>\`.
+\`gc\` prints \`tag <repository> <tag> <digest>\`, \`manifest <repository> <digest> <bytes>\`, \`link <repository> <digest>\`,
+\`blob <digest> <bytes>\`, \`upload <uuid> <repository> <bytes>\` and \`reclaimed <bytes>\` lines (a dry run deletes nothing).
 \`report\` prints \`total <bytes> <objects>\`, \`protocol <protocol> <bytes> <objects>\` and
 \`package <protocol> <bytes> <objects> <name>\` lines, largest first (the whole report as JSON with --json).
 `;
@@ -159,6 +175,14 @@ function parseTimeoutSeconds(value: string, flag: string): number {
   return Number(value) * 1000;
 }
 
+function parseCliDuration(value: string, flag: string): number {
+  try {
+    return parseDuration(value, flag);
+  } catch {
+    throw new CliUsageError(`${flag} must be a duration such as 90s, 30m, 6h or 7d, not '${value}'`);
+  }
+}
+
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ICliOptions {
   let parsed;
   try {
@@ -188,6 +212,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         'events-log': { type: 'string' },
         'webhook-url': { type: 'string' },
         json: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        'gc-interval': { type: 'string' },
+        'gc-grace': { type: 'string' },
         top: { type: 'string' },
         protocol: { type: 'string', multiple: true },
         's3-endpoint': { type: 'string' },
@@ -254,6 +281,14 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     options.webhook = { url: url.href, secret };
   }
 
+  const gcInterval = values['gc-interval'] ?? env.SMARTREGISTRY_GC_INTERVAL;
+  if (gcInterval) {
+    options.gcIntervalMs = parseCliDuration(gcInterval, '--gc-interval');
+    if (options.gcIntervalMs === 0) throw new CliUsageError('--gc-interval must be longer than 0');
+  }
+  const gcGrace = values['gc-grace'] ?? env.SMARTREGISTRY_GC_GRACE;
+  if (gcGrace) options.gcGraceMs = parseCliDuration(gcGrace, '--gc-grace');
+
   const logLevel = values['log-level'] ?? env.SMARTREGISTRY_LOG_LEVEL ?? 'error';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new CliUsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -307,6 +342,10 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (command === 'serve') {
     if (rest.length > 0) throw new CliUsageError(`serve takes no arguments, got '${rest.join(' ')}'`);
     return { ...options, command: 'serve' };
+  }
+  if (command === 'gc') {
+    if (rest.length > 0) throw new CliUsageError(`gc takes no arguments, got '${rest.join(' ')}'`);
+    return { ...options, command: 'gc', gc: { dryRun: values['dry-run'] ?? false, json: values.json ?? false } };
   }
   if (command === 'report') {
     if (rest.length > 0) throw new CliUsageError(`report takes no arguments, got '${rest.join(' ')}'`);

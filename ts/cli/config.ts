@@ -51,6 +51,11 @@ export function buildRegistryConfig(options: ICliOptions, users: Record<string, 
       registryUrl: options.registryUrl ? `${options.registryUrl}${basePathOf(protocol)}` : undefined,
     };
   }
+  const garbageCollection = {
+    ...(options.gcGraceMs !== undefined ? { gracePeriod: options.gcGraceMs } : {}),
+    ...(options.gcIntervalMs !== undefined && options.command === 'serve' ? { interval: options.gcIntervalMs } : {}),
+  };
+  if (Object.keys(garbageCollection).length > 0) config.oci!.garbageCollection = garbageCollection;
   return config;
 }
 

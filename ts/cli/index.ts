@@ -4,6 +4,7 @@
  */
 import { CliUsageError, HELP_TEXT, parseCliArgs } from './args.js';
 import { serve, stopOnSignals } from './serve.js';
+import { runGcCommand } from './gc.js';
 import { runReportCommand } from './report.js';
 import { runTokenCommand } from './token.js';
 
@@ -22,6 +23,9 @@ export async function main(argv: string[]): Promise<number | 'running'> {
         return 0;
       case 'report':
         await runReportCommand(options, writeOut);
+        return 0;
+      case 'gc':
+        await runGcCommand(options, writeOut);
         return 0;
       case 'serve': {
         await serve(options, writeOut, { beforeReady: (stop) => stopOnSignals(stop, writeErr) });

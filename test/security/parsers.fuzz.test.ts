@@ -331,4 +331,42 @@ describe('every upload parser refuses hostile bodies with a 4xx and stores nothi
       { runs: 120, toBody: () => chunk },
     );
   });
+
+  it('Maven paths and metadata', async () => {
+    // Paths: coordinates of any shape, with the characters Maven layouts never hold.
+    const segment = fc.oneof(
+      fc.stringMatching(/^[a-z0-9]{1,8}$/),
+      fc.stringMatching(/^[0-9]{1,2}(\.[0-9]{1,2}){0,2}(-SNAPSHOT)?$/),
+      fc.constantFrom('maven-metadata.xml', 'target-1.0.0.jar', 'target-1.0.0.pom.sha1', 'target-1.0.0.jar.md5', '~', '%20', ' ', ';x', '%3b', '*', '$', '.hidden', 'a..b', '-', '_', 'x.y.z'),
+    );
+    await fuzz('maven: paths', 'maven', (segments) => ({ method: 'PUT', path: `/${segments.join('/')}` }), fc.array(segment, { minLength: 1, maxLength: 7 }), false, {
+      runs: 120,
+      toBody: () => Buffer.from('maven fuzz body'),
+    });
+    // Metadata documents: XML pieces, entity expansion (billion laughs), a DOCTYPE with an external entity.
+    const piece = fc.constantFrom(
+      '<?xml version="1.0" encoding="UTF-8"?>',
+      '<metadata>',
+      '</metadata>',
+      '<groupId>com.example</groupId>',
+      '<artifactId>target</artifactId>',
+      '<versioning><versions><version>1.0.0</version></versions></versioning>',
+      '<plugins><plugin><name>x</name><prefix>p</prefix><artifactId>target</artifactId></plugin></plugins>',
+      '<plugins><plugin><prefix>../../x</prefix><artifactId>../evil</artifactId></plugin></plugins>',
+      '<!DOCTYPE m [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>',
+      '<!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+      '&c;',
+      '&x;',
+      '<![CDATA[<metadata>]]>',
+      '<',
+      '>',
+      '<a b="',
+      '\u0000',
+    );
+    const document = fc.oneof(fc.array(piece, { minLength: 1, maxLength: 10 }).map((pieces) => pieces.join('')), fc.string({ maxLength: 200 }));
+    await fuzz('maven: metadata documents', 'maven', { method: 'PUT', path: '/com/example/target/maven-metadata.xml' }, document, false, {
+      runs: 120,
+      toBody: (text) => Buffer.from(text),
+    });
+  });
 });

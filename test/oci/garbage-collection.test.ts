@@ -193,12 +193,26 @@ describe('oci: retention rules', () => {
     const other = await fixture.pushImage('solo/app', 'build-0', ['only in solo']);
     await fixture.pushImage('solo/app', 'build-9', ['only in solo 9']);
 
+    const events: { action: string; resource: string | null; version?: string; actor: unknown }[] = [];
+    fixture.registry.on('event', (event) => events.push(event));
     const dry = await fixture.oci.collectGarbage({ dryRun: true });
     assert.deepEqual(dry.tags.map((tag) => tag.tag).sort(), ['build-1', 'build-2']);
+    assert.equal(events.length, 0, 'a dry run is not audited');
     assert.equal((await fixture.call('GET', '/v2/team/app/tags/list')).json.tags.length, 6, 'a dry run removes no tag');
 
     const report = await fixture.oci.collectGarbage();
     assert.deepEqual(report.tags.map((tag) => `${tag.repository}:${tag.tag}`).sort(), ['team/app:build-1', 'team/app:build-2']);
+    assert.deepEqual(
+      events.map((event) => `${event.action} ${event.resource} ${event.version} ${event.actor}`).sort(),
+      [
+        'delete team/app build-1 null',
+        'delete team/app build-2 null',
+        `delete team/app ${pushed['build-1']!.digest} null`,
+        `delete team/app ${pushed['build-2']!.digest} null`,
+        'gc null undefined null',
+      ].sort(),
+      'each removal is audited, and the collection',
+    );
     assert.deepEqual(report.manifests.map((manifest) => manifest.digest).sort(), [pushed['build-1']!.digest, pushed['build-2']!.digest].sort());
     assert.deepEqual(
       report.blobs.map((blob) => blob.digest).sort(),

@@ -74,7 +74,7 @@ export class RegistryMetrics implements IMetricsRecorder {
   });
   private readonly events = new prom.Counter({
     name: 'smartregistry_events_total',
-    help: 'Audit events (publishes, deletes, yanks, dist-tag changes, tokens, failed logins) by protocol, action and result',
+    help: 'Audit events (publishes, deletes, yanks, dist-tag changes, tokens, failed logins, garbage collections) by protocol, action and result',
     labelNames: ['protocol', 'action', 'result'] as const,
     registers: [this.registry],
   });

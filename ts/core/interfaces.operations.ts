@@ -61,7 +61,9 @@ export type TEventAction =
   | 'dist-tag.remove'
   | 'token.create'
   | 'token.revoke'
-  | 'login.failure';
+  | 'login.failure'
+  /** An OCI garbage collection ran (not for dry runs); what it deleted is in `delete` events without an actor. */
+  | 'gc';
 
 /** `denied`: the caller lacked the permission (403); `failure`: anything else that did not succeed. */
 export type TEventResult = 'success' | 'failure' | 'denied';

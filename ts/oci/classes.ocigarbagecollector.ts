@@ -2,6 +2,7 @@ import { PeriodicTask } from '../core/classes.periodictask.js';
 import { isPreconditionFailed } from '../core/classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
 import type { Logger } from '../core/classes.logger.js';
+import type { RegistryEvents } from '../core/classes.registryevents.js';
 import { mapLimited } from '../core/helpers.async.js';
 import { parseDuration } from '../core/helpers.duration.js';
 import { ociPaths } from '../core/storage.paths.js';
@@ -69,7 +70,14 @@ export class OciGarbageCollector {
   private readonly schedule?: PeriodicTask;
 
   constructor(
-    private readonly deps: { storage: RegistryStorage; blobs: OciBlobStore; uploads: OciUploads; logger: Logger; config: IGarbageCollectionSettings },
+    private readonly deps: {
+      storage: RegistryStorage;
+      blobs: OciBlobStore;
+      uploads: OciUploads;
+      logger: Logger;
+      events: RegistryEvents;
+      config: IGarbageCollectionSettings;
+    },
   ) {
     const { intervalMs } = deps.config;
     if (intervalMs !== undefined) this.schedule = new PeriodicTask(() => this.collectOnSchedule(), intervalMs);
@@ -104,8 +112,26 @@ export class OciGarbageCollector {
     }
   }
 
+  /** A collection; unless it is a dry run, audited: a `delete` event per tag and manifest it removed, and a `gc` event. */
   async collect(options: { dryRun?: boolean }): Promise<IOciGarbageCollectionReport> {
     const dryRun = options.dryRun === true;
+    if (dryRun) return this.run(true);
+    let report: IOciGarbageCollectionReport;
+    try {
+      report = await this.run(false);
+    } catch (error) {
+      this.deps.events.emit({ protocol: 'oci', action: 'gc', resource: null, actor: null, result: 'failure' });
+      throw error;
+    }
+    for (const tag of report.tags) this.deps.events.emit({ protocol: 'oci', action: 'delete', resource: tag.repository, version: tag.tag, actor: null, result: 'success' });
+    for (const manifest of report.manifests) {
+      this.deps.events.emit({ protocol: 'oci', action: 'delete', resource: manifest.repository, version: manifest.digest, actor: null, result: 'success' });
+    }
+    this.deps.events.emit({ protocol: 'oci', action: 'gc', resource: null, actor: null, result: 'success' });
+    return report;
+  }
+
+  private async run(dryRun: boolean): Promise<IOciGarbageCollectionReport> {
     const startedAt = Date.now();
     const report: IOciGarbageCollectionReport = {
       dryRun,

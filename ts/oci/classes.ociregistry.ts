@@ -73,7 +73,7 @@ export class OciRegistry extends BaseRegistry {
     this.blobs = new OciBlobStore(this.storage, this.guard);
     this.manifests = new OciManifestStore(this.storage);
     this.uploads = new OciUploads(this.storage, this.blobs, this.logger);
-    this.collector = new OciGarbageCollector({ storage: this.storage, blobs: this.blobs, uploads: this.uploads, logger: this.logger, config: gc });
+    this.collector = new OciGarbageCollector({ storage: this.storage, blobs: this.blobs, uploads: this.uploads, logger: this.logger, events: deps.events, config: gc });
     this.tokens = new OciTokenService(this.auth, deps.authConfig, () => this.anonymousRead);
   }
 

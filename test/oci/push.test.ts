@@ -120,6 +120,13 @@ describe('oci conformance: push (blobs)', () => {
       if (i === 4) assert.equal((await f.call('PATCH', location, { body: Buffer.alloc(0) })).status, 202);
     }
     const whole = Buffer.concat(parts);
+    // Each chunk was hashed once, into the running hash: a part records the digest of the upload through
+    // it, no digest of its own; the last one is the blob's.
+    const session = await f.registry.getStorage().getJson<{ parts: Array<{ through?: string; sha256?: string }> }>(`oci/uploads/${location.split('/').pop()}.json`);
+    assert.deepEqual(
+      session!.value.parts.map((part) => [part.through, part.sha256]),
+      parts.map((_, index) => [sha256(Buffer.concat(parts.slice(0, index + 1))).slice('sha256:'.length), undefined]),
+    );
     const res = await f.call('PUT', `${location}?digest=${sha256(whole)}`);
     assert.equal(res.status, 201);
     assert.ok((await f.call('GET', `/v2/push/app/blobs/${sha256(whole)}`)).body.equals(whole));

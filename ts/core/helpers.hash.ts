@@ -27,6 +27,8 @@ export interface IHashingOptions {
   maxBytes?: number;
   /** A hash that saw the bytes before these (an upload continued in parts): fed too, never finished. */
   running?: crypto.Hash;
+  /** With `running`: sha256 only through `running` (see IPutOptions.hashOnlyRunning). */
+  hashOnlyRunning?: boolean;
   /** Runs in flush, before the stream ends: an error here fails the pipeline before anything commits. */
   verify?: (result: IPutDigests) => void | Promise<void>;
 }
@@ -48,6 +50,7 @@ export class HashingTransform extends Transform {
   /** Node's OpenSSL has no BLAKE2b-256, and ours comes from WebAssembly, which is created asynchronously. */
   override _construct(callback: (error?: Error | null) => void): void {
     const algorithms = new Set<THashAlgorithm>(['sha256', ...(this.options.hashes ?? [])]);
+    if (this.runningIsSha256) algorithms.delete('sha256');
     Promise.all(
       [...algorithms].map(async (algorithm) => {
         this.hashers.set(algorithm, algorithm === 'blake2b-256' ? await createBlake2b256() : crypto.createHash(algorithm));
@@ -69,6 +72,8 @@ export class HashingTransform extends Transform {
   override _flush(callback: TransformCallback): void {
     const digests = {} as IPutDigests['digests'];
     for (const [algorithm, hasher] of this.hashers) digests[algorithm] = hasher.digest('hex');
+    // A copy: the running hash goes on with the next part.
+    if (this.runningIsSha256) digests.sha256 = this.options.running!.copy().digest('hex');
     const result: IPutDigests = { size: this.bytes, digests };
     Promise.resolve()
       .then(() => this.options.verify?.(result))
@@ -79,6 +84,10 @@ export class HashingTransform extends Transform {
         },
         (error) => callback(error),
       );
+  }
+
+  private get runningIsSha256(): boolean {
+    return this.options.hashOnlyRunning === true && this.options.running !== undefined;
   }
 
   /** Available once the stream has ended successfully. */

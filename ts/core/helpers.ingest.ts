@@ -26,6 +26,8 @@ export interface IIngestOptions {
   verify?: (result: IPutDigests) => void | Promise<void>;
   /** A hash that saw the bytes before these (an upload continued in parts): fed too, never finished. */
   running?: crypto.Hash;
+  /** With `running`: hash once, into `running` only (see IPutOptions.hashOnlyRunning). */
+  hashOnlyRunning?: boolean;
   /** Write only if nothing is stored at the key, or only over the version with this etag (precondition-failed otherwise). */
   condition?: { ifNoneMatch: '*' } | { ifMatch: string };
 }
@@ -52,6 +54,7 @@ export async function ingestArtifact(
     maxBytes: options.maxBytes,
     hashes,
     running: options.running,
+    hashOnlyRunning: options.hashOnlyRunning,
     ...options.condition,
     verify: async (digests) => {
       for (const [algorithm, hex] of expected) {

@@ -134,8 +134,9 @@ export class OciBlobStore {
   // ---- parts ---------------------------------------------------------------------------------
 
   /**
-   * Stream a body into a new data part, hashed in `algorithm` in the same pass that stores it.
-   * `running`, when given, is fed every byte too (the upload's running digest).
+   * Stream a body into a new data part, hashed in `algorithm` in the same pass that stores it. With
+   * `running` (the upload's running sha256) the bytes are hashed once, into it, and `hex` is the digest
+   * of the upload through this part.
    */
   async putPart(
     key: string,
@@ -144,7 +145,12 @@ export class OciBlobStore {
     options: { maxBytes: number; algorithm?: TDigestAlgorithm; running?: crypto.Hash },
   ): Promise<IStoredPart> {
     const algorithm = options.algorithm ?? 'sha256';
-    const stored = await ingestArtifact(this.storage, key, body, ctx, { maxBytes: options.maxBytes, hashes: [algorithm], running: options.running });
+    const stored = await ingestArtifact(this.storage, key, body, ctx, {
+      maxBytes: options.maxBytes,
+      hashes: [algorithm],
+      running: options.running,
+      hashOnlyRunning: options.running !== undefined,
+    });
     const hex = stored.digests[algorithm];
     if (!hex) throw new Error(`storage backend did not return a ${algorithm} digest`);
     return { key, size: stored.size, hex };

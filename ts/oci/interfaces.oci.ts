@@ -60,7 +60,10 @@ export interface IBlobPart {
 
 /** A part of an upload in progress: its own sha256 serves as the blob's digest when it is the only part. */
 export interface IUploadPart extends IBlobPart {
-  sha256: string;
+  /** sha256 of the upload from its first byte through this part, when one pass hashed them all. */
+  through?: string;
+  /** The part's own sha256, in sessions written before `through` (only a single part's is used). */
+  sha256?: string;
 }
 
 /** `oci/repositories/{name}/_layers/...`: a repository may serve this blob. */

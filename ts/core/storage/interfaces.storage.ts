@@ -47,6 +47,11 @@ export interface IPutOptions {
    */
   running?: Hash;
   /**
+   * With `running`: hash the bytes once, into `running` only. `digests.sha256` is then the running hash's
+   * digest so far (of every byte it saw, not of this object alone); an upload in parts needs no more.
+   */
+  hashOnlyRunning?: boolean;
+  /**
    * Runs after the last byte, before the object becomes visible. Throwing rejects the put and
    * nothing is stored (used for digest verification).
    */

@@ -70,10 +70,14 @@ export interface IBenchServer {
   stop(): Promise<void>;
 }
 
-/** Parent side: fork `script` (compiled) with `args`; it calls serveInChild. */
+/**
+ * Parent side: fork `script` (compiled) with `args`; it calls serveInChild. BENCH_SERVER_NODE_ARGS adds
+ * Node options to the server only (`--cpu-prof --cpu-prof-dir=…`, `--heapsnapshot-signal=SIGUSR2`).
+ */
 export async function startBenchServer(script: string, args: string[]): Promise<IBenchServer> {
   const { file, execArgv } = compiledScript(script);
-  const child = fork(file, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = fork(file, args, { execArgv: [...execArgv, ...nodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<{ port: number; token: string }>((resolve, reject) => {
     child.once('message', (message) => resolve(message as { port: number; token: string }));
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));

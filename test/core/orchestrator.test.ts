@@ -42,6 +42,12 @@ describe('orchestrator: configuration validation', () => {
       /unknown configuration key or protocol 'npmm'/,
     );
   });
+  it('refuses a validation window that is not a whole number of milliseconds', () => {
+    for (const validationWindowMs of [-1, 0.5, Number.NaN]) {
+      assert.throws(() => new SmartRegistry({ ...baseConfig(), cache: { validationWindowMs } }), /cache\.validationWindowMs must be a whole number/);
+    }
+    assert.doesNotThrow(() => new SmartRegistry({ ...baseConfig(), cache: { validationWindowMs: 0 } }));
+  });
   it('refuses two protocols on one basePath', () => {
     assert.throws(
       () => new SmartRegistry({ ...baseConfig(), npm: { enabled: true, basePath: '/pkg' }, pypi: { enabled: true, basePath: '/pkg/' } }),

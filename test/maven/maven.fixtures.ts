@@ -39,6 +39,7 @@ export interface IMavenTestOptions {
   auth?: Partial<IRegistryConfig['auth']>;
   limits?: IRegistryConfig['limits'];
   storageHooks?: IRegistryConfig['storageHooks'];
+  cache?: IRegistryConfig['cache'];
 }
 
 export async function createMavenRegistry(options: IMavenTestOptions = {}): Promise<IMavenTestRegistry> {
@@ -59,6 +60,7 @@ export async function createMavenRegistry(options: IMavenTestOptions = {}): Prom
     logging: { level: 'silent' },
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.storageHooks ? { storageHooks: options.storageHooks } : {}),
+    ...(options.cache ? { cache: options.cache } : {}),
     maven: { enabled: true, basePath: '/maven', now: () => clock.now, ...options.maven },
   });
   await registry.init();

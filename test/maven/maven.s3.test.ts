@@ -17,8 +17,11 @@ describe('maven on the S3 backend', () => {
   before(async () => {
     s3 = await startS3Server();
     const storage = { type: 's3' as const, ...s3.descriptor, bucketName: 'maven-test' };
-    first = await createMavenRegistry({ storage, maven: { snapshotsToKeep: 1 } });
-    second = await createMavenRegistry({ storage, maven: { snapshotsToKeep: 1 } });
+    // Each instance reads the other's writes at once: no validation window (the default 1 s would
+    // let the first serve the SNAPSHOT it last checked for up to a second after the second deployed).
+    const cache = { validationWindowMs: 0 };
+    first = await createMavenRegistry({ storage, cache, maven: { snapshotsToKeep: 1 } });
+    second = await createMavenRegistry({ storage, cache, maven: { snapshotsToKeep: 1 } });
   });
   after(async () => {
     await second?.close();

@@ -84,6 +84,7 @@ export interface INpmTestOptions {
   dir?: string;
   registryOptions?: ISmartRegistryOptions;
   storageHooks?: IRegistryConfig['storageHooks'];
+  cache?: IRegistryConfig['cache'];
   /** Default: silent (SMARTREGISTRY_TEST_LOG=error prints errors). */
   logging?: IRegistryConfig['logging'];
 }
@@ -103,6 +104,7 @@ export async function createNpmRegistry(options: INpmTestOptions = {}): Promise<
       ...(options.logging ? { logging: options.logging } : {}),
       npm: { enabled: true, basePath: '/npm', ...options.npm },
       ...(options.storageHooks ? { storageHooks: options.storageHooks } : {}),
+      ...(options.cache ? { cache: options.cache } : {}),
     },
     registryOptions: options.registryOptions,
   });

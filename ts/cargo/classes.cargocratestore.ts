@@ -35,6 +35,12 @@ interface IStoredIndex {
   index: string;
 }
 
+/** A stored index document as served: its bytes made once per stored version, not per request. */
+function servedIndex(stored: Buffer): { name: string; bytes: Buffer } {
+  const index = JSON.parse(stored.toString('utf8')) as IStoredIndex;
+  return { name: index.name, bytes: Buffer.from(index.index, 'utf8') };
+}
+
 const DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024;
 const CRATE_CONTENT_TYPE = 'application/x-tar';
 const INDEX_CONTENT_TYPE = 'text/plain; charset=utf-8';
@@ -90,10 +96,10 @@ export class CargoCrateStore {
     await this.documents.ensureCurrent(normalized, this.indexTarget, ctx);
     // Read once per request: a conditional GET asks describe() and then open().
     return bufferedObjectSource(async () => {
-      const document = await this.cache.read<IStoredIndex>(cargoPaths.index(normalized));
+      const document = await this.cache.read(cargoPaths.index(normalized), servedIndex);
       // `foo_bar` and `foo-bar` share a document; only the published spelling has an index file.
       if (!document || document.value.name.toLowerCase() !== name.toLowerCase()) return null;
-      const bytes = Buffer.from(document.value.index, 'utf8');
+      const { bytes } = document.value;
       const object: IServedObject = { size: bytes.length, etag: document.etag, lastModified: document.lastModified, contentType: INDEX_CONTENT_TYPE };
       return { object, bytes };
     });

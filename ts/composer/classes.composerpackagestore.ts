@@ -285,9 +285,9 @@ export class ComposerPackageStore {
 
   // ---- reading documents ---------------------------------------------------------------------
 
-  /** A stored JSON document, read again only when a stat shows its etag changed. */
+  /** A stored JSON document, read again only when a recent stat shows its etag changed. */
   private async readCached(key: string): Promise<ICachedDocument | null> {
-    const info = await this.storage.stat(key);
+    const info = await this.storage.statRecent(key);
     if (!info) {
       this.cache.delete(key);
       return null;

@@ -125,8 +125,8 @@ const VERIFIED_ENTRIES = 50_000;
  * - a change is a read-modify-write of the truth; once the truth is written the change has
  *   happened, and the derived writes follow (ordered by revision: an older derivation never
  *   replaces a newer one). A failed derived write is logged, not answered: the truth stands;
- * - a read of a derived document first checks it was made from the current truth (two stats,
- *   a read only after a change) and, when it is stale or missing, derives again from the truth.
+ * - a read of a derived document first checks it was made from the current truth (two recent
+ *   stats, a read only after a change) and, when it is stale or missing, derives again from the truth.
  */
 export class DerivedDocuments<T> {
   private readonly verified = new BoundedCache<string>({ maxEntries: VERIFIED_ENTRIES });
@@ -176,7 +176,7 @@ export class DerivedDocuments<T> {
   async ensureCurrent(name: string, target: IDerivedTarget<T>, ctx: IStorageOperationContext): Promise<void> {
     const stored = target.stored;
     if (!stored) return;
-    const [truthInfo, derivedInfo] = await Promise.all([this.storage.stat(this.truth.key(name)), this.storage.stat(stored.key(name))]);
+    const [truthInfo, derivedInfo] = await Promise.all([this.storage.statRecent(this.truth.key(name)), this.storage.statRecent(stored.key(name))]);
     if (!truthInfo && !derivedInfo) return;
     const verifiedKey = `${target.label}\n${name}`;
     if (this.verified.get(verifiedKey) === `${truthInfo?.etag}\n${derivedInfo?.etag}`) return;

@@ -15,9 +15,10 @@ export interface IDocumentCacheOptions {
 }
 
 /**
- * Stored documents kept parsed between requests, validated by a `stat` on every read: a document
- * another instance changed is read again, so the cache is never the truth. Concurrent reads of the
- * same changed document share one read.
+ * Stored documents kept parsed between requests, validated by a recent `stat` on every read
+ * (`RegistryStorage.statRecent`): a document another instance changed is read again once the
+ * validation window has passed, so the cache is never the truth. Concurrent reads of the same
+ * changed document share one read.
  */
 export class DocumentCache {
   private readonly cache: BoundedCache<ICachedDocument<unknown> & { bytes: number }>;
@@ -31,7 +32,7 @@ export class DocumentCache {
 
   /** The document at `key` as stored now (null: none), parsed by `parse` (default JSON) when it changed. */
   async read<T>(key: string, parse: (bytes: Buffer) => T = parseJson): Promise<ICachedDocument<T> | null> {
-    const info = await this.storage.stat(key);
+    const info = await this.storage.statRecent(key);
     if (!info) {
       this.cache.delete(key);
       return null;

@@ -8,6 +8,7 @@ import {
   type IDocumentUpdateResult,
   type TDocumentMutator,
 } from './classes.documentupdater.js';
+import { RecentStats } from './classes.recentstats.js';
 import { mapLimited } from './helpers.async.js';
 import { streamToBuffer } from './helpers.stream.js';
 import type { Logger } from './classes.logger.js';
@@ -48,6 +49,15 @@ export { DELETE, UNCHANGED, SerializedDocument, type TDocumentMutator } from './
 const DELETE_CONCURRENCY = 16;
 /** JSON documents are metadata: refuse to buffer anything larger. */
 const MAX_JSON_DOCUMENT_BYTES = 256 * 1024 * 1024;
+/** Keys whose recent stat is remembered (a few hundred bytes each). */
+const RECENT_STATS = 20_000;
+
+export interface IRegistryStorageOptions {
+  /** How long `statRecent` answers from memory (see `ICacheConfig.validationWindowMs`); default 0. */
+  validationWindowMs?: number;
+  /** Milliseconds now; injected by tests. */
+  now?: () => number;
+}
 
 /**
  * Storage as protocols see it: a backend plus the storage hooks, JSON documents and the atomic
@@ -55,12 +65,20 @@ const MAX_JSON_DOCUMENT_BYTES = 256 * 1024 * 1024;
  */
 export class RegistryStorage {
   private readonly documents = new DocumentUpdater(this);
+  private readonly recentStats: RecentStats;
 
   constructor(
     private readonly backend: IStorageBackend,
     private readonly hooks: IStorageHooks = {},
     private readonly logger?: Logger,
-  ) {}
+    options: IRegistryStorageOptions = {},
+  ) {
+    this.recentStats = new RecentStats((key) => this.backend.stat(key), {
+      windowMs: options.validationWindowMs ?? 0,
+      maxEntries: RECENT_STATS,
+      now: options.now,
+    });
+  }
 
   async init() {
     await this.backend.init();
@@ -113,7 +131,12 @@ export class RegistryStorage {
     options: IPutOptions = {},
   ): Promise<IPutResult> {
     await this.runBeforeHook('beforePut', 'put', key, ctx);
-    const result = await this.backend.put(key, body, options);
+    let result: IPutResult;
+    try {
+      result = await this.backend.put(key, body, options);
+    } finally {
+      this.recentStats.forget(key);
+    }
     await this.runAfterHook('afterPut', 'put', key, ctx, { size: result.size, digest: `sha256:${result.digests.sha256}` });
     return result;
   }
@@ -143,7 +166,11 @@ export class RegistryStorage {
 
   async deleteObject(key: string, ctx: IStorageOperationContext, conditions?: IDeleteOptions): Promise<void> {
     await this.runBeforeHook('beforeDelete', 'delete', key, ctx);
-    await this.backend.delete(key, conditions);
+    try {
+      await this.backend.delete(key, conditions);
+    } finally {
+      this.recentStats.forget(key);
+    }
     await this.runAfterHook('afterDelete', 'delete', key, ctx);
   }
 
@@ -154,6 +181,14 @@ export class RegistryStorage {
 
   stat(key: string): Promise<IObjectInfo | null> {
     return this.backend.stat(key);
+  }
+
+  /**
+   * `stat` for serving reads: answered from a stat of at most the validation window ago, except
+   * after this instance wrote the key. Not for decisions a write depends on (use `stat`).
+   */
+  statRecent(key: string): Promise<IObjectInfo | null> {
+    return this.recentStats.get(key);
   }
 
   list(prefix: string, options?: IListOptions): Promise<IListResult> {

@@ -4,6 +4,7 @@ import { assertDownloadsConfig } from './helpers.downloads.js';
 
 const KNOWN_KEYS = new Set<string>([
   'storage',
+  'cache',
   'auth',
   'authProvider',
   'storageHooks',
@@ -23,6 +24,9 @@ export const DEFAULT_LIMITS: IResolvedLimits = {
   maxArtifactBytes: 8 * 1024 ** 3,
   maxMetadataBytes: 64 * 1024 ** 2,
 };
+
+/** `cache.validationWindowMs` when not configured. */
+export const DEFAULT_VALIDATION_WINDOW_MS = 1000;
 
 /** The limits in force: defaults, then the registry's, then the protocol's (unset values do not count). */
 export function resolveLimits(...layers: (IBodyLimits | undefined)[]): IResolvedLimits {
@@ -119,6 +123,7 @@ export function validateRegistryConfig(config: IRegistryConfig): void {
   if (config.trustProxy !== undefined && typeof config.trustProxy !== 'boolean') {
     throw new Error('smartregistry: trustProxy must be true or false');
   }
+  assertCache(config.cache);
   assertEvents(config.events);
   assertLimits('limits', config.limits);
   for (const protocol of REGISTRY_PROTOCOLS) assertLimits(`${protocol}.limits`, config[protocol]?.limits);
@@ -140,6 +145,14 @@ function assertLimits(where: string, limits: IBodyLimits | undefined): void {
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
       throw new Error(`smartregistry: ${where}.${name} must be a positive integer of bytes`);
     }
+  }
+}
+
+function assertCache(cache: IRegistryConfig['cache']): void {
+  if (cache === undefined) return;
+  const window = cache.validationWindowMs;
+  if (window !== undefined && !(Number.isSafeInteger(window) && window >= 0)) {
+    throw new Error('smartregistry: cache.validationWindowMs must be a whole number of milliseconds, 0 or more');
   }
 }
 

@@ -1,6 +1,6 @@
-import { Readable } from 'node:stream';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
 import type { IObjectSource, IServedObject } from './helpers.serve.js';
+import { bytesToNode } from './helpers.stream.js';
 import type { IObjectInfo } from './storage/interfaces.storage.js';
 
 /**
@@ -64,7 +64,8 @@ export function bufferedObjectSource(load: () => Promise<{ object: IServedObject
       const loaded = await once();
       if (!loaded) return null;
       const bytes = span ? loaded.bytes.subarray(span.start, span.end + 1) : loaded.bytes;
-      return { object: loaded.object, stream: Readable.from([bytes]), length: bytes.length };
+      // bytesToNode: the Node adapter sends them in one write instead of piping a stream.
+      return { object: loaded.object, stream: bytesToNode(bytes), length: bytes.length };
     },
   };
 }

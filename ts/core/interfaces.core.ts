@@ -222,8 +222,20 @@ export interface ILoggingConfig {
   requests?: boolean | TRequestLogWriter;
 }
 
+/** How the registry keeps what it read from storage in memory. */
+export interface ICacheConfig {
+  /**
+   * A stored document checked less than this long ago is served without asking storage again
+   * (milliseconds, default 1000; 0 checks on every read). Writes through this instance are seen at
+   * once; writes by other instances on the same storage within this window.
+   */
+  validationWindowMs?: number;
+}
+
 export interface IRegistryConfig {
   storage: IStorageConfig;
+  /** In-memory caching of stored documents. */
+  cache?: ICacheConfig;
   auth: IAuthConfig;
   authProvider?: IAuthProvider;
   storageHooks?: IStorageHooks;

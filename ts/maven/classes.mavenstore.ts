@@ -160,7 +160,7 @@ export class MavenStore {
    */
   async groupMetadata(groupId: string, ctx: IStorageOperationContext): Promise<IMavenMetadataFile | null> {
     const groupPath = groupPathOf(groupId);
-    if (!(await this.storage.stat(mavenPaths.groupPlugins(groupPath)))) return null;
+    if (!(await this.storage.statRecent(mavenPaths.groupPlugins(groupPath)))) return null;
     await this.groups.ensureCurrent(groupPath, this.groupMetadataTarget, ctx);
     const document = await this.documents.read(mavenPaths.groupMetadata(groupPath));
     return (document?.value as IMavenGroupMetadata | undefined)?.metadata ?? null;

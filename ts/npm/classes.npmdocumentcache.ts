@@ -29,8 +29,9 @@ interface ICacheEntry extends IServedDocument {
 const MAX_DOCUMENTS = 100_000;
 
 /**
- * Ready-to-serve packuments. Storage is the truth: every lookup stats the object and uses the cached
- * bytes only when the etag is still the same, so a write by any instance is seen on the next request.
+ * Ready-to-serve packuments. Storage is the truth: every lookup stats the object (a recent stat,
+ * `RegistryStorage.statRecent`) and uses the cached bytes only when the etag is still the same, so a
+ * write by this instance is seen on the next request, one by another instance within the validation window.
  * What it saves is reading, splicing and (for version reads) parsing the document again. Concurrent
  * misses for one document share one read. Bounded by bytes, least recently used first out.
  */
@@ -100,7 +101,7 @@ export class NpmDocumentCache {
 
   private async entry(key: string, baseUrl: string): Promise<ICacheEntry | null> {
     const cacheKey = cacheKeyOf(key, baseUrl);
-    const info = await this.storage.stat(key);
+    const info = await this.storage.statRecent(key);
     if (!info) {
       this.entries.delete(cacheKey);
       return null;

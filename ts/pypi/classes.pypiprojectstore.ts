@@ -67,10 +67,10 @@ export class PypiProjectStore {
     private readonly logger: Logger,
   ) {}
 
-  /** The project document with its etag; one `stat` when this instance has it already. */
+  /** The project document with its etag; one recent `stat` when this instance has it already. */
   async get(project: string): Promise<ICachedProject | null> {
     const key = pypiPaths.project(project);
-    const info = await this.storage.stat(key);
+    const info = await this.storage.statRecent(key);
     if (!info) {
       this.cache.delete(project);
       return null;

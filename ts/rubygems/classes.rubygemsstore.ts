@@ -138,15 +138,15 @@ export class RubyGemsStore {
   async infoSource(name: string, ctx: IStorageOperationContext): Promise<IObjectSource> {
     await this.documents.ensureCurrent(name, this.infoTarget, ctx);
     return bufferedObjectSource(async () => {
-      const stored = await this.cache.read<IStoredInfo>(rubygemsPaths.info(name));
+      const stored = await this.cache.read(rubygemsPaths.info(name), servedInfo);
       if (!stored) return null;
-      const bytes = Buffer.from(stored.value.info, 'utf8');
+      const { bytes, md5, sha256 } = stored.value;
       const object: IServedObject = {
         size: bytes.length,
-        etag: `"${stored.value.md5}"`,
+        etag: `"${md5}"`,
         lastModified: stored.lastModified,
         contentType: TEXT,
-        headers: { 'Repr-Digest': `sha-256=:${stored.value.sha256}:` },
+        headers: { 'Repr-Digest': `sha-256=:${sha256}:` },
       };
       return { object, bytes };
     });
@@ -328,4 +328,10 @@ function assertMayPush(gem: IGemDocument, spec: IGemSpec, actor: IGemActor) {
   if (!gem.owners.includes(actor.userId)) throw RegistryError.denied(`You do not have permission to push to ${gem.name}`);
   const version = fullVersion(spec.version, spec.platform);
   if (gem.versions[version]) throw RegistryError.conflict(`Repushing of gem versions is not allowed: ${spec.name}-${version} already exists`);
+}
+
+/** A stored info document as served: its bytes made once per stored version, not per request. */
+function servedInfo(stored: Buffer): { bytes: Buffer; md5: string; sha256: string } {
+  const info = JSON.parse(stored.toString('utf8')) as IStoredInfo;
+  return { bytes: Buffer.from(info.info, 'utf8'), md5: info.md5, sha256: info.sha256 };
 }

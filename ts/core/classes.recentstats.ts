@@ -1,0 +1,43 @@
+import { BoundedCache } from './classes.boundedcache.js';
+import type { IObjectInfo } from './storage/interfaces.storage.js';
+
+export interface IRecentStatsOptions {
+  /** How long a stat answers for its key; 0 asks storage every time. */
+  windowMs: number;
+  /** Most keys remembered (least recently used out). */
+  maxEntries: number;
+  /** Milliseconds now; injected by tests. */
+  now?: () => number;
+}
+
+/**
+ * Stats of stored documents remembered for a short window, so that a metadata read, which checks
+ * two or three documents before it answers from memory, does not cost as many storage round trips.
+ *
+ * Staleness it allows: a write through this instance forgets the key at once (a publish is seen by
+ * the next read here), a write by another instance on the same storage is seen once the window has
+ * passed. Concurrent stats of one key share one round trip. A stat in flight when the key is
+ * written is not remembered.
+ */
+export class RecentStats {
+  private readonly remembered: BoundedCache<{ info: IObjectInfo | null }>;
+
+  constructor(
+    private readonly stat: (key: string) => Promise<IObjectInfo | null>,
+    private readonly options: IRecentStatsOptions,
+  ) {
+    this.remembered = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: options.windowMs, now: options.now });
+  }
+
+  /** The object's info as stored at most `windowMs` ago (null: none), or now after this instance wrote it. */
+  async get(key: string): Promise<IObjectInfo | null> {
+    if (this.options.windowMs <= 0) return this.stat(key);
+    const entry = await this.remembered.getOrLoad(key, async () => ({ info: await this.stat(key) }));
+    return entry!.info;
+  }
+
+  /** This instance changed or deleted `key` (or tried to): the next `get` asks storage. */
+  forget(key: string): void {
+    this.remembered.delete(key);
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * Audit events: every publish, delete, yank, dist-tag change, token creation and revocation and failed
- * login of npm, OCI, Cargo, PyPI and Maven emits exactly one event with the right actor, to
+ * login of npm, OCI, Cargo, PyPI, Maven, Composer and RubyGems (and every owner change) emits exactly one event with the right actor, to
  * `registry.on('event')` and to the JSON-lines log.
  */
 import { describe, it, before, after } from 'node:test';
@@ -208,6 +208,50 @@ describe('audit events across protocols', () => {
       ['cargo', 'yank', 'ev_crate', '0.1.0', 'alice', 'success'],
       ['cargo', 'unyank', 'ev_crate', '0.1.0', 'alice', 'success'],
     ]);
+  });
+
+  it('Cargo: owners added and removed name the users; a refused owner change is denied', async () => {
+    const token = tokens.cargo;
+    const bobCargo = await registry.getAuthManager().createToken('bob', 'cargo', { scopes: ['cargo:crate:*:read'] });
+    const start = events.length;
+    const emitted = await during(async () => {
+      const body = frame(JSON.stringify(publishMetadata('ev_owned', '0.1.0')), await makeCrate('ev_owned', '0.1.0'));
+      assert.equal((await send('PUT', '/cargo/api/v1/crates/new', { token, body })).status, 200);
+      assert.equal((await send('PUT', '/cargo/api/v1/crates/ev_owned/owners', { token, body: { users: ['bob'] } })).status, 200);
+      assert.equal((await send('DELETE', '/cargo/api/v1/crates/ev_owned/owners', { token, body: { users: ['bob'] } })).status, 200);
+      assert.equal((await send('PUT', '/cargo/api/v1/crates/ev_owned/owners', { token: bobCargo, body: { users: ['bob'] } })).status, 403);
+    });
+    assert.deepEqual(emitted, [
+      ['cargo', 'publish', 'ev_owned', '0.1.0', 'alice', 'success'],
+      ['cargo', 'owner.add', 'ev_owned', undefined, 'alice', 'success'],
+      ['cargo', 'owner.remove', 'ev_owned', undefined, 'alice', 'success'],
+      ['cargo', 'owner.add', 'ev_owned', undefined, 'bob', 'denied'],
+    ]);
+    assert.deepEqual(events.slice(start + 1).map((event) => event.subjects), [['bob'], ['bob'], undefined]);
+  });
+
+  it('RubyGems: owners added and removed name the users; a push to an owned gem without the write scope is denied', async () => {
+    const auth = registry.getAuthManager();
+    const token = await auth.createRubyGemsToken('alice');
+    const bobGems = await auth.createToken('bob', 'rubygems', { scopes: ['rubygems:gem:*:read'] });
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const start = events.length;
+    const emitted = await during(async () => {
+      const pushed = await send('POST', '/rubygems/api/v1/gems', { authorization: token, body: await makeGem(gemspecYaml('ev-owned', '1.0.0')) });
+      assert.equal(pushed.status, 200, pushed.text);
+      assert.equal((await send('POST', '/rubygems/api/v1/gems/ev-owned/owners', { authorization: token, body: 'email=bob', headers: form })).status, 200);
+      assert.equal((await send('DELETE', '/rubygems/api/v1/gems/ev-owned/owners', { authorization: token, body: 'email=bob', headers: form })).status, 200);
+      assert.equal((await send('POST', '/rubygems/api/v1/gems', { token: bobGems, body: await makeGem(gemspecYaml('ev-owned', '2.0.0')) })).status, 403);
+      assert.equal((await send('GET', '/rubygems/api/v1/gems/ev-owned/owners.json', { authorization: token })).status, 200);
+    });
+    assert.deepEqual(emitted, [
+      ['rubygems', 'publish', 'ev-owned', '1.0.0', 'alice', 'success'],
+      ['rubygems', 'owner.add', 'ev-owned', undefined, 'alice', 'success'],
+      ['rubygems', 'owner.remove', 'ev-owned', undefined, 'alice', 'success'],
+      ['rubygems', 'publish', 'ev-owned', '2.0.0', 'bob', 'denied'],
+    ]);
+    assert.deepEqual(events.slice(start + 1, start + 3).map((event) => event.subjects), [['bob'], ['bob']]);
+    assert.ok(events.slice(start).every((event) => event.ip === CLIENT_IP));
   });
 
   it('PyPI: upload, yank, unyank and delete of a release', async () => {

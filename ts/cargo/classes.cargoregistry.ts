@@ -1,4 +1,4 @@
-import { BaseRegistry, auditParams, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { BaseRegistry, auditOwnerChange, auditParams, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { FramedStreamReader } from '../core/classes.framedstreamreader.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import type { SearchIndex } from '../core/classes.searchindex.js';
@@ -61,8 +61,8 @@ export class CargoRegistry extends BaseRegistry {
       { method: 'DELETE', pattern: '/api/v1/crates/:name/:version/yank', permission: crate('delete'), handler: (req) => this.yank(req, true), audit: auditParams('yank', 'name', 'version') },
       { method: 'PUT', pattern: '/api/v1/crates/:name/:version/unyank', permission: crate('delete'), handler: (req) => this.yank(req, false), audit: auditParams('unyank', 'name', 'version') },
       { method: 'GET', pattern: '/api/v1/crates/:name/owners', permission: crate('read'), handler: (req) => this.listOwners(req) },
-      { method: 'PUT', pattern: '/api/v1/crates/:name/owners', permission: crate('write'), handler: (req) => this.changeOwners(req, true) },
-      { method: 'DELETE', pattern: '/api/v1/crates/:name/owners', permission: crate('write'), handler: (req) => this.changeOwners(req, false) },
+      { method: 'PUT', pattern: '/api/v1/crates/:name/owners', permission: crate('write'), handler: (req) => this.changeOwners(req, true), audit: auditOwnerChange('owner.add', 'name') },
+      { method: 'DELETE', pattern: '/api/v1/crates/:name/owners', permission: crate('write'), handler: (req) => this.changeOwners(req, false), audit: auditOwnerChange('owner.remove', 'name') },
       // Sparse index files: 1/{n}, 2/{n}, 3/{c}/{n}, {ab}/{cd}/{name}.
       ...['/1/:name', '/2/:name', '/3/:c/:name', '/:ab/:cd/:name'].map(
         (pattern): IRoute => ({ method: 'GET', pattern, permission: crate('read'), handler: (req) => this.indexFile(req) }),
@@ -235,6 +235,7 @@ export class CargoRegistry extends BaseRegistry {
     if (!Array.isArray(users) || users.length === 0 || users.length > MAX_OWNER_CHANGES || !users.every((user) => typeof user === 'string' && user !== '')) {
       throw RegistryError.invalid(`expected { "users": [login, …] } with 1 to ${MAX_OWNER_CHANGES} logins`);
     }
+    req.eventTarget = { resource: name, subjects: users as string[] };
     const actor = await this.actor(req, name, 'write');
     if (add) {
       for (const user of users as string[]) {

@@ -78,7 +78,7 @@ export interface IRouteRequest {
    * What the request acted on, set by a handler that learns it from the body (a crate or a distribution
    * named inside the upload); an `audit` given as an action reads it.
    */
-  eventTarget?: { resource: string; version?: string };
+  eventTarget?: { resource: string; version?: string; subjects?: string[] };
 }
 
 export type TRoutePermission =
@@ -104,6 +104,18 @@ export function auditParams(action: TEventAction, resourceParam: string, version
     action,
     resource: req.params[resourceParam] ?? null,
     ...(versionParam && req.params[versionParam] !== undefined ? { version: req.params[versionParam] } : {}),
+  });
+}
+
+/**
+ * The audit of an owner change of the resource named by a route parameter (also when it is refused before
+ * the body is read); the users it adds or removes are `req.eventTarget.subjects`, once the handler read them.
+ */
+export function auditOwnerChange(action: 'owner.add' | 'owner.remove', resourceParam: string): TRouteAudit {
+  return (req) => ({
+    action,
+    resource: req.params[resourceParam] ?? null,
+    ...(req.eventTarget?.subjects ? { subjects: req.eventTarget.subjects } : {}),
   });
 }
 
@@ -276,6 +288,7 @@ export abstract class BaseRegistry {
       action: target.action,
       resource: target.resource,
       ...(target.version !== undefined ? { version: target.version } : {}),
+      ...(target.subjects ? { subjects: target.subjects } : {}),
       actor,
       ...(req.ctx.actor?.ip ? { ip: req.ctx.actor.ip } : {}),
       result: status < 400 ? 'success' : status === 403 ? 'denied' : 'failure',

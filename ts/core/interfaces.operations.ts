@@ -59,6 +59,8 @@ export type TEventAction =
   | 'unyank'
   | 'dist-tag.set'
   | 'dist-tag.remove'
+  | 'owner.add'
+  | 'owner.remove'
   | 'token.create'
   | 'token.revoke'
   | 'login.failure'
@@ -85,6 +87,8 @@ export interface IRegistryEvent {
   resource: string | null;
   /** A version, tag, digest or reference, when the action has one. */
   version?: string;
+  /** Whom the action concerned besides the resource: the users an owner change added or removed. */
+  subjects?: string[];
   /** Who acted, when known. */
   actor: { userId?: string; tokenId?: string } | null;
   ip?: string;
@@ -98,6 +102,7 @@ export interface IEventTarget {
   action: TEventAction;
   resource: string | null;
   version?: string;
+  subjects?: string[];
 }
 
 /** Where an action done through AuthManager came from, when a protocol knows (for its audit event). */

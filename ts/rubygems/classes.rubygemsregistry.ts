@@ -1,5 +1,5 @@
 import { stringify as yamlStringify } from 'yaml';
-import { BaseRegistry, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { BaseRegistry, auditOwnerChange, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
 import type { IHandlerResponse } from '../core/helpers.response.js';
 import { jsonResponse } from '../core/helpers.response.js';
@@ -93,8 +93,8 @@ export class RubyGemsRegistry extends BaseRegistry {
       { method: 'GET', pattern: '/api/v1/gems/:gem/owners', permission: gem('read', byParam), handler: (req) => this.owners(req, 'json') },
       { method: 'GET', pattern: '/api/v1/gems/:gem/owners.json', permission: gem('read', byParam), handler: (req) => this.owners(req, 'json') },
       { method: 'GET', pattern: '/api/v1/gems/:gem/owners.yaml', permission: gem('read', byParam), handler: (req) => this.owners(req, 'yaml') },
-      { method: 'POST', pattern: '/api/v1/gems/:gem/owners', permission: gem('write', byParam), handler: (req) => this.changeOwner(req, 'add') },
-      { method: 'DELETE', pattern: '/api/v1/gems/:gem/owners', permission: gem('write', byParam), handler: (req) => this.changeOwner(req, 'remove') },
+      { method: 'POST', pattern: '/api/v1/gems/:gem/owners', permission: gem('write', byParam), handler: (req) => this.changeOwner(req, 'add'), audit: auditOwnerChange('owner.add', 'gem') },
+      { method: 'DELETE', pattern: '/api/v1/gems/:gem/owners', permission: gem('write', byParam), handler: (req) => this.changeOwner(req, 'remove'), audit: auditOwnerChange('owner.remove', 'gem') },
       { method: 'GET', pattern: '/api/v1/gems/:file', permission: gem('read', (req) => stripSuffix(req.params.file, '.json')), handler: (req) => this.gemJson(req) },
     ];
   }
@@ -313,6 +313,7 @@ export class RubyGemsRegistry extends BaseRegistry {
     const name = this.gemName(req.params.gem);
     const owner = ((await this.form(req)).get('email') ?? '').trim();
     if (!owner || owner.length > 200) throw RegistryError.invalid('give the owner to change as `email`');
+    req.eventTarget = { resource: name, subjects: [owner] };
     await this.store.updateOwners(name, { userId: req.token!.userId }, req.storageContext, (owners) => {
       if (change === 'add') return owners.includes(owner) ? owners : [...owners, owner];
       if (!owners.includes(owner)) throw RegistryError.notFound(`${owner} is not an owner of ${name}`);

@@ -236,9 +236,10 @@ export class RubyGemsStore {
         const metadata = (await tap.members).get('metadata.gz');
         if (!metadata) throw RegistryError.invalid('not a gem: no metadata.gz in the archive');
         spec = parseGemspecYaml((await gunzipBounded(metadata, MAX_METADATA_YAML_BYTES, 'metadata.gz')).toString('utf8'));
+        // The caller's scope first: `authorize` also names the gem for the audit event.
+        await authorize(spec);
         const existing = await this.getGem(spec.name);
         if (existing) assertMayPush(existing, spec, actor);
-        await authorize(spec);
       },
     });
     const pushed = spec!;

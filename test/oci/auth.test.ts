@@ -105,6 +105,26 @@ describe('oci auth: challenge and token endpoint', () => {
     assert.match(header(res.headers, 'location')!, /^\/v2\/alice\/app\/blobs\/uploads\//);
   });
 
+  it('a mount without from asks for the user\'s whole pull reach; it mounts when that covers every repository', async () => {
+    const layer = (await f.call('GET', '/v2/auth/app/manifests/v1')).json.layers[0].digest;
+    const mountPath = `/v2/auth/found/blobs/uploads/?mount=${layer}`;
+    const wider = 'repository:auth/found:pull,push registry:catalog:*';
+    let res = await f.call('POST', mountPath, { as: null });
+    assert.equal(res.status, 401);
+    assert.match(header(res.headers, 'www-authenticate')!, new RegExp(`scope="${wider.replace('*', '\\*')}"`));
+    const narrow = (await f.call('GET', '/v2/token?scope=repository:auth/found:pull,push')).json.token;
+    res = await f.call('POST', mountPath, { as: bearer(narrow) });
+    assert.equal(res.status, 401, 'admin may read everything: widen the token');
+    const token = (await f.call('GET', '/v2/token', { query: { scope: wider } })).json.token;
+    res = await f.call('POST', mountPath, { as: bearer(token) });
+    assert.equal(res.status, 201);
+    assert.equal((await f.call('GET', `/v2/auth/found/blobs/${layer}`)).status, 200);
+    // alice's pull reach is alice/*: a session, never a 401 she could not get past.
+    const alice = (await f.call('GET', '/v2/token', { query: { scope: 'repository:alice/found:pull,push registry:catalog:*' }, as: 'alice' })).json.token;
+    res = await f.call('POST', `/v2/alice/found/blobs/uploads/?mount=${layer}`, { as: bearer(alice) });
+    assert.equal(res.status, 202);
+  });
+
   it('only what the user may do is granted: a reader asking for push gets pull', async () => {
     const res = await f.call('GET', '/v2/token?scope=repository:auth/app:pull,push,delete', { as: 'reader' });
     assert.equal(res.status, 200);

@@ -289,10 +289,19 @@ describe('oci conformance: push (blobs)', () => {
     assert.equal(res.status, 202);
     assert.ok(header(res.headers, 'docker-upload-uuid'));
     assert.equal((await f.call('GET', `/v2/alice/app/blobs/${digest}`, { as: 'alice' })).code, 'BLOB_UNKNOWN');
-    // Unknown blob in the source, or no source given: a session.
+    // Unknown blob in the source: a session.
     res = await f.call('POST', `/v2/push/target/blobs/uploads/?mount=${sha256('absent')}&from=push/source`);
     assert.equal(res.status, 202);
-    res = await f.call('POST', `/v2/push/target/blobs/uploads/?mount=${digest}`);
+    // No source given: mounted for a caller who may pull every repository (admin), a session for anyone
+    // else (alice) and for a digest not stored at all.
+    res = await f.call('POST', `/v2/push/anywhere/blobs/uploads/?mount=${digest}`);
+    assert.equal(res.status, 201);
+    assert.equal(header(res.headers, 'location'), `/v2/push/anywhere/blobs/${digest}`);
+    assert.equal((await f.call('GET', `/v2/push/anywhere/blobs/${digest}`)).body.toString(), 'mountable');
+    res = await f.call('POST', `/v2/alice/app/blobs/uploads/?mount=${digest}`, { as: 'alice' });
+    assert.equal(res.status, 202);
+    assert.equal((await f.call('GET', `/v2/alice/app/blobs/${digest}`, { as: 'alice' })).code, 'BLOB_UNKNOWN');
+    res = await f.call('POST', `/v2/push/anywhere/blobs/uploads/?mount=${sha256('absent')}`);
     assert.equal(res.status, 202);
     res = await f.call('POST', `/v2/push/target/blobs/uploads/?mount=nonsense&from=push/source`);
     assert.equal(res.code, 'DIGEST_INVALID');

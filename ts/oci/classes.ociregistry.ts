@@ -45,6 +45,8 @@ export const REFERENCE_CHECK_CONCURRENCY = 16;
 const MAX_PAGE = 10_000;
 /** Longest page of referrers (each is a document read from storage). */
 const MAX_REFERRERS_PAGE = 1000;
+/** The resource only a scope over every repository matches (`oci:repository:*`). */
+const EVERY_REPOSITORY = 'oci:repository:*';
 const API_VERSION_HEADERS = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 const ANONYMOUS_AUTHORIZATION = new RegExp(`^\\s*bearer\\s+${ANONYMOUS_TOKEN}\\s*$`, 'i');
 
@@ -201,7 +203,10 @@ export class OciRegistry extends BaseRegistry {
     if (!name || !isValidName(name)) return undefined;
     if (req.path.includes('/blobs/uploads')) {
       // A cross-repository mount reads `from`: ask for that too, or the token cannot mount (distribution does the same).
-      const from = req.method === 'POST' && req.query.mount !== undefined ? req.query.from : undefined;
+      // A mount without `from` needs pull on every repository: the catalog scope carries the user's whole pull reach.
+      const mount = req.method === 'POST' && req.query.mount !== undefined;
+      const from = mount ? req.query.from : undefined;
+      if (mount && !from) return `repository:${name}:pull,push registry:catalog:*`;
       return from && from !== name && isValidName(from) ? `repository:${name}:pull,push repository:${from}:pull` : `repository:${name}:pull,push`;
     }
     switch (req.method) {
@@ -551,7 +556,8 @@ export class OciRegistry extends BaseRegistry {
   private async tryMount(req: IRouteRequest, name: string): Promise<IHandlerResponse | null> {
     const digest = requireDigest(req.query.mount, 'mount');
     const from = req.query.from;
-    if (!from || !isValidName(from)) return null;
+    if (!from) return this.tryMountWithoutSource(req, name, digest);
+    if (!isValidName(from)) return null;
     const source = `oci:repository:${from}`;
     const mayPull = req.token ? await this.auth.authorize(req.token, source, 'pull') : this.anonymousRead;
     const record = await this.blobs.getLinked(from, digest);
@@ -563,6 +569,26 @@ export class OciRegistry extends BaseRegistry {
       return null;
     }
     // Held: a collection that is about to delete the record fails, or has deleted it and the mount falls back to an upload.
+    if (!(await this.blobs.holdRecord(digest))) return null;
+    req.body.discard();
+    return this.linkBlob(req, name, digest, record.size);
+  }
+
+  /**
+   * A mount without `from` (the spec lets a registry find the blob itself): 201 when the blob is stored
+   * and the caller may pull every repository, so knowing a digest never gets anyone bytes they could
+   * not read anyway; otherwise null (→ a normal session).
+   */
+  private async tryMountWithoutSource(req: IRouteRequest, name: string, digest: IParsedDigest): Promise<IHandlerResponse | null> {
+    if (!req.token) return null;
+    const record = await this.blobs.getRecord(digest);
+    if (!record) return null;
+    if (!(await this.auth.authorize(req.token, EVERY_REPOSITORY, 'pull'))) {
+      if (await this.mayWidenTo(req, EVERY_REPOSITORY, 'pull')) {
+        throw RegistryError.denied('token does not grant pull on every repository, which a mount without from needs', { code: 'INSUFFICIENT_SCOPE' });
+      }
+      return null;
+    }
     if (!(await this.blobs.holdRecord(digest))) return null;
     req.body.discard();
     return this.linkBlob(req, name, digest, record.size);

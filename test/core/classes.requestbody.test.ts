@@ -67,3 +67,22 @@ test('request body: a body is read once', async () => {
   assert.equal((await streamToBuffer(body.stream())).toString(), 'x');
   await assert.rejects(body.buffer());
 });
+
+test('request body: a body the client cut off is a 400, any other stream failure is not a client error', async () => {
+  const cutOff = new Readable({ read() {} });
+  const body = new RequestBody(ctx(cutOff), limits);
+  const reading = streamToBuffer(body.stream());
+  cutOff.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+  await assert.rejects(reading);
+  const error = body.cutOffError();
+  assert.ok(error && error.status === 400, String(error));
+  assert.match(error.message, /ended early/);
+
+  const failed = new Readable({ read() {} });
+  const other = new RequestBody(ctx(failed), limits);
+  const otherReading = streamToBuffer(other.stream());
+  failed.destroy(new Error('disk on fire'));
+  await assert.rejects(otherReading);
+  assert.equal(other.cutOffError(), null);
+  assert.equal(new RequestBody(ctx(Readable.from([Buffer.from('intact')])), limits).cutOffError(), null);
+});

@@ -254,8 +254,11 @@ export abstract class BaseRegistry {
       routeRequest = this.buildRouteRequest(ctx, method, relativePath, params, publicBasePath);
       await this.checkPermission(route.permission, routeRequest, record);
       response = normalizeResponse(await route.handler(routeRequest));
-    } catch (error) {
+    } catch (caught) {
       routeRequest?.body.discard();
+      // A body the client cut short explains any failure but a refusal of what arrived before it.
+      const cutOff = routeRequest?.body.cutOffError();
+      const error = cutOff && !(isRegistryError(caught) && caught.status < 500) ? cutOff : caught;
       if (!isRegistryError(error)) {
         if (audit && routeRequest) this.emitRouteEvent(audit, routeRequest, 500);
         throw error;

@@ -108,6 +108,19 @@ export class RequestBody {
     else if (isWebReadableStream(body) && !body.locked) void body.cancel().catch(() => undefined);
   }
 
+  /**
+   * When the client closed the connection (or the server's idle timeout cut it off) before the body was
+   * complete, whatever failed while reading it failed because of that: a client error, not ours. Null
+   * while the body is intact.
+   */
+  cutOffError(): RegistryError | null {
+    const body = this.ctx.body;
+    if (!isNodeReadable(body)) return null;
+    const errored = (body as Readable).errored as NodeJS.ErrnoException | null;
+    if (errored?.code !== 'ECONNRESET') return null;
+    return RegistryError.invalid('the request body ended early: the connection closed before it was complete', { cause: errored });
+  }
+
   private checkDeclaredLength(maxBytes: number) {
     const declared = this.contentLength;
     if (declared !== undefined && declared > maxBytes) {

@@ -16,6 +16,7 @@ const OLD_IMAGES = 5;
 /** Long enough that a push's upload-to-manifest time stays well inside it on a busy machine. */
 const GRACE_MS = 8000;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const COLLECTOR_DELETE_DELAY_MS = 200;
 
 interface IImage {
   repository: string;
@@ -38,10 +39,10 @@ function image(repository: string, tag: string, layers: string[]): IImage {
   return { repository, tag, blobs, manifest };
 }
 
-/** As docker and skopeo push: HEAD each blob, upload only the missing ones, then the manifest. */
+/** As docker and skopeo push: HEAD each blob (layers, then the config), upload only the missing ones, then the manifest. */
 async function push(instance: IOciFixture, pushed: IImage): Promise<string[]> {
   const failures: string[] = [];
-  for (const bytes of pushed.blobs) {
+  for (const bytes of [...pushed.blobs.slice(1), pushed.blobs[0]!]) {
     const digest = sha256(bytes);
     const head = await instance.call('HEAD', `/v2/${pushed.repository}/blobs/${digest}`);
     if (head.status === 200) continue;
@@ -70,7 +71,13 @@ async function collectWhilePushing(storage: IStorageConfig | undefined): Promise
   const instances: IOciFixture[] = [];
   try {
     for (let index = 0; index < INSTANCES; index++) {
-      instances.push(await createOciFixture({ dataDir, storage, oci: { garbageCollection: { gracePeriod: GRACE_MS } } }));
+      // The collector's deletes (the only ones without an actor) are slowed down, so its sweep lands between the
+      // pushes' HEADs of the old shared layers and their manifests instead of finishing before them.
+      const hooks = {
+        beforeDelete: (context: { actor?: unknown }) =>
+          context.actor ? undefined : new Promise<void>((resolve) => setTimeout(resolve, COLLECTOR_DELETE_DELAY_MS)),
+      };
+      instances.push(await createOciFixture({ dataDir, storage, hooks, oci: { garbageCollection: { gracePeriod: GRACE_MS } } }));
     }
     // Garbage first: old images share base layers with what is pushed next; some of their own layers come back.
     const old = Array.from({ length: OLD_IMAGES }, (_, index) => image('load/app', `old-${index}`, ['base layer 1', 'base layer 2', `old layer ${index}`, `never again ${index}`]));

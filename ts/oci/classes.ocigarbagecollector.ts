@@ -237,14 +237,14 @@ export class OciGarbageCollector {
     }
 
     // Manifests: keep what is reachable from kept tags, kept indexes and kept subjects, or too young to judge.
-    const manifestInfos = [...repository.manifests.values()];
-    const read = await mapLimited(manifestInfos, CONCURRENCY, (info) => this.readManifest(info));
+    const listedManifests = [...repository.manifests.entries()];
+    const read = await mapLimited(listedManifests, CONCURRENCY, ([, info]) => this.readManifest(info));
     const manifests = new Map<string, IManifestFacts>();
     let understood = true;
     read.forEach((facts, index) => {
       if (facts === undefined) {
         understood = false;
-        rootDigests.add([...repository.manifests.keys()][index]!);
+        rootDigests.add(listedManifests[index]![0]);
       } else if (facts) manifests.set(facts.digest, facts);
     });
     const deletable = (facts: IManifestFacts) => {

@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import type { AuthManager } from '../core/classes.authmanager.js';
 import type { BaseRegistry } from '../core/classes.baseregistry.js';
+import { BoundedCache } from '../core/classes.boundedcache.js';
 import type { Logger } from '../core/classes.logger.js';
 import type { RegistryStorage } from '../core/classes.registrystorage.js';
 import { isRegistryError, RegistryError } from '../core/classes.registryerror.js';
@@ -26,6 +27,9 @@ const MAX_QUERY_CHARS = 256;
 const RECENT_KEPT = 100;
 const RECENT_SHOWN = 20;
 const RECENT_REVALIDATE_MS = 1000;
+/** Pages anonymous visitors see are kept this long, in at most this many bytes. */
+const ANONYMOUS_PAGE_MS = 1000;
+const ANONYMOUS_PAGE_BYTES = 16 * 1024 * 1024;
 const SESSION_COOKIE = 'smartregistry_session';
 const SESSION_SECONDS = 12 * 60 * 60;
 /** A sign-in form is a user name and a password: nothing bigger is read. */
@@ -71,6 +75,7 @@ export class WebPage {
   /** An audit event sink: the registry attaches it so publishes reach the home page. */
   readonly recentPublishes: RecentPublishes;
   private readonly sessions: WebSessions;
+  private readonly anonymousPages = new BoundedCache<Buffer>({ maxEntries: 1000, maxBytes: ANONYMOUS_PAGE_BYTES, ttlMs: ANONYMOUS_PAGE_MS, sizeOf: (body) => body.length });
 
   constructor(private readonly deps: IWebPageDependencies) {
     this.shown = [...deps.handlers].flatMap(([protocol, handler]) => {
@@ -98,27 +103,45 @@ export class WebPage {
       const sessionUserId = headers.authorization ? null : await this.sessions.verify(cookieValue(headers.cookie, SESSION_COOKIE));
       const visitor = await identifyVisitor(this.deps.auth, headers.authorization, ctx.actor?.ip, sessionUserId);
       const query = firstValue(ctx.query?.q).slice(0, MAX_QUERY_CHARS);
+      const version = firstValue(ctx.query?.version) || undefined;
       const frame = { base, userId: visitor.userId, signOut: sessionUserId !== null };
-      if (relativePath === '/' || relativePath === '') {
-        const [listings, recent] = await Promise.all([this.listings(visitor, ''), this.visibleRecent(visitor)]);
-        return this.page(200, layout({ ...frame, title: 'Packages' }, homeContent(base, listings, recent)));
-      }
-      if (segments[0] === 'search' && segments.length === 1) {
-        return this.page(200, layout({ ...frame, title: `Search ${query}`, query }, searchContent(base, query, await this.listings(visitor, query))));
-      }
       if (formPath === 'sign-in') return this.signIn(frame, visitor);
-      if (segments[0] === 'packages' && segments.length >= 3) {
-        const version = firstValue(ctx.query?.version) || undefined;
-        return await this.packagePage(frame, visitor, segments[1], segments.slice(2).join('/'), version, headers);
-      }
-      throw RegistryError.notFound('There is no page here.');
+      // Every anonymous visitor sees the same page (for the same public host): rendered once a second at most.
+      const forwarded = this.deps.trustProxy ? [headers['x-forwarded-proto'], headers['x-forwarded-host'], headers['x-forwarded-prefix']] : [];
+      const cacheKey = visitor.userId === null ? [relativePath, query, version, headers.host, ...forwarded].join('\u0000') : null;
+      const cached = cacheKey === null ? undefined : this.anonymousPages.get(cacheKey);
+      if (cached) return this.page(200, cached);
+      const body = Buffer.from((await this.content(frame, visitor, segments, relativePath, query, version, headers)).text, 'utf8');
+      if (cacheKey !== null) this.anonymousPages.set(cacheKey, body);
+      return this.page(200, body);
     } catch (error) {
       if (!isRegistryError(error)) throw error;
       return this.errorPage(base, error);
     }
   }
 
-  private async packagePage(frame: Omit<IPageFrame, 'title'>, visitor: IWebVisitor, protocol: string, name: string, version: string | undefined, headers: Record<string, string>): Promise<IResponse> {
+  /** The home, search and package pages; anything else is a 404. */
+  private async content(
+    frame: Omit<IPageFrame, 'title'>,
+    visitor: IWebVisitor,
+    segments: string[],
+    relativePath: string,
+    query: string,
+    version: string | undefined,
+    headers: Record<string, string>,
+  ): Promise<SafeHtml> {
+    if (relativePath === '/' || relativePath === '') {
+      const [listings, recent] = await Promise.all([this.listings(visitor, ''), this.visibleRecent(visitor)]);
+      return layout({ ...frame, title: 'Packages' }, homeContent(frame.base, listings, recent));
+    }
+    if (segments[0] === 'search' && segments.length === 1) {
+      return layout({ ...frame, title: `Search ${query}`, query }, searchContent(frame.base, query, await this.listings(visitor, query)));
+    }
+    if (segments[0] === 'packages' && segments.length >= 3) return this.packagePage(frame, visitor, segments[1], segments.slice(2).join('/'), version, headers);
+    throw RegistryError.notFound('There is no page here.');
+  }
+
+  private async packagePage(frame: Omit<IPageFrame, 'title'>, visitor: IWebVisitor, protocol: string, name: string, version: string | undefined, headers: Record<string, string>): Promise<SafeHtml> {
     const shown = this.shown.find((entry) => entry.protocol === protocol);
     // Permission first, existence after: a package the visitor may not read looks like one that does not exist.
     if (!shown || !(await shown.handler.tokenMayRead(await visitor.tokenFor(shown.protocol), shown.catalogue.resourceOf(name)))) {
@@ -127,7 +150,7 @@ export class WebPage {
     const urls = resolvePublicUrls(headers, { registryUrl: shown.handler.registryUrl, trustProxy: this.deps.trustProxy, publicBasePath: shown.handler.basePath });
     const pkg = await shown.catalogue.describe(name, version, urls);
     if (!pkg) throw RegistryError.notFound(NO_PACKAGE);
-    return this.page(200, layout({ ...frame, title: pkg.name }, packageContent(frame.base, shown.protocol, pkg)));
+    return layout({ ...frame, title: pkg.name }, packageContent(frame.base, shown.protocol, pkg));
   }
 
   /** Per protocol: the visible matches of a query (everything for ''), a count only for visitors who may read all. */
@@ -201,12 +224,12 @@ export class WebPage {
     return { status: 200, headers: { ...SECURITY_HEADERS, 'Content-Type': asset.contentType, ETag: etag, 'Cache-Control': 'public, max-age=300' }, body: asset.body };
   }
 
-  private page(status: number, body: SafeHtml, headers: Record<string, string> = {}): IResponse {
+  private page(status: number, body: SafeHtml | Buffer, headers: Record<string, string> = {}): IResponse {
     // Pages depend on who asks: never stored by shared caches, never shown from cache to someone else.
     return normalizeResponse({
       status,
       headers: { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', Vary: 'Authorization, Cookie', ...headers },
-      body: Buffer.from(body.text, 'utf8'),
+      body: Buffer.isBuffer(body) ? body : Buffer.from(body.text, 'utf8'),
     });
   }
 

@@ -1,5 +1,7 @@
+import * as crypto from 'node:crypto';
 import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
+import { BoundedCache } from '../core/classes.boundedcache.js';
 import { escapeHtml, SafeHtml } from './helpers.html.js';
 
 /** Readmes longer than this are cut before rendering (rendering cost grows with the text). */
@@ -40,10 +42,19 @@ const SANITIZE: sanitizeHtml.IOptions = {
   },
 };
 
-/** A readme as safe HTML: Markdown rendered by marked, then cleaned by sanitize-html. */
+/** Rendering and cleaning take milliseconds; the same readme is shown again and again. */
+const rendered = new BoundedCache<string>({ maxEntries: 2000, maxBytes: 32 * 1024 * 1024, sizeOf: (html) => html.length * 2 });
+
+/** A readme as safe HTML: Markdown rendered by marked, then cleaned by sanitize-html (kept by the text's digest). */
 export function renderMarkdown(text: string): SafeHtml {
-  const rendered = markdown.parse(text.slice(0, MAX_README_CHARS)) as string;
-  return new SafeHtml(sanitizeHtml(rendered, SANITIZE));
+  const source = text.slice(0, MAX_README_CHARS);
+  const key = crypto.createHash('sha256').update(source).digest('base64');
+  let html = rendered.get(key);
+  if (html === undefined) {
+    html = sanitizeHtml(markdown.parse(source) as string, SANITIZE);
+    rendered.set(key, html);
+  }
+  return new SafeHtml(html);
 }
 
 /** A plain-text long description (reStructuredText, plain), shown as written. */

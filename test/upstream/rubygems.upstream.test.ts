@@ -103,6 +103,41 @@ describe('rubygems upstream proxy', () => {
     }
   });
 
+  it('routes names between two upstreams by scope rules: /versions lists each gem from the upstream that may serve it', async () => {
+    const company = await startUpstreamRegistry();
+    try {
+      const internal = await push(company.registry, 'corp-tool', '3.0.0');
+      // The company upstream also has an up-base of its own; its rules keep it to corp-* names.
+      await push(company.registry, 'up-base', '7.0.0');
+      const proxy = await startProxyRegistry({
+        rubygems: {
+          enabled: true,
+          resilience: { retries: 0 },
+          upstreams: [
+            { id: 'company', url: `${company.url}/rubygems`, priority: 1, enabled: true, scopeRules: [{ pattern: 'corp-*', action: 'include' }] },
+            { id: 'public', url: `${upstream.url}/rubygems`, priority: 2, enabled: true, scopeRules: [{ pattern: 'corp-*', action: 'exclude' }] },
+          ],
+        },
+      });
+      try {
+        const versions = readVersionsFile((await sendRequest(proxy.registry, 'GET', '/rubygems/versions')).text);
+        assert.deepEqual([...versions.get('corp-tool')!.versions], ['3.0.0']);
+        assert.deepEqual([...versions.get('up-base')!.versions], ['1.0.0'], 'up-base comes from the public upstream only');
+        const info = await sendRequest(proxy.registry, 'GET', '/rubygems/info/up-base');
+        assert.equal(versions.get('up-base')!.infoMd5, md5(info.bytes));
+        assert.equal(versions.get('corp-tool')!.infoMd5, md5((await sendRequest(proxy.registry, 'GET', '/rubygems/info/corp-tool')).bytes));
+        const gem = await sendRequest(proxy.registry, 'GET', '/rubygems/gems/corp-tool-3.0.0.gem');
+        assert.ok(gem.bytes.equals(internal));
+        assert.equal(upstream.count('/rubygems/info/corp-tool'), 0, 'corp-* names never go to the public upstream');
+        assert.equal(company.count('/rubygems/info/up-base'), 0);
+      } finally {
+        await proxy.stop();
+      }
+    } finally {
+      await company.stop();
+    }
+  });
+
   it('fetches an uncached .gem once for 100 concurrent requests', async () => {
     const proxy = await startProxyRegistry(gemsConfig(`${upstream.url}/rubygems`));
     try {

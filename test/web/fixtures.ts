@@ -107,6 +107,7 @@ export async function createWebFixture(): Promise<IWebFixture> {
     }),
   );
   expectOk('oci manifest', await request('PUT', '/v2/web/app/manifests/1.0', { headers: { ...admin, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest }));
+  await pushIndexWithSignature(request, admin);
 
   for (const [label, extra] of [
     ['1.0.0', { require: { php: '>=8.1', 'web/helpers': '^2.0' }, 'require-dev': { 'web/testing': '^1.0' } }],
@@ -128,6 +129,58 @@ export async function createWebFixture(): Promise<IWebFixture> {
   );
 
   return { ...setup, request };
+}
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+/** The cosign signature artifact type, as `cosign sign` pushes it to a registry with the referrers API. */
+export const SIGNATURE_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
+
+/**
+ * `web/app:2.0` as a multi-platform image (linux/amd64 and linux/arm64/v8, each a manifest with its
+ * own layer) and a signature referring to the index, as `docker buildx --push` and `cosign sign` make them.
+ */
+async function pushIndexWithSignature(request: IWebFixture['request'], headers: Record<string, string>) {
+  const putBlob = async (blob: Buffer) =>
+    expectOk('oci blob', await request('POST', `/v2/web/app/blobs/uploads/?digest=${sha256(blob)}`, { headers: { ...headers, 'content-type': 'application/octet-stream' }, body: blob }));
+  const putManifest = async (reference: string, document: object, mediaType: string) => {
+    const bytes = Buffer.from(JSON.stringify(document));
+    expectOk(`oci manifest ${reference}`, await request('PUT', `/v2/web/app/manifests/${reference}`, { headers: { ...headers, 'content-type': mediaType }, body: bytes }));
+    return { mediaType, digest: sha256(bytes), size: bytes.length };
+  };
+  const platforms = [
+    { os: 'linux', architecture: 'amd64', layerSize: 3000 },
+    { os: 'linux', architecture: 'arm64', variant: 'v8', layerSize: 5000 },
+  ];
+  const children = [];
+  for (const { layerSize, ...platform } of platforms) {
+    const config = Buffer.from(JSON.stringify({ architecture: platform.architecture, os: platform.os }));
+    const layer = crypto.randomBytes(layerSize);
+    await putBlob(config);
+    await putBlob(layer);
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
+    };
+    children.push({ ...(await putManifest(sha256(JSON.stringify(manifest)), manifest, OCI_MANIFEST)), platform });
+  }
+  const index = await putManifest('2.0', { schemaVersion: 2, mediaType: OCI_INDEX, manifests: children }, OCI_INDEX);
+  const empty = Buffer.from('{}');
+  const signature = Buffer.from('{"critical":{}}');
+  await putBlob(empty);
+  await putBlob(signature);
+  const signatureManifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: SIGNATURE_TYPE,
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: empty.length },
+    layers: [{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: sha256(signature), size: signature.length }],
+    subject: { mediaType: OCI_INDEX, digest: index.digest, size: index.size },
+    annotations: { 'org.opencontainers.image.created': '2026-12-01T09:00:00Z' },
+  };
+  await putManifest(sha256(JSON.stringify(signatureManifest)), signatureManifest, OCI_MANIFEST);
 }
 
 /** `npm deprecate web-left-pad@1.0.0`: the packument sent back with the message on that version. */

@@ -266,6 +266,7 @@ describe('web page over HTTP', () => {
       '/packages/composer/web/greeter?version=dev-main',
       '/packages/composer/web/greeter?version=1.1.0-beta1',
       '/packages/composer/web/greeter?version=1.0.0',
+      '/packages/oci/web/app?version=2.0',
       '/packages/oci/web/app?version=1.0',
       '/packages/maven/com.example%3Aweb-lib?version=1.2.0',
       '/packages/cargo/web-crate?version=0.2.0',
@@ -284,6 +285,32 @@ describe('web page over HTTP', () => {
     assert.deepEqual([...anonymous.text.matchAll(/<a href="#section-(\w+)">/g)].map((match) => match[1]), ['pypi'], 'no count of private ecosystems');
     const reader = await get('/', basic('reader'));
     assert.deepEqual(recentOf(reader.text), ['/packages/pypi/web-demo?version=0.3.0', '/packages/npm/%40team/secret?version=2.0.0']);
+  });
+
+  it('shows an OCI repository: tags, the platforms of an index with sizes linked to their manifests, layer sizes, and referrers', async () => {
+    const admin = basic('admin');
+    const index = await get('/packages/oci/web/app?version=2.0', admin);
+    assert.equal(index.status, 200);
+    const tags = [...index.text.matchAll(/<td><a href="\/packages\/oci\/web\/app\?version=([^"]+)">/g)].map((match) => match[1]);
+    assert.deepEqual(tags, ['1.0', '2.0']);
+    assert.match(index.text, /<th scope="row">Media type<\/th><td class="digest">application\/vnd\.oci\.image\.index\.v1\+json<\/td>/);
+    const platforms = [...index.text.matchAll(/<th scope="row">Platform ([^<]+)<\/th><td class="digest"><a href="\/packages\/oci\/web\/app\?version=(sha256%3A[0-9a-f]{64})">(sha256:[0-9a-f]{64})<\/a>/g)];
+    assert.deepEqual(platforms.map((match) => match[1].replace(/\d+ bytes/, 'N bytes')), ['linux/amd64 (N bytes)', 'linux/arm64/v8 (N bytes)']);
+    const referrer = /<th scope="row">Referrer application\/vnd\.dev\.cosign\.artifact\.sig\.v1\+json<\/th><td class="digest"><a href="\/packages\/oci\/web\/app\?version=(sha256%3A[0-9a-f]{64})">sha256:[0-9a-f]{64} \(\d+ bytes, 2026-12-01T09:00:00Z\)<\/a>/.exec(index.text);
+    assert.ok(referrer, 'the signature is listed as a referrer of the index');
+    assert.match(index.text, /docker pull registry\.example\.com\/web\/app:2\.0/);
+
+    // A platform's own manifest, by digest: its layer with its size, pulled by digest.
+    const arm = await get(`/packages/oci/web/app?version=${platforms[1][2]}`, admin);
+    assert.equal(arm.status, 200);
+    assert.match(arm.text, /application\/vnd\.oci\.image\.layer\.v1\.tar\+gzip<\/td><td>4\.9 KiB<\/td>/);
+    assert.match(arm.text, new RegExp(`docker pull registry\\.example\\.com/web/app@${platforms[1][3]}`));
+    // The signature's page names what it signs.
+    const signature = await get(`/packages/oci/web/app?version=${referrer![1]}`, admin);
+    assert.match(signature.text, /<th scope="row">Artifact type<\/th><td class="digest">application\/vnd\.dev\.cosign\.artifact\.sig\.v1\+json<\/td>/);
+    assert.match(signature.text, /<th scope="row">Refers to<\/th><td class="digest"><a href="\/packages\/oci\/web\/app\?version=sha256%3A/);
+    assert.equal((await get(`/packages/oci/web/app?version=sha256%3A${'0'.repeat(64)}`, admin)).status, 404);
+    assert.equal((await get('/packages/oci/web/app?version=bad%20tag', admin)).status, 404);
   });
 
   it('keeps an anonymous page for its own public host only', async () => {

@@ -56,8 +56,8 @@ export interface ICataloguePackage {
   dependencies: ICatalogueDependency[];
   files: ICatalogueFile[];
   install: IInstallSnippet[];
-  /** Protocol-specific facts as label → value rows (OCI platforms, referrers …). */
-  facts?: { label: string; value: string }[];
+  /** Protocol-specific facts as label → value rows (OCI platforms, referrers …); `version` links the row to that version's page. */
+  facts?: { label: string; value: string; version?: string }[];
 }
 
 /** Public URLs of the protocol for one request, to write install snippets with. */

@@ -1,6 +1,7 @@
 import type { ICataloguePackage, ICatalogueUrls, IPackageCatalogue } from '../core/interfaces.catalogue.js';
 import type { OciManifestStore } from './classes.ocimanifeststore.js';
 import { isValidName, isValidTag, parseDigest, parseManifest } from './helpers.oci.js';
+import type { IOciDescriptor } from './interfaces.oci.js';
 
 /** Tags shown on a repository page (the first in byte order). */
 const MAX_SHOWN_TAGS = 100;
@@ -8,7 +9,17 @@ const MAX_SHOWN_TAGS = 100;
 const platformOf = (platform: Record<string, unknown> | undefined) =>
   platform ? [platform.os, platform.architecture, platform.variant].filter((part) => typeof part === 'string' && part).join('/') : '';
 
-/** The web page's view of OCI repositories: tags, the shown tag's manifest, its layers and referrers. */
+/** What a referrer is, in words: its artifact type and, when it says, when it was made. */
+function referrerText(referrer: IOciDescriptor): string {
+  const created = referrer.annotations?.['org.opencontainers.image.created'];
+  return `${referrer.digest} (${referrer.size} bytes${created ? `, ${created}` : ''})`;
+}
+
+/**
+ * The web page's view of OCI repositories: tags, and for the shown tag or digest its manifest — an
+ * image's config and layers with sizes, an index's platforms (each linked to its own manifest), and
+ * the referrers (signatures, SBOMs, attestations) whose subject it is.
+ */
 export class OciCatalogue implements IPackageCatalogue {
   constructor(private readonly manifests: OciManifestStore) {}
 
@@ -28,8 +39,10 @@ export class OciCatalogue implements IPackageCatalogue {
     return version !== undefined && isValidTag(version) ? { name: resource, version } : null;
   }
 
+  /** `version`: a tag, or a manifest digest (`sha256:…`, as the platform and referrer links give it). */
   async describe(name: string, version: string | undefined, urls: ICatalogueUrls): Promise<ICataloguePackage | null> {
-    if (!isValidName(name) || (version !== undefined && !isValidTag(version))) return null;
+    const byDigest = version !== undefined ? parseDigest(version) : null;
+    if (!isValidName(name) || (version !== undefined && !byDigest && !isValidTag(version))) return null;
     if (!(await this.manifests.repositoryExists(name))) return null;
     const tags = await this.manifests.listTagsPage(name, undefined, MAX_SHOWN_TAGS);
     const shown = version ?? (tags.includes('latest') ? 'latest' : tags[0]);
@@ -44,28 +57,31 @@ export class OciCatalogue implements IPackageCatalogue {
       facts: [],
     };
     if (shown === undefined) return page;
-    const digest = await this.manifests.resolveTag(name, shown);
-    const parsedDigest = parseDigest(digest ?? undefined);
-    const stored = parsedDigest ? await this.manifests.getManifest(name, parsedDigest) : null;
-    if (!stored || !parsedDigest) return version === undefined ? page : null;
+    const digest = byDigest ?? parseDigest((await this.manifests.resolveTag(name, shown)) ?? undefined);
+    const stored = digest ? await this.manifests.getManifest(name, digest) : null;
+    if (!stored || !digest) return version === undefined ? page : null;
     const manifest = parseManifest(stored.bytes, stored.mediaType);
+    const facts = page.facts!;
     page.version = shown;
     page.description = manifest.annotations?.['org.opencontainers.image.description'];
-    page.facts!.push({ label: 'Digest', value: stored.digest }, { label: 'Media type', value: stored.mediaType });
+    facts.push({ label: 'Digest', value: stored.digest }, { label: 'Media type', value: stored.mediaType });
+    if (manifest.artifactType) facts.push({ label: 'Artifact type', value: manifest.artifactType });
+    if (manifest.subject) facts.push({ label: 'Refers to', value: manifest.subject.digest, version: manifest.subject.digest });
     for (const child of manifest.manifests) {
-      page.facts!.push({ label: `Platform ${platformOf(child.platform) || child.artifactType || 'unknown'}`, value: child.digest });
+      facts.push({ label: `Platform ${platformOf(child.platform) || child.artifactType || 'unknown'} (${child.size} bytes)`, value: child.digest, version: child.digest });
     }
-    for (const referrer of await this.manifests.listReferrers(name, parsedDigest)) {
-      page.facts!.push({ label: `Referrer ${referrer.artifactType ?? referrer.mediaType}`, value: referrer.digest });
+    for (const referrer of await this.manifests.listReferrers(name, digest)) {
+      facts.push({ label: `Referrer ${referrer.artifactType ?? referrer.mediaType}`, value: referrerText(referrer), version: referrer.digest });
     }
     page.files = [...(manifest.config ? [manifest.config] : []), ...manifest.layers].map((descriptor) => ({
       name: descriptor.mediaType,
       size: descriptor.size,
       digests: { [descriptor.digest.split(':')[0]]: descriptor.digest.slice(descriptor.digest.indexOf(':') + 1) },
     }));
+    const reference = byDigest ? `@${stored.digest}` : `:${shown}`;
     page.install = [
-      { label: 'docker', text: `docker pull ${host}/${name}:${shown}` },
-      { label: 'skopeo', text: `skopeo copy docker://${host}/${name}:${shown} oci:${name.split('/').pop()}:${shown}` },
+      { label: 'docker', text: `docker pull ${host}/${name}${reference}` },
+      { label: 'skopeo', text: `skopeo copy docker://${host}/${name}${reference} oci:${name.split('/').pop()}:${byDigest ? 'latest' : shown}` },
     ];
     return page;
   }

@@ -126,7 +126,9 @@ ${shown?.deprecated ? html`<p class="badge warn">Deprecated: ${shown.deprecated}
 ${pkg.install.length > 0 ? html`<section aria-labelledby="install"><h2 id="install">Install</h2>${pkg.install.map(
     (snippet, index) => html`<h3>${snippet.label}</h3><div class="snippet"><pre id="install-${index}"><code>${snippet.text}</code></pre><button type="button" data-copy="install-${index}" hidden>Copy</button></div>`,
   )}</section>` : ''}
-${pkg.facts && pkg.facts.length > 0 ? html`<section aria-labelledby="details"><h2 id="details">Details</h2><div class="table"><table><tbody>${pkg.facts.map((fact) => html`<tr><th scope="row">${fact.label}</th><td class="digest">${fact.value}</td></tr>`)}</tbody></table></div></section>` : ''}
+${pkg.facts && pkg.facts.length > 0 ? html`<section aria-labelledby="details"><h2 id="details">Details</h2><div class="table"><table><tbody>${pkg.facts.map(
+    (fact) => html`<tr><th scope="row">${fact.label}</th><td class="digest">${fact.version ? html`<a href="${packagePath}?version=${encodeURIComponent(fact.version)}">${fact.value}</a>` : fact.value}</td></tr>`,
+  )}</tbody></table></div></section>` : ''}
 ${pkg.dependencies.length > 0 ? html`<section aria-labelledby="dependencies"><h2 id="dependencies">Dependencies</h2><ul>${pkg.dependencies.map(
     (dependency) => html`<li><a href="${base}/packages/${protocol}/${pathOf(dependency.name)}">${dependency.name}</a> <code>${dependency.requirement}</code>${dependency.kind ? html` <span class="badge">${dependency.kind}</span>` : ''}</li>`,
   )}</ul></section>` : ''}

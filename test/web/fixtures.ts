@@ -1,7 +1,7 @@
 /**
  * A registry with the web page at `/` and packages of all seven protocols, published through
  * handleRequest as the real clients would. Every protocol but PyPI is private (no anonymous reads);
- * PyPI is readable by anyone. `reader` may read `@team/*` on npm only.
+ * PyPI is readable by anyone. `reader` may read `@team/*` on npm only, `padder` web-left-pad only.
  */
 import * as crypto from 'node:crypto';
 import { sendRequest, type IReadResponse, type ITestRequest } from '../helpers/requests.js';
@@ -13,7 +13,7 @@ import { pomOf } from '../maven/maven.fixtures.js';
 import { makePackageZip } from '../composer/fixtures.js';
 import { gemspecYaml, makeGem } from '../rubygems/fixtures.js';
 
-export const PASSWORDS = { admin: 'admin-web-password', reader: 'reader-web-password' } as const;
+export const PASSWORDS = { admin: 'admin-web-password', reader: 'reader-web-password', padder: 'padder-web-password' } as const;
 export const basic = (user: keyof typeof PASSWORDS, password: string = PASSWORDS[user]) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -51,6 +51,7 @@ export async function createWebFixture(): Promise<IWebFixture> {
     users: {
       admin: { password: PASSWORDS.admin, scopes: ['*'] },
       reader: { password: PASSWORDS.reader, scopes: ['npm:package:@team/*:read'] },
+      padder: { password: PASSWORDS.padder, scopes: ['npm:package:web-left-pad:read'] },
     },
     config: {
       npm: { enabled: true, basePath: '/npm' },

@@ -177,6 +177,8 @@ describe('web page over HTTP', () => {
     assert.match(npm.text, /<a href="\/packages\/npm\/%40team\/secret">@team\/secret<\/a> <code>\^2\.0\.0<\/code>/);
     assert.match(npm.text, /npm install web-left-pad@1\.1\.0 --registry=http:\/\/registry\.example\.com\/npm\//);
     assert.match(npm.text, /integrity: sha512-/);
+    const padder = await get('/packages/npm/web-left-pad', basic('padder'));
+    assert.match(padder.text, /<li>@team\/secret <code>\^2\.0\.0<\/code><\/li>/, 'no link to a package this visitor may not read');
     const older = await get('/packages/npm/web-left-pad?version=1.0.0', admin);
     assert.match(older.text, /Deprecated: use 1\.1\.0/);
     assert.equal((await get('/packages/npm/web-left-pad?version=9.9.9', admin)).status, 404);
@@ -213,8 +215,9 @@ describe('web page over HTTP', () => {
     const versions = [...page.text.matchAll(/\?version=([^"]+)">/g)].map((match) => decodeURIComponent(match[1]));
     assert.deepEqual(versions, ['1.1.0-beta1', '1.0.0', 'dev-main']);
     assert.match(page.text, /dev-main<\/a><\/td><td>\d{4}-\d\d-\d\d<\/td><td><span class="badge">dev branch<\/span>/);
-    assert.match(page.text, /<a href="\/packages\/composer\/web\/helpers">web\/helpers<\/a> <code>\^2\.0<\/code>/);
-    assert.match(page.text, /<a href="\/packages\/composer\/web\/testing">web\/testing<\/a> <code>\^1\.0<\/code> <span class="badge">dev<\/span>/);
+    // Requirements that are no package here are names, not links to a 404.
+    assert.match(page.text, /<li>web\/helpers <code>\^2\.0<\/code><\/li>/);
+    assert.match(page.text, /<li>web\/testing <code>\^1\.0<\/code> <span class="badge">dev<\/span><\/li>/);
     assert.ok(!page.text.includes('/packages/composer/php'), 'platform requirements have no page');
     assert.match(page.text, /composer config repositories\.smartregistry composer http:\/\/registry\.example\.com\/composer\ncomposer require web\/greeter:1\.0\.0/);
     assert.match(page.text, /&quot;url&quot;: &quot;http:\/\/registry\.example\.com\/composer&quot;/);
@@ -240,7 +243,7 @@ describe('web page over HTTP', () => {
     assert.match(page.text, /<th scope="row">Platforms<\/th><td class="digest">ruby, x86_64-linux<\/td>/);
     assert.match(page.text, /web-gem-1\.0\.0\.gem<\/td><td>[\d.]+ (B|KiB)<\/td><td class="digest">sha256: [0-9a-f]{64}/);
     assert.match(page.text, /web-gem-1\.0\.0-x86_64-linux\.gem<\/td>/);
-    assert.match(page.text, /<a href="\/packages\/rubygems\/web-base">web-base<\/a> <code>&gt;= 1\.0<\/code>/);
+    assert.match(page.text, /<li>web-base <code>&gt;= 1\.0<\/code><\/li>/);
     assert.match(page.text, /gem install web-gem -v 1\.0\.0 --clear-sources --source http:\/\/registry\.example\.com\/rubygems\//);
     assert.match(page.text, /source &quot;http:\/\/registry\.example\.com\/rubygems&quot; do\n  gem &quot;web-gem&quot;, &quot;1\.0\.0&quot;\nend/);
     const yanked = await get('/packages/rubygems/web-gem?version=0.9.0', admin);

@@ -8,7 +8,7 @@ import { isRegistryError, RegistryError } from '../core/classes.registryerror.js
 import { assertSafeRequestPath } from '../core/helpers.path.js';
 import { resolvePublicUrls } from '../core/helpers.publicurl.js';
 import { normalizeResponse, type IHandlerResponse } from '../core/helpers.response.js';
-import type { ICatalogueEntry, IPackageCatalogue } from '../core/interfaces.catalogue.js';
+import type { ICatalogueEntry, ICataloguePackage, IPackageCatalogue } from '../core/interfaces.catalogue.js';
 import type { IRequestContext, IResponse, TRegistryProtocol } from '../core/interfaces.core.js';
 import { WEB_ASSETS } from './assets.js';
 import { RecentPublishes, type IRecentPublish } from './classes.recentpublishes.js';
@@ -23,6 +23,8 @@ const LISTED_PER_PROTOCOL = 20;
 /** Search hits looked at per protocol for a visitor who may read only some packages. */
 const CANDIDATES_PER_PROTOCOL = 200;
 const MAX_QUERY_CHARS = 256;
+/** Dependencies looked up to be linked (a package may list hundreds; the rest are shown as names). */
+const MAX_LINKED_DEPENDENCIES = 100;
 /** Publishes kept in storage for the home page, and shown there to a visitor (after their read checks). */
 const RECENT_KEPT = 100;
 const RECENT_SHOWN = 20;
@@ -150,7 +152,19 @@ export class WebPage {
     const urls = resolvePublicUrls(headers, { registryUrl: shown.handler.registryUrl, trustProxy: this.deps.trustProxy, publicBasePath: shown.handler.basePath });
     const pkg = await shown.catalogue.describe(name, version, urls);
     if (!pkg) throw RegistryError.notFound(NO_PACKAGE);
-    return layout({ ...frame, title: pkg.name }, packageContent(frame.base, shown.protocol, pkg));
+    return layout({ ...frame, title: pkg.name }, packageContent(frame.base, shown.protocol, pkg, await this.ourDependencies(shown, visitor, pkg)));
+  }
+
+  /** The dependencies that are packages here the visitor may read: found by name in the protocol's search index. */
+  private async ourDependencies(shown: IShown, visitor: IWebVisitor, pkg: ICataloguePackage): Promise<Set<string>> {
+    const ours = new Set<string>();
+    const token = await visitor.tokenFor(shown.protocol);
+    for (const dependency of pkg.dependencies.slice(0, MAX_LINKED_DEPENDENCIES)) {
+      const resource = shown.catalogue.resourceOf(dependency.name);
+      const { entries } = await shown.catalogue.search(dependency.name, 1, 0);
+      if (entries[0] && shown.catalogue.resourceOf(entries[0].name) === resource && (await shown.handler.tokenMayRead(token, resource))) ours.add(dependency.name);
+    }
+    return ours;
   }
 
   /** Per protocol: the visible matches of a query (everything for ''), a count only for visitors who may read all. */

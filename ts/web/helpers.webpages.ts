@@ -114,7 +114,8 @@ function versionMarks(version: ICataloguePackage['versions'][number]): SafeHtml 
   }${version.deprecated !== undefined ? html`<span class="badge warn" title="${version.deprecated}">deprecated</span>` : ''}`;
 }
 
-export function packageContent(base: string, protocol: TRegistryProtocol, pkg: ICataloguePackage): SafeHtml {
+/** `ours`: the dependencies that are packages here the visitor may read (linked; the rest are plain names). */
+export function packageContent(base: string, protocol: TRegistryProtocol, pkg: ICataloguePackage, ours: ReadonlySet<string> = new Set()): SafeHtml {
   const packagePath = `${base}/packages/${protocol}/${pathOf(pkg.name)}`;
   const shown = pkg.versions.find((version) => version.version === pkg.version);
   const readme = pkg.readme ? (pkg.readme.format === 'markdown' ? renderMarkdown(pkg.readme.text) : renderPlainText(pkg.readme.text)) : null;
@@ -130,7 +131,7 @@ ${pkg.facts && pkg.facts.length > 0 ? html`<section aria-labelledby="details"><h
     (fact) => html`<tr><th scope="row">${fact.label}</th><td class="digest">${fact.version ? html`<a href="${packagePath}?version=${encodeURIComponent(fact.version)}">${fact.value}</a>` : fact.value}</td></tr>`,
   )}</tbody></table></div></section>` : ''}
 ${pkg.dependencies.length > 0 ? html`<section aria-labelledby="dependencies"><h2 id="dependencies">Dependencies</h2><ul>${pkg.dependencies.map(
-    (dependency) => html`<li><a href="${base}/packages/${protocol}/${pathOf(dependency.name)}">${dependency.name}</a> <code>${dependency.requirement}</code>${dependency.kind ? html` <span class="badge">${dependency.kind}</span>` : ''}</li>`,
+    (dependency) => html`<li>${ours.has(dependency.name) ? html`<a href="${base}/packages/${protocol}/${pathOf(dependency.name)}">${dependency.name}</a>` : dependency.name} <code>${dependency.requirement}</code>${dependency.kind ? html` <span class="badge">${dependency.kind}</span>` : ''}</li>`,
   )}</ul></section>` : ''}
 ${pkg.files.length > 0 ? html`<section aria-labelledby="files"><h2 id="files">Files</h2><div class="table"><table><thead><tr><th scope="col">File</th><th scope="col">Size</th><th scope="col">Digests</th></tr></thead><tbody>${pkg.files.map(
     (file) => html`<tr><td>${file.name}</td><td>${formatBytes(file.size)}</td><td class="digest">${Object.entries(file.digests).map(([algorithm, digest]) => html`${algorithm}: ${digest}<br>`)}</td></tr>`,

@@ -138,6 +138,12 @@ describe('web page over HTTP', () => {
       await other.destroy();
     }
 
+    // Guessing is throttled like every login: past the free failures for a user name, 429 before any hashing.
+    const guesses = [];
+    for (let i = 0; i < 7; i++) guesses.push(await post(`username=ghost&password=guess-${i}`));
+    assert.deepEqual(guesses.map((guess) => guess.status), [401, 401, 401, 401, 401, 401, 429]);
+    assert.match(guesses[6].headers['retry-after'], /^\d+$/);
+
     const signedOut = await fixture.request('POST', '/sign-out', { headers: { origin: 'http://registry.example.com', cookie: session } });
     assert.equal(signedOut.status, 303);
     assert.match(signedOut.headers['set-cookie'], /^smartregistry_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Lax$/);

@@ -138,6 +138,25 @@ describe('rubygems upstream proxy', () => {
     }
   });
 
+  it('serves a new /versions when the upstream or the local index changes', async () => {
+    const own = await startUpstreamRegistry();
+    const proxy = await startProxyRegistry(gemsConfig(`${own.url}/rubygems`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
+    try {
+      await push(own.registry, 'first-gem', '1.0.0');
+      const listed = async () => readVersionsFile((await sendRequest(proxy.registry, 'GET', '/rubygems/versions')).text);
+      assert.deepEqual([...(await listed()).keys()], ['first-gem']);
+      const same = await sendRequest(proxy.registry, 'GET', '/rubygems/versions');
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/versions', { headers: { 'if-none-match': same.headers.etag } })).status, 304);
+      await push(own.registry, 'second-gem', '1.0.0');
+      assert.deepEqual([...(await listed()).keys()], ['first-gem', 'second-gem']);
+      await push(proxy.registry, 'local-gem', '0.1.0');
+      assert.deepEqual([...(await listed()).keys()], ['first-gem', 'second-gem', 'local-gem']);
+    } finally {
+      await proxy.stop();
+      await own.stop();
+    }
+  });
+
   it('fetches an uncached .gem once for 100 concurrent requests', async () => {
     const proxy = await startProxyRegistry(gemsConfig(`${upstream.url}/rubygems`));
     try {

@@ -3,7 +3,7 @@ import { BaseRegistry, auditOwnerChange, type IProtocolDependencies, type IRoute
 import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
 import type { IHandlerResponse } from '../core/helpers.response.js';
 import { jsonResponse } from '../core/helpers.response.js';
-import { serveObject } from '../core/helpers.serve.js';
+import { serveObject, type IServedObject } from '../core/helpers.serve.js';
 import { bufferedObjectSource } from '../core/helpers.storedsource.js';
 import { RubyGemsCatalogue } from './classes.rubygemscatalogue.js';
 import { RubyGemsStore, compactIndexObject, type IGemActor } from './classes.rubygemsstore.js';
@@ -43,6 +43,7 @@ const TEXT = 'text/plain; charset=utf-8';
  */
 export class RubyGemsRegistry extends BaseRegistry {
   private readonly store: RubyGemsStore;
+  private lastMergedVersions?: { key: string; file: IProxiedFile };
 
   constructor(deps: IProtocolDependencies, options: IRubyGemsRegistryOptions = {}) {
     super(deps);
@@ -122,12 +123,31 @@ export class RubyGemsRegistry extends BaseRegistry {
   // ---- compact index -------------------------------------------------------------------------
 
   private async compactVersions(req: IRouteRequest) {
-    const upstreams = await this.upstreamVersionsFiles(req);
-    if (upstreams.length === 0) return this.compactIndexFile(req, 'versions', (index) => Buffer.from(compactVersionsFile(index.createdAt, index.lines), 'utf8'));
-    const { document: index } = await this.store.compactIndex();
-    const files = upstreams.map(({ file, document }) => ({ lines: file.lines, accepts: (name: string) => upstreamAcceptsName(document.upstream.scopeRules, name) }));
-    const bytes = Buffer.from(mergeVersionsFiles(upstreams[0].file.createdAt, files, new Set(Object.keys(index.gems)), index.lines), 'utf8');
-    return this.proxiedFile(req, bytes, worstCache(upstreams.map(({ document }) => document.cache)));
+    const documents = await this.upstreamVersionsDocuments(req);
+    const { document: index, etag } = await this.store.compactIndex();
+    const merged = documents.length > 0 ? this.mergedVersionsFile(documents, index, etag) : null;
+    if (!merged) return this.compactIndexFile(req, 'versions', (local) => Buffer.from(compactVersionsFile(local.createdAt, local.lines), 'utf8'));
+    return this.proxiedFile(req, merged, worstCache(documents.map((document) => document.cache)));
+  }
+
+  /**
+   * The upstreams' `/versions` merged with the local index; the last one is kept while none of its sources
+   * changed (a public `/versions` is tens of MB: split, merged and hashed once, not per request).
+   */
+  private mergedVersionsFile(documents: IUpstreamDocument[], index: ICompactIndexDocument, localEtag: string): IProxiedFile | null {
+    const sources = documents.map((document) => `${document.upstream.id} ${document.headers.etag ?? ''} ${JSON.stringify(document.upstream.scopeRules ?? [])}`);
+    const key = documents.every((document) => document.headers.etag) ? [localEtag, ...sources].join('\n') : null;
+    if (key && this.lastMergedVersions?.key === key) return this.lastMergedVersions.file;
+    const files = documents.flatMap((document) => {
+      const file = parseVersionsFile(document.body);
+      if (!file) this.logger.warn(`rubygems: upstream ${document.upstream.id} sent no usable /versions`);
+      return file ? [{ lines: file.lines, createdAt: file.createdAt, accepts: (name: string) => upstreamAcceptsName(document.upstream.scopeRules, name) }] : [];
+    });
+    if (files.length === 0) return null;
+    const bytes = Buffer.from(mergeVersionsFiles(files[0].createdAt, files, new Set(Object.keys(index.gems)), index.lines), 'utf8');
+    const file = { bytes, object: compactIndexObject(bytes, undefined) };
+    this.lastMergedVersions = key ? { key, file } : undefined;
+    return file;
   }
 
   private async compactNames(req: IRouteRequest) {
@@ -137,7 +157,7 @@ export class RubyGemsRegistry extends BaseRegistry {
   private async compactInfo(req: IRouteRequest) {
     const name = this.gemName(req.params.gem);
     const proxied = (await this.store.getGem(name)) ? null : await this.upstreamInfo(req, name);
-    if (proxied) return this.proxiedFile(req, proxied.body, proxied.cache);
+    if (proxied) return this.proxiedFile(req, { bytes: proxied.body, object: compactIndexObject(proxied.body, undefined) }, proxied.cache);
     return serveObject(req, await this.store.infoSource(name, req.storageContext), { notFound: () => gemNotFound(name) });
   }
 
@@ -168,7 +188,7 @@ export class RubyGemsRegistry extends BaseRegistry {
       if (!document) throw error;
       return document;
     });
-    if (!('record' in found)) return this.proxiedFile(req, found.body, found.cache, 'application/octet-stream');
+    if (!('record' in found)) return this.proxiedFile(req, { bytes: found.body, object: compactIndexObject(found.body, undefined, 'application/octet-stream') }, found.cache);
     const { record } = found;
     const bytes = quickGemspec(record.spec);
     return serveObject(req, bufferedObjectSource(async () => ({ object: compactIndexObject(bytes, undefined, 'application/octet-stream'), bytes })), {
@@ -219,23 +239,24 @@ export class RubyGemsRegistry extends BaseRegistry {
    * Each upstream's `/versions` (fresh, cached or stale), by priority. An upstream that cannot answer is
    * left out while another one could; when none could, the failure is the answer (502/504).
    */
-  private async upstreamVersionsFiles(req: IRouteRequest) {
+  private async upstreamVersionsDocuments(req: IRouteRequest): Promise<IUpstreamDocument[]> {
     const selection = await this.upstream.selectAll(req.method, req.ctx.actor);
-    const files: { file: NonNullable<ReturnType<typeof parseVersionsFile>>; document: IUpstreamDocument }[] = [];
+    const documents: IUpstreamDocument[] = [];
     let failure: unknown;
     for (const upstream of selection?.upstreams ?? []) {
       const document = await this.upstream
-        .getDocument({ config: selection!.config, upstreams: [upstream] }, { cacheKey: 'versions', url: (source) => upstreamGemSourceUrl(source.url, 'versions') })
+        .getDocument(
+          { config: selection!.config, upstreams: [upstream] },
+          { cacheKey: 'versions', url: (source) => upstreamGemSourceUrl(source.url, 'versions'), keepHeaders: ['etag'] },
+        )
         .catch((error: unknown) => {
           failure = error;
           return null;
         });
-      const file = document && parseVersionsFile(document.body);
-      if (document && !file) this.logger.warn(`rubygems: upstream ${upstream.id} sent no usable /versions`);
-      if (document && file) files.push({ file, document });
+      if (document) documents.push(document);
     }
-    if (files.length === 0 && failure) throw failure;
-    return files;
+    if (documents.length === 0 && failure) throw failure;
+    return documents;
   }
 
   /** The upstream's `/info/{gem}` (served unchanged, so its MD5 in `/versions` holds); null when no upstream serves or has the gem. */
@@ -263,10 +284,9 @@ export class RubyGemsRegistry extends BaseRegistry {
   }
 
   /** A proxied compact index file or gemspec (ETag, 304, Range, HEAD, Repr-Digest) saying where it came from. */
-  private proxiedFile(req: IRouteRequest, bytes: Buffer, cache: TCacheStatus, contentType?: string) {
-    const described = compactIndexObject(bytes, undefined, contentType);
-    const object = { ...described, headers: { ...described.headers, 'X-Cache': cache } };
-    return serveObject(req, bufferedObjectSource(async () => ({ object, bytes })), { notFound: () => RegistryError.notFound(`${req.path} not found`) });
+  private proxiedFile(req: IRouteRequest, file: IProxiedFile, cache: TCacheStatus) {
+    const object = { ...file.object, headers: { ...file.object.headers, 'X-Cache': cache } };
+    return serveObject(req, bufferedObjectSource(async () => ({ object, bytes: file.bytes })), { notFound: () => RegistryError.notFound(`${req.path} not found`) });
   }
 
   // ---- push, yank, owners --------------------------------------------------------------------
@@ -410,6 +430,12 @@ function gemInfo(req: IRouteRequest, summary: IGemSummary) {
 /** Gem name → served versions, from the compact index document. */
 function servedIndex(index: ICompactIndexDocument): TServedIndex {
   return Object.fromEntries(Object.entries(index.gems).map(([name, entry]) => [name, entry.versions]));
+}
+
+/** A proxied file as served: its bytes and how they are described (ETag, Repr-Digest). */
+interface IProxiedFile {
+  bytes: Buffer;
+  object: IServedObject;
 }
 
 /** What a page made of several upstream documents says it came from: a fetch if any was, else stale if any was. */

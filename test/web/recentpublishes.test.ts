@@ -67,6 +67,29 @@ describe('recent publishes', () => {
     assert.deepEqual(listed, ['npm left-pad 1.1.0', 'oci team/app v2', 'maven com.example:lib 1.0', 'npm left-pad 1.0.0']);
   });
 
+  it('takes deleted packages and versions off the list, and a publish after a delete puts it back', async () => {
+    const recent = recentOf(20);
+    for (const delivered of [
+      event('npm', 'gone-pkg', '1.0.0'),
+      event('npm', 'gone-pkg', '1.1.0'),
+      event('npm', 'half-pkg', '1.0.0'),
+      event('npm', 'half-pkg', '2.0.0'),
+      event('maven', 'com/example/gone/1.0/gone-1.0.jar', '1.0'),
+      event('npm', 'gone-pkg', undefined, { action: 'delete' }),
+      event('npm', 'half-pkg', '1.0.0', { action: 'delete' }),
+      event('maven', 'com.example:gone', '1.0', { action: 'delete' }),
+      event('npm', 'half-pkg', '2.0.0', { action: 'delete', result: 'failure', status: 500 }),
+      event('npm', 'back-pkg', '1.0.0', { action: 'delete' }),
+      event('npm', 'back-pkg', '1.0.0'),
+    ]) {
+      recent.deliver(delivered);
+    }
+    await recent.settled();
+    const listed = (await recent.list()).map((entry) => `${entry.protocol} ${entry.name} ${entry.version}`);
+    assert.ok(!listed.some((entry) => entry.includes('gone')), listed.join('; '));
+    assert.deepEqual(listed.filter((entry) => /half-pkg|back-pkg/.test(entry)), ['npm back-pkg 1.0.0', 'npm half-pkg 2.0.0']);
+  });
+
   it('keeps at most maxEntries, across writers on the same storage, and moves a republished release to the front', async () => {
     const first = recentOf(5);
     const second = recentOf(5);

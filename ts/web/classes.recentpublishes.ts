@@ -31,15 +31,19 @@ export interface IRecentPublishesOptions {
 
 const sameRelease = (a: IRecentPublish, b: IRecentPublish) => a.protocol === b.protocol && a.name === b.name && a.version === b.version;
 
+/** A change to the list, in the order the events came: a publish, or a delete (of some versions, or of all). */
+type TChange = { add: IRecentPublish } | { remove: { protocol: TRegistryProtocol; name: string; versions: string[] | null } };
+
 /**
  * The newest publishes of every protocol, in one small bounded document in storage, so every
  * instance on the bucket shows the same list. Fed by the audit events: a publish is queued and
  * written in the background (the request never waits for it), queued ones merged in one conditional
- * read-modify-write, so several instances publishing at once lose none. A failed write is logged and
- * its entries dropped: the list is a convenience, never the truth (a package's own page is).
+ * read-modify-write, so several instances publishing at once lose none. A delete takes the package
+ * (or the versions it names) off the list. A failed write is logged and its changes dropped: the list
+ * is a convenience, never the truth (a package's own page is).
  */
 export class RecentPublishes implements IEventSink {
-  private pending: IRecentPublish[] = [];
+  private pending: TChange[] = [];
   private flushing: Promise<void> | null = null;
   private readonly cache: BoundedCache<IRecentPublish[]>;
 
@@ -53,12 +57,18 @@ export class RecentPublishes implements IEventSink {
   }
 
   deliver(event: IRegistryEvent): void {
-    if (event.action !== 'publish' || event.result !== 'success' || event.protocol === 'core' || !event.resource) return;
+    if ((event.action !== 'publish' && event.action !== 'delete') || event.result !== 'success' || event.protocol === 'core' || !event.resource) return;
     const catalogue = this.catalogues.get(event.protocol);
     if (!catalogue) return;
-    const published = catalogue.publishedPackage ? catalogue.publishedPackage(event.resource, event.version) : { name: event.resource, version: event.version };
-    if (!published) return;
-    this.pending.push({ protocol: event.protocol, name: published.name, ...(published.version ? { version: published.version } : {}), time: event.time });
+    if (event.action === 'delete') {
+      // Deletes name the package as its pages do; the versions, when named, as a list (npm) or one.
+      const versions = event.version ? event.version.split(',').filter(Boolean) : [];
+      this.pending.push({ remove: { protocol: event.protocol, name: event.resource, versions: versions.length > 0 ? versions : null } });
+    } else {
+      const published = catalogue.publishedPackage ? catalogue.publishedPackage(event.resource, event.version) : { name: event.resource, version: event.version };
+      if (!published) return;
+      this.pending.push({ add: { protocol: event.protocol, name: published.name, ...(published.version ? { version: published.version } : {}), time: event.time } });
+    }
     this.flushing ??= this.flush();
   }
 
@@ -89,7 +99,7 @@ export class RecentPublishes implements IEventSink {
           });
           this.cache.delete('recent');
         } catch (error) {
-          this.logger.warn(`could not record ${batch.length} recent publish(es) for the web page`, error);
+          this.logger.warn(`could not record ${batch.length} change(s) to the web page's recent publishes`, error);
         }
       }
     } finally {
@@ -97,15 +107,22 @@ export class RecentPublishes implements IEventSink {
     }
   }
 
-  /** `batch` merged into `entries`: newest first, a release listed once (at its newest time), bounded. Null: nothing changes. */
-  private merge(entries: IRecentPublish[], batch: IRecentPublish[]): IRecentPublish[] | null {
-    // The batch newest first, so equal times keep the later event in front.
-    const all = [...[...batch].reverse(), ...entries].sort((a, b) => b.time.localeCompare(a.time));
-    const kept: IRecentPublish[] = [];
-    for (const entry of all) {
-      if (kept.length >= this.options.maxEntries) break;
-      if (!kept.some((other) => sameRelease(other, entry))) kept.push(entry);
+  /** `batch` applied to `entries` in order: newest first, a release listed once (at its newest time), bounded. Null: nothing changes. */
+  private merge(entries: IRecentPublish[], batch: TChange[]): IRecentPublish[] | null {
+    let list = entries;
+    for (const change of batch) {
+      if ('add' in change) {
+        list = [change.add, ...list.filter((entry) => !sameRelease(entry, change.add))];
+        continue;
+      }
+      const { protocol, name, versions } = change.remove;
+      const resource = this.catalogues.get(protocol)!.resourceOf(name);
+      const removed = (entry: IRecentPublish) =>
+        entry.protocol === protocol && this.catalogues.get(protocol)!.resourceOf(entry.name) === resource && (versions === null || versions.includes(entry.version ?? ''));
+      list = list.filter((entry) => !removed(entry));
     }
+    // Stable: equal times keep the later change in front.
+    const kept = [...list].sort((a, b) => b.time.localeCompare(a.time)).slice(0, this.options.maxEntries);
     const unchanged = kept.length === entries.length && kept.every((entry, index) => entry === entries[index]);
     return unchanged ? null : kept;
   }

@@ -45,6 +45,7 @@ describe('composer upstream proxy', () => {
     upstream = await startUpstreamRegistry();
     zips['1.0.0'] = await upload(upstream.registry, 'acme/mirrored', '1.0.0');
     zips['1.1.0'] = await upload(upstream.registry, 'acme/mirrored', '1.1.0');
+    zips['dev-main'] = await upload(upstream.registry, 'acme/mirrored', 'dev-main');
   });
   after(() => upstream.stop());
 
@@ -84,6 +85,23 @@ describe('composer upstream proxy', () => {
       assert.equal(unknown.status, 404);
       assert.equal(unknown.json.status, 'error');
       assert.equal((await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/nowhere.json')).status, 404);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('serves the upstream dev branches from ~dev.json, their dists too', async () => {
+    const proxy = await startProxyRegistry(composerConfig(`${upstream.url}/composer`));
+    try {
+      const dev = await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/mirrored~dev.json');
+      assert.equal(dev.status, 200, dev.text);
+      assert.deepEqual(versionsOf(dev.json, 'acme/mirrored'), ['dev-main']);
+      const [entry] = dev.json.packages['acme/mirrored'];
+      assert.equal(entry.dist.url, `${PUBLIC}/dists/acme/mirrored/${sha1(zips['dev-main'])}.zip`);
+      assert.deepEqual(versionsOf((await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/mirrored.json')).json, 'acme/mirrored'), ['1.1.0', '1.0.0'], 'no branch among the tagged versions');
+      const dist = await sendRequest(proxy.registry, 'GET', `/composer/dists/acme/mirrored/${sha1(zips['dev-main'])}.zip`);
+      assert.equal(dist.status, 200, dist.text);
+      assert.ok(dist.bytes.equals(zips['dev-main']));
     } finally {
       await proxy.stop();
     }

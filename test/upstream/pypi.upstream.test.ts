@@ -1,7 +1,7 @@
 /**
  * The PyPI proxy: the upstream's project page (PEP 691 JSON) served as HTML or JSON with file URLs of
  * ours, merged with local files, files and their `.metadata` cached and checked against the page's
- * sha256, the cache served with the upstream stopped, and a real `pip download` through the proxy.
+ * sha256, the cache served with the upstream stopped, and a real `pip download` and `pip install` through the proxy.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -132,7 +132,7 @@ describe('pypi upstream proxy', () => {
     }
   });
 
-  it('pip download through the proxy fetches the exact upstream wheel', { skip: pipMissing }, async () => {
+  it('pip install through the proxy installs the upstream wheel (and pip download fetches its exact bytes)', { skip: pipMissing }, async () => {
     const proxy = await startProxyRegistry(pypiConfig(`${upstream.url}/pypi/simple`));
     const server = await startHttp(createNodeHandler(proxy.registry));
     const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-pip-'));
@@ -152,6 +152,20 @@ describe('pypi upstream proxy', () => {
       assert.equal(result.code, 0, `pip download failed:\n${result.stderr}`);
       const downloaded = await fsp.readFile(path.join(into, wheel.filename));
       assert.ok(downloaded.equals(wheel.bytes));
+      const target = path.join(root, 'site');
+      const installed = await new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile(
+          PYTHON,
+          ['-m', 'pip', 'install', '--no-deps', '--target', target, 'py-mirror==1.0.0', '--index-url', `${server.url}/pypi/simple/`],
+          { env, timeout: 120_000 },
+          (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr }),
+        );
+      });
+      assert.equal(installed.code, 0, `pip install failed:\n${installed.stderr}`);
+      const value = await new Promise<string>((resolve, reject) => {
+        execFile(PYTHON, ['-c', 'import py_mirror; print(py_mirror.VALUE)'], { env: { ...env, PYTHONPATH: target }, timeout: 60_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout.trim())));
+      });
+      assert.equal(value, 'py-mirror 1.0.0');
       assert.equal((await proxy.keys('upstream/pypi/up/artifacts/')).filter((key) => key.endsWith('.json')).length >= 1, true);
     } finally {
       await server.close();

@@ -52,7 +52,8 @@ describe('web page over HTTP', () => {
     const missingPage = await get('/packages/npm/no-such-package');
     assert.equal(privatePage.status, 404);
     assert.equal(missingPage.status, 404);
-    assert.equal(privatePage.text, missingPage.text);
+    // The same page, but for the address each names (its sign-in link comes back to it).
+    assert.equal(privatePage.text.replaceAll('web-left-pad', 'NAME'), missingPage.text.replaceAll('no-such-package', 'NAME'));
     for (const path of ['/packages/cargo/web-crate', '/packages/maven/com.example:web-lib', '/packages/oci/web/app', '/packages/composer/web/greeter', '/packages/rubygems/web-gem', '/packages/nosuch/x']) {
       assert.equal((await get(path)).status, 404, path);
     }
@@ -105,6 +106,17 @@ describe('web page over HTTP', () => {
       const refused = await post(credentials, crossSite);
       assert.equal(refused.status, 403, JSON.stringify(crossSite));
       assert.equal(refused.headers['set-cookie'], undefined);
+    }
+
+    // From a page (a private package answers 404 until then), signing in comes back to it; never to another site.
+    const missing = await get('/packages/npm/web-left-pad?version=1.0.0');
+    assert.match(missing.text, /<a href="\/sign-in\?next=%2Fpackages%2Fnpm%2Fweb-left-pad%3Fversion%3D1\.0\.0">Sign in<\/a>/);
+    const formWithNext = await get('/sign-in?next=%2Fpackages%2Fnpm%2Fweb-left-pad%3Fversion%3D1.0.0');
+    assert.match(formWithNext.text, /<input type="hidden" name="next" value="\/packages\/npm\/web-left-pad\?version=1\.0\.0">/);
+    const back = await post(`${credentials}&next=${encodeURIComponent('/packages/npm/web-left-pad?version=1.0.0')}`);
+    assert.equal(back.headers.location, '/packages/npm/web-left-pad?version=1.0.0');
+    for (const elsewhere of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', 'packages/npm/web-left-pad']) {
+      assert.equal((await post(`${credentials}&next=${encodeURIComponent(elsewhere)}`)).headers.location, '/', elsewhere);
     }
 
     const signedIn = await post(credentials);

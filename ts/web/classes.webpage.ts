@@ -92,6 +92,7 @@ export class WebPage {
   async handleRequest(ctx: IRequestContext, relativePath: string, publicBasePath: string): Promise<IResponse> {
     const base = publicBasePath;
     const headers = lowerCaseHeaders(ctx.headers);
+    let here: string | undefined;
     try {
       const method = ctx.method.toUpperCase();
       assertSafeRequestPath(relativePath);
@@ -106,8 +107,9 @@ export class WebPage {
       const visitor = await identifyVisitor(this.deps.auth, headers.authorization, ctx.actor?.ip, sessionUserId);
       const query = firstValue(ctx.query?.q).slice(0, MAX_QUERY_CHARS);
       const version = firstValue(ctx.query?.version) || undefined;
-      const frame = { base, userId: visitor.userId, signOut: sessionUserId !== null };
-      if (formPath === 'sign-in') return this.signIn(frame, visitor);
+      here = pageAddress(base, relativePath, query, version);
+      const frame = { base, userId: visitor.userId, signOut: sessionUserId !== null, here };
+      if (formPath === 'sign-in') return this.signIn(frame, visitor, safeNext(base, firstValue(ctx.query?.next)));
       // Every anonymous visitor sees the same page (for the same public host): rendered once a second at most.
       const forwarded = this.deps.trustProxy ? [headers['x-forwarded-proto'], headers['x-forwarded-host'], headers['x-forwarded-prefix']] : [];
       const cacheKey = visitor.userId === null ? [relativePath, query, version, headers.host, ...forwarded].join('\u0000') : null;
@@ -118,7 +120,7 @@ export class WebPage {
       return this.page(200, body);
     } catch (error) {
       if (!isRegistryError(error)) throw error;
-      return this.errorPage(base, error);
+      return this.errorPage(base, error, here);
     }
   }
 
@@ -198,10 +200,10 @@ export class WebPage {
     return visible;
   }
 
-  /** The sign-in form; a visitor who is signed in already goes home. */
-  private signIn(frame: Omit<IPageFrame, 'title'>, visitor: IWebVisitor): IResponse {
-    if (visitor.userId) return this.redirect(`${frame.base}/`);
-    return this.page(200, layout({ ...frame, title: 'Sign in' }, signInContent(frame.base)));
+  /** The sign-in form; a visitor who is signed in already goes on to `next`. */
+  private signIn(frame: Omit<IPageFrame, 'title'>, visitor: IWebVisitor, next: string): IResponse {
+    if (visitor.userId) return this.redirect(next);
+    return this.page(200, layout({ ...frame, here: undefined, title: 'Sign in' }, signInContent(frame.base, next)));
   }
 
   /**
@@ -216,11 +218,12 @@ export class WebPage {
     const fields = new URLSearchParams(await new RequestBody(ctx, FORM_LIMITS, headers['content-length']).text(MAX_FORM_BYTES));
     const username = fields.get('username') ?? '';
     const password = fields.get('password') ?? '';
+    const next = safeNext(base, fields.get('next') ?? '');
     const frame = { base, userId: null, title: 'Sign in' };
-    if (!username || !password) return this.page(400, layout(frame, signInContent(base, 'Enter your user name and password.', username)));
+    if (!username || !password) return this.page(400, layout(frame, signInContent(base, next, 'Enter your user name and password.', username)));
     const userId = await this.deps.auth.authenticate({ username, password, ...(ctx.actor?.ip ? { ip: ctx.actor.ip } : {}) });
-    if (!userId) return this.page(401, layout(frame, signInContent(base, 'Wrong user name or password.', username)));
-    return this.redirect(`${base}/`, sessionCookie(base, await this.sessions.issue(userId), SESSION_SECONDS, secure));
+    if (!userId) return this.page(401, layout(frame, signInContent(base, next, 'Wrong user name or password.', username)));
+    return this.redirect(next, sessionCookie(base, await this.sessions.issue(userId), SESSION_SECONDS, secure));
   }
 
   private publicUrl(headers: Record<string, string>, base: string): string {
@@ -247,13 +250,13 @@ export class WebPage {
     });
   }
 
-  private errorPage(base: string, error: RegistryError): IResponse {
+  private errorPage(base: string, error: RegistryError, here?: string): IResponse {
     const status = error.status;
     const heading = status === 404 ? 'Not found' : status === 401 ? 'Sign in' : status === 429 ? 'Too many attempts' : status >= 500 ? 'Something went wrong' : 'Cannot show this page';
     const text = status >= 500 ? 'The registry could not answer this request.' : error.message;
     if (status >= 500) this.deps.logger.error(`web page error ${error.message}`, error);
     const challenge: Record<string, string> = status === 401 ? { 'WWW-Authenticate': 'Basic realm="smartregistry", charset="UTF-8"' } : {};
-    return this.page(status, layout({ base, title: heading, userId: null }, messageContent(heading, text)), { ...error.headers, ...challenge });
+    return this.page(status, layout({ base, title: heading, userId: null, here }, messageContent(heading, text)), { ...error.headers, ...challenge });
   }
 }
 
@@ -263,6 +266,20 @@ function lowerCaseHeaders(headers: IRequestContext['headers']): Record<string, s
     if (value !== undefined) result[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
   }
   return result;
+}
+
+/** This page's own address (path and the query it reads), for signing in and coming back; none for the home page. */
+function pageAddress(base: string, relativePath: string, query: string, version: string | undefined): string | undefined {
+  if (relativePath === '/' || relativePath === '' || relativePath === '/sign-in') return undefined;
+  const search = new URLSearchParams({ ...(query ? { q: query } : {}), ...(version ? { version } : {}) }).toString();
+  return `${base}${relativePath}${search ? `?${search}` : ''}`;
+}
+
+/** Where signing in leads: a page below this one's base path, never another site (`//host`, `/\host`). */
+function safeNext(base: string, next: string): string {
+  const home = `${base}/`;
+  if (!next.startsWith(home) || next.startsWith('//') || /[\\\u0000-\u001f]/.test(next)) return home;
+  return next;
 }
 
 /** One cookie's value from a `Cookie` header. */

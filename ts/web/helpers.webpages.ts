@@ -23,6 +23,8 @@ export interface IPageFrame {
   userId: string | null;
   /** Signed in by this page's session (not by an Authorization header): offer to sign out. */
   signOut?: boolean;
+  /** This page's address: signing in from it comes back here. */
+  here?: string;
 }
 
 export function layout(frame: IPageFrame, content: SafeHtml): SafeHtml {
@@ -46,7 +48,7 @@ export function layout(frame: IPageFrame, content: SafeHtml): SafeHtml {
 <input id="q" name="q" type="search" placeholder="Search packages" value="${frame.query ?? ''}">
 <button type="submit">Search</button>
 </form>
-<nav>${frame.userId ? html`<span>Signed in as <strong>${frame.userId}</strong></span>${frame.signOut ? html` <form class="inline" action="${base}/sign-out" method="post"><button type="submit">Sign out</button></form>` : ''}` : html`<a href="${base}/sign-in">Sign in</a>`}</nav>
+<nav>${frame.userId ? html`<span>Signed in as <strong>${frame.userId}</strong></span>${frame.signOut ? html` <form class="inline" action="${base}/sign-out" method="post"><button type="submit">Sign out</button></form>` : ''}` : html`<a href="${base}/sign-in${frame.here ? `?next=${encodeURIComponent(frame.here)}` : ''}">Sign in</a>`}</nav>
 </header>
 <main>
 ${content}
@@ -142,10 +144,11 @@ ${pkg.files.length > 0 ? html`<section aria-labelledby="files"><h2 id="files">Fi
 ${readme ? html`<section class="readme" aria-labelledby="readme"><h2 id="readme">Readme</h2>${readme}</section>` : ''}`;
 }
 
-export function signInContent(base: string, problem?: string, username = ''): SafeHtml {
+export function signInContent(base: string, next: string, problem?: string, username = ''): SafeHtml {
   return html`<h1>Sign in</h1>
 ${problem ? html`<p class="problem" role="alert">${problem}</p>` : ''}
 <form class="sign-in" action="${base}/sign-in" method="post">
+<input type="hidden" name="next" value="${next}">
 <label for="username">User name</label>
 <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${username}">
 <label for="password">Password</label>

@@ -1,13 +1,15 @@
 /**
  * Real clients follow the download redirects (issue 19): `smartregistry serve --redirect-downloads` on Ceph
- * RGW, every request through a recording proxy that counts the body bytes the registry sent. skopeo, npm, mvn,
- * pip and cargo fetch their artifacts from the bucket, get exactly the published bytes (their own digest
- * checks pass), and the registry sends no byte of any artifact.
+ * RGW, every request through a recording proxy that counts the body bytes the registry sent. skopeo, npm,
+ * pnpm, mvn, pip, cargo, composer, gem and bundler fetch their artifacts from the bucket, get exactly the
+ * published bytes (their own digest checks pass), and the registry sends no byte of any artifact.
  *
  * The bucket's public URL names `localhost` while the clients reach the registry at 127.0.0.1: clients drop
  * their registry credentials on a redirect to another host name, but npm keeps its token for the same host
  * on another port, and Ceph refuses a presigned URL that comes with an Authorization header (400).
  * No client reaches the internet: each has its own home, configuration and cache in a temp directory.
+ * pnpm is not a Debian package: the test installs a pinned version from the npm registry into its temp directory
+ * (a devDependency would put a second package manager into every checkout for this one test).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +26,8 @@ import { startServe, type IServeInstance } from '../helpers/serve.js';
 import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
 import { makeWheel, multipartBody, uploadFields, MULTIPART_TYPE } from '../pypi/fixtures.js';
 import { zipBuffer } from './archive/zipwriter.js';
+import { composerMissing, runComposer } from '../composer/client.js';
+import { makePackageZip, sha1 } from '../composer/fixtures.js';
 
 const sha256Hex = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
 
@@ -38,6 +42,9 @@ const npmMissing = clientMissing('npm', ['--version']);
 const pipMissing = clientMissing('python3', ['-m', 'pip', '--version']);
 const cargoMissing = clientMissing('cargo', ['--version']);
 const mvnMissing = clientMissing('mvn', ['--version']);
+const gemMissing = clientMissing('gem', ['--version']) || clientMissing('bundle', ['--version']);
+/** The pnpm the test installs with npm (pinned: a new major may change how it follows redirects). */
+const PNPM_VERSION = '12.23.0';
 /** Plugin versions Debian ships in /usr/share/maven-repo, where a private settings.xml sends every other repository. */
 const MAVEN_PLUGINS = { resources: '3.3.0', compiler: '3.10.1' };
 
@@ -158,36 +165,66 @@ describe('downloads: real clients follow the redirects to Ceph RGW', { skip: ski
     assert.ok(bytesSentSince(from) < 16 * 1024, `the registry sent ${bytesSentSince(from)} bytes for an 8 MiB image`);
   });
 
-  it('npm installs a published tarball from the bucket', { skip: npmMissing }, async () => {
-    const work = path.join(root, 'npm');
-    const registryUrl = `${proxy.url}/npm/`;
+  /** An npm environment of its own under `work`, with the registry's token for the proxy's host. */
+  const npmEnv = async (work: string) => {
     const home = path.join(work, 'home');
     await fsp.mkdir(home, { recursive: true });
     await fsp.writeFile(path.join(home, '.npmrc'), `//${host}/npm/:_authToken=${server.tokens.npm}\n`);
-    const env = cleanEnv(/^npm_|^NODE_AUTH_TOKEN$|^NPM_TOKEN$/i, {
+    return cleanEnv(/^npm_|^NODE_AUTH_TOKEN$|^NPM_TOKEN$|^PNPM/i, {
       HOME: home,
       npm_config_userconfig: path.join(home, '.npmrc'),
       npm_config_globalconfig: path.join(home, 'global-npmrc'),
       npm_config_cache: path.join(work, 'cache'),
-      npm_config_registry: registryUrl,
+      npm_config_registry: `${proxy.url}/npm/`,
       npm_config_update_notifier: 'false',
       npm_config_fund: 'false',
       npm_config_audit: 'false',
     });
+  };
+  /** Publishes `name@1.0.0` holding `data.bin` with npm, and makes a project under `work` that depends on it. */
+  const publishAndConsumer = async (work: string, env: NodeJS.ProcessEnv, name: string, data: Buffer) => {
     const pkg = path.join(work, 'pkg');
     await fsp.mkdir(pkg, { recursive: true });
-    const data = crypto.randomBytes(1024 * 1024);
-    await fsp.writeFile(path.join(pkg, 'package.json'), JSON.stringify({ name: 'redirect-demo', version: '1.0.0', files: ['data.bin'] }));
+    await fsp.writeFile(path.join(pkg, 'package.json'), JSON.stringify({ name, version: '1.0.0', files: ['data.bin'] }));
     await fsp.writeFile(path.join(pkg, 'data.bin'), data);
-    await must('npm', ['publish', `--registry=${registryUrl}`], { cwd: pkg, env });
-
-    const from = proxy.answers.length;
+    await must('npm', ['publish', `--registry=${proxy.url}/npm/`], { cwd: pkg, env });
     const consumer = path.join(work, 'consumer');
     await fsp.mkdir(consumer);
-    await fsp.writeFile(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', dependencies: { 'redirect-demo': '1.0.0' } }));
+    await fsp.writeFile(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', dependencies: { [name]: '1.0.0' } }));
+    return consumer;
+  };
+
+  it('npm installs a published tarball from the bucket', { skip: npmMissing }, async () => {
+    const work = path.join(root, 'npm');
+    const env = await npmEnv(work);
+    const data = crypto.randomBytes(1024 * 1024);
+    const consumer = await publishAndConsumer(work, env, 'redirect-demo', data);
+
+    const from = proxy.answers.length;
     // A cache of its own: publishing left the tarball in the first one.
-    await must('npm', ['install', `--registry=${registryUrl}`], { cwd: consumer, env: { ...env, npm_config_cache: path.join(work, 'install-cache') } });
+    await must('npm', ['install', `--registry=${proxy.url}/npm/`], { cwd: consumer, env: { ...env, npm_config_cache: path.join(work, 'install-cache') } });
     assert.ok((await fsp.readFile(path.join(consumer, 'node_modules', 'redirect-demo', 'data.bin'))).equals(data));
+    assertRedirectedOnly(from, /\.tgz$/, 1);
+    assert.ok(bytesSentSince(from) < 16 * 1024, `the registry sent ${bytesSentSince(from)} bytes for a 1 MiB tarball`);
+  });
+
+  it('pnpm installs a published tarball from the bucket, checked against the packument integrity', { skip: npmMissing, timeout: 300_000 }, async () => {
+    const work = path.join(root, 'pnpm');
+    const env = await npmEnv(work);
+    const tool = path.join(work, 'tool');
+    await fsp.mkdir(tool, { recursive: true });
+    // From the npm registry itself, not ours: the proxy records only what the consumer's install asks.
+    await must('npm', ['install', '--prefix', tool, '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', `pnpm@${PNPM_VERSION}`], {
+      env: { ...process.env, npm_config_cache: path.join(work, 'tool-cache') },
+    });
+    const pnpm = path.join(tool, 'node_modules', '.bin', 'pnpm');
+    assert.equal((await must(pnpm, ['--version'], { env })).stdout.trim(), PNPM_VERSION);
+    const data = crypto.randomBytes(1024 * 1024);
+    const consumer = await publishAndConsumer(work, env, 'redirect-pnpm', data);
+
+    const from = proxy.answers.length;
+    await must(pnpm, ['install', `--registry=${proxy.url}/npm/`, '--store-dir', path.join(work, 'store'), '--cache-dir', path.join(work, 'pnpm-cache'), '--config.manage-package-manager-versions=false'], { cwd: consumer, env });
+    assert.ok((await fsp.readFile(path.join(consumer, 'node_modules', 'redirect-pnpm', 'data.bin'))).equals(data));
     assertRedirectedOnly(from, /\.tgz$/, 1);
     assert.ok(bytesSentSince(from) < 16 * 1024, `the registry sent ${bytesSentSince(from)} bytes for a 1 MiB tarball`);
   });
@@ -300,5 +337,89 @@ describe('downloads: real clients follow the redirects to Ceph RGW', { skip: ski
     await must('mvn', ['-B', '-s', settings, '-gs', settings, 'compile'], { cwd: consumer, env: { ...process.env, HOME: work, MAVEN_OPTS: '-Xmx256m' } });
     assert.ok((await fsp.readFile(path.join(work, 'm2', 'com', 'example', 'redirect', 'lib', '1.0', 'lib-1.0.jar'))).equals(jar));
     assertRedirectedOnly(from, /\.(jar|pom)$/, 2);
+  });
+
+  it('composer installs a dist zip from the bucket, checked against its shasum', { skip: composerMissing(), timeout: 300_000 }, async () => {
+    const work = path.join(root, 'composer');
+    const name = 'acme/redirect';
+    const data = crypto.randomBytes(256 * 1024);
+    const zip = await makePackageZip(name, '1.0.0', { extraEntries: [{ name: 'acme-redirect-1.0.0/data.bin', data }] });
+    const uploaded = await fetch(`${server.url}/composer/packages/${name}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${server.tokens.composer}`, 'content-type': 'application/zip' },
+      body: new Uint8Array(zip),
+    });
+    assert.equal(uploaded.status, 201, await uploaded.text());
+    const home = path.join(work, 'home');
+    await fsp.mkdir(home, { recursive: true });
+    await fsp.writeFile(path.join(home, 'auth.json'), JSON.stringify({ 'http-basic': { [host]: { username: 'token', password: server.tokens.composer } } }));
+    const app = path.join(work, 'app');
+    await fsp.mkdir(app);
+    await fsp.writeFile(
+      path.join(app, 'composer.json'),
+      JSON.stringify({ name: 'test/app', type: 'project', repositories: [{ type: 'composer', url: `${proxy.url}/composer` }, { 'packagist.org': false }], config: { 'secure-http': false } }),
+    );
+
+    const from = proxy.answers.length;
+    const required = await runComposer(['require', `${name}:1.0.0`, '--no-audit', '--no-progress'], home, app);
+    assert.equal(required.code, 0, `composer require\n${required.stdout}\n${required.stderr}`);
+    const installed = JSON.parse(await fsp.readFile(path.join(app, 'vendor', 'composer', 'installed.json'), 'utf8')) as { packages: { name: string; dist: { shasum: string } }[] };
+    assert.equal(installed.packages.find((pkg) => pkg.name === name)?.dist.shasum, sha1(zip));
+    assert.ok((await fsp.readFile(path.join(app, 'vendor', name, 'data.bin'))).equals(data));
+    assertRedirectedOnly(from, /\/dists\/.*\.zip$/, 1);
+  });
+
+  it('gem install and bundle install fetch a gem from the bucket, bundler checked against the compact index', { skip: gemMissing, timeout: 300_000 }, async () => {
+    const work = path.join(root, 'gem');
+    const src = path.join(work, 'src');
+    await fsp.mkdir(path.join(src, 'lib'), { recursive: true });
+    const data = crypto.randomBytes(256 * 1024);
+    await fsp.writeFile(path.join(src, 'lib', 'data.bin'), data);
+    await fsp.writeFile(
+      path.join(src, 'redirect-demo.gemspec'),
+      "Gem::Specification.new do |s|\n  s.name = 'redirect-demo'\n  s.version = '1.0.0'\n  s.summary = 'redirect test'\n  s.authors = ['smartregistry']\n  s.license = 'MIT'\n  s.files = ['lib/data.bin']\nend\n",
+    );
+    const home = path.join(work, 'home');
+    await fsp.mkdir(home, { recursive: true });
+    const sourceUrl = `${proxy.url}/rubygems`;
+    const authedSource = `${proxy.url.replace('http://', `http://admin:${server.tokens.rubygems}@`)}/rubygems/`;
+    await fsp.writeFile(path.join(home, '.gemrc'), `---\n:sources:\n- ${authedSource}\n:update_sources: false\n`);
+    const env = (label: string) =>
+      cleanEnv(/^(GEM_|BUNDLE_|BUNDLER_|RUBY|GEMRC$)/, {
+        HOME: home,
+        GEMRC: path.join(home, '.gemrc'),
+        GEM_HOME: path.join(work, `gems-${label}`),
+        GEM_PATH: path.join(work, `gems-${label}`),
+        GEM_SPEC_CACHE: path.join(work, `spec-cache-${label}`),
+        GEM_HOST_API_KEY: server.tokens.rubygems,
+        // Bundler's credentials for the proxy's host name (user:token; the token is the Basic password).
+        BUNDLE_127__0__0__1: `admin:${server.tokens.rubygems}`,
+        BUNDLE_USER_HOME: path.join(work, `bundle-home-${label}`),
+        BUNDLE_APP_CONFIG: path.join(work, `bundle-config-${label}`),
+        BUNDLE_PATH: path.join(work, `bundle-path-${label}`),
+        BUNDLE_DISABLE_VERSION_CHECK: 'true',
+        BUNDLE_SILENCE_ROOT_WARNING: 'true',
+        NO_COLOR: '1',
+      });
+    await must('gem', ['build', 'redirect-demo.gemspec'], { cwd: src, env: env('build') });
+    const gemFile = await fsp.readFile(path.join(src, 'redirect-demo-1.0.0.gem'));
+    await must('gem', ['push', path.join(src, 'redirect-demo-1.0.0.gem'), '--host', sourceUrl], { env: env('push') });
+
+    let from = proxy.answers.length;
+    await must('gem', ['install', 'redirect-demo', '-v', '1.0.0', '--clear-sources', '--source', authedSource, '--no-document'], { env: env('install') });
+    assert.ok((await fsp.readFile(path.join(work, 'gems-install', 'gems', 'redirect-demo-1.0.0', 'lib', 'data.bin'))).equals(data));
+    assert.ok((await fsp.readFile(path.join(work, 'gems-install', 'cache', 'redirect-demo-1.0.0.gem'))).equals(gemFile));
+    assertRedirectedOnly(from, /\.gem$/, 1);
+
+    const app = path.join(work, 'app');
+    await fsp.mkdir(app);
+    await fsp.writeFile(path.join(app, 'Gemfile'), `source ${JSON.stringify(sourceUrl)}\ngem 'redirect-demo', '1.0.0'\n`);
+    from = proxy.answers.length;
+    await must('bundle', ['install'], { cwd: app, env: env('bundle') });
+    const installed = await fsp.readdir(path.join(work, 'bundle-path-bundle'), { recursive: true });
+    const dataFile = installed.find((entry) => entry.endsWith(path.join('redirect-demo-1.0.0', 'lib', 'data.bin')));
+    assert.ok(dataFile, `bundle installed redirect-demo: ${installed.join(', ')}`);
+    assert.ok((await fsp.readFile(path.join(work, 'bundle-path-bundle', dataFile))).equals(data));
+    assertRedirectedOnly(from, /\.gem$/, 1);
   });
 });

@@ -4,7 +4,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FilesystemBackend } from '../../ts/core/storage/classes.filesystembackend.js';
-import { DELETE, RegistryStorage } from '../../ts/core/classes.registrystorage.js';
+import { DELETE, RegistryStorage, UNCHANGED } from '../../ts/core/classes.registrystorage.js';
 
 const ctx = { protocol: 'npm' as const };
 
@@ -55,5 +55,64 @@ test('document updater: a delete does not erase a write that came in between', a
     });
     assert.deepEqual(result, { versions: ['2.0.0'] });
     assert.deepEqual((await storage.getJson('npm/doc.json'))?.value, { versions: ['2.0.0'] });
+  });
+});
+
+/** Two RegistryStorage instances on one directory (two registry instances on one storage), counting stats and reads. */
+async function withTwoInstances(run: (a: RegistryStorage, b: RegistryStorage, calls: { stat: number; get: number }) => Promise<void>) {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-updater-'));
+  const calls = { stat: 0, get: 0 };
+  const counted = new FilesystemBackend(dir);
+  const stat = counted.stat.bind(counted);
+  const get = counted.get.bind(counted);
+  counted.stat = (key) => (calls.stat++, stat(key));
+  counted.get = (key, range) => (calls.get++, get(key, range));
+  const a = new RegistryStorage(counted);
+  const b = new RegistryStorage(new FilesystemBackend(dir));
+  await a.init();
+  await b.init();
+  try {
+    await run(a, b, calls);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+const addVersion = (version: string) => (current: { versions: string[] } | null) => {
+  if (current?.versions.includes(version)) throw new Error(`${version} exists`);
+  return { versions: [...(current?.versions ?? []), version] };
+};
+
+test('document updater: the document this instance last wrote is changed without a stat or a read', async () => {
+  await withTwoInstances(async (a, _b, calls) => {
+    await a.updateJson('npm/doc.json', ctx, addVersion('1.0.0'));
+    const before = { ...calls };
+    await a.updateJson('npm/doc.json', ctx, addVersion('1.1.0'));
+    await a.updateJson('npm/doc.json', ctx, addVersion('1.2.0'));
+    assert.deepEqual(calls, before);
+    assert.deepEqual((await a.getJson('npm/doc.json'))?.value, { versions: ['1.0.0', '1.1.0', '1.2.0'] });
+  });
+});
+
+test('document updater: another instance’s write in between refuses the remembered write, and nothing is lost', async () => {
+  await withTwoInstances(async (a, b) => {
+    await a.updateJson('npm/doc.json', ctx, addVersion('1.0.0'));
+    await b.updateJson('npm/doc.json', ctx, addVersion('2.0.0'));
+    await a.updateJson('npm/doc.json', ctx, addVersion('1.1.0'));
+    assert.deepEqual((await b.getJson('npm/doc.json'))?.value, { versions: ['1.0.0', '2.0.0', '1.1.0'] });
+  });
+});
+
+test('document updater: a refusal or no change on the remembered state is checked against storage first', async () => {
+  await withTwoInstances(async (a, b) => {
+    await a.updateJson('npm/doc.json', ctx, addVersion('1.0.0'));
+    // Another instance takes 1.0.0 away: the remembered state still lists it.
+    await b.updateJson<{ versions: string[] }>('npm/doc.json', ctx, () => ({ versions: [] }));
+    assert.deepEqual(await a.updateJson('npm/doc.json', ctx, addVersion('1.0.0')), { versions: ['1.0.0'] });
+
+    await b.updateJson<{ versions: string[] }>('npm/doc.json', ctx, () => ({ versions: ['1.0.0', '3.0.0'] }));
+    const seen = await a.updateJson<{ versions: string[] }>('npm/doc.json', ctx, (current) => (current?.versions.includes('1.0.0') ? UNCHANGED : { versions: ['x'] }));
+    assert.deepEqual(seen, { versions: ['1.0.0', '3.0.0'] }, 'unchanged answers the stored state, not the remembered one');
+    await assert.rejects(a.updateJson('npm/doc.json', ctx, addVersion('3.0.0')), /3\.0\.0 exists/);
   });
 });

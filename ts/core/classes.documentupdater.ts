@@ -71,9 +71,11 @@ export interface IDocumentUpdateResult<T> {
  *
  * - the etag of the written document is returned, so derived documents can be checked against it
  *   with a `stat` instead of reading the document back;
- * - the state this instance last wrote is remembered: when a `stat` shows the stored etag is still
- *   that one, the document is not read and parsed again (storage stays the truth: any other
- *   writer changes the etag);
+ * - the state this instance last wrote is remembered and changed without reading or even a `stat`:
+ *   the write is conditional on the remembered etag, so when another writer came in between it is
+ *   refused and the update starts again from the stored document. Storage stays the truth: a mutator
+ *   that refuses the change (throws) or leaves it unchanged on the remembered state is only believed
+ *   once a `stat` shows that state is still the stored one;
  * - the document is read and changed while its prerequisite (a tarball upload) is still being stored.
  *
  * The mutator must not keep references to the value: the object it is given may be the remembered
@@ -101,7 +103,14 @@ export class DocumentUpdater {
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const current = await this.read<T>(key, attempt === 0, options.parse);
-        const next = await mutate(current ? current.value : null);
+        let next: TMutation<T>;
+        try {
+          next = await mutate(current ? current.value : null);
+        } catch (error) {
+          if (current?.remembered && !(await this.stillStored(key, current.etag))) continue;
+          throw error;
+        }
+        if (next === UNCHANGED && current?.remembered && !(await this.stillStored(key, current.etag))) continue;
         if (prerequisite) {
           await prerequisite;
           prerequisite = undefined;
@@ -145,17 +154,26 @@ export class DocumentUpdater {
     this.lastWritten.delete(key);
   }
 
-  private async read<T>(key: string, mayUseRemembered: boolean, parse?: (bytes: Buffer) => T): Promise<{ value: T; etag: string; size: number } | null> {
+  /**
+   * The document to change: the state this instance last wrote (`remembered`: not checked against
+   * storage, the conditional write checks it), else as stored.
+   */
+  private async read<T>(
+    key: string,
+    mayUseRemembered: boolean,
+    parse?: (bytes: Buffer) => T,
+  ): Promise<{ value: T; etag: string; size: number; remembered?: true } | null> {
     // Taken out while it is changed; remembered again only once a write succeeded.
     const written = this.lastWritten.take(key);
-    if (written && mayUseRemembered) {
-      const info = await this.storage.stat(key);
-      if (info?.etag === written.etag) return { value: written.value as T, etag: written.etag, size: written.size };
-    }
+    if (written && mayUseRemembered) return { value: written.value as T, etag: written.etag, size: written.size, remembered: true };
     const stored = await this.storage.getBytes(key);
     if (!stored) return null;
     const value = parse ? parse(stored.bytes) : (JSON.parse(stored.bytes.toString('utf8')) as T);
     return { value, etag: stored.etag, size: stored.bytes.length };
+  }
+
+  private async stillStored(key: string, etag: string): Promise<boolean> {
+    return (await this.storage.stat(key))?.etag === etag;
   }
 
   private remember(key: string, etag: string, value: unknown, size: number) {

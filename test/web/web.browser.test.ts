@@ -80,7 +80,16 @@ describe('web page in chromium', { skip: missing }, () => {
     await Promise.all([page.waitForURL(/\/search\?q=web$/), page.press('#q', 'Enter')]);
     for (const href of SEVEN_PACKAGES) assert.equal(await page.locator(`main a[href="${href}"]`).count(), 1, href);
 
+    // Search as you type: the results replace the page while typing, without Enter.
+    await page.goto(`${origin}/`);
+    await page.locator('#q').pressSequentially('greet', { delay: 30 });
+    await page.waitForURL(/\/search\?q=greet$/);
+    await page.locator('main a[href="/packages/composer/web/greeter"]').waitFor();
+    assert.equal(await page.locator('main a[href="/packages/npm/web-left-pad"]').count(), 0);
+    assert.equal(await page.title(), 'Search greet · smartregistry');
+
     // A crate's page: the readme cargo sent, rendered, and its install snippet.
+    await page.goto(`${origin}/search?q=web`);
     await page.click('main a[href="/packages/cargo/web-crate"]');
     await page.waitForURL(/\/packages\/cargo\/web-crate$/);
     assert.match((await page.textContent('.readme')) ?? '', /A crate whose readme cargo publish sent, with a link\./);

@@ -29,6 +29,7 @@ describe('web page over HTTP', () => {
     const csp = page.headers['content-security-policy'];
     assert.match(csp, /default-src 'none'/);
     assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /connect-src 'self'(;|$)/, 'search as you type fetches this page only');
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
     assert.equal(page.headers['cache-control'], 'no-store');
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
@@ -350,6 +351,9 @@ describe('web page over HTTP', () => {
     const js = await get('/-/assets/copy.js');
     assert.equal(js.headers['content-type'], 'text/javascript; charset=utf-8');
     assert.match(js.text, /navigator\.clipboard\.writeText/);
+    const search = await get('/-/assets/search.js');
+    assert.equal(search.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.match(search.text, /history\.replaceState/);
     const missing = await get('/-/assets/other.js');
     assert.equal(missing.status, 404);
     assert.equal((await get('/no/such/page')).status, 404);

@@ -1,7 +1,7 @@
 /**
- * The page's two static files, shipped inside the package (no build step, nothing fetched at run
- * time). The stylesheet follows the system's light or dark scheme and fits a phone's width; the
- * script only makes the copy buttons work: every page reads without it.
+ * The page's static files, shipped inside the package (no build step, nothing fetched at run time).
+ * The stylesheet follows the system's light or dark scheme and fits a phone's width; the scripts make
+ * the copy buttons work and search as you type: every page reads without them.
  */
 export const WEB_ASSETS: Record<string, { contentType: string; body: string }> = {
   'web.css': {
@@ -57,6 +57,38 @@ for (const button of document.querySelectorAll('button[data-copy]')) {
     }
   });
 }
+`,
+  },
+  'search.js': {
+    contentType: 'text/javascript; charset=utf-8',
+    body: `// Search as you type: the results page for what is in the box replaces the page's main part.
+const box = document.getElementById('q');
+let timer;
+let asked = box ? box.value.trim() : '';
+let controller;
+box?.addEventListener('input', () => {
+  clearTimeout(timer);
+  timer = setTimeout(async () => {
+    const query = box.value.trim();
+    if (query === '' || query === asked) return;
+    asked = query;
+    controller?.abort();
+    controller = new AbortController();
+    const url = box.form.action + '?' + new URLSearchParams({ q: query });
+    try {
+      const response = await fetch(url, { signal: controller.signal, credentials: 'same-origin' });
+      if (!response.ok) return;
+      const page = new DOMParser().parseFromString(await response.text(), 'text/html');
+      const results = page.querySelector('main');
+      if (!results || box.value.trim() !== query) return;
+      document.querySelector('main').replaceWith(results);
+      document.title = page.title;
+      history.replaceState(null, '', url);
+    } catch {
+      // A newer query took over, or the network failed: pressing Enter still searches.
+    }
+  }, 150);
+});
 `,
   },
 };

@@ -41,11 +41,11 @@ const NO_PACKAGE = 'No such package, or you may not read it.';
 
 /**
  * Nothing runs but our own script and style; no frames, no plugins, no foreign images (a readme's
- * image would tell its host who reads a private package), forms post only here.
+ * image would tell its host who reads a private package), forms post and scripts fetch only here.
  */
 const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
   // Other sites learn nothing; this page's own form posts still carry their Origin (no-referrer would make it `null`).
   'Referrer-Policy': 'same-origin',

@@ -39,6 +39,7 @@ export function layout(frame: IPageFrame, content: SafeHtml): SafeHtml {
 <title>${frame.title} · smartregistry</title>
 <link rel="stylesheet" href="${base}/-/assets/web.css">
 <script src="${base}/-/assets/copy.js" defer></script>
+<script src="${base}/-/assets/search.js" defer></script>
 </head>
 <body>
 <header>

@@ -90,7 +90,21 @@ export async function createWebFixture(): Promise<IWebFixture> {
   expectOk('cargo publish', await request('PUT', '/cargo/api/v1/crates/new', { headers: admin, body: frame(JSON.stringify(publishMetadata('web-crate', '0.2.0', { readme: CRATE_README })), crate) }));
 
   const jar = Buffer.from('not really a jar, but bytes');
-  const pom = pomOf('com.example', 'web-lib', '1.2.0');
+  // A POM with a description and dependencies: one on another artifact here, one not here, one for tests only.
+  const pom = pomOf('com.example', 'web-lib', '1.2.0').replace(
+    '</project>',
+    [
+      '  <description>A library for the web page tests &amp; their readers.</description>',
+      '  <dependencies>',
+      '    <dependency><groupId>com.example</groupId><artifactId>web-base</artifactId><version>[1.0,2.0)</version></dependency>',
+      '    <dependency><groupId>org.elsewhere</groupId><artifactId>other</artifactId><version>3.1</version><optional>true</optional></dependency>',
+      '    <dependency><groupId>junit</groupId><artifactId>junit</artifactId><version>4.13.2</version><scope>test</scope></dependency>',
+      '  </dependencies>',
+      '</project>',
+    ].join('\n'),
+  );
+  const basePom = pomOf('com.example', 'web-base', '1.0.0');
+  expectOk('maven base pom', await request('PUT', '/maven/com/example/web-base/1.0.0/web-base-1.0.0.pom', { headers: admin, body: Buffer.from(basePom) }));
   expectOk('maven jar', await request('PUT', '/maven/com/example/web-lib/1.2.0/web-lib-1.2.0.jar', { headers: admin, body: jar }));
   expectOk('maven pom', await request('PUT', '/maven/com/example/web-lib/1.2.0/web-lib-1.2.0.pom', { headers: admin, body: Buffer.from(pom) }));
 

@@ -217,6 +217,10 @@ describe('web page over HTTP', () => {
     const maven = await get('/packages/maven/com.example:web-lib', admin);
     assert.match(maven.text, /&lt;artifactId&gt;web-lib&lt;\/artifactId&gt;\n  &lt;version&gt;1\.2\.0&lt;\/version&gt;/);
     assert.match(maven.text, /web-lib-1\.2\.0\.jar<\/td><td>27 B<\/td>/);
+    assert.match(maven.text, /<p>A library for the web page tests &amp; their readers\.<\/p>/, "the POM's description");
+    assert.match(maven.text, /<li><a href="\/packages\/maven\/com\.example%3Aweb-base">com\.example:web-base<\/a> <code>\[1\.0,2\.0\)<\/code><\/li>/);
+    assert.match(maven.text, /<li>org\.elsewhere:other <code>3\.1<\/code> <span class="badge">optional<\/span><\/li>/);
+    assert.match(maven.text, /<li>junit:junit <code>4\.13\.2<\/code> <span class="badge">test<\/span><\/li>/);
 
     const oci = await get('/packages/oci/web/app', admin);
     assert.match(oci.text, /docker pull registry\.example\.com\/web\/app:1\.0/);
@@ -291,6 +295,7 @@ describe('web page over HTTP', () => {
       '/packages/oci/web/app?version=2.0',
       '/packages/oci/web/app?version=1.0',
       '/packages/maven/com.example%3Aweb-lib?version=1.2.0',
+      '/packages/maven/com.example%3Aweb-base?version=1.0.0',
       '/packages/cargo/web-crate?version=0.2.0',
       '/packages/pypi/web-demo?version=0.3.0',
       '/packages/npm/%40team/secret?version=2.0.0',

@@ -1,7 +1,7 @@
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import type { ICataloguePackage, ICatalogueUrls, IPackageCatalogue } from '../core/interfaces.catalogue.js';
 import type { MavenStore } from './classes.mavenstore.js';
-import { parseRepositoryPath } from './helpers.maven.js';
+import { parsePom, parseRepositoryPath, type IPomInfo } from './helpers.maven.js';
 import { compareMavenVersions } from './helpers.mavenversion.js';
 import type { IMavenSearchEntry } from './interfaces.maven.js';
 
@@ -45,6 +45,18 @@ export class MavenCatalogue implements IPackageCatalogue {
     }
   }
 
+  /** The version's POM (a SNAPSHOT's newest build), read for its description and dependencies; null when there is none or it does not parse. */
+  private async readPom(groupId: string, artifactId: string, version: string, files: string[]): Promise<IPomInfo | null> {
+    const file = files.filter((name) => name.endsWith('.pom')).sort().pop();
+    if (!file) return null;
+    try {
+      const bytes = await this.store.readFile({ groupId, artifactId, version, file });
+      return bytes ? parsePom(bytes) : null;
+    } catch {
+      return null;
+    }
+  }
+
   async describe(name: string, version: string | undefined, urls: ICatalogueUrls): Promise<ICataloguePackage | null> {
     const coordinates = parseCoordinates(name);
     if (!coordinates) return null;
@@ -63,14 +75,19 @@ export class MavenCatalogue implements IPackageCatalogue {
       ...(doc.packaging && doc.packaging !== 'jar' ? [`  <type>${doc.packaging}</type>`] : []),
       '</dependency>',
     ].join('\n');
+    const pom = await this.readPom(doc.groupId, doc.artifactId, shown!, Object.keys(record.files));
     const repository = ['<repository>', '  <id>smartregistry</id>', `  <url>${urls.baseUrl}/</url>`, '</repository>'].join('\n');
     return {
       name: `${doc.groupId}:${doc.artifactId}`,
       version: shown,
       latest,
-      description: doc.name,
+      description: pom?.description ?? pom?.name ?? doc.name,
       versions: keys.map((key) => ({ version: key, published: isoOf(doc.versions[key].lastUpdated) })),
-      dependencies: [],
+      dependencies: (pom?.dependencies ?? []).map((dependency) => ({
+        name: `${dependency.groupId}:${dependency.artifactId}`,
+        requirement: dependency.version ?? '',
+        ...(dependency.scope !== 'compile' ? { kind: dependency.scope } : dependency.optional ? { kind: 'optional' } : {}),
+      })),
       files: Object.entries(record.files)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([file, digests]) => ({ name: file, size: digests.size, digests: { sha256: digests.sha256, sha1: digests.sha1 } })),

@@ -166,6 +166,11 @@ export class MavenStore {
     return (document?.value as IMavenGroupMetadata | undefined)?.metadata ?? null;
   }
 
+  /** A stored file's bytes, for small files (a POM); null when it is not stored. */
+  async readFile(c: IMavenCoordinates): Promise<Buffer | null> {
+    return (await this.storage.getBytes(mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, c.file)))?.bytes ?? null;
+  }
+
   fileSource(c: IMavenCoordinates, ctx: IStorageOperationContext, contentType: string): IObjectSource {
     return storedArtifactSource(this.storage, mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, c.file), ctx, contentType);
   }

@@ -124,7 +124,12 @@ export const formatLastUpdated = (date: Date) => date.toISOString().replace(/[-:
 // ---- XML in ------------------------------------------------------------------------------
 
 /** Elements that repeat in maven-metadata.xml: always arrays, even with one entry. */
-const LIST_PATHS = new Set(['metadata.versioning.versions.version', 'metadata.plugins.plugin', 'metadata.versioning.snapshotVersions.snapshotVersion']);
+const LIST_PATHS = new Set([
+  'metadata.versioning.versions.version',
+  'metadata.plugins.plugin',
+  'metadata.versioning.snapshotVersions.snapshotVersion',
+  'project.dependencies.dependency',
+]);
 
 const parser = new XMLParser({
   ignoreAttributes: true,
@@ -144,12 +149,34 @@ function parseXml(bytes: Uint8Array, what: string): Record<string, any> {
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
+const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** Prose of a POM as written: its predefined and numeric character references read (entities are never expanded on parse). */
+const prose = (value: unknown) =>
+  text(value)?.replace(/&(amp|lt|gt|quot|apos|#x[0-9a-fA-F]{1,6}|#[0-9]{1,7});/g, (whole, name: string) => {
+    if (!name.startsWith('#')) return XML_ENTITIES[name];
+    const code = name[1] === 'x' ? Number.parseInt(name.slice(2), 16) : Number.parseInt(name.slice(1), 10);
+    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+  });
+
+export interface IPomDependency {
+  groupId: string;
+  artifactId: string;
+  /** As written: a version, a range or a `${property}`; absent when a parent or BOM manages it. */
+  version?: string;
+  /** `compile` when the POM names none. */
+  scope: string;
+  optional: boolean;
+}
+
 export interface IPomInfo {
   groupId: string;
   artifactId: string;
   version: string;
   packaging: string;
   name?: string;
+  description?: string;
+  dependencies: IPomDependency[];
 }
 
 /** Read the coordinates of a POM (groupId and version may come from `<parent>`). */
@@ -160,7 +187,14 @@ export function parsePom(bytes: Uint8Array): IPomInfo {
   const version = text(project.version) ?? text(project.parent?.version);
   const artifactId = text(project.artifactId);
   if (!groupId || !artifactId || !version) throw RegistryError.invalid('POM lacks groupId, artifactId or version');
-  return { groupId, artifactId, version, packaging: text(project.packaging) ?? 'jar', name: text(project.name) };
+  const dependencies = ((project.dependencies?.dependency ?? []) as Record<string, unknown>[]).flatMap((dependency) => {
+    const dependencyGroup = text(dependency.groupId);
+    const dependencyArtifact = text(dependency.artifactId);
+    if (!dependencyGroup || !dependencyArtifact) return [];
+    const dependencyVersion = text(dependency.version);
+    return [{ groupId: dependencyGroup, artifactId: dependencyArtifact, ...(dependencyVersion ? { version: dependencyVersion } : {}), scope: text(dependency.scope) ?? 'compile', optional: text(dependency.optional) === 'true' }];
+  });
+  return { groupId, artifactId, version, packaging: text(project.packaging) ?? 'jar', name: text(project.name), description: prose(project.description), dependencies };
 }
 
 export interface IUploadedMetadata {

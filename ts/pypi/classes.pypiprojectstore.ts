@@ -9,7 +9,7 @@ import { sha256Hex } from '../core/helpers.hash.js';
 import { ingestArtifact } from '../core/helpers.ingest.js';
 import { pypiPaths } from '../core/storage.paths.js';
 import type { IPutDigests } from '../core/storage/interfaces.storage.js';
-import { canonicalVersion, distributionIdentity, findReleaseKey, isWheelMetadataMember, normalizeProjectName, parseCoreMetadata, sameVersion } from './helpers.pypi.js';
+import { canonicalVersion, findReleaseKey, holdsDistribution, isWheelMetadataMember, normalizeProjectName, parseCoreMetadata, sameVersion } from './helpers.pypi.js';
 import type { IPypiDigests, IPypiFile, IPypiProject, IPypiReleaseInfo } from './interfaces.pypi.js';
 
 /** A METADATA larger than this is refused (real ones are a few KiB, a long description some hundred). */
@@ -170,8 +170,7 @@ export class PypiProjectStore {
         (current) => {
           isNew = current === null;
           const doc: IPypiProject = current ?? { name: request.name, releases: {}, files: {}, serial: 0 };
-          const identity = distributionIdentity(request.filename);
-          if (Object.keys(doc.files).some((existing) => distributionIdentity(existing) === identity)) throw fileAlreadyExists(request.filename);
+          if (holdsDistribution(doc, request.filename)) throw fileAlreadyExists(request.filename);
           // The first upload of a release sets its metadata; later files (an sdist beside a wheel, `2.0.0` beside `2.0`) join it.
           const release = findReleaseKey(doc, request.version) ?? canonicalVersion(request.version)!;
           file.release = release;

@@ -15,6 +15,7 @@ import {
   canonicalVersion,
   filenameMismatch,
   findReleaseKey,
+  holdsDistribution,
   isValidProjectName,
   latestRelease,
   negotiateSimpleFormat,
@@ -356,7 +357,8 @@ export class PypiRegistry extends BaseRegistry {
       project = normalizeProjectName(request.name);
       req.eventTarget = { resource: project, version: request.version };
       // Refused before any byte is stored; the conditional write in `commit` settles a race.
-      if ((await this.projects.get(project))?.project.files[request.filename]) throw fileAlreadyExists(request.filename);
+      const current = await this.projects.get(project);
+      if (current && holdsDistribution(current.project, request.filename)) throw fileAlreadyExists(request.filename);
       return this.projects.storeFile(project, request, file.stream, maxFileBytes, req.storageContext);
     });
     if (!form.file) {

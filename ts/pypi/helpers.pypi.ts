@@ -63,6 +63,12 @@ export function distributionIdentity(filename: string): string {
   return ['wheel', normalizeProjectName(name), release, build ?? '', ...tags].join(' ').toLowerCase();
 }
 
+/** Does the project hold this distribution file under any spelling of its name? */
+export function holdsDistribution(project: IPypiProject, filename: string): boolean {
+  const identity = distributionIdentity(filename);
+  return Object.keys(project.files).some((existing) => distributionIdentity(existing) === identity);
+}
+
 /**
  * Why `filename` cannot be a `filetype` file of `name` at `version`, or null when it can. Wheels
  * name the project (with `_` for separators) and version exactly; sdists are `{name}-{version}`

@@ -50,6 +50,24 @@ export async function sendRequest(registry: SmartRegistry, method: string, reque
   return readResponse(await registry.handleRequest({ method, path: pathOnly, query, headers, body: body as Buffer | string | Readable | undefined }));
 }
 
+/** The same request over HTTP to a running server (`smartregistry serve`), its answer read the same way. */
+export async function sendHttpRequest(baseUrl: string, method: string, requestPath: string, options: ITestRequest = {}): Promise<IReadResponse> {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(options.headers ?? {})) if (typeof value === 'string') headers.set(name, value);
+  let body = options.body;
+  if (body !== undefined && !(body instanceof Uint8Array) && typeof body !== 'string') body = Buffer.from(JSON.stringify(body));
+  const response = await fetch(new URL(requestPath, baseUrl), { method, headers, body: body as Uint8Array<ArrayBuffer> | string | undefined, redirect: 'manual' });
+  const bytes = Buffer.from(await response.arrayBuffer());
+  const text = bytes.toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: Object.fromEntries(response.headers), bytes, text, json };
+}
+
 /** Every key in the registry's storage, sorted. */
 export async function storageKeys(registry: SmartRegistry): Promise<string[]> {
   const keys: string[] = [];

@@ -65,6 +65,9 @@ function memo<T>(make: (i: number) => Promise<T>): (i: number) => Promise<T> {
   };
 }
 
+/** The text of a listing; an error answer lists nothing. */
+const listed = (answer: IReadResponse) => (answer.status === 200 ? answer.text : '');
+
 /** Maven and RubyGems answer errors as one line of plain text. */
 const plainText = (answer: IReadResponse) => (answer.headers['content-type']?.startsWith('text/plain') ? answer.text.trim() : undefined);
 
@@ -178,8 +181,8 @@ function mavenDriver(groupId: string, artifactId: string): IProtocolDriver {
         () => call('PUT', `${file(i)}.sha1`, { body: hex('sha1', pom(i)) }),
       ),
     async listings(call) {
-      const xml = (await call('GET', `${dir}/maven-metadata.xml`)).text;
-      const listing = (await call('GET', `${dir}/`)).text;
+      const xml = listed(await call('GET', `${dir}/maven-metadata.xml`));
+      const listing = listed(await call('GET', `${dir}/`));
       return {
         'maven-metadata.xml': [...xml.matchAll(/<version>([^<]+)<\/version>/g)].map((match) => match[1]!),
         'directory listing': [...listing.matchAll(/href="([^"/]+)\/"/g)].map((match) => match[1]!).filter((entry) => entry !== '..'),
@@ -199,7 +202,7 @@ function cargoDriver(name: string): IProtocolDriver {
   const crate = memo((i) => makeCrate(name, version(i)));
   const indexPath = `/cargo/${name.slice(0, 2)}/${name.slice(2, 4)}/${name}`;
   const indexLines = async (call: TCall) =>
-    (await call('GET', indexPath)).text
+    listed(await call('GET', indexPath))
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { vers: string; yanked: boolean });
@@ -252,7 +255,7 @@ function pypiDriver(name: string): IProtocolDriver {
       return steps(() => call('POST', '/pypi/', { body, headers: { 'content-type': MULTIPART_TYPE } }));
     },
     async listings(call) {
-      const html = (await call('GET', `/pypi/simple/${name}/`, { headers: { accept: 'text/html' } })).text;
+      const html = listed(await call('GET', `/pypi/simple/${name}/`, { headers: { accept: 'text/html' } }));
       const releases = (await call('GET', `/pypi/pypi/${name}/json`)).json?.releases ?? {};
       return {
         'simple JSON': (await simple(call))?.versions ?? [],
@@ -287,8 +290,9 @@ function rubygemsDriver(name: string): IProtocolDriver {
     errorText: plainText,
     publish: async (call, i) => steps(async () => call('POST', '/rubygems/api/v1/gems', { body: await gem(i), headers: { 'content-type': 'application/octet-stream' } })),
     async listings(call) {
-      const info = (await call('GET', `/rubygems/info/${name}`)).text;
-      const versions = readVersionsFile((await call('GET', '/rubygems/versions')).text);
+      const info = listed(await call('GET', `/rubygems/info/${name}`));
+      const versionsFile = listed(await call('GET', '/rubygems/versions'));
+      const versions = readVersionsFile(versionsFile || '\n---\n');
       const api = ((await call('GET', `/rubygems/api/v1/versions/${name}.json`)).json ?? []) as { number: string }[];
       return {
         '/info': info.split('\n').slice(1).filter(Boolean).map((line) => line.split(' ')[0]!),

@@ -77,10 +77,9 @@ export class CargoRegistry extends BaseRegistry {
 
   // ---- errors --------------------------------------------------------------------------------
 
-  /** Cargo prints `errors[].detail` of any non-2xx answer. */
+  /** Cargo prints `errors[].detail` of any non-2xx answer (a 5xx's message is already the public one). */
   protected override errorBody(error: RegistryError): unknown {
-    const detail = error.status >= 500 && error.kind !== 'upstream' ? 'internal server error' : error.message;
-    return { errors: [{ detail }] };
+    return { errors: [{ detail: error.message }] };
   }
 
   protected override challengeHeaders(): Record<string, string> {

@@ -97,9 +97,9 @@ export class ComposerRegistry extends BaseRegistry {
 
   // ---- errors --------------------------------------------------------------------------------
 
-  /** `{ status: "error", message }`: Composer prints the status line; scripts read the message. */
+  /** `{ status: "error", message }`: Composer prints the status line; scripts read the message (a 5xx's is already the public one). */
   protected override errorBody(error: RegistryError): unknown {
-    return { status: 'error', message: error.status >= 500 && error.kind !== 'upstream' ? 'internal server error' : error.message };
+    return { status: 'error', message: error.message };
   }
 
   // ---- metadata ------------------------------------------------------------------------------

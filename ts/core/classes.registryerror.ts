@@ -98,9 +98,14 @@ const SERVER_ERROR_TEXT: Record<number, string> = {
   504: 'gateway timeout',
 };
 
-/** What a client sees of a 5xx: status, code and headers kept, the message replaced by a generic text and the error id. */
+/**
+ * What a client sees of a 5xx: status, code and headers kept, the message replaced by a generic text and the
+ * error id. An `unavailable` error keeps its message: it is written for the client (what is down, when to
+ * come back) and names nothing internal.
+ */
 export function publicServerError(error: RegistryError, errorId: string): RegistryError {
-  return new RegistryError(error.kind, `${SERVER_ERROR_TEXT[error.status] ?? 'server error'} (error id ${errorId})`, {
+  const text = error.kind === 'unavailable' ? error.message : (SERVER_ERROR_TEXT[error.status] ?? 'server error');
+  return new RegistryError(error.kind, `${text} (error id ${errorId})`, {
     status: error.status,
     code: error.code,
     headers: error.headers,

@@ -11,6 +11,7 @@ import {
 import { RecentStats } from './classes.recentstats.js';
 import { mapLimited } from './helpers.async.js';
 import { streamToBuffer } from './helpers.stream.js';
+import { isNetworkError, storageUnreachable } from './storage/helpers.unreachable.js';
 import type { Logger } from './classes.logger.js';
 import type {
   IStorageHookContext,
@@ -253,7 +254,10 @@ export class RegistryStorage {
   async getBytes(key: string): Promise<{ bytes: Buffer; etag: string } | null> {
     const result = await this.backend.get(key);
     if (!result) return null;
-    const bytes = await streamToBuffer(result.stream, MAX_JSON_DOCUMENT_BYTES);
+    // The engine can go away after the headers, while the body is read: a 503 as when it is not there at all.
+    const bytes = await streamToBuffer(result.stream, MAX_JSON_DOCUMENT_BYTES).catch((error: unknown) => {
+      throw isNetworkError(error) ? storageUnreachable(error) : error;
+    });
     return { bytes, etag: result.info.etag };
   }
 

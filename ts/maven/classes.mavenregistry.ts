@@ -80,11 +80,10 @@ export class MavenRegistry extends BaseRegistry {
     ];
   }
 
-  /** Maven's error shape is plain text; the status says the rest. */
+  /** Maven's error shape is plain text (a 5xx's message is already the public one); the status says the rest. */
   protected override renderError(error: RegistryError, req?: IRouteRequest): IHandlerResponse {
     const rendered = super.renderError(error, req);
-    const message = error.status >= 500 && error.kind !== 'upstream' ? 'internal server error' : error.message;
-    return { ...rendered, headers: { ...rendered.headers, 'Content-Type': 'text/plain; charset=utf-8' }, body: Buffer.from(`${message}\n`) };
+    return { ...rendered, headers: { ...rendered.headers, 'Content-Type': 'text/plain; charset=utf-8' }, body: Buffer.from(`${error.message}\n`) };
   }
 
   protected override challengeHeaders(): Record<string, string> {

@@ -134,7 +134,7 @@ export class PypiRegistry extends BaseRegistry {
   }
 
   protected override errorBody(error: RegistryError): unknown {
-    return { message: error.status >= 500 && error.kind !== 'upstream' ? 'internal server error' : error.message };
+    return { message: error.message };
   }
 
   protected override errorHeaders(): Record<string, string> {

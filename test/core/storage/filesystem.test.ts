@@ -169,6 +169,31 @@ describe('filesystem backend specifics', () => {
     assert.ok(Date.now() - started < 5_000);
   });
 
+  it('writers of one key waiting on a stale lock break it once: conditional updates from all of them land', async () => {
+    const key = 'stale/counter';
+    await backend.put(key, Buffer.from('0'));
+    const lockFile = path.join(root, '.locks', sha256Hex(key));
+    await fsp.writeFile(lockFile, '99999\n');
+    const longAgo = new Date(Date.now() - 120_000);
+    await fsp.utimes(lockFile, longAgo, longAgo);
+    // Read-modify-write with If-Match, retried on a lost race, as the document updater does.
+    const increment = async () => {
+      for (;;) {
+        const current = await backend.get(key);
+        const value = Number(Buffer.concat(await current!.stream.toArray()).toString());
+        try {
+          await backend.put(key, Buffer.from(String(value + 1)), { ifMatch: current!.info.etag });
+          return;
+        } catch (error) {
+          if (!(error instanceof RegistryError && error.kind === 'precondition-failed')) throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, increment));
+    const final = await backend.get(key);
+    assert.equal(Buffer.concat(await final!.stream.toArray()).toString(), '20', 'no increment was lost');
+  });
+
   it('removes temp files abandoned for over an hour on init', async () => {
     const abandoned = path.join(root, '.tmp', 'crashed-upload');
     const recent = path.join(root, '.tmp', 'upload-in-progress');

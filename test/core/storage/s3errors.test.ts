@@ -91,11 +91,30 @@ describe('s3 error table', () => {
     expectOutcome(sdkError(416, 'InvalidRange'), { read: 'range-not-satisfiable' }, 'unexpected');
   });
 
+  it('an engine that is stopped, unreachable or failing inside: a 503 answer with Retry-After, not a 500', () => {
+    for (const error of [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED', $metadata: { attempts: 3 } }),
+      Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+      Object.assign(new Error('getaddrinfo ENOTFOUND s3.invalid'), { code: 'ENOTFOUND' }),
+      Object.assign(new Error('timed out'), { name: 'TimeoutError' }),
+      sdkError(500, 'InternalError'),
+      sdkError(502, 'UnknownError', undefined),
+      sdkError(504, 'UnknownError', undefined),
+    ]) {
+      expectOutcome(error, {}, 'unreachable');
+    }
+    const error = storageErrorOf('unreachable', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), { bucket: 'b', key: 'cargo/crates/x/crate.json' });
+    assert.ok(error instanceof RegistryError);
+    assert.equal(error.kind, 'unavailable');
+    assert.equal(error.status, 503);
+    assert.equal(error.headers['retry-after'], '5');
+    assert.doesNotMatch(error.message, /crate\.json|ECONNREFUSED/, 'the answer names no storage key and no socket error');
+  });
+
   it('anything else is passed on as it is', () => {
     for (const error of [
-      sdkError(500, 'InternalError'),
       sdkError(400, 'InvalidArgument'),
-      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+      sdkError(403, 'InvalidAccessKeyId'),
       new Error('plain'),
       undefined,
       'a string',

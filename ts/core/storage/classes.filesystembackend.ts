@@ -8,6 +8,7 @@ import { RegistryError } from '../classes.registryerror.js';
 import { HashingTransform, sha256Hex } from '../helpers.hash.js';
 import { bytesToNode } from '../helpers.stream.js';
 import { assertValidKey, assertValidPrefix, badKeyError, compareKeys, keyCause } from './helpers.key.js';
+import { KeyLock } from './helpers.keylock.js';
 import type {
   IByteRange,
   IDeleteOptions,
@@ -191,6 +192,7 @@ export class FilesystemBackend implements IStorageBackend {
   private readonly root: string;
   private readonly tempDir: string;
   private readonly locksDir: string;
+  private readonly keyLocks = new KeyLock();
 
   constructor(rootPath: string) {
     this.root = path.resolve(rootPath);
@@ -424,14 +426,21 @@ export class FilesystemBackend implements IStorageBackend {
     }
   }
 
+  /**
+   * One writer of a key at a time: in this process by a queue, across processes by the lock file. The queue
+   * also keeps two writers of this process from breaking one stale lock (left by a killed process) at once,
+   * where the second would move the first's fresh lock aside and both would write.
+   */
   private async withKeyLock<T>(key: string, action: () => Promise<T>): Promise<T> {
-    const lockFile = path.join(this.locksDir, sha256Hex(key));
-    const inode = await this.acquireLock(lockFile, key);
-    try {
-      return await action();
-    } finally {
-      await this.releaseLock(lockFile, inode);
-    }
+    return this.keyLocks.run(key, async () => {
+      const lockFile = path.join(this.locksDir, sha256Hex(key));
+      const inode = await this.acquireLock(lockFile, key);
+      try {
+        return await action();
+      } finally {
+        await this.releaseLock(lockFile, inode);
+      }
+    });
   }
 
   /** Creates the lock file exclusively (O_EXCL works across processes); returns its inode. */

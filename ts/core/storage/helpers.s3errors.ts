@@ -1,5 +1,6 @@
 import { RegistryError } from '../classes.registryerror.js';
 import { keyCause } from './helpers.key.js';
+import { NETWORK_ERROR_CODES, storageUnreachable } from './helpers.unreachable.js';
 
 /**
  * Every error shape an S3 server answers with, in one table, and what it means for the backend. S3
@@ -35,6 +36,8 @@ export type TS3Outcome =
   | 'range-not-satisfiable'
   /** The server asks to slow down: a 503 with Retry-After, not a 500. */
   | 'slow-down'
+  /** The server cannot be reached or failed inside (stopped, restarting, network down): a 503 too. */
+  | 'unreachable'
   /** Anything else: an unexpected fault, passed on as it is. */
   | 'unexpected';
 
@@ -81,6 +84,9 @@ export const S3_ERROR_TABLE: readonly IS3ErrorRule[] = [
   // SlowDown and other throttling: the server is overloaded and the client may come back later.
   { outcome: 'slow-down', statuses: [503, 429] },
   { outcome: 'slow-down', codes: THROTTLING_CODES },
+  // The engine is stopped or its network is down; or it failed inside (InternalError, a gateway in front of it).
+  { outcome: 'unreachable', codes: [...NETWORK_ERROR_CODES] },
+  { outcome: 'unreachable', statuses: [500, 502, 504] },
 ];
 
 export const s3HttpStatus = (error: unknown): number | undefined =>
@@ -138,6 +144,8 @@ export function storageErrorOf(outcome: TS3Outcome, error: unknown, where: { buc
         headers: { 'retry-after': String(SLOW_DOWN_RETRY_AFTER_SECONDS) },
         cause: error,
       });
+    case 'unreachable':
+      return storageUnreachable(error);
     case 'unexpected':
       return error;
   }

@@ -5,7 +5,9 @@
 //   - the same blob pulled by 8 clients at once, MB/s in total,
 //   - 1 MiB npm tarball GETs by 8 clients (BENCH_DOWNLOADS_TARBALL_GETS each), MB/s, twice (the second
 //     round shows whether memory keeps growing),
-//   - the registry's CPU seconds per GiB served and its peak RSS during each part.
+//   - the registry's CPU seconds per GiB served and its peak RSS during each part,
+//   - the floor: a bare node:http server answering every tarball GET with a 307 to the same presigned URL
+//     (what Node and the kernel cost per redirected request, with no registry work at all).
 // Target with redirects: under 0.1 CPU-s/GiB and no RSS growth. Needs Ceph RGW (test/infra/ceph, root).
 // Run: node --import tsx bench/downloads.ts
 import * as crypto from 'node:crypto';
@@ -43,6 +45,12 @@ async function buildRegistry(storage: IStorageConfig, redirect: boolean) {
   await registry.init();
   return { handler: createNodeHandler(registry) as http.RequestListener, token: await registry.getAuthManager().createNpmToken(ADMIN.user) };
 }
+
+/** The floor's server: every request is a 307 to `location`, as the registry's redirect answers. */
+const redirectOnly = (location: string): http.RequestListener => (_req, res) => {
+  res.writeHead(307, { Location: location, 'Cache-Control': 'no-store', 'Content-Length': '0' });
+  res.end();
+};
 
 interface IPart {
   mbs: number;
@@ -119,6 +127,22 @@ async function main() {
         row(`  the same again`, tarballsAgain),
       );
     }
+    const tarballPath = '/npm/bench-tarball/-/bench-tarball-1.0.0.tgz';
+    const location = (await fetch(`http://127.0.0.1:${servers.redirected.port}${tarballPath}`, { redirect: 'manual' })).headers.get('location');
+    if (!location) throw new Error('the redirecting registry answered the tarball GET without a Location');
+    const floor = await startBenchServer(SELF, ['--serve-floor', location]);
+    try {
+      const floorPart = () =>
+        measure(floor, CLIENTS * TARBALL_GETS * tarball.length, async () => [await curlThroughput(`http://127.0.0.1:${floor.port}${tarballPath}`, {}, CLIENTS, TARBALL_GETS, { followRedirects: true })]);
+      await floorPart();
+      const part = await floorPart();
+      rows.push(
+        `${'floor'.padEnd(10)} ${`bare node:http 307, 1 MiB × ${TARBALL_GETS}, ${CLIENTS} clients`.padEnd(34)} ${part.mbs.toFixed(0).padStart(6)} MB/s  ${part.cpuPerGiB.toFixed(3).padStart(7)} CPU-s/GiB  ` +
+          `RSS ${part.rssBeforeMiB.toFixed(0)} → peak ${part.peakRssMiB.toFixed(0)} MiB (second round)`,
+      );
+    } finally {
+      await floor.stop();
+    }
     console.log(`# Ceph RGW on loopback, curl --location, registry compiled in a child process; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
     for (const line of rows) console.log(line);
     const redirected = results.redirected!;
@@ -135,5 +159,6 @@ async function main() {
   }
 }
 
-if (process.argv[2] === '--serve') await serveInChild(() => buildRegistry(JSON.parse(process.argv[3]!) as IStorageConfig, process.argv[4] === 'redirect'));
+if (process.argv[2] === '--serve-floor') await serveInChild(async () => ({ handler: redirectOnly(process.argv[3]!), token: '' }));
+else if (process.argv[2] === '--serve') await serveInChild(() => buildRegistry(JSON.parse(process.argv[3]!) as IStorageConfig, process.argv[4] === 'redirect'));
 else await main();

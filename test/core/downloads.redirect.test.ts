@@ -185,6 +185,26 @@ describe('downloads: presigned redirects on Ceph RGW', { skip: skipWithoutCeph('
     assert.equal((await fetchDirect(fresh.headers.location!)).status, 200, 'still valid a minute before it expires');
   });
 
+  it('a URL is handed out again while four fifths of its validity remain, then signed anew; permissions and the hook every time', async () => {
+    const { path, auth } = artifacts.maven!;
+    const start = Date.now();
+    const locationAt = async (secondsLater: number) => {
+      signingClock = () => new Date(start + secondsLater * 1000);
+      const answer = await sendRequest(registry, 'GET', path, { headers: { authorization: auth() } });
+      assert.equal(answer.status, 307, answer.text);
+      return answer.headers.location!;
+    };
+    const first = await locationAt(0);
+    const amzDate = (location: string) => new URL(location).searchParams.get('X-Amz-Date');
+    assert.equal(await locationAt(EXPIRES_IN * 0.2 - 1), first, 'reused within the first fifth of its validity');
+    assert.equal((await sendRequest(registry, 'GET', path)).status, 401, 'without a token: no URL, remembered or not');
+    const renewed = await locationAt(EXPIRES_IN * 0.2 + 1);
+    assert.notEqual(renewed, first);
+    assert.notEqual(amzDate(renewed), amzDate(first), 'signed at the later time');
+    assert.equal(gets.length, 3, 'afterGet ran for every redirect, the reused ones too');
+    assert.equal((await fetchDirect(renewed)).status, 200);
+  });
+
   it('a URL is for one object only: changing its key breaks the signature', async () => {
     const answer = await sendRequest(registry, 'GET', artifacts.npm!.path, { headers: { authorization: artifacts.npm!.auth() } });
     const location = new URL(answer.headers.location!);

@@ -8,6 +8,7 @@ import {
   type IDocumentUpdateResult,
   type TDocumentMutator,
 } from './classes.documentupdater.js';
+import { PresignedUrls } from './classes.presignedurls.js';
 import { RecentStats } from './classes.recentstats.js';
 import { mapLimited } from './helpers.async.js';
 import { streamToBuffer } from './helpers.stream.js';
@@ -67,6 +68,7 @@ export interface IRegistryStorageOptions {
 export class RegistryStorage {
   private readonly documents = new DocumentUpdater(this);
   private readonly recentStats: RecentStats;
+  private readonly presignedUrls?: PresignedUrls;
 
   constructor(
     private readonly backend: IStorageBackend,
@@ -79,6 +81,8 @@ export class RegistryStorage {
       maxEntries: RECENT_STATS,
       now: options.now,
     });
+    const presign = backend.presignGet?.bind(backend);
+    if (presign) this.presignedUrls = new PresignedUrls(presign);
   }
 
   async init() {
@@ -112,11 +116,11 @@ export class RegistryStorage {
    * failed (logged with its reason): the caller streams the object instead.
    */
   async presignedGet(key: string, ctx: IStorageOperationContext, options: IPresignOptions & { size: number }): Promise<string | undefined> {
-    if (!this.backend.presignGet) return undefined;
+    if (!this.presignedUrls) return undefined;
     const { size, ...presign } = options;
     let url: string;
     try {
-      url = await this.backend.presignGet(key, presign);
+      url = await this.presignedUrls.get(key, presign);
     } catch (error) {
       this.logger?.warn(`could not presign a download URL for ${key}; streaming it instead`, error);
       return undefined;

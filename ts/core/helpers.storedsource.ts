@@ -12,11 +12,12 @@ export function storedObjectSource(
   key: string,
   ctx: IStorageOperationContext,
   contentType: string,
+  stat: (key: string) => Promise<IObjectInfo | null> = (at) => storage.stat(at),
 ): IObjectSource {
   const describe = (info: IObjectInfo): IServedObject => ({ size: info.size, etag: info.etag, lastModified: info.lastModified, contentType });
   return {
     describe: async () => {
-      const info = await storage.stat(key);
+      const info = await stat(key);
       return info && describe(info);
     },
     open: async (span) => {
@@ -41,6 +42,10 @@ export function presignedDirectUrl(storage: RegistryStorage, key: string, ctx: I
 /**
  * A stored artifact (tarball, jar, crate, wheel, gem, dist): served like a document, or redirected to the
  * object store. Its ETag is the store's own, so the validators a client holds mean the same on both sides.
+ * Its stat (for a redirect, a conditional or ranged GET, a HEAD) may be up to `cache.validationWindowMs` old,
+ * as a metadata document's: a redirect then costs no storage round trip. Written or deleted through another
+ * instance within the window, the client is sent to the key as it is now (the store answers 404 for a
+ * deleted one); a plain streamed GET reads the object itself.
  */
 export function storedArtifactSource(
   storage: RegistryStorage,
@@ -48,7 +53,7 @@ export function storedArtifactSource(
   ctx: IStorageOperationContext,
   contentType: string,
 ): IObjectSource {
-  return { ...storedObjectSource(storage, key, ctx, contentType), directUrl: presignedDirectUrl(storage, key, ctx) };
+  return { ...storedObjectSource(storage, key, ctx, contentType, (at) => storage.statRecent(at)), directUrl: presignedDirectUrl(storage, key, ctx) };
 }
 
 /**

@@ -4,7 +4,7 @@
 //   - an OCI blob pull (BENCH_DOWNLOADS_MIB, default 256 MiB) by one client, MB/s (median of 3),
 //   - the same blob pulled by 8 clients at once, MB/s in total,
 //   - 1 MiB npm tarball GETs by 8 clients (BENCH_DOWNLOADS_TARBALL_GETS each), MB/s, twice (the second
-//     round shows whether memory keeps growing),
+//     round shows whether memory keeps growing), then once more with an npm token on every GET,
 //   - the registry's CPU seconds per GiB served and its peak RSS during each part,
 //   - the floor: a bare node:http server answering every tarball GET with a 307 to the same presigned URL
 //     (what Node and the kernel cost per redirected request, with no registry work at all).
@@ -112,11 +112,14 @@ async function main() {
         return runs;
       });
       const parallel = await measure(server, CLIENTS * BLOB_BYTES, async () => [await curlThroughput(blobUrl, {}, CLIENTS, 1, follow)]);
-      const tarballPart = () => measure(server, CLIENTS * TARBALL_GETS * tarball.length, async () => [await curlThroughput(tarballUrl, {}, CLIENTS, TARBALL_GETS, follow)]);
+      const tarballPart = (headers: Record<string, string> = {}) =>
+        measure(server, CLIENTS * TARBALL_GETS * tarball.length, async () => [await curlThroughput(tarballUrl, headers, CLIENTS, TARBALL_GETS, follow)]);
       const tarballs = await tarballPart();
       // The same again: whether the memory the first round took is reused (steady state) or keeps growing.
       const tarballsAgain = await tarballPart();
-      results[mode] = { single, parallel, tarballs, tarballsAgain };
+      // As npm sends them: every GET with the token, checked on every request (curl drops it on the redirect to another host).
+      const tarballsWithToken = await tarballPart({ authorization: `Bearer ${server.token}` });
+      results[mode] = { single, parallel, tarballs, tarballsAgain, tarballsWithToken };
       const row = (what: string, part: IPart) =>
         `${mode.padEnd(10)} ${what.padEnd(34)} ${part.mbs.toFixed(0).padStart(6)} MB/s  ${part.cpuPerGiB.toFixed(3).padStart(7)} CPU-s/GiB  ` +
         `RSS ${part.rssBeforeMiB.toFixed(0)} → peak ${part.peakRssMiB.toFixed(0)} MiB`;
@@ -125,6 +128,7 @@ async function main() {
         row(`${BLOB_BYTES / MiB} MiB blob, ${CLIENTS} clients`, parallel),
         row(`1 MiB tarball × ${TARBALL_GETS}, ${CLIENTS} clients`, tarballs),
         row(`  the same again`, tarballsAgain),
+        row(`  the same with an npm token`, tarballsWithToken),
       );
     }
     const tarballPath = '/npm/bench-tarball/-/bench-tarball-1.0.0.tgz';

@@ -307,6 +307,36 @@ describe('npm: concurrent writers', () => {
   });
 });
 
+describe('npm: reads a write builds on are current, whatever the validation window', () => {
+  it('?write=true and deprecate see another instance’s publish at once (a plain read may lag by the window)', async () => {
+    const window = { validationWindowMs: 60_000 };
+    const first = await createNpmRegistry({ cache: window });
+    const second = await createNpmRegistry({ dir: first.dir, cache: window });
+    try {
+      await first.publish('shared', '1.0.0');
+      assert.deepEqual(Object.keys((await second.request('GET', '/npm/shared')).json.versions), ['1.0.0']);
+      await first.publish('shared', '1.1.0');
+      // Within the window the second instance may answer a plain read from what it checked.
+      assert.deepEqual(Object.keys((await second.request('GET', '/npm/shared')).json.versions), ['1.0.0']);
+      // What `npm unpublish` / `npm dist-tag` read before they write back is what storage holds now.
+      const doc = (await second.request('GET', '/npm/shared?write=true')).json;
+      assert.deepEqual(Object.keys(doc.versions), ['1.0.0', '1.1.0']);
+      delete doc.versions['1.1.0'];
+      assert.equal((await second.request('PUT', `/npm/shared/-rev/${doc._rev}`, { body: doc })).status, 200);
+      assert.deepEqual(Object.keys((await first.request('GET', '/npm/shared')).json.versions), ['1.0.0']);
+      // A deprecation names versions the second instance has not seen yet: checked against storage, accepted.
+      await first.publish('shared', '1.2.0');
+      const current = (await first.request('GET', '/npm/shared?write=true')).json;
+      current.versions['1.2.0'].deprecated = 'use 2';
+      assert.equal((await second.request('PUT', '/npm/shared', { body: current })).status, 200);
+      assert.equal((await first.request('GET', '/npm/shared?write=true')).json.versions['1.2.0'].deprecated, 'use 2');
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+});
+
 describe('npm: bad input stores nothing', () => {
   let r: INpmTestRegistry;
   before(async () => {

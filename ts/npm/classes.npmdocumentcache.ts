@@ -51,16 +51,16 @@ export class NpmDocumentCache {
   }
 
   /** The document at `key` with tarball URLs below `baseUrl`; null when it does not exist. */
-  async get(key: string, baseUrl: string): Promise<IServedDocument | null> {
-    return this.entry(key, baseUrl);
+  async get(key: string, baseUrl: string, freshness: TFreshness = 'recent'): Promise<IServedDocument | null> {
+    return this.entry(key, baseUrl, freshness);
   }
 
   /**
    * The document parsed, with absolute tarball URLs below `baseUrl`; read-only (it is shared).
    * Parsed once per stored version of the document, not per request.
    */
-  async getParsed<T = INpmPackument>(key: string, baseUrl: string): Promise<{ etag: string; value: T } | null> {
-    const entry = await this.entry(key, baseUrl);
+  async getParsed<T = INpmPackument>(key: string, baseUrl: string, freshness: TFreshness = 'recent'): Promise<{ etag: string; value: T } | null> {
+    const entry = await this.entry(key, baseUrl, freshness);
     if (!entry) return null;
     entry.parsed ??= JSON.parse(entry.bytes.toString('utf8'));
     return { etag: entry.etag, value: entry.parsed as T };
@@ -99,9 +99,9 @@ export class NpmDocumentCache {
     this.entries.clear();
   }
 
-  private async entry(key: string, baseUrl: string): Promise<ICacheEntry | null> {
+  private async entry(key: string, baseUrl: string, freshness: TFreshness): Promise<ICacheEntry | null> {
     const cacheKey = cacheKeyOf(key, baseUrl);
-    const info = await this.storage.statRecent(key);
+    const info = freshness === 'current' ? await this.storage.stat(key) : await this.storage.statRecent(key);
     if (!info) {
       this.entries.delete(cacheKey);
       return null;
@@ -118,5 +118,12 @@ export class NpmDocumentCache {
     return { key, baseUrl, etag: stored.etag, bytes: spliceBaseUrl(stored.bytes, baseUrl), lastModified };
   }
 }
+
+/**
+ * `recent`: a stat within the validation window will do (plain reads). `current`: checked against
+ * storage now — for a read a write is about to build on (`?write=true`, deprecate, publish), which
+ * another instance may have changed a moment ago.
+ */
+export type TFreshness = 'recent' | 'current';
 
 const cacheKeyOf = (key: string, baseUrl: string) => `${baseUrl}\n${key}`;

@@ -7,7 +7,7 @@ import { DerivedDocuments, derivedDocument, revisionOrder, type IDerivedTarget }
 import { npmPaths } from '../core/storage.paths.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
 import { storedArtifactSource } from '../core/helpers.storedsource.js';
-import type { NpmDocumentCache, IServedDocument } from './classes.npmdocumentcache.js';
+import type { NpmDocumentCache, IServedDocument, TFreshness } from './classes.npmdocumentcache.js';
 import type { NpmSearchIndex } from './classes.npmsearchindex.js';
 import { NpmTarballUpload, cannotPublishOver, type IStoredTarball } from './classes.npmtarballupload.js';
 import {
@@ -112,16 +112,16 @@ export class NpmPackageStore {
   }
 
   /** The full or abbreviated document, ready to send. */
-  async getDocument(name: string, baseUrl: string, abbreviated: boolean): Promise<IServedDocument | null> {
-    if (!abbreviated) return this.cache.get(npmPaths.packument(name), baseUrl);
+  async getDocument(name: string, baseUrl: string, abbreviated: boolean, freshness?: TFreshness): Promise<IServedDocument | null> {
+    if (!abbreviated) return this.cache.get(npmPaths.packument(name), baseUrl, freshness);
     // Missing or stale (a derived write failed, a writer died before it) is put right here.
     await this.documents.ensureCurrent(name, this.abbreviated, { protocol: 'npm' });
     return this.cache.get(npmPaths.abbreviated(name), baseUrl);
   }
 
   /** The full document parsed (shared, read-only), tarball URLs absolute below `baseUrl`. */
-  async getParsed(name: string, baseUrl: string): Promise<INpmPackument | null> {
-    const parsed = await this.cache.getParsed<INpmPackument>(npmPaths.packument(name), baseUrl);
+  async getParsed(name: string, baseUrl: string, freshness?: TFreshness): Promise<INpmPackument | null> {
+    const parsed = await this.cache.getParsed<INpmPackument>(npmPaths.packument(name), baseUrl, freshness);
     return parsed ? parsed.value : null;
   }
 

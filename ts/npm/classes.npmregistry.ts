@@ -241,7 +241,10 @@ export class NpmRegistry extends BaseRegistry {
     const abbreviated = wantsAbbreviated(req.headers.accept);
     const proxied = await this.proxiedPackument(req, name);
     if (proxied) return this.sendProxiedPackument(req, proxied, abbreviated);
-    const document = await this.packages.getDocument(name, req.baseUrl, abbreviated);
+    // `?write=true` is the CLI reading what it will send back with its `_rev` (unpublish, deprecate,
+    // owner, dist-tag): it must be what storage holds now, not what this instance checked a moment ago.
+    const freshness = req.query.write === 'true' ? 'current' : 'recent';
+    const document = await this.packages.getDocument(name, req.baseUrl, abbreviated, freshness);
     if (!document) throw RegistryError.notFound(`package ${name} not found`);
     // npm asks for gzip; the compressed copy is made once per stored version of the document.
     const gzip = document.bytes.length >= MIN_GZIP_BYTES && acceptsGzip(req.headers['accept-encoding']);
@@ -382,7 +385,7 @@ export class NpmRegistry extends BaseRegistry {
   ): Promise<IHandlerResponse> {
     const tarballs = attachmentVersions(name, versions, attachments);
     req.eventTarget = { resource: name, version: [...tarballs.keys()].join(',') };
-    const existing = Object.keys(versions).some((v) => !tarballs.has(v)) ? await this.packages.getParsed(name, req.baseUrl) : null;
+    const existing = Object.keys(versions).some((v) => !tarballs.has(v)) ? await this.packages.getParsed(name, req.baseUrl, 'current') : null;
     const published = new Set(existing ? Object.keys(existing.versions) : []);
     const plan = planPublish({ name, body, versions, tarballs, published, publisher: { name: req.token!.userId }, upload });
     const { rev } = await this.packages.publish(name, plan, upload, req.storageContext);
@@ -391,7 +394,7 @@ export class NpmRegistry extends BaseRegistry {
 
   /** `npm deprecate` / undeprecate: the whole document comes back; only `deprecated` may change. */
   private async updateMetadata(req: IRouteRequest, name: string, versions: Record<string, unknown>): Promise<IHandlerResponse> {
-    const current = await this.packages.getParsed(name, req.baseUrl);
+    const current = await this.packages.getParsed(name, req.baseUrl, 'current');
     const unknown = Object.keys(versions).filter((version) => !current || !Object.hasOwn(current.versions, version));
     if (unknown.length) {
       throw RegistryError.invalid(`missing _attachments: version ${unknown.join(', ')} of ${name} has no tarball`);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { discardResponseBody, takeResponseBody } from '../core/helpers.response.js';
 import { isWebReadableStream, webToNode } from '../core/helpers.stream.js';
@@ -48,14 +49,33 @@ export function createNodeHandler(registry: IRequestHandler) {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ error: 'internal server error' }));
     } finally {
-      // A request refused before its body was read: drain it so the connection can be reused.
-      if (!req.readableEnded && !req.destroyed) req.resume();
+      // A request refused before its body was read: drain it so the connection can be reused (off the
+      // detached body, which nobody reads any more and whose full buffer would stop the drain).
+      if (!req.readableEnded && !req.destroyed) {
+        req.unpipe();
+        req.resume();
+      }
     }
   };
 }
 
-/** A body an Express/Connect parser already read, else the raw request stream. */
+/** A body an Express/Connect parser already read, else the raw request as a stream of its own. */
 function requestBody(req: TExpressRequest): TRequestBody {
   const parsed = req._body === true || (req.body !== undefined && req.readableEnded);
-  return parsed ? (req.body as TRequestBody) : req;
+  return parsed ? (req.body as TRequestBody) : detachedBody(req);
+}
+
+/**
+ * The request body through a stream the registry may destroy when it stops reading (a refusal part-way,
+ * a limit): destroying the request itself would reset the connection before the answer is written, and
+ * clients that send the whole body before they read (twine) would see no answer at all. The unread rest
+ * is drained once the answer is sent (below), as node:http does for a body nobody read.
+ */
+function detachedBody(req: IncomingMessage): Readable {
+  if (req.readableEnded) return req;
+  const body = new PassThrough();
+  // A client that hangs up mid-body: the registry sees the request's own error (ECONNRESET).
+  req.once('error', (error) => body.destroy(error));
+  req.pipe(body);
+  return body;
 }

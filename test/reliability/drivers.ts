@@ -259,7 +259,7 @@ function pypiDriver(name: string): IProtocolDriver {
       const releases = (await call('GET', `/pypi/pypi/${name}/json`)).json?.releases ?? {};
       return {
         'simple JSON': (await simple(call))?.versions ?? [],
-        'simple HTML': [...html.matchAll(/>[a-z_]+-([^-]+)-py3-none-any\.whl</g)].map((match) => match[1]!),
+        'simple HTML': [...html.matchAll(/>[a-z0-9_]+-([^-]+)-py3-none-any\.whl</g)].map((match) => match[1]!),
         'JSON API': Object.keys(releases),
       };
     },

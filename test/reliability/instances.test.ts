@@ -15,7 +15,7 @@ import { mapLimited } from '../../ts/core/helpers.async.js';
 import type { IStorageConfig } from '../../ts/core/interfaces.core.js';
 import { skipWithoutCeph, startCephS3, type ICephS3 } from '../helpers/ceph.js';
 import type { IReadResponse } from '../helpers/requests.js';
-import { ADMIN, authorizationFor, startCluster, type ICluster, type TCall } from './cluster.js';
+import { ADMIN, authorizationFor, settle, startCluster, type ICluster, type TCall } from './cluster.js';
 import { protocolDrivers, type IProtocolDriver } from './drivers.js';
 
 const VERSIONS = 200;
@@ -89,6 +89,7 @@ function instanceSuite(startStorage: () => Promise<{ storage: IStorageConfig; st
     const drivers = protocolDrivers('crowd');
     const all = range(0, VERSIONS);
     await Promise.all(drivers.map((driver) => publishAcross(cluster, driver, all, answers)));
+    await settle();
     for (const driver of drivers) {
       await assertListedEverywhere(cluster, driver, all.map(driver.version));
       await assertDownloadable(cluster, driver, all, answers);
@@ -125,6 +126,7 @@ function instanceSuite(startStorage: () => Promise<{ storage: IStorageConfig; st
           }
         }
         await Promise.all(racing);
+        await settle();
 
         const gone = new Set(driver.remove ? removed : []);
         const hidden = new Set(driver.yank && (await driver.yanked!(clientOf(cluster, driver, 0)) === undefined) ? yanked : []);

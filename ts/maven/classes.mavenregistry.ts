@@ -342,7 +342,7 @@ export class MavenRegistry extends BaseRegistry {
     if (segments.length >= 3) {
       const groupId = segments.slice(0, -2).join('.');
       const artifactId = segments[segments.length - 2];
-      const doc = await this.store.getArtifact(groupId, artifactId);
+      const doc = await this.store.readArtifactNow(groupId, artifactId);
       if (doc?.versions[segments[segments.length - 1]]) {
         req.eventTarget = { resource: `${groupId}:${artifactId}`, version: segments[segments.length - 1] };
         await this.requireScope(req, resourceOf(groupId, artifactId), 'delete');
@@ -353,7 +353,7 @@ export class MavenRegistry extends BaseRegistry {
     if (segments.length >= 2) {
       const groupId = segments.slice(0, -1).join('.');
       const artifactId = segments[segments.length - 1];
-      if (await this.store.getArtifact(groupId, artifactId)) {
+      if (await this.store.readArtifactNow(groupId, artifactId)) {
         req.eventTarget = { resource: `${groupId}:${artifactId}` };
         await this.requireScope(req, resourceOf(groupId, artifactId), 'delete');
         await this.store.delete(groupId, artifactId, undefined, req.storageContext);

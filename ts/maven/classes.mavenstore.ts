@@ -136,6 +136,14 @@ export class MavenStore {
     return (document?.value as IMavenArtifactDocument | undefined) ?? null;
   }
 
+  /**
+   * The artifact's truth read from storage now, not through the validation window: for a decision a write
+   * depends on (another instance may have deployed the version a moment ago).
+   */
+  async readArtifactNow(groupId: string, artifactId: string): Promise<IMavenArtifactDocument | null> {
+    return (await this.storage.getJson<IMavenArtifactDocument>(mavenPaths.artifact(groupPathOf(groupId), artifactId)))?.value ?? null;
+  }
+
   /** The group's maven-plugins as stored now. */
   async getGroupPlugins(groupId: string): Promise<IGroupPlugin[]> {
     const document = await this.documents.read(mavenPaths.groupPlugins(groupPathOf(groupId)));

@@ -28,7 +28,7 @@ import { SmartRegistry } from '../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../ts/adapters/node.js';
 import type { IRegistryConfig, IStorageConfig } from '../ts/core/interfaces.core.js';
 import type { NpmRegistry } from '../ts/npm/classes.npmregistry.js';
-import type { INpmSearchEntry } from '../ts/npm/interfaces.npm.js';
+import { benchName, searchEntry, word } from './helpers.searchentries.js';
 import {
   CONNECTIONS,
   benchRequest,
@@ -123,22 +123,6 @@ function publishBody(name: string, version: string, tarball: Buffer, extra: Reco
       _attachments: { [`${name}-${version}.tgz`]: { content_type: 'application/octet-stream', data: tarball.toString('base64'), length: tarball.length } },
     }),
   );
-}
-
-const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'parser', 'stream', 'http', 'cli', 'color', 'date', 'string', 'fast', 'tiny', 'util', 'react', 'vue', 'plugin', 'loader', 'test', 'mock'];
-const word = (i: number) => WORDS[i % WORDS.length];
-const benchName = (i: number) => `${word(i * 7)}-${word(i * 13 + 3)}-${i.toString(36)}`;
-
-function searchEntry(i: number): INpmSearchEntry {
-  return {
-    name: benchName(i),
-    version: '1.0.0',
-    description: `a ${word(i)} ${word(i + 5)} module number ${i}`,
-    keywords: [word(i + 2), word(i + 9)],
-    date: new Date().toISOString(),
-    publisher: 'bench',
-    maintainers: ['bench'],
-  };
 }
 
 // ---- the benchmark -----------------------------------------------------------------------------

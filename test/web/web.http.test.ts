@@ -163,6 +163,30 @@ describe('web page over HTTP', () => {
     assert.equal((await fixture.request('POST', '/sign-out', { headers: { origin: 'https://evil.example', cookie: session } })).status, 403);
   });
 
+  it('renders each person signed in with the form their own page: the same address, one after the other, shows each only what they may read', async () => {
+    const sessionOf = async (user: keyof typeof PASSWORDS) => {
+      const signedIn = await fixture.request('POST', '/sign-in', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://registry.example.com' },
+        body: `username=${user}&password=${encodeURIComponent(PASSWORDS[user])}`,
+      });
+      assert.equal(signedIn.status, 303);
+      return { cookie: signedIn.headers['set-cookie'].split(';')[0] };
+    };
+    const padder = await sessionOf('padder');
+    const reader = await sessionOf('reader');
+    for (let round = 0; round < 2; round++) {
+      const asPadder = await fixture.request('GET', '/packages/npm/web-left-pad', { headers: padder });
+      assert.equal(asPadder.status, 200);
+      assert.match(asPadder.text, /Signed in as <strong>padder<\/strong>/);
+      const asReader = await fixture.request('GET', '/packages/npm/web-left-pad', { headers: reader });
+      assert.equal(asReader.status, 404, 'not a page the reader may read, even right after the padder saw it');
+      const home = await fixture.request('GET', '/', { headers: reader });
+      assert.match(home.text, /Signed in as <strong>reader<\/strong>/);
+      assert.ok(!home.text.includes('web-left-pad'));
+      assert.equal((await get('/packages/npm/web-left-pad')).status, 404, 'nor an anonymous visitor');
+    }
+  });
+
   it('finds a package of each of the seven protocols in one search (admin), with counts', async () => {
     const search = await get('/search?q=web', basic('admin'));
     for (const link of ['/packages/npm/web-left-pad', '/packages/pypi/web-demo', '/packages/cargo/web-crate', '/packages/maven/com.example%3Aweb-lib', '/packages/oci/web/app', '/packages/composer/web/greeter', '/packages/rubygems/web-gem']) {

@@ -29,9 +29,9 @@ const MAX_LINKED_DEPENDENCIES = 100;
 const RECENT_KEPT = 100;
 const RECENT_SHOWN = 20;
 const RECENT_REVALIDATE_MS = 1000;
-/** Pages anonymous visitors see are kept this long, in at most this many bytes. */
-const ANONYMOUS_PAGE_MS = 1000;
-const ANONYMOUS_PAGE_BYTES = 16 * 1024 * 1024;
+/** Rendered pages (anonymous, and per person signed in with the form) are kept this long, in at most this many bytes. */
+const RENDERED_PAGE_MS = 1000;
+const RENDERED_PAGE_BYTES = 16 * 1024 * 1024;
 const SESSION_COOKIE = 'smartregistry_session';
 const SESSION_SECONDS = 12 * 60 * 60;
 /** A sign-in form is a user name and a password: nothing bigger is read. */
@@ -77,7 +77,7 @@ export class WebPage {
   /** An audit event sink: the registry attaches it so publishes reach the home page. */
   readonly recentPublishes: RecentPublishes;
   private readonly sessions: WebSessions;
-  private readonly anonymousPages = new BoundedCache<Buffer>({ maxEntries: 1000, maxBytes: ANONYMOUS_PAGE_BYTES, ttlMs: ANONYMOUS_PAGE_MS, sizeOf: (body) => body.length });
+  private readonly renderedPages = new BoundedCache<Buffer>({ maxEntries: 1000, maxBytes: RENDERED_PAGE_BYTES, ttlMs: RENDERED_PAGE_MS, sizeOf: (body) => body.length });
 
   constructor(private readonly deps: IWebPageDependencies) {
     this.shown = [...deps.handlers].flatMap(([protocol, handler]) => {
@@ -110,13 +110,16 @@ export class WebPage {
       here = pageAddress(base, relativePath, query, version);
       const frame = { base, userId: visitor.userId, signOut: sessionUserId !== null, here };
       if (formPath === 'sign-in') return this.signIn(frame, visitor, safeNext(base, firstValue(ctx.query?.next)));
-      // Every anonymous visitor sees the same page (for the same public host): rendered once a second at most.
+      // Every anonymous visitor sees the same page (for the same public host), a person signed in with the form
+      // their own (their user's scopes decide it): rendered once a second at most. Basic credentials are not
+      // cached: a token may reach less than its user.
       const forwarded = this.deps.trustProxy ? [headers['x-forwarded-proto'], headers['x-forwarded-host'], headers['x-forwarded-prefix']] : [];
-      const cacheKey = visitor.userId === null ? [relativePath, query, version, headers.host, ...forwarded].join('\u0000') : null;
-      const cached = cacheKey === null ? undefined : this.anonymousPages.get(cacheKey);
+      const pageKey = [relativePath, query, version, headers.host, ...forwarded].join('\u0000');
+      const cacheKey = visitor.userId === null ? pageKey : sessionUserId !== null && visitor.userId === sessionUserId ? `${sessionUserId}\u0001${pageKey}` : null;
+      const cached = cacheKey === null ? undefined : this.renderedPages.get(cacheKey);
       if (cached) return this.page(200, cached);
       const body = Buffer.from((await this.content(frame, visitor, segments, relativePath, query, version, headers)).text, 'utf8');
-      if (cacheKey !== null) this.anonymousPages.set(cacheKey, body);
+      if (cacheKey !== null) this.renderedPages.set(cacheKey, body);
       return this.page(200, body);
     } catch (error) {
       if (!isRegistryError(error)) throw error;

@@ -15,18 +15,11 @@ import { makePackageZip } from '../composer/fixtures.js';
 import { makeTarball, publishBody } from '../npm/fixtures.js';
 import { makeWheel, multipartBody, uploadFields, MULTIPART_TYPE } from '../pypi/fixtures.js';
 import { gemspecYaml, makeGem } from '../rubygems/fixtures.js';
-import { PROTOCOLS, errorMessage, startAllProtocols, type IAllProtocolsRegistry } from './protocolactions.js';
+import { PROTOCOLS, errorMessage, startAllProtocols, type IAllProtocolsRegistry, type IUpload } from './protocolactions.js';
 
 const LIMIT = 256 * 1024;
 /** Random, so no compression brings it under the limit. */
 const padding = () => crypto.randomBytes(LIMIT + 64 * 1024);
-
-interface IUpload {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
 
 /** One well-formed upload per protocol whose artifact is over the limit. */
 const uploads: Record<TRegistryProtocol, () => Promise<IUpload>> = {

@@ -37,6 +37,14 @@ export interface IProtocolActions {
   remove(token: string | null, n: number): Promise<IReadResponse>;
 }
 
+/** One upload as raw HTTP: what the body-level tests (oversized, slow) send per protocol. */
+export interface IUpload {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
 export interface IAllProtocolsRegistry extends ITestRegistry {
   /** A token of the administrator (scopes `*`) for each protocol. */
   adminTokens: Record<TRegistryProtocol, string>;

@@ -17,18 +17,11 @@ import { makePackageZip } from '../composer/fixtures.js';
 import { publishBody } from '../npm/fixtures.js';
 import { makeWheel, multipartBody, uploadFields, MULTIPART_TYPE } from '../pypi/fixtures.js';
 import { gemspecYaml, makeGem } from '../rubygems/fixtures.js';
-import { PROTOCOLS, startAllProtocols, type IAllProtocolsRegistry } from './protocolactions.js';
+import { PROTOCOLS, startAllProtocols, type IAllProtocolsRegistry, type IUpload } from './protocolactions.js';
 import * as crypto from 'node:crypto';
 
 // Small timeouts so each case ends in well under a second.
 const TIMEOUTS = { headersMs: 300, idleMs: 400, keepAliveMs: 200 };
-
-interface IUpload {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
 
 /** One ordinary upload per protocol. */
 const uploads: Record<TRegistryProtocol, () => Promise<IUpload>> = {

@@ -2,21 +2,14 @@
  * The real `composer` for end-to-end tests: one run with its own COMPOSER_HOME and HOME, every
  * `COMPOSER_*` variable of the parent dropped, so nothing reaches the internet or the user's setup.
  */
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient, type IClientRun } from '../helpers/clients.js';
 
 export const COMPOSER = 'composer';
 
 // Debian: apt-get install composer php-cli php-zip unzip.
 export const composerMissing = () =>
   clientMissing(COMPOSER, ['--version', '--no-ansi'], (output) => (/^Composer version 2\./m.test(output) ? null : `${output || 'no version'}, need Composer 2`));
-
-export interface IComposerRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Environment for one composer run: nothing from the parent's composer configuration. */
 function composerEnv(home: string): NodeJS.ProcessEnv {
@@ -34,17 +27,5 @@ function composerEnv(home: string): NodeJS.ProcessEnv {
 }
 
 /** `composer args` in `cwd` with COMPOSER_HOME `home`; killed after three minutes. */
-export const runComposer = (args: string[], home: string, cwd: string): Promise<IComposerRun> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(COMPOSER, [...args, '--no-ansi', '--no-interaction'], { cwd, env: composerEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+export const runComposer = (args: string[], home: string, cwd: string): Promise<IClientRun> =>
+  runClient(COMPOSER, [...args, '--no-ansi', '--no-interaction'], { cwd, env: composerEnv(home), timeoutMs: 180_000 });

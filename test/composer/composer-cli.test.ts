@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { composerMissing, runComposer, type IComposerRun } from './client.js';
+import { composerMissing, runComposer } from './client.js';
+import type { IClientRun } from '../helpers/clients.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 import { greeterSource, makePackageZip, sha1 } from './fixtures.js';
 
@@ -59,7 +60,7 @@ describe('composer against smartregistry serve', { skip: composerMissing() }, ()
     return dir;
   };
 
-  const ok = (run: IComposerRun, what: string) => assert.equal(run.code, 0, `${what} failed:\n${run.stdout}\n${run.stderr}`);
+  const ok = (run: IClientRun, what: string) => assert.equal(run.code, 0, `${what} failed:\n${run.stdout}\n${run.stderr}`);
 
   const upload = async (label: string, options: { version?: string; composerVersion?: string | null; token?: string } = {}) => {
     const zip = await makePackageZip(PACKAGE, label, { version: options.composerVersion });

@@ -2,7 +2,7 @@
  * Whether a real client is there for the end-to-end tests. Missing (or too old), it fails the run
  * under `CI=true` and is reported loudly otherwise, so a skipped client test is never silent.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 /** Runs `command args` and hands its output to `check`, which returns why it is unusable, or null. */
 export function clientMissing(command: string, args: string[], check: (output: string) => string | null = () => null): boolean {
@@ -14,4 +14,34 @@ export function clientMissing(command: string, args: string[], check: (output: s
   if (process.env.CI === 'true') throw new Error(message);
   console.error(`\n!!! ${message} — SKIPPED !!!\n`);
   return true;
+}
+
+export interface IClientRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr as they came, interleaved: what a person at the terminal would have read. */
+  output: string;
+}
+
+/** Run a real client to its end (killed after `timeoutMs`); never rejects on a non-zero exit. */
+export function runClient(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<IClientRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const run: IClientRun = { code: null, stdout: '', stderr: '', output: '' };
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      run.stdout += chunk;
+      run.output += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      run.stderr += chunk;
+      run.output += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ ...run, code });
+    });
+  });
 }

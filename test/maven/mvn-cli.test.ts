@@ -6,22 +6,16 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient, type IClientRun } from '../helpers/clients.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 
 const mvnMissing = clientMissing('mvn', ['--version']);
 
 const PLUGINS = { resources: '3.3.0', compiler: '3.10.1', jar: '3.3.0', deploy: '3.0.0' };
 const REPO_ID = 'smartregistry';
-
-interface IRun {
-  code: number | null;
-  output: string;
-}
 
 describe('mvn against smartregistry serve', { skip: mvnMissing, timeout: 600_000 }, () => {
   let server: IServeInstance;
@@ -88,25 +82,10 @@ describe('mvn against smartregistry serve', { skip: mvnMissing, timeout: 600_000
     return dir;
   };
 
-  const mvn = (cwd: string, settingsFile: string, args: string[]): Promise<IRun> =>
-    new Promise((resolve, reject) => {
-      const child = spawn('mvn', ['-B', '-s', settingsFile, '-gs', settingsFile, ...args], {
-        cwd,
-        env: { ...process.env, HOME: root, MAVEN_OPTS: '-Xmx256m' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, output });
-      });
-    });
+  const mvn = (cwd: string, settingsFile: string, args: string[]): Promise<IClientRun> =>
+    runClient('mvn', ['-B', '-s', settingsFile, '-gs', settingsFile, ...args], { cwd, env: { ...process.env, HOME: root, MAVEN_OPTS: '-Xmx256m' } });
 
-  const ok = (run: IRun, what: string) => assert.equal(run.code, 0, `${what} failed:\n${run.output}`);
+  const ok = (run: IClientRun, what: string) => assert.equal(run.code, 0, `${what} failed:\n${run.output}`);
   const DEPLOY = ['compile', 'jar:jar', 'deploy:deploy'];
 
   let goodSettings: string;

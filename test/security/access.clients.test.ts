@@ -8,7 +8,6 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -16,7 +15,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { listen, type IRunningServer } from '../../ts/cli/server.js';
 import type { TRegistryProtocol } from '../../ts/core/interfaces.core.js';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient, type IClientRun } from '../helpers/clients.js';
 import { makePackageZip } from '../composer/fixtures.js';
 import { makeWheel } from '../pypi/fixtures.js';
 import { gemspecYaml, makeGem } from '../rubygems/fixtures.js';
@@ -34,26 +33,6 @@ const CLIENTS: Record<TRegistryProtocol, [command: string, args: string[]]> = {
 };
 const missing = Object.fromEntries(PROTOCOLS.map((protocol) => [protocol, clientMissing(...CLIENTS[protocol])])) as Record<TRegistryProtocol, boolean>;
 
-interface IRun {
-  code: number | null;
-  output: string;
-}
-
-/** Run a client to its end; never rejects on a non-zero exit. */
-function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<IRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
 
 /** The parent's environment without anything a client would take configuration or credentials from. */
 function cleanEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -93,14 +72,14 @@ describe('access matrix, write column, through the real clients', () => {
   };
 
   /** Publish version `version` of the target package with the protocol's client; token null: no credentials. */
-  const publishers: Record<TRegistryProtocol, (token: string | null, version: string) => Promise<IRun>> = {
+  const publishers: Record<TRegistryProtocol, (token: string | null, version: string) => Promise<IClientRun>> = {
     async npm(token, version) {
       const dir = await workDir(`npm-${version}`);
       const npmrc = [`registry=${base}/npm/`, 'update-notifier=false', 'fund=false', ...(token ? [`//${host}/npm/:_authToken=${token}`] : [])];
       await fsp.writeFile(path.join(dir, '.npmrc'), `${npmrc.join('\n')}\n`);
       await fsp.writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'target', version, description: 'access matrix', license: 'MIT' }));
       await fsp.writeFile(path.join(dir, 'index.js'), 'module.exports = 1;\n');
-      return run('npm', ['publish', `--registry=${base}/npm/`], {
+      return runClient('npm', ['publish', `--registry=${base}/npm/`], {
         cwd: dir,
         env: cleanEnv(dir, { npm_config_userconfig: path.join(dir, '.npmrc'), npm_config_globalconfig: path.join(dir, 'global-npmrc'), npm_config_cache: path.join(root, 'npm-cache'), npm_config_loglevel: 'warn' }),
       });
@@ -115,7 +94,7 @@ describe('access matrix, write column, through the real clients', () => {
       const env = cleanEnv(dir, { XDG_RUNTIME_DIR: dir, XDG_CONFIG_HOME: path.join(dir, '.config'), CONTAINERS_REGISTRIES_CONF: path.join(dir, 'registries.conf'), REGISTRY_AUTH_FILE: path.join(dir, 'auth.json'), TMPDIR: dir });
       // Basic credentials (a token as the password): skopeo then takes the token flow, as docker does.
       const credentials = token ? ['--dest-creds', `access:${token}`] : ['--dest-no-creds'];
-      return run('skopeo', ['--policy', path.join(dir, 'policy.json'), '--registries.d', path.join(dir, 'registries.d'), 'copy', '--dest-tls-verify=false', ...credentials, `oci:${path.join(dir, 'layout')}:v`, `docker://${host}/target:v${version}`], { env });
+      return runClient('skopeo', ['--policy', path.join(dir, 'policy.json'), '--registries.d', path.join(dir, 'registries.d'), 'copy', '--dest-tls-verify=false', ...credentials, `oci:${path.join(dir, 'layout')}:v`, `docker://${host}/target:v${version}`], { env });
     },
 
     async cargo(token, version) {
@@ -131,7 +110,7 @@ describe('access matrix, write column, through the real clients', () => {
       await fsp.mkdir(path.join(crate, 'src'), { recursive: true });
       await fsp.writeFile(path.join(crate, 'Cargo.toml'), `[package]\nname = "target"\nversion = "${version}"\nedition = "2021"\ndescription = "access matrix"\nlicense = "MIT"\n`);
       await fsp.writeFile(path.join(crate, 'src', 'lib.rs'), 'pub fn one() -> u32 { 1 }\n');
-      return run('cargo', ['publish', '--registry', 'smartreg', '--no-verify', '--allow-dirty'], { cwd: crate, env: cleanEnv(process.env.HOME ?? dir, { CARGO_HOME: home, CARGO_TERM_COLOR: 'never', RUSTUP_HOME: process.env.RUSTUP_HOME ?? path.join(process.env.HOME ?? '', '.rustup') }) });
+      return runClient('cargo', ['publish', '--registry', 'smartreg', '--no-verify', '--allow-dirty'], { cwd: crate, env: cleanEnv(process.env.HOME ?? dir, { CARGO_HOME: home, CARGO_TERM_COLOR: 'never', RUSTUP_HOME: process.env.RUSTUP_HOME ?? path.join(process.env.HOME ?? '', '.rustup') }) });
     },
 
     async pypi(token, version) {
@@ -139,7 +118,7 @@ describe('access matrix, write column, through the real clients', () => {
       const wheel = await makeWheel('target', version);
       await fsp.writeFile(path.join(dir, wheel.filename), wheel.bytes);
       const credentials = token ? ['-u', '__token__', '-p', token] : [];
-      return run('/usr/bin/twine', ['upload', '--non-interactive', '--disable-progress-bar', '--repository-url', `${base}/pypi/`, ...credentials, path.join(dir, wheel.filename)], { env: cleanEnv(dir) });
+      return runClient('/usr/bin/twine', ['upload', '--non-interactive', '--disable-progress-bar', '--repository-url', `${base}/pypi/`, ...credentials, path.join(dir, wheel.filename)], { env: cleanEnv(dir) });
     },
 
     async maven(token, version) {
@@ -151,7 +130,7 @@ describe('access matrix, write column, through the real clients', () => {
           `<mirrors><mirror><id>debian</id><mirrorOf>*,!smartreg</mirrorOf><url>file:///usr/share/maven-repo</url></mirror></mirrors></settings>\n`,
       );
       await fsp.writeFile(path.join(dir, 'target.jar'), Buffer.from(`access matrix ${version}`));
-      return run(
+      return runClient(
         'mvn',
         [
           '-B', '-s', path.join(dir, 'settings.xml'), '-gs', path.join(dir, 'settings.xml'),
@@ -167,7 +146,7 @@ describe('access matrix, write column, through the real clients', () => {
       const dir = await workDir(`composer-${version}`);
       await fsp.writeFile(path.join(dir, 'package.zip'), await makePackageZip('acme/target', version));
       const credentials = token ? ['-H', `Authorization: Bearer ${token}`] : [];
-      return run('curl', ['--silent', '--show-error', '--fail', '-X', 'PUT', '-H', 'Content-Type: application/zip', ...credentials, '--data-binary', `@${path.join(dir, 'package.zip')}`, `${base}/composer/packages/acme/target`], { env: cleanEnv(dir) });
+      return runClient('curl', ['--silent', '--show-error', '--fail', '-X', 'PUT', '-H', 'Content-Type: application/zip', ...credentials, '--data-binary', `@${path.join(dir, 'package.zip')}`, `${base}/composer/packages/acme/target`], { env: cleanEnv(dir) });
     },
 
     async rubygems(token, version) {
@@ -175,7 +154,7 @@ describe('access matrix, write column, through the real clients', () => {
       const file = path.join(dir, `target-${version}.gem`);
       await fsp.writeFile(file, await makeGem(gemspecYaml('target', version)));
       const env = cleanEnv(dir, { GEMRC: path.join(dir, '.gemrc'), GEM_HOME: path.join(dir, 'gems'), ...(token ? { GEM_HOST_API_KEY: token } : {}) });
-      return run('gem', ['push', file, '--host', `${base}/rubygems`], { env });
+      return runClient('gem', ['push', file, '--host', `${base}/rubygems`], { env });
     },
   };
 

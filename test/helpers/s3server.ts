@@ -32,6 +32,14 @@ server.run().then(
 );
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
+// s3rver answers a PUT before its file write has finished; exiting at once on SIGTERM would lose objects it
+// acknowledged, which no real S3 engine does. So stop taking requests, then let pending writes finish.
+process.on('SIGTERM', () => {
+  server.httpServer.close();
+  server.httpServer.closeAllConnections();
+  process.stdin.destroy();
+  setTimeout(() => process.exit(0), 3000).unref();
+});
 `;
 
 const STARTUP_TIMEOUT_MS = 20_000;

@@ -153,7 +153,7 @@ describe('reliability: the S3 engine stopped while the registry runs', () => {
       assert.deepEqual(statuses.filter((status) => status >= 500 && status !== 503), [], `${driver.protocol}: no answer but 503 among the 5xx`);
       const acknowledged = published.filter(({ answers }) => answers.every((answer) => answer.status < 300)).map(({ i }) => i);
       const listed = await listedVersions(driver, clientOf(driver));
-      for (const i of acknowledged) assert.ok(listed.includes(driver.version(i)), `${driver.protocol}: acknowledged ${driver.version(i)} is listed`);
+      for (const i of acknowledged) assert.ok(listed.includes(driver.version(i)), `${driver.protocol}: acknowledged ${driver.version(i)} is listed (listed: ${listed.join(", ")})`);
       const listedIndexes = [0, 1, ...attempted].filter((i) => listed.includes(driver.version(i)));
       assert.equal(listedIndexes.length, listed.length, `${driver.protocol}: only published versions are listed`);
       await assertDownloads(driver, clientOf(driver), listedIndexes, 'listed after the outage');

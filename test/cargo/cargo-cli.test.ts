@@ -11,12 +11,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SmartRegistry } from '../../ts/classes.smartregistry.js';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient, type IClientRun } from '../helpers/clients.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 
 const CARGO = 'cargo';
@@ -27,12 +26,6 @@ const cargoMissing = clientMissing(CARGO, ['--version'], (output) => {
   const minor = Number(/^cargo 1\.(\d+)\./.exec(output)?.[1] ?? 0);
   return minor >= MIN_CARGO_MINOR ? null : `${output || 'no version'}, need cargo ≥ 1.${MIN_CARGO_MINOR} for auth-required`;
 });
-
-interface IRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('cargo against smartregistry serve', { skip: cargoMissing }, () => {
   let server: IServeInstance;
@@ -77,22 +70,9 @@ describe('cargo against smartregistry serve', { skip: cargoMissing }, () => {
     return { ...env, CARGO_HOME: home, CARGO_TERM_COLOR: 'never', CARGO_NET_OFFLINE: 'false', CARGO_HTTP_TIMEOUT: '60' };
   };
 
-  const cargo = (args: string[], home: string, cwd = root): Promise<IRun> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(CARGO, args, { cwd, env: cargoEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+  const cargo = (args: string[], home: string, cwd = root) => runClient(CARGO, args, { cwd, env: cargoEnv(home) });
 
-  const ok = (run: IRun, what: string) => assert.equal(run.code, 0, `${what} failed:\n${run.stdout}\n${run.stderr}`);
+  const ok = (run: IClientRun, what: string) => assert.equal(run.code, 0, `${what} failed:\n${run.stdout}\n${run.stderr}`);
 
   /** A library crate `name` (depending on `deps`, all from our registry). */
   const writeCrate = async (name: string, version: string, body: string, deps: Record<string, string> = {}, bin = false) => {

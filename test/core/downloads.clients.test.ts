@@ -13,14 +13,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { skipWithoutCeph, startCephS3, type ICephS3 } from '../helpers/ceph.js';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient } from '../helpers/clients.js';
 import { startRecordingProxy, type IProxiedAnswer, type IRecordingProxy } from '../helpers/recordingproxy.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
@@ -30,12 +29,6 @@ import { composerMissing, runComposer } from '../composer/client.js';
 import { makePackageZip, sha1 } from '../composer/fixtures.js';
 
 const sha256Hex = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
-
-interface IRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 const skopeoMissing = clientMissing('skopeo', ['--version']);
 const npmMissing = clientMissing('npm', ['--version']);
@@ -73,18 +66,8 @@ describe('downloads: real clients follow the redirects to Ceph RGW', { skip: ski
   let root: string;
   let host: string;
 
-  const run = (command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<IRun> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(command, args, { cwd: options.cwd ?? root, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
   const must = async (command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => {
-    const result = await run(command, args, options);
+    const result = await runClient(command, args, { cwd: options.cwd ?? root, env: options.env });
     assert.equal(result.code, 0, `${command} ${args.join(' ')}\n${result.stdout}\n${result.stderr}`);
     return result;
   };

@@ -24,14 +24,35 @@ export interface IClientRun {
   output: string;
 }
 
+export interface IClientRunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /** Answers typed in order, each once its prompt shows on stdout (a client that reads each prompt on its own cannot take them piped in at once). */
+  prompts?: [prompt: RegExp, answer: string][];
+  /** Called with all of stdout so far whenever more arrives: to act on what the client prints, as a person would. */
+  onStdout?: (stdout: string) => void;
+}
+
 /** Run a real client to its end (killed after `timeoutMs`); never rejects on a non-zero exit. */
-export function runClient(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<IClientRun> {
+export function runClient(command: string, args: string[], options: IClientRunOptions = {}): Promise<IClientRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const prompts = [...(options.prompts ?? [])];
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // With nothing to answer, stdin is closed at once: a client that asks reads end of input, it never waits.
+    if (prompts.length === 0) child.stdin.end();
     const run: IClientRun = { code: null, stdout: '', stderr: '', output: '' };
+    let answeredUpTo = 0;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       run.stdout += chunk;
       run.output += chunk;
+      options.onStdout?.(run.stdout);
+      const next = prompts[0];
+      if (!next || !next[0].test(run.stdout.slice(answeredUpTo))) return;
+      prompts.shift();
+      answeredUpTo = run.stdout.length;
+      child.stdin.write(`${next[1]}\n`);
+      if (prompts.length === 0) child.stdin.end();
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       run.stderr += chunk;

@@ -9,21 +9,14 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient, type IClientRun, type IClientRunOptions } from '../helpers/clients.js';
 
 const NPM = 'npm';
 const npmMissing = clientMissing(NPM, ['--version']);
-
-interface IRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('npm CLI against smartregistry serve', { skip: npmMissing }, () => {
   let server: IServeInstance;
@@ -52,50 +45,17 @@ describe('npm CLI against smartregistry serve', { skip: npmMissing }, () => {
     };
   };
 
-  /** Run npm in `cwd`; resolves with its exit code and output (never rejects on a non-zero exit). */
-  const npm = (
-    args: string[],
-    options: {
-      cwd?: string;
-      home?: string;
-      /** Answers typed when the prompt shows up (npm reads each prompt separately, so they cannot be piped in at once). */
-      prompts?: [RegExp, string][];
-      onStdout?: (text: string) => void;
-      timeoutMs?: number;
-    } = {},
-  ): Promise<IRun> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(NPM, [...args, `--registry=${registryUrl}`], {
-        cwd: options.cwd ?? root,
-        env: npmEnv(options.home ?? path.join(root, 'home')),
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      const prompts = [...(options.prompts ?? [])];
-      let answeredUpTo = 0;
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
-        options.onStdout?.(stdout);
-        const next = prompts[0];
-        if (next && next[0].test(stdout.slice(answeredUpTo))) {
-          prompts.shift();
-          answeredUpTo = stdout.length;
-          child.stdin.write(`${next[1]}\n`);
-          if (prompts.length === 0) child.stdin.end();
-        }
-      });
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-      if (prompts.length === 0) child.stdin.end();
+  /** Run npm in `cwd` against our registry, with its own HOME; resolves with its exit code and output. */
+  const npm = (args: string[], options: { cwd?: string; home?: string } & Pick<IClientRunOptions, 'prompts' | 'onStdout'> = {}): Promise<IClientRun> =>
+    runClient(NPM, [...args, `--registry=${registryUrl}`], {
+      cwd: options.cwd ?? root,
+      env: npmEnv(options.home ?? path.join(root, 'home')),
+      prompts: options.prompts,
+      onStdout: options.onStdout,
+      timeoutMs: 120_000,
     });
 
-  const ok = (run: IRun, what: string) => assert.equal(run.code, 0, `${what} failed:\n${run.stdout}\n${run.stderr}`);
+  const ok = (run: IClientRun, what: string) => assert.equal(run.code, 0, `${what} failed:\n${run.stdout}\n${run.stderr}`);
 
   const writePackage = async (name: string, version: string, extra: Record<string, unknown> = {}) => {
     const dir = path.join(root, 'packages', `${name.replace('/', '__')}-${version}`);

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import tar from 'tar-stream';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient } from '../helpers/clients.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 
 const sha256Hex = (data: Uint8Array) => crypto.createHash('sha256').update(data).digest('hex');
@@ -122,13 +122,7 @@ describe('oci end to end with skopeo', { skip: !haveSkopeo && 'skopeo is not ins
   let globalArgs: string[];
 
   /** Run skopeo with the isolated configuration; resolves with exit code and output. */
-  const skopeo = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve) => {
-      execFile('skopeo', [...globalArgs, ...args], { env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (error, stdout, stderr) => {
-        const code = error ? (typeof (error as NodeJS.ErrnoException).code === 'number' ? Number((error as NodeJS.ErrnoException).code) : 1) : 0;
-        resolve({ code, stdout, stderr });
-      });
-    });
+  const skopeo = (args: string[]) => runClient('skopeo', [...globalArgs, ...args], { env, timeoutMs: 120_000 });
   const ok = async (args: string[]) => {
     const result = await skopeo(args);
     assert.equal(result.code, 0, `skopeo ${args.join(' ')} failed:\n${result.stderr}`);

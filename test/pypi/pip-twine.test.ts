@@ -11,13 +11,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient } from '../helpers/clients.js';
 import { makeSdist, makeWheel } from './fixtures.js';
 import { startRecordingProxy, type IRecordingProxy } from '../helpers/recordingproxy.js';
 
@@ -26,12 +26,6 @@ const TWINE = fs.existsSync('/usr/bin/twine') ? '/usr/bin/twine' : 'twine';
 
 // Debian: apt-get install twine python3-venv (venv and ensurepip build the pip environments).
 const missing = clientMissing(TWINE, ['--version']) || clientMissing(PYTHON, ['-c', 'import venv, ensurepip']);
-
-interface IRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** A newer pip than Debian's (PEP 714 `core-metadata` in JSON needs pip >= 23.2), when this machine has one. */
 function newerPython(): string | null {
@@ -70,16 +64,7 @@ describe('pip and twine against smartregistry serve', { skip: missing }, () => {
     };
   };
 
-  const run = (command: string, args: string[]): Promise<IRun> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(command, args, { cwd: root, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  const run = (command: string, args: string[]) => runClient(command, args, { cwd: root, env: env() });
 
   const must = async (command: string, args: string[]) => {
     const result = await run(command, args);

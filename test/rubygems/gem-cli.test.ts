@@ -9,21 +9,14 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient, type IClientRun } from '../helpers/clients.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 
 // Debian's ruby (gem) and ruby-bundler (bundle).
 const gemMissing = clientMissing('gem', ['--version']) || clientMissing('bundle', ['--version']);
-
-interface IRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('gem and bundle against smartregistry serve', { skip: gemMissing }, () => {
   let server: IServeInstance;
@@ -60,22 +53,10 @@ describe('gem and bundle against smartregistry serve', { skip: gemMissing }, () 
     };
   };
 
-  const run = (command: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<IRun> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(command, args, { cwd: options.cwd ?? root, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+  const run = (command: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }) =>
+    runClient(command, args, { cwd: options.cwd ?? root, env: options.env, timeoutMs: 120_000 });
 
-  const ok = (result: IRun, what: string) => assert.equal(result.code, 0, `${what} failed:\n${result.stdout}\n${result.stderr}`);
+  const ok = (result: IClientRun, what: string) => assert.equal(result.code, 0, `${what} failed:\n${result.stdout}\n${result.stderr}`);
 
   /** Build a gem with `gem build`; returns the .gem path. */
   const buildGem = async (name: string, version: string, body: string[] = [], platform?: string) => {

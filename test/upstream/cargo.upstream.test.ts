@@ -6,14 +6,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../../ts/adapters/node.js';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
@@ -148,15 +147,7 @@ describe('cargo upstream proxy', () => {
       const env: NodeJS.ProcessEnv = {};
       for (const [key, value] of Object.entries(process.env)) if (!/^CARGO_/.test(key)) env[key] = value;
       Object.assign(env, { CARGO_HOME: home, CARGO_TERM_COLOR: 'never', CARGO_TARGET_DIR: path.join(root, 'target') });
-      const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn('cargo', ['run', '--quiet'], { cwd: app, env });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const result = await runClient('cargo', ['run', '--quiet'], { cwd: app, env });
       assert.equal(result.code, 0, `cargo run failed:\n${result.stderr}`);
       assert.equal(result.stdout.trim(), 'tiny-json@1.1.0');
       assert.equal(upstream.count('/cargo/api/v1/crates/tiny-json/1.1.0/download'), 1);

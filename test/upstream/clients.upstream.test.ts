@@ -6,13 +6,12 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createNodeHandler } from '../../ts/adapters/node.js';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp, type ITestServer } from '../adapters/helpers.http.js';
 import { publishBody } from '../npm/fixtures.js';
@@ -21,19 +20,6 @@ import { startProxyRegistry, startUpstreamRegistry, type IProxyRegistry, type IU
 
 const npmMissing = clientMissing('npm', ['--version']);
 const skopeoMissing = clientMissing('skopeo', ['--version']);
-
-interface IRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const run = (command: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<IRun> =>
-  new Promise((resolve) => {
-    execFile(command, args, { cwd: options.cwd, env: options.env, maxBuffer: 64 * 1024 * 1024, timeout: 180_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as NodeJS.ErrnoException).code) || 1 : 0, stdout, stderr });
-    });
-  });
 
 describe('real clients through the upstream proxy', () => {
   let upstream: IUpstreamRegistry;
@@ -82,7 +68,7 @@ describe('real clients through the upstream proxy', () => {
         npm_config_fund: 'false',
         npm_config_audit: 'false',
       });
-      const result = await run('npm', ['install', 'proxy-app', `--registry=${server.url}/npm/`], { cwd: dir, env });
+      const result = await runClient('npm', ['install', 'proxy-app', `--registry=${server.url}/npm/`], { cwd: dir, env, timeoutMs: 180_000 });
       assert.equal(result.code, 0, `npm install failed:\n${result.stdout}\n${result.stderr}`);
       for (const name of ['proxy-app', 'proxy-dep']) {
         const index = await fsp.readFile(path.join(dir, 'node_modules', name, 'index.js'), 'utf8');
@@ -122,10 +108,10 @@ describe('real clients through the upstream proxy', () => {
       TMPDIR: path.join(config, 'tmp'),
     };
     const target = path.join(work, 'copied');
-    const result = await run(
+    const result = await runClient(
       'skopeo',
       ['--policy', path.join(config, 'policy.json'), '--registries.d', path.join(config, 'registries.d'), 'copy', '--src-tls-verify=false', '--src-creds', 'admin:admin-password', `docker://127.0.0.1:${server.port}/mirror/app:v1`, `oci:${target}:v1`],
-      { env },
+      { env, timeoutMs: 180_000 },
     );
     assert.equal(result.code, 0, `skopeo copy failed:\n${result.stderr}`);
     const index = JSON.parse(await fsp.readFile(path.join(target, 'index.json'), 'utf8'));

@@ -5,14 +5,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../../ts/adapters/node.js';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { zipBuffer } from '../core/archive/zipwriter.js';
@@ -181,14 +180,7 @@ describe('maven upstream proxy', () => {
 `,
       );
       await fsp.writeFile(path.join(app, 'src/main/java/app/App.java'), 'package app;\npublic class App {}\n');
-      const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-        const child = spawn('mvn', ['-B', '-s', settings, '-gs', settings, 'compile'], { cwd: app, env: { ...process.env, HOME: root, MAVEN_OPTS: '-Xmx256m' } });
-        let output = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, output }));
-      });
+      const result = await runClient('mvn', ['-B', '-s', settings, '-gs', settings, 'compile'], { cwd: app, env: { ...process.env, HOME: root, MAVEN_OPTS: '-Xmx256m' } });
       assert.equal(result.code, 0, `mvn compile failed:\n${result.output}`);
       const resolved = await fsp.readFile(path.join(root, 'm2', DIR, 'lib-1.0.0.jar'));
       assert.ok(resolved.equals(jar));

@@ -5,7 +5,6 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -13,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../../ts/adapters/node.js';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { MULTIPART_TYPE, coreMetadata, makeWheel, multipartBody, uploadFields } from '../pypi/fixtures.js';
@@ -141,31 +140,16 @@ describe('pypi upstream proxy', () => {
       for (const [key, value] of Object.entries(process.env)) if (!/^(PIP_|PYTHON|VIRTUAL_ENV|PYENV)/i.test(key)) env[key] = value;
       Object.assign(env, { HOME: root, PIP_CONFIG_FILE: os.devNull, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_CACHE_DIR: path.join(root, 'cache') });
       const into = path.join(root, 'downloads');
-      const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
-        execFile(
-          PYTHON,
-          ['-m', 'pip', 'download', '--no-deps', '--only-binary', ':all:', '-d', into, 'py-mirror==1.0.0', '--index-url', `${server.url}/pypi/simple/`],
-          { env, timeout: 120_000 },
-          (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr }),
-        );
-      });
+      const result = await runClient(PYTHON, ['-m', 'pip', 'download', '--no-deps', '--only-binary', ':all:', '-d', into, 'py-mirror==1.0.0', '--index-url', `${server.url}/pypi/simple/`], { env, timeoutMs: 120_000 });
       assert.equal(result.code, 0, `pip download failed:\n${result.stderr}`);
       const downloaded = await fsp.readFile(path.join(into, wheel.filename));
       assert.ok(downloaded.equals(wheel.bytes));
       const target = path.join(root, 'site');
-      const installed = await new Promise<{ code: number; stderr: string }>((resolve) => {
-        execFile(
-          PYTHON,
-          ['-m', 'pip', 'install', '--no-deps', '--target', target, 'py-mirror==1.0.0', '--index-url', `${server.url}/pypi/simple/`],
-          { env, timeout: 120_000 },
-          (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr }),
-        );
-      });
+      const installed = await runClient(PYTHON, ['-m', 'pip', 'install', '--no-deps', '--target', target, 'py-mirror==1.0.0', '--index-url', `${server.url}/pypi/simple/`], { env, timeoutMs: 120_000 });
       assert.equal(installed.code, 0, `pip install failed:\n${installed.stderr}`);
-      const value = await new Promise<string>((resolve, reject) => {
-        execFile(PYTHON, ['-c', 'import py_mirror; print(py_mirror.VALUE)'], { env: { ...env, PYTHONPATH: target }, timeout: 60_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout.trim())));
-      });
-      assert.equal(value, 'py-mirror 1.0.0');
+      const imported = await runClient(PYTHON, ['-c', 'import py_mirror; print(py_mirror.VALUE)'], { env: { ...env, PYTHONPATH: target }, timeoutMs: 60_000 });
+      assert.equal(imported.code, 0, `import py_mirror failed:\n${imported.stderr}`);
+      assert.equal(imported.stdout.trim(), 'py-mirror 1.0.0');
       assert.equal((await proxy.keys('upstream/pypi/up/artifacts/')).filter((key) => key.endsWith('.json')).length >= 1, true);
     } finally {
       await server.close();

@@ -7,14 +7,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../../ts/adapters/node.js';
-import { clientMissing } from '../helpers/clients.js';
+import { clientMissing, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { gemspecYaml, makeGem, readVersionsFile } from '../rubygems/fixtures.js';
@@ -212,18 +211,7 @@ describe('rubygems upstream proxy', () => {
         BUNDLE_SILENCE_ROOT_WARNING: 'true',
         NO_COLOR: '1',
       });
-      const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-        const child = spawn('bundle', ['install'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let output = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-        child.on('error', reject);
-        child.on('close', (code) => {
-          clearTimeout(timer);
-          resolve({ code, output });
-        });
-      });
+      const result = await runClient('bundle', ['install'], { cwd: app, env, timeoutMs: 120_000 });
       assert.equal(result.code, 0, `bundle install failed:\n${result.output}`);
       const lock = await fsp.readFile(path.join(app, 'Gemfile.lock'), 'utf8');
       assert.match(lock, /^ {4}up-app \(1\.0\.0\)$/m);

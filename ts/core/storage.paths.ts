@@ -24,10 +24,10 @@
  *       _tags/{tag}                       { digest } of the manifest the tag points at
  *       _referrers/{algorithm}/{subjectHex}/{algorithm}-{hex}   descriptor of a manifest with that subject
  *     names/{name},                       marker: the repository exists (listed by /v2/_catalog). The name keeps its
-                                         slashes and ends in `,`, which sorts before every name character, so keys
-                                         sort as the names do (`a` < `a-b` < `a/b`) and a page is one listing
-    catalog/{encodeURIComponent(name)}  the markers of before 2026-12 (`%2F` sorts apart from `/`): moved to
-                                         names/ at start-up
+ *                                         slashes and ends in `,`, which sorts before every name character, so keys
+ *                                         sort as the names do (`a` < `a-b` < `a/b`) and a page is one listing
+ *     catalog/{encodeURIComponent(name)}  the markers of before 2026-12 (`%2F` sorts apart from `/`): moved to
+ *                                         names/ at start-up
  *     uploads/{uuid}.json                 upload session: repository, parts received so far, timestamps
  *
  *   npm/
@@ -63,7 +63,7 @@
  *       files/{uploadId}                  a distribution file, stored once per upload (never overwritten)
  *       metadata/{uploadId}               the PEP 658 metadata file of a wheel (its METADATA)
  *     names/{normalized name}             marker: the project exists (listed by /simple/)
- *     search/shard-{00..3f}.json          search index: 64 shards by name, { name: entry }
+ *     search/shard-{00..3f}.json          search index: 64 shards by sha1(name), { name: entry }
  *
  *   composer/
  *     packages/{vendor}/{package}/        one tree per package (Composer's lower-case name rule)
@@ -72,16 +72,8 @@
  *       p2-dev.json                       `/p2/{vendor}/{package}~dev.json` (dev branches) derived from package.json
  *       dists/{fileId}.zip                uploaded zips, one per upload (never overwritten)
  *     names/{vendor}/{package}            marker: the package exists (packages.json, list.json)
- *     search/shard-{00..3f}.json          search index: 64 shards by name, { name: entry }
+ *     search/shard-{00..3f}.json          search index: 64 shards by sha1(name), { name: entry }
  *
- *   upstream/{protocol}/{upstreamId}/     what one upstream answered, cached by the proxy (ts/upstream/); {key}
- *                                         is sha256 of the protocol's cache key for it (a path, a digest)
- *     documents/{key}                     a metadata answer: one JSON line (status, validators, fetchedAt), then the body
- *     artifacts/{key}                     an immutable artifact's bytes, verified against the upstream's digest
- *     artifacts/{key}.json                its record (cache key, size, digests, content type), written once the bytes are
- *     read/{key}                          { readAt } of the artifact, rewritten at most daily when it is served (cleanup)
-};
-
  *   rubygems/
  *     gems/{name}/                        one tree per gem
  *       gem.json                          the truth: owners, every version's spec, sha256, yanked (conditional writes)
@@ -91,6 +83,13 @@
  *     compact-index.json                  derived from every gem.json: served versions and the `/versions` file's
  *                                         appended lines (behind /versions, /names and the Marshal specs files)
  *     search/shard-{00..3f}.json          search index: 64 shards by sha1(name), { name: entry }
+ *
+ *   upstream/{protocol}/{upstreamId}/     what one upstream answered, cached by the proxy (ts/upstream/); {key}
+ *                                         is sha256 of the protocol's cache key for it (a path, a digest)
+ *     documents/{key}                     a metadata answer: one JSON line (status, validators, fetchedAt), then the body
+ *     artifacts/{key}                     an immutable artifact's bytes, verified against the upstream's digest
+ *     artifacts/{key}.json                its record (cache key, size, digests, content type), written once the bytes are
+ *     read/{key}                          { readAt } of the artifact, rewritten at most daily when it is served (cleanup)
  */
 import { sha256Hex } from './helpers.hash.js';
 

@@ -10,8 +10,9 @@ import { OperationsEndpoints } from './core/classes.operationsendpoints.js';
 import { RegistryMetrics } from './core/classes.registrymetrics.js';
 import { RequestLog } from './core/classes.requestlog.js';
 import { buildStorageReport, type IStorageReport, type IStorageReportOptions } from './core/classes.storagereport.js';
+import { CacheBudget } from './core/classes.cachebudget.js';
 import { RegistryStorage } from './core/classes.registrystorage.js';
-import { DEFAULT_VALIDATION_WINDOW_MS, normalizeBasePath, ociTokenIdentity, resolveLimits, validateRegistryConfig } from './core/helpers.config.js';
+import { DEFAULT_CACHE_MEMORY_BYTES, DEFAULT_VALIDATION_WINDOW_MS, normalizeBasePath, ociTokenIdentity, resolveLimits, validateRegistryConfig } from './core/helpers.config.js';
 import { discardResponseBody, jsonResponse, normalizeResponse, takeResponseBody } from './core/helpers.response.js';
 import { REGISTRY_PROTOCOLS, type IRegistryConfig, type IRequestContext, type IResponse, type TRegistryProtocol } from './core/interfaces.core.js';
 import { NO_METRICS } from './core/interfaces.metrics.js';
@@ -89,7 +90,10 @@ export class SmartRegistry {
       this.metrics ? new InstrumentedBackend(backend, backendName, this.metrics.storage) : backend,
       this.config.storageHooks,
       this.logger,
-      { validationWindowMs: this.config.cache?.validationWindowMs ?? DEFAULT_VALIDATION_WINDOW_MS },
+      {
+        validationWindowMs: this.config.cache?.validationWindowMs ?? DEFAULT_VALIDATION_WINDOW_MS,
+        cacheBudget: new CacheBudget(this.config.cache?.memoryBytes ?? DEFAULT_CACHE_MEMORY_BYTES),
+      },
     );
     this.storage = storage;
     await storage.init();

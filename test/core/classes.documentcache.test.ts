@@ -13,7 +13,7 @@ describe('DocumentCache', () => {
   after(() => temp.stop());
 
   it('parses a document once while its etag stays, again once it changed, null once it is gone', async () => {
-    const cache = new DocumentCache(temp.storage, { maxEntries: 10, maxBytes: 1024 * 1024 });
+    const cache = new DocumentCache(temp.storage, { maxEntries: 10 });
     let parses = 0;
     const parse = (bytes: Buffer) => {
       parses++;

@@ -96,8 +96,8 @@ describe('RegistryStorage.statRecent: two instances on one storage', () => {
   after(() => fsp.rm(root, { recursive: true, force: true }));
 
   it('a write is seen at once by the instance that made it, by the other once the window has passed', async () => {
-    const cacheA = new DocumentCache(a, { maxEntries: 10, maxBytes: 1024 * 1024 });
-    const cacheB = new DocumentCache(b, { maxEntries: 10, maxBytes: 1024 * 1024 });
+    const cacheA = new DocumentCache(a, { maxEntries: 10 });
+    const cacheB = new DocumentCache(b, { maxEntries: 10 });
     assert.equal(await cacheA.read('doc.json'), null);
     assert.equal(await cacheB.read('doc.json'), null);
 

@@ -41,7 +41,6 @@ function servedIndex(stored: Buffer): { name: string; bytes: Buffer } {
   return { name: index.name, bytes: Buffer.from(index.index, 'utf8') };
 }
 
-const DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024;
 const CRATE_CONTENT_TYPE = 'application/x-tar';
 const INDEX_CONTENT_TYPE = 'text/plain; charset=utf-8';
 
@@ -62,7 +61,7 @@ export class CargoCrateStore {
     logger: Logger,
     private readonly maxUnpackedBytes: number,
   ) {
-    this.cache = new DocumentCache(storage, { maxEntries: 10_000, maxBytes: DOCUMENT_CACHE_BYTES });
+    this.cache = new DocumentCache(storage, { maxEntries: 10_000 });
     this.indexTarget = derivedDocument<ICargoCrateDocument>(storage, {
       label: 'cargo index file',
       key: cargoPaths.index,

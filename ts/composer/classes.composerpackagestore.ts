@@ -57,7 +57,6 @@ interface IRenderedMetadata {
 }
 
 const MAX_COMPOSER_JSON_BYTES = 1024 * 1024;
-const DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024;
 const METADATA_CONTENT_TYPE = 'application/json';
 const ZIP_CONTENT_TYPE = 'application/zip';
 
@@ -79,17 +78,8 @@ const revisionInJson = (bytes: Buffer): string | null => {
 export class ComposerPackageStore {
   private readonly documents: DerivedDocuments<IComposerPackageDocument>;
   private readonly metadataTargets: Record<TMetadataFile, IDerivedTarget<IComposerPackageDocument>>;
-  private readonly cache = new BoundedCache<ICachedDocument>({
-    maxEntries: 10_000,
-    maxBytes: DOCUMENT_CACHE_BYTES,
-    // The text, and its parsed form once asked for.
-    sizeOf: (document) => document.json.length * 4,
-  });
-  private readonly rendered = new BoundedCache<IRenderedMetadata>({
-    maxEntries: 10_000,
-    maxBytes: DOCUMENT_CACHE_BYTES,
-    sizeOf: (page) => page.bytes.length,
-  });
+  private readonly cache: BoundedCache<ICachedDocument>;
+  private readonly rendered: BoundedCache<IRenderedMetadata>;
   private readonly names: BoundedCache<string[]>;
 
   constructor(
@@ -99,6 +89,9 @@ export class ComposerPackageStore {
     private readonly limits: IComposerStoreLimits,
   ) {
     this.names = new BoundedCache<string[]>({ maxEntries: 1, ttlMs: limits.namesRevalidateMs });
+    // The text, and its parsed form once asked for.
+    this.cache = new BoundedCache({ maxEntries: 10_000, budget: storage.cacheBudget, sizeOf: (document) => document.json.length * 4 });
+    this.rendered = new BoundedCache({ maxEntries: 10_000, budget: storage.cacheBudget, sizeOf: (page) => page.bytes.length });
     const metadataTarget = (file: TMetadataFile) =>
       derivedDocument<IComposerPackageDocument>(storage, {
         label: `composer ${file} metadata`,

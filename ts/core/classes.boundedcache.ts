@@ -1,3 +1,5 @@
+import type { CacheBudget, ICacheBudgetMember } from './classes.cachebudget.js';
+
 export interface IBoundedCacheOptions<V> {
   /** Most entries kept; the least recently used make room. */
   maxEntries: number;
@@ -13,6 +15,8 @@ export interface IBoundedCacheOptions<V> {
   isValid?: (value: V, key: string) => boolean;
   /** Milliseconds now; injected by tests. */
   now?: () => number;
+  /** A memory budget shared with other caches: past it, the least recently used entry of them all goes. */
+  budget?: CacheBudget;
 }
 
 export interface ICacheSetOptions {
@@ -31,6 +35,8 @@ interface IEntry<V> {
   value: V;
   bytes: number;
   expiresAt: number;
+  /** The budget's stamp of the last use (0 without a budget). */
+  usedAt: number;
 }
 
 interface IFlight<V> {
@@ -44,7 +50,7 @@ interface IFlight<V> {
  * expire, a validation callback on every hit, and single-flight loading (concurrent misses of a key
  * share one load). Caches are an optimisation, never the truth: whatever is kept can be dropped.
  */
-export class BoundedCache<V> {
+export class BoundedCache<V> implements ICacheBudgetMember {
   private readonly entries = new Map<string, IEntry<V>>();
   private readonly flights = new Map<string, IFlight<V>>();
   private totalBytes = 0;
@@ -56,9 +62,10 @@ export class BoundedCache<V> {
   constructor(private readonly options: IBoundedCacheOptions<V>) {
     if (!(options.maxEntries >= 0)) throw new Error('BoundedCache needs maxEntries >= 0');
     this.maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    this.maxEntryBytes = Math.min(options.maxEntryBytes ?? this.maxBytes, this.maxBytes);
+    this.maxEntryBytes = Math.min(options.maxEntryBytes ?? this.maxBytes, this.maxBytes, options.budget?.maxBytes ?? Number.POSITIVE_INFINITY);
     this.ttlMs = options.ttlMs ?? Number.POSITIVE_INFINITY;
     this.now = options.now ?? Date.now;
+    options.budget?.join(this);
   }
 
   get size(): number {
@@ -79,6 +86,7 @@ export class BoundedCache<V> {
     }
     this.entries.delete(key);
     this.entries.set(key, entry);
+    entry.usedAt = this.stamp();
     return entry.value;
   }
 
@@ -93,12 +101,14 @@ export class BoundedCache<V> {
     const bytes = options.bytes ?? this.options.sizeOf?.(value) ?? 0;
     const expiresAt = options.expiresAt ?? this.now() + this.ttlMs;
     if (bytes > this.maxEntryBytes || this.options.maxEntries === 0 || expiresAt <= this.now()) return;
-    this.entries.set(key, { value, bytes, expiresAt });
+    this.entries.set(key, { value, bytes, expiresAt, usedAt: this.stamp() });
     this.totalBytes += bytes;
+    this.options.budget?.add(bytes);
     for (const [oldest] of this.entries) {
       if (this.entries.size <= this.options.maxEntries && this.totalBytes <= this.maxBytes) break;
       this.drop(oldest);
     }
+    this.options.budget?.settle();
   }
 
   /** Forget `key`; a load of it under way is not kept when it ends. */
@@ -124,7 +134,19 @@ export class BoundedCache<V> {
   clear(): void {
     for (const key of this.flights.keys()) this.supersede(key);
     this.entries.clear();
+    this.options.budget?.add(-this.totalBytes);
     this.totalBytes = 0;
+  }
+
+  /** For the shared budget: when the least recently used entry was last used. */
+  oldestUse(): number | undefined {
+    for (const entry of this.entries.values()) return entry.usedAt;
+    return undefined;
+  }
+
+  /** For the shared budget: drop the least recently used entry. */
+  evictOldest(): void {
+    for (const key of this.entries.keys()) return this.drop(key);
   }
 
   /**
@@ -171,5 +193,10 @@ export class BoundedCache<V> {
     if (!entry) return;
     this.entries.delete(key);
     this.totalBytes -= entry.bytes;
+    this.options.budget?.add(-entry.bytes);
+  }
+
+  private stamp(): number {
+    return this.options.budget?.stamp() ?? 0;
   }
 }

@@ -10,9 +10,10 @@ export interface ICachedDocument<T> {
 
 export interface IDocumentCacheOptions {
   maxEntries: number;
-  /** Bytes of documents kept (each counted at twice its stored size, for the parsed copy). */
-  maxBytes: number;
 }
+
+/** Larger documents are read each time rather than kept (each counts twice its stored size, for the parsed copy). */
+const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Stored documents kept parsed between requests, validated by a recent `stat` on every read
@@ -27,7 +28,7 @@ export class DocumentCache {
     private readonly storage: RegistryStorage,
     options: IDocumentCacheOptions,
   ) {
-    this.cache = new BoundedCache({ maxEntries: options.maxEntries, maxBytes: options.maxBytes, sizeOf: (document) => document.bytes });
+    this.cache = new BoundedCache({ maxEntries: options.maxEntries, maxEntryBytes: MAX_DOCUMENT_BYTES, budget: storage.cacheBudget, sizeOf: (document) => document.bytes });
   }
 
   /** The document at `key` as stored now (null: none), parsed by `parse` (default JSON) when it changed. */

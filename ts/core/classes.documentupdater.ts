@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BoundedCache } from './classes.boundedcache.js';
+import type { CacheBudget } from './classes.cachebudget.js';
 import { RegistryError, isPreconditionFailed } from './classes.registryerror.js';
 import { keyCause } from './storage/helpers.key.js';
 import type { IStorageOperationContext } from './interfaces.core.js';
@@ -26,8 +27,8 @@ export const DELETE = Symbol('delete');
 const MAX_ATTEMPTS = 100;
 const BACKOFF_BASE_MS = 4;
 const BACKOFF_CAP_MS = 400;
-/** Bytes of documents whose last written state is remembered (by etag) to skip reading them back. */
-const MAX_REMEMBERED_BYTES = 64 * 1024 * 1024;
+/** Largest document whose last written state is remembered (by etag) to skip reading it back. */
+const MAX_REMEMBERED_DOCUMENT_BYTES = 8 * 1024 * 1024;
 
 /** A new document given as its bytes, with the (smaller) value to hand to the next mutator. */
 export class SerializedDocument<T> {
@@ -82,14 +83,14 @@ export interface IDocumentUpdateResult<T> {
  * one and is changed in place.
  */
 export class DocumentUpdater {
-  private readonly lastWritten = new BoundedCache<{ etag: string; value: unknown; size: number }>({
-    maxEntries: 100_000,
-    maxBytes: MAX_REMEMBERED_BYTES,
-    maxEntryBytes: MAX_REMEMBERED_BYTES / 8,
-    sizeOf: (written) => written.size,
-  });
+  private readonly lastWritten: BoundedCache<{ etag: string; value: unknown; size: number }>;
 
-  constructor(private readonly storage: IDocumentStorage) {}
+  constructor(
+    private readonly storage: IDocumentStorage,
+    budget: CacheBudget,
+  ) {
+    this.lastWritten = new BoundedCache({ maxEntries: 100_000, maxEntryBytes: MAX_REMEMBERED_DOCUMENT_BYTES, budget, sizeOf: (written) => written.size });
+  }
 
   async update<T>(
     key: string,

@@ -8,9 +8,11 @@ import {
   type IDocumentUpdateResult,
   type TDocumentMutator,
 } from './classes.documentupdater.js';
+import { CacheBudget } from './classes.cachebudget.js';
 import { PresignedUrls } from './classes.presignedurls.js';
 import { RecentStats } from './classes.recentstats.js';
 import { mapLimited } from './helpers.async.js';
+import { DEFAULT_CACHE_MEMORY_BYTES } from './helpers.config.js';
 import { streamToBuffer } from './helpers.stream.js';
 import { isNetworkError, storageUnreachable } from './storage/helpers.unreachable.js';
 import type { Logger } from './classes.logger.js';
@@ -59,15 +61,20 @@ export interface IRegistryStorageOptions {
   validationWindowMs?: number;
   /** Milliseconds now; injected by tests. */
   now?: () => number;
+  /** The memory budget every cache of the registry shares (`ICacheConfig.memoryBytes`); default 64 MiB. */
+  cacheBudget?: CacheBudget;
 }
+
 
 /**
  * Storage as protocols see it: a backend plus the storage hooks, JSON documents and the atomic
  * read-modify-write helper. Nothing outside core/storage talks to a backend directly.
  */
 export class RegistryStorage {
-  private readonly documents = new DocumentUpdater(this);
+  private readonly documents: DocumentUpdater;
   private readonly recentStats: RecentStats;
+  /** The memory budget the caches of every protocol on this storage share. */
+  readonly cacheBudget: CacheBudget;
   private readonly presignedUrls?: PresignedUrls;
 
   constructor(
@@ -76,6 +83,8 @@ export class RegistryStorage {
     private readonly logger?: Logger,
     options: IRegistryStorageOptions = {},
   ) {
+    this.cacheBudget = options.cacheBudget ?? new CacheBudget(DEFAULT_CACHE_MEMORY_BYTES);
+    this.documents = new DocumentUpdater(this, this.cacheBudget);
     this.recentStats = new RecentStats((key) => this.backend.stat(key), {
       windowMs: options.validationWindowMs ?? 0,
       maxEntries: RECENT_STATS,

@@ -27,7 +27,10 @@ export interface ISearchIndexSpec<E> {
 export interface ISearchIndexOptions {
   /** Other instances' writes are seen after at most this long. */
   revalidateMs: number;
-  /** Bytes of loaded shards kept in memory; past it, shards are read again when searched. */
+  /**
+   * At most this many bytes of loaded shards in memory (they share the storage's cache budget with
+   * every other cache); shards that make room are read again when searched. Default: no cap of their own.
+   */
   maxResidentBytes?: number;
   logger: Logger;
   now?: () => number;
@@ -46,7 +49,6 @@ interface IShardDocument<E> {
 /** Longest query looked at; query words taken from it at most. */
 export const MAX_SEARCH_QUERY_LENGTH = 256;
 const MAX_QUERY_WORDS = 16;
-const DEFAULT_RESIDENT_BYTES = 96 * 1024 * 1024;
 /** Shards read or stat'ed at once: a whole index read at once would peak memory for nothing. */
 const LOAD_CONCURRENCY = 4;
 
@@ -181,7 +183,8 @@ export class SearchIndex<E> {
     this.now = options.now ?? Date.now;
     this.shards = new BoundedCache<CompactShard<E>>({
       maxEntries: spec.shardCount,
-      maxBytes: options.maxResidentBytes ?? DEFAULT_RESIDENT_BYTES,
+      maxBytes: options.maxResidentBytes,
+      budget: storage.cacheBudget,
       sizeOf: (shard) => shard.bytes,
     });
   }

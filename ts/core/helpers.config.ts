@@ -25,6 +25,9 @@ export const DEFAULT_LIMITS: IResolvedLimits = {
   maxMetadataBytes: 64 * 1024 ** 2,
 };
 
+/** `cache.memoryBytes` when not configured: the bounded caches' one budget. */
+export const DEFAULT_CACHE_MEMORY_BYTES = 64 * 1024 ** 2;
+
 /** `cache.validationWindowMs` when not configured. */
 export const DEFAULT_VALIDATION_WINDOW_MS = 1000;
 
@@ -153,6 +156,10 @@ function assertCache(cache: IRegistryConfig['cache']): void {
   const window = cache.validationWindowMs;
   if (window !== undefined && !(Number.isSafeInteger(window) && window >= 0)) {
     throw new Error('smartregistry: cache.validationWindowMs must be a whole number of milliseconds, 0 or more');
+  }
+  const memory = cache.memoryBytes;
+  if (memory !== undefined && !(Number.isSafeInteger(memory) && memory >= 0)) {
+    throw new Error('smartregistry: cache.memoryBytes must be a whole number of bytes, 0 or more');
   }
 }
 

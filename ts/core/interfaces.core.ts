@@ -230,6 +230,12 @@ export interface ICacheConfig {
    * once; writes by other instances on the same storage within this window.
    */
   validationWindowMs?: number;
+  /**
+   * Bytes all in-memory caches keep together — parsed and rendered documents of every protocol, the
+   * search index shards, documents remembered for the next update (default 64 MiB). Past it the
+   * least recently used entry of any cache goes; whatever goes is read from storage again.
+   */
+  memoryBytes?: number;
 }
 
 export interface IRegistryConfig {

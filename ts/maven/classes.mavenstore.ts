@@ -62,7 +62,6 @@ export interface IPutFileOptions {
   pom?: IPomFacts;
 }
 
-const DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024;
 
 const newRevision = (previous: string | undefined) => nextRevision(previous, crypto.randomUUID().slice(0, 8));
 
@@ -94,7 +93,7 @@ export class MavenStore {
     logger: Logger,
     private readonly options: IMavenStoreOptions,
   ) {
-    this.documents = new DocumentCache(storage, { maxEntries: 10_000, maxBytes: DOCUMENT_CACHE_BYTES });
+    this.documents = new DocumentCache(storage, { maxEntries: 10_000 });
     this.artifactMetadataTarget = derivedDocument<IMavenArtifactDocument>(storage, {
       label: 'maven artifact metadata',
       key: (name) => mavenPaths.artifactMetadata(...splitArtifactName(name)),

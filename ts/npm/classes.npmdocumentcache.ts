@@ -40,12 +40,13 @@ export class NpmDocumentCache {
 
   constructor(
     private readonly storage: RegistryStorage,
-    maxBytes: number,
+    maxBytes?: number,
   ) {
     this.entries = new BoundedCache<ICacheEntry>({
       maxEntries: MAX_DOCUMENTS,
       maxBytes,
-      maxEntryBytes: maxBytes / 4,
+      maxEntryBytes: (maxBytes ?? storage.cacheBudget.maxBytes) / 4,
+      budget: storage.cacheBudget,
       sizeOf: (entry) => entry.bytes.length + (entry.gzipSize ?? 0),
     });
   }

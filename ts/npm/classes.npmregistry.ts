@@ -35,7 +35,6 @@ import {
 } from './helpers.npm.js';
 import type { INpmPackument, INpmPublishBody, INpmRegistryOptions, INpmSearchEntry } from './interfaces.npm.js';
 
-const DEFAULT_DOCUMENT_CACHE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_SEARCH_REVALIDATE_MS = 1000;
 const DEFAULT_LOGIN_SESSION_SECONDS = 600;
 const DEFAULT_MAX_LOGIN_SESSIONS = 1000;
@@ -93,7 +92,7 @@ export class NpmRegistry extends BaseRegistry {
       'with other publishes',
     );
     this.tokens = new NpmTokenService(deps.auth);
-    this.cache = new NpmDocumentCache(deps.storage, options.documentCacheBytes ?? DEFAULT_DOCUMENT_CACHE_BYTES);
+    this.cache = new NpmDocumentCache(deps.storage, options.documentCacheBytes);
     this.search = new NpmSearchIndex(deps.storage, options.searchRevalidateMs ?? DEFAULT_SEARCH_REVALIDATE_MS, deps.logger);
     this.packages = new NpmPackageStore(deps.storage, this.cache, this.search, deps.logger);
     this.catalogueView = new NpmCatalogue(this.packages, this.search);

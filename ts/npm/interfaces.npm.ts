@@ -106,7 +106,10 @@ export interface INpmSearchEntry {
 
 /** Options under `npm.features` / configuration of the npm protocol handler beyond IProtocolConfig. */
 export interface INpmRegistryOptions {
-  /** Bytes of ready packument documents kept in memory (validated by etag on every request). Default 64 MiB. */
+  /**
+   * At most this many bytes of ready packument documents in memory (validated by etag on every
+   * request); they share the registry's `cache.memoryBytes` with every other cache. Default: no cap of their own.
+   */
   documentCacheBytes?: number;
   /** How long the search index may go without checking storage for other instances' changes. Default 1000 ms. */
   searchRevalidateMs?: number;

@@ -29,7 +29,6 @@ interface ICached<T> {
  */
 export const CACHE_FRESH_MS = 1000;
 const MANIFEST_CACHE_ENTRIES = 2000;
-const MANIFEST_CACHE_BYTES = 64 * 1024 * 1024;
 const TAG_CACHE_ENTRIES = 10_000;
 /** Referrer and tag documents read at once when listing. */
 const READ_CONCURRENCY = 16;
@@ -41,16 +40,14 @@ const READ_CONCURRENCY = 16;
  * are seen within that window; this instance's own writes are seen at once.
  */
 export class OciManifestStore {
-  private readonly manifests = new BoundedCache<ICached<IStoredManifest>>({
-    maxEntries: MANIFEST_CACHE_ENTRIES,
-    maxBytes: MANIFEST_CACHE_BYTES,
-    sizeOf: (cached) => cached.value.bytes.length + 256,
-  });
+  private readonly manifests: BoundedCache<ICached<IStoredManifest>>;
   private readonly tags = new BoundedCache<ICached<string>>({ maxEntries: TAG_CACHE_ENTRIES });
   /** Repositories known to have a catalog entry (entries are never removed). */
   private readonly knownRepositories = new BoundedCache<true>({ maxEntries: TAG_CACHE_ENTRIES });
 
-  constructor(private readonly storage: RegistryStorage) {}
+  constructor(private readonly storage: RegistryStorage) {
+    this.manifests = new BoundedCache({ maxEntries: MANIFEST_CACHE_ENTRIES, budget: storage.cacheBudget, sizeOf: (cached) => cached.value.bytes.length + 256 });
+  }
 
   // ---- manifests -----------------------------------------------------------------------------
 

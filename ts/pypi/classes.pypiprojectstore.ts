@@ -15,7 +15,6 @@ import type { IPypiDigests, IPypiFile, IPypiProject, IPypiReleaseInfo } from './
 /** A METADATA larger than this is refused (real ones are a few KiB, a long description some hundred). */
 const MAX_METADATA_BYTES = 4 * 1024 * 1024;
 /** Parsed project documents kept, validated by etag on every use. */
-const PROJECT_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** The digests an upload declared (hex, lower case); each one given is checked. */
 export type TDeclaredDigests = Partial<IPypiDigests>;
@@ -56,16 +55,14 @@ export const fileAlreadyExists = (filename: string) =>
  * index.
  */
 export class PypiProjectStore {
-  private readonly cache = new BoundedCache<ICachedProject>({
-    maxEntries: 10_000,
-    maxBytes: PROJECT_CACHE_BYTES,
-    sizeOf: (entry) => entry.size,
-  });
+  private readonly cache: BoundedCache<ICachedProject>;
 
   constructor(
     private readonly storage: RegistryStorage,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.cache = new BoundedCache({ maxEntries: 10_000, budget: storage.cacheBudget, sizeOf: (entry) => entry.size });
+  }
 
   /** The project document with its etag; one recent `stat` when this instance has it already. */
   async get(project: string): Promise<ICachedProject | null> {

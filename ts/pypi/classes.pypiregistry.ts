@@ -39,7 +39,6 @@ const MAX_YANK_REASON = 1000;
 /** Room for the form fields around the file in an upload body. */
 const FORM_OVERHEAD_BYTES = 16 * 1024 * 1024;
 const MAX_SEARCH_RESULTS = 100;
-const RENDERED_CACHE_BYTES = 32 * 1024 * 1024;
 const HEX = { sha256: /^[0-9a-f]{64}$/, md5: /^[0-9a-f]{32}$/, blake2b_256: /^[0-9a-f]{64}$/ };
 
 interface IRenderedPage {
@@ -63,14 +62,11 @@ export class PypiRegistry extends BaseRegistry {
   private readonly projects: PypiProjectStore;
   private readonly search: PypiSearchIndex;
   private readonly catalogueView: PypiCatalogue;
-  private readonly rendered = new BoundedCache<IRenderedPage>({
-    maxEntries: 10_000,
-    maxBytes: RENDERED_CACHE_BYTES,
-    sizeOf: (page) => page.bytes.length,
-  });
+  private readonly rendered: BoundedCache<IRenderedPage>;
 
   constructor(deps: IProtocolDependencies, options: IPypiRegistryOptions = {}) {
     super(deps);
+    this.rendered = new BoundedCache({ maxEntries: 10_000, budget: deps.storage.cacheBudget, sizeOf: (page) => page.bytes.length });
     this.projects = new PypiProjectStore(deps.storage, deps.logger);
     this.search = new PypiSearchIndex(deps.storage, deps.logger, options.searchRevalidateMs ?? 1000);
     this.catalogueView = new PypiCatalogue(this.projects, this.search);

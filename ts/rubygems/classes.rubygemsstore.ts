@@ -39,7 +39,6 @@ import type {
 /** `metadata.gz` is a gemspec: a few KiB, never megabytes. */
 const MAX_METADATA_BYTES = 1024 * 1024;
 const MAX_METADATA_YAML_BYTES = 4 * 1024 * 1024;
-const DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024;
 /** Gem documents read at once by a sweep. */
 const SWEEP_READS = 8;
 const TEXT = 'text/plain; charset=utf-8';
@@ -88,7 +87,7 @@ export class RubyGemsStore {
     private readonly now: () => Date,
     revalidateMs: number,
   ) {
-    this.cache = new DocumentCache(storage, { maxEntries: 10_000, maxBytes: DOCUMENT_CACHE_BYTES });
+    this.cache = new DocumentCache(storage, { maxEntries: 10_000 });
     this.search = createGemSearchIndex(storage, logger, revalidateMs, async (name) => {
       const gem = await this.storage.getJson<IGemDocument>(rubygemsPaths.gem(name));
       return gem ? searchEntry(gem.value) : null;

@@ -31,7 +31,6 @@ const RECENT_SHOWN = 20;
 const RECENT_REVALIDATE_MS = 1000;
 /** Rendered pages (anonymous, and per person signed in with the form) are kept this long, in at most this many bytes. */
 const RENDERED_PAGE_MS = 1000;
-const RENDERED_PAGE_BYTES = 16 * 1024 * 1024;
 const SESSION_COOKIE = 'smartregistry_session';
 const SESSION_SECONDS = 12 * 60 * 60;
 /** A sign-in form is a user name and a password: nothing bigger is read. */
@@ -77,9 +76,10 @@ export class WebPage {
   /** An audit event sink: the registry attaches it so publishes reach the home page. */
   readonly recentPublishes: RecentPublishes;
   private readonly sessions: WebSessions;
-  private readonly renderedPages = new BoundedCache<Buffer>({ maxEntries: 1000, maxBytes: RENDERED_PAGE_BYTES, ttlMs: RENDERED_PAGE_MS, sizeOf: (body) => body.length });
+  private readonly renderedPages: BoundedCache<Buffer>;
 
   constructor(private readonly deps: IWebPageDependencies) {
+    this.renderedPages = new BoundedCache({ maxEntries: 1000, ttlMs: RENDERED_PAGE_MS, budget: deps.storage.cacheBudget, sizeOf: (body) => body.length });
     this.shown = [...deps.handlers].flatMap(([protocol, handler]) => {
       const catalogue = handler.catalogue();
       return catalogue ? [{ protocol, handler, catalogue }] : [];

@@ -276,3 +276,115 @@ describe('oci: retention rules', () => {
     await assert.rejects(createOciFixture({ oci: { garbageCollection: { gracePeriod: 'soon' } } }), /oci\.garbageCollection\.gracePeriod/);
   });
 });
+
+describe('oci: orphan data parts', () => {
+  let fixture: IOciFixture;
+  afterEach(async () => fixture?.cleanup());
+
+  it('a part left by a push that died before writing its record goes once past the grace period; a dry run only lists it', async () => {
+    // The record write refused: storage holds the part and nothing names it, as after a crash between the two.
+    let refuseRecords = false;
+    const hooks = { beforePut: (context: { key: string }) => (refuseRecords && /^oci\/blobs\//.test(context.key) ? { allowed: false, reason: 'killed' } : undefined) };
+    fixture = await createOciFixture({ hooks, oci: { garbageCollection: { gracePeriod: '0s' } } });
+    const image = await fixture.pushImage('orphan/app', 'latest', ['a kept layer']);
+    const before = await listFiles(fixture.dataDir);
+    const crashed = Buffer.from('bytes of a push that died');
+    refuseRecords = true;
+    assert.notEqual((await fixture.call('POST', `/v2/orphan/app/blobs/uploads/?digest=${sha256(crashed)}`, { body: crashed })).status, 201);
+    refuseRecords = false;
+    const orphans = (await listFiles(fixture.dataDir)).filter((file) => !before.includes(file));
+    assert.equal(orphans.length, 1, 'the crash left one part');
+    assert.match(orphans[0]!, /^oci\/blob-data\//);
+
+    const dry = await fixture.oci.collectGarbage({ dryRun: true });
+    assert.deepEqual(dry.parts, [{ key: orphans[0], size: crashed.length }]);
+    assert.equal(dry.bytesReclaimed, crashed.length);
+    assert.ok((await listFiles(fixture.dataDir)).includes(orphans[0]!), 'a dry run deletes nothing');
+    const report = await fixture.oci.collectGarbage();
+    assert.deepEqual(report.parts, dry.parts);
+    assert.deepEqual([report.blobs, report.links, report.manifests, report.uploads], [[], [], [], []]);
+    assert.deepEqual(await listFiles(fixture.dataDir), before, 'only the orphan went');
+    for (const digest of [image.config, ...image.layers]) assert.equal(sha256((await fixture.call('GET', `/v2/orphan/app/blobs/${digest}`)).body), digest);
+    // The digest can be pushed again after all.
+    assert.equal((await fixture.call('POST', `/v2/orphan/app/blobs/uploads/?digest=${sha256(crashed)}`, { body: crashed })).status, 201);
+  });
+
+  it('parts whose record lands while the collector runs stay (a whole-blob push, a chunked upload completed meanwhile), and so do the parts of an open upload', async () => {
+    // Two pauses: the whole-blob push before its record is written, the collector at its first delete
+    // (after it listed the parts and sessions, before it lists the records).
+    let holdRecord = true;
+    let recordReached!: () => void;
+    let releaseRecord!: () => void;
+    const atRecord = new Promise<void>((resolve) => (recordReached = resolve));
+    const recordReleased = new Promise<void>((resolve) => (releaseRecord = resolve));
+    const pause = pausedDelete(/\/_layers\//);
+    const hooks = {
+      ...pause.hooks,
+      async beforePut(context: { key: string }) {
+        if (!holdRecord || !/^oci\/blobs\//.test(context.key)) return;
+        holdRecord = false;
+        recordReached();
+        await recordReleased;
+      },
+    };
+    fixture = await createOciFixture({ hooks, oci: { garbageCollection: { gracePeriod: '0s' } } });
+    holdRecord = false;
+    const garbage = await fixture.pushImage('late/app', 'gone', ['a layer to collect']);
+    assert.equal((await fixture.call('DELETE', `/v2/late/app/manifests/${garbage.digest}`)).status, 202);
+    const chunked = Buffer.from('a chunked upload completed during the collection');
+    const started = await fixture.call('POST', '/v2/late/app/blobs/uploads/');
+    const location = started.headers.Location ?? started.headers.location;
+    const patched = await fixture.call('PATCH', location!, { body: chunked });
+    assert.equal(patched.status, 202);
+    const open = Buffer.from('an upload still open after the collection');
+    const openStarted = await fixture.call('POST', '/v2/late/app/blobs/uploads/');
+    const openPatched = await fixture.call('PATCH', (openStarted.headers.Location ?? openStarted.headers.location)!, { body: open });
+    assert.equal(openPatched.status, 202);
+    holdRecord = true;
+    const whole = Buffer.from('a whole blob whose record lands during the collection');
+    const wholePush = fixture.call('POST', `/v2/late/app/blobs/uploads/?digest=${sha256(whole)}`, { body: whole });
+    await atRecord; // its part is stored, its record not yet
+
+    const collection = fixture.oci.collectGarbage();
+    await pause.atDelete; // the collector listed the parts and sessions
+    releaseRecord();
+    assert.equal((await wholePush).status, 201);
+    const next = patched.headers.Location ?? patched.headers.location;
+    assert.equal((await fixture.call('PUT', `${next}${next!.includes('?') ? '&' : '?'}digest=${sha256(chunked)}`)).status, 201);
+    pause.release();
+    const report = await collection;
+    assert.deepEqual(report.parts, [], 'no part a record or a session names is taken');
+    const openNext = (openPatched.headers.Location ?? openPatched.headers.location)!;
+    assert.equal((await fixture.call('PUT', `${openNext}${openNext.includes('?') ? '&' : '?'}digest=${sha256(open)}`)).status, 201);
+    for (const bytes of [whole, chunked, open]) {
+      const blob = await fixture.call('GET', `/v2/late/app/blobs/${sha256(bytes)}`);
+      assert.equal(blob.status, 200);
+      assert.ok(blob.body.equals(bytes));
+    }
+    const again = await fixture.oci.collectGarbage();
+    assert.deepEqual(again.parts, []);
+  });
+
+  it('a part the collector took before its record was written (a write dated older than it is): the push answers 503, the next push of the digest stores it', async () => {
+    let collectBeforeRecord = false;
+    let collected: Awaited<ReturnType<IOciFixture['oci']['collectGarbage']>> | undefined;
+    const hooks = {
+      async beforePut(context: { key: string }) {
+        if (!collectBeforeRecord || !/^oci\/blobs\//.test(context.key)) return;
+        collectBeforeRecord = false;
+        collected = await fixture.oci.collectGarbage();
+      },
+    };
+    fixture = await createOciFixture({ hooks, oci: { garbageCollection: { gracePeriod: '0s' } } });
+    const bytes = Buffer.from('a layer whose part was collected too early');
+    collectBeforeRecord = true;
+    const first = await fixture.call('POST', `/v2/early/app/blobs/uploads/?digest=${sha256(bytes)}`, { body: bytes });
+    assert.equal(collected?.parts.length, 1, 'the collector took the part');
+    assert.equal(first.status, 503);
+    assert.equal(first.code, 'BLOB_UPLOAD_INVALID');
+    assert.equal((await fixture.call('HEAD', `/v2/early/app/blobs/${sha256(bytes)}`)).status, 404, 'not linked');
+    assert.equal((await fixture.call('POST', `/v2/early/app/blobs/uploads/?digest=${sha256(bytes)}`, { body: bytes })).status, 201);
+    const blob = await fixture.call('GET', `/v2/early/app/blobs/${sha256(bytes)}`);
+    assert.ok(blob.body.equals(bytes));
+  });
+});

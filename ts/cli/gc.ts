@@ -21,6 +21,7 @@ export async function runGcCommand(options: ICliOptions, write: TWriteLine): Pro
     for (const link of report.links) write(`link ${link.repository} ${link.digest}`);
     for (const blob of report.blobs) write(`blob ${blob.digest} ${blob.size}`);
     for (const upload of report.uploads) write(`upload ${upload.uuid} ${upload.repository} ${upload.size}`);
+    for (const part of report.parts) write(`part ${part.key} ${part.size}`);
     write(`reclaimed ${report.bytesReclaimed}`);
   } finally {
     await registry.destroy();

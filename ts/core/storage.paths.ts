@@ -127,6 +127,9 @@ export const ociPaths = {
   blobRecord: (algorithm: string, hex: string) => `oci/blobs/${algorithm}/${hex}.json`,
   blobDataPrefix: (uploadId: string) => `oci/blob-data/${uploadId}/`,
   blobData: (uploadId: string, partId: string) => `oci/blob-data/${uploadId}/${partId}`,
+  allBlobDataPrefix: () => 'oci/blob-data/',
+  /** Inverse of blobData: the upload a part was written for, or null for other keys. */
+  blobDataUpload: (key: string): string | null => /^oci\/blob-data\/([^/]+)\/[^/]+$/.exec(key)?.[1] ?? null,
   layerLink: (name: string, algorithm: string, hex: string) => `${ociRepository(name)}/_layers/${algorithm}/${hex}`,
   manifest: (name: string, algorithm: string, hex: string) => `${ociRepository(name)}/_manifests/${algorithm}/${hex}.json`,
   tagsPrefix: (name: string) => `${ociRepository(name)}/_tags/`,
@@ -170,6 +173,8 @@ export const ociPaths = {
   },
   uploadsPrefix: () => 'oci/uploads/',
   upload: (uuid: string) => `oci/uploads/${uuid}.json`,
+  /** Inverse of upload: the session's uuid, or null for other keys. */
+  uploadId: (key: string): string | null => /^oci\/uploads\/([^/]+)\.json$/.exec(key)?.[1] ?? null,
 };
 
 /** npm: package names pass npm's name rules (helpers.npm.ts) before they get here. */

@@ -2,12 +2,14 @@ import * as crypto from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BoundedCache } from '../core/classes.boundedcache.js';
+import { RegistryError } from '../core/classes.registryerror.js';
 import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { mapLimited } from '../core/helpers.async.js';
 import { ingestArtifact, recordOnce } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
 import { presignedDirectUrl } from '../core/helpers.storedsource.js';
 import { ociPaths } from '../core/storage.paths.js';
+import type { IObjectInfo } from '../core/storage/interfaces.storage.js';
 import type { OciReferenceGuard } from './classes.ocireferenceguard.js';
 import type { IBlobPart, IBlobRecord, ILayerLink, IParsedDigest, TDigestAlgorithm } from './interfaces.oci.js';
 
@@ -79,6 +81,16 @@ export class OciBlobStore {
     return document.value;
   }
 
+  /** The record a listing found, read from storage only when this instance has not seen that version of it. */
+  async listedRecord(info: IObjectInfo, digest: string): Promise<IBlobRecord | null> {
+    const cached = this.records.get(digest);
+    if (cached?.etag === info.etag) return cached.record;
+    const document = await this.storage.getJson<IBlobRecord>(info.key);
+    if (!document) return null;
+    this.records.set(digest, { etag: document.etag, record: document.value });
+    return document.value;
+  }
+
   /** Hold the blob's record for a push about to link it (see OciReferenceGuard); false when it is gone. */
   async holdRecord(digest: IParsedDigest): Promise<boolean> {
     return (await this.guard.hold([ociPaths.blobRecord(digest.algorithm, digest.hex)])).length === 0;
@@ -129,6 +141,23 @@ export class OciBlobStore {
     const record = stored ?? replacement;
     await this.deleteParts(surplusParts(parts, record), ctx);
     return record;
+  }
+
+  /**
+   * After committing a part whose write began at `startedAt`, with no upload session naming it. The
+   * collector takes such a part as an orphan once it is older than the grace period and no record names
+   * it; a write slower than half the grace period may be dated by its start (S3 dates a multipart upload
+   * so), so the part may have looked old before the record was written: check it is still there.
+   */
+  async confirmPartKept(record: IBlobRecord, part: IBlobPart, startedAt: number): Promise<void> {
+    if (!record.parts.some((named) => named.key === part.key)) return;
+    if ((await this.guard.stillHeld([part.key], startedAt)).length === 0) return;
+    // The record names lost bytes: the next push of the digest replaces it (replaceWithoutData).
+    this.forgetRecord(record.digest);
+    throw new RegistryError('unavailable', `the bytes of ${record.digest} were collected while they were being stored: upload the blob again`, {
+      code: 'BLOB_UPLOAD_INVALID',
+      headers: { 'Retry-After': '1' },
+    });
   }
 
   // ---- parts ---------------------------------------------------------------------------------

@@ -142,14 +142,19 @@ export class OciGarbageCollector {
       links: [],
       blobs: [],
       uploads: [],
+      parts: [],
       bytesReclaimed: 0,
     };
+    // Before the records are listed (collectOrphanParts says why).
+    const oldParts = await this.listOldParts(startedAt);
+    const sessions = await this.listSessionIds();
     const repositories = await this.listRepositories();
     const linked = new Set<string>();
     for (const repository of repositories) {
       for (const digest of await this.collectRepository(repository, startedAt, dryRun, report)) linked.add(digest);
     }
-    await this.collectBlobs(linked, startedAt, dryRun, report);
+    const named = await this.collectBlobs(linked, startedAt, dryRun, report);
+    await this.collectOrphanParts(oldParts, sessions, named, dryRun, report);
     for (const session of await this.deps.uploads.removeAbandoned(this.deps.config.uploadMaxAgeMs, CONTEXT, { dryRun })) {
       report.uploads.push({ uuid: session.uuid, repository: session.name, size: session.size });
       report.bytesReclaimed += session.size;
@@ -157,7 +162,8 @@ export class OciGarbageCollector {
     report.durationMs = Date.now() - startedAt;
     this.deps.logger.info(
       `oci: garbage collection${dryRun ? ' (dry run)' : ''}: ${report.tags.length} tag(s), ${report.manifests.length} manifest(s), ` +
-        `${report.links.length} link(s), ${report.blobs.length} blob(s), ${report.uploads.length} upload(s), ${report.bytesReclaimed} bytes in ${report.durationMs} ms`,
+        `${report.links.length} link(s), ${report.blobs.length} blob(s), ${report.uploads.length} upload(s), ${report.parts.length} orphan part(s), ` +
+        `${report.bytesReclaimed} bytes in ${report.durationMs} ms`,
     );
     return report;
   }
@@ -302,17 +308,23 @@ export class OciGarbageCollector {
 
   // ---- sweep -----------------------------------------------------------------------------------
 
-  /** Blob records no repository links, older than the grace period, with their data. */
-  private async collectBlobs(linked: Set<string>, now: number, dryRun: boolean, report: IOciGarbageCollectionReport): Promise<void> {
-    const candidates: IObjectInfo[] = [];
+  /**
+   * Blob records no repository links, older than the grace period, with their data. Every record is read
+   * (from this instance's cache when it saw that version before) to learn the data parts it names: returned.
+   */
+  private async collectBlobs(linked: Set<string>, now: number, dryRun: boolean, report: IOciGarbageCollectionReport): Promise<Set<string>> {
+    const listed: { info: IObjectInfo; digest: string }[] = [];
     for await (const info of this.deps.storage.listAll(ociPaths.blobRecordsPrefix())) {
       const digest = ociPaths.blobRecordDigest(info.key);
-      if (digest && !linked.has(digest) && now - info.lastModified.getTime() >= this.deps.config.gracePeriodMs) candidates.push(info);
+      if (digest) listed.push({ info, digest });
     }
-    await mapLimited(candidates, CONCURRENCY, async (info) => {
-      const document = await this.deps.storage.getJson<IBlobRecord>(info.key);
-      if (!document) return;
-      const record = document.value;
+    const named = new Set<string>();
+    await mapLimited(listed, CONCURRENCY, async ({ info, digest }) => {
+      const record = await this.deps.blobs.listedRecord(info, digest);
+      if (!record) return;
+      // Named, deleted or not: a deleted record's parts go below, with it.
+      for (const part of record.parts) named.add(part.key);
+      if (linked.has(digest) || now - info.lastModified.getTime() < this.deps.config.gracePeriodMs) return;
       // The listed etag: a record held since the listing has another one, and stays.
       if ((await this.deleteIf(info.key, info.etag, dryRun)) !== 'deleted') return;
       if (!dryRun) {
@@ -322,6 +334,49 @@ export class OciGarbageCollector {
       report.blobs.push({ digest: record.digest, size: record.size });
       report.bytesReclaimed += record.size;
     });
+    return named;
+  }
+
+  private async listOldParts(now: number): Promise<IObjectInfo[]> {
+    const parts: IObjectInfo[] = [];
+    for await (const info of this.deps.storage.listAll(ociPaths.allBlobDataPrefix())) {
+      if (ociPaths.blobDataUpload(info.key) && now - info.lastModified.getTime() >= this.deps.config.gracePeriodMs) parts.push(info);
+    }
+    return parts;
+  }
+
+  private async listSessionIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for await (const info of this.deps.storage.listAll(ociPaths.uploadsPrefix())) {
+      const id = ociPaths.uploadId(info.key);
+      if (id) ids.add(id);
+    }
+    return ids;
+  }
+
+  /**
+   * Data parts older than the grace period that no upload session and no blob record names: what a process
+   * left that died between storing a part and writing its record (or its session's part list). Safe because
+   * the parts were listed first, then the sessions, then the records. A record naming a part is written
+   * either by a completion, whose session exists from before the part was written until after the record
+   * is (so the session was listed, or the record was), or by a whole-blob upload right after its part, which
+   * is young then (OciBlobStore.confirmPartKept covers a part dated older than it is). Parts are never
+   * rewritten, so the deletes need no condition. Sessions and the parts they name are uploadMaxAge's.
+   */
+  private async collectOrphanParts(
+    oldParts: IObjectInfo[],
+    sessions: Set<string>,
+    named: Set<string>,
+    dryRun: boolean,
+    report: IOciGarbageCollectionReport,
+  ): Promise<void> {
+    const orphans = oldParts.filter((info) => !named.has(info.key) && !sessions.has(ociPaths.blobDataUpload(info.key)!));
+    if (orphans.length === 0) return;
+    if (!dryRun) await this.deps.storage.deleteObjects(orphans.map((info) => info.key), CONTEXT);
+    for (const info of orphans) {
+      report.parts.push({ key: info.key, size: info.size });
+      report.bytesReclaimed += info.size;
+    }
   }
 
   /** Delete `key` only if it still has `etag`: 'kept' when it changed, 'gone' when someone else deleted it. */

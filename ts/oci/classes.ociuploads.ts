@@ -77,6 +77,7 @@ export class OciUploads {
     options: { declaredLength?: number; maxBytes: number },
   ): Promise<IBlobRecord> {
     const key = ociPaths.blobData(crypto.randomUUID(), `${'0'.repeat(16)}-${crypto.randomBytes(4).toString('hex')}`);
+    const startedAt = Date.now();
     const part = await this.blobs.putPart(key, body, ctx, { maxBytes: options.maxBytes, algorithm: digest.algorithm });
     if (options.declaredLength !== undefined && options.declaredLength !== part.size) {
       await this.blobs.deleteParts([part], ctx);
@@ -89,7 +90,9 @@ export class OciUploads {
         actual: `${digest.algorithm}:${part.hex}`,
       });
     }
-    return this.blobs.commit(digest, part.size, [part], ctx);
+    const record = await this.blobs.commit(digest, part.size, [part], ctx);
+    await this.blobs.confirmPartKept(record, part, startedAt);
+    return record;
   }
 
   /**

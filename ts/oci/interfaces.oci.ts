@@ -162,6 +162,8 @@ export interface IOciGarbageCollectionReport {
   blobs: { digest: string; size: number }[];
   /** Abandoned upload sessions, with the bytes they had received. */
   uploads: { uuid: string; repository: string; size: number }[];
-  /** Bytes of blob data, manifests and upload data removed. */
+  /** Data parts no blob record and no upload session names (left by a process that died before writing the record). */
+  parts: { key: string; size: number }[];
+  /** Bytes of blob data, manifests, upload data and orphan parts removed. */
   bytesReclaimed: number;
 }

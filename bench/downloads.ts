@@ -3,11 +3,19 @@
 // curl follows the redirects, as the real clients do. Measured per registry:
 //   - an OCI blob pull (BENCH_DOWNLOADS_MIB, default 256 MiB) by one client, MB/s (median of 3),
 //   - the same blob pulled by 8 clients at once, MB/s in total,
-//   - 1 MiB npm tarball GETs by 8 clients (BENCH_DOWNLOADS_TARBALL_GETS each), MB/s, twice (the second
-//     round shows whether memory keeps growing), then once more with an npm token on every GET,
-//   - the registry's CPU seconds per GiB served and its peak RSS during each part,
+//   - 1 MiB npm tarball GETs by 8 clients (BENCH_DOWNLOADS_TARBALL_GETS each, default 128: 1 GiB), MB/s,
+//     twice (the second round shows whether memory keeps growing), then once more with an npm token on
+//     every GET; all after twice as many unmeasured GETs, so that the figures are a running server's and
+//     not V8 compiling the path (a fresh process's first 1,000-2,000 GETs cost up to twice the later ones),
+//   - the same GETs with the 307 not followed: the registry answers back to back instead of once per
+//     1 MiB download, which shows the redirect path's own cost in a busy process,
+//   - the registry's CPU seconds per GiB served (and per request) and its peak RSS during each part,
 //   - the floor: a bare node:http server answering every tarball GET with a 307 to the same presigned URL
-//     (what Node and the kernel cost per redirected request, with no registry work at all).
+//     (what Node and the kernel cost per redirected request, with no registry work at all), both ways.
+// Each curl keeps one connection to the registry and one to the bucket for all its GETs, as npm's and
+// pnpm's keep-alive agents do. CPU is the server process's own, from /proc (curl and RGW are not in it).
+// A request that reaches an idle process costs several times one that reaches a busy one (the floor's
+// two rows): at 8 clients the registry mostly waits while the clients read from the bucket.
 // Target with redirects: under 0.1 CPU-s/GiB and no RSS growth. Needs Ceph RGW (test/infra/ceph, root).
 // Run: node --import tsx bench/downloads.ts
 import * as crypto from 'node:crypto';
@@ -26,7 +34,7 @@ const SELF = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const BLOB_BYTES = Number(process.env.BENCH_DOWNLOADS_MIB ?? 256) * MiB;
-const TARBALL_GETS = Number(process.env.BENCH_DOWNLOADS_TARBALL_GETS ?? 64);
+const TARBALL_GETS = Number(process.env.BENCH_DOWNLOADS_TARBALL_GETS ?? 128);
 const CLIENTS = 8;
 const SINGLE_PULLS = 3;
 const TARGET_CPU_PER_GIB = 0.1;
@@ -55,20 +63,49 @@ const redirectOnly = (location: string): http.RequestListener => (_req, res) => 
 interface IPart {
   mbs: number;
   cpuPerGiB: number;
+  /** Server CPU per request in µs, and requests per second (tarball parts). */
+  perRequest?: { cpuUs: number; rate: number };
   peakRssMiB: number;
   rssBeforeMiB: number;
 }
 
-/** `pull` (MB/s of each run) against `server` moving `bytes` in all, with the server's CPU seconds per GiB and peak RSS meanwhile. */
-async function measure(server: IBenchServer, bytes: number, pull: () => Promise<number[]>): Promise<IPart> {
+/**
+ * `pull` (MB/s of each run) against `server` handing out `bytes` in all, with the server's CPU seconds per
+ * GiB (and per request, when `requests` are counted) and its peak RSS meanwhile.
+ */
+async function measure(server: IBenchServer, bytes: number, pull: () => Promise<number[]>, requests?: number): Promise<IPart> {
   const pid = server.child.pid!;
   const rss = rssSampler(pid);
   const rssBeforeMiB = rss.now();
   const cpuBefore = cpuSeconds(pid);
+  const started = performance.now();
   const runs = await pull();
+  const seconds = (performance.now() - started) / 1000;
   const cpu = cpuSeconds(pid) - cpuBefore;
-  return { mbs: median(runs)!, cpuPerGiB: cpu / (bytes / GiB), peakRssMiB: rss.stop(), rssBeforeMiB };
+  return {
+    mbs: median(runs)!,
+    cpuPerGiB: cpu / (bytes / GiB),
+    ...(requests ? { perRequest: { cpuUs: (cpu * 1e6) / requests, rate: requests / seconds } } : {}),
+    peakRssMiB: rss.stop(),
+    rssBeforeMiB,
+  };
 }
+
+/** `CLIENTS` curls, `gets` GETs of `url` each, the 307 followed to the bucket or not. */
+function tarballPart(server: IBenchServer, url: string, bytesPerGet: number, options: { headers?: Record<string, string>; follow?: boolean; gets?: number } = {}) {
+  const gets = options.gets ?? TARBALL_GETS;
+  const requests = CLIENTS * gets;
+  const pull = async () => [await curlThroughput(url, options.headers ?? {}, CLIENTS, gets, { followRedirects: options.follow ?? true })];
+  return measure(server, requests * bytesPerGet, pull, requests);
+}
+
+/** Unmeasured GETs, 307s not followed (the same code runs either way, and no bytes need to move). */
+const warmUp = (server: IBenchServer, url: string) => tarballPart(server, url, 0, { follow: false, gets: 2 * TARBALL_GETS });
+
+const row = (who: string, what: string, part: IPart) =>
+  `${who.padEnd(10)} ${what.padEnd(36)} ${part.mbs.toFixed(0).padStart(5)} MB/s  ${part.cpuPerGiB.toFixed(3).padStart(6)} CPU-s/GiB  ` +
+  `${part.perRequest ? `${part.perRequest.cpuUs.toFixed(0).padStart(4)} µs/req ${part.perRequest.rate.toFixed(0).padStart(5)} req/s` : ' '.repeat(21)}  ` +
+  `RSS ${part.rssBeforeMiB.toFixed(0)} → peak ${part.peakRssMiB.toFixed(0)} MiB`;
 
 async function main() {
   const ceph = await startCephS3();
@@ -112,37 +149,35 @@ async function main() {
         return runs;
       });
       const parallel = await measure(server, CLIENTS * BLOB_BYTES, async () => [await curlThroughput(blobUrl, {}, CLIENTS, 1, follow)]);
-      const tarballPart = (headers: Record<string, string> = {}) =>
-        measure(server, CLIENTS * TARBALL_GETS * tarball.length, async () => [await curlThroughput(tarballUrl, headers, CLIENTS, TARBALL_GETS, follow)]);
-      const tarballs = await tarballPart();
+      await warmUp(server, tarballUrl);
+      const tarballs = await tarballPart(server, tarballUrl, tarball.length);
       // The same again: whether the memory the first round took is reused (steady state) or keeps growing.
-      const tarballsAgain = await tarballPart();
+      const tarballsAgain = await tarballPart(server, tarballUrl, tarball.length);
       // As npm sends them: every GET with the token, checked on every request (curl drops it on the redirect to another host).
-      const tarballsWithToken = await tarballPart({ authorization: `Bearer ${server.token}` });
+      const tarballsWithToken = await tarballPart(server, tarballUrl, tarball.length, { headers: { authorization: `Bearer ${server.token}` } });
       results[mode] = { single, parallel, tarballs, tarballsAgain, tarballsWithToken };
-      const row = (what: string, part: IPart) =>
-        `${mode.padEnd(10)} ${what.padEnd(34)} ${part.mbs.toFixed(0).padStart(6)} MB/s  ${part.cpuPerGiB.toFixed(3).padStart(7)} CPU-s/GiB  ` +
-        `RSS ${part.rssBeforeMiB.toFixed(0)} → peak ${part.peakRssMiB.toFixed(0)} MiB`;
       rows.push(
-        row(`${BLOB_BYTES / MiB} MiB blob, 1 client`, single),
-        row(`${BLOB_BYTES / MiB} MiB blob, ${CLIENTS} clients`, parallel),
-        row(`1 MiB tarball × ${TARBALL_GETS}, ${CLIENTS} clients`, tarballs),
-        row(`  the same again`, tarballsAgain),
-        row(`  the same with an npm token`, tarballsWithToken),
+        row(mode, `${BLOB_BYTES / MiB} MiB blob, 1 client`, single),
+        row(mode, `${BLOB_BYTES / MiB} MiB blob, ${CLIENTS} clients`, parallel),
+        row(mode, `1 MiB tarball × ${TARBALL_GETS}, ${CLIENTS} clients`, tarballs),
+        row(mode, `  the same again`, tarballsAgain),
+        row(mode, `  the same with an npm token`, tarballsWithToken),
       );
+      if (mode === 'redirected') {
+        const notFollowed = await tarballPart(server, tarballUrl, tarball.length, { follow: false });
+        rows.push(row(mode, `  307 not followed (back to back)`, notFollowed));
+      }
     }
     const tarballPath = '/npm/bench-tarball/-/bench-tarball-1.0.0.tgz';
     const location = (await fetch(`http://127.0.0.1:${servers.redirected.port}${tarballPath}`, { redirect: 'manual' })).headers.get('location');
     if (!location) throw new Error('the redirecting registry answered the tarball GET without a Location');
     const floor = await startBenchServer(SELF, ['--serve-floor', location]);
     try {
-      const floorPart = () =>
-        measure(floor, CLIENTS * TARBALL_GETS * tarball.length, async () => [await curlThroughput(`http://127.0.0.1:${floor.port}${tarballPath}`, {}, CLIENTS, TARBALL_GETS, { followRedirects: true })]);
-      await floorPart();
-      const part = await floorPart();
+      const floorUrl = `http://127.0.0.1:${floor.port}${tarballPath}`;
+      await warmUp(floor, floorUrl);
       rows.push(
-        `${'floor'.padEnd(10)} ${`bare node:http 307, 1 MiB × ${TARBALL_GETS}, ${CLIENTS} clients`.padEnd(34)} ${part.mbs.toFixed(0).padStart(6)} MB/s  ${part.cpuPerGiB.toFixed(3).padStart(7)} CPU-s/GiB  ` +
-          `RSS ${part.rssBeforeMiB.toFixed(0)} → peak ${part.peakRssMiB.toFixed(0)} MiB (second round)`,
+        row('floor', `bare node:http 307, 1 MiB × ${TARBALL_GETS}`, await tarballPart(floor, floorUrl, tarball.length)),
+        row('floor', `  307 not followed (back to back)`, await tarballPart(floor, floorUrl, tarball.length, { follow: false })),
       );
     } finally {
       await floor.stop();

@@ -242,13 +242,22 @@ export function processMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return match ? Number(match[1]) / 1024 : 0;
 }
 
-/** CPU seconds (user + system) a process has used. */
+/**
+ * CPU seconds (user + system) a process has used, to the nanosecond: the sum of its threads' run times
+ * (`/proc/…/task/…/schedstat`). `/proc/…/stat` counts in 10 ms ticks, too coarse for the tenths of a
+ * second a few hundred requests cost. Node's threads live as long as the process, so none is missed.
+ */
 export function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  let nanoseconds = 0;
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      nanoseconds += Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return nanoseconds / 1e9;
 }
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Peak RSS of a process while something runs, sampled every 50 ms, in MiB. */
 export function rssSampler(pid: number) {

@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { SERVE_NODE_FLAGS } from '../ts/cli/runtime.js';
 import type { IStorageConfig } from '../ts/core/interfaces.core.js';
 import { HttpResponseCounter } from './helpers.responsecounter.js';
 
@@ -27,11 +28,13 @@ const builtScripts = new Map<string, string>();
 
 /**
  * How to run `script` (a .ts file of this repository): its compiled JavaScript, because a server
- * under tsx carries tsx's loader thread (some 50 MiB of RSS that a deployed server does not have).
- * BENCH_TSX=1 runs the TypeScript under tsx instead.
+ * under tsx carries tsx's loader thread (some 50 MiB of RSS that a deployed server does not have),
+ * with the Node flags `smartregistry serve` gets from its bin (BENCH_SERVE_FLAGS=0 leaves them out,
+ * to compare). BENCH_TSX=1 runs the TypeScript under tsx instead.
  */
 export function compiledScript(script: string): { file: string; execArgv: string[] } {
-  if (process.env.BENCH_TSX === '1') return { file: script, execArgv: ['--import', 'tsx'] };
+  const serveFlags = process.env.BENCH_SERVE_FLAGS === '0' ? [] : SERVE_NODE_FLAGS;
+  if (process.env.BENCH_TSX === '1') return { file: script, execArgv: [...serveFlags, '--import', 'tsx'] };
   let file = builtScripts.get(script);
   if (!file) {
     const config = path.join(BUILD_DIR, `tsconfig.${builtScripts.size}.json`);
@@ -44,7 +47,7 @@ export function compiledScript(script: string): { file: string; execArgv: string
     file = path.join(BUILD_DIR, path.relative(ROOT, script).replace(/\.ts$/, '.js'));
     builtScripts.set(script, file);
   }
-  return { file, execArgv: [] };
+  return { file, execArgv: [...serveFlags] };
 }
 
 // ---- servers in child processes ----------------------------------------------------------------

@@ -194,6 +194,21 @@ describe('smartregistry serve options', () => {
     }
   });
 
+  it('says at start-up when node runs without the memory flags the bin gives it, and not when it has them', async () => {
+    const bare = await launchServe({ nodeFlags: [] });
+    try {
+      assert.ok(bare.lines.some((line) => /^# node runs without --optimize-for-size: .*node --optimize-for-size cli.js serve/.test(line)), bare.lines.join('\n'));
+    } finally {
+      await bare.stop();
+    }
+    const flagged = await launchServe();
+    try {
+      assert.ok(!flagged.lines.some((line) => line.startsWith('# node runs without')), flagged.lines.join('\n'));
+    } finally {
+      await flagged.stop();
+    }
+  });
+
   it('--redirect-downloads on filesystem storage says at start-up that artifacts are streamed', async () => {
     const instance = await launchServe({ args: ['--redirect-downloads'] });
     try {

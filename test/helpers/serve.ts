@@ -7,6 +7,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVE_NODE_FLAGS } from '../../ts/cli/runtime.js';
 import type { TRegistryProtocol } from '../../ts/core/interfaces.core.js';
 
 export interface IStartServeOptions {
@@ -16,6 +17,8 @@ export interface IStartServeOptions {
   args?: string[];
   /** Extra environment variables. */
   env?: NodeJS.ProcessEnv;
+  /** Node flags of the server process; default those the bin and `npm start` give it (SERVE_NODE_FLAGS). */
+  nodeFlags?: readonly string[];
 }
 
 export interface IServeInstance {
@@ -73,7 +76,7 @@ export async function launchServe(
   const dataDir = options.dataDir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-serve-')));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'ts/cli/index.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...(options.args ?? [])],
+    [...(options.nodeFlags ?? SERVE_NODE_FLAGS), '--import', 'tsx', 'ts/cli/index.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...(options.args ?? [])],
     { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output: IParsedOutput = { tokens: {}, urls: {}, adminPassword: '', lines: [] };

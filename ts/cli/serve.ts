@@ -4,6 +4,7 @@ import { ADMIN_USER, loadOrCreateAdmin } from './admin.js';
 import type { ICliOptions } from './args.js';
 import { buildRegistryConfig, clientUrls, storageConfigOf } from './config.js';
 import { listenMetrics, type IMetricsServer } from './metricsserver.js';
+import { missingServeFlags } from './runtime.js';
 import { listen, urlHost, type IRunningServer } from './server.js';
 import { createProtocolToken } from './tokens.js';
 
@@ -33,6 +34,13 @@ export async function serve(options: ICliOptions, write: TWriteLine, hooks: ISer
   }
   if (options.redirectDownloads && !options.s3) {
     write('# --redirect-downloads needs S3 storage: filesystem storage has no URLs of its own, so artifacts are streamed');
+  }
+  const missingFlags = missingServeFlags();
+  if (missingFlags.length > 0) {
+    write(
+      `# node runs without ${missingFlags.join(' ')}: the heap takes more memory than it needs; ` +
+        `run the smartregistry bin, \`npm start\` or \`node ${missingFlags.join(' ')} cli.js serve\``,
+    );
   }
   const admin = await loadOrCreateAdmin(storageConfigOf(options), { create: true });
   if (!admin) throw new Error('could not create the admin user');

@@ -25,10 +25,12 @@ const MAX_MEMORY_BYTES = 512 * 1024 * 1024;
 
 /**
  * Each scrypt takes about 32 MiB and a libuv thread for tens of milliseconds, and anonymous clients
- * can ask for one (a failed Basic login). So few run at once — as many as libuv has threads — and a
- * bounded number wait; more are refused with 429 instead of piling up memory.
+ * can ask for one (a failed Basic login). So one runs at a time — two at once were a third of the
+ * server's peak memory (start-up with configured passwords: 151–157 MiB), for logins that are rare
+ * (clients use tokens, and a Basic login is remembered) — and a bounded number wait; more are
+ * refused with 429 instead of piling up memory.
  */
-export const MAX_CONCURRENT_HASHES = 4;
+export const MAX_CONCURRENT_HASHES = 1;
 export const MAX_WAITING_HASHES = 64;
 const hashing = new ConcurrencyLimit(MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES, 'checking passwords');
 

@@ -134,3 +134,24 @@ test('serve audit events: --events-log as an absolute path, --webhook-url with i
   assert.throws(() => parseCliArgs(['serve', '--webhook-url', 'https://hooks.example.com/x'], {}), /SMARTREGISTRY_WEBHOOK_SECRET/);
   assert.throws(() => parseCliArgs(['serve', '--webhook-url', 'ftp://hooks.example.com/x'], { SMARTREGISTRY_WEBHOOK_SECRET: 'a-secret-of-enough-length' }), /http or https/);
 });
+
+test('--retention rules (repeatable, or SMARTREGISTRY_RETENTION separated by ;) reach the OCI configuration of serve and gc in order', () => {
+  const rules = [
+    { repositories: 'team/*', keepNewest: 10, keepTags: ['v*', 'latest'], deleteUntaggedAfter: '7d' },
+    { repositories: '*', deleteUntaggedAfter: '30d' },
+  ];
+  const flags = ['--retention', 'team/*:keep-newest=10,keep-tags=v*,keep-tags=latest,delete-untagged-after=7d', '--retention', '*:delete-untagged-after=30d'];
+  assert.deepEqual(buildRegistryConfig(parseCliArgs(['serve', ...flags], {})).oci?.retention, rules);
+  assert.deepEqual(buildRegistryConfig(parseCliArgs(['gc', ...flags], {})).oci?.retention, rules);
+  const env = { SMARTREGISTRY_RETENTION: 'team/*:keep-newest=10,keep-tags=v*,keep-tags=latest,delete-untagged-after=7d; *:delete-untagged-after=30d' };
+  assert.deepEqual(buildRegistryConfig(parseCliArgs(['serve'], env)).oci?.retention, rules);
+  assert.equal(buildRegistryConfig(parseCliArgs(['serve'], {})).oci?.retention, undefined);
+  for (const [bad, message] of [
+    ['team/*', /is not <repositories>:/],
+    ['team/*:', /sets nothing/],
+    ['team/*:keep-newest', /is not <setting>=<value>/],
+    ['team/*:delete-untagged-after=soon', /delete-untagged-after must be a duration/],
+  ] as const) {
+    assert.throws(() => parseCliArgs(['gc', '--retention', bad], {}), (error: Error) => error instanceof CliUsageError && message.test(error.message), bad);
+  }
+});

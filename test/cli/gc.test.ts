@@ -1,4 +1,4 @@
-// `smartregistry gc [--dry-run]` and `serve --gc-interval`: the OCI garbage collection from the command line.
+// `smartregistry gc [--dry-run] [--retention]` and `serve --gc-interval`: the OCI garbage collection from the command line.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
@@ -56,6 +56,38 @@ describe('cli: smartregistry gc and serve --gc-interval', () => {
     const json = JSON.parse((await gc('--json')).stdout);
     assert.deepEqual([json.dryRun, json.blobs, json.bytesReclaimed], [false, [], 0], 'nothing left to collect');
     await assert.rejects(gc('--gc-grace', 'soon'), (error: { code: number; stderr: string }) => error.code === 2 && /--gc-grace must be a duration/.test(error.stderr));
+  });
+
+  it('gc --retention applies retention rules given on the command line; a bad rule is refused before anything is touched', async () => {
+    const fixture = await createOciFixture({ dataDir });
+    const pushed: Record<string, string> = {};
+    try {
+      for (const tag of ['v1', 'build-1', 'build-2', 'build-3']) {
+        pushed[tag] = (await fixture.pushImage('team/app', tag, [`only in ${tag}`])).digest;
+        await new Promise((resolve) => setTimeout(resolve, 5)); // distinct push times
+      }
+      await fixture.pushImage('solo/app', 'build-0', ['only in solo']);
+    } finally {
+      await fixture.cleanup();
+    }
+    const gc = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'ts/cli/index.ts', 'gc', '--data-dir', dataDir, '--gc-grace', '0s', ...args], { cwd: ROOT });
+    const tagLines = (output: string) => output.split('\n').filter((line) => line.startsWith('tag ')).sort();
+    const before = (await listFiles(dataDir)).filter((file) => file.startsWith('oci/'));
+    await assert.rejects(gc('--retention', 'team/*:keep-newest=two'), (error: { code: number; stderr: string }) => error.code === 2 && /--retention: keep-newest must be a whole number/.test(error.stderr));
+    await assert.rejects(gc('--retention', 'team/*:keep-old=1'), (error: { code: number; stderr: string }) => error.code === 2 && /unknown setting 'keep-old'/.test(error.stderr));
+    assert.deepEqual((await listFiles(dataDir)).filter((file) => file.startsWith('oci/')), before, 'refused rules touch nothing');
+
+    const { stdout } = await gc('--retention', 'team/*:keep-newest=1,keep-tags=v*', '--retention', '*:keep-newest=5');
+    assert.deepEqual(tagLines(stdout), [`tag team/app build-1 ${pushed['build-1']}`, `tag team/app build-2 ${pushed['build-2']}`]);
+    for (const tag of ['build-1', 'build-2']) assert.match(stdout, new RegExp(`^manifest team/app ${pushed[tag]} [0-9]+$`, 'm'));
+    const check = await createOciFixture({ dataDir });
+    try {
+      assert.deepEqual((await check.call('GET', '/v2/team/app/tags/list')).json.tags, ['build-3', 'v1']);
+      assert.deepEqual((await check.call('GET', '/v2/solo/app/tags/list')).json.tags, ['build-0'], 'the second rule keeps 5');
+      assert.equal((await check.call('GET', `/v2/team/app/manifests/${pushed['build-1']}`)).code, 'MANIFEST_UNKNOWN');
+    } finally {
+      await check.cleanup();
+    }
   });
 
   it('serve --gc-interval collects on its own while serving', async () => {

@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { REGISTRY_PROTOCOLS, type TRegistryProtocol } from '../core/interfaces.core.js';
 import { assertDownloadsConfig } from '../core/helpers.downloads.js';
 import { parseDuration } from '../core/helpers.duration.js';
+import type { IOciRetentionRule } from '../oci/interfaces.oci.js';
+import { parseRetentionFlag, RETENTION_FLAG_FORM } from './retentionflag.js';
 import { DEFAULT_SERVER_TIMEOUTS, type IServerTimeouts } from './server.js';
 
 /** Everything `smartregistry serve` and `smartregistry token` are configured by. */
@@ -16,6 +18,8 @@ export interface ICliOptions {
   gcIntervalMs?: number;
   /** OCI garbage collection's grace period (`--gc-grace`), for `serve` and `gc`. */
   gcGraceMs?: number;
+  /** OCI retention rules (`--retention`, repeated), for `serve` and `gc`; the first matching rule applies. */
+  retention?: IOciRetentionRule[];
   /** `token <protocol>` creates, `token list` lists, `token revoke <id>` revokes. */
   tokenAction?: 'create' | 'list' | 'revoke';
   /** `token <protocol>` */
@@ -78,9 +82,10 @@ Usage:
   smartregistry report [--json] [--top <n>] [--protocol <p>]...
                                          bytes and objects per protocol and the <n> largest
                                          packages of each (default 10), from the storage listing
-  smartregistry gc [--dry-run] [--json] [--gc-grace <duration>]
+  smartregistry gc [--dry-run] [--json] [--gc-grace <duration>] [--retention <rule>]...
                                          OCI garbage collection: delete blobs, links and upload
-                                         sessions nothing references any more (safe while serving)
+                                         sessions nothing references any more, and the tags and
+                                         manifests retention rules let go (safe while serving)
   smartregistry --help                   show this help
 
 Options (each also read from the environment variable shown):
@@ -120,6 +125,10 @@ Options (each also read from the environment variable shown):
                           (SMARTREGISTRY_GC_INTERVAL; default off)
   --gc-grace <d>          nothing written or used more recently is collected, e.g. 1h
                           (SMARTREGISTRY_GC_GRACE, default 1h)
+  --retention <rule>      an OCI retention rule for \`serve\` and \`gc\`, repeatable, the first whose
+                          repositories match applies; ${RETENTION_FLAG_FORM}
+                          e.g. 'team/*:keep-newest=10,keep-tags=v*,keep-tags=latest,delete-untagged-after=7d'
+                          (SMARTREGISTRY_RETENTION: rules separated by ';'; default none)
   --webhook-url <url>     POST each audit event there, signed (SMARTREGISTRY_WEBHOOK_URL); the HMAC
                           key comes from SMARTREGISTRY_WEBHOOK_SECRET (16+ characters)
 
@@ -141,7 +150,7 @@ once. Output lines are machine-readable: \`admin <user> <password>\`, \`token <p
 /-/health/live and /-/health/ready answer on the main port without a token. \`token list\` prints
 \`token-info <id> <protocol> <expires|never> <name>\` lines; \`token revoke\` prints \`revoked <id>\`.
 \`gc\` prints \`tag <repository> <tag> <digest>\`, \`manifest <repository> <digest> <bytes>\`, \`link <repository> <digest>\`,
-\`blob <digest> <bytes>\`, \`upload <uuid> <repository> <bytes>\` and \`reclaimed <bytes>\` lines (a dry run deletes nothing).
+\`blob <digest> <bytes>\`, \`upload <uuid> <repository> <bytes>\`, \`part <key> <bytes>\` and \`reclaimed <bytes>\` lines (a dry run deletes nothing).
 \`report\` prints \`total <bytes> <objects>\`, \`protocol <protocol> <bytes> <objects>\` and
 \`package <protocol> <bytes> <objects> <name>\` lines, largest first (the whole report as JSON with --json).
 `;
@@ -215,6 +224,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         'dry-run': { type: 'boolean' },
         'gc-interval': { type: 'string' },
         'gc-grace': { type: 'string' },
+        retention: { type: 'string', multiple: true },
         top: { type: 'string' },
         protocol: { type: 'string', multiple: true },
         's3-endpoint': { type: 'string' },
@@ -288,6 +298,16 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
   const gcGrace = values['gc-grace'] ?? env.SMARTREGISTRY_GC_GRACE;
   if (gcGrace) options.gcGraceMs = parseCliDuration(gcGrace, '--gc-grace');
+  const retention = values.retention ?? env.SMARTREGISTRY_RETENTION?.split(';').filter((rule) => rule.trim() !== '');
+  if (retention && retention.length > 0) {
+    options.retention = retention.map((rule) => {
+      try {
+        return parseRetentionFlag(rule.trim());
+      } catch (error) {
+        throw new CliUsageError(`--retention: ${(error as Error).message}`);
+      }
+    });
+  }
 
   const logLevel = values['log-level'] ?? env.SMARTREGISTRY_LOG_LEVEL ?? 'error';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {

@@ -56,6 +56,7 @@ export function buildRegistryConfig(options: ICliOptions, users: Record<string, 
     ...(options.gcIntervalMs !== undefined && options.command === 'serve' ? { interval: options.gcIntervalMs } : {}),
   };
   if (Object.keys(garbageCollection).length > 0) config.oci!.garbageCollection = garbageCollection;
+  if (options.retention) config.oci!.retention = options.retention;
   return config;
 }
 

@@ -135,6 +135,33 @@ describe('pypi: upload and the simple index', () => {
     assert.deepEqual(sdistBytes.bytes, sdist.bytes);
   });
 
+  it('serves a PEP 658 file as the other documents: read from storage once, then validators, 304 and ranges from memory', async () => {
+    const backend = r.registry.getStorage().getBackend();
+    const realGet = backend.get.bind(backend);
+    let metadataReads = 0;
+    backend.get = async (key, range) => {
+      if (key.startsWith('pypi/projects/demo-pkg/metadata/')) metadataReads++;
+      return realGet(key, range);
+    };
+    try {
+      const target = `/pypi/packages/demo-pkg/${wheel.filename}.metadata`;
+      const text = coreMetadata('Demo_Pkg', '1.0.0', { requiresPython: '>=3.8,<4' });
+      const first = await r.request('GET', target);
+      const second = await r.request('GET', target);
+      assert.equal(second.text, text);
+      assert.equal(second.headers.etag, first.headers.etag);
+      assert.ok(second.headers['last-modified']);
+      const unchanged = await r.request('GET', target, { headers: { 'if-none-match': first.headers.etag } });
+      assert.equal(unchanged.status, 304);
+      const part = await r.request('GET', target, { headers: { range: 'bytes=0-7' } });
+      assert.equal(part.status, 206);
+      assert.equal(part.text, text.slice(0, 8));
+      assert.ok(metadataReads <= 1, `the metadata file was read ${metadataReads} times`);
+    } finally {
+      backend.get = realGet;
+    }
+  });
+
   it('refuses a second upload of a file name with 400 "File already exists", storage unchanged', async () => {
     const before = await r.keys();
     const res = await r.upload('Demo_Pkg', '1.0.0', wheel);

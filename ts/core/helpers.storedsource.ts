@@ -1,3 +1,4 @@
+import type { DocumentCache } from './classes.documentcache.js';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
 import type { IObjectSource, IServedObject } from './helpers.serve.js';
 import { bytesToNode } from './helpers.stream.js';
@@ -74,3 +75,18 @@ export function bufferedObjectSource(load: () => Promise<{ object: IServedObject
     },
   };
 }
+
+/**
+ * A stored document served from `cache` as it is stored now (one recent stat when this instance holds it, a
+ * read only after a change): a document that is served as stored (PyPI's PEP 658 metadata file).
+ */
+export function cachedDocumentSource(cache: DocumentCache, key: string, contentType: string): IObjectSource {
+  return bufferedObjectSource(async () => {
+    const document = await cache.read(key, asStored);
+    if (!document) return null;
+    const bytes = document.value;
+    return { object: { size: bytes.length, etag: document.etag, lastModified: document.lastModified, contentType }, bytes };
+  });
+}
+
+const asStored = (bytes: Buffer) => bytes;

@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ZipArchive } from '../core/archive/classes.ziparchive.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
+import { DocumentCache } from '../core/classes.documentcache.js';
 import type { Logger } from '../core/classes.logger.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { ingestArtifact } from '../core/helpers.ingest.js';
+import type { IObjectSource } from '../core/helpers.serve.js';
+import { cachedDocumentSource } from '../core/helpers.storedsource.js';
 import { pypiPaths } from '../core/storage.paths.js';
 import type { IPutDigests } from '../core/storage/interfaces.storage.js';
 import { canonicalVersion, findReleaseKey, holdsDistribution, isWheelMetadataMember, normalizeProjectName, parseCoreMetadata, sameVersion } from './helpers.pypi.js';
@@ -14,7 +17,8 @@ import type { IPypiDigests, IPypiFile, IPypiProject, IPypiReleaseInfo } from './
 
 /** A METADATA larger than this is refused (real ones are a few KiB, a long description some hundred). */
 const MAX_METADATA_BYTES = 4 * 1024 * 1024;
-/** Parsed project documents kept, validated by etag on every use. */
+/** PEP 658 metadata files kept (validated as every stored document is): how many. */
+const METADATA_CACHE_ENTRIES = 10_000;
 
 /** The digests an upload declared (hex, lower case); each one given is checked. */
 export type TDeclaredDigests = Partial<IPypiDigests>;
@@ -56,12 +60,14 @@ export const fileAlreadyExists = (filename: string) =>
  */
 export class PypiProjectStore {
   private readonly cache: BoundedCache<ICachedProject>;
+  private readonly metadataFiles: DocumentCache;
 
   constructor(
     private readonly storage: RegistryStorage,
     private readonly logger: Logger,
   ) {
     this.cache = new BoundedCache({ maxEntries: 10_000, budget: storage.cacheBudget, sizeOf: (entry) => entry.size });
+    this.metadataFiles = new DocumentCache(storage, { maxEntries: METADATA_CACHE_ENTRIES });
   }
 
   /** The project document with its etag; one recent `stat` when this instance has it already. */
@@ -82,6 +88,11 @@ export class PypiProjectStore {
       { isCurrent: (entry) => entry.etag === info.etag },
     );
     return loaded ?? null;
+  }
+
+  /** The PEP 658 metadata file of a stored file, served from memory while it is unchanged in storage. */
+  metadataSource(project: string, file: IPypiFile): IObjectSource {
+    return cachedDocumentSource(this.metadataFiles, pypiPaths.metadata(project, file.storage_id), 'text/plain; charset=utf-8');
   }
 
   /** Every project name (normalised), for the root index. */

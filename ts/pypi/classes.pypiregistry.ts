@@ -4,7 +4,7 @@ import { RegistryError } from '../core/classes.registryerror.js';
 import { parseMultipart, type IMultipartFile } from '../core/helpers.multipart.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
 import { serveObject } from '../core/helpers.serve.js';
-import { storedArtifactSource, storedObjectSource } from '../core/helpers.storedsource.js';
+import { storedArtifactSource } from '../core/helpers.storedsource.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { pypiPaths } from '../core/storage.paths.js';
 import { PypiProjectStore, fileAlreadyExists, type IStoredUpload, type IUploadRequest, type TDeclaredDigests } from './classes.pypiprojectstore.js';
@@ -63,6 +63,8 @@ export class PypiRegistry extends BaseRegistry {
   private readonly search: PypiSearchIndex;
   private readonly catalogueView: PypiCatalogue;
   private readonly rendered: BoundedCache<IRenderedPage>;
+  /** Each client sends one Accept header on every request: it is weighed once (null: nothing acceptable). */
+  private readonly negotiated = new BoundedCache<{ format: TSimpleFormat | null }>({ maxEntries: 256 });
 
   constructor(deps: IProtocolDependencies, options: IPypiRegistryOptions = {}) {
     super(deps);
@@ -140,7 +142,13 @@ export class PypiRegistry extends BaseRegistry {
   // ---- the simple index ----------------------------------------------------------------------
 
   private negotiate(req: IRouteRequest): TSimpleFormat {
-    const format = negotiateSimpleFormat(req.headers.accept);
+    const accept = req.headers.accept ?? '';
+    let known = this.negotiated.get(accept);
+    if (!known) {
+      known = { format: negotiateSimpleFormat(accept) };
+      this.negotiated.set(accept, known);
+    }
+    const format = known.format;
     if (!format) {
       throw new RegistryError('invalid', `none of the accepted types is served: ask for ${Object.values(CONTENT_TYPE_BY_FORMAT).join(', ')}`, { status: 406 });
     }
@@ -257,7 +265,7 @@ export class PypiRegistry extends BaseRegistry {
     if (metadata && !file.metadata_sha256) throw notFound();
     // The core metadata file (PEP 658) is a document: only the wheel or sdist itself may be redirected.
     const source = metadata
-      ? storedObjectSource(this.storage, pypiPaths.metadata(project, file.storage_id), req.storageContext, 'text/plain; charset=utf-8')
+      ? this.projects.metadataSource(project, file)
       : storedArtifactSource(this.storage, pypiPaths.file(project, file.storage_id), req.storageContext, 'application/octet-stream');
     return serveObject(req, source, { notFound });
   }

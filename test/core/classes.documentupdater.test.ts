@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FilesystemBackend } from '../../ts/core/storage/classes.filesystembackend.js';
 import { DELETE, RegistryStorage, UNCHANGED } from '../../ts/core/classes.registrystorage.js';
+import { isRegistryError } from '../../ts/core/classes.registryerror.js';
 
 const ctx = { protocol: 'npm' as const };
 
@@ -29,7 +30,9 @@ test('document updater: a failed read still settles the work it was given', asyn
     try {
       // The upload has failed already, while the document is still being read (no timing involved).
       const upload = Promise.reject(new Error('tarball upload failed'));
-      await assert.rejects(storage.updateDocument('npm/broken.json', ctx, () => ({ a: 1 }), { prerequisite: upload }), SyntaxError);
+      // A damaged document is an error of its own, never taken for "no document".
+      await assert.rejects(storage.updateDocument('npm/broken.json', ctx, () => ({ a: 1 }), { prerequisite: upload }), (error) => isRegistryError(error, 'corrupt'));
+      assert.equal((await storage.getBytes('npm/broken.json'))?.bytes.toString(), '{not json');
       // Unhandled rejections are reported between event-loop turns: the read took several.
       await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(unhandled, []);

@@ -293,7 +293,8 @@ function rubygemsDriver(name: string): IProtocolDriver {
       const info = listed(await call('GET', `/rubygems/info/${name}`));
       const versionsFile = listed(await call('GET', '/rubygems/versions'));
       const versions = readVersionsFile(versionsFile || '\n---\n');
-      const api = ((await call('GET', `/rubygems/api/v1/versions/${name}.json`)).json ?? []) as { number: string }[];
+      const answer = (await call('GET', `/rubygems/api/v1/versions/${name}.json`)).json;
+      const api = (Array.isArray(answer) ? answer : []) as { number: string }[];
       return {
         '/info': info.split('\n').slice(1).filter(Boolean).map((line) => line.split(' ')[0]!),
         '/versions': [...(versions.get(name)?.versions ?? [])],

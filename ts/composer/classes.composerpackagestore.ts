@@ -8,6 +8,7 @@ import { RegistryError } from '../core/classes.registryerror.js';
 import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { sha256Hex } from '../core/helpers.hash.js';
+import { parseStoredJson } from '../core/helpers.storeddocument.js';
 import { ingestArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
 import { bufferedObjectSource, storedArtifactSource } from '../core/helpers.storedsource.js';
@@ -121,9 +122,10 @@ export class ComposerPackageStore {
 
   /** The package's truth as stored now (null: no such package). */
   async getPackage(name: string): Promise<IComposerPackageDocument | null> {
-    const document = await this.readCached(composerPaths.package(name));
+    const key = composerPaths.package(name);
+    const document = await this.readCached(key);
     if (!document) return null;
-    document.parsed ??= JSON.parse(document.json);
+    document.parsed ??= parseStoredJson(key, Buffer.from(document.json, 'utf8'));
     return document.parsed as IComposerPackageDocument;
   }
 

@@ -1,4 +1,5 @@
 import { BoundedCache } from './classes.boundedcache.js';
+import { parseStored } from './helpers.storeddocument.js';
 import type { Logger } from './classes.logger.js';
 import {
   DELETE,
@@ -35,6 +36,7 @@ export interface IDerivedTarget<T> {
   /** Where it is stored and the revision it records, when it is one document; checked on read. */
   stored?: {
     key(name: string): string;
+    /** Null also when the bytes are not a whole document (damaged in storage): it is derived again. */
     revisionOfBytes(bytes: Buffer): string | null;
   };
 }
@@ -45,6 +47,7 @@ export interface IDerivedDocumentSpec<T> {
   key(name: string): string;
   /** The document's bytes; they must record `revision(truth)` where `revisionOfBytes` finds it. */
   render(truth: T): Buffer;
+  /** Null also when the bytes are not a whole document (damaged in storage): it is derived again. */
   revisionOfBytes(bytes: Buffer): string | null;
 }
 
@@ -196,7 +199,7 @@ export class DerivedDocuments<T> {
   async rederive(name: string, ctx: IStorageOperationContext): Promise<boolean> {
     const stored = await this.storage.getBytes(this.truth.key(name));
     if (!stored) return true;
-    const truth = this.truth.parse(stored.bytes);
+    const truth = parseStored(this.truth.key(name), stored.bytes, this.truth.parse);
     return this.writeDerived(name, truth, this.truth.revision(truth), ctx, false);
   }
 
@@ -212,7 +215,8 @@ export class DerivedDocuments<T> {
     if (!truthBytes && !derivedBytes) return;
     this.logger.warn(`${target.label} of ${name} is ${derivedBytes ? 'stale' : 'missing'}: deriving it again`);
     this.verified.delete(verifiedKey);
-    const truth = truthBytes ? this.truth.parse(truthBytes.bytes) : null;
+    // A damaged truth fails the read: deriving "no versions" from it would hide every version it held.
+    const truth = truthBytes ? parseStored(this.truth.key(name), truthBytes.bytes, this.truth.parse) : null;
     // A derived document claiming a later revision than the truth's (left by a deleted package's
     // last writer) is overwritten; otherwise ordering stands, so a repair racing a newer change
     // cannot put an older derivation back.

@@ -1,5 +1,6 @@
 import { BoundedCache } from './classes.boundedcache.js';
 import type { RegistryStorage } from './classes.registrystorage.js';
+import { parseStored, parseStoredJson } from './helpers.storeddocument.js';
 
 /** A stored document as last read: its etag, when it was written, and its parsed value. */
 export interface ICachedDocument<T> {
@@ -31,8 +32,8 @@ export class DocumentCache {
     this.cache = new BoundedCache({ maxEntries: options.maxEntries, maxEntryBytes: MAX_DOCUMENT_BYTES, budget: storage.cacheBudget, sizeOf: (document) => document.bytes });
   }
 
-  /** The document at `key` as stored now (null: none), parsed by `parse` (default JSON) when it changed. */
-  async read<T>(key: string, parse: (bytes: Buffer) => T = parseJson): Promise<ICachedDocument<T> | null> {
+  /** The document at `key` as stored now (null: none), parsed by `parse` (default JSON) when it changed; damaged bytes throw `corrupt`. */
+  async read<T>(key: string, parse?: (bytes: Buffer) => T): Promise<ICachedDocument<T> | null> {
     const info = await this.storage.statRecent(key);
     if (!info) {
       this.cache.delete(key);
@@ -43,12 +44,10 @@ export class DocumentCache {
       async () => {
         const stored = await this.storage.getBytes(key);
         if (!stored) return undefined;
-        return { etag: stored.etag, lastModified: info.lastModified, value: parse(stored.bytes), bytes: stored.bytes.length * 2 };
+        return { etag: stored.etag, lastModified: info.lastModified, value: parse ? parseStored(key, stored.bytes, parse) : parseStoredJson<T>(key, stored.bytes), bytes: stored.bytes.length * 2 };
       },
       { isCurrent: (cached) => cached.etag === info.etag },
     );
     return document ? { etag: document.etag, lastModified: document.lastModified, value: document.value as T } : null;
   }
 }
-
-const parseJson = <T>(bytes: Buffer) => JSON.parse(bytes.toString('utf8')) as T;

@@ -3,6 +3,7 @@ import { BoundedCache } from './classes.boundedcache.js';
 import type { CacheBudget } from './classes.cachebudget.js';
 import { RegistryError, isPreconditionFailed } from './classes.registryerror.js';
 import { keyCause } from './storage/helpers.key.js';
+import { parseStored, parseStoredJson } from './helpers.storeddocument.js';
 import type { IStorageOperationContext } from './interfaces.core.js';
 import type { IDeleteOptions, IObjectInfo, IPutOptions, IPutResult } from './storage/interfaces.storage.js';
 
@@ -47,7 +48,7 @@ export interface IDocumentUpdateOptions<T> {
    * current document is read and changed; if it fails, nothing is written.
    */
   prerequisite?: Promise<unknown>;
-  /** Reads a stored document; default JSON.parse. Whatever it returns is what mutators get. */
+  /** Reads a stored document; default JSON.parse. Whatever it returns is what mutators get; what it throws is a corrupt document. */
   parse?: (bytes: Buffer) => T;
   /**
    * Remember the written value to skip reading it back next time (default true). Off for documents
@@ -169,7 +170,8 @@ export class DocumentUpdater {
     if (written && mayUseRemembered) return { value: written.value as T, etag: written.etag, size: written.size, remembered: true };
     const stored = await this.storage.getBytes(key);
     if (!stored) return null;
-    const value = parse ? parse(stored.bytes) : (JSON.parse(stored.bytes.toString('utf8')) as T);
+    // Damaged bytes are an error, never "no document": a write on top would replace what they held.
+    const value = parse ? parseStored(key, stored.bytes, parse) : parseStoredJson<T>(key, stored.bytes);
     return { value, etag: stored.etag, size: stored.bytes.length };
   }
 

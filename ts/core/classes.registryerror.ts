@@ -19,6 +19,8 @@ export type TRegistryErrorKind =
   | 'unavailable'
   /** A fault of ours (a failed storage hook, a storage key that should never have been built). */
   | 'internal'
+  /** A stored document that cannot be read (truncated, not the format it must be): 500, and nothing is changed. */
+  | 'corrupt'
   | 'upstream';
 
 const STATUS_BY_KIND: Record<TRegistryErrorKind, number> = {
@@ -35,6 +37,7 @@ const STATUS_BY_KIND: Record<TRegistryErrorKind, number> = {
   'too-many-requests': 429,
   unavailable: 503,
   internal: 500,
+  corrupt: 500,
   upstream: 502,
 };
 
@@ -98,13 +101,25 @@ const SERVER_ERROR_TEXT: Record<number, string> = {
   504: 'gateway timeout',
 };
 
+/** What a client is told of a corrupt stored document; the log has which one (the error's cause). */
+const CORRUPT_TEXT = 'stored metadata of this package is damaged and cannot be read; nothing was changed, an operator must restore it';
+
+/**
+ * A stored document that could not be parsed. It is never taken for "no such document": a write on top of
+ * that would replace the history it holds.
+ */
+export function corruptDocument(key: string, cause: unknown): RegistryError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new RegistryError('corrupt', CORRUPT_TEXT, { cause: new Error(`stored document ${key} cannot be read: ${reason}`, { cause }) });
+}
+
 /**
  * What a client sees of a 5xx: status, code and headers kept, the message replaced by a generic text and the
- * error id. An `unavailable` error keeps its message: it is written for the client (what is down, when to
- * come back) and names nothing internal.
+ * error id. An `unavailable` or `corrupt` error keeps its message: it is written for the client (what is down,
+ * when to come back; that nothing was changed) and names nothing internal.
  */
 export function publicServerError(error: RegistryError, errorId: string): RegistryError {
-  const text = error.kind === 'unavailable' ? error.message : (SERVER_ERROR_TEXT[error.status] ?? 'server error');
+  const text = error.kind === 'unavailable' || error.kind === 'corrupt' ? error.message : (SERVER_ERROR_TEXT[error.status] ?? 'server error');
   return new RegistryError(error.kind, `${text} (error id ${errorId})`, {
     status: error.status,
     code: error.code,

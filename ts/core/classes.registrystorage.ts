@@ -14,6 +14,7 @@ import { RecentStats } from './classes.recentstats.js';
 import { mapLimited } from './helpers.async.js';
 import { DEFAULT_CACHE_MEMORY_BYTES } from './helpers.config.js';
 import { streamToBuffer } from './helpers.stream.js';
+import { parseStoredJson } from './helpers.storeddocument.js';
 import { isNetworkError, storageUnreachable } from './storage/helpers.unreachable.js';
 import type { Logger } from './classes.logger.js';
 import type {
@@ -277,7 +278,7 @@ export class RegistryStorage {
   async getJson<T>(key: string): Promise<IJsonDocument<T> | null> {
     const document = await this.getBytes(key);
     if (!document) return null;
-    return { value: JSON.parse(document.bytes.toString('utf8')) as T, etag: document.etag };
+    return { value: parseStoredJson<T>(key, document.bytes), etag: document.etag };
   }
 
   async putJson<T>(

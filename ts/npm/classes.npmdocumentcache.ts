@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { BoundedCache } from '../core/classes.boundedcache.js';
 import type { RegistryStorage } from '../core/classes.registrystorage.js';
+import { parseStoredJson } from '../core/helpers.storeddocument.js';
 import { spliceBaseUrl } from './helpers.npm.js';
 import type { INpmPackument } from './interfaces.npm.js';
 
@@ -63,7 +64,7 @@ export class NpmDocumentCache {
   async getParsed<T = INpmPackument>(key: string, baseUrl: string, freshness: TFreshness = 'recent'): Promise<{ etag: string; value: T } | null> {
     const entry = await this.entry(key, baseUrl, freshness);
     if (!entry) return null;
-    entry.parsed ??= JSON.parse(entry.bytes.toString('utf8'));
+    entry.parsed ??= parseStoredJson(key, entry.bytes);
     return { etag: entry.etag, value: entry.parsed as T };
   }
 
@@ -116,6 +117,9 @@ export class NpmDocumentCache {
   private async load(key: string, baseUrl: string, lastModified: Date): Promise<ICacheEntry | undefined> {
     const stored = await this.storage.getBytes(key);
     if (!stored) return undefined;
+    // Parsed once per stored version, to never serve damaged bytes as a document (the value is not kept:
+    // most reads never need it).
+    parseStoredJson(key, stored.bytes);
     return { key, baseUrl, etag: stored.etag, bytes: spliceBaseUrl(stored.bytes, baseUrl), lastModified };
   }
 }

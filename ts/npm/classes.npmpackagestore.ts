@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { RegistryError } from '../core/classes.registryerror.js';
+import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
 import { formatDigest } from '../core/helpers.hash.js';
 import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage, type TDocumentMutator } from '../core/classes.registrystorage.js';
 import type { Logger } from '../core/classes.logger.js';
@@ -47,14 +47,22 @@ export interface IChangeSummary {
 }
 
 /**
- * `_rev` of a stored packument or abbreviated document: it comes first (after `_id` in a packument),
- * so the first bytes usually suffice.
+ * `_rev` of a stored packument: it comes first (after `_id`), so the first bytes usually suffice. Null when
+ * it is not there (damaged bytes included).
  */
 function readRevision(bytes: Buffer): string | null {
   const match = /^\{(?:"_id":"[^"\\]*",)?"_rev":"([^"\\]*)"/.exec(bytes.subarray(0, 512).toString('utf8'));
-  if (match) return match[1];
-  const parsed = JSON.parse(bytes.toString('utf8')) as { _rev?: unknown };
-  return typeof parsed._rev === 'string' ? parsed._rev : null;
+  return match ? match[1] : wholeRevision(bytes);
+}
+
+/** `_rev` of a whole stored document; null when it has none or the bytes do not parse (a derived one is made again). */
+function wholeRevision(bytes: Buffer): string | null {
+  try {
+    const parsed = JSON.parse(bytes.toString('utf8')) as { _rev?: unknown } | null;
+    return typeof parsed?._rev === 'string' ? parsed._rev : null;
+  } catch {
+    return null;
+  }
 }
 
 
@@ -83,7 +91,8 @@ export class NpmPackageStore {
       label: 'npm abbreviated document',
       key: npmPaths.abbreviated,
       render: (doc) => Buffer.from(serializeAbbreviated(doc), 'utf8'),
-      revisionOfBytes: readRevision,
+      // Read whole (only when the truth or it changed): damaged bytes must not pass for the current revision.
+      revisionOfBytes: wholeRevision,
     });
     const searchEntry: IDerivedTarget<INpmPackument> = {
       label: 'npm search entry',
@@ -192,6 +201,7 @@ export class NpmPackageStore {
    * lists. The packument write can land although the publish answers an error (a derived write failed after
    * it, the answer to the write was lost), and a listed version must keep its tarball. When the packument
    * cannot be read, nothing is removed: a left-over tarball is taken over by the next publish of its version.
+   * A damaged packument was not written over (the write reads it first) and lists none of them: all go.
    */
   private async removeUnlistedTarballs(name: string, created: readonly string[], ctx: IStorageOperationContext) {
     if (created.length === 0) return;
@@ -200,8 +210,11 @@ export class NpmPackageStore {
       const current = await this.storage.getJson<INpmPackument>(npmPaths.packument(name));
       listed = new Set(Object.keys(current?.value.versions ?? {}).map((version) => npmPaths.tarball(name, tarballFileName(name, version))));
     } catch (error) {
-      this.logger.warn(`npm: kept the tarballs of a failed publish of ${name}: the packument could not be read`, error);
-      return;
+      if (!isRegistryError(error, 'corrupt')) {
+        this.logger.warn(`npm: kept the tarballs of a failed publish of ${name}: the packument could not be read`, error);
+        return;
+      }
+      listed = new Set();
     }
     const unlisted = created.filter((key) => !listed.has(key));
     await Promise.all(unlisted.map((key) => this.storage.deleteObject(key, ctx).catch(() => undefined)));

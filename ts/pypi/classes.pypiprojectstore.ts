@@ -9,6 +9,7 @@ import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage 
 import { sha256Hex } from '../core/helpers.hash.js';
 import { ingestArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
+import { parseStoredJson } from '../core/helpers.storeddocument.js';
 import { cachedDocumentSource } from '../core/helpers.storedsource.js';
 import { pypiPaths } from '../core/storage.paths.js';
 import type { IPutDigests } from '../core/storage/interfaces.storage.js';
@@ -83,7 +84,7 @@ export class PypiProjectStore {
       async () => {
         const stored = await this.storage.getBytes(key);
         if (!stored) return undefined;
-        return { etag: stored.etag, project: JSON.parse(stored.bytes.toString('utf8')) as IPypiProject, size: stored.bytes.length };
+        return { etag: stored.etag, project: parseStoredJson<IPypiProject>(key, stored.bytes), size: stored.bytes.length };
       },
       { isCurrent: (entry) => entry.etag === info.etag },
     );

@@ -6,12 +6,13 @@ import { BoundedCache } from '../core/classes.boundedcache.js';
 import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
 import { DocumentCache } from '../core/classes.documentcache.js';
 import type { Logger } from '../core/classes.logger.js';
-import { RegistryError } from '../core/classes.registryerror.js';
+import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
 import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { TruthSweep } from '../core/classes.truthsweep.js';
 import { mapLimited } from '../core/helpers.async.js';
 import { ingestArtifact } from '../core/helpers.ingest.js';
+import { parseStoredJson } from '../core/helpers.storeddocument.js';
 import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
 import { bufferedObjectSource, storedArtifactSource } from '../core/helpers.storedsource.js';
 import { rubygemsPaths } from '../core/storage.paths.js';
@@ -44,6 +45,18 @@ const SWEEP_READS = 8;
 const TEXT = 'text/plain; charset=utf-8';
 
 const sha256Base64 = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('base64');
+
+/** A compact index document whose bytes do not parse: it is derived again from every gem.json. */
+const DAMAGED = Symbol('damaged compact index');
+type TStoredCompactIndex = ICompactIndexDocument | typeof DAMAGED;
+
+function readCompactIndex(bytes: Buffer): TStoredCompactIndex {
+  try {
+    return parseStoredJson<ICompactIndexDocument>(rubygemsPaths.compactIndex(), bytes);
+  } catch {
+    return DAMAGED;
+  }
+}
 
 /**
  * A compact index file as served: ETag is the quoted MD5 of the body (what bundler compares) and
@@ -83,7 +96,7 @@ export class RubyGemsStore {
 
   constructor(
     private readonly storage: RegistryStorage,
-    logger: Logger,
+    private readonly logger: Logger,
     private readonly now: () => Date,
     revalidateMs: number,
   ) {
@@ -157,7 +170,18 @@ export class RubyGemsStore {
    */
   async compactIndex(): Promise<{ document: ICompactIndexDocument; etag: string; lastModified?: Date }> {
     await this.sweep.ensureSwept();
-    const stored = await this.cache.read<ICompactIndexDocument>(rubygemsPaths.compactIndex());
+    const read = () => this.cache.read<ICompactIndexDocument>(rubygemsPaths.compactIndex());
+    const stored = await read().catch(async (error: unknown) => {
+      if (!isRegistryError(error, 'corrupt')) throw error;
+      // Never served as "no gems": made again from the truths first.
+      await this.storage.updateDocument<TStoredCompactIndex>(
+        rubygemsPaths.compactIndex(),
+        { protocol: 'rubygems' },
+        (current) => (current === DAMAGED ? this.deriveCompactIndex() : UNCHANGED),
+        { parse: readCompactIndex, remember: false },
+      );
+      return read();
+    });
     if (stored) return { document: stored.value, etag: stored.etag, lastModified: stored.lastModified };
     return { document: { v: 1, createdAt: compactCreatedAt(this.now()), gems: {}, lines: '' }, etag: '' };
   }
@@ -179,7 +203,9 @@ export class RubyGemsStore {
    * what changed since the entry stored (an older revision never replaces a newer entry).
    */
   private async writeCompactEntry(name: string, gem: IGemDocument | null, revision: string, ctx: IStorageOperationContext, force: boolean) {
-    await this.storage.updateDocument<ICompactIndexDocument>(rubygemsPaths.compactIndex(), ctx, (current) => {
+    await this.storage.updateDocument<TStoredCompactIndex>(rubygemsPaths.compactIndex(), ctx, (current) => {
+      // Derived whole from the truths, this gem's (written before this) among them.
+      if (current === DAMAGED) return this.deriveCompactIndex();
       const document = current ?? { v: 1 as const, createdAt: compactCreatedAt(this.now()), gems: {}, lines: '' };
       const stored = document.gems[name];
       if (!force && stored && (stored.revision === revision || revisionOrder(stored.revision) > revisionOrder(revision))) return UNCHANGED;
@@ -190,7 +216,31 @@ export class RubyGemsStore {
       if (changes.length > 0) document.lines += compactVersionsLine(name, changes, entry.infoMd5);
       document.gems[name] = entry;
       return document;
+    }, { parse: readCompactIndex });
+  }
+
+  /**
+   * The compact index document made again from every gem.json, after the stored one was found damaged: a new
+   * `/versions` file (a new created_at, one line per gem), as a compaction makes; clients fetch it whole again.
+   */
+  private async deriveCompactIndex(): Promise<ICompactIndexDocument> {
+    this.logger.warn('rubygems compact index cannot be read: deriving it again from every gem.json');
+    const names: string[] = [];
+    for await (const object of this.storage.listAll(rubygemsPaths.gemsPrefix())) {
+      const name = rubygemsPaths.gemOf(object.key);
+      if (name) names.push(name);
+    }
+    const gems = await mapLimited(names.sort(), SWEEP_READS, async (name) => (await this.storage.getJson<IGemDocument>(rubygemsPaths.gem(name)))?.value);
+    const document: ICompactIndexDocument = { v: 1, createdAt: compactCreatedAt(this.now()), gems: {}, lines: '' };
+    names.forEach((name, index) => {
+      const gem = gems[index];
+      if (!gem) return;
+      const entry = compactIndexEntry(gem);
+      const changes = servedVersionChanges([], entry.versions);
+      if (changes.length > 0) document.lines += compactVersionsLine(name, changes, entry.infoMd5);
+      document.gems[name] = entry;
     });
+    return document;
   }
 
   /** A sweep's check: gems whose compact index entry is behind their gem.json are derived again. */

@@ -1,6 +1,6 @@
 /**
- * Faults, all seven protocols (issue 16). The S3 engine (s3rver, a child process this test starts) stopped while
- * the registry runs: uploads and reads answer 503 with Retry-After in each protocol's error shape, an OCI upload
+ * Faults, all seven protocols (issue 16). The S3 engine gone while the registry runs — s3rver (a child process this
+ * test starts) stopped and started again on its data, and Ceph RGW cut off behind a TCP proxy and let through again: uploads and reads answer 503 with Retry-After in each protocol's error shape, an OCI upload
  * session resumes once it is back, nothing is left half-written or listed without its artifact, and the same
  * registry works again without a restart. And `smartregistry serve` killed with SIGKILL while publishes are in
  * flight: after the next start every acknowledged version is listed and downloadable, and every listed version is
@@ -13,8 +13,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mapLimited } from '../../ts/core/helpers.async.js';
-import type { TRegistryProtocol } from '../../ts/core/interfaces.core.js';
-import { startS3Server, type IS3TestServer } from '../helpers/s3server.js';
+import type { IStorageConfig, TRegistryProtocol } from '../../ts/core/interfaces.core.js';
+import { skipWithoutCeph, startCephS3 } from '../helpers/ceph.js';
+import { startS3Server } from '../helpers/s3server.js';
+import { startTcpProxy } from '../helpers/tcpproxy.js';
 import { launchServe } from '../helpers/serve.js';
 import { sendHttpRequest, type IReadResponse } from '../helpers/requests.js';
 import { sha256 } from '../oci/oci.fixtures.js';
@@ -54,112 +56,152 @@ async function assertDownloads(driver: IProtocolDriver, call: TCall, indexes: nu
   }
 }
 
-describe('reliability: the S3 engine stopped while the registry runs', () => {
-  let s3: IS3TestServer;
-  let cluster: ICluster;
-  const drivers = protocolDrivers('outage');
-  const clientOf = (driver: IProtocolDriver): TCall => (method, requestPath, options = {}) =>
-    cluster.instances[0]!.call(method, requestPath, { ...options, headers: { authorization: cluster.credentials[driver.protocol], ...options.headers } });
+/** An S3 engine the test can take away and bring back with the data it held. */
+interface IOutageEngine {
+  storage: IStorageConfig;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  stop(): Promise<void>;
+}
 
-  before(async () => {
-    s3 = await startS3Server();
-    cluster = await startCluster({ type: 's3', ...s3.descriptor, bucketName: 'outage' }, 1);
-  });
-  after(async () => {
-    await cluster?.close();
-    await s3?.stop();
-  });
+async function s3rverEngine(): Promise<IOutageEngine> {
+  let s3 = await startS3Server();
+  return {
+    storage: { type: 's3', ...s3.descriptor, bucketName: 'outage' },
+    down: () => s3.stop({ keepData: true }),
+    // The same engine, port and data back.
+    up: async () => void (s3 = await startS3Server({ port: Number(s3.descriptor.port), directory: s3.directory })),
+    stop: () => s3.stop(),
+  };
+}
 
-  it('answers 503 in each protocol\'s shape while it is down, keeps storage as it was, and works again when it returns, OCI upload sessions resumed', async () => {
-    for (const driver of drivers) {
-      const published = await driver.publish(clientOf(driver), 0);
-      assert.ok(published.every((answer) => answer.status < 300), `${driver.protocol} publishes while storage is up`);
-    }
-    // An OCI chunked upload, half sent when storage goes away.
-    const oci = clientOf(drivers.find((driver) => driver.protocol === 'oci')!);
-    const repository = drivers.find((driver) => driver.protocol === 'oci')!.name;
-    const blob = Buffer.from('a blob uploaded in two chunks, across a storage outage');
-    const half = blob.length >> 1;
-    const session = await oci('POST', `/v2/${repository}/blobs/uploads/`);
-    assert.equal(session.status, 202);
-    const location = new URL(session.headers.location!, 'http://registry.example.com').pathname;
-    const chunk = (from: number, to: number) =>
-      oci('PATCH', location, { body: blob.subarray(from, to), headers: { 'content-type': 'application/octet-stream', 'content-range': `${from}-${to - 1}` } });
-    assert.equal((await chunk(0, half)).status, 202);
-    const keysBefore = await cluster.keys();
+/** Ceph RGW removes its data when it stops, so the outage is a TCP proxy in between that closes. */
+async function cephEngine(): Promise<IOutageEngine> {
+  const ceph = await startCephS3();
+  const proxy = await startTcpProxy(Number(ceph.descriptor.port));
+  return {
+    storage: { type: 's3', ...ceph.descriptor, port: proxy.port, bucketName: ceph.bucketName },
+    down: () => proxy.cut(),
+    up: () => proxy.restore(),
+    stop: async () => {
+      await proxy.close();
+      await ceph.stop();
+    },
+  };
+}
 
-    await s3.stop({ keepData: true });
-    for (const driver of drivers) {
-      const { call, answers } = recording(clientOf(driver));
-      const refused = await driver.publish(call, 1);
-      assert.equal(refused.at(-1)!.status, 503, `${driver.protocol} publish while storage is down: ${refused.at(-1)!.text.slice(0, 200)}`);
-      await driver.listings(call);
-      await driver.download(call, 0);
-      for (const answer of answers) {
-        assert.equal(answer.status, 503, `${driver.protocol}: every answer while storage is down is 503 (${answer.text.slice(0, 200)})`);
-        assert.ok(Number(answer.headers['retry-after']) > 0, `${driver.protocol}: 503 with Retry-After`);
-        assert.match(driver.errorText(answer) ?? '', /storage cannot be reached/, `${driver.protocol}: the message in the protocol's error shape says why`);
+/** The outage tests on one engine. */
+function describeOutage(engineName: string, start: () => Promise<IOutageEngine>, skip: string | false) {
+  describe(`reliability: the S3 engine (${engineName}) gone while the registry runs`, { skip }, () => {
+    let engine: IOutageEngine;
+    let cluster: ICluster;
+    const drivers = protocolDrivers('outage');
+    const clientOf = (driver: IProtocolDriver): TCall => (method, requestPath, options = {}) =>
+      cluster.instances[0]!.call(method, requestPath, { ...options, headers: { authorization: cluster.credentials[driver.protocol], ...options.headers } });
+
+    before(async () => {
+      engine = await start();
+      cluster = await startCluster(engine.storage, 1);
+    });
+    after(async () => {
+      await cluster?.close();
+      await engine?.stop();
+    });
+
+    it('answers 503 in each protocol\'s shape while it is down, keeps storage as it was, and works again when it returns, OCI upload sessions resumed', async () => {
+      for (const driver of drivers) {
+        const published = await driver.publish(clientOf(driver), 0);
+        assert.ok(published.every((answer) => answer.status < 300), `${driver.protocol} publishes while storage is up`);
       }
-    }
-    const refusedChunk = await chunk(half, blob.length);
-    assert.equal(refusedChunk.status, 503);
-    assert.match(drivers.find((driver) => driver.protocol === 'oci')!.errorText(refusedChunk) ?? '', /storage cannot be reached/);
+      // An OCI chunked upload, half sent when storage goes away.
+      const oci = clientOf(drivers.find((driver) => driver.protocol === 'oci')!);
+      const repository = drivers.find((driver) => driver.protocol === 'oci')!.name;
+      const blob = Buffer.from('a blob uploaded in two chunks, across a storage outage');
+      const half = blob.length >> 1;
+      const session = await oci('POST', `/v2/${repository}/blobs/uploads/`);
+      assert.equal(session.status, 202);
+      const location = new URL(session.headers.location!, 'http://registry.example.com').pathname;
+      const chunk = (from: number, to: number) =>
+        oci('PATCH', location, { body: blob.subarray(from, to), headers: { 'content-type': 'application/octet-stream', 'content-range': `${from}-${to - 1}` } });
+      assert.equal((await chunk(0, half)).status, 202);
+      const keysBefore = await cluster.keys();
 
-    // The same engine, port and data back; the registry was never restarted.
-    s3 = await startS3Server({ port: Number(s3.descriptor.port), directory: s3.directory });
-    assert.deepEqual(await cluster.keys(), keysBefore, 'nothing was written while storage was down');
-    const status = await oci('GET', location);
-    assert.equal(status.status, 204);
-    assert.equal(status.headers.range, `0-${half - 1}`, 'the upload session kept what it had');
-    assert.equal((await chunk(half, blob.length)).status, 202, 'the upload resumes where it stopped');
-    assert.equal((await oci('PUT', `${location}?digest=${sha256(blob)}`)).status, 201);
-    assert.ok((await oci('GET', `/v2/${repository}/blobs/${sha256(blob)}`)).bytes.equals(blob));
+      await engine.down();
+      for (const driver of drivers) {
+        const { call, answers } = recording(clientOf(driver));
+        const refused = await driver.publish(call, 1);
+        assert.equal(refused.at(-1)!.status, 503, `${driver.protocol} publish while storage is down: ${refused.at(-1)!.text.slice(0, 200)}`);
+        await driver.listings(call);
+        await driver.download(call, 0);
+        for (const answer of answers) {
+          assert.equal(answer.status, 503, `${driver.protocol}: every answer while storage is down is 503 (${answer.text.slice(0, 200)})`);
+          assert.ok(Number(answer.headers['retry-after']) > 0, `${driver.protocol}: 503 with Retry-After`);
+          assert.match(driver.errorText(answer) ?? '', /storage cannot be reached/, `${driver.protocol}: the message in the protocol's error shape says why`);
+        }
+      }
+      const refusedChunk = await chunk(half, blob.length);
+      assert.equal(refusedChunk.status, 503);
+      assert.match(drivers.find((driver) => driver.protocol === 'oci')!.errorText(refusedChunk) ?? '', /storage cannot be reached/);
 
-    for (const driver of drivers) {
-      const published = await driver.publish(clientOf(driver), 1);
-      assert.ok(published.every((answer) => answer.status < 300), `${driver.protocol} publishes again: ${published.map((answer) => answer.status)}`);
-      assert.deepEqual(await listedVersions(driver, clientOf(driver)), sorted([0, 1].map(driver.version)));
-      await assertDownloads(driver, clientOf(driver), [0, 1], 'after the outage');
-    }
+      // The engine back with its data; the registry was never restarted.
+      await engine.up();
+      assert.deepEqual(await cluster.keys(), keysBefore, 'nothing was written while storage was down');
+      const status = await oci('GET', location);
+      assert.equal(status.status, 204);
+      assert.equal(status.headers.range, `0-${half - 1}`, 'the upload session kept what it had');
+      assert.equal((await chunk(half, blob.length)).status, 202, 'the upload resumes where it stopped');
+      assert.equal((await oci('PUT', `${location}?digest=${sha256(blob)}`)).status, 201);
+      assert.ok((await oci('GET', `/v2/${repository}/blobs/${sha256(blob)}`)).bytes.equals(blob));
+
+      for (const driver of drivers) {
+        const published = await driver.publish(clientOf(driver), 1);
+        assert.ok(published.every((answer) => answer.status < 300), `${driver.protocol} publishes again: ${published.map((answer) => answer.status)}`);
+        assert.deepEqual(await listedVersions(driver, clientOf(driver)), sorted([0, 1].map(driver.version)));
+        await assertDownloads(driver, clientOf(driver), [0, 1], 'after the outage');
+      }
+    });
+
+    it('publishes in flight when it stops are acknowledged or refused with 503, never 500; afterwards exactly what is listed is downloadable', async (t) => {
+      const attempted = range(10, 30);
+      // Stopped after a random number of acknowledged publishes: mid-way, whatever the machine's speed.
+      const killAfter = 1 + Math.floor(Math.random() * (drivers.length * attempted.length * 0.6));
+      let acknowledgedNow = 0;
+      let reached: () => void;
+      const enough = new Promise<void>((resolve) => (reached = resolve));
+      const pending = drivers.map(async (driver) => ({
+        driver,
+        // One publish at a time per protocol: s3rver writes objects in place, so a read racing a write of the same
+        // key can see part of it. Races on one document are the instance tests' work, on Ceph RGW.
+        published: await mapLimited(attempted, 1, async (i) => {
+          const answers = await driver.publish(clientOf(driver), i);
+          if (answers.every((answer) => answer.status < 300) && ++acknowledgedNow >= killAfter) reached();
+          return { i, answers };
+        }),
+      }));
+      await enough;
+      await engine.down();
+      const results = await Promise.all(pending);
+      await engine.up();
+      const refused = results.flatMap(({ published }) => published.filter(({ answers }) => answers.at(-1)!.status === 503)).length;
+      t.diagnostic(`storage stopped after ${killAfter} acknowledged publishes; ${acknowledgedNow} acknowledged, ${refused} refused with 503`);
+      assert.ok(refused > 0, 'publishes were in flight when storage stopped');
+
+      for (const { driver, published } of results) {
+        const statuses = published.flatMap(({ answers }) => answers.map((answer) => answer.status));
+        assert.deepEqual(statuses.filter((status) => status >= 500 && status !== 503), [], `${driver.protocol}: no answer but 503 among the 5xx`);
+        const acknowledged = published.filter(({ answers }) => answers.every((answer) => answer.status < 300)).map(({ i }) => i);
+        const listed = await listedVersions(driver, clientOf(driver));
+        for (const i of acknowledged) assert.ok(listed.includes(driver.version(i)), `${driver.protocol}: acknowledged ${driver.version(i)} is listed (listed: ${listed.join(", ")})`);
+        const listedIndexes = [0, 1, ...attempted].filter((i) => listed.includes(driver.version(i)));
+        assert.equal(listedIndexes.length, listed.length, `${driver.protocol}: only published versions are listed`);
+        await assertDownloads(driver, clientOf(driver), listedIndexes, 'listed after the outage');
+      }
+    });
   });
+}
 
-  it('publishes in flight when it stops are acknowledged or refused with 503, never 500; afterwards exactly what is listed is downloadable', async (t) => {
-    const attempted = range(10, 30);
-    // Stopped after a random number of acknowledged publishes: mid-way, whatever the machine's speed.
-    const killAfter = 1 + Math.floor(Math.random() * (drivers.length * attempted.length * 0.6));
-    let acknowledgedNow = 0;
-    let reached: () => void;
-    const enough = new Promise<void>((resolve) => (reached = resolve));
-    const pending = drivers.map(async (driver) => ({
-      driver,
-      // One publish at a time per protocol: s3rver writes objects in place, so a read racing a write of the same
-      // key can see part of it. Races on one document are the instance tests' work, on Ceph RGW.
-      published: await mapLimited(attempted, 1, async (i) => {
-        const answers = await driver.publish(clientOf(driver), i);
-        if (answers.every((answer) => answer.status < 300) && ++acknowledgedNow >= killAfter) reached();
-        return { i, answers };
-      }),
-    }));
-    await enough;
-    await s3.stop({ keepData: true });
-    const results = await Promise.all(pending);
-    s3 = await startS3Server({ port: Number(s3.descriptor.port), directory: s3.directory });
-    const refused = results.flatMap(({ published }) => published.filter(({ answers }) => answers.at(-1)!.status === 503)).length;
-    t.diagnostic(`storage stopped after ${killAfter} acknowledged publishes; ${acknowledgedNow} acknowledged, ${refused} refused with 503`);
-    assert.ok(refused > 0, 'publishes were in flight when storage stopped');
-
-    for (const { driver, published } of results) {
-      const statuses = published.flatMap(({ answers }) => answers.map((answer) => answer.status));
-      assert.deepEqual(statuses.filter((status) => status >= 500 && status !== 503), [], `${driver.protocol}: no answer but 503 among the 5xx`);
-      const acknowledged = published.filter(({ answers }) => answers.every((answer) => answer.status < 300)).map(({ i }) => i);
-      const listed = await listedVersions(driver, clientOf(driver));
-      for (const i of acknowledged) assert.ok(listed.includes(driver.version(i)), `${driver.protocol}: acknowledged ${driver.version(i)} is listed (listed: ${listed.join(", ")})`);
-      const listedIndexes = [0, 1, ...attempted].filter((i) => listed.includes(driver.version(i)));
-      assert.equal(listedIndexes.length, listed.length, `${driver.protocol}: only published versions are listed`);
-      await assertDownloads(driver, clientOf(driver), listedIndexes, 'listed after the outage');
-    }
-  });
-});
+describeOutage('s3rver', s3rverEngine, false);
+describeOutage('Ceph RGW', cephEngine, skipWithoutCeph('the storage outage tests'));
 
 /** How many times `serve` is killed; each round fires publishes of every protocol and kills it at a random moment. */
 const KILL_ROUNDS = 4;

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { RegistryError } from '../classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../classes.registrystorage.js';
 import { streamToBuffer } from '../helpers.stream.js';
+import { failingAsUnreachable } from '../storage/helpers.unreachable.js';
 
 /**
  * Byte ranges of one stored object, read on demand: only the bytes asked for leave storage. Every
@@ -36,7 +37,7 @@ export class StoredObjectReader {
       result.stream.destroy();
       throw RegistryError.conflict('the archive was overwritten while it was read');
     }
-    return result.stream;
+    return failingAsUnreachable(result.stream);
   }
 
   /** `length` bytes from `start`, in memory: for headers and directories, never for member data. */

@@ -1,3 +1,4 @@
+import { PassThrough, type Readable } from 'node:stream';
 import { RegistryError } from '../classes.registryerror.js';
 
 /**
@@ -20,4 +21,19 @@ export function storageUnreachable(cause: unknown): RegistryError {
     headers: { 'retry-after': String(UNREACHABLE_RETRY_AFTER_SECONDS) },
     cause,
   });
+}
+
+/**
+ * A stream of an object's bytes whose connection breaks part-way fails with the 503 of `storageUnreachable`, as a
+ * request that could not be made does (the engine's own stream fails with a bare `aborted`). For bytes the
+ * registry reads itself before it answers (archive members, directories), not for bytes streamed to a client.
+ */
+export function failingAsUnreachable(stream: Readable): Readable {
+  const mapped = new PassThrough();
+  stream.on('error', (error) => mapped.destroy(isNetworkError(error) ? storageUnreachable(error) : error));
+  // A reader that stops early lets go of the connection.
+  mapped.once('close', () => {
+    if (!stream.readableEnded) stream.destroy();
+  });
+  return stream.pipe(mapped);
 }

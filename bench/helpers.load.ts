@@ -64,6 +64,26 @@ export async function serveInChild(build: (() => Promise<{ handler: http.Request
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port, token: built.token }));
   process.on('disconnect', () => process.exit(0));
+  // childMemory: the heap after a full collection (when the child runs with --expose-gc), so a leak shows apart from garbage.
+  process.on('message', (message) => {
+    if (message !== 'memory') return;
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send!({ memory: process.memoryUsage() });
+  });
+}
+
+/** A bench server's memory as it reports it (see serveInChild). */
+export function childMemory(server: IBenchServer): Promise<NodeJS.MemoryUsage> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      const memory = (message as { memory?: NodeJS.MemoryUsage }).memory;
+      if (!memory) return;
+      server.child.off('message', onMessage);
+      resolve(memory);
+    };
+    server.child.on('message', onMessage);
+    server.child.send('memory');
+  });
 }
 
 export interface IBenchServer {
@@ -74,12 +94,12 @@ export interface IBenchServer {
 }
 
 /**
- * Parent side: fork `script` (compiled) with `args`; it calls serveInChild. BENCH_SERVER_NODE_ARGS adds
+ * Parent side: fork `script` (compiled) with `args`; it calls serveInChild. `serverNodeArgs` and BENCH_SERVER_NODE_ARGS add
  * Node options to the server only (`--cpu-prof --cpu-prof-dir=…`, `--heapsnapshot-signal=SIGUSR2`).
  */
-export async function startBenchServer(script: string, args: string[]): Promise<IBenchServer> {
+export async function startBenchServer(script: string, args: string[], serverNodeArgs: string[] = []): Promise<IBenchServer> {
   const { file, execArgv } = compiledScript(script);
-  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = [...serverNodeArgs, ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const child = fork(file, args, { execArgv: [...execArgv, ...nodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<{ port: number; token: string }>((resolve, reject) => {
     child.once('message', (message) => resolve(message as { port: number; token: string }));

@@ -1,12 +1,20 @@
 /**
  * Soak (`npm run bench -- soak`, issue 16): three registry instances (compiled, each in its own process) on one
- * storage, all seven protocols, under mixed load for ten minutes: downloads of published versions and index reads,
- * publishes of new versions and deletes, spread over several packages per protocol and over the instances. Prints
- * each instance's RSS after start-up, after the warm-up and at the end, the error answers (must be 0), and how many
- * acknowledged publishes are present at the end (every one that was not deleted must be).
+ * storage, all seven protocols, on a fixed data set, so that memory which keeps growing is a leak and not the data.
  *
- * Options: --seconds=N (default 600), --backend=ceph|fs (default ceph when Ceph RGW is installed, else fs),
- * --workers=N concurrent clients (default 8), --packages=N per protocol (default 8).
+ * - publish: every version of every package is published once (spread over the instances);
+ * - steady, cut into phases: ten minutes of mixed load that only reads and rewrites that set — downloads and index
+ *   reads of settled versions, and writes that leave the set as it was: an OCI manifest, a Maven version and a
+ *   Composer version deleted and published again, a Cargo crate, a PyPI release and a gem yanked and unyanked, an
+ *   npm dist-tag moved.
+ *
+ * Prints each instance's RSS and its heap after a full collection at start-up, after the publishes and after each
+ * steady phase; RSS is flat when the last phase is within a few per cent of the first. Then the error answers (must
+ * be 0) and whether every version is present, listed in every index form and downloadable, from every instance.
+ *
+ * Options: --seconds=N of steady load (default 600), --phases=N (default 5), --backend=ceph|fs (default ceph when
+ * Ceph RGW is installed, else fs), --workers=N concurrent clients (default 8), --packages=N per protocol (default 8),
+ * --versions=N per package (default 12).
  */
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -21,12 +29,15 @@ import { cephUnavailable, startCephS3 } from '../test/helpers/ceph.js';
 import { sendHttpRequest, type IReadResponse } from '../test/helpers/requests.js';
 import { ADMIN, authorizationFor, clusterConfig, type TCall } from '../test/reliability/cluster.js';
 import { protocolDrivers, type IProtocolDriver } from '../test/reliability/drivers.js';
-import { mark, parseBenchArgs, processMiB, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
+import { childMemory, mark, parseBenchArgs, processMiB, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const INSTANCES = 3;
-/** RSS is compared from here on: caches and JIT have filled by then. */
-const WARM_UP_SHARE = 0.2;
+/** Of the steady load: the share of writes and of index reads; the rest are downloads. */
+const REWRITE_SHARE = 0.15;
+const LISTING_SHARE = 0.2;
+/** How much the last steady phase's RSS may exceed the first's and still count as flat. */
+const FLAT_GROWTH = 1.1;
 
 /** Child side: one instance; the first also makes a token per protocol and hands them over as its "token". */
 async function serveInstance(storage: IStorageConfig, makeTokens: boolean) {
@@ -44,137 +55,191 @@ async function serveInstance(storage: IStorageConfig, makeTokens: boolean) {
 
 interface IPackageState {
   driver: IProtocolDriver;
-  next: number;
-  /** Acknowledged and not deleted, with when: reads pick from here, and each must be present at the end. */
+  /** Versions acknowledged and not being rewritten, with when they were last written: reads pick settled ones. */
   present: Map<number, number>;
-  deleted: number;
+  /** Bumped at every rewrite: a read that saw its version change under it judges nothing. */
+  generation: Map<number, number>;
+}
+
+/** Runs writes in order, stopping at the first refused one; every answer is kept. */
+async function inOrder(...writes: (() => Promise<IReadResponse[]>)[]): Promise<IReadResponse[]> {
+  const answers: IReadResponse[] = [];
+  for (const write of writes) {
+    const got = await write();
+    answers.push(...got);
+    if (got.some((answer) => answer.status >= 300)) break;
+  }
+  return answers;
+}
+
+/** A write that leaves the i-th version as it was: what each protocol allows to be done again and again. */
+function rewrite(driver: IProtocolDriver, call: TCall, i: number): Promise<IReadResponse[]> {
+  switch (driver.protocol) {
+    case 'npm':
+      // npm refuses a version number once used, so a dist-tag move is its repeatable write (a packument update).
+      return driver.tag!(call, 'soak', i);
+    case 'cargo':
+    case 'pypi':
+    case 'rubygems':
+      return inOrder(() => driver.yank!(call, i), () => driver.unyank!(call, i));
+    default:
+      return inOrder(() => driver.remove!(call, i), () => driver.publish(call, i));
+  }
+}
+
+interface IMemory {
+  rss: number[];
+  heap: number[];
+  /** Memory of C++ objects bound to JavaScript ones (buffers among them). */
+  external: number[];
 }
 
 async function soak(storage: IStorageConfig, backend: string, args: Record<string, string>) {
   const seconds = Number(args.seconds ?? 600);
+  const phases = Number(args.phases ?? 5);
   const workers = Number(args.workers ?? 8);
   const packagesPerProtocol = Number(args.packages ?? 8);
+  const versions = Number(args.versions ?? 12);
   const servers: IBenchServer[] = [];
-  for (let index = 0; index < INSTANCES; index++) servers.push(await startBenchServer(SCRIPT, ['--serve', JSON.stringify(storage), String(index === 0)]));
+  for (let index = 0; index < INSTANCES; index++) {
+    servers.push(await startBenchServer(SCRIPT, ['--serve', JSON.stringify(storage), String(index === 0)], ['--expose-gc']));
+  }
   try {
     const tokens = JSON.parse(servers[0]!.token) as Record<TRegistryProtocol, string>;
-    const rss = () => servers.map((server) => processMiB(server.child.pid!, 'VmRSS'));
-    const rssStart = rss();
+    // RSS as the system sees it, then the heap after a full collection: garbage does not count as a leak.
+    const memory = async (): Promise<IMemory> => {
+      const rss = servers.map((server) => processMiB(server.child.pid!, 'VmRSS'));
+      const usages = await Promise.all(servers.map(childMemory));
+      return { rss, heap: usages.map((usage) => usage.heapUsed / 2 ** 20), external: usages.map((usage) => usage.external / 2 ** 20) };
+    };
+    const measured: { phase: string; memory: IMemory; requests: number }[] = [];
     const packages: IPackageState[] = [];
     for (let k = 0; k < packagesPerProtocol; k++) {
-      for (const driver of protocolDrivers(`soak${k}`)) packages.push({ driver, next: 0, present: new Map(), deleted: 0 });
+      for (const driver of protocolDrivers(`soak${k}`)) packages.push({ driver, present: new Map(), generation: new Map() });
     }
     const callOn = (instance: number, driver: IProtocolDriver): TCall => (method, requestPath, options = {}) =>
       sendHttpRequest(`http://127.0.0.1:${servers[instance]!.port}`, method, requestPath, {
         ...options,
         headers: { authorization: authorizationFor(driver.protocol, tokens[driver.protocol]), ...options.headers },
       });
-    const counts = { reads: 0, listings: 0, publishes: 0, deletes: 0, requests: 0 };
+    const counts = { reads: 0, listings: 0, publishes: 0, rewrites: 0, requests: 0 };
     const errors: string[] = [];
-    const judge = (what: string, answers: IReadResponse[], allowed: (answer: IReadResponse) => boolean = () => false) => {
+    const judge = (what: string, answers: IReadResponse[]) => {
       counts.requests += answers.length;
       for (const answer of answers) {
-        if (answer.status < 400 || allowed(answer)) continue;
-        errors.push(`${what}: ${answer.status} ${answer.text.slice(0, 160)}`);
+        if (answer.status >= 400) errors.push(`${what}: ${answer.status} ${answer.text.slice(0, 160)}`);
       }
       return answers.every((answer) => answer.status < 300);
     };
     const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)]!;
-
     let operation = 0;
+    const nextCall = (driver: IProtocolDriver) => callOn(operation++ % INSTANCES, driver);
+    measured.push({ phase: 'start', memory: await memory(), requests: 0 });
+
+    // Publish: the whole data set, once.
+    const queue = packages.flatMap((state) => Array.from({ length: versions }, (_, i) => ({ state, i })));
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        for (let item = queue.shift(); item; item = queue.shift()) {
+          const { state, i } = item;
+          if (judge(`${state.driver.protocol} publish ${state.driver.name} ${state.driver.version(i)}`, await state.driver.publish(nextCall(state.driver), i))) {
+            state.present.set(i, Date.now());
+          }
+          counts.publishes++;
+        }
+      }),
+    );
+    measured.push({ phase: 'published', memory: await memory(), requests: counts.requests });
+
+    // Steady: reads and rewrites within the set.
     const step = async () => {
       const state = pick(packages);
       const { driver } = state;
-      const call = callOn(operation++ % INSTANCES, driver);
+      const call = nextCall(driver);
       const roll = Math.random();
-      const present = [...state.present.keys()];
-      // Another instance sees a write within the validation window (documented): reads ask for older versions.
+      // Another instance sees a write within the validation window (documented): reads ask for settled versions.
       const settled = [...state.present].filter(([, at]) => Date.now() - at > DEFAULT_VALIDATION_WINDOW_MS).map(([i]) => i);
-      if (roll < 0.3 || settled.length === 0) {
-        const i = state.next++;
-        if (judge(`${driver.protocol} publish ${driver.name} ${driver.version(i)}`, await driver.publish(call, i))) state.present.set(i, Date.now());
-        counts.publishes++;
-      } else if (roll < 0.38 && driver.remove && present.length > 3) {
-        const i = pick(present);
-        state.present.delete(i);
-        // npm's unpublish reads again after a 409 (someone wrote in between): part of the client's flow.
-        judge(`${driver.protocol} delete ${driver.name} ${driver.version(i)}`, await driver.remove(call, i), (answer) => answer.status === 409);
-        state.deleted++;
-        counts.deletes++;
-      } else if (roll < 0.5) {
-        await driver.listings(recordingCall(call, (answers) => judge(`${driver.protocol} index ${driver.name}`, answers)));
+      if (settled.length === 0 || roll < LISTING_SHARE) {
+        const answers: IReadResponse[] = [];
+        await driver.listings(async (method, requestPath, options) => {
+          const answer = await call(method, requestPath, options);
+          answers.push(answer);
+          return answer;
+        });
+        judge(`${driver.protocol} index ${driver.name}`, answers);
         counts.listings++;
+      } else if (roll < LISTING_SHARE + REWRITE_SHARE) {
+        const i = pick(settled);
+        state.present.delete(i);
+        state.generation.set(i, (state.generation.get(i) ?? 0) + 1);
+        if (judge(`${driver.protocol} rewrite ${driver.name} ${driver.version(i)}`, await rewrite(driver, call, i))) state.present.set(i, Date.now());
+        counts.rewrites++;
       } else {
         const i = pick(settled);
-        for (const { what, answer, expected } of await driver.download(call, i)) {
-          // Deleted while this read was under way is the only 404 a reader may see.
-          if (!state.present.has(i)) continue;
+        const generation = state.generation.get(i);
+        const downloads = await driver.download(call, i);
+        // Rewritten while this read was under way: what it saw proves nothing either way.
+        if (state.generation.get(i) !== generation) return;
+        for (const { what, answer, expected } of downloads) {
           judge(`${driver.protocol} ${what} ${driver.name} ${driver.version(i)}`, [answer]);
           if (answer.status === 200 && !answer.bytes.equals(expected)) errors.push(`${driver.protocol} ${what} ${driver.name} ${driver.version(i)}: other bytes`);
         }
         counts.reads++;
       }
     };
-
+    const mib = (values: number[]) => values.map((value) => value.toFixed(0)).join(' / ');
     const started = Date.now();
-    const until = started + seconds * 1000;
-    let rssWarm: number[] | undefined;
-    const warmAt = started + seconds * 1000 * WARM_UP_SHARE;
-    const progress = setInterval(() => {
-      const elapsed = ((Date.now() - started) / 1000).toFixed(0);
-      console.log(`  ${elapsed} s: ${counts.requests} requests (${counts.publishes} publishes, ${counts.deletes} deletes, ${counts.reads} downloads, ${counts.listings} index reads), ${errors.length} errors, RSS ${rss().map((mib) => mib.toFixed(0)).join(' / ')} MiB`);
-    }, 60_000);
-    await Promise.all(
-      Array.from({ length: workers }, async () => {
-        while (Date.now() < until) {
-          if (!rssWarm && Date.now() >= warmAt) rssWarm = rss();
-          await step();
-        }
-      }),
-    );
-    clearInterval(progress);
-    const rssEnd = rss();
+    for (let phase = 1; phase <= phases; phase++) {
+      const until = started + (seconds * 1000 * phase) / phases;
+      await Promise.all(Array.from({ length: workers }, async () => {
+        while (Date.now() < until) await step();
+      }));
+      const at = await memory();
+      measured.push({ phase: `steady ${phase}/${phases}`, memory: at, requests: counts.requests });
+      console.log(`  ${((Date.now() - started) / 1000).toFixed(0)} s: ${counts.requests} requests, ${errors.length} errors, RSS ${mib(at.rss)} MiB, heap ${mib(at.heap)} MiB`);
+    }
     await sleep(DEFAULT_VALIDATION_WINDOW_MS + 100);
 
-    // Every acknowledged publish not deleted since: listed in every index form and downloadable, from every instance.
+    // Every version: listed in every index form and downloadable, from every instance.
     let expected = 0;
     const lost: string[] = [];
     const lostVersions = new Set<string>();
     for (const state of packages) {
       const { driver } = state;
-      expected += state.present.size;
+      expected += versions;
       for (let instance = 0; instance < INSTANCES; instance++) {
         const call = callOn(instance, driver);
         const listings = await driver.listings(call);
-        for (const i of state.present.keys()) {
-          for (const [form, versions] of Object.entries(listings)) {
-            if (versions.includes(driver.version(i))) continue;
+        for (let i = 0; i < versions; i++) {
+          for (const [form, listed] of Object.entries(listings)) {
+            if (listed.includes(driver.version(i))) continue;
             lost.push(`${driver.protocol} ${driver.name} ${driver.version(i)} missing from ${form} on instance ${instance}`);
             lostVersions.add(`${driver.protocol} ${driver.name} ${driver.version(i)}`);
           }
-          if (instance !== 0) continue;
           for (const { what, answer, expected: bytes } of await driver.download(call, i)) {
             if (answer.status === 200 && answer.bytes.equals(bytes)) continue;
-            lost.push(`${driver.protocol} ${driver.name} ${driver.version(i)} ${what}: ${answer.status}`);
+            lost.push(`${driver.protocol} ${driver.name} ${driver.version(i)} ${what} on instance ${instance}: ${answer.status}`);
             lostVersions.add(`${driver.protocol} ${driver.name} ${driver.version(i)}`);
           }
         }
       }
     }
-    const acknowledged = packages.reduce((sum, state) => sum + state.present.size + state.deleted, 0);
-    const mib = (values: number[] | undefined) => (values ?? []).map((value) => value.toFixed(0)).join(' / ');
-    const growth = Math.max(...rssEnd.map((end, index) => end / (rssWarm ?? rssStart)[index]!));
+    const firstSteady = measured.find((entry) => entry.phase.startsWith('steady'))!.memory;
+    const last = measured.at(-1)!.memory;
+    const growth = Math.max(...last.rss.map((end, index) => end / firstSteady.rss[index]!));
+    const heapGrowth = Math.max(...last.heap.map((end, index) => end / firstSteady.heap[index]!));
     console.log(
       [
-        `\nsoak — ${backend}, ${INSTANCES} instances, ${workers} clients, ${seconds} s, ${packagesPerProtocol} packages per protocol (${os.cpus().length} cores shared with other work)`,
-        `  requests                                  ${counts.requests} (${(counts.requests / seconds).toFixed(1)}/s)`,
-        `  publishes acknowledged / deletes          ${acknowledged} / ${counts.deletes}`,
+        `\nsoak — ${backend}, ${INSTANCES} instances, ${workers} clients, ${packagesPerProtocol} packages per protocol × ${versions} versions, ${seconds} s steady (${os.cpus().length} cores shared with other work, load ${os.loadavg().map((load) => load.toFixed(1)).join(' ')})`,
+        `  requests                                  ${counts.requests} (${((counts.requests - measured[1]!.requests) / seconds).toFixed(1)}/s steady)`,
+        `  publishes / rewrites                      ${counts.publishes} / ${counts.rewrites}`,
         `  downloads / index reads                   ${counts.reads} / ${counts.listings}`,
         `  error answers                             ${errors.length}   ${mark(errors.length === 0)} target 0`,
-        `  acknowledged publishes present at the end ${expected - lostVersions.size} of ${expected}   ${mark(lost.length === 0)} target all`,
-        `  RSS per instance: start                   ${mib(rssStart)} MiB`,
-        `  RSS per instance: after warm-up           ${mib(rssWarm)} MiB`,
-        `  RSS per instance: end                     ${mib(rssEnd)} MiB   ${growth.toFixed(2)}× after warm-up (largest)`,
+        `  versions present at the end               ${expected - lostVersions.size} of ${expected}   ${mark(lost.length === 0)} target all`,
+        `  per instance, MiB:                        RSS                 heap after GC       external`,
+        ...measured.map(({ phase, memory: { rss, heap, external } }) => `    ${phase.padEnd(40)}${mib(rss).padEnd(20)}${mib(heap).padEnd(20)}${mib(external)}`),
+        `  RSS last / first steady phase             ${growth.toFixed(2)}× (largest)   ${mark(growth <= FLAT_GROWTH)} flat: at most ${FLAT_GROWTH}×`,
+        `  heap last / first steady phase            ${heapGrowth.toFixed(2)}× (largest)`,
       ].join('\n'),
     );
     for (const line of [...errors, ...lost].slice(0, Number(process.env.SOAK_SHOW ?? 20))) console.log(`  ! ${line}`);
@@ -182,15 +247,6 @@ async function soak(storage: IStorageConfig, backend: string, args: Record<strin
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
   }
-}
-
-/** A call that hands every answer it got to `judge` once the driver is done with it. */
-function recordingCall(call: TCall, judge: (answers: IReadResponse[]) => void): TCall {
-  return async (method, requestPath, options) => {
-    const answer = await call(method, requestPath, options);
-    judge([answer]);
-    return answer;
-  };
 }
 
 async function main() {

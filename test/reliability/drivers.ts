@@ -36,6 +36,8 @@ export interface IProtocolDriver {
   /** Takes the i-th version away for good (the client's own flow, retried as the client would on a conflict). */
   remove?(call: TCall, i: number): Promise<IReadResponse[]>;
   yank?(call: TCall, i: number): Promise<IReadResponse[]>;
+  /** Takes a yank back: the version is listed and installable again. */
+  unyank?(call: TCall, i: number): Promise<IReadResponse[]>;
   /** Versions the index marks yanked; undefined when yanked versions simply drop out of the listings. */
   yanked?(call: TCall): Promise<string[] | undefined>;
   /** Points a movable name (dist-tag, tag) at the i-th version; `tagged` reads where it points. */
@@ -215,6 +217,7 @@ function cargoDriver(name: string): IProtocolDriver {
     listings: async (call) => ({ 'sparse index': (await indexLines(call)).map((line) => line.vers) }),
     download: async (call, i) => [{ what: 'crate', answer: await call('GET', `/cargo/api/v1/crates/${name}/${version(i)}/download`), expected: await crate(i) }],
     yank: (call, i) => steps(() => call('DELETE', `/cargo/api/v1/crates/${name}/${version(i)}/yank`)),
+    unyank: (call, i) => steps(() => call('PUT', `/cargo/api/v1/crates/${name}/${version(i)}/unyank`)),
     yanked: async (call) => (await indexLines(call)).filter((line) => line.yanked).map((line) => line.vers),
   };
 }
@@ -269,6 +272,7 @@ function pypiDriver(name: string): IProtocolDriver {
     },
     remove: (call, i) => steps(() => call('DELETE', `/pypi/pypi/${name}/${version(i)}`)),
     yank: (call, i) => steps(() => call('POST', `/pypi/pypi/${name}/${version(i)}/yank`)),
+    unyank: (call, i) => steps(() => call('POST', `/pypi/pypi/${name}/${version(i)}/unyank`)),
     async yanked(call) {
       const files = ((await simple(call))?.files ?? []) as { filename: string; yanked?: unknown }[];
       return files.filter((file) => file.yanked).map((file) => file.filename.split('-')[1]!);
@@ -304,6 +308,7 @@ function rubygemsDriver(name: string): IProtocolDriver {
     download: async (call, i) => [{ what: 'gem', answer: await call('GET', `/rubygems/gems/${name}-${version(i)}.gem`), expected: await gem(i) }],
     // Yanked gems leave the compact index and the JSON API.
     yank: (call, i) => steps(() => call('DELETE', '/rubygems/api/v1/gems/yank', form(i))),
+    unyank: (call, i) => steps(() => call('PUT', '/rubygems/api/v1/gems/unyank', form(i))),
     yanked: async () => undefined,
   };
 }

@@ -150,16 +150,19 @@ function responseHeaders(object: IServedObject, span: IByteSpan | undefined, len
   return headers;
 }
 
+/** The 416 for a request whose Range none of the object's `size` bytes satisfy. */
+export function rangeNotSatisfiable(request: IServeRequest, size: number, options: { code?: string; headers?: Record<string, string> }): RegistryError {
+  return new RegistryError('range-not-satisfiable', `range ${request.headers.range} is outside the object's ${size} bytes`, {
+    code: options.code,
+    headers: { ...options.headers, 'Content-Range': `bytes */${size}` },
+  });
+}
+
 /** The bytes a request asks for: undefined for the whole object (also a range that covers all of it). */
 function requestedSpan(request: IServeRequest, object: IServedObject, options: IServeOptions): IByteSpan | undefined {
   if (!rangeStillApplies(request, object)) return undefined;
   const range = parseRangeHeader(request.headers.range, object.size);
-  if (range.kind === 'unsatisfiable') {
-    throw new RegistryError('range-not-satisfiable', `range ${request.headers.range} is outside the object's ${object.size} bytes`, {
-      code: options.unsatisfiableCode,
-      headers: { ...object.headers, 'Content-Range': `bytes */${object.size}` },
-    });
-  }
+  if (range.kind === 'unsatisfiable') throw rangeNotSatisfiable(request, object.size, { code: options.unsatisfiableCode, headers: object.headers });
   if (range.kind === 'none' || (range.start === 0 && range.end === object.size - 1)) return undefined;
   return { start: range.start, end: range.end };
 }

@@ -1,7 +1,8 @@
+import type { Readable } from 'node:stream';
 import type { RegistryStorage } from '../core/classes.registrystorage.js';
 import type { Logger } from '../core/classes.logger.js';
 import { RegistryError } from '../core/classes.registryerror.js';
-import { serveObject, type IServeRequest } from '../core/helpers.serve.js';
+import { rangeNotSatisfiable, serveObject, type IByteSpan, type IServeRequest } from '../core/helpers.serve.js';
 import type { IHandlerResponse } from '../core/helpers.response.js';
 import type { IRequestActor, TRegistryProtocol } from '../core/interfaces.protocol.js';
 import type { THashAlgorithm } from '../core/storage/interfaces.storage.js';
@@ -13,6 +14,7 @@ import { UpstreamHttp, type IUpstreamHttpOptions } from './classes.upstreamhttp.
 import { selectUpstreams, upstreamsByPriority, validateUpstreamConfig } from './helpers.upstreamselect.js';
 import { PeriodicTask } from '../core/classes.periodictask.js';
 import { teeForCache } from './helpers.teestream.js';
+import { missAnswer, sliceOf } from './helpers.missrange.js';
 import type { IProtocolUpstreamConfig, IUpstreamProvider, IUpstreamRegistryConfig, TCacheStatus } from './interfaces.upstream.js';
 
 /** The upstreams one request may use, in the order they are asked. */
@@ -361,7 +363,8 @@ export class UpstreamProxy {
     try {
       return await this.fetchArtifact(config, upstream, request, serveRequest, ctx, notFound, flight, settle);
     } catch (error) {
-      settle.reject(error);
+      // A 416 refuses this request only: the fetch goes on for the others waiting for it.
+      if (!(error instanceof RegistryError && error.kind === 'range-not-satisfiable')) settle.reject(error);
       throw error;
     }
   }
@@ -391,8 +394,17 @@ export class UpstreamProxy {
     const length = answer.headers.get('content-length');
     const encoding = answer.headers.get('content-encoding');
     if (length && (!encoding || encoding === 'identity')) headers['Content-Length'] = length;
+    const size = headers['Content-Length'] === undefined ? undefined : Number(headers['Content-Length']);
+    const miss = missAnswer(serveRequest, size);
     if (config.cache?.enabled === false) {
       settle.resolve(null);
+      if (miss.kind === 'unsatisfiable') {
+        // Nobody reads this body: the abort's error is expected.
+        answer.body.on('error', () => undefined);
+        client.abort(new Error('nothing to send'));
+        throw rangeNotSatisfiable(serveRequest, size!, { headers: request.responseHeaders });
+      }
+      if (miss.kind === 'span') return this.partial(headers, miss.span, size!, sliceOf(answer.body, miss.span));
       return { status: 200, headers, body: answer.body };
     }
     const { toStore, toClient, finishClient } = teeForCache(answer.body, () => {
@@ -417,14 +429,23 @@ export class UpstreamProxy {
         toClient.destroy(error instanceof Error ? error : new Error(String(error)));
       },
     );
-    // A ranged, conditional or HEAD request is answered from the stored copy once it is complete.
-    const plainGet = serveRequest.method === 'GET' && !serveRequest.headers.range && !serveRequest.headers['if-none-match'] && !serveRequest.headers['if-modified-since'];
-    if (!plainGet) {
-      toClient.resume();
-      const record = await flight.stored;
-      return this.serveCached(record!, serveRequest, ctx, notFound, 'MISS');
-    }
-    return { status: 200, headers, body: toClient };
+    if (miss.kind === 'whole') return { status: 200, headers, body: toClient };
+    if (miss.kind === 'span') return this.partial(headers, miss.span, size!, sliceOf(toClient, miss.span));
+    // The fetch goes on, filling the cache, with nobody reading the client's copy.
+    toClient.resume();
+    if (miss.kind === 'unsatisfiable') throw rangeNotSatisfiable(serveRequest, size!, { headers: request.responseHeaders });
+    // A conditional or HEAD request (or a range against an unknown length) is answered from the stored copy once it is complete.
+    const record = await flight.stored;
+    return this.serveCached(record!, serveRequest, ctx, notFound, 'MISS');
+  }
+
+  /** A 206 of a miss: the headers the stored copy's 206 would have (its validators come once it is stored). */
+  private partial(headers: Record<string, string>, span: IByteSpan, size: number, body: Readable): IHandlerResponse {
+    return {
+      status: 206,
+      headers: { ...headers, 'Accept-Ranges': 'bytes', 'Content-Length': String(span.end - span.start + 1), 'Content-Range': `bytes ${span.start}-${span.end}/${size}` },
+      body,
+    };
   }
 
   // ---- resilience -------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { SmartRegistry } from '../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../ts/adapters/node.js';
 import { StaticUpstreamProvider } from '../ts/upstream/classes.staticupstreamprovider.js';
+import { envWithout } from '../test/helpers/clients.js';
 import { publishBody } from '../test/npm/fixtures.js';
 import { benchRequest, curlThroughput, mark, median, rssSampler, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
 
@@ -167,9 +168,7 @@ async function npmInstall(registryUrl: string): Promise<number> {
   try {
     const dependencies = Object.fromEntries(Array.from({ length: PACKAGES }, (_, index) => [packageName(index), '1.0.0']));
     await fsp.writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'bench-app', version: '1.0.0', private: true, dependencies }));
-    const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) if (!/^npm_/i.test(key)) env[key] = value;
-    Object.assign(env, { HOME: dir, npm_config_userconfig: path.join(dir, '.npmrc'), npm_config_cache: path.join(dir, 'npm-cache') });
+    const env = envWithout(/^npm_/i, { HOME: dir, npm_config_userconfig: path.join(dir, '.npmrc'), npm_config_cache: path.join(dir, 'npm-cache') });
     const args = ['install', '--registry', registryUrl, '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', '--loglevel=error'];
     const started = performance.now();
     const run = spawnSync('npm', args, { cwd: dir, env, encoding: 'utf8' });

@@ -15,7 +15,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SmartRegistry } from '../../ts/classes.smartregistry.js';
-import { clientMissing, runClient, type IClientRun } from '../helpers/clients.js';
+import { clientMissing, envWithout, runClient, type IClientRun } from '../helpers/clients.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 
 const CARGO = 'cargo';
@@ -60,15 +60,8 @@ describe('cargo against smartregistry serve', { skip: cargoMissing }, () => {
   };
 
   /** Environment for one cargo run: nothing from the parent's cargo configuration. */
-  const cargoEnv = (home: string): NodeJS.ProcessEnv => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) {
-      if (/^CARGO_/.test(key) && key !== 'CARGO_HOME') continue;
-      env[key] = value;
-    }
-    // rustup's cargo proxy finds its toolchain by RUSTUP_HOME (default under the real HOME); cargo's own state lives in CARGO_HOME.
-    return { ...env, CARGO_HOME: home, CARGO_TERM_COLOR: 'never', CARGO_NET_OFFLINE: 'false', CARGO_HTTP_TIMEOUT: '60' };
-  };
+  // rustup's cargo proxy finds its toolchain by RUSTUP_HOME (default under the real HOME); cargo's own state lives in CARGO_HOME.
+  const cargoEnv = (home: string) => envWithout(/^CARGO_/, { CARGO_HOME: home, CARGO_TERM_COLOR: 'never', CARGO_NET_OFFLINE: 'false', CARGO_HTTP_TIMEOUT: '60' });
 
   const cargo = (args: string[], home: string, cwd = root) => runClient(CARGO, args, { cwd, env: cargoEnv(home) });
 

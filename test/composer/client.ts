@@ -3,7 +3,7 @@
  * `COMPOSER_*` variable of the parent dropped, so nothing reaches the internet or the user's setup.
  */
 import * as path from 'node:path';
-import { clientMissing, runClient, type IClientRun } from '../helpers/clients.js';
+import { clientMissing, envWithout, runClient, type IClientRun } from '../helpers/clients.js';
 
 export const COMPOSER = 'composer';
 
@@ -13,17 +13,14 @@ export const composerMissing = () =>
 
 /** Environment for one composer run: nothing from the parent's composer configuration. */
 function composerEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!/^COMPOSER/.test(key)) env[key] = value;
-  return {
-    ...env,
+  return envWithout(/^COMPOSER/, {
     HOME: home,
     COMPOSER_HOME: home,
     COMPOSER_CACHE_DIR: path.join(home, 'cache'),
     COMPOSER_NO_INTERACTION: '1',
     COMPOSER_ALLOW_SUPERUSER: '1',
     COMPOSER_DISABLE_XDEBUG_WARN: '1',
-  };
+  });
 }
 
 /** `composer args` in `cwd` with COMPOSER_HOME `home`; killed after three minutes. */

@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { skipWithoutCeph, startCephS3, type ICephS3 } from '../helpers/ceph.js';
-import { clientMissing, runClient } from '../helpers/clients.js';
+import { clientMissing, envWithout, runClient } from '../helpers/clients.js';
 import { startRecordingProxy, type IProxiedAnswer, type IRecordingProxy } from '../helpers/recordingproxy.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
@@ -70,12 +70,6 @@ describe('downloads: real clients follow the redirects to Ceph RGW', { skip: ski
     const result = await runClient(command, args, { cwd: options.cwd ?? root, env: options.env });
     assert.equal(result.code, 0, `${command} ${args.join(' ')}\n${result.stdout}\n${result.stderr}`);
     return result;
-  };
-  /** The environment minus every variable whose prefix configures the client (npm_, PIP_, CARGO_ ...). */
-  const cleanEnv = (prefix: RegExp, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) if (!prefix.test(key)) env[key] = value;
-    return { ...env, ...extra };
   };
 
   /** What the registry answered from `from` on, for requests whose path matches. */
@@ -153,7 +147,7 @@ describe('downloads: real clients follow the redirects to Ceph RGW', { skip: ski
     const home = path.join(work, 'home');
     await fsp.mkdir(home, { recursive: true });
     await fsp.writeFile(path.join(home, '.npmrc'), `//${host}/npm/:_authToken=${server.tokens.npm}\n`);
-    return cleanEnv(/^npm_|^NODE_AUTH_TOKEN$|^NPM_TOKEN$|^PNPM/i, {
+    return envWithout(/^npm_|^NODE_AUTH_TOKEN$|^NPM_TOKEN$|^PNPM/i, {
       HOME: home,
       npm_config_userconfig: path.join(home, '.npmrc'),
       npm_config_globalconfig: path.join(home, 'global-npmrc'),
@@ -224,7 +218,7 @@ describe('downloads: real clients follow the redirects to Ceph RGW', { skip: ski
     assert.equal(uploaded.status, 200, await uploaded.text());
 
     const from = proxy.answers.length;
-    const env = cleanEnv(/^(PIP_|PYTHON|VIRTUAL_ENV)/i, {
+    const env = envWithout(/^(PIP_|PYTHON|VIRTUAL_ENV)/i, {
       HOME: work,
       PIP_CONFIG_FILE: os.devNull,
       PIP_DISABLE_PIP_VERSION_CHECK: '1',
@@ -270,7 +264,7 @@ describe('downloads: real clients follow the redirects to Ceph RGW', { skip: ski
     await fsp.mkdir(path.join(consumer, 'src'), { recursive: true });
     await fsp.writeFile(path.join(consumer, 'Cargo.toml'), '[package]\nname = "consumer"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nredirect_demo = "0.1"\n');
     await fsp.writeFile(path.join(consumer, 'src', 'main.rs'), 'fn main() {}\n');
-    const env = cleanEnv(/^CARGO_/, { CARGO_HOME: home, CARGO_TERM_COLOR: 'never', CARGO_NET_OFFLINE: 'false', CARGO_HTTP_TIMEOUT: '60' });
+    const env = envWithout(/^CARGO_/, { CARGO_HOME: home, CARGO_TERM_COLOR: 'never', CARGO_NET_OFFLINE: 'false', CARGO_HTTP_TIMEOUT: '60' });
 
     const from = proxy.answers.length;
     await must('cargo', ['fetch'], { cwd: consumer, env });
@@ -368,7 +362,7 @@ describe('downloads: real clients follow the redirects to Ceph RGW', { skip: ski
     const authedSource = `${proxy.url.replace('http://', `http://admin:${server.tokens.rubygems}@`)}/rubygems/`;
     await fsp.writeFile(path.join(home, '.gemrc'), `---\n:sources:\n- ${authedSource}\n:update_sources: false\n`);
     const env = (label: string) =>
-      cleanEnv(/^(GEM_|BUNDLE_|BUNDLER_|RUBY|GEMRC$)/, {
+      envWithout(/^(GEM_|BUNDLE_|BUNDLER_|RUBY|GEMRC$)/, {
         HOME: home,
         GEMRC: path.join(home, '.gemrc'),
         GEM_HOME: path.join(work, `gems-${label}`),

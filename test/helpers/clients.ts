@@ -16,6 +16,16 @@ export function clientMissing(command: string, args: string[], check: (output: s
   return true;
 }
 
+/**
+ * The parent's environment without the variables `dropped` matches (what a client takes settings or
+ * credentials from), plus `extra`: a client in a test sees only what the test gives it.
+ */
+export function envWithout(dropped: RegExp, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!dropped.test(key)) env[key] = value;
+  return { ...env, ...extra };
+}
+
 export interface IClientRun {
   code: number | null;
   stdout: string;

@@ -15,19 +15,22 @@ export interface IReadResponse {
   json: any;
 }
 
+/** The body parsed as JSON, or undefined when it is not JSON (an error page, a tarball). */
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A response with its body read. */
 export async function readResponse(response: IResponse): Promise<IReadResponse> {
   const bytes = await streamToBuffer(response.body);
   const text = bytes.toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(response.headers)) headers[name.toLowerCase()] = value;
-  return { status: response.status, headers, bytes, text, json };
+  return { status: response.status, headers, bytes, text, json: jsonOrUndefined(text) };
 }
 
 export interface ITestRequest {
@@ -59,13 +62,7 @@ export async function sendHttpRequest(baseUrl: string, method: string, requestPa
   const response = await fetch(new URL(requestPath, baseUrl), { method, headers, body: body as Uint8Array<ArrayBuffer> | string | undefined, redirect: 'manual' });
   const bytes = Buffer.from(await response.arrayBuffer());
   const text = bytes.toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: Object.fromEntries(response.headers), bytes, text, json };
+  return { status: response.status, headers: Object.fromEntries(response.headers), bytes, text, json: jsonOrUndefined(text) };
 }
 
 /** Every key in the registry's storage, sorted. */

@@ -13,7 +13,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
-import { clientMissing, runClient, type IClientRun, type IClientRunOptions } from '../helpers/clients.js';
+import { clientMissing, envWithout, runClient, type IClientRun, type IClientRunOptions } from '../helpers/clients.js';
 
 const NPM = 'npm';
 const npmMissing = clientMissing(NPM, ['--version']);
@@ -25,14 +25,8 @@ describe('npm CLI against smartregistry serve', { skip: npmMissing }, () => {
   let authKey: string;
 
   /** Environment for one npm run: nothing from the parent's npm configuration. */
-  const npmEnv = (home: string): NodeJS.ProcessEnv => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) {
-      if (/^npm_/i.test(key) || key === 'NODE_AUTH_TOKEN' || key === 'NPM_TOKEN') continue;
-      env[key] = value;
-    }
-    return {
-      ...env,
+  const npmEnv = (home: string): NodeJS.ProcessEnv =>
+    envWithout(/^(npm_|NODE_AUTH_TOKEN$|NPM_TOKEN$)/i, {
       HOME: home,
       npm_config_userconfig: path.join(home, '.npmrc'),
       npm_config_globalconfig: path.join(home, 'global-npmrc'),
@@ -42,8 +36,7 @@ describe('npm CLI against smartregistry serve', { skip: npmMissing }, () => {
       npm_config_fund: 'false',
       npm_config_loglevel: 'warn',
       NO_COLOR: '1',
-    };
-  };
+    });
 
   /** Run npm in `cwd` against our registry, with its own HOME; resolves with its exit code and output. */
   const npm = (args: string[], options: { cwd?: string; home?: string } & Pick<IClientRunOptions, 'prompts' | 'onStdout'> = {}): Promise<IClientRun> =>

@@ -17,7 +17,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
-import { clientMissing, runClient } from '../helpers/clients.js';
+import { clientMissing, envWithout, runClient } from '../helpers/clients.js';
 import { makeSdist, makeWheel } from './fixtures.js';
 import { startRecordingProxy, type IRecordingProxy } from '../helpers/recordingproxy.js';
 
@@ -46,14 +46,8 @@ describe('pip and twine against smartregistry serve', { skip: missing }, () => {
   let venv: string;
   let dist: string;
 
-  const env = (): NodeJS.ProcessEnv => {
-    const clean: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) {
-      if (/^(PIP_|TWINE_|PYTHON|VIRTUAL_ENV|PYENV)/i.test(key)) continue;
-      clean[key] = value;
-    }
-    return {
-      ...clean,
+  const env = (): NodeJS.ProcessEnv =>
+    envWithout(/^(PIP_|TWINE_|PYTHON|VIRTUAL_ENV|PYENV)/i, {
       HOME: path.join(root, 'home'),
       PIP_CONFIG_FILE: os.devNull,
       PIP_DISABLE_PIP_VERSION_CHECK: '1',
@@ -61,8 +55,7 @@ describe('pip and twine against smartregistry serve', { skip: missing }, () => {
       PIP_CACHE_DIR: path.join(root, 'pip-cache'),
       PYTHONNOUSERSITE: '1',
       NO_COLOR: '1',
-    };
-  };
+    });
 
   const run = (command: string, args: string[]) => runClient(command, args, { cwd: root, env: env() });
 

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clientMissing, runClient, type IClientRun } from '../helpers/clients.js';
+import { clientMissing, envWithout, runClient, type IClientRun } from '../helpers/clients.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
 
 // Debian's ruby (gem) and ruby-bundler (bundle).
@@ -27,14 +27,8 @@ describe('gem and bundle against smartregistry serve', { skip: gemMissing }, () 
 
   /** Environment of one run: nothing from the parent's Ruby or bundler configuration. */
   const rubyEnv = (name: string, apiKey?: string): NodeJS.ProcessEnv => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) {
-      if (/^(GEM_|BUNDLE_|BUNDLER_|RUBY)/.test(key) || key === 'GEMRC') continue;
-      env[key] = value;
-    }
     const home = path.join(root, 'home');
-    return {
-      ...env,
+    return envWithout(/^(GEM_|BUNDLE_|BUNDLER_|RUBY|GEMRC$)/, {
       HOME: home,
       GEMRC: path.join(home, '.gemrc'),
       GEM_HOME: path.join(root, `gems-${name}`),
@@ -50,7 +44,7 @@ describe('gem and bundle against smartregistry serve', { skip: gemMissing }, () 
       BUNDLE_IGNORE_MESSAGES: 'true',
       BUNDLE_SILENCE_ROOT_WARNING: 'true',
       NO_COLOR: '1',
-    };
+    });
   };
 
   const run = (command: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }) =>

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { listen, type IRunningServer } from '../../ts/cli/server.js';
 import type { TRegistryProtocol } from '../../ts/core/interfaces.core.js';
-import { clientMissing, runClient, type IClientRun } from '../helpers/clients.js';
+import { clientMissing, envWithout, runClient, type IClientRun } from '../helpers/clients.js';
 import { makePackageZip } from '../composer/fixtures.js';
 import { makeWheel } from '../pypi/fixtures.js';
 import { gemspecYaml, makeGem } from '../rubygems/fixtures.js';
@@ -35,14 +35,8 @@ const missing = Object.fromEntries(PROTOCOLS.map((protocol) => [protocol, client
 
 
 /** The parent's environment without anything a client would take configuration or credentials from. */
-function cleanEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(npm_|NODE_AUTH_TOKEN|NPM_TOKEN|GEM_|BUNDLE_|RUBY|TWINE_|CARGO_(?!HOME$)|REGISTRY_AUTH_FILE|DOCKER_)/i.test(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, HOME: home, NO_COLOR: '1', ...extra };
-}
+const cleanEnv = (home: string, extra: NodeJS.ProcessEnv = {}) =>
+  envWithout(/^(npm_|NODE_AUTH_TOKEN|NPM_TOKEN|GEM_|BUNDLE_|RUBY|TWINE_|CARGO_(?!HOME$)|REGISTRY_AUTH_FILE|DOCKER_)/i, { HOME: home, NO_COLOR: '1', ...extra });
 
 describe('access matrix, write column, through the real clients', () => {
   let r: IAllProtocolsRegistry;

@@ -12,12 +12,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../../ts/adapters/node.js';
-import { clientMissing, runClient } from '../helpers/clients.js';
+import { clientMissing, envWithout, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
-import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
-import { assertOneFetchFor100, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { assertOneFetchFor100, oneUpstream, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const cargoMissing = clientMissing('cargo', ['--version']);
 const sha256 = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
@@ -33,10 +32,6 @@ async function publishCrate(registry: SmartRegistry, name: string, vers: string)
   return crate;
 }
 
-const cargoConfig = (url: string, extra: Partial<IProtocolUpstreamConfig> = {}): { cargo: IProtocolUpstreamConfig } => ({
-  cargo: { enabled: true, upstreams: [{ id: 'up', url, priority: 1, enabled: true }], resilience: { retries: 0 }, ...extra },
-});
-
 describe('cargo upstream proxy', () => {
   let upstream: IUpstreamRegistry;
   const crates: Record<string, Buffer> = {};
@@ -49,7 +44,7 @@ describe('cargo upstream proxy', () => {
   after(() => upstream.stop());
 
   it('serves the upstream index file and crates downloaded by its dl, then from the cache', async () => {
-    const proxy = await startProxyRegistry(cargoConfig(`sparse+${upstream.url}/cargo/`));
+    const proxy = await startProxyRegistry(oneUpstream('cargo', `sparse+${upstream.url}/cargo/`));
     try {
       const index = await sendRequest(proxy.registry, 'GET', '/cargo/ti/ny/tiny-json');
       assert.equal(index.status, 200, index.text);
@@ -78,7 +73,7 @@ describe('cargo upstream proxy', () => {
   });
 
   it('merges local versions over the upstream ones', async () => {
-    const proxy = await startProxyRegistry(cargoConfig(`${upstream.url}/cargo`));
+    const proxy = await startProxyRegistry(oneUpstream('cargo', `${upstream.url}/cargo`));
     try {
       const local = await publishCrate(proxy.registry, 'tiny-json', '1.1.0');
       const index = await sendRequest(proxy.registry, 'GET', '/cargo/ti/ny/tiny-json');
@@ -96,7 +91,7 @@ describe('cargo upstream proxy', () => {
 
   it('fetches an uncached crate once for 100 concurrent requests', async () => {
     const busy = await publishCrate(upstream.registry, 'busy-crate', '1.0.0');
-    const proxy = await startProxyRegistry(cargoConfig(`${upstream.url}/cargo`));
+    const proxy = await startProxyRegistry(oneUpstream('cargo', `${upstream.url}/cargo`));
     try {
       const download = '/cargo/api/v1/crates/busy-crate/1.0.0/download';
       await assertOneFetchFor100(proxy, upstream, download, download, busy);
@@ -108,7 +103,7 @@ describe('cargo upstream proxy', () => {
   it('serves the cache with the upstream stopped; a miss is a 502 in cargo error shape', async () => {
     const own = await startUpstreamRegistry();
     const bytes = await publishCrate(own.registry, 'offline-crate', '0.1.0');
-    const proxy = await startProxyRegistry(cargoConfig(`${own.url}/cargo`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
+    const proxy = await startProxyRegistry(oneUpstream('cargo', `${own.url}/cargo`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
     try {
       assert.equal((await sendRequest(proxy.registry, 'GET', '/cargo/of/fl/offline-crate')).status, 200);
       assert.equal((await sendRequest(proxy.registry, 'GET', '/cargo/api/v1/crates/offline-crate/0.1.0/download')).status, 200);
@@ -127,7 +122,7 @@ describe('cargo upstream proxy', () => {
   });
 
   it('cargo build through the proxy resolves and downloads a crate that only the upstream has', { skip: cargoMissing }, async () => {
-    const proxy = await startProxyRegistry(cargoConfig(`${upstream.url}/cargo`));
+    const proxy = await startProxyRegistry(oneUpstream('cargo', `${upstream.url}/cargo`));
     const server = await startHttp(createNodeHandler(proxy.registry));
     const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-cargo-'));
     try {
@@ -144,9 +139,7 @@ describe('cargo upstream proxy', () => {
         ['[package]', 'name = "proxy-consumer"', 'version = "0.1.0"', 'edition = "2021"', '', '[dependencies]', 'tiny-json = { version = "=1.1.0", registry = "proxy" }', ''].join('\n'),
       );
       await fsp.writeFile(path.join(app, 'src', 'main.rs'), 'fn main() { println!("{}", tiny_json::name()); }\n');
-      const env: NodeJS.ProcessEnv = {};
-      for (const [key, value] of Object.entries(process.env)) if (!/^CARGO_/.test(key)) env[key] = value;
-      Object.assign(env, { CARGO_HOME: home, CARGO_TERM_COLOR: 'never', CARGO_TARGET_DIR: path.join(root, 'target') });
+      const env = envWithout(/^CARGO_/, { CARGO_HOME: home, CARGO_TERM_COLOR: 'never', CARGO_TARGET_DIR: path.join(root, 'target') });
       const result = await runClient('cargo', ['run', '--quiet'], { cwd: app, env });
       assert.equal(result.code, 0, `cargo run failed:\n${result.stderr}`);
       assert.equal(result.stdout.trim(), 'tiny-json@1.1.0');

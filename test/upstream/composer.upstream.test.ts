@@ -15,8 +15,7 @@ import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { greeterSource, makePackageZip, sha1 } from '../composer/fixtures.js';
 import { composerMissing, runComposer } from '../composer/client.js';
-import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
-import { assertOneFetchFor100, eventually, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { assertOneFetchFor100, eventually, oneUpstream, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const PUBLIC = 'http://registry.example.com/composer';
 
@@ -30,10 +29,6 @@ async function upload(registry: SmartRegistry, name: string, label: string): Pro
   assert.equal(response.status, 201, response.text);
   return zip;
 }
-
-const composerConfig = (url: string, extra: Partial<IProtocolUpstreamConfig> = {}): { composer: IProtocolUpstreamConfig } => ({
-  composer: { enabled: true, upstreams: [{ id: 'up', url, priority: 1, enabled: true }], resilience: { retries: 0 }, ...extra },
-});
 
 const versionsOf = (json: any, name: string) => (json.packages[name] as { version?: string }[]).map((entry) => entry.version);
 
@@ -50,7 +45,7 @@ describe('composer upstream proxy', () => {
   after(() => upstream.stop());
 
   it('serves the upstream metadata with dist URLs of its own, dists checked against their sha1, then from the cache', async () => {
-    const proxy = await startProxyRegistry(composerConfig(`${upstream.url}/composer`));
+    const proxy = await startProxyRegistry(oneUpstream('composer', `${upstream.url}/composer`));
     try {
       const root = await sendRequest(proxy.registry, 'GET', '/composer/packages.json');
       assert.equal(root.status, 200);
@@ -91,7 +86,7 @@ describe('composer upstream proxy', () => {
   });
 
   it('serves the upstream dev branches from ~dev.json, their dists too', async () => {
-    const proxy = await startProxyRegistry(composerConfig(`${upstream.url}/composer`));
+    const proxy = await startProxyRegistry(oneUpstream('composer', `${upstream.url}/composer`));
     try {
       const dev = await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/mirrored~dev.json');
       assert.equal(dev.status, 200, dev.text);
@@ -108,7 +103,7 @@ describe('composer upstream proxy', () => {
   });
 
   it('a local version wins over the upstream one; the other upstream versions are listed beside it', async () => {
-    const proxy = await startProxyRegistry(composerConfig(`${upstream.url}/composer`));
+    const proxy = await startProxyRegistry(oneUpstream('composer', `${upstream.url}/composer`));
     try {
       const local = await upload(proxy.registry, 'acme/mirrored', '1.0.0');
       const metadata = await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/mirrored.json');
@@ -134,7 +129,7 @@ describe('composer upstream proxy', () => {
       if (req.url === '/zips/lying.zip') return { kind: 'reply', status: 200, body: Buffer.concat([zip, Buffer.from('tampered')]) };
       return { kind: 'status', status: 404 };
     });
-    const proxy = await startProxyRegistry(composerConfig(lying.url));
+    const proxy = await startProxyRegistry(oneUpstream('composer', lying.url));
     try {
       const response = await proxy.registry.handleRequest({ method: 'GET', path: `/composer/dists/acme/lying/${sha1(zip)}.zip`, headers: { host: 'registry.example.com' }, query: {} });
       assert.equal(response.status, 200, 'the first bytes went out before the digest could be known');
@@ -152,7 +147,7 @@ describe('composer upstream proxy', () => {
   });
 
   it('fetches an uncached dist once for 100 concurrent requests', async () => {
-    const proxy = await startProxyRegistry(composerConfig(`${upstream.url}/composer`));
+    const proxy = await startProxyRegistry(oneUpstream('composer', `${upstream.url}/composer`));
     try {
       await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/mirrored.json');
       const distPath = `/composer/dists/acme/mirrored/${sha1(zips['1.1.0'])}.zip`;
@@ -165,7 +160,7 @@ describe('composer upstream proxy', () => {
   it('serves the cache with the upstream stopped; a miss is a 502 in Composer error shape', async () => {
     const own = await startUpstreamRegistry();
     const zip = await upload(own.registry, 'acme/offline', '0.1.0');
-    const proxy = await startProxyRegistry(composerConfig(`${own.url}/composer`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
+    const proxy = await startProxyRegistry(oneUpstream('composer', `${own.url}/composer`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
     try {
       assert.equal((await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/offline.json')).status, 200);
       assert.equal((await sendRequest(proxy.registry, 'GET', `/composer/dists/acme/offline/${sha1(zip)}.zip`)).status, 200);
@@ -186,7 +181,7 @@ describe('composer upstream proxy', () => {
   });
 
   it('composer require through the proxy installs a package that only the upstream has', { skip: composerMissing() }, async () => {
-    const proxy = await startProxyRegistry(composerConfig(`${upstream.url}/composer`));
+    const proxy = await startProxyRegistry(oneUpstream('composer', `${upstream.url}/composer`));
     const server = await startHttp(createNodeHandler(proxy.registry));
     const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-composer-'));
     try {

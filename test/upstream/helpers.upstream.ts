@@ -127,6 +127,12 @@ export interface IProxyRegistry {
   stop(): Promise<void>;
 }
 
+/** `protocol` proxying the one upstream at `url` (id `up`, no retries), with `extra` settings. */
+export function oneUpstream<P extends TRegistryProtocol>(protocol: P, url: string, extra: Partial<IProtocolUpstreamConfig> = {}): Record<P, IProtocolUpstreamConfig> {
+  const config: IProtocolUpstreamConfig = { enabled: true, upstreams: [{ id: 'up', url, priority: 1, enabled: true }], resilience: { retries: 0 }, ...extra };
+  return { [protocol]: config } as Record<P, IProtocolUpstreamConfig>;
+}
+
 /** The registry under test: the given protocols at `/{protocol}`, with these upstream configurations. */
 export async function startProxyRegistry(
   upstreams: Partial<Record<TRegistryProtocol, IProtocolUpstreamConfig>>,

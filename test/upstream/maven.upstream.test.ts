@@ -16,9 +16,8 @@ import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { zipBuffer } from '../core/archive/zipwriter.js';
 import { pomOf } from '../maven/maven.fixtures.js';
-import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
 import { ADMIN } from './oci.fixtures.js';
-import { assertOneFetchFor100, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { assertOneFetchFor100, oneUpstream, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const mvnMissing = clientMissing('mvn', ['--version']);
 const sha1 = (bytes: Buffer) => crypto.createHash('sha1').update(bytes).digest('hex');
@@ -35,10 +34,6 @@ async function deploy(registry: SmartRegistry, groupPath: string, artifactId: st
   return jar;
 }
 
-const mavenConfig = (url: string, extra: Partial<IProtocolUpstreamConfig> = {}): { maven: IProtocolUpstreamConfig } => ({
-  maven: { enabled: true, upstreams: [{ id: 'up', url, priority: 1, enabled: true }], resilience: { retries: 0 }, ...extra },
-});
-
 describe('maven upstream proxy', () => {
   let upstream: IUpstreamRegistry;
   let jar: Buffer;
@@ -50,7 +45,7 @@ describe('maven upstream proxy', () => {
   after(() => upstream.stop());
 
   it('serves metadata, checksums and files from the upstream, files checked against its .sha1, then from the cache', async () => {
-    const proxy = await startProxyRegistry(mavenConfig(`${upstream.url}/maven`));
+    const proxy = await startProxyRegistry(oneUpstream('maven', `${upstream.url}/maven`));
     try {
       const metadata = await sendRequest(proxy.registry, 'GET', '/maven/com/example/mirror/lib/maven-metadata.xml');
       assert.equal(metadata.status, 200, metadata.text);
@@ -76,7 +71,7 @@ describe('maven upstream proxy', () => {
   });
 
   it('a local artifact wins over the upstream one: its files and its metadata', async () => {
-    const proxy = await startProxyRegistry(mavenConfig(`${upstream.url}/maven`));
+    const proxy = await startProxyRegistry(oneUpstream('maven', `${upstream.url}/maven`));
     try {
       const local = await zipBuffer([{ name: 'META-INF/MANIFEST.MF', data: Buffer.from('Manifest-Version: 1.0\r\nCreated-By: the proxy\r\n\r\n'), method: 'deflate' }]);
       const put = await sendRequest(proxy.registry, 'PUT', `/maven/${DIR}/lib-1.0.0.jar`, { headers: ADMIN, body: local });
@@ -94,7 +89,7 @@ describe('maven upstream proxy', () => {
 
   it('fetches an uncached jar once for 100 concurrent requests', async () => {
     const popular = await deploy(upstream.registry, 'com/example/mirror', 'popular', '1.0.0');
-    const proxy = await startProxyRegistry(mavenConfig(`${upstream.url}/maven`));
+    const proxy = await startProxyRegistry(oneUpstream('maven', `${upstream.url}/maven`));
     try {
       const file = 'com/example/mirror/popular/1.0.0/popular-1.0.0.jar';
       await assertOneFetchFor100(proxy, upstream, `/maven/${file}`, `/maven/${file}`, popular);
@@ -107,7 +102,7 @@ describe('maven upstream proxy', () => {
     const lying = await startFaultServer((req) =>
       req.url!.endsWith('.sha1') ? { kind: 'reply', status: 200, body: `${'0'.repeat(40)}\n` } : { kind: 'reply', status: 200, body: 'tampered' },
     );
-    const proxy = await startProxyRegistry(mavenConfig(lying.url));
+    const proxy = await startProxyRegistry(oneUpstream('maven', lying.url));
     try {
       const response = await proxy.registry.handleRequest({ method: 'GET', path: `/maven/${DIR}/lib-1.0.0.jar`, headers: {}, query: {} });
       await assert.rejects(async () => {
@@ -126,7 +121,7 @@ describe('maven upstream proxy', () => {
   it('serves the cache with the upstream stopped; a miss is a plain-text 502', async () => {
     const own = await startUpstreamRegistry();
     const bytes = await deploy(own.registry, 'com/example/offline', 'tool', '2.0');
-    const proxy = await startProxyRegistry(mavenConfig(`${own.url}/maven/`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
+    const proxy = await startProxyRegistry(oneUpstream('maven', `${own.url}/maven/`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
     try {
       assert.equal((await sendRequest(proxy.registry, 'GET', '/maven/com/example/offline/tool/maven-metadata.xml')).status, 200);
       assert.equal((await sendRequest(proxy.registry, 'GET', '/maven/com/example/offline/tool/2.0/tool-2.0.jar')).status, 200);
@@ -145,7 +140,7 @@ describe('maven upstream proxy', () => {
   });
 
   it('mvn compile through the proxy resolves a dependency that only the upstream has', { skip: mvnMissing, timeout: 600_000 }, async () => {
-    const proxy = await startProxyRegistry(mavenConfig(`${upstream.url}/maven`));
+    const proxy = await startProxyRegistry(oneUpstream('maven', `${upstream.url}/maven`));
     const server = await startHttp(createNodeHandler(proxy.registry));
     const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-mvn-'));
     try {

@@ -12,12 +12,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../../ts/adapters/node.js';
-import { clientMissing, runClient } from '../helpers/clients.js';
+import { clientMissing, envWithout, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { MULTIPART_TYPE, coreMetadata, makeWheel, multipartBody, uploadFields } from '../pypi/fixtures.js';
-import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
-import { assertOneFetchFor100, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { assertOneFetchFor100, oneUpstream, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const pipMissing = clientMissing(PYTHON, ['-m', 'pip', '--version']);
@@ -35,10 +34,6 @@ async function upload(registry: SmartRegistry, name: string, version: string): P
   return wheel;
 }
 
-const pypiConfig = (url: string, extra: Partial<IProtocolUpstreamConfig> = {}): { pypi: IProtocolUpstreamConfig } => ({
-  pypi: { enabled: true, upstreams: [{ id: 'up', url, priority: 1, enabled: true }], resilience: { retries: 0 }, ...extra },
-});
-
 describe('pypi upstream proxy', () => {
   let upstream: IUpstreamRegistry;
   let wheel: { filename: string; bytes: Buffer };
@@ -50,7 +45,7 @@ describe('pypi upstream proxy', () => {
   after(() => upstream.stop());
 
   it('serves the upstream page with file URLs of its own, its files and metadata, then from the cache', async () => {
-    const proxy = await startProxyRegistry(pypiConfig(`${upstream.url}/pypi/simple`));
+    const proxy = await startProxyRegistry(oneUpstream('pypi', `${upstream.url}/pypi/simple`));
     try {
       const page = await sendRequest(proxy.registry, 'GET', '/pypi/simple/py-mirror/', { headers: JSON_ACCEPT });
       assert.equal(page.status, 200, page.text);
@@ -86,7 +81,7 @@ describe('pypi upstream proxy', () => {
   });
 
   it('merges local files with the upstream ones', async () => {
-    const proxy = await startProxyRegistry(pypiConfig(`${upstream.url}/pypi/simple/`));
+    const proxy = await startProxyRegistry(oneUpstream('pypi', `${upstream.url}/pypi/simple/`));
     try {
       const local = await upload(proxy.registry, 'py-mirror', '2.0.0');
       const page = await sendRequest(proxy.registry, 'GET', '/pypi/simple/py-mirror/', { headers: JSON_ACCEPT });
@@ -102,7 +97,7 @@ describe('pypi upstream proxy', () => {
 
   it('fetches an uncached wheel once for 100 concurrent requests', async () => {
     const popular = await upload(upstream.registry, 'py-popular', '1.0.0');
-    const proxy = await startProxyRegistry(pypiConfig(`${upstream.url}/pypi/simple`));
+    const proxy = await startProxyRegistry(oneUpstream('pypi', `${upstream.url}/pypi/simple`));
     try {
       const file = `/pypi/packages/py-popular/${popular.filename}`;
       await assertOneFetchFor100(proxy, upstream, file, file, popular.bytes);
@@ -114,7 +109,7 @@ describe('pypi upstream proxy', () => {
   it('serves the cache with the upstream stopped; a miss is a 502 with a {message}', async () => {
     const own = await startUpstreamRegistry();
     const offline = await upload(own.registry, 'py-offline', '0.1.0');
-    const proxy = await startProxyRegistry(pypiConfig(`${own.url}/pypi/simple`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
+    const proxy = await startProxyRegistry(oneUpstream('pypi', `${own.url}/pypi/simple`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
     try {
       assert.equal((await sendRequest(proxy.registry, 'GET', '/pypi/simple/py-offline/', { headers: JSON_ACCEPT })).status, 200);
       assert.equal((await sendRequest(proxy.registry, 'GET', `/pypi/packages/py-offline/${offline.filename}`)).status, 200);
@@ -132,13 +127,11 @@ describe('pypi upstream proxy', () => {
   });
 
   it('pip install through the proxy installs the upstream wheel (and pip download fetches its exact bytes)', { skip: pipMissing }, async () => {
-    const proxy = await startProxyRegistry(pypiConfig(`${upstream.url}/pypi/simple`));
+    const proxy = await startProxyRegistry(oneUpstream('pypi', `${upstream.url}/pypi/simple`));
     const server = await startHttp(createNodeHandler(proxy.registry));
     const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-pip-'));
     try {
-      const env: NodeJS.ProcessEnv = {};
-      for (const [key, value] of Object.entries(process.env)) if (!/^(PIP_|PYTHON|VIRTUAL_ENV|PYENV)/i.test(key)) env[key] = value;
-      Object.assign(env, { HOME: root, PIP_CONFIG_FILE: os.devNull, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_CACHE_DIR: path.join(root, 'cache') });
+      const env = envWithout(/^(PIP_|PYTHON|VIRTUAL_ENV|PYENV)/i, { HOME: root, PIP_CONFIG_FILE: os.devNull, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_CACHE_DIR: path.join(root, 'cache') });
       const into = path.join(root, 'downloads');
       const result = await runClient(PYTHON, ['-m', 'pip', 'download', '--no-deps', '--only-binary', ':all:', '-d', into, 'py-mirror==1.0.0', '--index-url', `${server.url}/pypi/simple/`], { env, timeoutMs: 120_000 });
       assert.equal(result.code, 0, `pip download failed:\n${result.stderr}`);

@@ -13,12 +13,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../../ts/adapters/node.js';
-import { clientMissing, runClient } from '../helpers/clients.js';
+import { clientMissing, envWithout, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { gemspecYaml, makeGem, readVersionsFile } from '../rubygems/fixtures.js';
-import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
-import { assertOneFetchFor100, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { assertOneFetchFor100, oneUpstream, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const bundleMissing = clientMissing('bundle', ['--version']);
 const md5 = (bytes: Buffer) => crypto.createHash('md5').update(bytes).digest('hex');
@@ -30,10 +29,6 @@ async function push(registry: SmartRegistry, name: string, version: string, depe
   assert.equal(response.status, 200, response.text);
   return gem;
 }
-
-const gemsConfig = (url: string, extra: Partial<IProtocolUpstreamConfig> = {}): { rubygems: IProtocolUpstreamConfig } => ({
-  rubygems: { enabled: true, upstreams: [{ id: 'up', url, priority: 1, enabled: true }], resilience: { retries: 0 }, ...extra },
-});
 
 describe('rubygems upstream proxy', () => {
   let upstream: IUpstreamRegistry;
@@ -47,7 +42,7 @@ describe('rubygems upstream proxy', () => {
   after(() => upstream.stop());
 
   it('serves the upstream compact index, .gem files checked against the info checksum and quick gemspecs, then from the cache', async () => {
-    const proxy = await startProxyRegistry(gemsConfig(`${upstream.url}/rubygems`));
+    const proxy = await startProxyRegistry(oneUpstream('rubygems', `${upstream.url}/rubygems`));
     try {
       const versions = await sendRequest(proxy.registry, 'GET', '/rubygems/versions');
       assert.equal(versions.status, 200, versions.text);
@@ -83,7 +78,7 @@ describe('rubygems upstream proxy', () => {
   });
 
   it('a local gem takes its whole name: its own versions and info, no upstream files of that name', async () => {
-    const proxy = await startProxyRegistry(gemsConfig(`${upstream.url}/rubygems`));
+    const proxy = await startProxyRegistry(oneUpstream('rubygems', `${upstream.url}/rubygems`));
     try {
       const local = await push(proxy.registry, 'up-base', '2.0.0');
       const versions = await sendRequest(proxy.registry, 'GET', '/rubygems/versions');
@@ -139,7 +134,7 @@ describe('rubygems upstream proxy', () => {
 
   it('serves a new /versions when the upstream or the local index changes', async () => {
     const own = await startUpstreamRegistry();
-    const proxy = await startProxyRegistry(gemsConfig(`${own.url}/rubygems`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
+    const proxy = await startProxyRegistry(oneUpstream('rubygems', `${own.url}/rubygems`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
     try {
       await push(own.registry, 'first-gem', '1.0.0');
       const listed = async () => readVersionsFile((await sendRequest(proxy.registry, 'GET', '/rubygems/versions')).text);
@@ -157,7 +152,7 @@ describe('rubygems upstream proxy', () => {
   });
 
   it('fetches an uncached .gem once for 100 concurrent requests', async () => {
-    const proxy = await startProxyRegistry(gemsConfig(`${upstream.url}/rubygems`));
+    const proxy = await startProxyRegistry(oneUpstream('rubygems', `${upstream.url}/rubygems`));
     try {
       await sendRequest(proxy.registry, 'GET', '/rubygems/info/up-app');
       await assertOneFetchFor100(proxy, upstream, '/rubygems/gems/up-app-1.0.0.gem', '/rubygems/gems/up-app-1.0.0.gem', gems['up-app-1.0.0']);
@@ -169,7 +164,7 @@ describe('rubygems upstream proxy', () => {
   it('serves the cache with the upstream stopped; a miss is a plain-text 502', async () => {
     const own = await startUpstreamRegistry();
     const gem = await push(own.registry, 'offline-gem', '0.1.0');
-    const proxy = await startProxyRegistry(gemsConfig(`${own.url}/rubygems`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
+    const proxy = await startProxyRegistry(oneUpstream('rubygems', `${own.url}/rubygems`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
     try {
       assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/versions')).status, 200);
       assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/info/offline-gem')).status, 200);
@@ -191,16 +186,14 @@ describe('rubygems upstream proxy', () => {
   });
 
   it('bundle install through the proxy installs a gem and its dependency that only the upstream has', { skip: bundleMissing }, async () => {
-    const proxy = await startProxyRegistry(gemsConfig(`${upstream.url}/rubygems`));
+    const proxy = await startProxyRegistry(oneUpstream('rubygems', `${upstream.url}/rubygems`));
     const server = await startHttp(createNodeHandler(proxy.registry));
     const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-bundle-'));
     try {
       const app = path.join(root, 'app');
       await fsp.mkdir(app, { recursive: true });
       await fsp.writeFile(path.join(app, 'Gemfile'), `source ${JSON.stringify(`${server.url}/rubygems`)}\ngem "up-app"\n`);
-      const env: NodeJS.ProcessEnv = {};
-      for (const [key, value] of Object.entries(process.env)) if (!/^(GEM_|BUNDLE_|BUNDLER_|RUBY)/.test(key) && key !== 'GEMRC') env[key] = value;
-      Object.assign(env, {
+      const env = envWithout(/^(GEM_|BUNDLE_|BUNDLER_|RUBY|GEMRC$)/, {
         HOME: root,
         GEMRC: path.join(root, '.gemrc'),
         BUNDLE_USER_HOME: path.join(root, 'bundle-home'),

@@ -1,5 +1,6 @@
 import type { SearchIndex } from '../core/classes.searchindex.js';
-import type { ICatalogueDependency, ICataloguePackage, ICatalogueUrls, IPackageCatalogue } from '../core/interfaces.catalogue.js';
+import { dependenciesFromMaps, type TDependencyField } from '../core/helpers.catalogue.js';
+import type { ICataloguePackage, ICatalogueUrls, IPackageCatalogue } from '../core/interfaces.catalogue.js';
 import type { ComposerPackageStore } from './classes.composerpackagestore.js';
 import { isValidPackageName } from './helpers.composer.js';
 import { compareNormalizedVersions, composerStability, isDevVersion } from './helpers.composerversion.js';
@@ -8,23 +9,13 @@ import type { IComposerSearchEntry, IComposerVersionEntry, IComposerVersionRecor
 /** The name this page's snippets give the registry in composer.json's `repositories`. */
 const REPOSITORY_NAME = 'smartregistry';
 
-const DEPENDENCY_KINDS: [field: string, kind: string | undefined][] = [
+const DEPENDENCY_FIELDS: TDependencyField[] = [
   ['require', undefined],
   ['require-dev', 'dev'],
 ];
 
 /** Package requirements (`vendor/package`); platform ones (`php`, `ext-json`) have no page. */
-function dependenciesOf(entry: IComposerVersionEntry): ICatalogueDependency[] {
-  const result: ICatalogueDependency[] = [];
-  for (const [field, kind] of DEPENDENCY_KINDS) {
-    const listed = entry[field];
-    if (!listed || typeof listed !== 'object') continue;
-    for (const [name, requirement] of Object.entries(listed as Record<string, string>)) {
-      if (name.includes('/')) result.push({ name, requirement, ...(kind ? { kind } : {}) });
-    }
-  }
-  return result;
-}
+const dependenciesOf = (entry: IComposerVersionEntry) => dependenciesFromMaps(entry, DEPENDENCY_FIELDS, (name) => name.includes('/'));
 
 const textOf = (value: unknown) => (typeof value === 'string' ? value : Array.isArray(value) ? value.join(', ') : undefined);
 

@@ -1,28 +1,16 @@
 import semver from 'semver';
-import type { ICatalogueDependency, ICataloguePackage, ICatalogueUrls, IPackageCatalogue } from '../core/interfaces.catalogue.js';
+import { dependenciesFromMaps, type TDependencyField } from '../core/helpers.catalogue.js';
+import type { ICataloguePackage, ICatalogueUrls, IPackageCatalogue } from '../core/interfaces.catalogue.js';
 import type { NpmPackageStore } from './classes.npmpackagestore.js';
 import type { NpmSearchIndex } from './classes.npmsearchindex.js';
 import { scopeOf, tarballFileName, validatePackageName } from './helpers.npm.js';
-import type { INpmVersionManifest } from './interfaces.npm.js';
 
-const DEPENDENCY_KINDS: [field: string, kind: string | undefined][] = [
+const DEPENDENCY_FIELDS: TDependencyField[] = [
   ['dependencies', undefined],
   ['peerDependencies', 'peer'],
   ['optionalDependencies', 'optional'],
   ['devDependencies', 'dev'],
 ];
-
-function dependenciesOf(manifest: INpmVersionManifest): ICatalogueDependency[] {
-  const result: ICatalogueDependency[] = [];
-  for (const [field, kind] of DEPENDENCY_KINDS) {
-    const listed = manifest[field];
-    if (!listed || typeof listed !== 'object') continue;
-    for (const [name, requirement] of Object.entries(listed as Record<string, unknown>)) {
-      result.push({ name, requirement: String(requirement), ...(kind ? { kind } : {}) });
-    }
-  }
-  return result;
-}
 
 const licenseOf = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
@@ -78,7 +66,7 @@ export class NpmCatalogue implements IPackageCatalogue {
       ...(readme ? { readme: { format: 'markdown' as const, text: readme } } : {}),
       license: licenseOf(manifest.license) ?? licenseOf(doc.license),
       versions,
-      dependencies: dependenciesOf(manifest),
+      dependencies: dependenciesFromMaps(manifest, DEPENDENCY_FIELDS),
       files: [
         {
           name: tarballFileName(name, shown!),

@@ -65,9 +65,9 @@ export async function sendHttpRequest(baseUrl: string, method: string, requestPa
   return { status: response.status, headers: Object.fromEntries(response.headers), bytes, text, json: jsonOrUndefined(text) };
 }
 
-/** Every key in the registry's storage, sorted. */
-export async function storageKeys(registry: SmartRegistry): Promise<string[]> {
+/** Every key in the registry's storage (below `prefix`), sorted. */
+export async function storageKeys(registry: SmartRegistry, prefix = ''): Promise<string[]> {
   const keys: string[] = [];
-  for await (const object of registry.getStorage().listAll('')) keys.push(object.key);
+  for await (const object of registry.getStorage().listAll(prefix)) keys.push(object.key);
   return keys.sort();
 }

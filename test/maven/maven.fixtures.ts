@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import type { IRegistryConfig } from '../../ts/core/interfaces.core.js';
 import type { IMavenOptions } from '../../ts/maven/interfaces.maven.js';
-import { readResponse, type IReadResponse } from '../helpers/requests.js';
+import { readResponse, storageKeys, type IReadResponse } from '../helpers/requests.js';
 
 export const hex = (algorithm: string, bytes: Uint8Array | string) => crypto.createHash(algorithm).update(bytes).digest('hex');
 
@@ -94,11 +94,7 @@ export async function createMavenRegistry(options: IMavenTestOptions = {}): Prom
       }
       return put;
     },
-    async keys() {
-      const all: string[] = [];
-      for await (const object of registry.getStorage().listAll('')) all.push(object.key);
-      return all.sort();
-    },
+    keys: () => storageKeys(registry),
     async close() {
       await registry.destroy();
       await fsp.rm(dir, { recursive: true, force: true });

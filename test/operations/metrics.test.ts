@@ -13,7 +13,7 @@ import { FilesystemBackend } from '../../ts/core/storage/classes.filesystembacke
 import { startS3Server } from '../helpers/s3server.js';
 import type { IRegistryConfig } from '../../ts/core/interfaces.core.js';
 import { publishBody } from '../npm/fixtures.js';
-import { sendRequest } from '../helpers/requests.js';
+import { sendRequest, storageKeys } from '../helpers/requests.js';
 import { parseMetrics, type IMetricSamples } from '../helpers/prometheus.js';
 
 const DURATION = 'smartregistry_http_request_duration_seconds_count';
@@ -90,8 +90,7 @@ describe('metrics: a known sequence of requests', () => {
   });
 
   it('times storage operations by backend and result', async () => {
-    const keys: string[] = [];
-    for await (const object of r.registry.getStorage().listAll('npm/')) keys.push(object.key);
+    const keys = await storageKeys(r.registry, 'npm/');
     const puts = metrics.value('smartregistry_storage_operation_duration_seconds_count', { backend: 'filesystem', operation: 'put', result: 'ok' }) ?? 0;
     assert.ok(puts >= keys.length, `${puts} puts for ${keys.length} objects`);
     const gets = metrics.value('smartregistry_storage_operation_duration_seconds_count', { backend: 'filesystem', operation: 'get', result: 'ok' }) ?? 0;

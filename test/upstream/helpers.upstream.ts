@@ -14,7 +14,7 @@ import type { IRegistryConfig, TRegistryProtocol } from '../../ts/core/interface
 import { StaticUpstreamProvider } from '../../ts/upstream/classes.staticupstreamprovider.js';
 import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
 import { startHttp, type ITestServer } from '../adapters/helpers.http.js';
-import { sendRequest } from '../helpers/requests.js';
+import { sendRequest, storageKeys } from '../helpers/requests.js';
 
 export interface IRequestLog {
   method: string;
@@ -35,22 +35,28 @@ export interface IUpstreamRegistry {
 const silent = { level: (process.env.UPSTREAM_TEST_LOG as 'error') ?? 'silent' } as const;
 const PROTOCOLS: TRegistryProtocol[] = ['npm', 'oci', 'maven', 'cargo', 'pypi', 'composer', 'rubygems'];
 
-/** A SmartRegistry serving every implemented protocol at `/{protocol}`, anonymous reads on, `admin` may do anything. */
-export async function startUpstreamRegistry(options: { anonymousRead?: boolean } = {}): Promise<IUpstreamRegistry> {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-'));
+/** Every implemented protocol at `/{protocol}`, `admin` may do anything, anonymous reads on unless `anonymousRead` is false. */
+function registryConfig(storage: IRegistryConfig['storage'], anonymousRead = true, extra: Partial<IRegistryConfig> = {}): IRegistryConfig {
   const config: IRegistryConfig = {
-    storage: { type: 'filesystem', path: dir },
+    storage,
     auth: {
       tokenStore: 'memory',
-      anonymousRead: options.anonymousRead ?? true,
+      anonymousRead,
       users: { admin: { password: 'admin-password', scopes: ['*'] } },
       npmTokens: { enabled: true },
       ociTokens: { enabled: true },
     },
     logging: silent,
+    ...extra,
   };
   for (const protocol of PROTOCOLS) config[protocol] = { enabled: true, basePath: `/${protocol}` };
-  const registry = new SmartRegistry(config);
+  return config;
+}
+
+/** A SmartRegistry serving every implemented protocol at `/{protocol}`, anonymous reads on, `admin` may do anything. */
+export async function startUpstreamRegistry(options: { anonymousRead?: boolean } = {}): Promise<IUpstreamRegistry> {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-'));
+  const registry = new SmartRegistry(registryConfig({ type: 'filesystem', path: dir }, options.anonymousRead));
   await registry.init();
   const handler = createNodeHandler(registry);
   const log: IRequestLog[] = [];
@@ -139,29 +145,13 @@ export async function startProxyRegistry(
   options: { storage?: IRegistryConfig['storage']; anonymousRead?: boolean } = {},
 ): Promise<IProxyRegistry> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-proxy-'));
-  const config: IRegistryConfig = {
-    storage: options.storage ?? { type: 'filesystem', path: dir },
-    auth: {
-      tokenStore: 'memory',
-      anonymousRead: options.anonymousRead ?? true,
-      users: { admin: { password: 'admin-password', scopes: ['*'] } },
-      npmTokens: { enabled: true },
-      ociTokens: { enabled: true },
-    },
-    logging: silent,
-    upstreamProvider: new StaticUpstreamProvider(upstreams),
-  };
-  for (const protocol of PROTOCOLS) config[protocol] = { enabled: true, basePath: `/${protocol}` };
-  const registry = new SmartRegistry(config);
+  const storage = options.storage ?? { type: 'filesystem', path: dir };
+  const registry = new SmartRegistry(registryConfig(storage, options.anonymousRead, { upstreamProvider: new StaticUpstreamProvider(upstreams) }));
   await registry.init();
   return {
     registry,
     dir,
-    async keys(prefix = '') {
-      const keys: string[] = [];
-      for await (const object of registry.getStorage().listAll(prefix)) keys.push(object.key);
-      return keys.sort();
-    },
+    keys: (prefix) => storageKeys(registry, prefix),
     async stop() {
       await registry.destroy();
       await fsp.rm(dir, { recursive: true, force: true });

@@ -21,6 +21,21 @@ describe('adapters: query strings', () => {
     assert.deepEqual(queryToRecord(new URLSearchParams('q=%20a%2Bb&q=c')), { q: [' a+b', 'c'] });
   });
 
+  it('splitRequestTarget keeps the raw path and reads the query as URL does, in origin and absolute form', () => {
+    const split = (target: string) => {
+      const { path, search } = splitRequestTarget(target);
+      return { path, query: [...search] };
+    };
+    assert.deepEqual(split('/a/../b%2fc'), { path: '/a/../b%2fc', query: [] });
+    assert.deepEqual(split('/x?'), { path: '/x', query: [] });
+    assert.deepEqual(split('/x?a=1&b=%20+c&a=2#frag'), { path: '/x', query: [['a', '1'], ['b', '  c'], ['a', '2']] });
+    assert.deepEqual(split('/x?q=ü é'), { path: '/x', query: [['q', 'ü é']] });
+    assert.deepEqual(split('http://registry.example.com/v2/?n=1'), { path: '/v2/', query: [['n', '1']] });
+    for (const target of ['/x?a=1&b=%20+c#frag', '/x?q=ü é&r=%zz', '/p?=&&k']) {
+      assert.deepEqual(split(target).query, [...new URL(target, 'http://registry.invalid').searchParams], target);
+    }
+  });
+
   it('queryToRecord treats names of Object.prototype members as ordinary keys', () => {
     const query = queryToRecord(new URLSearchParams('__proto__=x&toString=y&constructor=1&constructor=2'));
     assert.deepEqual(Object.keys(query).sort(), ['__proto__', 'constructor', 'toString']);

@@ -59,10 +59,16 @@ export function createNodeHandler(registry: IRequestHandler) {
   };
 }
 
-/** A body an Express/Connect parser already read, else the raw request as a stream of its own. */
+/**
+ * A body an Express/Connect parser already read; none when the request declares none (neither
+ * Content-Length nor Transfer-Encoding: RFC 9112 6.3, as for most GETs); else the raw request as a
+ * stream of its own.
+ */
 function requestBody(req: TExpressRequest): TRequestBody {
   const parsed = req._body === true || (req.body !== undefined && req.readableEnded);
-  return parsed ? (req.body as TRequestBody) : detachedBody(req);
+  if (parsed) return req.body as TRequestBody;
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return undefined;
+  return detachedBody(req);
 }
 
 /**

@@ -6,6 +6,8 @@ export interface IPathRules {
 }
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+/** A `.` or `..` segment of an undecoded path. */
+const RELATIVE_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 /**
  * Refuse request paths that try to climb out of their namespace: `..` in any spelling, backslashes,
@@ -20,6 +22,11 @@ export function assertSafeRequestPath(path: string, rules: IPathRules = {}): voi
   }
   if (!rules.allowEncodedSlash && /%2f/i.test(path)) {
     throw RegistryError.invalid('path contains an encoded slash');
+  }
+  // Without a `%` every segment is its own decoding (the common case, and the cheap test).
+  if (!path.includes('%')) {
+    if (RELATIVE_SEGMENT.test(path)) throw RegistryError.invalid('path contains a relative segment');
+    return;
   }
   for (const segment of path.split('/')) {
     let decoded: string;

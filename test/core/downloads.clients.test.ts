@@ -27,6 +27,7 @@ import { makeWheel, multipartBody, uploadFields, MULTIPART_TYPE } from '../pypi/
 import { zipBuffer } from './archive/zipwriter.js';
 import { composerMissing, runComposer } from '../composer/client.js';
 import { makePackageZip, sha1 } from '../composer/fixtures.js';
+import { rubyEnv } from '../rubygems/client.js';
 
 const sha256Hex = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
 
@@ -361,23 +362,9 @@ describe('downloads: real clients follow the redirects to Ceph RGW', { skip: ski
     const sourceUrl = `${proxy.url}/rubygems`;
     const authedSource = `${proxy.url.replace('http://', `http://admin:${server.tokens.rubygems}@`)}/rubygems/`;
     await fsp.writeFile(path.join(home, '.gemrc'), `---\n:sources:\n- ${authedSource}\n:update_sources: false\n`);
+    // Bundler's credentials are for the proxy's host name.
     const env = (label: string) =>
-      envWithout(/^(GEM_|BUNDLE_|BUNDLER_|RUBY|GEMRC$)/, {
-        HOME: home,
-        GEMRC: path.join(home, '.gemrc'),
-        GEM_HOME: path.join(work, `gems-${label}`),
-        GEM_PATH: path.join(work, `gems-${label}`),
-        GEM_SPEC_CACHE: path.join(work, `spec-cache-${label}`),
-        GEM_HOST_API_KEY: server.tokens.rubygems,
-        // Bundler's credentials for the proxy's host name (user:token; the token is the Basic password).
-        BUNDLE_127__0__0__1: `admin:${server.tokens.rubygems}`,
-        BUNDLE_USER_HOME: path.join(work, `bundle-home-${label}`),
-        BUNDLE_APP_CONFIG: path.join(work, `bundle-config-${label}`),
-        BUNDLE_PATH: path.join(work, `bundle-path-${label}`),
-        BUNDLE_DISABLE_VERSION_CHECK: 'true',
-        BUNDLE_SILENCE_ROOT_WARNING: 'true',
-        NO_COLOR: '1',
-      });
+      rubyEnv({ home, dir: work, label, apiKey: server.tokens.rubygems, bundleCredentials: `admin:${server.tokens.rubygems}` });
     await must('gem', ['build', 'redirect-demo.gemspec'], { cwd: src, env: env('build') });
     const gemFile = await fsp.readFile(path.join(src, 'redirect-demo-1.0.0.gem'));
     await must('gem', ['push', path.join(src, 'redirect-demo-1.0.0.gem'), '--host', sourceUrl], { env: env('push') });

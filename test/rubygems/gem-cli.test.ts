@@ -12,8 +12,9 @@ import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clientMissing, envWithout, runClient, type IClientRun } from '../helpers/clients.js';
+import { clientMissing, runClient, type IClientRun } from '../helpers/clients.js';
 import { startServe, type IServeInstance } from '../helpers/serve.js';
+import { rubyEnv as isolatedRubyEnv } from './client.js';
 
 // Debian's ruby (gem) and ruby-bundler (bundle).
 const gemMissing = clientMissing('gem', ['--version']) || clientMissing('bundle', ['--version']);
@@ -25,27 +26,9 @@ describe('gem and bundle against smartregistry serve', { skip: gemMissing }, () 
   /** The source with the token as Basic credentials, for reads by `gem install`. */
   let authedSource: string;
 
-  /** Environment of one run: nothing from the parent's Ruby or bundler configuration. */
-  const rubyEnv = (name: string, apiKey?: string): NodeJS.ProcessEnv => {
-    const home = path.join(root, 'home');
-    return envWithout(/^(GEM_|BUNDLE_|BUNDLER_|RUBY|GEMRC$)/, {
-      HOME: home,
-      GEMRC: path.join(home, '.gemrc'),
-      GEM_HOME: path.join(root, `gems-${name}`),
-      GEM_PATH: path.join(root, `gems-${name}`),
-      GEM_SPEC_CACHE: path.join(root, `spec-cache-${name}`),
-      ...(apiKey === undefined ? {} : { GEM_HOST_API_KEY: apiKey }),
-      // Bundler's credentials for our host (user:token; the token is the Basic password).
-      BUNDLE_127__0__0__1: `admin:${server.tokens.rubygems}`,
-      BUNDLE_USER_HOME: path.join(root, `bundle-home-${name}`),
-      BUNDLE_APP_CONFIG: path.join(root, `bundle-config-${name}`),
-      BUNDLE_PATH: path.join(root, `bundle-path-${name}`),
-      BUNDLE_DISABLE_VERSION_CHECK: 'true',
-      BUNDLE_IGNORE_MESSAGES: 'true',
-      BUNDLE_SILENCE_ROOT_WARNING: 'true',
-      NO_COLOR: '1',
-    });
-  };
+  /** Environment of one run (state apart per `name`), bundler signed in as admin. */
+  const rubyEnv = (name: string, apiKey?: string) =>
+    isolatedRubyEnv({ home: path.join(root, 'home'), dir: root, label: name, apiKey, bundleCredentials: `admin:${server.tokens.rubygems}` });
 
   const run = (command: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }) =>
     runClient(command, args, { cwd: options.cwd ?? root, env: options.env, timeoutMs: 120_000 });

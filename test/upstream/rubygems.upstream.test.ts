@@ -13,9 +13,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../../ts/adapters/node.js';
-import { clientMissing, envWithout, runClient } from '../helpers/clients.js';
+import { clientMissing, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
+import { rubyEnv } from '../rubygems/client.js';
 import { gemspecYaml, makeGem, readVersionsFile } from '../rubygems/fixtures.js';
 import { assertOneFetchFor100, oneUpstream, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
@@ -193,24 +194,14 @@ describe('rubygems upstream proxy', () => {
       const app = path.join(root, 'app');
       await fsp.mkdir(app, { recursive: true });
       await fsp.writeFile(path.join(app, 'Gemfile'), `source ${JSON.stringify(`${server.url}/rubygems`)}\ngem "up-app"\n`);
-      const env = envWithout(/^(GEM_|BUNDLE_|BUNDLER_|RUBY|GEMRC$)/, {
-        HOME: root,
-        GEMRC: path.join(root, '.gemrc'),
-        BUNDLE_USER_HOME: path.join(root, 'bundle-home'),
-        BUNDLE_APP_CONFIG: path.join(root, 'bundle-config'),
-        BUNDLE_PATH: path.join(root, 'bundle-path'),
-        BUNDLE_DISABLE_VERSION_CHECK: 'true',
-        BUNDLE_IGNORE_MESSAGES: 'true',
-        BUNDLE_SILENCE_ROOT_WARNING: 'true',
-        NO_COLOR: '1',
-      });
+      const env = rubyEnv({ home: root, dir: root, label: 'bundle' });
       const result = await runClient('bundle', ['install'], { cwd: app, env, timeoutMs: 120_000 });
       assert.equal(result.code, 0, `bundle install failed:\n${result.output}`);
       const lock = await fsp.readFile(path.join(app, 'Gemfile.lock'), 'utf8');
       assert.match(lock, /^ {4}up-app \(1\.0\.0\)$/m);
       assert.match(lock, /^ {4}up-base \(1\.0\.0\)$/m);
       for (const name of ['up-app-1.0.0', 'up-base-1.0.0']) {
-        const [installed] = await findFiles(path.join(root, 'bundle-path'), `${name}.gem`);
+        const [installed] = await findFiles(path.join(root, 'bundle-path-bundle'), `${name}.gem`);
         assert.ok(installed, `${name}.gem is in bundler's cache`);
         assert.ok((await fsp.readFile(installed)).equals(gems[name]), `${name}.gem has the upstream's bytes`);
       }

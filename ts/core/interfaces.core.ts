@@ -61,6 +61,7 @@ export interface IProtocolConfig {
   basePath: string;
   /** Public base URL of this protocol (used in generated links), e.g. https://registry.example.com/npm */
   registryUrl?: string;
+  /** Accepted for compatibility with the product description; no protocol reads it. */
   features?: Record<string, boolean>;
   /** Overrides `auth.anonymousRead` for this protocol. */
   anonymousRead?: boolean;

@@ -104,7 +104,7 @@ export interface INpmSearchEntry {
   deprecated?: boolean;
 }
 
-/** Options under `npm.features` / configuration of the npm protocol handler beyond IProtocolConfig. */
+/** Options of the npm protocol handler beyond IProtocolConfig: `NpmRegistry`'s second constructor argument (through `protocolFactories`). */
 export interface INpmRegistryOptions {
   /**
    * At most this many bytes of ready packument documents in memory (validated by etag on every

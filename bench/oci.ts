@@ -184,13 +184,15 @@ async function runBackend(command: string[], backend: string, size: number, serv
   const pid = server.child.pid!;
   const base = new URL(server.url);
   try {
+    // Made before the first request: making them takes longer than the server keeps an idle connection
+    // open (5 s), and the next request on that connection would meet a socket the server closed.
+    const blobs = [makeBlob(size), makeBlob(size)];
     const basicAuth = `Basic ${Buffer.from(`admin:${server.adminPassword}`).toString('base64')}`;
     // Two scopes in one parameter (space-separated): repeated `scope` parameters need an adapter that keeps them all.
     const scope = encodeURIComponent('repository:bench/blobs:pull,push repository:bench/app:pull,push');
     const token = await request(base, 'GET', `/v2/token?service=bench&scope=${scope}`, { authorization: basicAuth });
     expect(token, 200, 'token');
     const auth = { authorization: `Bearer ${JSON.parse(token.body.toString()).token}` };
-    const blobs = [makeBlob(size), makeBlob(size)];
     const baselineMiB = processMiB(pid, 'VmRSS');
     console.log(`[${backend}] server RSS after start-up: ${fmt(baselineMiB)} MiB`);
     let rss = rssSampler(pid);

@@ -12,8 +12,12 @@ export interface IScryptParams {
   p: number;
 }
 
-/** N=2^15, r=8: 32 MiB and tens of milliseconds per hash: costly to brute-force, affordable per login. */
-export const DEFAULT_SCRYPT_PARAMS: IScryptParams = { N: 32768, r: 8, p: 1 };
+/**
+ * N=2^13, r=8, p=10 (one of OWASP's equivalent scrypt settings): 8 MiB per hash — the p rounds reuse
+ * one block — and as much CPU as N=2^15, r=8, p=1, which took 32 MiB. Costly to brute-force,
+ * affordable per login. Hashes made with other parameters keep them (they are in the hash).
+ */
+export const DEFAULT_SCRYPT_PARAMS: IScryptParams = { N: 8192, r: 8, p: 10 };
 
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
@@ -24,13 +28,12 @@ const MAX_P = 16;
 const MAX_MEMORY_BYTES = 512 * 1024 * 1024;
 
 /**
- * Each scrypt takes about 32 MiB and a libuv thread for tens of milliseconds, and anonymous clients
- * can ask for one (a failed Basic login). So one runs at a time — two at once were a third of the
- * server's peak memory (start-up with configured passwords: 151–157 MiB), for logins that are rare
- * (clients use tokens, and a Basic login is remembered) — and a bounded number wait; more are
- * refused with 429 instead of piling up memory.
+ * Each scrypt takes its memory (8 MiB with the defaults, 32 MiB with the earlier ones) and a libuv
+ * thread for tens of milliseconds, and anonymous clients can ask for one (a failed Basic login). So
+ * two run at once — four 32 MiB ones were most of the server's peak memory — and a bounded number
+ * wait; more are refused with 429 instead of piling up memory.
  */
-export const MAX_CONCURRENT_HASHES = 1;
+export const MAX_CONCURRENT_HASHES = 2;
 export const MAX_WAITING_HASHES = 64;
 const hashing = new ConcurrencyLimit(MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES, 'checking passwords');
 
@@ -39,7 +42,8 @@ function scrypt(password: string, salt: Buffer, keyLength: number, params: IScry
 }
 
 function scryptNow(password: string, salt: Buffer, keyLength: number, params: IScryptParams): Promise<Buffer> {
-  const memory = 128 * params.N * params.r * params.p;
+  // OpenSSL works through the p blocks one after another in one buffer of 128·N·r bytes.
+  const memory = 128 * params.N * params.r;
   return new Promise((resolve, reject) => {
     crypto.scrypt(
       password.normalize('NFC'),
@@ -63,7 +67,7 @@ export async function hashPassword(password: string, params: IScryptParams = DEF
 /**
  * A well-formed hash that no password matches: its key is random, not derived. Checking a password
  * against it costs a full scrypt all the same (for unknown users), while making it costs nothing —
- * no 32 MiB scrypt at start-up.
+ * no scrypt at start-up.
  */
 export function unmatchableHash(params: IScryptParams = DEFAULT_SCRYPT_PARAMS): string {
   return encodeHash(params, crypto.randomBytes(SALT_BYTES), crypto.randomBytes(KEY_BYTES));

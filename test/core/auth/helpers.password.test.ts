@@ -5,11 +5,18 @@ import { MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES, hashPassword, isPasswordHash
 
 test('password: hash has the scrypt$N$r$p$salt$hash form and verifies', async () => {
   const hash = await hashPassword('correct horse');
-  assert.match(hash, /^scrypt\$32768\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  assert.match(hash, /^scrypt\$8192\$8\$10\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
   assert.equal(isPasswordHash(hash), true);
   assert.equal(await verifyPassword('correct horse', hash), true);
   assert.equal(await verifyPassword('correct horsE', hash), false);
   assert.equal(await verifyPassword('', hash), false);
+});
+
+test('password: a hash made with the earlier defaults (N=2^15, r=8, p=1) keeps its parameters and still verifies', async () => {
+  const earlier = await hashPassword('kept', { N: 32768, r: 8, p: 1 });
+  assert.match(earlier, /^scrypt\$32768\$8\$1\$/);
+  assert.equal(await verifyPassword('kept', earlier), true);
+  assert.equal(await verifyPassword('lost', earlier), false);
 });
 
 test('password: random salt, so equal passwords hash differently', async () => {
@@ -22,7 +29,7 @@ test('password: random salt, so equal passwords hash differently', async () => {
 
 test('password: the unknown-user hash is well formed, of the default cost, new each time, and matches nothing', async () => {
   const hash = unmatchableHash();
-  assert.match(hash, /^scrypt\$32768\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  assert.match(hash, /^scrypt\$8192\$8\$10\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
   assert.equal(isPasswordHash(hash), true);
   assert.notEqual(unmatchableHash(), hash);
   const cheap = unmatchableHash({ N: 1024, r: 8, p: 1 });

@@ -50,10 +50,6 @@ export function parseResource(resource: string): IParsedResource | null {
   return { protocol: parts[0], type: parts[1], name: parts.slice(2).join(':') };
 }
 
-export function formatScope(scope: IParsedScope): string {
-  return `${scope.protocol}:${scope.type}:${scope.name}:${scope.action}`;
-}
-
 const READ_ACTIONS = new Set(['read', 'pull']);
 const WRITE_ACTIONS = new Set(['write', 'push']);
 

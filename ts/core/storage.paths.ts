@@ -179,10 +179,8 @@ export const ociPaths = {
 
 /** npm: package names pass npm's name rules (helpers.npm.ts) before they get here. */
 export const npmPaths = {
-  packagePrefix: (name: string) => `npm/packages/${name}/`,
   packument: (name: string) => `npm/packages/${name}/packument.json`,
   abbreviated: (name: string) => `npm/packages/${name}/abbreviated.json`,
-  tarballsPrefix: (name: string) => `npm/packages/${name}/tarballs/`,
   tarball: (name: string, file: string) => `npm/packages/${name}/tarballs/${file}`,
   packagesPrefix: () => 'npm/packages/',
   /** The package whose packument is stored at `key`; null for any other key. */
@@ -315,7 +313,6 @@ export const reportPaths = {
 
 /** The upstream cache: `key` is the protocol's own cache key (a path or a digest), stored hashed. */
 export const upstreamPaths = {
-  upstreamPrefix: (protocol: string, upstreamId: string) => `upstream/${protocol}/${upstreamId}/`,
   document: (protocol: string, upstreamId: string, key: string) => `upstream/${protocol}/${upstreamId}/documents/${sha256Hex(key)}`,
   artifact: (protocol: string, upstreamId: string, key: string) => `upstream/${protocol}/${upstreamId}/artifacts/${sha256Hex(key)}`,
   artifactRecord: (protocol: string, upstreamId: string, key: string) => `upstream/${protocol}/${upstreamId}/artifacts/${sha256Hex(key)}.json`,

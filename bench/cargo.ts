@@ -29,7 +29,7 @@ import type { IStorageConfig } from '../ts/core/interfaces.core.js';
 import {
   benchRequest,
   curlThroughput,
-  loadTest,
+  documentLoad,
   median,
   reportProtocolFigures,
   rssSampler,
@@ -135,10 +135,8 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     for (let i = 1; i <= 200; i++) times.push(await publish('bench_crate', `1.0.${i}`, await smallCrate('bench_crate', `1.0.${i}`)));
 
     const indexPath = '/cargo/be/nc/bench_crate';
-    const indexBytes = (await benchRequest({ port: server.port, path: indexPath, headers: auth })).bytes;
-    console.log(`[${backend}] load: index GET (${(indexBytes / 1024).toFixed(0)} KB), hello right before`);
-    const helloRps = (await loadTest(hello.port, '/', {}, seconds)).rps;
-    const index = await loadTest(server.port, indexPath, auth, seconds, server.child.pid);
+    console.log(`[${backend}] load: index GET, hellos right before`);
+    const index = await documentLoad(hello, server, indexPath, auth, seconds);
 
     console.log(`[${backend}] 64 MiB .crate: publish, then GET with ${CURL_CLIENTS} curl clients`);
     const midFile = path.join(work, 'mid.crate');
@@ -162,9 +160,7 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishMedian: median(times),
       publishFirst: median(times.slice(0, 10)),
       publishLast: median(times.slice(189, 200)),
-      hello: helloRps,
       document: index,
-      documentBytes: indexBytes,
       artifactMBps: crateMBps,
       bigMiB,
       bigPublishMBps: bigSize / 1e6 / (publishMs / 1000),

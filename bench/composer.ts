@@ -30,15 +30,16 @@ import {
   benchRequest,
   curlThroughput,
   documentFigure,
-  loadTest,
+  documentLoad,
+  kilobytes,
   median,
   reportProtocolFigures,
   rssSampler,
   runProtocolBench,
   startBenchServer,
   type IBenchServer,
+  type IDocumentLoad,
   type IProtocolFigures,
-  type ILoadResult,
 } from './helpers.load.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -78,7 +79,7 @@ async function bigZipFile(file: string, name: string, version: string, payloadBy
 
 /** `document` is a package's p2 metadata; packages.json is measured beside it. */
 interface IFigures extends IProtocolFigures {
-  root: { hello: number; result: ILoadResult };
+  root: IDocumentLoad;
 }
 
 async function benchBackend(backend: string, storage: IStorageConfig, seconds: number, bigMiB: number, hello: IBenchServer): Promise<IFigures> {
@@ -101,12 +102,9 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     for (let i = 1; i <= 200; i++) times.push(await upload('bench/pkg', await makePackageZip('bench/pkg', `1.0.${i}`)));
 
     const metadataPath = '/composer/p2/bench/pkg.json';
-    const metadataBytes = (await benchRequest({ port: server.port, path: metadataPath, headers: auth })).bytes;
-    console.log(`[${backend}] load: packages.json and metadata GET (${(metadataBytes / 1024).toFixed(0)} KB), hello right before`);
-    // A hello run right before each, so each ratio compares like with like on a shared machine.
-    const measure = async (target: string) => ({ hello: (await loadTest(hello.port, '/', {}, seconds)).rps, result: await loadTest(server.port, target, auth, seconds, server.child.pid) });
-    const root = await measure('/composer/packages.json');
-    const metadata = await measure(metadataPath);
+    console.log(`[${backend}] load: packages.json and metadata GET, hellos right before each`);
+    const root = await documentLoad(hello, server, '/composer/packages.json', auth, seconds);
+    const metadata = await documentLoad(hello, server, metadataPath, auth, seconds);
 
     console.log(`[${backend}] 64 MiB zip: upload, then GET with ${CURL_CLIENTS} curl clients`);
     const midFile = path.join(work, 'mid.zip');
@@ -140,9 +138,7 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishFirst: median(times.slice(0, 10)),
       publishLast: median(times.slice(189, 200)),
       root,
-      hello: metadata.hello,
-      document: metadata.result,
-      documentBytes: metadataBytes,
+      document: metadata,
       artifactMBps: zipMBps,
       bigMiB,
       bigPublishMBps: bigSize / 1e6 / (publishMs / 1000),
@@ -159,7 +155,7 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
 
 const report = (f: IFigures) =>
   reportProtocolFigures('composer', { document: 'p2 metadata', artifact: 'zip', publish: 'upload' }, f, [
-    [`packages.json GET, ${CONNECTIONS} connections`, f.root.result.rps.toFixed(0), documentFigure(f.root.result, f.root.hello)],
+    [`packages.json GET (${kilobytes(f.root.bytes)}), ${CONNECTIONS} connections`, f.root.rps.toFixed(0), documentFigure(f.root)],
   ]);
 
 await runProtocolBench({

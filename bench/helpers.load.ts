@@ -52,10 +52,23 @@ export function compiledScript(script: string): { file: string; execArgv: string
 
 // ---- servers in child processes ----------------------------------------------------------------
 
-const helloHandler: http.RequestListener = (_req, res) => {
-  res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '5' });
-  res.end('hello');
+/** Largest body the hello server sends for `/bytes/{n}`. */
+const MAX_HELLO_BYTES = 64 * 1024 * 1024;
+const helloBodies = new Map<number, Buffer>();
+
+/**
+ * `hello`, or for `/bytes/{n}` a body of n bytes (made once): a document's rate is bound partly by its bytes
+ * (the kernel copies them, the load generator counts them), which a hello of the same size shows.
+ */
+const helloHandler: http.RequestListener = (req, res) => {
+  const size = /^\/bytes\/(\d+)$/.exec(req.url ?? '')?.[1];
+  const length = size === undefined ? 0 : Math.min(Number(size), MAX_HELLO_BYTES);
+  let body = size === undefined ? HELLO : helloBodies.get(length);
+  if (!body) helloBodies.set(length, (body = Buffer.alloc(length, 'x')));
+  res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(body.length) });
+  res.end(body);
 };
+const HELLO = Buffer.from('hello');
 
 /** Child side: serve `handler` (or the hello server when null) on a free port, report port and token. */
 export async function serveInChild(build: (() => Promise<{ handler: http.RequestListener; token: string }>) | null) {
@@ -347,13 +360,33 @@ export async function runProtocolBench<F>(options: {
   results.forEach(options.report);
 }
 
+/** A document GET under load, with the hello server's rates right before it: bare, and with a body as large. */
+export interface IDocumentLoad extends ILoadResult {
+  /** Bytes of the document's body. */
+  bytes: number;
+  hello: number;
+  sameSizeHello: number;
+}
+
+/**
+ * GET `path` (`headers`) at CONNECTIONS connections for `seconds`, right after the hello server for as long,
+ * bare and then with a body of the document's size: the ratio the targets name, and the part of it the bytes
+ * alone explain.
+ */
+export async function documentLoad(hello: IBenchServer, server: IBenchServer, path: string, headers: Record<string, string>, seconds: number): Promise<IDocumentLoad> {
+  const answer = await benchRequest({ port: server.port, path, headers });
+  if (answer.status !== 200) throw new Error(`GET ${path}: ${answer.status} ${answer.text}`);
+  const bare = (await loadTest(hello.port, '/', {}, seconds)).rps;
+  const sameSize = (await loadTest(hello.port, `/bytes/${answer.bytes}`, {}, seconds)).rps;
+  const result = await loadTest(server.port, path, headers, seconds, server.child.pid);
+  return { ...result, bytes: answer.bytes, hello: bare, sameSizeHello: sameSize };
+}
+
 /** What every protocol benchmark measures, against the targets the protocol issues set. */
 export interface IProtocolFigures {
   backend: string;
-  hello: number;
   /** The index / metadata document GET at CONNECTIONS connections. */
-  document: ILoadResult;
-  documentBytes: number;
+  document: IDocumentLoad;
   /** A 64 MiB artifact fetched by curl. */
   artifactMBps: number;
   publishMedian: number;
@@ -368,12 +401,20 @@ export interface IProtocolFigures {
 
 export const PROTOCOL_TARGETS = { documentRatio: 0.3, artifactMBps: 800, publishMs: 10, growth: 1.2, peakRssMiB: 120 };
 
-/** A document GET's rate beside the hello server's, measured right before it, against the target ratio. */
-export function documentFigure(result: ILoadResult, hello: number): string {
-  const ratio = result.rps / hello;
+/**
+ * A document GET's rate beside the hello server's, measured right before it, against the target ratio; and
+ * beside a hello of the same body size (what the bytes alone allow).
+ */
+export function documentFigure(load: IDocumentLoad): string {
+  const ratio = load.rps / load.hello;
   const target = PROTOCOL_TARGETS.documentRatio;
-  return `req/s  ${ratio.toFixed(2)}× hello (${hello.toFixed(0)})  p50 ${result.p50.toFixed(1)} ms  CPU ${result.cpuMsPerRequest.toFixed(2)} ms/req   ${mark(ratio >= target)} target ≥ ${target}×`;
+  return (
+    `req/s  ${ratio.toFixed(2)}× hello (${load.hello.toFixed(0)}), ${(load.rps / load.sameSizeHello).toFixed(2)}× a hello of ${kilobytes(load.bytes)} (${load.sameSizeHello.toFixed(0)})` +
+    `  p50 ${load.p50.toFixed(1)} ms  CPU ${load.cpuMsPerRequest.toFixed(2)} ms/req   ${mark(ratio >= target)} target ≥ ${target}×`
+  );
 }
+
+export const kilobytes = (bytes: number) => `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KB`;
 
 /** Print one backend's figures, each beside its target; `extra` rows follow the publish rows. */
 export function reportProtocolFigures(
@@ -388,8 +429,7 @@ export function reportProtocolFigures(
   console.log(
     [
       `\n${protocol} benchmark — ${f.backend} (${os.cpus().length} cores shared with other work: figures under load)`,
-      row(`hello (bare node:http), ${CONNECTIONS} connections`, f.hello.toFixed(0), 'req/s'),
-      row(`${names.document} GET (${(f.documentBytes / 1024).toFixed(0)} KB), ${CONNECTIONS} connections`, f.document.rps.toFixed(0), documentFigure(f.document, f.hello)),
+      row(`${names.document} GET (${kilobytes(f.document.bytes)}), ${CONNECTIONS} connections`, f.document.rps.toFixed(0), documentFigure(f.document)),
       row(`${names.artifact} GET (64 MiB), curl`, f.artifactMBps.toFixed(0), `MB/s   ${mark(f.artifactMBps >= t.artifactMBps)} target ≥ ${t.artifactMBps} MB/s (filesystem)`),
       row(`${names.publish}, median of 200 versions`, f.publishMedian.toFixed(2), `ms     ${mark(f.publishMedian <= t.publishMs)} target ≤ ${t.publishMs} ms`),
       row(`${names.publish}, versions 1-10 (median)`, f.publishFirst.toFixed(2), 'ms'),

@@ -26,7 +26,7 @@ import type { IStorageConfig } from '../ts/core/interfaces.core.js';
 import {
   benchRequest,
   curlThroughput,
-  loadTest,
+  documentLoad,
   median,
   reportProtocolFigures,
   rssSampler,
@@ -126,10 +126,8 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     for (let i = 1; i <= 200; i++) times.push(await put(`${GROUP_PATH}/bench-lib/1.0.${i}/bench-lib-1.0.${i}.jar`, Buffer.from(`jar ${i}`)));
 
     const metadataPath = `/maven/${GROUP_PATH}/bench-lib/maven-metadata.xml`;
-    const metadataBytes = (await benchRequest({ port: server.port, path: metadataPath, headers: auth })).bytes;
-    console.log(`[${backend}] load: metadata GET (${(metadataBytes / 1024).toFixed(0)} KB), hello right before`);
-    const helloRps = (await loadTest(hello.port, '/', {}, seconds)).rps;
-    const metadataLoad = await loadTest(server.port, metadataPath, auth, seconds, server.child.pid);
+    console.log(`[${backend}] load: metadata GET, hellos right before`);
+    const metadataLoad = await documentLoad(hello, server, metadataPath, auth, seconds);
 
     console.log(`[${backend}] 64 MiB jar: deploy, then GET with ${CURL_CLIENTS} curl clients`);
     const midFile = path.join(work, 'mid.jar');
@@ -155,9 +153,7 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishFirst: median(times.slice(0, 10)),
       publishLast: median(times.slice(189, 200)),
       deployMedian: median(deploys.slice(5)),
-      hello: helloRps,
       document: metadataLoad,
-      documentBytes: metadataBytes,
       artifactMBps: jarMBps,
       bigMiB,
       bigPublishMBps: (bigMiB * MiB) / 1e6 / (publishMs / 1000),

@@ -33,7 +33,8 @@ import {
   CONNECTIONS,
   benchRequest,
   curlThroughput,
-  loadTest,
+  documentLoad,
+  kilobytes,
   mark,
   median,
   parseBenchArgs,
@@ -43,7 +44,7 @@ import {
   startHelloServer,
   withBackends,
   type IBenchServer,
-  type ILoadResult,
+  type IDocumentLoad,
 } from './helpers.load.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -127,8 +128,8 @@ function publishBody(name: string, version: string, tarball: Buffer, extra: Reco
 
 // ---- the benchmark -----------------------------------------------------------------------------
 
-/** A registry load phase with the hello server's rate measured right before it under the same conditions. */
-type TPhaseResult = ILoadResult & { hello: number };
+/** A registry load phase with the hello server's rates (bare and with a body as large) measured right before it. */
+type TPhaseResult = IDocumentLoad;
 
 interface IFigures {
   backend: string;
@@ -227,9 +228,9 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
   const hellos: number[] = [];
   /** A registry phase and, right before it, the hello server for as long: the ratio sees the same machine. */
   const phase = async (path: string, headers: Record<string, string>): Promise<TPhaseResult> => {
-    const hello = (await loadTest(helloServer.port, '/', {}, seconds)).rps;
-    hellos.push(hello);
-    return { ...(await loadTest(server.port, path, headers, seconds, server.child.pid)), hello };
+    const load = await documentLoad(helloServer, server, path, headers, seconds);
+    hellos.push(load.hello);
+    return load;
   };
   const auth = { authorization: `Bearer ${server.token}` };
   try {
@@ -307,7 +308,8 @@ function load(label: string, result: TPhaseResult, target?: string) {
   const hello = result.hello;
   const ratio = result.rps / hello;
   const verdict = target ? `   ${mark(ratio >= 0.15)} target ${target}` : '';
-  return `  ${label.padEnd(38)}${result.rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(3)}× hello (${hello.toFixed(0)} req/s just before)  ${result.cpuMsPerRequest.toFixed(2)} ms server CPU/req  p50 ${result.p50.toFixed(1)} ms${verdict}`;
+  const sameSize = `${(result.rps / result.sameSizeHello).toFixed(2)}× a hello of ${kilobytes(result.bytes)} (${result.sameSizeHello.toFixed(0)})`;
+  return `  ${label.padEnd(38)}${result.rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(3)}× hello (${hello.toFixed(0)} req/s just before), ${sameSize}  ${result.cpuMsPerRequest.toFixed(2)} ms server CPU/req  p50 ${result.p50.toFixed(1)} ms${verdict}`;
 }
 
 function searchLines(figures: ISearchFigures): string[] {

@@ -28,7 +28,9 @@ import { BOUNDARY, MULTIPART_TYPE, coreMetadata, makeWheel, multipartBody, uploa
 import {
   benchRequest,
   curlThroughput,
-  loadTest,
+  documentFigure,
+  documentLoad,
+  kilobytes,
   mark,
   median,
   parseBenchArgs,
@@ -129,10 +131,8 @@ async function benchBackend(label: string, storage: IStorageConfig, hello: IBenc
       ['metadata GET (PEP 658)', '/pypi/packages/bench-index/bench_index-1.200-py3-none-any.whl.metadata', {}],
     ];
     for (const [what, target, headers] of pages) {
-      const base = await loadTest(hello.port, '/', {}, seconds);
-      const result = await loadTest(server.port, target, { ...auth, ...headers }, seconds, server.child.pid);
-      const ratio = result.rps / base.rps;
-      console.log(`  ${what}: ${result.rps.toFixed(0)} req/s, hello ${base.rps.toFixed(0)} req/s: ${ratio.toFixed(2)}×   ${mark(ratio >= 0.3)} target ≥ 0.3×`);
+      const load = await documentLoad(hello, server, target, { ...auth, ...headers }, seconds);
+      console.log(`  ${what} (${kilobytes(load.bytes)}): ${load.rps.toFixed(0)} ${documentFigure(load)}`);
     }
 
     const large = await makeWheel('bench-large', '1.0', { extraEntries: [{ name: 'bench_large/data.bin', data: crypto.randomBytes(64 * MiB), method: 'stored' }] });

@@ -31,15 +31,16 @@ import {
   benchRequest,
   curlThroughput,
   documentFigure,
-  loadTest,
+  documentLoad,
+  kilobytes,
   median,
   reportProtocolFigures,
   rssSampler,
   runProtocolBench,
   startBenchServer,
   type IBenchServer,
+  type IDocumentLoad,
   type IProtocolFigures,
-  type ILoadResult,
 } from './helpers.load.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -84,9 +85,7 @@ async function bigGemFile(file: string, name: string, version: string, payloadBy
 
 /** `document` is /info; /versions is measured beside it. */
 interface IFigures extends IProtocolFigures {
-  helloVersions: number;
-  versions: ILoadResult;
-  versionsBytes: number;
+  versions: IDocumentLoad;
 }
 
 async function benchBackend(backend: string, storage: IStorageConfig, seconds: number, bigMiB: number, hello: IBenchServer): Promise<IFigures> {
@@ -111,13 +110,9 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     }
 
     const infoPath = '/rubygems/info/bench-gem';
-    const infoBytes = (await benchRequest({ port: server.port, path: infoPath, headers: auth })).bytes;
-    const versionsBytes = (await benchRequest({ port: server.port, path: '/rubygems/versions', headers: auth })).bytes;
-    console.log(`[${backend}] load: /info (${(infoBytes / 1024).toFixed(0)} KB) and /versions (${(versionsBytes / 1024).toFixed(0)} KB), hello right before each`);
-    const helloInfo = (await loadTest(hello.port, '/', {}, seconds)).rps;
-    const info = await loadTest(server.port, infoPath, auth, seconds, server.child.pid);
-    const helloVersions = (await loadTest(hello.port, '/', {}, seconds)).rps;
-    const versions = await loadTest(server.port, '/rubygems/versions', auth, seconds, server.child.pid);
+    console.log(`[${backend}] load: /info and /versions, hellos right before each`);
+    const info = await documentLoad(hello, server, infoPath, auth, seconds);
+    const versions = await documentLoad(hello, server, '/rubygems/versions', auth, seconds);
 
     console.log(`[${backend}] 64 MiB .gem: push, then GET with ${CURL_CLIENTS} curl clients`);
     const midFile = path.join(work, 'mid.gem');
@@ -141,12 +136,8 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishMedian: median(times),
       publishFirst: median(times.slice(0, 10)),
       publishLast: median(times.slice(189, 200)),
-      hello: helloInfo,
       document: info,
-      documentBytes: infoBytes,
-      helloVersions,
       versions,
-      versionsBytes,
       artifactMBps: gemMBps,
       bigMiB,
       bigPublishMBps: bigSize / 1e6 / (publishMs / 1000),
@@ -163,7 +154,7 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
 
 const report = (f: IFigures) =>
   reportProtocolFigures('rubygems', { document: '/info', artifact: '.gem', publish: 'push' }, f, [
-    [`/versions GET (${(f.versionsBytes / 1024).toFixed(0)} KB), ${CONNECTIONS} connections`, f.versions.rps.toFixed(0), documentFigure(f.versions, f.helloVersions)],
+    [`/versions GET (${kilobytes(f.versions.bytes)}), ${CONNECTIONS} connections`, f.versions.rps.toFixed(0), documentFigure(f.versions)],
   ]);
 
 await runProtocolBench({

@@ -4,7 +4,8 @@ import { RegistryError } from './classes.registryerror.js';
 import { createBlake2b256, type IIncrementalHash } from './helpers.blake2.js';
 import type { IPutDigests, THashAlgorithm } from './storage/interfaces.storage.js';
 
-export const sha256Hex = (data: Uint8Array | string) => crypto.createHash('sha256').update(data).digest('hex');
+// One-shot: a third of createHash's cost, paid on every authenticated request (the token's id).
+export const sha256Hex = (data: Uint8Array | string) => crypto.hash('sha256', data, 'hex');
 
 /** How a protocol writes a digest: `hex`, `base64`, SRI (`sha512-<base64>`) or prefixed (`sha256:<hex>`). */
 export type TDigestForm = 'hex' | 'base64' | 'sri' | 'prefixed';

@@ -50,13 +50,13 @@ export class CargoRegistry extends BaseRegistry {
 
   protected routes(): IRoute[] {
     const crate = (action: string) => (req: IRouteRequest) => ({ resource: `cargo:crate:${this.crateName(req)}`, action });
-    const anyCrate = () => ({ resource: 'cargo:crate:*', action: 'read' });
+    const readAllCrates = () => ({ resource: 'cargo:crate:*', action: 'read' });
     return [
       // Any valid token (a token for one crate needs it too), or none with anonymous reads.
       { method: 'GET', pattern: '/config.json', permission: this.anonymousRead ? 'public' : 'authenticated', handler: async (req) => this.configJson(req) },
       // The Web API, before the index patterns (`/api/v1/crates` also has three segments).
       { method: 'PUT', pattern: '/api/v1/crates/new', permission: 'authenticated', handler: (req) => this.publish(req), audit: 'publish' },
-      { method: 'GET', pattern: '/api/v1/crates', permission: anyCrate, handler: (req) => this.searchCrates(req) },
+      { method: 'GET', pattern: '/api/v1/crates', permission: readAllCrates, handler: (req) => this.searchCrates(req) },
       { method: 'GET', pattern: '/api/v1/crates/:name/:version/download', permission: crate('read'), handler: (req) => this.download(req) },
       { method: 'DELETE', pattern: '/api/v1/crates/:name/:version/yank', permission: crate('delete'), handler: (req) => this.yank(req, true), audit: auditParams('yank', 'name', 'version') },
       { method: 'PUT', pattern: '/api/v1/crates/:name/:version/unyank', permission: crate('delete'), handler: (req) => this.yank(req, false), audit: auditParams('unyank', 'name', 'version') },

@@ -84,15 +84,15 @@ export class PypiRegistry extends BaseRegistry {
     const read = this.projectPermission('read');
     const write = this.projectPermission('write');
     const remove = this.projectPermission('delete');
-    const readAny = () => ({ resource: 'pypi:package:*', action: 'read' });
+    const readAllProjects = () => ({ resource: 'pypi:package:*', action: 'read' });
     return [
       // Uploads (twine's legacy API) at the repository URL; the project comes in the form, so its scope is checked there.
       { method: 'POST', pattern: '/', permission: 'authenticated', handler: (req) => this.upload(req), audit: 'publish' },
       { method: 'POST', pattern: '/legacy/', permission: 'authenticated', handler: (req) => this.upload(req), audit: 'publish' },
 
       // The simple index, for installers.
-      { method: 'GET', pattern: '/simple', permission: readAny, handler: async (req) => redirect(`${req.baseUrl}/simple/`) },
-      { method: 'GET', pattern: '/simple/', permission: readAny, handler: (req) => this.simpleRoot(req) },
+      { method: 'GET', pattern: '/simple', permission: readAllProjects, handler: async (req) => redirect(`${req.baseUrl}/simple/`) },
+      { method: 'GET', pattern: '/simple/', permission: readAllProjects, handler: (req) => this.simpleRoot(req) },
       { method: 'GET', pattern: '/simple/:project', permission: read, handler: async (req) => redirect(`${req.baseUrl}/simple/${this.project(req)}/`) },
       { method: 'GET', pattern: '/simple/:project/', permission: read, handler: (req) => this.simpleProject(req) },
 
@@ -107,7 +107,7 @@ export class PypiRegistry extends BaseRegistry {
       { method: 'POST', pattern: '/pypi/:project/:version/unyank', permission: write, handler: (req) => this.yank(req, false), audit: auditParams('unyank', 'project', 'version') },
       { method: 'DELETE', pattern: '/pypi/:project/:version', permission: remove, handler: (req) => this.deleteFiles(req, { version: req.params.version }), audit: auditParams('delete', 'project', 'version') },
 
-      { method: 'GET', pattern: '/search', permission: readAny, handler: (req) => this.searchProjects(req) },
+      { method: 'GET', pattern: '/search', permission: readAllProjects, handler: (req) => this.searchProjects(req) },
     ];
   }
 

@@ -62,19 +62,19 @@ export class RubyGemsRegistry extends BaseRegistry {
       action,
     });
     const byParam = (req: IRouteRequest) => req.params.gem;
-    const readAny = () => ({ resource: 'rubygems:gem:*', action: 'read' });
+    const readAllGems = () => ({ resource: 'rubygems:gem:*', action: 'read' });
     return [
       // `gem install --source` probes the source itself.
-      { method: 'GET', pattern: '/', permission: readAny, handler: async () => ({ status: 200, headers: { 'Content-Type': TEXT }, body: 'RubyGems repository\n' }) },
+      { method: 'GET', pattern: '/', permission: readAllGems, handler: async () => ({ status: 200, headers: { 'Content-Type': TEXT }, body: 'RubyGems repository\n' }) },
 
       // Compact index (bundler, gem).
-      { method: 'GET', pattern: '/versions', permission: readAny, handler: (req) => this.compactVersions(req) },
-      { method: 'GET', pattern: '/names', permission: readAny, handler: (req) => this.compactNames(req) },
+      { method: 'GET', pattern: '/versions', permission: readAllGems, handler: (req) => this.compactVersions(req) },
+      { method: 'GET', pattern: '/names', permission: readAllGems, handler: (req) => this.compactNames(req) },
       { method: 'GET', pattern: '/info/:gem', permission: gem('read', byParam), handler: (req) => this.compactInfo(req) },
 
       // Marshal index files and quick specs.
       ...(['specs', 'latest_specs', 'prerelease_specs'] as TSpecsFile[]).map(
-        (which): IRoute => ({ method: 'GET', pattern: `/${which}.4.8.gz`, permission: readAny, handler: (req) => this.specsFile(req, which) }),
+        (which): IRoute => ({ method: 'GET', pattern: `/${which}.4.8.gz`, permission: readAllGems, handler: (req) => this.specsFile(req, which) }),
       ),
       // File names do not say where the name ends (`a-b-1.0`): the read scope is checked once the gem is found.
       { method: 'GET', pattern: '/quick/Marshal.4.8/:file', permission: 'optional', handler: (req) => this.quickSpec(req) },
@@ -88,9 +88,9 @@ export class RubyGemsRegistry extends BaseRegistry {
 
       // JSON API.
       { method: 'GET', pattern: '/api/v1/versions/:file', permission: gem('read', (req) => stripSuffix(req.params.file, '.json')), handler: (req) => this.versionsJson(req) },
-      { method: 'GET', pattern: '/api/v1/dependencies', permission: readAny, handler: (req) => this.dependencies(req, 'marshal') },
-      { method: 'GET', pattern: '/api/v1/dependencies.json', permission: readAny, handler: (req) => this.dependencies(req, 'json') },
-      { method: 'GET', pattern: '/api/v1/search.json', permission: readAny, handler: (req) => this.searchGems(req) },
+      { method: 'GET', pattern: '/api/v1/dependencies', permission: readAllGems, handler: (req) => this.dependencies(req, 'marshal') },
+      { method: 'GET', pattern: '/api/v1/dependencies.json', permission: readAllGems, handler: (req) => this.dependencies(req, 'json') },
+      { method: 'GET', pattern: '/api/v1/search.json', permission: readAllGems, handler: (req) => this.searchGems(req) },
       { method: 'GET', pattern: '/api/v1/gems/:gem/owners', permission: gem('read', byParam), handler: (req) => this.owners(req, 'json') },
       { method: 'GET', pattern: '/api/v1/gems/:gem/owners.json', permission: gem('read', byParam), handler: (req) => this.owners(req, 'json') },
       { method: 'GET', pattern: '/api/v1/gems/:gem/owners.yaml', permission: gem('read', byParam), handler: (req) => this.owners(req, 'yaml') },

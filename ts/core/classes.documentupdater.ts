@@ -151,6 +151,15 @@ export class DocumentUpdater {
     }
   }
 
+  /**
+   * The value this instance last wrote to `key`, while it remembers it; not checked against storage (another
+   * instance may have written since). For early refusals that the update itself confirms. Read only: it may be
+   * the very object the next update changes in place.
+   */
+  lastWrittenValue<T>(key: string): T | undefined {
+    return this.lastWritten.get(key)?.value as T | undefined;
+  }
+
   /** Forget what this instance knows about a document (after changing it some other way). */
   forget(key: string): void {
     this.lastWritten.delete(key);

@@ -311,6 +311,11 @@ export class RegistryStorage {
     return this.documents.update(key, ctx, mutate, options);
   }
 
+  /** What this instance last wrote to a document through `updateDocument`, if it remembers it (see `DocumentUpdater.lastWrittenValue`). */
+  lastWrittenDocument<T>(key: string): T | undefined {
+    return this.documents.lastWrittenValue<T>(key);
+  }
+
   /** Forget the remembered state of a document changed by other means than `updateDocument`. */
   forgetDocument(key: string): void {
     this.documents.forget(key);

@@ -287,8 +287,7 @@ export class RubyGemsStore {
         spec = parseGemspecYaml((await gunzipBounded(metadata, MAX_METADATA_YAML_BYTES, 'metadata.gz')).toString('utf8'));
         // The caller's scope first: `authorize` also names the gem for the audit event.
         await authorize(spec);
-        const existing = await this.getGem(spec.name);
-        if (existing) assertMayPush(existing, spec, actor);
+        await this.refuseEarly(spec, actor);
       },
     });
     const pushed = spec!;
@@ -316,6 +315,18 @@ export class RubyGemsStore {
       throw error;
     }
     return pushed;
+  }
+
+  /**
+   * A push the truth will refuse is refused before its .gem is stored. Checked against what this instance
+   * last wrote when it remembers it (no storage round trip: the push after a push), against storage before
+   * refusing; the change of the truth checks again, so a push another instance made in between is still refused.
+   */
+  private async refuseEarly(spec: IGemSpec, actor: IGemActor): Promise<void> {
+    const remembered = this.storage.lastWrittenDocument<IGemDocument>(rubygemsPaths.gem(spec.name));
+    if (remembered && mayPush(remembered, spec, actor)) return;
+    const existing = await this.getGem(spec.name);
+    if (existing) assertMayPush(existing, spec, actor);
   }
 
   /** Delete a stored `.gem` whose push failed, unless the truth lists it after all. */
@@ -372,6 +383,9 @@ function searchEntry(gem: IGemDocument): IGemSearchEntry | null {
 function assertOwner(gem: IGemDocument, actor: IGemActor) {
   if (!gem.owners.includes(actor.userId)) throw RegistryError.denied(`You do not have permission to change ${gem.name}`);
 }
+
+const mayPush = (gem: IGemDocument, spec: IGemSpec, actor: IGemActor) =>
+  gem.owners.includes(actor.userId) && !gem.versions[fullVersion(spec.version, spec.platform)];
 
 /** Pushed by an owner, and a new version. */
 function assertMayPush(gem: IGemDocument, spec: IGemSpec, actor: IGemActor) {

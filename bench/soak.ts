@@ -90,6 +90,8 @@ function rewrite(driver: IProtocolDriver, call: TCall, i: number): Promise<IRead
 interface IMemory {
   rss: number[];
   heap: number[];
+  /** RSS right after that collection: what the process holds once garbage is given back. */
+  rssAfterGc: number[];
   /** Memory of C++ objects bound to JavaScript ones (buffers among them). */
   external: number[];
 }
@@ -110,7 +112,8 @@ async function soak(storage: IStorageConfig, backend: string, args: Record<strin
     const memory = async (): Promise<IMemory> => {
       const rss = servers.map((server) => processMiB(server.child.pid!, 'VmRSS'));
       const usages = await Promise.all(servers.map(childMemory));
-      return { rss, heap: usages.map((usage) => usage.heapUsed / 2 ** 20), external: usages.map((usage) => usage.external / 2 ** 20) };
+      const mib = (bytes: number) => bytes / 2 ** 20;
+      return { rss, heap: usages.map((usage) => mib(usage.heapUsed)), rssAfterGc: usages.map((usage) => mib(usage.rss)), external: usages.map((usage) => mib(usage.external)) };
     };
     const measured: { phase: string; memory: IMemory; requests: number }[] = [];
     const packages: IPackageState[] = [];
@@ -236,8 +239,8 @@ async function soak(storage: IStorageConfig, backend: string, args: Record<strin
         `  downloads / index reads                   ${counts.reads} / ${counts.listings}`,
         `  error answers                             ${errors.length}   ${mark(errors.length === 0)} target 0`,
         `  versions present at the end               ${expected - lostVersions.size} of ${expected}   ${mark(lost.length === 0)} target all`,
-        `  per instance, MiB:                        RSS                 heap after GC       external`,
-        ...measured.map(({ phase, memory: { rss, heap, external } }) => `    ${phase.padEnd(40)}${mib(rss).padEnd(20)}${mib(heap).padEnd(20)}${mib(external)}`),
+        `  per instance, MiB:                        RSS                 heap after GC       RSS after GC        external`,
+        ...measured.map(({ phase, memory: { rss, heap, rssAfterGc, external } }) => `    ${phase.padEnd(40)}${mib(rss).padEnd(20)}${mib(heap).padEnd(20)}${mib(rssAfterGc).padEnd(20)}${mib(external)}`),
         `  RSS last / first steady phase             ${growth.toFixed(2)}× (largest)   ${mark(growth <= FLAT_GROWTH)} flat: at most ${FLAT_GROWTH}×`,
         `  heap last / first steady phase            ${heapGrowth.toFixed(2)}× (largest)`,
       ].join('\n'),

@@ -171,7 +171,8 @@ async function soak(storage: IStorageConfig, backend: string, args: Record<strin
         });
         judge(`${driver.protocol} index ${driver.name}`, answers);
         counts.listings++;
-      } else if (roll < LISTING_SHARE + REWRITE_SHARE) {
+      } else if (roll < LISTING_SHARE + REWRITE_SHARE && state.present.size > 1) {
+        // Never the last version not being rewritten: a gem with every version yanked is gone from the index (404).
         const i = pick(settled);
         state.present.delete(i);
         state.generation.set(i, (state.generation.get(i) ?? 0) + 1);

@@ -31,6 +31,6 @@ test('stored documents: the client is told the metadata is damaged and nothing c
   }
   assert.ok(isRegistryError(error));
   const shown = publicServerError(error, 'id-1');
-  assert.match(shown.message, /^stored metadata of this package is damaged and cannot be read; nothing was changed.*\(error id id-1\)$/);
+  assert.match(shown.message, /^stored metadata this request needs is damaged and cannot be read; nothing was changed.*\(error id id-1\)$/);
   assert.doesNotMatch(shown.message, /packument\.json/);
 });

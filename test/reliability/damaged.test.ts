@@ -18,7 +18,7 @@ import { startCluster, type ICluster, type TCall } from './cluster.js';
 import { protocolDrivers, type IProtocolDriver } from './drivers.js';
 
 const NAME = 'damaged';
-const DAMAGED_TEXT = /stored metadata of this package is damaged/;
+const DAMAGED_TEXT = /stored metadata this request needs is damaged/;
 
 /** Each protocol's truth of the package (OCI: what the tag `v0` points at) and the documents derived from it. */
 const DOCUMENTS: Record<TRegistryProtocol, { truth: string; derived: string[] }> = {

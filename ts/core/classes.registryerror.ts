@@ -102,7 +102,7 @@ const SERVER_ERROR_TEXT: Record<number, string> = {
 };
 
 /** What a client is told of a corrupt stored document; the log has which one (the error's cause). */
-const CORRUPT_TEXT = 'stored metadata of this package is damaged and cannot be read; nothing was changed, an operator must restore it';
+const CORRUPT_TEXT = 'stored metadata this request needs is damaged and cannot be read; nothing was changed, an operator must restore it';
 
 /**
  * A stored document that could not be parsed. It is never taken for "no such document": a write on top of

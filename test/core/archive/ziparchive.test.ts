@@ -105,7 +105,8 @@ for (const [backendName, makeBackend] of Object.entries(backends)) {
       const small = await readMetadata('zip/small.whl', 64 * KiB);
       const large = await readMetadata('zip/large.whl', 48 * MiB);
       assert.equal(large.bytesRead, small.bytesRead, 'bytes read do not grow with the archive');
-      assert.equal(large.reads, 3, 'the tail with the directory, the local header, the member data');
+      // Wheels put their .dist-info last: the first read at the end holds the directory and METADATA with it.
+      assert.equal(large.reads, 1, 'the tail with the directory, the local header and the member data');
       assert.ok(large.bytesRead < 8 * KiB + 200 + large.compressed, `read ${large.bytesRead} bytes of a 48 MiB archive`);
     });
 
@@ -265,6 +266,7 @@ describe('zip archive: formats and bad input', () => {
     const key = await store(await zipBuffer(wheelEntries()));
     const archive = await ZipArchive.open(env.storage, key, CORE_CONTEXT);
     await env.put(key, await zipBuffer(wheelEntries(20 * KiB)));
-    await assert.rejects(archive.readMember(archive.findMember(isWheelMetadata)!, 64 * KiB), isKind('conflict', /overwritten/));
+    // The first member lies before the tail read at open: reading it asks storage, which holds another archive now.
+    await assert.rejects(archive.readMember('demo/__init__.py', 64 * KiB), isKind('conflict', /overwritten/));
   });
 });

@@ -1,6 +1,6 @@
 import * as zlib from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { RegistryError } from '../classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../classes.registrystorage.js';
 import { StoredObjectReader } from './classes.storedobjectreader.js';
@@ -53,6 +53,8 @@ export class ZipArchive {
 
   private constructor(
     private readonly reader: StoredObjectReader,
+    /** The end of the archive, read when it was opened: for a small archive all of it, members too. */
+    private readonly tail: { bytes: Buffer; start: number },
     /** Every entry, in directory order. */
     readonly entries: readonly IZipEntry[],
     /** Member data ends before the directory starts. */
@@ -74,9 +76,7 @@ export class ZipArchive {
     const { maxDirectoryBytes, maxEntries } = { ...DEFAULT_ZIP_LIMITS, ...limits };
     const reader = await StoredObjectReader.open(storage, key, ctx);
     const { tail, tailStart, endRecordOffset } = await readTail(reader);
-    // Records inside the tail already read cost nothing; anything before it is one ranged read.
-    const readAt = async (offset: number, length: number) =>
-      offset >= tailStart ? tail.subarray(offset - tailStart, offset - tailStart + length) : reader.bytes(offset, length);
+    const readAt = (offset: number, length: number) => bytesAt(reader, { bytes: tail, start: tailStart }, offset, length);
 
     const end = parseEndOfCentralDirectory(tail.subarray(endRecordOffset - tailStart, endRecordOffset - tailStart + EOCD_BYTES));
     let location: IZipDirectoryLocation = end;
@@ -101,7 +101,7 @@ export class ZipArchive {
     }
     if (location.offset + location.size > directoryLimit) throw invalid('the central directory runs past its end record');
     const entries = parseCentralDirectory(await readAt(location.offset, location.size), location.entryCount);
-    return new ZipArchive(reader, entries, location.offset);
+    return new ZipArchive(reader, { bytes: tail, start: tailStart }, entries, location.offset);
   }
 
   /** The first entry, in directory order, that `predicate` accepts. */
@@ -133,10 +133,10 @@ export class ZipArchive {
 
     const probeLength = localHeaderProbeBytes(entry);
     if (entry.localHeaderOffset + probeLength > this.directoryOffset) throw invalid(`${what} starts past the member data`);
-    const dataStart = entry.localHeaderOffset + parseLocalHeader(await this.reader.bytes(entry.localHeaderOffset, probeLength), entry);
+    const dataStart = entry.localHeaderOffset + parseLocalHeader(await bytesAt(this.reader, this.tail, entry.localHeaderOffset, probeLength), entry);
     if (dataStart + entry.compressedSize > this.directoryOffset) throw invalid(`${what} runs into the central directory`);
 
-    const source = await this.reader.stream(dataStart, entry.compressedSize);
+    const source = dataStart >= this.tail.start ? Readable.from([inTail(this.tail, dataStart, entry.compressedSize)], { objectMode: false }) : await this.reader.stream(dataStart, entry.compressedSize);
     const collector = new DeclaredSizeCollector(entry.uncompressedSize, what);
     try {
       if (entry.method === ZIP_METHOD_DEFLATE) await pipeline(source, zlib.createInflateRaw(), collector);
@@ -149,6 +149,13 @@ export class ZipArchive {
     if (zlib.crc32(data) !== entry.crc32) throw invalid(`${what} fails its CRC-32 check`);
     return data;
   }
+}
+
+const inTail = (tail: { bytes: Buffer; start: number }, offset: number, length: number) => tail.bytes.subarray(offset - tail.start, offset - tail.start + length);
+
+/** Bytes inside the tail already read cost nothing; anything before it is one ranged read. */
+async function bytesAt(reader: StoredObjectReader, tail: { bytes: Buffer; start: number }, offset: number, length: number): Promise<Buffer> {
+  return offset >= tail.start ? inTail(tail, offset, length) : reader.bytes(offset, length);
 }
 
 /** The end of the archive holding the end record: a short read first, the longest comment's worth if needed. */

@@ -15,7 +15,8 @@ import type { IBlobPart, IBlobRecord, ILayerLink, IParsedDigest, TDigestAlgorith
 
 /** Blob records read before, kept with their etag; this many stay in memory. */
 const RECORD_CACHE_ENTRIES = 10_000;
-const READ_HIGH_WATER_MARK = 1024 * 1024;
+/** Read ahead of a multi-part blob read per download; more only adds memory per concurrent pull. */
+const READ_HIGH_WATER_MARK = 256 * 1024;
 
 export interface IOpenedBlob {
   stream: Readable;

@@ -75,6 +75,25 @@ describe('filesystem backend specifics', () => {
 
   after(() => fsp.rm(root, { recursive: true, force: true }));
 
+  it('reads an object up to 1 MiB in one chunk, a larger one in chunks of at most 256 KiB (what each download holds)', async () => {
+    const small = crypto.randomBytes(1024 * 1024);
+    const large = crypto.randomBytes(3 * 1024 * 1024 + 5);
+    await backend.put('chunks/small', small);
+    await backend.put('chunks/large', large);
+    const chunksOf = async (key: string) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of (await backend.get(key))!.stream) chunks.push(chunk as Buffer);
+      return chunks;
+    };
+    const smallChunks = await chunksOf('chunks/small');
+    assert.equal(smallChunks.length, 1);
+    assert.ok(Buffer.concat(smallChunks).equals(small));
+    const largeChunks = await chunksOf('chunks/large');
+    assert.ok(Buffer.concat(largeChunks).equals(large));
+    assert.ok(largeChunks.length >= 13, `${largeChunks.length} chunks`);
+    assert.ok(largeChunks.every((chunk) => chunk.length <= 256 * 1024), `largest chunk ${Math.max(...largeChunks.map((chunk) => chunk.length))} bytes`);
+  });
+
   it('leaves no temp file behind after failed puts', async () => {
     const failing = () =>
       Readable.from(

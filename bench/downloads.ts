@@ -5,8 +5,9 @@
 //   - the same blob pulled by 8 clients at once, MB/s in total,
 //   - 1 MiB npm tarball GETs by 8 clients (BENCH_DOWNLOADS_TARBALL_GETS each, default 128: 1 GiB), MB/s,
 //     twice (the second round shows whether memory keeps growing), then once more with an npm token on
-//     every GET; all after twice as many unmeasured GETs, so that the figures are a running server's and
-//     not V8 compiling the path (a fresh process's first 1,000-2,000 GETs cost up to twice the later ones),
+//     every GET; all after twice as many unmeasured GETs, half of them with the token, so that the figures
+//     are a running server's and not V8 compiling the path (a fresh process's first 1,000-2,000 GETs cost up
+//     to twice the later ones; the token check is compiled on the first GETs that carry one),
 //   - the same GETs with the 307 not followed: the registry answers back to back instead of once per
 //     1 MiB download, which shows the redirect path's own cost in a busy process,
 //   - the registry's CPU seconds per GiB served (and per request) and its peak RSS during each part,
@@ -99,8 +100,11 @@ function tarballPart(server: IBenchServer, url: string, bytesPerGet: number, opt
   return measure(server, requests * bytesPerGet, pull, requests);
 }
 
-/** Unmeasured GETs, 307s not followed (the same code runs either way, and no bytes need to move). */
-const warmUp = (server: IBenchServer, url: string) => tarballPart(server, url, 0, { follow: false, gets: 2 * TARBALL_GETS });
+/** Unmeasured GETs without and with the token, 307s not followed (the same code runs either way, and no bytes need to move). */
+async function warmUp(server: IBenchServer, url: string) {
+  await tarballPart(server, url, 0, { follow: false });
+  await tarballPart(server, url, 0, { follow: false, ...(server.token ? { headers: { authorization: `Bearer ${server.token}` } } : {}) });
+}
 
 const row = (who: string, what: string, part: IPart) =>
   `${who.padEnd(10)} ${what.padEnd(36)} ${part.mbs.toFixed(0).padStart(5)} MB/s  ${part.cpuPerGiB.toFixed(3).padStart(6)} CPU-s/GiB  ` +

@@ -7,7 +7,7 @@ import { serveObject } from '../core/helpers.serve.js';
 import { storedArtifactSource } from '../core/helpers.storedsource.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { pypiPaths } from '../core/storage.paths.js';
-import { PypiProjectStore, fileAlreadyExists, type IStoredUpload, type IUploadRequest, type TDeclaredDigests } from './classes.pypiprojectstore.js';
+import { PypiProjectStore, type IStoredUpload, type IUploadRequest, type TDeclaredDigests } from './classes.pypiprojectstore.js';
 import { PypiSearchIndex } from './classes.pypisearchindex.js';
 import { PypiCatalogue } from './classes.pypicatalogue.js';
 import {
@@ -15,7 +15,6 @@ import {
   canonicalVersion,
   filenameMismatch,
   findReleaseKey,
-  holdsDistribution,
   isValidProjectName,
   latestRelease,
   negotiateSimpleFormat,
@@ -360,9 +359,7 @@ export class PypiRegistry extends BaseRegistry {
       const request = await this.uploadRequest(req, fields, file);
       project = normalizeProjectName(request.name);
       req.eventTarget = { resource: project, version: request.version };
-      // Refused before any byte is stored; the conditional write in `commit` settles a race.
-      const current = await this.projects.get(project);
-      if (current && holdsDistribution(current.project, request.filename)) throw fileAlreadyExists(request.filename);
+      await this.projects.refuseDuplicate(project, request.filename);
       return this.projects.storeFile(project, request, file.stream, maxFileBytes, req.storageContext);
     });
     if (!form.file) {

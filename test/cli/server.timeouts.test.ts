@@ -88,3 +88,20 @@ test('serve timeouts: a connection that goes silent mid-upload is closed after t
     await setup.cleanup();
   }
 });
+
+test('serve timeouts: a request the registry works on for longer than the idle timeout is answered, not cut', { timeout: 10_000 }, async () => {
+  const setup = await createEchoRegistry({ npm: '/npm' });
+  const server = await listen(setup.registry, '127.0.0.1', 0, TIMEOUTS);
+  try {
+    const body = crypto.randomBytes(4096);
+    const head = Buffer.from(`POST /npm/digest?thinkMs=${TIMEOUTS.idleMs * 3} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+    const client = await trickle(server.port, [head, body], 0);
+    await client.closing;
+    const response = Buffer.concat(client.received).toString('latin1');
+    assert.match(response, /^HTTP\/1\.1 200 /, 'answered: silence while the registry works is not the client going quiet');
+    assert.equal(JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)).length, body.length);
+  } finally {
+    await server.close();
+    await setup.cleanup();
+  }
+});

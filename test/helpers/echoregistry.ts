@@ -7,6 +7,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import type { IRegistryConfig, TRegistryProtocol } from '../../ts/core/interfaces.core.js';
 import type { TProtocolFactory } from '../../ts/protocols.js';
@@ -108,12 +109,13 @@ export class EchoRegistry extends BaseRegistry {
         handler: async (req) => ({ status: 200, body: { protocol: this.protocol, path: req.path } }),
       },
       {
-        // Digest and length of the body as bytes, whatever shape it came in.
+        // Digest and length of the body as bytes, whatever shape it came in; `?thinkMs=` waits that long before answering.
         method: 'POST',
         pattern: '/digest',
         permission: 'public',
         handler: async (req) => {
           const bytes = await req.body.buffer();
+          await sleep(Number(req.query.thinkMs ?? 0));
           return { status: 200, body: { length: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex') } };
         },
       },

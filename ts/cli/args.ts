@@ -106,7 +106,7 @@ Options (each also read from the environment variable shown):
   --headers-timeout <s>   seconds a client has to send a request's headers
                           (SMARTREGISTRY_HEADERS_TIMEOUT, default ${DEFAULT_SERVER_TIMEOUTS.headersMs / 1000})
   --idle-timeout <s>      seconds without any traffic before a connection is closed; uploads
-                          that keep sending are never cut (SMARTREGISTRY_IDLE_TIMEOUT, default ${DEFAULT_SERVER_TIMEOUTS.idleMs / 1000})
+                          that keep sending, and requests still being worked on, are never cut (SMARTREGISTRY_IDLE_TIMEOUT, default ${DEFAULT_SERVER_TIMEOUTS.idleMs / 1000})
   --keep-alive-timeout <s>
                           seconds an idle keep-alive connection stays open between requests
                           (SMARTREGISTRY_KEEP_ALIVE_TIMEOUT, default ${DEFAULT_SERVER_TIMEOUTS.keepAliveMs / 1000})

@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createNodeHandler } from '../adapters/node.js';
 import type { SmartRegistry } from '../classes.smartregistry.js';
 
@@ -26,6 +26,25 @@ export interface IServerTimeouts {
 
 export const DEFAULT_SERVER_TIMEOUTS: IServerTimeouts = { headersMs: 60_000, idleMs: 5 * 60_000, keepAliveMs: 5_000 };
 
+/**
+ * The idle timeout is for a client gone silent (a stalled upload or download). While the registry is still working on
+ * a request it has wholly received (a large write to slow storage, a busy machine), the silence is ours: the
+ * connection stays, and the timer starts again with the answer's first bytes.
+ */
+function cutOnlyClientSilence(server: http.Server): void {
+  const inProgress = new WeakMap<Socket, { req: http.IncomingMessage; res: http.ServerResponse }>();
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const exchange = { req, res };
+    inProgress.set(req.socket, exchange);
+    res.once('close', () => inProgress.get(req.socket) === exchange && inProgress.delete(req.socket));
+  });
+  server.on('timeout', (socket: Socket) => {
+    const exchange = inProgress.get(socket);
+    if (exchange?.req.complete && !exchange.res.headersSent) return;
+    socket.destroy();
+  });
+}
+
 export async function listen(
   registry: SmartRegistry,
   host: string,
@@ -43,6 +62,7 @@ export async function listen(
   server.headersTimeout = timeouts.headersMs;
   server.timeout = timeouts.idleMs;
   server.keepAliveTimeout = timeouts.keepAliveMs;
+  cutOnlyClientSilence(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

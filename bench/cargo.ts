@@ -26,6 +26,7 @@ import { SmartRegistry } from '../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../ts/adapters/node.js';
 import { CargoRegistry } from '../ts/cargo/classes.cargoregistry.js';
 import type { IStorageConfig } from '../ts/core/interfaces.core.js';
+import { frame, makeCrate, publishMetadata } from '../test/cargo/fixtures.js';
 import {
   benchRequest,
   curlThroughput,
@@ -61,27 +62,9 @@ async function buildRegistry(storage: IStorageConfig) {
 
 // ---- crates ------------------------------------------------------------------------------------
 
-const u32 = (value: number) => {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32LE(value);
-  return bytes;
-};
-
-const metadata = (name: string, vers: string) =>
-  Buffer.from(JSON.stringify({ name, vers, deps: [], features: {}, description: `benchmark crate ${name}`, keywords: ['bench'], links: null }));
+const metadata = (name: string, vers: string) => JSON.stringify(publishMetadata(name, vers, { description: `benchmark crate ${name}`, keywords: ['bench'] }));
 
 const cargoToml = (name: string, vers: string) => `[package]\nname = "${name}"\nversion = "${vers}"\nedition = "2021"\n`;
-
-/** A small .crate in memory. */
-async function smallCrate(name: string, vers: string): Promise<Buffer> {
-  const pack = tar.pack();
-  pack.entry({ name: `${name}-${vers}/Cargo.toml` }, cargoToml(name, vers));
-  pack.entry({ name: `${name}-${vers}/src/lib.rs` }, 'pub fn bench() {}\n');
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of (pack as unknown as Readable).pipe(zlib.createGzip())) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** A .crate of about `payloadBytes` written to `file` (stored, not compressed: generating it stays fast). */
 async function bigCrateFile(file: string, name: string, vers: string, payloadBytes: number): Promise<number> {
@@ -101,9 +84,9 @@ async function bigCrateFile(file: string, name: string, vers: string, payloadByt
 
 /** `cargo publish`'s body: lengths, metadata, and the .crate (bytes or a file streamed). */
 function publishBody(name: string, vers: string, crate: Buffer | { file: string; size: number }) {
-  const json = metadata(name, vers);
-  const head = Buffer.concat([u32(json.length), json, u32(Buffer.isBuffer(crate) ? crate.length : crate.size)]);
-  if (Buffer.isBuffer(crate)) return { body: Buffer.concat([head, crate]) };
+  if (Buffer.isBuffer(crate)) return { body: frame(metadata(name, vers), crate) };
+  // The frame without the crate's bytes, which follow from the file.
+  const head = frame(metadata(name, vers), Buffer.alloc(0), { crate: crate.size });
   const file = crate.file;
   const body = Readable.from(
     (async function* () {
@@ -129,10 +112,10 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
   const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-bench-cargo-crates-'));
   try {
     console.log(`\n[${backend}] warming up: 30 versions of bench_warmup`);
-    for (let i = 1; i <= 30; i++) await publish('bench_warmup', `1.0.${i}`, await smallCrate('bench_warmup', `1.0.${i}`));
+    for (let i = 1; i <= 30; i++) await publish('bench_warmup', `1.0.${i}`, await makeCrate('bench_warmup', `1.0.${i}`));
     console.log(`[${backend}] publishing versions 1..200 of bench_crate, one at a time`);
     const times: number[] = [];
-    for (let i = 1; i <= 200; i++) times.push(await publish('bench_crate', `1.0.${i}`, await smallCrate('bench_crate', `1.0.${i}`)));
+    for (let i = 1; i <= 200; i++) times.push(await publish('bench_crate', `1.0.${i}`, await makeCrate('bench_crate', `1.0.${i}`)));
 
     const indexPath = '/cargo/be/nc/bench_crate';
     console.log(`[${backend}] load: index GET, hellos right before`);

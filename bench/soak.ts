@@ -92,6 +92,8 @@ interface IMemory {
   heap: number[];
   /** RSS right after that collection: what the process holds once garbage is given back. */
   rssAfterGc: number[];
+  /** Heap V8 keeps committed after that collection, used or not: RSS that is not a leak. */
+  heapCommitted: number[];
   /** Memory of C++ objects bound to JavaScript ones (buffers among them). */
   external: number[];
 }
@@ -113,7 +115,7 @@ async function soak(storage: IStorageConfig, backend: string, args: Record<strin
       const rss = servers.map((server) => processMiB(server.child.pid!, 'VmRSS'));
       const usages = await Promise.all(servers.map(childMemory));
       const mib = (bytes: number) => bytes / 2 ** 20;
-      return { rss, heap: usages.map((usage) => mib(usage.heapUsed)), rssAfterGc: usages.map((usage) => mib(usage.rss)), external: usages.map((usage) => mib(usage.external)) };
+      return { rss, heap: usages.map((usage) => mib(usage.heapUsed)), rssAfterGc: usages.map((usage) => mib(usage.rss)), heapCommitted: usages.map((usage) => mib(usage.heapTotal)), external: usages.map((usage) => mib(usage.external)) };
     };
     const measured: { phase: string; memory: IMemory; requests: number }[] = [];
     const packages: IPackageState[] = [];
@@ -240,8 +242,9 @@ async function soak(storage: IStorageConfig, backend: string, args: Record<strin
         `  downloads / index reads                   ${counts.reads} / ${counts.listings}`,
         `  error answers                             ${errors.length}   ${mark(errors.length === 0)} target 0`,
         `  versions present at the end               ${expected - lostVersions.size} of ${expected}   ${mark(lost.length === 0)} target all`,
-        `  per instance, MiB:                        RSS                 heap after GC       RSS after GC        external`,
-        ...measured.map(({ phase, memory: { rss, heap, rssAfterGc, external } }) => `    ${phase.padEnd(40)}${mib(rss).padEnd(20)}${mib(heap).padEnd(20)}${mib(rssAfterGc).padEnd(20)}${mib(external)}`),
+        `  per instance, MiB:                        RSS                 heap after GC       RSS after GC        heap committed      external`,
+        ...measured.map(({ phase, memory: { rss, heap, rssAfterGc, heapCommitted, external } }) =>
+          `    ${phase.padEnd(40)}${[rss, heap, rssAfterGc, heapCommitted].map((values) => mib(values).padEnd(20)).join('')}${mib(external)}`),
         `  RSS last / first steady phase             ${growth.toFixed(2)}× (largest)   ${mark(growth <= FLAT_GROWTH)} flat: at most ${FLAT_GROWTH}×`,
         `  heap last / first steady phase            ${heapGrowth.toFixed(2)}× (largest)`,
       ].join('\n'),

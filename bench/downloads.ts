@@ -13,8 +13,8 @@
 //   - the registry's CPU seconds per GiB served (and per request) and its peak RSS during each part,
 //   - the floor: a bare node:http server answering every tarball GET with a 307 to the same presigned URL
 //     (what Node and the kernel cost per redirected request, with no registry work at all), both ways.
-// Each curl keeps one connection to the registry and one to the bucket for all its GETs, as npm's and
-// pnpm's keep-alive agents do. CPU is the server process's own, from /proc (curl and RGW are not in it).
+// Each curl keeps one connection to the registry and one to the bucket for all its GETs, as npm's
+// keep-alive agent does. CPU is the server process's own, from /proc (curl and RGW are not in it).
 // A request that reaches an idle process costs several times one that reaches a busy one (the floor's
 // two rows): at 8 clients the registry mostly waits while the clients read from the bucket.
 // Target with redirects: under 0.1 CPU-s/GiB and no RSS growth. Needs Ceph RGW (test/infra/ceph, root).

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { streamToBuffer } from '../../ts/core/helpers.stream.js';
-import type { IRegistryConfig, IRequestContext, IStorageConfig, TRequestBody } from '../../ts/core/interfaces.core.js';
+import type { IProtocolConfig, IRegistryConfig, IRequestContext, IStorageConfig, TRequestBody } from '../../ts/core/interfaces.core.js';
 import type { OciRegistry } from '../../ts/oci/classes.ociregistry.js';
 import type { IOciOptions } from '../../ts/oci/interfaces.oci.js';
 
@@ -59,8 +59,8 @@ export interface IFixtureOptions {
   limits?: IRegistryConfig['limits'];
   ociTokens?: NonNullable<IRegistryConfig['auth']['ociTokens']>;
   hooks?: IRegistryConfig['storageHooks'];
-  /** Garbage collection and retention settings of the `oci` section. */
-  oci?: IOciOptions;
+  /** Garbage collection, retention and download settings of the `oci` section. */
+  oci?: IOciOptions & Pick<IProtocolConfig, 'downloads'>;
 }
 
 export const header = (headers: Record<string, string>, name: string) =>

@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BoundedCache } from '../core/classes.boundedcache.js';
-import { RegistryError } from '../core/classes.registryerror.js';
+import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
 import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { mapLimited } from '../core/helpers.async.js';
 import { ingestArtifact, recordOnce } from '../core/helpers.ingest.js';
@@ -11,6 +11,7 @@ import { presignedDirectUrl } from '../core/helpers.storedsource.js';
 import { ociPaths } from '../core/storage.paths.js';
 import type { IObjectInfo } from '../core/storage/interfaces.storage.js';
 import type { OciReferenceGuard } from './classes.ocireferenceguard.js';
+import { parseDigest } from './helpers.oci.js';
 import type { IBlobPart, IBlobRecord, ILayerLink, IParsedDigest, TDigestAlgorithm } from './interfaces.oci.js';
 
 /** Blob records read before, kept with their etag; this many stay in memory. */
@@ -129,6 +130,36 @@ export class OciBlobStore {
   }
 
   /**
+   * Whether the blob can be served: false when a part of its record is gone (a collection took the bytes
+   * after this request read the record, or they were lost). Such a record is dropped, so the blob is not
+   * there for anyone, as the spec wants of a blob without bytes.
+   */
+  async hasData(record: IBlobRecord, ctx: IStorageOperationContext): Promise<boolean> {
+    if (await this.dataExists(record)) return true;
+    await this.dropRecordWithoutData(record.digest, ctx);
+    return false;
+  }
+
+  /**
+   * Delete the record of `digest` if, as stored now, it still names missing bytes: conditional on the etag
+   * checked, so a record a concurrent push replaced or held meanwhile stays.
+   */
+  private async dropRecordWithoutData(digest: string, ctx: IStorageOperationContext): Promise<void> {
+    this.forgetRecord(digest);
+    const parsed = parseDigest(digest);
+    if (!parsed) return;
+    const key = ociPaths.blobRecord(parsed.algorithm, parsed.hex);
+    const current = await this.storage.getJson<IBlobRecord>(key);
+    if (!current || (await this.dataExists(current.value))) return;
+    try {
+      await this.storage.deleteObject(key, ctx, { ifMatch: current.etag });
+    } catch (error) {
+      // Changed since it was read: whoever changed it decides.
+      if (!isPreconditionFailed(error)) throw error;
+    }
+  }
+
+  /**
    * A record whose bytes are gone would make every later push of the digest discard its own bytes and
    * every pull fail: the new parts replace it. Conditional, so a concurrent replacement that wins is kept.
    */
@@ -233,17 +264,20 @@ export class OciBlobStore {
     return Readable.from(chunks(), { objectMode: false, highWaterMark: READ_HIGH_WATER_MARK });
   }
 
-  /** A blob's bytes (or a range of them). Single-part blobs stream straight from storage. */
-  async open(record: IBlobRecord, range: { start: number; end: number } | undefined, ctx: IStorageOperationContext): Promise<IOpenedBlob> {
+  /** A blob's bytes (or a range of them), null when they are gone (see `hasData`). Single-part blobs stream straight from storage. */
+  async open(record: IBlobRecord, range: { start: number; end: number } | undefined, ctx: IStorageOperationContext): Promise<IOpenedBlob | null> {
     const start = range?.start ?? 0;
     const end = range?.end ?? record.size - 1;
     const length = record.size === 0 ? 0 : end - start + 1;
     if (length === 0) return { stream: Readable.from([], { objectMode: false }), length };
     if (record.parts.length === 1) {
       const opened = await this.storage.getObject(record.parts[0].key, ctx, range);
-      if (!opened) throw new Error(`blob data ${record.parts[0].key} of ${record.digest} is missing from storage`);
-      return { stream: opened.stream, length: opened.length };
+      if (opened) return { stream: opened.stream, length: opened.length };
+      await this.dropRecordWithoutData(record.digest, ctx);
+      return null;
     }
+    // Checked before answering: a part found missing once the 200 is sent could only cut the connection.
+    if (!(await this.hasData(record, ctx))) return null;
     return { stream: this.readParts(record.parts, start, end, ctx), length };
   }
 

@@ -487,9 +487,13 @@ export class OciRegistry extends BaseRegistry {
       contentType: 'application/octet-stream',
       headers: { 'Docker-Content-Digest': record.digest, 'Cache-Control': 'max-age=31536000' },
     };
+    // A record whose bytes a collection took after it was read is a blob that is not there (404, never 500).
     const source: IObjectSource = {
-      describe: async () => object,
-      open: async (span) => ({ object, ...(await this.blobs.open(record, span, req.storageContext)) }),
+      describe: async () => ((await this.blobs.hasData(record, req.storageContext)) ? object : null),
+      open: async (span) => {
+        const opened = await this.blobs.open(record, span, req.storageContext);
+        return opened && { object, ...opened };
+      },
       directUrl: this.blobs.directUrl(record, req.storageContext),
     };
     return serveObject(req, source, { notFound: () => ociError.blobUnknown(digest.digest), unsatisfiableCode: 'BLOB_UNKNOWN' });

@@ -105,6 +105,7 @@ describe('oci conformance: pull', () => {
     res = await f.call('GET', `/v2/pull/app/blobs/${digest}`, { headers: { range: `bytes=${big.length}-` } });
     assert.equal(res.status, 416);
     assert.equal(header(res.headers, 'content-range'), `bytes */${big.length}`);
+    assert.equal(res.code, 'BLOB_UNKNOWN', 'the code the proxied 416 has too');
   });
 
   it('blobs: a reversed range is 416, several ranges the whole blob, a known etag 304', async () => {

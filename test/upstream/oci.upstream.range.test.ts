@@ -107,7 +107,7 @@ describe('oci upstream proxy: Range on a blob not cached yet', () => {
         assert.equal(refused.status, 416, range);
         const size = blob === digest ? layer.length : image.layers[0]!.length;
         assert.equal(refused.headers['content-range'], `bytes */${size}`);
-        assert.ok(Array.isArray(refused.json?.errors), 'OCI error JSON');
+        assert.equal(refused.json?.errors?.[0]?.code, 'BLOB_UNKNOWN', 'the code a stored blob\'s 416 has');
       }
       front.release();
       const whole = await sendRequest(proxy.registry, 'GET', `/oci/v2/team/app/blobs/${digest}`);
@@ -115,6 +115,10 @@ describe('oci upstream proxy: Range on a blob not cached yet', () => {
       assert.ok(whole.bytes.equals(layer));
       assert.equal(front.blobRequests(), 2, 'each blob fetched once: the refused request\'s fetch filled the cache');
       assert.equal(whole.headers['x-cache'], 'HIT');
+      const cached = await sendRequest(proxy.registry, 'GET', `/oci/v2/team/app/blobs/${digest}`, { headers: { range: 'bytes=500-0' } });
+      assert.equal(cached.status, 416, 'from the cached copy');
+      assert.equal(cached.headers['content-range'], `bytes */${layer.length}`);
+      assert.equal(cached.json?.errors?.[0]?.code, 'BLOB_UNKNOWN');
     } finally {
       front.release();
       await proxy.stop();
@@ -131,6 +135,7 @@ describe('oci upstream proxy: Range on a blob not cached yet', () => {
       assert.ok(ranged.bytes.equals(layer.subarray(1000, 200001)));
       const refused = await sendRequest(proxy.registry, 'GET', `/oci/v2/team/app/blobs/${digest}`, { headers: { range: `bytes=${layer.length + 1}-` } });
       assert.equal(refused.status, 416);
+      assert.equal(refused.json?.errors?.[0]?.code, 'BLOB_UNKNOWN');
       assert.deepEqual(await proxy.keys('upstream/oci/up/artifacts/'), [], 'nothing cached');
     } finally {
       await proxy.stop();

@@ -10,7 +10,8 @@ import { etagMatches, type IHandlerResponse } from './helpers.response.js';
  * Choices where the RFC leaves room: a malformed Range header, one in another unit, and several
  * ranges of which at least one is satisfiable are ignored (200 with the whole object: multipart
  * byteranges are not worth their cost to any package client); a Range none of whose ranges is
- * satisfiable (including `bytes=500-0` and `bytes=-0`) is 416 with `Content-Range: bytes *\/size`.
+ * satisfiable (including `bytes=500-0` and `bytes=-0`) is 416 with `Content-Range: bytes *\/size`, an error of
+ * kind `range-not-satisfiable` the protocol gives its code (one place for its stored and proxied artifacts).
  *
  * Redirected downloads (`downloads.redirect`, an artifact source with `directUrl`): a GET is answered 307 to
  * the object store once the registry has decided everything it decides for a streamed answer (not found,
@@ -69,8 +70,6 @@ export interface IServeRequest {
 export interface IServeOptions {
   /** Thrown when the object does not exist (the protocol's own not-found error). */
   notFound: () => RegistryError;
-  /** Protocol code of the 416 error (e.g. OCI's `BLOB_UNKNOWN`). */
-  unsatisfiableCode?: string;
 }
 
 const RANGE_SPEC = /^(\d*)-(\d*)$/;
@@ -151,18 +150,17 @@ function responseHeaders(object: IServedObject, span: IByteSpan | undefined, len
 }
 
 /** The 416 for a request whose Range none of the object's `size` bytes satisfy. */
-export function rangeNotSatisfiable(request: IServeRequest, size: number, options: { code?: string; headers?: Record<string, string> }): RegistryError {
+export function rangeNotSatisfiable(request: IServeRequest, size: number, options: { headers?: Record<string, string> }): RegistryError {
   return new RegistryError('range-not-satisfiable', `range ${request.headers.range} is outside the object's ${size} bytes`, {
-    code: options.code,
     headers: { ...options.headers, 'Content-Range': `bytes */${size}` },
   });
 }
 
 /** The bytes a request asks for: undefined for the whole object (also a range that covers all of it). */
-function requestedSpan(request: IServeRequest, object: IServedObject, options: IServeOptions): IByteSpan | undefined {
+function requestedSpan(request: IServeRequest, object: IServedObject): IByteSpan | undefined {
   if (!rangeStillApplies(request, object)) return undefined;
   const range = parseRangeHeader(request.headers.range, object.size);
-  if (range.kind === 'unsatisfiable') throw rangeNotSatisfiable(request, object.size, { code: options.unsatisfiableCode, headers: object.headers });
+  if (range.kind === 'unsatisfiable') throw rangeNotSatisfiable(request, object.size, { headers: object.headers });
   if (range.kind === 'none' || (range.start === 0 && range.end === object.size - 1)) return undefined;
   return { start: range.start, end: range.end };
 }
@@ -190,7 +188,7 @@ export async function serveObject(request: IServeRequest, source: IObjectSource,
   const object = await source.describe();
   if (!object) throw options.notFound();
   if (isNotModified(request, object)) return { status: 304, headers: validatorHeaders(object) };
-  const span = requestedSpan(request, object, options);
+  const span = requestedSpan(request, object);
   const status = span ? 206 : 200;
   if (request.method === 'HEAD') return { status, headers: responseHeaders(object, span) };
   if (directUrl && downloads) {

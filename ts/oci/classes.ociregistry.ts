@@ -496,7 +496,7 @@ export class OciRegistry extends BaseRegistry {
       },
       directUrl: this.blobs.directUrl(record, req.storageContext),
     };
-    return serveObject(req, source, { notFound: () => ociError.blobUnknown(digest.digest), unsatisfiableCode: 'BLOB_UNKNOWN' });
+    return serveObject(req, source, { notFound: () => ociError.blobUnknown(digest.digest) });
   }
 
   /** A blob this registry does not hold, streamed from the first upstream that has it and cached, verified by its digest. */

@@ -125,7 +125,9 @@ export function defaultErrorCode(error: RegistryError): string {
     case 'too-many-requests':
       return 'TOOMANYREQUESTS';
     case 'range-not-satisfiable':
-      return 'BLOB_UPLOAD_INVALID';
+      // A blob GET's Range outside the blob, served here or by the upstream proxy (an upload's 416 has its own
+      // code, BLOB_UPLOAD_INVALID). The spec names no code for it; distribution sends no error body at all.
+      return 'BLOB_UNKNOWN';
     case 'invalid':
       return 'NAME_INVALID';
     case 'not-found':

@@ -24,6 +24,21 @@ export interface IS3ServerOptions {
 // Runs in the child (CommonJS): start s3rver on a port the OS picks, report it on stdout, and exit
 // when stdin closes, so the server never outlives the test process even if stop() is never called.
 const CHILD_SCRIPT = `
+const fs = require('node:fs');
+const path = require('node:path');
+// s3rver answers a PUT before its file write has ended, so a read right after it (or a stop) can find the object
+// short: wait for every byte to be on disk before answering, as a real S3 engine does.
+const FilesystemStore = require(path.join(path.dirname(process.argv[1]), 'stores', 'filesystem.js'));
+const putObject = FilesystemStore.prototype.putObject;
+FilesystemStore.prototype.putObject = async function (object) {
+  const stored = await putObject.call(this, object);
+  const file = this.getResourcePath(object.bucket, object.key, 'object');
+  const written = () => { try { return fs.statSync(file).size; } catch { return stored.size; } };
+  for (let waited = 0; written() < stored.size && waited < 5000; waited += 2) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return stored;
+};
 const S3rver = require(process.argv[1]);
 const server = new S3rver({ address: '127.0.0.1', port: Number(process.argv[3]), silent: true, directory: process.argv[2] });
 server.run().then(
@@ -32,14 +47,6 @@ server.run().then(
 );
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
-// s3rver answers a PUT before its file write has finished; exiting at once on SIGTERM would lose objects it
-// acknowledged, which no real S3 engine does. So stop taking requests, then let pending writes finish.
-process.on('SIGTERM', () => {
-  server.httpServer.close();
-  server.httpServer.closeAllConnections();
-  process.stdin.destroy();
-  setTimeout(() => process.exit(0), 3000).unref();
-});
 `;
 
 const STARTUP_TIMEOUT_MS = 20_000;

@@ -132,8 +132,7 @@ export class CargoCrateStore {
   async publish(metadata: ICargoPublishMetadata, crate: Readable, crateLength: number, actor: ICargoActor, ctx: IStorageOperationContext): Promise<void> {
     const normalized = normalizeCrateName(metadata.name);
     // Refused before the upload where possible; checked again when the truth is written.
-    const existing = await this.getCrate(normalized);
-    if (existing) assertMayPublish(existing, metadata, actor);
+    await this.storage.refuseEarly<ICargoCrateDocument>(cargoPaths.crate(normalized), (crate) => assertMayPublish(crate, metadata, actor), () => this.getCrate(normalized));
 
     const fileId = crypto.randomUUID();
     const key = cargoPaths.crateFile(normalized, metadata.vers, fileId);

@@ -311,9 +311,24 @@ export class RegistryStorage {
     return this.documents.update(key, ctx, mutate, options);
   }
 
-  /** What this instance last wrote to a document through `updateDocument`, if it remembers it (see `DocumentUpdater.lastWrittenValue`). */
-  lastWrittenDocument<T>(key: string): T | undefined {
-    return this.documents.lastWrittenValue<T>(key);
+  /**
+   * A refusal made before an upload is stored (a version that exists, a caller who is no owner): `check` throws
+   * to refuse. It is tried on what this instance last wrote to `key` when it remembers that (no storage round
+   * trip: the publish after a publish), and only if that refuses, on `readStored()`, the document as stored.
+   * The conditional write of the document checks again, so a change another instance made meanwhile still counts.
+   */
+  async refuseEarly<T>(key: string, check: (current: T) => void, readStored: () => Promise<T | null>): Promise<void> {
+    const remembered = this.documents.lastWrittenValue<T>(key);
+    if (remembered !== undefined) {
+      try {
+        check(remembered);
+        return;
+      } catch {
+        // Perhaps stale: storage decides.
+      }
+    }
+    const stored = await readStored();
+    if (stored) check(stored);
   }
 
   /** Forget the remembered state of a document changed by other means than `updateDocument`. */

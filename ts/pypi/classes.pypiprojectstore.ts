@@ -91,16 +91,12 @@ export class PypiProjectStore {
     return loaded ?? null;
   }
 
-  /**
-   * Refuse a file the project already holds before any byte of it is stored: checked against what this
-   * instance last wrote when it remembers it (no storage round trip for an upload after an upload), against
-   * storage before refusing; the conditional write in `commit` settles a race with another instance.
-   */
+  /** Refuse a file the project already holds before any byte of it is stored (see `RegistryStorage.refuseEarly`). */
   async refuseDuplicate(project: string, filename: string): Promise<void> {
-    const remembered = this.storage.lastWrittenDocument<IPypiProject>(pypiPaths.project(project));
-    if (remembered && !holdsDistribution(remembered, filename)) return;
-    const current = await this.get(project);
-    if (current && holdsDistribution(current.project, filename)) throw fileAlreadyExists(filename);
+    const refuseHeld = (doc: IPypiProject) => {
+      if (holdsDistribution(doc, filename)) throw fileAlreadyExists(filename);
+    };
+    await this.storage.refuseEarly(pypiPaths.project(project), refuseHeld, async () => (await this.get(project))?.project ?? null);
   }
 
   /** The PEP 658 metadata file of a stored file, served from memory while it is unchanged in storage. */

@@ -284,10 +284,11 @@ export class RubyGemsStore {
       verify: async () => {
         const metadata = (await tap.members).get('metadata.gz');
         if (!metadata) throw RegistryError.invalid('not a gem: no metadata.gz in the archive');
-        spec = parseGemspecYaml((await gunzipBounded(metadata, MAX_METADATA_YAML_BYTES, 'metadata.gz')).toString('utf8'));
+        const parsed = parseGemspecYaml((await gunzipBounded(metadata, MAX_METADATA_YAML_BYTES, 'metadata.gz')).toString('utf8'));
+        spec = parsed;
         // The caller's scope first: `authorize` also names the gem for the audit event.
-        await authorize(spec);
-        await this.refuseEarly(spec, actor);
+        await authorize(parsed);
+        await this.storage.refuseEarly<IGemDocument>(rubygemsPaths.gem(parsed.name), (gem) => assertMayPush(gem, parsed, actor), () => this.getGem(parsed.name));
       },
     });
     const pushed = spec!;
@@ -315,18 +316,6 @@ export class RubyGemsStore {
       throw error;
     }
     return pushed;
-  }
-
-  /**
-   * A push the truth will refuse is refused before its .gem is stored. Checked against what this instance
-   * last wrote when it remembers it (no storage round trip: the push after a push), against storage before
-   * refusing; the change of the truth checks again, so a push another instance made in between is still refused.
-   */
-  private async refuseEarly(spec: IGemSpec, actor: IGemActor): Promise<void> {
-    const remembered = this.storage.lastWrittenDocument<IGemDocument>(rubygemsPaths.gem(spec.name));
-    if (remembered && mayPush(remembered, spec, actor)) return;
-    const existing = await this.getGem(spec.name);
-    if (existing) assertMayPush(existing, spec, actor);
   }
 
   /** Delete a stored `.gem` whose push failed, unless the truth lists it after all. */
@@ -383,9 +372,6 @@ function searchEntry(gem: IGemDocument): IGemSearchEntry | null {
 function assertOwner(gem: IGemDocument, actor: IGemActor) {
   if (!gem.owners.includes(actor.userId)) throw RegistryError.denied(`You do not have permission to change ${gem.name}`);
 }
-
-const mayPush = (gem: IGemDocument, spec: IGemSpec, actor: IGemActor) =>
-  gem.owners.includes(actor.userId) && !gem.versions[fullVersion(spec.version, spec.platform)];
 
 /** Pushed by an owner, and a new version. */
 function assertMayPush(gem: IGemDocument, spec: IGemSpec, actor: IGemActor) {

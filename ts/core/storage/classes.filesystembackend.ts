@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../classes.registryerror.js';
-import { mapLimited } from '../helpers.async.js';
 import { HashingTransform, sha256Hex } from '../helpers.hash.js';
 import { bytesToNode } from '../helpers.stream.js';
 import { assertValidKey, assertValidPrefix, badKeyError, compareKeys, keyCause } from './helpers.key.js';
@@ -41,12 +40,6 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
 /** Larger than the rounding error of a seconds-as-double timestamp (~0.25 µs today). */
 const MTIME_STEP_SECONDS = 10e-6;
 const DEFAULT_LIST_LIMIT = 1000;
-/**
- * A listing stats this many keys as one batch, so many at once: a stat waits on the disk, and one after
- * the other they made listing many small objects (OCI data parts, one directory each) slow.
- */
-const LIST_STAT_BATCH = 64;
-const LIST_STAT_CONCURRENCY = 16;
 const MAX_FILE_NAME_BYTES = 255;
 /**
  * A large put is flushed to disk every this many bytes while it streams, so the kernel writes back as
@@ -58,17 +51,6 @@ const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | undefine
 const isMissing = (error: unknown) => errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const removeQuietly = (file: string) => fsp.rm(file, { force: true }).catch(() => undefined);
-
-/** Up to `count` more keys of a walk (fewer only at its end). */
-async function nextKeys(keys: AsyncGenerator<string>, count: number): Promise<string[]> {
-  const batch: string[] = [];
-  while (batch.length < count) {
-    const next = await keys.next();
-    if (next.done) break;
-    batch.push(next.value);
-  }
-  return batch;
-}
 
 /** Cheap to compute on every stat; `commit` makes sure it changes with every write. */
 const toEtag = (stats: fs.BigIntStats) =>
@@ -334,21 +316,13 @@ export class FilesystemBackend implements IStorageBackend {
     const objects: IObjectInfo[] = [];
     // The token is the last key listed, so both mean "after this key".
     const after = options.continuationToken ?? options.startAfter;
-    const keys = this.walk(prefix.slice(0, cut), prefix.slice(cut), after);
-    for (;;) {
-      // One more than the page holds: a next token only when another object exists.
-      const batch = await nextKeys(keys, Math.min(LIST_STAT_BATCH, limit + 1 - objects.length));
-      const found = await mapLimited(batch, LIST_STAT_CONCURRENCY, (key) => statFile(this.objectPath(key)));
-      for (const [index, stats] of found.entries()) {
-        if (!stats) continue; // deleted since the directory was read
-        if (objects.length === limit) {
-          await keys.return(undefined);
-          return { objects, nextToken: objects[limit - 1]!.key };
-        }
-        objects.push(toInfo(batch[index]!, stats));
-      }
-      if (batch.length === 0) return { objects };
+    for await (const key of this.walk(prefix.slice(0, cut), prefix.slice(cut), after)) {
+      const stats = await statFile(this.objectPath(key));
+      if (!stats) continue; // deleted since the directory was read
+      if (objects.length === limit) return { objects, nextToken: objects[limit - 1]!.key };
+      objects.push(toInfo(key, stats));
     }
+    return { objects };
   }
 
   /** Keys below the directory `dirKey` (empty or ending in `/`), in byte order, after `after`. */

@@ -210,6 +210,15 @@ export class RegistryStorage {
     return this.backend.list(prefix, options);
   }
 
+  /** Every key under a prefix: on the filesystem without a stat per object. */
+  async *listKeys(prefix: string): AsyncGenerator<string> {
+    if (this.backend.listKeys) {
+      yield* this.backend.listKeys(prefix);
+      return;
+    }
+    for await (const info of this.listAll(prefix)) yield info.key;
+  }
+
   /** Every object under a prefix, page by page. */
   async *listAll(prefix: string): AsyncGenerator<IObjectInfo> {
     let continuationToken: string | undefined;

@@ -153,6 +153,11 @@ async function expectAllListed(backend: IStorageBackend, prefix: string, limit?:
     keys.push(...page.objects.map((object) => object.key));
     continuationToken = page.nextToken;
   } while (continuationToken);
+  if (backend.listKeys) {
+    const walked: string[] = [];
+    for await (const key of backend.listKeys(prefix)) walked.push(key);
+    assert.deepEqual(walked, keys, `listKeys(${prefix}) gives the keys list gives, in the same order`);
+  }
   return { keys, pageSizes };
 }
 

@@ -325,6 +325,13 @@ export class FilesystemBackend implements IStorageBackend {
     return { objects };
   }
 
+  /** A listing without the stat of each object (which `list` needs for its sizes, etags and dates). */
+  listKeys(prefix: string): AsyncIterable<string> {
+    assertValidPrefix(prefix);
+    const cut = prefix.lastIndexOf('/') + 1;
+    return this.walk(prefix.slice(0, cut), prefix.slice(cut), undefined);
+  }
+
   /** Keys below the directory `dirKey` (empty or ending in `/`), in byte order, after `after`. */
   private async *walk(dirKey: string, namePrefix: string, after: string | undefined): AsyncGenerator<string> {
     let entries: fs.Dirent[];

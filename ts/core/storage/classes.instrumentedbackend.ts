@@ -28,6 +28,8 @@ export interface IStorageMetrics {
 export class InstrumentedBackend implements IStorageBackend {
   /** Present exactly when the wrapped backend can presign (signing is local: not an operation to time). */
   readonly presignGet?: (key: string, options: IPresignOptions) => Promise<string>;
+  /** Not timed: a walk of many reads, not one operation. */
+  readonly listKeys?: (prefix: string) => AsyncIterable<string>;
 
   constructor(
     private readonly backend: IStorageBackend,
@@ -35,6 +37,7 @@ export class InstrumentedBackend implements IStorageBackend {
     private readonly metrics: IStorageMetrics,
   ) {
     if (backend.presignGet) this.presignGet = (key, options) => backend.presignGet!(key, options);
+    if (backend.listKeys) this.listKeys = (prefix) => backend.listKeys!(prefix);
   }
 
   init(): Promise<void> {

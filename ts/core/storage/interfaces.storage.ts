@@ -118,6 +118,11 @@ export interface IStorageBackend {
    */
   delete(key: string, options?: IDeleteOptions): Promise<void>;
   list(prefix: string, options?: IListOptions): Promise<IListResult>;
+  /**
+   * Every key under `prefix`, in byte order, and nothing else. Only backends whose listing costs a stat per
+   * object have it (the filesystem); `RegistryStorage.listKeys` uses `list` where it is absent.
+   */
+  listKeys?(prefix: string): AsyncIterable<string>;
   /** Missing source → RegistryError 'not-found'. */
   copy(sourceKey: string, targetKey: string): Promise<void>;
   /**

@@ -92,6 +92,21 @@ describe('oci: a blob record whose bytes are gone', () => {
     });
   }
 
+  it('a mount of a blob whose bytes are gone is an upload session (202), not a link to nothing', async () => {
+    const bytes = 'mounted without bytes';
+    const digest = sha256(bytes);
+    for (const query of [`mount=${digest}&from=gone/source`, `mount=${digest}`]) {
+      await f.pushBlob('gone/source', bytes);
+      await deletePart(f, digest, 0);
+      const res = await f.call('POST', `/v2/gone/target/blobs/uploads/?${query}`);
+      assert.equal(res.status, 202, query);
+      assert.equal(await readRecord(f, digest), null, `${query}: the record is dropped`);
+      assertBlobUnknown(await f.call('GET', `/v2/gone/target/blobs/${digest}`), digest, 'GET');
+    }
+    await f.pushBlob('gone/target', bytes);
+    assert.equal((await f.call('GET', `/v2/gone/target/blobs/${digest}`)).body.toString(), bytes);
+  });
+
   it('a record another push replaced with stored bytes is not dropped', async () => {
     const bytes = 'replaced before the drop';
     const digest = await f.pushBlob('gone/app', bytes);

@@ -98,6 +98,14 @@ export class OciBlobStore {
     return (await this.guard.hold([ociPaths.blobRecord(digest.algorithm, digest.hex)])).length === 0;
   }
 
+  /**
+   * Hold the record for a mount about to link it: false when a collection took it, or when its bytes are gone
+   * (the record is dropped; the mount falls back to an upload, which stores the blob again).
+   */
+  async holdForMount(digest: IParsedDigest, record: IBlobRecord, ctx: IStorageOperationContext): Promise<boolean> {
+    return (await this.holdRecord(digest)) && (await this.hasData(record, ctx));
+  }
+
   /** Forget a record the garbage collector deleted. */
   forgetRecord(digest: string): void {
     this.records.delete(digest);

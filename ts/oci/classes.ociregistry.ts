@@ -573,7 +573,7 @@ export class OciRegistry extends BaseRegistry {
       return null;
     }
     // Held: a collection that is about to delete the record fails, or has deleted it and the mount falls back to an upload.
-    if (!(await this.blobs.holdRecord(digest))) return null;
+    if (!(await this.blobs.holdForMount(digest, record, req.storageContext))) return null;
     req.body.discard();
     return this.linkBlob(req, name, digest, record.size);
   }
@@ -593,7 +593,7 @@ export class OciRegistry extends BaseRegistry {
       }
       return null;
     }
-    if (!(await this.blobs.holdRecord(digest))) return null;
+    if (!(await this.blobs.holdForMount(digest, record, req.storageContext))) return null;
     req.body.discard();
     return this.linkBlob(req, name, digest, record.size);
   }

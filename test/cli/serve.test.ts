@@ -197,7 +197,7 @@ describe('smartregistry serve options', () => {
   it('says at start-up when node runs without the memory flags the bin gives it, and not when it has them', async () => {
     const bare = await launchServe({ nodeFlags: [] });
     try {
-      assert.ok(bare.lines.some((line) => /^# node runs without --optimize-for-size: .*node --optimize-for-size cli.js serve/.test(line)), bare.lines.join('\n'));
+      assert.ok(bare.lines.some((line) => /^# node runs without --max-semi-space-size=1 --heap-growing-percent=15: .*node --max-semi-space-size=1 --heap-growing-percent=15 cli.js serve/.test(line)), bare.lines.join('\n'));
     } finally {
       await bare.stop();
     }

@@ -35,10 +35,6 @@ export class CacheBudget {
     this.members.add(member);
   }
 
-  leave(member: ICacheBudgetMember): void {
-    this.members.delete(member);
-  }
-
   /** A member kept `bytes` more (negative: fewer). */
   add(bytes: number): void {
     this.usedBytes += bytes;

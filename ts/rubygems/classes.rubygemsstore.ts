@@ -58,6 +58,14 @@ function readCompactIndex(bytes: Buffer): TStoredCompactIndex {
   }
 }
 
+/** Enters a gem in the compact index document: its entry, and a `/versions` line for the versions it serves anew. */
+function enterGem(document: ICompactIndexDocument, name: string, gem: IGemDocument): void {
+  const entry = compactIndexEntry(gem);
+  const changes = servedVersionChanges(document.gems[name]?.versions ?? [], entry.versions);
+  if (changes.length > 0) document.lines += compactVersionsLine(name, changes, entry.infoMd5);
+  document.gems[name] = entry;
+}
+
 /**
  * A compact index file as served: ETag is the quoted MD5 of the body (what bundler compares) and
  * `Repr-Digest` its sha-256 (what bundler checks a file assembled from ranges against).
@@ -183,7 +191,11 @@ export class RubyGemsStore {
       return read();
     });
     if (stored) return { document: stored.value, etag: stored.etag, lastModified: stored.lastModified };
-    return { document: { v: 1, createdAt: compactCreatedAt(this.now()), gems: {}, lines: '' }, etag: '' };
+    return { document: this.emptyCompactIndex(), etag: '' };
+  }
+
+  private emptyCompactIndex(): ICompactIndexDocument {
+    return { v: 1, createdAt: compactCreatedAt(this.now()), gems: {}, lines: '' };
   }
 
   /** A file rendered from the compact index document, kept until the document changes. */
@@ -206,15 +218,12 @@ export class RubyGemsStore {
     await this.storage.updateDocument<TStoredCompactIndex>(rubygemsPaths.compactIndex(), ctx, (current) => {
       // Derived whole from the truths, this gem's (written before this) among them.
       if (current === DAMAGED) return this.deriveCompactIndex();
-      const document = current ?? { v: 1 as const, createdAt: compactCreatedAt(this.now()), gems: {}, lines: '' };
+      const document = current ?? this.emptyCompactIndex();
       const stored = document.gems[name];
       if (!force && stored && (stored.revision === revision || revisionOrder(stored.revision) > revisionOrder(revision))) return UNCHANGED;
       // Gems are never deleted (every version yanked is a gem with no served version).
       if (!gem) return UNCHANGED;
-      const entry = compactIndexEntry(gem);
-      const changes = servedVersionChanges(stored?.versions ?? [], entry.versions);
-      if (changes.length > 0) document.lines += compactVersionsLine(name, changes, entry.infoMd5);
-      document.gems[name] = entry;
+      enterGem(document, name, gem);
       return document;
     }, { parse: readCompactIndex });
   }
@@ -231,15 +240,8 @@ export class RubyGemsStore {
       if (name) names.push(name);
     }
     const gems = await mapLimited(names.sort(), SWEEP_READS, async (name) => (await this.storage.getJson<IGemDocument>(rubygemsPaths.gem(name)))?.value);
-    const document: ICompactIndexDocument = { v: 1, createdAt: compactCreatedAt(this.now()), gems: {}, lines: '' };
-    names.forEach((name, index) => {
-      const gem = gems[index];
-      if (!gem) return;
-      const entry = compactIndexEntry(gem);
-      const changes = servedVersionChanges([], entry.versions);
-      if (changes.length > 0) document.lines += compactVersionsLine(name, changes, entry.infoMd5);
-      document.gems[name] = entry;
-    });
+    const document = this.emptyCompactIndex();
+    names.forEach((name, index) => gems[index] && enterGem(document, name, gems[index]));
     return document;
   }
 

@@ -2,8 +2,9 @@
  * The RubyGems proxy: the upstream's compact index (`/versions` merged with the local one, `/info`
  * served unchanged so its MD5 holds), `.gem` files cached and checked against the info checksum,
  * quick gemspecs, a local gem taking its whole name, one upstream fetch for 100 concurrent requests,
- * the cache served with the upstream stopped (plain-text 502 for misses), and a real `bundle install`
- * through the proxy.
+ * the cache served with the upstream stopped (plain-text 502 for misses); `/names`, the Marshal specs
+ * files, the JSON API and the dependency API for upstream gems merged with local ones; and a real
+ * `bundle install`, `gem search --remote` and `gem install` through the proxy.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../../ts/adapters/node.js';
 import { clientMissing, runClient } from '../helpers/clients.js';
@@ -18,9 +20,11 @@ import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { rubyEnv } from '../rubygems/client.js';
 import { gemspecYaml, makeGem, readVersionsFile } from '../rubygems/fixtures.js';
+import { specsFileMarshal } from '../../ts/rubygems/helpers.rubygems.js';
 import { assertOneFetchFor100, oneUpstream, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const bundleMissing = clientMissing('bundle', ['--version']);
+const gemMissing = clientMissing('gem', ['--version']);
 const md5 = (bytes: Buffer) => crypto.createHash('md5').update(bytes).digest('hex');
 
 async function push(registry: SmartRegistry, name: string, version: string, dependencies: Record<string, string[]> = {}): Promise<Buffer> {
@@ -93,6 +97,100 @@ describe('rubygems upstream proxy', () => {
       const gem = await sendRequest(proxy.registry, 'GET', '/rubygems/gems/up-base-2.0.0.gem');
       assert.ok(gem.bytes.equals(local));
       assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/gems/up-base-1.0.0.gem')).status, 404);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('lists upstream gems with local ones in /names and the specs files, a local gem by its own versions', async () => {
+    const proxy = await startProxyRegistry(oneUpstream('rubygems', `${upstream.url}/rubygems`));
+    try {
+      await push(proxy.registry, 'local-gem', '0.1.0');
+      await push(proxy.registry, 'local-gem', '0.2.0.beta');
+      // Held here too: only the local 2.0.0 is listed, never the upstream's 1.0.0.
+      await push(proxy.registry, 'up-base', '2.0.0');
+      const names = await sendRequest(proxy.registry, 'GET', '/rubygems/names');
+      assert.equal(names.status, 200, names.text);
+      assert.equal(names.headers['x-cache'], 'MISS');
+      assert.equal(names.text, '---\nlocal-gem\nup-app\nup-base\n');
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/names')).headers['x-cache'], 'HIT');
+
+      const served = {
+        'local-gem': [
+          { version: '0.1.0', platform: 'ruby' },
+          { version: '0.2.0.beta', platform: 'ruby' },
+        ],
+        'up-app': [{ version: '1.0.0', platform: 'ruby' }],
+        'up-base': [{ version: '2.0.0', platform: 'ruby' }],
+      };
+      for (const which of ['specs', 'latest_specs', 'prerelease_specs'] as const) {
+        const file = await sendRequest(proxy.registry, 'GET', `/rubygems/${which}.4.8.gz`);
+        assert.equal(file.status, 200, file.text);
+        assert.equal(file.headers['x-cache'], 'HIT');
+        assert.ok(zlib.gunzipSync(file.bytes).equals(specsFileMarshal(served, which)), `${which}: the tuples of upstream and local gems`);
+      }
+      assert.equal(upstream.count('/rubygems/specs.4.8.gz'), 0, 'the specs files are derived from the compact index, never fetched');
+
+      // An upstream gem taken away (a yank upstream) leaves the listings once /versions is fetched again.
+      const own = await startUpstreamRegistry();
+      const fresh = await startProxyRegistry(oneUpstream('rubygems', `${own.url}/rubygems`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
+      try {
+        await push(own.registry, 'gone-soon', '1.0.0');
+        await push(own.registry, 'gone-soon', '1.1.0');
+        const listed = async () => zlib.gunzipSync((await sendRequest(fresh.registry, 'GET', '/rubygems/specs.4.8.gz')).bytes);
+        assert.ok((await listed()).equals(specsFileMarshal({ 'gone-soon': [{ version: '1.0.0', platform: 'ruby' }, { version: '1.1.0', platform: 'ruby' }] }, 'specs')));
+        const key = await own.registry.getAuthManager().createRubyGemsToken('admin');
+        const yank = await sendRequest(own.registry, 'DELETE', '/rubygems/api/v1/gems/yank', {
+          headers: { authorization: key, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'gem_name=gone-soon&version=1.1.0',
+        });
+        assert.equal(yank.status, 200, yank.text);
+        assert.ok((await listed()).equals(specsFileMarshal({ 'gone-soon': [{ version: '1.0.0', platform: 'ruby' }] }, 'specs')));
+      } finally {
+        await fresh.stop();
+        await own.stop();
+      }
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('answers the JSON API and the dependency API for upstream gems; a local gem answers as it is here', async () => {
+    const proxy = await startProxyRegistry(oneUpstream('rubygems', `${upstream.url}/rubygems`));
+    try {
+      await push(proxy.registry, 'local-gem', '0.1.0', { 'up-app': ['~> 1.0'] });
+      const gem = await sendRequest(proxy.registry, 'GET', '/rubygems/api/v1/gems/up-app.json');
+      assert.equal(gem.status, 200, gem.text);
+      assert.equal(gem.headers['x-cache'], 'MISS');
+      const own = JSON.parse((await sendRequest(upstream.registry, 'GET', '/rubygems/api/v1/gems/up-app.json')).text);
+      assert.deepEqual(JSON.parse(gem.text), {
+        ...own,
+        gem_uri: 'http://registry.example.com/rubygems/gems/up-app-1.0.0.gem',
+        project_uri: 'http://registry.example.com/rubygems/api/v1/gems/up-app.json',
+      });
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/api/v1/gems/up-app.json')).headers['x-cache'], 'HIT');
+
+      const versions = await sendRequest(proxy.registry, 'GET', '/rubygems/api/v1/versions/up-base.json');
+      assert.equal(versions.status, 200, versions.text);
+      assert.ok(versions.bytes.equals((await sendRequest(upstream.registry, 'GET', '/rubygems/api/v1/versions/up-base.json')).bytes));
+      assert.equal(JSON.parse(versions.text)[0].sha, crypto.createHash('sha256').update(gems['up-base-1.0.0']).digest('hex'));
+
+      const local = await sendRequest(proxy.registry, 'GET', '/rubygems/api/v1/gems/local-gem.json');
+      assert.equal(local.headers['x-cache'], undefined);
+      assert.equal(JSON.parse(local.text).version, '0.1.0');
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/api/v1/gems/nowhere.json')).status, 404);
+      assert.equal((await sendRequest(proxy.registry, 'GET', '/rubygems/api/v1/versions/nowhere.json')).status, 404);
+
+      const dependencies = await sendRequest(proxy.registry, 'GET', '/rubygems/api/v1/dependencies.json?gems=local-gem,up-app,up-base,nowhere');
+      assert.equal(dependencies.status, 200, dependencies.text);
+      assert.deepEqual(JSON.parse(dependencies.text), [
+        { name: 'local-gem', number: '0.1.0', platform: 'ruby', dependencies: [['up-app', '~> 1.0']] },
+        { name: 'up-app', number: '1.0.0', platform: 'ruby', dependencies: [['up-base', '>= 1.0']] },
+        { name: 'up-base', number: '1.0.0', platform: 'ruby', dependencies: [] },
+      ]);
+      const marshal = await sendRequest(proxy.registry, 'GET', '/rubygems/api/v1/dependencies?gems=up-app');
+      assert.equal(marshal.status, 200);
+      assert.ok(marshal.bytes.equals((await sendRequest(upstream.registry, 'GET', '/rubygems/api/v1/dependencies?gems=up-app')).bytes));
     } finally {
       await proxy.stop();
     }
@@ -206,6 +304,34 @@ describe('rubygems upstream proxy', () => {
         assert.ok((await fsp.readFile(installed)).equals(gems[name]), `${name}.gem has the upstream's bytes`);
       }
       assert.ok(upstream.count('/rubygems/versions') >= 1);
+    } finally {
+      await server.close();
+      await proxy.stop();
+      await fsp.rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('gem search --remote lists upstream and local gems, gem install installs an upstream gem and its dependency', { skip: gemMissing }, async () => {
+    const proxy = await startProxyRegistry(oneUpstream('rubygems', `${upstream.url}/rubygems`));
+    await push(proxy.registry, 'local-gem', '0.1.0');
+    const server = await startHttp(createNodeHandler(proxy.registry));
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-gem-'));
+    try {
+      const env = rubyEnv({ home: root, dir: root, label: 'gem' });
+      const source = ['--clear-sources', '--source', `${server.url}/rubygems/`];
+      const search = await runClient('gem', ['search', '--remote', ...source], { cwd: root, env, timeoutMs: 120_000 });
+      assert.equal(search.code, 0, `gem search failed:\n${search.output}`);
+      assert.deepEqual(
+        search.stdout.split('\n').filter((line) => /^\S+ \(/.test(line)),
+        ['local-gem (0.1.0)', 'up-app (1.0.0)', 'up-base (1.0.0)'],
+      );
+      const install = await runClient('gem', ['install', 'up-app', ...source, '--no-document'], { cwd: root, env, timeoutMs: 120_000 });
+      assert.equal(install.code, 0, `gem install failed:\n${install.output}`);
+      const list = await runClient('gem', ['list', '--local', 'up-'], { cwd: root, env, timeoutMs: 60_000 });
+      assert.match(list.stdout, /^up-app \(1\.0\.0\)$/m);
+      assert.match(list.stdout, /^up-base \(1\.0\.0\)$/m);
+      const [cached] = await findFiles(path.join(root, 'gems-gem'), 'up-base-1.0.0.gem');
+      assert.ok(cached && (await fsp.readFile(cached)).equals(gems['up-base-1.0.0']), "up-base-1.0.0.gem has the upstream's bytes");
     } finally {
       await server.close();
       await proxy.stop();

@@ -17,7 +17,7 @@ import { mergeProjectPage, parseUpstreamProject, upstreamFileOf } from '../../ts
 import { classifyUpstreamPath, parseUpstreamSha1 } from '../../ts/maven/helpers.mavenupstream.js';
 import { expandVersions, mergeMetadataFile, parseUpstreamMetadata } from '../../ts/composer/helpers.composerupstream.js';
 import { minifyVersions } from '../../ts/composer/helpers.composer.js';
-import { infoChecksum, mergeVersionsFiles, parseVersionsFile } from '../../ts/rubygems/helpers.rubygemsupstream.js';
+import { dependencyEntriesOfInfo, gemJsonWithOurUrls, infoChecksum, mergeVersionsFiles, parseVersionsFile, servedIndexOfVersionsLines } from '../../ts/rubygems/helpers.rubygemsupstream.js';
 import type { IUpstreamRegistryConfig } from '../../ts/upstream/interfaces.upstream.js';
 
 const upstream = (id: string, priority: number, extra: Partial<IUpstreamRegistryConfig> = {}): IUpstreamRegistryConfig => ({
@@ -320,6 +320,34 @@ describe('rubygems upstream formats', () => {
     );
     assert.equal(merged, 'created_at: 2024-01-01T00:00:00Z\n---\nrack 1.0,1.1 aaa\nrack 1.2 ddd\nacme-lib 2.0 eee\nacme-tool 1.0 ggg\nrails 8.0 hhh\n');
     assert.equal(parseVersionsFile(Buffer.from('<html>')), null);
+  });
+
+  it('replays /versions lines into the versions each gem serves (additions, yanks, platforms)', () => {
+    assert.deepEqual(servedIndexOfVersionsLines(['rack 1.0,1.1,1.1-java aaa', 'rails 7.0 bbb', 'rack -1.0,1.2 ccc', 'rails -7.0 ddd']), {
+      rack: [
+        { version: '1.1', platform: 'ruby' },
+        { version: '1.1', platform: 'java' },
+        { version: '1.2', platform: 'ruby' },
+      ],
+      rails: [],
+    });
+  });
+
+  it('reads the dependency API entries from an /info file, and points an upstream gem document here', () => {
+    const info = Buffer.from(`---\n1.0.0 |checksum:${'b'.repeat(64)}\n1.1.0-x86_64-linux dep:>= 1&< 2,other:>= 0|checksum:${'c'.repeat(64)},ruby:>= 2.7\n`);
+    assert.deepEqual(dependencyEntriesOfInfo('lib', info), [
+      { name: 'lib', number: '1.0.0', platform: 'ruby', dependencies: [] },
+      { name: 'lib', number: '1.1.0', platform: 'x86_64-linux', dependencies: [['dep', '>= 1, < 2'], ['other', '>= 0']] },
+    ]);
+    const document = Buffer.from(JSON.stringify({ name: 'lib', version: '1.0.0', gem_uri: 'https://registry.example.com/gems/lib-1.0.0.gem', project_uri: 'https://registry.example.com/gems/lib' }));
+    assert.deepEqual(JSON.parse(gemJsonWithOurUrls(document, 'https://ours.example.com/rubygems')!.toString()), {
+      name: 'lib',
+      version: '1.0.0',
+      gem_uri: 'https://ours.example.com/rubygems/gems/lib-1.0.0.gem',
+      project_uri: 'https://ours.example.com/rubygems/api/v1/gems/lib.json',
+    });
+    assert.equal(gemJsonWithOurUrls(Buffer.from('[1]'), 'https://ours.example.com'), null);
+    assert.equal(gemJsonWithOurUrls(Buffer.from('<html>'), 'https://ours.example.com'), null);
   });
 
   it("reads a version's checksum from an /info file", () => {

@@ -24,7 +24,16 @@ import {
   specsFileMarshal,
   type TSpecsFile,
 } from './helpers.rubygems.js';
-import { infoChecksum, mergeVersionsFiles, parseVersionsFile, upstreamGemSourceUrl } from './helpers.rubygemsupstream.js';
+import {
+  dependencyEntriesOfInfo,
+  gemJsonWithOurUrls,
+  infoChecksum,
+  mergeVersionsFiles,
+  parseVersionsFile,
+  servedIndexOfVersionsLines,
+  upstreamGemSourceUrl,
+  type IDependencyEntry,
+} from './helpers.rubygemsupstream.js';
 import { upstreamAcceptsName } from '../upstream/helpers.upstreamselect.js';
 import type { TCacheStatus } from '../upstream/interfaces.upstream.js';
 import type { IUpstreamDocument } from '../upstream/classes.upstreamproxy.js';
@@ -35,6 +44,7 @@ const MAX_FORM_BYTES = 16 * 1024;
 const MAX_DEPENDENCY_GEMS = 200;
 const MAX_SEARCH_RESULTS = 30;
 const TEXT = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The RubyGems protocol: the compact index bundler and `gem` resolve with, the Marshal index files
@@ -43,7 +53,7 @@ const TEXT = 'text/plain; charset=utf-8';
  */
 export class RubyGemsRegistry extends BaseRegistry {
   private readonly store: RubyGemsStore;
-  private lastMergedVersions?: { key: string; file: IProxiedFile };
+  private lastMergedVersions?: { key: string; merged: IMergedVersions };
 
   constructor(deps: IProtocolDependencies, options: IRubyGemsRegistryOptions = {}) {
     super(deps);
@@ -123,35 +133,65 @@ export class RubyGemsRegistry extends BaseRegistry {
   // ---- compact index -------------------------------------------------------------------------
 
   private async compactVersions(req: IRouteRequest) {
+    const found = await this.mergedIndex(req);
+    if (!found) return this.compactIndexFile(req, 'versions', (local) => Buffer.from(compactVersionsFile(local.createdAt, local.lines), 'utf8'));
+    return this.proxiedFile(req, found.merged.file, found.cache);
+  }
+
+  /** The upstreams' `/versions` merged with the local index and where it came from; null without upstreams. */
+  private async mergedIndex(req: IRouteRequest): Promise<{ merged: IMergedVersions; cache: TCacheStatus } | null> {
     const documents = await this.upstreamVersionsDocuments(req);
+    if (documents.length === 0) return null;
     const { document: index, etag } = await this.store.compactIndex();
-    const merged = documents.length > 0 ? this.mergedVersionsFile(documents, index, etag) : null;
-    if (!merged) return this.compactIndexFile(req, 'versions', (local) => Buffer.from(compactVersionsFile(local.createdAt, local.lines), 'utf8'));
-    return this.proxiedFile(req, merged, worstCache(documents.map((document) => document.cache)));
+    const merged = this.mergedVersionsFile(documents, index, etag);
+    return merged && { merged, cache: worstCache(documents.map((document) => document.cache)) };
+  }
+
+  /**
+   * A file listing every gem (`/names`, the specs files): from the merged index when there are upstreams
+   * (rendered once per merged index), else from the local one.
+   */
+  private async listingFile(req: IRouteRequest, what: string, render: (served: TServedIndex) => Buffer, contentType?: string) {
+    const found = await this.mergedIndex(req);
+    if (!found) return this.compactIndexFile(req, what, (index) => render(servedIndex(index)), contentType);
+    let file = found.merged.listings.get(what);
+    if (!file) {
+      const bytes = render(found.merged.served());
+      file = { bytes, object: compactIndexObject(bytes, undefined, contentType) };
+      found.merged.listings.set(what, file);
+    }
+    return this.proxiedFile(req, file, found.cache);
   }
 
   /**
    * The upstreams' `/versions` merged with the local index; the last one is kept while none of its sources
    * changed (a public `/versions` is tens of MB: split, merged and hashed once, not per request).
    */
-  private mergedVersionsFile(documents: IUpstreamDocument[], index: ICompactIndexDocument, localEtag: string): IProxiedFile | null {
+  private mergedVersionsFile(documents: IUpstreamDocument[], index: ICompactIndexDocument, localEtag: string): IMergedVersions | null {
     const sources = documents.map((document) => `${document.upstream.id} ${document.headers.etag ?? ''} ${JSON.stringify(document.upstream.scopeRules ?? [])}`);
     const key = documents.every((document) => document.headers.etag) ? [localEtag, ...sources].join('\n') : null;
-    if (key && this.lastMergedVersions?.key === key) return this.lastMergedVersions.file;
+    if (key && this.lastMergedVersions?.key === key) return this.lastMergedVersions.merged;
     const files = documents.flatMap((document) => {
       const file = parseVersionsFile(document.body);
       if (!file) this.logger.warn(`rubygems: upstream ${document.upstream.id} sent no usable /versions`);
       return file ? [{ lines: file.lines, createdAt: file.createdAt, accepts: (name: string) => upstreamAcceptsName(document.upstream.scopeRules, name) }] : [];
     });
     if (files.length === 0) return null;
-    const bytes = Buffer.from(mergeVersionsFiles(files[0].createdAt, files, new Set(Object.keys(index.gems)), index.lines), 'utf8');
-    const file = { bytes, object: compactIndexObject(bytes, undefined) };
-    this.lastMergedVersions = key ? { key, file } : undefined;
-    return file;
+    const text = mergeVersionsFiles(files[0].createdAt, files, new Set(Object.keys(index.gems)), index.lines);
+    const bytes = Buffer.from(text, 'utf8');
+    let served: TServedIndex | undefined;
+    const merged: IMergedVersions = {
+      file: { bytes, object: compactIndexObject(bytes, undefined) },
+      // Local gems as the local index has them; upstream ones as their lines say.
+      served: () => (served ??= { ...servedIndexOfVersionsLines(parseVersionsFile(bytes)!.lines), ...servedIndex(index) }),
+      listings: new Map(),
+    };
+    this.lastMergedVersions = key ? { key, merged } : undefined;
+    return merged;
   }
 
   private async compactNames(req: IRouteRequest) {
-    return this.compactIndexFile(req, 'names', (index) => Buffer.from(compactNamesFile(servedIndex(index)), 'utf8'));
+    return this.listingFile(req, 'names', (served) => Buffer.from(compactNamesFile(served), 'utf8'));
   }
 
   private async compactInfo(req: IRouteRequest) {
@@ -170,7 +210,7 @@ export class RubyGemsRegistry extends BaseRegistry {
   // ---- Marshal index files -------------------------------------------------------------------
 
   private async specsFile(req: IRouteRequest, which: TSpecsFile) {
-    return this.compactIndexFile(req, which, (index) => gzipBytes(specsFileMarshal(servedIndex(index), which)), 'application/octet-stream');
+    return this.listingFile(req, which, (served) => gzipBytes(specsFileMarshal(served, which)), 'application/octet-stream');
   }
 
   private async quickSpec(req: IRouteRequest) {
@@ -283,7 +323,14 @@ export class RubyGemsRegistry extends BaseRegistry {
     return null;
   }
 
-  /** A proxied compact index file or gemspec (ETag, 304, Range, HEAD, Repr-Digest) saying where it came from. */
+  /** An upstream's JSON API document (`api/v1/…`) for a gem this registry does not hold; null when it is held here or no upstream has it. */
+  private async upstreamGemJson(req: IRouteRequest, name: string, path: string) {
+    if (await this.store.getGem(name)) return null;
+    const selection = await this.upstream.select(name, req.method, req.ctx.actor);
+    return selection && this.upstream.getDocument(selection, { cacheKey: path, url: (source) => upstreamGemSourceUrl(source.url, path) });
+  }
+
+  /** A proxied compact index file, gemspec or JSON document (ETag, 304, Range, HEAD, Repr-Digest) saying where it came from. */
   private proxiedFile(req: IRouteRequest, file: IProxiedFile, cache: TCacheStatus) {
     const object = { ...file.object, headers: { ...file.object.headers, 'X-Cache': cache } };
     return serveObject(req, bufferedObjectSource(async () => ({ object, bytes: file.bytes })), { notFound: () => RegistryError.notFound(`${req.path} not found`) });
@@ -359,7 +406,10 @@ export class RubyGemsRegistry extends BaseRegistry {
   }
 
   private async versionsJson(req: IRouteRequest) {
-    const gem = await this.requireGem(stripSuffix(req.params.file, '.json'));
+    const name = this.gemName(stripSuffix(req.params.file, '.json'));
+    const proxied = await this.upstreamGemJson(req, name, `api/v1/versions/${name}.json`);
+    if (proxied) return this.proxiedFile(req, { bytes: proxied.body, object: compactIndexObject(proxied.body, undefined, JSON_TYPE) }, proxied.cache);
+    const gem = await this.requireGem(name);
     const versions = servedVersions(gem)
       .sort((a, b) => compareGemVersions(b.spec.version, a.spec.version))
       .map((record) => versionJson(record));
@@ -367,18 +417,33 @@ export class RubyGemsRegistry extends BaseRegistry {
   }
 
   private async gemJson(req: IRouteRequest) {
-    const gem = await this.requireGem(stripSuffix(req.params.file, '.json'));
+    const name = this.gemName(stripSuffix(req.params.file, '.json'));
+    const proxied = await this.upstreamGemJson(req, name, `api/v1/gems/${name}.json`);
+    if (proxied) {
+      const bytes = gemJsonWithOurUrls(proxied.body, req.baseUrl);
+      if (!bytes) throw new RegistryError('upstream', `upstream ${proxied.upstream.id} sent no usable gem document for ${name}`, { status: 502 });
+      return this.proxiedFile(req, { bytes, object: compactIndexObject(bytes, undefined, JSON_TYPE) }, proxied.cache);
+    }
+    const gem = await this.requireGem(name);
     return jsonResponse(200, gemInfo(req, gemSummary(gem)!));
   }
 
-  /** The legacy dependency API bundler used before the compact index: Marshal, or JSON. */
+  /**
+   * The legacy dependency API bundler used before the compact index (and `gem install` probes): Marshal,
+   * or JSON. A gem not held here is answered from its upstream `/info` file.
+   */
   private async dependencies(req: IRouteRequest, format: 'marshal' | 'json') {
     const names = (req.query.gems ?? '').split(',').filter(Boolean);
     if (names.length > MAX_DEPENDENCY_GEMS) throw RegistryError.invalid(`ask for at most ${MAX_DEPENDENCY_GEMS} gems at once`);
-    const entries: Array<{ name: string; number: string; platform: string; dependencies: [string, string][] }> = [];
+    const entries: IDependencyEntry[] = [];
     for (const name of names) {
       const gem = await this.store.getGem(this.gemName(name));
-      for (const record of gem ? servedVersions(gem) : []) {
+      if (!gem) {
+        const info = await this.upstreamInfo(req, name);
+        if (info) entries.push(...dependencyEntriesOfInfo(name, info.body));
+        continue;
+      }
+      for (const record of servedVersions(gem)) {
         entries.push({
           name,
           number: record.spec.version,
@@ -436,6 +501,15 @@ function servedIndex(index: ICompactIndexDocument): TServedIndex {
 interface IProxiedFile {
   bytes: Buffer;
   object: IServedObject;
+}
+
+/** The upstreams' `/versions` merged with the local index, and the listings derived from it. */
+interface IMergedVersions {
+  file: IProxiedFile;
+  /** Every gem's served versions, worked out when first asked for. */
+  served: () => TServedIndex;
+  /** `/names` and the specs files, rendered once. */
+  listings: Map<string, IProxiedFile>;
 }
 
 /** What a page made of several upstream documents says it came from: a fetch if any was, else stale if any was. */

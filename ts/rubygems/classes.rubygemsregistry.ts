@@ -40,6 +40,8 @@ import type { IUpstreamDocument } from '../upstream/classes.upstreamproxy.js';
 import type { ICompactIndexDocument, IGemDocument, IGemSummary, IGemVersionRecord, IRubyGemsRegistryOptions, TServedIndex } from './interfaces.rubygems.js';
 
 const DEFAULT_REVALIDATE_MS = 1000;
+/** Appended `/versions` lines kept at least before a compaction: small registries keep the file as appended. */
+const DEFAULT_VERSIONS_COMPACTION_BYTES = 64 * 1024;
 const MAX_FORM_BYTES = 16 * 1024;
 const MAX_DEPENDENCY_GEMS = 200;
 const MAX_SEARCH_RESULTS = 30;
@@ -57,7 +59,13 @@ export class RubyGemsRegistry extends BaseRegistry {
 
   constructor(deps: IProtocolDependencies, options: IRubyGemsRegistryOptions = {}) {
     super(deps);
-    this.store = new RubyGemsStore(deps.storage, deps.logger, options.now ?? (() => new Date()), options.revalidateMs ?? DEFAULT_REVALIDATE_MS);
+    this.store = new RubyGemsStore(
+      deps.storage,
+      deps.logger,
+      options.now ?? (() => new Date()),
+      options.revalidateMs ?? DEFAULT_REVALIDATE_MS,
+      options.versionsCompactionBytes ?? DEFAULT_VERSIONS_COMPACTION_BYTES,
+    );
   }
 
   override catalogue(): RubyGemsCatalogue {

@@ -23,6 +23,7 @@ import {
   compactIndexEntry,
   compactInfoFile,
   compactVersionsLine,
+  compactedVersionsLines,
   fullVersion,
   gemSummary,
   md5Hex,
@@ -99,16 +100,21 @@ export class RubyGemsStore {
   private readonly search: SearchIndex<IGemSearchEntry>;
   private readonly sweep: TruthSweep;
   private readonly cache: DocumentCache;
-  /** Files rendered from the compact index document, by what and the document's etag. */
-  private readonly rendered = new BoundedCache<{ object: IServedObject; bytes: Buffer }>({ maxEntries: 16 });
+  /**
+   * Files rendered from the compact index document: one per what, with the etag of the document it was rendered
+   * from, so a rendering of a changed document replaces the old one (and does not sit beside it until evicted).
+   */
+  private readonly rendered: BoundedCache<{ etag: string; object: IServedObject; bytes: Buffer }>;
 
   constructor(
     private readonly storage: RegistryStorage,
     private readonly logger: Logger,
     private readonly now: () => Date,
     revalidateMs: number,
+    private readonly versionsCompactionBytes: number,
   ) {
     this.cache = new DocumentCache(storage, { maxEntries: 10_000 });
+    this.rendered = new BoundedCache({ maxEntries: 16, budget: storage.cacheBudget, sizeOf: (file) => file.bytes.length });
     this.search = createGemSearchIndex(storage, logger, revalidateMs, async (name) => {
       const gem = await this.storage.getJson<IGemDocument>(rubygemsPaths.gem(name));
       return gem ? searchEntry(gem.value) : null;
@@ -201,12 +207,12 @@ export class RubyGemsStore {
   /** A file rendered from the compact index document, kept until the document changes. */
   async renderedFromCompactIndex(what: string, render: (document: ICompactIndexDocument) => Buffer, contentType?: string) {
     const { document, etag, lastModified } = await this.compactIndex();
-    const key = `${what}\n${etag}`;
-    const cached = etag ? this.rendered.get(key) : undefined;
-    if (cached) return cached;
+    const cached = this.rendered.get(what);
+    if (etag && cached?.etag === etag) return cached;
     const bytes = render(document);
-    const result = { object: compactIndexObject(bytes, lastModified, contentType), bytes };
-    if (etag) this.rendered.set(key, result);
+    const result = { etag, object: compactIndexObject(bytes, lastModified, contentType), bytes };
+    if (etag) this.rendered.set(what, result);
+    else this.rendered.delete(what);
     return result;
   }
 
@@ -224,8 +230,23 @@ export class RubyGemsStore {
       // Gems are never deleted (every version yanked is a gem with no served version).
       if (!gem) return UNCHANGED;
       enterGem(document, name, gem);
+      this.compactWhenLong(document);
       return document;
     }, { parse: readCompactIndex });
+  }
+
+  /**
+   * `/versions` is appended to, so pushes and yanks grow it even when the set of versions does not (yank and unyank
+   * again and again: two lines each time). Once its lines pass `versionsCompactionBytes` and twice the one line per
+   * gem that says the same, they are replaced by those, under a new `created_at`: a client holding the old file finds
+   * its checksum differs and fetches the new one whole (bundler does).
+   */
+  private compactWhenLong(document: ICompactIndexDocument): void {
+    if (document.lines.length <= this.versionsCompactionBytes) return;
+    const compacted = compactedVersionsLines(document.gems);
+    if (document.lines.length <= 2 * compacted.length) return;
+    document.createdAt = compactCreatedAt(this.now());
+    document.lines = compacted;
   }
 
   /**
@@ -239,9 +260,10 @@ export class RubyGemsStore {
       const name = rubygemsPaths.gemOf(object.key);
       if (name) names.push(name);
     }
-    const gems = await mapLimited(names.sort(), SWEEP_READS, async (name) => (await this.storage.getJson<IGemDocument>(rubygemsPaths.gem(name)))?.value);
+    const gems = await mapLimited(names, SWEEP_READS, async (name) => (await this.storage.getJson<IGemDocument>(rubygemsPaths.gem(name)))?.value);
     const document = this.emptyCompactIndex();
-    names.forEach((name, index) => gems[index] && enterGem(document, name, gems[index]));
+    names.forEach((name, index) => gems[index] && (document.gems[name] = compactIndexEntry(gems[index])));
+    document.lines = compactedVersionsLines(document.gems);
     return document;
   }
 

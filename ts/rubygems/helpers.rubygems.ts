@@ -106,6 +106,18 @@ export function servedVersionChanges(before: IServedVersion[], after: IServedVer
   return [...after.map(versionKey).filter((version) => !had.has(version)), ...[...had].filter((version) => !has.has(version)).map((version) => `-${version}`)];
 }
 
+/**
+ * The lines of a `/versions` file started anew (a compaction): one per gem that serves a version, listing them
+ * all with the gem's info MD5, by name. Read as bundler reads them, they say what the lines they replace said.
+ */
+export function compactedVersionsLines(gems: Record<string, ICompactIndexEntry>): string {
+  return Object.keys(gems)
+    .sort()
+    .filter((name) => gems[name].versions.length > 0)
+    .map((name) => compactVersionsLine(name, gems[name].versions.map(versionKey), gems[name].infoMd5))
+    .join('');
+}
+
 /** A gem as the compact index document records it. */
 export function compactIndexEntry(gem: IGemDocument): ICompactIndexEntry {
   return {

@@ -115,5 +115,10 @@ export interface IGemSearchEntry extends IGemSummary {
 export interface IRubyGemsRegistryOptions {
   /** Other instances' pushes show in search after at most this long; lost index writes are looked for as often. Default 1 s. */
   revalidateMs?: number;
+  /**
+   * `/versions` is started anew (one line per gem, a new `created_at`) once its lines pass this many bytes and twice
+   * what one line per gem would say. Default 64 KiB; tests lower it.
+   */
+  versionsCompactionBytes?: number;
   now?: () => Date;
 }

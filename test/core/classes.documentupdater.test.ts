@@ -42,6 +42,22 @@ test('document updater: a failed read still settles the work it was given', asyn
   });
 });
 
+test('document updater: a prerequisite that fails is reported, even as a precondition-failed, and nothing is written', async () => {
+  await withStorage(async (storage) => {
+    await storage.putJson('npm/doc.json', { versions: ['1.0.0'] }, ctx);
+    await storage.putObject('npm/artifact', Buffer.from('taken'), ctx);
+    // An artifact that exists already: its create-once upload fails with precondition-failed, which must
+    // not be taken for a lost race on the document (a retry would list a version whose upload failed).
+    const upload = storage.putObject('npm/artifact', Buffer.from('mine'), ctx, { ifNoneMatch: '*' });
+    await assert.rejects(
+      storage.updateDocument<{ versions: string[] }>('npm/doc.json', ctx, (current) => ({ versions: [...current!.versions, '2.0.0'] }), { prerequisite: upload }),
+      (error) => isRegistryError(error, 'precondition-failed'),
+    );
+    assert.deepEqual((await storage.getJson('npm/doc.json'))?.value, { versions: ['1.0.0'] });
+    assert.equal((await storage.getBytes('npm/artifact'))?.bytes.toString(), 'taken');
+  });
+});
+
 test('document updater: a delete does not erase a write that came in between', async () => {
   await withStorage(async (storage) => {
     await storage.putJson('npm/doc.json', { versions: ['1.0.0'] }, ctx);

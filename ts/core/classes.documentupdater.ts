@@ -45,7 +45,8 @@ export type TDocumentMutator<T> = (current: T | null) => TMutation<T> | Promise<
 export interface IDocumentUpdateOptions<T> {
   /**
    * Work that must be finished before the document is written (a tarball upload). It runs while the
-   * current document is read and changed; if it fails, nothing is written.
+   * current document is read and changed and its new bytes are taken in by storage (`IPutOptions.after`);
+   * if it fails, nothing is written.
    */
   prerequisite?: Promise<unknown>;
   /** Reads a stored document; default JSON.parse. Whatever it returns is what mutators get; what it throws is a corrupt document. */
@@ -78,7 +79,8 @@ export interface IDocumentUpdateResult<T> {
  *   refused and the update starts again from the stored document. Storage stays the truth: a mutator
  *   that refuses the change (throws) or leaves it unchanged on the remembered state is only believed
  *   once a `stat` shows that state is still the stored one;
- * - the document is read and changed while its prerequisite (a tarball upload) is still being stored.
+ * - the document is read, changed and handed to storage while its prerequisite (a tarball upload) is
+ *   still being stored; it becomes visible only after the prerequisite.
  *
  * The mutator must not keep references to the value: the object it is given may be the remembered
  * one and is changed in place.
@@ -113,7 +115,8 @@ export class DocumentUpdater {
           throw error;
         }
         if (next === UNCHANGED && current?.remembered && !(await this.stillStored(key, current.etag))) continue;
-        if (prerequisite) {
+        // A write waits for the prerequisite inside the put (the document's bytes are taken in meanwhile).
+        if (prerequisite && (next === UNCHANGED || next === DELETE)) {
           await prerequisite;
           prerequisite = undefined;
         }
@@ -132,11 +135,15 @@ export class DocumentUpdater {
         } else {
           const value = next instanceof SerializedDocument ? next.value : next;
           const bytes = next instanceof SerializedDocument ? next.bytes : Buffer.from(JSON.stringify(next), 'utf8');
+          const condition: IPutOptions = current ? { ifMatch: current.etag } : { ifNoneMatch: '*' };
           try {
-            const put = await this.storage.putObject(key, bytes, ctx, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
+            const put = await this.storage.putObject(key, bytes, ctx, prerequisite ? { ...condition, after: prerequisite } : condition);
             if (options.remember !== false) this.remember(key, put.etag, value, bytes.length);
             return { value, etag: put.etag, changed: true };
           } catch (error) {
+            // A failed prerequisite is the failure to report (its own error may even be a precondition-failed).
+            await prerequisite;
+            prerequisite = undefined;
             if (!isPreconditionFailed(error)) throw error;
           }
         }

@@ -435,6 +435,25 @@ export function runBackendSuite(
         await assert.rejects(backend.put('abort/fresh', failingStream([Buffer.from('a little')])), /client went away/);
         assert.equal(await backend.stat('abort/fresh'), null);
       });
+
+      it('stores nothing before `after` has fulfilled, and nothing at all when it rejects', async () => {
+        await backend.put('after/existing', previous);
+        let release!: () => void;
+        const artifact = new Promise<void>((resolve) => (release = resolve));
+        const waiting = backend.put('after/existing', Buffer.from('the next version'), { ifMatch: (await backend.stat('after/existing'))!.etag, after: artifact });
+        // Another object's put and get give the waiting one time to take its body in.
+        await backend.put('after/other', Buffer.from('other'));
+        assert.deepEqual(await getBytes(backend, 'after/other'), Buffer.from('other'));
+        assert.deepEqual(await getBytes(backend, 'after/existing'), previous, 'not stored while `after` is pending');
+        release();
+        await waiting;
+        assert.deepEqual(await getBytes(backend, 'after/existing'), Buffer.from('the next version'));
+
+        await assert.rejects(backend.put('after/existing', previous, { after: Promise.reject(new Error('upload failed')) }), /upload failed/);
+        assert.deepEqual(await getBytes(backend, 'after/existing'), Buffer.from('the next version'));
+        await assert.rejects(backend.put('after/fresh', generatedStream('after', 2 * MiB), { after: Promise.reject(new Error('upload failed')) }), /upload failed/);
+        assert.equal(await backend.stat('after/fresh'), null);
+      });
     });
 
     it('rejects invalid keys as internal errors (a caller bug: protocols validate names first)', async () => {

@@ -249,9 +249,12 @@ export class FilesystemBackend implements IStorageBackend {
 
   async put(key: string, body: Readable | Uint8Array, options: IPutOptions = {}): Promise<IPutResult> {
     const target = this.objectPath(key);
+    // Observed here too: the temp write may fail before `after` is awaited.
+    options.after?.catch(() => undefined);
     // Size limit and verification run while streaming to the temp file, before any lock is taken.
     const temp = await this.writeTempFile(toReadable(body), options);
     try {
+      await options.after;
       const etag = await this.withKeyLock(key, () => this.commit(key, temp.file, target, options));
       return { ...temp.digests, etag };
     } catch (error) {

@@ -202,14 +202,18 @@ export class S3Backend implements IStorageBackend {
 
   async put(key: string, body: Readable | Uint8Array, options: IPutOptions = {}): Promise<IPutResult> {
     assertValidKey(key);
+    // Observed here too: taking the body in may fail before `after` is awaited.
+    options.after?.catch(() => undefined);
     const conditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
     // Conditions only exist on PutObject, which needs the length up front: a conditional stream (a
     // create-once artifact) is spooled to a temporary file, metadata documents arrive as bytes.
     if (conditional && !(body instanceof Uint8Array)) return this.putSpooled(key, body, options);
     if (conditional || (body instanceof Uint8Array && body.byteLength <= SINGLE_PUT_MAX_BYTES)) {
       const { bytes, digests } = await this.bufferBody(body, options);
+      await options.after;
       return this.putWithConditions(key, bytes, bytes.byteLength, digests, options);
     }
+    await options.after;
     return this.putStream(key, body, options);
   }
 
@@ -369,6 +373,7 @@ export class S3Backend implements IStorageBackend {
       if (size > SINGLE_PUT_LIMIT_BYTES) {
         throw RegistryError.tooLarge(`a conditional write of ${size} bytes exceeds S3's single PUT limit of ${SINGLE_PUT_LIMIT_BYTES} bytes`);
       }
+      await options.after;
       return await this.putWithConditions(key, fs.createReadStream(file), size, hasher.result, options);
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });

@@ -63,6 +63,12 @@ export interface IPutOptions {
   ifMatch?: string;
   /** '*' : write only if no object exists at the key. */
   ifNoneMatch?: '*';
+  /**
+   * Work the object must wait for (the artifact a document lists): nothing is stored before it has
+   * fulfilled, and when it rejects the put is rejected with its error. The body is taken in meanwhile
+   * (on the filesystem written and flushed to a temp file), so the wait overlaps that work.
+   */
+  after?: Promise<unknown>;
 }
 
 export interface IDeleteOptions {

@@ -2,7 +2,8 @@
  * The proxy's resilience, case by case for all seven protocols (one row each in protocols.fixtures.ts):
  * scope routing between two upstreams, priority fallback, the negative cache of a 404,
  * stale-while-revalidate, the circuit breaker (opens after N failures, a half-open probe, closes on a
- * success reached through a redirect to the real upstream), 100 concurrent requests causing one upstream
+ * success reached through a redirect to the real upstream), timeouts (504), dropped connections (502),
+ * a retried 500, revalidation with ETag/Last-Modified, 100 concurrent requests causing one upstream
  * fetch, and serving from the cache with the upstream stopped. Upstreams are SmartRegistries and a fault
  * server on 127.0.0.1; requests go through handleRequest.
  */
@@ -180,6 +181,56 @@ for (const row of PROTOCOL_ROWS) {
           const artifact = await get(proxy, published.artifact);
           assert.equal(artifact.status, 200, artifact.text);
           assert.ok(artifact.bytes.equals(published.bytes));
+        });
+      });
+    });
+
+    it('answers 504 for an upstream too slow and 502 for one that drops the connection, in the protocol shape; retries a 500', async () => {
+      await using([await startUpstreamRegistry()], async (upstream) => {
+        const name = row.name('flaky-lib');
+        const published = await row.publish(upstream.registry, name, '1.0.0');
+        const server = await startFaultServer(() => ({ kind: 'slow', ms: 30_000 }));
+        const stopServer = { stop: () => server.close() };
+        const flaky = one(row.upstreamUrl(server.url), { resilience: { retries: 1, retryBaseMs: 1, timeoutMs: 1000, failureThreshold: 100 } });
+        await using([stopServer, await startProxyRegistry(flaky)], async (_server, proxy) => {
+          const slow = await getMetadata(proxy, name);
+          assert.equal(slow.status, 504, slow.text);
+          assert.match(slow.text, /gateway timeout/);
+          server.behave = () => ({ kind: 'drop' });
+          const dropped = await getMetadata(proxy, name);
+          assert.equal(dropped.status, 502, dropped.text);
+          row.assertBadGateway(dropped);
+
+          // One 500, then the upstream answers (through a redirect to another port): the retry gets it.
+          let failures = 0;
+          server.behave = (req) => (failures++ === 0 ? { kind: 'status', status: 500 } : { kind: 'redirect', to: `${upstream.url}${req.url}` });
+          const before = server.log.length;
+          const metadata = await getMetadata(proxy, name);
+          assert.equal(metadata.status, 200, metadata.text);
+          assert.ok(published.listedIn(metadata));
+          assert.equal(server.log.length - before, 2, 'the 500, then the retry');
+          const artifact = await get(proxy, published.artifact);
+          assert.equal(artifact.status, 200, artifact.text);
+          assert.ok(artifact.bytes.equals(published.bytes), 'the artifact, followed across the redirect');
+        });
+      });
+    });
+
+    it("revalidates expired metadata with the upstream's validators: a 304 is a HIT", async () => {
+      await using([await startUpstreamRegistry()], async (upstream) => {
+        const name = row.name('etag-lib');
+        const published = await row.publish(upstream.registry, name, '1.0.0');
+        await using([await startProxyRegistry(one(row.upstreamUrl(upstream.url), { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }))], async (proxy) => {
+          assert.equal((await getMetadata(proxy, name)).headers['x-cache'], 'MISS');
+          const again = await getMetadata(proxy, name);
+          assert.equal(again.status, 200, again.text);
+          assert.equal(again.headers['x-cache'], 'HIT', 'the upstream answered 304 to our validators');
+          assert.ok(published.listedIn(again));
+          assert.equal(upstreamCount(upstream, row.metadata(name)), 2);
+          const second = await row.publish(upstream.registry, name, '2.0.0');
+          const changed = await getMetadata(proxy, name);
+          assert.equal(changed.headers['x-cache'], 'MISS');
+          assert.ok(second.listedIn(changed));
         });
       });
     });

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { SERVE_NODE_FLAGS } from '../ts/cli/runtime.js';
+import { SERVE_ENV, SERVE_NODE_FLAGS } from '../ts/cli/runtime.js';
 import type { IStorageConfig } from '../ts/core/interfaces.core.js';
 import { HttpResponseCounter } from './helpers.responsecounter.js';
 
@@ -29,12 +29,14 @@ const builtScripts = new Map<string, string>();
 /**
  * How to run `script` (a .ts file of this repository): its compiled JavaScript, because a server
  * under tsx carries tsx's loader thread (some 50 MiB of RSS that a deployed server does not have),
- * with the Node flags `smartregistry serve` gets from its bin (BENCH_SERVE_FLAGS=0 leaves them out,
- * to compare). BENCH_TSX=1 runs the TypeScript under tsx instead.
+ * with the Node flags and environment `smartregistry serve` gets from its bin (BENCH_SERVE_FLAGS=0 leaves
+ * them out, to compare). BENCH_TSX=1 runs the TypeScript under tsx instead.
  */
-export function compiledScript(script: string): { file: string; execArgv: string[] } {
-  const serveFlags = process.env.BENCH_SERVE_FLAGS === '0' ? [] : SERVE_NODE_FLAGS;
-  if (process.env.BENCH_TSX === '1') return { file: script, execArgv: [...serveFlags, '--import', 'tsx'] };
+export function compiledScript(script: string): { file: string; execArgv: string[]; env: NodeJS.ProcessEnv } {
+  const asServed = process.env.BENCH_SERVE_FLAGS !== '0';
+  const serveFlags = asServed ? SERVE_NODE_FLAGS : [];
+  const env = asServed ? { ...process.env, ...SERVE_ENV } : process.env;
+  if (process.env.BENCH_TSX === '1') return { file: script, execArgv: [...serveFlags, '--import', 'tsx'], env };
   let file = builtScripts.get(script);
   if (!file) {
     const config = path.join(BUILD_DIR, `tsconfig.${builtScripts.size}.json`);
@@ -47,7 +49,7 @@ export function compiledScript(script: string): { file: string; execArgv: string
     file = path.join(BUILD_DIR, path.relative(ROOT, script).replace(/\.ts$/, '.js'));
     builtScripts.set(script, file);
   }
-  return { file, execArgv: [...serveFlags] };
+  return { file, execArgv: [...serveFlags], env };
 }
 
 // ---- servers in child processes ----------------------------------------------------------------
@@ -111,9 +113,9 @@ export interface IBenchServer {
  * Node options to the server only (`--cpu-prof --cpu-prof-dir=…`, `--heapsnapshot-signal=SIGUSR2`).
  */
 export async function startBenchServer(script: string, args: string[], serverNodeArgs: string[] = []): Promise<IBenchServer> {
-  const { file, execArgv } = compiledScript(script);
+  const { file, execArgv, env } = compiledScript(script);
   const nodeArgs = [...serverNodeArgs, ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
-  const child = fork(file, args, { execArgv: [...execArgv, ...nodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(file, args, { execArgv: [...execArgv, ...nodeArgs], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<{ port: number; token: string }>((resolve, reject) => {
     child.once('message', (message) => resolve(message as { port: number; token: string }));
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));

@@ -116,10 +116,15 @@ async function stopChild(child: ChildProcess) {
 // ---- the server ---------------------------------------------------------------------------------
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** The CLI entry to run, compiled. */
-const serverCommand = (): string[] => {
-  const { file, execArgv } = compiledScript(path.join(ROOT, 'ts', 'cli', 'index.ts'));
-  return [...execArgv, file];
+/** The CLI entry to run, compiled, and the environment it runs in. */
+interface IServerCommand {
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+const serverCommand = (): IServerCommand => {
+  const { file, execArgv, env } = compiledScript(path.join(ROOT, 'ts', 'cli', 'index.ts'));
+  return { args: [...execArgv, file], env };
 };
 
 interface IServer {
@@ -130,10 +135,11 @@ interface IServer {
 }
 
 /** `smartregistry serve` on 127.0.0.1 with a free port and a fresh data directory. */
-async function startServer(command: string[], args: string[]): Promise<IServer> {
+async function startServer(command: IServerCommand, args: string[]): Promise<IServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartregistry-bench-oci-'));
-  const child = spawn(process.execPath, [...command, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...args], {
+  const child = spawn(process.execPath, [...command.args, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...args], {
     cwd: ROOT,
+    env: command.env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const ready = await new Promise<{ url: string; adminPassword: string }>((resolve, reject) => {
@@ -178,7 +184,7 @@ interface IResult {
   hwmMiB: number;
 }
 
-async function runBackend(command: string[], backend: string, size: number, serveArgs: string[]): Promise<IResult> {
+async function runBackend(command: IServerCommand, backend: string, size: number, serveArgs: string[]): Promise<IResult> {
   console.log(`\n[${backend}] starting smartregistry serve, preparing two ${size / MiB} MiB blobs`);
   const server = await startServer(command, serveArgs);
   const pid = server.child.pid!;

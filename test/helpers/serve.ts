@@ -7,7 +7,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SERVE_NODE_FLAGS } from '../../ts/cli/runtime.js';
+import { SERVE_ENV, SERVE_NODE_FLAGS } from '../../ts/cli/runtime.js';
 import type { TRegistryProtocol } from '../../ts/core/interfaces.core.js';
 
 export interface IStartServeOptions {
@@ -15,7 +15,7 @@ export interface IStartServeOptions {
   dataDir?: string;
   /** Extra arguments after `serve --port 0 --data-dir <dir>`. */
   args?: string[];
-  /** Extra environment variables. */
+  /** Extra environment variables (over SERVE_ENV, which the bin and `npm start` give the server; undefined removes one). */
   env?: NodeJS.ProcessEnv;
   /** Node flags of the server process; default those the bin and `npm start` give it (SERVE_NODE_FLAGS). */
   nodeFlags?: readonly string[];
@@ -77,7 +77,7 @@ export async function launchServe(
   const child = spawn(
     process.execPath,
     [...(options.nodeFlags ?? SERVE_NODE_FLAGS), '--import', 'tsx', 'ts/cli/index.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...(options.args ?? [])],
-    { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: { ...process.env, ...SERVE_ENV, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output: IParsedOutput = { tokens: {}, urls: {}, adminPassword: '', lines: [] };
   let stderr = '';

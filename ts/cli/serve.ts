@@ -4,7 +4,7 @@ import { ADMIN_USER, loadOrCreateAdmin } from './admin.js';
 import type { ICliOptions } from './args.js';
 import { buildRegistryConfig, clientUrls, storageConfigOf } from './config.js';
 import { listenMetrics, type IMetricsServer } from './metricsserver.js';
-import { missingServeFlags } from './runtime.js';
+import { missingServeEnv, missingServeFlags } from './runtime.js';
 import { listen, urlHost, type IRunningServer } from './server.js';
 import { createProtocolToken } from './tokens.js';
 
@@ -40,6 +40,13 @@ export async function serve(options: ICliOptions, write: TWriteLine, hooks: ISer
     write(
       `# node runs without ${missingFlags.join(' ')}: the heap takes more memory than it needs; ` +
         `run the smartregistry bin, \`npm start\` or \`node ${missingFlags.join(' ')} cli.js serve\``,
+    );
+  }
+  const missingEnv = missingServeEnv();
+  if (missingEnv.length > 0) {
+    write(
+      `# started without ${missingEnv.join(' ')} in the environment: freed buffers may stay with the process; ` +
+        `run the smartregistry bin or \`npm start\`, or set it (glibc's malloc reads it at start)`,
     );
   }
   const admin = await loadOrCreateAdmin(storageConfigOf(options), { create: true });

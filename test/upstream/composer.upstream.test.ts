@@ -6,6 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -143,6 +144,51 @@ describe('composer upstream proxy', () => {
     } finally {
       await proxy.stop();
       await lying.close();
+    }
+  });
+
+  it("checks a dist without shasum against the digest the upstream states for its answer (Repr-Digest, Content-Digest)", async () => {
+    const zip = zips['1.0.0'];
+    const stated = (bytes: Buffer, algorithm: 'sha256' | 'sha512') => `${algorithm.replace('sha', 'sha-')}=:${crypto.createHash(algorithm).update(bytes).digest('base64')}:`;
+    const dists: Record<string, { headers: Record<string, string>; body: Buffer }> = {
+      // What Packagist gives: no shasum, and a dist host that says nothing about its bytes.
+      silent: { headers: {}, body: zip },
+      damaged: { headers: { 'repr-digest': stated(zip, 'sha256') }, body: zip.subarray(0, zip.length - 10) },
+      stated: { headers: { 'content-digest': `md5=:AAAA:, ${stated(zip, 'sha512')}` }, body: zip },
+    };
+    const reference = (label: string) => crypto.createHash('sha1').update(label).digest('hex');
+    const host = await startFaultServer((req) => {
+      const match = /^\/p2\/acme\/(\w+)\.json$/.exec(req.url ?? '');
+      if (match && dists[match[1]]) {
+        const entry = { name: `acme/${match[1]}`, version: '1.0.0', version_normalized: '1.0.0.0', dist: { type: 'zip', url: `/zips/${match[1]}.zip`, reference: reference(match[1]), shasum: '' } };
+        return { kind: 'reply', status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ packages: { [`acme/${match[1]}`]: [entry] } }) };
+      }
+      const zipMatch = /^\/zips\/(\w+)\.zip$/.exec(req.url ?? '');
+      if (zipMatch && dists[zipMatch[1]]) return { kind: 'reply', status: 200, headers: dists[zipMatch[1]].headers, body: dists[zipMatch[1]].body };
+      return { kind: 'status', status: 404 };
+    });
+    const proxy = await startProxyRegistry(oneUpstream('composer', host.url));
+    try {
+      const distPath = (label: string) => `/composer/dists/acme/${label}/${reference(label)}.zip`;
+      for (const label of ['silent', 'stated']) {
+        const metadata = await sendRequest(proxy.registry, 'GET', `/composer/p2/acme/${label}.json`);
+        assert.equal(metadata.status, 200, metadata.text);
+        const dist = await sendRequest(proxy.registry, 'GET', distPath(label));
+        assert.equal(dist.status, 200, dist.text);
+        assert.ok(dist.bytes.equals(zip), label);
+        assert.equal((await sendRequest(proxy.registry, 'GET', distPath(label))).headers['x-cache'], 'HIT', `${label} is cached`);
+      }
+      // The first bytes go out before the digest can be known: the body fails, each time, and nothing is kept.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        await assert.rejects(sendRequest(proxy.registry, 'GET', distPath('damaged')), /sha256 digest mismatch/);
+      }
+      // Each cached dist is its bytes and a record.
+      await eventually(async () => (await proxy.keys('upstream/composer/up/artifacts/')).length === 4, 'the damaged dist is dropped');
+      assert.equal((await proxy.keys('upstream/composer/up/artifacts/')).filter((key) => key.endsWith('.json')).length, 2, 'the silent and the stated dist, not the damaged one');
+      assert.equal(host.log.filter((entry) => entry.url === '/zips/damaged.zip').length, 2);
+    } finally {
+      await proxy.stop();
+      await host.close();
     }
   });
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { CircuitBreaker } from '../../ts/upstream/classes.circuitbreaker.js';
 import { selectUpstreams, upstreamAcceptsName, validateUpstreamConfig } from '../../ts/upstream/helpers.upstreamselect.js';
 import { parseBearerChallenge, parseTokenResponse, tokenRequestUrl } from '../../ts/upstream/helpers.bearerchallenge.js';
+import { statedDigests } from '../../ts/upstream/helpers.digestheader.js';
 import { mergeWithUpstream, parseUpstreamPackument, upstreamTarball } from '../../ts/npm/helpers.npmupstream.js';
 import { checkUpstreamManifest, upstreamRepositoryName } from '../../ts/oci/helpers.ociupstream.js';
 import { scopeGrants } from '../../ts/core/helpers.scope.js';
@@ -118,6 +119,22 @@ describe('bearer challenges', () => {
     assert.deepEqual(parseTokenResponse({ access_token: 't', expires_in: 300 }), { token: 't', expiresInSeconds: 300 });
     assert.deepEqual(parseTokenResponse({ token: 't' }), { token: 't', expiresInSeconds: 60 });
     assert.equal(parseTokenResponse({}), null);
+  });
+});
+
+describe('digests an upstream states for its answer', () => {
+  const sha256 = 'a'.repeat(64);
+  const base64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+  it('reads sha-256 and sha-512 from Repr-Digest and Content-Digest, and nothing else', () => {
+    assert.deepEqual(statedDigests(new Headers({ 'repr-digest': `sha-256=:${base64(sha256)}:` })), { sha256 });
+    assert.deepEqual(statedDigests(new Headers({ 'content-digest': `md5=:AAAA:, unixsum=:AAAA:, sha-512=:${base64('b'.repeat(128))}:` })), { sha512: 'b'.repeat(128) });
+    assert.deepEqual(statedDigests(new Headers({ 'repr-digest': `sha-256=:${base64('ab')}:`, 'content-digest': 'sha-256=not-a-byte-sequence' })), {}, 'a wrong length or form is no digest');
+    assert.deepEqual(statedDigests(new Headers()), {});
+  });
+
+  it('states nothing about a content-coded body (fetch hands over the decoded bytes)', () => {
+    assert.deepEqual(statedDigests(new Headers({ 'repr-digest': `sha-256=:${base64(sha256)}:`, 'content-encoding': 'gzip' })), {});
+    assert.deepEqual(statedDigests(new Headers({ 'repr-digest': `sha-256=:${base64(sha256)}:`, 'content-encoding': 'identity' })), { sha256 });
   });
 });
 

@@ -15,6 +15,7 @@ import { selectUpstreams, upstreamsByPriority, validateUpstreamConfig } from './
 import { PeriodicTask } from '../core/classes.periodictask.js';
 import { teeForCache } from './helpers.teestream.js';
 import { missAnswer, sliceOf } from './helpers.missrange.js';
+import { statedDigests } from './helpers.digestheader.js';
 import type { IProtocolUpstreamConfig, IUpstreamProvider, IUpstreamRegistryConfig, TCacheStatus } from './interfaces.upstream.js';
 
 /** The upstreams one request may use, in the order they are asked. */
@@ -413,7 +414,8 @@ export class UpstreamProxy {
     });
     const stored = this.cache.storeArtifact(upstream.id, request.cacheKey, toStore, {
       maxBytes: this.deps.maxArtifactBytes,
-      expect: request.expect,
+      // The digests the upstream states for its answer are checked too; the protocol's own win.
+      expect: { ...statedDigests(answer.headers), ...request.expect },
       contentType: request.contentType,
       headers: request.responseHeaders,
     });

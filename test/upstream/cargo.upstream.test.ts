@@ -1,8 +1,7 @@
 /**
  * The Cargo proxy: index files from the upstream merged with local versions, the upstream's config.json
- * (`dl`) for downloads, crates cached and checked against the index's `cksum`, served from the cache
- * with the upstream stopped (cargo's `{errors}` shape for misses), and a real `cargo build` through
- * the proxy.
+ * (`dl`) for downloads, crates cached and checked against the index's `cksum`, and a real `cargo build`
+ * through the proxy. The resilience cases every protocol shares are in resilience.protocols.test.ts.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,27 +9,15 @@ import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../../ts/adapters/node.js';
 import { clientMissing, envWithout, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
-import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
-import { assertOneFetchFor100, oneUpstream, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { publishCargo } from './protocols.fixtures.js';
+import { oneUpstream, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const cargoMissing = clientMissing('cargo', ['--version']);
 const sha256 = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
-
-async function publishCrate(registry: SmartRegistry, name: string, vers: string): Promise<Buffer> {
-  const token = await registry.getAuthManager().createCargoToken('admin', false);
-  const crate = await makeCrate(name, vers);
-  const response = await sendRequest(registry, 'PUT', '/cargo/api/v1/crates/new', {
-    headers: { authorization: token },
-    body: frame(JSON.stringify(publishMetadata(name, vers)), crate),
-  });
-  assert.equal(response.status, 200, response.text);
-  return crate;
-}
 
 describe('cargo upstream proxy', () => {
   let upstream: IUpstreamRegistry;
@@ -38,8 +25,8 @@ describe('cargo upstream proxy', () => {
 
   before(async () => {
     upstream = await startUpstreamRegistry();
-    crates['tiny-json@1.0.0'] = await publishCrate(upstream.registry, 'tiny-json', '1.0.0');
-    crates['tiny-json@1.1.0'] = await publishCrate(upstream.registry, 'tiny-json', '1.1.0');
+    crates['tiny-json@1.0.0'] = (await publishCargo(upstream.registry, 'tiny-json', '1.0.0')).bytes;
+    crates['tiny-json@1.1.0'] = (await publishCargo(upstream.registry, 'tiny-json', '1.1.0')).bytes;
   });
   after(() => upstream.stop());
 
@@ -75,7 +62,7 @@ describe('cargo upstream proxy', () => {
   it('merges local versions over the upstream ones', async () => {
     const proxy = await startProxyRegistry(oneUpstream('cargo', `${upstream.url}/cargo`));
     try {
-      const local = await publishCrate(proxy.registry, 'tiny-json', '1.1.0');
+      const local = (await publishCargo(proxy.registry, 'tiny-json', '1.1.0')).bytes;
       const index = await sendRequest(proxy.registry, 'GET', '/cargo/ti/ny/tiny-json');
       const lines = index.text.trim().split('\n').map((line) => JSON.parse(line));
       assert.deepEqual(lines.map((line) => [line.vers, line.cksum]), [
@@ -84,38 +71,6 @@ describe('cargo upstream proxy', () => {
       ]);
       const got = await sendRequest(proxy.registry, 'GET', '/cargo/api/v1/crates/tiny-json/1.1.0/download');
       assert.ok(got.bytes.equals(local), 'the local crate wins');
-    } finally {
-      await proxy.stop();
-    }
-  });
-
-  it('fetches an uncached crate once for 100 concurrent requests', async () => {
-    const busy = await publishCrate(upstream.registry, 'busy-crate', '1.0.0');
-    const proxy = await startProxyRegistry(oneUpstream('cargo', `${upstream.url}/cargo`));
-    try {
-      const download = '/cargo/api/v1/crates/busy-crate/1.0.0/download';
-      await assertOneFetchFor100(proxy, upstream, download, download, busy);
-    } finally {
-      await proxy.stop();
-    }
-  });
-
-  it('serves the cache with the upstream stopped; a miss is a 502 in cargo error shape', async () => {
-    const own = await startUpstreamRegistry();
-    const bytes = await publishCrate(own.registry, 'offline-crate', '0.1.0');
-    const proxy = await startProxyRegistry(oneUpstream('cargo', `${own.url}/cargo`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
-    try {
-      assert.equal((await sendRequest(proxy.registry, 'GET', '/cargo/of/fl/offline-crate')).status, 200);
-      assert.equal((await sendRequest(proxy.registry, 'GET', '/cargo/api/v1/crates/offline-crate/0.1.0/download')).status, 200);
-      await own.stop();
-      const index = await sendRequest(proxy.registry, 'GET', '/cargo/of/fl/offline-crate');
-      assert.equal(index.status, 200);
-      assert.equal(index.headers['x-cache'], 'STALE');
-      const crate = await sendRequest(proxy.registry, 'GET', '/cargo/api/v1/crates/offline-crate/0.1.0/download');
-      assert.ok(crate.bytes.equals(bytes));
-      const missing = await sendRequest(proxy.registry, 'GET', '/cargo/ne/ve/never-seen');
-      assert.equal(missing.status, 502);
-      assert.match(missing.json.errors[0].detail, /bad gateway/);
     } finally {
       await proxy.stop();
     }

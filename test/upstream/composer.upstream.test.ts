@@ -1,8 +1,8 @@
 /**
  * The Composer proxy: the upstream's p2 metadata served with dist URLs of ours and merged with local
- * versions (a local version wins), dists cached and checked against the upstream's sha1, one upstream
- * fetch for 100 concurrent requests, the cache served with the upstream stopped (Composer's
- * `{status, message}` shape for misses), and a real `composer require` through the proxy.
+ * versions (a local version wins), dists cached and checked against the upstream's sha1 (or, without
+ * one, a digest header of the dist's answer), and a real `composer require` through the proxy. The
+ * resilience cases every protocol shares are in resilience.protocols.test.ts.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,26 +10,15 @@ import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../../ts/adapters/node.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
-import { greeterSource, makePackageZip, sha1 } from '../composer/fixtures.js';
+import { greeterSource, sha1 } from '../composer/fixtures.js';
+import { publishComposer } from './protocols.fixtures.js';
 import { composerMissing, runComposer } from '../composer/client.js';
-import { assertOneFetchFor100, eventually, oneUpstream, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { eventually, oneUpstream, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const PUBLIC = 'http://registry.example.com/composer';
-
-async function upload(registry: SmartRegistry, name: string, label: string): Promise<Buffer> {
-  const token = await registry.getAuthManager().createComposerToken('admin', false);
-  const zip = await makePackageZip(name, label);
-  const response = await sendRequest(registry, 'PUT', `/composer/packages/${name}`, {
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/zip' },
-    body: zip,
-  });
-  assert.equal(response.status, 201, response.text);
-  return zip;
-}
 
 const versionsOf = (json: any, name: string) => (json.packages[name] as { version?: string }[]).map((entry) => entry.version);
 
@@ -39,9 +28,9 @@ describe('composer upstream proxy', () => {
 
   before(async () => {
     upstream = await startUpstreamRegistry();
-    zips['1.0.0'] = await upload(upstream.registry, 'acme/mirrored', '1.0.0');
-    zips['1.1.0'] = await upload(upstream.registry, 'acme/mirrored', '1.1.0');
-    zips['dev-main'] = await upload(upstream.registry, 'acme/mirrored', 'dev-main');
+    zips['1.0.0'] = (await publishComposer(upstream.registry, 'acme/mirrored', '1.0.0')).bytes;
+    zips['1.1.0'] = (await publishComposer(upstream.registry, 'acme/mirrored', '1.1.0')).bytes;
+    zips['dev-main'] = (await publishComposer(upstream.registry, 'acme/mirrored', 'dev-main')).bytes;
   });
   after(() => upstream.stop());
 
@@ -106,7 +95,7 @@ describe('composer upstream proxy', () => {
   it('a local version wins over the upstream one; the other upstream versions are listed beside it', async () => {
     const proxy = await startProxyRegistry(oneUpstream('composer', `${upstream.url}/composer`));
     try {
-      const local = await upload(proxy.registry, 'acme/mirrored', '1.0.0');
+      const local = (await publishComposer(proxy.registry, 'acme/mirrored', '1.0.0')).bytes;
       const metadata = await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/mirrored.json');
       assert.equal(metadata.status, 200, metadata.text);
       assert.deepEqual(versionsOf(metadata.json, 'acme/mirrored'), ['1.0.0', '1.1.0']);
@@ -189,40 +178,6 @@ describe('composer upstream proxy', () => {
     } finally {
       await proxy.stop();
       await host.close();
-    }
-  });
-
-  it('fetches an uncached dist once for 100 concurrent requests', async () => {
-    const proxy = await startProxyRegistry(oneUpstream('composer', `${upstream.url}/composer`));
-    try {
-      await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/mirrored.json');
-      const distPath = `/composer/dists/acme/mirrored/${sha1(zips['1.1.0'])}.zip`;
-      await assertOneFetchFor100(proxy, upstream, distPath, distPath, zips['1.1.0']);
-    } finally {
-      await proxy.stop();
-    }
-  });
-
-  it('serves the cache with the upstream stopped; a miss is a 502 in Composer error shape', async () => {
-    const own = await startUpstreamRegistry();
-    const zip = await upload(own.registry, 'acme/offline', '0.1.0');
-    const proxy = await startProxyRegistry(oneUpstream('composer', `${own.url}/composer`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
-    try {
-      assert.equal((await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/offline.json')).status, 200);
-      assert.equal((await sendRequest(proxy.registry, 'GET', `/composer/dists/acme/offline/${sha1(zip)}.zip`)).status, 200);
-      await own.stop();
-      const metadata = await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/offline.json');
-      assert.equal(metadata.status, 200);
-      assert.equal(metadata.headers['x-cache'], 'STALE');
-      assert.deepEqual(versionsOf(metadata.json, 'acme/offline'), ['0.1.0']);
-      const dist = await sendRequest(proxy.registry, 'GET', `/composer/dists/acme/offline/${sha1(zip)}.zip`);
-      assert.ok(dist.bytes.equals(zip));
-      const missing = await sendRequest(proxy.registry, 'GET', '/composer/p2/acme/never-seen.json');
-      assert.equal(missing.status, 502);
-      assert.equal(missing.json.status, 'error');
-      assert.match(missing.json.message, /bad gateway/);
-    } finally {
-      await proxy.stop();
     }
   });
 

@@ -2,6 +2,7 @@
  * The Maven proxy: maven-metadata.xml (revalidated), checksum files and artifacts (checked against the
  * upstream's .sha1 while they stream into the cache), the cache served with the upstream stopped (a
  * plain-text 502 for misses), and a real `mvn compile` resolving a dependency only the upstream has.
+ * The resilience cases every protocol shares are in resilience.protocols.test.ts.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,30 +10,18 @@ import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../../ts/adapters/node.js';
 import { clientMissing, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { zipBuffer } from '../core/archive/zipwriter.js';
-import { pomOf } from '../maven/maven.fixtures.js';
+import { publishMaven } from './protocols.fixtures.js';
 import { ADMIN } from './oci.fixtures.js';
-import { assertOneFetchFor100, oneUpstream, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { oneUpstream, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const mvnMissing = clientMissing('mvn', ['--version']);
 const sha1 = (bytes: Buffer) => crypto.createHash('sha1').update(bytes).digest('hex');
 const DIR = 'com/example/mirror/lib/1.0.0';
-
-async function deploy(registry: SmartRegistry, groupPath: string, artifactId: string, version: string): Promise<Buffer> {
-  const jar = await zipBuffer([{ name: 'META-INF/MANIFEST.MF', data: Buffer.from('Manifest-Version: 1.0\r\n\r\n'), method: 'deflate' }]);
-  const base = `/maven/${groupPath}/${artifactId}/${version}/${artifactId}-${version}`;
-  const pom = pomOf(groupPath.split('/').join('.'), artifactId, version);
-  for (const [file, body] of [[`${base}.jar`, jar], [`${base}.pom`, Buffer.from(pom)]] as const) {
-    const response = await sendRequest(registry, 'PUT', file, { headers: ADMIN, body });
-    assert.ok(response.status === 201 || response.status === 200, `${file}: ${response.status} ${response.text}`);
-  }
-  return jar;
-}
 
 describe('maven upstream proxy', () => {
   let upstream: IUpstreamRegistry;
@@ -40,7 +29,7 @@ describe('maven upstream proxy', () => {
 
   before(async () => {
     upstream = await startUpstreamRegistry();
-    jar = await deploy(upstream.registry, 'com/example/mirror', 'lib', '1.0.0');
+    jar = (await publishMaven(upstream.registry, 'com.example.mirror:lib', '1.0.0')).bytes;
   });
   after(() => upstream.stop());
 
@@ -87,17 +76,6 @@ describe('maven upstream proxy', () => {
     }
   });
 
-  it('fetches an uncached jar once for 100 concurrent requests', async () => {
-    const popular = await deploy(upstream.registry, 'com/example/mirror', 'popular', '1.0.0');
-    const proxy = await startProxyRegistry(oneUpstream('maven', `${upstream.url}/maven`));
-    try {
-      const file = 'com/example/mirror/popular/1.0.0/popular-1.0.0.jar';
-      await assertOneFetchFor100(proxy, upstream, `/maven/${file}`, `/maven/${file}`, popular);
-    } finally {
-      await proxy.stop();
-    }
-  });
-
   it('refuses a file that does not match the upstream .sha1 and caches nothing', async () => {
     const lying = await startFaultServer((req) =>
       req.url!.endsWith('.sha1') ? { kind: 'reply', status: 200, body: `${'0'.repeat(40)}\n` } : { kind: 'reply', status: 200, body: 'tampered' },
@@ -120,7 +98,7 @@ describe('maven upstream proxy', () => {
 
   it('serves the cache with the upstream stopped; a miss is a plain-text 502', async () => {
     const own = await startUpstreamRegistry();
-    const bytes = await deploy(own.registry, 'com/example/offline', 'tool', '2.0');
+    const bytes = (await publishMaven(own.registry, 'com.example.offline:tool', '2.0')).bytes;
     const proxy = await startProxyRegistry(oneUpstream('maven', `${own.url}/maven/`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
     try {
       assert.equal((await sendRequest(proxy.registry, 'GET', '/maven/com/example/offline/tool/maven-metadata.xml')).status, 200);

@@ -1,8 +1,9 @@
 /**
  * The OCI proxy through handleRequest, against a real upstream SmartRegistry on 127.0.0.1: manifests by
  * tag (revalidated) and by digest (cached for good, checked), blobs streamed and cached by digest, the
- * upstream's own token flow, a `library/` namespace, coalescing, and serving from the cache with the
- * upstream stopped (OCI error JSON for what was never cached).
+ * upstream's own token flow, a `library/` namespace, and serving from the cache with the upstream
+ * stopped (OCI error JSON for what was never cached). The resilience cases every protocol shares are in
+ * resilience.protocols.test.ts.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
 import { ADMIN, pushImage, sha256, type IPushedImage } from './oci.fixtures.js';
-import { assertOneFetchFor100, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const ociConfig = (upstreams: IProtocolUpstreamConfig['upstreams'], extra: Partial<IProtocolUpstreamConfig> = {}): { oci: IProtocolUpstreamConfig } => ({
   oci: { enabled: true, upstreams, resilience: { retries: 0, timeoutMs: 5000 }, ...extra },
@@ -149,23 +150,6 @@ describe('oci upstream proxy', () => {
       }
     } finally {
       await hub.stop();
-    }
-  });
-
-  it('fetches an uncached blob once for 100 concurrent pulls', async () => {
-    const own = await startUpstreamRegistry();
-    try {
-      const big = await pushImage(own.registry, 'big', 'v1', [512 * 1024]);
-      const proxy = await startProxyRegistry(ociConfig([{ id: 'up', url: own.url, priority: 1, enabled: true }]));
-      try {
-        const blob = await sendRequest(own.registry, 'GET', `/v2/big/blobs/${big.blobs[1]}`);
-        assert.equal(sha256(blob.bytes), big.blobs[1]);
-        await assertOneFetchFor100(proxy, own, `/oci/v2/big/blobs/${big.blobs[1]}`, `/v2/big/blobs/${big.blobs[1]}`, blob.bytes);
-      } finally {
-        await proxy.stop();
-      }
-    } finally {
-      await own.stop();
     }
   });
 

@@ -9,7 +9,7 @@ import type { SmartRegistry } from '../../ts/classes.smartregistry.js';
 import type { TRegistryProtocol } from '../../ts/core/interfaces.core.js';
 import { indexPathOf } from '../../ts/cargo/helpers.cargo.js';
 import { sendRequest, type IReadResponse } from '../helpers/requests.js';
-import { publishBody } from '../npm/fixtures.js';
+import { publishBody, type IPublishOptions } from '../npm/fixtures.js';
 import { frame, makeCrate, publishMetadata } from '../cargo/fixtures.js';
 import { makePackageZip, sha1 } from '../composer/fixtures.js';
 import { MULTIPART_TYPE, makeWheel, multipartBody, uploadFields } from '../pypi/fixtures.js';
@@ -43,9 +43,9 @@ export interface IProtocolRow {
   assertBadGateway(answer: IReadResponse): void;
 }
 
-export async function publishNpm(registry: SmartRegistry, name: string, version: string): Promise<IPublished> {
+export async function publishNpm(registry: SmartRegistry, name: string, version: string, options: IPublishOptions = {}): Promise<IPublished> {
   const token = await registry.getAuthManager().createNpmToken('admin', false);
-  const { body, tarball } = await publishBody(name, version);
+  const { body, tarball } = await publishBody(name, version, options);
   const response = await sendRequest(registry, 'PUT', `/npm/${name.replace('/', '%2f')}`, { headers: { authorization: `Bearer ${token}` }, body });
   assert.equal(response.status, 201, response.text);
   const file = `${name.slice(name.indexOf('/') + 1)}-${version}.tgz`;
@@ -105,9 +105,9 @@ export async function publishPypi(registry: SmartRegistry, name: string, version
   };
 }
 
-export async function publishRubyGems(registry: SmartRegistry, name: string, version: string): Promise<IPublished> {
+export async function publishRubyGems(registry: SmartRegistry, name: string, version: string, dependencies: Record<string, string[]> = {}): Promise<IPublished> {
   const key = await registry.getAuthManager().createRubyGemsToken('admin');
-  const gem = await makeGem(gemspecYaml(name, version));
+  const gem = await makeGem(gemspecYaml(name, version, { dependencies }));
   const response = await sendRequest(registry, 'POST', '/rubygems/api/v1/gems', { headers: { authorization: key, 'content-type': 'application/octet-stream' }, body: gem });
   assert.equal(response.status, 200, response.text);
   return { artifact: `/gems/${name}-${version}.gem`, bytes: gem, listedIn: (metadata) => metadata.text.split('\n').some((line) => line.startsWith(`${version} `)) };

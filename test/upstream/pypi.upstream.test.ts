@@ -1,7 +1,8 @@
 /**
  * The PyPI proxy: the upstream's project page (PEP 691 JSON) served as HTML or JSON with file URLs of
  * ours, merged with local files, files and their `.metadata` cached and checked against the page's
- * sha256, the cache served with the upstream stopped, and a real `pip download` and `pip install` through the proxy.
+ * sha256, and a real `pip download` and `pip install` through the proxy. The resilience cases every
+ * protocol shares are in resilience.protocols.test.ts.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,23 +16,19 @@ import { createNodeHandler } from '../../ts/adapters/node.js';
 import { clientMissing, envWithout, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
-import { MULTIPART_TYPE, coreMetadata, makeWheel, multipartBody, uploadFields } from '../pypi/fixtures.js';
-import { assertOneFetchFor100, oneUpstream, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { coreMetadata } from '../pypi/fixtures.js';
+import { publishPypi } from './protocols.fixtures.js';
+import { oneUpstream, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const pipMissing = clientMissing(PYTHON, ['-m', 'pip', '--version']);
 const sha256 = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
 const JSON_ACCEPT = { accept: 'application/vnd.pypi.simple.v1+json' };
 
+/** A wheel published to `registry`: its file name and bytes. */
 async function upload(registry: SmartRegistry, name: string, version: string): Promise<{ filename: string; bytes: Buffer }> {
-  const token = await registry.getAuthManager().createPypiToken('admin', false);
-  const wheel = await makeWheel(name, version);
-  const response = await sendRequest(registry, 'POST', '/pypi/', {
-    headers: { authorization: `Basic ${Buffer.from(`__token__:${token}`).toString('base64')}`, 'content-type': MULTIPART_TYPE },
-    body: multipartBody(await uploadFields(name, version, wheel), wheel),
-  });
-  assert.equal(response.status, 200, response.text);
-  return wheel;
+  const published = await publishPypi(registry, name, version);
+  return { filename: path.basename(published.artifact), bytes: published.bytes };
 }
 
 describe('pypi upstream proxy', () => {
@@ -90,37 +87,6 @@ describe('pypi upstream proxy', () => {
       const got = await sendRequest(proxy.registry, 'GET', `/pypi/packages/py-mirror/${local.filename}`);
       assert.ok(got.bytes.equals(local.bytes));
       assert.equal(got.headers['x-cache'], undefined, 'the local file, not the cache');
-    } finally {
-      await proxy.stop();
-    }
-  });
-
-  it('fetches an uncached wheel once for 100 concurrent requests', async () => {
-    const popular = await upload(upstream.registry, 'py-popular', '1.0.0');
-    const proxy = await startProxyRegistry(oneUpstream('pypi', `${upstream.url}/pypi/simple`));
-    try {
-      const file = `/pypi/packages/py-popular/${popular.filename}`;
-      await assertOneFetchFor100(proxy, upstream, file, file, popular.bytes);
-    } finally {
-      await proxy.stop();
-    }
-  });
-
-  it('serves the cache with the upstream stopped; a miss is a 502 with a {message}', async () => {
-    const own = await startUpstreamRegistry();
-    const offline = await upload(own.registry, 'py-offline', '0.1.0');
-    const proxy = await startProxyRegistry(oneUpstream('pypi', `${own.url}/pypi/simple`, { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false } }));
-    try {
-      assert.equal((await sendRequest(proxy.registry, 'GET', '/pypi/simple/py-offline/', { headers: JSON_ACCEPT })).status, 200);
-      assert.equal((await sendRequest(proxy.registry, 'GET', `/pypi/packages/py-offline/${offline.filename}`)).status, 200);
-      await own.stop();
-      const page = await sendRequest(proxy.registry, 'GET', '/pypi/simple/py-offline/', { headers: JSON_ACCEPT });
-      assert.equal(page.headers['x-cache'], 'STALE');
-      const got = await sendRequest(proxy.registry, 'GET', `/pypi/packages/py-offline/${offline.filename}`);
-      assert.ok(got.bytes.equals(offline.bytes));
-      const missing = await sendRequest(proxy.registry, 'GET', '/pypi/simple/never-seen/', { headers: JSON_ACCEPT });
-      assert.equal(missing.status, 502);
-      assert.match(missing.json.message, /bad gateway/);
     } finally {
       await proxy.stop();
     }

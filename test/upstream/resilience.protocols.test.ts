@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sendRequest } from '../helpers/requests.js';
 import type { IProtocolUpstreamConfig } from '../../ts/upstream/interfaces.upstream.js';
-import { PROTOCOL_ROWS, type IProtocolRow } from './protocols.fixtures.js';
+import { PROTOCOL_ROWS } from './protocols.fixtures.js';
 import { assertOneFetchFor100, eventually, startFaultServer, startProxyRegistry, startUpstreamRegistry, type IProxyRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 /** Long enough that a loaded machine does not reach it between two requests meant to find the circuit open. */

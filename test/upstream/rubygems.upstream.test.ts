@@ -1,10 +1,10 @@
 /**
  * The RubyGems proxy: the upstream's compact index (`/versions` merged with the local one, `/info`
  * served unchanged so its MD5 holds), `.gem` files cached and checked against the info checksum,
- * quick gemspecs, a local gem taking its whole name, one upstream fetch for 100 concurrent requests,
- * the cache served with the upstream stopped (plain-text 502 for misses); `/names`, the Marshal specs
+ * quick gemspecs, a local gem taking its whole name, the cache served with the upstream stopped (plain-text 502 for misses); `/names`, the Marshal specs
  * files, the JSON API and the dependency API for upstream gems merged with local ones; and a real
- * `bundle install`, `gem search --remote` and `gem install` through the proxy.
+ * `bundle install`, `gem search --remote` and `gem install` through the proxy. The resilience cases
+ * every protocol shares are in resilience.protocols.test.ts.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,21 +19,17 @@ import { clientMissing, runClient } from '../helpers/clients.js';
 import { sendRequest } from '../helpers/requests.js';
 import { startHttp } from '../adapters/helpers.http.js';
 import { rubyEnv } from '../rubygems/client.js';
-import { gemspecYaml, makeGem, readVersionsFile } from '../rubygems/fixtures.js';
+import { readVersionsFile } from '../rubygems/fixtures.js';
+import { publishRubyGems } from './protocols.fixtures.js';
 import { specsFileMarshal } from '../../ts/rubygems/helpers.rubygems.js';
-import { assertOneFetchFor100, oneUpstream, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
+import { oneUpstream, startProxyRegistry, startUpstreamRegistry, type IUpstreamRegistry } from './helpers.upstream.js';
 
 const bundleMissing = clientMissing('bundle', ['--version']);
 const gemMissing = clientMissing('gem', ['--version']);
 const md5 = (bytes: Buffer) => crypto.createHash('md5').update(bytes).digest('hex');
 
-async function push(registry: SmartRegistry, name: string, version: string, dependencies: Record<string, string[]> = {}): Promise<Buffer> {
-  const key = await registry.getAuthManager().createRubyGemsToken('admin');
-  const gem = await makeGem(gemspecYaml(name, version, { dependencies }));
-  const response = await sendRequest(registry, 'POST', '/rubygems/api/v1/gems', { headers: { authorization: key, 'content-type': 'application/octet-stream' }, body: gem });
-  assert.equal(response.status, 200, response.text);
-  return gem;
-}
+const push = async (registry: SmartRegistry, name: string, version: string, dependencies: Record<string, string[]> = {}) =>
+  (await publishRubyGems(registry, name, version, dependencies)).bytes;
 
 describe('rubygems upstream proxy', () => {
   let upstream: IUpstreamRegistry;
@@ -247,16 +243,6 @@ describe('rubygems upstream proxy', () => {
     } finally {
       await proxy.stop();
       await own.stop();
-    }
-  });
-
-  it('fetches an uncached .gem once for 100 concurrent requests', async () => {
-    const proxy = await startProxyRegistry(oneUpstream('rubygems', `${upstream.url}/rubygems`));
-    try {
-      await sendRequest(proxy.registry, 'GET', '/rubygems/info/up-app');
-      await assertOneFetchFor100(proxy, upstream, '/rubygems/gems/up-app-1.0.0.gem', '/rubygems/gems/up-app-1.0.0.gem', gems['up-app-1.0.0']);
-    } finally {
-      await proxy.stop();
     }
   });
 

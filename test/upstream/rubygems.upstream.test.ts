@@ -3,7 +3,8 @@
  * served unchanged so its MD5 holds), `.gem` files cached and checked against the info checksum,
  * quick gemspecs, a local gem taking its whole name, the cache served with the upstream stopped (plain-text 502 for misses); `/names`, the Marshal specs
  * files, the JSON API and the dependency API for upstream gems merged with local ones; and a real
- * `bundle install`, `gem search --remote` and `gem install` through the proxy. The resilience cases
+ * `bundle install`, `gem search --remote` and `gem install` (by the compact index, and by the specs
+ * files and quick gemspecs) through the proxy. The resilience cases
  * every protocol shares are in resilience.protocols.test.ts.
  */
 import { describe, it, before, after } from 'node:test';
@@ -316,6 +317,36 @@ describe('rubygems upstream proxy', () => {
       const list = await runClient('gem', ['list', '--local', 'up-'], { cwd: root, env, timeoutMs: 60_000 });
       assert.match(list.stdout, /^up-app \(1\.0\.0\)$/m);
       assert.match(list.stdout, /^up-base \(1\.0\.0\)$/m);
+      const [cached] = await findFiles(path.join(root, 'gems-gem'), 'up-base-1.0.0.gem');
+      assert.ok(cached && (await fsp.readFile(cached)).equals(gems['up-base-1.0.0']), "up-base-1.0.0.gem has the upstream's bytes");
+    } finally {
+      await server.close();
+      await proxy.stop();
+      await fsp.rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('gem install from the Marshal specs index (a source without the compact index) installs an upstream gem and its dependency', { skip: gemMissing }, async () => {
+    const proxy = await startProxyRegistry(oneUpstream('rubygems', `${upstream.url}/rubygems`));
+    const handler = createNodeHandler(proxy.registry);
+    const asked: string[] = [];
+    // A 404 at the source root makes `gem` (3.3) take the index of specs files and quick gemspecs, as from an old gem server.
+    const server = await startHttp((req, res) => {
+      asked.push(req.url ?? '');
+      if (req.url === '/rubygems/') res.writeHead(404).end();
+      else void handler(req, res);
+    });
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-upstream-gemspecs-'));
+    try {
+      const env = rubyEnv({ home: root, dir: root, label: 'gem' });
+      const install = await runClient('gem', ['install', 'up-app', '--clear-sources', '--source', `${server.url}/rubygems/`, '--no-document'], { cwd: root, env, timeoutMs: 120_000 });
+      assert.equal(install.code, 0, `gem install failed:\n${install.output}`);
+      const list = await runClient('gem', ['list', '--local', 'up-'], { cwd: root, env, timeoutMs: 60_000 });
+      assert.match(list.stdout, /^up-app \(1\.0\.0\)$/m);
+      assert.match(list.stdout, /^up-base \(1\.0\.0\)$/m);
+      assert.ok(asked.some((url) => /^\/rubygems\/(latest_)?specs\.4\.8\.gz$/.test(url)), asked.join(' '));
+      assert.ok(asked.includes('/rubygems/quick/Marshal.4.8/up-app-1.0.0.gemspec.rz'), asked.join(' '));
+      assert.ok(!asked.some((url) => url.startsWith('/rubygems/info/')), 'not the compact index');
       const [cached] = await findFiles(path.join(root, 'gems-gem'), 'up-base-1.0.0.gem');
       assert.ok(cached && (await fsp.readFile(cached)).equals(gems['up-base-1.0.0']), "up-base-1.0.0.gem has the upstream's bytes");
     } finally {

@@ -50,7 +50,8 @@ const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
 const isMissing = (error: unknown) => errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const removeQuietly = (file: string) => fsp.rm(file, { force: true }).catch(() => undefined);
+// unlink, not rm: rm stats the path first (twice on Node 20), a round trip each.
+const removeQuietly = (file: string) => fsp.unlink(file).catch(() => undefined);
 
 /** Cheap to compute on every stat; `commit` makes sure it changes with every write. */
 const toEtag = (stats: fs.BigIntStats) =>
@@ -72,6 +73,8 @@ const toReadable = (body: Readable | Uint8Array): Readable =>
  * The handle is closed when the stream finishes or is destroyed.
  */
 class SyncingFileSink extends Writable {
+  /** The file as written, taken beside the final fsync (a flush changes no timestamp). */
+  stats?: fs.BigIntStats;
   private unsynced = 0;
   private pendingSync?: Promise<void>;
   private handleClosed?: Promise<void>;
@@ -94,7 +97,7 @@ class SyncingFileSink extends Writable {
   override _final(callback: (error?: Error | null) => void): void {
     (async () => {
       await this.pendingSync;
-      await this.handle.sync();
+      [, this.stats] = await Promise.all([this.handle.sync(), this.handle.stat({ bigint: true })]);
       await this.close();
     })().then(() => callback(), callback);
   }
@@ -255,7 +258,7 @@ export class FilesystemBackend implements IStorageBackend {
     const temp = await this.writeTempFile(toReadable(body), options);
     try {
       await options.after;
-      const etag = await this.withKeyLock(key, () => this.commit(key, temp.file, target, options));
+      const etag = await this.withKeyLock(key, () => this.commit(key, temp.file, target, options, temp.stats));
       return { ...temp.digests, etag };
     } catch (error) {
       await removeQuietly(temp.file);
@@ -386,30 +389,36 @@ export class FilesystemBackend implements IStorageBackend {
   private async writeTempFile(
     source: Readable,
     options: IPutOptions,
-  ): Promise<{ file: string; digests: IPutDigests }> {
+  ): Promise<{ file: string; digests: IPutDigests; stats: fs.BigIntStats }> {
     const file = this.newTempPath();
     // Opened before streaming (not lazily by the write stream), so the cleanup below never races the open.
     const handle = await fsp.open(file, 'wx', 0o644);
     try {
       const hasher = new HashingTransform(options);
       // The sink fsyncs before close: the data is on disk before the rename makes it visible.
-      await pipeline(source, hasher, new SyncingFileSink(handle, SYNC_EVERY_BYTES));
-      return { file, digests: hasher.result };
+      const sink = new SyncingFileSink(handle, SYNC_EVERY_BYTES);
+      await pipeline(source, hasher, sink);
+      return { file, digests: hasher.result, stats: sink.stats! };
     } catch (error) {
       await removeQuietly(file);
       throw error;
     }
   }
 
-  private async commit(key: string, tempFile: string, target: string, options: IPutOptions): Promise<string> {
+  /** `written`: the temp file's stats when it was finished (none for a copy). */
+  private async commit(key: string, tempFile: string, target: string, options: IPutOptions, written?: fs.BigIntStats): Promise<string> {
     const current = await statFile(target);
     assertPrecondition(key, current, options);
     // Every version of a key gets a strictly later mtime than the one it replaces, so an etag (inode, size,
-    // mtime) cannot come back even if the filesystem reuses an inode within one coarse clock tick.
-    const mtime = Math.max(Date.now() / 1000, current ? Number(current.mtimeNs) / 1e9 + MTIME_STEP_SECONDS : 0);
-    await fsp.utimes(tempFile, mtime, mtime);
+    // mtime) cannot come back even if the filesystem reuses an inode within one coarse clock tick. A file
+    // written after the current version mostly has one already.
+    let stats = written;
+    if (!stats || (current && stats.mtimeNs <= current.mtimeNs)) {
+      const mtime = Math.max(Date.now() / 1000, current ? Number(current.mtimeNs) / 1e9 + MTIME_STEP_SECONDS : 0);
+      await fsp.utimes(tempFile, mtime, mtime);
+      stats = await fsp.stat(tempFile, { bigint: true });
+    }
     // rename keeps inode and mtime, so the temp file's etag is the object's.
-    const stats = await fsp.stat(tempFile, { bigint: true });
     await this.renameIntoPlace(key, tempFile, target);
     return toEtag(stats);
   }
@@ -417,13 +426,14 @@ export class FilesystemBackend implements IStorageBackend {
   private async renameIntoPlace(key: string, tempFile: string, target: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await fsp.mkdir(path.dirname(target), { recursive: true });
+        // Mostly the directory is there: made only when the rename says it is missing.
+        if (attempt > 1) await fsp.mkdir(path.dirname(target), { recursive: true });
         await fsp.rename(tempFile, target);
         return;
       } catch (error) {
         const code = errorCode(error);
-        // A concurrent delete may remove the freshly made parent directory between mkdir and rename.
-        if (code === 'ENOENT' && attempt < 5) continue;
+        // A missing parent directory; a concurrent delete may also remove it again between mkdir and rename.
+        if (code === 'ENOENT' && attempt < 6) continue;
         if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY') throw conflict(key, error);
         throw error;
       }
@@ -450,25 +460,26 @@ export class FilesystemBackend implements IStorageBackend {
   private async withKeyLock<T>(key: string, action: () => Promise<T>): Promise<T> {
     return this.keyLocks.run(key, async () => {
       const lockFile = path.join(this.locksDir, sha256Hex(key));
-      const inode = await this.acquireLock(lockFile, key);
+      const lock = await this.acquireLock(lockFile, key);
       try {
         return await action();
       } finally {
-        await this.releaseLock(lockFile, inode);
+        await this.releaseLock(lockFile, lock);
       }
     });
   }
 
-  /** Creates the lock file exclusively (O_EXCL works across processes); returns its inode. */
-  private async acquireLock(lockFile: string, key: string): Promise<bigint> {
+  /** Creates the lock file exclusively (O_EXCL works across processes); returns its inode and when it was taken. */
+  private async acquireLock(lockFile: string, key: string): Promise<{ inode: bigint; takenAt: number }> {
     const deadline = Date.now() + LOCK_WAIT_MS;
     let delayMs = 1;
     for (;;) {
       try {
         const handle = await fsp.open(lockFile, 'wx');
         try {
-          await handle.writeFile(`${process.pid}\n`); // for whoever has to debug a stuck lock
-          return (await handle.stat({ bigint: true })).ino;
+          // The pid is for whoever has to debug a stuck lock.
+          const [, stats] = await Promise.all([handle.writeFile(`${process.pid}\n`), handle.stat({ bigint: true })]);
+          return { inode: stats.ino, takenAt: Date.now() };
         } finally {
           await handle.close();
         }
@@ -503,10 +514,15 @@ export class FilesystemBackend implements IStorageBackend {
     await removeQuietly(aside);
   }
 
-  private async releaseLock(lockFile: string, inode: bigint): Promise<void> {
-    // Only remove our own lock: if ours was broken as stale, the file now belongs to someone else.
+  private async releaseLock(lockFile: string, lock: { inode: bigint; takenAt: number }): Promise<void> {
+    // Only remove our own lock: if ours was broken as stale, the file now belongs to someone else. Nobody
+    // breaks a lock younger than STALE_LOCK_MS, so one held for less than half of that is still ours.
+    if (Date.now() - lock.takenAt < STALE_LOCK_MS / 2) {
+      await removeQuietly(lockFile);
+      return;
+    }
     const stats = await fsp.stat(lockFile, { bigint: true }).catch(() => null);
-    if (stats?.ino === inode) await removeQuietly(lockFile);
+    if (stats?.ino === lock.inode) await removeQuietly(lockFile);
   }
 
   private async removeStaleTempFiles(): Promise<void> {

@@ -127,6 +127,28 @@ for (const row of PROTOCOL_ROWS) {
       });
     });
 
+    it('forgets a package its upstream no longer has, and keeps no 404 in storage', async () => {
+      await using([await startUpstreamRegistry()], async (upstream) => {
+        const name = row.name('gone-lib');
+        await row.publish(upstream.registry, name, '1.0.0');
+        const server = await startFaultServer((req) => ({ kind: 'redirect', to: `${upstream.url}${req.url}` }));
+        const stopServer = { stop: () => server.close() };
+        const expiring = one(row.upstreamUrl(server.url), { cache: { enabled: true, metadataTtl: 0, staleWhileRevalidate: false, negativeTtl: 60 } });
+        await using([stopServer, await startProxyRegistry(expiring)], async (_server, proxy) => {
+          assert.equal((await getMetadata(proxy, name)).status, 200);
+          const withDocument = await proxy.keys('upstream/');
+          server.behave = () => ({ kind: 'status', status: 404 });
+          assert.equal((await getMetadata(proxy, name)).status, 404, 'not served from the old copy');
+          for (let i = 0; i < 3; i++) assert.equal((await getMetadata(proxy, row.name(`missing-${i}`))).status, 404);
+          const left = await proxy.keys('upstream/');
+          assert.equal(left.length, withDocument.length - 1, 'the gone document removed, no entry for any 404');
+          assert.ok(left.every((key) => withDocument.includes(key)));
+          assert.equal((await getMetadata(proxy, row.name('missing-0'))).status, 404);
+          assert.equal(server.log.filter((entry) => entry.url === `${row.upstreamMount}${row.metadata(row.name('missing-0'))}`).length, 1, 'the 404 is remembered');
+        });
+      });
+    });
+
     it('serves stale metadata at once and refreshes it in the background', async () => {
       await using([await startUpstreamRegistry()], async (upstream) => {
         const name = row.name('swr-lib');

@@ -38,11 +38,14 @@ export interface IArtifactRecord {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const READ_MARKS_REMEMBERED = 10_000;
+const NOT_FOUND_REMEMBERED = 10_000;
 const NEWLINE = 0x0a;
 
 /**
  * The proxy's storage: metadata answers (with their validators and age) and verified artifacts, per
- * upstream, in the registry's own storage (so every instance on the bucket shares them).
+ * upstream, in the registry's own storage (so every instance on the bucket shares them). A "not found"
+ * is remembered in memory only, a bounded number of them: any client can ask for any name, and a
+ * stored entry per name asked for would let it fill the bucket.
  */
 export class UpstreamCache {
   private readonly ctx: IStorageOperationContext;
@@ -50,6 +53,8 @@ export class UpstreamCache {
   private readonly readMarks = new BoundedCache<number>({ maxEntries: READ_MARKS_REMEMBERED });
   /** Read markers being written; `drain` waits for them. */
   private readonly pendingMarks = new Set<Promise<void>>();
+  /** When each upstream last said "not found" for a document, by its storage key. */
+  private readonly notFound = new BoundedCache<number>({ maxEntries: NOT_FOUND_REMEMBERED });
 
   constructor(
     private readonly storage: RegistryStorage,
@@ -62,7 +67,10 @@ export class UpstreamCache {
   // ---- documents ------------------------------------------------------------------------------
 
   async readDocument(upstreamId: string, cacheKey: string): Promise<ICachedDocument | null> {
-    const stored = await this.storage.getBytes(upstreamPaths.document(this.protocol, upstreamId, cacheKey));
+    const key = upstreamPaths.document(this.protocol, upstreamId, cacheKey);
+    const missingSince = this.notFound.get(key);
+    if (missingSince !== undefined) return { meta: { status: 404, fetchedAt: missingSince }, body: Buffer.alloc(0) };
+    const stored = await this.storage.getBytes(key);
     if (!stored) return null;
     const end = stored.bytes.indexOf(NEWLINE);
     if (end === -1) return null;
@@ -73,10 +81,18 @@ export class UpstreamCache {
     }
   }
 
-  async writeDocument(upstreamId: string, cacheKey: string, document: ICachedDocument): Promise<void> {
+  /** Keeps an answer; a 404 replaces what was stored (a package gone upstream is not served from an old copy). */
+  async writeDocument(upstreamId: string, cacheKey: string, document: ICachedDocument, hadStored: boolean): Promise<void> {
+    const key = upstreamPaths.document(this.protocol, upstreamId, cacheKey);
+    if (document.meta.status !== 200) {
+      this.notFound.set(key, document.meta.fetchedAt);
+      if (hadStored) await this.storage.deleteObject(key, this.ctx);
+      return;
+    }
+    this.notFound.delete(key);
     // JSON.stringify never emits a raw newline, so the first one ends the meta line.
     const head = Buffer.from(`${JSON.stringify(document.meta)}\n`, 'utf8');
-    await this.storage.putObject(upstreamPaths.document(this.protocol, upstreamId, cacheKey), Buffer.concat([head, document.body]), this.ctx);
+    await this.storage.putObject(key, Buffer.concat([head, document.body]), this.ctx);
   }
 
   // ---- artifacts ------------------------------------------------------------------------------

@@ -277,7 +277,7 @@ export class UpstreamProxy {
       throw new UpstreamFailure(upstream.id, 'invalid', `GET ${url} answered ${answer.status} to a request without validators`);
     }
     if (config.cache?.enabled !== false) {
-      await this.cache.writeDocument(upstream.id, request.cacheKey, document).catch((error: unknown) => {
+      await this.cache.writeDocument(upstream.id, request.cacheKey, document, cached !== null).catch((error: unknown) => {
         this.deps.logger.warn(`upstream ${upstream.id}: could not cache ${request.cacheKey}`, error);
       });
     }

@@ -127,3 +127,23 @@ test('search index: shards beyond the memory budget are read again on demand; ot
     assert.equal((await tiny.search('serde', 100, 0)).total, 41);
   });
 });
+
+test('search index: an upsert changes the copy in memory without reading the shard; a stale copy loses nothing', async () => {
+  await withIndex(async ({ storage, index, make }) => {
+    await index.upsert({ name: 'alpha', rev: 1, summary: 'first' }, ctx);
+    const shardReads: string[] = [];
+    const getBytes = storage.getBytes.bind(storage);
+    storage.getBytes = (key) => (key.includes('/search/') && shardReads.push(key), getBytes(key));
+    await index.upsert({ name: 'alpha', rev: 2, summary: 'second' }, ctx);
+    assert.deepEqual(shardReads, [], 'the shard this instance last wrote is not read back');
+
+    // Another instance writes the same shard: this instance's copy is stale, its write is refused and redone on the stored shard.
+    const other = make();
+    await other.upsert({ name: 'alpha', rev: 3, summary: 'third' }, ctx);
+    await index.upsert({ name: 'alpha', rev: 4, summary: 'fourth' }, ctx);
+    const stored = (await storage.getJson<{ packages: Record<string, IItem> }>('cargo/search/shard-' + index.shardOf('alpha') + '.json'))!.value;
+    assert.deepEqual(stored.packages.alpha, { name: 'alpha', rev: 4, summary: 'fourth' });
+    await other.upsert({ name: 'alpha', rev: 3, summary: 'late' }, ctx);
+    assert.equal((await storage.getJson<{ packages: Record<string, IItem> }>('cargo/search/shard-' + index.shardOf('alpha') + '.json'))!.value.packages.alpha.rev, 4, 'an older revision does not replace a newer one');
+  });
+});

@@ -57,6 +57,12 @@ export interface IDocumentUpdateOptions<T> {
    * their memory.
    */
   remember?: boolean;
+  /**
+   * The document as the caller keeps it itself (a compact copy of what it last read or wrote) with that
+   * version's etag, when it has one: changed like a remembered document, without a read (the conditional
+   * write refuses it if it is stale).
+   */
+  recall?: () => { value: T; etag: string } | undefined;
 }
 
 export interface IDocumentUpdateResult<T> {
@@ -106,7 +112,7 @@ export class DocumentUpdater {
     prerequisite?.catch(() => undefined);
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const current = await this.read<T>(key, attempt === 0, options.parse);
+        const current = await this.read<T>(key, attempt === 0, options);
         let next: TMutation<T>;
         try {
           next = await mutate(current ? current.value : null);
@@ -179,11 +185,13 @@ export class DocumentUpdater {
   private async read<T>(
     key: string,
     mayUseRemembered: boolean,
-    parse?: (bytes: Buffer) => T,
+    { parse, recall }: IDocumentUpdateOptions<T>,
   ): Promise<{ value: T; etag: string; size: number; remembered?: true } | null> {
     // Taken out while it is changed; remembered again only once a write succeeded.
     const written = this.lastWritten.take(key);
     if (written && mayUseRemembered) return { value: written.value as T, etag: written.etag, size: written.size, remembered: true };
+    const recalled = mayUseRemembered ? recall?.() : undefined;
+    if (recalled) return { value: recalled.value, etag: recalled.etag, size: 0, remembered: true };
     const stored = await this.storage.getBytes(key);
     if (!stored) return null;
     // Damaged bytes are an error, never "no document": a write on top would replace what they held.

@@ -113,6 +113,16 @@ class CompactShard<E> {
   entry(index: number): E {
     return JSON.parse(this.records.toString('utf8', this.offsets[index], this.offsets[index + 1])) as E;
   }
+
+  /** The shard document this copy was made from. */
+  document(nameOf: (entry: E) => string): IShardDocument<E> {
+    const packages: Record<string, E> = {};
+    for (let index = 0; index < this.count; index++) {
+      const entry = this.entry(index);
+      packages[nameOf(entry)] = entry;
+    }
+    return { v: 1, packages };
+  }
 }
 
 /** First index in sorted `tokens` not less than `value`. */
@@ -286,7 +296,14 @@ export class SearchIndex<E> {
       const doc = current ?? { v: 1, packages: {} };
       if (!change(doc.packages)) return UNCHANGED;
       return Object.keys(doc.packages).length === 0 ? DELETE : doc;
-    }, { remember: false });
+    }, {
+      remember: false,
+      // The copy in memory saves reading the shard back; a stale one is refused by the conditional write.
+      recall: () => {
+        const copy = this.shards.get(String(shard));
+        return copy?.etag ? { value: copy.document(this.spec.nameOf), etag: copy.etag } : undefined;
+      },
+    });
     // The compact copy is the only one kept in memory (the updater is told not to remember the shard).
     if (stored.changed || !this.shards.has(String(shard))) this.shards.set(String(shard), this.compact(stored.etag, stored.value));
   }

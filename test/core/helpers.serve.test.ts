@@ -65,7 +65,7 @@ describe('serving: a stored object', () => {
     open: async (span) => {
       calls.open++;
       const result = await storage.getObject(key, ctx, span);
-      return result && { object: describeInfo(result.info), stream: result.stream, length: result.length };
+      return result && { object: describeInfo(result.info), body: result.stream, length: result.length };
     },
   });
   const notFound = () => RegistryError.notFound('no such object');
@@ -211,7 +211,7 @@ describe('serving: redirected downloads', () => {
     describe: async () => object,
     open: async () => {
       opened.push('open');
-      return { object, stream: Readable.from([Buffer.from('0123456789')]), length: 10 };
+      return { object, body: Readable.from([Buffer.from('0123456789')]), length: 10 };
     },
     directUrl: async () => location,
   });

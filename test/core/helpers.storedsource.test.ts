@@ -18,11 +18,11 @@ describe('storedObjectSource', () => {
     assert.equal(described?.size, 10);
     assert.equal(described?.contentType, 'application/x-test');
     const whole = await source.open();
-    assert.equal((await streamToBuffer(whole!.stream)).toString(), '0123456789');
+    assert.equal((await streamToBuffer(whole!.body)).toString(), '0123456789');
     assert.equal(whole!.object.etag, described!.etag);
     const span = await source.open({ start: 2, end: 4 });
     assert.equal(span!.length, 3);
-    assert.equal((await streamToBuffer(span!.stream)).toString(), '234');
+    assert.equal((await streamToBuffer(span!.body)).toString(), '234');
   });
 
   it('answers null for a missing key', async () => {
@@ -43,7 +43,7 @@ describe('bufferedObjectSource', () => {
     assert.deepEqual(await source.describe(), object);
     const span = await source.open({ start: 2, end: 4 });
     assert.equal(span!.length, 3);
-    assert.equal((await streamToBuffer(span!.stream)).toString(), '234');
+    assert.equal((await streamToBuffer(span!.body)).toString(), '234');
     assert.equal(loads, 1);
   });
 

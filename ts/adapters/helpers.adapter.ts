@@ -4,6 +4,8 @@
  * two `scope` parameters to the OCI token endpoint when mounting across repositories).
  */
 export function queryToRecord(search: URLSearchParams): Record<string, string | string[]> {
+  // Most requests have no query: no Map, no entries copied.
+  if (search.size === 0) return {};
   const values = new Map<string, string | string[]>();
   for (const [key, value] of search) {
     const existing = values.get(key);

@@ -16,14 +16,18 @@ type TExpressRequest = IncomingMessage & { body?: unknown; rawBody?: Uint8Array;
 export function createNodeHandler(registry: IRequestHandler) {
   return async function smartRegistryHandler(req: TExpressRequest, res: ServerResponse, next?: TNext) {
     let body: ReturnType<typeof takeResponseBody>;
+    // Set when the request has a body the registry reads through a stream of its own (see the drain below).
+    let detached = false;
     try {
       const { path, search } = splitRequestTarget(req.url ?? '/');
+      const requestBodySource = requestBody(req);
+      detached = requestBodySource instanceof PassThrough;
       const response = await registry.handleRequest({
         method: req.method ?? 'GET',
         path,
         headers: req.headers,
         query: queryToRecord(search),
-        body: requestBody(req),
+        body: requestBodySource,
         rawBody: req.rawBody,
         // The peer's address: audit events and the per-address login back-off use it.
         ...(req.socket?.remoteAddress ? { actor: { ip: req.socket.remoteAddress } } : {}),
@@ -50,8 +54,9 @@ export function createNodeHandler(registry: IRequestHandler) {
       res.end(JSON.stringify({ error: 'internal server error' }));
     } finally {
       // A request refused before its body was read: drain it so the connection can be reused (off the
-      // detached body, which nobody reads any more and whose full buffer would stop the drain).
-      if (!req.readableEnded && !req.destroyed) {
+      // detached body, which nobody reads any more and whose full buffer would stop the drain). A body
+      // nobody piped anywhere node:http drains itself once the answer is sent.
+      if (detached && !req.readableEnded && !req.destroyed) {
         req.unpipe();
         req.resume();
       }

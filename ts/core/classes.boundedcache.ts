@@ -37,6 +37,8 @@ interface IEntry<V> {
   expiresAt: number;
   /** The budget's stamp of the last use (0 without a budget). */
   usedAt: number;
+  /** `placements` when it was put at the recent end of `entries`. */
+  placed: number;
 }
 
 interface IFlight<V> {
@@ -46,7 +48,7 @@ interface IFlight<V> {
 }
 
 /**
- * The one in-memory cache: least recently used out past a count and a byte budget, entries that
+ * The one in-memory cache: least recently used out (nearly: see `get`) past a count and a byte budget, entries that
  * expire, a validation callback on every hit, and single-flight loading (concurrent misses of a key
  * share one load). Caches are an optimisation, never the truth: whatever is kept can be dropped.
  */
@@ -54,6 +56,8 @@ export class BoundedCache<V> implements ICacheBudgetMember {
   private readonly entries = new Map<string, IEntry<V>>();
   private readonly flights = new Map<string, IFlight<V>>();
   private totalBytes = 0;
+  /** Entries put at the recent end so far: how far from that end an entry is, at most. */
+  private placements = 0;
   private readonly maxBytes: number;
   private readonly maxEntryBytes: number;
   private readonly ttlMs: number;
@@ -76,7 +80,7 @@ export class BoundedCache<V> implements ICacheBudgetMember {
     return this.totalBytes;
   }
 
-  /** The value kept for `key`, if it is still valid; a hit becomes the most recently used. */
+  /** The value kept for `key`, if it is still valid; a hit outside the recent half becomes the most recently used. */
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
@@ -84,9 +88,14 @@ export class BoundedCache<V> implements ICacheBudgetMember {
       this.drop(key);
       return undefined;
     }
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    entry.usedAt = this.stamp();
+    // An entry in the recent half stays where it is: moving it costs a Map delete and set on every hit
+    // of a hot key (several per request), and it is not next in line to make room either way.
+    if (this.placements - entry.placed >= this.entries.size / 2) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      entry.placed = ++this.placements;
+      entry.usedAt = this.stamp();
+    }
     return entry.value;
   }
 
@@ -101,7 +110,7 @@ export class BoundedCache<V> implements ICacheBudgetMember {
     const bytes = options.bytes ?? this.options.sizeOf?.(value) ?? 0;
     const expiresAt = options.expiresAt ?? this.now() + this.ttlMs;
     if (bytes > this.maxEntryBytes || this.options.maxEntries === 0 || expiresAt <= this.now()) return;
-    this.entries.set(key, { value, bytes, expiresAt, usedAt: this.stamp() });
+    this.entries.set(key, { value, bytes, expiresAt, usedAt: this.stamp(), placed: ++this.placements });
     this.totalBytes += bytes;
     this.options.budget?.add(bytes);
     for (const [oldest] of this.entries) {

@@ -22,19 +22,23 @@ interface ILazyBody {
 }
 
 /**
- * Responses whose Web stream has not been built, with what it would be built from. Building a Web
- * stream costs more than answering a small request (~12 µs each on Node 20), and an adapter that
- * writes to a Node socket never needs one; so `body` builds it only when someone reads it.
+ * What a response's Web stream would be built from, until it is. Building a Web stream costs more than
+ * answering a small request (~12 µs each on Node 20), and an adapter that writes to a Node socket never
+ * needs one; so `body` builds it only when someone reads it. A symbol property rather than a WeakMap entry:
+ * a WeakMap insert per response cost a small GET several per cent of its CPU (and the collector more).
  */
-const lazyBodies = new WeakMap<IResponse, ILazyBody>();
+const LAZY_BODY = Symbol('smartregistry.lazyBody');
+
+type TLazyBodyResponse = IResponse & { [LAZY_BODY]?: ILazyBody };
 
 /** An IResponse whose `body` is an ordinary property to every reader, built on first access. */
 function lazyBodyResponse(status: number, headers: Record<string, string>, source: Uint8Array | Readable, statusText?: string): IResponse {
   const lazy: ILazyBody = { source, settled: false };
-  const response: IResponse = {
+  const response: TLazyBodyResponse = {
     status,
     ...(statusText ? { statusText } : {}),
     headers,
+    [LAZY_BODY]: lazy,
     get body(): ReadableStream<Uint8Array> | undefined {
       if (!lazy.settled) {
         lazy.settled = true;
@@ -47,7 +51,6 @@ function lazyBodyResponse(status: number, headers: Record<string, string>, sourc
       lazy.stream = value;
     },
   };
-  lazyBodies.set(response, lazy);
   return response;
 }
 
@@ -58,7 +61,7 @@ function lazyBodyResponse(status: number, headers: Record<string, string>, sourc
  * if it had not been built yet.
  */
 export function takeResponseBody(response: IResponse): TResponseBodySource | undefined {
-  const lazy = lazyBodies.get(response);
+  const lazy = (response as TLazyBodyResponse)[LAZY_BODY];
   if (lazy && !lazy.settled) {
     lazy.settled = true;
     return lazy.source instanceof Uint8Array ? lazy.source : (takeUnreadNodeBytes(lazy.source) ?? lazy.source);

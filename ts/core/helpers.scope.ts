@@ -26,8 +26,24 @@ export interface IParsedResource {
 
 export const FULL_ACCESS_SCOPE = '*:*:*:*';
 
+/** Scopes by text: a token's few scopes are checked on every request it makes. */
+const parsedScopes = new Map<string, IParsedScope | null>();
+const MAX_PARSED_SCOPES = 1000;
+
+/** The parsed scope is shared: callers read it, never change it. */
 export function parseScope(scope: string): IParsedScope | null {
   if (typeof scope !== 'string') return null;
+  let parsed = parsedScopes.get(scope);
+  if (parsed === undefined) {
+    if (parsedScopes.size >= MAX_PARSED_SCOPES) parsedScopes.clear();
+    parsed = parseScopeText(scope);
+    if (parsed) Object.freeze(parsed);
+    parsedScopes.set(scope, parsed);
+  }
+  return parsed;
+}
+
+function parseScopeText(scope: string): IParsedScope | null {
   if (scope === '*') return { protocol: '*', type: '*', name: '*', action: '*' };
   const parts = scope.split(':');
   if (parts.length < 4 || parts.some((part) => part === '')) return null;
@@ -45,9 +61,14 @@ export function isValidScope(scope: string): boolean {
 
 export function parseResource(resource: string): IParsedResource | null {
   if (typeof resource !== 'string') return null;
-  const parts = resource.split(':');
-  if (parts.length < 3 || parts.some((part) => part === '')) return null;
-  return { protocol: parts[0], type: parts[1], name: parts.slice(2).join(':') };
+  // Split by hand: this runs on every authorized request.
+  const first = resource.indexOf(':');
+  const second = resource.indexOf(':', first + 1);
+  if (first <= 0 || second === -1 || second === first + 1) return null;
+  const name = resource.slice(second + 1);
+  // Every part of a name that contains `:` must be non-empty too.
+  if (name === '' || name.startsWith(':') || name.endsWith(':') || name.includes('::')) return null;
+  return { protocol: resource.slice(0, first), type: resource.slice(first + 1, second), name };
 }
 
 const READ_ACTIONS = new Set(['read', 'pull']);

@@ -40,8 +40,9 @@ export interface IServedObject {
 
 export interface IOpenedObject {
   object: IServedObject;
-  stream: Readable;
-  /** Bytes in `stream`. */
+  /** A stream, or bytes a source holds in memory: those are sent in one write, with no stream built around them. */
+  body: Readable | Uint8Array;
+  /** Bytes in `body`. */
   length: number;
 }
 
@@ -130,21 +131,34 @@ function rangeStillApplies(request: IServeRequest, object: IServedObject): boole
   return !Number.isNaN(date) && object.lastModified !== undefined && wholeSeconds(object.lastModified) === Math.floor(date / 1000);
 }
 
-function validatorHeaders(object: IServedObject): Record<string, string> {
-  return {
-    ...object.headers,
-    ETag: object.etag,
-    ...(object.lastModified ? { 'Last-Modified': object.lastModified.toUTCString() } : {}),
-  };
+/** Formatted HTTP dates by time: formatting one costs a small GET more than the rest of its headers. */
+const httpDates = new Map<number, string>();
+const MAX_HTTP_DATES = 1024;
+
+function httpDate(date: Date): string {
+  const time = date.getTime();
+  let text = httpDates.get(time);
+  if (text === undefined) {
+    if (httpDates.size >= MAX_HTTP_DATES) httpDates.clear();
+    text = date.toUTCString();
+    httpDates.set(time, text);
+  }
+  return text;
 }
 
+/** ETag and Last-Modified after the protocol's own headers, into `headers`. */
+function addValidatorHeaders(headers: Record<string, string>, object: IServedObject): Record<string, string> {
+  if (object.headers) Object.assign(headers, object.headers);
+  headers.ETag = object.etag;
+  if (object.lastModified) headers['Last-Modified'] = httpDate(object.lastModified);
+  return headers;
+}
+
+const validatorHeaders = (object: IServedObject) => addValidatorHeaders({}, object);
+
 function responseHeaders(object: IServedObject, span: IByteSpan | undefined, length = span ? span.end - span.start + 1 : object.size): Record<string, string> {
-  const headers: Record<string, string> = {
-    'Content-Type': object.contentType,
-    'Accept-Ranges': 'bytes',
-    ...validatorHeaders(object),
-    'Content-Length': String(length),
-  };
+  const headers = addValidatorHeaders({ 'Content-Type': object.contentType, 'Accept-Ranges': 'bytes' }, object);
+  headers['Content-Length'] = String(length);
   if (span) headers['Content-Range'] = `bytes ${span.start}-${span.end}/${object.size}`;
   return headers;
 }
@@ -183,7 +197,7 @@ export async function serveObject(request: IServeRequest, source: IObjectSource,
   if (plainGet) {
     const opened = await source.open();
     if (!opened) throw options.notFound();
-    return { status: 200, headers: responseHeaders(opened.object, undefined, opened.length), body: opened.stream };
+    return { status: 200, headers: responseHeaders(opened.object, undefined, opened.length), body: opened.body };
   }
   const object = await source.describe();
   if (!object) throw options.notFound();
@@ -197,5 +211,5 @@ export async function serveObject(request: IServeRequest, source: IObjectSource,
   }
   const opened = await source.open(span);
   if (!opened) throw options.notFound();
-  return { status, headers: responseHeaders(opened.object, span, opened.length), body: opened.stream };
+  return { status, headers: responseHeaders(opened.object, span, opened.length), body: opened.body };
 }

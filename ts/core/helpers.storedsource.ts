@@ -1,7 +1,6 @@
 import type { DocumentCache } from './classes.documentcache.js';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
 import type { IObjectSource, IServedObject } from './helpers.serve.js';
-import { bytesToNode } from './helpers.stream.js';
 import type { IObjectInfo } from './storage/interfaces.storage.js';
 
 /**
@@ -23,7 +22,7 @@ export function storedObjectSource(
     },
     open: async (span) => {
       const result = await storage.getObject(key, ctx, span);
-      return result && { object: describe(result.info), stream: result.stream, length: result.length };
+      return result && { object: describe(result.info), body: result.stream, length: result.length };
     },
   };
 }
@@ -70,8 +69,7 @@ export function bufferedObjectSource(load: () => Promise<{ object: IServedObject
       const loaded = await once();
       if (!loaded) return null;
       const bytes = span ? loaded.bytes.subarray(span.start, span.end + 1) : loaded.bytes;
-      // bytesToNode: the Node adapter sends them in one write instead of piping a stream.
-      return { object: loaded.object, stream: bytesToNode(bytes), length: bytes.length };
+      return { object: loaded.object, body: bytes, length: bytes.length };
     },
   };
 }

@@ -492,7 +492,7 @@ export class OciRegistry extends BaseRegistry {
       describe: async () => ((await this.blobs.hasData(record, req.storageContext)) ? object : null),
       open: async (span) => {
         const opened = await this.blobs.open(record, span, req.storageContext);
-        return opened && { object, ...opened };
+        return opened && { object, body: opened.stream, length: opened.length };
       },
       directUrl: this.blobs.directUrl(record, req.storageContext),
     };

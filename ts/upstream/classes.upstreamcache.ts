@@ -143,7 +143,7 @@ export class UpstreamCache {
         const marking = this.markRead(record).catch(() => undefined);
         this.pendingMarks.add(marking);
         void marking.then(() => this.pendingMarks.delete(marking));
-        return { object, stream: result.stream, length: result.length };
+        return { object, body: result.stream, length: result.length };
       },
     };
   }

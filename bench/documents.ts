@@ -1,0 +1,265 @@
+/**
+ * Small metadata GETs of every protocol (`npm run bench -- documents`): one registry serving all seven,
+ * one version of one package published in each, then each protocol's index / metadata document fetched
+ * at 32 keep-alive connections. A document this small is bound by the registry's CPU, not its bytes, so
+ * the figure that matters is the server's CPU per request (less disturbed by a shared machine than
+ * req/s), printed beside the ratio to a bare node:http hello measured right before it.
+ *
+ * `--in-process` measures the registry's own code alone instead: `handleRequest` called in this process
+ * (no sockets, no HTTP parser), CPU per call over a fixed number of calls.
+ *
+ * Options: --backend=fs|s3|all (default fs), --seconds=N per load phase (default 3), --only=cargo,npm,…,
+ * --in-process, --calls=N (default 20000).
+ */
+import * as crypto from 'node:crypto';
+import * as os from 'node:os';
+import { createServer, type RequestListener } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { SmartRegistry } from '../ts/classes.smartregistry.js';
+import { createNodeHandler } from '../ts/adapters/node.js';
+import type { IStorageConfig, TRegistryProtocol } from '../ts/core/interfaces.core.js';
+import { frame, makeCrate, publishMetadata } from '../test/cargo/fixtures.js';
+import { MULTIPART_TYPE, makeWheel, multipartBody, uploadFields } from '../test/pypi/fixtures.js';
+import { gemspecYaml, makeGem } from '../test/rubygems/fixtures.js';
+import { makePackageZip } from '../test/composer/fixtures.js';
+import { takeResponseBody } from '../ts/core/helpers.response.js';
+import { benchRequest, CONNECTIONS, documentLoad, kilobytes, mark, parseBenchArgs, PROTOCOL_TARGETS, serveInChild, startBenchServer, startHelloServer, withBackends, type IBenchServer, type IDocumentLoad } from './helpers.load.js';
+
+const SELF = fileURLToPath(import.meta.url);
+
+// ---- the registry (child process) --------------------------------------------------------------
+
+async function buildRegistry(storage: IStorageConfig) {
+  const enabled = (basePath: string) => ({ enabled: true, basePath });
+  const registry = new SmartRegistry({
+    storage,
+    auth: {
+      tokenStore: 'memory',
+      users: { bench: { password: 'bench-password', scopes: ['*'] } },
+      cargoTokens: { enabled: true },
+      mavenTokens: { enabled: true },
+      composerTokens: { enabled: true },
+      rubygemsTokens: { enabled: true },
+    },
+    logging: { level: 'error' },
+    npm: enabled('/npm'),
+    oci: enabled('/oci'),
+    maven: enabled('/maven'),
+    cargo: enabled('/cargo'),
+    composer: enabled('/composer'),
+    pypi: enabled('/pypi'),
+    rubygems: enabled('/rubygems'),
+  });
+  await registry.init();
+  const auth = registry.getAuthManager();
+  const tokens: Partial<Record<TRegistryProtocol, string>> = {
+    npm: `Bearer ${await auth.createNpmToken('bench', false)}`,
+    oci: `Bearer ${await auth.createOciToken('bench', ['oci:repository:bench/app:*'])}`,
+    maven: `Bearer ${await auth.createMavenToken('bench')}`,
+    cargo: await auth.createCargoToken('bench'),
+    composer: `Bearer ${await auth.createComposerToken('bench')}`,
+    pypi: `Bearer ${await auth.createPypiToken('bench')}`,
+    rubygems: await auth.createRubyGemsToken('bench'),
+  };
+  return { registry, handler: createNodeHandler(registry) as RequestListener, token: JSON.stringify(tokens) };
+}
+
+// ---- one small package per protocol ------------------------------------------------------------
+
+interface IDocument {
+  protocol: TRegistryProtocol;
+  path: string;
+  headers?: Record<string, string>;
+  /** Publishes what the document describes; `send` answers with the status. */
+  publish: (send: (method: string, path: string, body: Buffer, headers?: Record<string, string>) => Promise<number>) => Promise<void>;
+}
+
+const sha256 = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+async function expectStatus(status: Promise<number>, wanted: number, what: string) {
+  const got = await status;
+  if (got !== wanted) throw new Error(`${what}: ${got}, expected ${wanted}`);
+}
+
+const DOCUMENTS: IDocument[] = [
+  {
+    protocol: 'npm',
+    path: '/npm/bench-pkg',
+    headers: { accept: 'application/json' },
+    publish: async (send) => {
+      const tarball = crypto.randomBytes(512);
+      const body = {
+        _id: 'bench-pkg',
+        name: 'bench-pkg',
+        'dist-tags': { latest: '1.0.0' },
+        versions: {
+          '1.0.0': {
+            name: 'bench-pkg',
+            version: '1.0.0',
+            description: 'benchmark package',
+            dist: {
+              integrity: `sha512-${crypto.createHash('sha512').update(tarball).digest('base64')}`,
+              shasum: crypto.createHash('sha1').update(tarball).digest('hex'),
+              tarball: 'http://ignored.example.com/npm/bench-pkg/-/bench-pkg-1.0.0.tgz',
+            },
+          },
+        },
+        _attachments: { 'bench-pkg-1.0.0.tgz': { content_type: 'application/octet-stream', data: tarball.toString('base64'), length: tarball.length } },
+      };
+      await expectStatus(send('PUT', '/npm/bench-pkg', Buffer.from(JSON.stringify(body)), { 'content-type': 'application/json' }), 201, 'npm publish');
+    },
+  },
+  {
+    protocol: 'oci',
+    path: '/v2/bench/app/manifests/latest',
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    publish: async (send) => {
+      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+      const layer = crypto.randomBytes(1024);
+      for (const blob of [config, layer]) await expectStatus(send('POST', `/v2/bench/app/blobs/uploads/?digest=sha256:${sha256(blob)}`, blob), 201, 'OCI blob');
+      const manifest = {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha256(config)}`, size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(layer)}`, size: layer.length }],
+      };
+      await expectStatus(send('PUT', '/v2/bench/app/manifests/latest', Buffer.from(JSON.stringify(manifest)), { 'content-type': manifest.mediaType }), 201, 'OCI manifest');
+    },
+  },
+  {
+    protocol: 'maven',
+    path: '/maven/com/example/bench/bench-lib/maven-metadata.xml',
+    publish: async (send) => {
+      const dir = '/maven/com/example/bench/bench-lib';
+      const pom = `<?xml version="1.0" encoding="UTF-8"?>\n<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>com.example.bench</groupId><artifactId>bench-lib</artifactId><version>1.0.0</version></project>\n`;
+      const metadata = `<?xml version="1.0" encoding="UTF-8"?>\n<metadata><groupId>com.example.bench</groupId><artifactId>bench-lib</artifactId><versioning><release>1.0.0</release><versions><version>1.0.0</version></versions></versioning></metadata>\n`;
+      await expectStatus(send('PUT', `${dir}/1.0.0/bench-lib-1.0.0.pom`, Buffer.from(pom)), 201, 'maven pom');
+      await expectStatus(send('PUT', `${dir}/1.0.0/bench-lib-1.0.0.jar`, Buffer.from('jar')), 201, 'maven jar');
+      await expectStatus(send('PUT', `${dir}/maven-metadata.xml`, Buffer.from(metadata)), 201, 'maven metadata');
+    },
+  },
+  {
+    protocol: 'cargo',
+    path: '/cargo/be/nc/bench_crate',
+    publish: async (send) => {
+      const body = frame(JSON.stringify(publishMetadata('bench_crate', '1.0.0', { description: 'benchmark crate' })), await makeCrate('bench_crate', '1.0.0'));
+      await expectStatus(send('PUT', '/cargo/api/v1/crates/new', body), 200, 'cargo publish');
+    },
+  },
+  {
+    protocol: 'composer',
+    path: '/composer/p2/bench/pkg.json',
+    publish: async (send) => {
+      await expectStatus(send('PUT', '/composer/packages/bench/pkg', await makePackageZip('bench/pkg', '1.0.0')), 201, 'composer upload');
+    },
+  },
+  {
+    protocol: 'pypi',
+    path: '/pypi/simple/bench-pkg/',
+    headers: { accept: 'application/vnd.pypi.simple.v1+json' },
+    publish: async (send) => {
+      const wheel = await makeWheel('bench-pkg', '1.0.0');
+      const body = multipartBody(await uploadFields('bench-pkg', '1.0.0', wheel), wheel);
+      await expectStatus(send('POST', '/pypi/', body, { 'content-type': MULTIPART_TYPE }), 200, 'pypi upload');
+    },
+  },
+  {
+    protocol: 'rubygems',
+    path: '/rubygems/info/bench-gem',
+    publish: async (send) => {
+      await expectStatus(send('POST', '/rubygems/api/v1/gems', await makeGem(gemspecYaml('bench-gem', '1.0.0'))), 200, 'gem push');
+    },
+  },
+];
+
+// ---- the benchmark -----------------------------------------------------------------------------
+
+interface IFigure {
+  backend: string;
+  protocol: TRegistryProtocol;
+  load: IDocumentLoad;
+}
+
+async function benchBackend(backend: string, storage: IStorageConfig, documents: IDocument[], seconds: number, hello: IBenchServer): Promise<IFigure[]> {
+  const server = await startBenchServer(SELF, ['--serve', JSON.stringify(storage)]);
+  const tokens = JSON.parse(server.token) as Record<TRegistryProtocol, string>;
+  const figures: IFigure[] = [];
+  try {
+    for (const document of documents) {
+      const authorization = tokens[document.protocol];
+      await document.publish(async (method, path, body, headers = {}) => (await benchRequest({ port: server.port, method, path, body, headers: { authorization, ...headers } })).status);
+      console.log(`[${backend}] ${document.protocol}: GET ${document.path}, hellos right before`);
+      figures.push({ backend, protocol: document.protocol, load: await documentLoad(hello, server, document.path, { authorization, ...document.headers }, seconds) });
+      report(figures.at(-1)!);
+    }
+  } finally {
+    await server.stop();
+  }
+  return figures;
+}
+
+function report({ backend, protocol, load }: IFigure) {
+  const ratio = load.rps / load.hello;
+  console.log(
+    `  ${backend.padEnd(18)} ${protocol.padEnd(9)} ${kilobytes(load.bytes).padStart(8)}  CPU ${load.cpuMsPerRequest.toFixed(3)} ms/req  ` +
+      `${load.rps.toFixed(0).padStart(6)} req/s = ${ratio.toFixed(2)}× hello (${load.hello.toFixed(0)}), ${(load.rps / load.sameSizeHello).toFixed(2)}× a hello as large  ` +
+      `p50 ${load.p50.toFixed(1)} ms  ${mark(ratio >= PROTOCOL_TARGETS.documentRatio)}`,
+  );
+}
+
+/** CPU per `handleRequest` call for each document, `calls` calls after as many to warm up, 32 in flight. */
+async function benchInProcess(backend: string, storage: IStorageConfig, documents: IDocument[], calls: number): Promise<void> {
+  const { registry, handler, token } = await buildRegistry(storage);
+  const tokens = JSON.parse(token) as Record<TRegistryProtocol, string>;
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    for (const document of documents) {
+      const authorization = tokens[document.protocol];
+      await document.publish(async (method, path, body, headers = {}) => (await benchRequest({ port, method, path, body, headers: { authorization, ...headers } })).status);
+      const headers = { host: '127.0.0.1', authorization, ...document.headers };
+      const one = async () => {
+        const response = await registry.handleRequest({ method: 'GET', path: document.path, headers, query: {}, actor: { ip: '127.0.0.1' } });
+        if (response.status !== 200) throw new Error(`GET ${document.path}: ${response.status}`);
+        takeResponseBody(response);
+      };
+      const run = async (count: number) => {
+        let left = count;
+        await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
+          while (left-- > 0) await one();
+        }));
+      };
+      await run(calls);
+      const before = process.cpuUsage();
+      await run(calls);
+      const used = process.cpuUsage(before);
+      console.log(`  ${backend.padEnd(18)} ${document.protocol.padEnd(9)} handleRequest CPU ${((used.user + used.system) / 1000 / calls).toFixed(4)} ms/call`);
+    }
+  } finally {
+    server.close();
+    await registry.destroy();
+  }
+}
+
+if (process.argv[2] === '--serve') {
+  await serveInChild(() => buildRegistry(JSON.parse(process.argv[3]) as IStorageConfig));
+} else {
+  const args = parseBenchArgs();
+  const only = args.only?.split(',');
+  const documents = DOCUMENTS.filter((document) => !only || only.includes(document.protocol));
+  console.log(`small documents benchmark — ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`);
+  if ('in-process' in args) {
+    await withBackends(args.backend ?? 'fs', 'documents', (name, storage) => benchInProcess(name, storage, documents, Number(args.calls ?? 20000)));
+    process.exit(0);
+  }
+  const hello = await startHelloServer();
+  const figures: IFigure[] = [];
+  try {
+    await withBackends(args.backend ?? 'fs', 'documents', async (name, storage) => figures.push(...(await benchBackend(name, storage, documents, Number(args.seconds ?? 3), hello))));
+  } finally {
+    await hello.stop();
+  }
+  console.log(`\nsummary (load average now ${os.loadavg()[0].toFixed(1)})`);
+  figures.forEach(report);
+}

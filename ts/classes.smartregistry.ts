@@ -211,7 +211,7 @@ export class SmartRegistry {
       time: new Date().toISOString(),
       requestId: requestId!,
       method,
-      path: (ctx?.path ?? '').split('?')[0],
+      path: withoutQuery(ctx?.path ?? ''),
       protocol: record.protocol,
       route: record.route,
       status: response.status,
@@ -229,7 +229,7 @@ export class SmartRegistry {
   }
 
   private async route(ctx: IRequestContext, record: IRequestRecord): Promise<IResponse> {
-    const path = (ctx.path || '/').split('?')[0];
+    const path = withoutQuery(ctx.path || '/');
     const operation = this.operations.find(path);
     if (operation) {
       record.route = path;
@@ -243,7 +243,8 @@ export class SmartRegistry {
       const relativePath = mount.prefix === '' ? path : path.slice(mount.prefix.length) || '/';
       const relative = relativePath.startsWith('/') ? relativePath : `/${relativePath}`;
       record.protocol = mount.label;
-      return mount.handler.handleRequest({ ...ctx, path }, mount.basePath === mount.prefix ? relative : path, mount.basePath, record);
+      // A copy only when the path lost a query: most requests pass their context on as it is.
+      return mount.handler.handleRequest(path === ctx.path ? ctx : { ...ctx, path }, mount.basePath === mount.prefix ? relative : path, mount.basePath, record);
     }
     return normalizeResponse(jsonResponse(404, { error: `no registry is mounted at ${path}` }));
   }
@@ -292,4 +293,10 @@ function requestBytes(ctx: IRequestContext): number {
   const body = ctx?.rawBody ?? ctx?.body;
   if (body instanceof Uint8Array) return body.byteLength;
   return typeof body === 'string' ? Buffer.byteLength(body) : 0;
+}
+
+/** A path with any `?query` cut off (bridges may hand one over); the same string when it has none. */
+function withoutQuery(path: string): string {
+  const question = path.indexOf('?');
+  return question === -1 ? path : path.slice(0, question);
 }

@@ -23,6 +23,10 @@ const TOKEN_USER = '__token__';
 /** Header names are case-insensitive; bridges hand them over in any case. */
 function readHeader(headers: TRequestHeaders | undefined, name: string): string | undefined {
   if (!headers) return undefined;
+  // Adapters and the route request hand over lower-case names: look the name up before walking them all.
+  const exact = headers[name];
+  const exactFirst = Array.isArray(exact) ? exact.find((item) => item.trim() !== '') : exact;
+  if (exactFirst !== undefined) return exactFirst;
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() !== name) continue;
     const first = Array.isArray(value) ? value.find((item) => item.trim() !== '') : value;

@@ -147,6 +147,8 @@ export abstract class BaseRegistry {
   /** Answers for names this registry does not hold, from the configured upstreams (none: every lookup is null). */
   protected readonly upstream: UpstreamProxy;
   private compiledRoutes?: ICompiledRoute[];
+  /** The configured basePath, normalised once (every request's public URLs need it). */
+  private normalizedBasePath?: string;
 
   constructor(deps: IProtocolDependencies) {
     this.deps = deps;
@@ -363,7 +365,7 @@ export abstract class BaseRegistry {
       registryUrl: this.config.registryUrl,
       trustProxy: this.deps.trustProxy,
       publicBasePath,
-      basePath: normalizeBasePath(this.config.basePath),
+      basePath: (this.normalizedBasePath ??= normalizeBasePath(this.config.basePath)),
     });
     return {
       ctx,

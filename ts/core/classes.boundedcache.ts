@@ -84,7 +84,8 @@ export class BoundedCache<V> implements ICacheBudgetMember {
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt <= this.now() || (this.options.isValid && !this.options.isValid(entry.value, key))) {
+    // Most caches keep entries until evicted: no clock read for those.
+    if ((entry.expiresAt !== Number.POSITIVE_INFINITY && entry.expiresAt <= this.now()) || (this.options.isValid && !this.options.isValid(entry.value, key))) {
       this.drop(key);
       return undefined;
     }

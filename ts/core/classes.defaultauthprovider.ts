@@ -116,6 +116,8 @@ export class DefaultAuthProvider implements IAuthProvider {
   /** Verified against for unknown users, so an unknown name costs the same time as a wrong password. */
   private readonly dummyHash = unmatchableHash();
   private initPromise?: Promise<void>;
+  /** Set once `init()` has succeeded: the per-request paths then skip awaiting it. */
+  private initialized = false;
   private readonly now: () => number;
 
   /** `iss` and `aud` every OCI JWT carries and must carry to be accepted. */
@@ -141,7 +143,9 @@ export class DefaultAuthProvider implements IAuthProvider {
 
   /** Idempotent; every method calls it, so forgetting `init()` cannot leave users unhashed. */
   init(): Promise<void> {
-    this.initPromise ??= this.doInit();
+    this.initPromise ??= this.doInit().then(() => {
+      this.initialized = true;
+    });
     return this.initPromise;
   }
 
@@ -226,6 +230,9 @@ export class DefaultAuthProvider implements IAuthProvider {
   }
 
   private async findUserCached(username: string): Promise<IUserRecord | null> {
+    // Every authenticated request asks: a hit skips the loader closure and the shared-load machinery.
+    const kept = this.userCache.get(username);
+    if (kept) return kept;
     return (await this.userCache.getOrLoad(username, () => this.findUser(username))) ?? null;
   }
 
@@ -340,7 +347,7 @@ export class DefaultAuthProvider implements IAuthProvider {
   }
 
   async validateToken(token: string, protocol?: TRegistryProtocol): Promise<IAuthToken | null> {
-    await this.init();
+    if (!this.initialized) await this.init();
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
     const authToken = looksLikeJwt(token) ? await this.validateJwt(token) : await this.validateStoredToken(token);
     if (!authToken || !this.tokensEnabled(authToken.type)) return null;

@@ -32,6 +32,9 @@ export class RecentStats {
   /** The object's info as stored at most `windowMs` ago (null: none), or now after this instance wrote it. */
   async get(key: string): Promise<IObjectInfo | null> {
     if (this.options.windowMs <= 0) return this.stat(key);
+    // A hit without the loader closure and the shared-load machinery: metadata reads check several keys each.
+    const kept = this.remembered.get(key);
+    if (kept) return kept.info;
     const entry = await this.remembered.getOrLoad(key, async () => ({ info: await this.stat(key) }));
     return entry!.info;
   }

@@ -45,6 +45,8 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** Shape check only: three base64url segments. Says nothing about validity. */
 export function looksLikeJwt(token: string): boolean {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return false;
+  // Stored tokens (UUIDs) have no dot: most requests end here.
+  if (!token.includes('.')) return false;
   const parts = token.split('.');
   return parts.length === 3 && parts[0] !== '' && parts[1] !== '' && parts.every((part) => SEGMENT.test(part));
 }

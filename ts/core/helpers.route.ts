@@ -30,13 +30,20 @@ export function matchPattern(compiled: ICompiledPattern, path: string): Record<s
   const match = compiled.regex.exec(path);
   if (!match) return null;
   const params: Record<string, string> = {};
-  compiled.paramNames.forEach((name, index) => {
+  for (let index = 0; index < compiled.paramNames.length; index++) {
+    const name = compiled.paramNames[index];
+    const value = match[index + 1];
+    // Most values have nothing encoded: no decoding (it runs on every routed request).
+    if (!value.includes('%')) {
+      params[name] = value;
+      continue;
+    }
     try {
-      params[name] = decodeURIComponent(match[index + 1]);
+      params[name] = decodeURIComponent(value);
     } catch {
       throw RegistryError.invalid(`malformed percent-encoding in ${name}`);
     }
-  });
+  }
   return params;
 }
 

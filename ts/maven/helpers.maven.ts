@@ -89,7 +89,7 @@ export function parseRepositoryPath(path: string): TMavenPath {
   };
 }
 
-export const groupPathOf = (groupId: string) => groupId.split('.').join('/');
+export const groupPathOf = (groupId: string) => groupId.replaceAll('.', '/');
 
 export interface IMavenFileName {
   classifier?: string;

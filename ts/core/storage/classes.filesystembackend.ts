@@ -419,20 +419,20 @@ export class FilesystemBackend implements IStorageBackend {
       stats = await fsp.stat(tempFile, { bigint: true });
     }
     // rename keeps inode and mtime, so the temp file's etag is the object's.
-    await this.renameIntoPlace(key, tempFile, target);
+    await this.renameIntoPlace(key, tempFile, target, current !== null);
     return toEtag(stats);
   }
 
-  private async renameIntoPlace(key: string, tempFile: string, target: string): Promise<void> {
+  /** `replacing`: a version is stored at `target` now, so its directory is there (unless deleted meanwhile). */
+  private async renameIntoPlace(key: string, tempFile: string, target: string, replacing: boolean): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        // Mostly the directory is there: made only when the rename says it is missing.
-        if (attempt > 1) await fsp.mkdir(path.dirname(target), { recursive: true });
+        if (!replacing || attempt > 1) await fsp.mkdir(path.dirname(target), { recursive: true });
         await fsp.rename(tempFile, target);
         return;
       } catch (error) {
         const code = errorCode(error);
-        // A missing parent directory; a concurrent delete may also remove it again between mkdir and rename.
+        // The directory is missing: a concurrent delete removed it (also between mkdir and rename), make it again.
         if (code === 'ENOENT' && attempt < 6) continue;
         if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY') throw conflict(key, error);
         throw error;

@@ -454,6 +454,20 @@ export function runBackendSuite(
         await assert.rejects(backend.put('after/fresh', generatedStream('after', 2 * MiB), { after: Promise.reject(new Error('upload failed')) }), /upload failed/);
         assert.equal(await backend.stat('after/fresh'), null);
       });
+
+      it('dates an object that waited on `after` by when it was stored, not by when its body was taken in', async () => {
+        // The garbage collector keeps what is younger than its collection by this date.
+        let release!: () => void;
+        const artifact = new Promise<void>((resolve) => (release = resolve));
+        const waiting = backend.put('after/dated', Buffer.from('a document listing an artifact'), { after: artifact });
+        await new Promise((resolve) => setTimeout(resolve, 2_100));
+        const releasedAt = Date.now();
+        release();
+        await waiting;
+        // S3 dates objects to the second.
+        const lastModified = (await backend.stat('after/dated'))!.lastModified.getTime();
+        assert.ok(lastModified >= Math.floor(releasedAt / 1000) * 1000, `dated ${releasedAt - lastModified} ms before it was stored`);
+      });
     });
 
     it('rejects invalid keys as internal errors (a caller bug: protocols validate names first)', async () => {

@@ -73,8 +73,6 @@ const toReadable = (body: Readable | Uint8Array): Readable =>
  * The handle is closed when the stream finishes or is destroyed.
  */
 class SyncingFileSink extends Writable {
-  /** The file as written, taken beside the final fsync (a flush changes no timestamp). */
-  stats?: fs.BigIntStats;
   private unsynced = 0;
   private pendingSync?: Promise<void>;
   private handleClosed?: Promise<void>;
@@ -97,7 +95,7 @@ class SyncingFileSink extends Writable {
   override _final(callback: (error?: Error | null) => void): void {
     (async () => {
       await this.pendingSync;
-      [, this.stats] = await Promise.all([this.handle.sync(), this.handle.stat({ bigint: true })]);
+      await this.handle.sync();
       await this.close();
     })().then(() => callback(), callback);
   }
@@ -258,7 +256,7 @@ export class FilesystemBackend implements IStorageBackend {
     const temp = await this.writeTempFile(toReadable(body), options);
     try {
       await options.after;
-      const etag = await this.withKeyLock(key, () => this.commit(key, temp.file, target, options, temp.stats));
+      const etag = await this.withKeyLock(key, () => this.commit(key, temp.file, target, options));
       return { ...temp.digests, etag };
     } catch (error) {
       await removeQuietly(temp.file);
@@ -389,35 +387,31 @@ export class FilesystemBackend implements IStorageBackend {
   private async writeTempFile(
     source: Readable,
     options: IPutOptions,
-  ): Promise<{ file: string; digests: IPutDigests; stats: fs.BigIntStats }> {
+  ): Promise<{ file: string; digests: IPutDigests }> {
     const file = this.newTempPath();
     // Opened before streaming (not lazily by the write stream), so the cleanup below never races the open.
     const handle = await fsp.open(file, 'wx', 0o644);
     try {
       const hasher = new HashingTransform(options);
       // The sink fsyncs before close: the data is on disk before the rename makes it visible.
-      const sink = new SyncingFileSink(handle, SYNC_EVERY_BYTES);
-      await pipeline(source, hasher, sink);
-      return { file, digests: hasher.result, stats: sink.stats! };
+      await pipeline(source, hasher, new SyncingFileSink(handle, SYNC_EVERY_BYTES));
+      return { file, digests: hasher.result };
     } catch (error) {
       await removeQuietly(file);
       throw error;
     }
   }
 
-  /** `written`: the temp file's stats when it was finished (none for a copy). */
-  private async commit(key: string, tempFile: string, target: string, options: IPutOptions, written?: fs.BigIntStats): Promise<string> {
+  private async commit(key: string, tempFile: string, target: string, options: IPutOptions): Promise<string> {
     const current = await statFile(target);
     assertPrecondition(key, current, options);
-    // Every version of a key gets a strictly later mtime than the one it replaces, so an etag (inode, size,
-    // mtime) cannot come back even if the filesystem reuses an inode within one coarse clock tick. A file
-    // written after the current version mostly has one already.
-    let stats = written;
-    if (!stats || (current && stats.mtimeNs <= current.mtimeNs)) {
-      const mtime = Math.max(Date.now() / 1000, current ? Number(current.mtimeNs) / 1e9 + MTIME_STEP_SECONDS : 0);
-      await fsp.utimes(tempFile, mtime, mtime);
-      stats = await fsp.stat(tempFile, { bigint: true });
-    }
+    // Dated when it becomes visible, not when its bytes were written (a put may wait on its prerequisite
+    // after that): the garbage collector takes "younger than the collection" from this date. And every
+    // version of a key gets a strictly later mtime than the one it replaces, so an etag (inode, size,
+    // mtime) cannot come back even if the filesystem reuses an inode within one coarse clock tick.
+    const mtime = Math.max(Date.now() / 1000, current ? Number(current.mtimeNs) / 1e9 + MTIME_STEP_SECONDS : 0);
+    await fsp.utimes(tempFile, mtime, mtime);
+    const stats = await fsp.stat(tempFile, { bigint: true });
     // rename keeps inode and mtime, so the temp file's etag is the object's.
     await this.renameIntoPlace(key, tempFile, target, current !== null);
     return toEtag(stats);

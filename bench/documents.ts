@@ -24,6 +24,7 @@ import { gemspecYaml, makeGem } from '../test/rubygems/fixtures.js';
 import { makePackageZip } from '../test/composer/fixtures.js';
 import { takeResponseBody } from '../ts/core/helpers.response.js';
 import { benchRequest, CONNECTIONS, documentLoad, kilobytes, mark, parseBenchArgs, PROTOCOL_TARGETS, serveInChild, startBenchServer, startHelloServer, withBackends, type IBenchServer, type IDocumentLoad } from './helpers.load.js';
+import { npmPublishBody } from './helpers.npmpublish.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -87,26 +88,8 @@ const DOCUMENTS: IDocument[] = [
     path: '/npm/bench-pkg',
     headers: { accept: 'application/json' },
     publish: async (send) => {
-      const tarball = crypto.randomBytes(512);
-      const body = {
-        _id: 'bench-pkg',
-        name: 'bench-pkg',
-        'dist-tags': { latest: '1.0.0' },
-        versions: {
-          '1.0.0': {
-            name: 'bench-pkg',
-            version: '1.0.0',
-            description: 'benchmark package',
-            dist: {
-              integrity: `sha512-${crypto.createHash('sha512').update(tarball).digest('base64')}`,
-              shasum: crypto.createHash('sha1').update(tarball).digest('hex'),
-              tarball: 'http://ignored.example.com/npm/bench-pkg/-/bench-pkg-1.0.0.tgz',
-            },
-          },
-        },
-        _attachments: { 'bench-pkg-1.0.0.tgz': { content_type: 'application/octet-stream', data: tarball.toString('base64'), length: tarball.length } },
-      };
-      await expectStatus(send('PUT', '/npm/bench-pkg', Buffer.from(JSON.stringify(body)), { 'content-type': 'application/json' }), 201, 'npm publish');
+      const body = npmPublishBody('bench-pkg', '1.0.0', crypto.randomBytes(512), { description: 'benchmark package' });
+      await expectStatus(send('PUT', '/npm/bench-pkg', body, { 'content-type': 'application/json' }), 201, 'npm publish');
     },
   },
   {

@@ -29,6 +29,7 @@ import { createNodeHandler } from '../ts/adapters/node.js';
 import type { IRegistryConfig, IStorageConfig } from '../ts/core/interfaces.core.js';
 import type { NpmRegistry } from '../ts/npm/classes.npmregistry.js';
 import { benchName, searchEntry, word } from './helpers.searchentries.js';
+import { npmPublishBody } from './helpers.npmpublish.js';
 import {
   CONNECTIONS,
   benchRequest,
@@ -93,8 +94,6 @@ async function benchTarballWithCurl(backend: string, storage: IStorageConfig): P
 /** A publish document like `npm publish` sends; the manifest is sized so 200 versions make ~145 KB. */
 function publishBody(name: string, version: string, tarball: Buffer, extra: Record<string, unknown> = {}) {
   const manifest = {
-    name,
-    version,
     description: `benchmark package ${name}, a fast and small parser for the things benchmarks need`,
     main: 'index.js',
     license: 'MIT',
@@ -105,25 +104,7 @@ function publishBody(name: string, version: string, tarball: Buffer, extra: Reco
     engines: { node: '>=18' },
     ...extra,
   };
-  return Buffer.from(
-    JSON.stringify({
-      _id: name,
-      name,
-      'dist-tags': { latest: version },
-      versions: {
-        [version]: {
-          ...manifest,
-          _id: `${name}@${version}`,
-          dist: {
-            integrity: `sha512-${crypto.createHash('sha512').update(tarball).digest('base64')}`,
-            shasum: crypto.createHash('sha1').update(tarball).digest('hex'),
-            tarball: `http://ignored.example.com/npm/${name}/-/${name}-${version}.tgz`,
-          },
-        },
-      },
-      _attachments: { [`${name}-${version}.tgz`]: { content_type: 'application/octet-stream', data: tarball.toString('base64'), length: tarball.length } },
-    }),
-  );
+  return npmPublishBody(name, version, tarball, manifest);
 }
 
 // ---- the benchmark -----------------------------------------------------------------------------

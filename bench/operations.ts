@@ -15,6 +15,7 @@ import { SmartRegistry } from '../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../ts/adapters/node.js';
 import type { IRegistryConfig } from '../ts/core/interfaces.core.js';
 import { benchRequest, loadTest, mark, median, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
+import { npmPublishBody } from './helpers.npmpublish.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const SECONDS = Number(process.env.BENCH_OPS_SECONDS ?? 4);
@@ -48,24 +49,7 @@ async function buildRegistry(dir: string, observed: boolean) {
 
 async function seed(server: IBenchServer) {
   const tokens = JSON.parse(server.token) as { npm: string; oci: string };
-  const tarball = crypto.randomBytes(4096);
-  const version = {
-    name: 'bench-ops',
-    version: '1.0.0',
-    description: 'a package to GET',
-    dist: {
-      integrity: `sha512-${crypto.createHash('sha512').update(tarball).digest('base64')}`,
-      shasum: crypto.createHash('sha1').update(tarball).digest('hex'),
-      tarball: 'http://ignored.example.com/npm/bench-ops/-/bench-ops-1.0.0.tgz',
-    },
-  };
-  const body = Buffer.from(JSON.stringify({
-    _id: 'bench-ops',
-    name: 'bench-ops',
-    'dist-tags': { latest: '1.0.0' },
-    versions: { '1.0.0': version },
-    _attachments: { 'bench-ops-1.0.0.tgz': { content_type: 'application/octet-stream', data: tarball.toString('base64'), length: tarball.length } },
-  }));
+  const body = npmPublishBody('bench-ops', '1.0.0', crypto.randomBytes(4096), { description: 'a package to GET' });
   const npm = { authorization: `Bearer ${tokens.npm}`, 'content-type': 'application/json' };
   const published = await benchRequest({ port: server.port, method: 'PUT', path: '/npm/bench-ops', headers: npm, body });
   if (published.status !== 201) throw new Error(`publish: ${published.status} ${published.text}`);

@@ -25,6 +25,21 @@ test('cache budget: past it, the least recently used entry of all the caches sha
   assert.equal(documents.bytes + pages.bytes, 9);
 });
 
+test('cache budget: a hot entry of a cache that holds only it stays while colder entries of other caches go', () => {
+  const budget = new CacheBudget(10);
+  const index = bufferCache(budget);
+  const documents = bufferCache(budget);
+  index.set('the-index', Buffer.alloc(4));
+  documents.set('d1', Buffer.alloc(3));
+  documents.set('d2', Buffer.alloc(3));
+  assert.ok(index.get('the-index')); // used after d1 and d2
+  documents.set('d3', Buffer.alloc(3)); // 13 > 10: the least recently used is d1, not the index
+  assert.ok(index.get('the-index'));
+  assert.equal(documents.get('d1'), undefined);
+  assert.ok(documents.get('d2'));
+  assert.ok(documents.get('d3'));
+});
+
 test('cache budget: one cache may take the whole budget while the others keep nothing', () => {
   const budget = new CacheBudget(8);
   const busy = bufferCache(budget);

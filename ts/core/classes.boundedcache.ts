@@ -90,13 +90,14 @@ export class BoundedCache<V> implements ICacheBudgetMember {
       return undefined;
     }
     // An entry in the recent half stays where it is: moving it costs a Map delete and set on every hit
-    // of a hot key (several per request), and it is not next in line to make room either way.
+    // of a hot key (several per request), and it is not next in line to make room either way. Its use is
+    // still stamped, so the shared budget sees a cache whose only (first) entry is hot as recently used.
     if (this.placements - entry.placed >= this.entries.size / 2) {
       this.entries.delete(key);
       this.entries.set(key, entry);
       entry.placed = ++this.placements;
-      entry.usedAt = this.stamp();
     }
+    entry.usedAt = this.stamp();
     return entry.value;
   }
 

@@ -26,18 +26,39 @@ export interface IS3ServerOptions {
 const CHILD_SCRIPT = `
 const fs = require('node:fs');
 const path = require('node:path');
-// s3rver answers a PUT before its file write has ended, so a read right after it (or a stop) can find the object
-// short: wait for every byte to be on disk before answering, as a real S3 engine does.
+const crypto = require('node:crypto');
+const { Readable, Transform } = require('node:stream');
+const { pipeline } = require('node:stream/promises');
+// s3rver writes an object in place: a PUT truncates the old file at once and answers before its write has
+// ended, so a read during the write, or a stop, finds the object short or empty (an overwritten document
+// lost whole). A real S3 engine makes a PUT visible whole or not at all: write a temp file beside the object
+// and rename it into place once every byte is on disk. (Multipart completions come through here too.)
 const FilesystemStore = require(path.join(path.dirname(process.argv[1]), 'stores', 'filesystem.js'));
-const putObject = FilesystemStore.prototype.putObject;
 FilesystemStore.prototype.putObject = async function (object) {
-  const stored = await putObject.call(this, object);
-  const file = this.getResourcePath(object.bucket, object.key, 'object');
-  const written = () => { try { return fs.statSync(file).size; } catch { return stored.size; } };
-  for (let waited = 0; written() < stored.size && waited < 5000; waited += 2) {
-    await new Promise((resolve) => setTimeout(resolve, 2));
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  await fs.promises.mkdir(path.dirname(objectPath), { recursive: true });
+  // Not listed: s3rver lists only files ending in its object suffix.
+  const temp = objectPath + '.' + process.pid + '.' + crypto.randomBytes(6).toString('hex') + '.partial';
+  const md5 = crypto.createHash('md5');
+  let size = 0;
+  const counted = new Transform({
+    transform(chunk, encoding, callback) {
+      md5.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const content = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+  try {
+    await pipeline(content, counted, fs.createWriteStream(temp));
+    const digest = md5.digest('hex');
+    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    await fs.promises.rename(temp, objectPath);
+    return { size, md5: digest };
+  } catch (error) {
+    await fs.promises.rm(temp, { force: true });
+    throw error;
   }
-  return stored;
 };
 const S3rver = require(process.argv[1]);
 const server = new S3rver({ address: '127.0.0.1', port: Number(process.argv[3]), silent: true, directory: process.argv[2] });

@@ -170,8 +170,8 @@ function describeOutage(engineName: string, start: () => Promise<IOutageEngine>,
       const enough = new Promise<void>((resolve) => (reached = resolve));
       const pending = drivers.map(async (driver) => ({
         driver,
-        // One publish at a time per protocol: s3rver writes objects in place, so a read racing a write of the same
-        // key can see part of it. Races on one document are the instance tests' work, on Ceph RGW.
+        // One publish at a time per protocol: s3rver does not enforce conditional writes, so concurrent publishes
+        // of one package would race on its documents. Races on one document are the instance tests' work, on Ceph RGW.
         published: await mapLimited(attempted, 1, async (i) => {
           const answers = await driver.publish(clientOf(driver), i);
           if (answers.every((answer) => answer.status < 300) && ++acknowledgedNow >= killAfter) reached();

@@ -13,7 +13,7 @@ runBackendSuite(
     const backend = new S3Backend({ ...server.descriptor, bucketName: 'smartregistry-test' });
     return { backend, cleanup: () => server.stop() };
   },
-  { knownServerBugs: ['lists-slash-out-of-byte-order', 'range-ending-at-byte-0', 'torn-reads-during-writes'] },
+  { knownServerBugs: ['lists-slash-out-of-byte-order', 'range-ending-at-byte-0'] },
 );
 
 describe('s3 backend: the conditional-write probe at init (s3rver ignores conditional writes)', () => {

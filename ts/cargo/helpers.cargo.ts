@@ -15,6 +15,7 @@ import type {
   ICargoPublishWarnings,
   ICargoSearchEntry,
 } from './interfaces.cargo.js';
+import { isPlainObject } from '../core/helpers.json.js';
 
 export const MAX_CRATE_NAME_LENGTH = 64;
 const CRATE_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -80,8 +81,6 @@ export const sameVersion = (a: string, b: string) => a.split('+')[0] === b.split
 export const readFrameLength = (bytes: Buffer) => bytes.readUInt32LE(0);
 export const FRAME_LENGTH_BYTES = 4;
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
 const optionalString = (value: unknown): value is string | null | undefined => value === undefined || value === null || typeof value === 'string';
 

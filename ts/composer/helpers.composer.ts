@@ -5,6 +5,7 @@
  */
 import type { IComposerPackageDocument, IComposerSearchEntry, IComposerVersionEntry } from './interfaces.composer.js';
 import { composerStability, isDevVersion } from './helpers.composerversion.js';
+import { isPlainObject as isObject } from '../core/helpers.json.js';
 
 /** Composer's package name rule (lower case): `vendor/package`. */
 const PACKAGE_NAME = /^[a-z0-9]([_.-]?[a-z0-9]+)*\/[a-z0-9](([_.]|-{1,2})?[a-z0-9]+)*$/;
@@ -42,7 +43,6 @@ export function composerJsonMember(names: readonly string[]): string | null {
 
 type TFieldCheck = (value: unknown) => boolean;
 const isString: TFieldCheck = (value) => typeof value === 'string';
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isStringList: TFieldCheck = (value) => Array.isArray(value) && value.every(isString);
 const isStringMap: TFieldCheck = (value) => isObject(value) && Object.values(value).every(isString);
 const isObjectList: TFieldCheck = (value) => Array.isArray(value) && value.every(isObject);

@@ -5,10 +5,10 @@
  */
 import { MINIFIED_FORMAT, minifyVersions, type TMetadataFile } from './helpers.composer.js';
 import type { IComposerVersionEntry } from './interfaces.composer.js';
+import { isPlainObject as isObject, parseJsonObject } from '../core/helpers.json.js';
 
 const UNSET = '__unset';
 const SHA1 = /^[0-9a-f]{40}$/;
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The metadata file of `name` at an upstream whose URL is a Composer repository root (where its packages.json is). */
 export const upstreamMetadataUrl = (upstreamUrl: string, name: string, file: TMetadataFile) =>
@@ -47,13 +47,8 @@ export function expandVersions(minified: readonly unknown[]): Record<string, unk
  * out (a version we cannot serve would send Composer elsewhere). Null when the body is no metadata file.
  */
 export function parseUpstreamMetadata(body: Buffer, name: string, fileUrl: string): IUpstreamComposerVersion[] | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (!isObject(parsed) || !isObject(parsed.packages)) return null;
+  const parsed = parseJsonObject(body);
+  if (!parsed || !isObject(parsed.packages)) return null;
   const list = parsed.packages[name];
   if (!Array.isArray(list)) return null;
   const entries = parsed.minified === MINIFIED_FORMAT ? expandVersions(list) : list.filter(isObject);

@@ -3,6 +3,7 @@ import { ConcurrencyLimit } from '../core/classes.concurrencylimit.js';
 import type { TEventAction } from '../core/interfaces.operations.js';
 import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
 import { sha256Hex } from '../core/helpers.hash.js';
+import { isPlainObject } from '../core/helpers.json.js';
 import type { TCacheStatus } from '../upstream/interfaces.upstream.js';
 import { mergeWithUpstream, parseUpstreamPackument, upstreamPackumentUrl, upstreamTarball } from './helpers.npmupstream.js';
 import { assertSafeName } from '../core/helpers.path.js';
@@ -21,7 +22,6 @@ import {
   acceptsGzip,
   containsNul,
   distTagError,
-  isPlainObject,
   resolveVersionSpec,
   scopeOf,
   serializeAbbreviated,

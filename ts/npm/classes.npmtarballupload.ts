@@ -4,7 +4,8 @@ import { pushIngest } from '../core/helpers.ingest.js';
 import { npmPaths } from '../core/storage.paths.js';
 import type { IPutDigests, THashAlgorithm } from '../core/storage/interfaces.storage.js';
 import type { IAttachmentTarget } from './classes.npmpublishparser.js';
-import { attachmentVersion, checkDeclaredDigests, integrityAlgorithms, isPlainObject, tarballFileName } from './helpers.npm.js';
+import { isPlainObject } from '../core/helpers.json.js';
+import { attachmentVersion, checkDeclaredDigests, integrityAlgorithms, tarballFileName } from './helpers.npm.js';
 import type { INpmPackument } from './interfaces.npm.js';
 
 /** A tarball a publish stored, with the digests its manifest is checked against. */

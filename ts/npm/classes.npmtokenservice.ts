@@ -1,7 +1,7 @@
 import type { AuthManager } from '../core/classes.authmanager.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
-import { isPlainObject } from './helpers.npm.js';
+import { isPlainObject } from '../core/helpers.json.js';
 
 /** A token's id as `npm token list` shows it: the sha256 of the token. */
 const TOKEN_ID = /^[0-9a-f]{64}$/;

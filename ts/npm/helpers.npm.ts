@@ -21,6 +21,7 @@ import type {
   INpmSearchEntry,
   INpmVersionManifest,
 } from './interfaces.npm.js';
+import { isPlainObject } from '../core/helpers.json.js';
 
 // ---- package names ---------------------------------------------------------------------------
 
@@ -274,9 +275,6 @@ export function containsNul(value: unknown, depth = 0): boolean {
   }
   return false;
 }
-
-export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** `Accept: application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, *\/*` → abbreviated. */
 export function wantsAbbreviated(accept: string | undefined): boolean {

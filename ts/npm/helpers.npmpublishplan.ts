@@ -1,11 +1,11 @@
 import { RegistryError } from '../core/classes.registryerror.js';
+import { isPlainObject } from '../core/helpers.json.js';
 import type { IPublishPlan, IPublishVersion } from './classes.npmpackagestore.js';
 import { cannotPublishOver, type IStoredTarball, type NpmTarballUpload } from './classes.npmtarballupload.js';
 import {
   attachmentVersion,
   containsNul,
   distTagError,
-  isPlainObject,
   prepareVersionManifest,
   tarballFileName,
 } from './helpers.npm.js';

@@ -3,7 +3,8 @@
  * packument is checked and merged with the local one (local versions and dist-tags win, tarball URLs
  * point at us), and where a version's tarball is fetched from, with the digest it must have.
  */
-import { isPlainObject, tarballFileName, tarballPath, versionError } from './helpers.npm.js';
+import { isPlainObject, parseJsonObject } from '../core/helpers.json.js';
+import { tarballFileName, tarballPath, versionError } from './helpers.npm.js';
 import type { INpmPackument, INpmVersionManifest } from './interfaces.npm.js';
 import type { THashAlgorithm } from '../core/storage/interfaces.storage.js';
 
@@ -14,13 +15,8 @@ export const upstreamPackumentUrl = (upstreamUrl: string, name: string) => `${tr
 
 /** The upstream's packument for `name`, keeping only versions this registry can name; null when it is not one. */
 export function parseUpstreamPackument(body: Buffer, name: string): INpmPackument | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (!isPlainObject(parsed) || parsed.name !== name || !isPlainObject(parsed.versions)) return null;
+  const parsed = parseJsonObject(body);
+  if (!parsed || parsed.name !== name || !isPlainObject(parsed.versions)) return null;
   const versions: Record<string, INpmVersionManifest> = {};
   for (const [version, manifest] of Object.entries(parsed.versions)) {
     if (versionError(version, name) !== null || !isPlainObject(manifest) || !isPlainObject(manifest.dist)) continue;

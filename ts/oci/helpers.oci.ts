@@ -13,6 +13,7 @@ import type {
   TDigestAlgorithm,
   TManifestKind,
 } from './interfaces.oci.js';
+import { isPlainObject } from '../core/helpers.json.js';
 
 // ---- media types -------------------------------------------------------------------------------
 
@@ -181,8 +182,6 @@ export function requireDigest(value: string | undefined, what = 'digest'): IPars
 
 // ---- manifests ---------------------------------------------------------------------------------
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function validateAnnotations(value: unknown, where: string): Record<string, string> | undefined {
   if (value === undefined) return undefined;

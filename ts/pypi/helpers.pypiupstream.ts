@@ -5,6 +5,7 @@
  */
 import type { ISimpleFileLink } from './helpers.pypi.js';
 import type { IPypiFile, IPypiProject } from './interfaces.pypi.js';
+import { isPlainObject, parseJsonObject } from '../core/helpers.json.js';
 
 /** The JSON form of the simple API, asked of the upstream (PEP 691). */
 export const SIMPLE_JSON_ACCEPT = 'application/vnd.pypi.simple.v1+json';
@@ -31,18 +32,12 @@ export interface IUpstreamPypiProject {
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const SAFE_FILENAME = /^[A-Za-z0-9][A-Za-z0-9._+!-]*$/;
 
 /** A PEP 691 project page; files without a sha256 or with a name we would not store are left out. Null when it is not one. */
 export function parseUpstreamProject(body: Buffer, pageUrl: string): IUpstreamPypiProject | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (!isPlainObject(parsed) || !Array.isArray(parsed.files)) return null;
+  const parsed = parseJsonObject(body);
+  if (!parsed || !Array.isArray(parsed.files)) return null;
   const files: IUpstreamPypiFile[] = [];
   for (const entry of parsed.files) {
     if (!isPlainObject(entry) || typeof entry.filename !== 'string' || typeof entry.url !== 'string') continue;

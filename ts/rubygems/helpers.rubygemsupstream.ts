@@ -4,6 +4,7 @@
  * `/versions` serves (for `/names` and the Marshal specs files), and what an upstream `/info/{gem}`
  * file says: the sha256 of one version's `.gem`, and the dependency API's entries.
  */
+import { parseJsonObject } from '../core/helpers.json.js';
 import type { IServedVersion, TServedIndex } from './interfaces.rubygems.js';
 
 /** A path below an upstream gem source (its root, where `/versions` is). */
@@ -122,17 +123,11 @@ export function dependencyEntriesOfInfo(name: string, info: Buffer): IDependency
  * here instead; null when it is not a JSON object.
  */
 export function gemJsonWithOurUrls(body: Buffer, baseUrl: string): Buffer | null {
-  let gem: unknown;
-  try {
-    gem = JSON.parse(body.toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (!gem || typeof gem !== 'object' || Array.isArray(gem)) return null;
-  const fields = gem as Record<string, unknown>;
+  const fields = parseJsonObject(body);
+  if (!fields) return null;
   const name = fields.name;
   if (typeof name !== 'string') return null;
   if (typeof fields.gem_uri === 'string') fields.gem_uri = `${baseUrl}/gems/${fields.gem_uri.slice(fields.gem_uri.lastIndexOf('/') + 1)}`;
   if ('project_uri' in fields) fields.project_uri = `${baseUrl}/api/v1/gems/${name}.json`;
-  return Buffer.from(JSON.stringify(gem), 'utf8');
+  return Buffer.from(JSON.stringify(fields), 'utf8');
 }

@@ -50,8 +50,7 @@ const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
 const isMissing = (error: unknown) => errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-// unlink, not rm: rm stats the path first (twice on Node 20), a round trip each.
-const removeQuietly = (file: string) => fsp.unlink(file).catch(() => undefined);
+const removeQuietly = (file: string) => fsp.rm(file, { force: true }).catch(() => undefined);
 
 /** Cheap to compute on every stat; `commit` makes sure it changes with every write. */
 const toEtag = (stats: fs.BigIntStats) =>

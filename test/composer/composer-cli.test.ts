@@ -6,7 +6,7 @@
  *
  * Nothing reaches the internet: every composer run has its own COMPOSER_HOME (auth.json, cache) and
  * HOME, every `COMPOSER_*` variable of the parent is dropped, and the project's composer.json names
- * our repository only, with the public one disabled (`{"packagist.org": false}`).
+ * our repository only, with the public one disabled (`{"packagist": false}`).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,7 +53,7 @@ describe('composer against smartregistry serve', { skip: composerMissing() }, ()
     const composerJson = {
       name: 'test/app',
       type: 'project',
-      repositories: [{ type: 'composer', url: repositoryUrl }, { 'packagist.org': false }],
+      repositories: [{ type: 'composer', url: repositoryUrl }, { packagist: false }],
       config: { 'secure-http': false },
     };
     await fsp.writeFile(path.join(dir, 'composer.json'), `${JSON.stringify(composerJson, null, 2)}\n`);

@@ -335,7 +335,7 @@ describe('downloads: real clients follow the redirects to Ceph RGW', { skip: ski
     await fsp.mkdir(app);
     await fsp.writeFile(
       path.join(app, 'composer.json'),
-      JSON.stringify({ name: 'test/app', type: 'project', repositories: [{ type: 'composer', url: `${proxy.url}/composer` }, { 'packagist.org': false }], config: { 'secure-http': false } }),
+      JSON.stringify({ name: 'test/app', type: 'project', repositories: [{ type: 'composer', url: `${proxy.url}/composer` }, { packagist: false }], config: { 'secure-http': false } }),
     );
 
     const from = proxy.answers.length;

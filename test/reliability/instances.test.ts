@@ -132,7 +132,7 @@ function instanceSuite(startStorage: () => Promise<{ storage: IStorageConfig; st
         const hidden = new Set(driver.yank && (await driver.yanked!(clientOf(cluster, driver, 0)) === undefined) ? yanked : []);
         const listed = [...first, ...later].filter((i) => !gone.has(i) && !hidden.has(i));
         await assertListedEverywhere(cluster, driver, listed.map(driver.version));
-        // A gem taken away by a yank is no longer served either (as rubygems.org does).
+        // A gem taken away by a yank is no longer served either (as the public RubyGems host does).
         await assertDownloadable(cluster, driver, listed, answers);
         for (const i of gone) {
           for (const instance of cluster.instances.keys()) {

@@ -190,7 +190,7 @@ describe('composer upstream proxy', () => {
       const app = path.join(root, 'app');
       await fsp.mkdir(home, { recursive: true });
       await fsp.mkdir(app, { recursive: true });
-      const composerJson = { name: 'test/app', type: 'project', repositories: [{ type: 'composer', url: `${server.url}/composer` }, { 'packagist.org': false }], config: { 'secure-http': false } };
+      const composerJson = { name: 'test/app', type: 'project', repositories: [{ type: 'composer', url: `${server.url}/composer` }, { packagist: false }], config: { 'secure-http': false } };
       await fsp.writeFile(path.join(app, 'composer.json'), JSON.stringify(composerJson));
       const run = await runComposer(['require', 'acme/mirrored:^1.0', '--no-audit', '--no-progress'], home, app);
       assert.equal(run.code, 0, `composer require failed:\n${run.stdout}\n${run.stderr}`);

@@ -37,14 +37,24 @@ function recording(call: TCall) {
   return { call: recorded, answers };
 }
 
-/** Every version a driver lists in any index form (their union), and whether the forms agree. */
-async function listedVersions(driver: IProtocolDriver, call: TCall): Promise<string[]> {
-  const listings = await driver.listings(call);
+/**
+ * Every version a driver lists in any index form (their union), and whether the forms agree. A listing answered
+ * with an error fails here with what it said; `answered` names each listing request with its status, so a
+ * version missing from a 404 can be told from one missing from a 200.
+ */
+async function listedVersions(driver: IProtocolDriver, call: TCall): Promise<{ versions: string[]; answered: string }> {
+  const answered: string[] = [];
+  const listings = await driver.listings(async (method, requestPath, options) => {
+    const answer = await call(method, requestPath, options);
+    assert.ok(answer.status === 200 || answer.status === 404, `${driver.protocol}: listing ${method} ${requestPath} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+    answered.push(`${method} ${requestPath} ${answer.status}${answer.status === 200 && answer.bytes.length === 0 ? ' (empty body)' : ''}`);
+    return answer;
+  });
   const forms = Object.entries(listings);
   for (const [form, versions] of forms) {
-    assert.deepEqual(sorted(versions), sorted(forms[0]![1]), `${driver.protocol}: ${form} lists what ${forms[0]![0]} lists`);
+    assert.deepEqual(sorted(versions), sorted(forms[0]![1]), `${driver.protocol}: ${form} lists what ${forms[0]![0]} lists (${answered.join('; ')})`);
   }
-  return sorted(forms[0]![1]);
+  return { versions: sorted(forms[0]![1]), answered: answered.join('; ') };
 }
 
 async function assertDownloads(driver: IProtocolDriver, call: TCall, indexes: number[], where: string) {
@@ -156,7 +166,8 @@ function describeOutage(engineName: string, start: () => Promise<IOutageEngine>,
       for (const driver of drivers) {
         const published = await driver.publish(clientOf(driver), 1);
         assert.ok(published.every((answer) => answer.status < 300), `${driver.protocol} publishes again: ${published.map((answer) => answer.status)}`);
-        assert.deepEqual(await listedVersions(driver, clientOf(driver)), sorted([0, 1].map(driver.version)));
+        const { versions, answered } = await listedVersions(driver, clientOf(driver));
+        assert.deepEqual(versions, sorted([0, 1].map(driver.version)), `${driver.protocol} lists what was published (${answered})`);
         await assertDownloads(driver, clientOf(driver), [0, 1], 'after the outage');
       }
     });
@@ -190,8 +201,8 @@ function describeOutage(engineName: string, start: () => Promise<IOutageEngine>,
         const statuses = published.flatMap(({ answers }) => answers.map((answer) => answer.status));
         assert.deepEqual(statuses.filter((status) => status >= 500 && status !== 503), [], `${driver.protocol}: no answer but 503 among the 5xx`);
         const acknowledged = published.filter(({ answers }) => answers.every((answer) => answer.status < 300)).map(({ i }) => i);
-        const listed = await listedVersions(driver, clientOf(driver));
-        for (const i of acknowledged) assert.ok(listed.includes(driver.version(i)), `${driver.protocol}: acknowledged ${driver.version(i)} is listed (listed: ${listed.join(", ")})`);
+        const { versions: listed, answered } = await listedVersions(driver, clientOf(driver));
+        for (const i of acknowledged) assert.ok(listed.includes(driver.version(i)), `${driver.protocol}: acknowledged ${driver.version(i)} is listed (listed: ${listed.join(', ')}; ${answered})`);
         const listedIndexes = [0, 1, ...attempted].filter((i) => listed.includes(driver.version(i)));
         assert.equal(listedIndexes.length, listed.length, `${driver.protocol}: only published versions are listed`);
         await assertDownloads(driver, clientOf(driver), listedIndexes, 'listed after the outage');
@@ -227,8 +238,8 @@ describe('reliability: smartregistry serve killed with SIGKILL during publishes'
     const check = async (url: string, round: string) => {
       for (const driver of drivers) {
         const call = clientAt(url, driver);
-        const listed = await listedVersions(driver, call);
-        for (const i of acknowledged.get(driver.protocol)!) assert.ok(listed.includes(driver.version(i)), `${driver.protocol}: acknowledged ${driver.version(i)} is listed ${round}`);
+        const { versions: listed, answered } = await listedVersions(driver, call);
+        for (const i of acknowledged.get(driver.protocol)!) assert.ok(listed.includes(driver.version(i)), `${driver.protocol}: acknowledged ${driver.version(i)} is listed ${round} (${answered})`);
         const listedIndexes = attempted.filter((i) => listed.includes(driver.version(i)));
         assert.equal(listedIndexes.length, listed.length, `${driver.protocol}: only published versions are listed ${round}`);
         await assertDownloads(driver, call, listedIndexes, round);

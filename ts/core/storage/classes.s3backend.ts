@@ -17,7 +17,6 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { RegistryError } from '../classes.registryerror.js';
 import { HashingTransform } from '../helpers.hash.js';
@@ -25,6 +24,7 @@ import type { IS3StorageConfig } from '../interfaces.core.js';
 import { corePaths } from '../storage.paths.js';
 import { assertValidKey, assertValidPrefix } from './helpers.key.js';
 import { KeyLock } from './helpers.keylock.js';
+import { uploadInParts } from './helpers.s3multipart.js';
 import { checkCondition, probeConditionalWrites } from './helpers.conditionalwrites.js';
 import { classifyS3Error, s3HttpStatus, storageErrorOf, type TS3Request } from './helpers.s3errors.js';
 import type {
@@ -400,9 +400,9 @@ export class S3Backend implements IStorageBackend {
   }
 
   /**
-   * Streams of unknown length go up as a multipart upload. The body runs through the hasher into the
-   * upload; a size-limit or verify failure errors the hasher before its end, so the upload is never
-   * completed and nothing becomes visible.
+   * Streams of unknown length go up in parts. The body runs through the hasher into the upload; a
+   * size-limit or verify failure errors the hasher before its end, so the upload is never completed and
+   * nothing becomes visible.
    */
   private async putStream(key: string, body: Readable | Uint8Array, options: IPutOptions): Promise<IPutResult> {
     const hasher = new HashingTransform(options);
@@ -413,15 +413,12 @@ export class S3Backend implements IStorageBackend {
     // Errors travel both ways: a failing body destroys the hasher (and the upload reading it), and the
     // other way round, so a client connection is not left hanging.
     pipelineWithCallback(toReadable(body), hasher, () => undefined);
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: hasher },
-      partSize: PART_BYTES,
-      queueSize: PARALLEL_PARTS,
-    });
     try {
-      const response = await upload.done();
-      return { ...hasher.result, etag: response.ETag ?? '' };
+      const { etag } = await uploadInParts(this.client, { Bucket: this.bucket, Key: key }, hasher, {
+        partBytes: PART_BYTES,
+        parallelParts: PARALLEL_PARTS,
+      });
+      return { ...hasher.result, etag };
     } catch (error) {
       hasher.destroy(error instanceof Error ? error : new Error(String(error)));
       // Report why the body failed (too large, verify), not a follow-up error such as a failed abort.

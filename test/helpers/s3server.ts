@@ -29,16 +29,41 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const { Readable, Transform } = require('node:stream');
 const { pipeline } = require('node:stream/promises');
-// s3rver writes an object in place: a PUT truncates the old file at once and answers before its write has
-// ended, so a read during the write, or a stop, finds the object short or empty (an overwritten document
-// lost whole). A real S3 engine makes a PUT visible whole or not at all: write a temp file beside the object
-// and rename it into place once every byte is on disk. (Multipart completions come through here too.)
+// s3rver keeps an object in three files (its bytes, their MD5 which is the ETag, its metadata) and writes each
+// in place: a stop during a write (the outage test) left the bytes short, or the metadata cut (every later read
+// a 500 InternalError) or the MD5 empty (an ETag of ""). A real S3 engine makes a PUT visible whole or not at
+// all. Here every file is written beside itself and renamed into place; the MD5 file is removed before the new
+// bytes take the object's name and written after, and a missing one is computed from the bytes, so a stop at any
+// moment leaves the old or the new bytes, each with its own ETag. (Multipart completions come through here too.)
 const FilesystemStore = require(path.join(path.dirname(process.argv[1]), 'stores', 'filesystem.js'));
+const S3Object = require(path.join(path.dirname(process.argv[1]), 'models', 'object.js'));
+// Not listed: s3rver lists only files ending in its object suffix.
+const tempBeside = (file) => file + '.' + process.pid + '.' + crypto.randomBytes(6).toString('hex') + '.partial';
+async function writeWhole(file, text) {
+  const temp = tempBeside(file);
+  try {
+    await fs.promises.writeFile(temp, text);
+    await fs.promises.rename(temp, file);
+  } catch (error) {
+    await fs.promises.rm(temp, { force: true });
+    throw error;
+  }
+}
+const readIfThere = (file) => fs.promises.readFile(file, 'utf8').catch((error) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
+async function md5Of(file) {
+  const md5 = crypto.createHash('md5');
+  await pipeline(fs.createReadStream(file), md5);
+  return md5.digest('hex');
+}
+FilesystemStore.prototype.putMetadata = async function (bucket, key, metadata, md5) {
+  const kept = Object.fromEntries(Object.entries(metadata).filter(([name]) => S3Object.ALLOWED_METADATA.includes(name) || name.startsWith('x-amz-meta-')));
+  await writeWhole(this.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(kept, null, 2));
+  if (md5) await writeWhole(this.getResourcePath(bucket, key, 'object.md5'), md5);
+};
 FilesystemStore.prototype.putObject = async function (object) {
   const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
   await fs.promises.mkdir(path.dirname(objectPath), { recursive: true });
-  // Not listed: s3rver lists only files ending in its object suffix.
-  const temp = objectPath + '.' + process.pid + '.' + crypto.randomBytes(6).toString('hex') + '.partial';
+  const temp = tempBeside(objectPath);
   const md5 = crypto.createHash('md5');
   let size = 0;
   const counted = new Transform({
@@ -52,13 +77,29 @@ FilesystemStore.prototype.putObject = async function (object) {
   try {
     await pipeline(content, counted, fs.createWriteStream(temp));
     const digest = md5.digest('hex');
-    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    await fs.promises.rm(objectPath + '.md5', { force: true });
+    await this.putMetadata(object.bucket, object.key, object.metadata);
     await fs.promises.rename(temp, objectPath);
+    await writeWhole(objectPath + '.md5', digest);
     return { size, md5: digest };
   } catch (error) {
     await fs.promises.rm(temp, { force: true });
     throw error;
   }
+};
+// s3rver's own computes a missing MD5 and writes it in place; this one leaves it to the next write.
+FilesystemStore.prototype.getMetadata = async function (bucket, key) {
+  const objectPath = this.getResourcePath(bucket, key, 'object');
+  // Throws ENOENT when there is no such object, which s3rver expects.
+  const stat = await fs.promises.stat(objectPath);
+  const stored = await readIfThere(this.getResourcePath(bucket, key, 'metadata.json'));
+  const md5 = (await readIfThere(objectPath + '.md5')) ?? (await md5Of(objectPath));
+  return {
+    ...(stored === undefined ? {} : JSON.parse(stored)),
+    etag: JSON.stringify(md5),
+    'last-modified': stat.mtime.toUTCString(),
+    'content-length': stat.size,
+  };
 };
 const S3rver = require(process.argv[1]);
 const server = new S3rver({ address: '127.0.0.1', port: Number(process.argv[3]), silent: true, directory: process.argv[2] });

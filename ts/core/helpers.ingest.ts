@@ -67,6 +67,9 @@ export async function ingestArtifact(
   return { key, size: result.size, digests: result.digests };
 }
 
+/** Creates tried when each finds a record that is gone again by the time it is read. */
+const RECORD_ONCE_ATTEMPTS = 5;
+
 /**
  * The record that makes stored bytes an artifact (OCI's blob record over its immutable parts), written
  * once: when two uploads of the same artifact race, the first record wins and stays; the other
@@ -78,12 +81,14 @@ export async function recordOnce<T>(
   record: T,
   ctx: IStorageOperationContext,
 ): Promise<{ record: T; created: boolean }> {
-  const outcome = await storage.createJsonOnce(key, record, ctx);
-  if (outcome.created) return { record, created: true };
-  const winner = await storage.getJson<T>(key);
-  // Created and deleted again in between: the caller's retry decides; nothing is made up here.
-  if (!winner) throw new RegistryError('conflict', 'the record changed while it was written; try again');
-  return { record: winner.value, created: false };
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await storage.createJsonOnce(key, record, ctx);
+    if (outcome.created) return { record, created: true };
+    const winner = await storage.getJson<T>(key);
+    if (winner) return { record: winner.value, created: false };
+    // Created and deleted again in between (a garbage collection took it): the key is free, ours may land now.
+    if (attempt === RECORD_ONCE_ATTEMPTS) throw new RegistryError('conflict', 'the record changed while it was written; try again');
+  }
 }
 
 /** An ingest whose bytes are pushed in (decoded from a body that carries the artifact inside it). */

@@ -229,14 +229,7 @@ export class OciBlobStore {
     await this.storage.deleteObjects(parts.map((part) => part.key), ctx);
   }
 
-  /** Digest of the concatenated parts (an upload continued on another instance has no running hash). */
-  async hashParts(parts: readonly IBlobPart[], algorithm: TDigestAlgorithm, ctx: IStorageOperationContext): Promise<string> {
-    const hash = crypto.createHash(algorithm);
-    await this.hashPartsInto(parts, hash, ctx);
-    return hash.digest('hex');
-  }
-
-  /** Feed the concatenated parts into `hash`. */
+  /** Feed the concatenated parts into `hash` (an upload continued on another instance has no running hash). */
   async hashPartsInto(parts: readonly IBlobPart[], hash: crypto.Hash, ctx: IStorageOperationContext): Promise<void> {
     const total = parts.reduce((sum, part) => sum + part.size, 0);
     if (total === 0) return;
@@ -265,7 +258,8 @@ export class OciBlobStore {
         const from = Math.max(start, partStart) - partStart;
         const to = Math.min(end, partEnd) - partStart;
         const opened = await storage.getObject(part.key, ctx, from === 0 && to === part.size - 1 ? undefined : { start: from, end: to });
-        if (!opened) throw new Error(`blob data ${part.key} is missing from storage`);
+        // Taken meanwhile (a cancel or a collection of the upload, a collection of the blob): typed, never a bare 500.
+        if (!opened) throw RegistryError.notFound(`blob data ${part.key} is missing from storage`, { code: 'BLOB_UNKNOWN' });
         yield* opened.stream;
       }
     }

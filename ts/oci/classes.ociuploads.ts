@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { RegistryError } from '../core/classes.registryerror.js';
+import { RegistryError, isPreconditionFailed, isRegistryError } from '../core/classes.registryerror.js';
 import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import type { Logger } from '../core/classes.logger.js';
 import { ociPaths } from '../core/storage.paths.js';
@@ -225,8 +225,18 @@ export class OciUploads {
     if (session.parts.length === 0 && chunked) return crypto.createHash('sha256');
     if (session.parts.length !== 1) return undefined;
     const hash = crypto.createHash('sha256');
-    await this.blobs.hashPartsInto(session.parts, hash, ctx);
+    await this.hashParts(session, hash, ctx);
     return hash;
+  }
+
+  /** Feed the session's parts into `hash`; a part that is gone (a cancel or a collection took the upload after it was read) is BLOB_UPLOAD_UNKNOWN. */
+  private async hashParts(session: IUploadSession, hash: crypto.Hash, ctx: IStorageOperationContext): Promise<void> {
+    try {
+      await this.blobs.hashPartsInto(session.parts, hash, ctx);
+    } catch (error) {
+      if (isRegistryError(error, 'not-found')) throw ociError.blobUploadUnknown(session.uuid);
+      throw error;
+    }
   }
 
   private rememberHash(uuid: string, offset: number, hash: crypto.Hash) {
@@ -263,7 +273,11 @@ export class OciUploads {
         if (parts.length === 0) hex = EMPTY_SHA256;
         else hex = parts[parts.length - 1].through ?? (parts.length === 1 ? parts[0].sha256 : undefined);
       }
-      hex ??= await this.blobs.hashParts(claimed.parts, digest.algorithm, ctx);
+      if (hex === undefined) {
+        const hash = crypto.createHash(digest.algorithm);
+        await this.hashParts(claimed, hash, ctx);
+        hex = hash.digest('hex');
+      }
       if (hex !== digest.hex) {
         await this.discard(claimed, ctx);
         throw ociError.digestInvalid(`the uploaded content has digest ${digest.algorithm}:${hex}, not ${digest.digest}`, {
@@ -273,7 +287,10 @@ export class OciUploads {
       }
       record = await this.blobs.commit(digest, claimed.size, claimed.parts, ctx);
     } catch (error) {
-      if (!(error instanceof RegistryError && error.code === 'DIGEST_INVALID')) {
+      if (error instanceof RegistryError && error.code === 'BLOB_UPLOAD_UNKNOWN') {
+        // Its bytes are gone (taken under a stale claim, or lost): there is nothing to retry with.
+        await this.discard(claimed, ctx).catch(() => undefined);
+      } else if (!(error instanceof RegistryError && error.code === 'DIGEST_INVALID')) {
         // Release the claim so the client can retry the PUT.
         await this.storage
           .updateJson<IUploadSession>(key, ctx, (current) => {
@@ -356,16 +373,32 @@ export class OciUploads {
           continue;
         }
         if (Date.parse(session.updatedAt) >= cutoff) continue;
-        removed.push(session);
-        if (options.dryRun) continue;
+        // A completion holds it (a claim leaves updatedAt as it was): its parts are becoming the blob.
+        if (session.completing && !isStale(session.completing)) continue;
+        if (options.dryRun) {
+          removed.push(session);
+          continue;
+        }
         this.forget(session.uuid);
-        await this.storage.deleteObject(key, ctx);
+        // On the version read: a claim or an append that landed since keeps the session.
+        if (!(await this.deleteIfUnchanged(key, document.etag, ctx))) continue;
+        removed.push(session);
         if (!(await this.partsBelongToBlob(session))) await this.deleteDataOf(session.uuid, ctx);
       } catch (error) {
         this.logger.warn(`oci: could not clean up upload session ${key}`, error);
       }
     }
     return removed;
+  }
+
+  private async deleteIfUnchanged(key: string, etag: string, ctx: IStorageOperationContext): Promise<boolean> {
+    try {
+      await this.storage.deleteObject(key, ctx, { ifMatch: etag });
+      return true;
+    } catch (error) {
+      if (isPreconditionFailed(error)) return false;
+      throw error;
+    }
   }
 
   private async partsBelongToBlob(session: IUploadSession): Promise<boolean> {

@@ -1,13 +1,15 @@
 /**
  * Every blob operation at once on a few 2-byte digests, through three instances on one storage (a folder, then
  * one Ceph RGW bucket): pushes (POST+PUT, single POST, chunks spread over the instances), deletes, re-pushes,
- * mounts, pulls, cancels racing closing PUTs and PATCHes, and collections at grace period 0 that also remove
- * upload sessions at age 0, so a collection can take anything the moment nothing names it. With a grace of 0 a
- * collection may take a blob a push has just linked, so pulls may answer 404; what is checked is that every answer
- * is a 2xx, a 4xx in the OCI error shape, or a 503 with Retry-After (never another 5xx), that a 200 carries the
- * right bytes, and that no collection fails. A pull of a blob pushed in chunks whose later part a collection takes
- * after the 200 was sent is cut; it is counted, not failed (nothing but opening every part up front could avoid
- * it). SMARTREGISTRY_STRESS_OPERATIONS sets the operations per worker.
+ * mounts, pulls, cancels racing closing PUTs and PATCHes, and collections that also remove upload sessions at
+ * age 0. Checked for every answer: a 2xx, a 4xx in the OCI error shape, or a 503 with Retry-After (never another
+ * 5xx); a 200 carries the right bytes; no collection fails.
+ *
+ * At grace period 0 a collection can take anything the moment nothing names it, also a blob a push has just
+ * linked, so pulls may answer 404. With a grace period longer than a push, workers that own a repository check
+ * more: what they pushed pulls from every instance until they delete it. A pull of a blob pushed in chunks whose
+ * later part a collection takes after the 200 was sent is cut; it is counted, not failed (only opening every part
+ * up front could avoid it). SMARTREGISTRY_STRESS_OPERATIONS sets the operations per worker.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -17,10 +19,12 @@ import { createOciFixture, header, sha256, type ICallResult, type IOciFixture } 
 
 const INSTANCES = 3;
 const WORKERS_PER_INSTANCE = 3;
-const OPERATIONS = Number(process.env.SMARTREGISTRY_STRESS_OPERATIONS ?? 60);
+const OPERATIONS = Number(process.env.SMARTREGISTRY_STRESS_OPERATIONS ?? 40);
 const BLOBS = ['ab', 'cd', 'ef'].map((text) => Buffer.from(text));
 const REPOSITORIES = ['race/a', 'race/b', 'race/c'];
-const GC = { garbageCollection: { gracePeriod: 0, uploadMaxAge: 0 } };
+const AT_ZERO = { garbageCollection: { gracePeriod: 0, uploadMaxAge: 0 } };
+/** Longer than a push on a loaded machine. */
+const SHORT_GRACE = { garbageCollection: { gracePeriod: 5000, uploadMaxAge: 0 } };
 
 interface ITally {
   /** Answers by operation and status, e.g. `push-put 201`. */
@@ -46,30 +50,57 @@ function check(tally: ITally, what: string, res: ICallResult, bytes?: Buffer): v
   tally.failures.push(`${what}: ${res.status} ${text}`);
 }
 
-/** One worker's loop on `self`, with `others` for the steps a client's next request sends elsewhere. */
+type TPush = 'push-put' | 'push-whole' | 'push-chunks';
+const PUSHES: TPush[] = ['push-put', 'push-whole', 'push-chunks'];
+
+/** A push as clients send it; the chunks and the closing PUT go to any instance. The closing answer, or null when the upload could not start. */
+async function push(kind: TPush, self: IOciFixture, any: () => IOciFixture, name: string, bytes: Buffer, tally: ITally): Promise<ICallResult | null> {
+  const digest = sha256(bytes);
+  if (kind === 'push-whole') return self.call('POST', `/v2/${name}/blobs/uploads/?digest=${digest}`, { body: bytes });
+  const started = await self.call('POST', `/v2/${name}/blobs/uploads/`);
+  check(tally, 'post', started);
+  const location = header(started.headers, 'location');
+  if (started.status !== 202 || !location) return null;
+  if (kind === 'push-put') return any().call('PUT', `${location}?digest=${digest}`, { body: bytes });
+  check(tally, 'patch', await self.call('PATCH', location, { body: bytes.subarray(0, 1), headers: { 'content-range': '0-0' } }));
+  check(tally, 'patch', await any().call('PATCH', location, { body: bytes.subarray(1), headers: { 'content-range': '1-1' } }));
+  return any().call('PUT', `${location}?digest=${digest}`);
+}
+
+/** A GET of a blob; a body cut after the 200 is counted, not thrown (see the top of the file). */
+async function pull(instance: IOciFixture, name: string, digest: string, tally: ITally): Promise<ICallResult | null> {
+  try {
+    return await instance.call('GET', `/v2/${name}/blobs/${digest}`);
+  } catch (error) {
+    if (!/blob data .* is missing from storage/.test(String(error))) throw error;
+    tally.answers.set('pull cut-after-200', (tally.answers.get('pull cut-after-200') ?? 0) + 1);
+    return null;
+  }
+}
+
+/** One worker's loop on `self` over the shared repositories, with `others` for the steps a client's next request sends elsewhere. */
 async function worker(self: IOciFixture, others: IOciFixture[], tally: ITally): Promise<void> {
   const any = () => pick([self, ...others]);
   for (let step = 0; step < OPERATIONS; step++) {
     const bytes = pick(BLOBS);
     const digest = sha256(bytes);
     const name = pick(REPOSITORIES);
-    const operation = pick(['push-put', 'push-whole', 'push-chunks', 'delete', 'pull', 'head', 'mount', 'cancel-vs-put', 'cancel-vs-patch', 'collect']);
+    const operation = pick([...PUSHES, 'delete', 'pull', 'head', 'mount', 'cancel-vs-put', 'cancel-vs-patch', 'collect'] as const);
     switch (operation) {
       case 'push-put':
-      case 'cancel-vs-put':
-      case 'cancel-vs-patch':
+      case 'push-whole':
       case 'push-chunks': {
+        const closed = await push(operation, self, any, name, bytes, tally);
+        if (closed) check(tally, operation, closed);
+        break;
+      }
+      case 'cancel-vs-put':
+      case 'cancel-vs-patch': {
         const started = await self.call('POST', `/v2/${name}/blobs/uploads/`);
         check(tally, 'post', started);
         const location = header(started.headers, 'location');
         if (started.status !== 202 || !location) break;
-        if (operation === 'push-put') {
-          check(tally, operation, await any().call('PUT', `${location}?digest=${digest}`, { body: bytes }));
-        } else if (operation === 'push-chunks') {
-          check(tally, 'patch', await self.call('PATCH', location, { body: bytes.subarray(0, 1), headers: { 'content-range': '0-0' } }));
-          check(tally, 'patch', await any().call('PATCH', location, { body: bytes.subarray(1), headers: { 'content-range': '1-1' } }));
-          check(tally, operation, await any().call('PUT', `${location}?digest=${digest}`));
-        } else if (operation === 'cancel-vs-put') {
+        if (operation === 'cancel-vs-put') {
           check(tally, 'patch', await self.call('PATCH', location, { body: bytes }));
           const [closed, cancelled] = await Promise.all([any().call('PUT', `${location}?digest=${digest}`), any().call('DELETE', location)]);
           check(tally, 'put-vs-cancel', closed);
@@ -86,21 +117,14 @@ async function worker(self: IOciFixture, others: IOciFixture[], tally: ITally): 
         }
         break;
       }
-      case 'push-whole':
-        check(tally, operation, await self.call('POST', `/v2/${name}/blobs/uploads/?digest=${digest}`, { body: bytes }));
-        break;
       case 'delete':
         check(tally, operation, await self.call('DELETE', `/v2/${name}/blobs/${digest}`));
         break;
-      case 'pull':
-        try {
-          check(tally, operation, await self.call('GET', `/v2/${name}/blobs/${digest}`), bytes);
-        } catch (error) {
-          // A chunked blob's later part taken by a collection after the 200 was sent: the body is cut (see OciBlobStore.open).
-          if (!/blob data .* is missing from storage/.test(String(error))) throw error;
-          tally.answers.set('pull cut-after-200', (tally.answers.get('pull cut-after-200') ?? 0) + 1);
-        }
+      case 'pull': {
+        const pulled = await pull(self, name, digest, tally);
+        if (pulled) check(tally, operation, pulled, bytes);
         break;
+      }
       case 'head':
         check(tally, operation, await self.call('HEAD', `/v2/${name}/blobs/${digest}`));
         break;
@@ -119,15 +143,47 @@ async function worker(self: IOciFixture, others: IOciFixture[], tally: ITally): 
   }
 }
 
-async function stress(t: TestContext, instances: IOciFixture[]): Promise<void> {
+/**
+ * A worker with a repository of its own, which only it deletes from: with a grace period longer than a push, a
+ * blob it pushed (201) must pull from every instance with its bytes until it deletes it, whatever the others do
+ * to the same digests elsewhere; and once deleted it is 404.
+ */
+async function owner(self: IOciFixture, others: IOciFixture[], tally: ITally, name: string): Promise<void> {
+  const any = () => pick([self, ...others]);
+  for (let step = 0; step < OPERATIONS / 2; step++) {
+    const bytes = pick(BLOBS);
+    const digest = sha256(bytes);
+    const kind = pick(PUSHES);
+    const closed = await push(kind, self, any, name, bytes, tally);
+    if (!closed) continue;
+    check(tally, `own ${kind}`, closed);
+    if (closed.status !== 201) continue;
+    for (const instance of [self, ...others]) {
+      const pulled = await instance.call('GET', `/v2/${name}/blobs/${digest}`);
+      check(tally, 'own pull', pulled, bytes);
+      if (pulled.status !== 200) tally.failures.push(`own pull of ${digest} after ${kind} answered 201: ${pulled.status} ${pulled.body.toString().slice(0, 200)}`);
+    }
+    if (Math.random() < 0.5) continue;
+    const deleted = await any().call('DELETE', `/v2/${name}/blobs/${digest}`);
+    check(tally, 'own delete', deleted);
+    if (deleted.status !== 202) tally.failures.push(`own delete of ${digest}: ${deleted.status}`);
+    const gone = await any().call('GET', `/v2/${name}/blobs/${digest}`);
+    check(tally, 'own pull after delete', gone);
+    if (gone.status !== 404) tally.failures.push(`own pull of ${digest} after its delete: ${gone.status}`);
+  }
+}
+
+async function stress(t: TestContext, instances: IOciFixture[], withOwners: boolean): Promise<void> {
   const tally: ITally = { answers: new Map(), collections: 0, failures: [] };
   const startedAt = Date.now();
-  await Promise.all(
-    instances.flatMap((self) => Array.from({ length: WORKERS_PER_INSTANCE }, () => worker(self, instances.filter((other) => other !== self), tally))),
-  );
+  const othersOf = (self: IOciFixture) => instances.filter((other) => other !== self);
+  await Promise.all([
+    ...instances.flatMap((self) => Array.from({ length: WORKERS_PER_INSTANCE }, () => worker(self, othersOf(self), tally))),
+    ...(withOwners ? instances.map((self, index) => owner(self, othersOf(self), tally, `own/w${index}`)) : []),
+  ]);
   const byStatus = new Map<string, number>();
   for (const [key, count] of tally.answers) {
-    const status = key.split(' ')[1]!;
+    const status = key.split(' ').at(-1)!;
     byStatus.set(status, (byStatus.get(status) ?? 0) + count);
   }
   const total = [...byStatus.values()].reduce((sum, count) => sum + count, 0);
@@ -136,37 +192,47 @@ async function stress(t: TestContext, instances: IOciFixture[]): Promise<void> {
   assert.deepEqual(tally.failures, []);
 }
 
-async function startInstances(storage?: IStorageConfig): Promise<IOciFixture[]> {
-  const first = await createOciFixture({ storage, oci: GC });
+async function startInstances(oci: typeof AT_ZERO, storage?: IStorageConfig): Promise<IOciFixture[]> {
+  const first = await createOciFixture({ storage, oci });
   const rest = [];
-  for (let index = 1; index < INSTANCES; index++) rest.push(await createOciFixture({ storage, dataDir: first.dataDir, oci: GC }));
+  for (let index = 1; index < INSTANCES; index++) rest.push(await createOciFixture({ storage, dataDir: first.dataDir, oci }));
   return [first, ...rest];
 }
 
-describe(`oci: every blob operation racing on ${BLOBS.length} digests, ${INSTANCES} instances, collections at grace 0`, () => {
-  it(`filesystem: ${INSTANCES * WORKERS_PER_INSTANCE} workers x ${OPERATIONS} operations, never a 500`, async (t) => {
-    const instances = await startInstances();
-    try {
-      await stress(t, instances);
-    } finally {
-      for (const instance of instances.reverse()) await instance.cleanup();
-    }
-  });
+const CASES = [
+  { title: 'collections at grace 0', oci: AT_ZERO, withOwners: false },
+  { title: 'collections at grace 5 s, owners check every push pulls until deleted', oci: SHORT_GRACE, withOwners: true },
+];
+
+describe(`oci: every blob operation racing on ${BLOBS.length} digests through ${INSTANCES} instances`, () => {
+  for (const { title, oci, withOwners } of CASES) {
+    it(`filesystem, ${title}: ${INSTANCES * WORKERS_PER_INSTANCE} workers x ${OPERATIONS} operations, never a 500`, async (t) => {
+      const instances = await startInstances(oci);
+      try {
+        await stress(t, instances, withOwners);
+      } finally {
+        for (const instance of instances.reverse()) await instance.cleanup();
+      }
+    });
+  }
 
   describe('Ceph RGW', { skip: skipWithoutCeph('the OCI blob race stress test') }, () => {
     let ceph: ICephS3;
-    let instances: IOciFixture[] = [];
+    const started: IOciFixture[] = [];
     before(async () => {
       ceph = await startCephS3();
-      instances = await startInstances({ type: 's3', ...ceph.descriptor, bucketName: ceph.bucketName });
     });
     after(async () => {
-      for (const instance of instances) await instance.cleanup();
+      for (const instance of started) await instance.cleanup();
       await ceph?.stop();
     });
 
-    it(`${INSTANCES * WORKERS_PER_INSTANCE} workers x ${OPERATIONS} operations, never a 500`, async (t) => {
-      await stress(t, instances);
+    CASES.forEach(({ title, oci, withOwners }, index) => {
+      it(`${title}: ${INSTANCES * WORKERS_PER_INSTANCE} workers x ${OPERATIONS} operations, never a 500`, async (t) => {
+        const instances = await startInstances(oci, { type: 's3', ...ceph.descriptor, bucketName: `${ceph.bucketName}-${index}` });
+        started.push(...instances);
+        await stress(t, instances, withOwners);
+      });
     });
   });
 });

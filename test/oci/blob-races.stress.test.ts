@@ -1,8 +1,8 @@
 /**
  * Every blob operation at once on a few 2-byte digests, through three instances on one storage (a folder, then
  * one Ceph RGW bucket): pushes (POST+PUT, single POST, chunks spread over the instances), deletes, re-pushes,
- * mounts, pulls, cancels racing closing PUTs and PATCHes, and collections that also remove upload sessions at
- * age 0. Checked for every answer: a 2xx, a 4xx in the OCI error shape, or a 503 with Retry-After (never another
+ * mounts, pulls, cancels racing closing PUTs and PATCHes, manifests naming the digests pushed, pulled and
+ * deleted, and collections that also remove upload sessions at age 0. Checked for every answer: a 2xx, a 4xx in the OCI error shape, or a 503 with Retry-After (never another
  * 5xx); a 200 carries the right bytes; no collection fails.
  *
  * At grace period 0 a collection can take anything the moment nothing names it, also a blob a push has just
@@ -22,6 +22,21 @@ const WORKERS_PER_INSTANCE = 3;
 const OPERATIONS = Number(process.env.SMARTREGISTRY_STRESS_OPERATIONS ?? 40);
 const BLOBS = ['ab', 'cd', 'ef'].map((text) => Buffer.from(text));
 const REPOSITORIES = ['race/a', 'race/b', 'race/c'];
+const TAGS = ['one', 'two'];
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+
+/** An image manifest with `config` and one `layer` among the digests raced on. */
+function imageManifest(config: Buffer, layer: Buffer): { bytes: Buffer; digest: string } {
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
+    }),
+  );
+  return { bytes, digest: sha256(bytes) };
+}
 const AT_ZERO = { garbageCollection: { gracePeriod: 0, uploadMaxAge: 0 } };
 /** Longer than a push on a loaded machine. */
 const SHORT_GRACE = { garbageCollection: { gracePeriod: 5000, uploadMaxAge: 0 } };
@@ -85,7 +100,7 @@ async function worker(self: IOciFixture, others: IOciFixture[], tally: ITally): 
     const bytes = pick(BLOBS);
     const digest = sha256(bytes);
     const name = pick(REPOSITORIES);
-    const operation = pick([...PUSHES, 'delete', 'pull', 'head', 'mount', 'cancel-vs-put', 'cancel-vs-patch', 'collect'] as const);
+    const operation = pick([...PUSHES, 'delete', 'pull', 'head', 'mount', 'cancel-vs-put', 'cancel-vs-patch', 'collect', 'manifest-put', 'manifest-get', 'manifest-delete'] as const);
     switch (operation) {
       case 'push-put':
       case 'push-whole':
@@ -130,6 +145,20 @@ async function worker(self: IOciFixture, others: IOciFixture[], tally: ITally): 
         break;
       case 'mount':
         check(tally, operation, await self.call('POST', `/v2/${name}/blobs/uploads/?mount=${digest}&from=${pick(REPOSITORIES)}`));
+        break;
+      case 'manifest-put': {
+        const { bytes: manifest } = imageManifest(bytes, pick(BLOBS));
+        check(tally, operation, await self.pushManifest(name, pick(TAGS), manifest, OCI_MANIFEST));
+        break;
+      }
+      case 'manifest-get': {
+        const pulled = await self.call('GET', `/v2/${name}/manifests/${pick(TAGS)}`, { headers: { accept: OCI_MANIFEST } });
+        check(tally, operation, pulled);
+        if (pulled.status === 200 && sha256(pulled.body) !== header(pulled.headers, 'docker-content-digest')) tally.failures.push(`${operation}: body does not match its digest`);
+        break;
+      }
+      case 'manifest-delete':
+        check(tally, operation, await self.call('DELETE', `/v2/${name}/manifests/${imageManifest(bytes, pick(BLOBS)).digest}`));
         break;
       case 'collect':
         try {

@@ -197,7 +197,7 @@ describe('smartregistry serve options', () => {
   it('says at start-up when node runs without the memory flags and environment the bin gives it, and not when it has them', async () => {
     const bare = await launchServe({ nodeFlags: [], env: { MALLOC_MMAP_THRESHOLD_: undefined } });
     try {
-      assert.ok(bare.lines.some((line) => /^# node runs without --max-semi-space-size=1 --heap-growing-percent=15: .*node --max-semi-space-size=1 --heap-growing-percent=15 cli.js serve/.test(line)), bare.lines.join('\n'));
+      assert.ok(bare.lines.some((line) => /^# node runs without --max-semi-space-size=1 --heap-growing-percent=15 --expose-gc: .*node --max-semi-space-size=1 --heap-growing-percent=15 --expose-gc cli.js serve/.test(line)), bare.lines.join('\n'));
       assert.ok(bare.lines.some((line) => /^# started without MALLOC_MMAP_THRESHOLD_=131072 in the environment: /.test(line)), bare.lines.join('\n'));
     } finally {
       await bare.stop();

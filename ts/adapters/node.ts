@@ -3,6 +3,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { discardResponseBody, takeResponseBody } from '../core/helpers.response.js';
 import { isWebReadableStream, webToNode } from '../core/helpers.stream.js';
+import { countStreamedBytes } from '../core/helpers.streamedbytes.js';
 import type { IRequestHandler, TRequestBody } from '../core/interfaces.core.js';
 import { queryToRecord, splitRequestTarget } from './helpers.adapter.js';
 
@@ -43,8 +44,10 @@ export function createNodeHandler(registry: IRequestHandler) {
       } else if (taken instanceof Uint8Array) {
         res.end(taken);
       } else {
+        const source = isWebReadableStream(taken) ? webToNode(taken) : taken;
+        countStreamedBytes(source);
         // pipeline destroys the source when the client goes away mid-download.
-        await pipeline(isWebReadableStream(taken) ? webToNode(taken) : taken, res).catch(() => undefined);
+        await pipeline(source, res).catch(() => undefined);
       }
     } catch (error) {
       // writeHead can throw (an invalid header value): release the file handle or socket behind the body.
@@ -87,6 +90,7 @@ function detachedBody(req: IncomingMessage): Readable {
   const body = new PassThrough();
   // A client that hangs up mid-body: the registry sees the request's own error (ECONNRESET).
   req.once('error', (error) => body.destroy(error));
+  countStreamedBytes(req);
   req.pipe(body);
   return body;
 }

@@ -6,11 +6,12 @@ import * as crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { uploadInParts } from '../../../ts/core/storage/helpers.s3multipart.js';
+import { PartBufferPool, uploadInParts } from '../../../ts/core/storage/helpers.s3multipart.js';
 import { skipWithoutCeph, startCephS3, type ICephS3 } from '../../helpers/ceph.js';
 
 const MiB = 1024 * 1024;
-const PARTS = { partBytes: 5 * MiB, parallelParts: 2 };
+const buffers = new PartBufferPool(5 * MiB, 3);
+const PARTS = { buffers, parallelParts: 2 };
 
 /** `data` in chunks of an odd size, so that chunks straddle part boundaries. */
 function oddChunks(data: Buffer, failAfter?: number): Readable {
@@ -57,6 +58,18 @@ describe('uploadInParts on Ceph RGW', { skip: skipWithoutCeph('the multipart upl
     const { etag } = await uploadInParts(client, { Bucket, Key: 'parts/three' }, oddChunks(data), PARTS);
     assert.match(etag, /-3"$/, 'a multipart ETag names its number of parts');
     assert.ok((await read('parts/three')).equals(data));
+    assert.equal(buffers.idleCount, 3, 'the three part buffers are back for the next upload');
+  });
+
+  it('the next upload refills the buffers of the last one', async () => {
+    const kept = new Set([buffers.take(), buffers.take(), buffers.take()]);
+    for (const buffer of kept) buffers.give(buffer);
+    const data = crypto.randomBytes(11 * MiB);
+    await uploadInParts(client, { Bucket, Key: 'parts/refilled' }, oddChunks(data), PARTS);
+    assert.ok((await read('parts/refilled')).equals(data));
+    const after = [buffers.take(), buffers.take(), buffers.take()];
+    assert.ok(after.every((buffer) => kept.has(buffer)), 'no new buffer was allocated');
+    for (const buffer of after) buffers.give(buffer);
   });
 
   it('stores a body of exactly two parts without an empty third', async () => {

@@ -24,7 +24,7 @@ import type { IS3StorageConfig } from '../interfaces.core.js';
 import { corePaths } from '../storage.paths.js';
 import { assertValidKey, assertValidPrefix } from './helpers.key.js';
 import { KeyLock } from './helpers.keylock.js';
-import { uploadInParts } from './helpers.s3multipart.js';
+import { PartBufferPool, uploadInParts } from './helpers.s3multipart.js';
 import { checkCondition, probeConditionalWrites } from './helpers.conditionalwrites.js';
 import { classifyS3Error, s3HttpStatus, storageErrorOf, type TS3Request } from './helpers.s3errors.js';
 import type {
@@ -110,6 +110,8 @@ export class S3Backend implements IStorageBackend {
   /** Clients that sign for a public origin other than the endpoint (they never send a request). */
   private readonly publicSigners = new Map<string, S3Client>();
   private readonly config: IS3StorageConfig;
+  /** Enough for one upload at a time; concurrent ones allocate more and leave them to the collector. */
+  private readonly partBuffers = new PartBufferPool(PART_BYTES, PARALLEL_PARTS + 1);
 
   constructor(config: IS3StorageConfig) {
     this.config = config;
@@ -415,7 +417,7 @@ export class S3Backend implements IStorageBackend {
     pipelineWithCallback(toReadable(body), hasher, () => undefined);
     try {
       const { etag } = await uploadInParts(this.client, { Bucket: this.bucket, Key: key }, hasher, {
-        partBytes: PART_BYTES,
+        buffers: this.partBuffers,
         parallelParts: PARALLEL_PARTS,
       });
       return { ...hasher.result, etag };

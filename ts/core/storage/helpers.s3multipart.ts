@@ -9,20 +9,51 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
+/**
+ * Part buffers kept between uploads, so that the next one (the next chunk of an OCI upload, the next small
+ * jar) refills them: a new buffer per upload is a part's worth of memory V8 counts as allocated, and once
+ * dead it waits for a full collection. Idle buffers are dropped after `idleMs` without an upload.
+ */
+export class PartBufferPool {
+  private idle: Buffer[] = [];
+  private dropTimer?: NodeJS.Timeout;
+
+  constructor(
+    /** Bytes per part (S3's smallest is 5 MiB, except the last). */
+    readonly partBytes: number,
+    /** Idle buffers kept at most. */
+    private readonly keep: number,
+    private readonly idleMs = 10_000,
+  ) {}
+
+  take(): Buffer {
+    return this.idle.pop() ?? Buffer.allocUnsafeSlow(this.partBytes);
+  }
+
+  give(buffer: Buffer): void {
+    if (this.idle.length < this.keep) this.idle.push(buffer);
+    clearTimeout(this.dropTimer);
+    this.dropTimer = setTimeout(() => (this.idle = []), this.idleMs).unref();
+  }
+
+  get idleCount(): number {
+    return this.idle.length;
+  }
+}
+
 export interface IPartUploadOptions {
-  /** Bytes per part (S3's smallest is 5 MiB, except the last). */
-  partBytes: number;
+  buffers: PartBufferPool;
   /** Parts sent at once; one more is filled meanwhile. */
   parallelParts: number;
 }
 
 /**
- * A stream of unknown length into one S3 object, in parts filled in place. Each part buffer is allocated
- * once per upload and refilled after its part is sent, so an upload holds `parallelParts + 1` buffers and
- * leaves no dead part-sized buffers behind for the garbage collector (lib-storage's Upload concatenates
- * the stream's chunks into a new buffer per part: two copies of every byte waiting to be collected).
- * A body shorter than one part goes up in one PutObject. When the body fails, the parts already sent are
- * aborted and nothing becomes visible.
+ * A stream of unknown length into one S3 object, in parts filled in place: an upload holds
+ * `parallelParts + 1` part buffers from the pool and refills each after its part is sent, so it leaves no
+ * dead part-sized buffers behind for the garbage collector (lib-storage's Upload concatenates the stream's
+ * chunks into a new buffer per part: two copies of every byte waiting to be collected). A body shorter
+ * than one part goes up in one PutObject. When the body fails, the parts already sent are aborted and
+ * nothing becomes visible.
  */
 export async function uploadInParts(
   client: S3Client,
@@ -30,8 +61,8 @@ export async function uploadInParts(
   body: Readable,
   options: IPartUploadOptions,
 ): Promise<{ etag: string }> {
-  const free: Buffer[] = [];
-  const takeBuffer = () => free.pop() ?? Buffer.allocUnsafeSlow(options.partBytes);
+  const { buffers } = options;
+  const partBytes = buffers.partBytes;
 
   let uploadId: Promise<string> | undefined;
   const sent = new Set<Promise<void>>();
@@ -49,7 +80,7 @@ export async function uploadInParts(
       )
       .then(({ ETag }) => {
         completed.push({ PartNumber: partNumber, ETag });
-        free.push(buffer);
+        buffers.give(buffer);
       })
       .catch((error: unknown) => {
         failure ??= error;
@@ -58,7 +89,7 @@ export async function uploadInParts(
     sent.add(sending);
   };
 
-  let buffer = takeBuffer();
+  let buffer = buffers.take();
   let filled = 0;
   let partNumber = 1;
   try {
@@ -68,20 +99,22 @@ export async function uploadInParts(
         const copied = chunk.copy(buffer, filled, offset);
         offset += copied;
         filled += copied;
-        if (filled < options.partBytes) continue;
+        if (filled < partBytes) continue;
         // The body waits (backpressure) while the most parts are in flight: no buffer beyond those.
         while (failure === undefined && sent.size >= options.parallelParts) await Promise.race(sent);
         if (failure !== undefined) throw failure;
         sendPart(buffer, filled, partNumber++);
-        buffer = takeBuffer();
+        buffer = buffers.take();
         filled = 0;
       }
     }
     if (!uploadId) {
       const response = await client.send(new PutObjectCommand({ ...target, Body: buffer.subarray(0, filled), ContentLength: filled }));
+      buffers.give(buffer);
       return { etag: response.ETag ?? '' };
     }
     if (filled > 0) sendPart(buffer, filled, partNumber);
+    else buffers.give(buffer);
     await Promise.all(sent);
     if (failure !== undefined) throw failure;
     completed.sort((a, b) => a.PartNumber! - b.PartNumber!);

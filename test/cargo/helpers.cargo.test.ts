@@ -10,6 +10,7 @@ import {
   parsePublishMetadata,
   readFrameLength,
   renderIndexFile,
+  renderStoredIndex,
   sameVersion,
   toIndexEntry,
 } from '../../ts/cargo/helpers.cargo.js';
@@ -92,7 +93,31 @@ describe('cargo helpers', () => {
         '{"name":"d","vers":"1.1.0","deps":[],"cksum":"00","features":{},"yanked":false,"links":null}\n',
     );
     assert.equal(maxVersion(crate), '1.1.0', 'releases before pre-releases');
+    assert.equal(renderStoredIndex(crate), JSON.stringify({ revision: crate.revision, name: crate.name, index: renderIndexFile(crate) }));
     crate.versions[2].entry.yanked = true;
     assert.equal(maxVersion(crate), '1.0.0', 'yanked versions skipped');
   });
+
+  it('stores the index as JSON of the file, also with characters JSON escapes and after a yank replaced an entry', () => {
+    const entry = (vers: string, yanked = false): ICargoIndexEntry => ({
+      name: 'd',
+      vers,
+      deps: [{ name: 'q"uote\\', req: '^1', features: ['\u2028', 'é', '\u0001'], optional: false, default_features: true, target: null, kind: 'normal' }],
+      cksum: '00',
+      features: { 'a/"b"': [] },
+      yanked,
+      links: null,
+    });
+    const record = (vers: string) => ({ entry: entry(vers), fileId: 'f', size: 1, publishedAt: '', publishedBy: 'a' });
+    let crate: ICargoCrateDocument = { v: 1, revision: '1-"x"', name: 'd', owners: ['a'], versions: [record('1.0.0')] };
+    const stored = () => JSON.parse(renderStoredIndex(crate)) as { revision: string; name: string; index: string };
+    assert.deepEqual(stored(), { revision: '1-"x"', name: 'd', index: renderIndexFile(crate) });
+    crate = { ...crate, revision: '2-y', versions: [...crate.versions, record('1.1.0')] };
+    assert.equal(stored().index.split('\n').length, 3);
+    crate = { ...crate, revision: '3-z', versions: [crate.versions[0], { ...crate.versions[1], entry: { ...crate.versions[1].entry, yanked: true } }] };
+    const lines = stored().index.trimEnd().split('\n').map((line) => JSON.parse(line) as ICargoIndexEntry);
+    assert.deepEqual(lines.map((line) => [line.vers, line.yanked]), [['1.0.0', false], ['1.1.0', true]]);
+    assert.deepEqual(lines[0], crate.versions[0].entry);
+  });
 });
+

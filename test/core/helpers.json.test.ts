@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isPlainObject, parseJsonObject } from '../../ts/core/helpers.json.js';
+import { isPlainObject, parseJsonObject, stringifyGrowing } from '../../ts/core/helpers.json.js';
 
 test('json: parseJsonObject gives an object, and null for anything else', () => {
   assert.deepEqual(parseJsonObject(Buffer.from('{"name":"a","versions":{}}')), { name: 'a', versions: {} });
@@ -12,4 +12,17 @@ test('json: parseJsonObject gives an object, and null for anything else', () => 
 test('json: isPlainObject is true only for objects that are not arrays or null', () => {
   assert.equal(isPlainObject({}), true);
   for (const value of [null, undefined, [], 'x', 1, true]) assert.equal(isPlainObject(value), false, String(value));
+});
+
+test('json: stringifyGrowing writes the bytes JSON.stringify writes, also as the document grows', () => {
+  const version = (n: number) => ({ vers: `1.0.${n}`, deps: [{ name: 'dép "quoted"', req: '^1' }], note: n % 2 ? undefined : 'line\nbreak \u2028' });
+  let document: Record<string, unknown> = { v: 1, name: 'demo', skipped: undefined, versions: [version(1)], owners: ['a'], at: new Date(0) };
+  for (let n = 2; n <= 5; n++) {
+    assert.equal(stringifyGrowing(document, 'versions'), JSON.stringify(document), `${n - 1} versions`);
+    // As a publish does: a new document carrying the earlier versions over as the same objects.
+    document = { ...document, versions: [...(document.versions as object[]), version(n)] };
+  }
+  const odd = { versions: [null, 3, 'x', [1, { a: undefined }], { b: 2 }], other: { versions: [1] } };
+  assert.equal(stringifyGrowing(odd, 'versions'), JSON.stringify(odd));
+  for (const other of [{ versions: { a: 1 } }, { name: 'no versions' }, {}]) assert.equal(stringifyGrowing(other, 'versions'), JSON.stringify(other));
 });

@@ -15,7 +15,7 @@ import {
   crateManifestPath,
   manifestMismatch,
   normalizeCrateName,
-  renderIndexFile,
+  renderStoredIndex,
   sameVersion,
   toIndexEntry,
   toSearchEntry,
@@ -65,7 +65,7 @@ export class CargoCrateStore {
     this.indexTarget = derivedDocument<ICargoCrateDocument>(storage, {
       label: 'cargo index file',
       key: cargoPaths.index,
-      render: (crate) => Buffer.from(JSON.stringify({ revision: crate.revision, name: crate.name, index: renderIndexFile(crate) } satisfies IStoredIndex)),
+      render: (crate) => Buffer.from(renderStoredIndex(crate)),
       revisionOfBytes: jsonRevisionOf,
     });
     const searchTarget: IDerivedTarget<ICargoCrateDocument> = {
@@ -75,7 +75,7 @@ export class CargoCrateStore {
     };
     this.documents = new DerivedDocuments<ICargoCrateDocument>(
       storage,
-      jsonTruth<ICargoCrateDocument>(cargoPaths.crate),
+      jsonTruth<ICargoCrateDocument>(cargoPaths.crate, { growing: 'versions' }),
       [this.indexTarget, searchTarget],
       logger,
     );

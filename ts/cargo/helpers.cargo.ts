@@ -73,7 +73,11 @@ export function assertVersion(vers: unknown): string {
 }
 
 /** Versions that differ only in build metadata (after the first `+`) are the same version to cargo. */
-export const sameVersion = (a: string, b: string) => a.split('+')[0] === b.split('+')[0];
+export const sameVersion = (a: string, b: string) => withoutBuild(a) === withoutBuild(b);
+const withoutBuild = (vers: string) => {
+  const plus = vers.indexOf('+');
+  return plus === -1 ? vers : vers.slice(0, plus);
+};
 
 // ---- publish request ---------------------------------------------------------------------------
 
@@ -213,9 +217,39 @@ export function manifestMismatch(toml: Buffer | undefined, name: string, vers: s
 
 // ---- documents ---------------------------------------------------------------------------------
 
+/** An index entry's line, raw and as escaped inside a JSON string. */
+interface IIndexLine {
+  line: string;
+  escaped: string;
+}
+
+/**
+ * Lines made once per entry object, while it lives: a publish renders the index of every earlier version again,
+ * from the same objects. Entries are never changed in place (a yank replaces the entry).
+ */
+const indexLines = new WeakMap<ICargoIndexEntry, IIndexLine>();
+
+function indexLineOf(entry: ICargoIndexEntry): IIndexLine {
+  let made = indexLines.get(entry);
+  if (!made) {
+    const line = `${JSON.stringify(entry)}\n`;
+    indexLines.set(entry, (made = { line, escaped: JSON.stringify(line).slice(1, -1) }));
+  }
+  return made;
+}
+
 /** A sparse index file: one JSON line per version, in publish order. */
 export function renderIndexFile(crate: ICargoCrateDocument): string {
-  return crate.versions.map((version) => `${JSON.stringify(version.entry)}\n`).join('');
+  return crate.versions.map((version) => indexLineOf(version.entry).line).join('');
+}
+
+/**
+ * `JSON.stringify({ revision, name, index: renderIndexFile(crate) })`, the stored index document, from the
+ * lines already escaped: JSON escapes each character on its own, so the escaped lines joined are the escaped file.
+ */
+export function renderStoredIndex(crate: ICargoCrateDocument): string {
+  const index = crate.versions.map((version) => indexLineOf(version.entry).escaped).join('');
+  return `{"revision":${JSON.stringify(crate.revision)},"name":${JSON.stringify(crate.name)},"index":"${index}"}`;
 }
 
 /** The version `cargo search` shows: the highest release that is not yanked, else the highest of any. */

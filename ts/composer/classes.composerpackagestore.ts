@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ZipArchive } from '../core/archive/classes.ziparchive.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
-import { DerivedDocuments, derivedDocument, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
+import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
 import type { Logger } from '../core/classes.logger.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
@@ -61,15 +61,6 @@ const MAX_COMPOSER_JSON_BYTES = 1024 * 1024;
 const METADATA_CONTENT_TYPE = 'application/json';
 const ZIP_CONTENT_TYPE = 'application/zip';
 
-const revisionInJson = (bytes: Buffer): string | null => {
-  try {
-    const revision = (JSON.parse(bytes.toString('utf8')) as { revision?: unknown }).revision;
-    return typeof revision === 'string' ? revision : null;
-  } catch {
-    return null;
-  }
-};
-
 /**
  * Packages in storage: the truth document of each package, the two v2 metadata files derived from it
  * (and its search entry), the uploaded zips and a name marker per package. An upload stores the zip
@@ -98,7 +89,7 @@ export class ComposerPackageStore {
         label: `composer ${file} metadata`,
         key: (name) => composerPaths.metadata(name, file === 'dev'),
         render: (pkg) => renderMetadataFile(pkg, file),
-        revisionOfBytes: revisionInJson,
+        revisionOfBytes: jsonRevisionOf,
       });
     this.metadataTargets = { tagged: metadataTarget('tagged'), dev: metadataTarget('dev') };
     const searchTarget: IDerivedTarget<IComposerPackageDocument> = {
@@ -108,13 +99,7 @@ export class ComposerPackageStore {
     };
     this.documents = new DerivedDocuments<IComposerPackageDocument>(
       storage,
-      {
-        key: composerPaths.package,
-        revision: (pkg) => pkg.revision,
-        revisionOfBytes: revisionInJson,
-        serialize: (pkg) => Buffer.from(JSON.stringify(pkg)),
-        parse: (bytes) => JSON.parse(bytes.toString('utf8')) as IComposerPackageDocument,
-      },
+      jsonTruth<IComposerPackageDocument>(composerPaths.package, { growing: 'versions' }),
       [this.metadataTargets.tagged, this.metadataTargets.dev, searchTarget],
       logger,
     );

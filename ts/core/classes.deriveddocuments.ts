@@ -1,4 +1,5 @@
 import { BoundedCache } from './classes.boundedcache.js';
+import { stringifyGrowing } from './helpers.json.js';
 import { parseStored } from './helpers.storeddocument.js';
 import type { Logger } from './classes.logger.js';
 import {
@@ -74,13 +75,18 @@ export function jsonRevisionOf(bytes: Buffer): string | null {
   }
 }
 
-/** A truth stored as JSON that records its revision in a `revision` field (a crate, a gem). */
-export function jsonTruth<T extends { revision: string }>(key: (name: string) => string): ITruthSpec<T> {
+/**
+ * A truth stored as JSON that records its revision in a `revision` field (a crate, a gem). `growing` names an
+ * array field whose elements are never changed in place (a crate's versions): each is serialized once
+ * (stringifyGrowing), so a write costs what is new rather than the whole history again.
+ */
+export function jsonTruth<T extends { revision: string }>(key: (name: string) => string, options: { growing?: keyof T & string } = {}): ITruthSpec<T> {
+  const { growing } = options;
   return {
     key,
     revision: (value) => value.revision,
     revisionOfBytes: jsonRevisionOf,
-    serialize: (value) => Buffer.from(JSON.stringify(value)),
+    serialize: (value) => Buffer.from(growing ? stringifyGrowing(value, growing) : JSON.stringify(value)),
     parse: (bytes) => JSON.parse(bytes.toString('utf8')) as T,
   };
 }

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { IStoredObjectFacts } from '../core/archive/classes.storedobjectreader.js';
 import { ZipArchive } from '../core/archive/classes.ziparchive.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
 import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
@@ -176,7 +177,7 @@ export class ComposerPackageStore {
     let created = false;
     let entry: IComposerVersionEntry;
     try {
-      const composerJson = await this.readComposerJson(key, ctx);
+      const composerJson = await this.readComposerJson(key, stored, ctx);
       if (composerJson.name !== name) {
         throw RegistryError.invalid(`composer.json names package ${composerJson.name}, but the upload is for ${name}`);
       }
@@ -206,8 +207,8 @@ export class ComposerPackageStore {
   }
 
   /** composer.json of the stored zip, at its root or in its one top folder, checked by Composer's rules. */
-  private async readComposerJson(key: string, ctx: IStorageOperationContext) {
-    const archive = await ZipArchive.open(this.storage, key, ctx);
+  private async readComposerJson(key: string, stored: IStoredObjectFacts, ctx: IStorageOperationContext) {
+    const archive = await ZipArchive.open(this.storage, key, ctx, {}, stored);
     const declared = archive.entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
     if (declared > this.limits.maxUnpackedBytes) {
       throw RegistryError.tooLarge(`the zip's members declare ${declared} bytes, over the limit of ${this.limits.maxUnpackedBytes}`);

@@ -34,6 +34,8 @@ export interface IIngestOptions {
 
 export interface IIngestedArtifact extends IPutDigests {
   key: string;
+  /** The stored object's etag: a reader of it right after (an archive's directory) need not ask storage again. */
+  etag: string;
 }
 
 const defaultMismatch = (algorithm: THashAlgorithm, expected: string, actual: string) =>
@@ -64,7 +66,7 @@ export async function ingestArtifact(
       await options.verify?.(digests);
     },
   });
-  return { key, size: result.size, digests: result.digests };
+  return { key, size: result.size, digests: result.digests, etag: result.etag };
 }
 
 /** Creates tried when each finds a record that is gone again by the time it is read. */

@@ -7,7 +7,7 @@ import type { Logger } from '../core/classes.logger.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { sha256Hex } from '../core/helpers.hash.js';
-import { ingestArtifact } from '../core/helpers.ingest.js';
+import { ingestArtifact, type IIngestedArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
 import { parseStoredJson } from '../core/helpers.storeddocument.js';
 import { cachedDocumentSource } from '../core/helpers.storedsource.js';
@@ -39,7 +39,7 @@ export interface IUploadRequest {
 export interface IStoredUpload {
   request: IUploadRequest;
   uploadId: string;
-  put: IPutDigests;
+  put: IIngestedArtifact;
   /** A wheel's METADATA, checked; stored as its PEP 658 file together with the project document. */
   metadata?: { bytes: Buffer; sha256: string };
 }
@@ -209,7 +209,7 @@ export class PypiProjectStore {
   /** The wheel's METADATA, read by the zip directory from storage, naming the upload's project and version. */
   private async readWheelMetadata(project: string, stored: IStoredUpload, ctx: IStorageOperationContext): Promise<Buffer> {
     const { request, uploadId } = stored;
-    const archive = await ZipArchive.open(this.storage, pypiPaths.file(project, uploadId), ctx);
+    const archive = await ZipArchive.open(this.storage, pypiPaths.file(project, uploadId), ctx, {}, stored.put);
     const member = archive.findMember((entry) => isWheelMetadataMember(entry.name, request.name));
     if (!member) throw RegistryError.invalid(`${request.filename} has no .dist-info/METADATA for ${request.name}: not a valid wheel`);
     const bytes = await archive.readMember(member, MAX_METADATA_BYTES);

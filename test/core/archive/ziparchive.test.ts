@@ -119,6 +119,17 @@ for (const [backendName, makeBackend] of Object.entries(backends)) {
       assert.equal((await archive.readMember('demo/payload.bin', 64 * KiB)).length, 10 * KiB);
     });
 
+    it('opens an archive it was just given the size and etag of (its put) without a stat, and checks that etag on every read', async () => {
+      const put = await env.put('zip/known.whl', await zipBuffer(wheelEntries()));
+      env.counting.reset();
+      const archive = await ZipArchive.open(env.storage, 'zip/known.whl', CORE_CONTEXT, {}, { size: put.size, etag: put.etag });
+      assert.deepEqual(await archive.readMember(archive.findMember(isWheelMetadata)!, 64 * KiB), metadata);
+      assert.equal(env.counting.stats, 0);
+      assert.equal(env.counting.reads.length, 1);
+      const stale = ZipArchive.open(env.storage, 'zip/known.whl', CORE_CONTEXT, {}, { size: put.size, etag: '"0000"' });
+      await assert.rejects(stale, isKind('conflict', /overwritten/));
+    });
+
     it('reads an empty archive, whose only read is the whole 22-byte object', async () => {
       await env.put('zip/empty.zip', await zipBuffer([]));
       env.counting.reset();

@@ -8,6 +8,12 @@ import { failingAsUnreachable } from '../storage/helpers.unreachable.js';
  * Byte ranges of one stored object, read on demand: only the bytes asked for leave storage. Every
  * read must see the version that was opened, so an overwrite in between cannot mix two archives.
  */
+/** What a reader needs to know of a stored object: every read checks the etag, so a replaced object is noticed. */
+export interface IStoredObjectFacts {
+  size: number;
+  etag: string;
+}
+
 export class StoredObjectReader {
   private constructor(
     private readonly storage: RegistryStorage,
@@ -17,8 +23,9 @@ export class StoredObjectReader {
     private readonly etag: string,
   ) {}
 
-  static async open(storage: RegistryStorage, key: string, ctx: IStorageOperationContext): Promise<StoredObjectReader> {
-    const info = await storage.stat(key);
+  /** `stored`: the object's size and etag when the caller has them (it just stored the object), saving a stat. */
+  static async open(storage: RegistryStorage, key: string, ctx: IStorageOperationContext, stored?: IStoredObjectFacts): Promise<StoredObjectReader> {
+    const info = stored ?? (await storage.stat(key));
     if (!info) throw RegistryError.notFound('archive not found');
     return new StoredObjectReader(storage, key, ctx, info.size, info.etag);
   }

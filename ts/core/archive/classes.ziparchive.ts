@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import { RegistryError } from '../classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../classes.registrystorage.js';
-import { StoredObjectReader } from './classes.storedobjectreader.js';
+import { StoredObjectReader, type IStoredObjectFacts } from './classes.storedobjectreader.js';
 import { isZlibError } from './helpers.compression.js';
 import {
   EOCD_BYTES,
@@ -65,16 +65,18 @@ export class ZipArchive {
 
   /**
    * Reads the directory of the zip stored at `key`: 'not-found' when there is none, 'invalid' when it
-   * is no zip (or has unsafe or duplicate member names), 'too-large' past the limits.
+   * is no zip (or has unsafe or duplicate member names), 'too-large' past the limits. `stored`: its size
+   * and etag when the caller just stored it (no stat then).
    */
   static async open(
     storage: RegistryStorage,
     key: string,
     ctx: IStorageOperationContext,
     limits: Partial<IZipLimits> = {},
+    stored?: IStoredObjectFacts,
   ): Promise<ZipArchive> {
     const { maxDirectoryBytes, maxEntries } = { ...DEFAULT_ZIP_LIMITS, ...limits };
-    const reader = await StoredObjectReader.open(storage, key, ctx);
+    const reader = await StoredObjectReader.open(storage, key, ctx, stored);
     const { tail, tailStart, endRecordOffset } = await readTail(reader);
     const readAt = (offset: number, length: number) => bytesAt(reader, { bytes: tail, start: tailStart }, offset, length);
 

@@ -1,7 +1,6 @@
 import * as crypto from 'node:crypto';
-import type { Readable } from 'node:stream';
-import type { IStoredObjectFacts } from '../core/archive/classes.storedobjectreader.js';
-import { ZipArchive } from '../core/archive/classes.ziparchive.js';
+import { pipeline, type Readable } from 'node:stream';
+import { ZipArchive, type IJustStoredZip } from '../core/archive/classes.ziparchive.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
 import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
 import type { Logger } from '../core/classes.logger.js';
@@ -166,7 +165,9 @@ export class ComposerPackageStore {
     const { name } = upload;
     const fileId = crypto.randomUUID();
     const key = composerPaths.dist(name, fileId);
-    const stored = await ingestArtifact(this.storage, key, body, { ...ctx, metadata: { packageName: name } }, {
+    const tail = ZipArchive.tailKeeper();
+    pipeline(body, tail, () => undefined);
+    const stored = await ingestArtifact(this.storage, key, tail, { ...ctx, metadata: { packageName: name } }, {
       maxBytes: upload.maxBytes,
       hashes: ['sha1'],
       verify: ({ size }) => {
@@ -177,7 +178,7 @@ export class ComposerPackageStore {
     let created = false;
     let entry: IComposerVersionEntry;
     try {
-      const composerJson = await this.readComposerJson(key, stored, ctx);
+      const composerJson = await this.readComposerJson(key, { ...stored, tail: tail.tail }, ctx);
       if (composerJson.name !== name) {
         throw RegistryError.invalid(`composer.json names package ${composerJson.name}, but the upload is for ${name}`);
       }
@@ -207,7 +208,7 @@ export class ComposerPackageStore {
   }
 
   /** composer.json of the stored zip, at its root or in its one top folder, checked by Composer's rules. */
-  private async readComposerJson(key: string, stored: IStoredObjectFacts, ctx: IStorageOperationContext) {
+  private async readComposerJson(key: string, stored: IJustStoredZip, ctx: IStorageOperationContext) {
     const archive = await ZipArchive.open(this.storage, key, ctx, {}, stored);
     const declared = archive.entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
     if (declared > this.limits.maxUnpackedBytes) {

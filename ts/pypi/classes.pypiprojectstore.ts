@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { ZipArchive } from '../core/archive/classes.ziparchive.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
 import { DocumentCache } from '../core/classes.documentcache.js';
@@ -40,6 +40,8 @@ export interface IStoredUpload {
   request: IUploadRequest;
   uploadId: string;
   put: IIngestedArtifact;
+  /** The file's last bytes as stored (a wheel's zip directory, read from here). */
+  tail: Buffer;
   /** A wheel's METADATA, checked; stored as its PEP 658 file together with the project document. */
   metadata?: { bytes: Buffer; sha256: string };
 }
@@ -123,7 +125,9 @@ export class PypiProjectStore {
     const uploadId = randomUUID();
     const fileKey = pypiPaths.file(project, uploadId);
     const { declared } = request;
-    const put = await ingestArtifact(this.storage, fileKey, body, ctx, {
+    const tail = ZipArchive.tailKeeper();
+    pipeline(body, tail, () => undefined);
+    const put = await ingestArtifact(this.storage, fileKey, tail, ctx, {
       maxBytes,
       hashes: ['md5', 'blake2b-256'],
       expect: {
@@ -133,7 +137,7 @@ export class PypiProjectStore {
       },
       mismatch: (algorithm, expected, actual) => digestMismatch(algorithm, expected, actual),
     });
-    const stored: IStoredUpload = { request, uploadId, put };
+    const stored: IStoredUpload = { request, uploadId, put, tail: tail.tail };
     try {
       if (put.size === 0) throw RegistryError.invalid(`${request.filename} is empty`);
       if (request.filetype === 'bdist_wheel') {
@@ -209,7 +213,7 @@ export class PypiProjectStore {
   /** The wheel's METADATA, read by the zip directory from storage, naming the upload's project and version. */
   private async readWheelMetadata(project: string, stored: IStoredUpload, ctx: IStorageOperationContext): Promise<Buffer> {
     const { request, uploadId } = stored;
-    const archive = await ZipArchive.open(this.storage, pypiPaths.file(project, uploadId), ctx, {}, stored.put);
+    const archive = await ZipArchive.open(this.storage, pypiPaths.file(project, uploadId), ctx, {}, { ...stored.put, tail: stored.tail });
     const member = archive.findMember((entry) => isWheelMetadataMember(entry.name, request.name));
     if (!member) throw RegistryError.invalid(`${request.filename} has no .dist-info/METADATA for ${request.name}: not a valid wheel`);
     const bytes = await archive.readMember(member, MAX_METADATA_BYTES);

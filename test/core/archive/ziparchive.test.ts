@@ -130,6 +130,30 @@ for (const [backendName, makeBackend] of Object.entries(backends)) {
       await assert.rejects(stale, isKind('conflict', /overwritten/));
     });
 
+    it('reads a zip just stored from the tail its tail keeper kept: a small one with no read, a large one with only the member read', async () => {
+      const storeKept = async (key: string, payloadBytes: number) => {
+        const keeper = ZipArchive.tailKeeper();
+        const put = await env.storage.putObject(key, zipStream(wheelEntries(payloadBytes)).pipe(keeper), CORE_CONTEXT);
+        return { size: put.size, etag: put.etag, tail: keeper.tail };
+      };
+      const small = await storeKept('zip/kept-small.whl', 8 * KiB);
+      assert.equal(small.tail.length, small.size, 'a small archive is kept whole');
+      env.counting.reset();
+      const archive = await ZipArchive.open(env.storage, 'zip/kept-small.whl', CORE_CONTEXT, {}, small);
+      assert.deepEqual(await archive.readMember(archive.findMember(isWheelMetadata)!, 64 * KiB), metadata);
+      assert.equal((await archive.readMember('demo/__init__.py', 64 * KiB)).toString(), 'VERSION = "1.0"\n');
+      assert.deepEqual([env.counting.stats, env.counting.reads.length], [0, 0]);
+
+      const large = await storeKept('zip/kept-large.whl', 4 * MiB);
+      assert.equal(large.tail.length, 64 * KiB);
+      env.counting.reset();
+      const big = await ZipArchive.open(env.storage, 'zip/kept-large.whl', CORE_CONTEXT, {}, large);
+      assert.deepEqual(await big.readMember(big.findMember(isWheelMetadata)!, 64 * KiB), metadata);
+      assert.deepEqual([env.counting.stats, env.counting.reads.length], [0, 0], 'METADATA lies in the kept tail');
+      assert.equal((await big.readMember('demo/payload.bin', 8 * MiB)).length, 4 * MiB);
+      assert.equal(env.counting.reads.length, 2, 'the payload: its local header, then its data');
+    });
+
     it('reads an empty archive, whose only read is the whole 22-byte object', async () => {
       await env.put('zip/empty.zip', await zipBuffer([]));
       env.counting.reset();

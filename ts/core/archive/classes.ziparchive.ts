@@ -4,6 +4,7 @@ import { Readable, Writable } from 'node:stream';
 import { RegistryError } from '../classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../classes.registrystorage.js';
 import { StoredObjectReader, type IStoredObjectFacts } from './classes.storedobjectreader.js';
+import { StreamTail } from './classes.streamtail.js';
 import { isZlibError } from './helpers.compression.js';
 import {
   EOCD_BYTES,
@@ -39,6 +40,14 @@ export const DEFAULT_ZIP_LIMITS: IZipLimits = {
 
 /** The first read at the end: the end record and, for most packages, the whole directory with it. */
 const FIRST_TAIL_BYTES = 8 * 1024;
+/** What a tail keeper holds of an upload: the end record past the longest comment, and most small packages whole. */
+const KEPT_TAIL_BYTES = 64 * 1024;
+
+/** What a caller knows of a zip it has just stored (see `ZipArchive.open`). */
+export interface IJustStoredZip extends IStoredObjectFacts {
+  /** The object's last bytes as they were stored (`ZipArchive.tailKeeper()`). */
+  tail?: Buffer;
+}
 
 const invalid = (message: string) => RegistryError.invalid(`not a readable zip archive: ${message}`);
 
@@ -65,19 +74,20 @@ export class ZipArchive {
 
   /**
    * Reads the directory of the zip stored at `key`: 'not-found' when there is none, 'invalid' when it
-   * is no zip (or has unsafe or duplicate member names), 'too-large' past the limits. `stored`: its size
-   * and etag when the caller just stored it (no stat then).
+   * is no zip (or has unsafe or duplicate member names), 'too-large' past the limits. `stored`: what the
+   * caller knows of the object because it just stored it: size and etag (no stat then) and the tail its
+   * `ZipArchive.tailKeeper()` kept (no read of the end then; for a small archive, no read at all).
    */
   static async open(
     storage: RegistryStorage,
     key: string,
     ctx: IStorageOperationContext,
     limits: Partial<IZipLimits> = {},
-    stored?: IStoredObjectFacts,
+    stored?: IJustStoredZip,
   ): Promise<ZipArchive> {
     const { maxDirectoryBytes, maxEntries } = { ...DEFAULT_ZIP_LIMITS, ...limits };
     const reader = await StoredObjectReader.open(storage, key, ctx, stored);
-    const { tail, tailStart, endRecordOffset } = await readTail(reader);
+    const { tail, tailStart, endRecordOffset } = await readTail(reader, stored?.tail);
     const readAt = (offset: number, length: number) => bytesAt(reader, { bytes: tail, start: tailStart }, offset, length);
 
     const end = parseEndOfCentralDirectory(tail.subarray(endRecordOffset - tailStart, endRecordOffset - tailStart + EOCD_BYTES));
@@ -104,6 +114,11 @@ export class ZipArchive {
     if (location.offset + location.size > directoryLimit) throw invalid('the central directory runs past its end record');
     const entries = parseCentralDirectory(await readAt(location.offset, location.size), location.entryCount);
     return new ZipArchive(reader, { bytes: tail, start: tailStart }, entries, location.offset);
+  }
+
+  /** Put between an upload and its storage: keeps the end of the zip for `open` (its `tail`). */
+  static tailKeeper(): StreamTail {
+    return new StreamTail(KEPT_TAIL_BYTES);
   }
 
   /** The first entry, in directory order, that `predicate` accepts. */
@@ -160,9 +175,17 @@ async function bytesAt(reader: StoredObjectReader, tail: { bytes: Buffer; start:
   return offset >= tail.start ? inTail(tail, offset, length) : reader.bytes(offset, length);
 }
 
-/** The end of the archive holding the end record: a short read first, the longest comment's worth if needed. */
-async function readTail(reader: StoredObjectReader) {
+/**
+ * The end of the archive holding the end record: the tail kept while it was stored when it holds the record,
+ * else a short read first, the longest comment's worth if needed.
+ */
+async function readTail(reader: StoredObjectReader, kept?: Buffer) {
   if (reader.size < EOCD_BYTES) throw invalid(`${reader.size} bytes is too short`);
+  if (kept && kept.length <= reader.size) {
+    const tailStart = reader.size - kept.length;
+    const found = findEndOfCentralDirectory(kept);
+    if (found >= 0) return { tail: kept, tailStart, endRecordOffset: tailStart + found };
+  }
   for (const wanted of [FIRST_TAIL_BYTES, MAX_EOCD_SEARCH_BYTES]) {
     const length = Math.min(reader.size, wanted);
     const tailStart = reader.size - length;

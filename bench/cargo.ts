@@ -32,6 +32,7 @@ import {
   curlThroughput,
   documentLoad,
   median,
+  withServerCpu,
   reportProtocolFigures,
   rssSampler,
   runProtocolBench,
@@ -115,7 +116,11 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     for (let i = 1; i <= 30; i++) await publish('bench_warmup', `1.0.${i}`, await makeCrate('bench_warmup', `1.0.${i}`));
     console.log(`[${backend}] publishing versions 1..200 of bench_crate, one at a time`);
     const times: number[] = [];
-    for (let i = 1; i <= 200; i++) times.push(await publish('bench_crate', `1.0.${i}`, await makeCrate('bench_crate', `1.0.${i}`)));
+    const cpu: number[] = [];
+    for (let i = 1; i <= 200; i++) {
+      const crate = await makeCrate('bench_crate', `1.0.${i}`);
+      times.push(await withServerCpu(server.child.pid!, cpu, () => publish('bench_crate', `1.0.${i}`, crate)));
+    }
 
     const indexPath = '/cargo/be/nc/bench_crate';
     console.log(`[${backend}] load: index GET, hellos right before`);
@@ -143,6 +148,8 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishMedian: median(times),
       publishFirst: median(times.slice(0, 10)),
       publishLast: median(times.slice(189, 200)),
+      publishCpuFirst: median(cpu.slice(0, 10)),
+      publishCpuLast: median(cpu.slice(189, 200)),
       document: index,
       artifactMBps: crateMBps,
       bigMiB,

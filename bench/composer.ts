@@ -33,6 +33,7 @@ import {
   documentLoad,
   kilobytes,
   median,
+  withServerCpu,
   reportProtocolFigures,
   rssSampler,
   runProtocolBench,
@@ -99,7 +100,11 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     for (let i = 1; i <= 30; i++) await upload('bench/warmup', await makePackageZip('bench/warmup', `1.0.${i}`));
     console.log(`[${backend}] uploading versions 1..200 of bench/pkg, one at a time`);
     const times: number[] = [];
-    for (let i = 1; i <= 200; i++) times.push(await upload('bench/pkg', await makePackageZip('bench/pkg', `1.0.${i}`)));
+    const cpu: number[] = [];
+    for (let i = 1; i <= 200; i++) {
+      const zip = await makePackageZip('bench/pkg', `1.0.${i}`);
+      times.push(await withServerCpu(server.child.pid!, cpu, () => upload('bench/pkg', zip)));
+    }
 
     const metadataPath = '/composer/p2/bench/pkg.json';
     console.log(`[${backend}] load: packages.json and metadata GET, hellos right before each`);
@@ -137,6 +142,8 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishMedian: median(times),
       publishFirst: median(times.slice(0, 10)),
       publishLast: median(times.slice(189, 200)),
+      publishCpuFirst: median(cpu.slice(0, 10)),
+      publishCpuLast: median(cpu.slice(189, 200)),
       root,
       document: metadata,
       artifactMBps: zipMBps,

@@ -1,8 +1,8 @@
 /**
  * What a protocol benchmark needs besides its own fixtures: servers in child processes (a bare
  * node:http hello to compare with, and the registry, both compiled), a cheap keep-alive load
- * generator, curl for throughput, CPU and RSS figures from /proc, and the filesystem / local s3rver
- * backends.
+ * generator, curl for throughput, CPU and RSS figures from /proc, and the filesystem / local s3rver /
+ * local Ceph RGW backends.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,8 +14,9 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { SERVE_ENV, SERVE_NODE_FLAGS } from '../ts/cli/runtime.js';
-import type { IStorageConfig } from '../ts/core/interfaces.core.js';
+import type { IS3StorageConfig, IStorageConfig } from '../ts/core/interfaces.core.js';
 import { HttpResponseCounter } from './helpers.responsecounter.js';
+import { startS3Trace } from './helpers.s3trace.js';
 
 export const CONNECTIONS = 32;
 
@@ -297,6 +298,17 @@ export function cpuSeconds(pid: number): number {
   return nanoseconds / 1e9;
 }
 
+/**
+ * Runs `work` and adds the CPU ms the server process used meanwhile to `samples`: on a shared machine the
+ * server's CPU per publish is bent far less by other work than the wall time is, so growth shows in it.
+ */
+export async function withServerCpu<R>(pid: number, samples: number[], work: () => Promise<R>): Promise<R> {
+  const before = cpuSeconds(pid);
+  const result = await work();
+  samples.push((cpuSeconds(pid) - before) * 1000);
+  return result;
+}
+
 /** Peak RSS of a process while something runs, sampled every 50 ms, in MiB. */
 export function rssSampler(pid: number) {
   let peak = processMiB(pid, 'VmRSS');
@@ -310,7 +322,7 @@ export function rssSampler(pid: number) {
   return { now: () => processMiB(pid, 'VmRSS'), stop: () => (clearInterval(timer), peak) };
 }
 
-/** Run `body` on the filesystem backend and/or a local s3rver, as `--backend=fs|s3|all` asks. */
+/** Run `body` on the filesystem backend and/or a local s3rver, as `--backend=fs|s3|all` asks, or on a local Ceph RGW (`--backend=ceph`). */
 export async function withBackends(backend: string, label: string, body: (name: string, storage: IStorageConfig) => Promise<unknown>) {
   if (backend === 'fs' || backend === 'all') {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `smartregistry-bench-${label}-`));
@@ -324,10 +336,32 @@ export async function withBackends(backend: string, label: string, body: (name: 
     const { startS3Server } = await import('../test/helpers/s3server.js');
     const s3 = await startS3Server();
     try {
-      await body('s3 (local s3rver)', { type: 's3', ...s3.descriptor, bucketName: `bench-${label}` });
+      await withS3Trace(`${label}-s3rver`, { type: 's3', ...s3.descriptor, bucketName: `bench-${label}` }, (storage) => body('s3 (local s3rver)', storage));
     } finally {
       await s3.stop();
     }
+  }
+  // Ceph RGW only when asked for: it takes a while to start and honours conditional writes, unlike s3rver.
+  if (backend === 'ceph') {
+    const { startCephS3 } = await import('../test/helpers/ceph.js');
+    const ceph = await startCephS3();
+    try {
+      await withS3Trace(`${label}-ceph`, { type: 's3', ...ceph.descriptor, bucketName: ceph.bucketName }, (storage) => body('s3 (Ceph RGW)', storage));
+    } finally {
+      await ceph.stop();
+    }
+  }
+}
+
+/** With `--trace-s3=PREFIX`, S3 requests go through a logging proxy (helpers.s3trace.ts) into `PREFIX-{label}.log`. */
+async function withS3Trace(label: string, storage: IS3StorageConfig, body: (storage: IS3StorageConfig) => Promise<unknown>) {
+  const prefix = parseBenchArgs()['trace-s3'];
+  if (!prefix) return body(storage);
+  const trace = await startS3Trace({ host: storage.endpoint, port: Number(storage.port) }, `${prefix}-${label}.log`);
+  try {
+    return await body({ ...storage, port: trace.port });
+  } finally {
+    await trace.stop();
   }
 }
 
@@ -394,6 +428,9 @@ export interface IProtocolFigures {
   publishMedian: number;
   publishFirst: number;
   publishLast: number;
+  /** The server's CPU ms per publish (median), versions 1-10 and 190-200. */
+  publishCpuFirst: number;
+  publishCpuLast: number;
   bigMiB: number;
   bigPublishMBps: number;
   bigDownloadMBps: number;
@@ -436,6 +473,7 @@ export function reportProtocolFigures(
       row(`${names.publish}, median of 200 versions`, f.publishMedian.toFixed(2), `ms     ${mark(f.publishMedian <= t.publishMs)} target ≤ ${t.publishMs} ms`),
       row(`${names.publish}, versions 1-10 (median)`, f.publishFirst.toFixed(2), 'ms'),
       row(`${names.publish}, versions 190-200 (median)`, f.publishLast.toFixed(2), `ms     ${growth.toFixed(2)}× versions 1-10   ${mark(growth <= t.growth)} target ≤ ${t.growth}×`),
+      row(`${names.publish}, server CPU, versions 1-10 / 190-200`, `${f.publishCpuFirst.toFixed(2)} / ${f.publishCpuLast.toFixed(2)}`, `ms     ${(f.publishCpuLast / f.publishCpuFirst).toFixed(2)}×`),
       ...extra.map(([label, value, rest]) => row(label, value, rest)),
       row(`${f.bigMiB} MiB ${names.artifact} publish / download`, `${f.bigPublishMBps.toFixed(0)} / ${f.bigDownloadMBps.toFixed(0)}`, 'MB/s'),
       row('server RSS: start / peak while moving it', `${f.rssStartMiB.toFixed(0)} / ${f.rssPeakMiB.toFixed(0)}`, `MiB   ${mark(f.rssPeakMiB <= t.peakRssMiB)} target ≤ ${t.peakRssMiB} MiB`),

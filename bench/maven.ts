@@ -28,6 +28,7 @@ import {
   curlThroughput,
   documentLoad,
   median,
+  withServerCpu,
   reportProtocolFigures,
   rssSampler,
   runProtocolBench,
@@ -123,7 +124,8 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     for (let i = 1; i <= 30; i++) deploys.push(await deploy('bench-warmup', `1.0.${i}`));
     console.log(`[${backend}] publishing versions 1..200 of bench-lib, one jar PUT at a time`);
     const times: number[] = [];
-    for (let i = 1; i <= 200; i++) times.push(await put(`${GROUP_PATH}/bench-lib/1.0.${i}/bench-lib-1.0.${i}.jar`, Buffer.from(`jar ${i}`)));
+    const cpu: number[] = [];
+    for (let i = 1; i <= 200; i++) times.push(await withServerCpu(server.child.pid!, cpu, () => put(`${GROUP_PATH}/bench-lib/1.0.${i}/bench-lib-1.0.${i}.jar`, Buffer.from(`jar ${i}`))));
 
     const metadataPath = `/maven/${GROUP_PATH}/bench-lib/maven-metadata.xml`;
     console.log(`[${backend}] load: metadata GET, hellos right before`);
@@ -152,6 +154,8 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishMedian: median(times),
       publishFirst: median(times.slice(0, 10)),
       publishLast: median(times.slice(189, 200)),
+      publishCpuFirst: median(cpu.slice(0, 10)),
+      publishCpuLast: median(cpu.slice(189, 200)),
       deployMedian: median(deploys.slice(5)),
       document: metadataLoad,
       artifactMBps: jarMBps,

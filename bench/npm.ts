@@ -38,6 +38,7 @@ import {
   kilobytes,
   mark,
   median,
+  withServerCpu,
   parseBenchArgs,
   processMiB,
   serveInChild,
@@ -128,6 +129,9 @@ interface IFigures {
   publishFirstMean: number;
   publishLastMean: number;
   publishMedian: number;
+  /** The server's CPU ms per publish (median over three packages), versions 1-10 and 190-200. */
+  publishCpuFirst: number;
+  publishCpuLast: number;
   search: ISearchFigures;
 }
 
@@ -227,11 +231,13 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     console.log(`[${backend}] publishing versions 1..200 of bench-pkg, bench-pkg-2, bench-pkg-3, one at a time`);
     const rounds = ['bench-pkg', 'bench-pkg-2', 'bench-pkg-3'];
     const perVersion: number[][] = Array.from({ length: 200 }, () => []);
+    const cpuPerVersion: number[][] = Array.from({ length: 200 }, () => []);
     for (const name of rounds) {
       for (let i = 1; i <= 200; i++) {
         const body = publishBody(name, `1.0.${i}`, small);
         const started = performance.now();
-        const result = await benchRequest({ port: server.port, method: 'PUT', path: `/npm/${name}`, headers: { ...auth, 'content-type': 'application/json' }, body, agent: publishAgent });
+        const request = () => benchRequest({ port: server.port, method: 'PUT', path: `/npm/${name}`, headers: { ...auth, 'content-type': 'application/json' }, body, agent: publishAgent });
+        const result = await withServerCpu(server.child.pid!, cpuPerVersion[i - 1], request);
         perVersion[i - 1].push(performance.now() - started);
         if (result.status !== 201) throw new Error(`publish ${name}@1.0.${i}: ${result.status}`);
       }
@@ -278,6 +284,8 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishFirstMean: mean(perVersion.slice(0, 10).flat()),
       publishLastMean: mean(perVersion.slice(189, 200).flat()),
       publishMedian: median(publishTimes),
+      publishCpuFirst: median(cpuPerVersion.slice(0, 10).flat()),
+      publishCpuLast: median(cpuPerVersion.slice(189, 200).flat()),
       search,
     };
   } finally {
@@ -317,6 +325,7 @@ function report(figures: IFigures) {
     `  ${'publish, versions 1-10 (median)'.padEnd(38)}${figures.publishFirst.toFixed(2).padStart(7)} ms     (mean ${figures.publishFirstMean.toFixed(2)} ms)   ${mark(figures.publishFirst <= 10)} target ≤ 10 ms`,
     `  ${'publish, versions 190-200 (median)'.padEnd(38)}${figures.publishLast.toFixed(2).padStart(7)} ms     (mean ${figures.publishLastMean.toFixed(2)} ms)   ${growth.toFixed(2)}× versions 1-10   ${mark(growth <= 1.2 && figures.publishLast <= 10)} target ≤ 1.2×, ≤ 10 ms`,
     `  ${'publish, median of all 600'.padEnd(38)}${figures.publishMedian.toFixed(2).padStart(7)} ms`,
+    `  ${'publish, server CPU, 1-10 / 190-200'.padEnd(38)}${`${figures.publishCpuFirst.toFixed(2)} / ${figures.publishCpuLast.toFixed(2)}`.padStart(7)} ms     ${(figures.publishCpuLast / figures.publishCpuFirst).toFixed(2)}×`,
     ...searchLines(figures.search),
   ];
   console.log(`\n${lines.join('\n')}\n`);

@@ -33,6 +33,7 @@ import {
   kilobytes,
   mark,
   median,
+  withServerCpu,
   parseBenchArgs,
   rssSampler,
   serveInChild,
@@ -64,11 +65,13 @@ const startServer = (storage: IStorageConfig) => startBenchServer(SELF, ['--serv
 
 // ---- uploads -----------------------------------------------------------------------------------
 
-async function upload(server: IBenchServer, name: string, version: string, file: { filename: string; bytes: Buffer }) {
+/** One upload, in wall ms; the server's CPU ms meanwhile go to `cpu` when given. */
+async function upload(server: IBenchServer, name: string, version: string, file: { filename: string; bytes: Buffer }, cpu?: number[]) {
   const body = multipartBody(await uploadFields(name, version, file), file);
   const started = performance.now();
   const headers = { authorization: `Bearer ${server.token}`, 'content-type': MULTIPART_TYPE };
-  const result = await benchRequest({ port: server.port, method: 'POST', path: '/pypi/', headers, body });
+  const request = () => benchRequest({ port: server.port, method: 'POST', path: '/pypi/', headers, body });
+  const result = await (cpu ? withServerCpu(server.child.pid!, cpu, request) : request());
   if (result.status !== 200) throw new Error(`upload ${file.filename}: ${result.status} ${result.text}`);
   return performance.now() - started;
 }
@@ -119,11 +122,14 @@ async function benchBackend(label: string, storage: IStorageConfig, hello: IBenc
   try {
     console.log(`\n[${label}] uploading 200 versions of bench-index (small wheels, one at a time)`);
     const times: number[] = [];
-    for (let i = 1; i <= 200; i++) times.push(await upload(server, 'bench-index', `1.${i}`, await makeWheel('bench-index', `1.${i}`)));
+    const cpu: number[] = [];
+    for (let i = 1; i <= 200; i++) times.push(await upload(server, 'bench-index', `1.${i}`, await makeWheel('bench-index', `1.${i}`), cpu));
     const early = median(times.slice(0, 10));
     const late = median(times.slice(189, 200));
     console.log(`  upload median ${median(times).toFixed(1)} ms   ${mark(median(times) <= 10)} target ≤ 10 ms`);
     console.log(`  uploads 1-10 ${early.toFixed(1)} ms, 190-200 ${late.toFixed(1)} ms: ${(late / early).toFixed(2)}×   ${mark(late <= early * 1.2)} target ≤ 1.2×`);
+    const [cpuEarly, cpuLate] = [median(cpu.slice(0, 10)), median(cpu.slice(189, 200))];
+    console.log(`  server CPU per upload, 1-10 ${cpuEarly.toFixed(2)} ms, 190-200 ${cpuLate.toFixed(2)} ms: ${(cpuLate / cpuEarly).toFixed(2)}×`);
 
     const pages: [string, string, Record<string, string>][] = [
       ['index GET (JSON, as pip asks)', '/pypi/simple/bench-index/', { accept: 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01' }],

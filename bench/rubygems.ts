@@ -34,6 +34,7 @@ import {
   documentLoad,
   kilobytes,
   median,
+  withServerCpu,
   reportProtocolFigures,
   rssSampler,
   runProtocolBench,
@@ -105,8 +106,10 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
     for (let i = 1; i <= 30; i++) await push(await makeGem(gemspecYaml('bench-warmup', `1.0.${i}`)));
     console.log(`[${backend}] pushing versions 1..200 of bench-gem, one at a time`);
     const times: number[] = [];
+    const cpu: number[] = [];
     for (let i = 1; i <= 200; i++) {
-      times.push(await push(await makeGem(gemspecYaml('bench-gem', `1.0.${i}`, { dependencies: { rake: ['>= 12.0', '< 14'] } }))));
+      const gem = await makeGem(gemspecYaml('bench-gem', `1.0.${i}`, { dependencies: { rake: ['>= 12.0', '< 14'] } }));
+      times.push(await withServerCpu(server.child.pid!, cpu, () => push(gem)));
     }
 
     const infoPath = '/rubygems/info/bench-gem';
@@ -136,6 +139,8 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       publishMedian: median(times),
       publishFirst: median(times.slice(0, 10)),
       publishLast: median(times.slice(189, 200)),
+      publishCpuFirst: median(cpu.slice(0, 10)),
+      publishCpuLast: median(cpu.slice(189, 200)),
       document: info,
       versions,
       artifactMBps: gemMBps,

@@ -252,12 +252,21 @@ export function renderStoredIndex(crate: ICargoCrateDocument): string {
   return `{"revision":${JSON.stringify(crate.revision)},"name":${JSON.stringify(crate.name)},"index":"${index}"}`;
 }
 
+/** Versions parsed once per entry object, while it lives: every publish looks for the highest of all again. */
+const parsedVersions = new WeakMap<ICargoIndexEntry, semver.SemVer>();
+
+function parsedVersionOf(entry: ICargoIndexEntry): semver.SemVer {
+  let version = parsedVersions.get(entry);
+  if (!version) parsedVersions.set(entry, (version = new semver.SemVer(entry.vers)));
+  return version;
+}
+
 /** The version `cargo search` shows: the highest release that is not yanked, else the highest of any. */
 export function maxVersion(crate: ICargoCrateDocument): string {
   // Each version parsed once: comparing strings would parse them on every comparison.
   let best: { version: semver.SemVer; rank: number } | undefined;
   for (const { entry } of crate.versions) {
-    const version = new semver.SemVer(entry.vers);
+    const version = parsedVersionOf(entry);
     const rank = entry.yanked ? 0 : version.prerelease.length ? 1 : 2;
     if (!best || rank > best.rank || (rank === best.rank && version.compare(best.version) > 0)) best = { version, rank };
   }

@@ -128,6 +128,56 @@ describe('adapter: node:http with createNodeHandler', () => {
   });
 });
 
+describe('adapter: node:http, a refusal while the client is still sending', () => {
+  // A document refused after 16 MiB, as soon as the limit is passed: the client has several MiB on the way.
+  const LIMIT = 16 * MiB;
+  const ROUNDS = 10;
+  let setup: IEchoSetup;
+  let server: ITestServer;
+  before(async () => {
+    setup = await createEchoRegistry({ npm: '/npm' }, { limits: { maxMetadataBytes: LIMIT } });
+    server = await startHttp(createNodeHandler(setup.registry));
+  });
+  after(async () => {
+    await server.close();
+    await setup.cleanup();
+  });
+
+  /** A 1 GiB body; the 413 and its whole body are read while the client is still sending. */
+  async function refusedUpload(agent: http.Agent | false, round: number) {
+    const source = patternStream(1024 * MiB);
+    const answer = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/npm/digest', agent }, (response) => {
+        digestStreamText(response).then((body) => {
+          req.destroy();
+          resolve({ status: response.statusCode, body: body.toString('utf8') });
+        }, reject);
+      });
+      req.on('error', reject);
+      source.pipe(req);
+    });
+    source.destroy();
+    assert.equal(answer.status, 413, `round ${round}`);
+    assert.match(answer.body, /exceeds|too large|limit/i, `round ${round}: the error body arrives whole`);
+    assert.ok(source.pulled < 1024 * MiB, `round ${round}: the client was still sending`);
+  }
+
+  it(`reaches a client on a connection that closes after the answer (Connection: close), ${ROUNDS} times in a row`, async () => {
+    // node:http closed such a connection as soon as the answer was written; the bytes still arriving made that
+    // a reset, and the client lost the 413 it had not read yet (EPIPE), about two uploads in three.
+    for (let round = 0; round < ROUNDS; round++) await refusedUpload(false, round);
+  });
+
+  it(`reaches a keep-alive client, ${ROUNDS} times in a row`, async () => {
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      for (let round = 0; round < ROUNDS; round++) await refusedUpload(agent, round);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
 async function digestStreamText(stream: http.IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);

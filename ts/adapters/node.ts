@@ -17,12 +17,12 @@ type TExpressRequest = IncomingMessage & { body?: unknown; rawBody?: Uint8Array;
 export function createNodeHandler(registry: IRequestHandler) {
   return async function smartRegistryHandler(req: TExpressRequest, res: ServerResponse, next?: TNext) {
     let body: ReturnType<typeof takeResponseBody>;
-    // Set when the request has a body the registry reads through a stream of its own (see the drain below).
-    let detached = false;
+    // The request body as the registry reads it, through a stream of its own (see the drain below).
+    let detachedBody: PassThrough | undefined;
     try {
       const { path, search } = splitRequestTarget(req.url ?? '/');
       const requestBodySource = requestBody(req);
-      detached = requestBodySource instanceof PassThrough;
+      if (requestBodySource instanceof PassThrough) detachedBody = requestBodySource;
       const response = await registry.handleRequest({
         method: req.method ?? 'GET',
         path,
@@ -39,15 +39,15 @@ export function createNodeHandler(registry: IRequestHandler) {
       const sendBody = taken !== undefined && req.method !== 'HEAD' && response.status !== 204 && response.status !== 304;
       if (!sendBody) discardResponseBody(taken);
       res.writeHead(response.status, response.statusText, response.headers);
-      if (!sendBody || taken === undefined) {
+      if (detachedBody && !req.readableEnded && !req.destroyed) {
+        // Answered before the body was read (a refusal part-way): the answer goes out now, the end after the body.
+        if (sendBody && taken !== undefined) await writeBody(res, taken, false);
+        await readToEnd(req, res, detachedBody);
         res.end();
-      } else if (taken instanceof Uint8Array) {
-        res.end(taken);
+      } else if (!sendBody || taken === undefined) {
+        res.end();
       } else {
-        const source = isWebReadableStream(taken) ? webToNode(taken) : taken;
-        countStreamedBytes(source);
-        // pipeline destroys the source when the client goes away mid-download.
-        await pipeline(source, res).catch(() => undefined);
+        await writeBody(res, taken, true);
       }
     } catch (error) {
       // writeHead can throw (an invalid header value): release the file handle or socket behind the body.
@@ -59,12 +59,59 @@ export function createNodeHandler(registry: IRequestHandler) {
       // A request refused before its body was read: drain it so the connection can be reused (off the
       // detached body, which nobody reads any more and whose full buffer would stop the drain). A body
       // nobody piped anywhere node:http drains itself once the answer is sent.
-      if (detached && !req.readableEnded && !req.destroyed) {
+      if (detachedBody && !req.readableEnded && !req.destroyed) {
         req.unpipe();
         req.resume();
       }
     }
   };
+}
+
+/**
+ * How long the unread rest of a refused body is read and dropped before the connection may close: node:http
+ * closes a connection that is not kept alive as soon as its answer has ended, and closing a socket that still
+ * receives sends a reset, which takes with it the answer the client had not read yet (it sees EPIPE or
+ * ECONNRESET instead of its 413). Clients that send the whole body before they read get the answer too.
+ */
+const LINGER_MS = 30_000;
+
+/**
+ * Reads and drops what is left of the request body (the answer is written, so nothing reads the detached body any
+ * more); resolves at its end, when the connection closes, or after LINGER_MS.
+ */
+function readToEnd(req: IncomingMessage, res: ServerResponse, detachedBody: Readable): Promise<void> {
+  // Destroyed without an error: a connection lost from here on is no error of anyone's.
+  detachedBody.destroy();
+  if (req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      req.off('end', done);
+      req.off('close', done);
+      res.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, LINGER_MS);
+    req.once('end', done);
+    req.once('close', done);
+    res.once('close', done);
+    // Off the detached body, whose full buffer would stop the flow.
+    req.unpipe();
+    req.resume();
+  });
+}
+
+/** The answer's bytes or stream into the response; `end: false` leaves the response open. */
+async function writeBody(res: ServerResponse, body: NonNullable<ReturnType<typeof takeResponseBody>>, end: boolean): Promise<void> {
+  if (body instanceof Uint8Array) {
+    if (end) res.end(body);
+    else res.write(body);
+    return;
+  }
+  const source = isWebReadableStream(body) ? webToNode(body) : body;
+  countStreamedBytes(source);
+  // pipeline destroys the source when the client goes away mid-download.
+  await pipeline(source, res, { end }).catch(() => undefined);
 }
 
 /**

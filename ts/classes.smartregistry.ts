@@ -239,7 +239,7 @@ export class SmartRegistry {
       return normalizeResponse(jsonResponse(503, { error: 'registry is not initialized: call init() first' }));
     }
     for (const mount of this.mounts) {
-      if (mount.prefix !== '' && path !== mount.prefix && !path.startsWith(`${mount.prefix}/`)) continue;
+      if (!underPrefix(path, mount.prefix)) continue;
       const relativePath = mount.prefix === '' ? path : path.slice(mount.prefix.length) || '/';
       const relative = relativePath.startsWith('/') ? relativePath : `/${relativePath}`;
       record.protocol = mount.label;
@@ -293,6 +293,12 @@ function requestBytes(ctx: IRequestContext): number {
   const body = ctx?.rawBody ?? ctx?.body;
   if (body instanceof Uint8Array) return body.byteLength;
   return typeof body === 'string' ? Buffer.byteLength(body) : 0;
+}
+
+/** `path` is `prefix` or below it (`/npm` covers `/npm/x`, not `/npmx`), without building `${prefix}/` per mount. */
+function underPrefix(path: string, prefix: string): boolean {
+  if (prefix === '' || path === prefix) return true;
+  return path.startsWith(prefix) && path.charCodeAt(prefix.length) === 0x2f;
 }
 
 /** A path with any `?query` cut off (bridges may hand one over); the same string when it has none. */

@@ -351,14 +351,19 @@ export abstract class BaseRegistry {
     params: Record<string, string>,
     publicBasePath: string,
   ): IRouteRequest {
+    // for…in over own keys (the context's records are plain objects): no [name, value] array per header.
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(ctx.headers ?? {})) {
-      if (value === undefined) continue;
+    const given = ctx.headers ?? {};
+    for (const name in given) {
+      const value = given[name];
+      if (value === undefined || !Object.hasOwn(given, name)) continue;
       headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
     }
     const query: Record<string, string> = {};
-    for (const [name, value] of Object.entries(ctx.query ?? {})) {
-      if (value === undefined) continue;
+    const asked = ctx.query ?? {};
+    for (const name in asked) {
+      const value = asked[name];
+      if (value === undefined || !Object.hasOwn(asked, name)) continue;
       query[name] = Array.isArray(value) ? String(value[0] ?? '') : String(value);
     }
     const { hostUrl, baseUrl } = resolvePublicUrls(headers, {

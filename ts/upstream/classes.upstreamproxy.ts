@@ -24,6 +24,9 @@ export interface IUpstreamSelection {
   upstreams: IUpstreamRegistryConfig[];
 }
 
+/** What `select` answers without a provider: one promise shared by every request. */
+const NO_SELECTION: Promise<IUpstreamSelection | null> = Promise.resolve(null);
+
 /** A metadata document, what the protocol asks an upstream for. */
 export interface IDocumentRequest {
   /** The protocol's name for it in the cache (usually the path below the upstream's URL). */
@@ -112,7 +115,13 @@ export class UpstreamProxy {
   }
 
   /** The upstreams a request about `resource` may use; null when there are none. */
-  async select(resource: string, method: string, actor?: IRequestActor): Promise<IUpstreamSelection | null> {
+  select(resource: string, method: string, actor?: IRequestActor): Promise<IUpstreamSelection | null> {
+    // Every document read asks: without a provider, one settled promise instead of two async calls.
+    if (!this.deps.provider) return NO_SELECTION;
+    return this.selectFrom(resource, method, actor);
+  }
+
+  private async selectFrom(resource: string, method: string, actor?: IRequestActor): Promise<IUpstreamSelection | null> {
     const config = await this.resolve(resource, method, actor);
     const upstreams = config ? selectUpstreams(config, resource) : [];
     return config && upstreams.length > 0 ? { config, upstreams } : null;
@@ -122,7 +131,12 @@ export class UpstreamProxy {
    * Every enabled upstream by priority, whatever its scope rules: for a listing that covers all names
    * (Composer's `available-packages`, RubyGems' `/versions`). The provider is asked about resource `*`.
    */
-  async selectAll(method: string, actor?: IRequestActor): Promise<IUpstreamSelection | null> {
+  selectAll(method: string, actor?: IRequestActor): Promise<IUpstreamSelection | null> {
+    if (!this.deps.provider) return NO_SELECTION;
+    return this.selectAllFrom(method, actor);
+  }
+
+  private async selectAllFrom(method: string, actor?: IRequestActor): Promise<IUpstreamSelection | null> {
     const config = await this.resolve('*', method, actor);
     const upstreams = config ? upstreamsByPriority(config) : [];
     return config && upstreams.length > 0 ? { config, upstreams } : null;

@@ -9,7 +9,7 @@ import { FilesystemBackend } from '../../ts/core/storage/classes.filesystembacke
 import { RegistryStorage, type IStorageOperationContext } from '../../ts/core/classes.registrystorage.js';
 import { RegistryError } from '../../ts/core/classes.registryerror.js';
 import { formatDigest } from '../../ts/core/helpers.hash.js';
-import { ingestArtifact, pushIngest, recordOnce } from '../../ts/core/helpers.ingest.js';
+import { ingestArtifact, pushIngest, recordOnce, startIngest } from '../../ts/core/helpers.ingest.js';
 import { streamToBuffer } from '../../ts/core/helpers.stream.js';
 
 const HELLO = {
@@ -116,6 +116,25 @@ describe('streaming ingest', () => {
       failsWith('precondition-failed'),
     );
     assert.equal((await streamToBuffer((await storage.getObject('once/x', ctx))!.stream)).toString(), 'first');
+  });
+
+  it('startIngest: digests once the bytes pass their checks, then the stored artifact; a refusal rejects both', async () => {
+    const upload = startIngest(storage, 'early/hello', chunks('he', 'llo'), ctx, { maxBytes: 100, hashes: ['md5', 'sha1', 'sha512'] });
+    assert.deepEqual(await upload.verified, { key: 'early/hello', size: 5, digests: HELLO });
+    const { etag, ...stored } = await upload.stored;
+    assert.deepEqual(stored, { key: 'early/hello', size: 5, digests: HELLO });
+    assert.equal(etag, (await storage.stat('early/hello'))?.etag, 'the stored artifact carries the etag storage gives');
+    assert.equal((await streamToBuffer((await storage.getObject('early/hello', ctx))!.stream)).toString(), 'hello');
+
+    const before = await keys();
+    const refused = startIngest(storage, 'early/refused', chunks('hellO'), ctx, { maxBytes: 100, expect: { sha256: HELLO.sha256 } });
+    await assert.rejects(refused.verified, failsWith('invalid', /sha256 digest mismatch/));
+    await assert.rejects(refused.stored, failsWith('invalid', /sha256 digest mismatch/));
+    // Checked when the bytes are committed, after they passed: `verified` answers, `stored` refuses.
+    const taken = startIngest(storage, 'once/x', chunks('third'), ctx, { maxBytes: 100, condition: { ifNoneMatch: '*' } });
+    assert.equal((await taken.verified).size, 5);
+    await assert.rejects(taken.stored, failsWith('precondition-failed'));
+    assert.deepEqual(await keys(), before, 'nothing stored');
   });
 
   it('recordOnce: the first record wins, a later writer gets it back', async () => {

@@ -7,7 +7,7 @@ import type { Logger } from '../core/classes.logger.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import type { SearchIndex } from '../core/classes.searchindex.js';
-import { ingestArtifact } from '../core/helpers.ingest.js';
+import { startIngest } from '../core/helpers.ingest.js';
 import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
 import { bufferedObjectSource, storedArtifactSource } from '../core/helpers.storedsource.js';
 import { cargoPaths } from '../core/storage.paths.js';
@@ -127,7 +127,8 @@ export class CargoCrateStore {
   /**
    * Store a new version: the .crate streams into storage (core ingest: bounded, hashed once) while
    * its Cargo.toml is read from the tar.gz on the way (a mismatch or a bad archive stores nothing),
-   * then the truth and the index.
+   * then the truth and the index. The truth is handed to storage once the bytes passed their checks and
+   * shows only after the .crate (and its readme) are stored.
    */
   async publish(metadata: ICargoPublishMetadata, crate: Readable, crateLength: number, actor: ICargoActor, ctx: IStorageOperationContext): Promise<void> {
     const normalized = normalizeCrateName(metadata.name);
@@ -139,7 +140,7 @@ export class CargoCrateStore {
     const manifestPath = crateManifestPath(metadata.name, metadata.vers);
     const tap = new TarMemberTap({ format: 'tar.gz', wanted: (member) => member === manifestPath, limits: { maxTarBytes: this.maxUnpackedBytes } });
     pipeline(crate, tap, () => undefined);
-    const stored = await ingestArtifact(this.storage, key, tap, { ...ctx, metadata: { packageName: metadata.name, version: metadata.vers } }, {
+    const upload = startIngest(this.storage, key, tap, { ...ctx, metadata: { packageName: metadata.name, version: metadata.vers } }, {
       maxBytes: crateLength,
       verify: async ({ size }) => {
         if (size !== crateLength) throw RegistryError.invalid(`the .crate has ${size} bytes, the body declared ${crateLength}`);
@@ -147,13 +148,15 @@ export class CargoCrateStore {
         if (mismatch) throw RegistryError.invalid(mismatch);
       },
     });
+    const stored = await upload.verified;
 
     const entry = toIndexEntry(metadata, stored.digests.sha256);
     const readme = typeof metadata.readme === 'string' && metadata.readme.trim() !== '' ? metadata.readme : null;
     const record: ICargoVersionRecord = { entry, fileId, size: stored.size, publishedAt: new Date().toISOString(), publishedBy: actor.userId, ...(readme ? { readme: true as const } : {}) };
+    // Beside this upload's .crate, before the truth names it: a version is never listed with a readme that is missing.
+    const readmeWritten = readme ? this.storage.putObject(cargoPaths.crateReadme(normalized, metadata.vers, fileId), Buffer.from(readme, 'utf8'), ctx) : undefined;
+    const listable = readmeWritten ? Promise.all([upload.stored, readmeWritten]) : upload.stored;
     try {
-      // Beside this upload's .crate, before the truth names it: a version is never listed with a readme that is missing.
-      if (readme) await this.storage.putObject(cargoPaths.crateReadme(normalized, metadata.vers, fileId), Buffer.from(readme, 'utf8'), ctx);
       await this.documents.change(normalized, ctx, (current) => {
         if (current) assertMayPublish(current, metadata, actor);
         const next: ICargoCrateDocument = current
@@ -163,8 +166,9 @@ export class CargoCrateStore {
         if (typeof metadata.description === 'string') next.description = metadata.description;
         if (Array.isArray(metadata.keywords)) next.keywords = metadata.keywords;
         return next;
-      });
+      }, listable);
     } catch (error) {
+      await Promise.allSettled([upload.stored, readmeWritten]);
       await this.removeUnlisted(normalized, metadata.vers, fileId, ctx);
       throw error;
     }

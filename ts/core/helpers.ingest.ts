@@ -72,6 +72,41 @@ export async function ingestArtifact(
 /** Creates tried when each finds a record that is gone again by the time it is read. */
 const RECORD_ONCE_ATTEMPTS = 5;
 
+/** An ingest under way (`startIngest`). */
+export interface IIngestInProgress {
+  /** Size and digests as soon as the last byte passed every check, while storage still flushes and commits the bytes. */
+  verified: Promise<Omit<IIngestedArtifact, 'etag'>>;
+  /** The artifact stored: the prerequisite of the document that lists it. */
+  stored: Promise<IIngestedArtifact>;
+}
+
+/**
+ * `ingestArtifact`, telling the digests before the artifact is stored: the document that lists it can be
+ * made and handed to storage meanwhile, with `stored` as its prerequisite, so it never lists an artifact
+ * that is not there. `verified` rejects with the ingest's error when a check refused the bytes.
+ */
+export function startIngest(
+  storage: RegistryStorage,
+  key: string,
+  body: Readable | Uint8Array,
+  ctx: IStorageOperationContext,
+  options: IIngestOptions,
+): IIngestInProgress {
+  let passed!: (result: IPutDigests) => void;
+  const checked = new Promise<IPutDigests>((resolve) => (passed = resolve));
+  const stored = ingestArtifact(storage, key, body, ctx, {
+    ...options,
+    verify: async (result) => {
+      await options.verify?.(result);
+      passed(result);
+    },
+  });
+  // The caller may give up (a refused record) before it awaits `stored`: its failure is reported there or nowhere.
+  stored.catch(() => undefined);
+  const verified = Promise.race([checked.then(({ size, digests }) => ({ key, size, digests })), stored]);
+  return { verified, stored };
+}
+
 /**
  * The record that makes stored bytes an artifact (OCI's blob record over its immutable parts), written
  * once: when two uploads of the same artifact race, the first record wins and stays; the other

@@ -8,7 +8,7 @@ import type { SearchIndex } from '../core/classes.searchindex.js';
 import { DocumentCache } from '../core/classes.documentcache.js';
 import { mavenPaths } from '../core/storage.paths.js';
 import type { IPutDigests } from '../core/storage/interfaces.storage.js';
-import { ingestArtifact } from '../core/helpers.ingest.js';
+import { startIngest } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
 import { storedArtifactSource } from '../core/helpers.storedsource.js';
 import { isSnapshotVersion } from './helpers.mavenversion.js';
@@ -192,27 +192,33 @@ export class MavenStore {
   async putFile(c: IMavenCoordinates, body: Readable | Uint8Array, ctx: IStorageOperationContext, options: IPutFileOptions) {
     const key = mavenPaths.file(groupPathOf(c.groupId), c.artifactId, c.version, c.file);
     const immutable = !isSnapshotVersion(c.version) && !this.options.allowRedeploy;
+    const refusal = (error: unknown) =>
+      immutable && isPreconditionFailed(error)
+        ? RegistryError.conflict(`${c.groupId}:${c.artifactId}:${c.version} already has ${c.file}; releases are immutable`)
+        : error;
+    // The artifact document is made while storage still commits the file, and shows only after it.
+    const upload = startIngest(this.storage, key, body, ctx, {
+      maxBytes: options.maxBytes,
+      hashes: ['md5', 'sha1', 'sha512'],
+      expect: options.expect,
+      mismatch: (algorithm, expected, actual) => RegistryError.invalid(`${algorithm} mismatch for ${c.file}: the client announced ${expected}, the body has ${actual}`),
+      condition: immutable ? { ifNoneMatch: '*' } : undefined,
+    });
     let result: IPutDigests;
     try {
-      result = await ingestArtifact(this.storage, key, body, ctx, {
-        maxBytes: options.maxBytes,
-        hashes: ['md5', 'sha1', 'sha512'],
-        expect: options.expect,
-        mismatch: (algorithm, expected, actual) => RegistryError.invalid(`${algorithm} mismatch for ${c.file}: the client announced ${expected}, the body has ${actual}`),
-        condition: immutable ? { ifNoneMatch: '*' } : undefined,
-      });
+      result = await upload.verified;
     } catch (error) {
-      if (immutable && isPreconditionFailed(error)) {
-        throw RegistryError.conflict(`${c.groupId}:${c.artifactId}:${c.version} already has ${c.file}; releases are immutable`);
-      }
-      throw error;
+      throw refusal(error);
     }
     const { md5, sha1, sha256, sha512 } = result.digests;
     const record: IMavenFileRecord = { size: result.size, md5: md5!, sha1: sha1!, sha256, sha512: sha512! };
     let dropped: string[];
     try {
-      dropped = await this.record(c, record, ctx, options.pom);
+      dropped = await this.record(c, record, ctx, upload.stored, options.pom);
     } catch (error) {
+      // The file itself was refused (a release file that exists: checked when it is committed): it is not ours to remove.
+      const refused = await upload.stored.then(() => null, (failure: unknown) => ({ failure }));
+      if (refused) throw refusal(refused.failure);
       // An unrecorded release file would refuse every retry with 409: take it away again.
       if (immutable) await this.storage.deleteObject(key, ctx).catch(() => undefined);
       throw error;
@@ -221,7 +227,7 @@ export class MavenStore {
   }
 
   /** Add a file to its artifact document; returns files of SNAPSHOT builds beyond the number kept. */
-  private async record(c: IMavenCoordinates, file: IMavenFileRecord, ctx: IStorageOperationContext, pom?: IPomFacts): Promise<string[]> {
+  private async record(c: IMavenCoordinates, file: IMavenFileRecord, ctx: IStorageOperationContext, stored: Promise<unknown>, pom?: IPomFacts): Promise<string[]> {
     const now = formatLastUpdated(this.options.now());
     const parsed = parseFileName(c.artifactId, c.version, c.file);
     let dropped: string[] = [];
@@ -255,7 +261,7 @@ export class MavenStore {
       }
       doc.revision = newRevision(current?.revision);
       return doc;
-    });
+    }, stored);
     return dropped;
   }
 

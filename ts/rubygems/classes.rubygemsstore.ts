@@ -11,7 +11,7 @@ import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { TruthSweep } from '../core/classes.truthsweep.js';
 import { mapLimited } from '../core/helpers.async.js';
-import { ingestArtifact } from '../core/helpers.ingest.js';
+import { startIngest } from '../core/helpers.ingest.js';
 import { parseStoredJson } from '../core/helpers.storeddocument.js';
 import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
 import { bufferedObjectSource, storedArtifactSource } from '../core/helpers.storedsource.js';
@@ -303,7 +303,7 @@ export class RubyGemsStore {
     const tap = new TarMemberTap({ format: 'tar', wanted: (member) => member === 'metadata.gz', limits: { maxMemberBytes: MAX_METADATA_BYTES, maxTarBytes: maxBytes } });
     pipeline(body, tap, () => undefined);
     let spec: IGemSpec | undefined;
-    const stored = await ingestArtifact(this.storage, rubygemsPaths.gemFile(uploadId), tap, ctx, {
+    const upload = startIngest(this.storage, rubygemsPaths.gemFile(uploadId), tap, ctx, {
       maxBytes,
       verify: async () => {
         const metadata = (await tap.members).get('metadata.gz');
@@ -315,6 +315,8 @@ export class RubyGemsStore {
         await this.storage.refuseEarly<IGemDocument>(rubygemsPaths.gem(parsed.name), (gem) => assertMayPush(gem, parsed, actor), () => this.getGem(parsed.name));
       },
     });
+    // The truth is made while storage still commits the .gem, and shows only after it.
+    const stored = await upload.verified;
     const pushed = spec!;
     const version = fullVersion(pushed.version, pushed.platform);
     const record: IGemVersionRecord = {
@@ -334,8 +336,9 @@ export class RubyGemsStore {
           : { v: 1, revision: '', name: pushed.name, owners: [actor.userId], versions: { [version]: record } };
         next.revision = nextRevision(current?.revision, crypto.randomUUID().slice(0, 8));
         return next;
-      });
+      }, upload.stored);
     } catch (error) {
+      await upload.stored.catch(() => undefined);
       await this.removeUnlisted(pushed.name, uploadId, ctx);
       throw error;
     }

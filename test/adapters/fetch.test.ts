@@ -61,7 +61,7 @@ describe('adapter: registry.fetch(request)', () => {
     assert.equal(wrong.headers.get('allow'), 'GET, HEAD');
     const failing = await setup.registry.fetch(new Request('http://localhost/npm/throw'));
     assert.equal(failing.status, 500);
-    assert.ok(((await failing.json()) as { errorId?: string }).errorId);
+    assert.match(((await failing.json()) as { error: string }).error, /\(error id [0-9a-f-]{36}\)$/);
     const size = 3 * MiB + 17;
     const stored = await setup.registry.fetch(
       new Request('http://localhost/npm/files/direct.bin', { method: 'PUT', body: patternWebStream(size), duplex: 'half' } as RequestInit),

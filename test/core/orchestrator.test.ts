@@ -128,11 +128,10 @@ describe('orchestrator: answers', () => {
     assert.match(res.json.error, /no registry is mounted at \/nothing\/here/);
   });
 
-  it('a handler throwing a plain Error → 500 JSON with an errorId; handleRequest resolves', async () => {
+  it('a handler throwing a plain Error → 500 in the protocol\'s error shape with the error id; handleRequest resolves', async () => {
     const res = await read(await setup.registry.handleRequest(request('GET', '/npm/throw')));
     assert.equal(res.status, 500);
-    assert.match(res.json.errorId, /^[0-9a-f-]{36}$/);
-    assert.equal(res.json.error, 'internal server error');
+    assert.match(res.json.error, /^internal server error \(error id [0-9a-f-]{36}\)$/);
     assert.ok(!res.text.includes('plain failure'), 'internal messages are not leaked');
   });
 

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { RegistryError, isRegistryError, publicServerError } from './classes.registryerror.js';
+import { RegistryError, asRegistryError, isRegistryError, publicServerError } from './classes.registryerror.js';
 import { RequestBody, type IResolvedLimits } from './classes.requestbody.js';
 import type { RegistryStorage, IStorageOperationContext } from './classes.registrystorage.js';
 import type { AuthManager } from './classes.authmanager.js';
@@ -240,8 +240,8 @@ export abstract class BaseRegistry {
 
   /**
    * Handle a request whose path is relative to this protocol (basePath already removed).
-   * Typed errors are rendered in this protocol's shape (a 5xx logged first); anything else is rethrown
-   * to the orchestrator, which logs it and answers 500 with an error id.
+   * Every error is rendered in this protocol's shape, so its client can show it; a 5xx is logged first, and an
+   * error that is not a RegistryError is a 500 whose text is only the error id.
    */
   async handleRequest(ctx: IRequestContext, relativePath: string, publicBasePath: string, record?: IRequestRecord): Promise<IResponse> {
     let routeRequest: IRouteRequest | undefined;
@@ -261,11 +261,7 @@ export abstract class BaseRegistry {
       // A body the client cut short explains any failure but a refusal of what arrived before it.
       const cutOff = routeRequest?.body.cutOffError();
       const error = cutOff && !(isRegistryError(caught) && caught.status < 500) ? cutOff : caught;
-      if (!isRegistryError(error)) {
-        if (audit && routeRequest) this.emitRouteEvent(audit, routeRequest, 500);
-        throw error;
-      }
-      response = normalizeResponse(this.renderError(this.answerable(error, ctx), routeRequest));
+      response = normalizeResponse(this.renderError(this.answerable(asRegistryError(error), ctx), routeRequest));
     }
     if (audit && routeRequest) this.emitRouteEvent(audit, routeRequest, response.status);
     return response;

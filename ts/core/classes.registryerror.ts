@@ -113,6 +113,12 @@ export function corruptDocument(key: string, cause: unknown): RegistryError {
   return new RegistryError('corrupt', CORRUPT_TEXT, { cause: new Error(`stored document ${key} cannot be read: ${reason}`, { cause }) });
 }
 
+/** An unexpected fault (a bug, a provider's plain Error) as an internal error that keeps it as the cause for the log. */
+export function asRegistryError(error: unknown): RegistryError {
+  if (isRegistryError(error)) return error;
+  return new RegistryError('internal', 'unexpected fault', { cause: error });
+}
+
 /**
  * What a client sees of a 5xx: status, code and headers kept, the message replaced by a generic text and the
  * error id. An `unavailable` or `corrupt` error keeps its message: it is written for the client (what is down,

@@ -9,6 +9,8 @@ import type { IRequestLogEntry } from '../../ts/core/classes.requestlog.js';
 import { publishBody } from '../npm/fixtures.js';
 import { sendRequest } from '../helpers/requests.js';
 import { launchServe } from '../helpers/serve.js';
+import { authorizationFor } from '../reliability/cluster.js';
+import type { TRegistryProtocol } from '../../ts/core/interfaces.core.js';
 
 describe('request log', () => {
   it('writes one entry per request, answers its id as X-Request-Id, keeps a plain client id and drops the query', async () => {
@@ -42,6 +44,44 @@ describe('request log', () => {
       assert.equal(second.bytesOut, got.bytes.length);
       assert.deepEqual([third.status, third.userId], [401, undefined]);
       assert.ok(entries.every((e) => e.durationMs >= 0 && !Number.isNaN(Date.parse(e.time))));
+    } finally {
+      await registry.destroy();
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the protocol, route pattern and user of a request in every protocol', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-requestlog-'));
+    const entries: IRequestLogEntry[] = [];
+    const reads: Record<TRegistryProtocol, string> = {
+      npm: '/npm/left-pad',
+      oci: '/oci/v2/library/app/manifests/latest',
+      maven: '/maven/com/example/app/1.0/app-1.0.pom',
+      cargo: '/cargo/api/v1/crates/app/1.0.0/download',
+      composer: '/composer/p2/acme/app.json',
+      pypi: '/pypi/simple/app/',
+      rubygems: '/rubygems/info/app',
+    };
+    const protocols = Object.keys(reads) as TRegistryProtocol[];
+    const registry = new SmartRegistry({
+      storage: { type: 'filesystem', path: dir },
+      auth: { tokenStore: 'memory', users: { alice: { password: 'alice-password', scopes: ['*'] } } },
+      logging: { level: 'silent', requests: (entry) => entries.push(entry) },
+      ...Object.fromEntries(protocols.map((protocol) => [protocol, { enabled: true, basePath: `/${protocol}` }])),
+    });
+    try {
+      await registry.init();
+      for (const protocol of protocols) {
+        const auth = registry.getAuthManager();
+        const token = protocol === 'oci' ? await auth.createToken('alice', 'oci', { stored: true }) : await auth.createToken('alice', protocol);
+        // authorizationFor names the cluster's admin for OCI's Basic user; the token decides who it is.
+        const res = await sendRequest(registry, 'GET', reads[protocol], { headers: { authorization: authorizationFor(protocol, token) } });
+        assert.equal(res.status, 404, `${protocol}: ${res.text.slice(0, 200)}`);
+      }
+      assert.deepEqual(
+        entries.map((entry) => [entry.protocol, entry.status, entry.userId, typeof entry.route === 'string' && entry.route.startsWith('/')]),
+        protocols.map((protocol) => [protocol, 404, 'alice', true]),
+      );
     } finally {
       await registry.destroy();
       await fsp.rm(dir, { recursive: true, force: true });

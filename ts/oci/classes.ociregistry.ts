@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { BaseRegistry, auditParams, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
+import { BaseRegistry, auditParams, type IProtocolDependencies, type IRoute, type IRequestRecord, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { mapLimited } from '../core/helpers.async.js';
 import { ociPaths } from '../core/storage.paths.js';
@@ -154,7 +154,7 @@ export class OciRegistry extends BaseRegistry {
 
   // ---- request and response plumbing ---------------------------------------------------------
 
-  override async handleRequest(ctx: IRequestContext, relativePath: string, publicBasePath: string): Promise<IResponse> {
+  override async handleRequest(ctx: IRequestContext, relativePath: string, publicBasePath: string, record?: IRequestRecord): Promise<IResponse> {
     // The description's examples omit `/v2` below the basePath (`/oci/library/nginx/manifests/latest`).
     let path = relativePath;
     if (path !== '/v2' && !path.startsWith('/v2/')) path = path === '/' ? '/v2/' : `/v2${path}`;
@@ -169,7 +169,7 @@ export class OciRegistry extends BaseRegistry {
         this.anonymousContexts.add(context);
       }
     }
-    const response = await super.handleRequest(context, path, publicBasePath);
+    const response = await super.handleRequest(context, path, publicBasePath, record);
     Object.assign(response.headers, API_VERSION_HEADERS);
     return response;
   }

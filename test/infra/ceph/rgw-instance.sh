@@ -61,7 +61,7 @@ osd class load list = *
 osd class default list = *
 debug ms = 0
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$PORT
+rgw frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
 rgw data = $DATA/rgw
 log file = $DATA/log/rgw.log
 CONF

@@ -4,6 +4,7 @@
  * instances lose no version and duplicate none — on the filesystem and on Ceph RGW (s3rver ignores
  * conditional writes, so races are not run on it).
  */
+import { settle } from '../helpers/validationwindow.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
@@ -110,6 +111,7 @@ async function concurrentUploads(registries: IComposerTestRegistry[]) {
   const zips = await Promise.all(versions.map((version) => makePackageZip('acme/race', version)));
   const results = await Promise.all(versions.map((_, index) => registries[index % registries.length].upload('acme/race', zips[index])));
   assert.deepEqual(results.map((result) => result.status), versions.map(() => 201), results.map((result) => result.text).join('\n'));
+  await settle();
   const metadata = (await registries[0].request('GET', '/composer/p2/acme/race.json')).json;
   assert.deepEqual(versionsOf(metadata.packages['acme/race']).sort(), [...versions].sort());
 
@@ -118,5 +120,6 @@ async function concurrentUploads(registries: IComposerTestRegistry[]) {
   assert.deepEqual(racing.map((result) => result.status).sort(), [201, 409, 409]);
   const zipsStored = (await registries[0].keys()).filter((key) => key.startsWith('composer/packages/acme/race/dists/'));
   assert.equal(zipsStored.length, versions.length + 1, 'the losing uploads left no zip behind');
+  await settle();
   assert.deepEqual((await registries[1].request('GET', '/composer/packages/list.json')).json.packageNames, ['acme/race']);
 }

@@ -4,6 +4,7 @@
  * checksums) and search results listing every version. On the filesystem backend, and on Ceph RGW
  * (s3rver ignores conditional writes).
  */
+import { settle } from '../helpers/validationwindow.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
@@ -22,6 +23,7 @@ async function concurrentDeploys(instances: IMavenTestRegistry[]) {
     VERSIONS.map((version, i) => instances[i % instances.length].deploy(`${LIB}/${version}/${fileOf(version)}`, pomOf('org.race', 'lib', version))),
   );
   assert.deepEqual(results.map((res) => `${res.status} ${res.text}`), VERSIONS.map(() => '201 '));
+  await settle();
   for (const instance of instances) {
     const xml = (await instance.request('GET', `${LIB}/maven-metadata.xml`)).text;
     assert.deepEqual([...xml.matchAll(/<version>([^<]+)<\/version>/g)].map((m) => m[1]), VERSIONS);

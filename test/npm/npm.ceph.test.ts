@@ -2,6 +2,7 @@
  * npm on Ceph RGW with several SmartRegistry instances on one bucket: the race that lost publishes when Ceph's
  * 409 ConcurrentModification was not read as a lost conditional write (issue 7).
  */
+import { settle } from '../helpers/validationwindow.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { skipWithoutCeph, startCephS3, type ICephS3 } from '../helpers/ceph.js';
@@ -39,6 +40,7 @@ describe('npm: several instances on one Ceph RGW bucket', { skip: skipWithoutCep
     const refused = published.filter((res) => res.status !== 201).map((res) => `${res.status} ${res.text}`);
     assert.deepEqual(refused, [], 'every publish answered 201');
 
+    await settle();
     for (const instance of instances) {
       const doc = await instance.request('GET', '/npm/crowd');
       const corgi = await instance.request('GET', '/npm/crowd', { headers: { accept: CORGI } });
@@ -77,6 +79,7 @@ describe('npm: several instances on one Ceph RGW bucket', { skip: skipWithoutCep
       ),
     );
     assert.deepEqual(results.map((res) => res.status), tags.map(() => 201));
+    await settle();
     const listed = (await instances[1]!.request('GET', '/npm/-/package/tagged/dist-tags')).json;
     for (const tag of tags) assert.equal(listed[tag], '1.0.0', tag);
   });

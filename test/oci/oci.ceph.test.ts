@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { skipWithoutCeph, startCephS3, type ICephS3 } from '../helpers/ceph.js';
+import { settle } from '../helpers/validationwindow.js';
 import { createOciFixture, header, sha256, type ICallResult, type IOciFixture } from './oci.fixtures.js';
 
 const INSTANCES = 3;
@@ -58,6 +59,7 @@ describe('oci: several instances on one Ceph RGW bucket', { skip: skipWithoutCep
     answers.push(...pushes);
     assert.deepEqual(pushes.filter((res) => res.status !== 201).map((res) => `${res.status} ${res.body}`), []);
 
+    await settle();
     const latestDigests = new Set<string>();
     for (const instance of instances) {
       const list = await instance.call('GET', '/v2/crowd/app/tags/list?n=1000');

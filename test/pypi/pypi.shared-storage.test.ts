@@ -3,6 +3,7 @@
  * METADATA is read by ranged reads), and concurrent uploads lose nothing and duplicate nothing — on
  * the filesystem and on Ceph RGW (s3rver ignores conditional writes, so races are not run on it).
  */
+import { settle } from '../helpers/validationwindow.js';
 import { describe, it, before, after } from 'node:test';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -93,6 +94,7 @@ async function concurrentUploads(first: IPypiTestRegistry, second: IPypiTestRegi
     const wheels = await Promise.all(versions.map((version) => makeWheel('s3-demo', version)));
     const results = await Promise.all(versions.map((version, index) => (index % 2 ? first : second).upload('s3-demo', version, wheels[index])));
     assert.deepEqual(results.map((result) => result.status), versions.map(() => 200));
+    await settle();
     const doc = (await first.request('GET', '/pypi/simple/s3-demo/', { headers: { accept: JSON_TYPE } })).json;
     assert.deepEqual(doc.versions, ['1.0', ...versions]);
 

@@ -3,9 +3,7 @@
  * balancer: tokens in storage (so a token made on one instance works on every other), one administrator, and
  * a token per protocol made once on the first instance.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SmartRegistry } from '../../ts/classes.smartregistry.js';
-import { DEFAULT_VALIDATION_WINDOW_MS } from '../../ts/core/helpers.config.js';
 import { REGISTRY_PROTOCOLS, type IRegistryConfig, type IStorageConfig, type TRegistryProtocol } from '../../ts/core/interfaces.core.js';
 import { sendRequest, storageKeys, type IReadResponse, type ITestRequest } from '../helpers/requests.js';
 
@@ -48,11 +46,7 @@ export function clusterConfig(storage: IStorageConfig): IRegistryConfig {
   return config;
 }
 
-/**
- * Waits out the validation window (`cache.validationWindowMs`, left at its default here): a write through one
- * instance is seen by the others within it, as documented; checks of what every instance serves come after it.
- */
-export const settle = () => sleep(DEFAULT_VALIDATION_WINDOW_MS + 100);
+export { settle } from '../helpers/validationwindow.js';
 
 /** How each client sends a token: npm, maven and composer as Bearer, cargo and gem bare, twine as Basic. */
 export function authorizationFor(protocol: TRegistryProtocol, token: string): string {

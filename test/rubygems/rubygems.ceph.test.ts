@@ -3,6 +3,7 @@
  * push at once, and every version lands in the gem documents, /versions, /info and /names (the
  * conditional read-modify-write at work); with `downloads.redirect` a .gem GET is a presigned redirect.
  */
+import { settle } from '../helpers/validationwindow.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
@@ -33,6 +34,7 @@ describe('rubygems on Ceph RGW', { skip: skipWithoutCeph('the RubyGems concurren
     const results = await Promise.all(pushes.map(async ({ name, version, instance }) => instance.push(await makeGem(gemspecYaml(name, version)))));
     for (const result of results) assert.equal(result.status, 200, result.text);
 
+    await settle();
     const reader = instances[2];
     const info = (await reader.request('GET', '/rubygems/info/race')).text;
     assert.deepEqual(info.split('\n').slice(1, -1).map((line) => line.split(' ')[0]).sort(), ['1.0.0', '1.0.1', '1.0.2', '1.0.3', '1.0.4', '1.0.5']);

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ZipArchive, type IJustStoredZip } from '../core/archive/classes.ziparchive.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
 import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
@@ -165,8 +165,7 @@ export class ComposerPackageStore {
     const { name } = upload;
     const fileId = crypto.randomUUID();
     const key = composerPaths.dist(name, fileId);
-    const tail = ZipArchive.tailKeeper();
-    pipeline(body, tail, () => undefined);
+    const tail = ZipArchive.tailKeeper(body);
     const stored = await ingestArtifact(this.storage, key, tail, { ...ctx, metadata: { packageName: name } }, {
       maxBytes: upload.maxBytes,
       hashes: ['sha1'],

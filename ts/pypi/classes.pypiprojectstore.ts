@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ZipArchive } from '../core/archive/classes.ziparchive.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
 import { DocumentCache } from '../core/classes.documentcache.js';
@@ -125,8 +125,7 @@ export class PypiProjectStore {
     const uploadId = randomUUID();
     const fileKey = pypiPaths.file(project, uploadId);
     const { declared } = request;
-    const tail = ZipArchive.tailKeeper();
-    pipeline(body, tail, () => undefined);
+    const tail = ZipArchive.tailKeeper(body);
     const put = await ingestArtifact(this.storage, fileKey, tail, ctx, {
       maxBytes,
       hashes: ['md5', 'blake2b-256'],

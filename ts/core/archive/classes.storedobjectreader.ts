@@ -4,15 +4,16 @@ import type { IStorageOperationContext, RegistryStorage } from '../classes.regis
 import { streamToBuffer } from '../helpers.stream.js';
 import { failingAsUnreachable } from '../storage/helpers.unreachable.js';
 
-/**
- * Byte ranges of one stored object, read on demand: only the bytes asked for leave storage. Every
- * read must see the version that was opened, so an overwrite in between cannot mix two archives.
- */
 /** What a reader needs to know of a stored object: every read checks the etag, so a replaced object is noticed. */
 export interface IStoredObjectFacts {
   size: number;
   etag: string;
 }
+
+/**
+ * Byte ranges of one stored object, read on demand: only the bytes asked for leave storage. Every
+ * read must see the version that was opened, so an overwrite in between cannot mix two archives.
+ */
 
 export class StoredObjectReader {
   private constructor(

@@ -116,9 +116,14 @@ export class ZipArchive {
     return new ZipArchive(reader, { bytes: tail, start: tailStart }, entries, location.offset);
   }
 
-  /** Put between an upload and its storage: keeps the end of the zip for `open` (its `tail`). */
-  static tailKeeper(): StreamTail {
-    return new StreamTail(KEPT_TAIL_BYTES);
+  /**
+   * Put between an upload and its storage: keeps the end of the zip for `open` (its `tail`). Given the upload,
+   * it reads it (an upload that fails destroys the keeper, so whoever reads the keeper sees the failure).
+   */
+  static tailKeeper(upload?: Readable): StreamTail {
+    const keeper = new StreamTail(KEPT_TAIL_BYTES);
+    if (upload) pipeline(upload, keeper).catch(() => undefined);
+    return keeper;
   }
 
   /** The first entry, in directory order, that `predicate` accepts. */

@@ -9,11 +9,13 @@
  * (no sockets, no HTTP parser), CPU per call over a fixed number of calls.
  *
  * Options: --backend=fs|s3|all (default fs), --seconds=N per load phase (default 3), --only=cargo,npm,…,
- * --in-process, --calls=N (default 20000).
+ * --in-process, --calls=N (default 20000), --allocations (with --in-process: also KB allocated per call).
  */
 import * as crypto from 'node:crypto';
 import * as os from 'node:os';
 import { createServer, type RequestListener } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SmartRegistry } from '../ts/classes.smartregistry.js';
 import { createNodeHandler } from '../ts/adapters/node.js';
@@ -191,7 +193,7 @@ function report({ backend, protocol, load }: IFigure) {
 }
 
 /** CPU per `handleRequest` call for each document, `calls` calls after as many to warm up, 32 in flight. */
-async function benchInProcess(backend: string, storage: IStorageConfig, documents: IDocument[], calls: number): Promise<void> {
+async function benchInProcess(backend: string, storage: IStorageConfig, documents: IDocument[], calls: number, countAllocations: boolean): Promise<void> {
   const { registry, handler, token } = await buildRegistry(storage);
   const tokens = JSON.parse(token) as Record<TRegistryProtocol, string>;
   const server = createServer(handler);
@@ -217,12 +219,39 @@ async function benchInProcess(backend: string, storage: IStorageConfig, document
       const before = process.cpuUsage();
       await run(calls);
       const used = process.cpuUsage(before);
-      console.log(`  ${backend.padEnd(18)} ${document.protocol.padEnd(9)} handleRequest CPU ${((used.user + used.system) / 1000 / calls).toFixed(4)} ms/call`);
+      const allocated = countAllocations ? await allocatedPerCall(run) : undefined;
+      const allocation = !countAllocations ? '' : allocated === undefined ? ', allocations not counted (a collection ran each time)' : `, ${(allocated / 1024).toFixed(2)} KB allocated/call`;
+      console.log(`  ${backend.padEnd(18)} ${document.protocol.padEnd(9)} handleRequest CPU ${((used.user + used.system) / 1000 / calls).toFixed(4)} ms/call${allocation}`);
     }
   } finally {
     server.close();
     await registry.destroy();
   }
+}
+
+/**
+ * Bytes allocated per call: the heap's growth over calls during which no collection ran. Needs a young
+ * generation that holds them: `--allocations` starts the run again with one of 64 MiB (ALLOCATION_FLAGS),
+ * so its CPU figures are not those of `serve`'s 1 MiB.
+ */
+const ALLOCATION_FLAGS = ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'];
+
+async function allocatedPerCall(run: (count: number) => Promise<void>, calls = 1000): Promise<number | undefined> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    // GC entries arrive after the work that saw them: this collection's before observing.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    let collections = 0;
+    const observer = new PerformanceObserver((list) => (collections += list.getEntries().length));
+    observer.observe({ entryTypes: ['gc'] });
+    const before = process.memoryUsage().heapUsed;
+    await run(calls);
+    const after = process.memoryUsage().heapUsed;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    observer.disconnect();
+    if (collections === 0) return (after - before) / calls;
+  }
+  return undefined;
 }
 
 if (process.argv[2] === '--serve') {
@@ -233,7 +262,12 @@ if (process.argv[2] === '--serve') {
   const documents = DOCUMENTS.filter((document) => !only || only.includes(document.protocol));
   console.log(`small documents benchmark — ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`);
   if ('in-process' in args) {
-    await withBackends(args.backend ?? 'fs', 'documents', (name, storage) => benchInProcess(name, storage, documents, Number(args.calls ?? 20000)));
+    const countAllocations = 'allocations' in args;
+    if (countAllocations && !ALLOCATION_FLAGS.every((flag) => process.execArgv.includes(flag))) {
+      const again = spawnSync(process.execPath, [...ALLOCATION_FLAGS, ...process.execArgv, SELF, ...process.argv.slice(2)], { stdio: 'inherit' });
+      process.exit(again.status ?? 1);
+    }
+    await withBackends(args.backend ?? 'fs', 'documents', (name, storage) => benchInProcess(name, storage, documents, Number(args.calls ?? 20000), countAllocations));
     process.exit(0);
   }
   const hello = await startHelloServer();

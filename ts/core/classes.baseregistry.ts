@@ -9,6 +9,7 @@ import { normalizeBasePath } from './helpers.config.js';
 import { resolvePublicUrls } from './helpers.publicurl.js';
 import type { IResolvedDownloads } from './helpers.downloads.js';
 import { isReadAction } from './helpers.scope.js';
+import { extendRecord } from './helpers.record.js';
 import { compilePattern, matchPattern, type ICompiledPattern } from './helpers.route.js';
 import { normalizeResponse, jsonResponse, type IHandlerResponse } from './helpers.response.js';
 import type { IAuthToken } from './interfaces.auth.js';
@@ -390,7 +391,7 @@ export abstract class BaseRegistry {
     if (record && req.token) record.userId = req.token.userId;
     // A bridge may know the client's address but not who it is: the token says that.
     if (req.token && req.ctx.actor?.userId === undefined) {
-      req.storageContext = { ...req.storageContext, actor: { ...req.ctx.actor, userId: req.token.userId, tokenId: req.token.tokenId } };
+      req.storageContext = { ...req.storageContext, actor: extendRecord(req.ctx.actor, { userId: req.token.userId, tokenId: req.token.tokenId }) };
     }
     if (permission === 'optional') return;
     if (permission === 'authenticated') {

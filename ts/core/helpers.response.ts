@@ -86,16 +86,21 @@ export function discardResponseBody(body: TResponseBodySource | undefined): void
   else body.destroy?.();
 }
 
-const hasHeader = (headers: Record<string, string>, name: string) =>
-  Object.keys(headers).some((key) => key.toLowerCase() === name);
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  for (const key in headers) if (key.toLowerCase() === name) return true;
+  return false;
+}
 
 /** Every body becomes a Web stream; objects become JSON; lengths are set when known. */
 export function normalizeResponse(response: IHandlerResponse): IResponse {
-  const headers = { ...(response.headers ?? {}) };
+  // Not a spread: headers are added to this copy here and later (see helpers.record).
+  const headers: Record<string, string> = Object.assign({}, response.headers);
   const body = response.body;
-  const status = response.statusText ? { status: response.status, statusText: response.statusText } : { status: response.status };
-  if (body === undefined || body === null) return { ...status, headers };
-  if (isWebReadableStream(body)) return { ...status, headers, body };
+  if (body === undefined || body === null || isWebReadableStream(body)) {
+    const normalized: IResponse = response.statusText ? { status: response.status, statusText: response.statusText, headers } : { status: response.status, headers };
+    if (body) normalized.body = body;
+    return normalized;
+  }
   if (isNodeReadable(body)) return lazyBodyResponse(response.status, headers, body, response.statusText);
 
   let bytes: Uint8Array;

@@ -135,7 +135,7 @@ function rangeStillApplies(request: IServeRequest, object: IServedObject): boole
 const httpDates = new Map<number, string>();
 const MAX_HTTP_DATES = 1024;
 
-function httpDate(date: Date): string {
+export function httpDate(date: Date): string {
   const time = date.getTime();
   let text = httpDates.get(time);
   if (text === undefined) {

@@ -8,7 +8,7 @@ import type { TCacheStatus } from '../upstream/interfaces.upstream.js';
 import { mergeWithUpstream, parseUpstreamPackument, upstreamPackumentUrl, upstreamTarball } from './helpers.npmupstream.js';
 import { assertSafeName } from '../core/helpers.path.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
-import { serveObject } from '../core/helpers.serve.js';
+import { httpDate, serveObject } from '../core/helpers.serve.js';
 import { NpmDocumentCache } from './classes.npmdocumentcache.js';
 import { NpmLoginFlow } from './classes.npmloginflow.js';
 import { NpmPackageStore } from './classes.npmpackagestore.js';
@@ -249,7 +249,7 @@ export class NpmRegistry extends BaseRegistry {
     const gzip = document.bytes.length >= MIN_GZIP_BYTES && acceptsGzip(req.headers['accept-encoding']);
     const headers: Record<string, string> = {
       ETag: gzip ? weakEtag(document.etag) : document.etag,
-      'Last-Modified': document.lastModified.toUTCString(),
+      'Last-Modified': httpDate(document.lastModified),
       'Cache-Control': 'no-cache',
       Vary: 'Accept, Accept-Encoding',
     };

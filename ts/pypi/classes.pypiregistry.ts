@@ -31,6 +31,7 @@ import {
 import type { IPypiFile, IPypiProject, TSimpleFormat } from './interfaces.pypi.js';
 import { SIMPLE_JSON_ACCEPT, mergeProjectPage, parseUpstreamProject, upstreamFileOf, upstreamProjectUrl, type IUpstreamPypiProject } from './helpers.pypiupstream.js';
 import type { TCacheStatus } from '../upstream/interfaces.upstream.js';
+import { extendRecord } from '../core/helpers.record.js';
 
 const METADATA_SUFFIX = '.metadata';
 const MAX_YANK_BODY_BYTES = 16 * 1024;
@@ -238,7 +239,7 @@ export class PypiRegistry extends BaseRegistry {
   private page(req: IRouteRequest, format: TSimpleFormat, bytes: Buffer, etag = `"${sha256Hex(bytes).slice(0, 32)}"`): IHandlerResponse {
     const headers: Record<string, string> = { ETag: etag, Vary: 'Accept', 'Cache-Control': 'no-cache' };
     if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers };
-    return { status: 200, headers: { ...headers, 'Content-Type': CONTENT_TYPE_BY_FORMAT[format], 'Content-Length': String(bytes.length) }, body: bytes };
+    return { status: 200, headers: extendRecord(headers, { 'Content-Type': CONTENT_TYPE_BY_FORMAT[format], 'Content-Length': String(bytes.length) }), body: bytes };
   }
 
   private fileUrl(req: IRouteRequest, project: string, file: IPypiFile) {
@@ -305,7 +306,7 @@ export class PypiRegistry extends BaseRegistry {
     const etag = `"${sha256Hex(bytes).slice(0, 32)}"`;
     const headers = { ETag: etag, 'Cache-Control': 'no-cache' };
     if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers };
-    return { status: 200, headers: { ...headers, 'Content-Type': 'application/json' }, body: bytes };
+    return { status: 200, headers: extendRecord(headers, { 'Content-Type': 'application/json' }), body: bytes };
   }
 
   /** Yank with an optional `{ "reason": "…" }` body, or unyank. */

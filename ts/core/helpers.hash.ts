@@ -34,13 +34,53 @@ export interface IHashingOptions {
   verify?: (result: IPutDigests) => void | Promise<void>;
 }
 
+/** The hashers of every digest `options` asks for (sha256 unless the running hash stands for it). */
+async function createHashers(options: IHashingOptions): Promise<Map<THashAlgorithm, IIncrementalHash>> {
+  const algorithms = new Set<THashAlgorithm>(['sha256', ...(options.hashes ?? [])]);
+  if (runningIsSha256(options)) algorithms.delete('sha256');
+  const hashers = new Map<THashAlgorithm, IIncrementalHash>();
+  // Node's OpenSSL has no BLAKE2b-256, and ours comes from WebAssembly, which is created asynchronously.
+  await Promise.all(
+    [...algorithms].map(async (algorithm) => {
+      hashers.set(algorithm, algorithm === 'blake2b-256' ? await createBlake2b256() : crypto.createHash(algorithm));
+    }),
+  );
+  return hashers;
+}
+
+const runningIsSha256 = (options: IHashingOptions) => options.hashOnlyRunning === true && options.running !== undefined;
+
+const tooLarge = (maxBytes: number) => RegistryError.tooLarge(`body exceeds the limit of ${maxBytes} bytes`);
+
+function finishDigests(hashers: Map<THashAlgorithm, IIncrementalHash>, size: number, options: IHashingOptions): IPutDigests {
+  const digests = {} as IPutDigests['digests'];
+  for (const [algorithm, hasher] of hashers) digests[algorithm] = hasher.digest('hex');
+  // A copy: the running hash goes on with the next part.
+  if (runningIsSha256(options)) digests.sha256 = options.running!.copy().digest('hex');
+  return { size, digests };
+}
+
+/**
+ * What a HashingTransform would make of `bytes`, for a body already in memory (a metadata document): the same
+ * digests, limit and verification without a stream around the bytes.
+ */
+export async function digestBytes(bytes: Uint8Array, options: IHashingOptions = {}): Promise<IPutDigests> {
+  if (options.maxBytes !== undefined && bytes.length > options.maxBytes) throw tooLarge(options.maxBytes);
+  const hashers = await createHashers(options);
+  for (const hasher of hashers.values()) hasher.update(bytes);
+  options.running?.update(bytes);
+  const result = finishDigests(hashers, bytes.length, options);
+  await options.verify?.(result);
+  return result;
+}
+
 /**
  * The one hashing tap: a pass-through that computes every digest a protocol needs in one pass (and
  * continues a running hash), enforces a size limit and runs a verification before signalling the
- * end of the data. Storage backends run every put through it.
+ * end of the data. Storage backends run every streamed put through it (a body in memory through digestBytes).
  */
 export class HashingTransform extends Transform {
-  private readonly hashers = new Map<THashAlgorithm, IIncrementalHash>();
+  private hashers = new Map<THashAlgorithm, IIncrementalHash>();
   private bytes = 0;
   private finalResult?: IPutDigests;
 
@@ -48,21 +88,17 @@ export class HashingTransform extends Transform {
     super();
   }
 
-  /** Node's OpenSSL has no BLAKE2b-256, and ours comes from WebAssembly, which is created asynchronously. */
   override _construct(callback: (error?: Error | null) => void): void {
-    const algorithms = new Set<THashAlgorithm>(['sha256', ...(this.options.hashes ?? [])]);
-    if (this.runningIsSha256) algorithms.delete('sha256');
-    Promise.all(
-      [...algorithms].map(async (algorithm) => {
-        this.hashers.set(algorithm, algorithm === 'blake2b-256' ? await createBlake2b256() : crypto.createHash(algorithm));
-      }),
-    ).then(() => callback(), callback);
+    createHashers(this.options).then((hashers) => {
+      this.hashers = hashers;
+      callback();
+    }, callback);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.options.maxBytes !== undefined && this.bytes > this.options.maxBytes) {
-      callback(RegistryError.tooLarge(`body exceeds the limit of ${this.options.maxBytes} bytes`));
+      callback(tooLarge(this.options.maxBytes));
       return;
     }
     for (const hasher of this.hashers.values()) hasher.update(chunk);
@@ -71,11 +107,7 @@ export class HashingTransform extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    const digests = {} as IPutDigests['digests'];
-    for (const [algorithm, hasher] of this.hashers) digests[algorithm] = hasher.digest('hex');
-    // A copy: the running hash goes on with the next part.
-    if (this.runningIsSha256) digests.sha256 = this.options.running!.copy().digest('hex');
-    const result: IPutDigests = { size: this.bytes, digests };
+    const result = finishDigests(this.hashers, this.bytes, this.options);
     Promise.resolve()
       .then(() => this.options.verify?.(result))
       .then(
@@ -85,10 +117,6 @@ export class HashingTransform extends Transform {
         },
         (error) => callback(error),
       );
-  }
-
-  private get runningIsSha256(): boolean {
-    return this.options.hashOnlyRunning === true && this.options.running !== undefined;
   }
 
   /** Available once the stream has ended successfully. */

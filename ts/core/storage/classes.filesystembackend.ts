@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../classes.registryerror.js';
-import { HashingTransform, sha256Hex } from '../helpers.hash.js';
+import { HashingTransform, digestBytes, sha256Hex } from '../helpers.hash.js';
 import { bytesToNode } from '../helpers.stream.js';
 import { assertValidKey, assertValidPrefix, badKeyError, compareKeys, keyCause } from './helpers.key.js';
 import { KeyLock } from './helpers.keylock.js';
@@ -50,7 +50,14 @@ const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
 const isMissing = (error: unknown) => errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const removeQuietly = (file: string) => fsp.rm(file, { force: true }).catch(() => undefined);
+// unlink, not rm: rm stats the path twice before it unlinks (three trips to the thread pool instead of one).
+const removeQuietly = (file: string) => fsp.unlink(file).catch(() => undefined);
+
+/** Creates `file` only if it does not exist (O_EXCL works across processes), as a bare descriptor: no FileHandle to track. */
+const createExclusive = (file: string) =>
+  new Promise<void>((resolve, reject) =>
+    fs.open(file, 'wx', (openError, fd) => (openError ? reject(openError) : fs.close(fd, (closeError) => (closeError ? reject(closeError) : resolve())))),
+  );
 
 /** Cheap to compute on every stat; `commit` makes sure it changes with every write. */
 const toEtag = (stats: fs.BigIntStats) =>
@@ -62,9 +69,6 @@ const toInfo = (key: string, stats: fs.BigIntStats): IObjectInfo => ({
   etag: toEtag(stats),
   lastModified: stats.mtime,
 });
-
-const toReadable = (body: Readable | Uint8Array): Readable =>
-  body instanceof Uint8Array ? Readable.from([body], { objectMode: false }) : body;
 
 /**
  * Writes a stream to an open file: an `fdatasync` is started after every `syncEveryBytes` (at most one
@@ -252,7 +256,7 @@ export class FilesystemBackend implements IStorageBackend {
     // Observed here too: the temp write may fail before `after` is awaited.
     options.after?.catch(() => undefined);
     // Size limit and verification run while streaming to the temp file, before any lock is taken.
-    const temp = await this.writeTempFile(toReadable(body), options);
+    const temp = body instanceof Uint8Array ? await this.writeTempBytes(body, options) : await this.writeTempFile(body, options);
     try {
       await options.after;
       const etag = await this.withKeyLock(key, () => this.commit(key, temp.file, target, options));
@@ -401,6 +405,26 @@ export class FilesystemBackend implements IStorageBackend {
     }
   }
 
+  /**
+   * A body in memory (a metadata document): checked and hashed first, then written and fsynced, without the
+   * stream pipeline a streamed body needs (a Readable, the hashing transform and the file sink cost more than the write).
+   */
+  private async writeTempBytes(bytes: Uint8Array, options: IPutOptions): Promise<{ file: string; digests: IPutDigests }> {
+    const digests = await digestBytes(bytes, options);
+    const file = this.newTempPath();
+    const handle = await fsp.open(file, 'wx', 0o644);
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await removeQuietly(file);
+      throw error;
+    }
+    await handle.close();
+    return { file, digests };
+  }
+
   private async commit(key: string, tempFile: string, target: string, options: IPutOptions): Promise<string> {
     const current = await statFile(target);
     assertPrecondition(key, current, options);
@@ -412,20 +436,20 @@ export class FilesystemBackend implements IStorageBackend {
     await fsp.utimes(tempFile, mtime, mtime);
     const stats = await fsp.stat(tempFile, { bigint: true });
     // rename keeps inode and mtime, so the temp file's etag is the object's.
-    await this.renameIntoPlace(key, tempFile, target, current !== null);
+    await this.renameIntoPlace(key, tempFile, target);
     return toEtag(stats);
   }
 
-  /** `replacing`: a version is stored at `target` now, so its directory is there (unless deleted meanwhile). */
-  private async renameIntoPlace(key: string, tempFile: string, target: string, replacing: boolean): Promise<void> {
+  /** The directory is made only when the rename finds it missing: most keys go into a directory that exists. */
+  private async renameIntoPlace(key: string, tempFile: string, target: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        if (!replacing || attempt > 1) await fsp.mkdir(path.dirname(target), { recursive: true });
+        if (attempt > 1) await fsp.mkdir(path.dirname(target), { recursive: true });
         await fsp.rename(tempFile, target);
         return;
       } catch (error) {
         const code = errorCode(error);
-        // The directory is missing: a concurrent delete removed it (also between mkdir and rename), make it again.
+        // The directory is missing (new, or a concurrent delete removed it, also between mkdir and rename): make it.
         if (code === 'ENOENT' && attempt < 6) continue;
         if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY') throw conflict(key, error);
         throw error;
@@ -462,20 +486,17 @@ export class FilesystemBackend implements IStorageBackend {
     });
   }
 
-  /** Creates the lock file exclusively (O_EXCL works across processes); returns its inode and when it was taken. */
-  private async acquireLock(lockFile: string, key: string): Promise<{ inode: bigint; takenAt: number }> {
+  /**
+   * Creates the lock file exclusively; returns when it was taken. An empty file, made and closed in two calls: a lock
+   * is taken for every put, and each call into the file system is a trip to Node's thread pool.
+   */
+  private async acquireLock(lockFile: string, key: string): Promise<{ takenAt: number }> {
     const deadline = Date.now() + LOCK_WAIT_MS;
     let delayMs = 1;
     for (;;) {
       try {
-        const handle = await fsp.open(lockFile, 'wx');
-        try {
-          // The pid is for whoever has to debug a stuck lock.
-          const [, stats] = await Promise.all([handle.writeFile(`${process.pid}\n`), handle.stat({ bigint: true })]);
-          return { inode: stats.ino, takenAt: Date.now() };
-        } finally {
-          await handle.close();
-        }
+        await createExclusive(lockFile);
+        return { takenAt: Date.now() };
       } catch (error) {
         if (errorCode(error) === 'ENOENT') {
           await fsp.mkdir(this.locksDir, { recursive: true });
@@ -507,15 +528,16 @@ export class FilesystemBackend implements IStorageBackend {
     await removeQuietly(aside);
   }
 
-  private async releaseLock(lockFile: string, lock: { inode: bigint; takenAt: number }): Promise<void> {
+  private async releaseLock(lockFile: string, lock: { takenAt: number }): Promise<void> {
     // Only remove our own lock: if ours was broken as stale, the file now belongs to someone else. Nobody
-    // breaks a lock younger than STALE_LOCK_MS, so one held for less than half of that is still ours.
+    // breaks a lock younger than STALE_LOCK_MS, so one held for less than half of that is still ours; and
+    // a lock made after ours was broken is dated STALE_LOCK_MS after ours at least (a file's mtime is when it was made).
     if (Date.now() - lock.takenAt < STALE_LOCK_MS / 2) {
       await removeQuietly(lockFile);
       return;
     }
-    const stats = await fsp.stat(lockFile, { bigint: true }).catch(() => null);
-    if (stats?.ino === lock.inode) await removeQuietly(lockFile);
+    const stats = await fsp.stat(lockFile).catch(() => null);
+    if (stats && stats.mtimeMs <= lock.takenAt + STALE_LOCK_MS / 2) await removeQuietly(lockFile);
   }
 
   private async removeStaleTempFiles(): Promise<void> {

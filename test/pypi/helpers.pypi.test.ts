@@ -1,10 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as pep440 from '@renovatebot/pep440';
 import {
   canonicalVersion,
+  compareVersionsDescending,
   distributionIdentity,
   escapeHtml,
   filenameMismatch,
+  isPrerelease,
   isValidProjectName,
   isWheelMetadataMember,
   latestRelease,
@@ -13,6 +16,7 @@ import {
   parseCoreMetadata,
   parseDistributionFilename,
   reasonPhrase,
+  sameVersion,
   renderSimpleProjectHtml,
   renderSimpleProjectJson,
   simpleFileLinks,
@@ -70,6 +74,19 @@ describe('pypi helpers', () => {
     assert.equal(canonicalVersion('1.0-1'), '1.0.post1');
     assert.equal(canonicalVersion('1.0RC1'), '1.0rc1');
     assert.equal(canonicalVersion('one'), null);
+  });
+
+  it('release-only versions, compared without the PEP 440 parser, as the parser compares them', () => {
+    const versions = ['0', '00', '1', '1.0', '1.0.0', '01.2', '1.2', '1.2.0', '1.10', '1.9.9', '2', '2.0.0.0.1', '10.0', '123456789012345.1'];
+    for (const version of versions) {
+      assert.equal(canonicalVersion(version), pep440.clean(version), version);
+      assert.equal(isPrerelease(version), false, version);
+      for (const other of [...versions, '1.0rc1', '1.0.post1', '1!1.0', '1.0+local']) {
+        assert.equal(sameVersion(version, other), pep440.eq(version, other), `${version} = ${other}`);
+        assert.equal(Math.sign(compareVersionsDescending(version, other)) || 0, Math.sign(pep440.rcompare(version, other)) || 0, `${version} <=> ${other}`);
+      }
+    }
+    assert.equal(isPrerelease('1.0rc1'), true);
   });
 
   it('one distribution file, however its name is spelled', () => {

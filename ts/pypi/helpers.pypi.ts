@@ -15,8 +15,33 @@ export const isValidProjectName = (name: string) => name.length <= MAX_PROJECT_N
 /** PEP 503: lower case, runs of `-`, `_`, `.` become one `-`. */
 export const normalizeProjectName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
 
+const PLAIN_RELEASE = /^\d{1,15}(?:\.\d{1,15})*$/;
+
+/**
+ * The numbers of a version that is a release segment alone (`1.2.10`, what most uploads carry), or null for
+ * anything else (pre, post, dev, local, epoch, numbers past 15 digits). Such versions are compared here
+ * without a PEP 440 parse: the library parses both versions again on every call, and an upload compares
+ * its version with every one the project holds.
+ */
+function plainRelease(version: string): number[] | null {
+  return PLAIN_RELEASE.test(version) ? version.split('.').map(Number) : null;
+}
+
+/** PEP 440 order of two release segments: missing trailing parts count as zeros. */
+function compareReleases(a: number[], b: number[]): number {
+  for (let index = 0; index < Math.max(a.length, b.length); index++) {
+    const difference = (a[index] ?? 0) - (b[index] ?? 0);
+    if (difference !== 0) return Math.sign(difference);
+  }
+  return 0;
+}
+
 /** The canonical form of a PEP 440 version (null when it is not one): the key of its release. */
-export const canonicalVersion = (version: string): string | null => (pep440.valid(version) ? pep440.clean(version) : null);
+export function canonicalVersion(version: string): string | null {
+  const plain = plainRelease(version);
+  if (plain) return plain.join('.');
+  return pep440.valid(version) ? pep440.clean(version) : null;
+}
 
 /** The key of the release `version` names (PEP 440 equality: `2.0` is `2.0.0`), when the project has it. */
 export function findReleaseKey(project: IPypiProject, version: string): string | undefined {
@@ -26,12 +51,21 @@ export function findReleaseKey(project: IPypiProject, version: string): string |
   return Object.keys(project.releases).find((key) => sameVersion(key, version));
 }
 
-export const sameVersion = (a: string, b: string) => pep440.valid(a) !== null && pep440.valid(b) !== null && pep440.eq(a, b);
+export function sameVersion(a: string, b: string): boolean {
+  const plainA = plainRelease(a);
+  const plainB = plainRelease(b);
+  if (plainA && plainB) return compareReleases(plainA, plainB) === 0;
+  return pep440.valid(a) !== null && pep440.valid(b) !== null && pep440.eq(a, b);
+}
 
 /** Highest first, by PEP 440. */
-export const compareVersionsDescending = (a: string, b: string) => pep440.rcompare(a, b);
+export function compareVersionsDescending(a: string, b: string): number {
+  const plainA = plainRelease(a);
+  const plainB = plainRelease(b);
+  return plainA && plainB ? compareReleases(plainB, plainA) : pep440.rcompare(a, b);
+}
 
-export const isPrerelease = (version: string) => pep440.explain(version)?.is_prerelease ?? false;
+export const isPrerelease = (version: string) => plainRelease(version) === null && (pep440.explain(version)?.is_prerelease ?? false);
 
 export type TDistribution = { kind: 'wheel'; name: string; version: string } | { kind: 'sdist'; stem: string };
 

@@ -92,6 +92,17 @@ describe('composer helpers', () => {
     assert.deepEqual(minifyVersions([]), []);
   });
 
+  it('minifying compares values as JSON text: nested equal values are left out, key order and arrays count', () => {
+    const versions = [
+      { version: '3.0.0', autoload: { 'psr-4': { 'A\\': 'src/' } }, require: { php: '>=8', ext: '*' }, keywords: ['x'], extra: null },
+      { version: '2.0.0', autoload: { 'psr-4': { 'A\\': 'src/' } }, require: { ext: '*', php: '>=8' }, keywords: { 0: 'x' }, extra: null },
+      { version: '1.0.0', autoload: { 'psr-4': { 'A\\': 'src/' } }, require: { ext: '*', php: '>=8' }, keywords: { 0: 'x' }, extra: {} },
+    ];
+    const [, second, third] = minifyVersions(versions);
+    assert.deepEqual(second, { version: '2.0.0', require: { ext: '*', php: '>=8' }, keywords: { 0: 'x' } });
+    assert.deepEqual(third, { version: '1.0.0', extra: {} });
+  });
+
   it('renders the tagged and dev metadata files of a package, dist URLs marked for the base URL', () => {
     const entry = (version: string, normalized: string) =>
       versionEntry({ name: 'acme/foo', fields: { description: 'd' } }, { name: 'acme/foo', version, normalized, sha1: SHA1, time: '2024-01-01T00:00:00.000Z' });

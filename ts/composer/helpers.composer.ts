@@ -130,7 +130,17 @@ export function versionEntry(composerJson: IComposerJson, upload: IUploadedVersi
 /** Path of a dist below the protocol's base URL. */
 export const distPath = (name: string, reference: string) => `/dists/${name}/${reference}.zip`;
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/**
+ * Equal as JSON text (key order counts), for values parsed from JSON: compared in place, since a p2 file is
+ * made again on every upload and compares every key of every version with the one before it.
+ */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  return keysA.length === keysB.length && keysA.every((key, index) => key === keysB[index] && same((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+}
 
 /**
  * Composer's `composer/2.0` minified list: the first version whole, each later one only with the keys

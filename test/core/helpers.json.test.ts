@@ -24,5 +24,22 @@ test('json: stringifyGrowing writes the bytes JSON.stringify writes, also as the
   }
   const odd = { versions: [null, 3, 'x', [1, { a: undefined }], { b: 2 }], other: { versions: [1] } };
   assert.equal(stringifyGrowing(odd, 'versions'), JSON.stringify(odd));
-  for (const other of [{ versions: { a: 1 } }, { name: 'no versions' }, {}]) assert.equal(stringifyGrowing(other, 'versions'), JSON.stringify(other));
+  for (const other of [{ versions: { a: 1 } }, { versions: new Date(0) }, { versions: null }, { name: 'no versions' }, {}]) {
+    assert.equal(stringifyGrowing(other, 'versions'), JSON.stringify(other));
+  }
+});
+
+test('json: stringifyGrowing writes a record field (versions by number) as JSON.stringify does, also as it grows', () => {
+  const record = (n: number) => ({ version: `1.0.${n}`, yanked: n % 3 === 0, note: n % 2 ? undefined : 'line\nbreak \u2028', at: new Date(n) });
+  let document: Record<string, unknown> = { v: 1, name: 'demo', versions: { '1.0.1': record(1) }, revision: '1-a' };
+  for (let n = 2; n <= 5; n++) {
+    assert.equal(stringifyGrowing(document, 'versions'), JSON.stringify(document), `${n - 1} versions`);
+    document = { ...document, versions: { ...(document.versions as object), [`1.0.${n}`]: record(n) } };
+  }
+  // A yank replaces one record with a new object: the new one is written, the kept JSON of the old one unused.
+  const versions = document.versions as Record<string, object>;
+  document = { ...document, versions: { ...versions, '1.0.2': { ...versions['1.0.2'], yanked: true } } };
+  assert.equal(stringifyGrowing(document, 'versions'), JSON.stringify(document));
+  const odd = { versions: { a: 1, b: undefined, c: null, d: 'x', e: [1, undefined], f: () => 1, g: { h: undefined } } };
+  assert.equal(stringifyGrowing(odd, 'versions'), JSON.stringify(odd));
 });

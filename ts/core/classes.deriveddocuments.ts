@@ -77,8 +77,8 @@ export function jsonRevisionOf(bytes: Buffer): string | null {
 
 /**
  * A truth stored as JSON that records its revision in a `revision` field (a crate, a gem). `growing` names an
- * array field whose elements are never changed in place (a crate's versions): each is serialized once
- * (stringifyGrowing), so a write costs what is new rather than the whole history again.
+ * array or record field whose elements are never changed in place (a crate's versions, a gem's versions by
+ * number): each is serialized once (stringifyGrowing), so a write costs what is new rather than the whole history again.
  */
 export function jsonTruth<T extends { revision: string }>(key: (name: string) => string, options: { growing?: keyof T & string } = {}): ITruthSpec<T> {
   const { growing } = options;

@@ -24,16 +24,32 @@ function jsonOfElement(element: unknown): string {
   return json;
 }
 
+const isRecordLiteral = (value: unknown): value is Record<string, unknown> =>
+  isPlainObject(value) && [Object.prototype, null].includes(Object.getPrototypeOf(value));
+
+/** The JSON of a growing field: an array's elements, or a record's values (by version), each serialized once. */
+function growingFieldJson(value: unknown): string | undefined {
+  if (Array.isArray(value)) return `[${value.map(jsonOfElement).join(',')}]`;
+  if (!isRecordLiteral(value)) return JSON.stringify(value) as string | undefined;
+  const members: string[] = [];
+  for (const [key, member] of Object.entries(value)) {
+    // As JSON.stringify does: a member it cannot write (undefined, a function) is left out of an object.
+    const json = typeof member === 'object' && member !== null ? jsonOfElement(member) : (JSON.stringify(member) as string | undefined);
+    if (json !== undefined) members.push(`${JSON.stringify(key)}:${json}`);
+  }
+  return `{${members.join(',')}}`;
+}
+
 /**
- * `JSON.stringify(document)`, the same bytes, but each object in its array `field` is serialized once and its
- * JSON kept while the object lives: a document that gains a version per publish carries the earlier versions
- * over as the same objects, so a publish no longer serializes every version again. Only for elements that are
- * never changed in place (a change replaces the element with a new object).
+ * `JSON.stringify(document)`, the same bytes, but each object in its field `field` (an array, or a record such as
+ * versions by number) is serialized once and its JSON kept while the object lives: a document that gains a version
+ * per publish carries the earlier versions over as the same objects, so a publish no longer serializes every
+ * version again. Only for elements that are never changed in place (a change replaces the element with a new object).
  */
 export function stringifyGrowing(document: object, field: string): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(document)) {
-    const json = key === field && Array.isArray(value) ? `[${value.map(jsonOfElement).join(',')}]` : (JSON.stringify(value) as string | undefined);
+    const json = key === field ? growingFieldJson(value) : (JSON.stringify(value) as string | undefined);
     if (json !== undefined) parts.push(`${JSON.stringify(key)}:${json}`);
   }
   return `{${parts.join(',')}}`;

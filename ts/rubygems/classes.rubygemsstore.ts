@@ -139,7 +139,7 @@ export class RubyGemsStore {
     };
     this.documents = new DerivedDocuments<IGemDocument>(
       storage,
-      jsonTruth<IGemDocument>(rubygemsPaths.gem),
+      jsonTruth<IGemDocument>(rubygemsPaths.gem, { growing: 'versions' }),
       [this.infoTarget, this.compactTarget, searchTarget],
       logger,
     );

@@ -102,13 +102,15 @@ export class CargoRegistry extends BaseRegistry {
     const notFound = () => RegistryError.notFound(`crate \`${name}\` does not exist`);
     // Only the one path the layout gives a name (`/ab/xy/abcd` is not abcd's file).
     if (req.path !== `/${indexPathOf(name)}`) throw notFound();
-    const proxied = await this.upstreamIndex(req, name).catch(async (error: unknown) => {
-      // With the upstreams down, a local crate is still served as it is.
-      if (await this.crates.getCrate(name)) return null;
-      throw error;
-    });
+    const proxied = !this.upstream.configured
+      ? null
+      : await this.upstreamIndex(req, name).catch(async (error: unknown) => {
+          // With the upstreams down, a local crate is still served as it is.
+          if (await this.crates.getCrate(name)) return null;
+          throw error;
+        });
     if (proxied) return this.sendMergedIndex(req, name, proxied.lines, proxied.cache);
-    return serveObject(req, await this.crates.indexSource(name, req.storageContext), { notFound });
+    return await serveObject(req, await this.crates.indexSource(name, req.storageContext), { notFound });
   }
 
   // ---- upstream ------------------------------------------------------------------------------

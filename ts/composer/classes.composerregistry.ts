@@ -113,14 +113,16 @@ export class ComposerRegistry extends BaseRegistry {
 
   private async metadata(req: IRouteRequest): Promise<IHandlerResponse> {
     const { name, file } = this.metadataFile(req);
-    const proxied = await this.upstreamMetadata(req, name, file).catch(async (error: unknown) => {
-      // With the upstreams down, a local package is still served as it is.
-      if (await this.packages.getPackage(name)) return null;
-      throw error;
-    });
+    const proxied = !this.upstream.configured
+      ? null
+      : await this.upstreamMetadata(req, name, file).catch(async (error: unknown) => {
+          // With the upstreams down, a local package is still served as it is.
+          if (await this.packages.getPackage(name)) return null;
+          throw error;
+        });
     if (proxied) return this.proxiedMetadata(req, name, file, proxied.versions, proxied.cache);
     const source = await this.packages.metadataSource(name, file, req.baseUrl, req.storageContext);
-    return serveObject(req, source, { notFound: () => RegistryError.notFound(`package ${name} not found`) });
+    return await serveObject(req, source, { notFound: () => RegistryError.notFound(`package ${name} not found`) });
   }
 
   /** The names of `names` the caller may read. */

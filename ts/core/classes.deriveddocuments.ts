@@ -138,7 +138,7 @@ const VERIFIED_ENTRIES = 50_000;
  *   stats, a read only after a change) and, when it is stale or missing, derives again from the truth.
  */
 export class DerivedDocuments<T> {
-  private readonly verified = new BoundedCache<string>({ maxEntries: VERIFIED_ENTRIES });
+  private readonly verified = new BoundedCache<{ truthEtag: string; derivedEtag: string }>({ maxEntries: VERIFIED_ENTRIES });
   private readonly repairs = new Map<string, Promise<void>>();
 
   constructor(
@@ -185,10 +185,17 @@ export class DerivedDocuments<T> {
   async ensureCurrent(name: string, target: IDerivedTarget<T>, ctx: IStorageOperationContext): Promise<void> {
     const stored = target.stored;
     if (!stored) return;
-    const [truthInfo, derivedInfo] = await Promise.all([this.storage.statRecent(this.truth.key(name)), this.storage.statRecent(stored.key(name))]);
+    const truthKey = this.truth.key(name);
+    const derivedKey = stored.key(name);
+    let truthInfo = this.storage.knownRecentStat(truthKey);
+    let derivedInfo = this.storage.knownRecentStat(derivedKey);
+    if (truthInfo === undefined || derivedInfo === undefined) {
+      [truthInfo, derivedInfo] = await Promise.all([this.storage.statRecent(truthKey), this.storage.statRecent(derivedKey)]);
+    }
     if (!truthInfo && !derivedInfo) return;
     const verifiedKey = `${target.label}\n${name}`;
-    if (this.verified.get(verifiedKey) === `${truthInfo?.etag}\n${derivedInfo?.etag}`) return;
+    const pair = this.verified.get(verifiedKey);
+    if (pair !== undefined && pair.truthEtag === truthInfo?.etag && pair.derivedEtag === derivedInfo?.etag) return;
     let pending = this.repairs.get(verifiedKey);
     if (!pending) {
       pending = this.verify(name, target, ctx, verifiedKey).finally(() => this.repairs.delete(verifiedKey));
@@ -215,7 +222,7 @@ export class DerivedDocuments<T> {
     const truthRevision = truthBytes ? this.truth.revisionOfBytes(truthBytes.bytes) : null;
     const derivedRevision = derivedBytes ? stored.revisionOfBytes(derivedBytes.bytes) : null;
     if (truthBytes && derivedBytes && truthRevision === derivedRevision) {
-      this.verified.set(verifiedKey, `${truthBytes.etag}\n${derivedBytes.etag}`);
+      this.verified.set(verifiedKey, { truthEtag: truthBytes.etag, derivedEtag: derivedBytes.etag });
       return;
     }
     if (!truthBytes && !derivedBytes) return;

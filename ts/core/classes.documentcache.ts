@@ -34,11 +34,15 @@ export class DocumentCache {
 
   /** The document at `key` as stored now (null: none), parsed by `parse` (default JSON) when it changed; damaged bytes throw `corrupt`. */
   async read<T>(key: string, parse?: (bytes: Buffer) => T): Promise<ICachedDocument<T> | null> {
-    const info = await this.storage.statRecent(key);
+    const known = this.storage.knownRecentStat(key);
+    const info = known === undefined ? await this.storage.statRecent(key) : known;
     if (!info) {
       this.cache.delete(key);
       return null;
     }
+    // The usual case, without the loader's closures and the shared-load machinery.
+    const kept = this.cache.get(key);
+    if (kept && kept.etag === info.etag) return kept as ICachedDocument<T>;
     const document = await this.cache.getOrLoad(
       key,
       async () => {
@@ -48,6 +52,6 @@ export class DocumentCache {
       },
       { isCurrent: (cached) => cached.etag === info.etag },
     );
-    return document ? { etag: document.etag, lastModified: document.lastModified, value: document.value as T } : null;
+    return document ? (document as ICachedDocument<T>) : null;
   }
 }

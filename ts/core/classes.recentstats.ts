@@ -39,6 +39,16 @@ export class RecentStats {
     return entry!.info;
   }
 
+  /**
+   * What `get` would answer without asking storage: the remembered info (null: none stored), or undefined
+   * when storage must be asked. Reads that check several keys take it first: an `await` per key of a value
+   * already known costs a promise and a turn of the microtask queue each.
+   */
+  peek(key: string): IObjectInfo | null | undefined {
+    if (this.options.windowMs <= 0) return undefined;
+    return this.remembered.get(key)?.info;
+  }
+
   /** This instance changed or deleted `key` (or tried to): the next `get` asks storage. */
   forget(key: string): void {
     this.remembered.delete(key);

@@ -206,6 +206,11 @@ export class RegistryStorage {
     return this.recentStats.get(key);
   }
 
+  /** `statRecent`'s answer when it needs no storage round trip; undefined when it does. */
+  knownRecentStat(key: string): IObjectInfo | null | undefined {
+    return this.recentStats.peek(key);
+  }
+
   list(prefix: string, options?: IListOptions): Promise<IListResult> {
     return this.backend.list(prefix, options);
   }

@@ -53,7 +53,7 @@ export class NpmDocumentCache {
   }
 
   /** The document at `key` with tarball URLs below `baseUrl`; null when it does not exist. */
-  async get(key: string, baseUrl: string, freshness: TFreshness = 'recent'): Promise<IServedDocument | null> {
+  get(key: string, baseUrl: string, freshness: TFreshness = 'recent'): Promise<IServedDocument | null> {
     return this.entry(key, baseUrl, freshness);
   }
 
@@ -103,11 +103,15 @@ export class NpmDocumentCache {
 
   private async entry(key: string, baseUrl: string, freshness: TFreshness): Promise<ICacheEntry | null> {
     const cacheKey = cacheKeyOf(key, baseUrl);
-    const info = freshness === 'current' ? await this.storage.stat(key) : await this.storage.statRecent(key);
+    const known = freshness === 'current' ? undefined : this.storage.knownRecentStat(key);
+    const info = known !== undefined ? known : freshness === 'current' ? await this.storage.stat(key) : await this.storage.statRecent(key);
     if (!info) {
       this.entries.delete(cacheKey);
       return null;
     }
+    // The usual case, without the loader's closures and the shared-load machinery.
+    const kept = this.entries.get(cacheKey);
+    if (kept && kept.etag === info.etag) return kept;
     const entry = await this.entries.getOrLoad(cacheKey, () => this.load(key, baseUrl, info.lastModified), {
       isCurrent: (cached) => cached.etag === info.etag,
     });

@@ -122,10 +122,10 @@ export class NpmPackageStore {
 
   /** The full or abbreviated document, ready to send. */
   async getDocument(name: string, baseUrl: string, abbreviated: boolean, freshness?: TFreshness): Promise<IServedDocument | null> {
-    if (!abbreviated) return this.cache.get(npmPaths.packument(name), baseUrl, freshness);
+    if (!abbreviated) return await this.cache.get(npmPaths.packument(name), baseUrl, freshness);
     // Missing or stale (a derived write failed, a writer died before it) is put right here.
     await this.documents.ensureCurrent(name, this.abbreviated, { protocol: 'npm' });
-    return this.cache.get(npmPaths.abbreviated(name), baseUrl);
+    return await this.cache.get(npmPaths.abbreviated(name), baseUrl);
   }
 
   /** The full document parsed (shared, read-only), tarball URLs absolute below `baseUrl`. */

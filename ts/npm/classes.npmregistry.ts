@@ -238,7 +238,7 @@ export class NpmRegistry extends BaseRegistry {
 
   private async getPackument(req: IRouteRequest, name: string): Promise<IHandlerResponse> {
     const abbreviated = wantsAbbreviated(req.headers.accept);
-    const proxied = await this.proxiedPackument(req, name);
+    const proxied = this.upstream.configured ? await this.proxiedPackument(req, name) : null;
     if (proxied) return this.sendProxiedPackument(req, proxied, abbreviated);
     // `?write=true` is the CLI reading what it will send back with its `_rev` (unpublish, deprecate,
     // owner, dist-tag): it must be what storage holds now, not what this instance checked a moment ago.

@@ -166,11 +166,13 @@ export class PypiRegistry extends BaseRegistry {
     const project = this.project(req);
     if (req.params.project !== project) return redirect(`${req.baseUrl}/simple/${project}/`);
     const format = this.negotiate(req);
-    const proxied = await this.upstreamProject(req, project).catch(async (error: unknown) => {
-      // With the upstreams down, a local project is still served as it is.
-      if (await this.projects.get(project)) return null;
-      throw error;
-    });
+    const proxied = !this.upstream.configured
+      ? null
+      : await this.upstreamProject(req, project).catch(async (error: unknown) => {
+          // With the upstreams down, a local project is still served as it is.
+          if (await this.projects.get(project)) return null;
+          throw error;
+        });
     if (proxied) return this.proxiedProjectPage(req, format, project, proxied.page, proxied.cache);
     const stored = await this.projects.get(project);
     if (!stored) throw RegistryError.notFound(`project ${project} not found`);

@@ -204,9 +204,9 @@ export class RubyGemsRegistry extends BaseRegistry {
 
   private async compactInfo(req: IRouteRequest) {
     const name = this.gemName(req.params.gem);
-    const proxied = (await this.store.getGem(name)) ? null : await this.upstreamInfo(req, name);
+    const proxied = !this.upstream.configured || (await this.store.getGem(name)) ? null : await this.upstreamInfo(req, name);
     if (proxied) return this.proxiedFile(req, { bytes: proxied.body, object: compactIndexObject(proxied.body, undefined) }, proxied.cache);
-    return serveObject(req, await this.store.infoSource(name, req.storageContext), { notFound: () => gemNotFound(name) });
+    return await serveObject(req, await this.store.infoSource(name, req.storageContext), { notFound: () => gemNotFound(name) });
   }
 
   /** A file rendered from the compact index document (ETag, 304, Range, HEAD, Repr-Digest). */

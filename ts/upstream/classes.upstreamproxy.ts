@@ -114,6 +114,11 @@ export class UpstreamProxy {
     this.http = new UpstreamHttp(deps.sleep);
   }
 
+  /** Whether upstreams may be asked at all (a provider is configured): a local read skips the lookup otherwise. */
+  get configured(): boolean {
+    return this.deps.provider !== undefined;
+  }
+
   /** The upstreams a request about `resource` may use; null when there are none. */
   select(resource: string, method: string, actor?: IRequestActor): Promise<IUpstreamSelection | null> {
     // Every document read asks: without a provider, one settled promise instead of two async calls.

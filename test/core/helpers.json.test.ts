@@ -43,3 +43,12 @@ test('json: stringifyGrowing writes a record field (versions by number) as JSON.
   const odd = { versions: { a: 1, b: undefined, c: null, d: 'x', e: [1, undefined], f: () => 1, g: { h: undefined } } };
   assert.equal(stringifyGrowing(odd, 'versions'), JSON.stringify(odd));
 });
+
+test('json: stringifyGrowing takes several growing fields (a project\'s releases and files)', () => {
+  const release = { info: { summary: 'x' }, created: 'now' };
+  const file = { filename: 'a-1.0-py3-none-any.whl', release: '1.0' };
+  const project = { name: 'a', releases: { '1.0': release }, files: { [file.filename]: file }, serial: 1 };
+  assert.equal(stringifyGrowing(project, ['releases', 'files']), JSON.stringify(project));
+  const next = { ...project, releases: { ...project.releases, '1.0': { ...release, yanked: { reason: 'bad' } } }, serial: 2 };
+  assert.equal(stringifyGrowing(next, ['releases', 'files']), JSON.stringify(next));
+});

@@ -41,15 +41,16 @@ function growingFieldJson(value: unknown): string | undefined {
 }
 
 /**
- * `JSON.stringify(document)`, the same bytes, but each object in its field `field` (an array, or a record such as
- * versions by number) is serialized once and its JSON kept while the object lives: a document that gains a version
+ * `JSON.stringify(document)`, the same bytes, but each object in its growing fields `fields` (arrays, or records such
+ * as versions by number) is serialized once and its JSON kept while the object lives: a document that gains a version
  * per publish carries the earlier versions over as the same objects, so a publish no longer serializes every
  * version again. Only for elements that are never changed in place (a change replaces the element with a new object).
  */
-export function stringifyGrowing(document: object, field: string): string {
+export function stringifyGrowing(document: object, fields: string | readonly string[]): string {
+  const growing = typeof fields === 'string' ? [fields] : fields;
   const parts: string[] = [];
   for (const [key, value] of Object.entries(document)) {
-    const json = key === field ? growingFieldJson(value) : (JSON.stringify(value) as string | undefined);
+    const json = growing.includes(key) ? growingFieldJson(value) : (JSON.stringify(value) as string | undefined);
     if (json !== undefined) parts.push(`${JSON.stringify(key)}:${json}`);
   }
   return `{${parts.join(',')}}`;

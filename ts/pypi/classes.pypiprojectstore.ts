@@ -5,8 +5,9 @@ import { BoundedCache } from '../core/classes.boundedcache.js';
 import { DocumentCache } from '../core/classes.documentcache.js';
 import type { Logger } from '../core/classes.logger.js';
 import { RegistryError } from '../core/classes.registryerror.js';
-import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
+import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { sha256Hex } from '../core/helpers.hash.js';
+import { stringifyGrowing } from '../core/helpers.json.js';
 import { ingestArtifact, type IIngestedArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
 import { parseStoredJson } from '../core/helpers.storeddocument.js';
@@ -20,6 +21,11 @@ import type { IPypiDigests, IPypiFile, IPypiProject, IPypiReleaseInfo } from './
 const MAX_METADATA_BYTES = 4 * 1024 * 1024;
 /** PEP 658 metadata files kept (validated as every stored document is): how many. */
 const METADATA_CACHE_ENTRIES = 10_000;
+/**
+ * The project document's records that an upload writes with each one serialized once (stringifyGrowing): a file
+ * or release record is replaced by a new object when it changes, never changed in place.
+ */
+const GROWING_FIELDS = ['releases', 'files'];
 
 /** The digests an upload declared (hex, lower case); each one given is checked. */
 export type TDeclaredDigests = Partial<IPypiDigests>;
@@ -193,11 +199,11 @@ export class PypiProjectStore {
           if (holdsDistribution(doc, request.filename)) throw fileAlreadyExists(request.filename);
           // The first upload of a release sets its metadata; later files (an sdist beside a wheel, `2.0.0` beside `2.0`) join it.
           const release = findReleaseKey(doc, request.version) ?? canonicalVersion(request.version)!;
-          file.release = release;
           doc.releases[release] ??= { info: request.info, created: file.upload_time };
-          doc.files[request.filename] = file;
+          // A new object on every attempt: a record, once written, is never changed in place (GROWING_FIELDS).
+          doc.files[request.filename] = { ...file, release };
           doc.serial += 1;
-          return doc;
+          return new SerializedDocument(doc, Buffer.from(stringifyGrowing(doc, GROWING_FIELDS)));
         },
         { prerequisite: metadataWritten },
       );
@@ -246,8 +252,9 @@ export class PypiProjectStore {
       found = release !== undefined;
       if (!found) return UNCHANGED;
       const doc = current!;
-      if (yanked) doc.releases[release!].yanked = yanked;
-      else delete doc.releases[release!].yanked;
+      // Replaced, not changed in place (GROWING_FIELDS).
+      const { yanked: _previous, ...unyanked } = doc.releases[release!];
+      doc.releases[release!] = yanked ? { ...unyanked, yanked } : unyanked;
       doc.serial += 1;
       return doc;
     });

@@ -18,7 +18,7 @@
  *
  * Options: --backend=fs|s3|all (default all; s3 runs on a local s3rver), --seconds=N per load phase,
  * --part=tarball (only the curl tarball measurement: publish one 1 MiB tarball, fetch it with curl),
- * --part=search (only the search and memory measurement on a fresh server).
+ * --part=search (only the search and memory measurement on a fresh server), --part=publish (only the publishes).
  */
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -208,6 +208,42 @@ async function benchSearch(backend: string, server: IBenchServer, storage: IStor
   };
 }
 
+type TPublishFigures = Pick<IFigures, 'publishFirst' | 'publishLast' | 'publishFirstMean' | 'publishLastMean' | 'publishMedian' | 'publishCpuFirst' | 'publishCpuLast'>;
+
+/** 30 warm-up publishes, then versions 1..200 of three packages, one request at a time. */
+async function benchPublishes(backend: string, server: IBenchServer, auth: Record<string, string>, publishAgent: http.Agent): Promise<TPublishFigures> {
+  const small = crypto.randomBytes(1024);
+  console.log(`\n[${backend}] warming up: 30 versions of bench-warmup`);
+  for (let i = 1; i <= 30; i++) {
+    const result = await benchRequest({ port: server.port, method: 'PUT', path: '/npm/bench-warmup', headers: auth, body: publishBody('bench-warmup', `1.0.${i}`, small), agent: publishAgent });
+    if (result.status !== 201) throw new Error(`warm-up publish: ${result.status}`);
+  }
+  // Three packages of 200 versions each, published one request at a time: 30 samples per bucket.
+  console.log(`[${backend}] publishing versions 1..200 of bench-pkg, bench-pkg-2, bench-pkg-3, one at a time`);
+  const rounds = ['bench-pkg', 'bench-pkg-2', 'bench-pkg-3'];
+  const perVersion: number[][] = Array.from({ length: 200 }, () => []);
+  const cpuPerVersion: number[][] = Array.from({ length: 200 }, () => []);
+  for (const name of rounds) {
+    for (let i = 1; i <= 200; i++) {
+      const body = publishBody(name, `1.0.${i}`, small);
+      const started = performance.now();
+      const request = () => benchRequest({ port: server.port, method: 'PUT', path: `/npm/${name}`, headers: { ...auth, 'content-type': 'application/json' }, body, agent: publishAgent });
+      const result = await withServerCpu(server.child.pid!, cpuPerVersion[i - 1], request);
+      perVersion[i - 1].push(performance.now() - started);
+      if (result.status !== 201) throw new Error(`publish ${name}@1.0.${i}: ${result.status}`);
+    }
+  }
+  return {
+    publishFirst: median(perVersion.slice(0, 10).flat()),
+    publishLast: median(perVersion.slice(189, 200).flat()),
+    publishFirstMean: mean(perVersion.slice(0, 10).flat()),
+    publishLastMean: mean(perVersion.slice(189, 200).flat()),
+    publishMedian: median(perVersion.flat()),
+    publishCpuFirst: median(cpuPerVersion.slice(0, 10).flat()),
+    publishCpuLast: median(cpuPerVersion.slice(189, 200).flat()),
+  };
+}
+
 async function benchBackend(backend: string, storage: IStorageConfig, seconds: number, helloServer: IBenchServer): Promise<IFigures> {
   const server = await startServer(storage);
   const hellos: number[] = [];
@@ -219,30 +255,8 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
   };
   const auth = { authorization: `Bearer ${server.token}` };
   try {
-    const small = crypto.randomBytes(1024);
-    const publishTimes: number[] = [];
     const publishAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    console.log(`\n[${backend}] warming up: 30 versions of bench-warmup`);
-    for (let i = 1; i <= 30; i++) {
-      const result = await benchRequest({ port: server.port, method: 'PUT', path: '/npm/bench-warmup', headers: auth, body: publishBody('bench-warmup', `1.0.${i}`, small), agent: publishAgent });
-      if (result.status !== 201) throw new Error(`warm-up publish: ${result.status}`);
-    }
-    // Three packages of 200 versions each, published one request at a time: 30 samples per bucket.
-    console.log(`[${backend}] publishing versions 1..200 of bench-pkg, bench-pkg-2, bench-pkg-3, one at a time`);
-    const rounds = ['bench-pkg', 'bench-pkg-2', 'bench-pkg-3'];
-    const perVersion: number[][] = Array.from({ length: 200 }, () => []);
-    const cpuPerVersion: number[][] = Array.from({ length: 200 }, () => []);
-    for (const name of rounds) {
-      for (let i = 1; i <= 200; i++) {
-        const body = publishBody(name, `1.0.${i}`, small);
-        const started = performance.now();
-        const request = () => benchRequest({ port: server.port, method: 'PUT', path: `/npm/${name}`, headers: { ...auth, 'content-type': 'application/json' }, body, agent: publishAgent });
-        const result = await withServerCpu(server.child.pid!, cpuPerVersion[i - 1], request);
-        perVersion[i - 1].push(performance.now() - started);
-        if (result.status !== 201) throw new Error(`publish ${name}@1.0.${i}: ${result.status}`);
-      }
-    }
-    publishTimes.push(...perVersion.flat());
+    const publishes = await benchPublishes(backend, server, auth, publishAgent);
     const packumentBytes = (await benchRequest({ port: server.port, path: '/npm/bench-pkg', headers: auth })).bytes;
 
     const big = crypto.randomBytes(1024 * 1024);
@@ -279,18 +293,23 @@ async function benchBackend(backend: string, storage: IStorageConfig, seconds: n
       packumentBytes,
       tarball: tarballLoad,
       tarballCurlMBps,
-      publishFirst: median(perVersion.slice(0, 10).flat()),
-      publishLast: median(perVersion.slice(189, 200).flat()),
-      publishFirstMean: mean(perVersion.slice(0, 10).flat()),
-      publishLastMean: mean(perVersion.slice(189, 200).flat()),
-      publishMedian: median(publishTimes),
-      publishCpuFirst: median(cpuPerVersion.slice(0, 10).flat()),
-      publishCpuLast: median(cpuPerVersion.slice(189, 200).flat()),
+      ...publishes,
       search,
     };
   } finally {
     await server.stop();
   }
+}
+
+/** The publish rows: medians of versions 1-10 and 190-200 against the targets, and the server's CPU. */
+function publishLines(figures: TPublishFigures): string[] {
+  const growth = figures.publishLast / figures.publishFirst;
+  return [
+    `  ${'publish, versions 1-10 (median)'.padEnd(38)}${figures.publishFirst.toFixed(2).padStart(7)} ms     (mean ${figures.publishFirstMean.toFixed(2)} ms)   ${mark(figures.publishFirst <= 10)} target ≤ 10 ms`,
+    `  ${'publish, versions 190-200 (median)'.padEnd(38)}${figures.publishLast.toFixed(2).padStart(7)} ms     (mean ${figures.publishLastMean.toFixed(2)} ms)   ${growth.toFixed(2)}× versions 1-10   ${mark(growth <= 1.2 && figures.publishLast <= 10)} target ≤ 1.2×, ≤ 10 ms`,
+    `  ${'publish, median of all 600'.padEnd(38)}${figures.publishMedian.toFixed(2).padStart(7)} ms`,
+    `  ${'publish, server CPU, 1-10 / 190-200'.padEnd(38)} ${figures.publishCpuFirst.toFixed(2)} / ${figures.publishCpuLast.toFixed(2)} ms     ${(figures.publishCpuLast / figures.publishCpuFirst).toFixed(2)}×`,
+  ];
 }
 
 function load(label: string, result: TPhaseResult, target?: string) {
@@ -312,7 +331,6 @@ function searchLines(figures: ISearchFigures): string[] {
 
 function report(figures: IFigures) {
   const mbps = figures.tarball.bytesPerSecond / 1e6;
-  const growth = figures.publishLast / figures.publishFirst;
   const lines = [
     `npm benchmark — ${figures.backend} backend (${os.cpus().length} cores, ${CONNECTIONS} connections)`,
     `  ${'hello (bare node:http), median'.padEnd(38)}${figures.hello.toFixed(0).padStart(7)} req/s`,
@@ -322,10 +340,7 @@ function report(figures: IFigures) {
     load('packument GET abbreviated, uncompr.', figures.abbreviatedPlain),
     `  ${'tarball GET (1 MiB)'.padEnd(38)}${mbps.toFixed(0).padStart(7)} MB/s   (${figures.tarball.rps.toFixed(0)} req/s, ${figures.tarball.cpuMsPerRequest.toFixed(2)} ms server CPU/req, hello just before ${figures.tarball.hello.toFixed(0)} req/s)   ${mark(mbps >= 500)} target ≥ 500 MB/s`,
     `  ${'tarball GET (1 MiB), curl clients'.padEnd(38)}${figures.tarballCurlMBps.toFixed(0).padStart(7)} MB/s   (${CURL_CLIENTS} curl processes, keep-alive)   ${mark(figures.tarballCurlMBps >= 600)} target ≥ 600 MB/s`,
-    `  ${'publish, versions 1-10 (median)'.padEnd(38)}${figures.publishFirst.toFixed(2).padStart(7)} ms     (mean ${figures.publishFirstMean.toFixed(2)} ms)   ${mark(figures.publishFirst <= 10)} target ≤ 10 ms`,
-    `  ${'publish, versions 190-200 (median)'.padEnd(38)}${figures.publishLast.toFixed(2).padStart(7)} ms     (mean ${figures.publishLastMean.toFixed(2)} ms)   ${growth.toFixed(2)}× versions 1-10   ${mark(growth <= 1.2 && figures.publishLast <= 10)} target ≤ 1.2×, ≤ 10 ms`,
-    `  ${'publish, median of all 600'.padEnd(38)}${figures.publishMedian.toFixed(2).padStart(7)} ms`,
-    `  ${'publish, server CPU, 1-10 / 190-200'.padEnd(38)} ${figures.publishCpuFirst.toFixed(2)} / ${figures.publishCpuLast.toFixed(2)} ms     ${(figures.publishCpuLast / figures.publishCpuFirst).toFixed(2)}×`,
+    ...publishLines(figures),
     ...searchLines(figures.search),
   ];
   console.log(`\n${lines.join('\n')}\n`);
@@ -337,6 +352,20 @@ async function main() {
   const seconds = Number(args.seconds ?? 4);
   if (args.part === 'tarball') {
     await withBackends(backend, 'npm', (name, storage) => benchTarballWithCurl(name, storage));
+    return;
+  }
+  if (args.part === 'publish') {
+    await withBackends(backend, 'npm', async (name, storage) => {
+      const server = await startServer(storage);
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const figures = await benchPublishes(name, server, { authorization: `Bearer ${server.token}` }, agent);
+        console.log(`\nnpm publish benchmark — ${name} backend (load average ${os.loadavg()[0].toFixed(1)})\n${publishLines(figures).join('\n')}\n`);
+      } finally {
+        agent.destroy();
+        await server.stop();
+      }
+    });
     return;
   }
   if (args.part === 'search') {

@@ -207,6 +207,18 @@ export function runBackendSuite(
       assert.equal(got.info.key, 'rt/blob');
     });
 
+    it('keeps keys with the characters names bring (scopes, +, spaces, quotes, unicode) apart and whole', async () => {
+      const keys = ['chars/@scope/pkg', "chars/a+b c!'()*~=,;$&:%2F.tgz", 'chars/ünï-κ.jar', 'chars/a%20b'];
+      for (const [index, key] of keys.entries()) await backend.put(key, Buffer.from(`object ${index}`), { ifNoneMatch: '*' });
+      for (const [index, key] of keys.entries()) {
+        assert.equal((await getBytes(backend, key))?.toString(), `object ${index}`, key);
+        assert.equal((await backend.stat(key))?.size, `object ${index}`.length, key);
+      }
+      assert.deepEqual((await backend.list('chars/')).objects.map((object) => object.key), byteOrder(keys));
+      for (const key of keys) await backend.delete(key);
+      assert.deepEqual((await backend.list('chars/')).objects, []);
+    });
+
     it('computes sha1, md5 and sha512 in the same pass when asked', async () => {
       const data = bytesFrom('digests', 70_000);
       const put = await backend.put('rt/digests', data, { hashes: ['sha1', 'md5', 'sha512'] });

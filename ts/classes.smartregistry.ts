@@ -228,12 +228,13 @@ export class SmartRegistry {
     return handleFetchRequest(this, request);
   }
 
-  private async route(ctx: IRequestContext, record: IRequestRecord): Promise<IResponse> {
+  /** Not async: most requests return their protocol's promise as it is, without one more around it. */
+  private route(ctx: IRequestContext, record: IRequestRecord): Promise<IResponse> | IResponse {
     const path = withoutQuery(ctx.path || '/');
     const operation = this.operations.find(path);
     if (operation) {
       record.route = path;
-      return normalizeResponse(await operation(ctx));
+      return operation(ctx).then(normalizeResponse);
     }
     if (!this.initialized) {
       return normalizeResponse(jsonResponse(503, { error: 'registry is not initialized: call init() first' }));

@@ -52,6 +52,8 @@ const TOKEN_ID_PATTERN = /^[0-9a-f]{64}$/;
 const JTI_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 /** Anything longer is not a token we issued; refusing it early avoids hashing junk. */
 const MAX_TOKEN_LENGTH = 8192;
+/** `auth.<protocol>Tokens` of each protocol, named once rather than on every request. */
+const TOKEN_SETTINGS = Object.fromEntries(REGISTRY_PROTOCOLS.map((protocol) => [protocol, `${protocol}Tokens`])) as Record<TRegistryProtocol, string>;
 const DEFAULT_OCI_TOKEN_SECONDS = 3600;
 /** HS256 with a shorter key is open to guessing; 32 bytes is the hash's own size (RFC 7518 3.2). */
 const MIN_JWT_SECRET_BYTES = 32;
@@ -225,14 +227,16 @@ export class DefaultAuthProvider implements IAuthProvider {
 
   /** `auth.<protocol>Tokens.enabled: false` turns a protocol's tokens off. */
   private tokensEnabled(protocol: TRegistryProtocol): boolean {
-    const setting = (this.config as Record<string, { enabled?: boolean } | undefined>)[`${protocol}Tokens`];
+    const setting = (this.config as Record<string, { enabled?: boolean } | undefined>)[TOKEN_SETTINGS[protocol]];
     return setting?.enabled !== false;
   }
 
-  private async findUserCached(username: string): Promise<IUserRecord | null> {
-    // Every authenticated request asks: a hit skips the loader closure and the shared-load machinery.
-    const kept = this.userCache.get(username);
-    if (kept) return kept;
+  /** Not async: every authenticated request asks, and a hit needs no promise, loader closure or shared load. */
+  private findUserCached(username: string): IUserRecord | Promise<IUserRecord | null> {
+    return this.userCache.get(username) ?? this.loadUser(username);
+  }
+
+  private async loadUser(username: string): Promise<IUserRecord | null> {
     return (await this.userCache.getOrLoad(username, () => this.findUser(username))) ?? null;
   }
 
@@ -422,16 +426,12 @@ export class DefaultAuthProvider implements IAuthProvider {
       await this.tokenStore.delete(tokenId).catch(() => undefined);
       return null;
     }
-    return {
-      type: record.protocol,
-      userId: record.userId,
-      scopes: record.scopes,
-      ...(record.userScopes ? { userScopes: record.userScopes } : {}),
-      readonly: record.readonly,
-      tokenId,
-      ...(record.expiresAt ? { expiresAt: new Date(record.expiresAt) } : {}),
-      ...(record.name ? { metadata: { name: record.name } } : {}),
-    };
+    // Optional fields set only when present, without a throwaway object per field.
+    const authToken: IAuthToken = { type: record.protocol, userId: record.userId, scopes: record.scopes, readonly: record.readonly, tokenId };
+    if (record.userScopes) authToken.userScopes = record.userScopes;
+    if (record.expiresAt) authToken.expiresAt = new Date(record.expiresAt);
+    if (record.name) authToken.metadata = { name: record.name };
+    return authToken;
   }
 
   async authorize(token: IAuthToken | null, resource: string, action: string): Promise<boolean> {

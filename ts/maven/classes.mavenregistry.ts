@@ -132,7 +132,7 @@ export class MavenRegistry extends BaseRegistry {
   private async getLocalPath(req: IRouteRequest, path: string): Promise<IHandlerResponse> {
     const target = parseRepositoryPath(path);
     if (target.kind === 'directory') return this.listDirectory(req, target.segments);
-    if (target.kind === 'metadata') return this.getMetadata(req, target.segments, splitChecksumName(path)?.algorithm);
+    if (target.kind === 'metadata') return await this.getMetadata(req, target.segments, splitChecksumName(path)?.algorithm);
     await this.requireScope(req, resourceOf(target.groupId, target.artifactId), 'read');
     const checksum = splitChecksumName(target.file);
     const coordinates = { ...target, file: checksum?.base ?? target.file };

@@ -167,7 +167,9 @@ export class MavenStore {
    */
   async groupMetadata(groupId: string, ctx: IStorageOperationContext): Promise<IMavenMetadataFile | null> {
     const groupPath = groupPathOf(groupId);
-    if (!(await this.storage.statRecent(mavenPaths.groupPlugins(groupPath)))) return null;
+    const pluginsKey = mavenPaths.groupPlugins(groupPath);
+    const known = this.storage.knownRecentStat(pluginsKey);
+    if (!(known === undefined ? await this.storage.statRecent(pluginsKey) : known)) return null;
     await this.groups.ensureCurrent(groupPath, this.groupMetadataTarget, ctx);
     const document = await this.documents.read(mavenPaths.groupMetadata(groupPath));
     return (document?.value as IMavenGroupMetadata | undefined)?.metadata ?? null;

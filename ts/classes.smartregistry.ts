@@ -13,7 +13,7 @@ import { buildStorageReport, type IStorageReport, type IStorageReportOptions } f
 import { CacheBudget } from './core/classes.cachebudget.js';
 import { RegistryStorage } from './core/classes.registrystorage.js';
 import { DEFAULT_CACHE_MEMORY_BYTES, DEFAULT_VALIDATION_WINDOW_MS, normalizeBasePath, ociTokenIdentity, resolveLimits, validateRegistryConfig } from './core/helpers.config.js';
-import { discardResponseBody, jsonResponse, normalizeResponse, takeResponseBody } from './core/helpers.response.js';
+import { borrowResponseBody, discardResponseBody, jsonResponse, normalizeResponse } from './core/helpers.response.js';
 import { REGISTRY_PROTOCOLS, type IRegistryConfig, type IRequestContext, type IResponse, type TRegistryProtocol } from './core/interfaces.core.js';
 import { NO_METRICS } from './core/interfaces.metrics.js';
 import { createStorageBackend } from './core/storage/index.js';
@@ -168,7 +168,8 @@ export class SmartRegistry {
       response = normalizeResponse(jsonResponse(500, { error: 'internal server error', errorId }));
     }
     if (ctx?.method?.toUpperCase() === 'HEAD') {
-      const body = takeResponseBody(response);
+      // Borrowed, not taken: lent bytes go straight back instead of being copied to be dropped.
+      const body = borrowResponseBody(response);
       if (body !== undefined) {
         discardResponseBody(body);
         response = { status: response.status, statusText: response.statusText, headers: response.headers };

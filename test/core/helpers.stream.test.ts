@@ -1,7 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { bytesToWeb, nodeToWeb, streamToBuffer, streamToJson, takeUnreadBytes, toReadableStream, webToNode } from '../../ts/core/helpers.stream.js';
+import {
+  borrowUnreadNodeBytes,
+  bytesToNode,
+  bytesToWeb,
+  LentBytes,
+  nodeToWeb,
+  streamToBuffer,
+  streamToJson,
+  takeUnreadBytes,
+  takeUnreadNodeBytes,
+  toReadableStream,
+  webToNode,
+} from '../../ts/core/helpers.stream.js';
 import { RegistryError } from '../../ts/core/classes.registryerror.js';
 
 test('stream: toReadableStream wraps bytes, strings, objects and streams', async () => {
@@ -83,4 +95,56 @@ test('stream: takeUnreadBytes hands out the bytes of an untouched stream once, n
   const copy = await streamToBuffer(bytesToWeb(payload));
   copy[0] = 0;
   assert.equal(payload.toString(), 'take me');
+});
+
+/** A lent stream over a pooled buffer, and how often it was given back. */
+function lentStream(text: string) {
+  // A buffer of its own, as a pool's are (not a slice of Node's shared 8 KiB pool).
+  const buffer = Buffer.allocUnsafeSlow(text.length);
+  buffer.write(text);
+  const given: Buffer[] = [];
+  return { buffer, given, stream: bytesToNode(buffer, () => given.push(buffer)) };
+}
+
+const closed = (stream: Readable) => new Promise((resolve) => (stream.closed ? resolve(undefined) : stream.once('close', resolve)));
+
+test('stream: lent bytes are borrowed as they are and given back once, by the borrower', async () => {
+  const { buffer, given, stream } = lentStream('lent');
+  const borrowed = borrowUnreadNodeBytes(stream);
+  assert.ok(borrowed instanceof LentBytes);
+  assert.equal(borrowed.bytes, buffer, 'no copy');
+  await closed(stream);
+  assert.equal(given.length, 0, 'closing the spent stream does not give them back: the borrower does');
+  borrowed.giveBack();
+  borrowed.giveBack();
+  assert.deepEqual(given, [buffer], 'once');
+  assert.equal(borrowUnreadNodeBytes(stream), undefined, 'spent');
+  // Bytes that are not lent are borrowed as plain bytes.
+  const plain = Buffer.from('plain');
+  assert.equal(borrowUnreadNodeBytes(bytesToNode(plain)), plain);
+});
+
+test('stream: lent bytes taken to keep are a copy, and the buffer goes back at once', async () => {
+  const { buffer, given, stream } = lentStream('kept');
+  const kept = takeUnreadNodeBytes(stream)!;
+  assert.equal(Buffer.from(kept).toString(), 'kept');
+  assert.notEqual(kept.buffer, buffer.buffer, 'a copy of their own');
+  assert.deepEqual(given, [buffer]);
+  const viaBuffer = lentStream('read whole');
+  assert.equal((await streamToBuffer(viaBuffer.stream)).toString(), 'read whole');
+  assert.deepEqual(viaBuffer.given, [viaBuffer.buffer]);
+});
+
+test('stream: a lent stream that was read keeps its bytes with the reader; one closed unread gives them back', async () => {
+  const read = lentStream('read');
+  const chunks: Buffer[] = [];
+  for await (const chunk of read.stream) chunks.push(chunk as Buffer);
+  assert.equal(chunks[0], read.buffer);
+  await closed(read.stream);
+  assert.equal(read.given.length, 0, 'the reader may still hold the chunk');
+
+  const dropped = lentStream('dropped');
+  dropped.stream.destroy();
+  await closed(dropped.stream);
+  assert.deepEqual(dropped.given, [dropped.buffer]);
 });

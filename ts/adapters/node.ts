@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { discardResponseBody, takeResponseBody } from '../core/helpers.response.js';
-import { isWebReadableStream, webToNode } from '../core/helpers.stream.js';
+import { borrowResponseBody, discardResponseBody } from '../core/helpers.response.js';
+import { isWebReadableStream, LentBytes, webToNode } from '../core/helpers.stream.js';
 import { countStreamedBytes } from '../core/helpers.streamedbytes.js';
 import type { IRequestHandler, TRequestBody } from '../core/interfaces.core.js';
 import { queryToRecord, splitRequestTarget } from './helpers.adapter.js';
@@ -16,7 +16,7 @@ type TExpressRequest = IncomingMessage & { body?: unknown; rawBody?: Uint8Array;
  */
 export function createNodeHandler(registry: IRequestHandler) {
   return async function smartRegistryHandler(req: TExpressRequest, res: ServerResponse, next?: TNext) {
-    let body: ReturnType<typeof takeResponseBody>;
+    let body: ReturnType<typeof borrowResponseBody>;
     // The request body as the registry reads it, through a stream of its own (see the drain below).
     let detachedBody: PassThrough | undefined;
     try {
@@ -34,11 +34,12 @@ export function createNodeHandler(registry: IRequestHandler) {
         ...(req.socket?.remoteAddress ? { actor: { ip: req.socket.remoteAddress } } : {}),
       });
       // Bytes, a Node stream or a Web stream: a byte body is never wrapped in a stream at all.
-      const taken = takeResponseBody(response);
+      const taken = borrowResponseBody(response);
       body = taken;
       const sendBody = taken !== undefined && req.method !== 'HEAD' && response.status !== 204 && response.status !== 304;
       if (!sendBody) discardResponseBody(taken);
       res.writeHead(response.status, response.statusText, response.headers);
+      body = undefined; // the response has it from here on
       if (detachedBody && !req.readableEnded && !req.destroyed) {
         // Answered before the body was read (a refusal part-way): the answer goes out now, the end after the body.
         if (sendBody && taken !== undefined) await writeBody(res, taken, false);
@@ -102,7 +103,13 @@ function readToEnd(req: IncomingMessage, res: ServerResponse, detachedBody: Read
 }
 
 /** The answer's bytes or stream into the response; `end: false` leaves the response open. */
-async function writeBody(res: ServerResponse, body: NonNullable<ReturnType<typeof takeResponseBody>>, end: boolean): Promise<void> {
+async function writeBody(res: ServerResponse, body: NonNullable<ReturnType<typeof borrowResponseBody>>, end: boolean): Promise<void> {
+  if (body instanceof LentBytes) {
+    // Back to the pool once the response has closed: by then the socket has written them, or never will.
+    const lent = body;
+    res.once('close', () => lent.giveBack());
+    body = lent.bytes;
+  }
   if (body instanceof Uint8Array) {
     if (end) res.end(body);
     else res.write(body);

@@ -1,4 +1,13 @@
-import { bytesToWeb, isNodeReadable, isWebReadableStream, nodeToWeb, takeUnreadBytes, takeUnreadNodeBytes } from './helpers.stream.js';
+import {
+  borrowUnreadNodeBytes,
+  bytesToWeb,
+  isNodeReadable,
+  isWebReadableStream,
+  LentBytes,
+  nodeToWeb,
+  takeUnreadBytes,
+  takeUnreadNodeBytes,
+} from './helpers.stream.js';
 import type { IResponse } from './interfaces.core.js';
 import type { Readable } from 'node:stream';
 
@@ -69,20 +78,33 @@ function lazyBodyResponse(status: number, headers: Record<string, string>, sourc
  * if it had not been built yet.
  */
 export function takeResponseBody(response: IResponse): TResponseBodySource | undefined {
+  return takeBody(response, takeUnreadNodeBytes);
+}
+
+/**
+ * As `takeResponseBody`, for an adapter that sends the body itself: bytes a backend lent from its read
+ * buffers come as `LentBytes`, to give back once the response has closed (or at once when not sent).
+ */
+export function borrowResponseBody(response: IResponse): TResponseBodySource | LentBytes | undefined {
+  return takeBody(response, borrowUnreadNodeBytes);
+}
+
+function takeBody<TBytes>(response: IResponse, takeNodeBytes: (readable: Readable) => TBytes | undefined): TResponseBodySource | TBytes | undefined {
   const lazy = (response as TLazyBodyResponse)[LAZY_BODY];
   if (lazy && !lazy.settled) {
     lazy.settled = true;
-    return lazy.source instanceof Uint8Array ? lazy.source : (takeUnreadNodeBytes(lazy.source) ?? lazy.source);
+    return lazy.source instanceof Uint8Array ? lazy.source : (takeNodeBytes(lazy.source) ?? lazy.source);
   }
   const body = response.body;
   if (!body) return undefined;
   return takeUnreadBytes(body) ?? body;
 }
 
-/** Release a body that will not be sent (HEAD, 204, 304): closes files behind a stream. */
-export function discardResponseBody(body: TResponseBodySource | undefined): void {
+/** Release a body that will not be sent (HEAD, 204, 304): closes files behind a stream, gives lent bytes back. */
+export function discardResponseBody(body: TResponseBodySource | LentBytes | undefined): void {
   if (body === undefined || body instanceof Uint8Array) return;
-  if (isWebReadableStream(body)) void body.cancel().catch(() => undefined);
+  if (body instanceof LentBytes) body.giveBack();
+  else if (isWebReadableStream(body)) void body.cancel().catch(() => undefined);
   else body.destroy?.();
 }
 

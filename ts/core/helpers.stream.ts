@@ -97,22 +97,84 @@ export function takeUnreadBytes(web: ReadableStream<Uint8Array>): Uint8Array | u
 }
 
 /**
+ * Bytes a backend lent from its pool of read buffers, taken from their stream by `borrowUnreadNodeBytes`.
+ * The borrower calls `giveBack` once, when nothing reads them any more (a Node adapter: when the response
+ * has closed, so the socket holds no write of them); the pool then refills the buffer for another read.
+ */
+export class LentBytes {
+  constructor(
+    readonly bytes: Uint8Array,
+    private giveBackTo: (() => void) | undefined,
+  ) {}
+
+  /** Once: later calls do nothing (two gives would hand the buffer to two readers). */
+  giveBack(): void {
+    const giveBackTo = this.giveBackTo;
+    this.giveBackTo = undefined;
+    giveBackTo?.();
+  }
+}
+
+interface INodeBytesSource {
+  bytes: Uint8Array;
+  /** Set while the bytes are lent and nobody has taken them from the stream. */
+  giveBack?: () => void;
+}
+
+type TTaggedNodeStream = Readable & { [NODE_BYTES_SOURCE]?: INodeBytesSource };
+
+/**
  * Bytes → Node stream, remembering them for `takeUnreadNodeBytes`: a Node adapter sends them in one
  * write (notably faster than piping, even a single chunk), anyone else reads an ordinary stream.
- * The bytes are handed over, not copied: whoever takes them may keep them.
+ * The bytes are handed over, not copied: whoever takes them may keep them. With `giveBack` they are lent
+ * (a backend's pooled read buffer): given back when the stream closes unread or a keeper copies them; a
+ * stream that was read gives them to its reader, and the pool forgets them.
  */
-export function bytesToNode(bytes: Uint8Array): Readable {
-  const readable = Readable.from([bytes], { objectMode: false }) as Readable & { [NODE_BYTES_SOURCE]?: Uint8Array };
-  readable[NODE_BYTES_SOURCE] = bytes;
+export function bytesToNode(bytes: Uint8Array, giveBack?: () => void): Readable {
+  const readable: TTaggedNodeStream = Readable.from([bytes], { objectMode: false });
+  const source: INodeBytesSource = { bytes, giveBack };
+  readable[NODE_BYTES_SOURCE] = source;
+  if (giveBack) {
+    readable.once('close', () => {
+      if (!readable.readableDidRead) takeGiveBack(source)?.();
+    });
+  }
   return readable;
 }
 
-/** The bytes behind a stream made by `bytesToNode` that nobody has read; the stream is spent afterwards. */
-export function takeUnreadNodeBytes(readable: Readable): Uint8Array | undefined {
-  const bytes = (readable as Readable & { [NODE_BYTES_SOURCE]?: Uint8Array })[NODE_BYTES_SOURCE];
-  if (!bytes || readable.readableDidRead || readable.destroyed) return undefined;
+function takeGiveBack(source: INodeBytesSource): (() => void) | undefined {
+  const { giveBack } = source;
+  source.giveBack = undefined;
+  return giveBack;
+}
+
+/** The source of a stream made by `bytesToNode` that nobody has read; the stream is spent afterwards. */
+function takeUnreadSource(readable: Readable): { bytes: Uint8Array; giveBack?: () => void } | undefined {
+  const source = (readable as TTaggedNodeStream)[NODE_BYTES_SOURCE];
+  if (!source || readable.readableDidRead || readable.destroyed) return undefined;
+  const giveBack = takeGiveBack(source);
   readable.destroy();
-  return bytes;
+  return { bytes: source.bytes, giveBack };
+}
+
+/**
+ * The bytes behind a stream made by `bytesToNode` that nobody has read, to keep; the stream is spent
+ * afterwards. Lent bytes are copied and given back at once: the pool's buffer is refilled, and a keeper
+ * (a cache) holds no more memory than the bytes need.
+ */
+export function takeUnreadNodeBytes(readable: Readable): Uint8Array | undefined {
+  const taken = takeUnreadSource(readable);
+  if (!taken?.giveBack) return taken?.bytes;
+  const copy = Buffer.from(taken.bytes);
+  taken.giveBack();
+  return copy;
+}
+
+/** As `takeUnreadNodeBytes`, for a borrower that gives lent bytes back once it has sent them: no copy. */
+export function borrowUnreadNodeBytes(readable: Readable): Uint8Array | LentBytes | undefined {
+  const taken = takeUnreadSource(readable);
+  if (!taken?.giveBack) return taken?.bytes;
+  return new LentBytes(taken.bytes, taken.giveBack);
 }
 
 /** Any body-like value → bytes. Objects (not streams or bytes) become JSON. */

@@ -6,11 +6,12 @@ import * as crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { PartBufferPool, uploadInParts } from '../../../ts/core/storage/helpers.s3multipart.js';
+import { BufferPool } from '../../../ts/core/classes.bufferpool.js';
+import { uploadInParts } from '../../../ts/core/storage/helpers.s3multipart.js';
 import { skipWithoutCeph, startCephS3, type ICephS3 } from '../../helpers/ceph.js';
 
 const MiB = 1024 * 1024;
-const buffers = new PartBufferPool(5 * MiB, 3);
+const buffers = new BufferPool(5 * MiB, 3);
 const PARTS = { buffers, parallelParts: 2 };
 
 /** `data` in chunks of an odd size, so that chunks straddle part boundaries. */

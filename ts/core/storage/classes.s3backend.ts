@@ -16,13 +16,14 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { BufferPool } from '../classes.bufferpool.js';
 import { RegistryError } from '../classes.registryerror.js';
 import { digestBytes, HashingTransform } from '../helpers.hash.js';
 import type { IS3StorageConfig } from '../interfaces.core.js';
 import { corePaths } from '../storage.paths.js';
 import { assertValidKey, assertValidPrefix } from './helpers.key.js';
 import { KeyLock } from './helpers.keylock.js';
-import { PartBufferPool, uploadInParts } from './helpers.s3multipart.js';
+import { uploadInParts } from './helpers.s3multipart.js';
 import { S3ObjectClient, type IReopenableBody } from './classes.s3objectclient.js';
 import { checkCondition, probeConditionalWrites } from './helpers.conditionalwrites.js';
 import { classifyS3Error, s3HttpStatus, storageErrorOf, type TS3Request } from './helpers.s3errors.js';
@@ -120,7 +121,7 @@ export class S3Backend implements IStorageBackend {
   private readonly publicSigners = new Map<string, S3Client>();
   private readonly config: IS3StorageConfig;
   /** Enough for one upload at a time; concurrent ones allocate more and leave them to the collector. */
-  private readonly partBuffers = new PartBufferPool(PART_BYTES, PARALLEL_PARTS + 1);
+  private readonly partBuffers = new BufferPool(PART_BYTES, PARALLEL_PARTS + 1);
 
   constructor(config: IS3StorageConfig) {
     this.config = config;

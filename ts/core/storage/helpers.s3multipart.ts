@@ -8,41 +8,14 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-
-/**
- * Part buffers kept between uploads, so that the next one (the next chunk of an OCI upload, the next small
- * jar) refills them: a new buffer per upload is a part's worth of memory V8 counts as allocated, and once
- * dead it waits for a full collection. Idle buffers are dropped after `idleMs` without an upload.
- */
-export class PartBufferPool {
-  private idle: Buffer[] = [];
-  private dropTimer?: NodeJS.Timeout;
-
-  constructor(
-    /** Bytes per part (S3's smallest is 5 MiB, except the last). */
-    readonly partBytes: number,
-    /** Idle buffers kept at most. */
-    private readonly keep: number,
-    private readonly idleMs = 10_000,
-  ) {}
-
-  take(): Buffer {
-    return this.idle.pop() ?? Buffer.allocUnsafeSlow(this.partBytes);
-  }
-
-  give(buffer: Buffer): void {
-    if (this.idle.length < this.keep) this.idle.push(buffer);
-    clearTimeout(this.dropTimer);
-    this.dropTimer = setTimeout(() => (this.idle = []), this.idleMs).unref();
-  }
-
-  get idleCount(): number {
-    return this.idle.length;
-  }
-}
+import type { BufferPool } from '../classes.bufferpool.js';
 
 export interface IPartUploadOptions {
-  buffers: PartBufferPool;
+  /**
+   * Part buffers kept between uploads, so that the next one (the next chunk of an OCI upload, the next small
+   * jar) refills them instead of leaving dead part-sized buffers for the garbage collector.
+   */
+  buffers: BufferPool;
   /** Parts sent at once; one more is filled meanwhile. */
   parallelParts: number;
 }
@@ -62,7 +35,7 @@ export async function uploadInParts(
   options: IPartUploadOptions,
 ): Promise<{ etag: string }> {
   const { buffers } = options;
-  const partBytes = buffers.partBytes;
+  const partBytes = buffers.bufferBytes;
 
   let uploadId: Promise<string> | undefined;
   const sent = new Set<Promise<void>>();

@@ -18,6 +18,8 @@ export type TRequestHeaders = Record<string, string | string[] | undefined>;
 export type TProtocolTokenOptions = Omit<ITokenOptions, 'readonly'>;
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/** Named once: a regular expression literal makes a new object each time its line runs (every request). */
+const WHITESPACE = /\s/;
 const TOKEN_USER = '__token__';
 
 /** Header names are case-insensitive; bridges hand them over in any case. */
@@ -210,7 +212,7 @@ export class AuthManager {
   async authenticateRequest(headers: TRequestHeaders, protocol: TRegistryProtocol, client: { ip?: string } = {}): Promise<IAuthToken | null> {
     const header = readHeader(headers, 'authorization')?.trim();
     if (!header) return null;
-    const space = header.search(/\s/);
+    const space = header.search(WHITESPACE);
     if (space === -1) return this.requireToken(header, protocol, client.ip);
     const scheme = header.slice(0, space).toLowerCase();
     const credentials = header.slice(space).trim();

@@ -317,10 +317,8 @@ export abstract class BaseRegistry {
 
   private findRoute(method: string, path: string): { route: ICompiledRoute; params: Record<string, string> } {
     // HEAD falls back to the GET route; the orchestrator drops the body.
-    for (const wanted of method === 'HEAD' ? ['HEAD', 'GET'] : [method]) {
-      const hit = this.findExplicit(wanted, path);
-      if (hit) return hit;
-    }
+    const hit = this.findExplicit(method, path) ?? (method === 'HEAD' ? this.findExplicit('GET', path) : null);
+    if (hit) return hit;
     const allowed = new Set<string>();
     for (const route of this.getCompiledRoutes()) {
       if (matchPattern(route.compiled, path)) route.methods.forEach((m) => allowed.add(m));

@@ -1,6 +1,6 @@
 import type { DocumentCache } from './classes.documentcache.js';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
-import type { IObjectSource, IServedObject } from './helpers.serve.js';
+import type { IByteSpan, IObjectSource, IOpenedObject, IServedObject } from './helpers.serve.js';
 import type { IObjectInfo } from './storage/interfaces.storage.js';
 
 /**
@@ -60,18 +60,35 @@ export function storedArtifactSource(
  * A document held as bytes (rendered, or read whole through a cache) as `serveObject` reads it:
  * `load` runs once per source, so a conditional GET's describe() and open() cost one load.
  */
-export function bufferedObjectSource(load: () => Promise<{ object: IServedObject; bytes: Buffer } | null>): IObjectSource {
-  let loading: ReturnType<typeof load> | undefined;
-  const once = () => (loading ??= load());
-  return {
-    describe: async () => (await once())?.object ?? null,
-    open: async (span) => {
-      const loaded = await once();
-      if (!loaded) return null;
-      const bytes = span ? loaded.bytes.subarray(span.start, span.end + 1) : loaded.bytes;
-      return { object: loaded.object, body: bytes, length: bytes.length };
-    },
-  };
+export function bufferedObjectSource(load: () => Promise<IBufferedObject | null>): IObjectSource {
+  return new BufferedObjectSource(load);
+}
+
+interface IBufferedObject {
+  object: IServedObject;
+  bytes: Buffer;
+}
+
+/** A class rather than an object of closures: one is made per document GET. */
+class BufferedObjectSource implements IObjectSource {
+  private loading?: Promise<IBufferedObject | null>;
+
+  constructor(private readonly load: () => Promise<IBufferedObject | null>) {}
+
+  async describe(): Promise<IServedObject | null> {
+    return (await this.loaded())?.object ?? null;
+  }
+
+  async open(span?: IByteSpan): Promise<IOpenedObject | null> {
+    const loaded = await this.loaded();
+    if (!loaded) return null;
+    const bytes = span ? loaded.bytes.subarray(span.start, span.end + 1) : loaded.bytes;
+    return { object: loaded.object, body: bytes, length: bytes.length };
+  }
+
+  private loaded(): Promise<IBufferedObject | null> {
+    return (this.loading ??= this.load());
+  }
 }
 
 /**

@@ -43,6 +43,9 @@ const BUILTIN_NAMES = new Set(builtinModules.map((name) => name.toLowerCase()));
 
 const isUrlSafe = (text: string) => encodeURIComponent(text) === text;
 
+/** Characters npm no longer accepts in new names (named once: a regular expression literal is a new object each time its line runs). */
+const SPECIAL_CHARACTERS = /[~'!()*]/;
+
 /** npm's package-name rules (the ones `validate-npm-package-name` documents), plus no NUL anywhere. */
 export function validatePackageName(name: unknown): INameValidation {
   const errors: string[] = [];
@@ -73,7 +76,7 @@ export function validatePackageName(name: unknown): INameValidation {
   if (BUILTIN_NAMES.has(name.toLowerCase())) warnings.push(`${name} is a core module name`);
   if (name.toLowerCase() !== name) warnings.push('name can no longer contain capital letters');
   const last = name.split('/').slice(-1)[0] ?? '';
-  if (/[~'!()*]/.test(last)) warnings.push('name can no longer contain special characters ("~\'!()*")');
+  if (SPECIAL_CHARACTERS.test(last)) warnings.push('name can no longer contain special characters ("~\'!()*")');
   return result();
 }
 

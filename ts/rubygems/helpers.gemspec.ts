@@ -25,7 +25,8 @@ export const GEM_VERSION = /^[0-9]+(\.[0-9A-Za-z]+){0,20}$/;
 export const GEM_PLATFORM = /^[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+){0,3}$/;
 const REQUIREMENT_OPERATORS = new Set(['=', '!=', '>', '<', '>=', '<=', '~>']);
 
-export const isValidGemName = (name: string) => GEM_NAME.test(name) && !/^\.+$/.test(name);
+const ONLY_DOTS = /^\.+$/;
+export const isValidGemName = (name: string) => GEM_NAME.test(name) && !ONLY_DOTS.test(name);
 
 /** The gemspec from `metadata.gz`'s YAML; a clear 400 for anything that is not a safe, whole gemspec. */
 export function parseGemspecYaml(text: string): IGemSpec {

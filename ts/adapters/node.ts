@@ -47,6 +47,9 @@ export function createNodeHandler(registry: IRequestHandler) {
         res.end();
       } else if (!sendBody || taken === undefined) {
         res.end();
+      } else if (taken instanceof Uint8Array) {
+        // A small document's usual answer: one write, without an async call around it.
+        res.end(taken);
       } else {
         await writeBody(res, taken, true);
       }

@@ -53,7 +53,7 @@ export class OciManifestStore {
 
   async getManifest(name: string, digest: IParsedDigest): Promise<IStoredManifest | null> {
     const key = ociPaths.manifest(name, digest.algorithm, digest.hex);
-    const cached = await this.revalidate(this.manifests, key);
+    const cached = freshValue(this.manifests, key) ?? (await this.revalidate(this.manifests, key));
     if (cached !== undefined) return cached;
     const document = await this.storage.getJson<IManifestRecord>(key);
     if (!document) return null;
@@ -143,7 +143,7 @@ export class OciManifestStore {
   /** The digest a tag points at, or null. */
   async resolveTag(name: string, tag: string): Promise<string | null> {
     const key = ociPaths.tag(name, tag);
-    const cached = await this.revalidate(this.tags, key);
+    const cached = freshValue(this.tags, key) ?? (await this.revalidate(this.tags, key));
     if (cached !== undefined) return cached;
     const document = await this.storage.getJson<ITagRecord>(key);
     if (!document) return null;
@@ -302,4 +302,10 @@ export class OciManifestStore {
     }
     return moved;
   }
+}
+
+/** A cached value checked within CACHE_FRESH_MS, without the promise `revalidate` costs (most reads). */
+function freshValue<T>(cache: BoundedCache<ICached<T>>, key: string): T | undefined {
+  const cached = cache.get(key);
+  return cached && Date.now() - cached.checkedAt < CACHE_FRESH_MS ? cached.value : undefined;
 }

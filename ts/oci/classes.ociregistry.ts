@@ -159,7 +159,7 @@ export class OciRegistry extends BaseRegistry {
     let path = relativePath;
     if (path !== '/v2' && !path.startsWith('/v2/')) path = path === '/' ? '/v2/' : `/v2${path}`;
     let context = ctx;
-    const authorizationKey = Object.keys(ctx.headers ?? {}).find((key) => key.toLowerCase() === 'authorization');
+    const authorizationKey = authorizationHeaderName(ctx.headers);
     if (authorizationKey !== undefined) {
       const value = ctx.headers[authorizationKey];
       if (typeof value === 'string' && ANONYMOUS_AUTHORIZATION.test(value)) {
@@ -656,4 +656,10 @@ export class OciRegistry extends BaseRegistry {
     await this.uploads.cancel(session, req.storageContext);
     return this.emptyResponse(204, {});
   }
+}
+
+/** The name the Authorization header has in `headers` (any case); a loop, not a key array, as every request asks. */
+function authorizationHeaderName(headers: IRequestContext['headers'] | undefined): string | undefined {
+  for (const name in headers) if (name.toLowerCase() === 'authorization') return name;
+  return undefined;
 }

@@ -170,15 +170,16 @@ export class MavenRegistry extends BaseRegistry {
    */
   private async getMetadata(req: IRouteRequest, segments: string[], algorithm?: TChecksumAlgorithm): Promise<IHandlerResponse> {
     if (segments.length === 0) throw RegistryError.notFound('no maven-metadata.xml at the repository root');
-    const file = (await this.snapshotMetadata(req, segments)) ?? (await this.directoryMetadata(req, segments));
+    const snapshot = segments.length >= 3 && isSnapshotVersion(segments[segments.length - 1]) ? await this.snapshotMetadata(req, segments) : null;
+    const file = snapshot ?? (await this.directoryMetadata(req, segments));
     if (!file) throw RegistryError.notFound(`no maven-metadata.xml in ${segments.join('/')}`);
     if (algorithm) return this.textResponse(req, `${file[algorithm]}\n`);
     return this.bytesResponse(req, Buffer.from(file.xml, 'utf8'), 'application/xml', file.sha256);
   }
 
+  /** A SNAPSHOT version directory's metadata (the caller checked that the path is one). */
   private async snapshotMetadata(req: IRouteRequest, segments: string[]): Promise<IMavenMetadataFile | null> {
     const version = segments[segments.length - 1];
-    if (segments.length < 3 || !isSnapshotVersion(version)) return null;
     const groupId = segments.slice(0, -2).join('.');
     const artifactId = segments[segments.length - 2];
     const file = await this.store.artifactMetadata(groupId, artifactId, version, req.storageContext);

@@ -89,7 +89,19 @@ export function parseRepositoryPath(path: string): TMavenPath {
   };
 }
 
-export const groupPathOf = (groupId: string) => groupId.replaceAll('.', '/');
+/** Group paths by groupId: a metadata GET asks for its group's path several times, and replaceAll makes a new string each time. */
+const groupPaths = new Map<string, string>();
+const MAX_GROUP_PATHS = 1000;
+
+export function groupPathOf(groupId: string): string {
+  let groupPath = groupPaths.get(groupId);
+  if (groupPath === undefined) {
+    if (groupPaths.size >= MAX_GROUP_PATHS) groupPaths.clear();
+    groupPath = groupId.replaceAll('.', '/');
+    groupPaths.set(groupId, groupPath);
+  }
+  return groupPath;
+}
 
 export interface IMavenFileName {
   classifier?: string;

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { RegistryError } from '../../../ts/core/classes.registryerror.js';
 import { FilesystemBackend } from '../../../ts/core/storage/classes.filesystembackend.js';
 import { sha256Hex } from '../../../ts/core/helpers.hash.js';
+import { streamToBuffer } from '../../../ts/core/helpers.stream.js';
 import { runBackendSuite } from './backend.suite.js';
 
 const makeRoot = () => fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-fs-'));
@@ -92,6 +93,19 @@ describe('filesystem backend specifics', () => {
     assert.ok(Buffer.concat(largeChunks).equals(large));
     assert.ok(largeChunks.length >= 13, `${largeChunks.length} chunks`);
     assert.ok(largeChunks.every((chunk) => chunk.length <= 256 * 1024), `largest chunk ${Math.max(...largeChunks.map((chunk) => chunk.length))} bytes`);
+  });
+
+  it('bytes read whole and kept (streamToBuffer) stay as they were while later reads reuse the read buffers', async () => {
+    const first = crypto.randomBytes(700 * 1024);
+    const second = crypto.randomBytes(700 * 1024);
+    await backend.put('pooled/first', first);
+    await backend.put('pooled/second', second);
+    const kept = await streamToBuffer((await backend.get('pooled/first'))!.stream);
+    for (let round = 0; round < 10; round++) await streamToBuffer((await backend.get('pooled/second'))!.stream);
+    assert.ok(kept.equals(first), 'a later read wrote into the kept bytes');
+    const ranged = await streamToBuffer((await backend.get('pooled/first', { start: 1000, end: 300_999 }))!.stream);
+    await streamToBuffer((await backend.get('pooled/second'))!.stream);
+    assert.ok(ranged.equals(first.subarray(1000, 301_000)));
   });
 
   it('leaves no temp file behind after failed puts', async () => {

@@ -1,6 +1,6 @@
 // The S3 object client's answers to failures: errors shaped as the AWS SDK shapes them (so the S3 error table and
-// the error log read them alike), and the SDK's retries of server faults and broken connections, a file body sent
-// whole again on each attempt. Against Ceph RGW for real S3 answers, and a loopback HTTP server that fails on purpose.
+// the error log read them alike), and the SDK's retries of server faults and broken connections (a file body sent
+// whole again on each attempt) and of a signature refused for a clock that is off. Against Ceph RGW for real S3 answers, and a loopback HTTP server that fails on purpose.
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -26,19 +26,19 @@ interface IErrorShape {
 }
 
 /** A loopback server answering each request with the next of `answers` (the last one repeats), keeping each request's body. */
-async function startFailingServer(answers: Array<{ status: number; body?: string } | 'reset'>) {
-  const seen: Array<{ method: string; body: Buffer }> = [];
+async function startFailingServer(answers: Array<{ status: number; body?: string; date?: string } | 'reset'>) {
+  const seen: Array<{ method: string; body: Buffer; amzDate: string }> = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', body: Buffer.concat(chunks) });
+      seen.push({ method: req.method ?? '', body: Buffer.concat(chunks), amzDate: String(req.headers['x-amz-date']) });
       const answer = answers[Math.min(seen.length - 1, answers.length - 1)]!;
       if (answer === 'reset') {
         req.socket.destroy();
         return;
       }
-      res.writeHead(answer.status, { etag: '"e"', 'x-amz-request-id': `req-${seen.length}` });
+      res.writeHead(answer.status, { etag: '"e"', 'x-amz-request-id': `req-${seen.length}`, ...(answer.date ? { date: answer.date } : {}) });
       res.end(answer.body);
     });
   });
@@ -160,6 +160,22 @@ describe('s3 object client: retries', () => {
         return true;
       });
       assert.equal(server.seen.length, 3);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("a clock more than 15 minutes off: signed again with the server's time from its answer", async () => {
+    const serverTime = Date.now() + 3_600_000;
+    const server = await startFailingServer([
+      { status: 403, body: s3Xml('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.'), date: new Date(serverTime).toUTCString() },
+      { status: 200 },
+    ]);
+    try {
+      await server.client.send({ method: 'HEAD', key: 'clock/skewed' });
+      const [refused, accepted] = server.seen.map((request) => Date.parse(request.amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z')));
+      assert.ok(Math.abs(refused! - Date.now()) < 60_000, 'the first attempt is signed with this machine\'s time');
+      assert.ok(Math.abs(accepted! - serverTime) < 60_000, 'the second with the server\'s');
     } finally {
       await server.stop();
     }

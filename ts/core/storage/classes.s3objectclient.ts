@@ -44,6 +44,8 @@ const BASE_DELAY_MS = 100;
 /** Statuses worth another attempt (the server failed inside, or asks to slow down). */
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 const SOCKETS_PER_HOST = 50;
+/** Clocks further apart than this (as the SDK judges it) are corrected; S3 refuses signatures from 15 minutes. */
+const CLOCK_SKEW_MS = 5 * 60_000;
 const EMPTY_SHA256 = crypto.createHash('sha256').digest('hex');
 /** Error bodies are short XML documents; more than this is not read. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -114,6 +116,8 @@ export class S3ObjectClient {
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
   private readonly signer: SignatureV4;
+  /** Server time minus this machine's, once an answer showed them apart (see correctClock). */
+  private clockOffsetMs = 0;
 
   constructor(private readonly options: IS3ObjectClientOptions) {
     this.url = new URL(options.endpoint);
@@ -162,12 +166,27 @@ export class S3ObjectClient {
       const status = response.statusCode ?? 0;
       if (status >= 200 && status < 300) return response;
       const failure = s3AnswerError(response, await readErrorBody(response).catch(() => ''), attempt);
+      // A refused signature (403) is tried again at once when it came from a clock that is off.
+      if (this.correctClock(response.headers.date) && status === 403 && attempt < MAX_ATTEMPTS) continue;
       if (attempt < MAX_ATTEMPTS && RETRY_STATUSES.has(status)) {
         await wait(Math.random() * BASE_DELAY_MS * 2 ** (attempt - 1));
         continue;
       }
       throw failure;
     }
+  }
+
+  /**
+   * A signature is refused when this machine's clock is off by more than 15 minutes from the server's: as the SDK
+   * does, sign from then on with the server's time (from an error answer's Date). True when that changed it.
+   */
+  private correctClock(serverDate: string | undefined): boolean {
+    const serverTime = serverDate === undefined ? NaN : Date.parse(serverDate);
+    if (Number.isNaN(serverTime)) return false;
+    const offset = serverTime - Date.now();
+    if (Math.abs(offset - this.clockOffsetMs) < CLOCK_SKEW_MS) return false;
+    this.clockOffsetMs = offset;
+    return true;
   }
 
   destroy(): void {
@@ -191,21 +210,24 @@ export class S3ObjectClient {
       'x-amz-content-sha256': payloadHash,
       ...(length === undefined ? {} : { 'content-length': String(length) }),
     };
-    const signed = await this.signer.sign({
-      method: request.method,
-      protocol: this.url.protocol,
-      hostname: this.url.hostname,
-      port: this.url.port === '' ? undefined : Number(this.url.port),
-      path,
-      query: {},
-      headers,
-    });
+    const signed = await this.signer.sign(
+      {
+        method: request.method,
+        protocol: this.url.protocol,
+        hostname: this.url.hostname,
+        port: this.url.port === '' ? undefined : Number(this.url.port),
+        path,
+        query: {},
+        headers,
+      },
+      { signingDate: new Date(Date.now() + this.clockOffsetMs) },
+    );
     return new Promise((resolve, reject) => {
       const outgoing = this.transport.request(
         { protocol: this.url.protocol, hostname: this.hostname, port: this.url.port, method: request.method, path, headers: signed.headers, agent: this.agent },
         resolve,
       );
-      outgoing.once('error', reject);
+      outgoing.on('error', reject);
       if (body === undefined || body instanceof Uint8Array) {
         outgoing.end(body);
         return;

@@ -1,8 +1,4 @@
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pipeline as pipelineWithCallback } from 'node:stream';
@@ -25,6 +21,7 @@ import { assertValidKey, assertValidPrefix } from './helpers.key.js';
 import { KeyLock } from './helpers.keylock.js';
 import { uploadInParts } from './helpers.s3multipart.js';
 import { S3ObjectClient, type IReopenableBody } from './classes.s3objectclient.js';
+import { SpoolWriter } from './helpers.s3spool.js';
 import { checkCondition, probeConditionalWrites } from './helpers.conditionalwrites.js';
 import { classifyS3Error, s3HttpStatus, storageErrorOf, type TS3Request } from './helpers.s3errors.js';
 import type {
@@ -373,23 +370,23 @@ export class S3Backend implements IStorageBackend {
     return this.putObject(key, body, bodySha256, digests, options);
   }
 
-  /** Hashed and limit-checked into a temporary file, then one conditional PutObject from that file. */
+  /** Hashed and limit-checked into memory or, past SPOOL_IN_MEMORY_BYTES, a temporary file; then one conditional PutObject. */
   private async putSpooled(key: string, body: Readable, options: IPutOptions): Promise<IPutResult> {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-s3-spool-'));
+    const spool = new SpoolWriter();
     try {
-      const file = path.join(dir, 'body');
       const hasher = new HashingTransform(options);
-      await pipeline(body, hasher, fs.createWriteStream(file));
+      await pipeline(body, hasher, spool);
       const { size } = hasher.result;
       if (size > SINGLE_PUT_LIMIT_BYTES) {
         throw RegistryError.tooLarge(`a conditional write of ${size} bytes exceeds S3's single PUT limit of ${SINGLE_PUT_LIMIT_BYTES} bytes`);
       }
       await options.after;
-      return await this.putWithConditions(key, { open: () => fs.createReadStream(file), length: size }, hasher.result, options);
+      return await this.putWithConditions(key, spool.body(), hasher.result, options);
     } finally {
-      await fsp.rm(dir, { recursive: true, force: true });
+      await spool.remove();
     }
   }
+
 
   private async putObject(
     key: string,

@@ -216,7 +216,7 @@ export class S3Backend implements IStorageBackend {
     options.after?.catch(() => undefined);
     const conditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
     // Conditions only exist on PutObject, which needs the length up front: a conditional stream (a
-    // create-once artifact) is spooled to a temporary file, metadata documents arrive as bytes.
+    // create-once artifact) waits in memory or, when large, a temporary file; metadata documents arrive as bytes.
     if (conditional && !(body instanceof Uint8Array)) return this.putSpooled(key, body, options);
     if (conditional || (body instanceof Uint8Array && body.byteLength <= SINGLE_PUT_MAX_BYTES)) {
       const { bytes, digests } = await this.bufferBody(body, options);

@@ -54,6 +54,8 @@ const resourceOf = (groupId: string, artifactId: string) => `maven:artifact:${gr
 export class MavenRegistry extends BaseRegistry {
   private readonly store: MavenStore;
   private readonly search: SearchIndex<IMavenSearchEntry>;
+  /** Each metadata file's XML encoded once: the file is the cached document's, shared until the document changes. */
+  private readonly encodedXml = new WeakMap<IMavenMetadataFile, Buffer>();
 
   constructor(deps: IProtocolDependencies, options: IMavenOptions = deps.config as IMavenOptions) {
     super(deps);
@@ -174,7 +176,7 @@ export class MavenRegistry extends BaseRegistry {
     const file = snapshot ?? (await this.directoryMetadata(req, segments));
     if (!file) throw RegistryError.notFound(`no maven-metadata.xml in ${segments.join('/')}`);
     if (algorithm) return this.textResponse(req, `${file[algorithm]}\n`);
-    return this.bytesResponse(req, Buffer.from(file.xml, 'utf8'), 'application/xml', file.sha256);
+    return this.bytesResponse(req, this.xmlBytes(file), 'application/xml', file.sha256);
   }
 
   /** A SNAPSHOT version directory's metadata (the caller checked that the path is one). */
@@ -267,6 +269,15 @@ export class MavenRegistry extends BaseRegistry {
     }
     const results = entries.map(({ rev: _rev, name: _name, ...entry }) => entry);
     return jsonResponse(200, { query, total, results });
+  }
+
+  private xmlBytes(file: IMavenMetadataFile): Buffer {
+    let bytes = this.encodedXml.get(file);
+    if (!bytes) {
+      bytes = Buffer.from(file.xml, 'utf8');
+      this.encodedXml.set(file, bytes);
+    }
+    return bytes;
   }
 
   private textResponse(req: IRouteRequest, text: string): IHandlerResponse {

@@ -425,6 +425,11 @@ export class S3Backend implements IStorageBackend {
       const { etag } = await uploadInParts(this.client, { Bucket: this.bucket, Key: key }, hasher, {
         buffers: this.partBuffers,
         parallelParts: PARALLEL_PARTS,
+        // The hasher has ended by then: its sha256 signs the body, unless it only fed a running hash.
+        putWhole: async (bytes) => {
+          const bodySha256 = options.hashOnlyRunning ? undefined : hasher.result.digests.sha256;
+          return (await this.objects.send({ method: 'PUT', key, body: bytes, bodySha256 })).etag ?? '';
+        },
       });
       return { ...hasher.result, etag };
     } catch (error) {

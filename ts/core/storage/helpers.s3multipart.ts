@@ -18,6 +18,8 @@ export interface IPartUploadOptions {
   buffers: BufferPool;
   /** Parts sent at once; one more is filled meanwhile. */
   parallelParts: number;
+  /** Sends a body shorter than one part, returning its etag; default a PutObject through `client`. */
+  putWhole?: (bytes: Buffer) => Promise<string>;
 }
 
 /**
@@ -82,9 +84,12 @@ export async function uploadInParts(
       }
     }
     if (!uploadId) {
-      const response = await client.send(new PutObjectCommand({ ...target, Body: buffer.subarray(0, filled), ContentLength: filled }));
+      const bytes = buffer.subarray(0, filled);
+      const etag = options.putWhole
+        ? await options.putWhole(bytes)
+        : ((await client.send(new PutObjectCommand({ ...target, Body: bytes, ContentLength: filled }))).ETag ?? '');
       buffers.give(buffer);
-      return { etag: response.ETag ?? '' };
+      return { etag };
     }
     if (filled > 0) sendPart(buffer, filled, partNumber);
     else buffers.give(buffer);

@@ -28,8 +28,8 @@ const WHOLE_READ_BYTES = 1024 * 1024;
 /**
  * Whole reads from this size on go into pooled buffers: `serve` has malloc give every buffer of 128 KiB or
  * more a mapping of its own (cli/runtime.ts), and a new one per 1 MiB download cost an mmap, 256 page faults
- * and an munmap (1 MiB downloads by 4 curl clients: 3.2-3.7 server CPU-s/GiB against 2.6-2.9 without the
- * setting).
+ * and an munmap (1 MiB downloads by 4 curl clients: 3.2-3.7 server CPU-s/GiB, 2.6-2.9 without the setting,
+ * 1.1-1.3 pooled; see Memory in the readme).
  */
 const POOLED_READ_BYTES = 128 * 1024;
 /** Idle read buffers kept: as many as downloads a few clients keep in flight. */

@@ -82,7 +82,7 @@ describe('pypi: yank, delete, search, authentication', () => {
     const doc = (await r.request('GET', '/pypi/simple/yank-me/', { headers: { accept: JSON_TYPE } })).json;
     assert.deepEqual(doc.versions, ['1.0', '3.0b1']);
     assert.equal((await r.request('GET', '/pypi/pypi/yank-me/2.0/json')).status, 404);
-    assert.equal((await r.keys()).filter((key) => key.startsWith('pypi/projects/yank-me/metadata/')).length, 2);
+    assert.equal((await r.keys()).filter((key) => key.startsWith('pypi/projects/yank-me/files/')).length, 2);
     assert.equal((await r.request('DELETE', '/pypi/pypi/yank-me/2.0')).status, 404);
   });
 

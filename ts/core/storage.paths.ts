@@ -61,7 +61,7 @@
  *     projects/{normalized name}/         one tree per project (PEP 503 normalised name)
  *       project.json                      the truth: releases, files with digests, yanks (conditional writes)
  *       files/{uploadId}                  a distribution file, stored once per upload (never overwritten)
- *       metadata/{uploadId}               the PEP 658 metadata file of a wheel (its METADATA)
+ *       metadata/{uploadId}               the PEP 658 metadata file of a wheel, written by uploads before it was read from the wheel
  *     names/{normalized name}             marker: the project exists (listed by /simple/)
  *     search/shard-{00..3f}.json          search index: 64 shards by sha1(name), { name: entry }
  *

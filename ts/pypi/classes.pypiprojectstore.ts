@@ -2,16 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ZipArchive } from '../core/archive/classes.ziparchive.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
-import { DocumentCache } from '../core/classes.documentcache.js';
 import type { Logger } from '../core/classes.logger.js';
-import { RegistryError } from '../core/classes.registryerror.js';
+import { corruptDocument, isRegistryError, RegistryError } from '../core/classes.registryerror.js';
 import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { stringifyGrowing } from '../core/helpers.json.js';
 import { ingestArtifact, type IIngestedArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
 import { parseStoredJson } from '../core/helpers.storeddocument.js';
-import { cachedDocumentSource } from '../core/helpers.storedsource.js';
+import { bufferedObjectSource } from '../core/helpers.storedsource.js';
 import { pypiPaths } from '../core/storage.paths.js';
 import type { IPutDigests } from '../core/storage/interfaces.storage.js';
 import { canonicalVersion, findReleaseKey, holdsDistribution, isWheelMetadataMember, normalizeProjectName, parseCoreMetadata, sameVersion } from './helpers.pypi.js';
@@ -19,7 +18,7 @@ import type { IPypiDigests, IPypiFile, IPypiProject, IPypiReleaseInfo } from './
 
 /** A METADATA larger than this is refused (real ones are a few KiB, a long description some hundred). */
 const MAX_METADATA_BYTES = 4 * 1024 * 1024;
-/** PEP 658 metadata files kept (validated as every stored document is): how many. */
+/** PEP 658 metadata files kept in memory (read from their wheels): how many. */
 const METADATA_CACHE_ENTRIES = 10_000;
 /**
  * The project document's records that an upload writes with each one serialized once (stringifyGrowing): a file
@@ -48,8 +47,8 @@ export interface IStoredUpload {
   put: IIngestedArtifact;
   /** The file's last bytes as stored (a wheel's zip directory, read from here). */
   tail: Buffer;
-  /** A wheel's METADATA, checked; stored as its PEP 658 file together with the project document. */
-  metadata?: { bytes: Buffer; sha256: string };
+  /** A wheel's METADATA, checked; its sha256 is listed with the file, its bytes are read from the wheel when asked for. */
+  metadata?: { sha256: string };
 }
 
 interface ICachedProject {
@@ -63,20 +62,21 @@ export const fileAlreadyExists = (filename: string) =>
 
 /**
  * PyPI projects in storage: one truth document per project (`project.json`, changed only through the
- * conditional read-modify-write), distribution files and PEP 658 metadata files under upload ids (so
- * a refused or duplicate upload never touches a stored file), and a marker per project for the root
- * index.
+ * conditional read-modify-write), distribution files under upload ids (so a refused or duplicate
+ * upload never touches a stored file), and a marker per project for the root index. A wheel's PEP 658
+ * metadata file is read from the wheel when asked for.
  */
 export class PypiProjectStore {
   private readonly cache: BoundedCache<ICachedProject>;
-  private readonly metadataFiles: DocumentCache;
+  /** By storage id: a stored wheel never changes, so neither does its METADATA. */
+  private readonly metadataFiles: BoundedCache<Buffer>;
 
   constructor(
     private readonly storage: RegistryStorage,
     private readonly logger: Logger,
   ) {
     this.cache = new BoundedCache({ maxEntries: 10_000, budget: storage.cacheBudget, sizeOf: (entry) => entry.size });
-    this.metadataFiles = new DocumentCache(storage, { maxEntries: METADATA_CACHE_ENTRIES });
+    this.metadataFiles = new BoundedCache({ maxEntries: METADATA_CACHE_ENTRIES, budget: storage.cacheBudget, sizeOf: (bytes) => bytes.length });
   }
 
   /** The project document with its etag; one recent `stat` when this instance has it already. */
@@ -107,9 +107,33 @@ export class PypiProjectStore {
     await this.storage.refuseEarly(pypiPaths.project(project), refuseHeld, async () => (await this.get(project))?.project ?? null);
   }
 
-  /** The PEP 658 metadata file of a stored file, served from memory while it is unchanged in storage. */
-  metadataSource(project: string, file: IPypiFile): IObjectSource {
-    return cachedDocumentSource(this.metadataFiles, pypiPaths.metadata(project, file.storage_id), 'text/plain; charset=utf-8');
+  /**
+   * The PEP 658 metadata file of a stored wheel: its METADATA member, read by the zip directory once and then
+   * served from memory. Derived on read, not stored: an upload writes one object less.
+   */
+  metadataSource(project: string, file: IPypiFile, ctx: IStorageOperationContext): IObjectSource {
+    return bufferedObjectSource(async () => {
+      const bytes = await this.metadataFiles.getOrLoad(file.storage_id, () => this.readStoredMetadata(project, file, ctx));
+      if (!bytes) return null;
+      const object = { size: bytes.length, etag: `"${file.metadata_sha256}"`, lastModified: new Date(file.upload_time), contentType: 'text/plain; charset=utf-8' };
+      return { object, bytes };
+    });
+  }
+
+  /** The METADATA of a listed wheel, checked against the sha256 its record holds. */
+  private async readStoredMetadata(project: string, file: IPypiFile, ctx: IStorageOperationContext): Promise<Buffer> {
+    const key = pypiPaths.file(project, file.storage_id);
+    let bytes: Buffer | undefined;
+    try {
+      const archive = await ZipArchive.open(this.storage, key, ctx);
+      const member = archive.findMember((entry) => isWheelMetadataMember(entry.name, project));
+      bytes = member ? await archive.readMember(member, MAX_METADATA_BYTES) : undefined;
+    } catch (error) {
+      // A wheel that is gone stays a 404 (test/reliability/missing-artifact); one that is no zip any more is damaged.
+      throw isRegistryError(error, 'invalid') ? corruptDocument(key, error) : error;
+    }
+    if (!bytes || sha256Hex(bytes) !== file.metadata_sha256) throw corruptDocument(key, new Error('its METADATA is not the one uploaded'));
+    return bytes;
   }
 
   /** Every project name (normalised), for the root index. */
@@ -124,7 +148,7 @@ export class PypiProjectStore {
   /**
    * Store an uploaded file under a fresh id: every digest in one pass while it streams, the declared
    * ones checked before the put completes (a mismatch stores nothing), then a wheel's METADATA read
-   * from storage by the zip directory and kept as its PEP 658 file. Not yet listed anywhere: `commit`
+   * from storage by the zip directory and checked (its sha256 is listed). Not yet listed anywhere: `commit`
    * does that.
    */
   async storeFile(project: string, request: IUploadRequest, body: Readable, maxBytes: number, ctx: IStorageOperationContext): Promise<IStoredUpload> {
@@ -146,8 +170,7 @@ export class PypiProjectStore {
     try {
       if (put.size === 0) throw RegistryError.invalid(`${request.filename} is empty`);
       if (request.filetype === 'bdist_wheel') {
-        const bytes = await this.readWheelMetadata(project, stored, ctx);
-        stored.metadata = { bytes, sha256: sha256Hex(bytes) };
+        stored.metadata = { sha256: sha256Hex(await this.readWheelMetadata(project, stored, ctx)) };
       }
     } catch (error) {
       await this.abandon(project, stored, ctx);
@@ -163,8 +186,7 @@ export class PypiProjectStore {
 
   /**
    * List a stored upload in its project: the duplicate check is part of the conditional write, so
-   * of two concurrent uploads of one file name exactly one lands; the other's bytes are removed. The
-   * metadata file is written while the document is read and changed.
+   * of two concurrent uploads of one file name exactly one lands; the other's bytes are removed.
    */
   async commit(
     project: string,
@@ -185,9 +207,6 @@ export class PypiProjectStore {
       storage_id: stored.uploadId,
       ...(stored.metadata ? { metadata_sha256: stored.metadata.sha256 } : {}),
     };
-    const metadataWritten = stored.metadata
-      ? this.storage.putObject(pypiPaths.metadata(project, stored.uploadId), stored.metadata.bytes, ctx)
-      : Promise.resolve();
     let isNew = false;
     try {
       const updated = await this.storage.updateDocument<IPypiProject>(
@@ -205,7 +224,6 @@ export class PypiProjectStore {
           doc.serial += 1;
           return new SerializedDocument(doc, Buffer.from(stringifyGrowing(doc, GROWING_FIELDS)));
         },
-        { prerequisite: metadataWritten },
       );
       if (isNew) await this.storage.createOnce(pypiPaths.name(project), Buffer.alloc(0), ctx);
       return updated.value!;
@@ -234,7 +252,7 @@ export class PypiProjectStore {
     return bytes;
   }
 
-  /** Remove the objects of an upload that is not (or no longer) listed. */
+  /** Remove the objects of an upload that is not (or no longer) listed (and its metadata file, which uploads stored before metadata was read from the wheel). */
   async abandon(project: string, stored: { uploadId: string }, ctx: IStorageOperationContext) {
     const keys = [pypiPaths.file(project, stored.uploadId), pypiPaths.metadata(project, stored.uploadId)];
     await Promise.all(

@@ -267,7 +267,7 @@ export class PypiRegistry extends BaseRegistry {
     if (metadata && !file.metadata_sha256) throw notFound();
     // The core metadata file (PEP 658) is a document: only the wheel or sdist itself may be redirected.
     const source = metadata
-      ? this.projects.metadataSource(project, file)
+      ? this.projects.metadataSource(project, file, req.storageContext)
       : storedArtifactSource(this.storage, pypiPaths.file(project, file.storage_id), req.storageContext, 'application/octet-stream');
     return serveObject(req, source, { notFound });
   }

@@ -163,6 +163,19 @@ describe('pypi: upload and the simple index', () => {
     }
   });
 
+  it('answers a PEP 658 file whose stored wheel no longer holds that METADATA with 500 "damaged", storage unchanged', async () => {
+    const other = await makeWheel('Damaged_Pkg', '1.0');
+    assert.equal((await r.upload('Damaged_Pkg', '1.0', other)).status, 200);
+    const stored = (await r.keys()).find((key) => key.startsWith('pypi/projects/damaged-pkg/files/'))!;
+    const replacement = await makeWheel('Damaged_Pkg', '1.0', { requiresPython: '>=3.12' });
+    await r.registry.getStorage().getBackend().put(stored, replacement.bytes);
+    const keys = await r.keys();
+    const res = await r.request('GET', `/pypi/packages/damaged-pkg/${other.filename}.metadata`);
+    assert.equal(res.status, 500);
+    assert.match(res.text, /damaged/);
+    assert.deepEqual(await r.keys(), keys);
+  });
+
   it('refuses a second upload of a file name with 400 "File already exists", storage unchanged', async () => {
     const before = await r.keys();
     const res = await r.upload('Demo_Pkg', '1.0.0', wheel);

@@ -97,10 +97,29 @@ export function distributionIdentity(filename: string): string {
   return ['wheel', normalizeProjectName(name), release, build ?? '', ...tags].join(' ').toLowerCase();
 }
 
+/** File names whose identity is known: an upload checks against every file of its project, twice. */
+const knownIdentities = new Map<string, string>();
+const KNOWN_IDENTITIES_LIMIT = 100_000;
+
+function cachedIdentity(filename: string): string {
+  let identity = knownIdentities.get(filename);
+  if (identity === undefined) {
+    // Started afresh when full: a pure function of the name, so forgetting costs only its recomputation.
+    if (knownIdentities.size >= KNOWN_IDENTITIES_LIMIT) knownIdentities.clear();
+    identity = distributionIdentity(filename);
+    knownIdentities.set(filename, identity);
+  }
+  return identity;
+}
+
 /** Does the project hold this distribution file under any spelling of its name? */
 export function holdsDistribution(project: IPypiProject, filename: string): boolean {
+  if (Object.hasOwn(project.files, filename)) return true;
   const identity = distributionIdentity(filename);
-  return Object.keys(project.files).some((existing) => distributionIdentity(existing) === identity);
+  for (const existing in project.files) {
+    if (cachedIdentity(existing) === identity) return true;
+  }
+  return false;
 }
 
 /**

@@ -16,6 +16,7 @@ export const isValidProjectName = (name: string) => name.length <= MAX_PROJECT_N
 export const normalizeProjectName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
 
 const PLAIN_RELEASE = /^\d{1,15}(?:\.\d{1,15})*$/;
+const REMEMBERED_PER_FUNCTION = 100_000;
 
 /**
  * The numbers of a version that is a release segment alone (`1.2.10`, what most uploads carry), or null for
@@ -23,12 +24,29 @@ const PLAIN_RELEASE = /^\d{1,15}(?:\.\d{1,15})*$/;
  * without a PEP 440 parse: the library parses both versions again on every call, and an upload compares
  * its version with every one the project holds.
  */
-function plainRelease(version: string): number[] | null {
-  return PLAIN_RELEASE.test(version) ? version.split('.').map(Number) : null;
+const plainRelease = rememberedPerString((version): readonly number[] | null =>
+  PLAIN_RELEASE.test(version) ? version.split('.').map(Number) : null,
+);
+
+/**
+ * `compute` remembered per argument (values never changed by a caller), for the version and file name parses an
+ * upload repeats for every release and file of its project. Started afresh when full: forgetting costs only a recomputation.
+ */
+function rememberedPerString<T>(compute: (key: string) => T): (key: string) => T {
+  const known = new Map<string, T>();
+  return (key) => {
+    let value = known.get(key);
+    if (value === undefined) {
+      if (known.size >= REMEMBERED_PER_FUNCTION) known.clear();
+      value = compute(key);
+      known.set(key, value);
+    }
+    return value;
+  };
 }
 
 /** PEP 440 order of two release segments: missing trailing parts count as zeros. */
-function compareReleases(a: number[], b: number[]): number {
+function compareReleases(a: readonly number[], b: readonly number[]): number {
   for (let index = 0; index < Math.max(a.length, b.length); index++) {
     const difference = (a[index] ?? 0) - (b[index] ?? 0);
     if (difference !== 0) return Math.sign(difference);
@@ -97,20 +115,8 @@ export function distributionIdentity(filename: string): string {
   return ['wheel', normalizeProjectName(name), release, build ?? '', ...tags].join(' ').toLowerCase();
 }
 
-/** File names whose identity is known: an upload checks against every file of its project, twice. */
-const knownIdentities = new Map<string, string>();
-const KNOWN_IDENTITIES_LIMIT = 100_000;
-
-function cachedIdentity(filename: string): string {
-  let identity = knownIdentities.get(filename);
-  if (identity === undefined) {
-    // Started afresh when full: a pure function of the name, so forgetting costs only its recomputation.
-    if (knownIdentities.size >= KNOWN_IDENTITIES_LIMIT) knownIdentities.clear();
-    identity = distributionIdentity(filename);
-    knownIdentities.set(filename, identity);
-  }
-  return identity;
-}
+/** Distribution identities by file name: an upload checks its file against every file of its project, twice. */
+const cachedIdentity = rememberedPerString(distributionIdentity);
 
 /** Does the project hold this distribution file under any spelling of its name? */
 export function holdsDistribution(project: IPypiProject, filename: string): boolean {

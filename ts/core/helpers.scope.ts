@@ -10,6 +10,7 @@
  */
 
 import { BoundedCache } from './classes.boundedcache.js';
+import { memoizeBounded } from './helpers.memo.js';
 
 export interface IParsedScope {
   protocol: string;
@@ -26,21 +27,15 @@ export interface IParsedResource {
 
 export const FULL_ACCESS_SCOPE = '*:*:*:*';
 
-/** Scopes by text: a token's few scopes are checked on every request it makes. */
-const parsedScopes = new Map<string, IParsedScope | null>();
-const MAX_PARSED_SCOPES = 1000;
+/** Scopes by text: a token's few scopes are checked on every request it makes. Frozen: the parse is shared. */
+const parsedScope = memoizeBounded((scope: string) => {
+  const parsed = parseScopeText(scope);
+  return parsed && Object.freeze(parsed);
+}, 1000);
 
 /** The parsed scope is shared: callers read it, never change it. */
 export function parseScope(scope: string): IParsedScope | null {
-  if (typeof scope !== 'string') return null;
-  let parsed = parsedScopes.get(scope);
-  if (parsed === undefined) {
-    if (parsedScopes.size >= MAX_PARSED_SCOPES) parsedScopes.clear();
-    parsed = parseScopeText(scope);
-    if (parsed) Object.freeze(parsed);
-    parsedScopes.set(scope, parsed);
-  }
-  return parsed;
+  return typeof scope === 'string' ? parsedScope(scope) : null;
 }
 
 function parseScopeText(scope: string): IParsedScope | null {

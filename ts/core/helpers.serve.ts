@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { RegistryError } from './classes.registryerror.js';
 import type { IResolvedDownloads } from './helpers.downloads.js';
+import { memoizeBounded } from './helpers.memo.js';
 import { etagMatches, type IHandlerResponse } from './helpers.response.js';
 
 /**
@@ -132,18 +133,10 @@ function rangeStillApplies(request: IServeRequest, object: IServedObject): boole
 }
 
 /** Formatted HTTP dates by time: formatting one costs a small GET more than the rest of its headers. */
-const httpDates = new Map<number, string>();
-const MAX_HTTP_DATES = 1024;
+const httpDateOfTime = memoizeBounded((time: number) => new Date(time).toUTCString(), 1024);
 
 export function httpDate(date: Date): string {
-  const time = date.getTime();
-  let text = httpDates.get(time);
-  if (text === undefined) {
-    if (httpDates.size >= MAX_HTTP_DATES) httpDates.clear();
-    text = date.toUTCString();
-    httpDates.set(time, text);
-  }
-  return text;
+  return httpDateOfTime(date.getTime());
 }
 
 /** ETag and Last-Modified after the protocol's own headers, into `headers`. */

@@ -7,6 +7,7 @@ import * as crypto from 'node:crypto';
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { revisionOrder } from '../core/classes.deriveddocuments.js';
 import { RegistryError } from '../core/classes.registryerror.js';
+import { memoizeBounded } from '../core/helpers.memo.js';
 import { isSnapshotVersion, sortMavenVersions } from './helpers.mavenversion.js';
 import type {
   IMavenArtifactDocument,
@@ -90,18 +91,7 @@ export function parseRepositoryPath(path: string): TMavenPath {
 }
 
 /** Group paths by groupId: a metadata GET asks for its group's path several times, and replaceAll makes a new string each time. */
-const groupPaths = new Map<string, string>();
-const MAX_GROUP_PATHS = 1000;
-
-export function groupPathOf(groupId: string): string {
-  let groupPath = groupPaths.get(groupId);
-  if (groupPath === undefined) {
-    if (groupPaths.size >= MAX_GROUP_PATHS) groupPaths.clear();
-    groupPath = groupId.replaceAll('.', '/');
-    groupPaths.set(groupId, groupPath);
-  }
-  return groupPath;
-}
+export const groupPathOf = memoizeBounded((groupId: string) => groupId.replaceAll('.', '/'), 1000);
 
 export interface IMavenFileName {
   classifier?: string;

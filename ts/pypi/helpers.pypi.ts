@@ -4,6 +4,7 @@
  * JSON (PEP 691, 700, 714), the JSON API, and core metadata (the wheel's METADATA) parsing.
  */
 import * as pep440 from '@renovatebot/pep440';
+import { memoizeBounded } from '../core/helpers.memo.js';
 import type { IPypiFile, IPypiProject, IPypiRelease, IPypiReleaseInfo, IPypiSearchEntry, TSimpleFormat } from './interfaces.pypi.js';
 
 /** PEP 508 names: letters, digits, `.`, `_`, `-`; start and end with a letter or digit. */
@@ -16,6 +17,7 @@ export const isValidProjectName = (name: string) => name.length <= MAX_PROJECT_N
 export const normalizeProjectName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
 
 const PLAIN_RELEASE = /^\d{1,15}(?:\.\d{1,15})*$/;
+/** Version strings and file names remembered per function: an upload repeats their parses for every release and file of its project. */
 const REMEMBERED_PER_FUNCTION = 100_000;
 
 /**
@@ -24,26 +26,11 @@ const REMEMBERED_PER_FUNCTION = 100_000;
  * without a PEP 440 parse: the library parses both versions again on every call, and an upload compares
  * its version with every one the project holds.
  */
-const plainRelease = rememberedPerString((version): readonly number[] | null =>
-  PLAIN_RELEASE.test(version) ? version.split('.').map(Number) : null,
+const plainRelease = memoizeBounded(
+  (version: string): readonly number[] | null => (PLAIN_RELEASE.test(version) ? version.split('.').map(Number) : null),
+  REMEMBERED_PER_FUNCTION,
 );
 
-/**
- * `compute` remembered per argument (values never changed by a caller), for the version and file name parses an
- * upload repeats for every release and file of its project. Started afresh when full: forgetting costs only a recomputation.
- */
-function rememberedPerString<T>(compute: (key: string) => T): (key: string) => T {
-  const known = new Map<string, T>();
-  return (key) => {
-    let value = known.get(key);
-    if (value === undefined) {
-      if (known.size >= REMEMBERED_PER_FUNCTION) known.clear();
-      value = compute(key);
-      known.set(key, value);
-    }
-    return value;
-  };
-}
 
 /** PEP 440 order of two release segments: missing trailing parts count as zeros. */
 function compareReleases(a: readonly number[], b: readonly number[]): number {
@@ -116,7 +103,7 @@ export function distributionIdentity(filename: string): string {
 }
 
 /** Distribution identities by file name: an upload checks its file against every file of its project, twice. */
-const cachedIdentity = rememberedPerString(distributionIdentity);
+const cachedIdentity = memoizeBounded(distributionIdentity, REMEMBERED_PER_FUNCTION);
 
 /** Does the project hold this distribution file under any spelling of its name? */
 export function holdsDistribution(project: IPypiProject, filename: string): boolean {

@@ -2,6 +2,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as zlib from 'node:zlib';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { createNpmRegistry, escapeName, makeTarball, publishBody, type INpmTestRegistry } from './fixtures.js';
 
 const CORGI = 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*';
@@ -263,6 +265,26 @@ describe('npm: concurrent writers', () => {
       const doc = (await r.request('GET', '/npm/same')).json;
       const tarball = await r.request('GET', '/npm/same/-/same-1.0.0.tgz');
       assert.equal(`sha512-${crypto.createHash('sha512').update(tarball.bytes).digest('base64')}`, doc.versions['1.0.0'].dist.integrity);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('takes over a tarball a failed publish left at its key once it is a minute old, and not before', async () => {
+    const r = await createNpmRegistry();
+    try {
+      const key = 'npm/packages/leftover/tarballs/leftover-1.0.0.tgz';
+      await r.registry.getStorage().putObject(key, Buffer.from('left by a publish that died'), { protocol: 'npm' });
+      const young = await r.publish('leftover', '1.0.0');
+      assert.equal(young.status, 409, young.text);
+      assert.match(young.json.error, /another publish of leftover@1\.0\.0 is in progress/);
+      assert.equal((await r.registry.getStorage().getBytes(key))?.bytes.toString(), 'left by a publish that died');
+      const twoMinutesAgo = new Date(Date.now() - 120_000);
+      await fsp.utimes(path.join(r.dir, key), twoMinutesAgo, twoMinutesAgo);
+      const { body, tarball } = await publishBody('leftover', '1.0.0');
+      const res = await r.request('PUT', '/npm/leftover', { body });
+      assert.equal(res.status, 201, res.text);
+      assert.deepEqual((await r.request('GET', '/npm/leftover/-/leftover-1.0.0.tgz')).bytes, tarball);
     } finally {
       await r.close();
     }

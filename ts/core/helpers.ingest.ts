@@ -4,7 +4,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { RegistryError } from './classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
 import { formatDigest } from './helpers.hash.js';
-import type { IPutDigests, THashAlgorithm } from './storage/interfaces.storage.js';
+import type { IPutDigests, IPutOptions, THashAlgorithm, TPutCondition } from './storage/interfaces.storage.js';
 
 /**
  * Streaming ingest of an artifact, the one data flow every protocol's uploads take:
@@ -29,7 +29,9 @@ export interface IIngestOptions {
   /** With `running`: hash once, into `running` only (see IPutOptions.hashOnlyRunning). */
   hashOnlyRunning?: boolean;
   /** Write only if nothing is stored at the key, or only over the version with this etag (precondition-failed otherwise). */
-  condition?: { ifNoneMatch: '*' } | { ifMatch: string };
+  condition?: TPutCondition;
+  /** With `ifNoneMatch`: whether to write over an object found at the key (IPutOptions.onExisting). */
+  onExisting?: IPutOptions['onExisting'];
 }
 
 export interface IIngestedArtifact extends IPutDigests {
@@ -58,6 +60,7 @@ export async function ingestArtifact(
     running: options.running,
     hashOnlyRunning: options.hashOnlyRunning,
     ...options.condition,
+    onExisting: options.onExisting,
     verify: async (digests) => {
       for (const [algorithm, hex] of expected) {
         const actual = digests.digests[algorithm]!;

@@ -2,7 +2,7 @@ import { RegistryError, isPreconditionFailed } from '../core/classes.registryerr
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
 import { pushIngest } from '../core/helpers.ingest.js';
 import { npmPaths } from '../core/storage.paths.js';
-import type { IPutDigests, THashAlgorithm } from '../core/storage/interfaces.storage.js';
+import type { IPutDigests, THashAlgorithm, TPutCondition } from '../core/storage/interfaces.storage.js';
 import type { IAttachmentTarget } from './classes.npmpublishparser.js';
 import { isPlainObject } from '../core/helpers.json.js';
 import { attachmentVersion, checkDeclaredDigests, integrityAlgorithms, tarballFileName } from './helpers.npm.js';
@@ -59,13 +59,14 @@ export class NpmTarballUpload {
     const manifest = versions?.[version];
     const dist = isPlainObject(manifest) && isPlainObject(manifest.dist) ? manifest.dist : undefined;
     const key = npmPaths.tarball(this.name, tarballFileName(this.name, version));
-    const condition = await this.claim(version, key);
     // Without the manifest yet, every algorithm an integrity string may name, to check it afterwards.
     const hashes: THashAlgorithm[] = dist ? ['sha1', 'sha512', ...integrityAlgorithms(dist.integrity)] : ['sha1', 'sha384', 'sha512'];
     const ingest = pushIngest(this.storage, key, { ...this.ctx, metadata: { ...this.ctx.metadata, packageName: this.name, version, contentType: 'application/octet-stream' } }, {
       maxBytes: this.maxBytes,
       hashes,
-      condition,
+      // Created without asking first: a stored tarball (a published version, a left-over) is looked at only when found.
+      condition: { ifNoneMatch: '*' },
+      onExisting: () => this.claim(version, key),
       verify: (result) => {
         if (result.size === 0) throw RegistryError.invalid(`attachment ${tarballFileName(this.name, version)} is empty`);
         const problem = dist ? checkDeclaredDigests(dist, result.digests) : null;
@@ -89,11 +90,11 @@ export class NpmTarballUpload {
   }
 
   /**
-   * The condition to store a version's tarball under: its key is free, or holds what a publish that
-   * never reached the packument left (taken over once old enough; a younger one may be a publish
-   * still in flight). A published version is refused before any byte is stored.
+   * When a version's tarball key is taken: the condition to store it under after all. Its key was freed
+   * meanwhile, or holds what a publish that never reached the packument left (taken over once old enough; a
+   * younger one may be a publish still in flight). A published version is refused; nothing becomes visible.
    */
-  private async claim(version: string, key: string): Promise<{ ifNoneMatch: '*' } | { ifMatch: string }> {
+  private async claim(version: string, key: string): Promise<TPutCondition> {
     const info = await this.storage.stat(key);
     if (!info) return { ifNoneMatch: '*' };
     const current = await this.storage.getJson<INpmPackument>(npmPaths.packument(this.name));

@@ -507,6 +507,31 @@ export function runBackendSuite(
         assert.equal((await getBytes(backend, 'cond/new'))?.toString(), 'one');
       });
 
+      it('ifNoneMatch * with onExisting writes the same bytes over a left-over, or fails with its refusal', async () => {
+        const leftOver = await backend.put('cond/left', Buffer.from('left over'));
+        let asked = 0;
+        const onExisting = async () => (asked++, { ifMatch: leftOver.etag });
+        const replaced = await backend.put('cond/left', chunked(bytesFrom('lo', 50_000), 5_000), { ifNoneMatch: '*', onExisting });
+        assert.equal(asked, 1);
+        assert.equal(replaced.size, 50_000);
+        assert.deepEqual(await getBytes(backend, 'cond/left'), bytesFrom('lo', 50_000));
+        assert.equal((await backend.stat('cond/left'))?.etag, replaced.etag);
+        // Asked only when the key is taken.
+        await backend.put('cond/fresh', Buffer.from('fresh'), { ifNoneMatch: '*', onExisting });
+        assert.equal(asked, 1);
+        const refusal = RegistryError.denied('published already');
+        await assert.rejects(
+          backend.put('cond/left', Buffer.from('refused'), { ifNoneMatch: '*', onExisting: async () => Promise.reject(refusal) }),
+          (error) => error === refusal,
+        );
+        // A second attempt under a condition that no longer holds fails as any conditional write does.
+        await assert.rejects(
+          backend.put('cond/left', Buffer.from('stale'), { ifNoneMatch: '*', onExisting: async () => ({ ifMatch: leftOver.etag }) }),
+          isKind('precondition-failed'),
+        );
+        assert.deepEqual(await getBytes(backend, 'cond/left'), bytesFrom('lo', 50_000));
+      });
+
       it('ifMatch succeeds with the current etag and fails with a stale or missing one', async () => {
         const first = await backend.put('cond/doc', Buffer.from('{"v":1}'));
         const second = await backend.put('cond/doc', Buffer.from('{"v":2}'), { ifMatch: first.etag });

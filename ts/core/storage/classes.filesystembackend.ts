@@ -10,6 +10,7 @@ import { HashingTransform, digestBytes, sha256Hex } from '../helpers.hash.js';
 import { bytesToNode } from '../helpers.stream.js';
 import { assertValidKey, assertValidPrefix, badKeyError, compareKeys, keyCause } from './helpers.key.js';
 import { KeyLock } from './helpers.keylock.js';
+import { writeOverLeftOver } from './helpers.conditionalwrites.js';
 import type {
   IByteRange,
   IDeleteOptions,
@@ -288,7 +289,7 @@ export class FilesystemBackend implements IStorageBackend {
     const temp = body instanceof Uint8Array ? await this.writeTempBytes(body, options) : await this.writeTempFile(body, options);
     try {
       await options.after;
-      const etag = await this.withKeyLock(key, () => this.commit(key, temp.file, target, options));
+      const etag = await writeOverLeftOver(options, (condition) => this.withKeyLock(key, () => this.commit(key, temp.file, target, condition)));
       return { ...temp.digests, etag };
     } catch (error) {
       await removeQuietly(temp.file);
@@ -454,7 +455,7 @@ export class FilesystemBackend implements IStorageBackend {
     return { file, digests };
   }
 
-  private async commit(key: string, tempFile: string, target: string, options: IPutOptions): Promise<string> {
+  private async commit(key: string, tempFile: string, target: string, options: Pick<IPutOptions, 'ifMatch' | 'ifNoneMatch'>): Promise<string> {
     const current = await statFile(target);
     assertPrecondition(key, current, options);
     // Dated when it becomes visible, not when its bytes were written (a put may wait on its prerequisite

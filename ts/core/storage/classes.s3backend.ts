@@ -22,7 +22,7 @@ import { KeyLock } from './helpers.keylock.js';
 import { uploadInParts } from './helpers.s3multipart.js';
 import { S3ObjectClient, type IReopenableBody } from './classes.s3objectclient.js';
 import { SpoolWriter } from './helpers.s3spool.js';
-import { checkCondition, probeConditionalWrites } from './helpers.conditionalwrites.js';
+import { checkCondition, probeConditionalWrites, writeOverLeftOver } from './helpers.conditionalwrites.js';
 import { classifyS3Error, s3HttpStatus, storageErrorOf, type TS3Request } from './helpers.s3errors.js';
 import type {
   IByteRange,
@@ -355,19 +355,30 @@ export class S3Backend implements IStorageBackend {
   }
 
 
-  /** PutObject with its conditions; checked here, per key, when the server ignores them (the single-instance option). */
+  /** PutObject with its conditions, and once more over a left-over when `options.onExisting` says so. */
   private putWithConditions(key: string, body: Uint8Array | IReopenableBody, digests: IPutDigests, options: IPutOptions): Promise<IPutResult> {
     // The request is signed with the body's sha256, which the hasher has unless it only fed a running hash.
     const bodySha256 = options.hashOnlyRunning ? undefined : digests.digests.sha256;
+    return writeOverLeftOver(options, (condition) => this.putIfHolds(key, body, bodySha256, digests, condition));
+  }
+
+  /** PutObject under `condition`; checked here, per key, when the server ignores conditions (the single-instance option). */
+  private putIfHolds(
+    key: string,
+    body: Uint8Array | IReopenableBody,
+    bodySha256: string | undefined,
+    digests: IPutDigests,
+    condition: Pick<IPutOptions, 'ifMatch' | 'ifNoneMatch'>,
+  ): Promise<IPutResult> {
     const localConditions = this.localConditions;
-    const conditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
+    const conditional = condition.ifMatch !== undefined || condition.ifNoneMatch !== undefined;
     if (conditional && localConditions) {
       return localConditions.run(key, async () => {
-        checkCondition(key, await this.stat(key), options);
+        checkCondition(key, await this.stat(key), condition);
         return this.putObject(key, body, bodySha256, digests, {});
       });
     }
-    return this.putObject(key, body, bodySha256, digests, options);
+    return this.putObject(key, body, bodySha256, digests, condition);
   }
 
   /** Hashed and limit-checked into memory or, past SPOOL_IN_MEMORY_BYTES, a temporary file; then one conditional PutObject. */

@@ -1,7 +1,7 @@
 import { RegistryError, isPreconditionFailed } from '../classes.registryerror.js';
 import { ConditionalWritesUnsupportedError } from './helpers.s3errors.js';
 import { keyCause } from './helpers.key.js';
-import type { IDeleteOptions, IObjectInfo, IPutOptions, IStorageBackend } from './interfaces.storage.js';
+import type { IDeleteOptions, IObjectInfo, IPutOptions, IStorageBackend, TPutCondition } from './interfaces.storage.js';
 
 /** An etag no object has: S3 etags are quoted hex digests. */
 const WRONG_ETAG = '"00000000000000000000000000000000"';
@@ -41,4 +41,21 @@ export function checkCondition(key: string, current: IObjectInfo | null, conditi
   const holds =
     (condition.ifNoneMatch === undefined || current === null) && (condition.ifMatch === undefined || current?.etag === condition.ifMatch);
   if (!holds) throw new RegistryError('precondition-failed', 'the object was changed by someone else', { cause: keyCause(key) });
+}
+
+/**
+ * A conditional write with `options`' conditions, and once more, with the same bytes, when a create-once write
+ * found an object and `options.onExisting` says under which condition to write over it.
+ */
+export async function writeOverLeftOver<R>(
+  options: Pick<IPutOptions, 'ifMatch' | 'ifNoneMatch' | 'onExisting'>,
+  write: (condition: Pick<IPutOptions, 'ifMatch' | 'ifNoneMatch'>) => Promise<R>,
+): Promise<R> {
+  try {
+    return await write(options);
+  } catch (error) {
+    if (!isPreconditionFailed(error) || options.ifNoneMatch === undefined || !options.onExisting) throw error;
+    const condition: TPutCondition = await options.onExisting();
+    return write(condition);
+  }
 }

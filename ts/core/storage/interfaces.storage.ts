@@ -36,6 +36,9 @@ export interface IPutDigests {
   digests: Partial<Record<THashAlgorithm, string>> & { sha256: string };
 }
 
+/** The condition of a conditional put. */
+export type TPutCondition = { ifNoneMatch: '*' } | { ifMatch: string };
+
 export interface IPutOptions {
   /** Extra digests to compute in the same pass (sha256 is always computed). */
   hashes?: THashAlgorithm[];
@@ -63,6 +66,12 @@ export interface IPutOptions {
   ifMatch?: string;
   /** '*' : write only if no object exists at the key. */
   ifNoneMatch?: '*';
+  /**
+   * With `ifNoneMatch`: when an object is found at the key, asked once whether to write over it (a create-once
+   * artifact a failed writer left behind): the conditions of a second attempt with the same bytes, or a rejection
+   * the put fails with. Spares a stat before every create for the rare left-over.
+   */
+  onExisting?: () => Promise<TPutCondition>;
   /**
    * Work the object must wait for (the artifact a document lists): nothing is stored before it has
    * fulfilled, and when it rejects the put is rejected with its error. The body is taken in meanwhile

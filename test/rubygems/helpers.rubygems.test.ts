@@ -192,7 +192,7 @@ describe('rubygems compact index', () => {
   });
 
   it('a compact index entry: served versions with platforms, the revision and the info MD5', () => {
-    assert.deepEqual(compactIndexEntry(gem), {
+    assert.deepEqual(compactIndexEntry(gem, md5Hex(compactInfoFile(gem))), {
       revision: '3-abc',
       versions: [
         { version: '1.0.0', platform: 'ruby' },
@@ -225,6 +225,23 @@ describe('rubygems compact index', () => {
     assert.equal(gemSummary(yanked), null);
   });
 
+  it('the summary: a release over a higher prerelease, the highest prerelease when there is no release, the first served of equal versions', () => {
+    const record = (version: string, day: number, platform = 'ruby') => ({
+      spec: spec({ version, platform }),
+      sha256: String(day).repeat(64).slice(0, 64),
+      size: 1,
+      createdAt: `2026-01-0${day}T00:00:00.000Z`,
+      yanked: false,
+      pushedBy: 'admin',
+      file: 'x',
+    });
+    const withVersions = (...records: ReturnType<typeof record>[]) => ({ ...gem, versions: Object.fromEntries(records.map((r) => [`${r.spec.version}-${r.spec.platform}`, r])) });
+    assert.equal(gemSummary(withVersions(record('2.0.0.rc1', 3), record('1.2.0', 2), record('1.10.0', 1)))?.version, '1.10.0');
+    assert.equal(gemSummary(withVersions(record('2.0.0.rc1', 1), record('2.0.0.rc2', 2), record('1.0.0.beta', 3)))?.version, '2.0.0.rc2');
+    const tie = gemSummary(withVersions(record('1.0.0', 2, 'java'), record('1.0', 1), record('0.9', 3)));
+    assert.deepEqual([tie?.version, tie?.platform], ['1.0', 'ruby']);
+  });
+
   it('names lists gems with a served version, sorted', () => {
     const index: TServedIndex = {
       zeta: [{ version: '1', platform: 'ruby' }],
@@ -243,6 +260,7 @@ describe('rubygems compact index', () => {
   it('versions compare as Gem::Version does', () => {
     assert.equal(compareGemVersions('1.10', '1.9'), 1);
     assert.equal(compareGemVersions('1.0', '1'), 0);
+    assert.equal(compareGemVersions('1.01', '1.1'), 0, 'segments compare as numbers, as Gem::Version does');
     assert.equal(compareGemVersions('1.0.a', '1.0'), -1);
     assert.equal(compareGemVersions('1.0.rc1', '1.0.beta'), 1);
   });

@@ -59,9 +59,25 @@ function readCompactIndex(bytes: Buffer): TStoredCompactIndex {
   }
 }
 
+/**
+ * A gem document's `/info` file with its MD5, made once per document: its info file and its compact index entry are
+ * derived from the same document by one push.
+ */
+const infoFiles = new WeakMap<IGemDocument, { info: string; md5: string }>();
+
+function infoFileOf(gem: IGemDocument): { info: string; md5: string } {
+  let file = infoFiles.get(gem);
+  if (!file) {
+    const info = compactInfoFile(gem);
+    file = { info, md5: md5Hex(info) };
+    infoFiles.set(gem, file);
+  }
+  return file;
+}
+
 /** Enters a gem in the compact index document: its entry, and a `/versions` line for the versions it serves anew. */
 function enterGem(document: ICompactIndexDocument, name: string, gem: IGemDocument): void {
-  const entry = compactIndexEntry(gem);
+  const entry = compactIndexEntry(gem, infoFileOf(gem).md5);
   const changes = servedVersionChanges(document.gems[name]?.versions ?? [], entry.versions);
   if (changes.length > 0) document.lines += compactVersionsLine(name, changes, entry.infoMd5);
   document.gems[name] = entry;
@@ -123,8 +139,8 @@ export class RubyGemsStore {
       label: 'rubygems info file',
       key: rubygemsPaths.info,
       render: (gem) => {
-        const info = compactInfoFile(gem);
-        const stored: IStoredInfo = { revision: gem.revision, info, md5: md5Hex(info), sha256: sha256Base64(Buffer.from(info, 'utf8')) };
+        const { info, md5 } = infoFileOf(gem);
+        const stored: IStoredInfo = { revision: gem.revision, info, md5, sha256: sha256Base64(Buffer.from(info, 'utf8')) };
         return Buffer.from(JSON.stringify(stored));
       },
       revisionOfBytes: jsonRevisionOf,
@@ -262,7 +278,7 @@ export class RubyGemsStore {
     }
     const gems = await mapLimited(names, SWEEP_READS, async (name) => (await this.storage.getJson<IGemDocument>(rubygemsPaths.gem(name)))?.value);
     const document = this.emptyCompactIndex();
-    names.forEach((name, index) => gems[index] && (document.gems[name] = compactIndexEntry(gems[index])));
+    names.forEach((name, index) => gems[index] && (document.gems[name] = compactIndexEntry(gems[index], infoFileOf(gems[index]).md5)));
     document.lines = compactedVersionsLines(document.gems);
     return document;
   }

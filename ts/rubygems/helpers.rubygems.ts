@@ -1,8 +1,9 @@
 import * as crypto from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { RubySymbol, RubyObject, RubyUserDump, RubyUserMarshal, marshalDump, type TRubyValue } from './helpers.marshal.js';
+import { memoizeBounded } from '../core/helpers.memo.js';
 import { GEM_PLATFORM, GEM_VERSION, isValidGemName } from './helpers.gemspec.js';
-import type { ICompactIndexEntry, IGemDependency, IGemDocument, IGemSpec, IGemSummary, IServedVersion, TServedIndex } from './interfaces.rubygems.js';
+import type { ICompactIndexEntry, IGemDependency, IGemDocument, IGemSpec, IGemSummary, IGemVersionRecord, IServedVersion, TServedIndex } from './interfaces.rubygems.js';
 
 /** Pure RubyGems wire formats: compact index files, file names, Marshal index files. No I/O. */
 
@@ -32,26 +33,26 @@ export function parseGemFileBase(base: string): Array<{ name: string; version: s
   return candidates;
 }
 
+/**
+ * A version's segments as Gem::Version compares them: numbers and runs of letters, trailing zeros dropped (1.0 == 1).
+ * Remembered per version string: a push compares every version of its gem (the summary, the sorted lists).
+ */
+const versionSegments = memoizeBounded((version: string): Array<bigint | string> => {
+  const segments = version.match(/[0-9]+|[a-zA-Z]+/g) ?? [];
+  while (segments.length > 1 && segments[segments.length - 1] === '0') segments.pop();
+  return segments.map((segment) => (segment.charCodeAt(0) <= 0x39 ? BigInt(segment) : segment));
+}, 10_000);
+
 /** Gem::Version's order: segments of digits or letters; a letter segment sorts before any number. */
 export function compareGemVersions(a: string, b: string): number {
-  const segments = (version: string) => version.match(/[0-9]+|[a-zA-Z]+/g) ?? [];
-  const left = segments(a);
-  const right = segments(b);
-  // Trailing zeros do not count (1.0 == 1), as in Gem::Version.
-  const trim = (list: string[]) => {
-    while (list.length > 1 && list[list.length - 1] === '0') list.pop();
-    return list;
-  };
-  trim(left);
-  trim(right);
+  const left = versionSegments(a);
+  const right = versionSegments(b);
   for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    const x = left[i] ?? '0';
-    const y = right[i] ?? '0';
+    const x = left[i] ?? 0n;
+    const y = right[i] ?? 0n;
     if (x === y) continue;
-    const xNumber = /^[0-9]/.test(x);
-    const yNumber = /^[0-9]/.test(y);
-    if (xNumber && yNumber) return BigInt(x) < BigInt(y) ? -1 : 1;
-    if (xNumber !== yNumber) return xNumber ? 1 : -1;
+    const xNumber = typeof x === 'bigint';
+    if (xNumber !== (typeof y === 'bigint')) return xNumber ? 1 : -1;
     return x < y ? -1 : 1;
   }
   return 0;
@@ -75,14 +76,30 @@ export function compactInfoLine(spec: IGemSpec, sha256: string): string {
 
 /** Versions of a gem that are served (not yanked), oldest first, as the compact index lists them. */
 export function servedVersions(gem: IGemDocument) {
+  // `createdAt` is always an ISO string of one length: code-unit order is time order (localeCompare costs ICU).
   return Object.values(gem.versions)
     .filter((record) => !record.yanked)
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || compareGemVersions(a.spec.version, b.spec.version));
+    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : compareGemVersions(a.spec.version, b.spec.version)));
+}
+
+/**
+ * Each version's `/info` line, made once per record: a record never changes in place (a yank makes a new one), and
+ * every push renders the whole file again, all earlier versions included.
+ */
+const infoLines = new WeakMap<IGemVersionRecord, string>();
+
+function infoLineOf(record: IGemVersionRecord): string {
+  let line = infoLines.get(record);
+  if (line === undefined) {
+    line = compactInfoLine(record.spec, record.sha256);
+    infoLines.set(record, line);
+  }
+  return line;
 }
 
 /** The whole `/info/{gem}` file. */
 export function compactInfoFile(gem: IGemDocument): string {
-  return ['---', ...servedVersions(gem).map((record) => compactInfoLine(record.spec, record.sha256))].join('\n') + '\n';
+  return ['---', ...servedVersions(gem).map(infoLineOf)].join('\n') + '\n';
 }
 
 /** `created_at` of a new `/versions` file: seconds, UTC. */
@@ -118,12 +135,12 @@ export function compactedVersionsLines(gems: Record<string, ICompactIndexEntry>)
     .join('');
 }
 
-/** A gem as the compact index document records it. */
-export function compactIndexEntry(gem: IGemDocument): ICompactIndexEntry {
+/** A gem as the compact index document records it; `infoMd5` is the MD5 of its `compactInfoFile`. */
+export function compactIndexEntry(gem: IGemDocument, infoMd5: string): ICompactIndexEntry {
   return {
     revision: gem.revision,
     versions: servedVersions(gem).map((record) => ({ version: record.spec.version, platform: record.spec.platform })),
-    infoMd5: md5Hex(compactInfoFile(gem)),
+    infoMd5,
   };
 }
 
@@ -139,8 +156,15 @@ export function compactNamesFile(index: TServedIndex): string {
 
 /** The newest served release (else prerelease) of a gem, as the JSON API and search describe it; null when all are yanked. */
 export function gemSummary(gem: IGemDocument): IGemSummary | null {
-  const served = servedVersions(gem).sort((a, b) => compareGemVersions(b.spec.version, a.spec.version));
-  const latest = served.find((record) => !isPrerelease(record.spec.version)) ?? served[0];
+  // The highest release, else the highest version; of equal ones the first served (one pass, not a sort).
+  let latest: IGemVersionRecord | undefined;
+  let latestRelease: IGemVersionRecord | undefined;
+  for (const record of servedVersions(gem)) {
+    const version = record.spec.version;
+    if (!latest || compareGemVersions(version, latest.spec.version) > 0) latest = record;
+    if (!isPrerelease(version) && (!latestRelease || compareGemVersions(version, latestRelease.spec.version) > 0)) latestRelease = record;
+  }
+  latest = latestRelease ?? latest;
   if (!latest) return null;
   const spec = latest.spec;
   const dependencies = (type: 'runtime' | 'development') =>

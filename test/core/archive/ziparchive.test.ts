@@ -236,6 +236,9 @@ describe('zip archive: formats and bad input', () => {
     env.counting.reset();
     await assert.rejects(archive.readMember('bomb.txt', 1 * MiB), isKind('invalid', /more than the 1000 bytes its directory entry declares/));
     assert.ok(env.counting.bytesRead < 100 * KiB, `read ${env.counting.bytesRead} bytes`);
+    // A small one lies whole in the end read at open: inflated in one call, stopped all the same.
+    const small = await open(await zipBuffer([{ name: 'bomb.txt', data: Buffer.alloc(1 * MiB), method: 'deflate', declaredSize: 1000 }]));
+    await assert.rejects(small.readMember('bomb.txt', 1 * MiB), isKind('invalid', /more than the 1000 bytes its directory entry declares/));
   });
 
   it('refuses a member larger than the caller allows before reading its data', async () => {
@@ -295,6 +298,17 @@ describe('zip archive: formats and bad input', () => {
     const cutInDirectory = Buffer.concat([whole.subarray(0, 200), whole.subarray(whole.length - 22)]);
     await assert.rejects(open(cutInDirectory), isKind('invalid'));
     await assert.rejects(ZipArchive.open(env.storage, 'zip/missing.zip', CORE_CONTEXT), isKind('not-found'));
+  });
+
+  it('reads a zip held whole in memory (fromBytes), and refuses the same bad input from there', async () => {
+    const archive = await ZipArchive.fromBytes(await zipBuffer(wheelEntries(8 * KiB)));
+    assert.deepEqual(await archive.readMember(archive.findMember(isWheelMetadata)!, 64 * KiB), metadata);
+    assert.equal((await archive.readMember('demo/payload.bin', 64 * KiB)).length, 8 * KiB);
+    const whole = await zipBuffer(wheelEntries());
+    await assert.rejects(ZipArchive.fromBytes(crypto.randomBytes(100 * KiB)), isKind('invalid', /no end-of-central-directory record/));
+    await assert.rejects(ZipArchive.fromBytes(whole.subarray(0, whole.length - 10)), isKind('invalid', /no end-of-central-directory record/));
+    await assert.rejects(ZipArchive.fromBytes(Buffer.from('PK')), isKind('invalid', /too short/));
+    await assert.rejects(ZipArchive.fromBytes(Buffer.concat([whole.subarray(0, 200), whole.subarray(whole.length - 22)])), isKind('invalid'));
   });
 
   it('refuses to mix two versions of an archive overwritten between reads', async () => {

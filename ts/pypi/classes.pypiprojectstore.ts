@@ -7,7 +7,7 @@ import { corruptDocument, isRegistryError, RegistryError } from '../core/classes
 import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { stringifyGrowing } from '../core/helpers.json.js';
-import { ingestArtifact, type IIngestedArtifact } from '../core/helpers.ingest.js';
+import { startIngest, type IIngestedArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
 import { parseStoredJson } from '../core/helpers.storeddocument.js';
 import { bufferedObjectSource } from '../core/helpers.storedsource.js';
@@ -44,9 +44,10 @@ export interface IUploadRequest {
 export interface IStoredUpload {
   request: IUploadRequest;
   uploadId: string;
-  put: IIngestedArtifact;
-  /** The file's last bytes as stored (a wheel's zip directory, read from here). */
-  tail: Buffer;
+  /** Size and digests: every byte passed every check. */
+  put: IPutDigests;
+  /** Settles once storage has committed the file (or failed to): what lists the file waits for it. */
+  stored: Promise<IIngestedArtifact>;
   /** A wheel's METADATA, checked; its sha256 is listed with the file, its bytes are read from the wheel when asked for. */
   metadata?: { sha256: string };
 }
@@ -147,16 +148,17 @@ export class PypiProjectStore {
 
   /**
    * Store an uploaded file under a fresh id: every digest in one pass while it streams, the declared
-   * ones checked before the put completes (a mismatch stores nothing), then a wheel's METADATA read
-   * from storage by the zip directory and checked (its sha256 is listed). Not yet listed anywhere: `commit`
-   * does that.
+   * ones checked before the put completes (a mismatch or an empty file stores nothing), then a wheel's
+   * METADATA read by the zip directory and checked (its sha256 is listed): from the bytes kept in memory
+   * while storage still commits a small wheel, from storage once a larger one is stored. Not yet listed
+   * anywhere: `commit` does that, visible only once the file is stored.
    */
   async storeFile(project: string, request: IUploadRequest, body: Readable, maxBytes: number, ctx: IStorageOperationContext): Promise<IStoredUpload> {
     const uploadId = randomUUID();
     const fileKey = pypiPaths.file(project, uploadId);
     const { declared } = request;
     const tail = ZipArchive.tailKeeper(body);
-    const put = await ingestArtifact(this.storage, fileKey, tail, ctx, {
+    const upload = startIngest(this.storage, fileKey, tail, ctx, {
       maxBytes,
       hashes: ['md5', 'blake2b-256'],
       expect: {
@@ -165,12 +167,17 @@ export class PypiProjectStore {
         ...(declared.blake2b_256 ? { 'blake2b-256': declared.blake2b_256 } : {}),
       },
       mismatch: (algorithm, expected, actual) => digestMismatch(algorithm, expected, actual),
+      verify: ({ size }) => {
+        if (size === 0) throw RegistryError.invalid(`${request.filename} is empty`);
+      },
     });
-    const stored: IStoredUpload = { request, uploadId, put, tail: tail.tail };
+    const put = await upload.verified;
+    const stored: IStoredUpload = { request, uploadId, put, stored: upload.stored };
     try {
-      if (put.size === 0) throw RegistryError.invalid(`${request.filename} is empty`);
       if (request.filetype === 'bdist_wheel') {
-        stored.metadata = { sha256: sha256Hex(await this.readWheelMetadata(project, stored, ctx)) };
+        const kept = tail.tail;
+        const archive = kept.length === put.size ? await ZipArchive.fromBytes(kept) : await ZipArchive.open(this.storage, fileKey, ctx, {}, { ...(await upload.stored), tail: kept });
+        stored.metadata = { sha256: sha256Hex(await this.readWheelMetadata(project, request, archive)) };
       }
     } catch (error) {
       await this.abandon(project, stored, ctx);
@@ -185,8 +192,9 @@ export class PypiProjectStore {
   }
 
   /**
-   * List a stored upload in its project: the duplicate check is part of the conditional write, so
-   * of two concurrent uploads of one file name exactly one lands; the other's bytes are removed.
+   * List an upload in its project: the duplicate check is part of the conditional write, so of two
+   * concurrent uploads of one file name exactly one lands; the other's bytes are removed. The document
+   * is made and handed to storage while the file may still be committed, and becomes visible after it.
    */
   async commit(
     project: string,
@@ -224,6 +232,7 @@ export class PypiProjectStore {
           doc.serial += 1;
           return new SerializedDocument(doc, Buffer.from(stringifyGrowing(doc, GROWING_FIELDS)));
         },
+        { prerequisite: stored.stored },
       );
       if (isNew) await this.storage.createOnce(pypiPaths.name(project), Buffer.alloc(0), ctx);
       return updated.value!;
@@ -233,10 +242,8 @@ export class PypiProjectStore {
     }
   }
 
-  /** The wheel's METADATA, read by the zip directory from storage, naming the upload's project and version. */
-  private async readWheelMetadata(project: string, stored: IStoredUpload, ctx: IStorageOperationContext): Promise<Buffer> {
-    const { request, uploadId } = stored;
-    const archive = await ZipArchive.open(this.storage, pypiPaths.file(project, uploadId), ctx, {}, { ...stored.put, tail: stored.tail });
+  /** The wheel's METADATA, read by the zip directory, naming the upload's project and version. */
+  private async readWheelMetadata(project: string, request: IUploadRequest, archive: ZipArchive): Promise<Buffer> {
     const member = archive.findMember((entry) => isWheelMetadataMember(entry.name, request.name));
     if (!member) throw RegistryError.invalid(`${request.filename} has no .dist-info/METADATA for ${request.name}: not a valid wheel`);
     const bytes = await archive.readMember(member, MAX_METADATA_BYTES);
@@ -252,8 +259,12 @@ export class PypiProjectStore {
     return bytes;
   }
 
-  /** Remove the objects of an upload that is not (or no longer) listed (and its metadata file, which uploads stored before metadata was read from the wheel). */
-  async abandon(project: string, stored: { uploadId: string }, ctx: IStorageOperationContext) {
+  /**
+   * Remove the objects of an upload that is not (or no longer) listed (and its metadata file, which uploads stored
+   * before metadata was read from the wheel), once storage has settled the file (a delete before the commit would miss it).
+   */
+  async abandon(project: string, stored: { uploadId: string; stored?: Promise<unknown> }, ctx: IStorageOperationContext) {
+    await stored.stored?.catch(() => undefined);
     const keys = [pypiPaths.file(project, stored.uploadId), pypiPaths.metadata(project, stored.uploadId)];
     await Promise.all(
       keys.map((key) => this.storage.deleteObject(key, ctx).catch((error) => this.logger.warn(`pypi: could not remove ${key}`, error))),

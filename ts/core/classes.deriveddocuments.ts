@@ -1,5 +1,5 @@
 import { BoundedCache } from './classes.boundedcache.js';
-import { stringifyGrowing } from './helpers.json.js';
+import { serializeGrowing } from './helpers.json.js';
 import { parseStored } from './helpers.storeddocument.js';
 import type { Logger } from './classes.logger.js';
 import {
@@ -78,7 +78,7 @@ export function jsonRevisionOf(bytes: Buffer): string | null {
 /**
  * A truth stored as JSON that records its revision in a `revision` field (a crate, a gem). `growing` names an
  * array or record field whose elements are never changed in place (a crate's versions, a gem's versions by
- * number): each is serialized once (stringifyGrowing), so a write costs what is new rather than the whole history again.
+ * number): each is serialized once (serializeGrowing), so a write costs what is new rather than the whole history again.
  */
 export function jsonTruth<T extends { revision: string }>(key: (name: string) => string, options: { growing?: keyof T & string } = {}): ITruthSpec<T> {
   const { growing } = options;
@@ -86,7 +86,7 @@ export function jsonTruth<T extends { revision: string }>(key: (name: string) =>
     key,
     revision: (value) => value.revision,
     revisionOfBytes: jsonRevisionOf,
-    serialize: (value) => Buffer.from(growing ? stringifyGrowing(value, growing) : JSON.stringify(value)),
+    serialize: (value) => (growing ? serializeGrowing(value, growing) : Buffer.from(JSON.stringify(value))),
     parse: (bytes) => JSON.parse(bytes.toString('utf8')) as T,
   };
 }

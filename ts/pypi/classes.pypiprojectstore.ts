@@ -6,7 +6,7 @@ import type { Logger } from '../core/classes.logger.js';
 import { corruptDocument, isRegistryError, RegistryError } from '../core/classes.registryerror.js';
 import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { sha256Hex } from '../core/helpers.hash.js';
-import { stringifyGrowing } from '../core/helpers.json.js';
+import { serializeGrowing } from '../core/helpers.json.js';
 import { startIngest, type IIngestedArtifact } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
 import { parseStoredJson } from '../core/helpers.storeddocument.js';
@@ -21,7 +21,7 @@ const MAX_METADATA_BYTES = 4 * 1024 * 1024;
 /** PEP 658 metadata files kept in memory (read from their wheels): how many. */
 const METADATA_CACHE_ENTRIES = 10_000;
 /**
- * The project document's records that an upload writes with each one serialized once (stringifyGrowing): a file
+ * The project document's records that an upload writes with each one serialized once (serializeGrowing): a file
  * or release record is replaced by a new object when it changes, never changed in place.
  */
 const GROWING_FIELDS = ['releases', 'files'];
@@ -230,7 +230,7 @@ export class PypiProjectStore {
           // A new object on every attempt: a record, once written, is never changed in place (GROWING_FIELDS).
           doc.files[request.filename] = { ...file, release };
           doc.serial += 1;
-          return new SerializedDocument(doc, Buffer.from(stringifyGrowing(doc, GROWING_FIELDS)));
+          return new SerializedDocument(doc, serializeGrowing(doc, GROWING_FIELDS));
         },
         { prerequisite: stored.stored },
       );

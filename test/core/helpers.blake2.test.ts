@@ -20,6 +20,22 @@ describe('BLAKE2b-256', () => {
     }
   });
 
+  it('gives each hash its own state when hashers are used again, and refuses a hash already digested', async () => {
+    const first = await createBlake2b256();
+    first.update(Buffer.from('abc'));
+    assert.equal(first.digest('hex'), VECTORS[1][1]);
+    // The hasher behind `first` now serves these; `first` must not reach it any more.
+    const [second, third] = [await createBlake2b256(), await createBlake2b256()];
+    second.update(Buffer.from('ab'));
+    third.update(Buffer.from('abc'));
+    assert.throws(() => first.update(Buffer.from('x')), /already taken/);
+    assert.throws(() => first.digest('hex'), /already taken/);
+    second.update(Buffer.from('c'));
+    assert.equal(second.digest('hex'), VECTORS[1][1]);
+    assert.equal(third.digest('hex'), VECTORS[1][1]);
+    assert.equal((await createBlake2b256()).digest('hex'), VECTORS[0][1]);
+  });
+
   it('is one of the digests the hashing tap computes in its single pass', async () => {
     const tap = new HashingTransform({ hashes: ['md5', 'blake2b-256'] });
     await pipeline(Readable.from([Buffer.from('a'), Buffer.from('bc')]), tap, new Writable({ write: (_chunk, _encoding, callback) => callback() }));

@@ -46,6 +46,15 @@ interface IShardDocument<E> {
   packages: Record<string, E>;
 }
 
+/** A change of a shard's entries; false when it changes nothing. */
+type TShardChange<E> = (entries: Record<string, E>) => boolean;
+
+/** Changes of one shard that arrived while a write of it was under way: they go in together, in the next write. */
+interface IQueuedShardWrite<E> {
+  changes: TShardChange<E>[];
+  written: Promise<void>;
+}
+
 /** Longest query looked at; query words taken from it at most. */
 export const MAX_SEARCH_QUERY_LENGTH = 256;
 const MAX_QUERY_WORDS = 16;
@@ -183,6 +192,9 @@ export class SearchIndex<E> {
   private validatedAt = Number.NEGATIVE_INFINITY;
   private validating?: Promise<void>;
   private readonly rebuilds = new Map<number, Promise<void>>();
+  /** The last write of each shard this instance started (under way or queued), until it settles. */
+  private readonly shardWrites = new Map<number, Promise<void>>();
+  private readonly queuedWrites = new Map<number, IQueuedShardWrite<E>>();
   private readonly now: () => number;
 
   constructor(
@@ -248,6 +260,8 @@ export class SearchIndex<E> {
    * names first, then by name. An empty query lists everything.
    */
   async search(text: string, size: number, from: number): Promise<ISearchResult<E>> {
+    // What this instance has written shows at once, also when its writer did not wait for the write.
+    if (this.shardWrites.size > 0) await Promise.allSettled(this.shardWrites.values());
     await this.ensureFresh();
     const query = text.slice(0, MAX_SEARCH_QUERY_LENGTH).trim().toLowerCase().replace(/\s+/g, ' ');
     const words = [...new Set(splitWords(query))].slice(0, MAX_QUERY_WORDS);
@@ -286,15 +300,46 @@ export class SearchIndex<E> {
     this.validatedAt = Number.NEGATIVE_INFINITY;
   }
 
-  /** Settles when the shard rebuilds under way have finished. */
+  /** Settles when the shard writes and rebuilds under way have finished. */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.rebuilds.values()]);
+    await Promise.allSettled([...this.shardWrites.values(), ...this.rebuilds.values()]);
   }
 
-  private async update(shard: number, ctx: IStorageOperationContext, change: (entries: Record<string, E>) => boolean): Promise<void> {
+  /**
+   * One write of a shard at a time in this instance: changes that arrive while it is under way share the next write
+   * (with the first one's storage context), so publishes in a burst neither write the shard once each nor refuse
+   * each other's conditional writes. Resolves once the write holding `change` is stored.
+   */
+  private update(shard: number, ctx: IStorageOperationContext, change: TShardChange<E>): Promise<void> {
+    const queued = this.queuedWrites.get(shard);
+    if (queued) {
+      queued.changes.push(change);
+      return queued.written;
+    }
+    const changes = [change];
+    const previous = this.shardWrites.get(shard);
+    const written = (async () => {
+      await previous?.catch(() => undefined);
+      // Changes from here on wait for the write after this one.
+      this.queuedWrites.delete(shard);
+      await this.write(shard, ctx, changes);
+    })();
+    this.queuedWrites.set(shard, { changes, written });
+    this.shardWrites.set(shard, written);
+    written
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.shardWrites.get(shard) === written) this.shardWrites.delete(shard);
+      });
+    return written;
+  }
+
+  private async write(shard: number, ctx: IStorageOperationContext, changes: TShardChange<E>[]): Promise<void> {
     const stored = await this.storage.updateDocument<IShardDocument<E>>(this.spec.shardKey(shard), ctx, (current) => {
       const doc = current ?? { v: 1, packages: {} };
-      if (!change(doc.packages)) return UNCHANGED;
+      let changed = false;
+      for (const change of changes) changed = change(doc.packages) || changed;
+      if (!changed) return UNCHANGED;
       return Object.keys(doc.packages).length === 0 ? DELETE : doc;
     }, {
       remember: false,

@@ -5,7 +5,7 @@
  * can be set against the code before it in the same minutes: `--against=/path/to/a/checkout` runs that tree's server
  * (compiled from its own sources, fed the same packages) before this one's, for each protocol and `--rounds=N` times.
  *
- * Options: --only=rubygems,composer,pypi (the protocols it knows, all by default), --backend=fs|s3|ceph (default fs),
+ * Options: --only=cargo,maven,rubygems,composer,pypi (the protocols it knows, all by default), --backend=fs|s3|ceph (default fs),
  * --against=DIR, --rounds=N (default 1).
  */
 import * as fs from 'node:fs';
@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IStorageConfig } from '../ts/core/interfaces.core.js';
+import { frame, makeCrate, publishMetadata } from '../test/cargo/fixtures.js';
 import { makePackageZip } from '../test/composer/fixtures.js';
 import { MULTIPART_TYPE, makeWheel, multipartBody, uploadFields } from '../test/pypi/fixtures.js';
 import { gemspecYaml, makeGem } from '../test/rubygems/fixtures.js';
@@ -27,6 +28,25 @@ const VERSIONS = 200;
 type TPublish = (server: IBenchServer, name: string, version: number) => Promise<{ request: IBenchRequest; ok: number }>;
 
 const PUBLISHES: Record<string, TPublish> = {
+  cargo: async (server, name, version) => {
+    const crate = `bench_${name}`;
+    const metadata = JSON.stringify(publishMetadata(crate, `1.0.${version}`, { description: `benchmark crate ${crate}`, keywords: ['bench'] }));
+    return {
+      request: { port: server.port, method: 'PUT', path: '/cargo/api/v1/crates/new', headers: { authorization: server.token }, body: frame(metadata, await makeCrate(crate, `1.0.${version}`)) },
+      ok: 200,
+    };
+  },
+  // One jar PUT: what the issues' "publish of a small artifact" measures for Maven (a whole mvn deploy is 15 PUTs).
+  maven: async (server, name, version) => ({
+    request: {
+      port: server.port,
+      method: 'PUT',
+      path: `/maven/com/example/bench/bench-${name}/1.0.${version}/bench-${name}-1.0.${version}.jar`,
+      headers: { authorization: server.token },
+      body: Buffer.from(`jar ${version}`),
+    },
+    ok: 201,
+  }),
   rubygems: async (server, name, version) => ({
     request: {
       port: server.port,

@@ -275,6 +275,8 @@ export class SmartRegistry {
   }
 
   async destroy(): Promise<void> {
+    // Writes that went on after their answer (derived documents) still need every protocol's parts.
+    await this.storage?.settled();
     for (const handler of this.handlers.values()) await handler.destroy();
     this.handlers.clear();
     this.mounts = [];

@@ -24,17 +24,27 @@ async function withProjects(run: (setup: {
   page: ReturnType<typeof derivedDocument<IProject>>;
   reads: string[];
   refuse: Set<string>;
+  /** Puts of these keys wait until their promise resolves. */
+  held: Map<string, Promise<void>>;
+  puts: string[];
 }) => Promise<void>) {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-derived-'));
   const reads: string[] = [];
   const refuse = new Set<string>();
+  const held = new Map<string, Promise<void>>();
+  const puts: string[] = [];
   const storage = new RegistryStorage(new FilesystemBackend(dir), {
     afterGet: (hook: IStorageHookContext) => void reads.push(hook.key),
-    beforePut: (hook: IStorageHookContext) => (refuse.has(hook.key) ? { allowed: false, reason: 'refused' } : undefined),
+    beforePut: async (hook: IStorageHookContext) => {
+      puts.push(hook.key);
+      await held.get(hook.key);
+      return refuse.has(hook.key) ? { allowed: false, reason: 'refused' } : undefined;
+    },
   });
   await storage.init();
   const page = derivedDocument<IProject>(storage, {
     label: 'simple page',
+    afterAnswer: true,
     key: (name) => `pypi/${name}/page.json`,
     render: (project) => Buffer.from(JSON.stringify({ rev: project.rev, versions: project.versions })),
     revisionOfBytes: (bytes) => (JSON.parse(bytes.toString()) as IProject).rev,
@@ -52,7 +62,7 @@ async function withProjects(run: (setup: {
     new Logger({ level: 'silent' }),
   );
   try {
-    await run({ storage, documents, page, reads, refuse });
+    await run({ storage, documents, page, reads, refuse, held, puts });
   } finally {
     await storage.destroy();
     await fsp.rm(dir, { recursive: true, force: true });
@@ -104,11 +114,13 @@ test('derived documents: the next revision passes both the previous one and the 
 
 test('derived documents: a change succeeds once the truth is written; the next read repairs what failed', async () => {
   await withProjects(async ({ storage, documents, page, refuse }) => {
-    assert.deepEqual(await documents.change('demo', ctx, addVersion('1.0', 1)), { value: { rev: '1-1.0', versions: ['1.0'] }, changed: true, derivedFailed: false });
+    const first = await documents.change('demo', ctx, addVersion('1.0', 1));
+    assert.deepEqual({ value: first.value, changed: first.changed }, { value: { rev: '1-1.0', versions: ['1.0'] }, changed: true });
+    assert.equal(await first.derived, true);
     refuse.add('pypi/demo/page.json');
     const result = await documents.change('demo', ctx, addVersion('2.0', 2));
     assert.equal(result.changed, true);
-    assert.equal(result.derivedFailed, true);
+    assert.equal(await result.derived, false);
     assert.deepEqual((await storage.getJson<IProject>('pypi/demo/project.json'))?.value.versions, ['1.0', '2.0']);
     assert.deepEqual((await pageOf(storage, 'demo'))?.versions, ['1.0']);
     refuse.clear();
@@ -121,6 +133,30 @@ test('derived documents: a change succeeds once the truth is written; the next r
   });
 });
 
+test('derived documents: a change is answered once the truth is written; reads and destroy on this instance wait for its derived writes', async () => {
+  await withProjects(async ({ storage, documents, page, held, puts }) => {
+    await (await documents.change('demo', ctx, addVersion('1.0', 1))).derived;
+    let release!: () => void;
+    held.set('pypi/demo/page.json', new Promise<void>((resolve) => (release = resolve)));
+    puts.length = 0;
+    const result = await documents.change('demo', ctx, addVersion('2.0', 2));
+    assert.deepEqual(result.value?.versions, ['1.0', '2.0'], 'answered while the page is still being written');
+    assert.equal((await pageOf(storage, 'demo'))?.rev, '1-1.0');
+    let read = false;
+    let settled = false;
+    const reading = documents.ensureCurrent('demo', page, ctx).then(() => (read = true));
+    const settling = storage.settled().then(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(read, false, 'the read waits for the page under way');
+    assert.equal(settled, false, 'storage has unfinished work');
+    release();
+    await Promise.all([reading, settling]);
+    assert.equal(await result.derived, true);
+    assert.deepEqual(await pageOf(storage, 'demo'), { rev: '2-2.0', versions: ['1.0', '2.0'] });
+    assert.deepEqual(puts, ['pypi/demo/project.json', 'pypi/demo/page.json'], 'the page written once: the read found it current, no repair');
+  });
+});
+
 test('derived documents: reads verify with stats once verified; a deleted truth takes its derived documents along', async () => {
   await withProjects(async ({ storage, documents, page, reads }) => {
     await documents.change('demo', ctx, addVersion('1.0', 1));
@@ -130,7 +166,7 @@ test('derived documents: reads verify with stats once verified; a deleted truth 
     await documents.ensureCurrent('demo', page, ctx);
     assert.deepEqual(reads, [], 'verified: nothing read again');
     // A page left by a deleted project's last writer, claiming a later revision than a new truth.
-    await documents.change('demo', ctx, () => DELETE);
+    await (await documents.change('demo', ctx, () => DELETE)).derived;
     assert.equal(await pageOf(storage, 'demo'), null);
     await storage.putJson('pypi/demo/page.json', { rev: '9-old', versions: ['old'] }, ctx);
     await documents.ensureCurrent('demo', page, ctx);
@@ -152,7 +188,7 @@ test('nextRevision grows past the previous revision and past the clock, also aft
 test('derived documents: rederive writes what the stored truth implies, never over a later derivation', async () => {
   await withProjects(async ({ storage, documents, refuse }) => {
     refuse.add('pypi/demo/page.json');
-    await documents.change('demo', ctx, addVersion('1', 1));
+    await (await documents.change('demo', ctx, addVersion('1', 1))).derived;
     refuse.clear();
     assert.equal(await pageOf(storage, 'demo'), null);
     assert.equal(await documents.rederive('demo', ctx), true);

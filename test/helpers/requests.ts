@@ -67,6 +67,8 @@ export async function sendHttpRequest(baseUrl: string, method: string, requestPa
 
 /** Every key in the registry's storage (below `prefix`), sorted. */
 export async function storageKeys(registry: SmartRegistry, prefix = ''): Promise<string[]> {
+  // Once the writes that go on after their answer (derived documents) are done: what the registry stores.
+  await registry.getStorage().settled();
   const keys: string[] = [];
   for await (const object of registry.getStorage().listAll(prefix)) keys.push(object.key);
   return keys.sort();

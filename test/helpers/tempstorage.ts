@@ -13,6 +13,7 @@ export async function startTempStorage(prefix: string) {
     storage,
     /** Every stored key: compared before and after a refused upload. */
     async keys(): Promise<string[]> {
+      await storage.settled();
       const keys: string[] = [];
       for await (const object of storage.listAll('')) keys.push(object.key);
       return keys;

@@ -66,6 +66,7 @@ describe('maven: metadata documents derived from the truth', () => {
   it('answers a deploy whose metadata write failed, and derives the metadata again on the next read', async () => {
     refused.add('/@metadata.json');
     assert.equal((await r.deploy(`${LIB}/1.1/lib-1.1.pom`, pomOf('com.example', 'lib', '1.1'))).status, 201);
+    await r.registry.getStorage().settled();
     refused.clear();
     const xml = await assertChecksumsMatch(`${LIB}/maven-metadata.xml`);
     assert.match(xml.text, /<release>1\.1<\/release>/);
@@ -85,6 +86,7 @@ describe('maven: metadata documents derived from the truth', () => {
     refused.add('/@group-metadata.json');
     const base = `${PLUGINS}/other-maven-plugin/1.0/other-maven-plugin-1.0.pom`;
     assert.equal((await r.deploy(base, pomOf('com.example.tools', 'other-maven-plugin', '1.0', 'maven-plugin'))).status, 201);
+    await r.registry.getStorage().settled();
     refused.clear();
     assert.match((await assertChecksumsMatch(`${PLUGINS}/maven-metadata.xml`)).text, /<prefix>other<\/prefix>/);
     assert.equal((await r.request('DELETE', `${PLUGINS}/tool-maven-plugin/`)).status, 204);

@@ -64,12 +64,14 @@ export class CargoCrateStore {
     this.cache = new DocumentCache(storage, { maxEntries: 10_000 });
     this.indexTarget = derivedDocument<ICargoCrateDocument>(storage, {
       label: 'cargo index file',
+      afterAnswer: true,
       key: cargoPaths.index,
       render: (crate) => Buffer.from(renderStoredIndex(crate)),
       revisionOfBytes: jsonRevisionOf,
     });
     const searchTarget: IDerivedTarget<ICargoCrateDocument> = {
       label: 'cargo search entry',
+      afterAnswer: true,
       write: (normalized, crate, revision, ctx, force) =>
         crate ? this.search.upsert(toSearchEntry(crate), ctx, force) : this.search.remove(normalized, ctx, revisionOrder(revision)),
     };

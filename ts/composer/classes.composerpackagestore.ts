@@ -87,6 +87,7 @@ export class ComposerPackageStore {
     const metadataTarget = (file: TMetadataFile) =>
       derivedDocument<IComposerPackageDocument>(storage, {
         label: `composer ${file} metadata`,
+        afterAnswer: true,
         key: (name) => composerPaths.metadata(name, file === 'dev'),
         render: (pkg) => renderMetadataFile(pkg, file),
         revisionOfBytes: jsonRevisionOf,
@@ -94,6 +95,7 @@ export class ComposerPackageStore {
     this.metadataTargets = { tagged: metadataTarget('tagged'), dev: metadataTarget('dev') };
     const searchTarget: IDerivedTarget<IComposerPackageDocument> = {
       label: 'composer search entry',
+      afterAnswer: true,
       write: (name, pkg, revision, ctx, force) =>
         pkg ? search.upsert(toSearchEntry(pkg, revisionOrder(revision)), ctx, force) : search.remove(name, ctx, revisionOrder(revision)),
     };

@@ -34,6 +34,12 @@ export interface IDerivedTarget<T> {
    * is stored was derived from a later revision. `force` writes anyway (a repair from the truth).
    */
   write(name: string, truth: T | null, revision: string, ctx: IStorageOperationContext, force: boolean): Promise<void>;
+  /**
+   * Written after the change is answered (default: before). Only for what every read waits for and checks:
+   * a document served through `ensureCurrent` (which waits for this instance's writes under way and repairs
+   * what another instance left stale), or a `SearchIndex` entry (a search waits for the updates under way).
+   */
+  afterAnswer?: boolean;
   /** Where it is stored and the revision it records, when it is one document; checked on read. */
   stored?: {
     key(name: string): string;
@@ -50,13 +56,18 @@ export interface IDerivedDocumentSpec<T> {
   render(truth: T): Buffer;
   /** Null also when the bytes are not a whole document (damaged in storage): it is derived again. */
   revisionOfBytes(bytes: Buffer): string | null;
+  /** See `IDerivedTarget.afterAnswer`. */
+  afterAnswer?: boolean;
 }
 
 export interface ITruthChangeResult<T> {
   value: T | null;
   changed: boolean;
-  /** Some derived write failed; the truth is written and reads repair the rest. */
-  derivedFailed: boolean;
+  /**
+   * The derived writes, which go on after `change` resolved: true once all are written, false when one failed
+   * (logged; the truth is written and reads repair the rest). Never rejects.
+   */
+  derived: Promise<boolean>;
 }
 
 /** The number that orders `{n}-{id}` revisions; 0 for anything else. */
@@ -107,6 +118,7 @@ export function derivedDocument<T>(storage: RegistryStorage, spec: IDerivedDocum
   const parse = (bytes: Buffer) => ({ revision: spec.revisionOfBytes(bytes) });
   return {
     label: spec.label,
+    afterAnswer: spec.afterAnswer,
     stored: { key: spec.key, revisionOfBytes: spec.revisionOfBytes },
     async write(name, truth, revision, ctx, force) {
       // Rendered now: `truth` may be changed in place by a later update of the same document.
@@ -133,13 +145,18 @@ const VERIFIED_ENTRIES = 50_000;
  *
  * - a change is a read-modify-write of the truth; once the truth is written the change has
  *   happened, and the derived writes follow (ordered by revision: an older derivation never
- *   replaces a newer one). A failed derived write is logged, not answered: the truth stands;
- * - a read of a derived document first checks it was made from the current truth (two recent
- *   stats, a read only after a change) and, when it is stale or missing, derives again from the truth.
+ *   replaces a newer one); those of targets marked `afterAnswer` go on after the change is answered.
+ *   A failed derived write is logged, not answered: the truth stands;
+ * - a read of a derived document first waits for this instance's derived writes of that package still
+ *   under way, then checks it was made from the current truth (two recent stats, a read only after a
+ *   change) and, when it is stale or missing (another instance's change not derived yet, or a crash
+ *   between the truth and its derived writes), derives again from the truth.
  */
 export class DerivedDocuments<T> {
   private readonly verified = new BoundedCache<{ truthEtag: string; derivedEtag: string }>({ maxEntries: VERIFIED_ENTRIES });
   private readonly repairs = new Map<string, Promise<void>>();
+  /** Derived writes of each package that went on after its change was answered. */
+  private readonly deriving = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly storage: RegistryStorage,
@@ -150,7 +167,8 @@ export class DerivedDocuments<T> {
 
   /**
    * Change the truth of `name`; `before` is work that must finish before it is written (an upload).
-   * Derived documents are written after the truth (the mutator's result), from the value written.
+   * Resolves once the truth is written; derived documents are written after it, from the value written
+   * (`derived` tells when they are).
    */
   async change(
     name: string,
@@ -171,10 +189,29 @@ export class DerivedDocuments<T> {
       },
       { prerequisite: before },
     );
-    if (!result.changed) return { value: result.value, changed: false, derivedFailed: false };
+    if (!result.changed) return { value: result.value, changed: false, derived: Promise.resolve(true) };
     const revision = result.value ? this.truth.revision(result.value) : lastRevision;
-    const derivedFailed = !(await this.writeDerived(name, result.value, revision, ctx, false));
-    return { value: result.value, changed: true, derivedFailed };
+    const later = this.targets.some((target) => target.afterAnswer) ? this.deriveAfterAnswer(name, result.value, revision, ctx) : Promise.resolve(true);
+    const now = await this.writeDerived(name, result.value, revision, ctx, false, (target) => target.afterAnswer !== true);
+    return { value: result.value, changed: true, derived: now ? later : later.then(() => false) };
+  }
+
+  /**
+   * The derived writes of a change to targets marked `afterAnswer`, started now (each takes what it needs of
+   * `truth` at once: the value may be changed in place by the next update) and left to finish after the
+   * answer, which then costs the truth's write and not theirs as well. Reads on this instance and
+   * `RegistryStorage.destroy` wait for them.
+   */
+  private deriveAfterAnswer(name: string, truth: T | null, revision: string, ctx: IStorageOperationContext): Promise<boolean> {
+    const written = this.writeDerived(name, truth, revision, ctx, false, (target) => target.afterAnswer === true);
+    const earlier = this.deriving.get(name);
+    const pending = earlier ? Promise.all([earlier, written]) : written;
+    this.deriving.set(name, pending);
+    void pending.then(() => {
+      if (this.deriving.get(name) === pending) this.deriving.delete(name);
+    });
+    this.storage.finishLater(written);
+    return written;
   }
 
   /**
@@ -185,6 +222,9 @@ export class DerivedDocuments<T> {
   async ensureCurrent(name: string, target: IDerivedTarget<T>, ctx: IStorageOperationContext): Promise<void> {
     const stored = target.stored;
     if (!stored) return;
+    // This instance's own derived writes first: the read right after a publish finds them written, not stale.
+    const deriving = this.deriving.get(name);
+    if (deriving) await deriving;
     const truthKey = this.truth.key(name);
     const derivedKey = stored.key(name);
     let truthInfo = this.storage.knownRecentStat(truthKey);
@@ -237,14 +277,22 @@ export class DerivedDocuments<T> {
     await this.writeDerived(name, truth, truthRevision ?? derivedRevision ?? '0-0', ctx, force);
   }
 
-  /** Every derived write, settled; false when one failed (logged). */
-  private async writeDerived(name: string, truth: T | null, revision: string, ctx: IStorageOperationContext, force: boolean): Promise<boolean> {
-    const results = await Promise.allSettled(this.targets.map((target) => target.write(name, truth, revision, ctx, force)));
+  /** Every derived write (of the targets `which` picks), settled; false when one failed (logged). */
+  private async writeDerived(
+    name: string,
+    truth: T | null,
+    revision: string,
+    ctx: IStorageOperationContext,
+    force: boolean,
+    which: (target: IDerivedTarget<T>) => boolean = () => true,
+  ): Promise<boolean> {
+    const targets = this.targets.filter(which);
+    const results = await Promise.allSettled(targets.map((target) => target.write(name, truth, revision, ctx, force)));
     let ok = true;
     results.forEach((result, index) => {
       if (result.status === 'fulfilled') return;
       ok = false;
-      this.logger.warn(`${this.targets[index].label} of ${name} was not written (reads will repair it)`, result.reason);
+      this.logger.warn(`${targets[index].label} of ${name} was not written (reads will repair it)`, result.reason);
     });
     return ok;
   }

@@ -77,6 +77,8 @@ export class RegistryStorage {
   /** The memory budget the caches of every protocol on this storage share. */
   readonly cacheBudget: CacheBudget;
   private readonly presignedUrls?: PresignedUrls;
+  /** Writes that go on after their request was answered (derived documents): `settled` and `destroy` wait for them. */
+  private readonly unfinished = new Set<Promise<unknown>>();
 
   constructor(
     private readonly backend: IStorageBackend,
@@ -100,7 +102,20 @@ export class RegistryStorage {
   }
 
   async destroy() {
+    await this.settled();
     await this.backend.destroy();
+  }
+
+  /** Let `work` go on after the answer; it must handle its own failure (it is only waited for, never reported). */
+  finishLater(work: Promise<unknown>): void {
+    this.unfinished.add(work);
+    const done = () => this.unfinished.delete(work);
+    work.then(done, done);
+  }
+
+  /** Resolves once every work handed to `finishLater` has finished, also work added meanwhile. */
+  async settled(): Promise<void> {
+    while (this.unfinished.size > 0) await Promise.allSettled([...this.unfinished]);
   }
 
   getBackend(): IStorageBackend {

@@ -96,12 +96,14 @@ export class MavenStore {
     this.documents = new DocumentCache(storage, { maxEntries: 10_000 });
     this.artifactMetadataTarget = derivedDocument<IMavenArtifactDocument>(storage, {
       label: 'maven artifact metadata',
+      afterAnswer: true,
       key: (name) => mavenPaths.artifactMetadata(...splitArtifactName(name)),
       render: (artifact) => Buffer.from(JSON.stringify(renderArtifactMetadata(artifact))),
       revisionOfBytes: jsonRevisionOf,
     });
     const searchTarget: IDerivedTarget<IMavenArtifactDocument> = {
       label: 'maven search entry',
+      afterAnswer: true,
       write: async (name, artifact, revision, ctx, force) => {
         if (artifact) return search.upsert(toSearchEntry(artifact), ctx, force);
         const [groupPath, artifactId] = splitArtifactName(name);
@@ -120,6 +122,7 @@ export class MavenStore {
     );
     this.groupMetadataTarget = derivedDocument<IMavenGroupDocument>(storage, {
       label: 'maven group metadata',
+      afterAnswer: true,
       key: mavenPaths.groupMetadata,
       render: (group) => Buffer.from(JSON.stringify(renderGroupMetadata(group))),
       revisionOfBytes: jsonRevisionOf,

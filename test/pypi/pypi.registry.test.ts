@@ -135,6 +135,23 @@ describe('pypi: upload and the simple index', () => {
     assert.deepEqual(sdistBytes.bytes, sdist.bytes);
   });
 
+  it('accepts a wheel larger than the tail kept in memory: its METADATA read from storage once the wheel is stored', async () => {
+    const large = await makeWheel('Large_Pkg', '2.0', { extraEntries: [{ name: 'large_pkg/data.bin', data: crypto.randomBytes(300 * 1024), method: 'stored' }] });
+    const res = await r.upload('Large_Pkg', '2.0', large);
+    assert.equal(res.status, 200, res.text);
+    const metadata = await r.request('GET', `/pypi/packages/large-pkg/${large.filename}.metadata`);
+    assert.equal(metadata.status, 200);
+    assert.equal(metadata.text, coreMetadata('Large_Pkg', '2.0'));
+    const stored = await r.request('GET', `/pypi/packages/large-pkg/${large.filename}`);
+    assert.deepEqual(stored.bytes, large.bytes);
+    const wrongVersion = await makeWheel('Large_Pkg', '2.1', { metadataVersion: '9.9', extraEntries: [{ name: 'large_pkg/data.bin', data: crypto.randomBytes(300 * 1024), method: 'stored' }] });
+    const before = await r.keys();
+    const refused = await r.upload('Large_Pkg', '2.1', wrongVersion);
+    assert.equal(refused.status, 400, refused.text);
+    assert.match(refused.json.message, /METADATA says version "9.9", not 2.1/);
+    assert.deepEqual(await r.keys(), before, 'the refused wheel is removed once stored');
+  });
+
   it('serves a PEP 658 file as the other documents: read from its wheel once, then validators, 304 and ranges from memory', async () => {
     const backend = r.registry.getStorage().getBackend();
     const realGet = backend.get.bind(backend);

@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { createComposerRegistry, makePackageZip, sha1, type IComposerTestRegistry } from './fixtures.js';
@@ -133,6 +134,27 @@ describe('composer: packages.json, upload, metadata, dists', () => {
       assert.match(res.json.message, /acme\/foo version 1\.0\.0 already exists/);
     }
     assert.deepEqual(await r.keys(), before);
+  });
+
+  it('reads composer.json of a zip larger than the tail kept in memory from storage; a refused one stores nothing', async () => {
+    // Random bytes stored uncompressed: the zip is larger than the 64 KiB kept while it streams in.
+    const data = crypto.randomBytes(200 * 1024);
+    const zipOf = (name: string) => makePackageZip(name, '2.0.0', { extraEntries: [{ name: `${name.replace('/', '-')}-2.0.0/data.bin`, data, method: 'stored' }] });
+    const big = await zipOf('acme/big');
+    assert.ok(big.length > 200 * 1024);
+    const before = await r.keys();
+    const misnamed = await r.upload('acme/big', await zipOf('acme/other'));
+    assert.equal(misnamed.status, 400, misnamed.text);
+    assert.match(misnamed.json.message, /composer\.json names package acme\/other/);
+    assert.deepEqual(await r.keys(), before);
+    const res = await r.upload('acme/big', big);
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.json.shasum, sha1(big));
+    const minified = (await r.request('GET', '/composer/p2/acme/big.json')).json.packages['acme/big'];
+    assert.equal(minified[0].version, '2.0.0');
+    const dist = await r.request('GET', `/composer/dists/acme/big/${sha1(big)}.zip`);
+    assert.equal(dist.status, 200);
+    assert.ok(dist.bytes.equals(big));
   });
 
   it('replaces a dev branch with a new upload and removes the old zip', async () => {

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { ZipArchive, type IJustStoredZip } from '../core/archive/classes.ziparchive.js';
+import { ZipArchive } from '../core/archive/classes.ziparchive.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
 import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
 import type { Logger } from '../core/classes.logger.js';
@@ -9,7 +9,7 @@ import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage 
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { parseStoredJson } from '../core/helpers.storeddocument.js';
-import { ingestArtifact } from '../core/helpers.ingest.js';
+import { startIngest } from '../core/helpers.ingest.js';
 import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
 import { bufferedObjectSource, storedArtifactSource } from '../core/helpers.storedsource.js';
 import { composerPaths } from '../core/storage.paths.js';
@@ -160,26 +160,32 @@ export class ComposerPackageStore {
 
   /**
    * Store an uploaded zip: streamed into storage (core ingest, sha1 on the way), composer.json read
-   * from it by the zip directory, checked, then listed in the truth. A tagged version exists once; a
-   * dev branch's new upload replaces its previous one. Whatever is refused is removed again.
+   * by the zip directory (from the bytes kept in memory while storage still commits a small zip, from
+   * storage once a larger one is stored), checked, then listed in the truth, which is handed to storage
+   * meanwhile and visible only once the zip is stored. A tagged version exists once; a dev branch's new
+   * upload replaces its previous one. Whatever is refused is removed again.
    */
   async upload(upload: IComposerUpload, body: Readable, ctx: IStorageOperationContext): Promise<IComposerVersionEntry> {
     const { name } = upload;
     const fileId = crypto.randomUUID();
     const key = composerPaths.dist(name, fileId);
     const tail = ZipArchive.tailKeeper(body);
-    const stored = await ingestArtifact(this.storage, key, tail, { ...ctx, metadata: { packageName: name } }, {
+    const ingest = startIngest(this.storage, key, tail, { ...ctx, metadata: { packageName: name } }, {
       maxBytes: upload.maxBytes,
       hashes: ['sha1'],
       verify: ({ size }) => {
         if (size === 0) throw RegistryError.invalid('the upload is empty: send the package zip as the body');
       },
     });
+    const stored = await ingest.verified;
     let replaced: IComposerVersionRecord | undefined;
     let created = false;
     let entry: IComposerVersionEntry;
     try {
-      const composerJson = await this.readComposerJson(key, { ...stored, tail: tail.tail }, ctx);
+      const kept = tail.tail;
+      const archive =
+        kept.length === stored.size ? await ZipArchive.fromBytes(kept) : await ZipArchive.open(this.storage, key, ctx, {}, { ...(await ingest.stored), tail: kept });
+      const composerJson = await this.readComposerJson(archive);
       if (composerJson.name !== name) {
         throw RegistryError.invalid(`composer.json names package ${composerJson.name}, but the upload is for ${name}`);
       }
@@ -195,8 +201,10 @@ export class ComposerPackageStore {
         replaced = existing;
         const others = (current?.versions ?? []).filter((version) => version !== existing);
         return { v: 1, name, revision: nextRevision(current?.revision, crypto.randomUUID().slice(0, 8)), versions: [record, ...others] };
-      });
+      }, ingest.stored);
     } catch (error) {
+      // Once storage has settled the zip: a delete before its commit would miss it.
+      await ingest.stored.catch(() => undefined);
       await this.removeFiles(name, [fileId], ctx);
       throw error;
     }
@@ -208,9 +216,8 @@ export class ComposerPackageStore {
     return entry;
   }
 
-  /** composer.json of the stored zip, at its root or in its one top folder, checked by Composer's rules. */
-  private async readComposerJson(key: string, stored: IJustStoredZip, ctx: IStorageOperationContext) {
-    const archive = await ZipArchive.open(this.storage, key, ctx, {}, stored);
+  /** composer.json of the uploaded zip, at its root or in its one top folder, checked by Composer's rules. */
+  private async readComposerJson(archive: ZipArchive) {
     const declared = archive.entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
     if (declared > this.limits.maxUnpackedBytes) {
       throw RegistryError.tooLarge(`the zip's members declare ${declared} bytes, over the limit of ${this.limits.maxUnpackedBytes}`);

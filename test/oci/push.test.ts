@@ -3,7 +3,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { createOciFixture, header, listFiles, sha256, sha512, type IOciFixture } from './oci.fixtures.js';
-import { CACHE_FRESH_MS } from '../../ts/oci/classes.ocimanifeststore.js';
+import { settle } from '../helpers/validationwindow.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -480,10 +480,10 @@ describe('oci conformance: push (manifests)', () => {
       assert.equal(header((await second.call('GET', '/v2/push/m/manifests/shared')).headers, 'docker-content-digest'), sha256(first));
       await f.pushManifest('push/m', 'shared', moved, OCI_MANIFEST);
       assert.equal(header((await f.call('GET', '/v2/push/m/manifests/shared')).headers, 'docker-content-digest'), sha256(moved), 'own writes at once');
-      await new Promise((resolve) => setTimeout(resolve, CACHE_FRESH_MS + 50));
+      await settle();
       assert.equal(header((await second.call('GET', '/v2/push/m/manifests/shared')).headers, 'docker-content-digest'), sha256(moved));
       assert.equal((await f.call('DELETE', '/v2/push/m/manifests/shared')).status, 202);
-      await new Promise((resolve) => setTimeout(resolve, CACHE_FRESH_MS + 50));
+      await settle();
       assert.equal((await second.call('GET', '/v2/push/m/manifests/shared')).status, 404);
     } finally {
       await second.cleanup();

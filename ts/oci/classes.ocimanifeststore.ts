@@ -1,4 +1,5 @@
 import { BoundedCache } from '../core/classes.boundedcache.js';
+import { DocumentCache } from '../core/classes.documentcache.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
 import { mapLimited } from '../core/helpers.async.js';
@@ -15,77 +16,33 @@ export interface IStoredManifest {
   subject?: string;
 }
 
-interface ICached<T> {
-  etag: string;
-  value: T;
-  /** When storage last confirmed this etag (ms). */
-  checkedAt: number;
-}
-
-/**
- * How long a cached tag or manifest, once confirmed against storage, is served without asking again.
- * Writes and deletes through this instance update the cache at once; another instance's change to
- * the same tag is seen after at most this long.
- */
-export const CACHE_FRESH_MS = 1000;
-const MANIFEST_CACHE_ENTRIES = 2000;
-const TAG_CACHE_ENTRIES = 10_000;
+/** Manifest records and tags kept parsed (one cache for both). */
+const DOCUMENT_CACHE_ENTRIES = 12_000;
+/** Repositories remembered as existing. */
+const KNOWN_REPOSITORIES = 10_000;
 /** Referrer and tag documents read at once when listing. */
 const READ_CONCURRENCY = 16;
 
 /**
  * Manifests, tags, referrers and the repository catalog. Documents read on every pull (manifest
- * records, tags) are cached in memory and revalidated against the stored object's etag with a stat
- * (at most every CACHE_FRESH_MS), so nothing is read and parsed twice and another instance's writes
- * are seen within that window; this instance's own writes are seen at once.
+ * records, tags) are kept parsed in the core document cache, validated by a recent stat as every
+ * protocol's documents are: this instance's own writes are seen at once, another instance's within
+ * `cache.validationWindowMs`, and concurrent pulls after the window share one stat.
  */
 export class OciManifestStore {
-  private readonly manifests: BoundedCache<ICached<IStoredManifest>>;
-  private readonly tags = new BoundedCache<ICached<string>>({ maxEntries: TAG_CACHE_ENTRIES });
+  private readonly documents: DocumentCache;
   /** Repositories known to have a catalog entry (entries are never removed). */
-  private readonly knownRepositories = new BoundedCache<true>({ maxEntries: TAG_CACHE_ENTRIES });
+  private readonly knownRepositories = new BoundedCache<true>({ maxEntries: KNOWN_REPOSITORIES });
 
   constructor(private readonly storage: RegistryStorage) {
-    this.manifests = new BoundedCache({ maxEntries: MANIFEST_CACHE_ENTRIES, budget: storage.cacheBudget, sizeOf: (cached) => cached.value.bytes.length + 256 });
+    this.documents = new DocumentCache(storage, { maxEntries: DOCUMENT_CACHE_ENTRIES });
   }
 
   // ---- manifests -----------------------------------------------------------------------------
 
   async getManifest(name: string, digest: IParsedDigest): Promise<IStoredManifest | null> {
-    const key = ociPaths.manifest(name, digest.algorithm, digest.hex);
-    const cached = freshValue(this.manifests, key) ?? (await this.revalidate(this.manifests, key));
-    if (cached !== undefined) return cached;
-    const document = await this.storage.getJson<IManifestRecord>(key);
-    if (!document) return null;
-    const record = document.value;
-    const manifest: IStoredManifest = {
-      digest: record.digest,
-      mediaType: record.mediaType,
-      bytes: Buffer.from(record.data, 'base64'),
-      ...(record.subject ? { subject: record.subject } : {}),
-    };
-    this.manifests.set(key, { etag: document.etag, value: manifest, checkedAt: Date.now() });
-    return manifest;
-  }
-
-  /**
-   * A cached value that is still current: fresh, or confirmed by a stat now. Undefined when it must
-   * be read (absent from the cache or changed); null when the object no longer exists.
-   */
-  private async revalidate<T>(cache: BoundedCache<ICached<T>>, key: string): Promise<T | null | undefined> {
-    const cached = cache.get(key);
-    const now = Date.now();
-    if (cached && now - cached.checkedAt < CACHE_FRESH_MS) return cached.value;
-    const info = await this.storage.stat(key);
-    if (!info) {
-      cache.delete(key);
-      return null;
-    }
-    if (cached && cached.etag === info.etag) {
-      cached.checkedAt = now;
-      return cached.value;
-    }
-    return undefined;
+    const document = await this.documents.read(ociPaths.manifest(name, digest.algorithm, digest.hex), storedManifestOf);
+    return document ? document.value : null;
   }
 
   async hasManifest(name: string, digest: IParsedDigest): Promise<boolean> {
@@ -117,9 +74,7 @@ export class OciManifestStore {
         ctx,
       );
     }
-    const key = ociPaths.manifest(name, digest.algorithm, digest.hex);
-    this.manifests.delete(key);
-    await this.storage.putJson(key, record, ctx);
+    await this.storage.putJson(ociPaths.manifest(name, digest.algorithm, digest.hex), record, ctx);
   }
 
   /** Removes the manifest, every tag pointing at it and its referrer entry. False when it did not exist. */
@@ -130,7 +85,6 @@ export class OciManifestStore {
     const tagged = await this.tagsPointingAt(name, digest.digest);
     await Promise.all(tagged.map((tag) => this.deleteTag(name, tag, ctx)));
     await this.storage.deleteObject(key, ctx);
-    this.manifests.delete(key);
     const subject = parseDigest(document.value.subject);
     if (subject) {
       await this.storage.deleteObject(ociPaths.referrer(name, subject.algorithm, subject.hex, digest.algorithm, digest.hex), ctx);
@@ -142,27 +96,19 @@ export class OciManifestStore {
 
   /** The digest a tag points at, or null. */
   async resolveTag(name: string, tag: string): Promise<string | null> {
-    const key = ociPaths.tag(name, tag);
-    const cached = freshValue(this.tags, key) ?? (await this.revalidate(this.tags, key));
-    if (cached !== undefined) return cached;
-    const document = await this.storage.getJson<ITagRecord>(key);
-    if (!document) return null;
-    this.tags.set(key, { etag: document.etag, value: document.value.digest, checkedAt: Date.now() });
-    return document.value.digest;
+    const document = await this.documents.read(ociPaths.tag(name, tag), taggedDigestOf);
+    return document ? document.value : null;
   }
 
   async setTag(name: string, tag: string, digest: string, ctx: IStorageOperationContext): Promise<void> {
     const key = ociPaths.tag(name, tag);
     const record: ITagRecord = { digest, updatedAt: new Date().toISOString() };
-    this.tags.delete(key);
-    const etag = await this.storage.putJson(key, record, ctx);
-    this.tags.set(key, { etag, value: digest, checkedAt: Date.now() });
+    await this.storage.putJson(key, record, ctx);
   }
 
   /** False when the tag did not exist. */
   async deleteTag(name: string, tag: string, ctx: IStorageOperationContext): Promise<boolean> {
     const key = ociPaths.tag(name, tag);
-    this.tags.delete(key);
     if (!(await this.storage.stat(key))) return false;
     await this.storage.deleteObject(key, ctx);
     return true;
@@ -304,8 +250,21 @@ export class OciManifestStore {
   }
 }
 
-/** A cached value checked within CACHE_FRESH_MS, without the promise `revalidate` costs (most reads). */
-function freshValue<T>(cache: BoundedCache<ICached<T>>, key: string): T | undefined {
-  const cached = cache.get(key);
-  return cached && Date.now() - cached.checkedAt < CACHE_FRESH_MS ? cached.value : undefined;
+/** A stored manifest record as served; anything else is a damaged document. */
+function storedManifestOf(bytes: Buffer): IStoredManifest {
+  const record = JSON.parse(bytes.toString('utf8')) as IManifestRecord | null;
+  if (typeof record?.data !== 'string' || typeof record.digest !== 'string') throw new Error('not a manifest record');
+  return {
+    digest: record.digest,
+    mediaType: record.mediaType,
+    bytes: Buffer.from(record.data, 'base64'),
+    ...(record.subject ? { subject: record.subject } : {}),
+  };
+}
+
+/** The digest a stored tag record points at; anything else is a damaged document. */
+function taggedDigestOf(bytes: Buffer): string {
+  const record = JSON.parse(bytes.toString('utf8')) as ITagRecord | null;
+  if (typeof record?.digest !== 'string') throw new Error('not a tag record');
+  return record.digest;
 }

@@ -380,7 +380,9 @@ export class PypiRegistry extends BaseRegistry {
       throw error;
     }
     const doc = await this.projects.commit(project, stored, req.storageContext, new Date());
-    await this.updateSearch(project, doc, req);
+    // The search entry follows the answer, as Cargo's, Maven's and Composer's derived documents do: it never decided
+    // the answer (a failed write is only logged); a search on this instance and `destroy` wait for it.
+    this.storage.finishLater(this.updateSearch(project, doc, req));
     this.logger.info(`pypi: ${stored.request.filename} uploaded to ${project}`);
     return jsonResponse(200, { ok: true, filename: stored.request.filename, url: `${req.baseUrl}/packages/${project}/${encodeURIComponent(stored.request.filename)}` });
   }

@@ -34,3 +34,11 @@ test('route: malformed percent-encoding is an invalid request', () => {
     return error instanceof RegistryError && error.status === 400;
   });
 });
+
+test('route: the text before the first parameter is checked before the expression runs', () => {
+  assert.equal(compilePattern('/-/package/:name/dist-tags').literalPrefix, '/-/package/');
+  assert.equal(compilePattern('/-/v1/search').literalPrefix, '/-/v1/search');
+  assert.equal(compilePattern('/:name/-/:file').literalPrefix, '/');
+  assert.equal(matchPattern(compilePattern('/-/package/:name/dist-tags'), '/pkg/-/package/x/dist-tags'), null);
+  assert.deepEqual(matchPattern(compilePattern('/-/package/:name/dist-tags'), '/-/package/x/dist-tags'), { name: 'x' });
+});

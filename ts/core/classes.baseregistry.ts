@@ -6,7 +6,8 @@ import type { AuthManager } from './classes.authmanager.js';
 import type { Logger } from './classes.logger.js';
 import { assertSafeRequestPath } from './helpers.path.js';
 import { normalizeBasePath } from './helpers.config.js';
-import { resolvePublicUrls } from './helpers.publicurl.js';
+import { RouteRequest } from './classes.routerequest.js';
+import type { IPublicUrlOptions } from './helpers.publicurl.js';
 import type { IResolvedDownloads } from './helpers.downloads.js';
 import { isReadAction } from './helpers.scope.js';
 import { extendRecord } from './helpers.record.js';
@@ -148,8 +149,7 @@ export abstract class BaseRegistry {
   /** Answers for names this registry does not hold, from the configured upstreams (none: every lookup is null). */
   protected readonly upstream: UpstreamProxy;
   private compiledRoutes?: ICompiledRoute[];
-  /** The configured basePath, normalised once (every request's public URLs need it). */
-  private normalizedBasePath?: string;
+  private readonly urlOptionsByMount = new Map<string, IPublicUrlOptions>();
 
   constructor(deps: IProtocolDependencies) {
     this.deps = deps;
@@ -361,26 +361,18 @@ export abstract class BaseRegistry {
       if (value === undefined || !Object.hasOwn(asked, name)) continue;
       query[name] = Array.isArray(value) ? String(value[0] ?? '') : String(value);
     }
-    const { hostUrl, baseUrl } = resolvePublicUrls(headers, {
-      registryUrl: this.config.registryUrl,
-      trustProxy: this.deps.trustProxy,
-      publicBasePath,
-      basePath: (this.normalizedBasePath ??= normalizeBasePath(this.config.basePath)),
-    });
-    return {
-      ctx,
-      method,
-      path,
-      params,
-      query,
-      headers,
-      token: null,
-      body: new RequestBody(ctx, this.deps.limits, headers['content-length']),
-      baseUrl,
-      hostUrl,
-      storageContext: { protocol: this.protocol, actor: ctx.actor },
-      downloads: this.deps.downloads,
-    };
+    return new RouteRequest(ctx, method, path, params, query, headers, new RequestBody(ctx, this.deps.limits, headers['content-length']), this.deps.downloads, this.protocol, this.publicUrlOptions(publicBasePath));
+  }
+
+  /** What a request's public URLs are built from, one object per mount of this protocol. */
+  private publicUrlOptions(publicBasePath: string): IPublicUrlOptions {
+    let options = this.urlOptionsByMount.get(publicBasePath);
+    if (!options) {
+      const basePath = normalizeBasePath(this.config.basePath);
+      options = { registryUrl: this.config.registryUrl, trustProxy: this.deps.trustProxy, publicBasePath, basePath };
+      this.urlOptionsByMount.set(publicBasePath, options);
+    }
+    return options;
   }
 
   private async checkPermission(permission: TRoutePermission, req: IRouteRequest, record?: IRequestRecord): Promise<void> {

@@ -142,15 +142,14 @@ export class RegistryStorage {
    */
   async presignedGet(key: string, ctx: IStorageOperationContext, options: IPresignOptions & { size: number }): Promise<string | undefined> {
     if (!this.presignedUrls) return undefined;
-    const { size, ...presign } = options;
     let url: string;
     try {
-      url = await this.presignedUrls.get(key, presign);
+      url = await this.presignedUrls.get(key, options);
     } catch (error) {
       this.logger?.warn(`could not presign a download URL for ${key}; streaming it instead`, error);
       return undefined;
     }
-    await this.runAfterHook('afterGet', 'get', key, ctx, { size, redirect: true });
+    await this.runAfterHook('afterGet', 'get', key, ctx, { size: options.size, redirect: true });
     return url;
   }
 

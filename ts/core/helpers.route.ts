@@ -8,12 +8,19 @@ import { RegistryError } from './classes.registryerror.js';
 export interface ICompiledPattern {
   regex: RegExp;
   paramNames: string[];
+  /**
+   * The pattern's text before its first parameter (all of it when it has none): a path that does not start
+   * with it is no match, found without running the expression (route tables are tried in order, and most
+   * routes a request passes on the way to its own start with another literal, such as npm's `/-/`).
+   */
+  literalPrefix: string;
 }
 
 const PARAM = /:([A-Za-z_][A-Za-z0-9_]*)(\+)?/g;
 
 export function compilePattern(pattern: string): ICompiledPattern {
   const paramNames: string[] = [];
+  const firstParam = pattern.search(/:[A-Za-z_]/);
   let regex = '';
   let last = 0;
   for (const match of pattern.matchAll(PARAM)) {
@@ -23,10 +30,11 @@ export function compilePattern(pattern: string): ICompiledPattern {
     last = match.index! + match[0].length;
   }
   regex += escapeRegex(pattern.slice(last));
-  return { regex: new RegExp(`^${regex}$`), paramNames };
+  return { regex: new RegExp(`^${regex}$`), paramNames, literalPrefix: firstParam === -1 ? pattern : pattern.slice(0, firstParam) };
 }
 
 export function matchPattern(compiled: ICompiledPattern, path: string): Record<string, string> | null {
+  if (!path.startsWith(compiled.literalPrefix)) return null;
   const match = compiled.regex.exec(path);
   if (!match) return null;
   const params: Record<string, string> = {};

@@ -178,8 +178,13 @@ function requestedSpan(request: IServeRequest, object: IServedObject): IByteSpan
  */
 function redirectResponse(object: IServedObject, location: string): IHandlerResponse {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(object.headers ?? {})) if (name.toLowerCase() !== 'cache-control') headers[name] = value;
-  return { status: 307, headers: { ...headers, Location: location, 'Cache-Control': 'no-store' } };
+  const own = object.headers;
+  for (const name in own) if (Object.hasOwn(own, name) && name.toLowerCase() !== 'cache-control') headers[name] = own[name]!;
+  headers.Location = location;
+  headers['Cache-Control'] = 'no-store';
+  // A length of 0 says there is no body: without it node:http would frame the empty answer as chunked.
+  headers['Content-Length'] = '0';
+  return { status: 307, headers };
 }
 
 /** Answer a GET or HEAD for a stored object. */

@@ -1,42 +1,58 @@
 import type { DocumentCache } from './classes.documentcache.js';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
 import type { IByteSpan, IObjectSource, IOpenedObject, IServedObject } from './helpers.serve.js';
+import type { IResolvedDownloads } from './helpers.downloads.js';
 import type { IObjectInfo } from './storage/interfaces.storage.js';
 
 /**
  * A stored metadata document as `serveObject` reads it: stat for `describe`, one (ranged) get for `open`.
  * Always served by the registry.
  */
-export function storedObjectSource(
-  storage: RegistryStorage,
-  key: string,
-  ctx: IStorageOperationContext,
-  contentType: string,
-  stat: (key: string) => Promise<IObjectInfo | null> = (at) => storage.stat(at),
-): IObjectSource {
-  const describe = (info: IObjectInfo): IServedObject => ({ size: info.size, etag: info.etag, lastModified: info.lastModified, contentType });
-  return {
-    describe: async () => {
-      const info = await stat(key);
-      return info && describe(info);
-    },
-    open: async (span) => {
-      const result = await storage.getObject(key, ctx, span);
-      return result && { object: describe(result.info), body: result.stream, length: result.length };
-    },
-  };
+export function storedObjectSource(storage: RegistryStorage, key: string, ctx: IStorageOperationContext, contentType: string): IObjectSource {
+  return new StoredObjectSource(storage, key, ctx, contentType);
+}
+
+/** A class rather than an object of closures: one is made per GET of a stored object. */
+class StoredObjectSource implements IObjectSource {
+  constructor(
+    protected readonly storage: RegistryStorage,
+    protected readonly key: string,
+    protected readonly ctx: IStorageOperationContext,
+    private readonly contentType: string,
+  ) {}
+
+  async describe(): Promise<IServedObject | null> {
+    const info = await this.stat();
+    return info && this.served(info);
+  }
+
+  async open(span?: IByteSpan): Promise<IOpenedObject | null> {
+    const result = await this.storage.getObject(this.key, this.ctx, span);
+    return result && { object: this.served(result.info), body: result.stream, length: result.length };
+  }
+
+  protected stat(): Promise<IObjectInfo | null> {
+    return this.storage.stat(this.key);
+  }
+
+  private served(info: IObjectInfo): IServedObject {
+    return { size: info.size, etag: info.etag, lastModified: info.lastModified, contentType: this.contentType };
+  }
 }
 
 /** `directUrl` of an artifact stored whole at `key`: a presigned URL of the object store (see `downloads`). */
 export function presignedDirectUrl(storage: RegistryStorage, key: string, ctx: IStorageOperationContext): NonNullable<IObjectSource['directUrl']> {
-  return (object, downloads) =>
-    storage.presignedGet(key, ctx, {
-      size: object.size,
-      expiresIn: downloads.expiresIn,
-      publicUrl: downloads.publicUrl,
-      contentType: object.contentType,
-      signedAt: downloads.now(),
-    });
+  return (object, downloads) => presignedUrl(storage, key, ctx, object, downloads);
+}
+
+function presignedUrl(storage: RegistryStorage, key: string, ctx: IStorageOperationContext, object: IServedObject, downloads: IResolvedDownloads): Promise<string | undefined> {
+  return storage.presignedGet(key, ctx, {
+    size: object.size,
+    expiresIn: downloads.expiresIn,
+    publicUrl: downloads.publicUrl,
+    contentType: object.contentType,
+    signedAt: downloads.now(),
+  });
 }
 
 /**
@@ -47,13 +63,18 @@ export function presignedDirectUrl(storage: RegistryStorage, key: string, ctx: I
  * instance within the window, the client is sent to the key as it is now (the store answers 404 for a
  * deleted one); a plain streamed GET reads the object itself.
  */
-export function storedArtifactSource(
-  storage: RegistryStorage,
-  key: string,
-  ctx: IStorageOperationContext,
-  contentType: string,
-): IObjectSource {
-  return { ...storedObjectSource(storage, key, ctx, contentType, (at) => storage.statRecent(at)), directUrl: presignedDirectUrl(storage, key, ctx) };
+export function storedArtifactSource(storage: RegistryStorage, key: string, ctx: IStorageOperationContext, contentType: string): IObjectSource {
+  return new StoredArtifactSource(storage, key, ctx, contentType);
+}
+
+class StoredArtifactSource extends StoredObjectSource {
+  directUrl(object: IServedObject, downloads: IResolvedDownloads): Promise<string | undefined> {
+    return presignedUrl(this.storage, this.key, this.ctx, object, downloads);
+  }
+
+  protected override stat(): Promise<IObjectInfo | null> {
+    return this.storage.statRecent(this.key);
+  }
 }
 
 /**

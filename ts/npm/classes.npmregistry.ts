@@ -3,6 +3,7 @@ import { ConcurrencyLimit } from '../core/classes.concurrencylimit.js';
 import type { TEventAction } from '../core/interfaces.operations.js';
 import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
 import { sha256Hex } from '../core/helpers.hash.js';
+import { memoizeBounded } from '../core/helpers.memo.js';
 import { isPlainObject } from '../core/helpers.json.js';
 import type { TCacheStatus } from '../upstream/interfaces.upstream.js';
 import { mergeWithUpstream, parseUpstreamPackument, upstreamPackumentUrl, upstreamTarball } from './helpers.npmupstream.js';
@@ -22,6 +23,7 @@ import {
   acceptsGzip,
   containsNul,
   distTagError,
+  MAX_NAME_LENGTH,
   resolveVersionSpec,
   scopeOf,
   serializeAbbreviated,
@@ -64,6 +66,24 @@ const EMPTY_AUDIT_REPORT = {
     totalDependencies: 0,
   },
 };
+
+/**
+ * Why `name` may not name a package here (npm's rules for existing packages, then a safe storage key), or null.
+ * Remembered per name up to the longest name npm allows: every request about a package checks its name, most of
+ * them twice (the permission and the handler).
+ */
+function packageNameProblem(name: string): string | null {
+  const validation = validatePackageName(name);
+  if (!validation.validForOld) return `invalid package name ${JSON.stringify(name)}: ${validation.errors.join('; ')}`;
+  try {
+    assertSafeName(name, 'package name');
+  } catch (error) {
+    if (isRegistryError(error)) return error.message;
+    throw error;
+  }
+  return null;
+}
+const rememberedPackageNameProblem = memoizeBounded(packageNameProblem, 1024);
 
 const intParam = (value: string | undefined, fallback: number) => {
   const parsed = Number.parseInt(value ?? '', 10);
@@ -204,11 +224,8 @@ export class NpmRegistry extends BaseRegistry {
     } else {
       throw RegistryError.notFound(`no npm endpoint at ${req.path}`);
     }
-    const validation = validatePackageName(packageName);
-    if (!validation.validForOld) {
-      throw RegistryError.invalid(`invalid package name ${JSON.stringify(packageName)}: ${validation.errors.join('; ')}`);
-    }
-    assertSafeName(packageName, 'package name');
+    const problem = packageName.length > MAX_NAME_LENGTH ? packageNameProblem(packageName) : rememberedPackageNameProblem(packageName);
+    if (problem !== null) throw RegistryError.invalid(problem);
     return packageName;
   }
 

@@ -22,6 +22,7 @@ import type {
   INpmVersionManifest,
 } from './interfaces.npm.js';
 import { isPlainObject } from '../core/helpers.json.js';
+import { memoizeBounded } from '../core/helpers.memo.js';
 
 // ---- package names ---------------------------------------------------------------------------
 
@@ -38,7 +39,7 @@ export interface INameValidation {
 
 const SCOPED_NAME = /^@([^/]+)\/([^/]+)$/;
 const FORBIDDEN_NAMES = new Set(['node_modules', 'favicon.ico']);
-const MAX_NAME_LENGTH = 214;
+export const MAX_NAME_LENGTH = 214;
 const BUILTIN_NAMES = new Set(builtinModules.map((name) => name.toLowerCase()));
 
 const isUrlSafe = (text: string) => encodeURIComponent(text) === text;
@@ -92,6 +93,12 @@ export const scopeOf = (name: string) => (name.startsWith('@') ? name.slice(0, n
 const MAX_TARBALL_FILE_BYTES = 255;
 
 /**
+ * semver's normal form of a version string (null: no version), remembered: every tarball GET checks the version
+ * its file name holds, and a parse builds a SemVer object each time.
+ */
+const normalizedVersion = memoizeBounded((version: string) => semver.valid(version), 1024);
+
+/**
  * A version of package `name` as the registry stores it: strict, normalised semver (no `v`, no build
  * metadata), short enough that its tarball file name fits in one storage key segment.
  */
@@ -99,7 +106,7 @@ export function versionError(version: unknown, name: string): string | null {
   if (typeof version !== 'string' || version.length === 0) return 'version must be a non-empty string';
   const maxLength = MAX_TARBALL_FILE_BYTES - Buffer.byteLength(tarballFileName(name, ''), 'utf8');
   if (Buffer.byteLength(version, 'utf8') > maxLength) return `version is longer than ${maxLength} characters (the limit for ${name})`;
-  const normalized = semver.valid(version);
+  const normalized = normalizedVersion(version);
   if (normalized === null) return `invalid semver version: ${JSON.stringify(version)}`;
   if (normalized !== version) {
     return `version ${JSON.stringify(version)} is not in normalised form (expected ${JSON.stringify(normalized)})`;

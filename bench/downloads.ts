@@ -18,9 +18,14 @@
 // A request that reaches an idle process costs several times one that reaches a busy one (the floor's
 // two rows): at 8 clients the registry mostly waits while the clients read from the bucket.
 // Target with redirects: under 0.1 CPU-s/GiB and no RSS growth. Needs Ceph RGW (test/infra/ceph, root).
-// Run: node --import tsx bench/downloads.ts
+// Run: node --import tsx bench/downloads.ts [--tarballs-only] [--rounds=N] [--against=DIR]
+//   --tarballs-only: no blobs and no streaming registry, only the 1 MiB tarball GETs of the redirecting one and the floor;
+//   --rounds=N: then N more rounds of the followed tarball GETs, alternating the servers (A B A B, the same minutes);
+//   --against=DIR: in those rounds also a redirecting registry built from another checkout (the code before a
+//     change), started by that checkout's own bench/downloads.ts on the same bucket.
 import * as crypto from 'node:crypto';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type * as http from 'node:http';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +34,7 @@ import { createNodeHandler } from '../ts/adapters/node.js';
 import type { IStorageConfig } from '../ts/core/interfaces.core.js';
 import { startCephS3 } from '../test/helpers/ceph.js';
 import { publishBody } from '../test/npm/fixtures.js';
-import { benchRequest, cpuSeconds, curlThroughput, mark, median, rssSampler, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
+import { benchRequest, cpuSeconds, curlThroughput, mark, median, parseBenchArgs, rssSampler, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
@@ -38,6 +43,12 @@ const BLOB_BYTES = Number(process.env.BENCH_DOWNLOADS_MIB ?? 256) * MiB;
 const TARBALL_GETS = Number(process.env.BENCH_DOWNLOADS_TARBALL_GETS ?? 128);
 const CLIENTS = 8;
 const SINGLE_PULLS = 3;
+/**
+ * Unmeasured rounds of tarball GETs before the first measured one, half of them with the token. A fresh process
+ * compiles for its first several thousand GETs (V8's compiler threads took up to half the CPU of the first 1,000
+ * followed GETs after 2,000 unmeasured ones): a running registry's figures come after that.
+ */
+const WARM_UP_ROUNDS = 6;
 const TARGET_CPU_PER_GIB = 0.1;
 const ADMIN = { user: 'bench', password: 'bench-password-0123456789' };
 const basic = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`;
@@ -102,8 +113,8 @@ function tarballPart(server: IBenchServer, url: string, bytesPerGet: number, opt
 
 /** Unmeasured GETs without and with the token, 307s not followed (the same code runs either way, and no bytes need to move). */
 async function warmUp(server: IBenchServer, url: string) {
-  await tarballPart(server, url, 0, { follow: false });
-  await tarballPart(server, url, 0, { follow: false, ...(server.token ? { headers: { authorization: `Bearer ${server.token}` } } : {}) });
+  const withToken = server.token ? { headers: { authorization: `Bearer ${server.token}` } } : {};
+  for (let round = 0; round < WARM_UP_ROUNDS; round++) await tarballPart(server, url, 0, { follow: false, ...(round % 2 === 1 ? withToken : {}) });
 }
 
 const row = (who: string, what: string, part: IPart) =>
@@ -112,79 +123,96 @@ const row = (who: string, what: string, part: IPart) =>
   `RSS ${part.rssBeforeMiB.toFixed(0)} → peak ${part.peakRssMiB.toFixed(0)} MiB`;
 
 async function main() {
+  const args = parseBenchArgs();
+  const tarballsOnly = 'tarballs-only' in args;
+  const rounds = Number(args.rounds ?? 0);
   const ceph = await startCephS3();
   const storage: IStorageConfig = { type: 's3', ...ceph.descriptor, bucketName: ceph.bucketName };
-  const servers: Record<'streamed' | 'redirected', IBenchServer> = {
-    streamed: await startBenchServer(SELF, ['--serve', JSON.stringify(storage), 'stream']),
-    redirected: await startBenchServer(SELF, ['--serve', JSON.stringify(storage), 'redirect']),
-  };
+  const servers: Partial<Record<'streamed' | 'redirected', IBenchServer>> = {};
+  if (!tarballsOnly) servers.streamed = await startBenchServer(SELF, ['--serve', JSON.stringify(storage), 'stream']);
+  servers.redirected = await startBenchServer(SELF, ['--serve', JSON.stringify(storage), 'redirect']);
+  const others: IBenchServer[] = [];
   try {
-    // One blob, pushed monolithically (stored as one object), read by both registries.
-    const block = crypto.randomBytes(16 * MiB);
-    const hash = crypto.createHash('sha256');
-    for (let sent = 0; sent < BLOB_BYTES; sent += block.length) hash.update(block.subarray(0, Math.min(block.length, BLOB_BYTES - sent)));
-    const digest = `sha256:${hash.digest('hex')}`;
-    const body = Readable.from((function* () {
-      for (let sent = 0; sent < BLOB_BYTES; sent += block.length) yield block.subarray(0, Math.min(block.length, BLOB_BYTES - sent));
-    })());
-    const pushed = await benchRequest({ port: servers.streamed.port, method: 'POST', path: `/v2/bench/blobs/uploads/?digest=${digest}`, headers: { authorization: basic }, body, contentLength: BLOB_BYTES });
-    if (pushed.status !== 201) throw new Error(`blob push answered ${pushed.status}`);
+    const redirecting = servers.redirected;
     const tarball = crypto.randomBytes(MiB);
     const { body: publish } = await publishBody('bench-tarball', '1.0.0', { tarball });
     const published = await benchRequest({
-      port: servers.streamed.port,
+      port: redirecting.port,
       method: 'PUT',
       path: '/npm/bench-tarball',
-      headers: { authorization: `Bearer ${servers.streamed.token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${redirecting.token}`, 'content-type': 'application/json' },
       body: Buffer.from(JSON.stringify(publish)),
     });
     if (published.status !== 201) throw new Error(`npm publish answered ${published.status}`);
+    const tarballPath = '/npm/bench-tarball/-/bench-tarball-1.0.0.tgz';
+    const location = (await fetch(`http://127.0.0.1:${redirecting.port}${tarballPath}`, { redirect: 'manual' })).headers.get('location');
+    if (!location) throw new Error('the redirecting registry answered the tarball GET without a Location');
+    const floor = await startBenchServer(SELF, ['--serve-floor', location]);
+    others.push(floor);
+    // The other checkout's own bench starts its registry (compiled from its sources) on the same bucket.
+    let before: IBenchServer | undefined;
+    if (args.against) {
+      const tree = path.resolve(args.against);
+      const helpers = (await import(path.join(tree, 'bench', 'helpers.load.ts'))) as typeof import('./helpers.load.js');
+      before = await helpers.startBenchServer(path.join(tree, 'bench', 'downloads.ts'), ['--serve', JSON.stringify(storage), 'redirect']);
+      others.push(before);
+    }
+    const tarballUrl = (server: IBenchServer) => `http://127.0.0.1:${server.port}${tarballPath}`;
 
     const rows: string[] = [];
     const results: Record<string, Record<string, IPart>> = {};
+    if (servers.streamed) {
+      // One blob, pushed monolithically (stored as one object), read by both registries.
+      const block = crypto.randomBytes(16 * MiB);
+      const hash = crypto.createHash('sha256');
+      for (let sent = 0; sent < BLOB_BYTES; sent += block.length) hash.update(block.subarray(0, Math.min(block.length, BLOB_BYTES - sent)));
+      const digest = `sha256:${hash.digest('hex')}`;
+      const body = Readable.from((function* () {
+        for (let sent = 0; sent < BLOB_BYTES; sent += block.length) yield block.subarray(0, Math.min(block.length, BLOB_BYTES - sent));
+      })());
+      const pushed = await benchRequest({ port: servers.streamed.port, method: 'POST', path: `/v2/bench/blobs/uploads/?digest=${digest}`, headers: { authorization: basic }, body, contentLength: BLOB_BYTES });
+      if (pushed.status !== 201) throw new Error(`blob push answered ${pushed.status}`);
+      for (const [mode, server] of Object.entries(servers)) {
+        const blobUrl = `http://127.0.0.1:${server.port}/v2/bench/blobs/${digest}`;
+        const follow = { followRedirects: true };
+        const single = await measure(server, SINGLE_PULLS * BLOB_BYTES, async () => {
+          const runs = [];
+          for (let run = 0; run < SINGLE_PULLS; run++) runs.push(await curlThroughput(blobUrl, {}, 1, 1, follow));
+          return runs;
+        });
+        const parallel = await measure(server, CLIENTS * BLOB_BYTES, async () => [await curlThroughput(blobUrl, {}, CLIENTS, 1, follow)]);
+        results[mode] = { single, parallel };
+        rows.push(row(mode, `${BLOB_BYTES / MiB} MiB blob, 1 client`, single), row(mode, `${BLOB_BYTES / MiB} MiB blob, ${CLIENTS} clients`, parallel));
+      }
+    }
     for (const [mode, server] of Object.entries(servers)) {
-      const base = `http://127.0.0.1:${server.port}`;
-      const blobUrl = `${base}/v2/bench/blobs/${digest}`;
-      const tarballUrl = `${base}/npm/bench-tarball/-/bench-tarball-1.0.0.tgz`;
-      const follow = { followRedirects: true };
-      const single = await measure(server, SINGLE_PULLS * BLOB_BYTES, async () => {
-        const runs = [];
-        for (let run = 0; run < SINGLE_PULLS; run++) runs.push(await curlThroughput(blobUrl, {}, 1, 1, follow));
-        return runs;
-      });
-      const parallel = await measure(server, CLIENTS * BLOB_BYTES, async () => [await curlThroughput(blobUrl, {}, CLIENTS, 1, follow)]);
-      await warmUp(server, tarballUrl);
-      const tarballs = await tarballPart(server, tarballUrl, tarball.length);
+      await warmUp(server, tarballUrl(server));
+      const tarballs = await tarballPart(server, tarballUrl(server), tarball.length);
       // The same again: whether the memory the first round took is reused (steady state) or keeps growing.
-      const tarballsAgain = await tarballPart(server, tarballUrl, tarball.length);
+      const tarballsAgain = await tarballPart(server, tarballUrl(server), tarball.length);
       // As npm sends them: every GET with the token, checked on every request (curl drops it on the redirect to another host).
-      const tarballsWithToken = await tarballPart(server, tarballUrl, tarball.length, { headers: { authorization: `Bearer ${server.token}` } });
-      results[mode] = { single, parallel, tarballs, tarballsAgain, tarballsWithToken };
+      const tarballsWithToken = await tarballPart(server, tarballUrl(server), tarball.length, { headers: { authorization: `Bearer ${server.token}` } });
+      results[mode] = { ...results[mode], tarballs, tarballsAgain, tarballsWithToken };
       rows.push(
-        row(mode, `${BLOB_BYTES / MiB} MiB blob, 1 client`, single),
-        row(mode, `${BLOB_BYTES / MiB} MiB blob, ${CLIENTS} clients`, parallel),
         row(mode, `1 MiB tarball × ${TARBALL_GETS}, ${CLIENTS} clients`, tarballs),
         row(mode, `  the same again`, tarballsAgain),
         row(mode, `  the same with an npm token`, tarballsWithToken),
       );
-      if (mode === 'redirected') {
-        const notFollowed = await tarballPart(server, tarballUrl, tarball.length, { follow: false });
-        rows.push(row(mode, `  307 not followed (back to back)`, notFollowed));
-      }
+      if (mode === 'redirected') rows.push(row(mode, `  307 not followed (back to back)`, await tarballPart(server, tarballUrl(server), tarball.length, { follow: false })));
     }
-    const tarballPath = '/npm/bench-tarball/-/bench-tarball-1.0.0.tgz';
-    const location = (await fetch(`http://127.0.0.1:${servers.redirected.port}${tarballPath}`, { redirect: 'manual' })).headers.get('location');
-    if (!location) throw new Error('the redirecting registry answered the tarball GET without a Location');
-    const floor = await startBenchServer(SELF, ['--serve-floor', location]);
-    try {
-      const floorUrl = `http://127.0.0.1:${floor.port}${tarballPath}`;
-      await warmUp(floor, floorUrl);
-      rows.push(
-        row('floor', `bare node:http 307, 1 MiB × ${TARBALL_GETS}`, await tarballPart(floor, floorUrl, tarball.length)),
-        row('floor', `  307 not followed (back to back)`, await tarballPart(floor, floorUrl, tarball.length, { follow: false })),
-      );
-    } finally {
-      await floor.stop();
+    await warmUp(floor, tarballUrl(floor));
+    rows.push(
+      row('floor', `bare node:http 307, 1 MiB × ${TARBALL_GETS}`, await tarballPart(floor, tarballUrl(floor), tarball.length)),
+      row('floor', `  307 not followed (back to back)`, await tarballPart(floor, tarballUrl(floor), tarball.length, { follow: false })),
+    );
+    // Alternated rounds: the servers one after the other, so that the machine's load bends them alike.
+    const alternated: [string, IBenchServer][] = [...(before ? [['before', before] as [string, IBenchServer]] : []), ['redirected', redirecting], ['floor', floor]];
+    if (before && rounds > 0) await warmUp(before, tarballUrl(before));
+    for (let round = 1; round <= rounds; round++) {
+      for (const [who, server] of alternated) {
+        const load = os.loadavg()[0]!.toFixed(1);
+        rows.push(row(who, `round ${round}: 1 MiB × ${TARBALL_GETS}, load ${load}`, await tarballPart(server, tarballUrl(server), tarball.length)));
+      }
     }
     console.log(`# Ceph RGW on loopback, curl --location, registry compiled in a child process; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
     for (const line of rows) console.log(line);
@@ -193,11 +221,11 @@ async function main() {
       console.log(`${mark(part.cpuPerGiB < TARGET_CPU_PER_GIB)} redirects, ${what}: ${part.cpuPerGiB.toFixed(3)} CPU-s per GiB served (target under ${TARGET_CPU_PER_GIB})`);
     }
     // Steady state: the first tarball round may still grow the heap to its working size.
-    const steady = [redirected.single!, redirected.parallel!, redirected.tarballsAgain!];
+    const steady = [redirected.single, redirected.parallel, redirected.tarballsAgain].filter((part) => part !== undefined);
     const rssGrowth = Math.max(...steady.map((part) => part.peakRssMiB - part.rssBeforeMiB));
     console.log(`${mark(rssGrowth < 10)} redirects: RSS grows at most ${rssGrowth.toFixed(1)} MiB while serving in steady state (target: none)`);
   } finally {
-    for (const server of Object.values(servers)) await server.stop();
+    for (const server of [...others, ...Object.values(servers)]) await server.stop();
     await ceph.stop();
   }
 }

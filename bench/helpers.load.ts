@@ -5,6 +5,7 @@
  * local Ceph RGW backends.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
@@ -23,8 +24,11 @@ export const CONNECTIONS = 32;
 // ---- the code under test, compiled -------------------------------------------------------------
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** Inside node_modules so that the compiled files resolve packages as the sources do; one per bench process. */
-const BUILD_DIR = path.join(ROOT, 'node_modules', '.cache', `smartregistry-bench-${process.pid}`);
+/**
+ * Inside node_modules so that the compiled files resolve packages as the sources do; one per bench process and
+ * checkout (a bench comparing two checkouts whose node_modules are one directory compiles each into its own).
+ */
+const BUILD_DIR = path.join(ROOT, 'node_modules', '.cache', `smartregistry-bench-${process.pid}-${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`);
 const builtScripts = new Map<string, string>();
 
 /**

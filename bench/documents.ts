@@ -9,7 +9,8 @@
  * (no sockets, no HTTP parser), CPU per call over a fixed number of calls.
  *
  * Options: --backend=fs|s3|all (default fs), --seconds=N per load phase (default 3), --only=cargo,npm,…,
- * --in-process, --calls=N (default 20000), --allocations (with --in-process: also KB allocated per call).
+ * --in-process, --calls=N (default 20000), --allocations (with --in-process: also KB allocated per call), --gzip
+ * (over HTTP: `Accept-Encoding: gzip` on the document GETs, as package clients send it).
  */
 import * as crypto from 'node:crypto';
 import * as os from 'node:os';

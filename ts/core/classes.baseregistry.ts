@@ -13,6 +13,7 @@ import { isReadAction } from './helpers.scope.js';
 import { extendRecord } from './helpers.record.js';
 import { compilePattern, matchPattern, type ICompiledPattern } from './helpers.route.js';
 import { normalizeResponse, jsonResponse, type IHandlerResponse } from './helpers.response.js';
+import { withContentCoding } from './helpers.contentcoding.js';
 import type { IAuthToken } from './interfaces.auth.js';
 import type { IPackageCatalogue } from './interfaces.catalogue.js';
 import type { IAuthConfig, IProtocolConfig, IRequestContext, IResponse, TRegistryProtocol } from './interfaces.core.js';
@@ -256,7 +257,7 @@ export abstract class BaseRegistry {
       audit = route.audit;
       routeRequest = this.buildRouteRequest(ctx, method, relativePath, params, publicBasePath);
       await this.checkPermission(route.permission, routeRequest, record);
-      response = normalizeResponse(await route.handler(routeRequest));
+      response = normalizeResponse(withContentCoding(routeRequest.headers, await route.handler(routeRequest)));
     } catch (caught) {
       routeRequest?.body.discard();
       // A body the client cut short explains any failure but a refusal of what arrived before it.

@@ -20,7 +20,6 @@ import { NpmSearchIndex } from './classes.npmsearchindex.js';
 import { NpmCatalogue } from './classes.npmcatalogue.js';
 import { NpmTokenService } from './classes.npmtokenservice.js';
 import {
-  acceptsGzip,
   containsNul,
   distTagError,
   MAX_NAME_LENGTH,
@@ -33,8 +32,8 @@ import {
   versionError,
   versionFromTarballFile,
   wantsAbbreviated,
-  weakEtag,
 } from './helpers.npm.js';
+import { acceptsGzip, MIN_GZIP_BYTES, weakEtag } from '../core/helpers.contentcoding.js';
 import type { INpmPackument, INpmPublishBody, INpmRegistryOptions, INpmSearchEntry } from './interfaces.npm.js';
 
 const DEFAULT_SEARCH_REVALIDATE_MS = 1000;
@@ -47,8 +46,6 @@ const DEFAULT_MAX_WAITING_PUBLISHES = 32;
 const MAX_PUBLISH_DOCUMENT_CHARS = 16 * 1024 * 1024;
 const MAX_SEARCH_SIZE = 250;
 const MAX_SEARCH_FROM = 10_000;
-/** Smaller documents are sent as they are. */
-const MIN_GZIP_BYTES = 1024;
 
 const ABBREVIATED_TYPE = 'application/vnd.npm.install-v1+json; charset=utf-8';
 const FULL_TYPE = 'application/json; charset=utf-8';

@@ -298,21 +298,6 @@ export function wantsAbbreviated(accept: string | undefined): boolean {
   return false;
 }
 
-/** Does `Accept-Encoding` allow gzip (`gzip,deflate` from npm; `gzip;q=0` refuses it)? */
-export function acceptsGzip(acceptEncoding: string | undefined): boolean {
-  if (!acceptEncoding) return false;
-  for (const part of acceptEncoding.split(',')) {
-    const [coding, ...params] = part.trim().toLowerCase().split(';');
-    if (coding.trim() !== 'gzip' && coding.trim() !== '*') continue;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    if (!q || Number(q.slice(2)) > 0) return true;
-  }
-  return false;
-}
-
-/** Weak form of an etag, for a compressed representation of the same document. */
-export const weakEtag = (etag: string) => (etag.startsWith('W/') ? etag : `W/${etag}`);
-
 // ---- the documents ---------------------------------------------------------------------------
 
 /** Fields a version manifest never keeps in storage (bulky, or belonging to the request only). */

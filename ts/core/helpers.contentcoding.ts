@@ -1,0 +1,98 @@
+import * as zlib from 'node:zlib';
+import { memoizeBounded } from './helpers.memo.js';
+import type { IHandlerResponse } from './helpers.response.js';
+
+/**
+ * Gzip for the documents every protocol serves from memory (index files, metadata, simple pages), as their
+ * clients ask for it: cargo, pip, composer, maven, gem and npm all send `Accept-Encoding: gzip`. A document of
+ * 200 versions shrinks about eightfold, and its bytes, not the registry's code, bound how fast it is served.
+ *
+ * The compressed copy is made once per body: a response body that is the same Buffer as before (a document
+ * kept in a cache) is compressed off the event loop the second time it is seen and sent compressed from then
+ * on; a body built for one request is never seen twice, so nothing is compressed per request. The copy lives
+ * exactly as long as the cached body it was made from (a WeakMap entry).
+ */
+
+/** Smaller bodies go as they are: gzip's framing and the inflating cost more than the bytes saved. */
+export const MIN_GZIP_BYTES = 1024;
+/** Larger bodies are not compressed in memory. */
+const MAX_GZIP_BYTES = 16 * 1024 * 1024;
+/** Text, JSON and XML documents; not archives, not OCI manifests (their digest names the exact bytes clients check). */
+const COMPRESSIBLE_TYPE = /^(text\/|application\/(json|xml|vnd\.pypi\.simple\.[\w.]*\+json)\s*(;|$))/i;
+
+/** Does `Accept-Encoding` allow gzip (`gzip,deflate` from npm; `gzip;q=0` refuses it)? */
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  return acceptEncoding ? acceptsGzipHeader(acceptEncoding) : false;
+}
+
+const acceptsGzipHeader = memoizeBounded((acceptEncoding: string) => {
+  for (const part of acceptEncoding.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding.trim() !== 'gzip' && coding.trim() !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (!q || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
+}, 256);
+
+/** Weak form of an etag, for a compressed representation of the same document. */
+export const weakEtag = (etag: string) => (etag.startsWith('W/') ? etag : `W/${etag}`);
+
+/** A body's compressed copy: 'seen' once, being made, made, or not worth having. */
+type TGzipState = 'seen' | 'compressing' | 'useless' | Buffer;
+const gzipped = new WeakMap<Uint8Array, TGzipState>();
+
+/** The gzip copy of `bytes` when it is made; the first sights mark and start it (see the file comment). */
+function gzipCopy(bytes: Uint8Array): Buffer | undefined {
+  const state = gzipped.get(bytes);
+  if (state === undefined) {
+    gzipped.set(bytes, 'seen');
+    return undefined;
+  }
+  if (typeof state !== 'string') return state;
+  if (state !== 'seen') return undefined;
+  gzipped.set(bytes, 'compressing');
+  zlib.gzip(bytes, (error, compressed) => {
+    gzipped.set(bytes, error || compressed.length >= bytes.length ? 'useless' : compressed);
+  });
+  return undefined;
+}
+
+function headerName(headers: Record<string, string>, lowerCaseName: string): string | undefined {
+  for (const name in headers) if (name.toLowerCase() === lowerCaseName) return name;
+  return undefined;
+}
+
+/**
+ * `response` gzip-compressed when the client accepts gzip and its body is a cached text document (see the file
+ * comment); with `Vary: Accept-Encoding` and the weak form of its ETag (another representation of the same
+ * document). A 304 answering a weak tag the client got that way names the weak tag again. Anything else as it is.
+ */
+export function withContentCoding(requestHeaders: Record<string, string | undefined>, response: IHandlerResponse): IHandlerResponse {
+  const { status, body, headers } = response;
+  if (status === 304) return headers ? weakenedNotModified(requestHeaders['if-none-match'], headers, response) : response;
+  if (status !== 200 || !headers || !(body instanceof Uint8Array) || body.length < MIN_GZIP_BYTES || body.length > MAX_GZIP_BYTES) return response;
+  const type = headerName(headers, 'content-type');
+  if (!type || !COMPRESSIBLE_TYPE.test(headers[type]) || headerName(headers, 'content-encoding') || !acceptsGzip(requestHeaders['accept-encoding'])) return response;
+  const compressed = gzipCopy(body);
+  const coded: Record<string, string> = {};
+  for (const name in headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'vary' || (compressed && (lower === 'content-length' || lower === 'etag'))) continue;
+    coded[name] = headers[name];
+  }
+  const vary = headerName(headers, 'vary');
+  coded.Vary = !vary ? 'Accept-Encoding' : /accept-encoding/i.test(headers[vary]) ? headers[vary] : `${headers[vary]}, Accept-Encoding`;
+  if (!compressed) return { status, statusText: response.statusText, headers: coded, body };
+  const etag = headerName(headers, 'etag');
+  if (etag) coded.ETag = weakEtag(headers[etag]);
+  coded['Content-Encoding'] = 'gzip';
+  coded['Content-Length'] = String(compressed.length);
+  return { status, statusText: response.statusText, headers: coded, body: compressed };
+}
+
+function weakenedNotModified(ifNoneMatch: string | undefined, headers: Record<string, string>, response: IHandlerResponse): IHandlerResponse {
+  const etag = headerName(headers, 'etag');
+  if (!etag || !ifNoneMatch || headers[etag].startsWith('W/') || !ifNoneMatch.includes(`W/${headers[etag]}`)) return response;
+  return { ...response, headers: { ...headers, [etag]: weakEtag(headers[etag]) } };
+}

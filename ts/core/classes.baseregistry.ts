@@ -150,6 +150,7 @@ export abstract class BaseRegistry {
   /** Answers for names this registry does not hold, from the configured upstreams (none: every lookup is null). */
   protected readonly upstream: UpstreamProxy;
   private compiledRoutes?: ICompiledRoute[];
+  private readonly routesByMethod = new Map<string, ICompiledRoute[]>();
   private readonly urlOptionsByMount = new Map<string, IPublicUrlOptions>();
 
   constructor(deps: IProtocolDependencies) {
@@ -331,9 +332,19 @@ export abstract class BaseRegistry {
     });
   }
 
+  /** The routes of one method, in table order: a request looks only at its own method's. */
+  private routesFor(method: string): ICompiledRoute[] {
+    let routes = this.routesByMethod.get(method);
+    if (!routes) {
+      routes = this.getCompiledRoutes().filter((route) => route.methods.includes(method));
+      // Methods no route has are not remembered: any string may arrive as a method.
+      if (routes.length > 0) this.routesByMethod.set(method, routes);
+    }
+    return routes;
+  }
+
   private findExplicit(method: string, path: string): { route: ICompiledRoute; params: Record<string, string> } | null {
-    for (const route of this.getCompiledRoutes()) {
-      if (!route.methods.includes(method)) continue;
+    for (const route of this.routesFor(method)) {
       const params = matchPattern(route.compiled, path);
       if (params) return { route, params };
     }

@@ -23,6 +23,9 @@ import type { RegistryEvents } from './classes.registryevents.js';
 import type { IEventTarget, TEventAction } from './interfaces.operations.js';
 import { UpstreamProxy } from '../upstream/classes.upstreamproxy.js';
 
+/** Methods whose route lists a protocol keeps: HTTP's own and WebDAV's are fewer. */
+const MAX_REMEMBERED_METHODS = 32;
+
 /** Everything a protocol handler is built from. */
 export interface IProtocolDependencies {
   protocol: TRegistryProtocol;
@@ -337,8 +340,8 @@ export abstract class BaseRegistry {
     let routes = this.routesByMethod.get(method);
     if (!routes) {
       routes = this.getCompiledRoutes().filter((route) => route.methods.includes(method));
-      // Methods no route has are not remembered: any string may arrive as a method.
-      if (routes.length > 0) this.routesByMethod.set(method, routes);
+      // Any string may arrive as a method: a method no route has (HEAD, mostly) is remembered only while few are.
+      if (routes.length > 0 || this.routesByMethod.size < MAX_REMEMBERED_METHODS) this.routesByMethod.set(method, routes);
     }
     return routes;
   }

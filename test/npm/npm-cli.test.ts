@@ -139,6 +139,17 @@ describe('npm CLI against smartregistry serve', { skip: npmMissing }, () => {
     assert.match(audit.stdout, /found 0 vulnerabilities/);
   });
 
+  it('npm install right after npm publish gets the new version (the abbreviated document is written after the answer)', async () => {
+    ok(await npm(['publish'], { cwd: await writePackage('cli-fresh', '1.0.0') }), 'publish cli-fresh@1.0.0');
+    const consumer = path.join(root, 'consumer-fresh');
+    await fsp.mkdir(consumer, { recursive: true });
+    await fsp.writeFile(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer-fresh', version: '1.0.0', private: true }));
+    ok(await npm(['install', 'cli-fresh'], { cwd: consumer }), 'install cli-fresh');
+    ok(await npm(['publish'], { cwd: await writePackage('cli-fresh', '1.1.0') }), 'publish cli-fresh@1.1.0');
+    ok(await npm(['install', 'cli-fresh@latest', '--prefer-online'], { cwd: consumer }), 'install cli-fresh@latest');
+    assert.equal(JSON.parse(await fsp.readFile(path.join(consumer, 'node_modules', 'cli-fresh', 'package.json'), 'utf8')).version, '1.1.0');
+  });
+
   it('npm view', async () => {
     const view = await npm(['view', 'cli-plain', '--json']);
     ok(view, 'npm view');

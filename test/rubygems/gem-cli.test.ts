@@ -159,6 +159,16 @@ describe('gem and bundle against smartregistry serve', { skip: gemMissing }, () 
     assert.equal(await fsp.readFile(cachedVersions, 'utf8'), (await api('/versions')).text);
   });
 
+  it('bundle install right after gem push picks the new version (/info is written after the answer)', async () => {
+    ok(await push(await buildGem('sr-fresh', '1.0.0'), server.tokens.rubygems), 'gem push sr-fresh 1.0.0');
+    ok((await bundleInstall('bundle-fresh', ['sr-fresh'])).result, 'bundle install sr-fresh');
+    ok(await push(await buildGem('sr-fresh', '1.1.0'), server.tokens.rubygems), 'gem push sr-fresh 1.1.0');
+    // The same bundler home: its cached /info of sr-fresh is stale, /versions tells it to fetch it again.
+    const dir = path.join(root, 'app-bundle-fresh');
+    ok(await run('bundle', ['lock', '--update', 'sr-fresh'], { cwd: dir, env: rubyEnv('bundle-fresh') }), 'bundle lock --update');
+    assert.match(await fsp.readFile(path.join(dir, 'Gemfile.lock'), 'utf8'), /^ {4}sr-fresh \(1\.1\.0\)$/m);
+  });
+
   it('gem owner lists, adds and removes owners', async () => {
     const env = rubyEnv('push', server.tokens.rubygems);
     const shown = await run('gem', ['owner', 'sr-app', '--host', source], { env });

@@ -6,6 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
+import { holdingHooks, settledYet } from '../helpers/heldwrites.js';
 import { createGemRegistry, gemKeys, gemspecYaml, makeGem, type IGemTestRegistry } from './fixtures.js';
 
 const md5 = (text: string | Buffer) => crypto.createHash('md5').update(text).digest('hex');
@@ -43,6 +44,8 @@ describe('rubygems: derived documents', () => {
   it('lost /info, compact index and search writes after gem.json: the push stands and the next reads repair them', async () => {
     refuse = /^rubygems\/(gems\/lost\/info\.json|compact-index\.json|search\/)/;
     const pushed = await r.push(await makeGem(gemspecYaml('lost', '2.0.0')));
+    // /info and the search entry are written after the answer: refused until they are done.
+    await r.registry.getStorage().settled();
     refuse = null;
     assert.equal(pushed.status, 200, pushed.text);
     assert.ok((await gemKeys(r)).includes('rubygems/gems/lost/gem.json'));
@@ -71,5 +74,36 @@ describe('rubygems: derived documents', () => {
     assert.match(versions, new RegExp(`\\nstale -1\\.1\\.0 ${md5(info)}\\n$`));
     assert.equal((await r.request('GET', '/rubygems/versions')).text, versions, 'repaired once, not appended again');
     assert.equal(versions.split('\n').filter((line) => line.startsWith('stale -1.1.0 ')).length, 1);
+  });
+});
+
+describe('rubygems: a push is answered once gem.json and the compact index entry are written', () => {
+  it('/versions lists the push at once on every instance; /info waits on the instance for its write under way and is derived by another', async () => {
+    const writes = holdingHooks();
+    const a = await createGemRegistry({ storageHooks: writes.hooks });
+    const b = await createGemRegistry({ storage: { type: 'filesystem', path: a.dir } });
+    try {
+      assert.equal((await a.push(await makeGem(gemspecYaml('prompt', '1.0.0')))).status, 200);
+      await a.registry.getStorage().settled();
+      const release = writes.hold(/^rubygems\/(gems\/prompt\/info\.json|search\/)/);
+      assert.equal((await a.push(await makeGem(gemspecYaml('prompt', '1.1.0')))).status, 200, 'answered while /info and the search entry are held');
+      // bundler looks up in /info only what /versions lists: both instances list the push already.
+      for (const r of [a, b]) assert.match((await r.request('GET', '/rubygems/versions')).text, /\nprompt 1\.1\.0 [0-9a-f]{32}\n$/);
+      const fromB = await b.request('GET', '/rubygems/info/prompt');
+      assert.match(fromB.text, /^1\.1\.0 \|checksum:/m, 'another instance derives /info from gem.json');
+      const fromA = a.request('GET', '/rubygems/info/prompt');
+      const search = a.request('GET', '/rubygems/api/v1/search.json?query=prompt');
+      assert.equal(await settledYet(fromA), false, 'the read waits for the write under way');
+      assert.equal(await settledYet(search), false, 'the search waits for the index update under way');
+      release();
+      assert.equal((await fromA).text, fromB.text);
+      assert.equal(((await search).json as Array<{ version: string }>)[0].version, '1.1.0');
+      await a.registry.getStorage().settled();
+      const versions = (await a.request('GET', '/rubygems/versions')).text;
+      assert.ok(versions.endsWith(`\nprompt 1.1.0 ${md5(fromB.text)}\n`), versions);
+    } finally {
+      await b.close();
+      await a.close();
+    }
   });
 });

@@ -75,7 +75,8 @@ const summarize = (doc: INpmPackument | null): IChangeSummary => ({ rev: doc?._r
  * A package's documents and tarballs in storage. `packument.json` is the truth; it is only changed by
  * conditional writes that are retried on conflict, so concurrent publishes from any number of
  * instances all land. `abbreviated.json` and the search entry are derived from it by core's
- * DerivedDocuments: written after the packument, ordered by revision, and repaired on read.
+ * DerivedDocuments: written after the packument, once the change is answered (every read of either
+ * waits for them or checks the packument's revision), ordered by revision, and repaired on read.
  */
 export class NpmPackageStore {
   private readonly documents: DerivedDocuments<INpmPackument>;
@@ -89,6 +90,8 @@ export class NpmPackageStore {
   ) {
     this.abbreviated = derivedDocument<INpmPackument>(storage, {
       label: 'npm abbreviated document',
+      // Served only through ensureCurrent, which checks it against the packument's revision.
+      afterAnswer: true,
       key: npmPaths.abbreviated,
       render: (doc) => Buffer.from(serializeAbbreviated(doc), 'utf8'),
       // Read whole (only when the truth or it changed): damaged bytes must not pass for the current revision.
@@ -96,6 +99,7 @@ export class NpmPackageStore {
     });
     const searchEntry: IDerivedTarget<INpmPackument> = {
       label: 'npm search entry',
+      afterAnswer: true,
       async write(name, doc, revision, ctx, force) {
         const entry = doc ? toSearchEntry(doc) : null;
         if (entry) await search.upsert(entry, ctx, force);

@@ -108,6 +108,12 @@ export interface IGemActor {
  * gem's `/info` file, its entry in the shared compact index document (behind `/versions`, `/names`
  * and the Marshal specs files) and its search entry. A push stores the `.gem` first, then the
  * truth: an interrupted push never lists a version whose file is missing.
+ *
+ * `/info` and the search entry are written after the change is answered (a read of `/info` checks it
+ * against gem.json's revision, a search waits for the index updates under way). The compact index entry
+ * is written before: bundler looks up in `/info` only the gems `/versions` lists with a checksum its own
+ * copy lacks, and a read of `/versions` checks the truths only when a sweep is due, so on another
+ * instance a `/versions` read right after the answer would miss the push.
  */
 export class RubyGemsStore {
   private readonly documents: DerivedDocuments<IGemDocument>;
@@ -137,6 +143,7 @@ export class RubyGemsStore {
     });
     this.infoTarget = derivedDocument<IGemDocument>(storage, {
       label: 'rubygems info file',
+      afterAnswer: true,
       key: rubygemsPaths.info,
       render: (gem) => {
         const { info, md5 } = infoFileOf(gem);
@@ -148,6 +155,7 @@ export class RubyGemsStore {
     this.compactTarget = { label: 'rubygems compact index entry', write: (name, gem, revision, ctx, force) => this.writeCompactEntry(name, gem, revision, ctx, force) };
     const searchTarget: IDerivedTarget<IGemDocument> = {
       label: 'rubygems search entry',
+      afterAnswer: true,
       write: (name, gem, revision, ctx, force) => {
         const entry = gem && searchEntry(gem);
         return entry ? this.search.upsert(entry, ctx, force) : this.search.remove(name.toLowerCase(), ctx, revisionOrder(revision));

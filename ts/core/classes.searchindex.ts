@@ -49,12 +49,6 @@ interface IShardDocument<E> {
 /** A change of a shard's entries; false when it changes nothing. */
 type TShardChange<E> = (entries: Record<string, E>) => boolean;
 
-/** Changes of one shard that arrived while a write of it was under way: they go in together, in the next write. */
-interface IQueuedShardWrite<E> {
-  changes: TShardChange<E>[];
-  written: Promise<void>;
-}
-
 /** Longest query looked at; query words taken from it at most. */
 export const MAX_SEARCH_QUERY_LENGTH = 256;
 const MAX_QUERY_WORDS = 16;
@@ -192,9 +186,8 @@ export class SearchIndex<E> {
   private validatedAt = Number.NEGATIVE_INFINITY;
   private validating?: Promise<void>;
   private readonly rebuilds = new Map<number, Promise<void>>();
-  /** The last write of each shard this instance started (under way or queued), until it settles. */
-  private readonly shardWrites = new Map<number, Promise<void>>();
-  private readonly queuedWrites = new Map<number, IQueuedShardWrite<E>>();
+  /** This instance's shard writes under way, until each settles: a search waits for them. */
+  private readonly shardWrites = new Set<Promise<void>>();
   private readonly now: () => number;
 
   constructor(
@@ -261,7 +254,7 @@ export class SearchIndex<E> {
    */
   async search(text: string, size: number, from: number): Promise<ISearchResult<E>> {
     // What this instance has written shows at once, also when its writer did not wait for the write.
-    if (this.shardWrites.size > 0) await Promise.allSettled(this.shardWrites.values());
+    if (this.shardWrites.size > 0) await Promise.allSettled(this.shardWrites);
     await this.ensureFresh();
     const query = text.slice(0, MAX_SEARCH_QUERY_LENGTH).trim().toLowerCase().replace(/\s+/g, ' ');
     const words = [...new Set(splitWords(query))].slice(0, MAX_QUERY_WORDS);
@@ -302,44 +295,26 @@ export class SearchIndex<E> {
 
   /** Settles when the shard writes and rebuilds under way have finished. */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.shardWrites.values(), ...this.rebuilds.values()]);
+    await Promise.allSettled([...this.shardWrites, ...this.rebuilds.values()]);
   }
 
   /**
-   * One write of a shard at a time in this instance: changes that arrive while it is under way share the next write
-   * (with the first one's storage context), so publishes in a burst neither write the shard once each nor refuse
-   * each other's conditional writes. Resolves once the write holding `change` is stored.
+   * A change of one shard, kept among the writes under way until it settles. (Queuing a shard's changes behind the
+   * write under way, to share the next one, was tried: three instances publishing at once to one shard took twice
+   * as long, each instance then having a single conditional write in each round of the race.)
    */
   private update(shard: number, ctx: IStorageOperationContext, change: TShardChange<E>): Promise<void> {
-    const queued = this.queuedWrites.get(shard);
-    if (queued) {
-      queued.changes.push(change);
-      return queued.written;
-    }
-    const changes = [change];
-    const previous = this.shardWrites.get(shard);
-    const written = (async () => {
-      await previous?.catch(() => undefined);
-      // Changes from here on wait for the write after this one.
-      this.queuedWrites.delete(shard);
-      await this.write(shard, ctx, changes);
-    })();
-    this.queuedWrites.set(shard, { changes, written });
-    this.shardWrites.set(shard, written);
-    written
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.shardWrites.get(shard) === written) this.shardWrites.delete(shard);
-      });
+    const written = this.write(shard, ctx, change);
+    this.shardWrites.add(written);
+    const settle = () => this.shardWrites.delete(written);
+    written.then(settle, settle);
     return written;
   }
 
-  private async write(shard: number, ctx: IStorageOperationContext, changes: TShardChange<E>[]): Promise<void> {
+  private async write(shard: number, ctx: IStorageOperationContext, change: TShardChange<E>): Promise<void> {
     const stored = await this.storage.updateDocument<IShardDocument<E>>(this.spec.shardKey(shard), ctx, (current) => {
       const doc = current ?? { v: 1, packages: {} };
-      let changed = false;
-      for (const change of changes) changed = change(doc.packages) || changed;
-      if (!changed) return UNCHANGED;
+      if (!change(doc.packages)) return UNCHANGED;
       return Object.keys(doc.packages).length === 0 ? DELETE : doc;
     }, {
       remember: false,

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { BoundedCache } from './classes.boundedcache.js';
 import { serializeGrowing } from './helpers.json.js';
 import { parseStored } from './helpers.storeddocument.js';
@@ -124,6 +125,8 @@ export function derivedDocument<T>(storage: RegistryStorage, spec: IDerivedDocum
       // Rendered now: `truth` may be changed in place by a later update of the same document.
       const bytes = truth ? spec.render(truth) : null;
       const order = revisionOrder(revision);
+      // Written after the answer: its hashing, signing and request wait until the answer has gone out.
+      if (spec.afterAnswer) await setImmediate();
       await storage.updateDocument<{ revision: string | null }>(
         spec.key(name),
         ctx,

@@ -62,6 +62,8 @@ describe('metrics: a known sequence of requests', () => {
     r.registry.getMetrics()!.upstream.cache('npm', 'stale');
     r.registry.getMetrics()!.upstream.circuitState('npm', 'central', 'open');
 
+    // The publish's writes that follow its answer (abbreviated document, search entry) are counted once done.
+    await r.registry.getStorage().settled();
     const scraped = await sendRequest(r.registry, 'GET', '/-/metrics');
     assert.equal(scraped.status, 200);
     assert.match(scraped.headers['content-type'], /^text\/plain; version=0\.0\.4/);

@@ -17,8 +17,7 @@ interface IProject {
 
 const ctx = { protocol: 'pypi' as const };
 
-/** A project (truth) and its "simple page" (derived: the version list), on a real filesystem backend. */
-async function withProjects(run: (setup: {
+interface IInstance {
   storage: RegistryStorage;
   documents: DerivedDocuments<IProject>;
   page: ReturnType<typeof derivedDocument<IProject>>;
@@ -27,20 +26,27 @@ async function withProjects(run: (setup: {
   /** Puts of these keys wait until their promise resolves. */
   held: Map<string, Promise<void>>;
   puts: string[];
-}) => Promise<void>) {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-derived-'));
+}
+
+/** One registry instance's view of the projects kept in `dir`. */
+async function openInstance(dir: string, validationWindowMs = 0): Promise<IInstance> {
   const reads: string[] = [];
   const refuse = new Set<string>();
   const held = new Map<string, Promise<void>>();
   const puts: string[] = [];
-  const storage = new RegistryStorage(new FilesystemBackend(dir), {
-    afterGet: (hook: IStorageHookContext) => void reads.push(hook.key),
-    beforePut: async (hook: IStorageHookContext) => {
-      puts.push(hook.key);
-      await held.get(hook.key);
-      return refuse.has(hook.key) ? { allowed: false, reason: 'refused' } : undefined;
+  const storage = new RegistryStorage(
+    new FilesystemBackend(dir),
+    {
+      afterGet: (hook: IStorageHookContext) => void reads.push(hook.key),
+      beforePut: async (hook: IStorageHookContext) => {
+        puts.push(hook.key);
+        await held.get(hook.key);
+        return refuse.has(hook.key) ? { allowed: false, reason: 'refused' } : undefined;
+      },
     },
-  });
+    undefined,
+    { validationWindowMs },
+  );
   await storage.init();
   const page = derivedDocument<IProject>(storage, {
     label: 'simple page',
@@ -61,12 +67,27 @@ async function withProjects(run: (setup: {
     [page],
     new Logger({ level: 'silent' }),
   );
+  return { storage, documents, page, reads, refuse, held, puts };
+}
+
+/** A project (truth) and its "simple page" (derived: the version list), on a real filesystem backend; `more` instances share it. */
+async function withProjects(run: (setup: IInstance, ...others: IInstance[]) => Promise<void>, more = 0, validationWindowMs = 0) {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-derived-'));
+  const instances: IInstance[] = [];
   try {
-    await run({ storage, documents, page, reads, refuse, held, puts });
+    for (let i = 0; i <= more; i++) instances.push(await openInstance(dir, validationWindowMs));
+    await run(instances[0]!, ...instances.slice(1));
   } finally {
-    await storage.destroy();
+    for (const instance of instances) await instance.storage.destroy();
     await fsp.rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A put of `key` on `instance` waits until the returned function is called. */
+function hold(instance: IInstance, key: string): () => void {
+  let release!: () => void;
+  instance.held.set(key, new Promise<void>((resolve) => (release = resolve)));
+  return release;
 }
 
 const pageOf = async (storage: RegistryStorage, name: string) => (await storage.getJson<IProject>(`pypi/${name}/page.json`))?.value ?? null;
@@ -214,4 +235,42 @@ test('jsonTruth: a JSON truth with its revision in a `revision` field', () => {
   assert.equal(truth.revisionOfBytes(bytes), '3-a');
   assert.equal(jsonRevisionOf(Buffer.from('{"revision":7}')), null);
   assert.equal(jsonRevisionOf(Buffer.from('not json')), null);
+});
+
+test('derived documents: a package deleted on another instance while its last derived writes were under way keeps none of them', async () => {
+  await withProjects(async (first, second) => {
+    const release = hold(first, 'pypi/demo/page.json');
+    const published = await first.documents.change('demo', ctx, addVersion('1.0', 1));
+    assert.deepEqual(published.value?.versions, ['1.0'], 'answered while the page is held');
+    // The client deletes the package through another instance before the first one's page landed.
+    await (await second.documents.change('demo', ctx, () => DELETE)).derived;
+    release();
+    await first.storage.settled();
+    assert.equal(await pageOf(first.storage, 'demo'), null, 'the page written after the deletion is removed again');
+    assert.equal(await first.storage.stat('pypi/demo/project.json'), null);
+    // A newer publish meanwhile keeps its page: the removal is in revision order.
+    const again = hold(first, 'pypi/demo/page.json');
+    await first.documents.change('demo', ctx, addVersion('2.0', 3));
+    await (await second.documents.change('demo', ctx, () => DELETE)).derived;
+    await (await second.documents.change('demo', ctx, addVersion('3.0', 5))).derived;
+    again();
+    await first.storage.settled();
+    assert.deepEqual(await pageOf(first.storage, 'demo'), { rev: '5-3.0', versions: ['3.0'] });
+  }, 1);
+});
+
+test('derived documents: a read that finds another instance\'s derived document landed since its stat answers it, not a remembered "missing"', async () => {
+  await withProjects(async (first, second) => {
+    const release = hold(first, 'pypi/demo/page.json');
+    await first.documents.change('demo', ctx, addVersion('1.0', 1));
+    // The second instance looks while the page is not there yet, and remembers that for its validation window.
+    assert.equal(await second.storage.statRecent('pypi/demo/page.json'), null);
+    assert.ok(await second.storage.statRecent('pypi/demo/project.json'));
+    release();
+    await first.storage.settled();
+    // It finds the page current when it verifies it, and so must the read of the page that follows.
+    await second.documents.ensureCurrent('demo', second.page, ctx);
+    assert.ok(await second.storage.statRecent('pypi/demo/page.json'), 'the stat of the page after the verifying read');
+    assert.deepEqual(second.puts, [], 'nothing repaired: the page was current');
+  }, 1, 60_000);
 });

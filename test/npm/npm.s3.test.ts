@@ -60,6 +60,8 @@ describe('npm on the S3 backend', () => {
     const { _rev } = (await second.request('GET', '/npm/s3-pkg?write=true')).json;
     assert.equal((await second.request('DELETE', `/npm/s3-pkg/-rev/${_rev}`)).status, 200);
     assert.equal((await first.request('GET', '/npm/s3-pkg')).status, 404);
+    // The delete's own removals follow its answer on the second instance; first.keys() waits only for the first's.
+    await second.registry.getStorage().settled();
     assert.deepEqual((await first.keys()).filter((key) => key.startsWith('npm/packages/s3-pkg/')), []);
   });
 });

@@ -164,6 +164,7 @@ export interface IPypiTestOptions {
   pypi?: Partial<IProtocolConfig>;
   auth?: Partial<IRegistryConfig['auth']>;
   limits?: IRegistryConfig['limits'];
+  storageHooks?: IRegistryConfig['storageHooks'];
 }
 
 /** A SmartRegistry with filesystem storage in a temp directory and PyPI at /pypi. */
@@ -179,6 +180,7 @@ export async function createPypiRegistry(options: IPypiTestOptions = {}): Promis
       ...(options.storage ? { storage: options.storage } : {}),
       pypi: { enabled: true, basePath: '/pypi', ...options.pypi },
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.storageHooks ? { storageHooks: options.storageHooks } : {}),
     },
   });
   const auth = base.registry.getAuthManager();

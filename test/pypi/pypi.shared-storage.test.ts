@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { startS3Server, type IS3TestServer } from '../helpers/s3server.js';
 import { skipWithoutCeph, startCephS3, type ICephS3 } from '../helpers/ceph.js';
 import { createPypiRegistry, makeWheel, type IPypiTestRegistry } from './fixtures.js';
+import { holdingHooks } from '../helpers/heldwrites.js';
 
 const JSON_TYPE = 'application/vnd.pypi.simple.v1+json';
 
@@ -67,6 +68,35 @@ describe('pypi on Ceph RGW, two instances on one bucket', { skip: skipWithoutCep
   });
 
   it('concurrent uploads: distinct files all land, one file name lands once', () => concurrentUploads(first, second));
+});
+
+describe('pypi on the filesystem backend: a project deleted through another instance right after an upload', () => {
+  it('is not found by search once the upload\'s search entry, which follows the answer, has landed', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartregistry-pypi-late-'));
+    const writes = holdingHooks();
+    const first = await createPypiRegistry({ storage: { type: 'filesystem', path: dir }, storageHooks: writes.hooks });
+    const second = await createPypiRegistry({ storage: { type: 'filesystem', path: dir } });
+    try {
+      const release = writes.hold(/^pypi\/search\//);
+      assert.equal((await first.upload('gone-soon', '1.0', await makeWheel('gone-soon', '1.0'))).status, 200);
+      assert.equal((await second.request('DELETE', '/pypi/pypi/gone-soon/1.0')).status, 200);
+      release();
+      await first.registry.getStorage().settled();
+      await settle();
+      for (const instance of [first, second]) {
+        assert.equal((await instance.request('GET', '/pypi/search?q=gone')).json.total, 0);
+      }
+      // A project uploaded again afterwards is found: the late removal does not take a newer entry along.
+      assert.equal((await second.upload('gone-soon', '2.0', await makeWheel('gone-soon', '2.0'))).status, 200);
+      await second.registry.getStorage().settled();
+      await settle();
+      assert.equal((await first.request('GET', '/pypi/search?q=gone')).json.total, 1);
+    } finally {
+      await second.close();
+      await first.close();
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('pypi on the filesystem backend, two instances on one directory', () => {

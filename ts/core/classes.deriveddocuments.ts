@@ -206,7 +206,15 @@ export class DerivedDocuments<T> {
    * `RegistryStorage.destroy` wait for them.
    */
   private deriveAfterAnswer(name: string, truth: T | null, revision: string, ctx: IStorageOperationContext): Promise<boolean> {
-    const written = this.writeDerived(name, truth, revision, ctx, false, (target) => target.afterAnswer === true);
+    const late = (target: IDerivedTarget<T>) => target.afterAnswer === true;
+    const written = this.writeDerived(name, truth, revision, ctx, false, late).then(async (ok) => {
+      // Storage unreachable: taken as still stored, the common case (the derived writes just landed).
+      if (truth === null || (await this.storage.stat(this.truth.key(name)).catch(() => true))) return ok;
+      // The package was deleted (on another instance) after the answer and before these writes landed: its
+      // removals may have come first, and what was just written would outlive it (a search entry is never
+      // repaired). Removed again, in revision order, so a newer publish's derivations stay.
+      return (await this.writeDerived(name, null, revision, ctx, false, late)) && ok;
+    });
     const earlier = this.deriving.get(name);
     const pending = earlier ? Promise.all([earlier, written]) : written;
     this.deriving.set(name, pending);
@@ -262,6 +270,10 @@ export class DerivedDocuments<T> {
   private async verify(name: string, target: IDerivedTarget<T>, ctx: IStorageOperationContext, verifiedKey: string) {
     const stored = target.stored!;
     const [truthBytes, derivedBytes] = await Promise.all([this.storage.getBytes(this.truth.key(name)), this.storage.getBytes(stored.key(name))]);
+    // Newer than the stats that sent us here (a derived write of another instance may have landed between):
+    // the read that follows must not answer from a remembered "missing".
+    this.storage.forgetRecentStat(this.truth.key(name));
+    this.storage.forgetRecentStat(stored.key(name));
     const truthRevision = truthBytes ? this.truth.revisionOfBytes(truthBytes.bytes) : null;
     const derivedRevision = derivedBytes ? stored.revisionOfBytes(derivedBytes.bytes) : null;
     if (truthBytes && derivedBytes && truthRevision === derivedRevision) {

@@ -220,6 +220,11 @@ export class RegistryStorage {
     return this.recentStats.get(key);
   }
 
+  /** The next `statRecent` of `key` asks storage (a read found it changed since the remembered stat). */
+  forgetRecentStat(key: string): void {
+    this.recentStats.forget(key);
+  }
+
   /** `statRecent`'s answer when it needs no storage round trip; undefined when it does. */
   knownRecentStat(key: string): IObjectInfo | null | undefined {
     return this.recentStats.peek(key);

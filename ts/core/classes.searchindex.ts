@@ -191,7 +191,7 @@ export class SearchIndex<E> {
   private readonly now: () => number;
 
   constructor(
-    private readonly storage: RegistryStorage,
+    protected readonly storage: RegistryStorage,
     private readonly spec: ISearchIndexSpec<E>,
     private readonly options: ISearchIndexOptions,
   ) {

@@ -382,7 +382,9 @@ export class PypiRegistry extends BaseRegistry {
     const doc = await this.projects.commit(project, stored, req.storageContext, new Date());
     // The search entry follows the answer, as Cargo's, Maven's and Composer's derived documents do: it never decided
     // the answer (a failed write is only logged); a search on this instance and `destroy` wait for it.
-    this.storage.finishLater(this.updateSearch(project, doc, req));
+    this.storage.finishLater(
+      this.search.reflectLate(project, doc, req.storageContext).catch((error) => this.logger.warn(`pypi: search entry of ${project} not updated`, error)),
+    );
     this.logger.info(`pypi: ${stored.request.filename} uploaded to ${project}`);
     return jsonResponse(200, { ok: true, filename: stored.request.filename, url: `${req.baseUrl}/packages/${project}/${encodeURIComponent(stored.request.filename)}` });
   }

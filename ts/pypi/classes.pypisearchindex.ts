@@ -43,4 +43,14 @@ export class PypiSearchIndex extends SearchIndex<IPypiSearchEntry> {
     if (entry) await this.upsert(entry, ctx);
     else await this.remove(name, ctx);
   }
+
+  /**
+   * `reflect` after the upload was answered: when the project was deleted (on another instance) before the
+   * entry landed, its removal may have come first, so the entry is removed again (unless a newer upload's).
+   */
+  async reflectLate(name: string, project: IPypiProject, ctx: IStorageOperationContext): Promise<void> {
+    await this.reflect(name, project, ctx);
+    const entry = toSearchEntry(project);
+    if (entry && !(await this.storage.stat(pypiPaths.project(name)))) await this.remove(name, ctx, entry.serial);
+  }
 }

@@ -1,6 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import { BoundedCache } from './classes.boundedcache.js';
 import { serializeGrowing } from './helpers.json.js';
+import { writeUnlessDeletedMeanwhile } from './helpers.latewrite.js';
 import { parseStored } from './helpers.storeddocument.js';
 import type { Logger } from './classes.logger.js';
 import {
@@ -207,14 +208,11 @@ export class DerivedDocuments<T> {
    */
   private deriveAfterAnswer(name: string, truth: T | null, revision: string, ctx: IStorageOperationContext): Promise<boolean> {
     const late = (target: IDerivedTarget<T>) => target.afterAnswer === true;
-    const written = this.writeDerived(name, truth, revision, ctx, false, late).then(async (ok) => {
-      // Storage unreachable: taken as still stored, the common case (the derived writes just landed).
-      if (truth === null || (await this.storage.stat(this.truth.key(name)).catch(() => true))) return ok;
-      // The package was deleted (on another instance) after the answer and before these writes landed: its
-      // removals may have come first, and what was just written would outlive it (a search entry is never
-      // repaired). Removed again, in revision order, so a newer publish's derivations stay.
-      return (await this.writeDerived(name, null, revision, ctx, false, late)) && ok;
-    });
+    const write = () => this.writeDerived(name, truth, revision, ctx, false, late);
+    const written =
+      truth === null
+        ? write()
+        : writeUnlessDeletedMeanwhile(this.storage, this.truth.key(name), write, async (ok) => (await this.writeDerived(name, null, revision, ctx, false, late)) && ok);
     const earlier = this.deriving.get(name);
     const pending = earlier ? Promise.all([earlier, written]) : written;
     this.deriving.set(name, pending);

@@ -1,3 +1,4 @@
+import { writeUnlessDeletedMeanwhile } from '../core/helpers.latewrite.js';
 import type { Logger } from '../core/classes.logger.js';
 import type { IStorageOperationContext, RegistryStorage } from '../core/classes.registrystorage.js';
 import { SearchIndex } from '../core/classes.searchindex.js';
@@ -44,13 +45,11 @@ export class PypiSearchIndex extends SearchIndex<IPypiSearchEntry> {
     else await this.remove(name, ctx);
   }
 
-  /**
-   * `reflect` after the upload was answered: when the project was deleted (on another instance) before the
-   * entry landed, its removal may have come first, so the entry is removed again (unless a newer upload's).
-   */
+  /** `reflect` after the upload was answered (see `writeUnlessDeletedMeanwhile`). */
   async reflectLate(name: string, project: IPypiProject, ctx: IStorageOperationContext): Promise<void> {
-    await this.reflect(name, project, ctx);
     const entry = toSearchEntry(project);
-    if (entry && !(await this.storage.stat(pypiPaths.project(name)))) await this.remove(name, ctx, entry.serial);
+    await writeUnlessDeletedMeanwhile(this.storage, pypiPaths.project(name), () => this.reflect(name, project, ctx), async () => {
+      if (entry) await this.remove(name, ctx, entry.serial);
+    });
   }
 }

@@ -39,7 +39,9 @@ export interface IDerivedTarget<T> {
   /**
    * Written after the change is answered (default: before). Only for what every read waits for and checks:
    * a document served through `ensureCurrent` (which waits for this instance's writes under way and repairs
-   * what another instance left stale), or a `SearchIndex` entry (a search waits for the updates under way).
+   * what another instance left stale), a `SearchIndex` entry (a search waits for the updates under way), or an
+   * entry in a shared document whose reads wait for this instance's writes under way and whose staleness a
+   * `TruthSweep` finds (RubyGems' compact index).
    */
   afterAnswer?: boolean;
   /** Where it is stored and the revision it records, when it is one document; checked on read. */

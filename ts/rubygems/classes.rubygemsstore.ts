@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
+import { setImmediate } from 'node:timers/promises';
 import { TarMemberTap } from '../core/archive/classes.tarmembertap.js';
 import { gunzipBounded } from '../core/archive/helpers.compression.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
@@ -109,11 +110,12 @@ export interface IGemActor {
  * and the Marshal specs files) and its search entry. A push stores the `.gem` first, then the
  * truth: an interrupted push never lists a version whose file is missing.
  *
- * `/info` and the search entry are written after the change is answered (a read of `/info` checks it
- * against gem.json's revision, a search waits for the index updates under way). The compact index entry
- * is written before: bundler looks up in `/info` only the gems `/versions` lists with a checksum its own
- * copy lacks, and a read of `/versions` checks the truths only when a sweep is due, so on another
- * instance a `/versions` read right after the answer would miss the push.
+ * All three are written after the change is answered. A read of `/info` checks it against gem.json's revision, a
+ * search waits for the index updates under way, and a read of the compact index document (`/versions`, `/names`,
+ * the specs files) waits for this instance's entry writes under way. Another instance sees the entry once the write
+ * lands (a few ms after the answer), or, when it was lost (a crash after the answer), once its sweep of the gem
+ * documents is due (`revalidateMs`). An entry written late never undoes a later change made meanwhile (a yank, an
+ * unyank, a push through another instance): entries are ordered by gem.json's revision and an older one is dropped.
  */
 export class RubyGemsStore {
   private readonly documents: DerivedDocuments<IGemDocument>;
@@ -127,6 +129,8 @@ export class RubyGemsStore {
    * from, so a rendering of a changed document replaces the old one (and does not sit beside it until evicted).
    */
   private readonly rendered: BoundedCache<{ etag: string; object: IServedObject; bytes: Buffer }>;
+  /** This instance's compact index entry writes under way, until each settles: a read of the document waits for them. */
+  private readonly compactWrites = new Set<Promise<void>>();
 
   constructor(
     private readonly storage: RegistryStorage,
@@ -152,7 +156,11 @@ export class RubyGemsStore {
       },
       revisionOfBytes: jsonRevisionOf,
     });
-    this.compactTarget = { label: 'rubygems compact index entry', write: (name, gem, revision, ctx, force) => this.writeCompactEntry(name, gem, revision, ctx, force) };
+    this.compactTarget = {
+      label: 'rubygems compact index entry',
+      afterAnswer: true,
+      write: (name, gem, revision, ctx, force) => this.writeCompactEntry(name, gem, revision, ctx, force),
+    };
     const searchTarget: IDerivedTarget<IGemDocument> = {
       label: 'rubygems search entry',
       afterAnswer: true,
@@ -207,6 +215,9 @@ export class RubyGemsStore {
    * the entries of gems whose gem.json changed without them (a derived write that was lost).
    */
   async compactIndex(): Promise<{ document: ICompactIndexDocument; etag: string; lastModified?: Date }> {
+    // This instance's entries first: a read right after a push or yank through it finds them, and a sweep does not
+    // derive them a second time.
+    if (this.compactWrites.size > 0) await Promise.allSettled(this.compactWrites);
     await this.sweep.ensureSwept();
     const read = () => this.cache.read<ICompactIndexDocument>(rubygemsPaths.compactIndex());
     const stored = await read().catch(async (error: unknown) => {
@@ -242,9 +253,20 @@ export class RubyGemsStore {
 
   /**
    * The gem's entry in the compact index document: its served versions, and a `/versions` line for
-   * what changed since the entry stored (an older revision never replaces a newer entry).
+   * what changed since the entry stored (an older revision never replaces a newer entry); kept among the writes
+   * under way until it settles.
    */
-  private async writeCompactEntry(name: string, gem: IGemDocument | null, revision: string, ctx: IStorageOperationContext, force: boolean) {
+  private writeCompactEntry(name: string, gem: IGemDocument | null, revision: string, ctx: IStorageOperationContext, force: boolean): Promise<void> {
+    const write = this.updateCompactEntry(name, gem, revision, ctx, force);
+    this.compactWrites.add(write);
+    const done = () => this.compactWrites.delete(write);
+    write.then(done, done);
+    return write;
+  }
+
+  private async updateCompactEntry(name: string, gem: IGemDocument | null, revision: string, ctx: IStorageOperationContext, force: boolean) {
+    // After the answer: the entry's rendering, hashing and signing wait until the answer has gone out.
+    await setImmediate();
     await this.storage.updateDocument<TStoredCompactIndex>(rubygemsPaths.compactIndex(), ctx, (current) => {
       // Derived whole from the truths, this gem's (written before this) among them.
       if (current === DAMAGED) return this.deriveCompactIndex();

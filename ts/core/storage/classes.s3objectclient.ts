@@ -2,14 +2,14 @@ import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { SigV4Signer } from './helpers.sigv4.js';
 import { isNetworkError } from './helpers.unreachable.js';
 
 /**
  * The single-object requests of the hot path (GetObject, HeadObject, PutObject of a known length, DeleteObject)
- * signed with SigV4 and sent over node:http(s) with a keep-alive agent. The AWS SDK's client spends 1.4-2.5 ms
- * of CPU on each such request (middleware stack, endpoint rules, schema serialisation), this path 0.5-0.9 ms
- * through the backend, and a publish makes 4-6 of them (readme, "CPU per S3 request"). Failures look like the SDK's: an S3
+ * signed with SigV4 (helpers.sigv4.ts) and sent over node:http(s) with a keep-alive agent. The AWS SDK's client
+ * spends 1.4-2.5 ms of CPU on each such request (middleware stack, endpoint rules, schema serialisation), this path
+ * 0.5-0.9 ms through the backend, and a publish makes 4-6 of them (readme, "CPU per S3 request"). Failures look like the SDK's: an S3
  * answer becomes an error named after its code with `Code`, `$fault` and `$metadata`, a network fault stays
  * Node's error, and both are retried as the SDK's standard mode retries them.
  */
@@ -49,26 +49,6 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 const EMPTY_SHA256 = crypto.createHash('sha256').digest('hex');
 /** Error bodies are short XML documents; more than this is not read. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
-
-/** What the signer hands its hash. */
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-
-const asBytes = (data: SourceData): string | Uint8Array =>
-  typeof data === 'string' ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-
-/** The SDK's hash shape over node:crypto (an HMAC when given a secret). */
-class NodeSha256 {
-  private readonly hash: crypto.Hash | crypto.Hmac;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? crypto.createHash('sha256') : crypto.createHmac('sha256', asBytes(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(asBytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.hash.digest();
-  }
-}
 
 /** A key as S3 expects it in a path: every segment percent-encoded, also the characters encodeURIComponent keeps. */
 const encodeKey = (key: string) =>
@@ -115,7 +95,7 @@ export class S3ObjectClient {
   private readonly hostname: string;
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
-  private readonly signer: SignatureV4;
+  private readonly signer: SigV4Signer;
   /** Server time minus this machine's, once an answer showed them apart (see correctClock). */
   private clockOffsetMs = 0;
 
@@ -128,14 +108,7 @@ export class S3ObjectClient {
     this.agent = secure
       ? new https.Agent({ keepAlive: true, maxSockets: SOCKETS_PER_HOST })
       : new http.Agent({ keepAlive: true, maxSockets: SOCKETS_PER_HOST });
-    this.signer = new SignatureV4({
-      credentials: { accessKeyId: options.accessKey, secretAccessKey: options.secretKey },
-      region: options.region,
-      service: 's3',
-      sha256: NodeSha256,
-      // The path is encoded once, here, as S3 signs it.
-      uriEscapePath: false,
-    });
+    this.signer = new SigV4Signer({ accessKey: options.accessKey, secretKey: options.secretKey, region: options.region });
   }
 
   /** The headers of a 2xx answer; its body (none, or a few bytes of XML) is dropped. */
@@ -208,23 +181,12 @@ export class S3ObjectClient {
       ...request.headers,
       host: this.url.host,
       'x-amz-content-sha256': payloadHash,
-      ...(length === undefined ? {} : { 'content-length': String(length) }),
     };
-    const signed = await this.signer.sign(
-      {
-        method: request.method,
-        protocol: this.url.protocol,
-        hostname: this.url.hostname,
-        port: this.url.port === '' ? undefined : Number(this.url.port),
-        path,
-        query: {},
-        headers,
-      },
-      { signingDate: new Date(Date.now() + this.clockOffsetMs) },
-    );
+    if (length !== undefined) headers['content-length'] = String(length);
+    this.signer.sign(request.method, path, headers, new Date(Date.now() + this.clockOffsetMs));
     return new Promise((resolve, reject) => {
       const outgoing = this.transport.request(
-        { protocol: this.url.protocol, hostname: this.hostname, port: this.url.port, method: request.method, path, headers: signed.headers, agent: this.agent },
+        { protocol: this.url.protocol, hostname: this.hostname, port: this.url.port, method: request.method, path, headers, agent: this.agent },
         resolve,
       );
       outgoing.on('error', reject);

@@ -274,3 +274,37 @@ test('derived documents: a read that finds another instance\'s derived document 
     assert.deepEqual(second.puts, [], 'nothing repaired: the page was current');
   }, 1, 60_000);
 });
+
+test('derived documents: after the late writes of a truth that is never deleted (a gem), no stat of the truth', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-derived-'));
+  const backend = new FilesystemBackend(dir);
+  const stats: string[] = [];
+  const stat = backend.stat.bind(backend);
+  backend.stat = (key) => {
+    stats.push(key);
+    return stat(key);
+  };
+  const storage = new RegistryStorage(backend);
+  await storage.init();
+  try {
+    const page = derivedDocument<{ revision: string; versions: string[] }>(storage, {
+      label: 'page',
+      afterAnswer: true,
+      key: (name) => `gems/${name}/page.json`,
+      render: (truth) => Buffer.from(JSON.stringify(truth)),
+      revisionOfBytes: jsonRevisionOf,
+    });
+    const documentsOf = (neverDeleted: boolean) =>
+      new DerivedDocuments(storage, jsonTruth<{ revision: string; versions: string[] }>((name) => `gems/${name}/truth.json`, { neverDeleted }), [page], new Logger({ level: 'silent' }));
+    for (const neverDeleted of [false, true]) {
+      const name = `demo-${neverDeleted}`;
+      const changed = await documentsOf(neverDeleted).change(name, { protocol: 'rubygems' }, () => ({ revision: '1-a', versions: ['1.0'] }));
+      assert.equal(await changed.derived, true);
+      assert.deepEqual(JSON.parse((await storage.getBytes(`gems/${name}/page.json`))!.bytes.toString()), { revision: '1-a', versions: ['1.0'] });
+      assert.equal(stats.includes(`gems/${name}/truth.json`), !neverDeleted, neverDeleted ? 'never deleted: not checked' : 'checked once written');
+    }
+  } finally {
+    await storage.destroy();
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});

@@ -25,6 +25,11 @@ export interface ITruthSpec<T> {
   revisionOfBytes(bytes: Buffer): string | null;
   serialize(value: T): Buffer;
   parse(bytes: Buffer): T;
+  /**
+   * The registry never deletes it (a gem is yanked, not deleted): writes that follow a change's answer skip the
+   * check that it was not deleted meanwhile, a storage request per change.
+   */
+  neverDeleted?: boolean;
 }
 
 /** Something derived from the truth: a document of its own, or an entry in a shared one (a search shard). */
@@ -95,10 +100,14 @@ export function jsonRevisionOf(bytes: Buffer): string | null {
  * array or record field whose elements are never changed in place (a crate's versions, a gem's versions by
  * number): each is serialized once (serializeGrowing), so a write costs what is new rather than the whole history again.
  */
-export function jsonTruth<T extends { revision: string }>(key: (name: string) => string, options: { growing?: keyof T & string } = {}): ITruthSpec<T> {
-  const { growing } = options;
+export function jsonTruth<T extends { revision: string }>(
+  key: (name: string) => string,
+  options: { growing?: keyof T & string; neverDeleted?: boolean } = {},
+): ITruthSpec<T> {
+  const { growing, neverDeleted } = options;
   return {
     key,
+    neverDeleted,
     revision: (value) => value.revision,
     revisionOfBytes: jsonRevisionOf,
     serialize: (value) => (growing ? serializeGrowing(value, growing) : Buffer.from(JSON.stringify(value))),
@@ -212,7 +221,7 @@ export class DerivedDocuments<T> {
     const late = (target: IDerivedTarget<T>) => target.afterAnswer === true;
     const write = () => this.writeDerived(name, truth, revision, ctx, false, late);
     const written =
-      truth === null
+      truth === null || this.truth.neverDeleted
         ? write()
         : writeUnlessDeletedMeanwhile(this.storage, this.truth.key(name), write, async (ok) => (await this.writeDerived(name, null, revision, ctx, false, late)) && ok);
     const earlier = this.deriving.get(name);

@@ -171,7 +171,7 @@ export class RubyGemsStore {
     };
     this.documents = new DerivedDocuments<IGemDocument>(
       storage,
-      jsonTruth<IGemDocument>(rubygemsPaths.gem, { growing: 'versions' }),
+      jsonTruth<IGemDocument>(rubygemsPaths.gem, { growing: 'versions', neverDeleted: true }),
       [this.infoTarget, this.compactTarget, searchTarget],
       logger,
     );

@@ -33,6 +33,7 @@ export interface ITarMemberOptions {
 const TAR_BLOCK_BYTES = 512;
 /** A tar ends with two zero blocks; without them a plain tar cut at a member boundary would look whole. */
 const END_MARKER_BYTES = 2 * TAR_BLOCK_BYTES;
+const END_MARKER = Buffer.alloc(END_MARKER_BYTES);
 
 /**
  * A pass-through for an upload that finds members of the tar or tar.gz flowing through it: every
@@ -188,7 +189,8 @@ class TarByteCounter extends Transform {
   }
 
   endsWithEndMarker(): boolean {
-    return this.tail.length === END_MARKER_BYTES && this.tail.every((byte) => byte === 0);
+    // Compared natively: a callback per byte cost a push some 0.1-0.5 ms while it ran too rarely to be optimized.
+    return this.tail.equals(END_MARKER);
   }
 }
 

@@ -308,3 +308,31 @@ test('derived documents: after the late writes of a truth that is never deleted 
     await fsp.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('derived documents: a read that finds the derived document later than the truth it read puts an older derivation back only for a truth that may be deleted', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-derived-'));
+  const storage = new RegistryStorage(new FilesystemBackend(dir));
+  await storage.init();
+  try {
+    type TGem = { revision: string; versions: string[] };
+    const page = derivedDocument<TGem>(storage, {
+      label: 'page',
+      key: (name) => `gems/${name}/page.json`,
+      render: (truth) => Buffer.from(JSON.stringify(truth)),
+      revisionOfBytes: jsonRevisionOf,
+    });
+    for (const neverDeleted of [false, true]) {
+      const name = `demo-${neverDeleted}`;
+      const documents = new DerivedDocuments(storage, jsonTruth<TGem>((gem) => `gems/${gem}/truth.json`, { neverDeleted }), [page], new Logger({ level: 'silent' }));
+      await (await documents.change(name, { protocol: 'rubygems' }, () => ({ revision: '1-a', versions: ['1.0'] }))).derived;
+      // What a read sees when a change (a yank) landed between its read of the truth and its read of the page.
+      await page.write(name, { revision: '2-b', versions: [] }, '2-b', { protocol: 'rubygems' }, false);
+      await documents.ensureCurrent(name, page, { protocol: 'rubygems' });
+      const stored = JSON.parse((await storage.getBytes(`gems/${name}/page.json`))!.bytes.toString()) as TGem;
+      assert.equal(stored.revision, neverDeleted ? '2-b' : '1-a', neverDeleted ? 'the later derivation stays' : 'taken for a deleted package\'s left-over');
+    }
+  } finally {
+    await storage.destroy();
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});

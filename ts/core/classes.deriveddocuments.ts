@@ -27,7 +27,8 @@ export interface ITruthSpec<T> {
   parse(bytes: Buffer): T;
   /**
    * The registry never deletes it (a gem is yanked, not deleted): writes that follow a change's answer skip the
-   * check that it was not deleted meanwhile, a storage request per change.
+   * check that it was not deleted meanwhile (a storage request per change), and a derived document with a later
+   * revision than the truth read is never taken for a deleted package's left-over.
    */
   neverDeleted?: boolean;
 }
@@ -296,8 +297,9 @@ export class DerivedDocuments<T> {
     const truth = truthBytes ? parseStored(this.truth.key(name), truthBytes.bytes, this.truth.parse) : null;
     // A derived document claiming a later revision than the truth's (left by a deleted package's
     // last writer) is overwritten; otherwise ordering stands, so a repair racing a newer change
-    // cannot put an older derivation back.
-    const force = revisionOrder(derivedRevision) > revisionOrder(truthRevision);
+    // cannot put an older derivation back. A truth that is never deleted was read before a change that
+    // landed between the two reads: forcing would put its older derivations back (a yanked gem in /versions).
+    const force = !this.truth.neverDeleted && revisionOrder(derivedRevision) > revisionOrder(truthRevision);
     await this.writeDerived(name, truth, truthRevision ?? derivedRevision ?? '0-0', ctx, force);
   }
 

@@ -1,5 +1,6 @@
 import type * as crypto from 'node:crypto';
 import { once } from 'node:events';
+import { setImmediate } from 'node:timers/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { RegistryError } from './classes.registryerror.js';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
@@ -77,7 +78,10 @@ const RECORD_ONCE_ATTEMPTS = 5;
 
 /** An ingest under way (`startIngest`). */
 export interface IIngestInProgress {
-  /** Size and digests as soon as the last byte passed every check, while storage still flushes and commits the bytes. */
+  /**
+   * Size and digests once the last byte passed every check and storage had a turn to send it on (its request in
+   * flight), while storage still flushes and commits the bytes.
+   */
   verified: Promise<Omit<IIngestedArtifact, 'etag'>>;
   /** The artifact stored: the prerequisite of the document that lists it. */
   stored: Promise<IIngestedArtifact>;
@@ -106,7 +110,13 @@ export function startIngest(
   });
   // The caller may give up (a refused record) before it awaits `stored`: its failure is reported there or nowhere.
   stored.catch(() => undefined);
-  const verified = Promise.race([checked.then(({ size, digests }) => ({ key, size, digests })), stored]);
+  // Told after a setImmediate: the artifact's request leaves first (storage sends it on the same turn as the last
+  // byte), and the document that lists it is made while that request is in flight, not before it is sent.
+  const sent = checked.then(async ({ size, digests }) => {
+    await setImmediate();
+    return { key, size, digests };
+  });
+  const verified = Promise.race([sent, stored]);
   return { verified, stored };
 }
 

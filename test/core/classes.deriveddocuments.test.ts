@@ -336,3 +336,40 @@ test('derived documents: a read that finds the derived document later than the t
     await fsp.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('derived documents: a late document renders after the answer, yet from its own change when the next one changes the value in place', async () => {
+  await withProjects(async ({ storage }) => {
+    const rendered: string[] = [];
+    const page = derivedDocument<IProject>(storage, {
+      label: 'in-place page',
+      afterAnswer: true,
+      key: (name) => `pypi/${name}/in-place.json`,
+      render: (project) => {
+        rendered.push(`${project.rev}:${project.versions.join(',')}`);
+        return Buffer.from(JSON.stringify({ rev: project.rev, versions: project.versions }));
+      },
+      revisionOfBytes: (bytes) => (JSON.parse(bytes.toString()) as IProject).rev,
+    });
+    const truth = {
+      key: (name: string) => `pypi/${name}/in-place-truth.json`,
+      revision: (project: IProject) => project.rev,
+      revisionOfBytes: (bytes: Buffer) => (JSON.parse(bytes.toString()) as IProject).rev,
+      serialize: (project: IProject) => Buffer.from(JSON.stringify(project)),
+      parse: (bytes: Buffer) => JSON.parse(bytes.toString()) as IProject,
+    };
+    const documents = new DerivedDocuments<IProject>(storage, truth, [page], new Logger({ level: 'silent' }));
+    // A mutator that changes the value it is given (the one the last change wrote, remembered) in place.
+    const addInPlace = (version: string, rev: number) => (current: IProject | null) => {
+      const project = current ?? { rev: '', versions: [] };
+      project.versions.push(version);
+      project.rev = `${rev}-${version}`;
+      return project;
+    };
+    const first = await documents.change('demo', ctx, addInPlace('1', 1));
+    assert.deepEqual(rendered, [], 'the change resolves (and is answered) before its late document renders');
+    const second = await documents.change('demo', ctx, addInPlace('2', 2));
+    await Promise.all([first.derived, second.derived]);
+    assert.deepEqual(rendered, ['1-1:1', '2-2:1,2']);
+    assert.deepEqual((await storage.getJson<IProject>('pypi/demo/in-place.json'))?.value, { rev: '2-2', versions: ['1', '2'] });
+  });
+});

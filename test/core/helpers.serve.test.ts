@@ -242,6 +242,28 @@ describe('serving: redirected downloads', () => {
     await assert.rejects(serve('GET', { range: 'bytes=10-' }), (error: unknown) => error instanceof RegistryError && error.kind === 'range-not-satisfiable');
   });
 
+  it('a source that knows its object and URL is redirected from them: describe and directUrl are not asked', async () => {
+    const asked: string[] = [];
+    const knowing = (known: IServedObject | null | undefined, location: string | undefined): IObjectSource => ({
+      ...source('https://objects.example.com/b/k?asked'),
+      describe: async () => (asked.push('describe'), object),
+      directUrl: async () => (asked.push('directUrl'), 'https://objects.example.com/b/k?asked'),
+      describeNow: () => known,
+      directUrlNow: () => location,
+    });
+    const serveKnowing = (headers: Record<string, string>, known: IServedObject | null | undefined, location?: string) =>
+      serveObject({ method: 'GET', headers, downloads }, knowing(known, location), { notFound: () => RegistryError.notFound('missing') });
+    const known = await serveKnowing({}, object, 'https://objects.example.com/b/k?known');
+    assert.equal(known.status, 307);
+    assert.equal(known.headers!.Location, 'https://objects.example.com/b/k?known');
+    assert.equal((await serveKnowing({ 'if-none-match': '"v1"' }, object, 'https://objects.example.com/b/k?known')).status, 304);
+    await assert.rejects(serveKnowing({}, null, 'https://objects.example.com/b/k?known'), (error: unknown) => error instanceof RegistryError && error.kind === 'not-found');
+    assert.deepEqual(asked, []);
+    // Not known: asked as before.
+    assert.equal((await serveKnowing({}, undefined, undefined)).headers!.Location, 'https://objects.example.com/b/k?asked');
+    assert.deepEqual(asked, ['describe', 'directUrl']);
+  });
+
   it('streams when there is no URL, no directUrl, or redirects are off', async () => {
     assert.equal((await serve('GET', {}, null)).status, 200);
     assert.equal((await serve('GET', {}, 'https://objects.example.com/x', resolveDownloads())).status, 200);

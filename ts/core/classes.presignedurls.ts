@@ -1,6 +1,22 @@
 import { BoundedCache } from './classes.boundedcache.js';
 import type { IPresignOptions } from './storage/interfaces.storage.js';
 
+/** How a URL is asked for: `IPresignOptions` with the signing time in milliseconds. */
+export interface IPresignRequest {
+  expiresIn: number;
+  publicUrl?: string;
+  contentType?: string;
+  signedAtMs: number;
+}
+
+interface IRememberedUrl {
+  url: string;
+  signedAtMs: number;
+  expiresIn: number;
+  publicUrl?: string;
+  contentType?: string;
+}
+
 /**
  * Presigned download URLs handed out again for the same key while at least four fifths of their validity
  * remain (60 s of a 300 s URL), so that signing (the S3 SDK's middleware stack, some hundreds of µs) is paid
@@ -12,24 +28,36 @@ import type { IPresignOptions } from './storage/interfaces.storage.js';
  * already handed out stays valid until it expires, with or without reuse. URLs name a key, not content: an
  * object written again is read through the same URL. Signed with a rotated-away S3 key, a remembered URL
  * is handed out for at most the reuse window.
+ *
+ * One URL is remembered per key (a key belongs to one protocol, so it is asked for with the same options);
+ * asked for with other options, the key's URL is signed anew.
  */
 export class PresignedUrls {
   static readonly REUSE_SHARE = 0.2;
   private static readonly MAX_ENTRIES = 4096;
-  private readonly urls = new BoundedCache<{ url: string; signedAtMs: number }>({ maxEntries: PresignedUrls.MAX_ENTRIES });
+  private readonly urls = new BoundedCache<IRememberedUrl>({ maxEntries: PresignedUrls.MAX_ENTRIES });
 
   constructor(private readonly sign: (key: string, options: IPresignOptions) => Promise<string>) {}
 
-  async get(key: string, options: IPresignOptions): Promise<string> {
-    const signedAt = options.signedAt ?? new Date();
-    const id = `${options.expiresIn}\n${options.publicUrl ?? ''}\n${options.contentType ?? ''}\n${key}`;
-    const reuseMs = options.expiresIn * 1000 * PresignedUrls.REUSE_SHARE;
-    const remembered = this.urls.get(id);
+  /** The remembered URL of `key` when it may be handed out for `request`; undefined when one must be signed. */
+  peek(key: string, request: IPresignRequest): string | undefined {
+    const remembered = this.urls.get(key);
+    if (!remembered || remembered.expiresIn !== request.expiresIn || remembered.publicUrl !== request.publicUrl || remembered.contentType !== request.contentType) {
+      return undefined;
+    }
     // Also a clock that went back (injected in tests) signs anew.
-    const age = remembered && signedAt.getTime() - remembered.signedAtMs;
-    if (remembered && age !== undefined && age >= 0 && age < reuseMs) return remembered.url;
-    const url = await this.sign(key, { ...options, signedAt });
-    this.urls.set(id, { url, signedAtMs: signedAt.getTime() }, { expiresAt: Date.now() + reuseMs });
+    const age = request.signedAtMs - remembered.signedAtMs;
+    return age >= 0 && age < reuseMs(request.expiresIn) ? remembered.url : undefined;
+  }
+
+  async get(key: string, request: IPresignRequest): Promise<string> {
+    const known = this.peek(key, request);
+    if (known !== undefined) return known;
+    const { expiresIn, publicUrl, contentType, signedAtMs } = request;
+    const url = await this.sign(key, { expiresIn, publicUrl, contentType, signedAt: new Date(signedAtMs) });
+    this.urls.set(key, { url, signedAtMs, expiresIn, publicUrl, contentType }, { expiresAt: Date.now() + reuseMs(expiresIn) });
     return url;
   }
 }
+
+const reuseMs = (expiresIn: number) => expiresIn * 1000 * PresignedUrls.REUSE_SHARE;

@@ -9,7 +9,7 @@ import {
   type TDocumentMutator,
 } from './classes.documentupdater.js';
 import { CacheBudget } from './classes.cachebudget.js';
-import { PresignedUrls } from './classes.presignedurls.js';
+import { PresignedUrls, type IPresignRequest } from './classes.presignedurls.js';
 import { RecentStats } from './classes.recentstats.js';
 import { mapLimited } from './helpers.async.js';
 import { DEFAULT_CACHE_MEMORY_BYTES } from './helpers.config.js';
@@ -30,7 +30,6 @@ import type {
   IListOptions,
   IListResult,
   IObjectInfo,
-  IPresignOptions,
   IPutOptions,
   IPutResult,
   IStorageBackend,
@@ -140,17 +139,26 @@ export class RegistryStorage {
    * URL is the read; `metadata.redirect` is true). Undefined when the backend cannot presign, or when signing
    * failed (logged with its reason): the caller streams the object instead.
    */
-  async presignedGet(key: string, ctx: IStorageOperationContext, options: IPresignOptions & { size: number }): Promise<string | undefined> {
+  async presignedGet(key: string, ctx: IStorageOperationContext, request: IPresignRequest & { size: number }): Promise<string | undefined> {
     if (!this.presignedUrls) return undefined;
     let url: string;
     try {
-      url = await this.presignedUrls.get(key, options);
+      url = await this.presignedUrls.get(key, request);
     } catch (error) {
       this.logger?.warn(`could not presign a download URL for ${key}; streaming it instead`, error);
       return undefined;
     }
-    await this.runAfterHook('afterGet', 'get', key, ctx, { size: options.size, redirect: true });
+    await this.runAfterHook('afterGet', 'get', key, ctx, { size: request.size, redirect: true });
     return url;
+  }
+
+  /**
+   * `presignedGet`'s answer when it needs no waiting: a URL handed out for `key` recently, and no `afterGet`
+   * hook to run. Undefined otherwise (`presignedGet` then decides).
+   */
+  presignedGetNow(key: string, ctx: IStorageOperationContext, request: IPresignRequest): string | undefined {
+    if (this.hooks.afterGet && ctx.protocol !== 'core') return undefined;
+    return this.presignedUrls?.peek(key, request);
   }
 
   async putObject(

@@ -5,7 +5,8 @@ export interface IResolvedDownloads {
   redirect: boolean;
   expiresIn: number;
   publicUrl?: string;
-  now: () => Date;
+  /** Milliseconds now, the time URLs are signed at (`downloads.now` when a test sets a clock). */
+  nowMs: () => number;
 }
 
 export const DEFAULT_DOWNLOAD_URL_SECONDS = 300;
@@ -13,12 +14,13 @@ export const DEFAULT_DOWNLOAD_URL_SECONDS = 300;
 export const MAX_DOWNLOAD_URL_SECONDS = 7 * 24 * 3600;
 
 export function resolveDownloads(...layers: (IDownloadsConfig | undefined)[]): IResolvedDownloads {
-  const resolved: IResolvedDownloads = { redirect: false, expiresIn: DEFAULT_DOWNLOAD_URL_SECONDS, now: () => new Date() };
+  const resolved: IResolvedDownloads = { redirect: false, expiresIn: DEFAULT_DOWNLOAD_URL_SECONDS, nowMs: Date.now };
   for (const layer of layers) {
     if (layer?.redirect !== undefined) resolved.redirect = layer.redirect;
     if (layer?.expiresIn !== undefined) resolved.expiresIn = layer.expiresIn;
     if (layer?.publicUrl !== undefined) resolved.publicUrl = layer.publicUrl.replace(/\/+$/, '');
-    if (layer?.now !== undefined) resolved.now = layer.now;
+    const clock = layer?.now;
+    if (clock !== undefined) resolved.nowMs = () => clock().getTime();
   }
   return resolved;
 }

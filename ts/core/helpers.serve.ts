@@ -53,12 +53,16 @@ export interface IOpenedObject {
  */
 export interface IObjectSource {
   describe(): Promise<IServedObject | null>;
+  /** What `describe` would answer without waiting (a remembered stat); undefined when it must be asked. */
+  describeNow?(): IServedObject | null | undefined;
   open(span?: IByteSpan): Promise<IOpenedObject | null>;
   /**
    * Artifacts only (never metadata documents): a URL the client reads the whole object from directly,
    * or undefined when it must be streamed (the backend cannot presign, signing failed, a blob in parts).
    */
   directUrl?(object: IServedObject, downloads: IResolvedDownloads): Promise<string | undefined>;
+  /** `directUrl`'s URL when it needs no waiting (handed out recently, no hook to run); undefined: ask `directUrl`. */
+  directUrlNow?(object: IServedObject, downloads: IResolvedDownloads): string | undefined;
 }
 
 export interface IServeRequest {
@@ -197,14 +201,16 @@ export async function serveObject(request: IServeRequest, source: IObjectSource,
     if (!opened) throw options.notFound();
     return { status: 200, headers: responseHeaders(opened.object, undefined, opened.length), body: opened.body };
   }
-  const object = await source.describe();
+  // From a remembered stat (and below, a URL handed out recently) a redirect does not wait at all.
+  let object = source.describeNow?.();
+  if (object === undefined) object = await source.describe();
   if (!object) throw options.notFound();
   if (isNotModified(request, object)) return { status: 304, headers: validatorHeaders(object) };
   const span = requestedSpan(request, object);
   const status = span ? 206 : 200;
   if (request.method === 'HEAD') return { status, headers: responseHeaders(object, span) };
   if (directUrl && downloads) {
-    const location = await directUrl.call(source, object, downloads);
+    const location = source.directUrlNow?.(object, downloads) ?? (await directUrl.call(source, object, downloads));
     if (location) return redirectResponse(object, location);
   }
   const opened = await source.open(span);

@@ -1,6 +1,7 @@
 import type { DocumentCache } from './classes.documentcache.js';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
 import type { IByteSpan, IObjectSource, IOpenedObject, IServedObject } from './helpers.serve.js';
+import type { IPresignRequest } from './classes.presignedurls.js';
 import type { IResolvedDownloads } from './helpers.downloads.js';
 import type { IObjectInfo } from './storage/interfaces.storage.js';
 
@@ -35,7 +36,7 @@ class StoredObjectSource implements IObjectSource {
     return this.storage.stat(this.key);
   }
 
-  private served(info: IObjectInfo): IServedObject {
+  protected served(info: IObjectInfo): IServedObject {
     return { size: info.size, etag: info.etag, lastModified: info.lastModified, contentType: this.contentType };
   }
 }
@@ -46,13 +47,11 @@ export function presignedDirectUrl(storage: RegistryStorage, key: string, ctx: I
 }
 
 function presignedUrl(storage: RegistryStorage, key: string, ctx: IStorageOperationContext, object: IServedObject, downloads: IResolvedDownloads): Promise<string | undefined> {
-  return storage.presignedGet(key, ctx, {
-    size: object.size,
-    expiresIn: downloads.expiresIn,
-    publicUrl: downloads.publicUrl,
-    contentType: object.contentType,
-    signedAt: downloads.now(),
-  });
+  return storage.presignedGet(key, ctx, { ...presignRequest(object, downloads), size: object.size });
+}
+
+function presignRequest(object: IServedObject, downloads: IResolvedDownloads): IPresignRequest {
+  return { expiresIn: downloads.expiresIn, publicUrl: downloads.publicUrl, contentType: object.contentType, signedAtMs: downloads.nowMs() };
 }
 
 /**
@@ -68,8 +67,18 @@ export function storedArtifactSource(storage: RegistryStorage, key: string, ctx:
 }
 
 class StoredArtifactSource extends StoredObjectSource {
+  /** From a remembered stat: no round trip, and no promise to wait on either. */
+  describeNow(): IServedObject | null | undefined {
+    const info = this.storage.knownRecentStat(this.key);
+    return info ? this.served(info) : info;
+  }
+
   directUrl(object: IServedObject, downloads: IResolvedDownloads): Promise<string | undefined> {
     return presignedUrl(this.storage, this.key, this.ctx, object, downloads);
+  }
+
+  directUrlNow(object: IServedObject, downloads: IResolvedDownloads): string | undefined {
+    return this.storage.presignedGetNow(this.key, this.ctx, presignRequest(object, downloads));
   }
 
   protected override stat(): Promise<IObjectInfo | null> {

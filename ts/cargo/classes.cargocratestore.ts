@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
 import { TarMemberTap } from '../core/archive/classes.tarmembertap.js';
 import { DocumentCache } from '../core/classes.documentcache.js';
-import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
+import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget, type IStoredDerivedTarget } from '../core/classes.deriveddocuments.js';
 import type { Logger } from '../core/classes.logger.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
@@ -52,7 +52,7 @@ const INDEX_CONTENT_TYPE = 'text/plain; charset=utf-8';
  */
 export class CargoCrateStore {
   private readonly documents: DerivedDocuments<ICargoCrateDocument>;
-  private readonly indexTarget: IDerivedTarget<ICargoCrateDocument>;
+  private readonly indexTarget: IStoredDerivedTarget<ICargoCrateDocument>;
   private readonly cache: DocumentCache;
 
   constructor(
@@ -94,10 +94,10 @@ export class CargoCrateStore {
   /** The index file of `name` (as cargo asks for it, lower case), repaired first when stale. */
   async indexSource(name: string, ctx: IStorageOperationContext): Promise<IObjectSource> {
     const normalized = normalizeCrateName(name);
-    await this.documents.ensureCurrent(normalized, this.indexTarget, ctx);
+    const key = await this.documents.ensureCurrent(normalized, this.indexTarget, ctx);
     // Read once per request: a conditional GET asks describe() and then open().
     return bufferedObjectSource(async () => {
-      const document = await this.cache.read(cargoPaths.index(normalized), servedIndex);
+      const document = await this.cache.read(key, servedIndex);
       // `foo_bar` and `foo-bar` share a document; only the published spelling has an index file.
       if (!document || document.value.name.toLowerCase() !== name.toLowerCase()) return null;
       const { bytes } = document.value;

@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ZipArchive } from '../core/archive/classes.ziparchive.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
-import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
+import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget, type IStoredDerivedTarget } from '../core/classes.deriveddocuments.js';
 import type { Logger } from '../core/classes.logger.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
@@ -69,7 +69,7 @@ const ZIP_CONTENT_TYPE = 'application/zip';
  */
 export class ComposerPackageStore {
   private readonly documents: DerivedDocuments<IComposerPackageDocument>;
-  private readonly metadataTargets: Record<TMetadataFile, IDerivedTarget<IComposerPackageDocument>>;
+  private readonly metadataTargets: Record<TMetadataFile, IStoredDerivedTarget<IComposerPackageDocument>>;
   private readonly cache: BoundedCache<ICachedDocument>;
   private readonly rendered: BoundedCache<IRenderedMetadata>;
   private readonly names: BoundedCache<string[]>;
@@ -130,9 +130,8 @@ export class ComposerPackageStore {
 
   /** `/p2/{name}.json` or `~dev.json` with dist URLs below `baseUrl`, repaired first when stale. */
   async metadataSource(name: string, file: TMetadataFile, baseUrl: string, ctx: IStorageOperationContext): Promise<IObjectSource> {
-    await this.documents.ensureCurrent(name, this.metadataTargets[file], ctx);
+    const key = await this.documents.ensureCurrent(name, this.metadataTargets[file], ctx);
     return bufferedObjectSource(async () => {
-      const key = composerPaths.metadata(name, file === 'dev');
       const document = await this.readCached(key);
       if (!document) return null;
       const cacheKey = `${key}\n${baseUrl}`;

@@ -58,6 +58,9 @@ export interface IDerivedTarget<T> {
   };
 }
 
+/** A derived target stored as one document per package: what `ensureCurrent` checks and serves. */
+export type IStoredDerivedTarget<T> = IDerivedTarget<T> & Required<Pick<IDerivedTarget<T>, 'stored'>>;
+
 /** A derived target that is one document per package, rendered from the truth. */
 export interface IDerivedDocumentSpec<T> {
   label: string;
@@ -128,7 +131,7 @@ export function nextRevision(previous: string | null | undefined, id: string, no
  * A derived document of its own: written by a conditional read-modify-write that leaves it alone
  * when what is stored came from a later revision, so concurrent writers can land in any order.
  */
-export function derivedDocument<T>(storage: RegistryStorage, spec: IDerivedDocumentSpec<T>): IDerivedTarget<T> {
+export function derivedDocument<T>(storage: RegistryStorage, spec: IDerivedDocumentSpec<T>): IStoredDerivedTarget<T> {
   const parse = (bytes: Buffer) => ({ revision: spec.revisionOfBytes(bytes) });
   return {
     label: spec.label,
@@ -153,8 +156,24 @@ export function derivedDocument<T>(storage: RegistryStorage, spec: IDerivedDocum
   };
 }
 
-/** Verified pairs (truth etag, derived etag) remembered, so a read costs a stat of each, not a read. */
+/** Packages whose keys and verified pairs (truth etag, derived etag) are remembered, so a read costs a stat of each, not a read. */
 const VERIFIED_ENTRIES = 50_000;
+
+/**
+ * A stored package's keys, built once: a key string built for each read is hashed again by every lookup
+ * of it (recent stats, document cache), the same string only once. Beside each derived key, the etags of
+ * the truth and of that document when they were last found to match.
+ */
+interface IDerivedKey {
+  key: string;
+  verified?: { truthEtag: string; derivedEtag: string };
+}
+
+interface IPackageKeys {
+  truth: string;
+  /** By the target's index in `targets`. */
+  derived: Array<IDerivedKey | undefined>;
+}
 
 /**
  * A truth document and what is derived from it, kept in step:
@@ -169,7 +188,7 @@ const VERIFIED_ENTRIES = 50_000;
  *   between the truth and its derived writes), derives again from the truth.
  */
 export class DerivedDocuments<T> {
-  private readonly verified = new BoundedCache<{ truthEtag: string; derivedEtag: string }>({ maxEntries: VERIFIED_ENTRIES });
+  private readonly packages = new BoundedCache<IPackageKeys>({ maxEntries: VERIFIED_ENTRIES });
   private readonly repairs = new Map<string, Promise<void>>();
   /** Derived writes of each package that went on after its change was answered. */
   private readonly deriving = new Map<string, Promise<unknown>>();
@@ -251,31 +270,34 @@ export class DerivedDocuments<T> {
   /**
    * Before serving the derived document `target` of `name`: make sure it was made from the current
    * truth, deriving everything again from the truth when it was not (missing, stale, or left over
-   * after the truth was deleted). Cheap when nothing changed since it was last verified.
+   * after the truth was deleted). Cheap when nothing changed since it was last verified. Resolves with
+   * the document's key, the same string on every read of a package that exists (see IPackageKeys).
    */
-  async ensureCurrent(name: string, target: IDerivedTarget<T>, ctx: IStorageOperationContext): Promise<void> {
-    const stored = target.stored;
-    if (!stored) return;
+  async ensureCurrent(name: string, target: IStoredDerivedTarget<T>, ctx: IStorageOperationContext): Promise<string> {
     // This instance's own derived writes first: the read right after a publish finds them written, not stale.
     const deriving = this.deriving.get(name);
     if (deriving) await deriving;
-    const truthKey = this.truth.key(name);
-    const derivedKey = stored.key(name);
-    let truthInfo = this.storage.knownRecentStat(truthKey);
-    let derivedInfo = this.storage.knownRecentStat(derivedKey);
+    const kept = this.packages.get(name);
+    const keys: IPackageKeys = kept ?? { truth: this.truth.key(name), derived: this.targets.map((each) => (each.stored ? { key: each.stored.key(name) } : undefined)) };
+    const slot = keys.derived[this.targets.indexOf(target)]!;
+    let truthInfo = this.storage.knownRecentStat(keys.truth);
+    let derivedInfo = this.storage.knownRecentStat(slot.key);
     if (truthInfo === undefined || derivedInfo === undefined) {
-      [truthInfo, derivedInfo] = await Promise.all([this.storage.statRecent(truthKey), this.storage.statRecent(derivedKey)]);
+      [truthInfo, derivedInfo] = await Promise.all([this.storage.statRecent(keys.truth), this.storage.statRecent(slot.key)]);
     }
-    if (!truthInfo && !derivedInfo) return;
-    const verifiedKey = `${target.label}\n${name}`;
-    const pair = this.verified.get(verifiedKey);
-    if (pair !== undefined && pair.truthEtag === truthInfo?.etag && pair.derivedEtag === derivedInfo?.etag) return;
-    let pending = this.repairs.get(verifiedKey);
+    if (!truthInfo && !derivedInfo) return slot.key;
+    // Kept only for packages that exist: names nobody published cost no memory here.
+    if (!kept) this.packages.set(name, keys);
+    const pair = slot.verified;
+    if (pair !== undefined && pair.truthEtag === truthInfo?.etag && pair.derivedEtag === derivedInfo?.etag) return slot.key;
+    const repairKey = `${target.label}\n${name}`;
+    let pending = this.repairs.get(repairKey);
     if (!pending) {
-      pending = this.verify(name, target, ctx, verifiedKey).finally(() => this.repairs.delete(verifiedKey));
-      this.repairs.set(verifiedKey, pending);
+      pending = this.verify(name, target, keys.truth, slot, ctx).finally(() => this.repairs.delete(repairKey));
+      this.repairs.set(repairKey, pending);
     }
     await pending;
+    return slot.key;
   }
 
   /**
@@ -290,24 +312,23 @@ export class DerivedDocuments<T> {
     return this.writeDerived(name, truth, this.truth.revision(truth), ctx, false);
   }
 
-  private async verify(name: string, target: IDerivedTarget<T>, ctx: IStorageOperationContext, verifiedKey: string) {
-    const stored = target.stored!;
-    const [truthBytes, derivedBytes] = await Promise.all([this.storage.getBytes(this.truth.key(name)), this.storage.getBytes(stored.key(name))]);
+  private async verify(name: string, target: IStoredDerivedTarget<T>, truthKey: string, slot: IDerivedKey, ctx: IStorageOperationContext) {
+    const [truthBytes, derivedBytes] = await Promise.all([this.storage.getBytes(truthKey), this.storage.getBytes(slot.key)]);
     // Newer than the stats that sent us here (a derived write of another instance may have landed between):
     // the read that follows must not answer from a remembered "missing".
-    this.storage.forgetRecentStat(this.truth.key(name));
-    this.storage.forgetRecentStat(stored.key(name));
+    this.storage.forgetRecentStat(truthKey);
+    this.storage.forgetRecentStat(slot.key);
     const truthRevision = truthBytes ? this.truth.revisionOfBytes(truthBytes.bytes) : null;
-    const derivedRevision = derivedBytes ? stored.revisionOfBytes(derivedBytes.bytes) : null;
+    const derivedRevision = derivedBytes ? target.stored.revisionOfBytes(derivedBytes.bytes) : null;
     if (truthBytes && derivedBytes && truthRevision === derivedRevision) {
-      this.verified.set(verifiedKey, { truthEtag: truthBytes.etag, derivedEtag: derivedBytes.etag });
+      slot.verified = { truthEtag: truthBytes.etag, derivedEtag: derivedBytes.etag };
       return;
     }
     if (!truthBytes && !derivedBytes) return;
     this.logger.warn(`${target.label} of ${name} is ${derivedBytes ? 'stale' : 'missing'}: deriving it again`);
-    this.verified.delete(verifiedKey);
+    slot.verified = undefined;
     // A damaged truth fails the read: deriving "no versions" from it would hide every version it held.
-    const truth = truthBytes ? parseStored(this.truth.key(name), truthBytes.bytes, this.truth.parse) : null;
+    const truth = truthBytes ? parseStored(truthKey, truthBytes.bytes, this.truth.parse) : null;
     // A derived document claiming a later revision than the truth's (left by a deleted package's
     // last writer) is overwritten; otherwise ordering stands, so a repair racing a newer change
     // cannot put an older derivation back. A truth that is never deleted was read before a change that

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { DerivedDocuments, derivedDocument, jsonTruth, nextRevision, jsonRevisionOf, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
+import { DerivedDocuments, derivedDocument, jsonTruth, nextRevision, jsonRevisionOf, revisionOrder, type IDerivedTarget, type IStoredDerivedTarget } from '../core/classes.deriveddocuments.js';
 import type { Logger } from '../core/classes.logger.js';
 import { DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { RegistryError, isPreconditionFailed } from '../core/classes.registryerror.js';
@@ -83,8 +83,8 @@ const splitArtifactName = (name: string): [groupPath: string, artifactId: string
 export class MavenStore {
   private readonly artifacts: DerivedDocuments<IMavenArtifactDocument>;
   private readonly groups: DerivedDocuments<IMavenGroupDocument>;
-  private readonly artifactMetadataTarget: IDerivedTarget<IMavenArtifactDocument>;
-  private readonly groupMetadataTarget: IDerivedTarget<IMavenGroupDocument>;
+  private readonly artifactMetadataTarget: IStoredDerivedTarget<IMavenArtifactDocument>;
+  private readonly groupMetadataTarget: IStoredDerivedTarget<IMavenGroupDocument>;
   private readonly documents: DocumentCache;
 
   constructor(
@@ -157,8 +157,7 @@ export class MavenStore {
    * current truth: a missing or stale derivation is made again first.
    */
   async artifactMetadata(groupId: string, artifactId: string, version: string | undefined, ctx: IStorageOperationContext): Promise<IMavenMetadataFile | null> {
-    await this.artifacts.ensureCurrent(artifactName(groupId, artifactId), this.artifactMetadataTarget, ctx);
-    const document = await this.documents.read(mavenPaths.artifactMetadata(groupPathOf(groupId), artifactId));
+    const document = await this.documents.read(await this.artifacts.ensureCurrent(artifactName(groupId, artifactId), this.artifactMetadataTarget, ctx));
     const metadata = document?.value as IMavenArtifactMetadata | undefined;
     if (!metadata) return null;
     return (version === undefined ? metadata.artifact : metadata.snapshots[version]) ?? null;
@@ -173,8 +172,7 @@ export class MavenStore {
     const pluginsKey = mavenPaths.groupPlugins(groupPath);
     const known = this.storage.knownRecentStat(pluginsKey);
     if (!(known === undefined ? await this.storage.statRecent(pluginsKey) : known)) return null;
-    await this.groups.ensureCurrent(groupPath, this.groupMetadataTarget, ctx);
-    const document = await this.documents.read(mavenPaths.groupMetadata(groupPath));
+    const document = await this.documents.read(await this.groups.ensureCurrent(groupPath, this.groupMetadataTarget, ctx));
     return (document?.value as IMavenGroupMetadata | undefined)?.metadata ?? null;
   }
 

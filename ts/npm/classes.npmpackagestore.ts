@@ -3,7 +3,7 @@ import { RegistryError, isRegistryError } from '../core/classes.registryerror.js
 import { formatDigest } from '../core/helpers.hash.js';
 import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage, type TDocumentMutator } from '../core/classes.registrystorage.js';
 import type { Logger } from '../core/classes.logger.js';
-import { DerivedDocuments, derivedDocument, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
+import { DerivedDocuments, derivedDocument, revisionOrder, type IDerivedTarget, type IStoredDerivedTarget } from '../core/classes.deriveddocuments.js';
 import { npmPaths } from '../core/storage.paths.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
 import { storedArtifactSource } from '../core/helpers.storedsource.js';
@@ -80,7 +80,7 @@ const summarize = (doc: INpmPackument | null): IChangeSummary => ({ rev: doc?._r
  */
 export class NpmPackageStore {
   private readonly documents: DerivedDocuments<INpmPackument>;
-  private readonly abbreviated: IDerivedTarget<INpmPackument>;
+  private readonly abbreviated: IStoredDerivedTarget<INpmPackument>;
 
   constructor(
     private readonly storage: RegistryStorage,
@@ -128,8 +128,7 @@ export class NpmPackageStore {
   async getDocument(name: string, baseUrl: string, abbreviated: boolean, freshness?: TFreshness): Promise<IServedDocument | null> {
     if (!abbreviated) return await this.cache.get(npmPaths.packument(name), baseUrl, freshness);
     // Missing or stale (a derived write failed, a writer died before it) is put right here.
-    await this.documents.ensureCurrent(name, this.abbreviated, { protocol: 'npm' });
-    return await this.cache.get(npmPaths.abbreviated(name), baseUrl);
+    return await this.cache.get(await this.documents.ensureCurrent(name, this.abbreviated, { protocol: 'npm' }), baseUrl);
   }
 
   /** The full document parsed (shared, read-only), tarball URLs absolute below `baseUrl`. */

@@ -4,7 +4,7 @@ import { setImmediate } from 'node:timers/promises';
 import { TarMemberTap } from '../core/archive/classes.tarmembertap.js';
 import { gunzipBounded } from '../core/archive/helpers.compression.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
-import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget } from '../core/classes.deriveddocuments.js';
+import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget, type IStoredDerivedTarget } from '../core/classes.deriveddocuments.js';
 import { DocumentCache } from '../core/classes.documentcache.js';
 import type { Logger } from '../core/classes.logger.js';
 import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
@@ -119,7 +119,7 @@ export interface IGemActor {
  */
 export class RubyGemsStore {
   private readonly documents: DerivedDocuments<IGemDocument>;
-  private readonly infoTarget: IDerivedTarget<IGemDocument>;
+  private readonly infoTarget: IStoredDerivedTarget<IGemDocument>;
   private readonly compactTarget: IDerivedTarget<IGemDocument>;
   private readonly search: SearchIndex<IGemSearchEntry>;
   private readonly sweep: TruthSweep;
@@ -194,9 +194,9 @@ export class RubyGemsStore {
 
   /** `/info/{name}`, repaired first when it was not derived from the current gem.json. */
   async infoSource(name: string, ctx: IStorageOperationContext): Promise<IObjectSource> {
-    await this.documents.ensureCurrent(name, this.infoTarget, ctx);
+    const key = await this.documents.ensureCurrent(name, this.infoTarget, ctx);
     return bufferedObjectSource(async () => {
-      const stored = await this.cache.read(rubygemsPaths.info(name), servedInfo);
+      const stored = await this.cache.read(key, servedInfo);
       if (!stored) return null;
       const { bytes, md5, sha256 } = stored.value;
       const object: IServedObject = {

@@ -35,6 +35,7 @@ interface IRememberedUrl {
 export class PresignedUrls {
   static readonly REUSE_SHARE = 0.2;
   private static readonly MAX_ENTRIES = 4096;
+  /** No expiry of its own: `peek` checks a URL's age by the caller's clock, so a hit reads no clock twice. */
   private readonly urls = new BoundedCache<IRememberedUrl>({ maxEntries: PresignedUrls.MAX_ENTRIES });
 
   constructor(private readonly sign: (key: string, options: IPresignOptions) => Promise<string>) {}
@@ -55,7 +56,7 @@ export class PresignedUrls {
     if (known !== undefined) return known;
     const { expiresIn, publicUrl, contentType, signedAtMs } = request;
     const url = await this.sign(key, { expiresIn, publicUrl, contentType, signedAt: new Date(signedAtMs) });
-    this.urls.set(key, { url, signedAtMs, expiresIn, publicUrl, contentType }, { expiresAt: Date.now() + reuseMs(expiresIn) });
+    this.urls.set(key, { url, signedAtMs, expiresIn, publicUrl, contentType });
     return url;
   }
 }

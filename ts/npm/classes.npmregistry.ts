@@ -442,7 +442,8 @@ export class NpmRegistry extends BaseRegistry {
     if (fileScope !== undefined && fileScope !== scopeOf(name)) throw RegistryError.notFound(`no tarball ${fileScope}/${file} in ${name}`);
     const version = versionFromTarballFile(name, file);
     if (!version) throw RegistryError.notFound(`${file} is not a tarball of ${name}`);
-    const source = this.packages.tarballSource(name, tarballFileName(name, version), req.storageContext);
+    // `file` is `tarballFileName(name, version)` once the version was found in it.
+    const source = this.packages.tarballSource(name, file, req.storageContext);
     const notFound = () => RegistryError.notFound(`tarball ${file} of ${name} not found`);
     try {
       return await serveObject(req, source, { notFound });

@@ -94,10 +94,10 @@ export class CargoCrateStore {
   /** The index file of `name` (as cargo asks for it, lower case), repaired first when stale. */
   async indexSource(name: string, ctx: IStorageOperationContext): Promise<IObjectSource> {
     const normalized = normalizeCrateName(name);
-    const key = await this.documents.ensureCurrent(normalized, this.indexTarget, ctx);
+    const key = this.documents.knownCurrent(normalized, this.indexTarget) ?? (await this.documents.ensureCurrent(normalized, this.indexTarget, ctx));
     // Read once per request: a conditional GET asks describe() and then open().
     return bufferedObjectSource(async () => {
-      const document = await this.cache.read(key, servedIndex);
+      const document = this.cache.known<ReturnType<typeof servedIndex>>(key) ?? (await this.cache.read(key, servedIndex));
       // `foo_bar` and `foo-bar` share a document; only the published spelling has an index file.
       if (!document || document.value.name.toLowerCase() !== name.toLowerCase()) return null;
       const { bytes } = document.value;

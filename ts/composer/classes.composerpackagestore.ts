@@ -130,7 +130,8 @@ export class ComposerPackageStore {
 
   /** `/p2/{name}.json` or `~dev.json` with dist URLs below `baseUrl`, repaired first when stale. */
   async metadataSource(name: string, file: TMetadataFile, baseUrl: string, ctx: IStorageOperationContext): Promise<IObjectSource> {
-    const key = await this.documents.ensureCurrent(name, this.metadataTargets[file], ctx);
+    const target = this.metadataTargets[file];
+    const key = this.documents.knownCurrent(name, target) ?? (await this.documents.ensureCurrent(name, target, ctx));
     return bufferedObjectSource(async () => {
       const document = await this.readCached(key);
       if (!document) return null;
@@ -276,7 +277,8 @@ export class ComposerPackageStore {
 
   /** A stored JSON document, read again only when a recent stat shows its etag changed. */
   private async readCached(key: string): Promise<ICachedDocument | null> {
-    const info = await this.storage.statRecent(key);
+    const known = this.storage.knownRecentStat(key);
+    const info = known === undefined ? await this.storage.statRecent(key) : known;
     if (!info) {
       this.cache.delete(key);
       return null;

@@ -301,6 +301,21 @@ export class DerivedDocuments<T> {
   }
 
   /**
+   * The key `ensureCurrent` would resolve with when it needs neither storage nor a wait (no derived write of
+   * this instance under way, both recent stats known and matching the verified pair); undefined otherwise.
+   * Hot reads take it first, without a promise.
+   */
+  knownCurrent(name: string, target: IStoredDerivedTarget<T>): string | undefined {
+    if (this.deriving.has(name)) return undefined;
+    const keys = this.packages.get(name);
+    const slot = keys?.derived[this.targets.indexOf(target)];
+    const pair = slot?.verified;
+    if (!pair) return undefined;
+    if (this.storage.knownRecentStat(keys!.truth)?.etag !== pair.truthEtag || this.storage.knownRecentStat(slot!.key)?.etag !== pair.derivedEtag) return undefined;
+    return slot!.key;
+  }
+
+  /**
    * Derive everything of `name` again from its stored truth, in revision order (a derivation from a
    * later revision stays). For staleness found other than by `ensureCurrent` (an entry in a shared
    * document, found by a sweep of the truths). False when a derived write failed (logged).

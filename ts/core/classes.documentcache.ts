@@ -32,17 +32,31 @@ export class DocumentCache {
     this.cache = new BoundedCache({ maxEntries: options.maxEntries, maxEntryBytes: MAX_DOCUMENT_BYTES, budget: storage.cacheBudget, sizeOf: (document) => document.bytes });
   }
 
-  /** The document at `key` as stored now (null: none), parsed by `parse` (default JSON) when it changed; damaged bytes throw `corrupt`. */
-  async read<T>(key: string, parse?: (bytes: Buffer) => T): Promise<ICachedDocument<T> | null> {
-    const known = this.storage.knownRecentStat(key);
-    const info = known === undefined ? await this.storage.statRecent(key) : known;
+  /**
+   * What `read` would answer without asking storage (the recent stat is known and the document kept at its
+   * etag; null: none stored), or undefined when it must ask. Hot reads take it first: an `await` of a value
+   * already known costs a promise and a turn of the microtask queue.
+   */
+  known<T>(key: string): ICachedDocument<T> | null | undefined {
+    const info = this.storage.knownRecentStat(key);
+    if (info === undefined) return undefined;
     if (!info) {
       this.cache.delete(key);
       return null;
     }
-    // The usual case, without the loader's closures and the shared-load machinery.
     const kept = this.cache.get(key);
-    if (kept && kept.etag === info.etag) return kept as ICachedDocument<T>;
+    return kept && kept.etag === info.etag ? (kept as ICachedDocument<T>) : undefined;
+  }
+
+  /** The document at `key` as stored now (null: none), parsed by `parse` (default JSON) when it changed; damaged bytes throw `corrupt`. */
+  async read<T>(key: string, parse?: (bytes: Buffer) => T): Promise<ICachedDocument<T> | null> {
+    const known = this.known<T>(key);
+    if (known !== undefined) return known;
+    const info = await this.storage.statRecent(key);
+    if (!info) {
+      this.cache.delete(key);
+      return null;
+    }
     const document = await this.cache.getOrLoad(
       key,
       async () => {

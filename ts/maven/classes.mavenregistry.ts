@@ -170,7 +170,7 @@ export class MavenRegistry extends BaseRegistry {
    * artifact's versions and the group's plugins — each a derived document, served with the checksums
    * computed when it was derived.
    */
-  private async getMetadata(req: IRouteRequest, segments: string[], algorithm?: TChecksumAlgorithm): Promise<IHandlerResponse> {
+  private async getMetadata(req: IRouteRequest, segments: readonly string[], algorithm?: TChecksumAlgorithm): Promise<IHandlerResponse> {
     if (segments.length === 0) throw RegistryError.notFound('no maven-metadata.xml at the repository root');
     const snapshot = segments.length >= 3 && isSnapshotVersion(segments[segments.length - 1]) ? await this.snapshotMetadata(req, segments) : null;
     const file = snapshot ?? (await this.directoryMetadata(req, segments));
@@ -180,7 +180,7 @@ export class MavenRegistry extends BaseRegistry {
   }
 
   /** A SNAPSHOT version directory's metadata (the caller checked that the path is one). */
-  private async snapshotMetadata(req: IRouteRequest, segments: string[]): Promise<IMavenMetadataFile | null> {
+  private async snapshotMetadata(req: IRouteRequest, segments: readonly string[]): Promise<IMavenMetadataFile | null> {
     const version = segments[segments.length - 1];
     const groupId = segments.slice(0, -2).join('.');
     const artifactId = segments[segments.length - 2];
@@ -190,7 +190,7 @@ export class MavenRegistry extends BaseRegistry {
   }
 
   /** A group's `<plugins>` are for whoever may read the whole group (`maven:artifact:{groupId}:*`). */
-  private async directoryMetadata(req: IRouteRequest, segments: string[]): Promise<IMavenMetadataFile | null> {
+  private async directoryMetadata(req: IRouteRequest, segments: readonly string[]): Promise<IMavenMetadataFile | null> {
     const groupId = segments.join('.');
     const artifactGroupId = segments.slice(0, -1).join('.');
     const artifactId = segments[segments.length - 1];
@@ -219,7 +219,7 @@ export class MavenRegistry extends BaseRegistry {
     }
   }
 
-  private async listDirectory(req: IRouteRequest, segments: string[]): Promise<IHandlerResponse> {
+  private async listDirectory(req: IRouteRequest, segments: readonly string[]): Promise<IHandlerResponse> {
     if (!req.token && !this.anonymousRead) throw RegistryError.unauthorized('authentication required');
     const directory = segments.join('/');
     const entries = new Map<string, { directory: boolean; size?: number }>();
@@ -332,7 +332,7 @@ export class MavenRegistry extends BaseRegistry {
    * Client-uploaded metadata is checked and then set aside: ours, derived from the deployed files,
    * is what is served. Only plugin prefixes (which Maven reads from the plugin descriptor) are taken.
    */
-  private async putMetadata(req: IRouteRequest, segments: string[], algorithm?: TChecksumAlgorithm): Promise<IHandlerResponse> {
+  private async putMetadata(req: IRouteRequest, segments: readonly string[], algorithm?: TChecksumAlgorithm): Promise<IHandlerResponse> {
     if (segments.length === 0) throw RegistryError.invalid('no maven-metadata.xml at the repository root');
     if (algorithm) {
       parseChecksumFile(await req.body.text(1024), algorithm);

@@ -157,7 +157,9 @@ export class MavenStore {
    * current truth: a missing or stale derivation is made again first.
    */
   async artifactMetadata(groupId: string, artifactId: string, version: string | undefined, ctx: IStorageOperationContext): Promise<IMavenMetadataFile | null> {
-    const document = await this.documents.read(await this.artifacts.ensureCurrent(artifactName(groupId, artifactId), this.artifactMetadataTarget, ctx));
+    const name = artifactName(groupId, artifactId);
+    const key = this.artifacts.knownCurrent(name, this.artifactMetadataTarget) ?? (await this.artifacts.ensureCurrent(name, this.artifactMetadataTarget, ctx));
+    const document = this.documents.known(key) ?? (await this.documents.read(key));
     const metadata = document?.value as IMavenArtifactMetadata | undefined;
     if (!metadata) return null;
     return (version === undefined ? metadata.artifact : metadata.snapshots[version]) ?? null;

@@ -64,9 +64,12 @@ export function announcedChecksums(headers: Record<string, string | undefined>):
 /**
  * Where a path below the basePath points: a file `{group path}/{artifactId}/{version}/{file}`, a
  * maven-metadata.xml of some directory, or a directory (ends with `/`, or is empty). Segments must
- * be Maven coordinates; anything else is a 400.
+ * be Maven coordinates; anything else is a 400. Remembered per path (every GET of a metadata file or
+ * artifact parses the same few paths again); the answer is shared, so it is read-only.
  */
-export function parseRepositoryPath(path: string): TMavenPath {
+export const parseRepositoryPath = memoizeBounded(parseRepositoryPathOnce, 1000);
+
+function parseRepositoryPathOnce(path: string): TMavenPath {
   const isDirectory = path === '' || path === '/' || path.endsWith('/');
   const segments = path.split('/').filter((segment) => segment !== '');
   for (const segment of segments) {

@@ -98,11 +98,11 @@ export interface IMavenSearchEntry {
   rev: number;
 }
 
-/** Where a request path points in the repository layout. */
+/** Where a request path points in the repository layout (shared between requests of the same path: read-only). */
 export type TMavenPath =
-  | { kind: 'file'; groupId: string; artifactId: string; version: string; file: string }
-  | { kind: 'metadata'; segments: string[] }
-  | { kind: 'directory'; segments: string[] };
+  | { readonly kind: 'file'; readonly groupId: string; readonly artifactId: string; readonly version: string; readonly file: string }
+  | { readonly kind: 'metadata'; readonly segments: readonly string[] }
+  | { readonly kind: 'directory'; readonly segments: readonly string[] };
 
 /** `maven` in the registry configuration, beyond IProtocolConfig. */
 export interface IMavenOptions {

@@ -128,7 +128,8 @@ export class NpmPackageStore {
   async getDocument(name: string, baseUrl: string, abbreviated: boolean, freshness?: TFreshness): Promise<IServedDocument | null> {
     if (!abbreviated) return await this.cache.get(npmPaths.packument(name), baseUrl, freshness);
     // Missing or stale (a derived write failed, a writer died before it) is put right here.
-    return await this.cache.get(await this.documents.ensureCurrent(name, this.abbreviated, { protocol: 'npm' }), baseUrl);
+    const key = this.documents.knownCurrent(name, this.abbreviated) ?? (await this.documents.ensureCurrent(name, this.abbreviated, { protocol: 'npm' }));
+    return await this.cache.get(key, baseUrl);
   }
 
   /** The full document parsed (shared, read-only), tarball URLs absolute below `baseUrl`. */

@@ -41,7 +41,8 @@ export class OciManifestStore {
   // ---- manifests -----------------------------------------------------------------------------
 
   async getManifest(name: string, digest: IParsedDigest): Promise<IStoredManifest | null> {
-    const document = await this.documents.read(ociPaths.manifest(name, digest.algorithm, digest.hex), storedManifestOf);
+    const key = ociPaths.manifest(name, digest.algorithm, digest.hex);
+    const document = this.documents.known<IStoredManifest>(key) ?? (await this.documents.read(key, storedManifestOf));
     return document ? document.value : null;
   }
 
@@ -96,7 +97,8 @@ export class OciManifestStore {
 
   /** The digest a tag points at, or null. */
   async resolveTag(name: string, tag: string): Promise<string | null> {
-    const document = await this.documents.read(ociPaths.tag(name, tag), taggedDigestOf);
+    const key = ociPaths.tag(name, tag);
+    const document = this.documents.known<string>(key) ?? (await this.documents.read(key, taggedDigestOf));
     return document ? document.value : null;
   }
 

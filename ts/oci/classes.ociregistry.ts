@@ -349,8 +349,8 @@ export class OciRegistry extends BaseRegistry {
       'Content-Length': String(manifest.bytes.length),
       'Docker-Content-Digest': manifest.digest,
       ETag: `"${manifest.digest}"`,
-      ...(manifest.cache ? { 'X-Cache': manifest.cache } : {}),
     };
+    if (manifest.cache) headers['X-Cache'] = manifest.cache;
     if (etagMatches(req.headers['if-none-match'], headers.ETag)) return { status: 304, headers: { ETag: headers.ETag, 'Docker-Content-Digest': manifest.digest } };
     return { status: 200, headers, body: req.method === 'HEAD' ? undefined : manifest.bytes };
   }

@@ -194,9 +194,9 @@ export class RubyGemsStore {
 
   /** `/info/{name}`, repaired first when it was not derived from the current gem.json. */
   async infoSource(name: string, ctx: IStorageOperationContext): Promise<IObjectSource> {
-    const key = await this.documents.ensureCurrent(name, this.infoTarget, ctx);
+    const key = this.documents.knownCurrent(name, this.infoTarget) ?? (await this.documents.ensureCurrent(name, this.infoTarget, ctx));
     return bufferedObjectSource(async () => {
-      const stored = await this.cache.read(key, servedInfo);
+      const stored = this.cache.known<ReturnType<typeof servedInfo>>(key) ?? (await this.cache.read(key, servedInfo));
       if (!stored) return null;
       const { bytes, md5, sha256 } = stored.value;
       const object: IServedObject = {

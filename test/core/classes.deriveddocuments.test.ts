@@ -373,3 +373,33 @@ test('derived documents: a late document renders after the answer, yet from its 
     assert.deepEqual((await storage.getJson<IProject>('pypi/demo/in-place.json'))?.value, { rev: '2-2', versions: ['1', '2'] });
   });
 });
+
+test('derived documents: knownCurrent answers the verified key without storage, nothing while a derived write is under way or a stat is unknown', async () => {
+  await withProjects(async (first, second) => {
+    const key = 'pypi/demo/page.json';
+    assert.equal(first.documents.knownCurrent('demo', first.page), undefined, 'nothing verified yet');
+    await (await first.documents.change('demo', ctx, addVersion('1.0', 1))).derived;
+    assert.equal(await first.documents.ensureCurrent('demo', first.page, ctx), key);
+    assert.equal(first.documents.knownCurrent('demo', first.page), undefined, 'verifying read its bytes and forgot the stats');
+    assert.equal(await first.documents.ensureCurrent('demo', first.page, ctx), key);
+    first.reads.length = 0;
+    assert.equal(first.documents.knownCurrent('demo', first.page), key);
+    assert.deepEqual(first.reads, [], 'answered from memory');
+    // This instance's change: its own derived write under way, then the truth's stat forgotten.
+    const release = hold(first, key);
+    await first.documents.change('demo', ctx, addVersion('2.0', 2));
+    assert.equal(first.documents.knownCurrent('demo', first.page), undefined, 'a derived write under way is waited for');
+    release();
+    await first.storage.settled();
+    assert.equal(first.documents.knownCurrent('demo', first.page), undefined, 'the stats of what it wrote are asked again');
+    assert.equal(await first.documents.ensureCurrent('demo', first.page, ctx), key);
+    await first.documents.ensureCurrent('demo', first.page, ctx);
+    assert.equal(first.documents.knownCurrent('demo', first.page), key);
+    // Another instance's change is not known here until the validation window has passed.
+    await (await second.documents.change('demo', ctx, addVersion('3.0', 3))).derived;
+    first.storage.forgetRecentStat('pypi/demo/project.json');
+    assert.equal(first.documents.knownCurrent('demo', first.page), undefined, 'a stat to ask again');
+    assert.equal(await first.documents.ensureCurrent('demo', first.page, ctx), key);
+    assert.deepEqual((await pageOf(first.storage, 'demo'))?.versions, ['1.0', '2.0', '3.0']);
+  }, 1, 60_000);
+});

@@ -189,7 +189,8 @@ function report({ backend, protocol, load }: IFigure) {
   console.log(
     `  ${backend.padEnd(18)} ${protocol.padEnd(9)} ${kilobytes(load.bytes).padStart(8)}  CPU ${load.cpuMsPerRequest.toFixed(3)} ms/req  ` +
       `${load.rps.toFixed(0).padStart(6)} req/s = ${ratio.toFixed(2)}× hello (${load.hello.toFixed(0)}), ${(load.rps / load.sameSizeHello).toFixed(2)}× a hello as large  ` +
-      `p50 ${load.p50.toFixed(1)} ms  ${mark(ratio >= PROTOCOL_TARGETS.documentRatio)}`,
+      `p50 ${load.p50.toFixed(1)} ms  ${mark(ratio >= PROTOCOL_TARGETS.documentRatio)}  ` +
+      `(hello CPU ${load.helloCpuMsPerRequest.toFixed(3)} / ${load.sameSizeHelloCpuMsPerRequest.toFixed(3)} ms/req bare / as large; load generator ${load.generatorCpuMsPerRequest.toFixed(3)} / ${load.sameSizeHelloGeneratorCpuMsPerRequest.toFixed(3)} ms/req here / for the hello as large)`,
   );
 }
 

@@ -57,7 +57,7 @@ export class OciCatalogue implements IPackageCatalogue {
       facts: [],
     };
     if (shown === undefined) return page;
-    const digest = byDigest ?? parseDigest((await this.manifests.resolveTag(name, shown)) ?? undefined);
+    const digest = byDigest ?? (await this.manifests.resolveTag(name, shown));
     const stored = digest ? await this.manifests.getManifest(name, digest) : null;
     if (!stored || !digest) return version === undefined ? page : null;
     const manifest = parseManifest(stored.bytes, stored.mediaType);

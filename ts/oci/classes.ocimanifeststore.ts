@@ -95,10 +95,10 @@ export class OciManifestStore {
 
   // ---- tags ----------------------------------------------------------------------------------
 
-  /** The digest a tag points at, or null. */
-  async resolveTag(name: string, tag: string): Promise<string | null> {
+  /** The digest a tag points at (parsed once per version of the tag), or null: no tag, or not a digest. */
+  async resolveTag(name: string, tag: string): Promise<IParsedDigest | null> {
     const key = ociPaths.tag(name, tag);
-    const document = this.documents.known<string>(key) ?? (await this.documents.read(key, taggedDigestOf));
+    const document = this.documents.known<IParsedDigest | null>(key) ?? (await this.documents.read(key, taggedDigestOf));
     return document ? document.value : null;
   }
 
@@ -264,9 +264,9 @@ function storedManifestOf(bytes: Buffer): IStoredManifest {
   };
 }
 
-/** The digest a stored tag record points at; anything else is a damaged document. */
-function taggedDigestOf(bytes: Buffer): string {
+/** The digest a stored tag record points at (null: not a digest we can use); no digest string is a damaged document. */
+function taggedDigestOf(bytes: Buffer): IParsedDigest | null {
   const record = JSON.parse(bytes.toString('utf8')) as ITagRecord | null;
   if (typeof record?.digest !== 'string') throw new Error('not a tag record');
-  return record.digest;
+  return parseDigest(record.digest);
 }

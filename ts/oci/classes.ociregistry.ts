@@ -329,8 +329,7 @@ export class OciRegistry extends BaseRegistry {
   private async resolveReference(name: string, reference: string): Promise<IParsedDigest | null> {
     if (looksLikeDigest(reference)) return requireDigest(reference, 'reference');
     if (!isValidTag(reference)) throw ociError.manifestUnknown(reference);
-    const digest = await this.manifests.resolveTag(name, reference);
-    return digest ? parseDigest(digest) : null;
+    return this.manifests.resolveTag(name, reference);
   }
 
   private async manifestMissing(name: string, reference: string): Promise<RegistryError> {

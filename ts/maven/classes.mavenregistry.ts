@@ -196,7 +196,7 @@ export class MavenRegistry extends BaseRegistry {
     const artifactId = segments[segments.length - 1];
     const artifact = segments.length >= 2 ? await this.store.artifactMetadata(artifactGroupId, artifactId, undefined, req.storageContext) : null;
     if (artifact) await this.requireScope(req, resourceOf(artifactGroupId, artifactId), 'read');
-    let group = await this.store.groupMetadata(groupId, req.storageContext);
+    let group = this.store.knownWithoutGroupMetadata(groupId) ? null : await this.store.groupMetadata(groupId, req.storageContext);
     if (group && !(await this.mayRead(req, groupId, '*'))) group = null;
     if (!artifact && !group) {
       // Nothing readable here: an anonymous client is asked to sign in, as Maven expects.

@@ -7,6 +7,7 @@ import { RegistryError, isPreconditionFailed } from '../core/classes.registryerr
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { DocumentCache } from '../core/classes.documentcache.js';
 import { mavenPaths } from '../core/storage.paths.js';
+import { memoizeBounded } from '../core/helpers.memo.js';
 import type { IPutDigests } from '../core/storage/interfaces.storage.js';
 import { startIngest } from '../core/helpers.ingest.js';
 import type { IObjectSource } from '../core/helpers.serve.js';
@@ -67,6 +68,8 @@ const newRevision = (previous: string | undefined) => nextRevision(previous, cry
 
 /** DerivedDocuments names an artifact by its directory `{group path}/{artifactId}`. */
 const artifactName = (groupId: string, artifactId: string) => `${groupPathOf(groupId)}/${artifactId}`;
+/** A group's plugins document, by groupId: every metadata GET checks it, and a key built once is hashed once. */
+const groupPluginsKey = memoizeBounded((groupId: string) => mavenPaths.groupPlugins(groupPathOf(groupId)), 1000);
 const splitArtifactName = (name: string): [groupPath: string, artifactId: string] => {
   const slash = name.lastIndexOf('/');
   return [name.slice(0, slash), name.slice(slash + 1)];
@@ -165,13 +168,18 @@ export class MavenStore {
     return (version === undefined ? metadata.artifact : metadata.snapshots[version]) ?? null;
   }
 
+  /** What `groupMetadata` answers without a promise when the recent stat says the group has no plugins (most paths). */
+  knownWithoutGroupMetadata(groupId: string): boolean {
+    return this.storage.knownRecentStat(groupPluginsKey(groupId)) === null;
+  }
+
   /**
    * The group's maven-metadata.xml (`<plugins>`), as derived from its current plugins. Most paths are
    * no group with plugins: one stat of the group document says so.
    */
   async groupMetadata(groupId: string, ctx: IStorageOperationContext): Promise<IMavenMetadataFile | null> {
     const groupPath = groupPathOf(groupId);
-    const pluginsKey = mavenPaths.groupPlugins(groupPath);
+    const pluginsKey = groupPluginsKey(groupId);
     const known = this.storage.knownRecentStat(pluginsKey);
     if (!(known === undefined ? await this.storage.statRecent(pluginsKey) : known)) return null;
     const document = await this.documents.read(await this.groups.ensureCurrent(groupPath, this.groupMetadataTarget, ctx));

@@ -21,6 +21,8 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /** Named once: a regular expression literal makes a new object each time its line runs (every request). */
 const WHITESPACE = /\s/;
 const TOKEN_USER = '__token__';
+/** What an anonymous request authenticates as: one settled promise for all of them. */
+const NO_TOKEN: Promise<IAuthToken | null> = Promise.resolve(null);
 
 /** Header names are case-insensitive; bridges hand them over in any case. */
 function readHeader(headers: TRequestHeaders | undefined, name: string): string | undefined {
@@ -37,6 +39,11 @@ function readHeader(headers: TRequestHeaders | undefined, name: string): string 
   return undefined;
 }
 
+/** The `Authorization` header's value, trimmed; '' when there is none. */
+function authorizationHeader(headers: TRequestHeaders): string {
+  return readHeader(headers, 'authorization')?.trim() ?? '';
+}
+
 export interface IAuthManagerOptions extends IDefaultAuthProviderOptions {
   /** Milliseconds since the epoch, for the login back-off (tests). */
   now?: () => number;
@@ -46,6 +53,8 @@ export interface IAuthManagerOptions extends IDefaultAuthProviderOptions {
 
 export class AuthManager {
   private readonly provider: IAuthProvider;
+  /** The provider when it is this manager's own default one (not a given one, which may override `authorize`). */
+  private readonly ownProvider?: DefaultAuthProvider;
   private readonly loginThrottle: LoginThrottle;
   private readonly events?: RegistryEvents;
 
@@ -55,7 +64,8 @@ export class AuthManager {
     provider?: IAuthProvider,
     options: IAuthManagerOptions = {},
   ) {
-    this.provider = provider ?? new DefaultAuthProvider(config, storage, options);
+    if (provider) this.provider = provider;
+    else this.provider = this.ownProvider = new DefaultAuthProvider(config, storage, options);
     this.loginThrottle = new LoginThrottle({ ...config.loginThrottle, ...(options.now ? { now: options.now } : {}) });
     this.events = options.events;
   }
@@ -209,23 +219,38 @@ export class AuthManager {
    * (cargo, rubygems). No header → null (the caller decides about anonymous access). A header that is
    * present but does not authenticate → RegistryError 401, so a bad token is never treated as anonymous.
    */
-  async authenticateRequest(headers: TRequestHeaders, protocol: TRegistryProtocol, client: { ip?: string } = {}): Promise<IAuthToken | null> {
-    const header = readHeader(headers, 'authorization')?.trim();
-    if (!header) return null;
+  authenticateRequest(headers: TRequestHeaders, protocol: TRegistryProtocol, client?: { ip?: string }): Promise<IAuthToken | null> {
+    const header = authorizationHeader(headers);
+    if (!header) return NO_TOKEN;
+    const ip = client?.ip;
+    // Not async: the token's own promise is returned as it is, not wrapped in one more.
     const space = header.search(WHITESPACE);
-    if (space === -1) return this.requireToken(header, protocol, client.ip);
+    if (space === -1) return this.requireToken(header, protocol, ip);
     const scheme = header.slice(0, space).toLowerCase();
     const credentials = header.slice(space).trim();
     switch (scheme) {
       case 'bearer':
       case 'token':
-        return this.requireToken(credentials, protocol, client.ip);
+        return this.requireToken(credentials, protocol, ip);
       case 'basic':
-        return this.authenticateBasic(credentials, protocol, client.ip);
+        return this.authenticateBasic(credentials, protocol, ip);
       default:
-        this.loginFailed(protocol, null, client.ip);
-        throw RegistryError.unauthorized(`unsupported authorization scheme "${scheme}": use Bearer or Basic`);
+        this.loginFailed(protocol, null, ip);
+        return Promise.reject(RegistryError.unauthorized(`unsupported authorization scheme "${scheme}": use Bearer or Basic`));
     }
+  }
+
+  /** Does the request carry credentials at all? Without, `authenticateRequest` answers null. */
+  sendsCredentials(headers: TRequestHeaders): boolean {
+    return authorizationHeader(headers) !== '';
+  }
+
+  /**
+   * `authorize`, without a promise when the provider decides from the token alone (this manager's own default
+   * provider does; a given one, even a subclass of it, is asked as it answers): every scoped request asks.
+   */
+  authorizeNow(token: IAuthToken | null, resource: string, action: string): boolean | Promise<boolean> {
+    return this.ownProvider ? this.ownProvider.grants(token, resource, action) : this.provider.authorize(token, resource, action);
   }
 
   private async requireToken(token: string, protocol: TRegistryProtocol, ip: string | undefined): Promise<IAuthToken> {

@@ -260,7 +260,8 @@ export abstract class BaseRegistry {
       if (record) record.route = route.pattern;
       audit = route.audit;
       routeRequest = this.buildRouteRequest(ctx, method, relativePath, params, publicBasePath);
-      await this.checkPermission(route.permission, routeRequest, record);
+      const permitted = this.checkPermission(route.permission, routeRequest, record);
+      if (permitted) await permitted;
       response = normalizeResponse(withContentCoding(routeRequest.headers, await route.handler(routeRequest)));
     } catch (caught) {
       routeRequest?.body.discard();
@@ -390,21 +391,36 @@ export abstract class BaseRegistry {
     return options;
   }
 
-  private async checkPermission(permission: TRoutePermission, req: IRouteRequest, record?: IRequestRecord): Promise<void> {
-    if (permission === 'public') return;
-    req.token = await this.auth.authenticateRequest(req.headers, this.protocol, { ip: req.ctx.actor?.ip });
+  /**
+   * Undefined when decided without I/O — a public route, a request without credentials, a token the default
+   * provider knows — so most requests pass without a promise or a turn of the microtask queue.
+   */
+  private checkPermission(permission: TRoutePermission, req: IRouteRequest, record?: IRequestRecord): Promise<void> | undefined {
+    if (permission === 'public') return undefined;
+    if (!this.auth.sendsCredentials(req.headers)) return this.checkTokenPermission(permission, req);
+    return this.authenticateThenCheck(permission, req, record);
+  }
+
+  private async authenticateThenCheck(permission: Exclude<TRoutePermission, 'public'>, req: IRouteRequest, record?: IRequestRecord): Promise<void> {
+    req.token = await this.auth.authenticateRequest(req.headers, this.protocol, req.ctx.actor);
     if (record && req.token) record.userId = req.token.userId;
     // A bridge may know the client's address but not who it is: the token says that.
     if (req.token && req.ctx.actor?.userId === undefined) {
       req.storageContext = { ...req.storageContext, actor: extendRecord(req.ctx.actor, { userId: req.token.userId, tokenId: req.token.tokenId }) };
     }
-    if (permission === 'optional') return;
+    const checked = this.checkTokenPermission(permission, req);
+    if (checked) await checked;
+  }
+
+  /** The permission for `req.token` (null: anonymous) once it is known. */
+  private checkTokenPermission(permission: Exclude<TRoutePermission, 'public'>, req: IRouteRequest): Promise<void> | undefined {
+    if (permission === 'optional') return undefined;
     if (permission === 'authenticated') {
       if (!req.token) throw RegistryError.unauthorized('authentication required');
-      return;
+      return undefined;
     }
     const { resource, action } = permission(req);
-    await this.requireScope(req, resource, action);
+    return this.checkScope(req, resource, action);
   }
 
   /**
@@ -412,12 +428,25 @@ export abstract class BaseRegistry {
    * (a Maven path is a group or an artifact depending on what exists). Run after an 'optional' permission.
    */
   protected async requireScope(req: IRouteRequest, resource: string, action: string): Promise<void> {
-    // Signing in never gives less than anonymity: a user without a read scope still reads what anyone may.
-    if (this.anonymousRead && isReadAction(action)) return;
-    if (!req.token) throw RegistryError.unauthorized('authentication required');
-    if (!(await this.auth.authorize(req.token, resource, action))) {
-      // A code of its own, so token-flow protocols (OCI) can ask the client for a wider token.
-      throw RegistryError.denied(`token does not grant ${action} on ${resource}`, { code: 'INSUFFICIENT_SCOPE' });
-    }
+    const checked = this.checkScope(req, resource, action);
+    if (checked) await checked;
   }
+
+  /** `requireScope`, undefined when decided at once (the default provider decides from the token alone). */
+  private checkScope(req: IRouteRequest, resource: string, action: string): Promise<void> | undefined {
+    // Signing in never gives less than anonymity: a user without a read scope still reads what anyone may.
+    if (this.anonymousRead && isReadAction(action)) return undefined;
+    if (!req.token) throw RegistryError.unauthorized('authentication required');
+    const granted = this.auth.authorizeNow(req.token, resource, action);
+    if (granted === true) return undefined;
+    if (granted === false) throw insufficientScope(resource, action);
+    return granted.then((allowed) => {
+      if (!allowed) throw insufficientScope(resource, action);
+    });
+  }
+}
+
+/** A code of its own, so token-flow protocols (OCI) can ask the client for a wider token. */
+function insufficientScope(resource: string, action: string): RegistryError {
+  return RegistryError.denied(`token does not grant ${action} on ${resource}`, { code: 'INSUFFICIENT_SCOPE' });
 }

@@ -9,6 +9,7 @@ import { RegistryError } from './classes.registryerror.js';
 import { CORE_CONTEXT, type RegistryStorage } from './classes.registrystorage.js';
 import { MemoryTokenStore, StorageTokenStore, type ITokenRecord, type ITokenStore } from './classes.tokenstore.js';
 import { looksLikeJwt, signJwt, verifyJwt } from './helpers.jwt.js';
+import { memoizeBounded } from './helpers.memo.js';
 import { mapLimited } from './helpers.async.js';
 import { MAX_CONCURRENT_HASHES, hashPassword, isPasswordHash, unmatchableHash, verifyPassword } from './helpers.password.js';
 import { isReadAction, isValidScope, scopesCoverProtocol, scopesGrant } from './helpers.scope.js';
@@ -30,6 +31,15 @@ export interface IVerifiedJwt {
   jti: string;
   exp: number;
   token: IAuthToken;
+}
+
+/** A fresh token per request from a verified JWT, as before it was cached: callers may keep or change it. */
+function jwtToken(verified: IVerifiedJwt): IAuthToken {
+  const cached = verified.token;
+  // Built, not spread: a spread followed by more properties is a V8 runtime call (see helpers.record).
+  const token: IAuthToken = { type: cached.type, userId: cached.userId, scopes: [...cached.scopes], readonly: cached.readonly, tokenId: cached.tokenId, metadata: { jti: verified.jti } };
+  if (cached.expiresAt) token.expiresAt = new Date(cached.expiresAt.getTime());
+  return token;
 }
 
 interface IOciJwtPayload {
@@ -80,6 +90,7 @@ const USER_CACHE_MS = 5_000;
  * when it is full. Revocation is still asked on every use (the token store caches that briefly).
  */
 const JWT_CACHE_ENTRIES = 1000;
+const TOKEN_ID_ENTRIES = 1000;
 /** The clock skew `verifyJwt` tolerates by default; a cached token expires at the same moment. */
 const JWT_CLOCK_SKEW_SECONDS = 30;
 
@@ -114,6 +125,8 @@ export class DefaultAuthProvider implements IAuthProvider {
   private readonly loginCacheKey = crypto.randomBytes(32);
   /** Expire with the token (less the tolerated skew, as `verifyJwt` would). */
   private readonly verifiedJwts: BoundedCache<IVerifiedJwt>;
+  /** Token → its record's id (a sha256): a stored token's every request would hash it again. */
+  private readonly tokenIdOf = memoizeBounded(authPaths.hashToken, TOKEN_ID_ENTRIES);
   private jwtSecret = '';
   /** Verified against for unknown users, so an unknown name costs the same time as a wrong password. */
   private readonly dummyHash = unmatchableHash();
@@ -353,11 +366,13 @@ export class DefaultAuthProvider implements IAuthProvider {
   async validateToken(token: string, protocol?: TRegistryProtocol): Promise<IAuthToken | null> {
     if (!this.initialized) await this.init();
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
-    const authToken = looksLikeJwt(token) ? await this.validateJwt(token) : await this.validateStoredToken(token);
+    const found = looksLikeJwt(token) ? this.validateJwt(token) : this.validateStoredToken(token);
+    // Most requests' tokens are known without I/O: no await, so no promise and no turn of the microtask queue.
+    const authToken = found instanceof Promise ? await found : found;
     if (!authToken || !this.tokensEnabled(authToken.type)) return null;
     // A token acts for its user as the user is now: a removed user's tokens stop working, and
     // narrowed scopes apply at once.
-    const user = await this.findUserCached(authToken.userId);
+    const user = this.userCache.get(authToken.userId) ?? (await this.loadUser(authToken.userId));
     if (!user) return null;
     authToken.userScopes = [...user.scopes];
     // A token made for one protocol is refused by the others, unless its scopes reach there explicitly.
@@ -365,19 +380,13 @@ export class DefaultAuthProvider implements IAuthProvider {
     return authToken;
   }
 
-  private async validateJwt(token: string): Promise<IAuthToken | null> {
+  /** A promise only when the revocation list must be read from storage. `userScopes` are the caller's to set. */
+  private validateJwt(token: string): IAuthToken | null | Promise<IAuthToken | null> {
     const verified = this.verifyJwtCached(token);
     if (!verified) return null;
-    if (await this.tokenStore.isJwtRevoked(verified.jti)) return null;
-    // A fresh object per request, as before the cache: callers may keep or change it.
-    const { token: cached } = verified;
-    return {
-      ...cached,
-      scopes: [...cached.scopes],
-      ...(cached.userScopes ? { userScopes: [...cached.userScopes] } : {}),
-      ...(cached.expiresAt ? { expiresAt: new Date(cached.expiresAt.getTime()) } : {}),
-      metadata: { jti: verified.jti },
-    };
+    const revoked = this.tokenStore.peekJwtRevoked(verified.jti);
+    if (revoked === undefined) return this.tokenStore.isJwtRevoked(verified.jti).then((isRevoked) => (isRevoked ? null : jwtToken(verified)));
+    return revoked ? null : jwtToken(verified);
   }
 
   private nowSeconds(): number {
@@ -417,24 +426,33 @@ export class DefaultAuthProvider implements IAuthProvider {
     return verified;
   }
 
-  private async validateStoredToken(token: string): Promise<IAuthToken | null> {
-    const tokenId = authPaths.hashToken(token);
-    const record = await this.tokenStore.get(tokenId);
+  /** A promise only when the record must be read from storage. `userScopes` are the caller's to set. */
+  private validateStoredToken(token: string): IAuthToken | null | Promise<IAuthToken | null> {
+    const tokenId = this.tokenIdOf(token);
+    const known = this.tokenStore.peek(tokenId);
+    if (known === undefined) return this.tokenStore.get(tokenId).then((record) => this.storedToken(tokenId, record));
+    return this.storedToken(tokenId, known);
+  }
+
+  private storedToken(tokenId: string, record: ITokenRecord | null): IAuthToken | null | Promise<null> {
     if (!record) return null;
-    if (record.expiresAt && new Date(record.expiresAt).getTime() <= this.now()) {
+    if (record.expiresAt && Date.parse(record.expiresAt) <= this.now()) {
       // Expired records are useless; removing them is housekeeping and must not fail the request.
-      await this.tokenStore.delete(tokenId).catch(() => undefined);
-      return null;
+      return this.tokenStore.delete(tokenId).then(() => null, () => null);
     }
     // Optional fields set only when present, without a throwaway object per field.
     const authToken: IAuthToken = { type: record.protocol, userId: record.userId, scopes: record.scopes, readonly: record.readonly, tokenId };
-    if (record.userScopes) authToken.userScopes = record.userScopes;
     if (record.expiresAt) authToken.expiresAt = new Date(record.expiresAt);
     if (record.name) authToken.metadata = { name: record.name };
     return authToken;
   }
 
   async authorize(token: IAuthToken | null, resource: string, action: string): Promise<boolean> {
+    return this.grants(token, resource, action);
+  }
+
+  /** `authorize` without a promise: the decision needs only the token (every scoped request asks). */
+  grants(token: IAuthToken | null, resource: string, action: string): boolean {
     // Anonymous access is decided by the caller from configuration, never here.
     if (!token || typeof action !== 'string' || action === '') return false;
     if (token.expiresAt && token.expiresAt.getTime() <= this.now()) return false;

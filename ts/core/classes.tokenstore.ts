@@ -19,12 +19,19 @@ export interface ITokenRecord extends ITokenInfo {
 export interface ITokenStore {
   save(record: ITokenRecord): Promise<void>;
   get(tokenId: string): Promise<ITokenRecord | null>;
+  /**
+   * The record when the store knows it without I/O (null: known not to exist), else undefined (ask `get`).
+   * Shared with the store: read it, never change it. Every token-authenticated request asks.
+   */
+  peek(tokenId: string): ITokenRecord | null | undefined;
   /** Removes the record; a missing one is not an error. */
   delete(tokenId: string): Promise<void>;
   listByUser(userId: string): Promise<ITokenRecord[]>;
   /** Remember a revoked JWT (by `jti`) until it would have expired anyway. */
   revokeJwt(jti: string, expiresAt: Date): Promise<void>;
   isJwtRevoked(jti: string): Promise<boolean>;
+  /** Whether the JWT is revoked, when known without I/O; else undefined (ask `isJwtRevoked`). */
+  peekJwtRevoked(jti: string): boolean | undefined;
 }
 
 const isExpired = (expiresAt: string | Date | undefined, now = Date.now()) =>
@@ -43,6 +50,10 @@ export class MemoryTokenStore implements ITokenStore {
     return record ? { ...record } : null;
   }
 
+  peek(tokenId: string) {
+    return this.records.get(tokenId) ?? null;
+  }
+
   async delete(tokenId: string) {
     this.records.delete(tokenId);
   }
@@ -58,6 +69,10 @@ export class MemoryTokenStore implements ITokenStore {
   }
 
   async isJwtRevoked(jti: string) {
+    return this.revokedJwts.has(jti);
+  }
+
+  peekJwtRevoked(jti: string) {
     return this.revokedJwts.has(jti);
   }
 }
@@ -105,6 +120,10 @@ export class StorageTokenStore implements ITokenStore {
     return record ?? null;
   }
 
+  peek(tokenId: string) {
+    return this.records.get(tokenId);
+  }
+
   async delete(tokenId: string) {
     // Forget it here first, so this instance rejects the token even while storage is being updated.
     this.records.set(tokenId, null);
@@ -138,6 +157,10 @@ export class StorageTokenStore implements ITokenStore {
   async isJwtRevoked(jti: string) {
     const revoked = await this.revoked.getOrLoad(jti, async () => (await this.storage.stat(authPaths.revokedJwt(jti))) !== null);
     return revoked === true;
+  }
+
+  peekJwtRevoked(jti: string) {
+    return this.revoked.get(jti);
   }
 
   /** Revocations of JWTs that have expired anyway are no longer needed. Revokes are rare, so this is cheap. */

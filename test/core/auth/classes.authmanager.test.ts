@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import { AuthManager } from '../../../ts/core/classes.authmanager.js';
+import { DefaultAuthProvider } from '../../../ts/core/classes.defaultauthprovider.js';
 import { RegistryError } from '../../../ts/core/classes.registryerror.js';
 import { looksLikeJwt } from '../../../ts/core/helpers.jwt.js';
 import type { IAuthProvider, IAuthToken } from '../../../ts/core/interfaces.auth.js';
@@ -195,6 +196,47 @@ describe('AuthManager with a custom provider', () => {
       assert.equal(await auth.authorize(byPassword, 'pypi:package:x', 'write'), true);
       assert.equal((await auth.authenticateRequest({ authorization: 'Bearer static-token' }, 'npm'))?.userId, 'ldap-user');
       await assert.rejects(auth.authenticateRequest({ authorization: 'Bearer nope' }, 'npm'), unauthorized());
+      await auth.destroy();
+    } finally {
+      await temp.cleanup();
+    }
+  });
+});
+
+describe('AuthManager.authorizeNow', () => {
+  const config = { tokenStore: 'memory' as const, users: { alice: { password: 'alice-pw', scopes: ['*'] } } };
+
+  test('its own default provider decides at once, as authorize does', async () => {
+    const temp = await createTempStorage();
+    try {
+      const auth = new AuthManager(config, temp.storage);
+      await auth.init();
+      const token = await auth.validateToken(await auth.createToken('alice', 'npm', { scopes: ['npm:package:left-pad:read'] }), 'npm');
+      assert.equal(auth.authorizeNow(token, 'npm:package:left-pad', 'read'), true);
+      assert.equal(auth.authorizeNow(token, 'npm:package:left-pad', 'write'), false);
+      assert.equal(auth.authorizeNow(token, 'npm:package:other', 'read'), false);
+      assert.equal(auth.authorizeNow(null, 'npm:package:left-pad', 'read'), false);
+      await auth.destroy();
+    } finally {
+      await temp.cleanup();
+    }
+  });
+
+  test('a given provider is asked, even a subclass of the default one that overrides authorize', async () => {
+    const temp = await createTempStorage();
+    try {
+      class DenyingProvider extends DefaultAuthProvider {
+        override async authorize() {
+          return false;
+        }
+      }
+      const auth = new AuthManager(config, temp.storage, new DenyingProvider(config, temp.storage));
+      await auth.init();
+      const token = await auth.validateToken(await auth.createToken('alice', 'npm'), 'npm');
+      assert.equal(token?.userId, 'alice');
+      const answer = auth.authorizeNow(token, 'npm:package:left-pad', 'read');
+      assert.ok(answer instanceof Promise, 'asked, not decided here');
+      assert.equal(await answer, false);
       await auth.destroy();
     } finally {
       await temp.cleanup();

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { borrowResponseBody, discardResponseBody } from '../core/helpers.response.js';
 import { isWebReadableStream, LentBytes, webToNode } from '../core/helpers.stream.js';
 import { countStreamedBytes } from '../core/helpers.streamedbytes.js';
-import type { IRequestHandler, TRequestBody } from '../core/interfaces.core.js';
+import type { IRequestContext, IRequestHandler, TRequestBody } from '../core/interfaces.core.js';
 import { queryToRecord, splitRequestTarget } from './helpers.adapter.js';
 
 type TNext = (error?: unknown) => void;
@@ -23,16 +23,19 @@ export function createNodeHandler(registry: IRequestHandler) {
       const { path, search } = splitRequestTarget(req.url ?? '/');
       const requestBodySource = requestBody(req);
       if (requestBodySource instanceof PassThrough) detachedBody = requestBodySource;
-      const response = await registry.handleRequest({
+      const ctx: IRequestContext = {
         method: req.method ?? 'GET',
         path,
         headers: req.headers,
         query: queryToRecord(search),
         body: requestBodySource,
         rawBody: req.rawBody,
-        // The peer's address: audit events and the per-address login back-off use it.
-        ...(req.socket?.remoteAddress ? { actor: { ip: req.socket.remoteAddress } } : {}),
-      });
+      };
+      // The peer's address: audit events and the per-address login back-off use it. Assigned, not spread in: a
+      // spread into a literal is a V8 runtime call on every request.
+      const ip = req.socket?.remoteAddress;
+      if (ip) ctx.actor = { ip };
+      const response = await registry.handleRequest(ctx);
       // Bytes, a Node stream or a Web stream: a byte body is never wrapped in a stream at all.
       const taken = borrowResponseBody(response);
       body = taken;

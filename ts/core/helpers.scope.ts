@@ -54,8 +54,18 @@ export function isValidScope(scope: string): boolean {
   return parseScope(scope) !== null;
 }
 
+/** Resources by text: each request names one, and a registry serves a bounded set of names. Frozen: the parse is shared. */
+const parsedResource = memoizeBounded((resource: string) => {
+  const parsed = parseResourceText(resource);
+  return parsed && Object.freeze(parsed);
+}, 1000);
+
+/** The parsed resource is shared: callers read it, never change it. */
 export function parseResource(resource: string): IParsedResource | null {
-  if (typeof resource !== 'string') return null;
+  return typeof resource === 'string' ? parsedResource(resource) : null;
+}
+
+function parseResourceText(resource: string): IParsedResource | null {
   // Split by hand: this runs on every authorized request.
   const first = resource.indexOf(':');
   const second = resource.indexOf(':', first + 1);
@@ -104,20 +114,27 @@ export function partMatches(pattern: string, value: string): boolean {
 
 /** Does `scope` permit `action` on `resource` (`{protocol}:{type}:{name}`)? Malformed input grants nothing. */
 export function scopeGrants(scope: string, resource: string, action: string): boolean {
+  const parsed = parseResource(resource);
+  return parsed !== null && grantsParsed(scope, parsed, action);
+}
+
+function grantsParsed(scope: string, resource: IParsedResource, action: string): boolean {
   const parsedScope = parseScope(scope);
-  const parsedResource = parseResource(resource);
-  if (!parsedScope || !parsedResource || !action) return false;
+  if (!parsedScope || !action) return false;
   return (
-    partMatches(parsedScope.protocol, parsedResource.protocol) &&
-    partMatches(parsedScope.type, parsedResource.type) &&
-    partMatches(parsedScope.name, parsedResource.name) &&
+    partMatches(parsedScope.protocol, resource.protocol) &&
+    partMatches(parsedScope.type, resource.type) &&
+    partMatches(parsedScope.name, resource.name) &&
     actionGrants(parsedScope.action, action)
   );
 }
 
-/** Does any of `scopes` permit `action` on `resource`? */
+/** Does any of `scopes` permit `action` on `resource`? The resource is parsed once, not once per scope. */
 export function scopesGrant(scopes: readonly string[], resource: string, action: string): boolean {
-  return scopes.some((scope) => scopeGrants(scope, resource, action));
+  const parsed = parseResource(resource);
+  if (parsed === null) return false;
+  for (const scope of scopes) if (grantsParsed(scope, parsed, action)) return true;
+  return false;
 }
 
 /** Does any scope reach into `protocol` at all (used to accept a token on another protocol)? */

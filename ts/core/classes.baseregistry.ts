@@ -10,7 +10,6 @@ import { RouteRequest } from './classes.routerequest.js';
 import type { IPublicUrlOptions } from './helpers.publicurl.js';
 import type { IResolvedDownloads } from './helpers.downloads.js';
 import { isReadAction } from './helpers.scope.js';
-import { extendRecord } from './helpers.record.js';
 import { compilePattern, matchPattern, type ICompiledPattern } from './helpers.route.js';
 import { normalizeResponse, jsonResponse, type IHandlerResponse } from './helpers.response.js';
 import { withContentCoding } from './helpers.contentcoding.js';
@@ -397,10 +396,6 @@ export abstract class BaseRegistry {
   private async authenticateThenCheck(permission: Exclude<TRoutePermission, 'public'>, req: IRouteRequest, record?: IRequestRecord): Promise<void> {
     req.token = await this.auth.authenticateRequest(req.headers, this.protocol, req.ctx.actor);
     if (record && req.token) record.userId = req.token.userId;
-    // A bridge may know the client's address but not who it is: the token says that.
-    if (req.token && req.ctx.actor?.userId === undefined) {
-      req.storageContext = { ...req.storageContext, actor: extendRecord(req.ctx.actor, { userId: req.token.userId, tokenId: req.token.tokenId }) };
-    }
     const checked = this.checkTokenPermission(permission, req);
     if (checked) await checked;
   }

@@ -144,27 +144,42 @@ describe('streaming ingest', () => {
     assert.deepEqual(second, { record: { by: 'first' }, created: false });
   });
 
-  it('pushIngest: bytes written in pieces are stored; an abort or an overflow stores nothing', async () => {
+  it('pushIngest: bytes written in pieces are stored, digests told before the commit; an abort or an overflow stores nothing', async () => {
     const pushed = pushIngest(storage, 'push/ok', ctx, { maxBytes: 100, hashes: ['sha512'] });
     for (const piece of ['h', 'e', 'llo']) await pushed.write(Buffer.from(piece));
-    const stored = await pushed.end();
+    pushed.end();
+    assert.equal((await pushed.verified).digests.sha512, HELLO.sha512);
+    const stored = await pushed.stored;
     assert.equal(stored.digests.sha512, HELLO.sha512);
+    assert.equal(stored.etag, (await storage.stat('push/ok'))?.etag);
 
     const before = await keys();
+    // A taken key is found when the bytes are committed: `verified` answers, `stored` refuses.
+    const taken = pushIngest(storage, 'push/ok', ctx, { maxBytes: 100, condition: { ifNoneMatch: '*' } });
+    await taken.write(Buffer.from('other'));
+    taken.end();
+    assert.equal((await taken.verified).size, 5);
+    await assert.rejects(taken.stored, failsWith('precondition-failed'));
+    assert.equal((await streamToBuffer((await storage.getObject('push/ok', ctx))!.stream)).toString(), 'hello');
+
     const aborted = pushIngest(storage, 'push/aborted', ctx, { maxBytes: 100 });
     await aborted.write(Buffer.from('half'));
     aborted.abort(RegistryError.invalid('the carrier broke'));
-    await assert.rejects(aborted.end());
+    aborted.end();
+    await assert.rejects(aborted.verified);
+    await assert.rejects(aborted.stored);
 
     const early = pushIngest(storage, 'push/early', ctx, { maxBytes: 100 });
     early.abort(new Error('before any byte'));
-    await assert.rejects(early.end());
+    early.end();
+    await assert.rejects(early.stored);
 
     const overflow = pushIngest(storage, 'push/overflow', ctx, { maxBytes: 4 });
     await assert.rejects(
       (async () => {
         for (let i = 0; i < 64; i++) await overflow.write(crypto.randomBytes(64 * 1024));
-        await overflow.end();
+        overflow.end();
+        await overflow.stored;
       })(),
       failsWith('too-large'),
     );

@@ -142,18 +142,18 @@ export async function recordOnce<T>(
 }
 
 /** An ingest whose bytes are pushed in (decoded from a body that carries the artifact inside it). */
-export interface IPushedIngest {
+export interface IPushedIngest extends IIngestInProgress {
   /** Resolves once the bytes were taken (backpressure); rejects when the ingest failed. */
   write(bytes: Uint8Array): Promise<void>;
-  /** No more bytes: resolves with the stored artifact. */
-  end(): Promise<IIngestedArtifact>;
+  /** No more bytes: `verified` and `stored` tell how the ingest ends. */
+  end(): void;
   /** The carrier failed: nothing is stored. */
   abort(error: unknown): void;
 }
 
 const PUSH_HIGH_WATER_MARK = 1024 * 1024;
 
-/** `ingestArtifact` fed by `write` calls instead of a stream the caller has. */
+/** `startIngest` fed by `write` calls instead of a stream the caller has. */
 export function pushIngest(
   storage: RegistryStorage,
   key: string,
@@ -163,20 +163,23 @@ export function pushIngest(
   const body = new PassThrough({ highWaterMark: PUSH_HIGH_WATER_MARK });
   // An abort can come before storage starts reading: the put sees the error through the stream's state.
   body.on('error', () => undefined);
-  const result = ingestArtifact(storage, key, body, ctx, options);
-  // Settles only when the ingest failed (or ended early); handled here, surfaced by write and end.
-  const failure = result.then(() => {
+  const { verified, stored } = startIngest(storage, key, body, ctx, options);
+  // An aborted carrier never asks whether its bytes passed: the failure is reported by `stored`.
+  verified.catch(() => undefined);
+  // Settles only when the ingest failed (or ended early); handled here, surfaced by write.
+  const failure = stored.then(() => {
     throw new Error('the ingest ended before its body');
   });
   failure.catch(() => body.destroy());
   return {
+    verified,
+    stored,
     async write(bytes) {
       if (body.destroyed) return failure;
       if (!body.write(bytes)) await Promise.race([once(body, 'drain'), failure]);
     },
-    async end() {
+    end() {
       body.end();
-      return result;
     },
     abort(error) {
       body.destroy(error instanceof Error ? error : new Error(String(error)));

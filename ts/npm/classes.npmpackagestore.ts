@@ -26,7 +26,7 @@ import {
 } from './helpers.npm.js';
 import type { INpmPackument, INpmPerson, INpmVersionManifest } from './interfaces.npm.js';
 
-/** One version of a publish, checked by the router: manifest to store and its tarball, stored already. */
+/** One version of a publish, checked by the router: manifest to store and its tarball (checked; committed before the packument). */
 export interface IPublishVersion {
   manifest: INpmVersionManifest;
   tarball: IStoredTarball;
@@ -152,7 +152,7 @@ export class NpmPackageStore {
 
   /** A publish that failed before `publish`: the tarballs it stored go again. */
   discardUpload(name: string, upload: NpmTarballUpload, ctx: IStorageOperationContext): Promise<void> {
-    return this.removeUnlistedTarballs(name, upload.created, ctx);
+    return this.removeUnlistedTarballs(name, upload, ctx);
   }
 
   /**
@@ -192,9 +192,11 @@ export class NpmPackageStore {
           doc._rev = nextRevision(doc._rev, revisionSuffix());
           return doc;
         },
+        // Rendered while the tarballs' PUTs are in flight, written once they are stored.
+        upload.allStored(),
       );
     } catch (error) {
-      await this.removeUnlistedTarballs(name, upload.created, ctx);
+      await this.removeUnlistedTarballs(name, upload, ctx);
       throw error;
     }
     return summary;
@@ -207,7 +209,8 @@ export class NpmPackageStore {
    * cannot be read, nothing is removed: a left-over tarball is taken over by the next publish of its version.
    * A damaged packument was not written over (the write reads it first) and lists none of them: all go.
    */
-  private async removeUnlistedTarballs(name: string, created: readonly string[], ctx: IStorageOperationContext) {
+  private async removeUnlistedTarballs(name: string, upload: NpmTarballUpload, ctx: IStorageOperationContext) {
+    const created = await upload.createdKeys();
     if (created.length === 0) return;
     let listed: Set<string>;
     try {

@@ -29,12 +29,15 @@ const DROPPED: IAttachmentTarget = { write: async () => undefined, end: async ()
  * each attachment goes straight to its tarball key, hashed in the same pass (sha1 for `shasum`,
  * sha512 and whatever `integrity` names) and checked against its version's `dist` before it becomes
  * visible when the manifest came first in the body (as npm sends it); otherwise the publish checks
- * the digests once the whole document is read. `created` lists what a failed publish must remove.
+ * the digests once the whole document is read. An attachment ends once its bytes passed those checks,
+ * while storage still commits it: the packument is made meanwhile and waits for `allStored`.
  */
 export class NpmTarballUpload {
-  readonly created: string[] = [];
+  private readonly created: string[] = [];
   private readonly stored = new Map<string, IStoredTarball>();
   private readonly opened = new Set<string>();
+  /** Each attachment's commit, with the publish's error when it was refused. */
+  private readonly commits: Promise<void>[] = [];
 
   constructor(
     private readonly storage: RegistryStorage,
@@ -44,7 +47,18 @@ export class NpmTarballUpload {
     private readonly maxBytes: number,
   ) {}
 
-  /** The stored tarball of `version`, if the body carried one. */
+  /** Every tarball committed: the prerequisite of the packument that lists them (rejects with the first refusal). */
+  allStored(): Promise<unknown> {
+    return Promise.all(this.commits);
+  }
+
+  /** What a failed publish must remove, once every commit has settled (a delete before one would miss it). */
+  async createdKeys(): Promise<readonly string[]> {
+    await Promise.allSettled(this.commits);
+    return this.created;
+  }
+
+  /** The tarball of `version` (its bytes checked, perhaps not yet committed), if the body carried one. */
   tarballOf(version: string): IStoredTarball | undefined {
     return this.stored.get(version);
   }
@@ -73,17 +87,28 @@ export class NpmTarballUpload {
         if (problem) throw RegistryError.invalid(`${this.name}@${version}: ${problem}`);
       },
     });
+    const committed = ingest.stored.then(
+      () => {
+        this.created.push(key);
+      },
+      async (error: unknown) => {
+        if (!isPreconditionFailed(error)) throw error;
+        throw await this.takenMeanwhile(version);
+      },
+    );
+    // Reported by `end` or `allStored`; a publish refused before either is awaited only waits for it to settle.
+    committed.catch(() => undefined);
+    this.commits.push(committed);
     return {
       write: (bytes) => ingest.write(bytes),
       end: async () => {
-        try {
-          const result = await ingest.end();
-          this.created.push(key);
-          this.stored.set(version, { key, size: result.size, digests: result.digests });
-        } catch (error) {
-          if (!isPreconditionFailed(error)) throw error;
-          throw await this.takenMeanwhile(version);
-        }
+        ingest.end();
+        // `verified` rejects only with the commit's own failure: the publish's error for it is `committed`'s.
+        const result = await ingest.verified.catch(async (error: unknown) => {
+          await committed;
+          throw error;
+        });
+        this.stored.set(version, { key, size: result.size, digests: result.digests });
       },
       abort: (error) => ingest.abort(error),
     };

@@ -25,7 +25,29 @@ interface IInstance {
   refuse: Set<string>;
   /** Puts of these keys wait until their promise resolves. */
   held: Map<string, Promise<void>>;
+  /** Reads of these keys wait until their promise resolves before they read. */
+  heldReads: Map<string, Promise<void>>;
+  /** Every key the backend has read, in order. */
+  backendReads: string[];
   puts: string[];
+}
+
+/** The filesystem backend, with reads of chosen keys held back: to land a change between two reads of one check. */
+class ReadHoldingBackend extends FilesystemBackend {
+  constructor(
+    dir: string,
+    private readonly heldReads: Map<string, Promise<void>>,
+    private readonly reads: string[],
+  ) {
+    super(dir);
+  }
+
+  override async get(...args: Parameters<FilesystemBackend['get']>) {
+    await this.heldReads.get(args[0]);
+    const result = await super.get(...args);
+    this.reads.push(args[0]);
+    return result;
+  }
 }
 
 /** One registry instance's view of the projects kept in `dir`. */
@@ -33,9 +55,11 @@ async function openInstance(dir: string, validationWindowMs = 0): Promise<IInsta
   const reads: string[] = [];
   const refuse = new Set<string>();
   const held = new Map<string, Promise<void>>();
+  const heldReads = new Map<string, Promise<void>>();
+  const backendReads: string[] = [];
   const puts: string[] = [];
   const storage = new RegistryStorage(
-    new FilesystemBackend(dir),
+    new ReadHoldingBackend(dir, heldReads, backendReads),
     {
       afterGet: (hook: IStorageHookContext) => void reads.push(hook.key),
       beforePut: async (hook: IStorageHookContext) => {
@@ -67,7 +91,7 @@ async function openInstance(dir: string, validationWindowMs = 0): Promise<IInsta
     [page],
     new Logger({ level: 'silent' }),
   );
-  return { storage, documents, page, reads, refuse, held, puts };
+  return { storage, documents, page, reads, refuse, held, heldReads, backendReads, puts };
 }
 
 /** A project (truth) and its "simple page" (derived: the version list), on a real filesystem backend; `more` instances share it. */
@@ -273,6 +297,22 @@ test('derived documents: a read that finds another instance\'s derived document 
     assert.ok(await second.storage.statRecent('pypi/demo/page.json'), 'the stat of the page after the verifying read');
     assert.deepEqual(second.puts, [], 'nothing repaired: the page was current');
   }, 1, 60_000);
+});
+
+test('derived documents: a read that finds a change landed between its read of the truth and of the derived document keeps the newer derivation', async () => {
+  await withProjects(async (reader, writer) => {
+    await (await writer.documents.change('demo', ctx, addVersion('1.0', 1))).derived;
+    let releasePage!: () => void;
+    reader.heldReads.set('pypi/demo/page.json', new Promise<void>((resolve) => (releasePage = resolve)));
+    const read = reader.documents.ensureCurrent('demo', reader.page, ctx);
+    // The reader has read the truth of 1.0; its read of the page waits while 2.0 is published through the writer.
+    while (!reader.backendReads.includes('pypi/demo/project.json')) await new Promise((resolve) => setTimeout(resolve, 1));
+    await (await writer.documents.change('demo', ctx, addVersion('2.0', 2))).derived;
+    releasePage();
+    await read;
+    assert.deepEqual(await pageOf(reader.storage, 'demo'), { rev: '2-2.0', versions: ['1.0', '2.0'] }, 'not forced back to 1.0');
+    assert.deepEqual(reader.puts, [], 'nothing written: the page was derived from the truth as it is now');
+  }, 1);
 });
 
 test('derived documents: after the late writes of a truth that is never deleted (a gem), no stat of the truth', async () => {

@@ -328,13 +328,21 @@ export class DerivedDocuments<T> {
   }
 
   private async verify(name: string, target: IStoredDerivedTarget<T>, truthKey: string, slot: IDerivedKey, ctx: IStorageOperationContext) {
-    const [truthBytes, derivedBytes] = await Promise.all([this.storage.getBytes(truthKey), this.storage.getBytes(slot.key)]);
+    const [firstTruthBytes, derivedBytes] = await Promise.all([this.storage.getBytes(truthKey), this.storage.getBytes(slot.key)]);
+    let truthBytes = firstTruthBytes;
     // Newer than the stats that sent us here (a derived write of another instance may have landed between):
     // the read that follows must not answer from a remembered "missing".
     this.storage.forgetRecentStat(truthKey);
     this.storage.forgetRecentStat(slot.key);
-    const truthRevision = truthBytes ? this.truth.revisionOfBytes(truthBytes.bytes) : null;
+    let truthRevision = truthBytes ? this.truth.revisionOfBytes(truthBytes.bytes) : null;
     const derivedRevision = derivedBytes ? target.stored.revisionOfBytes(derivedBytes.bytes) : null;
+    if (derivedBytes && !this.truth.neverDeleted && revisionOrder(derivedRevision) > revisionOrder(truthRevision)) {
+      // Derived from a later truth than the one read: a change landed between the two reads, or the truth was
+      // deleted and this is its last writer's left-over. Derived writes follow the truth's, so reading it again
+      // tells which.
+      truthBytes = await this.storage.getBytes(truthKey);
+      truthRevision = truthBytes ? this.truth.revisionOfBytes(truthBytes.bytes) : null;
+    }
     if (truthBytes && derivedBytes && truthRevision === derivedRevision) {
       slot.verified = { truthEtag: truthBytes.etag, derivedEtag: derivedBytes.etag };
       return;
@@ -344,7 +352,7 @@ export class DerivedDocuments<T> {
     slot.verified = undefined;
     // A damaged truth fails the read: deriving "no versions" from it would hide every version it held.
     const truth = truthBytes ? parseStored(truthKey, truthBytes.bytes, this.truth.parse) : null;
-    // A derived document claiming a later revision than the truth's (left by a deleted package's
+    // A derived document still claiming a later revision than the truth's (left by a deleted package's
     // last writer) is overwritten; otherwise ordering stands, so a repair racing a newer change
     // cannot put an older derivation back. A truth that is never deleted was read before a change that
     // landed between the two reads: forcing would put its older derivations back (a yanked gem in /versions).

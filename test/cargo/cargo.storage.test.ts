@@ -128,6 +128,7 @@ describe('cargo on the S3 backend (s3rver)', () => {
 
   it('publishes, serves the index with 304 and the .crate, yanks', async () => {
     assert.equal((await first.publish('ons3', '1.0.0')).status, 200);
+    await first.registry.getStorage().settled();
     const index = await second.request('GET', '/cargo/on/s3/ons3');
     assert.equal(index.status, 200);
     assert.deepEqual(versionsIn(index.text), ['1.0.0']);
@@ -136,8 +137,9 @@ describe('cargo on the S3 backend (s3rver)', () => {
     assert.equal(crate.status, 200);
     assert.equal(crate.bytes.length, Number(crate.headers['content-length']));
     assert.equal((await second.request('DELETE', '/cargo/api/v1/crates/ons3/1.0.0/yank')).status, 200);
-    // s3rver ignores conditional writes (one writer per key at a time is this process's own lock): the yank's index
-    // write, which follows its answer, lands before the other instance reads, so the two never write one key at once.
+    // s3rver ignores conditional writes (one writer per key at a time is this process's own lock): the publish's and
+    // the yank's index writes, which follow their answers, land before the other instance reads, so the two never
+    // write one key at once.
     await second.registry.getStorage().settled();
     const afterYank = await first.request('GET', '/cargo/on/s3/ons3');
     assert.equal(afterYank.status, 200, afterYank.text);

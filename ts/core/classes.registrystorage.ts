@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { RegistryError, isPreconditionFailed } from './classes.registryerror.js';
+import { WorkUnderWay } from './classes.workunderway.js';
 import {
   DELETE,
   DocumentUpdater,
@@ -77,7 +78,7 @@ export class RegistryStorage {
   readonly cacheBudget: CacheBudget;
   private readonly presignedUrls?: PresignedUrls;
   /** Writes that go on after their request was answered (derived documents): `settled` and `destroy` wait for them. */
-  private readonly unfinished = new Set<Promise<unknown>>();
+  private readonly unfinished = new WorkUnderWay();
 
   constructor(
     private readonly backend: IStorageBackend,
@@ -107,14 +108,12 @@ export class RegistryStorage {
 
   /** Let `work` go on after the answer; it must handle its own failure (it is only waited for, never reported). */
   finishLater(work: Promise<unknown>): void {
-    this.unfinished.add(work);
-    const done = () => this.unfinished.delete(work);
-    work.then(done, done);
+    this.unfinished.track(work);
   }
 
   /** Resolves once every work handed to `finishLater` has finished, also work added meanwhile. */
   async settled(): Promise<void> {
-    while (this.unfinished.size > 0) await Promise.allSettled([...this.unfinished]);
+    await this.unfinished.settled();
   }
 
   getBackend(): IStorageBackend {

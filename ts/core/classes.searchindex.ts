@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import { BoundedCache } from './classes.boundedcache.js';
+import { WorkUnderWay } from './classes.workunderway.js';
 import type { Logger } from './classes.logger.js';
 import { CORE_CONTEXT, DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from './classes.registrystorage.js';
 import { mapLimited } from './helpers.async.js';
@@ -187,7 +188,7 @@ export class SearchIndex<E> {
   private validating?: Promise<void>;
   private readonly rebuilds = new Map<number, Promise<void>>();
   /** This instance's shard writes under way, until each settles: a search waits for them. */
-  private readonly shardWrites = new Set<Promise<void>>();
+  private readonly shardWrites = new WorkUnderWay();
   private readonly now: () => number;
 
   constructor(
@@ -254,7 +255,7 @@ export class SearchIndex<E> {
    */
   async search(text: string, size: number, from: number): Promise<ISearchResult<E>> {
     // What this instance has written shows at once, also when its writer did not wait for the write.
-    if (this.shardWrites.size > 0) await Promise.allSettled(this.shardWrites);
+    if (!this.shardWrites.idle) await this.shardWrites.current();
     await this.ensureFresh();
     const query = text.slice(0, MAX_SEARCH_QUERY_LENGTH).trim().toLowerCase().replace(/\s+/g, ' ');
     const words = [...new Set(splitWords(query))].slice(0, MAX_QUERY_WORDS);
@@ -295,7 +296,7 @@ export class SearchIndex<E> {
 
   /** Settles when the shard writes and rebuilds under way have finished. */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.shardWrites, ...this.rebuilds.values()]);
+    await Promise.allSettled([this.shardWrites.current(), ...this.rebuilds.values()]);
   }
 
   /**
@@ -304,11 +305,7 @@ export class SearchIndex<E> {
    * as long, each instance then having a single conditional write in each round of the race.)
    */
   private update(shard: number, ctx: IStorageOperationContext, change: TShardChange<E>): Promise<void> {
-    const written = this.write(shard, ctx, change);
-    this.shardWrites.add(written);
-    const settle = () => this.shardWrites.delete(written);
-    written.then(settle, settle);
-    return written;
+    return this.shardWrites.track(this.write(shard, ctx, change));
   }
 
   private async write(shard: number, ctx: IStorageOperationContext, change: TShardChange<E>): Promise<void> {

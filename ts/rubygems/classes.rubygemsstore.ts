@@ -4,6 +4,7 @@ import { setImmediate } from 'node:timers/promises';
 import { TarMemberTap } from '../core/archive/classes.tarmembertap.js';
 import { gunzipBounded } from '../core/archive/helpers.compression.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
+import { WorkUnderWay } from '../core/classes.workunderway.js';
 import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget, type IStoredDerivedTarget } from '../core/classes.deriveddocuments.js';
 import { DocumentCache } from '../core/classes.documentcache.js';
 import type { Logger } from '../core/classes.logger.js';
@@ -130,7 +131,7 @@ export class RubyGemsStore {
    */
   private readonly rendered: BoundedCache<{ etag: string; object: IServedObject; bytes: Buffer }>;
   /** This instance's compact index entry writes under way, until each settles: a read of the document waits for them. */
-  private readonly compactWrites = new Set<Promise<void>>();
+  private readonly compactWrites = new WorkUnderWay();
 
   constructor(
     private readonly storage: RegistryStorage,
@@ -217,7 +218,7 @@ export class RubyGemsStore {
   async compactIndex(): Promise<{ document: ICompactIndexDocument; etag: string; lastModified?: Date }> {
     // This instance's entries first: a read right after a push or yank through it finds them, and a sweep does not
     // derive them a second time.
-    if (this.compactWrites.size > 0) await Promise.allSettled(this.compactWrites);
+    if (!this.compactWrites.idle) await this.compactWrites.current();
     await this.sweep.ensureSwept();
     const read = () => this.cache.read<ICompactIndexDocument>(rubygemsPaths.compactIndex());
     const stored = await read().catch(async (error: unknown) => {
@@ -257,11 +258,7 @@ export class RubyGemsStore {
    * under way until it settles.
    */
   private writeCompactEntry(name: string, gem: IGemDocument | null, revision: string, ctx: IStorageOperationContext, force: boolean): Promise<void> {
-    const write = this.updateCompactEntry(name, gem, revision, ctx, force);
-    this.compactWrites.add(write);
-    const done = () => this.compactWrites.delete(write);
-    write.then(done, done);
-    return write;
+    return this.compactWrites.track(this.updateCompactEntry(name, gem, revision, ctx, force));
   }
 
   private async updateCompactEntry(name: string, gem: IGemDocument | null, revision: string, ctx: IStorageOperationContext, force: boolean) {

@@ -126,6 +126,44 @@ describe('composer helpers', () => {
     assert.deepEqual(dev.packages['acme/foo'].map((v: { version: string }) => v.version), ['dev-main']);
   });
 
+  it('renders a p2 file again from the same entries as from fresh ones, as versions come, go and change order', () => {
+    const entry = (version: string, normalized: string, fields: Record<string, unknown> = {}) =>
+      versionEntry(
+        { name: 'acme/foo', fields: { description: 'd', ...fields } },
+        { name: 'acme/foo', version, normalized, sha1: SHA1, time: `2024-01-0${version.length % 9}T00:00:00.000Z` },
+      );
+    const record = (e: ReturnType<typeof entry>) => ({ entry: e, fileId: e.version, size: 1, publishedBy: 'u' });
+    // The stored and re-read document: no object shared with the one rendered before.
+    const fresh = (pkg: IComposerPackageDocument) => JSON.parse(JSON.stringify(pkg)) as IComposerPackageDocument;
+    const expected = (pkg: IComposerPackageDocument, dev: boolean) => {
+      const entries = pkg.versions.map((each) => each.entry).filter((each) => each.version.startsWith('dev-') === dev);
+      return JSON.stringify({ revision: pkg.revision, minified: 'composer/2.0', packages: { [pkg.name]: minifyVersions(entries) } });
+    };
+    const a = record(entry('1.0.0', '1.0.0.0'));
+    const b = record(entry('1.1.0', '1.1.0.0', { keywords: ['x'] }));
+    const main = record(entry('dev-main', 'dev-main'));
+    const c = record(entry('2.0.0', '2.0.0.0', { description: 'new' }));
+    const states: IComposerPackageDocument[] = [
+      { v: 1, revision: '1-a', name: 'acme/foo', versions: [a] },
+      { v: 1, revision: '2-b', name: 'acme/foo', versions: [b, a] },
+      { v: 1, revision: '3-c', name: 'acme/foo', versions: [main, b, a] },
+      { v: 1, revision: '4-d', name: 'acme/foo', versions: [c, main, b, a] },
+      // 1.1.0 deleted: 1.0.0 now follows 2.0.0.
+      { v: 1, revision: '5-e', name: 'acme/foo', versions: [c, main, a] },
+      // Re-ordered: each entry follows another than before.
+      { v: 1, revision: '6-f', name: 'acme/foo', versions: [a, main, c] },
+    ];
+    for (const pkg of states) {
+      for (const file of ['tagged', 'dev'] as const) {
+        const want = expected(pkg, file === 'dev');
+        assert.equal(renderMetadataFile(pkg, file).toString('utf8'), want, `${pkg.revision} ${file}`);
+        // Twice: the second from the kept bytes.
+        assert.equal(renderMetadataFile(pkg, file).toString('utf8'), want, `${pkg.revision} ${file}, again`);
+        assert.equal(renderMetadataFile(fresh(pkg), file).toString('utf8'), want, `${pkg.revision} ${file}, re-read`);
+      }
+    }
+  });
+
   it('renders packages.json with absolute URLs below the base URL', () => {
     assert.deepEqual(renderPackagesJson('https://registry.example.com/composer', ['acme/foo']), {
       packages: [],

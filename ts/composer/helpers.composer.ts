@@ -142,34 +142,60 @@ function same(a: unknown, b: unknown): boolean {
   return keysA.length === keysB.length && keysA.every((key, index) => key === keysB[index] && same((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
 }
 
+/** One version of a `composer/2.0` list: whole when first, else the keys that differ from `previous`, a dropped key `__unset`. */
+function minifiedEntry(version: Record<string, unknown>, previous: Record<string, unknown> | null): Record<string, unknown> {
+  if (!previous) return version;
+  const diff: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(version)) {
+    if (!(key in previous) || !same(previous[key], value)) diff[key] = value;
+  }
+  for (const key of Object.keys(previous)) if (!(key in version)) diff[key] = UNSET;
+  return diff;
+}
+
 /**
  * Composer's `composer/2.0` minified list: the first version whole, each later one only with the keys
  * that differ from the one before it, a key it lacks marked `__unset`.
  */
 export function minifyVersions(versions: readonly Record<string, unknown>[]): Record<string, unknown>[] {
-  let previous: Record<string, unknown> | null = null;
-  return versions.map((version) => {
-    if (!previous) {
-      previous = version;
-      return version;
-    }
-    const diff: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(version)) {
-      if (!(key in previous) || !same(previous[key], value)) diff[key] = value;
-    }
-    for (const key of Object.keys(previous)) if (!(key in version)) diff[key] = UNSET;
-    previous = version;
-    return diff;
-  });
+  return versions.map((version, index) => minifiedEntry(version, index === 0 ? null : versions[index - 1]));
+}
+
+/**
+ * The minified JSON of a stored version entry, by the entry it followed (null: first), kept while the entry lives:
+ * an upload renders the p2 file again from the same entry objects (never changed in place), and only the new
+ * version and the one it now precedes are minified afresh.
+ */
+const minifiedJson = new WeakMap<IComposerVersionEntry, { previous: IComposerVersionEntry | null; bytes: Buffer }>();
+const COMMA = Buffer.from(',');
+
+function minifiedEntryJson(entry: IComposerVersionEntry, previous: IComposerVersionEntry | null): Buffer {
+  const known = minifiedJson.get(entry);
+  if (known?.previous === previous) return known.bytes;
+  const bytes = Buffer.from(JSON.stringify(minifiedEntry(entry, previous)));
+  minifiedJson.set(entry, { previous, bytes });
+  return bytes;
 }
 
 /** The two metadata files of a package: tagged versions (`{name}.json`) and dev branches (`{name}~dev.json`). */
 export type TMetadataFile = 'tagged' | 'dev';
 
-/** `/p2/{name}.json` or `/p2/{name}~dev.json` as stored (dist URLs still marked). */
+/**
+ * `/p2/{name}.json` or `/p2/{name}~dev.json` as stored (dist URLs still marked): the JSON text of
+ * `{ revision, minified, packages: { [name]: minifyVersions(entries) } }`, from each entry's kept minified bytes.
+ */
 export function renderMetadataFile(pkg: IComposerPackageDocument, file: TMetadataFile): Buffer {
-  const entries = pkg.versions.filter((record) => isDevVersion(record.entry.version_normalized) === (file === 'dev')).map((record) => record.entry);
-  return Buffer.from(JSON.stringify({ revision: pkg.revision, minified: MINIFIED_FORMAT, packages: { [pkg.name]: minifyVersions(entries) } }));
+  const dev = file === 'dev';
+  const parts: Buffer[] = [Buffer.from(`{"revision":${JSON.stringify(pkg.revision)},"minified":${JSON.stringify(MINIFIED_FORMAT)},"packages":{${JSON.stringify(pkg.name)}:[`)];
+  let previous: IComposerVersionEntry | null = null;
+  for (const { entry } of pkg.versions) {
+    if (isDevVersion(entry.version_normalized) !== dev) continue;
+    if (previous) parts.push(COMMA);
+    parts.push(minifiedEntryJson(entry, previous));
+    previous = entry;
+  }
+  parts.push(Buffer.from(']}}'));
+  return Buffer.concat(parts);
 }
 
 /** A stored document made public: marked dist URLs get the base URL. */

@@ -10,7 +10,8 @@
  *
  * Options: --backend=fs|s3|all (default fs), --seconds=N per load phase (default 3), --only=cargo,npm,…,
  * --in-process, --calls=N (default 20000), --allocations (with --in-process: also KB allocated per call), --gzip
- * (over HTTP: `Accept-Encoding: gzip` on the document GETs, as package clients send it).
+ * (`Accept-Encoding: gzip` on the document GETs, as package clients send it), --versions=N (default 1: N versions
+ * of each package published one at a time; 200 makes the medium documents of the protocol benches).
  */
 import * as crypto from 'node:crypto';
 import * as os from 'node:os';
@@ -74,8 +75,12 @@ interface IDocument {
   protocol: TRegistryProtocol;
   path: string;
   headers?: Record<string, string>;
-  /** Publishes what the document describes; `send` answers with the status. */
-  publish: (send: (method: string, path: string, body: Buffer, headers?: Record<string, string>) => Promise<number>) => Promise<void>;
+  /**
+   * Publishes `versions[versions.length - 1]` of what the document describes, the versions before it already
+   * published; `send` answers with the status. OCI's tag document has one version whatever `--versions` says.
+   * None: the document before it published what this one describes.
+   */
+  publish?: (send: (method: string, path: string, body: Buffer, headers?: Record<string, string>) => Promise<number>, versions: string[]) => Promise<void>;
 }
 
 const sha256 = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
@@ -90,8 +95,8 @@ const DOCUMENTS: IDocument[] = [
     protocol: 'npm',
     path: '/npm/bench-pkg',
     headers: { accept: 'application/json' },
-    publish: async (send) => {
-      const body = npmPublishBody('bench-pkg', '1.0.0', crypto.randomBytes(512), { description: 'benchmark package' });
+    publish: async (send, versions) => {
+      const body = npmPublishBody('bench-pkg', versions.at(-1)!, crypto.randomBytes(512), { description: 'benchmark package' });
       await expectStatus(send('PUT', '/npm/bench-pkg', body, { 'content-type': 'application/json' }), 201, 'npm publish');
     },
   },
@@ -99,7 +104,8 @@ const DOCUMENTS: IDocument[] = [
     protocol: 'oci',
     path: '/v2/bench/app/manifests/latest',
     headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
-    publish: async (send) => {
+    publish: async (send, versions) => {
+      if (versions.length > 1) return;
       const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
       const layer = crypto.randomBytes(1024);
       for (const blob of [config, layer]) await expectStatus(send('POST', `/v2/bench/app/blobs/uploads/?digest=sha256:${sha256(blob)}`, blob), 201, 'OCI blob');
@@ -115,48 +121,67 @@ const DOCUMENTS: IDocument[] = [
   {
     protocol: 'maven',
     path: '/maven/com/example/bench/bench-lib/maven-metadata.xml',
-    publish: async (send) => {
+    publish: async (send, versions) => {
       const dir = '/maven/com/example/bench/bench-lib';
-      const pom = `<?xml version="1.0" encoding="UTF-8"?>\n<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>com.example.bench</groupId><artifactId>bench-lib</artifactId><version>1.0.0</version></project>\n`;
-      const metadata = `<?xml version="1.0" encoding="UTF-8"?>\n<metadata><groupId>com.example.bench</groupId><artifactId>bench-lib</artifactId><versioning><release>1.0.0</release><versions><version>1.0.0</version></versions></versioning></metadata>\n`;
-      await expectStatus(send('PUT', `${dir}/1.0.0/bench-lib-1.0.0.pom`, Buffer.from(pom)), 201, 'maven pom');
-      await expectStatus(send('PUT', `${dir}/1.0.0/bench-lib-1.0.0.jar`, Buffer.from('jar')), 201, 'maven jar');
+      const version = versions.at(-1)!;
+      const pom = `<?xml version="1.0" encoding="UTF-8"?>\n<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>com.example.bench</groupId><artifactId>bench-lib</artifactId><version>${version}</version></project>\n`;
+      const listed = versions.map((each) => `<version>${each}</version>`).join('');
+      const metadata = `<?xml version="1.0" encoding="UTF-8"?>\n<metadata><groupId>com.example.bench</groupId><artifactId>bench-lib</artifactId><versioning><release>${version}</release><versions>${listed}</versions></versioning></metadata>\n`;
+      await expectStatus(send('PUT', `${dir}/${version}/bench-lib-${version}.pom`, Buffer.from(pom)), 201, 'maven pom');
+      await expectStatus(send('PUT', `${dir}/${version}/bench-lib-${version}.jar`, Buffer.from('jar')), 201, 'maven jar');
       await expectStatus(send('PUT', `${dir}/maven-metadata.xml`, Buffer.from(metadata)), 201, 'maven metadata');
     },
   },
   {
     protocol: 'cargo',
     path: '/cargo/be/nc/bench_crate',
-    publish: async (send) => {
-      const body = frame(JSON.stringify(publishMetadata('bench_crate', '1.0.0', { description: 'benchmark crate' })), await makeCrate('bench_crate', '1.0.0'));
+    publish: async (send, versions) => {
+      const version = versions.at(-1)!;
+      const body = frame(JSON.stringify(publishMetadata('bench_crate', version, { description: 'benchmark crate' })), await makeCrate('bench_crate', version));
       await expectStatus(send('PUT', '/cargo/api/v1/crates/new', body), 200, 'cargo publish');
     },
   },
   {
     protocol: 'composer',
     path: '/composer/p2/bench/pkg.json',
-    publish: async (send) => {
-      await expectStatus(send('PUT', '/composer/packages/bench/pkg', await makePackageZip('bench/pkg', '1.0.0')), 201, 'composer upload');
+    publish: async (send, versions) => {
+      await expectStatus(send('PUT', '/composer/packages/bench/pkg', await makePackageZip('bench/pkg', versions.at(-1)!)), 201, 'composer upload');
     },
   },
   {
     protocol: 'pypi',
     path: '/pypi/simple/bench-pkg/',
     headers: { accept: 'application/vnd.pypi.simple.v1+json' },
-    publish: async (send) => {
-      const wheel = await makeWheel('bench-pkg', '1.0.0');
-      const body = multipartBody(await uploadFields('bench-pkg', '1.0.0', wheel), wheel);
+    publish: async (send, versions) => {
+      const version = versions.at(-1)!;
+      const wheel = await makeWheel('bench-pkg', version);
+      const body = multipartBody(await uploadFields('bench-pkg', version, wheel), wheel);
       await expectStatus(send('POST', '/pypi/', body, { 'content-type': MULTIPART_TYPE }), 200, 'pypi upload');
     },
   },
   {
     protocol: 'rubygems',
     path: '/rubygems/info/bench-gem',
-    publish: async (send) => {
-      await expectStatus(send('POST', '/rubygems/api/v1/gems', await makeGem(gemspecYaml('bench-gem', '1.0.0'))), 200, 'gem push');
+    publish: async (send, versions) => {
+      await expectStatus(send('POST', '/rubygems/api/v1/gems', await makeGem(gemspecYaml('bench-gem', versions.at(-1)!))), 200, 'gem push');
     },
   },
+  { protocol: 'rubygems', path: '/rubygems/versions' },
 ];
+
+type TSend = Parameters<NonNullable<IDocument['publish']>>[0];
+
+/** Versions 1.0.0 … 1.0.{count - 1} of the document's package, one publish at a time. */
+async function publishVersions(document: IDocument, send: TSend, count: number): Promise<void> {
+  const versions: string[] = [];
+  for (let patch = 0; patch < count; patch++) {
+    versions.push(`1.0.${patch}`);
+    await document.publish?.(send, versions);
+  }
+}
+
+/** `Accept-Encoding: gzip` on the document GETs with `--gzip`, as package clients send it. */
+const documentHeaders = (document: IDocument, gzip: boolean) => ({ ...document.headers, ...(gzip ? { 'accept-encoding': 'gzip' } : {}) });
 
 // ---- the benchmark -----------------------------------------------------------------------------
 
@@ -166,14 +191,14 @@ interface IFigure {
   load: IDocumentLoad;
 }
 
-async function benchBackend(backend: string, storage: IStorageConfig, documents: IDocument[], seconds: number, hello: IBenchServer): Promise<IFigure[]> {
+async function benchBackend(backend: string, storage: IStorageConfig, documents: IDocument[], versions: number, seconds: number, hello: IBenchServer): Promise<IFigure[]> {
   const server = await startBenchServer(SELF, ['--serve', JSON.stringify(storage)]);
   const tokens = JSON.parse(server.token) as Record<TRegistryProtocol, string>;
   const figures: IFigure[] = [];
   try {
     for (const document of documents) {
       const authorization = tokens[document.protocol];
-      await document.publish(async (method, path, body, headers = {}) => (await benchRequest({ port: server.port, method, path, body, headers: { authorization, ...headers } })).status);
+      await publishVersions(document, async (method, path, body, headers = {}) => (await benchRequest({ port: server.port, method, path, body, headers: { authorization, ...headers } })).status, versions);
       console.log(`[${backend}] ${document.protocol}: GET ${document.path}, hellos right before`);
       figures.push({ backend, protocol: document.protocol, load: await documentLoad(hello, server, document.path, { authorization, ...document.headers }, seconds) });
       report(figures.at(-1)!);
@@ -195,7 +220,7 @@ function report({ backend, protocol, load }: IFigure) {
 }
 
 /** CPU per `handleRequest` call for each document, `calls` calls after as many to warm up, 32 in flight. */
-async function benchInProcess(backend: string, storage: IStorageConfig, documents: IDocument[], calls: number, countAllocations: boolean): Promise<void> {
+async function benchInProcess(backend: string, storage: IStorageConfig, documents: IDocument[], versions: number, calls: number, countAllocations: boolean, gzip: boolean): Promise<void> {
   const { registry, handler, token } = await buildRegistry(storage);
   const tokens = JSON.parse(token) as Record<TRegistryProtocol, string>;
   const server = createServer(handler);
@@ -204,8 +229,8 @@ async function benchInProcess(backend: string, storage: IStorageConfig, document
   try {
     for (const document of documents) {
       const authorization = tokens[document.protocol];
-      await document.publish(async (method, path, body, headers = {}) => (await benchRequest({ port, method, path, body, headers: { authorization, ...headers } })).status);
-      const headers = { host: '127.0.0.1', authorization, ...document.headers };
+      await publishVersions(document, async (method, path, body, headers = {}) => (await benchRequest({ port, method, path, body, headers: { authorization, ...headers } })).status, versions);
+      const headers = { host: '127.0.0.1', authorization, ...documentHeaders(document, gzip) };
       const one = async () => {
         const response = await registry.handleRequest({ method: 'GET', path: document.path, headers, query: {}, actor: { ip: '127.0.0.1' } });
         if (response.status !== 200) throw new Error(`GET ${document.path}: ${response.status}`);
@@ -223,7 +248,10 @@ async function benchInProcess(backend: string, storage: IStorageConfig, document
       const used = process.cpuUsage(before);
       const allocated = countAllocations ? await allocatedPerCall(run) : undefined;
       const allocation = !countAllocations ? '' : allocated === undefined ? ', allocations not counted (a collection ran each time)' : `, ${(allocated / 1024).toFixed(2)} KB allocated/call`;
-      console.log(`  ${backend.padEnd(18)} ${document.protocol.padEnd(9)} handleRequest CPU ${((used.user + used.system) / 1000 / calls).toFixed(4)} ms/call${allocation}`);
+      const sample = await registry.handleRequest({ method: 'GET', path: document.path, headers, query: {}, actor: { ip: '127.0.0.1' } });
+      takeResponseBody(sample);
+      const size = kilobytes(Number(sample.headers['Content-Length']));
+      console.log(`  ${backend.padEnd(18)} ${document.path.padEnd(34)} ${size.padStart(8)}  handleRequest CPU ${((used.user + used.system) / 1000 / calls).toFixed(4)} ms/call${allocation}`);
     }
   } finally {
     server.close();
@@ -262,6 +290,7 @@ if (process.argv[2] === '--serve') {
   const args = parseBenchArgs();
   const only = args.only?.split(',');
   const documents = DOCUMENTS.filter((document) => !only || only.includes(document.protocol));
+  const versions = Number(args.versions ?? 1);
   console.log(`small documents benchmark — ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`);
   if ('in-process' in args) {
     const countAllocations = 'allocations' in args;
@@ -269,13 +298,13 @@ if (process.argv[2] === '--serve') {
       const again = spawnSync(process.execPath, [...ALLOCATION_FLAGS, ...process.execArgv, SELF, ...process.argv.slice(2)], { stdio: 'inherit' });
       process.exit(again.status ?? 1);
     }
-    await withBackends(args.backend ?? 'fs', 'documents', (name, storage) => benchInProcess(name, storage, documents, Number(args.calls ?? 20000), countAllocations));
+    await withBackends(args.backend ?? 'fs', 'documents', (name, storage) => benchInProcess(name, storage, documents, versions, Number(args.calls ?? 20000), countAllocations, 'gzip' in args));
     process.exit(0);
   }
   const hello = await startHelloServer();
   const figures: IFigure[] = [];
   try {
-    await withBackends(args.backend ?? 'fs', 'documents', async (name, storage) => figures.push(...(await benchBackend(name, storage, documents, Number(args.seconds ?? 3), hello))));
+    await withBackends(args.backend ?? 'fs', 'documents', async (name, storage) => figures.push(...(await benchBackend(name, storage, documents, versions, Number(args.seconds ?? 3), hello))));
   } finally {
     await hello.stop();
   }

@@ -282,11 +282,26 @@ describe('rubygems gemspec YAML', () => {
   });
 
   it('refuses Ruby object tags it does not know', () => {
-    assert.match(refusal(GEMSPEC_YAML.replace('metadata: {}', 'metadata: !ruby/object:Kernel::Evil\n  x: 1')), /Unresolved tag|refused/);
+    assert.match(refusal(GEMSPEC_YAML.replace('metadata: {}', 'metadata: !ruby/object:Kernel::Evil\n  x: 1')), /refused: unknown mapping tag/);
+    assert.match(refusal(GEMSPEC_YAML.replace('summary:', 'summary: !ruby/object:Kernel::Evil')), /refused: unknown scalar tag/);
     assert.match(refusal(GEMSPEC_YAML.replace('--- !ruby/object:Gem::Specification', '--- !ruby/hash:Gem::Specification')), /refused|not a Gem::Specification/);
+    assert.match(refusal(GEMSPEC_YAML.replace('--- !ruby/object:Gem::Specification', '---')), /not a Gem::Specification/);
   });
 
-  it('refuses alias bombs before they expand', () => {
+  it('reads a requirement written as an alias of another, as old RubyGems wrote `version_requirements`', () => {
+    const aliased = GEMSPEC_YAML.replace('  requirement: !ruby/object:Gem::Requirement', '  requirement: &id001 !ruby/object:Gem::Requirement').replace(
+      /  version_requirements: !ruby\/object:Gem::Requirement\n(    .*\n)+/,
+      '  version_requirements: *id001\n',
+    );
+    assert.match(aliased, /version_requirements: \*id001\n- !ruby/);
+    assert.deepEqual(parseGemspecYaml(aliased).dependencies[0], { name: 'beta', requirements: ['>= 1.0', '< 2'], type: 'runtime' });
+  });
+
+  it('refuses a key given twice', () => {
+    assert.match(refusal(GEMSPEC_YAML.replace('licenses:', 'name: other\nlicenses:')), /refused: duplicated mapping key/);
+  });
+
+  it('refuses alias bombs (more aliases than a gemspec has)', () => {
     const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
     const bomb = `--- !ruby/object:Gem::Specification\nname: bomb\nversion: !ruby/object:Gem::Version\n  version: 1.0.0\nmetadata:\n${levels.map((line) => `  ${line}`).join('\n')}\n`;

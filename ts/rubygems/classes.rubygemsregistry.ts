@@ -1,4 +1,4 @@
-import { stringify as yamlStringify } from 'yaml';
+import { dump as yamlDump } from 'js-yaml';
 import { BaseRegistry, auditOwnerChange, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
 import type { IHandlerResponse } from '../core/helpers.response.js';
@@ -381,7 +381,7 @@ export class RubyGemsRegistry extends BaseRegistry {
     const gem = await this.requireGem(req.params.gem);
     const owners = gem.owners.map((owner) => ({ handle: owner, email: owner }));
     if (format === 'json') return jsonResponse(200, owners);
-    return { status: 200, headers: { 'Content-Type': 'application/x-yaml' }, body: yamlStringify(owners) };
+    return { status: 200, headers: { 'Content-Type': 'application/x-yaml' }, body: yamlDump(owners) };
   }
 
   private async changeOwner(req: IRouteRequest, change: 'add' | 'remove') {

@@ -1,23 +1,33 @@
-import { YAMLMap, parseDocument, type CollectionTag } from 'yaml';
+import { CORE_SCHEMA, defineMappingTag, load, mapTag } from 'js-yaml';
 import { RegistryError } from '../core/classes.registryerror.js';
 import type { IGemDependency, IGemSpec } from './interfaces.rubygems.js';
 
 /**
- * Reading a gem's `metadata.gz` (the gemspec as YAML) without trusting it. The `yaml` package
- * resolves only the tags we declare: the five RubyGems classes a gemspec is made of. Any other
- * Ruby object tag (`!ruby/object:...`, `!ruby/hash-with-ivars`, which on a Ruby server would
- * instantiate arbitrary classes) is an unresolved tag and refused, and `maxAliasCount` stops
- * alias bombs ("billion laughs") before they expand. RubyGems' own `Gem::SafeYAML` allows the
- * same classes.
+ * Reading a gem's `metadata.gz` (the gemspec as YAML) without trusting it. js-yaml resolves only the tags we
+ * declare: the five RubyGems classes a gemspec is made of, each read as a plain map. Any other Ruby object tag
+ * (`!ruby/object:...`, `!ruby/hash-with-ivars`, which on a Ruby server would instantiate arbitrary classes) is an
+ * unknown tag and refused. RubyGems' own `Gem::SafeYAML` allows the same classes.
  */
 const GEMSPEC_CLASSES = ['Specification', 'Version', 'Requirement', 'Dependency', 'Platform'];
-const RUBY_TAGS: CollectionTag[] = GEMSPEC_CLASSES.map((name) => ({
-  tag: `!ruby/object:Gem::${name}`,
-  collection: 'map',
-  resolve: (map) => map,
-}));
-/** A gemspec repeats each requirement once (`version_requirements`); more aliases than this is an attack. */
-const MAX_ALIAS_COUNT = 100;
+/** The document's root, told apart from the maps inside it: it must be a `Gem::Specification`. */
+class GemSpecificationMap {}
+const RUBY_TAGS = GEMSPEC_CLASSES.map((name) =>
+  defineMappingTag<Record<string, unknown>>(`!ruby/object:Gem::${name}`, {
+    create: name === 'Specification' ? () => new GemSpecificationMap() as Record<string, unknown> : mapTag.create,
+    addPair: mapTag.addPair,
+    has: mapTag.has,
+    keys: mapTag.keys,
+    get: mapTag.get,
+    identify: () => false,
+  }),
+);
+const GEMSPEC_SCHEMA = CORE_SCHEMA.withTags(...RUBY_TAGS);
+/**
+ * An alias is never expanded (each use is the one object it names), so an alias bomb ("billion laughs") costs
+ * nothing to load; it is refused all the same. RubyGems writes no alias, or one per dependency where an old one
+ * wrote `version_requirements` as an alias of `requirement`.
+ */
+const MAX_ALIASES = 64;
 
 export const GEM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
 /** A `Gem::Version` as RubyGems stores it (a `-` became `.pre.`). */
@@ -30,18 +40,13 @@ export const isValidGemName = (name: string) => GEM_NAME.test(name) && !ONLY_DOT
 
 /** The gemspec from `metadata.gz`'s YAML; a clear 400 for anything that is not a safe, whole gemspec. */
 export function parseGemspecYaml(text: string): IGemSpec {
-  const document = parseDocument(text, { customTags: RUBY_TAGS, uniqueKeys: true, prettyErrors: false });
-  const problem = document.errors[0] ?? document.warnings[0];
-  if (problem) throw RegistryError.invalid(`gemspec YAML refused: ${problem.message.split('\n')[0]}`);
-  if (!(document.contents instanceof YAMLMap) || document.contents.tag !== '!ruby/object:Gem::Specification') {
-    throw RegistryError.invalid('gemspec YAML is not a Gem::Specification');
-  }
   let raw: unknown;
   try {
-    raw = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    raw = load(text, { schema: GEMSPEC_SCHEMA, maxAliases: MAX_ALIASES });
   } catch (error) {
-    throw RegistryError.invalid(`gemspec YAML refused: ${(error as Error).message}`);
+    throw RegistryError.invalid(`gemspec YAML refused: ${(error as Error).message.split('\n')[0]}`);
   }
+  if (!(raw instanceof GemSpecificationMap)) throw RegistryError.invalid('gemspec YAML is not a Gem::Specification');
   return specFromYaml(raw as Record<string, unknown>);
 }
 

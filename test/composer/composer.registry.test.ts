@@ -180,6 +180,92 @@ describe('composer: packages.json, upload, metadata, dists', () => {
   });
 });
 
+describe('composer: an upload writes only the derived documents it changes', () => {
+  let r: IComposerTestRegistry;
+  before(async () => {
+    r = await createComposerRegistry();
+  });
+  after(() => r.close());
+
+  /** The inode of each stored file the package's metadata and search lie in: the filesystem backend writes a new file and renames it over the old. */
+  async function written() {
+    // What follows the answers is written first.
+    await r.registry.getStorage().settled();
+    const searchDir = path.join(r.dir, 'composer/search');
+    const shards = await fsp.readdir(searchDir);
+    assert.equal(shards.length, 1, 'one package, one search shard');
+    const ino = async (file: string) => (await fsp.stat(file)).ino;
+    return {
+      tagged: await ino(path.join(r.dir, 'composer/packages/acme/bar/p2.json')),
+      dev: await ino(path.join(r.dir, 'composer/packages/acme/bar/p2-dev.json')),
+      search: await ino(path.join(searchDir, shards[0])),
+    };
+  }
+  const versions = async (file: string) => {
+    const res = await r.request('GET', `/composer/p2/acme/${file}`);
+    assert.equal(res.status, 200, res.text);
+    return expand(res.json.packages['acme/bar']).map((version) => version.version);
+  };
+  const found = async () => (await r.request('GET', '/composer/search.json?q=bar')).json.results.map((hit: { description: string }) => hit.description);
+  const upload = async (version: string, description = 'the bar') => {
+    const res = await r.upload('acme/bar', await makePackageZip('acme/bar', version, { version: version.startsWith('dev-') ? null : version, extra: { description } }), {
+      version: version.startsWith('dev-') ? version : undefined,
+    });
+    assert.equal(res.status, 201, res.text);
+  };
+
+  it('leaves ~dev.json and the search entry alone on a tagged upload that changes neither; reads find them current', async () => {
+    await upload('1.0.0');
+    const first = await written();
+    await upload('1.1.0');
+    const second = await written();
+    assert.notEqual(second.tagged, first.tagged, 'p2.json written');
+    assert.equal(second.dev, first.dev, '~dev.json not written');
+    assert.equal(second.search, first.search, 'search shard not written');
+    assert.deepEqual(await versions('bar.json'), ['1.1.0', '1.0.0']);
+    assert.deepEqual(await versions('bar~dev.json'), []);
+    assert.deepEqual(await found(), ['the bar']);
+    assert.deepEqual(await written(), second, 'the reads found every document current (no repair wrote one)');
+  });
+
+  it('leaves p2.json alone on a dev upload; writes the search entry once the description changes', async () => {
+    const before = await written();
+    await upload('dev-main');
+    const afterDev = await written();
+    assert.equal(afterDev.tagged, before.tagged, 'p2.json not written');
+    assert.notEqual(afterDev.dev, before.dev, '~dev.json written');
+    assert.equal(afterDev.search, before.search, 'search shard not written');
+    assert.deepEqual(await versions('bar~dev.json'), ['dev-main']);
+    await upload('1.2.0', 'the new bar');
+    const afterDescription = await written();
+    assert.notEqual(afterDescription.search, afterDev.search, 'search shard written');
+    assert.equal(afterDescription.dev, afterDev.dev, '~dev.json not written');
+    assert.deepEqual(await found(), ['the new bar']);
+    assert.deepEqual(await versions('bar.json'), ['1.2.0', '1.1.0', '1.0.0']);
+  });
+
+  it('repairs a ~dev.json removed behind its back, although this instance remembers having written it', async () => {
+    const key = path.join(r.dir, 'composer/packages/acme/bar/p2-dev.json');
+    await fsp.rm(key);
+    assert.deepEqual(await versions('bar~dev.json'), ['dev-main']);
+    await fsp.stat(key);
+    // The next tagged upload finds it current again and leaves it alone.
+    const before = await written();
+    await upload('1.3.0', 'the new bar');
+    assert.equal((await written()).dev, before.dev);
+    assert.deepEqual(await versions('bar~dev.json'), ['dev-main']);
+  });
+
+  it('writes everything again after the package was deleted and uploaded anew', async () => {
+    assert.equal((await r.request('DELETE', '/composer/packages/acme/bar')).status, 200);
+    assert.deepEqual(await found(), []);
+    await upload('2.0.0', 'the bar again');
+    assert.deepEqual(await versions('bar.json'), ['2.0.0']);
+    assert.deepEqual(await versions('bar~dev.json'), []);
+    assert.deepEqual(await found(), ['the bar again']);
+  });
+});
+
 describe('composer: list, search', () => {
   let r: IComposerTestRegistry;
   before(async () => {

@@ -5,6 +5,7 @@ import {
   isValidPackageName,
   minifyVersions,
   namePatternMatcher,
+  nextDerivedRevisions,
   parseComposerJson,
   renderMetadataFile,
   renderPackagesJson,
@@ -162,6 +163,25 @@ describe('composer helpers', () => {
         assert.equal(renderMetadataFile(fresh(pkg), file).toString('utf8'), want, `${pkg.revision} ${file}, re-read`);
       }
     }
+  });
+
+  it('keeps the revision of each derived thing a change leaves alone, and the document\'s own for one written before they were kept', () => {
+    const entry = (version: string, normalized: string, description = 'd') =>
+      versionEntry({ name: 'acme/foo', fields: { description } }, { name: 'acme/foo', version, normalized, sha1: SHA1, time: '2024-01-01T00:00:00.000Z' });
+    const record = (e: ReturnType<typeof entry>) => ({ entry: e, fileId: e.version, size: 1, publishedBy: 'u' });
+    const one = record(entry('1.0.0', '1.0.0.0'));
+    const main = record(entry('dev-main', 'dev-main'));
+    const old: IComposerPackageDocument = { v: 1, revision: '5-old', name: 'acme/foo', versions: [main, one] };
+    const two = record(entry('2.0.0', '2.0.0.0'));
+    assert.deepEqual(nextDerivedRevisions(old, 'acme/foo', [two, main, one], '6-a'), { tagged: '6-a', dev: '5-old', search: '5-old' });
+    const pkg: IComposerPackageDocument = { ...old, revision: '6-a', versions: [two, main, one], derivedRevisions: { tagged: '6-a', dev: '5-old', search: '5-old' } };
+    const newMain = record(entry('dev-main', 'dev-main'));
+    assert.deepEqual(nextDerivedRevisions(pkg, 'acme/foo', [newMain, two, one], '7-b'), { tagged: '6-a', dev: '7-b', search: '5-old' });
+    const described = record(entry('3.0.0', '3.0.0.0', 'new'));
+    assert.deepEqual(nextDerivedRevisions(pkg, 'acme/foo', [described, two, main, one], '7-b'), { tagged: '7-b', dev: '5-old', search: '7-b' });
+    // 2.0.0 deleted: the newest tagged version (1.0.0) says the same.
+    assert.deepEqual(nextDerivedRevisions(pkg, 'acme/foo', [main, one], '8-c'), { tagged: '8-c', dev: '5-old', search: '5-old' });
+    assert.deepEqual(nextDerivedRevisions(null, 'acme/foo', [one], '9-d'), { tagged: '9-d', dev: '9-d', search: '9-d' });
   });
 
   it('renders packages.json with absolute URLs below the base URL', () => {

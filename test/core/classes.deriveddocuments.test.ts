@@ -443,3 +443,51 @@ test('derived documents: knownCurrent answers the verified key without storage, 
     assert.deepEqual((await pageOf(first.storage, 'demo'))?.versions, ['1.0', '2.0', '3.0']);
   }, 1, 60_000);
 });
+
+test('a document made of part of the truth records that part\'s revision: a change that leaves the part alone writes nothing, a removed one is repaired', async () => {
+  interface IShelf {
+    revision: string;
+    books: string[];
+    /** The revision of the last change of `books`. */
+    booksRevision: string;
+  }
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-derived-part-'));
+  const puts: string[] = [];
+  const storage = new RegistryStorage(new FilesystemBackend(dir), { beforePut: async (hook: IStorageHookContext) => void puts.push(hook.key) });
+  await storage.init();
+  try {
+    const list = derivedDocument<IShelf>(storage, {
+      label: 'book list',
+      key: (name) => `pypi/${name}/books.json`,
+      render: (shelf) => Buffer.from(JSON.stringify({ revision: shelf.booksRevision, books: shelf.books })),
+      revisionOfBytes: jsonRevisionOf,
+      revisionOf: (shelf) => shelf.booksRevision,
+    });
+    const documents = new DerivedDocuments<IShelf>(storage, jsonTruth<IShelf>((name) => `pypi/${name}/shelf.json`), [list], new Logger({ level: 'silent' }));
+    const change = (books?: string[]) =>
+      documents.change('a', ctx, (current) => {
+        const revision = nextRevision(current?.revision, 'x');
+        return { revision, books: books ?? current!.books, booksRevision: books || !current ? revision : current.booksRevision };
+      });
+    const read = async () => {
+      const key = await documents.ensureCurrent('a', list, ctx);
+      return JSON.parse((await storage.getBytes(key))!.bytes.toString()).books;
+    };
+    await change(['one']);
+    assert.deepEqual(await read(), ['one']);
+    puts.length = 0;
+    await change();
+    assert.deepEqual(puts, ['pypi/a/shelf.json'], 'the list is not written again');
+    assert.deepEqual(await read(), ['one']);
+    assert.deepEqual(puts, ['pypi/a/shelf.json'], 'and a read finds it current');
+    await change(['one', 'two']);
+    assert.deepEqual(await read(), ['one', 'two']);
+    // Removed behind this instance's back: repaired, although this instance remembers having written it.
+    await fsp.rm(path.join(dir, 'pypi/a/books.json'));
+    await change();
+    assert.deepEqual(await read(), ['one', 'two']);
+  } finally {
+    await storage.destroy();
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});

@@ -156,3 +156,24 @@ test('search index: a search sees this instance\'s writes under way, also those 
     assert.equal((await index.search('unawaited', 10, 0)).total, 0);
   });
 });
+
+test('an upsert of the very entry the shard already holds writes nothing; another revision or force writes', async () => {
+  await withIndex(async ({ storage, index, make }) => {
+    const item: IItem = { name: 'serde', rev: 5, summary: 'serialization framework' };
+    await index.upsert(item, ctx);
+    const key = `cargo/search/shard-${index.shardOf('serde')}.json`;
+    const etag = async () => (await storage.stat(key))!.etag;
+    const first = await etag();
+    await index.upsert({ ...item }, ctx);
+    assert.equal(await etag(), first, 'the same entry again: not written');
+    await index.upsert({ ...item, summary: 'serialization framework, faster' }, ctx);
+    const second = await etag();
+    assert.notEqual(second, first, 'another entry at the same revision: written');
+    await index.upsert({ ...item, summary: 'serialization framework, faster' }, ctx, true);
+    assert.notEqual(await etag(), second, 'forced: written');
+    // Another instance's copy has not seen the change: its upsert of the entry it holds goes to storage, and an older one is refused there.
+    const other = make();
+    await other.upsert({ ...item, rev: 4, summary: 'old' }, ctx);
+    assert.deepEqual((await other.search('serde', 10, 0)).entries.map((entry) => entry.summary), ['serialization framework, faster']);
+  });
+});

@@ -16,9 +16,11 @@ import { composerPaths } from '../core/storage.paths.js';
 import {
   ComposerJsonError,
   composerJsonMember,
+  derivedRevisionsOf,
+  nextDerivedRevisions,
   parseComposerJson,
   renderMetadataFile,
-  toSearchEntry,
+  searchEntryOf,
   versionEntry,
   versionStringProblem,
   withBaseUrl,
@@ -91,13 +93,14 @@ export class ComposerPackageStore {
         key: (name) => composerPaths.metadata(name, file === 'dev'),
         render: (pkg) => renderMetadataFile(pkg, file),
         revisionOfBytes: jsonRevisionOf,
+        revisionOf: (pkg) => derivedRevisionsOf(pkg)[file],
       });
     this.metadataTargets = { tagged: metadataTarget('tagged'), dev: metadataTarget('dev') };
     const searchTarget: IDerivedTarget<IComposerPackageDocument> = {
       label: 'composer search entry',
       afterAnswer: true,
       write: (name, pkg, revision, ctx, force) =>
-        pkg ? search.upsert(toSearchEntry(pkg, revisionOrder(revision)), ctx, force) : search.remove(name, ctx, revisionOrder(revision)),
+        pkg ? search.upsert(searchEntryOf(pkg), ctx, force) : search.remove(name, ctx, revisionOrder(revision)),
     };
     this.documents = new DerivedDocuments<IComposerPackageDocument>(
       storage,
@@ -200,7 +203,7 @@ export class ComposerPackageStore {
         }
         replaced = existing;
         const others = (current?.versions ?? []).filter((version) => version !== existing);
-        return { v: 1, name, revision: nextRevision(current?.revision, crypto.randomUUID().slice(0, 8)), versions: [record, ...others] };
+        return changedPackage(current, name, [record, ...others]);
       }, ingest.stored);
     } catch (error) {
       // Once storage has settled the zip: a delete before its commit would miss it.
@@ -251,7 +254,7 @@ export class ComposerPackageStore {
       if (removed.length === 0) return UNCHANGED;
       const versions = current.versions.filter((record) => !removed.includes(record));
       if (versions.length === 0) return DELETE;
-      return { ...current, versions, revision: nextRevision(current.revision, crypto.randomUUID().slice(0, 8)) };
+      return changedPackage(current, name, versions);
     });
     if (removed.length === 0) return false;
     if (result.value === null) {
@@ -291,6 +294,12 @@ export class ComposerPackageStore {
     this.cache.set(key, document);
     return document;
   }
+}
+
+/** The package after a change leaves it with `versions`, at a new revision. */
+function changedPackage(current: IComposerPackageDocument | null, name: string, versions: IComposerVersionRecord[]): IComposerPackageDocument {
+  const revision = nextRevision(current?.revision, crypto.randomUUID().slice(0, 8));
+  return { v: 1, name, revision, versions, derivedRevisions: nextDerivedRevisions(current, name, versions, revision) };
 }
 
 /** The upload's version: composer.json's, else `?version=`; both given, they must agree. */

@@ -1,9 +1,8 @@
 import type { Logger } from '../core/classes.logger.js';
 import type { RegistryStorage } from '../core/classes.registrystorage.js';
-import { revisionOrder } from '../core/classes.deriveddocuments.js';
 import { SearchIndex, splitWords, type ISearchIndexSpec } from '../core/classes.searchindex.js';
 import { composerPaths } from '../core/storage.paths.js';
-import { toSearchEntry } from './helpers.composer.js';
+import { searchEntryOf } from './helpers.composer.js';
 import type { IComposerPackageDocument, IComposerSearchEntry } from './interfaces.composer.js';
 
 /** Never change once data exists: a package's shard is derived from its name. */
@@ -28,7 +27,7 @@ export function createComposerSearchIndex(storage: RegistryStorage, logger: Logg
         const name = composerPaths.nameOf(info.key);
         if (!belongs(name)) continue;
         const stored = await storage.getJson<IComposerPackageDocument>(composerPaths.package(name));
-        if (stored) yield toSearchEntry(stored.value, revisionOrder(stored.value.revision));
+        if (stored) yield searchEntryOf(stored.value);
       }
     },
   };

@@ -3,7 +3,8 @@
  * the version entries of the v2 metadata, the `composer/2.0` minified form, `packages.json`, and the
  * `*` name patterns of `list.json`.
  */
-import type { IComposerPackageDocument, IComposerSearchEntry, IComposerVersionEntry } from './interfaces.composer.js';
+import type { IComposerDerivedRevisions, IComposerPackageDocument, IComposerSearchEntry, IComposerVersionEntry, IComposerVersionRecord } from './interfaces.composer.js';
+import { revisionOrder } from '../core/classes.deriveddocuments.js';
 import { composerStability, isDevVersion } from './helpers.composerversion.js';
 import { isPlainObject as isObject } from '../core/helpers.json.js';
 
@@ -186,7 +187,7 @@ export type TMetadataFile = 'tagged' | 'dev';
  */
 export function renderMetadataFile(pkg: IComposerPackageDocument, file: TMetadataFile): Buffer {
   const dev = file === 'dev';
-  const parts: Buffer[] = [Buffer.from(`{"revision":${JSON.stringify(pkg.revision)},"minified":${JSON.stringify(MINIFIED_FORMAT)},"packages":{${JSON.stringify(pkg.name)}:[`)];
+  const parts: Buffer[] = [Buffer.from(`{"revision":${JSON.stringify(derivedRevisionsOf(pkg)[file])},"minified":${JSON.stringify(MINIFIED_FORMAT)},"packages":{${JSON.stringify(pkg.name)}:[`)];
   let previous: IComposerVersionEntry | null = null;
   for (const { entry } of pkg.versions) {
     if (isDevVersion(entry.version_normalized) !== dev) continue;
@@ -226,8 +227,41 @@ export function namePatternMatcher(pattern: string): (name: string) => boolean {
 }
 
 /** The search entry of a package: its newest tagged upload (or newest upload) describes it. */
-export function toSearchEntry(pkg: IComposerPackageDocument, rev: number): IComposerSearchEntry {
+export function toSearchEntry(pkg: { name: string; versions: readonly IComposerVersionRecord[] }, rev: number): IComposerSearchEntry {
   const newest = pkg.versions.find((record) => composerStability(record.entry.version) !== 'dev') ?? pkg.versions[0];
   const { description, type } = newest.entry;
   return { name: pkg.name, description: typeof description === 'string' ? description : '', type: typeof type === 'string' ? type : 'library', rev };
+}
+
+/** The search entry as stored: at the revision of the last change of the package's description or type. */
+export const searchEntryOf = (pkg: IComposerPackageDocument) => toSearchEntry(pkg, revisionOrder(derivedRevisionsOf(pkg).search));
+
+// ---- what a change alters ------------------------------------------------------------------------
+
+/** The revisions of what is derived from `pkg`; a document from before they were kept has its revision for each. */
+export const derivedRevisionsOf = (pkg: IComposerPackageDocument): IComposerDerivedRevisions =>
+  pkg.derivedRevisions ?? { tagged: pkg.revision, dev: pkg.revision, search: pkg.revision };
+
+/** The entries of one metadata file, by identity: a change that keeps them keeps the same objects. */
+function sameEntries(before: readonly IComposerVersionRecord[], after: readonly IComposerVersionRecord[], dev: boolean): boolean {
+  const entries = (records: readonly IComposerVersionRecord[]) => records.filter((record) => isDevVersion(record.entry.version_normalized) === dev);
+  const a = entries(before);
+  const b = entries(after);
+  return a.length === b.length && a.every((record, index) => record.entry === b[index].entry);
+}
+
+/**
+ * The derived revisions of a package after a change to `revision` leaves it with `versions`: the revision before for
+ * what the change left alone (each metadata file's entries, the search entry's description and type), else `revision`.
+ */
+export function nextDerivedRevisions(before: IComposerPackageDocument | null, name: string, versions: readonly IComposerVersionRecord[], revision: string): IComposerDerivedRevisions {
+  if (!before || before.versions.length === 0 || versions.length === 0) return { tagged: revision, dev: revision, search: revision };
+  const previous = derivedRevisionsOf(before);
+  const searchBefore = toSearchEntry(before, 0);
+  const searchAfter = toSearchEntry({ name, versions }, 0);
+  return {
+    tagged: sameEntries(before.versions, versions, false) ? previous.tagged : revision,
+    dev: sameEntries(before.versions, versions, true) ? previous.dev : revision,
+    search: searchBefore.description === searchAfter.description && searchBefore.type === searchAfter.type ? previous.search : revision,
+  };
 }

@@ -40,6 +40,19 @@ export interface IComposerPackageDocument {
   name: string;
   /** Newest upload first. */
   versions: IComposerVersionRecord[];
+  /**
+   * Per thing derived from the document, the revision of the last change that altered it (absent in documents
+   * written before these were kept: `revision` stands for each): an upload of a tagged version leaves `~dev.json`
+   * as it is, and the search entry while the package's description and type stay.
+   */
+  derivedRevisions?: IComposerDerivedRevisions;
+}
+
+/** The p2 file of tagged versions, the `~dev.json` of dev branches, the search entry. */
+export interface IComposerDerivedRevisions {
+  tagged: string;
+  dev: string;
+  search: string;
 }
 
 /** The package's entry in the search index (from its newest upload). */

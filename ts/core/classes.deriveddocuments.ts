@@ -55,6 +55,8 @@ export interface IDerivedTarget<T> {
     key(name: string): string;
     /** Null also when the bytes are not a whole document (damaged in storage): it is derived again. */
     revisionOfBytes(bytes: Buffer): string | null;
+    /** See `IDerivedDocumentSpec.revisionOf`: what the document must record to be current (default the truth's revision). */
+    revisionOf?(truth: T): string;
   };
 }
 
@@ -65,10 +67,16 @@ export type IStoredDerivedTarget<T> = IDerivedTarget<T> & Required<Pick<IDerived
 export interface IDerivedDocumentSpec<T> {
   label: string;
   key(name: string): string;
-  /** The document's bytes; they must record `revision(truth)` where `revisionOfBytes` finds it. */
+  /** The document's bytes; they must record `revisionOf(truth)` (default the truth's revision) where `revisionOfBytes` finds it. */
   render(truth: T): Buffer;
   /** Null also when the bytes are not a whole document (damaged in storage): it is derived again. */
   revisionOfBytes(bytes: Buffer): string | null;
+  /**
+   * The revision the document records and is ordered by, when it is made of part of the truth only: the revision of
+   * the last change that altered that part, which the truth keeps (it only grows, like the truth's). A change that
+   * leaves the part alone writes nothing: this instance remembers having written that revision, or storage has it.
+   */
+  revisionOf?(truth: T): string;
   /** See `IDerivedTarget.afterAnswer`. */
   afterAnswer?: boolean;
 }
@@ -136,19 +144,24 @@ export function derivedDocument<T>(storage: RegistryStorage, spec: IDerivedDocum
   return {
     label: spec.label,
     afterAnswer: spec.afterAnswer,
-    stored: { key: spec.key, revisionOfBytes: spec.revisionOfBytes },
+    stored: { key: spec.key, revisionOfBytes: spec.revisionOfBytes, revisionOf: spec.revisionOf },
     async write(name, truth, revision, ctx, force) {
+      const key = spec.key(name);
+      // A part of the truth this change left alone: written already (a repair first forgets what was remembered).
+      const recorded = truth && spec.revisionOf ? spec.revisionOf(truth) : revision;
+      if (!force && truth && spec.revisionOf && storage.rememberedDocument<{ revision: string | null }>(key)?.revision === recorded) return;
       // Written after the answer: rendered, hashed, signed and sent once the answer has gone out. `truth` may be
       // changed in place by the next update of the package, which waits one turn more (DerivedDocuments.change).
       if (spec.afterAnswer) await setImmediate();
       const bytes = truth ? spec.render(truth) : null;
-      const order = revisionOrder(revision);
+      const order = revisionOrder(recorded);
       await storage.updateDocument<{ revision: string | null }>(
-        spec.key(name),
+        key,
         ctx,
         (current) => {
           if (!force && current && revisionOrder(current.revision) > order) return UNCHANGED;
-          return bytes ? new SerializedDocument({ revision }, bytes) : current ? DELETE : UNCHANGED;
+          if (!force && bytes && spec.revisionOf && current?.revision === recorded) return UNCHANGED;
+          return bytes ? new SerializedDocument({ revision: recorded }, bytes) : current ? DELETE : UNCHANGED;
         },
         { parse },
       );
@@ -334,14 +347,16 @@ export class DerivedDocuments<T> {
     // the read that follows must not answer from a remembered "missing".
     this.storage.forgetRecentStat(truthKey);
     this.storage.forgetRecentStat(slot.key);
-    let truthRevision = truthBytes ? this.truth.revisionOfBytes(truthBytes.bytes) : null;
+    // The revision the derived document must record: the truth's, or the one the target takes from it.
+    const truthRevisionOf = (bytes: Buffer) => (target.stored.revisionOf ? this.targetRevisionOf(target.stored.revisionOf, truthKey, bytes) : this.truth.revisionOfBytes(bytes));
+    let truthRevision = truthBytes ? truthRevisionOf(truthBytes.bytes) : null;
     const derivedRevision = derivedBytes ? target.stored.revisionOfBytes(derivedBytes.bytes) : null;
     if (derivedBytes && !this.truth.neverDeleted && revisionOrder(derivedRevision) > revisionOrder(truthRevision)) {
       // Derived from a later truth than the one read: a change landed between the two reads, or the truth was
       // deleted and this is its last writer's left-over. Derived writes follow the truth's, so reading it again
       // tells which.
       truthBytes = await this.storage.getBytes(truthKey);
-      truthRevision = truthBytes ? this.truth.revisionOfBytes(truthBytes.bytes) : null;
+      truthRevision = truthBytes ? truthRevisionOf(truthBytes.bytes) : null;
     }
     if (truthBytes && derivedBytes && truthRevision === derivedRevision) {
       slot.verified = { truthEtag: truthBytes.etag, derivedEtag: derivedBytes.etag };
@@ -350,6 +365,8 @@ export class DerivedDocuments<T> {
     if (!truthBytes && !derivedBytes) return;
     this.logger.warn(`${target.label} of ${name} is ${derivedBytes ? 'stale' : 'missing'}: deriving it again`);
     slot.verified = undefined;
+    // Storage does not hold what this instance remembers having written: the write must not be skipped for it.
+    this.storage.forgetDocument(slot.key);
     // A damaged truth fails the read: deriving "no versions" from it would hide every version it held.
     const truth = truthBytes ? parseStored(truthKey, truthBytes.bytes, this.truth.parse) : null;
     // A derived document still claiming a later revision than the truth's (left by a deleted package's
@@ -358,6 +375,15 @@ export class DerivedDocuments<T> {
     // landed between the two reads: forcing would put its older derivations back (a yanked gem in /versions).
     const force = !this.truth.neverDeleted && revisionOrder(derivedRevision) > revisionOrder(truthRevision);
     await this.writeDerived(name, truth, truthRevision ?? derivedRevision ?? '0-0', ctx, force);
+  }
+
+  /** The revision `revisionOf` takes from stored truth bytes; null when they do not parse (a damaged truth fails the repair). */
+  private targetRevisionOf(revisionOf: (truth: T) => string, truthKey: string, bytes: Buffer): string | null {
+    try {
+      return revisionOf(parseStored(truthKey, bytes, this.truth.parse));
+    } catch {
+      return null;
+    }
   }
 
   /** Every derived write (of the targets `which` picks), settled; false when one failed (logged). */

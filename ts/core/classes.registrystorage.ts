@@ -371,6 +371,14 @@ export class RegistryStorage {
     if (stored) check(stored);
   }
 
+  /**
+   * The value this instance last wrote to `key` through `updateDocument` (as its mutator got it), while it remembers
+   * it; not checked against storage. Read only.
+   */
+  rememberedDocument<T>(key: string): T | undefined {
+    return this.documents.lastWrittenValue<T>(key);
+  }
+
   /** Forget the remembered state of a document changed by other means than `updateDocument`. */
   forgetDocument(key: string): void {
     this.documents.forget(key);

@@ -118,6 +118,14 @@ class CompactShard<E> {
     return JSON.parse(this.records.toString('utf8', this.offsets[index], this.offsets[index + 1])) as E;
   }
 
+  /** Whether the copy holds `json`, an entry's JSON, as the entry of lower-case `name`. */
+  holds(name: string, json: string): boolean {
+    for (let index = this.names.indexOf(name); index !== -1; index = this.names.indexOf(name, index + 1)) {
+      if (this.records.toString('utf8', this.offsets[index], this.offsets[index + 1]) === json) return true;
+    }
+    return false;
+  }
+
   /** The shard document this copy was made from. */
   document(nameOf: (entry: E) => string): IShardDocument<E> {
     const packages: Record<string, E> = {};
@@ -213,7 +221,12 @@ export class SearchIndex<E> {
   async upsert(entry: E, ctx: IStorageOperationContext, force = false): Promise<void> {
     const bounded = this.spec.bound(entry);
     const name = this.spec.nameOf(bounded);
-    await this.update(this.shardOf(name), ctx, (entries) => {
+    const shard = this.shardOf(name);
+    // Written already, this very entry (same revision): stored shards only move on to later revisions, so the copy
+    // of one that holds it is not older than storage for this name. A protocol whose change leaves its entry alone
+    // keeps the entry's revision (Composer) and writes nothing.
+    if (!force && this.shards.get(String(shard))?.holds(name.toLowerCase(), JSON.stringify(bounded))) return;
+    await this.update(shard, ctx, (entries) => {
       const existing = entries[name];
       if (!force && existing && this.spec.revisionOf(existing) > this.spec.revisionOf(bounded)) return false;
       entries[name] = bounded;

@@ -18,6 +18,7 @@ import { REGISTRY_PROTOCOLS, type IRegistryConfig, type IRequestContext, type IR
 import { NO_METRICS } from './core/interfaces.metrics.js';
 import { createStorageBackend } from './core/storage/index.js';
 import { resolveDownloads } from './core/helpers.downloads.js';
+import { upperCaseMethod } from './core/helpers.route.js';
 import { InstrumentedBackend } from './core/storage/classes.instrumentedbackend.js';
 import type { IRequestRecord } from './core/classes.baseregistry.js';
 import { handleFetchRequest } from './adapters/fetch.js';
@@ -167,7 +168,7 @@ export class SmartRegistry {
       this.logger.error(`unhandled error ${errorId} on ${ctx?.method} ${ctx?.path}`, error);
       response = normalizeResponse(jsonResponse(500, { error: 'internal server error', errorId }));
     }
-    if (ctx?.method?.toUpperCase() === 'HEAD') {
+    if (ctx?.method !== undefined && upperCaseMethod(ctx.method) === 'HEAD') {
       // Borrowed, not taken: lent bytes go straight back instead of being copied to be dropped.
       const body = borrowResponseBody(response);
       if (body !== undefined) {
@@ -202,7 +203,7 @@ export class SmartRegistry {
 
   /** Metrics and the request log, from one measurement. */
   private observe(ctx: IRequestContext, record: IRequestRecord, response: IResponse, started: number, requestId?: string): void {
-    const method = ctx?.method?.toUpperCase() ?? '';
+    const method = ctx?.method !== undefined ? upperCaseMethod(ctx.method) : '';
     const hasBody = method !== 'HEAD' && response.status !== 204 && response.status !== 304;
     const seconds = (performance.now() - started) / 1000;
     const bytesIn = requestBytes(ctx);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compilePattern, matchPattern } from '../../ts/core/helpers.route.js';
+import { compilePattern, matchPattern, upperCaseMethod } from '../../ts/core/helpers.route.js';
 import { RegistryError } from '../../ts/core/classes.registryerror.js';
 
 test('route: one-segment params decode after matching', () => {
@@ -41,4 +41,12 @@ test('route: the text before the first parameter is checked before the expressio
   assert.equal(compilePattern('/:name/-/:file').literalPrefix, '/');
   assert.equal(matchPattern(compilePattern('/-/package/:name/dist-tags'), '/pkg/-/package/x/dist-tags'), null);
   assert.deepEqual(matchPattern(compilePattern('/-/package/:name/dist-tags'), '/-/package/x/dist-tags'), { name: 'x' });
+});
+
+test('route: a method in any case is upper-cased, the usual ones in upper case as they are', () => {
+  for (const method of ['GET', 'HEAD', 'PUT', 'POST', 'DELETE']) assert.equal(upperCaseMethod(method), method);
+  assert.equal(upperCaseMethod('get'), 'GET');
+  assert.equal(upperCaseMethod('Head'), 'HEAD');
+  assert.equal(upperCaseMethod('patch'), 'PATCH');
+  assert.equal(upperCaseMethod('OPTIONS'), 'OPTIONS');
 });

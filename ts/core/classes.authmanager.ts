@@ -31,8 +31,11 @@ function readHeader(headers: TRequestHeaders | undefined, name: string): string 
   const exact = headers[name];
   const exactFirst = Array.isArray(exact) ? exact.find((item) => item.trim() !== '') : exact;
   if (exactFirst !== undefined) return exactFirst;
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() !== name) continue;
+  // Only names of the same length are lower-cased: a request without the header (most GETs have no
+  // `Authorization`) costs no entry arrays and no case conversion per header.
+  for (const key in headers) {
+    if (key.length !== name.length || key === name || !Object.hasOwn(headers, key) || key.toLowerCase() !== name) continue;
+    const value = headers[key];
     const first = Array.isArray(value) ? value.find((item) => item.trim() !== '') : value;
     if (first !== undefined) return first;
   }

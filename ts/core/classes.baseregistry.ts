@@ -10,7 +10,7 @@ import { RouteRequest } from './classes.routerequest.js';
 import type { IPublicUrlOptions } from './helpers.publicurl.js';
 import type { IResolvedDownloads } from './helpers.downloads.js';
 import { isReadAction } from './helpers.scope.js';
-import { compilePattern, matchPattern, type ICompiledPattern } from './helpers.route.js';
+import { compilePattern, matchPattern, upperCaseMethod, type ICompiledPattern } from './helpers.route.js';
 import { normalizeResponse, jsonResponse, type IHandlerResponse } from './helpers.response.js';
 import { withContentCoding } from './helpers.contentcoding.js';
 import type { IAuthToken } from './interfaces.auth.js';
@@ -254,7 +254,7 @@ export abstract class BaseRegistry {
     let response: IResponse;
     try {
       assertSafeRequestPath(relativePath, { allowEncodedSlash: this.allowsEncodedSlash() });
-      const method = ctx.method.toUpperCase();
+      const method = upperCaseMethod(ctx.method);
       const { route, params } = this.findRoute(method, relativePath);
       if (record) record.route = route.pattern;
       audit = route.audit;

@@ -58,3 +58,11 @@ export function matchPattern(compiled: ICompiledPattern, path: string): Record<s
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/**
+ * A request method in upper case. node:http and fetch hand the usual ones over so already, and
+ * `toUpperCase` is a call into the V8 runtime, cold in a process that a download's request wakes.
+ */
+export function upperCaseMethod(method: string): string {
+  return method === 'GET' || method === 'HEAD' || method === 'PUT' || method === 'POST' || method === 'DELETE' ? method : method.toUpperCase();
+}

@@ -91,6 +91,9 @@ describe('AuthManager', () => {
       for (const name of ['authorization', 'Authorization', 'AUTHORIZATION']) {
         const result = await auth.authenticateRequest({ [name]: `Bearer ${token}` }, 'npm');
         assert.equal(result?.userId, 'alice', name);
+        // Among other headers, one of them as long as the name.
+        const among = await auth.authenticateRequest({ host: 'registry.example.com', 'Cache-Control': 'no-cache', [name]: `Bearer ${token}` }, 'npm');
+        assert.equal(among?.userId, 'alice', name);
       }
       assert.equal((await auth.authenticateRequest({ authorization: `bearer   ${token}` }, 'npm'))?.type, 'npm');
       assert.equal((await auth.authenticateRequest({ authorization: [`Bearer ${token}`] }, 'npm'))?.userId, 'alice');

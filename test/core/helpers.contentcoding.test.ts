@@ -84,6 +84,40 @@ describe('content coding of cached documents', () => {
     assert.equal((await untilCompressed(pypi, { 'Content-Type': 'application/vnd.pypi.simple.v1+json' })).headers!['Content-Encoding'], 'gzip');
   });
 
+  it('frozen headers (a kept document) are coded as unfrozen ones, once, and stay as they were', async () => {
+    const body = document('kept');
+    const plain = answer(body, { Vary: 'Accept' }).headers!;
+    const kept = Object.freeze({ ...plain });
+    const keptAnswer = (): IHandlerResponse => ({ status: 200, headers: kept, body });
+    const first = withContentCoding(GZIP, keptAnswer());
+    assert.equal(first.body, body);
+    assert.deepEqual(first.headers, withContentCoding(GZIP, answer(document('kept'), { Vary: 'Accept' })).headers);
+    let compressed = withContentCoding(GZIP, keptAnswer());
+    for (let turn = 0; turn < 1000 && !compressed.headers!['Content-Encoding']; turn++) {
+      await sleep(10);
+      compressed = withContentCoding(GZIP, keptAnswer());
+    }
+    assert.deepEqual(zlib.gunzipSync(compressed.body as Buffer), body);
+    assert.deepEqual(compressed.headers, {
+      'Content-Type': 'application/json',
+      'Content-Length': String((compressed.body as Buffer).length),
+      ETag: 'W/"abc"',
+      Vary: 'Accept, Accept-Encoding',
+      'Content-Encoding': 'gzip',
+    });
+    const again = withContentCoding(GZIP, keptAnswer());
+    assert.equal(again.headers, compressed.headers, 'the coded headers are made once');
+    assert.equal(again.body, compressed.body);
+    assert.deepEqual(kept, plain, 'the kept headers are not changed');
+    const identity = withContentCoding({}, keptAnswer());
+    assert.equal(identity.body, body);
+    assert.equal(identity.headers, kept, 'a client that does not ask for gzip gets the document as it is');
+    const archive = Object.freeze({ ...plain, 'Content-Type': 'application/octet-stream' });
+    const archiveAnswer: IHandlerResponse = { status: 200, headers: archive, body };
+    assert.equal(withContentCoding(GZIP, archiveAnswer), archiveAnswer, 'kept headers of an archive: never compressed');
+    assert.equal(withContentCoding(GZIP, archiveAnswer), archiveAnswer);
+  });
+
   it('a 304 for the weak tag a compressed answer carried names that tag', () => {
     const notModified: IHandlerResponse = { status: 304, headers: { ETag: '"abc"' } };
     assert.equal(withContentCoding({ 'if-none-match': 'W/"abc"' }, notModified).headers!.ETag, 'W/"abc"');

@@ -9,7 +9,7 @@ import { FilesystemBackend } from '../../ts/core/storage/classes.filesystembacke
 import { RegistryStorage, type IStorageOperationContext } from '../../ts/core/classes.registrystorage.js';
 import { RegistryError } from '../../ts/core/classes.registryerror.js';
 import { streamToBuffer } from '../../ts/core/helpers.stream.js';
-import { parseRangeHeader, serveObject, type IObjectSource, type IServedObject } from '../../ts/core/helpers.serve.js';
+import { keptServedObject, parseRangeHeader, serveObject, type IObjectSource, type IServedObject } from '../../ts/core/helpers.serve.js';
 import type { IHandlerResponse } from '../../ts/core/helpers.response.js';
 import { resolveDownloads } from '../../ts/core/helpers.downloads.js';
 
@@ -270,5 +270,51 @@ describe('serving: redirected downloads', () => {
     const documentSource: IObjectSource = { ...source('https://objects.example.com/x'), directUrl: undefined };
     const response = await serveObject({ method: 'GET', headers: {}, downloads }, documentSource, { notFound: () => RegistryError.notFound('missing') });
     assert.equal(response.status, 200);
+  });
+});
+
+describe('serving: a kept object (a document held with its bytes)', () => {
+  const bytes = Buffer.from('0123456789'.repeat(20));
+  const served = (): IServedObject => ({
+    size: bytes.length,
+    etag: '"kept"',
+    lastModified: new Date('2026-01-02T03:04:05Z'),
+    contentType: 'text/plain; charset=utf-8',
+    headers: { 'Repr-Digest': 'sha-256=:abc=:' },
+  });
+  const kept = keptServedObject(served());
+  const plain = served();
+  const sourceOf = (object: IServedObject): IObjectSource => ({
+    describe: async () => object,
+    open: async (span) => {
+      const body = span ? bytes.subarray(span.start, span.end + 1) : bytes;
+      return { object, body, length: body.length };
+    },
+  });
+  const serve = (object: IServedObject, method: string, headers: Record<string, string> = {}) =>
+    serveObject({ method, headers }, sourceOf(object), { notFound: () => RegistryError.notFound('missing') });
+
+  it('answers with the headers an object not kept gets, the same frozen record each time', async () => {
+    const first = await serve(kept, 'GET');
+    assert.deepEqual(first.headers, (await serve(plain, 'GET')).headers);
+    assert.equal(first.headers!['Content-Length'], '200');
+    assert.equal(first.headers!['Repr-Digest'], 'sha-256=:abc=:');
+    assert.equal(first.body, bytes);
+    assert.equal((await serve(kept, 'GET')).headers, first.headers);
+    assert.ok(Object.isFrozen(first.headers));
+    assert.deepEqual((await serve(kept, 'HEAD')).headers, first.headers);
+  });
+
+  it('ranges, conditional answers and copies of the object are answered as before', async () => {
+    const ranged = await serve(kept, 'GET', { range: 'bytes=10-19' });
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.headers!['Content-Length'], '10');
+    assert.equal(ranged.headers!['Content-Range'], 'bytes 10-19/200');
+    assert.deepEqual(ranged.headers, (await serve(plain, 'GET', { range: 'bytes=10-19' })).headers);
+    assert.equal((await serve(kept, 'GET', { 'if-none-match': '"kept"' })).status, 304);
+    const copy = { ...kept, headers: { 'X-Cache': 'HIT' } };
+    const copied = await serve(copy, 'GET');
+    assert.equal(copied.headers!['X-Cache'], 'HIT');
+    assert.equal(copied.headers!['Repr-Digest'], undefined, "a copy answers with its own headers, not the kept object's");
   });
 });

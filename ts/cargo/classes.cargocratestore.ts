@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
 import { TarMemberTap } from '../core/archive/classes.tarmembertap.js';
-import { DocumentCache } from '../core/classes.documentcache.js';
+import { DocumentCache, type ICachedDocument } from '../core/classes.documentcache.js';
 import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget, type IStoredDerivedTarget } from '../core/classes.deriveddocuments.js';
 import type { Logger } from '../core/classes.logger.js';
 import { RegistryError } from '../core/classes.registryerror.js';
@@ -9,7 +9,7 @@ import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { startIngest } from '../core/helpers.ingest.js';
 import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
-import { bufferedObjectSource, storedArtifactSource } from '../core/helpers.storedsource.js';
+import { bufferedObjectSource, keptDocumentObject, storedArtifactSource, type IBufferedObject } from '../core/helpers.storedsource.js';
 import { cargoPaths } from '../core/storage.paths.js';
 import {
   crateManifestPath,
@@ -43,6 +43,11 @@ function servedIndex(stored: Buffer): { name: string; bytes: Buffer } {
 
 const CRATE_CONTENT_TYPE = 'application/x-tar';
 const INDEX_CONTENT_TYPE = 'text/plain; charset=utf-8';
+
+function servedIndexObject(document: ICachedDocument<ReturnType<typeof servedIndex>>): IBufferedObject {
+  const { bytes } = document.value;
+  return { object: { size: bytes.length, etag: document.etag, lastModified: document.lastModified, contentType: INDEX_CONTENT_TYPE }, bytes };
+}
 
 
 /**
@@ -100,9 +105,7 @@ export class CargoCrateStore {
       const document = this.cache.known<ReturnType<typeof servedIndex>>(key) ?? (await this.cache.read(key, servedIndex));
       // `foo_bar` and `foo-bar` share a document; only the published spelling has an index file.
       if (!document || document.value.name.toLowerCase() !== name.toLowerCase()) return null;
-      const { bytes } = document.value;
-      const object: IServedObject = { size: bytes.length, etag: document.etag, lastModified: document.lastModified, contentType: INDEX_CONTENT_TYPE };
-      return { object, bytes };
+      return keptDocumentObject(document, servedIndexObject);
     });
   }
 

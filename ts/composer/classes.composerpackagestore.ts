@@ -10,7 +10,7 @@ import type { SearchIndex } from '../core/classes.searchindex.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { parseStoredJson } from '../core/helpers.storeddocument.js';
 import { startIngest } from '../core/helpers.ingest.js';
-import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
+import { keptServedObject, type IObjectSource, type IServedObject } from '../core/helpers.serve.js';
 import { bufferedObjectSource, storedArtifactSource } from '../core/helpers.storedsource.js';
 import { composerPaths } from '../core/storage.paths.js';
 import {
@@ -144,7 +144,7 @@ export class ComposerPackageStore {
         const bytes = Buffer.from(withBaseUrl(document.json, baseUrl), 'utf8');
         // The same stored document says other URLs under another base URL: the ETag tells them apart.
         const etag = `"${sha256Hex(`${document.etag}\n${baseUrl}`).slice(0, 32)}"`;
-        page = { source: document.etag, bytes, object: { size: bytes.length, etag, lastModified: document.lastModified, contentType: METADATA_CONTENT_TYPE } };
+        page = { source: document.etag, bytes, object: keptServedObject({ size: bytes.length, etag, lastModified: document.lastModified, contentType: METADATA_CONTENT_TYPE }) };
         this.rendered.set(cacheKey, page);
       }
       return { object: page.object, bytes: page.bytes };

@@ -67,14 +67,48 @@ function headerName(headers: Record<string, string>, lowerCaseName: string): str
  * `response` gzip-compressed when the client accepts gzip and its body is a cached text document (see the file
  * comment); with `Vary: Accept-Encoding` and the weak form of its ETag (another representation of the same
  * document). A 304 answering a weak tag the client got that way names the weak tag again. Anything else as it is.
+ * Frozen headers (a kept document's, helpers.serve) are looked at once: their coded forms are kept with them.
  */
 export function withContentCoding(requestHeaders: Record<string, string | undefined>, response: IHandlerResponse): IHandlerResponse {
   const { status, body, headers } = response;
   if (status === 304) return headers ? weakenedNotModified(requestHeaders['if-none-match'], headers, response) : response;
   if (status !== 200 || !headers || !(body instanceof Uint8Array) || body.length < MIN_GZIP_BYTES || body.length > MAX_GZIP_BYTES) return response;
-  const type = headerName(headers, 'content-type');
-  if (!type || !COMPRESSIBLE_TYPE.test(headers[type]) || headerName(headers, 'content-encoding') || !acceptsGzip(requestHeaders['accept-encoding'])) return response;
+  const kept = Object.isFrozen(headers) ? keptCoding(headers) : undefined;
+  if (!(kept ? kept.compressible : isCompressible(headers)) || !acceptsGzip(requestHeaders['accept-encoding'])) return response;
   const compressed = gzipCopy(body);
+  let coded: Record<string, string>;
+  if (!kept) coded = codedHeaders(headers, compressed);
+  else if (!compressed) coded = kept.identity ??= Object.freeze(codedHeaders(headers, undefined));
+  else if (kept.gzip?.compressed === compressed) coded = kept.gzip.headers;
+  else coded = (kept.gzip = { compressed, headers: Object.freeze(codedHeaders(headers, compressed)) }).headers;
+  return { status, statusText: response.statusText, headers: coded, body: compressed ?? body };
+}
+
+/** A text document not already encoded. */
+function isCompressible(headers: Record<string, string>): boolean {
+  const type = headerName(headers, 'content-type');
+  return type !== undefined && COMPRESSIBLE_TYPE.test(headers[type]) && !headerName(headers, 'content-encoding');
+}
+
+/** What withContentCoding worked out for one frozen headers record. */
+interface IKeptCoding {
+  compressible: boolean;
+  /** The headers sent with the body as it is (Vary added). */
+  identity?: Record<string, string>;
+  /** The headers sent with `compressed`, the body's gzip copy they were made for. */
+  gzip?: { compressed: Buffer; headers: Record<string, string> };
+}
+
+const keptCodings = new WeakMap<Record<string, string>, IKeptCoding>();
+
+function keptCoding(headers: Record<string, string>): IKeptCoding {
+  let kept = keptCodings.get(headers);
+  if (!kept) keptCodings.set(headers, (kept = { compressible: isCompressible(headers) }));
+  return kept;
+}
+
+/** `headers` with `Vary: Accept-Encoding`, and as they go with `compressed` when there is one. */
+function codedHeaders(headers: Record<string, string>, compressed: Buffer | undefined): Record<string, string> {
   const coded: Record<string, string> = {};
   for (const name in headers) {
     const lower = name.toLowerCase();
@@ -83,12 +117,12 @@ export function withContentCoding(requestHeaders: Record<string, string | undefi
   }
   const vary = headerName(headers, 'vary');
   coded.Vary = !vary ? 'Accept-Encoding' : /accept-encoding/i.test(headers[vary]) ? headers[vary] : `${headers[vary]}, Accept-Encoding`;
-  if (!compressed) return { status, statusText: response.statusText, headers: coded, body };
+  if (!compressed) return coded;
   const etag = headerName(headers, 'etag');
   if (etag) coded.ETag = weakEtag(headers[etag]);
   coded['Content-Encoding'] = 'gzip';
   coded['Content-Length'] = String(compressed.length);
-  return { status, statusText: response.statusText, headers: coded, body: compressed };
+  return coded;
 }
 
 function weakenedNotModified(ifNoneMatch: string | undefined, headers: Record<string, string>, response: IHandlerResponse): IHandlerResponse {

@@ -135,7 +135,8 @@ export function normalizeResponse(response: IHandlerResponse): IResponse {
     bytes = Buffer.from(JSON.stringify(body), 'utf8');
     if (!hasHeader(headers, 'content-type')) headers['Content-Type'] = 'application/json';
   }
-  if (!hasHeader(headers, 'content-length')) headers['Content-Length'] = String(bytes.byteLength);
+  // The name the core's answers use first: most bodies come with it.
+  if (headers['Content-Length'] === undefined && !hasHeader(headers, 'content-length')) headers['Content-Length'] = String(bytes.byteLength);
   return lazyBodyResponse(response.status, headers, bytes, response.statusText);
 }
 

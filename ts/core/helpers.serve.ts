@@ -154,10 +154,28 @@ function addValidatorHeaders(headers: Record<string, string>, object: IServedObj
 const validatorHeaders = (object: IServedObject) => addValidatorHeaders({}, object);
 
 function responseHeaders(object: IServedObject, span: IByteSpan | undefined, length = span ? span.end - span.start + 1 : object.size): Record<string, string> {
+  if (!span && length === object.size) {
+    const kept = keptWholeHeaders.get(object);
+    if (kept) return kept;
+  }
   const headers = addValidatorHeaders({ 'Content-Type': object.contentType, 'Accept-Ranges': 'bytes' }, object);
   headers['Content-Length'] = String(length);
   if (span) headers['Content-Range'] = `bytes ${span.start}-${span.end}/${object.size}`;
   return headers;
+}
+
+/** The headers of a whole 200 for each kept served object (see keptServedObject). */
+const keptWholeHeaders = new WeakMap<IServedObject, Record<string, string>>();
+
+/**
+ * `object`, whose whole-object answers share one headers record from now on, made here once: for a document
+ * kept in memory with its bytes and answered many times (an index file, a p2 file). The record is frozen, so
+ * what is derived from it can be kept by its identity too (its gzip form, helpers.contentcoding); answers copy
+ * it before anything is added (normalizeResponse). A copy of the object (a spread) is not kept.
+ */
+export function keptServedObject<T extends IServedObject>(object: T): T {
+  keptWholeHeaders.set(object, Object.freeze(responseHeaders(object, undefined)) as Record<string, string>);
+  return object;
 }
 
 /** The 416 for a request whose Range none of the object's `size` bytes satisfy. */

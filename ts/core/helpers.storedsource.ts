@@ -1,6 +1,6 @@
-import type { DocumentCache } from './classes.documentcache.js';
+import type { DocumentCache, ICachedDocument } from './classes.documentcache.js';
 import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
-import type { IByteSpan, IObjectSource, IOpenedObject, IServedObject } from './helpers.serve.js';
+import { keptServedObject, type IByteSpan, type IObjectSource, type IOpenedObject, type IServedObject } from './helpers.serve.js';
 import type { IPresignRequest } from './classes.presignedurls.js';
 import type { IResolvedDownloads } from './helpers.downloads.js';
 import type { IObjectInfo } from './storage/interfaces.storage.js';
@@ -94,9 +94,26 @@ export function bufferedObjectSource(load: () => Promise<IBufferedObject | null>
   return new BufferedObjectSource(load);
 }
 
-interface IBufferedObject {
+export interface IBufferedObject {
   object: IServedObject;
   bytes: Buffer;
+}
+
+const servedOfDocument = new WeakMap<ICachedDocument<unknown>, IBufferedObject>();
+
+/**
+ * A cached document's bytes and served object, made by `make` once per version of the document (the cache keeps
+ * one object per version) and kept with it, its response headers too (keptServedObject): a GET of a kept
+ * document builds none of them. `make` should be a function made once, not per request.
+ */
+export function keptDocumentObject<T>(document: ICachedDocument<T>, make: (document: ICachedDocument<T>) => IBufferedObject): IBufferedObject {
+  let served = servedOfDocument.get(document);
+  if (!served) {
+    served = make(document);
+    keptServedObject(served.object);
+    servedOfDocument.set(document, served);
+  }
+  return served;
 }
 
 /** A class rather than an object of closures: one is made per document GET. */

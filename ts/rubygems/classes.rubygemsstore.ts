@@ -6,7 +6,7 @@ import { gunzipBounded } from '../core/archive/helpers.compression.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
 import { WorkUnderWay } from '../core/classes.workunderway.js';
 import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget, type IStoredDerivedTarget } from '../core/classes.deriveddocuments.js';
-import { DocumentCache } from '../core/classes.documentcache.js';
+import { DocumentCache, type ICachedDocument } from '../core/classes.documentcache.js';
 import type { Logger } from '../core/classes.logger.js';
 import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
 import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
@@ -15,8 +15,8 @@ import { TruthSweep } from '../core/classes.truthsweep.js';
 import { mapLimited } from '../core/helpers.async.js';
 import { startIngest } from '../core/helpers.ingest.js';
 import { parseStoredJson } from '../core/helpers.storeddocument.js';
-import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
-import { bufferedObjectSource, storedArtifactSource } from '../core/helpers.storedsource.js';
+import { keptServedObject, type IObjectSource, type IServedObject } from '../core/helpers.serve.js';
+import { bufferedObjectSource, keptDocumentObject, storedArtifactSource, type IBufferedObject } from '../core/helpers.storedsource.js';
 import { rubygemsPaths } from '../core/storage.paths.js';
 import { createGemSearchIndex } from './classes.rubygemssearch.js';
 import { parseGemspecYaml } from './helpers.gemspec.js';
@@ -198,16 +198,7 @@ export class RubyGemsStore {
     const key = this.documents.knownCurrent(name, this.infoTarget) ?? (await this.documents.ensureCurrent(name, this.infoTarget, ctx));
     return bufferedObjectSource(async () => {
       const stored = this.cache.known<ReturnType<typeof servedInfo>>(key) ?? (await this.cache.read(key, servedInfo));
-      if (!stored) return null;
-      const { bytes, md5, sha256 } = stored.value;
-      const object: IServedObject = {
-        size: bytes.length,
-        etag: `"${md5}"`,
-        lastModified: stored.lastModified,
-        contentType: TEXT,
-        headers: { 'Repr-Digest': `sha-256=:${sha256}:` },
-      };
-      return { object, bytes };
+      return stored && keptDocumentObject(stored, servedInfoObject);
     });
   }
 
@@ -246,7 +237,8 @@ export class RubyGemsStore {
     const cached = this.rendered.get(what);
     if (etag && cached?.etag === etag) return cached;
     const bytes = render(document);
-    const result = { etag, object: compactIndexObject(bytes, lastModified, contentType), bytes };
+    const object = compactIndexObject(bytes, lastModified, contentType);
+    const result = { etag, object: etag ? keptServedObject(object) : object, bytes };
     if (etag) this.rendered.set(what, result);
     else this.rendered.delete(what);
     return result;
@@ -454,4 +446,16 @@ function assertMayPush(gem: IGemDocument, spec: IGemSpec, actor: IGemActor) {
 function servedInfo(stored: Buffer): { bytes: Buffer; md5: string; sha256: string } {
   const info = JSON.parse(stored.toString('utf8')) as IStoredInfo;
   return { bytes: Buffer.from(info.info, 'utf8'), md5: info.md5, sha256: info.sha256 };
+}
+
+function servedInfoObject(stored: ICachedDocument<ReturnType<typeof servedInfo>>): IBufferedObject {
+  const { bytes, md5, sha256 } = stored.value;
+  const object: IServedObject = {
+    size: bytes.length,
+    etag: `"${md5}"`,
+    lastModified: stored.lastModified,
+    contentType: TEXT,
+    headers: { 'Repr-Digest': `sha-256=:${sha256}:` },
+  };
+  return { object, bytes };
 }

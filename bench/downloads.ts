@@ -18,12 +18,16 @@
 // A request that reaches an idle process costs several times one that reaches a busy one (the floor's
 // two rows): at 8 clients the registry mostly waits while the clients read from the bucket.
 // Target with redirects: under 0.1 CPU-s/GiB and no RSS growth. Needs Ceph RGW (test/infra/ceph, root).
-// Run: node --import tsx bench/downloads.ts [--tarballs-only] [--rounds=N] [--against=DIR]
+// `--cold` measures instead what `handleRequest` of one redirected tarball GET costs in a compiled child with serve's
+// flags: warm (back to back), and with the CPU caches evicted before each call (a 16 MiB write, as curl and RGW leave
+// them for a process woken per download), beside an `await` of a settled promise in the same conditions.
+// Run: node --import tsx bench/downloads.ts [--tarballs-only] [--rounds=N] [--against=DIR] | [--cold] [--calls=N]
 //   --tarballs-only: no blobs and no streaming registry, only the 1 MiB tarball GETs of the redirecting one and the floor;
 //   --rounds=N: then N more rounds of the followed tarball GETs, alternating the servers (A B A B, the same minutes);
 //   --against=DIR: in those rounds also a redirecting registry built from another checkout (the code before a
 //     change), started by that checkout's own bench/downloads.ts on the same bucket.
 import * as crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as http from 'node:http';
@@ -34,7 +38,7 @@ import { createNodeHandler } from '../ts/adapters/node.js';
 import type { IStorageConfig } from '../ts/core/interfaces.core.js';
 import { startCephS3 } from '../test/helpers/ceph.js';
 import { publishBody } from '../test/npm/fixtures.js';
-import { benchRequest, cpuSeconds, curlThroughput, mark, median, parseBenchArgs, rssSampler, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
+import { benchRequest, compiledScript, cpuSeconds, curlThroughput, mark, median, parseBenchArgs, rssSampler, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
@@ -63,7 +67,57 @@ async function buildRegistry(storage: IStorageConfig, redirect: boolean) {
     npm: { enabled: true, basePath: '/npm' },
   });
   await registry.init();
-  return { handler: createNodeHandler(registry) as http.RequestListener, token: await registry.getAuthManager().createNpmToken(ADMIN.user) };
+  return { registry, handler: createNodeHandler(registry) as http.RequestListener, token: await registry.getAuthManager().createNpmToken(ADMIN.user) };
+}
+
+const TARBALL_PATH = '/npm/bench-tarball/-/bench-tarball-1.0.0.tgz';
+
+/** Publishes the 1 MiB tarball the GETs ask for, through `handleRequest`. */
+async function publishTarball(registry: SmartRegistry, token: string): Promise<void> {
+  const { body } = await publishBody('bench-tarball', '1.0.0', { tarball: crypto.randomBytes(MiB) });
+  const published = await registry.handleRequest({ method: 'PUT', path: '/npm/bench-tarball', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, query: {}, body });
+  if (published.status !== 201) throw new Error(`npm publish answered ${published.status}`);
+}
+
+/** Microseconds of `call`, median of `calls`, each after `before` (untimed). */
+async function medianMicros(calls: number, before: () => void, call: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let index = 0; index < calls; index++) {
+    before();
+    const started = process.hrtime.bigint();
+    await call();
+    times.push(Number(process.hrtime.bigint() - started) / 1000);
+  }
+  return median(times)!;
+}
+
+/** `--cold`, in the compiled child: one redirected GET's `handleRequest`, warm and with the caches evicted. */
+async function coldCalls(storage: IStorageConfig, calls: number): Promise<void> {
+  const { registry, token } = await buildRegistry(storage, true);
+  try {
+    await publishTarball(registry, token);
+    // A fresh path and header object per call, as node:http hands them over.
+    const get = (withToken: boolean) => async () => {
+      const headers: Record<string, string> = { host: '127.0.0.1', 'user-agent': 'curl/7.88.1', accept: '*/*' };
+      if (withToken) headers.authorization = `Bearer ${token}`;
+      const response = await registry.handleRequest({ method: 'GET', path: `${TARBALL_PATH} `.trimEnd(), headers, query: {}, actor: { ip: '127.0.0.1' } });
+      if (response.status !== 307) throw new Error(`GET answered ${response.status}`);
+    };
+    const settled = () => Promise.resolve();
+    // Past V8's compiling: a running registry's figures.
+    for (let index = 0; index < 20_000; index++) await get(index % 4 === 0)();
+    const evicted = new Uint8Array(16 * MiB);
+    const evict = () => {
+      for (let index = 0; index < evicted.length; index += 64) evicted[index]++;
+    };
+    const nothing = () => undefined;
+    const rows: [string, () => Promise<unknown>][] = [['an await of a settled promise', settled], ['redirected GET', get(false)], ['redirected GET with an npm token', get(true)]];
+    for (const [caches, before] of [['warm', nothing], ['caches evicted', evict]] as const) {
+      for (const [what, call] of rows) console.log(`${caches.padEnd(15)} ${what.padEnd(34)} ${(await medianMicros(calls, before, call)).toFixed(2).padStart(7)} µs (median of ${calls})`);
+    }
+  } finally {
+    await registry.destroy();
+  }
 }
 
 /** The floor's server: every request is a 307 to `location`, as the registry's redirect answers. */
@@ -124,6 +178,19 @@ const row = (who: string, what: string, part: IPart) =>
 
 async function main() {
   const args = parseBenchArgs();
+  if ('cold' in args) {
+    const ceph = await startCephS3();
+    try {
+      const { file, execArgv, env } = compiledScript(SELF);
+      const storage: IStorageConfig = { type: 's3', ...ceph.descriptor, bucketName: ceph.bucketName };
+      console.log(`# handleRequest in a compiled child with serve's flags, Ceph RGW; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
+      const child = spawnSync(process.execPath, [...execArgv, file, '--cold-child', JSON.stringify(storage), String(Number(args.calls ?? 1000))], { env, stdio: 'inherit' });
+      if (child.status !== 0) throw new Error(`the measuring child exited with ${child.status}`);
+    } finally {
+      await ceph.stop();
+    }
+    return;
+  }
   const tarballsOnly = 'tarballs-only' in args;
   const rounds = Number(args.rounds ?? 0);
   const ceph = await startCephS3();
@@ -144,7 +211,7 @@ async function main() {
       body: Buffer.from(JSON.stringify(publish)),
     });
     if (published.status !== 201) throw new Error(`npm publish answered ${published.status}`);
-    const tarballPath = '/npm/bench-tarball/-/bench-tarball-1.0.0.tgz';
+    const tarballPath = TARBALL_PATH;
     const location = (await fetch(`http://127.0.0.1:${redirecting.port}${tarballPath}`, { redirect: 'manual' })).headers.get('location');
     if (!location) throw new Error('the redirecting registry answered the tarball GET without a Location');
     const floor = await startBenchServer(SELF, ['--serve-floor', location]);
@@ -231,5 +298,6 @@ async function main() {
 }
 
 if (process.argv[2] === '--serve-floor') await serveInChild(async () => ({ handler: redirectOnly(process.argv[3]!), token: '' }));
+else if (process.argv[2] === '--cold-child') await coldCalls(JSON.parse(process.argv[3]!) as IStorageConfig, Number(process.argv[4]));
 else if (process.argv[2] === '--serve') await serveInChild(() => buildRegistry(JSON.parse(process.argv[3]!) as IStorageConfig, process.argv[4] === 'redirect'));
 else await main();

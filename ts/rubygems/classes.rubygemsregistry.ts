@@ -418,7 +418,7 @@ export class RubyGemsRegistry extends BaseRegistry {
     const proxied = await this.upstreamGemJson(req, name, `api/v1/versions/${name}.json`);
     if (proxied) return this.proxiedFile(req, { bytes: proxied.body, object: compactIndexObject(proxied.body, undefined, JSON_TYPE) }, proxied.cache);
     const gem = await this.requireGem(name);
-    const versions = servedVersions(gem)
+    const versions = [...servedVersions(gem)]
       .sort((a, b) => compareGemVersions(b.spec.version, a.spec.version))
       .map((record) => versionJson(record));
     return jsonResponse(200, versions);

@@ -9,10 +9,11 @@ import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevis
 import { DocumentCache, type ICachedDocument } from '../core/classes.documentcache.js';
 import type { Logger } from '../core/classes.logger.js';
 import { RegistryError, isRegistryError } from '../core/classes.registryerror.js';
-import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
+import { SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { TruthSweep } from '../core/classes.truthsweep.js';
 import { mapLimited } from '../core/helpers.async.js';
+import { serializeGrowing } from '../core/helpers.json.js';
 import { startIngest } from '../core/helpers.ingest.js';
 import { parseStoredJson } from '../core/helpers.storeddocument.js';
 import { keptServedObject, type IObjectSource, type IServedObject } from '../core/helpers.serve.js';
@@ -33,6 +34,7 @@ import {
 } from './helpers.rubygems.js';
 import type {
   ICompactIndexDocument,
+  ICompactIndexEntry,
   IGemDocument,
   IGemSearchEntry,
   IGemSpec,
@@ -61,25 +63,44 @@ function readCompactIndex(bytes: Buffer): TStoredCompactIndex {
   }
 }
 
-/**
- * A gem document's `/info` file with its MD5, made once per document: its info file and its compact index entry are
- * derived from the same document by one push.
- */
-const infoFiles = new WeakMap<IGemDocument, { info: string; md5: string }>();
+/** What a push, yank or owner change derives from the gem document it writes. */
+interface IGemDerivations {
+  /** `info.json`: the `/info` file with its MD5 and sha-256, as stored. */
+  infoDocument: Buffer;
+  compactEntry: ICompactIndexEntry;
+  searchEntry: IGemSearchEntry | null;
+}
 
-function infoFileOf(gem: IGemDocument): { info: string; md5: string } {
-  let file = infoFiles.get(gem);
-  if (!file) {
+/**
+ * Each gem document's derivations, made once per document (a document is never changed in place): made while the
+ * document itself is written (`prepareDerivations`), so the writes after the answer find them made; the compact
+ * index entry needs the info file's MD5.
+ */
+const derivations = new WeakMap<IGemDocument, IGemDerivations>();
+
+function derivationsOf(gem: IGemDocument): IGemDerivations {
+  let made = derivations.get(gem);
+  if (!made) {
     const info = compactInfoFile(gem);
-    file = { info, md5: md5Hex(info) };
-    infoFiles.set(gem, file);
+    const md5 = md5Hex(info);
+    const stored: IStoredInfo = { revision: gem.revision, info, md5, sha256: sha256Base64(Buffer.from(info, 'utf8')) };
+    made = { infoDocument: Buffer.from(JSON.stringify(stored)), compactEntry: compactIndexEntry(gem, md5), searchEntry: searchEntry(gem) };
+    derivations.set(gem, made);
   }
-  return file;
+  return made;
+}
+
+/**
+ * Called by a mutator with the gem document it returns: its derivations are made on the next turn, while storage
+ * writes the document (a request in flight), not after the answer, where they would delay the next request.
+ */
+function prepareDerivations(gem: IGemDocument): void {
+  void setImmediate().then(() => derivationsOf(gem));
 }
 
 /** Enters a gem in the compact index document: its entry, and a `/versions` line for the versions it serves anew. */
 function enterGem(document: ICompactIndexDocument, name: string, gem: IGemDocument): void {
-  const entry = compactIndexEntry(gem, infoFileOf(gem).md5);
+  const entry = derivationsOf(gem).compactEntry;
   const changes = servedVersionChanges(document.gems[name]?.versions ?? [], entry.versions);
   if (changes.length > 0) document.lines += compactVersionsLine(name, changes, entry.infoMd5);
   document.gems[name] = entry;
@@ -132,6 +153,8 @@ export class RubyGemsStore {
   private readonly rendered: BoundedCache<{ etag: string; object: IServedObject; bytes: Buffer }>;
   /** This instance's compact index entry writes under way, until each settles: a read of the document waits for them. */
   private readonly compactWrites = new WorkUnderWay();
+  /** This instance's search entry writes under way, from before they reach the index: a search waits for them. */
+  private readonly searchWrites = new WorkUnderWay();
 
   constructor(
     private readonly storage: RegistryStorage,
@@ -150,11 +173,7 @@ export class RubyGemsStore {
       label: 'rubygems info file',
       afterAnswer: true,
       key: rubygemsPaths.info,
-      render: (gem) => {
-        const { info, md5 } = infoFileOf(gem);
-        const stored: IStoredInfo = { revision: gem.revision, info, md5, sha256: sha256Base64(Buffer.from(info, 'utf8')) };
-        return Buffer.from(JSON.stringify(stored));
-      },
+      render: (gem) => derivationsOf(gem).infoDocument,
       revisionOfBytes: jsonRevisionOf,
     });
     this.compactTarget = {
@@ -165,10 +184,7 @@ export class RubyGemsStore {
     const searchTarget: IDerivedTarget<IGemDocument> = {
       label: 'rubygems search entry',
       afterAnswer: true,
-      write: (name, gem, revision, ctx, force) => {
-        const entry = gem && searchEntry(gem);
-        return entry ? this.search.upsert(entry, ctx, force) : this.search.remove(name.toLowerCase(), ctx, revisionOrder(revision));
-      },
+      write: (name, gem, revision, ctx, force) => this.searchWrites.track(this.writeSearchEntry(name, gem, revision, ctx, force)),
     };
     this.documents = new DerivedDocuments<IGemDocument>(
       storage,
@@ -266,7 +282,8 @@ export class RubyGemsStore {
       if (!gem) return UNCHANGED;
       enterGem(document, name, gem);
       this.compactWhenLong(document);
-      return document;
+      // Entries of the other gems are the objects serialized for the write before: their JSON is kept, not made again.
+      return new SerializedDocument(document, serializeGrowing(document, 'gems'));
     }, { parse: readCompactIndex });
   }
 
@@ -297,7 +314,7 @@ export class RubyGemsStore {
     }
     const gems = await mapLimited(names, SWEEP_READS, async (name) => (await this.storage.getJson<IGemDocument>(rubygemsPaths.gem(name)))?.value);
     const document = this.emptyCompactIndex();
-    names.forEach((name, index) => gems[index] && (document.gems[name] = compactIndexEntry(gems[index], infoFileOf(gems[index]).md5)));
+    names.forEach((name, index) => gems[index] && (document.gems[name] = compactIndexEntry(gems[index], md5Hex(compactInfoFile(gems[index])))));
     document.lines = compactedVersionsLines(document.gems);
     return document;
   }
@@ -370,6 +387,7 @@ export class RubyGemsStore {
           ? { ...current, versions: { ...current.versions, [version]: record } }
           : { v: 1, revision: '', name: pushed.name, owners: [actor.userId], versions: { [version]: record } };
         next.revision = nextRevision(current?.revision, crypto.randomUUID().slice(0, 8));
+        prepareDerivations(next);
         return next;
       }, upload.stored);
     } catch (error) {
@@ -400,11 +418,13 @@ export class RubyGemsStore {
       if (record.yanked === yanked) {
         throw new RegistryError('invalid', `The version ${version} ${yanked ? 'has already been yanked' : 'is not yanked'}`, { status: 422 });
       }
-      return {
+      const next: IGemDocument = {
         ...gem,
         revision: nextRevision(gem.revision, crypto.randomUUID().slice(0, 8)),
         versions: { ...gem.versions, [version]: { ...record, yanked } },
       };
+      prepareDerivations(next);
+      return next;
     });
   }
 
@@ -415,14 +435,24 @@ export class RubyGemsStore {
       assertOwner(gem, actor);
       const owners = change(gem.owners);
       if (owners.join('\n') === gem.owners.join('\n')) return UNCHANGED;
-      return { ...gem, owners, revision: nextRevision(gem.revision, crypto.randomUUID().slice(0, 8)) };
+      const next: IGemDocument = { ...gem, owners, revision: nextRevision(gem.revision, crypto.randomUUID().slice(0, 8)) };
+      prepareDerivations(next);
+      return next;
     });
   }
 
   // ---- search ------------------------------------------------------------------------------
 
-  searchGems(query: string, size: number, from = 0): Promise<{ total: number; entries: IGemSearchEntry[] }> {
+  async searchGems(query: string, size: number, from = 0): Promise<{ total: number; entries: IGemSearchEntry[] }> {
+    if (!this.searchWrites.idle) await this.searchWrites.current();
     return this.search.search(query, size, from);
+  }
+
+  /** The gem's search entry, after the answer like the other two: its summary, shard and signing wait until it has gone out. */
+  private async writeSearchEntry(name: string, gem: IGemDocument | null, revision: string, ctx: IStorageOperationContext, force: boolean) {
+    await setImmediate();
+    const entry = gem && derivationsOf(gem).searchEntry;
+    await (entry ? this.search.upsert(entry, ctx, force) : this.search.remove(name.toLowerCase(), ctx, revisionOrder(revision)));
   }
 }
 

@@ -74,12 +74,23 @@ export function compactInfoLine(spec: IGemSpec, sha256: string): string {
   return `${fullVersion(spec.version, spec.platform)} ${dependencies}|${requirements.join(',')}`;
 }
 
+/**
+ * Served versions of each gem document, sorted once: a push derives the `/info` file, the compact index entry and the
+ * summary from the same document, and a document is never changed in place (a change makes a new one).
+ */
+const servedVersionsOf = new WeakMap<IGemDocument, readonly IGemVersionRecord[]>();
+
 /** Versions of a gem that are served (not yanked), oldest first, as the compact index lists them. */
-export function servedVersions(gem: IGemDocument) {
-  // `createdAt` is always an ISO string of one length: code-unit order is time order (localeCompare costs ICU).
-  return Object.values(gem.versions)
-    .filter((record) => !record.yanked)
-    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : compareGemVersions(a.spec.version, b.spec.version)));
+export function servedVersions(gem: IGemDocument): readonly IGemVersionRecord[] {
+  let served = servedVersionsOf.get(gem);
+  if (!served) {
+    // `createdAt` is always an ISO string of one length: code-unit order is time order (localeCompare costs ICU).
+    served = Object.values(gem.versions)
+      .filter((record) => !record.yanked)
+      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : compareGemVersions(a.spec.version, b.spec.version)));
+    servedVersionsOf.set(gem, served);
+  }
+  return served;
 }
 
 /**

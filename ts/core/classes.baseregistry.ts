@@ -1,7 +1,8 @@
 import * as crypto from 'node:crypto';
 import { RegistryError, asRegistryError, isRegistryError, publicServerError } from './classes.registryerror.js';
 import { RequestBody, type IResolvedLimits } from './classes.requestbody.js';
-import type { RegistryStorage, IStorageOperationContext } from './classes.registrystorage.js';
+import type { IHeldRedirect, RegistryStorage, IStorageOperationContext } from './classes.registrystorage.js';
+import { RememberedRedirects } from './classes.rememberedredirects.js';
 import type { AuthManager } from './classes.authmanager.js';
 import type { Logger } from './classes.logger.js';
 import { assertSafeRequestPath } from './helpers.path.js';
@@ -79,6 +80,8 @@ export interface IRouteRequest {
   storageContext: IStorageOperationContext;
   /** This protocol's download settings: `serveObject` redirects artifact GETs by them. */
   downloads?: IResolvedDownloads;
+  /** Set by `serveObject` when it redirected from memory alone (see `RememberedRedirects`). */
+  heldRedirect?: IHeldRedirect;
   /**
    * What the request acted on, set by a handler that learns it from the body (a crate or a distribution
    * named inside the upload); an `audit` given as an action reads it.
@@ -154,6 +157,8 @@ export abstract class BaseRegistry {
   private compiledRoutes?: ICompiledRoute[];
   private readonly routesByMethod = new Map<string, ICompiledRoute[]>();
   private readonly urlOptionsByMount = new Map<string, IPublicUrlOptions>();
+  /** Redirects of anonymous artifact GETs answered again without routing (only where downloads redirect). */
+  private readonly redirects?: RememberedRedirects;
 
   constructor(deps: IProtocolDependencies) {
     this.deps = deps;
@@ -161,6 +166,7 @@ export abstract class BaseRegistry {
     this.config = deps.config;
     this.storage = deps.storage;
     this.auth = deps.auth;
+    if (deps.downloads?.redirect) this.redirects = new RememberedRedirects(deps.storage, deps.downloads);
     this.logger = deps.logger;
     this.upstream = new UpstreamProxy({
       protocol: deps.protocol,
@@ -252,10 +258,22 @@ export abstract class BaseRegistry {
     let routeRequest: IRouteRequest | undefined;
     let audit: TRouteAudit | undefined;
     let response: IResponse;
+    let changes = 0;
+    let routePattern: string | undefined;
+    const redirects = this.redirects && upperCaseMethod(ctx.method) === 'GET' && this.answerableAnonymously(ctx) ? this.redirects : undefined;
+    if (redirects) {
+      const remembered = redirects.answer(relativePath);
+      if (remembered) {
+        if (record) record.route = remembered.route;
+        return normalizeResponse({ status: 307, headers: remembered.headers });
+      }
+      changes = redirects.changesNow();
+    }
     try {
       assertSafeRequestPath(relativePath, { allowEncodedSlash: this.allowsEncodedSlash() });
       const method = upperCaseMethod(ctx.method);
       const { route, params } = this.findRoute(method, relativePath);
+      routePattern = route.pattern;
       if (record) record.route = route.pattern;
       audit = route.audit;
       routeRequest = this.buildRouteRequest(ctx, method, relativePath, params, publicBasePath);
@@ -270,6 +288,9 @@ export abstract class BaseRegistry {
       response = normalizeResponse(this.renderError(this.answerable(asRegistryError(error), ctx), routeRequest));
     }
     if (audit && routeRequest) this.emitRouteEvent(audit, routeRequest, response.status);
+    else if (redirects && routeRequest?.heldRedirect && response.status === 307 && routeRequest.token === null && routePattern !== undefined) {
+      redirects.remember(relativePath, { route: routePattern, headers: response.headers }, routeRequest.heldRedirect, changes);
+    }
     return response;
   }
 
@@ -333,6 +354,12 @@ export abstract class BaseRegistry {
     throw new RegistryError('method-not-allowed', `method ${method} is not allowed here`, {
       headers: { Allow: [...allowed].sort().join(', ') },
     });
+  }
+
+  /** A request the same path answers alike every time it comes without credentials (see `RememberedRedirects`). */
+  private answerableAnonymously(ctx: IRequestContext): boolean {
+    const headers = lowerCaseHeaders(ctx.headers);
+    return !this.auth.sendsCredentials(headers) && RememberedRedirects.answerable(headers, ctx.query);
   }
 
   /** The routes of one method, in table order: a request looks only at its own method's. */

@@ -101,6 +101,11 @@ export class BoundedCache<V> implements ICacheBudgetMember {
     return entry.value;
   }
 
+  /** When the entry kept for `key` stops being served, by the cache's clock; undefined when none is kept. */
+  expiresAt(key: string): number | undefined {
+    return this.entries.get(key)?.expiresAt;
+  }
+
   has(key: string): boolean {
     return this.get(key) !== undefined;
   }

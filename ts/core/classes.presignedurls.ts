@@ -51,6 +51,12 @@ export class PresignedUrls {
     return age >= 0 && age < reuseMs(request.expiresIn) ? remembered.url : undefined;
   }
 
+  /** Until when (by the signing clock) `peek` hands out the URL remembered for `key`; undefined when none is. */
+  reusableUntil(key: string): number | undefined {
+    const remembered = this.urls.get(key);
+    return remembered && remembered.signedAtMs + reuseMs(remembered.expiresIn);
+  }
+
   async get(key: string, request: IPresignRequest): Promise<string> {
     const known = this.peek(key, request);
     if (known !== undefined) return known;

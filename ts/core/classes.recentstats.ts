@@ -21,12 +21,17 @@ export interface IRecentStatsOptions {
  */
 export class RecentStats {
   private readonly remembered: BoundedCache<{ info: IObjectInfo | null }>;
+  /** Bumped by every `forget`: what was made from remembered stats holds only while this is unchanged. */
+  changes = 0;
+  /** The clock of the window. */
+  readonly now: () => number;
 
   constructor(
     private readonly stat: (key: string) => Promise<IObjectInfo | null>,
     private readonly options: IRecentStatsOptions,
   ) {
-    this.remembered = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: options.windowMs, now: options.now });
+    this.now = options.now ?? Date.now;
+    this.remembered = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: options.windowMs, now: this.now });
   }
 
   /** The object's info as stored at most `windowMs` ago (null: none), or now after this instance wrote it. */
@@ -49,8 +54,16 @@ export class RecentStats {
     return this.remembered.get(key)?.info;
   }
 
+  /** Until when (by `now`) `peek` answers for `key` without storage; undefined when it does not now. */
+  heldUntil(key: string): number | undefined {
+    if (this.options.windowMs <= 0) return undefined;
+    const until = this.remembered.expiresAt(key);
+    return until !== undefined && until > this.now() ? until : undefined;
+  }
+
   /** This instance changed or deleted `key` (or tried to): the next `get` asks storage. */
   forget(key: string): void {
+    this.changes++;
     this.remembered.delete(key);
   }
 }

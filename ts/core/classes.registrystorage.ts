@@ -40,6 +40,14 @@ export type { IStorageOperationContext };
 
 export const CORE_CONTEXT: IStorageOperationContext = { protocol: 'core' };
 
+/** How long a redirect made from memory would be made the same way: see `RegistryStorage.redirectHeldUntil`. */
+export interface IHeldRedirect {
+  /** By the storage clock (`statClock`). */
+  statUntil: number;
+  /** By the signing clock (`downloads.nowMs`). */
+  urlUntil: number;
+}
+
 export interface IJsonDocument<T> {
   value: T;
   etag: string;
@@ -158,6 +166,27 @@ export class RegistryStorage {
   presignedGetNow(key: string, ctx: IStorageOperationContext, request: IPresignRequest): string | undefined {
     if (this.hooks.afterGet && ctx.protocol !== 'core') return undefined;
     return this.presignedUrls?.peek(key, request);
+  }
+
+  /**
+   * Until when a redirect to `key` made from memory (`knownRecentStat` and `presignedGetNow`) would be made the
+   * same way again: the stat's window by the storage clock, the URL's reuse by the signing clock. Undefined when
+   * either would be asked for now.
+   */
+  redirectHeldUntil(key: string): IHeldRedirect | undefined {
+    const statUntil = this.recentStats.heldUntil(key);
+    const urlUntil = statUntil === undefined ? undefined : this.presignedUrls?.reusableUntil(key);
+    return urlUntil === undefined ? undefined : { statUntil: statUntil!, urlUntil };
+  }
+
+  /** Bumped by every write and delete through this instance (and every stat a read found changed). */
+  get changes(): number {
+    return this.recentStats.changes;
+  }
+
+  /** Milliseconds now by the clock of the remembered stats (`IHeldRedirect.statUntil`). */
+  statClock(): number {
+    return this.recentStats.now();
   }
 
   async putObject(

@@ -15,6 +15,7 @@ import { extendRecord } from './helpers.record.js';
 export class RouteRequest implements IRouteRequest {
   token: IAuthToken | null = null;
   eventTarget?: IRouteRequest['eventTarget'];
+  heldRedirect?: IRouteRequest['heldRedirect'];
   private urls?: IPublicUrls;
   private context?: IStorageOperationContext;
 

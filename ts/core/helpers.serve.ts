@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { RegistryError } from './classes.registryerror.js';
+import type { IHeldRedirect } from './classes.registrystorage.js';
 import type { IResolvedDownloads } from './helpers.downloads.js';
 import { memoizeBounded } from './helpers.memo.js';
 import { etagMatches, type IHandlerResponse } from './helpers.response.js';
@@ -63,6 +64,8 @@ export interface IObjectSource {
   directUrl?(object: IServedObject, downloads: IResolvedDownloads): Promise<string | undefined>;
   /** `directUrl`'s URL when it needs no waiting (handed out recently, no hook to run); undefined: ask `directUrl`. */
   directUrlNow?(object: IServedObject, downloads: IResolvedDownloads): string | undefined;
+  /** Until when `describeNow` and `directUrlNow` would answer as they just did; undefined when not known. */
+  heldUntil?(): IHeldRedirect | undefined;
 }
 
 export interface IServeRequest {
@@ -71,6 +74,8 @@ export interface IServeRequest {
   headers: Record<string, string | undefined>;
   /** The protocol's download settings; artifact GETs are redirected when `redirect` is on. */
   downloads?: IResolvedDownloads;
+  /** Set by `serveObject` when it redirected from memory alone: how long that answer holds (see `RememberedRedirects`). */
+  heldRedirect?: IHeldRedirect;
 }
 
 export interface IServeOptions {
@@ -221,6 +226,7 @@ export async function serveObject(request: IServeRequest, source: IObjectSource,
   }
   // From a remembered stat (and below, a URL handed out recently) a redirect does not wait at all.
   let object = source.describeNow?.();
+  const describedNow = object !== undefined;
   if (object === undefined) object = await source.describe();
   if (!object) throw options.notFound();
   if (isNotModified(request, object)) return { status: 304, headers: validatorHeaders(object) };
@@ -228,7 +234,9 @@ export async function serveObject(request: IServeRequest, source: IObjectSource,
   const status = span ? 206 : 200;
   if (request.method === 'HEAD') return { status, headers: responseHeaders(object, span) };
   if (directUrl && downloads) {
-    const location = source.directUrlNow?.(object, downloads) ?? (await directUrl.call(source, object, downloads));
+    const known = source.directUrlNow?.(object, downloads);
+    if (known !== undefined && describedNow) request.heldRedirect = source.heldUntil?.();
+    const location = known ?? (await directUrl.call(source, object, downloads));
     if (location) return redirectResponse(object, location);
   }
   const opened = await source.open(span);

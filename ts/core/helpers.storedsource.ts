@@ -1,5 +1,5 @@
 import type { DocumentCache, ICachedDocument } from './classes.documentcache.js';
-import type { IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
+import type { IHeldRedirect, IStorageOperationContext, RegistryStorage } from './classes.registrystorage.js';
 import { keptServedObject, type IByteSpan, type IObjectSource, type IOpenedObject, type IServedObject } from './helpers.serve.js';
 import type { IPresignRequest } from './classes.presignedurls.js';
 import type { IResolvedDownloads } from './helpers.downloads.js';
@@ -79,6 +79,10 @@ class StoredArtifactSource extends StoredObjectSource {
 
   directUrlNow(object: IServedObject, downloads: IResolvedDownloads): string | undefined {
     return this.storage.presignedGetNow(this.key, this.ctx, presignRequest(object, downloads));
+  }
+
+  heldUntil(): IHeldRedirect | undefined {
+    return this.storage.redirectHeldUntil(this.key);
   }
 
   protected override stat(): Promise<IObjectInfo | null> {

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { TarMemberTap } from '../core/archive/classes.tarmembertap.js';
 import { DocumentCache, type ICachedDocument } from '../core/classes.documentcache.js';
 import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget, type IStoredDerivedTarget } from '../core/classes.deriveddocuments.js';
@@ -8,6 +8,7 @@ import { RegistryError } from '../core/classes.registryerror.js';
 import { UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import type { SearchIndex } from '../core/classes.searchindex.js';
 import { startIngest } from '../core/helpers.ingest.js';
+import { pipeStreams } from '../core/helpers.pipe.js';
 import type { IObjectSource, IServedObject } from '../core/helpers.serve.js';
 import { bufferedObjectSource, keptDocumentObject, storedArtifactSource, type IBufferedObject } from '../core/helpers.storedsource.js';
 import { cargoPaths } from '../core/storage.paths.js';
@@ -144,7 +145,7 @@ export class CargoCrateStore {
     const key = cargoPaths.crateFile(normalized, metadata.vers, fileId);
     const manifestPath = crateManifestPath(metadata.name, metadata.vers);
     const tap = new TarMemberTap({ format: 'tar.gz', wanted: (member) => member === manifestPath, limits: { maxTarBytes: this.maxUnpackedBytes } });
-    pipeline(crate, tap, () => undefined);
+    pipeStreams([crate, tap], () => undefined);
     const upload = startIngest(this.storage, key, tap, { ...ctx, metadata: { packageName: metadata.name, version: metadata.vers } }, {
       maxBytes: crateLength,
       verify: async ({ size }) => {

@@ -1,7 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Busboy } from '@fastify/busboy';
 import { RegistryError } from './classes.registryerror.js';
+import { pipeStreamsAsync } from './helpers.pipe.js';
 import { toNodeReadable } from './helpers.stream.js';
 
 export interface IMultipartLimits {
@@ -112,7 +112,7 @@ export async function parseMultipart<T>(
   });
 
   try {
-    await pipeline(source, parser);
+    await pipeStreamsAsync(source, parser);
     file?.stream.end();
   } catch (error) {
     fail(describeParseError(error as Error));

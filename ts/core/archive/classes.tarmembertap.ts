@@ -1,8 +1,8 @@
 import * as zlib from 'node:zlib';
 import { PassThrough, Readable, Transform, Writable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { RegistryError, isRegistryError } from '../classes.registryerror.js';
+import { pipeStreamsAsync } from '../helpers.pipe.js';
 import { toNodeReadable } from '../helpers.stream.js';
 import { assertSafeMemberName } from './helpers.archivenames.js';
 import { isZlibError } from './helpers.compression.js';
@@ -59,8 +59,8 @@ export class TarMemberTap extends Transform {
     const extract = tar.extract();
     extract.on('entry', collector.onEntry);
     this.input = options.format === 'tar.gz' ? zlib.createGunzip() : new PassThrough();
-    // streamx streams (tar-stream's) work in Node's pipeline; only their types differ.
-    this.members = pipeline(this.input, counter, extract as unknown as Writable).then(
+    // streamx streams (tar-stream's) work in a Node stream chain; only their types differ.
+    this.members = pipeStreamsAsync(this.input, counter, extract as unknown as Writable).then(
       () => {
         this.parseFinished = true;
         if (!counter.endsWithEndMarker()) throw RegistryError.invalid('tar archive is truncated (no end-of-archive marker)');
@@ -107,7 +107,7 @@ export async function readTarMembers(
 ): Promise<ReadonlyMap<string, Buffer>> {
   const tap = new TarMemberTap(options);
   const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
-  await pipeline(toNodeReadable(source), tap, discard);
+  await pipeStreamsAsync(toNodeReadable(source), tap, discard);
   return tap.members;
 }
 

@@ -1,7 +1,7 @@
 import * as zlib from 'node:zlib';
-import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import { RegistryError } from '../classes.registryerror.js';
+import { pipeStreams, pipeStreamsAsync } from '../helpers.pipe.js';
 import type { IStorageOperationContext, RegistryStorage } from '../classes.registrystorage.js';
 import { StoredObjectReader, type IStoredObjectFacts } from './classes.storedobjectreader.js';
 import { StreamTail } from './classes.streamtail.js';
@@ -139,7 +139,7 @@ export class ZipArchive {
    */
   static tailKeeper(upload?: Readable): StreamTail {
     const keeper = new StreamTail(KEPT_TAIL_BYTES);
-    if (upload) pipeline(upload, keeper).catch(() => undefined);
+    if (upload) pipeStreams([upload, keeper], () => undefined);
     return keeper;
   }
 
@@ -179,8 +179,8 @@ export class ZipArchive {
     const source = dataStart >= this.tail.start ? Readable.from([inTail(this.tail, dataStart, entry.compressedSize)], { objectMode: false }) : await this.reader.stream(dataStart, entry.compressedSize);
     const collector = new DeclaredSizeCollector(entry.uncompressedSize, what);
     try {
-      if (entry.method === ZIP_METHOD_DEFLATE) await pipeline(source, zlib.createInflateRaw(), collector);
-      else await pipeline(source, collector);
+      if (entry.method === ZIP_METHOD_DEFLATE) await pipeStreamsAsync(source, zlib.createInflateRaw(), collector);
+      else await pipeStreamsAsync(source, collector);
     } catch (error) {
       if (isZlibError(error)) throw invalid(`${what} is not valid deflate data (${error.message})`);
       throw error;

@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BufferPool } from '../classes.bufferpool.js';
 import { RegistryError } from '../classes.registryerror.js';
 import { HashingTransform, digestBytes, sha256Hex } from '../helpers.hash.js';
+import { pipeStreamsAsync } from '../helpers.pipe.js';
 import { bytesToNode } from '../helpers.stream.js';
 import { assertValidKey, assertValidPrefix, badKeyError, compareKeys, keyCause } from './helpers.key.js';
 import { KeyLock } from './helpers.keylock.js';
@@ -427,7 +427,7 @@ export class FilesystemBackend implements IStorageBackend {
     try {
       const hasher = new HashingTransform(options);
       // The sink fsyncs before close: the data is on disk before the rename makes it visible.
-      await pipeline(source, hasher, new SyncingFileSink(handle, SYNC_EVERY_BYTES));
+      await pipeStreamsAsync(source, hasher, new SyncingFileSink(handle, SYNC_EVERY_BYTES));
       return { file, digests: hasher.result };
     } catch (error) {
       await removeQuietly(file);

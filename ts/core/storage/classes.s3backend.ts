@@ -1,7 +1,5 @@
 import * as crypto from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { pipeline as pipelineWithCallback } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   CopyObjectCommand,
@@ -15,6 +13,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BufferPool } from '../classes.bufferpool.js';
 import { RegistryError } from '../classes.registryerror.js';
 import { digestBytes, HashingTransform } from '../helpers.hash.js';
+import { pipeStreams, pipeStreamsAsync } from '../helpers.pipe.js';
 import type { IS3StorageConfig } from '../interfaces.core.js';
 import { corePaths } from '../storage.paths.js';
 import { assertValidKey, assertValidPrefix } from './helpers.key.js';
@@ -350,7 +349,7 @@ export class S3Backend implements IStorageBackend {
         callback();
       },
     });
-    await pipeline(body, hasher, collect);
+    await pipeStreamsAsync(body, hasher, collect);
     return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), digests: hasher.result };
   }
 
@@ -386,7 +385,7 @@ export class S3Backend implements IStorageBackend {
     const spool = new SpoolWriter();
     try {
       const hasher = new HashingTransform(options);
-      await pipeline(body, hasher, spool);
+      await pipeStreamsAsync(body, hasher, spool);
       const { size } = hasher.result;
       if (size > SINGLE_PUT_LIMIT_BYTES) {
         throw RegistryError.tooLarge(`a conditional write of ${size} bytes exceeds S3's single PUT limit of ${SINGLE_PUT_LIMIT_BYTES} bytes`);
@@ -431,7 +430,7 @@ export class S3Backend implements IStorageBackend {
     });
     // Errors travel both ways: a failing body destroys the hasher (and the upload reading it), and the
     // other way round, so a client connection is not left hanging.
-    pipelineWithCallback(toReadable(body), hasher, () => undefined);
+    pipeStreams([toReadable(body), hasher], () => undefined);
     try {
       const { etag } = await uploadInParts(this.client, { Bucket: this.bucket, Key: key }, hasher, {
         buffers: this.partBuffers,

@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import { BoundedCache } from './classes.boundedcache.js';
 import { WorkUnderWay } from './classes.workunderway.js';
 import type { Logger } from './classes.logger.js';
@@ -315,10 +316,13 @@ export class SearchIndex<E> {
   /**
    * A change of one shard, kept among the writes under way until it settles. (Queuing a shard's changes behind the
    * write under way, to share the next one, was tried: three instances publishing at once to one shard took twice
-   * as long, each instance then having a single conditional write in each round of the race.)
+   * as long, each instance then having a single conditional write in each round of the race.) The write starts on the
+   * next turn of the event loop: a publish's entry is changed on the turn its truth is written, and its answer goes
+   * out on that turn without waiting for the shard's copy, serialisation, hashing and signing (a search waits for it
+   * all the same: it is under way from now).
    */
   private update(shard: number, ctx: IStorageOperationContext, change: TShardChange<E>): Promise<void> {
-    return this.shardWrites.track(this.write(shard, ctx, change));
+    return this.shardWrites.track(setImmediate().then(() => this.write(shard, ctx, change)));
   }
 
   private async write(shard: number, ctx: IStorageOperationContext, change: TShardChange<E>): Promise<void> {

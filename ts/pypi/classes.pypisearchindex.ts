@@ -48,8 +48,7 @@ export class PypiSearchIndex extends SearchIndex<IPypiSearchEntry> {
   /** `reflect` after the upload was answered (see `writeUnlessDeletedMeanwhile`). */
   async reflectLate(name: string, project: IPypiProject, ctx: IStorageOperationContext): Promise<void> {
     const entry = toSearchEntry(project);
-    await writeUnlessDeletedMeanwhile(this.storage, pypiPaths.project(name), () => this.reflect(name, project, ctx), async () => {
-      if (entry) await this.remove(name, ctx, entry.serial);
-    });
+    if (!entry) return this.remove(name, ctx);
+    await writeUnlessDeletedMeanwhile(this.storage, pypiPaths.project(name), () => this.upsert(entry, ctx), () => this.remove(name, ctx, entry.serial));
   }
 }

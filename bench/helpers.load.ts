@@ -334,12 +334,15 @@ export function rssSampler(pid: number) {
   return { now: () => processMiB(pid, 'VmRSS'), stop: () => (clearInterval(timer), peak) };
 }
 
-/** Run `body` on the filesystem backend and/or a local s3rver, as `--backend=fs|s3|all` asks, or on a local Ceph RGW (`--backend=ceph`). */
-export async function withBackends(backend: string, label: string, body: (name: string, storage: IStorageConfig) => Promise<unknown>) {
+/**
+ * Run `body` on the filesystem backend and/or a local s3rver, as `--backend=fs|s3|all` asks, or on a local Ceph RGW
+ * (`--backend=ceph`); for Ceph, `enginePids` are its daemons (their CPU is the engine's work, see `cpuSeconds`).
+ */
+export async function withBackends(backend: string, label: string, body: (name: string, storage: IStorageConfig, enginePids: number[]) => Promise<unknown>) {
   if (backend === 'fs' || backend === 'all') {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `smartregistry-bench-${label}-`));
     try {
-      await body('filesystem', { type: 'filesystem', path: dir });
+      await body('filesystem', { type: 'filesystem', path: dir }, []);
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });
     }
@@ -348,7 +351,7 @@ export async function withBackends(backend: string, label: string, body: (name: 
     const { startS3Server } = await import('../test/helpers/s3server.js');
     const s3 = await startS3Server();
     try {
-      await withS3Trace(`${label}-s3rver`, { type: 's3', ...s3.descriptor, bucketName: `bench-${label}` }, (storage) => body('s3 (local s3rver)', storage));
+      await withS3Trace(`${label}-s3rver`, { type: 's3', ...s3.descriptor, bucketName: `bench-${label}` }, (storage) => body('s3 (local s3rver)', storage, []));
     } finally {
       await s3.stop();
     }
@@ -358,7 +361,7 @@ export async function withBackends(backend: string, label: string, body: (name: 
     const { startCephS3 } = await import('../test/helpers/ceph.js');
     const ceph = await startCephS3();
     try {
-      await withS3Trace(`${label}-ceph`, { type: 's3', ...ceph.descriptor, bucketName: ceph.bucketName }, (storage) => body('s3 (Ceph RGW)', storage));
+      await withS3Trace(`${label}-ceph`, { type: 's3', ...ceph.descriptor, bucketName: ceph.bucketName }, (storage) => body('s3 (Ceph RGW)', storage, ceph.daemonPids));
     } finally {
       await ceph.stop();
     }

@@ -1,7 +1,8 @@
 /**
  * Publish figures alone (`npm run bench -- small-publish`): per protocol, 30 warm-up publishes, then versions 1..200
  * of one package one request at a time: the median, versions 1-10 and 190-200, and the server's CPU per publish (the
- * median of each request's, and user + system over all 200 from /proc, split). Quick enough to repeat, so a change
+ * median of each request's, and user + system over all 200 from /proc, split; on Ceph RGW also its daemons' CPU per
+ * publish, the engine's share of the two cores, which back-to-back publishes wait for as much as for their own). Quick enough to repeat, so a change
  * can be set against the code before it in the same minutes: `--against=/path/to/a/checkout` runs that tree's server
  * (compiled from its own sources, fed the same packages) before this one's, for each protocol and `--rounds=N` times.
  *
@@ -89,7 +90,10 @@ function userSystemMs(pid: number): [number, number] {
   return [Number(fields[11]) * msPerTick, Number(fields[12]) * msPerTick];
 }
 
-async function publishFigures(tree: string, protocol: string, storage: IStorageConfig): Promise<string> {
+/** User + system ms of all `pids` so far. */
+const totalCpuMs = (pids: number[]) => pids.reduce((sum, pid) => sum + userSystemMs(pid).reduce((a, b) => a + b, 0), 0);
+
+async function publishFigures(tree: string, protocol: string, storage: IStorageConfig, enginePids: number[]): Promise<string> {
   // The tree's own helpers compile and start the tree's own server.
   const helpers = (await import(path.join(tree, 'bench', 'helpers.load.ts'))) as typeof import('./helpers.load.js');
   const server = await helpers.startBenchServer(path.join(tree, 'bench', `${protocol}.ts`), ['--serve', JSON.stringify(storage)]);
@@ -107,15 +111,17 @@ async function publishFigures(tree: string, protocol: string, storage: IStorageC
     const times: number[] = [];
     const cpu: number[] = [];
     const [userBefore, systemBefore] = userSystemMs(server.child.pid!);
+    const engineBefore = totalCpuMs(enginePids);
     for (let version = 1; version <= VERSIONS; version++) times.push(await publish('pkg', version, cpu));
     const [userAfter, systemAfter] = userSystemMs(server.child.pid!);
+    const engine = enginePids.length > 0 ? `; engine CPU per publish ${((totalCpuMs(enginePids) - engineBefore) / VERSIONS).toFixed(2)} ms` : '';
     const first = median(times.slice(0, 10));
     const last = median(times.slice(189, 200));
     const f = (ms: number) => ms.toFixed(2);
     return (
       `median ${f(median(times))} ms, 1-10 ${f(first)}, 190-200 ${f(last)} (${(last / first).toFixed(2)}×); ` +
       `CPU per publish ${f(median(cpu))} ms (1-10 ${f(median(cpu.slice(0, 10)))}, 190-200 ${f(median(cpu.slice(189, 200)))}), ` +
-      `user ${f((userAfter - userBefore) / VERSIONS)} + system ${f((systemAfter - systemBefore) / VERSIONS)} ms`
+      `user ${f((userAfter - userBefore) / VERSIONS)} + system ${f((systemAfter - systemBefore) / VERSIONS)} ms${engine}`
     );
   } finally {
     agent.destroy();
@@ -131,9 +137,9 @@ const trees = args.against ? [path.resolve(args.against), HERE] : [HERE];
 for (let round = 1; round <= Number(args.rounds ?? 1); round++) {
   for (const protocol of protocols) {
     for (const tree of trees) {
-      await withBackends(args.backend ?? 'fs', `publish-${protocol}`, async (backend, storage) => {
+      await withBackends(args.backend ?? 'fs', `publish-${protocol}`, async (backend, storage, enginePids) => {
         const load = os.loadavg()[0]!.toFixed(2);
-        const figures = await publishFigures(tree, protocol, storage);
+        const figures = await publishFigures(tree, protocol, storage, enginePids);
         console.log(`${protocol} ${backend} ${path.basename(tree)} (round ${round}, load ${load}): ${figures}`);
       });
     }

@@ -23,6 +23,8 @@ export interface ICephS3 {
   descriptor: Omit<IS3StorageConfig, 'bucketName'>;
   /** A fresh bucket name (the backend creates it on init). */
   bucketName: string;
+  /** The daemons' PIDs (monitor, OSD, radosgw): what the benches read the engine's CPU from. */
+  daemonPids: number[];
   /** Stops this instance's daemons (by PID) and removes its data. */
   stop(): Promise<void>;
 }
@@ -60,7 +62,8 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-function waitForReady(child: ChildProcessWithoutNullStreams): Promise<void> {
+/** The daemons' PIDs from the script's `READY mon=PID osd=PID rgw=PID` line. */
+function waitForReady(child: ChildProcessWithoutNullStreams): Promise<number[]> {
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => fail('timed out'), STARTUP_TIMEOUT_MS);
@@ -73,10 +76,11 @@ function waitForReady(child: ChildProcessWithoutNullStreams): Promise<void> {
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (/^READY /m.test(output)) {
+      const ready = /^READY (.*)$/m.exec(output);
+      if (ready) {
         clearTimeout(timer);
         child.off('exit', onExit);
-        resolve();
+        resolve([...ready[1]!.matchAll(/=(\d+)/g)].map((match) => Number(match[1])));
       }
     });
     child.once('exit', onExit);
@@ -94,8 +98,9 @@ async function startOnce(): Promise<ICephS3> {
     await exited;
     clearTimeout(timer);
   };
+  let daemonPids: number[];
   try {
-    await waitForReady(child);
+    daemonPids = await waitForReady(child);
   } catch (error) {
     await stop();
     throw error;
@@ -105,6 +110,7 @@ async function startOnce(): Promise<ICephS3> {
   return {
     descriptor: { endpoint: '127.0.0.1', port, useSsl: false, accessKey: ACCESS_KEY, accessSecret: SECRET_KEY, region: 'us-east-1' },
     bucketName: `smartregistry-${crypto.randomBytes(6).toString('hex')}`,
+    daemonPids,
     stop,
   };
 }

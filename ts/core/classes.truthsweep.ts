@@ -42,9 +42,14 @@ export class TruthSweep {
     this.now = options.now ?? Date.now;
   }
 
+  /** Is a sweep due (ensureSwept would wait for one)? */
+  get due(): boolean {
+    return this.now() - this.sweptAt >= this.options.intervalMs;
+  }
+
   /** Sweep if one is due (one at a time); resolves once it has finished. A failed sweep is logged. */
   async ensureSwept(): Promise<void> {
-    if (this.now() - this.sweptAt < this.options.intervalMs) return;
+    if (!this.due) return;
     this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
     await this.sweeping;
   }

@@ -141,7 +141,7 @@ export class RubyGemsRegistry extends BaseRegistry {
   // ---- compact index -------------------------------------------------------------------------
 
   private async compactVersions(req: IRouteRequest) {
-    const found = await this.mergedIndex(req);
+    const found = this.upstream.configured ? await this.mergedIndex(req) : null;
     if (!found) return this.compactIndexFile(req, 'versions', (local) => Buffer.from(compactVersionsFile(local.createdAt, local.lines), 'utf8'));
     return this.proxiedFile(req, found.merged.file, found.cache);
   }
@@ -160,7 +160,7 @@ export class RubyGemsRegistry extends BaseRegistry {
    * (rendered once per merged index), else from the local one.
    */
   private async listingFile(req: IRouteRequest, what: string, render: (served: TServedIndex) => Buffer, contentType?: string) {
-    const found = await this.mergedIndex(req);
+    const found = this.upstream.configured ? await this.mergedIndex(req) : null;
     if (!found) return this.compactIndexFile(req, what, (index) => render(servedIndex(index)), contentType);
     let file = found.merged.listings.get(what);
     if (!file) {
@@ -211,7 +211,7 @@ export class RubyGemsRegistry extends BaseRegistry {
 
   /** A file rendered from the compact index document (ETag, 304, Range, HEAD, Repr-Digest). */
   private async compactIndexFile(req: IRouteRequest, what: string, render: (index: ICompactIndexDocument) => Buffer, contentType?: string) {
-    const file = await this.store.renderedFromCompactIndex(what, render, contentType);
+    const file = this.store.renderedNow(what) ?? (await this.store.renderedFromCompactIndex(what, render, contentType));
     return serveObject(req, bufferedObjectSource(async () => file), { notFound: () => RegistryError.notFound(`${req.path} not found`) });
   }
 

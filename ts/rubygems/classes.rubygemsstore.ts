@@ -247,6 +247,18 @@ export class RubyGemsStore {
     return { v: 1, createdAt: compactCreatedAt(this.now()), gems: {}, lines: '' };
   }
 
+  /**
+   * What `renderedFromCompactIndex` would answer without waiting: the kept rendering of `what` when no write of this
+   * instance is under way, no sweep is due and the document is known as stored now at the etag it was rendered
+   * from; undefined when it must be asked.
+   */
+  renderedNow(what: string): { etag: string; object: IServedObject; bytes: Buffer } | undefined {
+    if (!this.compactWrites.idle || this.sweep.due) return undefined;
+    const stored = this.cache.known<ICompactIndexDocument>(rubygemsPaths.compactIndex());
+    const cached = stored && this.rendered.get(what);
+    return cached && cached.etag === stored.etag ? cached : undefined;
+  }
+
   /** A file rendered from the compact index document, kept until the document changes. */
   async renderedFromCompactIndex(what: string, render: (document: ICompactIndexDocument) => Buffer, contentType?: string) {
     const { document, etag, lastModified } = await this.compactIndex();

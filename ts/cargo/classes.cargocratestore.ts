@@ -144,7 +144,7 @@ export class CargoCrateStore {
     const fileId = crypto.randomUUID();
     const key = cargoPaths.crateFile(normalized, metadata.vers, fileId);
     const manifestPath = crateManifestPath(metadata.name, metadata.vers);
-    const tap = new TarMemberTap({ format: 'tar.gz', wanted: (member) => member === manifestPath, limits: { maxTarBytes: this.maxUnpackedBytes } });
+    const tap = new TarMemberTap({ format: 'tar.gz', wanted: (member) => member === manifestPath, limits: { maxTarBytes: this.maxUnpackedBytes }, knownLength: crateLength });
     pipeStreams([crate, tap], () => undefined);
     const upload = startIngest(this.storage, key, tap, { ...ctx, metadata: { packageName: metadata.name, version: metadata.vers } }, {
       maxBytes: crateLength,

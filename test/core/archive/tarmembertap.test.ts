@@ -106,6 +106,27 @@ describe('tar members while an upload streams into storage', () => {
     assert.deepEqual(await bytesOf(back!.stream), crate);
   });
 
+  it('inflates a small tar.gz of a declared length in one call: the same members, limits and refusals', async () => {
+    const crate = await bytesOf(tarStream(crateEntries(2 * KiB), true));
+    const inline = { ...crateOptions, knownLength: crate.length };
+    const { stored, members } = await upload(Readable.from([crate.subarray(0, 100), crate.subarray(100)]), inline);
+    assert.equal(stored.status, 'fulfilled');
+    assert.equal(members.status, 'fulfilled');
+    assert.deepEqual(members.value.get('demo-1.0.0/Cargo.toml'), cargoToml);
+    const bomb = await bytesOf(tarStream([{ name: 'demo-1.0.0/Cargo.toml', data: cargoToml }, { name: 'demo-1.0.0/zeros', size: 8 * MiB }], true));
+    assert.ok(bomb.length < 64 * KiB, `the bomb has ${bomb.length} bytes`);
+    const refused = await upload(Readable.from([bomb]), { ...crateOptions, knownLength: bomb.length, limits: { maxTarBytes: 1 * MiB } });
+    assert.equal(refused.stored.status, 'rejected');
+    assert.ok(isKind('too-large', /inflates past the limit of 1048576 bytes/)((refused.members as PromiseRejectedResult).reason));
+    const garbage = crypto.randomBytes(500);
+    const notGzip = await upload(Readable.from([garbage]), { ...crateOptions, knownLength: garbage.length });
+    assert.ok(isKind('invalid', /not gzip-compressed/)((notGzip.members as PromiseRejectedResult).reason));
+    const longer = await upload(Readable.from([crate]), { ...crateOptions, knownLength: crate.length - 1 });
+    assert.ok(isKind('invalid', /more than the \d+ bytes declared/)((longer.members as PromiseRejectedResult).reason));
+    assert.equal(longer.stored.status, 'rejected');
+    for (const { key } of [refused, notGzip, longer]) assert.equal((await storedKeys()).includes(key), false);
+  });
+
   it('finds a .gem metadata.gz (plain tar) and inflates it within a limit', async () => {
     const yaml = Buffer.from('--- !ruby/object:Gem::Specification\nname: demo\nversion: !ruby/object:Gem::Version\n  version: 1.0.0\n');
     const dataTarGz = await bytesOf(tarStream([{ name: 'lib/demo.rb', data: Buffer.from('module Demo; end\n') }], true));

@@ -5,7 +5,7 @@ import { RegistryError, isRegistryError } from '../classes.registryerror.js';
 import { pipeStreamsAsync } from '../helpers.pipe.js';
 import { toNodeReadable } from '../helpers.stream.js';
 import { assertSafeMemberName } from './helpers.archivenames.js';
-import { isZlibError } from './helpers.compression.js';
+import { INFLATE_INLINE_BYTES, isZlibError } from './helpers.compression.js';
 
 export interface ITarLimits {
   /** Most entries (files, directories, links) the archive may hold. */
@@ -28,6 +28,12 @@ export interface ITarMemberOptions {
   /** Which regular files to keep, by their full name (pax and GNU long names resolved). */
   wanted: (name: string) => boolean;
   limits?: Partial<ITarLimits>;
+  /**
+   * The archive's length, when the upload declared it. A tar.gz of at most INFLATE_INLINE_BYTES is inflated in one call
+   * on the event loop once whole (a few microseconds), not chunk by chunk in libuv's thread pool, whose hops and
+   * back cost a small crate's publish about a millisecond before its PUT could start.
+   */
+  knownLength?: number;
 }
 
 const TAR_BLOCK_BYTES = 512;
@@ -58,7 +64,12 @@ export class TarMemberTap extends Transform {
     const counter = new TarByteCounter(limits.maxTarBytes, options.format);
     const extract = tar.extract();
     extract.on('entry', collector.onEntry);
-    this.input = options.format === 'tar.gz' ? zlib.createGunzip() : new PassThrough();
+    this.input =
+      options.format === 'tar'
+        ? new PassThrough()
+        : options.knownLength !== undefined && options.knownLength <= INFLATE_INLINE_BYTES
+          ? new InlineGunzip(options.knownLength, limits.maxTarBytes)
+          : zlib.createGunzip();
     // streamx streams (tar-stream's) work in a Node stream chain; only their types differ.
     this.members = pipeStreamsAsync(this.input, counter, extract as unknown as Writable).then(
       () => {
@@ -161,6 +172,38 @@ class MemberCollector {
       return RegistryError.tooLarge(`tar member ${quoted} has ${size} bytes, over the limit of ${this.limits.maxMemberBytes}`);
     }
     return undefined;
+  }
+}
+
+/** A small gzip stream of a declared length, inflated in one call when it has ended. */
+class InlineGunzip extends Transform {
+  private readonly chunks: Buffer[] = [];
+  private received = 0;
+
+  constructor(
+    private readonly declaredBytes: number,
+    private readonly maxInflatedBytes: number,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.received += chunk.length;
+    if (this.received > this.declaredBytes) return callback(RegistryError.invalid(`the archive has more than the ${this.declaredBytes} bytes declared`));
+    this.chunks.push(chunk);
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    let inflated: Buffer;
+    try {
+      inflated = zlib.gunzipSync(Buffer.concat(this.chunks), { maxOutputLength: this.maxInflatedBytes });
+    } catch (error) {
+      // The words TarByteCounter uses when a streamed gzip inflates too far.
+      const tooLarge = (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
+      return callback(tooLarge ? RegistryError.tooLarge(`gzip stream inflates past the limit of ${this.maxInflatedBytes} bytes`) : (error as Error));
+    }
+    callback(null, inflated);
   }
 }
 

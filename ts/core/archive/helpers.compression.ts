@@ -8,7 +8,7 @@ const gunzip = promisify(zlib.gunzip);
  * hop to libuv's thread pool and back costs more than the work; a bomb stops at `maxBytes` out (a few ms at
  * worst). Past it, in the pool.
  */
-const INFLATE_INLINE_BYTES = 64 * 1024;
+export const INFLATE_INLINE_BYTES = 64 * 1024;
 
 /** An error raised by zlib on bad compressed data (`Z_DATA_ERROR`, `Z_BUF_ERROR` ...). */
 export const isZlibError = (error: unknown): error is Error & { code: string } =>

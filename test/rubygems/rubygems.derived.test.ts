@@ -91,7 +91,9 @@ describe('rubygems: a push is answered once gem.json is written', () => {
       await a.registry.getStorage().settled();
       assert.match((await b.request('GET', '/rubygems/versions')).text, /\nprompt 1\.0\.0 [0-9a-f]{32}\n$/);
       const release = writes.hold(/^rubygems\/(gems\/prompt\/info\.json|compact-index\.json|search\/)/);
-      assert.equal((await a.push(await makeGem(gemspecYaml('prompt', '1.1.0')))).status, 200, 'answered while every derived write is held');
+      // A new description: the search entry changes too (a push that leaves it alone does not write it).
+      const described = gemspecYaml('prompt', '1.1.0').replace('summary: prompt for tests', 'summary: prompt described anew');
+      assert.equal((await a.push(await makeGem(described))).status, 200, 'answered while every derived write is held');
       const fromB = await b.request('GET', '/rubygems/info/prompt');
       assert.match(fromB.text, /^1\.1\.0 \|checksum:/m, 'another instance derives /info from gem.json');
       const reads = {
@@ -114,6 +116,49 @@ describe('rubygems: a push is answered once gem.json is written', () => {
     } finally {
       await b.close();
       await a.close();
+    }
+  });
+});
+
+describe('rubygems: the search entry', () => {
+  it('is written when what a gem is found by changes, not for every version; search answers from gem.json', async () => {
+    const puts: string[] = [];
+    const r = await createGemRegistry({ storageHooks: { afterPut: (ctx) => void puts.push(ctx.key) } });
+    try {
+      const search = async (query: string) =>
+        (await r.request('GET', `/rubygems/api/v1/search.json?query=${encodeURIComponent(query)}`)).json as Array<{ name: string; version: string; sha: string }>;
+      const searchWrites = () => puts.filter((key) => key.startsWith('rubygems/search/'));
+      assert.equal((await r.push(await makeGem(gemspecYaml('steady', '1.0.0')))).status, 200);
+      await r.registry.getStorage().settled();
+      assert.equal(searchWrites().length, 1);
+
+      puts.length = 0;
+      const second = await makeGem(gemspecYaml('steady', '1.1.0'));
+      assert.equal((await r.push(second)).status, 200);
+      await r.registry.getStorage().settled();
+      assert.deepEqual(searchWrites(), [], 'the same name and description: the entry stands');
+      assert.ok(puts.includes('rubygems/gems/steady/info.json') && puts.includes('rubygems/compact-index.json'), puts.join(' '));
+      const found = await search('steady');
+      assert.deepEqual(found.map((hit) => [hit.name, hit.version]), [['steady', '1.1.0']]);
+      assert.equal(found[0].sha, crypto.createHash('sha256').update(second).digest('hex'));
+
+      puts.length = 0;
+      const renamed = gemspecYaml('steady', '1.2.0').replace('summary: steady for tests', 'summary: steady with a wholly new purpose');
+      assert.equal((await r.push(await makeGem(renamed))).status, 200);
+      await r.registry.getStorage().settled();
+      assert.equal(searchWrites().length, 1, 'a new description is written');
+      assert.deepEqual((await search('purpose')).map((hit) => [hit.name, hit.version]), [['steady', '1.2.0']]);
+
+      puts.length = 0;
+      for (const version of ['1.2.0', '1.1.0', '1.0.0']) {
+        assert.equal((await r.request('DELETE', `/rubygems/api/v1/gems/yank?gem_name=steady&version=${version}`)).status, 200);
+      }
+      await r.registry.getStorage().settled();
+      assert.deepEqual(await search('steady'), [], 'every version yanked: not found');
+      assert.equal((await r.request('PUT', '/rubygems/api/v1/gems/unyank?gem_name=steady&version=1.0.0')).status, 200);
+      assert.deepEqual((await search('steady')).map((hit) => [hit.name, hit.version]), [['steady', '1.0.0']], 'found again once a version is served');
+    } finally {
+      await r.close();
     }
   });
 });

@@ -32,7 +32,7 @@ export class RubyGemsCatalogue implements IPackageCatalogue {
 
   async search(query: string, size: number, from: number) {
     const result = await this.store.searchGems(query, size, from);
-    return { total: result.total, entries: result.entries.map((entry) => ({ name: entry.name, version: entry.version, description: entry.info })) };
+    return { total: result.total, entries: result.gems.map((gem) => ({ name: gem.name, version: gem.version, description: gem.info })) };
   }
 
   /** A push names `1.0.0-x86_64-linux`; the page lists versions across platforms (a version never holds `-`). */

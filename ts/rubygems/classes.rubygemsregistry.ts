@@ -477,8 +477,8 @@ export class RubyGemsRegistry extends BaseRegistry {
 
   /** `gem search --remote`: the core search index, by name and description. */
   private async searchGems(req: IRouteRequest) {
-    const { entries } = await this.store.searchGems(req.query.query ?? '', MAX_SEARCH_RESULTS);
-    return jsonResponse(200, entries.map((entry) => gemInfo(req, entry)));
+    const { gems } = await this.store.searchGems(req.query.query ?? '', MAX_SEARCH_RESULTS);
+    return jsonResponse(200, gems.map((summary) => gemInfo(req, summary)));
   }
 }
 

@@ -38,6 +38,7 @@ import type {
   IGemDocument,
   IGemSearchEntry,
   IGemSpec,
+  IGemSummary,
   IGemVersionRecord,
   IStoredInfo,
 } from './interfaces.rubygems.js';
@@ -153,8 +154,6 @@ export class RubyGemsStore {
   private readonly rendered: BoundedCache<{ etag: string; object: IServedObject; bytes: Buffer }>;
   /** This instance's compact index entry writes under way, until each settles: a read of the document waits for them. */
   private readonly compactWrites = new WorkUnderWay();
-  /** This instance's search entry writes under way, from before they reach the index: a search waits for them. */
-  private readonly searchWrites = new WorkUnderWay();
 
   constructor(
     private readonly storage: RegistryStorage,
@@ -184,7 +183,11 @@ export class RubyGemsStore {
     const searchTarget: IDerivedTarget<IGemDocument> = {
       label: 'rubygems search entry',
       afterAnswer: true,
-      write: (name, gem, revision, ctx, force) => this.searchWrites.track(this.writeSearchEntry(name, gem, revision, ctx, force)),
+      write: (name, gem, revision, ctx, force) => {
+        // Made while gem.json was written (prepareDerivations); the index writes it after the answer.
+        const entry = gem && derivationsOf(gem).searchEntry;
+        return entry ? this.search.upsert(entry, ctx, force) : this.search.remove(name.toLowerCase(), ctx, revisionOrder(revision));
+      },
     };
     this.documents = new DerivedDocuments<IGemDocument>(
       storage,
@@ -399,6 +402,7 @@ export class RubyGemsStore {
           ? { ...current, versions: { ...current.versions, [version]: record } }
           : { v: 1, revision: '', name: pushed.name, owners: [actor.userId], versions: { [version]: record } };
         next.revision = nextRevision(current?.revision, crypto.randomUUID().slice(0, 8));
+        setSearchRevision(current, next);
         prepareDerivations(next);
         return next;
       }, upload.stored);
@@ -435,6 +439,7 @@ export class RubyGemsStore {
         revision: nextRevision(gem.revision, crypto.randomUUID().slice(0, 8)),
         versions: { ...gem.versions, [version]: { ...record, yanked } },
       };
+      setSearchRevision(gem, next);
       prepareDerivations(next);
       return next;
     });
@@ -448,6 +453,7 @@ export class RubyGemsStore {
       const owners = change(gem.owners);
       if (owners.join('\n') === gem.owners.join('\n')) return UNCHANGED;
       const next: IGemDocument = { ...gem, owners, revision: nextRevision(gem.revision, crypto.randomUUID().slice(0, 8)) };
+      setSearchRevision(gem, next);
       prepareDerivations(next);
       return next;
     });
@@ -455,22 +461,32 @@ export class RubyGemsStore {
 
   // ---- search ------------------------------------------------------------------------------
 
-  async searchGems(query: string, size: number, from = 0): Promise<{ total: number; entries: IGemSearchEntry[] }> {
-    if (!this.searchWrites.idle) await this.searchWrites.current();
-    return this.search.search(query, size, from);
-  }
-
-  /** The gem's search entry, after the answer like the other two: its summary, shard and signing wait until it has gone out. */
-  private async writeSearchEntry(name: string, gem: IGemDocument | null, revision: string, ctx: IStorageOperationContext, force: boolean) {
-    await setImmediate();
-    const entry = gem && derivationsOf(gem).searchEntry;
-    await (entry ? this.search.upsert(entry, ctx, force) : this.search.remove(name.toLowerCase(), ctx, revisionOrder(revision)));
+  /** Gems found by name and description, each described by its gem.json as it is now. */
+  async searchGems(query: string, size: number, from = 0): Promise<{ total: number; gems: IGemSummary[] }> {
+    const { total, entries } = await this.search.search(query, size, from);
+    const summaries = await Promise.all(entries.map(async (entry) => {
+      const gem = await this.getGem(entry.name);
+      return gem && gemSummary(gem);
+    }));
+    return { total, gems: summaries.filter((summary): summary is IGemSummary => summary !== null) };
   }
 }
 
 function searchEntry(gem: IGemDocument): IGemSearchEntry | null {
-  const summary = gemSummary(gem);
-  return summary && { ...summary, rev: revisionOrder(gem.revision) };
+  const info = searchInfo(gem);
+  return info === null ? null : { name: gem.name, info, rev: revisionOrder(gem.searchRevision ?? gem.revision) };
+}
+
+/** The description search finds a gem by; null when no version is served (then it is not found). */
+const searchInfo = (gem: IGemDocument) => gemSummary(gem)?.info ?? null;
+
+/**
+ * `next.searchRevision`: kept from `current` while what search finds the gem by stays the same, so its search entry
+ * is not written again for every version pushed; the new revision otherwise.
+ */
+function setSearchRevision(current: IGemDocument | null, next: IGemDocument): void {
+  const kept = current?.searchRevision !== undefined && searchInfo(current) === searchInfo(next);
+  next.searchRevision = kept ? current.searchRevision : next.revision;
 }
 
 function assertOwner(gem: IGemDocument, actor: IGemActor) {

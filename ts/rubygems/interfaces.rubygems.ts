@@ -48,6 +48,11 @@ export interface IGemDocument {
   owners: string[];
   /** By `fullVersion` (`1.0.0` or `1.0.0-x86_64-linux`). */
   versions: Record<string, IGemVersionRecord>;
+  /**
+   * The revision of the last change to what search finds the gem by (see IGemSearchEntry): a push that leaves it as
+   * it was does not write the search entry again. Absent in documents written before it: `revision` stands for it.
+   */
+  searchRevision?: string;
 }
 
 /** A served (not yanked) version as the registry-wide files list it. */
@@ -106,9 +111,14 @@ export interface IGemSummaryDependency {
   requirements: string;
 }
 
-/** A gem in the core search index. */
-export interface IGemSearchEntry extends IGemSummary {
-  /** Order of the gem.json revision it was derived from. */
+/**
+ * A gem in the core search index: what it is found by, its name and the description of its newest served version,
+ * which most pushes leave as it was. What a search answers about it is read from its gem.json.
+ */
+export interface IGemSearchEntry {
+  name: string;
+  info: string;
+  /** Order of the gem.json `searchRevision` it was derived from. */
   rev: number;
 }
 

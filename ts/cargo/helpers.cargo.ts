@@ -16,6 +16,7 @@ import type {
   ICargoSearchEntry,
 } from './interfaces.cargo.js';
 import { isPlainObject } from '../core/helpers.json.js';
+import { memoizeBounded } from '../core/helpers.memo.js';
 
 export const MAX_CRATE_NAME_LENGTH = 64;
 const CRATE_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -28,19 +29,28 @@ const RESERVED_NAMES = new Set([
   'std', 'core', 'alloc', 'proc-macro', 'test',
 ]);
 
+/*
+ * Names, their checks and index paths are remembered per name (memoizeBounded): every index GET asks them again for
+ * the same few crates, and a string made once is hashed once by the maps it is looked up in.
+ */
+
 /** One name for everything that differs only in case or `-`/`_`, as the registry keeps crates unique. */
-export const normalizeCrateName = (name: string) => name.toLowerCase().replace(/_/g, '-');
+export const normalizeCrateName = memoizeBounded((name: string) => name.toLowerCase().replace(/_/g, '-'), 1024);
 
 /** Why `name` cannot be a crate name by cargo's rules, or null when it can. */
 export function crateNameError(name: unknown): string | null {
   if (typeof name !== 'string' || name === '') return 'the crate name is empty';
+  return nameErrorOf(name);
+}
+
+const nameErrorOf = memoizeBounded((name: string): string | null => {
   if (name.length > MAX_CRATE_NAME_LENGTH) return `the crate name is longer than ${MAX_CRATE_NAME_LENGTH} characters`;
   if (!CRATE_NAME.test(name)) {
     return `invalid crate name ${JSON.stringify(name)}: use ASCII letters, digits, \`-\` and \`_\`, starting with a letter`;
   }
   if (RESERVED_NAMES.has(normalizeCrateName(name))) return `the crate name ${JSON.stringify(name)} is reserved`;
   return null;
-}
+}, 1024);
 
 export function assertCrateName(name: unknown): string {
   const error = crateNameError(name);
@@ -49,7 +59,9 @@ export function assertCrateName(name: unknown): string {
 }
 
 /** Where the sparse index keeps a crate's file: `1/a`, `2/ab`, `3/a/abc`, `ab/cd/abcd…`, lower case. */
-export function indexPathOf(name: string): string {
+export const indexPathOf = memoizeBounded(indexPathOfName, 1024);
+
+function indexPathOfName(name: string): string {
   const lower = name.toLowerCase();
   switch (lower.length) {
     case 1:

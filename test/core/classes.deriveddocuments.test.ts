@@ -283,6 +283,58 @@ test('derived documents: a package deleted on another instance while its last de
   }, 1);
 });
 
+test('derived documents: a package deleted on another instance while the late writes of its next change were under way keeps none of them', async () => {
+  await withProjects(async (first, second) => {
+    await (await first.documents.change('demo', ctx, addVersion('1.0', 1))).derived;
+    // The page exists now: the next change's late write replaces it, conditional on the version it knows.
+    const release = hold(first, 'pypi/demo/page.json');
+    const published = await first.documents.change('demo', ctx, addVersion('2.0', 2));
+    assert.deepEqual(published.value?.versions, ['1.0', '2.0'], 'answered while the page is held');
+    await (await second.documents.change('demo', ctx, () => DELETE)).derived;
+    assert.equal(await pageOf(second.storage, 'demo'), null, 'the deletion removed the page');
+    release();
+    await first.storage.settled();
+    assert.equal(await pageOf(first.storage, 'demo'), null, 'the page written after the deletion is removed again');
+    assert.equal(await first.storage.stat('pypi/demo/project.json'), null);
+  }, 1);
+});
+
+test('derived documents: late writes that replaced what they found cost no stat of the truth; one that created a document does', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-derived-'));
+  const backend = new FilesystemBackend(dir);
+  const stats: string[] = [];
+  const stat = backend.stat.bind(backend);
+  backend.stat = (key) => {
+    stats.push(key);
+    return stat(key);
+  };
+  const storage = new RegistryStorage(backend);
+  await storage.init();
+  try {
+    const page = derivedDocument<{ revision: string; versions: string[] }>(storage, {
+      label: 'page',
+      afterAnswer: true,
+      key: (name) => `p/${name}/page.json`,
+      render: (truth) => Buffer.from(JSON.stringify(truth)),
+      revisionOfBytes: jsonRevisionOf,
+    });
+    const documents = new DerivedDocuments(storage, jsonTruth<{ revision: string; versions: string[] }>((name) => `p/${name}/truth.json`), [page], new Logger({ level: 'silent' }));
+    const publish = async (revision: string, versions: string[]) => assert.equal(await (await documents.change('demo', ctx, () => ({ revision, versions }))).derived, true);
+    await publish('1-a', ['1.0']);
+    assert.deepEqual(stats, ['p/demo/truth.json'], 'the page was created: checked');
+    await publish('2-b', ['1.0', '2.0']);
+    assert.deepEqual(stats, ['p/demo/truth.json'], 'the page was replaced as found: not checked');
+    assert.deepEqual(JSON.parse((await storage.getBytes('p/demo/page.json'))!.bytes.toString()), { revision: '2-b', versions: ['1.0', '2.0'] });
+    // Changed behind this instance's back: its write after the conflict is checked again.
+    await backend.put('p/demo/page.json', Buffer.from(JSON.stringify({ revision: '2-b', versions: ['1.0', '2.0'], other: true })));
+    await publish('3-c', ['1.0', '2.0', '3.0']);
+    assert.deepEqual(stats, ['p/demo/truth.json', 'p/demo/truth.json'], 'written after a conflict: checked');
+  } finally {
+    await storage.destroy();
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('derived documents: a read that finds another instance\'s derived document landed since its stat answers it, not a remembered "missing"', async () => {
   await withProjects(async (first, second) => {
     const release = hold(first, 'pypi/demo/page.json');

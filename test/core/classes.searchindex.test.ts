@@ -177,3 +177,15 @@ test('an upsert of the very entry the shard already holds writes nothing; anothe
     assert.deepEqual((await other.search('serde', 10, 0)).entries.map((entry) => entry.summary), ['serialization framework, faster']);
   });
 });
+
+test('an upsert says whether its entry may outlive a removal made meanwhile: not when it replaced the entry in the shard as first found', async () => {
+  await withIndex(async ({ index, make }) => {
+    assert.equal(await index.upsert({ name: 'tokio', rev: 1, summary: 'runtime' }, ctx), true, 'added to a shard that did not hold it');
+    assert.equal(await index.upsert({ name: 'tokio', rev: 2, summary: 'runtime' }, ctx), false, 'replaced its own entry, the shard as this instance wrote it');
+    assert.equal(await index.upsert({ name: 'tokio', rev: 2, summary: 'runtime' }, ctx), false, 'the very entry again: nothing written');
+    // Another instance removes the entry (a deletion): this instance's copy is stale, its write is redone on the stored shard.
+    await make().remove('tokio', ctx);
+    assert.equal(await index.upsert({ name: 'tokio', rev: 3, summary: 'runtime' }, ctx), true, 'written on the shard read again after the conflict');
+    assert.deepEqual(names(await make().search('tokio', 10, 0)), ['tokio']);
+  });
+});

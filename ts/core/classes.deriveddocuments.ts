@@ -39,9 +39,11 @@ export interface IDerivedTarget<T> {
   label: string;
   /**
    * Write what `truth` implies (null: the package is gone; `revision` was its last), unless what
-   * is stored was derived from a later revision. `force` writes anyway (a repair from the truth).
+   * is stored was derived from a later revision. `force` writes anyway (a repair from the truth). Resolves
+   * false only when nothing it wrote can outlive a deletion of the package made meanwhile (see
+   * `writeUnlessDeletedMeanwhile`); anything else counts as "it may".
    */
-  write(name: string, truth: T | null, revision: string, ctx: IStorageOperationContext, force: boolean): Promise<void>;
+  write(name: string, truth: T | null, revision: string, ctx: IStorageOperationContext, force: boolean): Promise<boolean | void>;
   /**
    * Written after the change is answered (default: before). Only for what every read waits for and checks:
    * a document served through `ensureCurrent` (which waits for this instance's writes under way and repairs
@@ -149,13 +151,13 @@ export function derivedDocument<T>(storage: RegistryStorage, spec: IDerivedDocum
       const key = spec.key(name);
       // A part of the truth this change left alone: written already (a repair first forgets what was remembered).
       const recorded = truth && spec.revisionOf ? spec.revisionOf(truth) : revision;
-      if (!force && truth && spec.revisionOf && storage.rememberedDocument<{ revision: string | null }>(key)?.revision === recorded) return;
+      if (!force && truth && spec.revisionOf && storage.rememberedDocument<{ revision: string | null }>(key)?.revision === recorded) return false;
       // Written after the answer: rendered, hashed, signed and sent once the answer has gone out. `truth` may be
       // changed in place by the next update of the package, which waits one turn more (DerivedDocuments.change).
       if (spec.afterAnswer) await setImmediate();
       const bytes = truth ? spec.render(truth) : null;
       const order = revisionOrder(recorded);
-      await storage.updateDocument<{ revision: string | null }>(
+      const written = await storage.updateDocument<{ revision: string | null }>(
         key,
         ctx,
         (current) => {
@@ -165,8 +167,16 @@ export function derivedDocument<T>(storage: RegistryStorage, spec: IDerivedDocum
         },
         { parse },
       );
+      // A deletion removes this document: one made before the write refused it, one after takes it.
+      return written.changed && !written.overwroteFound;
     },
   };
+}
+
+/** What `writeDerived` did. */
+interface IDerivedWrites {
+  ok: boolean;
+  mayOutliveDeletion: boolean;
 }
 
 /** Packages whose keys and verified pairs (truth etag, derived etag) are remembered, so a read costs a stat of each, not a read. */
@@ -246,7 +256,7 @@ export class DerivedDocuments<T> {
     const revision = result.value ? this.truth.revision(result.value) : lastRevision;
     const later = this.targets.some((target) => target.afterAnswer) ? this.deriveAfterAnswer(name, result.value, revision, ctx) : Promise.resolve(true);
     const now = await this.writeDerived(name, result.value, revision, ctx, false, (target) => target.afterAnswer !== true);
-    return { value: result.value, changed: true, derived: now ? later : later.then(() => false) };
+    return { value: result.value, changed: true, derived: now.ok ? later : later.then(() => false) };
   }
 
   /**
@@ -262,8 +272,13 @@ export class DerivedDocuments<T> {
     const write = () => this.writeDerived(name, truth, revision, ctx, false, late);
     const written =
       truth === null || this.truth.neverDeleted
-        ? write()
-        : writeUnlessDeletedMeanwhile(this.storage, this.truth.key(name), write, async (ok) => (await this.writeDerived(name, null, revision, ctx, false, late)) && ok);
+        ? write().then((writes) => writes.ok)
+        : writeUnlessDeletedMeanwhile(
+            this.storage,
+            this.truth.key(name),
+            () => write().then((writes) => ({ written: writes.ok, mayOutliveDeletion: writes.mayOutliveDeletion })),
+            async (ok) => (await this.writeDerived(name, null, revision, ctx, false, late)).ok && ok,
+          );
     // Immediates run in order, each followed by its promise continuations: this one after every render.
     const rendered = setImmediate();
     this.rendering.set(name, rendered);
@@ -337,7 +352,7 @@ export class DerivedDocuments<T> {
     const stored = await this.storage.getBytes(this.truth.key(name));
     if (!stored) return true;
     const truth = parseStored(this.truth.key(name), stored.bytes, this.truth.parse);
-    return this.writeDerived(name, truth, this.truth.revision(truth), ctx, false);
+    return (await this.writeDerived(name, truth, this.truth.revision(truth), ctx, false)).ok;
   }
 
   private async verify(name: string, target: IStoredDerivedTarget<T>, truthKey: string, slot: IDerivedKey, ctx: IStorageOperationContext) {
@@ -386,7 +401,10 @@ export class DerivedDocuments<T> {
     }
   }
 
-  /** Every derived write (of the targets `which` picks), settled; false when one failed (logged). */
+  /**
+   * Every derived write (of the targets `which` picks), settled: `ok` false when one failed (logged);
+   * `mayOutliveDeletion` unless every target said nothing it wrote can.
+   */
   private async writeDerived(
     name: string,
     truth: T | null,
@@ -394,15 +412,19 @@ export class DerivedDocuments<T> {
     ctx: IStorageOperationContext,
     force: boolean,
     which: (target: IDerivedTarget<T>) => boolean = () => true,
-  ): Promise<boolean> {
+  ): Promise<IDerivedWrites> {
     const targets = this.targets.filter(which);
     const results = await Promise.allSettled(targets.map((target) => target.write(name, truth, revision, ctx, force)));
-    let ok = true;
+    const writes = { ok: true, mayOutliveDeletion: false };
     results.forEach((result, index) => {
-      if (result.status === 'fulfilled') return;
-      ok = false;
+      if (result.status === 'fulfilled') {
+        if (result.value !== false) writes.mayOutliveDeletion = true;
+        return;
+      }
+      writes.ok = false;
+      writes.mayOutliveDeletion = true;
       this.logger.warn(`${targets[index].label} of ${name} was not written (reads will repair it)`, result.reason);
     });
-    return ok;
+    return writes;
   }
 }

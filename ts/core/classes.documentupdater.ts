@@ -70,6 +70,12 @@ export interface IDocumentUpdateResult<T> {
   /** Etag of the document as this update left it (null: deleted or absent). */
   etag: string | null;
   changed: boolean;
+  /**
+   * It wrote over the document as it first found it (remembered or read), conditional on that version's etag: nobody
+   * had changed or removed it in between. False when nothing was written, when it created the document, and when it
+   * wrote on what it read again after a conflict.
+   */
+  overwroteFound: boolean;
 }
 
 
@@ -128,13 +134,13 @@ export class DocumentUpdater {
         }
         if (next === UNCHANGED) {
           if (current && options.remember !== false) this.remember(key, current.etag, current.value, current.size);
-          return { value: current ? current.value : null, etag: current ? current.etag : null, changed: false };
+          return { value: current ? current.value : null, etag: current ? current.etag : null, changed: false, overwroteFound: false };
         }
         if (next === DELETE) {
-          if (!current) return { value: null, etag: null, changed: false };
+          if (!current) return { value: null, etag: null, changed: false, overwroteFound: false };
           try {
             await this.storage.deleteObject(key, ctx, { ifMatch: current.etag });
-            return { value: null, etag: null, changed: true };
+            return { value: null, etag: null, changed: true, overwroteFound: false };
           } catch (error) {
             if (!isPreconditionFailed(error)) throw error;
           }
@@ -145,7 +151,7 @@ export class DocumentUpdater {
           try {
             const put = await this.storage.putObject(key, bytes, ctx, prerequisite ? { ...condition, after: prerequisite } : condition);
             if (options.remember !== false) this.remember(key, put.etag, value, bytes.length);
-            return { value, etag: put.etag, changed: true };
+            return { value, etag: put.etag, changed: true, overwroteFound: attempt === 0 && current !== null };
           } catch (error) {
             // A failed prerequisite is the failure to report (its own error may even be a precondition-failed).
             await prerequisite;

@@ -4,6 +4,7 @@ import { BoundedCache } from './classes.boundedcache.js';
 import { WorkUnderWay } from './classes.workunderway.js';
 import type { Logger } from './classes.logger.js';
 import { CORE_CONTEXT, DELETE, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from './classes.registrystorage.js';
+import type { IDocumentUpdateResult } from './classes.documentupdater.js';
 import { mapLimited } from './helpers.async.js';
 
 /** What a protocol tells the index about its entries. */
@@ -218,21 +219,29 @@ export class SearchIndex<E> {
     return crypto.createHash('sha1').update(name).digest()[0] % this.spec.shardCount;
   }
 
-  /** Add or replace an entry, unless the stored one was derived from a later revision (or `force`). */
-  async upsert(entry: E, ctx: IStorageOperationContext, force = false): Promise<void> {
+  /**
+   * Add or replace an entry, unless the stored one was derived from a later revision (or `force`). Resolves true
+   * when the entry written may outlive a removal of it made meanwhile (see `writeUnlessDeletedMeanwhile`): it was
+   * added to a shard that did not hold it, or written on a shard read again after a conflict. Replacing the entry
+   * in the shard as first found, under that shard's etag, means no removal came in between; one coming after takes it.
+   */
+  async upsert(entry: E, ctx: IStorageOperationContext, force = false): Promise<boolean> {
     const bounded = this.spec.bound(entry);
     const name = this.spec.nameOf(bounded);
     const shard = this.shardOf(name);
     // Written already, this very entry (same revision): stored shards only move on to later revisions, so the copy
     // of one that holds it is not older than storage for this name. A protocol whose change leaves its entry alone
     // keeps the entry's revision (Composer) and writes nothing.
-    if (!force && this.shards.get(String(shard))?.holds(name.toLowerCase(), JSON.stringify(bounded))) return;
-    await this.update(shard, ctx, (entries) => {
+    if (!force && this.shards.get(String(shard))?.holds(name.toLowerCase(), JSON.stringify(bounded))) return false;
+    let replaced = false;
+    const written = await this.update(shard, ctx, (entries) => {
       const existing = entries[name];
+      replaced = existing !== undefined;
       if (!force && existing && this.spec.revisionOf(existing) > this.spec.revisionOf(bounded)) return false;
       entries[name] = bounded;
       return true;
     });
+    return written.changed && !(written.overwroteFound && replaced);
   }
 
   /** Remove an entry, unless it was derived from a revision later than `revision`. */
@@ -321,11 +330,11 @@ export class SearchIndex<E> {
    * out on that turn without waiting for the shard's copy, serialisation, hashing and signing (a search waits for it
    * all the same: it is under way from now).
    */
-  private update(shard: number, ctx: IStorageOperationContext, change: TShardChange<E>): Promise<void> {
+  private update(shard: number, ctx: IStorageOperationContext, change: TShardChange<E>): Promise<IDocumentUpdateResult<IShardDocument<E>>> {
     return this.shardWrites.track(setImmediate().then(() => this.write(shard, ctx, change)));
   }
 
-  private async write(shard: number, ctx: IStorageOperationContext, change: TShardChange<E>): Promise<void> {
+  private async write(shard: number, ctx: IStorageOperationContext, change: TShardChange<E>): Promise<IDocumentUpdateResult<IShardDocument<E>>> {
     const stored = await this.storage.updateDocument<IShardDocument<E>>(this.spec.shardKey(shard), ctx, (current) => {
       const doc = current ?? { v: 1, packages: {} };
       if (!change(doc.packages)) return UNCHANGED;
@@ -340,6 +349,7 @@ export class SearchIndex<E> {
     });
     // The compact copy is the only one kept in memory (the updater is told not to remember the shard).
     if (stored.changed || !this.shards.has(String(shard))) this.shards.set(String(shard), this.compact(stored.etag, stored.value));
+    return stored;
   }
 
   private compact(etag: string | null, doc: IShardDocument<E> | null): CompactShard<E> {

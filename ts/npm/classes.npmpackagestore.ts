@@ -102,8 +102,8 @@ export class NpmPackageStore {
       afterAnswer: true,
       async write(name, doc, revision, ctx, force) {
         const entry = doc ? toSearchEntry(doc) : null;
-        if (entry) await search.upsert(entry, ctx, force);
-        else await search.remove(name, ctx, force ? Number.MAX_SAFE_INTEGER : revisionOrder(revision));
+        if (entry) return search.upsert(entry, ctx, force);
+        await search.remove(name, ctx, force ? Number.MAX_SAFE_INTEGER : revisionOrder(revision));
       },
     };
     this.documents = new DerivedDocuments<INpmPackument>(

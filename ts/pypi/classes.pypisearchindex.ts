@@ -49,6 +49,11 @@ export class PypiSearchIndex extends SearchIndex<IPypiSearchEntry> {
   async reflectLate(name: string, project: IPypiProject, ctx: IStorageOperationContext): Promise<void> {
     const entry = toSearchEntry(project);
     if (!entry) return this.remove(name, ctx);
-    await writeUnlessDeletedMeanwhile(this.storage, pypiPaths.project(name), () => this.upsert(entry, ctx), () => this.remove(name, ctx, entry.serial));
+    await writeUnlessDeletedMeanwhile(
+      this.storage,
+      pypiPaths.project(name),
+      async () => ({ written: undefined, mayOutliveDeletion: await this.upsert(entry, ctx) }),
+      () => this.remove(name, ctx, entry.serial),
+    );
   }
 }

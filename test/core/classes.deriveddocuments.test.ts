@@ -299,7 +299,16 @@ test('derived documents: a package deleted on another instance while the late wr
   }, 1);
 });
 
-test('derived documents: late writes that replaced what they found cost no stat of the truth; one that created a document does', async () => {
+type TVersions = { revision: string; versions: string[] };
+
+/**
+ * A late-written page of `${prefix}/{name}/page.json` over a filesystem backend that records every stat, with the
+ * truths at `${prefix}/{name}/truth.json` made by `documentsOf(neverDeleted)`.
+ */
+async function withStatsRecorded(
+  prefix: string,
+  run: (setup: { backend: FilesystemBackend; storage: RegistryStorage; stats: string[]; documentsOf: (neverDeleted?: boolean) => DerivedDocuments<TVersions> }) => Promise<void>,
+) {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-derived-'));
   const backend = new FilesystemBackend(dir);
   const stats: string[] = [];
@@ -311,14 +320,25 @@ test('derived documents: late writes that replaced what they found cost no stat 
   const storage = new RegistryStorage(backend);
   await storage.init();
   try {
-    const page = derivedDocument<{ revision: string; versions: string[] }>(storage, {
+    const page = derivedDocument<TVersions>(storage, {
       label: 'page',
       afterAnswer: true,
-      key: (name) => `p/${name}/page.json`,
+      key: (name) => `${prefix}/${name}/page.json`,
       render: (truth) => Buffer.from(JSON.stringify(truth)),
       revisionOfBytes: jsonRevisionOf,
     });
-    const documents = new DerivedDocuments(storage, jsonTruth<{ revision: string; versions: string[] }>((name) => `p/${name}/truth.json`), [page], new Logger({ level: 'silent' }));
+    const documentsOf = (neverDeleted = false) =>
+      new DerivedDocuments(storage, jsonTruth<TVersions>((name) => `${prefix}/${name}/truth.json`, { neverDeleted }), [page], new Logger({ level: 'silent' }));
+    await run({ backend, storage, stats, documentsOf });
+  } finally {
+    await storage.destroy();
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('derived documents: late writes that replaced what they found cost no stat of the truth; one that created a document does', async () => {
+  await withStatsRecorded('p', async ({ backend, storage, stats, documentsOf }) => {
+    const documents = documentsOf();
     const publish = async (revision: string, versions: string[]) => assert.equal(await (await documents.change('demo', ctx, () => ({ revision, versions }))).derived, true);
     await publish('1-a', ['1.0']);
     assert.deepEqual(stats, ['p/demo/truth.json'], 'the page was created: checked');
@@ -329,10 +349,7 @@ test('derived documents: late writes that replaced what they found cost no stat 
     await backend.put('p/demo/page.json', Buffer.from(JSON.stringify({ revision: '2-b', versions: ['1.0', '2.0'], other: true })));
     await publish('3-c', ['1.0', '2.0', '3.0']);
     assert.deepEqual(stats, ['p/demo/truth.json', 'p/demo/truth.json'], 'written after a conflict: checked');
-  } finally {
-    await storage.destroy();
-    await fsp.rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('derived documents: a read that finds another instance\'s derived document landed since its stat answers it, not a remembered "missing"', async () => {
@@ -368,26 +385,7 @@ test('derived documents: a read that finds a change landed between its read of t
 });
 
 test('derived documents: after the late writes of a truth that is never deleted (a gem), no stat of the truth', async () => {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-derived-'));
-  const backend = new FilesystemBackend(dir);
-  const stats: string[] = [];
-  const stat = backend.stat.bind(backend);
-  backend.stat = (key) => {
-    stats.push(key);
-    return stat(key);
-  };
-  const storage = new RegistryStorage(backend);
-  await storage.init();
-  try {
-    const page = derivedDocument<{ revision: string; versions: string[] }>(storage, {
-      label: 'page',
-      afterAnswer: true,
-      key: (name) => `gems/${name}/page.json`,
-      render: (truth) => Buffer.from(JSON.stringify(truth)),
-      revisionOfBytes: jsonRevisionOf,
-    });
-    const documentsOf = (neverDeleted: boolean) =>
-      new DerivedDocuments(storage, jsonTruth<{ revision: string; versions: string[] }>((name) => `gems/${name}/truth.json`, { neverDeleted }), [page], new Logger({ level: 'silent' }));
+  await withStatsRecorded('gems', async ({ storage, stats, documentsOf }) => {
     for (const neverDeleted of [false, true]) {
       const name = `demo-${neverDeleted}`;
       const changed = await documentsOf(neverDeleted).change(name, { protocol: 'rubygems' }, () => ({ revision: '1-a', versions: ['1.0'] }));
@@ -395,12 +393,8 @@ test('derived documents: after the late writes of a truth that is never deleted 
       assert.deepEqual(JSON.parse((await storage.getBytes(`gems/${name}/page.json`))!.bytes.toString()), { revision: '1-a', versions: ['1.0'] });
       assert.equal(stats.includes(`gems/${name}/truth.json`), !neverDeleted, neverDeleted ? 'never deleted: not checked' : 'checked once written');
     }
-  } finally {
-    await storage.destroy();
-    await fsp.rm(dir, { recursive: true, force: true });
-  }
+  });
 });
-
 test('derived documents: a read that finds the derived document later than the truth it read puts an older derivation back only for a truth that may be deleted', async () => {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sr-derived-'));
   const storage = new RegistryStorage(new FilesystemBackend(dir));

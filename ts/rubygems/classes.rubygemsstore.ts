@@ -398,13 +398,12 @@ export class RubyGemsStore {
     try {
       await this.documents.change(pushed.name, ctx, (current) => {
         if (current) assertMayPush(current, pushed, actor);
-        const next: IGemDocument = current
-          ? { ...current, versions: { ...current.versions, [version]: record } }
-          : { v: 1, revision: '', name: pushed.name, owners: [actor.userId], versions: { [version]: record } };
-        next.revision = nextRevision(current?.revision, crypto.randomUUID().slice(0, 8));
-        setSearchRevision(current, next);
-        prepareDerivations(next);
-        return next;
+        return revised(
+          current,
+          current
+            ? { ...current, versions: { ...current.versions, [version]: record } }
+            : { v: 1, revision: '', name: pushed.name, owners: [actor.userId], versions: { [version]: record } },
+        );
       }, upload.stored);
     } catch (error) {
       await upload.stored.catch(() => undefined);
@@ -434,14 +433,7 @@ export class RubyGemsStore {
       if (record.yanked === yanked) {
         throw new RegistryError('invalid', `The version ${version} ${yanked ? 'has already been yanked' : 'is not yanked'}`, { status: 422 });
       }
-      const next: IGemDocument = {
-        ...gem,
-        revision: nextRevision(gem.revision, crypto.randomUUID().slice(0, 8)),
-        versions: { ...gem.versions, [version]: { ...record, yanked } },
-      };
-      setSearchRevision(gem, next);
-      prepareDerivations(next);
-      return next;
+      return revised(gem, { ...gem, versions: { ...gem.versions, [version]: { ...record, yanked } } });
     });
   }
 
@@ -452,10 +444,7 @@ export class RubyGemsStore {
       assertOwner(gem, actor);
       const owners = change(gem.owners);
       if (owners.join('\n') === gem.owners.join('\n')) return UNCHANGED;
-      const next: IGemDocument = { ...gem, owners, revision: nextRevision(gem.revision, crypto.randomUUID().slice(0, 8)) };
-      setSearchRevision(gem, next);
-      prepareDerivations(next);
-      return next;
+      return revised(gem, { ...gem, owners });
     });
   }
 
@@ -484,9 +473,16 @@ const searchInfo = (gem: IGemDocument) => gemSummary(gem)?.info ?? null;
  * `next.searchRevision`: kept from `current` while what search finds the gem by stays the same, so its search entry
  * is not written again for every version pushed; the new revision otherwise.
  */
-function setSearchRevision(current: IGemDocument | null, next: IGemDocument): void {
+/**
+ * `next`, the change of `current` a mutator returns, with its revision, the revision of its search entry's last change,
+ * and its derivations under way (`prepareDerivations`).
+ */
+function revised(current: IGemDocument | null, next: IGemDocument): IGemDocument {
+  next.revision = nextRevision(current?.revision, crypto.randomUUID().slice(0, 8));
   const kept = current?.searchRevision !== undefined && searchInfo(current) === searchInfo(next);
   next.searchRevision = kept ? current.searchRevision : next.revision;
+  prepareDerivations(next);
+  return next;
 }
 
 function assertOwner(gem: IGemDocument, actor: IGemActor) {

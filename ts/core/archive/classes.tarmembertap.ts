@@ -5,7 +5,7 @@ import { RegistryError, isRegistryError } from '../classes.registryerror.js';
 import { pipeStreamsAsync } from '../helpers.pipe.js';
 import { toNodeReadable } from '../helpers.stream.js';
 import { assertSafeMemberName } from './helpers.archivenames.js';
-import { INFLATE_INLINE_BYTES, isZlibError } from './helpers.compression.js';
+import { INFLATE_INLINE_BYTES, gunzipSyncBounded, isZlibError } from './helpers.compression.js';
 
 export interface ITarLimits {
   /** Most entries (files, directories, links) the archive may hold. */
@@ -197,11 +197,10 @@ class InlineGunzip extends Transform {
   override _flush(callback: TransformCallback): void {
     let inflated: Buffer;
     try {
-      inflated = zlib.gunzipSync(Buffer.concat(this.chunks), { maxOutputLength: this.maxInflatedBytes });
+      // 'gzip stream': the words TarByteCounter uses when a streamed gzip inflates too far.
+      inflated = gunzipSyncBounded(Buffer.concat(this.chunks), this.maxInflatedBytes, 'gzip stream');
     } catch (error) {
-      // The words TarByteCounter uses when a streamed gzip inflates too far.
-      const tooLarge = (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
-      return callback(tooLarge ? RegistryError.tooLarge(`gzip stream inflates past the limit of ${this.maxInflatedBytes} bytes`) : (error as Error));
+      return callback(error as Error);
     }
     callback(null, inflated);
   }

@@ -20,13 +20,25 @@ export const isZlibError = (error: unknown): error is Error & { code: string } =
  */
 export async function gunzipBounded(bytes: Uint8Array, maxBytes: number, what: string): Promise<Buffer> {
   try {
-    const options = { maxOutputLength: maxBytes };
-    return bytes.length <= INFLATE_INLINE_BYTES ? zlib.gunzipSync(bytes, options) : await gunzip(bytes, options);
+    return bytes.length <= INFLATE_INLINE_BYTES ? gunzipSyncBounded(bytes, maxBytes, what) : await gunzip(bytes, { maxOutputLength: maxBytes });
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw RegistryError.tooLarge(`${what} inflates past the limit of ${maxBytes} bytes`);
-    }
-    if (isZlibError(error)) throw RegistryError.invalid(`${what} is not valid gzip (${error.message})`);
-    throw error;
+    const bounded = tooLargeOr(error, maxBytes, what);
+    if (isZlibError(bounded)) throw RegistryError.invalid(`${what} is not valid gzip (${bounded.message})`);
+    throw bounded;
   }
+}
+
+/** Inflated on the event loop, refusing past `maxBytes` ('too-large'); zlib's errors on bad data are left to the caller. */
+export function gunzipSyncBounded(bytes: Uint8Array, maxBytes: number, what: string): Buffer {
+  try {
+    return zlib.gunzipSync(bytes, { maxOutputLength: maxBytes });
+  } catch (error) {
+    throw tooLargeOr(error, maxBytes, what);
+  }
+}
+
+/** A gzip bomb stopped at `maxBytes` out as a 'too-large' RegistryError; any other error as it is. */
+function tooLargeOr(error: unknown, maxBytes: number, what: string): unknown {
+  if ((error as { code?: unknown }).code !== 'ERR_BUFFER_TOO_LARGE') return error;
+  return RegistryError.tooLarge(`${what} inflates past the limit of ${maxBytes} bytes`);
 }

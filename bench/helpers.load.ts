@@ -12,6 +12,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { SERVE_ENV, SERVE_NODE_FLAGS } from '../ts/cli/runtime.js';
@@ -84,9 +85,15 @@ export async function serveInChild(build: (() => Promise<{ handler: http.Request
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port, token: built.token }));
   process.on('disconnect', () => process.exit(0));
-  // childMemory: the heap after a full collection (when the child runs with --expose-gc), so a leak shows apart from garbage.
+  // childGcMs: the pauses of every collection so far, so a load phase's share of GC shows.
+  let gcMs = 0;
+  new PerformanceObserver((entries) => {
+    for (const entry of entries.getEntries()) gcMs += entry.duration;
+  }).observe({ entryTypes: ['gc'] });
   process.on('message', (message) => {
+    if (message === 'gc') return void process.send!({ gcMs });
     if (message !== 'memory') return;
+    // childMemory: the heap after a full collection (when the child runs with --expose-gc), so a leak shows apart from garbage.
     (globalThis as { gc?: () => void }).gc?.();
     process.send!({ memory: process.memoryUsage() });
   });
@@ -103,6 +110,20 @@ export function childMemory(server: IBenchServer): Promise<NodeJS.MemoryUsage> {
     };
     server.child.on('message', onMessage);
     server.child.send('memory');
+  });
+}
+
+/** Milliseconds the child has spent in GC pauses since it started (see serveInChild). */
+export function childGcMs(server: IBenchServer): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      const gcMs = (message as { gcMs?: number }).gcMs;
+      if (gcMs === undefined) return;
+      server.child.off('message', onMessage);
+      resolve(gcMs);
+    };
+    server.child.on('message', onMessage);
+    server.child.send('gc');
   });
 }
 
@@ -188,8 +209,10 @@ export interface ILoadResult {
   /** Median latency in ms. */
   p50: number;
   bytesPerSecond: number;
-  /** Server CPU per request in ms, when the server's pid was given. */
+  /** Server CPU per request in ms, when the server's pid was given; its main thread's part; GC pauses (when the server was given). */
   cpuMsPerRequest: number;
+  mainThreadCpuMsPerRequest: number;
+  gcMsPerRequest?: number;
   /**
    * This process's CPU per request in ms: the load generator's (and the `--trace-s3` proxy's, which runs here too).
    * On two cores it shares the machine with the server: when it nears the server's figure, it is the limit.
@@ -203,7 +226,9 @@ export interface ILoadResult {
  * counting parser keep the generator cheap: on two cores it shares the machine with the server, and
  * Node's HTTP client would take much of it. Any answer but 200 fails the run.
  */
-export async function loadTest(port: number, requestPath: string, headers: Record<string, string>, seconds: number, serverPid?: number): Promise<ILoadResult> {
+export async function loadTest(port: number, requestPath: string, headers: Record<string, string>, seconds: number, server?: number | IBenchServer): Promise<ILoadResult> {
+  const serverPid = typeof server === 'number' ? server : server?.child.pid;
+  const gcMs = typeof server === 'object' ? () => childGcMs(server) : undefined;
   const head = Object.entries({ host: `127.0.0.1:${port}`, ...headers }).map(([name, value]) => `${name}: ${value}\r\n`);
   const request = Buffer.from(`GET ${requestPath} HTTP/1.1\r\n${head.join('')}\r\n`);
   const latencies: number[] = [];
@@ -233,7 +258,9 @@ export async function loadTest(port: number, requestPath: string, headers: Recor
   });
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   await sleep(Math.min(1000, seconds * 250));
+  const gcFrom = await gcMs?.();
   const cpuFrom = serverPid ? cpuSeconds(serverPid) : 0;
+  const mainFrom = serverPid ? mainThreadCpuSeconds(serverPid) : 0;
   const generatorFrom = process.cpuUsage();
   const started = performance.now();
   measuring = true;
@@ -241,7 +268,9 @@ export async function loadTest(port: number, requestPath: string, headers: Recor
   measuring = false;
   const elapsed = (performance.now() - started) / 1000;
   const cpu = serverPid ? cpuSeconds(serverPid) - cpuFrom : 0;
+  const main = serverPid ? mainThreadCpuSeconds(serverPid) - mainFrom : 0;
   const generator = process.cpuUsage(generatorFrom);
+  const gcDuring = gcFrom === undefined ? undefined : (await gcMs!()) - gcFrom;
   stopping = true;
   await Promise.race([Promise.all(sockets.map((entry) => entry.closed)), sleep(5000)]);
   for (const { socket } of sockets) socket.destroy();
@@ -251,6 +280,8 @@ export async function loadTest(port: number, requestPath: string, headers: Recor
     p50: median(latencies) ?? 0,
     bytesPerSecond: bytes / elapsed,
     cpuMsPerRequest: latencies.length ? (cpu * 1000) / latencies.length : 0,
+    mainThreadCpuMsPerRequest: latencies.length ? (main * 1000) / latencies.length : 0,
+    ...(gcDuring === undefined ? {} : { gcMsPerRequest: latencies.length ? gcDuring / latencies.length : 0 }),
     generatorCpuMsPerRequest: latencies.length ? (generator.user + generator.system) / 1000 / latencies.length : 0,
   };
 }
@@ -300,14 +331,22 @@ export function processMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
  */
 export function cpuSeconds(pid: number): number {
   let nanoseconds = 0;
-  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      nanoseconds += Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) nanoseconds += threadNanoseconds(pid, task);
   return nanoseconds / 1e9;
+}
+
+/** CPU seconds of a process's main thread alone: the rest of `cpuSeconds` is V8's compiler and GC helpers and libuv's pool. */
+export function mainThreadCpuSeconds(pid: number): number {
+  return threadNanoseconds(pid, String(pid)) / 1e9;
+}
+
+function threadNanoseconds(pid: number, task: string): number {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    // the thread ended between the listing and the read
+    return 0;
+  }
 }
 
 /**
@@ -438,7 +477,7 @@ export async function documentLoad(hello: IBenchServer, server: IBenchServer, pa
   if (answer.status !== 200) throw new Error(`GET ${path}: ${answer.status} ${answer.text}`);
   const bare = await loadTest(hello.port, '/', {}, seconds, hello.child.pid);
   const sameSize = await loadTest(hello.port, `/bytes/${answer.bytes}`, {}, seconds, hello.child.pid);
-  const result = await loadTest(server.port, path, headers, seconds, server.child.pid);
+  const result = await loadTest(server.port, path, headers, seconds, server);
   return {
     ...result,
     bytes: answer.bytes,
@@ -481,7 +520,7 @@ export function documentFigure(load: IDocumentLoad): string {
   const target = PROTOCOL_TARGETS.documentRatio;
   return (
     `req/s  ${ratio.toFixed(2)}× hello (${load.hello.toFixed(0)}), ${(load.rps / load.sameSizeHello).toFixed(2)}× a hello of ${kilobytes(load.bytes)} (${load.sameSizeHello.toFixed(0)})` +
-    `  p50 ${load.p50.toFixed(1)} ms  CPU ${load.cpuMsPerRequest.toFixed(3)} ms/req (a hello as large ${load.sameSizeHelloCpuMsPerRequest.toFixed(3)}; ` +
+    `  p50 ${load.p50.toFixed(1)} ms  CPU ${load.cpuMsPerRequest.toFixed(3)} ms/req (main thread ${load.mainThreadCpuMsPerRequest.toFixed(3)}, GC pauses ${(load.gcMsPerRequest ?? 0).toFixed(3)}; a hello as large ${load.sameSizeHelloCpuMsPerRequest.toFixed(3)}; ` +
     `load generator ${load.generatorCpuMsPerRequest.toFixed(3)}, for that hello ${load.sameSizeHelloGeneratorCpuMsPerRequest.toFixed(3)})   ${mark(ratio >= target)} target ≥ ${target}×`
   );
 }

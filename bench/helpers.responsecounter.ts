@@ -1,7 +1,8 @@
 /**
  * Counts back-to-back HTTP/1.1 responses on one keep-alive socket without keeping their bodies:
  * the status and the body length of each (Content-Length or chunked), for the load generator.
- * Answers to GET only: a body is assumed wherever the headers announce one.
+ * Answers to GET only: a body is assumed wherever the headers announce one. A pushed chunk is not kept (its
+ * buffer may be reused for the next read).
  */
 type TState = 'head' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailer';
 
@@ -44,7 +45,11 @@ export class HttpResponseCounter {
     const before = this.head.length;
     this.head = before === 0 ? chunk.subarray(at) : Buffer.concat([this.head, chunk.subarray(at)]);
     const end = this.head.indexOf('\r\n\r\n');
-    if (end < 0) return chunk.length;
+    if (end < 0) {
+      // A head cut across reads is kept as a copy: the reader reuses its buffer.
+      if (before === 0) this.head = Buffer.from(this.head);
+      return chunk.length;
+    }
     const text = this.head.subarray(0, end).toString('latin1');
     this.head = Buffer.alloc(0);
     this.status = Number(text.slice(9, 12));

@@ -44,3 +44,18 @@ test('response counter: status and body length of each answer, however the bytes
   for (let at = 0; at < bytes.length; at++) counter.push(bytes.subarray(at, at + 1));
   assert.deepEqual(oneByOne, [[200, 5], [200, 320], [304, 0]]);
 });
+
+test('response counter: keeps nothing of a pushed chunk, so the reader may reuse one buffer for every read', async () => {
+  const bytes = await rawAnswers();
+  const reused = Buffer.alloc(bytes.length);
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const seen: [number, number][] = [];
+    const counter = new HttpResponseCounter((status, bodyBytes) => seen.push([status, bodyBytes]));
+    for (const piece of [bytes.subarray(0, cut), bytes.subarray(cut)]) {
+      piece.copy(reused);
+      counter.push(reused.subarray(0, piece.length));
+      reused.fill('X');
+    }
+    assert.deepEqual(seen, [[200, 5], [200, 320], [304, 0]], `cut at ${cut}`);
+  }
+});

@@ -23,7 +23,8 @@
 // them for a process woken per download), beside an `await` of a settled promise in the same conditions.
 // Run: node --import tsx bench/downloads.ts [--tarballs-only] [--rounds=N] [--against=DIR] | [--cold] [--calls=N]
 //   --tarballs-only: no blobs and no streaming registry, only the 1 MiB tarball GETs of the redirecting one and the floor;
-//   --rounds=N: then N more rounds of the followed tarball GETs, alternating the servers (A B A B, the same minutes);
+//   --rounds=N: then N more rounds of the followed tarball GETs, alternating the servers (A B A B, the same minutes),
+//     each registry's anonymous and then with its npm token;
 //   --against=DIR: in those rounds also a redirecting registry built from another checkout (the code before a
 //     change), started by that checkout's own bench/downloads.ts on the same bucket.
 import * as crypto from 'node:crypto';
@@ -279,6 +280,9 @@ async function main() {
       for (const [who, server] of alternated) {
         const load = os.loadavg()[0]!.toFixed(1);
         rows.push(row(who, `round ${round}: 1 MiB × ${TARBALL_GETS}, load ${load}`, await tarballPart(server, tarballUrl(server), tarball.length)));
+        if (!server.token) continue;
+        const withToken = { headers: { authorization: `Bearer ${server.token}` } };
+        rows.push(row(who, `  with an npm token, load ${os.loadavg()[0]!.toFixed(1)}`, await tarballPart(server, tarballUrl(server), tarball.length, withToken)));
       }
     }
     console.log(`# Ceph RGW on loopback, curl --location, registry compiled in a child process; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);

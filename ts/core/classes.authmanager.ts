@@ -3,7 +3,7 @@
  * `IAuthProvider` (the DefaultAuthProvider unless one is configured) and turns an HTTP
  * `Authorization` header into a token the protocol handlers can authorize with.
  */
-import { DefaultAuthProvider, type IDefaultAuthProviderOptions } from './classes.defaultauthprovider.js';
+import { DefaultAuthProvider, type IDefaultAuthProviderOptions, type IHeldValidation } from './classes.defaultauthprovider.js';
 import { LoginThrottle } from './classes.loginthrottle.js';
 import { RegistryError } from './classes.registryerror.js';
 import type { RegistryStorage } from './classes.registrystorage.js';
@@ -254,6 +254,19 @@ export class AuthManager {
    */
   authorizeNow(token: IAuthToken | null, resource: string, action: string): boolean | Promise<boolean> {
     return this.ownProvider ? this.ownProvider.grants(token, resource, action) : this.provider.authorize(token, resource, action);
+  }
+
+  /**
+   * What a request's token was validated from, when this manager's own provider validated it from what it keeps
+   * in memory (see `DefaultAuthProvider.heldValidation`); undefined for a given provider, which is asked every time.
+   */
+  heldValidation(token: IAuthToken): IHeldValidation | undefined {
+    return this.ownProvider?.heldValidation(token);
+  }
+
+  /** Would the same credentials validate to the same token now, without I/O? (`DefaultAuthProvider.stillHolds`) */
+  stillHolds(held: IHeldValidation): boolean {
+    return this.ownProvider?.stillHolds(held) === true;
   }
 
   private async requireToken(token: string, protocol: TRegistryProtocol, ip: string | undefined): Promise<IAuthToken> {

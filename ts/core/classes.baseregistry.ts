@@ -157,7 +157,7 @@ export abstract class BaseRegistry {
   private compiledRoutes?: ICompiledRoute[];
   private readonly routesByMethod = new Map<string, ICompiledRoute[]>();
   private readonly urlOptionsByMount = new Map<string, IPublicUrlOptions>();
-  /** Redirects of anonymous artifact GETs answered again without routing (only where downloads redirect). */
+  /** Redirects of artifact GETs answered again without routing (only where downloads redirect). */
   private readonly redirects?: RememberedRedirects;
 
   constructor(deps: IProtocolDependencies) {
@@ -166,7 +166,7 @@ export abstract class BaseRegistry {
     this.config = deps.config;
     this.storage = deps.storage;
     this.auth = deps.auth;
-    if (deps.downloads?.redirect) this.redirects = new RememberedRedirects(deps.storage, deps.downloads);
+    if (deps.downloads?.redirect) this.redirects = new RememberedRedirects(deps.storage, deps.downloads, deps.auth);
     this.logger = deps.logger;
     this.upstream = new UpstreamProxy({
       protocol: deps.protocol,
@@ -260,14 +260,19 @@ export abstract class BaseRegistry {
     let response: IResponse;
     let changes = 0;
     let routePattern: string | undefined;
-    const redirects = this.redirects && upperCaseMethod(ctx.method) === 'GET' && this.answerableAnonymously(ctx) ? this.redirects : undefined;
-    if (redirects) {
-      const remembered = redirects.answer(relativePath);
+    const redirects = this.redirects && upperCaseMethod(ctx.method) === 'GET' ? this.redirects : undefined;
+    // What a GET's answer is remembered under (see `RememberedRedirects`); undefined: only the route answers it.
+    const credentials = redirects?.credentialsOf(lowerCaseHeaders(ctx.headers), ctx.query);
+    if (credentials !== undefined) {
+      const remembered = redirects!.answer(relativePath, credentials);
       if (remembered) {
-        if (record) record.route = remembered.route;
+        if (record) {
+          record.route = remembered.route;
+          if (remembered.userId !== undefined) record.userId = remembered.userId;
+        }
         return normalizeResponse({ status: 307, headers: remembered.headers });
       }
-      changes = redirects.changesNow();
+      changes = redirects!.changesNow();
     }
     try {
       assertSafeRequestPath(relativePath, { allowEncodedSlash: this.allowsEncodedSlash() });
@@ -288,8 +293,8 @@ export abstract class BaseRegistry {
       response = normalizeResponse(this.renderError(this.answerable(asRegistryError(error), ctx), routeRequest));
     }
     if (audit && routeRequest) this.emitRouteEvent(audit, routeRequest, response.status);
-    else if (redirects && routeRequest?.heldRedirect && response.status === 307 && routeRequest.token === null && routePattern !== undefined) {
-      redirects.remember(relativePath, { route: routePattern, headers: response.headers }, routeRequest.heldRedirect, changes);
+    else if (credentials !== undefined && routeRequest?.heldRedirect && response.status === 307 && routePattern !== undefined) {
+      redirects!.remember(relativePath, credentials, { route: routePattern, headers: response.headers }, routeRequest.heldRedirect, changes, routeRequest.token);
     }
     return response;
   }
@@ -354,12 +359,6 @@ export abstract class BaseRegistry {
     throw new RegistryError('method-not-allowed', `method ${method} is not allowed here`, {
       headers: { Allow: [...allowed].sort().join(', ') },
     });
-  }
-
-  /** A request the same path answers alike every time it comes without credentials (see `RememberedRedirects`). */
-  private answerableAnonymously(ctx: IRequestContext): boolean {
-    const headers = lowerCaseHeaders(ctx.headers);
-    return !this.auth.sendsCredentials(headers) && RememberedRedirects.answerable(headers, ctx.query);
   }
 
   /** The routes of one method, in table order: a request looks only at its own method's. */

@@ -33,6 +33,30 @@ export interface IVerifiedJwt {
   token: IAuthToken;
 }
 
+/**
+ * The entries of this provider's caches a token was validated from: its user's record, and its own record (a JWT:
+ * that it is not revoked). While they are still the entries kept, validating the same text again answers the same
+ * token without I/O. Read by `DefaultAuthProvider.stillHolds` only.
+ */
+export interface IHeldValidation {
+  userId: string;
+  user: object;
+  /** The token's expiry (ms, by the provider's clock). */
+  expiresAt?: number;
+  /** A JWT's id. */
+  jti?: string;
+  /** A stored token's id and record. */
+  tokenId?: string;
+  record?: object;
+}
+
+/** Do two lists of scopes hold the same scopes in the same order? */
+function sameScopes(a: readonly string[], b: readonly string[] | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A fresh token per request from a verified JWT, as before it was cached: callers may keep or change it. */
 function jwtToken(verified: IVerifiedJwt): IAuthToken {
   const cached = verified.token;
@@ -440,7 +464,8 @@ export class DefaultAuthProvider implements IAuthProvider {
       // Expired records are useless; removing them is housekeeping and must not fail the request.
       return this.tokenStore.delete(tokenId).then(() => null, () => null);
     }
-    // Optional fields set only when present, without a throwaway object per field.
+    // Optional fields set only when present, without a throwaway object per field. `scopes` is the record's own
+    // list: `heldValidation` knows the record a token was made from by it.
     const authToken: IAuthToken = { type: record.protocol, userId: record.userId, scopes: record.scopes, readonly: record.readonly, tokenId };
     if (record.expiresAt) authToken.expiresAt = new Date(record.expiresAt);
     if (record.name) authToken.metadata = { name: record.name };
@@ -459,6 +484,37 @@ export class DefaultAuthProvider implements IAuthProvider {
     if (token.readonly && !isReadAction(action)) return false;
     if (!scopesGrant(token.scopes ?? [], resource, action)) return false;
     return token.userScopes === undefined || scopesGrant(token.userScopes, resource, action);
+  }
+
+  /**
+   * The cache entries `token` (validated by this provider, for the request at hand) was made from, while they are
+   * still kept: undefined for a password login's token, or when an entry was reloaded, revoked or dropped since.
+   */
+  heldValidation(token: IAuthToken): IHeldValidation | undefined {
+    const user = this.userCache.get(token.userId);
+    // validateToken copies the user's scopes into the token: the same scopes are the same user as far as it goes.
+    if (!user || !sameScopes(user.scopes, token.userScopes)) return undefined;
+    const expiresAt = token.expiresAt?.getTime();
+    const jti = token.metadata?.jti;
+    if (typeof jti === 'string') {
+      return this.tokenStore.peekJwtRevoked(jti) === false ? { userId: token.userId, user, expiresAt, jti } : undefined;
+    }
+    const record = token.tokenId === undefined ? undefined : this.tokenStore.peek(token.tokenId);
+    // storedToken hands on the record's own list of scopes: the token was made from this very record.
+    if (!record || record.scopes !== token.scopes) return undefined;
+    return { userId: token.userId, user, expiresAt, tokenId: token.tokenId, record };
+  }
+
+  /**
+   * Would validating the token of `held` answer the same token now, from the same entries? The checks
+   * `validateToken` makes of a token known without I/O, by the same clocks: revoked through this instance, it is
+   * not; reloaded from storage (past the caches' windows, or dropped from them), it is asked for again.
+   */
+  stillHolds(held: IHeldValidation): boolean {
+    if (held.expiresAt !== undefined && held.expiresAt <= this.now()) return false;
+    if (this.userCache.get(held.userId) !== held.user) return false;
+    if (held.jti !== undefined) return this.tokenStore.peekJwtRevoked(held.jti) === false;
+    return held.tokenId !== undefined && this.tokenStore.peek(held.tokenId) === held.record;
   }
 
   async revokeToken(token: string): Promise<void> {

@@ -30,7 +30,7 @@ export class PypiCatalogue implements IPackageCatalogue {
     if (!isValidProjectName(name)) return null;
     const stored = await this.projects.get(normalizeProjectName(name));
     if (!stored) return null;
-    const project = stored.project;
+    const project = stored.value;
     const keys = Object.keys(project.releases).sort(compareVersionsDescending);
     const latest = keys.find((key) => !project.releases[key].yanked) ?? keys[0];
     const shown = version ?? latest;

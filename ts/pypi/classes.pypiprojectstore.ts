@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ZipArchive } from '../core/archive/classes.ziparchive.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
+import { DocumentCache, type ICachedDocument } from '../core/classes.documentcache.js';
 import type { Logger } from '../core/classes.logger.js';
 import { corruptDocument, isRegistryError, RegistryError } from '../core/classes.registryerror.js';
 import { DELETE, SerializedDocument, UNCHANGED, type IStorageOperationContext, type RegistryStorage } from '../core/classes.registrystorage.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { serializeGrowing } from '../core/helpers.json.js';
 import { startIngest, type IIngestedArtifact } from '../core/helpers.ingest.js';
-import type { IObjectSource } from '../core/helpers.serve.js';
-import { parseStoredJson } from '../core/helpers.storeddocument.js';
-import { bufferedObjectSource } from '../core/helpers.storedsource.js';
+import { keptServedObject, type IObjectSource } from '../core/helpers.serve.js';
+import { bufferedObjectSource, type IBufferedObject } from '../core/helpers.storedsource.js';
 import { pypiPaths } from '../core/storage.paths.js';
 import type { IPutDigests } from '../core/storage/interfaces.storage.js';
 import { canonicalVersion, findReleaseKey, holdsDistribution, isWheelMetadataMember, normalizeProjectName, parseCoreMetadata, sameVersion } from './helpers.pypi.js';
@@ -52,11 +52,8 @@ export interface IStoredUpload {
   metadata?: { sha256: string };
 }
 
-interface ICachedProject {
-  etag: string;
-  project: IPypiProject;
-  size: number;
-}
+/** A project document as last read: its etag and its parsed value. */
+export type TStoredProject = ICachedDocument<IPypiProject>;
 
 export const fileAlreadyExists = (filename: string) =>
   RegistryError.invalid(`File already exists (${filename}): a file name can be uploaded only once; upload a new version`, { code: 'FILE_EXISTS' });
@@ -68,36 +65,26 @@ export const fileAlreadyExists = (filename: string) =>
  * metadata file is read from the wheel when asked for.
  */
 export class PypiProjectStore {
-  private readonly cache: BoundedCache<ICachedProject>;
-  /** By storage id: a stored wheel never changes, so neither does its METADATA. */
-  private readonly metadataFiles: BoundedCache<Buffer>;
+  private readonly cache: DocumentCache;
+  /** By storage id, with its served object: a stored wheel never changes, so neither does its METADATA. */
+  private readonly metadataFiles: BoundedCache<IBufferedObject>;
 
   constructor(
     private readonly storage: RegistryStorage,
     private readonly logger: Logger,
   ) {
-    this.cache = new BoundedCache({ maxEntries: 10_000, budget: storage.cacheBudget, sizeOf: (entry) => entry.size });
-    this.metadataFiles = new BoundedCache({ maxEntries: METADATA_CACHE_ENTRIES, budget: storage.cacheBudget, sizeOf: (bytes) => bytes.length });
+    this.cache = new DocumentCache(storage, { maxEntries: 10_000 });
+    this.metadataFiles = new BoundedCache({ maxEntries: METADATA_CACHE_ENTRIES, budget: storage.cacheBudget, sizeOf: (file) => file.bytes.length });
   }
 
-  /** The project document with its etag; one recent `stat` when this instance has it already. */
-  async get(project: string): Promise<ICachedProject | null> {
-    const key = pypiPaths.project(project);
-    const info = await this.storage.statRecent(key);
-    if (!info) {
-      this.cache.delete(project);
-      return null;
-    }
-    const loaded = await this.cache.getOrLoad(
-      project,
-      async () => {
-        const stored = await this.storage.getBytes(key);
-        if (!stored) return undefined;
-        return { etag: stored.etag, project: parseStoredJson<IPypiProject>(key, stored.bytes), size: stored.bytes.length };
-      },
-      { isCurrent: (entry) => entry.etag === info.etag },
-    );
-    return loaded ?? null;
+  /** The project document with its etag (null: none); one recent `stat` when this instance has it already. */
+  get(project: string): Promise<TStoredProject | null> {
+    return this.cache.read<IPypiProject>(pypiPaths.project(project));
+  }
+
+  /** What `get` would answer without waiting for storage (see `DocumentCache.known`); undefined when it must ask. */
+  known(project: string): TStoredProject | null | undefined {
+    return this.cache.known<IPypiProject>(pypiPaths.project(project));
   }
 
   /** Refuse a file the project already holds before any byte of it is stored (see `RegistryStorage.refuseEarly`). */
@@ -105,20 +92,22 @@ export class PypiProjectStore {
     const refuseHeld = (doc: IPypiProject) => {
       if (holdsDistribution(doc, filename)) throw fileAlreadyExists(filename);
     };
-    await this.storage.refuseEarly(pypiPaths.project(project), refuseHeld, async () => (await this.get(project))?.project ?? null);
+    await this.storage.refuseEarly(pypiPaths.project(project), refuseHeld, async () => (await this.get(project))?.value ?? null);
   }
 
   /**
    * The PEP 658 metadata file of a stored wheel: its METADATA member, read by the zip directory once and then
-   * served from memory. Derived on read, not stored: an upload writes one object less.
+   * served from memory with its served object (keptServedObject). Derived on read, not stored: an upload writes
+   * one object less.
    */
   metadataSource(project: string, file: IPypiFile, ctx: IStorageOperationContext): IObjectSource {
-    return bufferedObjectSource(async () => {
-      const bytes = await this.metadataFiles.getOrLoad(file.storage_id, () => this.readStoredMetadata(project, file, ctx));
-      if (!bytes) return null;
-      const object = { size: bytes.length, etag: `"${file.metadata_sha256}"`, lastModified: new Date(file.upload_time), contentType: 'text/plain; charset=utf-8' };
-      return { object, bytes };
-    });
+    return bufferedObjectSource(async () => (await this.metadataFiles.getOrLoad(file.storage_id, () => this.readMetadataFile(project, file, ctx))) ?? null);
+  }
+
+  private async readMetadataFile(project: string, file: IPypiFile, ctx: IStorageOperationContext): Promise<IBufferedObject> {
+    const bytes = await this.readStoredMetadata(project, file, ctx);
+    const object = { size: bytes.length, etag: `"${file.metadata_sha256}"`, lastModified: new Date(file.upload_time), contentType: 'text/plain; charset=utf-8' };
+    return { object: keptServedObject(object), bytes };
   }
 
   /** The METADATA of a listed wheel, checked against the sha256 its record holds. */

@@ -3,11 +3,11 @@ import { BoundedCache } from '../core/classes.boundedcache.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { parseMultipart, type IMultipartFile } from '../core/helpers.multipart.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
-import { serveObject } from '../core/helpers.serve.js';
-import { storedArtifactSource } from '../core/helpers.storedsource.js';
+import { keptServedObject, serveObject } from '../core/helpers.serve.js';
+import { bufferedObjectSource, storedArtifactSource, type IBufferedObject } from '../core/helpers.storedsource.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { pypiPaths } from '../core/storage.paths.js';
-import { PypiProjectStore, type IStoredUpload, type IUploadRequest, type TDeclaredDigests } from './classes.pypiprojectstore.js';
+import { PypiProjectStore, type IStoredUpload, type IUploadRequest, type TDeclaredDigests, type TStoredProject } from './classes.pypiprojectstore.js';
 import { PypiSearchIndex } from './classes.pypisearchindex.js';
 import { PypiCatalogue } from './classes.pypicatalogue.js';
 import {
@@ -22,6 +22,7 @@ import {
   reasonPhrase,
   releaseInfoFromForm,
   renderJsonApi,
+  requestedProjectName,
   renderSimpleProjectHtml,
   renderSimpleProjectJson,
   renderSimpleRootHtml,
@@ -41,12 +42,16 @@ const FORM_OVERHEAD_BYTES = 16 * 1024 * 1024;
 const MAX_SEARCH_RESULTS = 100;
 const HEX = { sha256: /^[0-9a-f]{64}$/, md5: /^[0-9a-f]{32}$/, blake2b_256: /^[0-9a-f]{64}$/ };
 
+/** A project page as served under one base URL, and the etag of the project document it was rendered from. */
 interface IRenderedPage {
-  /** Etag of the project document it was rendered from. */
   source: string;
-  etag: string;
-  bytes: Buffer;
+  page: IBufferedObject;
 }
+
+/** What every index page says besides its validators: its form depends on Accept, and clients revalidate it. */
+const PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ Vary: 'Accept', 'Cache-Control': 'no-cache' });
+/** The JSON API's: clients revalidate it. */
+const API_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'Cache-Control': 'no-cache' });
 
 export interface IPypiRegistryOptions {
   /** Other instances' search-index writes are seen after at most this long. */
@@ -68,7 +73,8 @@ export class PypiRegistry extends BaseRegistry {
 
   constructor(deps: IProtocolDependencies, options: IPypiRegistryOptions = {}) {
     super(deps);
-    this.rendered = new BoundedCache({ maxEntries: 10_000, budget: deps.storage.cacheBudget, sizeOf: (page) => page.bytes.length });
+    // Bounded and on the shared budget: without a configured registryUrl the base URL comes from the Host header.
+    this.rendered = new BoundedCache({ maxEntries: 10_000, budget: deps.storage.cacheBudget, sizeOf: (rendered) => rendered.page.bytes.length });
     this.projects = new PypiProjectStore(deps.storage, deps.logger);
     this.search = new PypiSearchIndex(deps.storage, deps.logger, options.searchRevalidateMs ?? 1000);
     this.catalogueView = new PypiCatalogue(this.projects, this.search);
@@ -117,9 +123,9 @@ export class PypiRegistry extends BaseRegistry {
 
   /** The normalised project of a request; names outside PEP 508 never reach storage. */
   private project(req: IRouteRequest): string {
-    const name = req.params.project;
-    if (!isValidProjectName(name)) throw RegistryError.invalid(`invalid project name ${JSON.stringify(name)}`);
-    return normalizeProjectName(name);
+    const project = requestedProjectName(req.params.project);
+    if (project === null) throw RegistryError.invalid(`invalid project name ${JSON.stringify(req.params.project)}`);
+    return project;
   }
 
   // ---- errors --------------------------------------------------------------------------------
@@ -174,18 +180,38 @@ export class PypiRegistry extends BaseRegistry {
           throw error;
         });
     if (proxied) return this.proxiedProjectPage(req, format, project, proxied.page, proxied.cache);
-    const stored = await this.projects.get(project);
+    const stored = this.projects.known(project) ?? (await this.projects.get(project));
     if (!stored) throw RegistryError.notFound(`project ${project} not found`);
     const cacheKey = `${format}\u0000${req.baseUrl}\u0000${project}`;
-    let page = this.rendered.get(cacheKey);
-    if (!page || page.source !== stored.etag) {
-      const links = simpleFileLinks(stored.project, (file) => this.fileUrl(req, project, file));
-      const text = format === 'json' ? renderSimpleProjectJson(stored.project, links) : renderSimpleProjectHtml(stored.project, links);
-      const bytes = Buffer.from(text, 'utf8');
-      page = { source: stored.etag, etag: `"${sha256Hex(bytes).slice(0, 32)}"`, bytes };
-      this.rendered.set(cacheKey, page);
-    }
-    return this.page(req, format, page.bytes, page.etag);
+    const page =
+      this.keptPage(cacheKey, stored) ??
+      this.keepPage(cacheKey, stored, this.renderProjectPage(req, format, project, stored.value), CONTENT_TYPE_BY_FORMAT[format], PAGE_HEADERS);
+    return serveObject(req, bufferedObjectSource(async () => page), { notFound: () => RegistryError.notFound(`project ${project} not found`) });
+  }
+
+  private renderProjectPage(req: IRouteRequest, format: TSimpleFormat, project: string, doc: IPypiProject): string {
+    const links = simpleFileLinks(doc, (file) => this.fileUrl(req, project, file));
+    return format === 'json' ? renderSimpleProjectJson(doc, links) : renderSimpleProjectHtml(doc, links);
+  }
+
+  // ---- pages kept per version of the project document ---------------------------------------
+
+  /** The page kept under `cacheKey`, when it was rendered from this version of the project document. */
+  private keptPage(cacheKey: string, stored: TStoredProject): IBufferedObject | undefined {
+    const kept = this.rendered.get(cacheKey);
+    return kept?.source === stored.etag ? kept.page : undefined;
+  }
+
+  /**
+   * `text`, rendered from this version of the project document, kept as the page under `cacheKey` with its served
+   * object and frozen response headers (keptServedObject): a GET of a kept page builds none of them, and its gzip
+   * form is found by the body's identity (helpers.contentcoding).
+   */
+  private keepPage(cacheKey: string, stored: TStoredProject, text: string, contentType: string, headers: Record<string, string>): IBufferedObject {
+    const bytes = Buffer.from(text, 'utf8');
+    const page = { object: keptServedObject({ size: bytes.length, etag: pageEtag(bytes), contentType, headers }), bytes };
+    this.rendered.set(cacheKey, { source: stored.etag, page });
+    return page;
   }
 
   // ---- upstream ------------------------------------------------------------------------------
@@ -211,7 +237,7 @@ export class PypiRegistry extends BaseRegistry {
   /** The upstream's files linked at our URLs, with the local project's files over them (a local file always wins). */
   private async proxiedProjectPage(req: IRouteRequest, format: TSimpleFormat, project: string, page: IUpstreamPypiProject, cache: TCacheStatus): Promise<IHandlerResponse> {
     const stored = await this.projects.get(project);
-    const local = stored ? { project: stored.project, links: simpleFileLinks(stored.project, (file) => this.fileUrl(req, project, file)) } : null;
+    const local = stored ? { project: stored.value, links: simpleFileLinks(stored.value, (file) => this.fileUrl(req, project, file)) } : null;
     const merged = mergeProjectPage(project, local, page, (filename) => `${req.baseUrl}/packages/${project}/${encodeURIComponent(filename)}`);
     const text = format === 'json' ? renderSimpleProjectJson(merged.project, merged.links) : renderSimpleProjectHtml(merged.project, merged.links);
     const response = this.page(req, format, Buffer.from(text, 'utf8'));
@@ -237,9 +263,10 @@ export class PypiRegistry extends BaseRegistry {
     );
   }
 
-  /** An index page with its validators; 304 when the client has it. */
-  private page(req: IRouteRequest, format: TSimpleFormat, bytes: Buffer, etag = `"${sha256Hex(bytes).slice(0, 32)}"`): IHandlerResponse {
-    const headers: Record<string, string> = { ETag: etag, Vary: 'Accept', 'Cache-Control': 'no-cache' };
+  /** An index page made for this request, with its validators; 304 when the client has it. */
+  private page(req: IRouteRequest, format: TSimpleFormat, bytes: Buffer): IHandlerResponse {
+    const etag = pageEtag(bytes);
+    const headers: Record<string, string> = { ETag: etag, ...PAGE_HEADERS };
     if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers };
     return { status: 200, headers: extendRecord(headers, { 'Content-Type': CONTENT_TYPE_BY_FORMAT[format], 'Content-Length': String(bytes.length) }), body: bytes };
   }
@@ -255,8 +282,8 @@ export class PypiRegistry extends BaseRegistry {
     if (req.params.project !== project) return redirect(`${req.baseUrl}/packages/${project}/${encodeURIComponent(req.params.file)}`);
     const wantsMetadata = req.params.file.endsWith(METADATA_SUFFIX);
     const filename = wantsMetadata ? req.params.file.slice(0, -METADATA_SUFFIX.length) : req.params.file;
-    const stored = await this.projects.get(project);
-    const file = stored?.project.files[filename] ?? stored?.project.files[req.params.file];
+    const stored = this.projects.known(project) ?? (await this.projects.get(project));
+    const file = stored?.value.files[filename] ?? stored?.value.files[req.params.file];
     const notFound = () => RegistryError.notFound(`file ${req.params.file} of project ${project} not found`);
     if (!file) {
       const proxied = await this.upstreamFile(req, project, req.params.file, notFound);
@@ -290,25 +317,26 @@ export class PypiRegistry extends BaseRegistry {
     if (req.params.project !== project) {
       return redirect(`${req.baseUrl}/pypi/${project}/${version === undefined ? '' : `${encodeURIComponent(version)}/`}json`);
     }
-    const stored = await this.projects.get(project);
+    const stored = this.projects.known(project) ?? (await this.projects.get(project));
     if (!stored) throw RegistryError.notFound(`project ${project} not found`);
-    const release = version === undefined ? latestRelease(stored.project) : stored.project.releases[findReleaseKey(stored.project, version) ?? ''];
-    if (!release) throw RegistryError.notFound(`release ${version} of project ${project} not found`);
-    const document = renderJsonApi(
-      stored.project,
-      release,
-      {
+    const notFound = () => RegistryError.notFound(`release ${version} of project ${project} not found`);
+    // The latest release is kept as '' (which one it is, is worked out only when the page is rendered).
+    const releaseKey = version === undefined ? '' : findReleaseKey(stored.value, version);
+    if (releaseKey === undefined) throw notFound();
+    const cacheKey = `api\u0000${req.baseUrl}\u0000${project}\u0000${releaseKey}`;
+    let page = this.keptPage(cacheKey, stored);
+    if (!page) {
+      const release = version === undefined ? latestRelease(stored.value) : stored.value.releases[releaseKey];
+      if (!release) throw notFound();
+      const urls = {
         project: `${req.baseUrl}/pypi/${project}/`,
-        release: (v) => `${req.baseUrl}/pypi/${project}/${encodeURIComponent(v)}/`,
-        file: (file) => this.fileUrl(req, project, file),
-      },
-      version === undefined,
-    );
-    const bytes = Buffer.from(JSON.stringify(document), 'utf8');
-    const etag = `"${sha256Hex(bytes).slice(0, 32)}"`;
-    const headers = { ETag: etag, 'Cache-Control': 'no-cache' };
-    if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers };
-    return { status: 200, headers: extendRecord(headers, { 'Content-Type': 'application/json' }), body: bytes };
+        release: (v: string) => `${req.baseUrl}/pypi/${project}/${encodeURIComponent(v)}/`,
+        file: (file: IPypiFile) => this.fileUrl(req, project, file),
+      };
+      page = this.keepPage(cacheKey, stored, JSON.stringify(renderJsonApi(stored.value, release, urls, version === undefined)), 'application/json', API_HEADERS);
+    }
+    const kept = page;
+    return serveObject(req, bufferedObjectSource(async () => kept), { notFound });
   }
 
   /** Yank with an optional `{ "reason": "…" }` body, or unyank. */
@@ -427,6 +455,9 @@ export class PypiRegistry extends BaseRegistry {
     };
   }
 }
+
+/** A strong tag of a page's bytes. */
+const pageEtag = (bytes: Buffer) => `"${sha256Hex(bytes).slice(0, 32)}"`;
 
 const redirect = (location: string): IHandlerResponse => ({ status: 301, headers: { Location: location, 'Cache-Control': 'no-cache' } });
 

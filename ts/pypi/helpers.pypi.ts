@@ -16,6 +16,9 @@ export const isValidProjectName = (name: string) => name.length <= MAX_PROJECT_N
 /** PEP 503: lower case, runs of `-`, `_`, `.` become one `-`. */
 export const normalizeProjectName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
 
+/** Project names as requests spell them, normalised (null: not a valid name): every GET checks and normalises one, twice. */
+export const requestedProjectName = memoizeBounded((name: string) => (isValidProjectName(name) ? normalizeProjectName(name) : null), 10_000);
+
 const PLAIN_RELEASE = /^\d{1,15}(?:\.\d{1,15})*$/;
 /** Version strings and file names remembered per function: an upload repeats their parses for every release and file of its project. */
 const REMEMBERED_PER_FUNCTION = 100_000;

@@ -19,7 +19,7 @@
 // two rows): at 8 clients the registry mostly waits while the clients read from the bucket.
 // Target with redirects: under 0.1 CPU-s/GiB and no RSS growth. Needs Ceph RGW (test/infra/ceph, root).
 // `--cold` measures instead what `handleRequest` of one redirected tarball GET costs in a compiled child with serve's
-// flags: warm (back to back), and with the CPU caches evicted before each call (a 16 MiB write, as curl and RGW leave
+// flags: warm (back to back), and with the CPU caches evicted before each call (a write of twice the last-level cache, as curl and RGW leave
 // them for a process woken per download), beside an `await` of a settled promise in the same conditions.
 // Run: node --import tsx bench/downloads.ts [--tarballs-only] [--rounds=N] [--against=DIR] | [--cold] [--calls=N]
 //   --tarballs-only: no blobs and no streaming registry, only the 1 MiB tarball GETs of the redirecting one and the floor;
@@ -29,6 +29,7 @@
 //     change), started by that checkout's own bench/downloads.ts on the same bucket.
 import * as crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as http from 'node:http';
@@ -92,6 +93,23 @@ async function medianMicros(calls: number, before: () => void, call: () => Promi
   return median(times)!;
 }
 
+/** The largest CPU cache's size as Linux reports it (a 16 MiB write left most of a 32 MiB L3 as it was); 16 MiB elsewhere. */
+function lastLevelCacheBytes(): number {
+  const units: Record<string, number> = { K: 1024, M: MiB };
+  let largest = 16 * MiB;
+  for (let index = 0; index < 8; index++) {
+    let size: string;
+    try {
+      size = readFileSync(`/sys/devices/system/cpu/cpu0/cache/index${index}/size`, 'utf8').trim();
+    } catch {
+      break;
+    }
+    const parsed = /^(\d+)([KM]?)$/.exec(size);
+    if (parsed) largest = Math.max(largest, Number(parsed[1]) * (units[parsed[2]!] ?? 1));
+  }
+  return largest;
+}
+
 /** `--cold`, in the compiled child: one redirected GET's `handleRequest`, warm and with the caches evicted. */
 async function coldCalls(storage: IStorageConfig, calls: number): Promise<void> {
   const { registry, token } = await buildRegistry(storage, true);
@@ -107,7 +125,7 @@ async function coldCalls(storage: IStorageConfig, calls: number): Promise<void> 
     const settled = () => Promise.resolve();
     // Past V8's compiling: a running registry's figures.
     for (let index = 0; index < 20_000; index++) await get(index % 4 === 0)();
-    const evicted = new Uint8Array(16 * MiB);
+    const evicted = new Uint8Array(2 * lastLevelCacheBytes());
     const evict = () => {
       for (let index = 0; index < evicted.length; index += 64) evicted[index]++;
     };
@@ -184,7 +202,7 @@ async function main() {
     try {
       const { file, execArgv, env } = compiledScript(SELF);
       const storage: IStorageConfig = { type: 's3', ...ceph.descriptor, bucketName: ceph.bucketName };
-      console.log(`# handleRequest in a compiled child with serve's flags, Ceph RGW; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
+      console.log(`# handleRequest in a compiled child with serve's flags, Ceph RGW; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}; caches evicted by a ${(2 * lastLevelCacheBytes()) / MiB} MiB write`);
       const child = spawnSync(process.execPath, [...execArgv, file, '--cold-child', JSON.stringify(storage), String(Number(args.calls ?? 1000))], { env, stdio: 'inherit' });
       if (child.status !== 0) throw new Error(`the measuring child exited with ${child.status}`);
     } finally {

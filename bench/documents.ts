@@ -159,6 +159,8 @@ const DOCUMENTS: IDocument[] = [
       await expectStatus(send('POST', '/pypi/', body, { 'content-type': MULTIPART_TYPE }), 200, 'pypi upload');
     },
   },
+  // The PEP 658 metadata file of the first version's wheel, which pip reads instead of the wheel.
+  { protocol: 'pypi', path: '/pypi/packages/bench-pkg/bench_pkg-1.0.0-py3-none-any.whl.metadata' },
   {
     protocol: 'rubygems',
     path: '/rubygems/info/bench-gem',

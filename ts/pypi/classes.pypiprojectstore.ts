@@ -101,7 +101,10 @@ export class PypiProjectStore {
    * one object less.
    */
   metadataSource(project: string, file: IPypiFile, ctx: IStorageOperationContext): IObjectSource {
-    return bufferedObjectSource(async () => (await this.metadataFiles.getOrLoad(file.storage_id, () => this.readMetadataFile(project, file, ctx))) ?? null);
+    // A kept file is taken as it is: `getOrLoad` would cost a promise and a closure on every GET.
+    return bufferedObjectSource(
+      async () => this.metadataFiles.get(file.storage_id) ?? (await this.metadataFiles.getOrLoad(file.storage_id, () => this.readMetadataFile(project, file, ctx))) ?? null,
+    );
   }
 
   private async readMetadataFile(project: string, file: IPypiFile, ctx: IStorageOperationContext): Promise<IBufferedObject> {

@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ZipArchive } from '../core/archive/classes.ziparchive.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
+import { RenderedDocuments } from '../core/classes.rendereddocuments.js';
 import { DerivedDocuments, derivedDocument, jsonRevisionOf, jsonTruth, nextRevision, revisionOrder, type IDerivedTarget, type IStoredDerivedTarget } from '../core/classes.deriveddocuments.js';
 import type { Logger } from '../core/classes.logger.js';
 import { RegistryError } from '../core/classes.registryerror.js';
@@ -10,7 +11,7 @@ import type { SearchIndex } from '../core/classes.searchindex.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { parseStoredJson } from '../core/helpers.storeddocument.js';
 import { startIngest } from '../core/helpers.ingest.js';
-import { keptServedObject, type IObjectSource, type IServedObject } from '../core/helpers.serve.js';
+import type { IObjectSource } from '../core/helpers.serve.js';
 import { bufferedObjectSource, storedArtifactSource } from '../core/helpers.storedsource.js';
 import { composerPaths } from '../core/storage.paths.js';
 import {
@@ -52,13 +53,6 @@ interface ICachedDocument {
   parsed?: unknown;
 }
 
-/** A metadata file as served under one base URL, and the stored document's etag it was made from. */
-interface IRenderedMetadata {
-  source: string;
-  object: IServedObject;
-  bytes: Buffer;
-}
-
 const MAX_COMPOSER_JSON_BYTES = 1024 * 1024;
 const METADATA_CONTENT_TYPE = 'application/json';
 const ZIP_CONTENT_TYPE = 'application/zip';
@@ -73,7 +67,8 @@ export class ComposerPackageStore {
   private readonly documents: DerivedDocuments<IComposerPackageDocument>;
   private readonly metadataTargets: Record<TMetadataFile, IStoredDerivedTarget<IComposerPackageDocument>>;
   private readonly cache: BoundedCache<ICachedDocument>;
-  private readonly rendered: BoundedCache<IRenderedMetadata>;
+  /** Metadata files as served under each base URL. */
+  private readonly rendered: RenderedDocuments;
   private readonly names: BoundedCache<string[]>;
 
   constructor(
@@ -85,7 +80,7 @@ export class ComposerPackageStore {
     this.names = new BoundedCache<string[]>({ maxEntries: 1, ttlMs: limits.namesRevalidateMs });
     // The text, and its parsed form once asked for.
     this.cache = new BoundedCache({ maxEntries: 10_000, budget: storage.cacheBudget, sizeOf: (document) => document.json.length * 4 });
-    this.rendered = new BoundedCache({ maxEntries: 10_000, budget: storage.cacheBudget, sizeOf: (page) => page.bytes.length });
+    this.rendered = new RenderedDocuments(storage.cacheBudget);
     const metadataTarget = (file: TMetadataFile) =>
       derivedDocument<IComposerPackageDocument>(storage, {
         label: `composer ${file} metadata`,
@@ -139,15 +134,12 @@ export class ComposerPackageStore {
       const document = await this.readCached(key);
       if (!document) return null;
       const cacheKey = `${key}\n${baseUrl}`;
-      let page = this.rendered.get(cacheKey);
-      if (page?.source !== document.etag) {
-        const bytes = Buffer.from(withBaseUrl(document.json, baseUrl), 'utf8');
-        // The same stored document says other URLs under another base URL: the ETag tells them apart.
-        const etag = `"${sha256Hex(`${document.etag}\n${baseUrl}`).slice(0, 32)}"`;
-        page = { source: document.etag, bytes, object: keptServedObject({ size: bytes.length, etag, lastModified: document.lastModified, contentType: METADATA_CONTENT_TYPE }) };
-        this.rendered.set(cacheKey, page);
-      }
-      return { object: page.object, bytes: page.bytes };
+      const kept = this.rendered.get(cacheKey, document.etag);
+      if (kept) return kept;
+      const bytes = Buffer.from(withBaseUrl(document.json, baseUrl), 'utf8');
+      // The same stored document says other URLs under another base URL: the ETag tells them apart.
+      const etag = `"${sha256Hex(`${document.etag}\n${baseUrl}`).slice(0, 32)}"`;
+      return this.rendered.keep(cacheKey, document.etag, { size: bytes.length, etag, lastModified: document.lastModified, contentType: METADATA_CONTENT_TYPE }, bytes);
     });
   }
 

@@ -1,9 +1,10 @@
 import { BaseRegistry, auditParams, type IProtocolDependencies, type IRoute, type IRouteRequest } from '../core/classes.baseregistry.js';
 import { BoundedCache } from '../core/classes.boundedcache.js';
+import { RenderedDocuments } from '../core/classes.rendereddocuments.js';
 import { RegistryError } from '../core/classes.registryerror.js';
 import { parseMultipart, type IMultipartFile } from '../core/helpers.multipart.js';
 import { etagMatches, jsonResponse, type IHandlerResponse } from '../core/helpers.response.js';
-import { keptServedObject, serveObject } from '../core/helpers.serve.js';
+import { serveObject } from '../core/helpers.serve.js';
 import { bufferedObjectSource, storedArtifactSource, type IBufferedObject } from '../core/helpers.storedsource.js';
 import { sha256Hex } from '../core/helpers.hash.js';
 import { pypiPaths } from '../core/storage.paths.js';
@@ -42,12 +43,6 @@ const FORM_OVERHEAD_BYTES = 16 * 1024 * 1024;
 const MAX_SEARCH_RESULTS = 100;
 const HEX = { sha256: /^[0-9a-f]{64}$/, md5: /^[0-9a-f]{32}$/, blake2b_256: /^[0-9a-f]{64}$/ };
 
-/** A project page as served under one base URL, and the etag of the project document it was rendered from. */
-interface IRenderedPage {
-  source: string;
-  page: IBufferedObject;
-}
-
 /** What every index page says besides its validators: its form depends on Accept, and clients revalidate it. */
 const PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ Vary: 'Accept', 'Cache-Control': 'no-cache' });
 /** The JSON API's: clients revalidate it. */
@@ -67,14 +62,14 @@ export class PypiRegistry extends BaseRegistry {
   private readonly projects: PypiProjectStore;
   private readonly search: PypiSearchIndex;
   private readonly catalogueView: PypiCatalogue;
-  private readonly rendered: BoundedCache<IRenderedPage>;
+  /** Project pages and JSON API pages by form, base URL and project (and release). */
+  private readonly rendered: RenderedDocuments;
   /** Each client sends one Accept header on every request: it is weighed once (null: nothing acceptable). */
   private readonly negotiated = new BoundedCache<{ format: TSimpleFormat | null }>({ maxEntries: 256 });
 
   constructor(deps: IProtocolDependencies, options: IPypiRegistryOptions = {}) {
     super(deps);
-    // Bounded and on the shared budget: without a configured registryUrl the base URL comes from the Host header.
-    this.rendered = new BoundedCache({ maxEntries: 10_000, budget: deps.storage.cacheBudget, sizeOf: (rendered) => rendered.page.bytes.length });
+    this.rendered = new RenderedDocuments(deps.storage.cacheBudget);
     this.projects = new PypiProjectStore(deps.storage, deps.logger);
     this.search = new PypiSearchIndex(deps.storage, deps.logger, options.searchRevalidateMs ?? 1000);
     this.catalogueView = new PypiCatalogue(this.projects, this.search);
@@ -184,7 +179,7 @@ export class PypiRegistry extends BaseRegistry {
     if (!stored) throw RegistryError.notFound(`project ${project} not found`);
     const cacheKey = `${format}\u0000${req.baseUrl}\u0000${project}`;
     const page =
-      this.keptPage(cacheKey, stored) ??
+      this.rendered.get(cacheKey, stored.etag) ??
       this.keepPage(cacheKey, stored, this.renderProjectPage(req, format, project, stored.value), CONTENT_TYPE_BY_FORMAT[format], PAGE_HEADERS);
     return serveObject(req, bufferedObjectSource(async () => page), { notFound: () => RegistryError.notFound(`project ${project} not found`) });
   }
@@ -194,24 +189,10 @@ export class PypiRegistry extends BaseRegistry {
     return format === 'json' ? renderSimpleProjectJson(doc, links) : renderSimpleProjectHtml(doc, links);
   }
 
-  // ---- pages kept per version of the project document ---------------------------------------
-
-  /** The page kept under `cacheKey`, when it was rendered from this version of the project document. */
-  private keptPage(cacheKey: string, stored: TStoredProject): IBufferedObject | undefined {
-    const kept = this.rendered.get(cacheKey);
-    return kept?.source === stored.etag ? kept.page : undefined;
-  }
-
-  /**
-   * `text`, rendered from this version of the project document, kept as the page under `cacheKey` with its served
-   * object and frozen response headers (keptServedObject): a GET of a kept page builds none of them, and its gzip
-   * form is found by the body's identity (helpers.contentcoding).
-   */
+  /** `text`, rendered from this version of the project document, kept as the page under `cacheKey` (see RenderedDocuments). */
   private keepPage(cacheKey: string, stored: TStoredProject, text: string, contentType: string, headers: Record<string, string>): IBufferedObject {
     const bytes = Buffer.from(text, 'utf8');
-    const page = { object: keptServedObject({ size: bytes.length, etag: pageEtag(bytes), contentType, headers }), bytes };
-    this.rendered.set(cacheKey, { source: stored.etag, page });
-    return page;
+    return this.rendered.keep(cacheKey, stored.etag, { size: bytes.length, etag: pageEtag(bytes), contentType, headers }, bytes);
   }
 
   // ---- upstream ------------------------------------------------------------------------------
@@ -324,7 +305,7 @@ export class PypiRegistry extends BaseRegistry {
     const releaseKey = version === undefined ? '' : findReleaseKey(stored.value, version);
     if (releaseKey === undefined) throw notFound();
     const cacheKey = `api\u0000${req.baseUrl}\u0000${project}\u0000${releaseKey}`;
-    let page = this.keptPage(cacheKey, stored);
+    let page = this.rendered.get(cacheKey, stored.etag);
     if (!page) {
       const release = version === undefined ? latestRelease(stored.value) : stored.value.releases[releaseKey];
       if (!release) throw notFound();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import { createNodeHandler } from '../../ts/adapters/node.js';
+import { assertHeadAndNotModifiedLikeGet } from '../helpers/headlikeget.js';
 import { cargoKeys, createCargoRegistry, frame, makeCrate, publishMetadata, type ICargoTestRegistry } from './fixtures.js';
 
 const sha256 = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
@@ -119,6 +120,15 @@ describe('cargo: config, publish, index, download', () => {
     const head = await r.request('HEAD', '/cargo/api/v1/crates/abc/1.0.0/download');
     assert.equal(head.status, 200);
     assert.equal(head.headers['content-length'], String(full.bytes.length));
+  });
+
+  it('answers an index file\'s HEAD and 304 with the headers of the GET they stand for, gzip asked or not', async () => {
+    // Over the 1 KiB below which nothing is compressed.
+    for (const vers of ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0', '1.6.0']) {
+      const res = await r.publish('head_vary', vers);
+      assert.equal(res.status, 200, res.text);
+    }
+    await assertHeadAndNotModifiedLikeGet((method, headers) => r.request(method, '/cargo/he/ad/head_vary', { headers }));
   });
 });
 

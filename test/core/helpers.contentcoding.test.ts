@@ -123,4 +123,44 @@ describe('content coding of cached documents', () => {
     assert.equal(withContentCoding({ 'if-none-match': 'W/"abc"' }, notModified).headers!.ETag, 'W/"abc"');
     assert.equal(withContentCoding({ 'if-none-match': '"abc"' }, notModified).headers!.ETag, '"abc"');
   });
+
+  it('a HEAD standing for a 200 gets that 200\'s headers as coded for the request, and no body', async () => {
+    const body = document('head');
+    const get = answer(body, { Vary: 'Accept' });
+    const head = (requestHeaders: Record<string, string>) =>
+      withContentCoding(requestHeaders, { status: 200, headers: get.headers, standsFor: { headers: get.headers!, body } });
+    const first = head(GZIP);
+    assert.equal(first.body, undefined);
+    assert.deepEqual(first.headers, { ...get.headers, Vary: 'Accept, Accept-Encoding' }, 'before the copy is made: the document as it is, with Vary');
+    const compressed = await untilCompressed(body, { Vary: 'Accept' });
+    const coded = head(GZIP);
+    assert.deepEqual(coded, { status: 200, statusText: undefined, headers: compressed.headers }, 'the compressed GET\'s headers, its length too');
+    assert.deepEqual(head({}).headers, get.headers, 'not asking gzip: the GET\'s headers as they are');
+    const archive = answer(body, { 'Content-Type': 'application/octet-stream' });
+    const archiveHead = withContentCoding(GZIP, { status: 200, headers: archive.headers, standsFor: { headers: archive.headers!, body } });
+    assert.deepEqual(archiveHead.headers, archive.headers, 'what a GET would not code stays as it is');
+  });
+
+  it('a 304 standing for a 200 gets its Vary, names the tag the client holds, and has no body', async () => {
+    const body = document('not-modified');
+    const own = { Vary: 'Accept', 'Cache-Control': 'no-cache' };
+    const get = answer(body, own);
+    const notModified = (requestHeaders: Record<string, string>, standsFor = { headers: get.headers!, body }) =>
+      withContentCoding(requestHeaders, { status: 304, headers: { ...own, ETag: '"abc"' }, standsFor });
+    const check = () => {
+      assert.deepEqual(notModified({ ...GZIP, 'if-none-match': '"abc"' }), {
+        status: 304,
+        statusText: undefined,
+        headers: { 'Cache-Control': 'no-cache', ETag: '"abc"', Vary: 'Accept, Accept-Encoding' },
+      });
+      assert.deepEqual(notModified({ ...GZIP, 'if-none-match': 'W/"abc"' }).headers, { 'Cache-Control': 'no-cache', ETag: 'W/"abc"', Vary: 'Accept, Accept-Encoding' });
+      assert.deepEqual(notModified({ 'if-none-match': '"abc"' }).headers, { ...own, ETag: '"abc"' }, 'not asking gzip: the plain 200\'s Vary');
+    };
+    check();
+    await untilCompressed(body, own);
+    check();
+    const small = Buffer.from('{"small":true}');
+    const smallGet = answer(small, own);
+    assert.deepEqual(notModified({ ...GZIP, 'if-none-match': '"abc"' }, { headers: smallGet.headers!, body: small }).headers, { ...own, ETag: '"abc"' });
+  });
 });

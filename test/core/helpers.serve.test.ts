@@ -12,6 +12,7 @@ import { streamToBuffer } from '../../ts/core/helpers.stream.js';
 import { keptServedObject, parseRangeHeader, serveObject, type IObjectSource, type IServedObject } from '../../ts/core/helpers.serve.js';
 import type { IHandlerResponse } from '../../ts/core/helpers.response.js';
 import { resolveDownloads } from '../../ts/core/helpers.downloads.js';
+import { bufferedObjectSource } from '../../ts/core/helpers.storedsource.js';
 
 describe('serving: Range header parsing', () => {
   it('one range, open range, suffix range, clamped end', () => {
@@ -318,3 +319,48 @@ describe('serving: a kept object (a document held with its bytes)', () => {
     assert.equal(copied.headers!['Repr-Digest'], undefined, "a copy answers with its own headers, not the kept object's");
   });
 });
+
+describe('serving: a document held in memory stands for its GET in a HEAD and a 304', () => {
+  const bytes = Buffer.from('{"version":1}'.repeat(200));
+  const object: IServedObject = { size: bytes.length, etag: '"doc"', contentType: 'application/json', headers: { Vary: 'Accept' } };
+  const opened = { count: 0 };
+  const held = () => bufferedObjectSource(async () => ({ object, bytes }));
+  /** Read from storage each time: opening it is a round trip. */
+  const stored = (): IObjectSource => ({
+    describe: async () => object,
+    open: async (span) => {
+      opened.count++;
+      const body = span ? bytes.subarray(span.start, span.end + 1) : bytes;
+      return { object, body: Readable.from([body]), length: body.length };
+    },
+  });
+  const serve = (source: IObjectSource, method: string, headers: Record<string, string> = {}) =>
+    serveObject({ method, headers }, source, { notFound: () => RegistryError.notFound('missing') });
+
+  it('a HEAD and a 304 carry the 200 a GET gets, its headers and bytes, to be coded as that GET (never sent)', async () => {
+    const get = await serve(held(), 'GET');
+    const head = await serve(held(), 'HEAD');
+    assert.equal(head.body, undefined);
+    assert.deepEqual(head.headers, get.headers);
+    assert.deepEqual(head.standsFor, { headers: get.headers, body: bytes });
+    for (const request of [{ 'if-none-match': '"doc"' }, { 'if-none-match': 'W/"doc"' }]) {
+      for (const method of ['GET', 'HEAD']) {
+        const notModified = await serve(held(), method, request);
+        assert.equal(notModified.status, 304);
+        assert.equal(notModified.body, undefined);
+        assert.deepEqual(notModified.headers, { Vary: 'Accept', ETag: '"doc"' });
+        assert.deepEqual(notModified.standsFor, { headers: get.headers, body: bytes });
+      }
+    }
+  });
+
+  it('a ranged HEAD, and a HEAD or 304 of an object read from storage, stand for nothing: nothing more is opened', async () => {
+    const ranged = await serve(held(), 'HEAD', { range: 'bytes=0-9' });
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.standsFor, undefined);
+    assert.equal((await serve(stored(), 'HEAD')).standsFor, undefined);
+    assert.equal((await serve(stored(), 'GET', { 'if-none-match': '"doc"' })).standsFor, undefined);
+    assert.equal(opened.count, 0);
+  });
+});
+

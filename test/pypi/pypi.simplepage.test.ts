@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { settle } from '../helpers/validationwindow.js';
+import { assertHeadAndNotModifiedLikeGet } from '../helpers/headlikeget.js';
 import { createPypiRegistry, makeWheel, type IPypiTestRegistry } from './fixtures.js';
 
 const JSON_TYPE = 'application/vnd.pypi.simple.v1+json';
@@ -90,6 +91,12 @@ describe('pypi: the kept simple project page', () => {
     assert.equal(head.headers.vary, 'Accept');
     const unchanged = await r.request('HEAD', PAGE, { headers: { accept: 'text/html', 'if-none-match': get.headers.etag } });
     assert.equal(unchanged.status, 304);
+  });
+
+  it('answers HEAD and 304 with the headers of the GET they stand for, gzip asked or not, in both forms', async () => {
+    for (const accept of [JSON_TYPE, 'text/html']) {
+      await assertHeadAndNotModifiedLikeGet((method, headers) => r.request(method, PAGE, { headers: { accept, ...headers } }));
+    }
   });
 
   it('answers a Range of the page as any document: 206 with those bytes, 416 outside it', async () => {

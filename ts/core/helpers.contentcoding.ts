@@ -66,13 +66,16 @@ function headerName(headers: Record<string, string>, lowerCaseName: string): str
 /**
  * `response` gzip-compressed when the client accepts gzip and its body is a cached text document (see the file
  * comment); with `Vary: Accept-Encoding` and the weak form of its ETag (another representation of the same
- * document). A 304 answering a weak tag the client got that way names the weak tag again. Anything else as it is.
+ * document). A HEAD or 304 that stands for such a 200 (`standsFor`) gets its headers: a HEAD all of them, a 304
+ * its Vary; a 304 answering a weak tag the client got that way names the weak tag again. Anything else as it is.
  * Frozen headers (a kept document's, helpers.serve) are looked at once: their coded forms are kept with them.
  */
 export function withContentCoding(requestHeaders: Record<string, string | undefined>, response: IHandlerResponse): IHandlerResponse {
   const { status, body, headers } = response;
-  if (status === 304) return headers ? weakenedNotModified(requestHeaders['if-none-match'], headers, response) : response;
-  if (status !== 200 || !headers || !(body instanceof Uint8Array) || body.length < MIN_GZIP_BYTES || body.length > MAX_GZIP_BYTES) return response;
+  if (status === 304) return headers ? notModified(requestHeaders, headers, response) : response;
+  if (status !== 200 || !headers || !(body instanceof Uint8Array) || body.length < MIN_GZIP_BYTES || body.length > MAX_GZIP_BYTES) {
+    return response.standsFor ? { status, statusText: response.statusText, headers: codedGet(requestHeaders, response.standsFor) } : response;
+  }
   const kept = Object.isFrozen(headers) ? keptCoding(headers) : undefined;
   if (!(kept ? kept.compressible : isCompressible(headers)) || !acceptsGzip(requestHeaders['accept-encoding'])) return response;
   const compressed = gzipCopy(body);
@@ -125,8 +128,29 @@ function codedHeaders(headers: Record<string, string>, compressed: Buffer | unde
   return coded;
 }
 
-function weakenedNotModified(ifNoneMatch: string | undefined, headers: Record<string, string>, response: IHandlerResponse): IHandlerResponse {
-  const etag = headerName(headers, 'etag');
-  if (!etag || !ifNoneMatch || headers[etag].startsWith('W/') || !ifNoneMatch.includes(`W/${headers[etag]}`)) return response;
-  return { ...response, headers: { ...headers, [etag]: weakEtag(headers[etag]) } };
+/** The headers of the 200 a bodiless answer stands for, as that 200 is coded for this request. */
+function codedGet(requestHeaders: Record<string, string | undefined>, get: NonNullable<IHandlerResponse['standsFor']>): Record<string, string> {
+  return withContentCoding(requestHeaders, { status: 200, headers: get.headers, body: get.body }).headers!;
+}
+
+/**
+ * A 304 with the Vary of the 200 it stands for (RFC 9110 15.4.5), and the ETag of the 200 the client holds: the
+ * weak one when it names that (its copy was compressed), whatever this request's 200 would carry.
+ */
+function notModified(requestHeaders: Record<string, string | undefined>, headers: Record<string, string>, response: IHandlerResponse): IHandlerResponse {
+  let answered = headers;
+  if (response.standsFor) {
+    const coded = codedGet(requestHeaders, response.standsFor);
+    if (coded !== response.standsFor.headers && coded.Vary !== undefined) {
+      answered = {};
+      for (const name in headers) if (name.toLowerCase() !== 'vary') answered[name] = headers[name];
+      answered.Vary = coded.Vary;
+    }
+  }
+  const etag = headerName(answered, 'etag');
+  const ifNoneMatch = requestHeaders['if-none-match'];
+  const weakened = etag && ifNoneMatch && !answered[etag].startsWith('W/') && ifNoneMatch.includes(`W/${answered[etag]}`);
+  if (weakened) answered = { ...answered, [etag]: weakEtag(answered[etag]) };
+  if (answered === headers && !response.standsFor) return response;
+  return { status: 304, statusText: response.statusText, headers: answered };
 }

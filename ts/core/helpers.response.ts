@@ -18,6 +18,11 @@ export interface IHandlerResponse {
   statusText?: string;
   headers?: Record<string, string>;
   body?: ReadableStream<Uint8Array> | Readable | Uint8Array | string | object | null;
+  /**
+   * A bodiless answer's (HEAD, 304): the 200 a GET would get, when its body is held in memory. Never sent: content
+   * coding gives the answer that 200's headers as coded for this request (RFC 9110 9.3.2; 15.4.5: its Vary).
+   */
+  standsFor?: { headers: Record<string, string>; body: Uint8Array };
 }
 
 /** A response body as an adapter sends it: bytes in one write, a Node stream piped, or a Web stream. */

@@ -58,6 +58,11 @@ export interface IObjectSource {
   describeNow?(): IServedObject | null | undefined;
   open(span?: IByteSpan): Promise<IOpenedObject | null>;
   /**
+   * True when `open` reads bytes held in memory (no storage round trip): a HEAD or a 304 then carries the bytes
+   * its GET would send, so that it gets that GET's headers (content coding, `IHandlerResponse.standsFor`).
+   */
+  readonly inMemory?: boolean;
+  /**
    * Artifacts only (never metadata documents): a URL the client reads the whole object from directly,
    * or undefined when it must be streamed (the backend cannot presign, signing failed, a blob in parts).
    */
@@ -214,6 +219,14 @@ function redirectResponse(object: IServedObject, location: string): IHandlerResp
   return { status: 307, headers };
 }
 
+/** A bodiless whole-object answer with the 200 it stands for, when the source holds that 200's bytes. */
+async function withItsGet(response: IHandlerResponse, source: IObjectSource): Promise<IHandlerResponse> {
+  if (!source.inMemory) return response;
+  const opened = await source.open();
+  if (opened?.body instanceof Uint8Array) response.standsFor = { headers: responseHeaders(opened.object, undefined, opened.length), body: opened.body };
+  return response;
+}
+
 /** Answer a GET or HEAD for a stored object. */
 export async function serveObject(request: IServeRequest, source: IObjectSource, options: IServeOptions): Promise<IHandlerResponse> {
   const { headers, downloads } = request;
@@ -229,10 +242,14 @@ export async function serveObject(request: IServeRequest, source: IObjectSource,
   const describedNow = object !== undefined;
   if (object === undefined) object = await source.describe();
   if (!object) throw options.notFound();
-  if (isNotModified(request, object)) return { status: 304, headers: validatorHeaders(object) };
+  if (isNotModified(request, object)) return withItsGet({ status: 304, headers: validatorHeaders(object) }, source);
   const span = requestedSpan(request, object);
   const status = span ? 206 : 200;
-  if (request.method === 'HEAD') return { status, headers: responseHeaders(object, span) };
+  if (request.method === 'HEAD') {
+    const head = { status, headers: responseHeaders(object, span) };
+    // A part is never coded: only the whole object's HEAD can differ from what its headers say now.
+    return span ? head : withItsGet(head, source);
+  }
   if (directUrl && downloads) {
     const known = source.directUrlNow?.(object, downloads);
     if (known !== undefined && describedNow) request.heldRedirect = source.heldUntil?.();

@@ -126,6 +126,11 @@ class BufferedObjectSource implements IObjectSource {
 
   constructor(private readonly load: () => Promise<IBufferedObject | null>) {}
 
+  /** A getter, not a field: nothing more to set per GET. */
+  get inMemory(): boolean {
+    return true;
+  }
+
   async describe(): Promise<IServedObject | null> {
     return (await this.loaded())?.object ?? null;
   }

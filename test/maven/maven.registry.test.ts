@@ -2,6 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import { Readable } from 'node:stream';
+import { assertHeadAndNotModifiedLikeGet } from '../helpers/headlikeget.js';
 import { createMavenRegistry, hex, pomOf, type IMavenTestRegistry } from './maven.fixtures.js';
 
 const LIB = '/maven/com/example/lib';
@@ -65,6 +66,16 @@ describe('maven: deploy and read', () => {
       const checksum = await r.request('GET', `${LIB}/maven-metadata.xml.${algorithm}`);
       assert.equal(checksum.text.trim(), hex(algorithm, res.bytes));
     }
+  });
+
+  it('answers maven-metadata.xml\'s HEAD and 304 with the headers of the GET they stand for, gzip asked or not', async () => {
+    const artifact = '/maven/org/headvary/docs';
+    // Over the 1 KiB below which nothing is compressed.
+    for (let minor = 0; minor < 40; minor++) {
+      const version = `3.${minor}.0`;
+      assert.equal((await r.deploy(`${artifact}/${version}/docs-${version}.pom`, pomOf('org.headvary', 'docs', version))).status, 201, version);
+    }
+    await assertHeadAndNotModifiedLikeGet((method, headers) => r.request(method, `${artifact}/maven-metadata.xml`, { headers }));
   });
 
   it('accepts client metadata but serves its own', async () => {

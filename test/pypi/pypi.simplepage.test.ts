@@ -137,6 +137,26 @@ describe('pypi: the kept simple project page', () => {
     assert.equal((await r.request('GET', PAGE, { headers: { accept: 'image/png' } })).status, 406);
     assert.equal((await r.request('GET', '/pypi/simple/no-such-pkg/', { headers: { accept: JSON_TYPE } })).status, 404);
   });
+
+  it('answers a 304 of the project list (made per request) with the Vary and Cache-Control of its 200', async () => {
+    // Over the 1 KiB below which nothing is compressed.
+    for (let n = 0; n < 15; n++) {
+      const res = await r.upload(`listed-${n}`, '1.0', await makeWheel(`listed-${n}`, '1.0'));
+      assert.equal(res.status, 200, res.text);
+    }
+    const gzip = { accept: 'text/html', 'accept-encoding': 'gzip' };
+    const list = await r.request('GET', '/pypi/simple/', { headers: gzip });
+    assert.ok(list.bytes.length >= 1024, `${list.bytes.length} bytes`);
+    assert.equal(list.headers.vary, 'Accept, Accept-Encoding');
+    const notModified = await r.request('GET', '/pypi/simple/', { headers: { ...gzip, 'if-none-match': list.headers.etag } });
+    assert.equal(notModified.status, 304);
+    assert.equal(notModified.headers.etag, list.headers.etag);
+    assert.equal(notModified.headers.vary, list.headers.vary);
+    assert.equal(notModified.headers['cache-control'], list.headers['cache-control']);
+    const plain = await r.request('GET', '/pypi/simple/', { headers: { accept: 'text/html', 'if-none-match': list.headers.etag } });
+    assert.equal(plain.status, 304);
+    assert.equal(plain.headers.vary, 'Accept', 'not asking gzip: the Vary of the plain 200');
+  });
 });
 
 describe('pypi: the kept simple project page, two instances on one directory', () => {

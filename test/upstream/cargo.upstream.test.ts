@@ -76,6 +76,27 @@ describe('cargo upstream proxy', () => {
     }
   });
 
+  it('answers a 304 of a merged index file (made per request) with the Vary of its 200', async () => {
+    // Over the 1 KiB below which nothing is compressed.
+    for (const vers of ['2.0.0', '2.1.0', '2.2.0', '2.3.0', '2.4.0', '2.5.0', '2.6.0', '2.7.0']) await publishCargo(upstream.registry, 'wide-json', vers);
+    const proxy = await startProxyRegistry(oneUpstream('cargo', `${upstream.url}/cargo`));
+    try {
+      const gzip = { 'accept-encoding': 'gzip' };
+      const index = await sendRequest(proxy.registry, 'GET', '/cargo/wi/de/wide-json', { headers: gzip });
+      assert.ok(index.bytes.length >= 1024, `${index.bytes.length} bytes`);
+      assert.equal(index.headers.vary, 'Accept-Encoding');
+      const notModified = await sendRequest(proxy.registry, 'GET', '/cargo/wi/de/wide-json', { headers: { ...gzip, 'if-none-match': index.headers.etag } });
+      assert.equal(notModified.status, 304);
+      assert.equal(notModified.headers.etag, index.headers.etag);
+      assert.equal(notModified.headers.vary, 'Accept-Encoding');
+      const plain = await sendRequest(proxy.registry, 'GET', '/cargo/wi/de/wide-json', { headers: { 'if-none-match': index.headers.etag } });
+      assert.equal(plain.status, 304);
+      assert.equal(plain.headers.vary, undefined, 'not asking gzip: the plain 200 has no Vary');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('cargo build through the proxy resolves and downloads a crate that only the upstream has', { skip: cargoMissing }, async () => {
     const proxy = await startProxyRegistry(oneUpstream('cargo', `${upstream.url}/cargo`));
     const server = await startHttp(createNodeHandler(proxy.registry));

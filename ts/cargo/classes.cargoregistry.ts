@@ -132,8 +132,10 @@ export class CargoRegistry extends BaseRegistry {
     const bytes = Buffer.from(mergeIndexFiles(local, upstreamLines), 'utf8');
     const etag = `"${sha256Hex(bytes).slice(0, 32)}"`;
     const headers: Record<string, string> = { ETag: etag, 'Cache-Control': 'no-cache', 'X-Cache': cache };
-    if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers };
-    return { status: 200, headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(bytes.length) }, body: bytes };
+    const ok = { status: 200, headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(bytes.length) }, body: bytes };
+    // The 200 it stands for gives a 304 its Vary when gzip is asked (content coding, RFC 9110 15.4.5).
+    if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers, standsFor: ok };
+    return ok;
   }
 
   /** A .crate this registry does not hold: from the upstream whose index lists the version, by its `dl`, checked against `cksum`. */

@@ -248,8 +248,10 @@ export class PypiRegistry extends BaseRegistry {
   private page(req: IRouteRequest, format: TSimpleFormat, bytes: Buffer): IHandlerResponse {
     const etag = pageEtag(bytes);
     const headers: Record<string, string> = { ETag: etag, ...PAGE_HEADERS };
-    if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers };
-    return { status: 200, headers: extendRecord(headers, { 'Content-Type': CONTENT_TYPE_BY_FORMAT[format], 'Content-Length': String(bytes.length) }), body: bytes };
+    const ok = { status: 200, headers: extendRecord(headers, { 'Content-Type': CONTENT_TYPE_BY_FORMAT[format], 'Content-Length': String(bytes.length) }), body: bytes };
+    // The 200 it stands for gives a 304 its Vary when gzip is asked (content coding, RFC 9110 15.4.5).
+    if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers, standsFor: ok };
+    return ok;
   }
 
   private fileUrl(req: IRouteRequest, project: string, file: IPypiFile) {

@@ -4,6 +4,7 @@ import * as crypto from 'node:crypto';
 import * as zlib from 'node:zlib';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { assertHeadAndNotModifiedLikeGet } from '../helpers/headlikeget.js';
 import { createNpmRegistry, escapeName, makeTarball, publishBody, type INpmTestRegistry } from './fixtures.js';
 
 const CORGI = 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*';
@@ -83,6 +84,10 @@ describe('npm: publish and read', () => {
     }
     const refused = await r.request('GET', '/npm/zipped', { headers: { 'accept-encoding': 'gzip;q=0, identity' } });
     assert.equal(refused.headers['content-encoding'], undefined);
+    // HEAD and 304 as every protocol's documents: the GET's headers, the tag the client holds.
+    for (const accept of [undefined, CORGI]) {
+      await assertHeadAndNotModifiedLikeGet((method, headers) => r.request(method, '/npm/zipped', { headers: { ...(accept ? { accept } : {}), ...headers } }));
+    }
   });
 
   it('streams the tarball, answers HEAD, and 404s unknown files', async () => {

@@ -262,12 +262,14 @@ export class NpmRegistry extends BaseRegistry {
     // npm asks for gzip; the compressed copy is made once per stored version of the document.
     const gzip = document.bytes.length >= MIN_GZIP_BYTES && acceptsGzip(req.headers['accept-encoding']);
     const headers: Record<string, string> = {
-      ETag: gzip ? weakEtag(document.etag) : document.etag,
+      ETag: document.etag,
       'Last-Modified': httpDate(document.lastModified),
       'Cache-Control': 'no-cache',
       Vary: 'Accept, Accept-Encoding',
     };
+    // A 304 names the tag the client holds, as every document's: the content coding weakens it when that is the gzip form's.
     if (etagMatches(req.headers['if-none-match'], document.etag)) return { status: 304, headers };
+    if (gzip) headers.ETag = weakEtag(document.etag);
     headers['Content-Type'] = abbreviated ? ABBREVIATED_TYPE : FULL_TYPE;
     const body = gzip ? await this.cache.compressed(document) : document.bytes;
     if (gzip) headers['Content-Encoding'] = 'gzip';

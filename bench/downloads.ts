@@ -5,7 +5,8 @@
 //   - the same blob pulled by 8 clients at once, MB/s in total,
 //   - 1 MiB npm tarball GETs by 8 clients (BENCH_DOWNLOADS_TARBALL_GETS each, default 128: 1 GiB), MB/s,
 //     twice (the second round shows whether memory keeps growing), then once more with an npm token on
-//     every GET; all after twice as many unmeasured GETs, half of them with the token, so that the figures
+//     every GET; all after unmeasured GETs (six rounds back to back, half of them with the token, then half a
+//     round followed each way), so that the figures
 //     are a running server's and not V8 compiling the path (a fresh process's first 1,000-2,000 GETs cost up
 //     to twice the later ones; the token check is compiled on the first GETs that carry one),
 //   - the same GETs with the 307 not followed: the registry answers back to back instead of once per
@@ -40,7 +41,7 @@ import { createNodeHandler } from '../ts/adapters/node.js';
 import type { IStorageConfig } from '../ts/core/interfaces.core.js';
 import { startCephS3 } from '../test/helpers/ceph.js';
 import { publishBody } from '../test/npm/fixtures.js';
-import { benchRequest, compiledScript, cpuSeconds, curlThroughput, mark, median, parseBenchArgs, rssSampler, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
+import { benchRequest, compiledScript, cpuSeconds, curlThroughput, mainThreadCpuSeconds, mark, median, parseBenchArgs, rssSampler, serveInChild, startBenchServer, type IBenchServer } from './helpers.load.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
@@ -55,6 +56,8 @@ const SINGLE_PULLS = 3;
  * followed GETs after 2,000 unmeasured ones): a running registry's figures come after that.
  */
 const WARM_UP_ROUNDS = 6;
+/** GETs per client of each followed warm-up round (see warmUp). */
+const FOLLOWED_WARM_UP_GETS = 64;
 const TARGET_CPU_PER_GIB = 0.1;
 const ADMIN = { user: 'bench', password: 'bench-password-0123456789' };
 const basic = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`;
@@ -148,6 +151,8 @@ const redirectOnly = (location: string): http.RequestListener => (_req, res) => 
 interface IPart {
   mbs: number;
   cpuPerGiB: number;
+  /** The main thread's part: the rest is V8's compiler and GC helper threads and libuv's pool. */
+  mainThreadCpuPerGiB: number;
   /** Server CPU per request in µs, and requests per second (tarball parts). */
   perRequest?: { cpuUs: number; rate: number };
   peakRssMiB: number;
@@ -163,13 +168,16 @@ async function measure(server: IBenchServer, bytes: number, pull: () => Promise<
   const rss = rssSampler(pid);
   const rssBeforeMiB = rss.now();
   const cpuBefore = cpuSeconds(pid);
+  const mainBefore = mainThreadCpuSeconds(pid);
   const started = performance.now();
   const runs = await pull();
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuSeconds(pid) - cpuBefore;
+  const main = mainThreadCpuSeconds(pid) - mainBefore;
   return {
     mbs: median(runs)!,
     cpuPerGiB: cpu / (bytes / GiB),
+    mainThreadCpuPerGiB: main / (bytes / GiB),
     ...(requests ? { perRequest: { cpuUs: (cpu * 1e6) / requests, rate: requests / seconds } } : {}),
     peakRssMiB: rss.stop(),
     rssBeforeMiB,
@@ -184,15 +192,20 @@ function tarballPart(server: IBenchServer, url: string, bytesPerGet: number, opt
   return measure(server, requests * bytesPerGet, pull, requests);
 }
 
-/** Unmeasured GETs without and with the token, 307s not followed (the same code runs either way, and no bytes need to move). */
+/**
+ * Unmeasured GETs without and with the token, 307s not followed (no bytes need to move), then one followed round
+ * each way: a process woken per download runs paths back-to-back GETs leave cold (its first followed round after
+ * back-to-back ones cost 0.115-0.131 CPU-s/GiB, ~0.017 of it on V8's helper threads, against 0.08-0.10 after).
+ */
 async function warmUp(server: IBenchServer, url: string) {
   const withToken = server.token ? { headers: { authorization: `Bearer ${server.token}` } } : {};
   for (let round = 0; round < WARM_UP_ROUNDS; round++) await tarballPart(server, url, 0, { follow: false, ...(round % 2 === 1 ? withToken : {}) });
+  for (const headers of [{}, withToken]) await tarballPart(server, url, 0, { follow: true, gets: FOLLOWED_WARM_UP_GETS, ...headers });
 }
 
 const row = (who: string, what: string, part: IPart) =>
   `${who.padEnd(10)} ${what.padEnd(36)} ${part.mbs.toFixed(0).padStart(5)} MB/s  ${part.cpuPerGiB.toFixed(3).padStart(6)} CPU-s/GiB  ` +
-  `${part.perRequest ? `${part.perRequest.cpuUs.toFixed(0).padStart(4)} µs/req ${part.perRequest.rate.toFixed(0).padStart(5)} req/s` : ' '.repeat(21)}  ` +
+  `(main thread ${part.mainThreadCpuPerGiB.toFixed(3)})  ${part.perRequest ? `${part.perRequest.cpuUs.toFixed(0).padStart(4)} µs/req ${part.perRequest.rate.toFixed(0).padStart(5)} req/s` : ' '.repeat(21)}  ` +
   `RSS ${part.rssBeforeMiB.toFixed(0)} → peak ${part.peakRssMiB.toFixed(0)} MiB`;
 
 async function main() {
